@@ -1,0 +1,1941 @@
+/**
+ * One TaskRouter workspace as a deterministic state machine (DESIGN.md, "How data flows").
+ *
+ *     const { engine, events } = WorkspaceEngine.create({ friendlyName: 'Support', at, newSid });
+ *     const outcome = engine.execute({ type: 'createTask', at, attributes: '{"type":"billing"}' });
+ *
+ * `execute(command)` first fires every timer due up to `command.at`, then applies the command,
+ * then settles routing (every ready worker that can take a waiting task gets a reservation).
+ * It returns the events in emission order and, for a refused command, a {@link Rejection}; a
+ * refused command changes nothing. The engine never reads a clock, draws a random number or
+ * does I/O: time comes with each command and SIDs from the injected generator, so the same
+ * commands give the same events byte for byte.
+ *
+ * Behaviour follows shared/specs/taskrouter-semantics.md; section numbers below refer to it.
+ * Our choices where the spec leaves room are listed in docs/compatibility.md.
+ */
+import { compileExpression, ExpressionSyntaxError, compareWorkersByOrderBy } from '../expr/index.ts';
+import type { CompiledExpression } from '../expr/types.ts';
+import type { SidGenerator } from '../util/sid.ts';
+import { assert } from '../util/assert.ts';
+import type { Command } from './commands.ts';
+import type { EngineEvent, EventType, EventValue, ResourceType } from './events.ts';
+import { LIMITS } from './limits.ts';
+import {
+  isTerminal,
+  isWaiting,
+  WorkerChannelRecord,
+  WorkerRecord,
+  type ActivityRecord,
+  type QueueOrder,
+  type ReservationRecord,
+  type ReservationStatus,
+  type StepRestriction,
+  type TaskChannelRecord,
+  type TaskQueueRecord,
+  type TaskRecord,
+  type WorkflowRecord,
+  type WorkspaceRecord,
+} from './model.ts';
+import { fifoBefore, lifoBefore, QueueIndex, readyBefore, type ReadyEntry, type WaitingEntry } from './queue-index.ts';
+import { reject, RejectionError, type Rejection } from './rejections.ts';
+import { StatisticsRecorder } from './statistics.ts';
+import { clonePlain, saveTask, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
+import { TimerQueue, type Timer } from './timers.ts';
+import { compileWorkflowConfiguration, WorkflowConfigurationError, type RoutingPlan, type RoutingStep } from './workflow-config.ts';
+
+/** What one `execute` or `advanceTo` call produced. */
+export interface Outcome {
+  /** Events in emission order, timers' events first. */
+  events: EngineEvent[];
+  /** Set when the command was refused; the command then changed nothing. */
+  rejection: Rejection | null;
+  /** SID of the resource the command created or addressed, when it has one. */
+  sid: string | null;
+}
+
+/** Options for a new workspace (spec §1.4, Workspace create parameters). */
+export interface CreateWorkspaceOptions {
+  friendlyName: string;
+  /** Epoch ms. */
+  at: number;
+  newSid: SidGenerator;
+  eventCallbackUrl?: string | null;
+  eventsFilter?: string | null;
+  multiTaskEnabled?: boolean;
+  prioritizeQueueOrder?: QueueOrder;
+  /** `FIFO` also creates a queue for every worker and a workflow sending all tasks to it. */
+  template?: 'NONE' | 'FIFO';
+}
+
+const SEED_CHANNELS = ['default', 'voice', 'chat', 'sms', 'video'] as const;
+const UNIQUE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+export class WorkspaceEngine {
+  readonly workspace: WorkspaceRecord;
+  readonly activities = new Map<string, ActivityRecord>();
+  /** By SID. */
+  readonly channels = new Map<string, TaskChannelRecord>();
+  /** By dense index (deleted channels stay, flagged). */
+  readonly channelList: TaskChannelRecord[] = [];
+  readonly queues = new Map<string, QueueIndex>();
+  readonly workflows = new Map<string, WorkflowRecord>();
+  readonly workers = new Map<string, WorkerRecord>();
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly reservations = new Map<string, ReservationRecord>();
+  readonly statistics: StatisticsRecorder;
+
+  /** The engine's current instant, epoch ms: never goes back. */
+  now: number;
+  private readonly newSid: SidGenerator;
+  private readonly timers = new TimerQueue();
+  private readonly workersByName = new Map<string, WorkerRecord>();
+  /** Queues whose TargetWorkers read the worker's activity: membership changes with it. */
+  private readonly activityQueues = new Set<QueueIndex>();
+  private events: EngineEvent[] = [];
+  private readonly dirtyWorkers = new Set<WorkerRecord>();
+
+  private constructor(workspace: WorkspaceRecord, newSid: SidGenerator, statistics = new StatisticsRecorder()) {
+    this.workspace = workspace;
+    this.now = workspace.dateCreated;
+    this.newSid = newSid;
+    this.statistics = statistics;
+  }
+
+  /**
+   * Creates a workspace with TaskRouter's seed resources: activities Offline (default and
+   * timeout activity), Available and Unavailable, and task channels default, voice, chat, sms
+   * and video (spec §1.4). Returns the engine and the creation events.
+   */
+  static create(options: CreateWorkspaceOptions): { engine: WorkspaceEngine; events: EngineEvent[] } {
+    const at = options.at;
+    const ws: WorkspaceRecord = {
+      sid: options.newSid('WS'),
+      friendlyName: options.friendlyName,
+      eventCallbackUrl: options.eventCallbackUrl ?? null,
+      eventsFilter: options.eventsFilter ?? null,
+      defaultActivitySid: '',
+      timeoutActivitySid: '',
+      multiTaskEnabled: options.multiTaskEnabled ?? true,
+      prioritizeQueueOrder: options.prioritizeQueueOrder ?? 'FIFO',
+      dateCreated: at,
+      dateUpdated: at,
+    };
+    const engine = new WorkspaceEngine(ws, options.newSid);
+    engine.emit('workspace.created', 'workspace', ws.sid, `Workspace ${ws.friendlyName} created`, engine.base());
+    const offline = engine.addActivity('Offline', false);
+    engine.addActivity('Available', true);
+    engine.addActivity('Unavailable', false);
+    ws.defaultActivitySid = offline.sid;
+    ws.timeoutActivitySid = offline.sid;
+    for (const name of SEED_CHANNELS) engine.addChannel(name, name, false);
+    if (options.template === 'FIFO') {
+      const q = engine.run({ type: 'createTaskQueue', at, friendlyName: 'Sample Queue', targetWorkers: '1==1' });
+      engine.run({
+        type: 'createWorkflow',
+        at,
+        friendlyName: 'Default Fifo Workflow',
+        configuration: JSON.stringify({ task_routing: { filters: [], default_filter: { queue: q } } }),
+      });
+    }
+    return { engine, events: engine.takeEvents() };
+  }
+
+  // ───────────────────────────── snapshot and restore ─────────────────────────────
+
+  /** The whole workspace as plain data (see snapshot.ts). The engine stays usable. */
+  snapshot(): WorkspaceSnapshot {
+    return clonePlain({
+      version: SNAPSHOT_VERSION,
+      now: this.now,
+      workspace: this.workspace,
+      activities: [...this.activities.values()],
+      channels: this.channelList,
+      queues: [...this.queues.values()].map((q) => q.record),
+      workflows: [...this.workflows.values()].map(({ plan: _plan, ...wf }) => wf),
+      workers: [...this.workers.values()].map((w) => ({
+        sid: w.sid,
+        friendlyName: w.friendlyName,
+        attributesJson: w.attributesJson,
+        activitySid: w.activitySid,
+        dateStatusChanged: w.dateStatusChanged,
+        dateCreated: w.dateCreated,
+        dateUpdated: w.dateUpdated,
+        version: w.version,
+        channels: w.channels.map((c) => ({
+          sid: c.sid,
+          taskChannelSid: c.taskChannelSid,
+          channelIndex: c.channelIndex,
+          configuredCapacity: c.configuredCapacity,
+          available: c.available,
+          dateCreated: c.dateCreated,
+          dateUpdated: c.dateUpdated,
+          lastReservedAt: c.lastReservedAt,
+        })),
+      })),
+      tasks: [...this.tasks.values()].map(saveTask),
+      reservations: [...this.reservations.values()],
+      statistics: this.statistics.save(),
+    });
+  }
+
+  /**
+   * Rebuilds an engine from a snapshot. With the same SID generator state it behaves exactly
+   * as the engine the snapshot was taken from. Throws if the snapshot is of another version.
+   */
+  static restore(snapshot: WorkspaceSnapshot, newSid: SidGenerator): WorkspaceEngine {
+    if (snapshot.version !== SNAPSHOT_VERSION) throw new Error(`snapshot version ${String(snapshot.version)} is not supported`);
+    const s = clonePlain(snapshot);
+    const e = new WorkspaceEngine(s.workspace, newSid, StatisticsRecorder.load(s.statistics));
+    e.now = s.now;
+    for (const a of s.activities) e.activities.set(a.sid, a);
+    for (const c of s.channels) {
+      e.channels.set(c.sid, c);
+      e.channelList[c.index] = c;
+    }
+    for (const record of s.queues) {
+      const expression = e.compileTargetWorkers(record.targetWorkers);
+      const q = new QueueIndex(record, expression, e.channelList.length);
+      e.queues.set(record.sid, q);
+      if (expression?.dependsOn.workerActivity) e.activityQueues.add(q);
+    }
+    for (const wf of s.workflows) e.workflows.set(wf.sid, { ...wf, plan: e.compilePlan(wf.configuration) });
+    for (const ws of s.workers) {
+      const activity = e.activities.get(ws.activitySid) as ActivityRecord;
+      const w = new WorkerRecord({
+        ...ws,
+        attributes: JSON.parse(ws.attributesJson) as Record<string, unknown>,
+        activityName: activity.friendlyName,
+        activityAvailable: activity.available,
+        channels: ws.channels.map((c) => new WorkerChannelRecord(c)),
+      });
+      e.attachWorker(w);
+      for (const q of e.queues.values()) e.updateMembership(w, q);
+    }
+    for (const r of s.reservations) e.reservations.set(r.sid, r);
+    for (const ts of s.tasks) {
+      const task: TaskRecord = {
+        ...ts,
+        attributes: JSON.parse(ts.attributesJson) as Record<string, unknown>,
+        pendingReservations: 0,
+        stamp: 0,
+        restriction: null,
+        listedIn: null,
+        listedChannel: (e.channels.get(ts.taskChannelSid) as TaskChannelRecord).index,
+      };
+      e.tasks.set(task.sid, task);
+      for (const rsid of task.reservationSids) {
+        const r = e.reservations.get(rsid);
+        if (r === undefined || !isOpen(r.reservationStatus)) continue;
+        if (r.reservationStatus === 'pending') task.pendingReservations += 1;
+        const w = e.workers.get(r.workerSid);
+        if (w === undefined) continue;
+        w.openReservations.add(r.sid);
+        const ch = w.channels[(e.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
+        ch.activeTasks += 1;
+        if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
+        if (r.reservationStatus === 'pending') e.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid);
+      }
+      const status = task.assignmentStatus;
+      if (!isTerminal(status) && task.taskQueueSid !== null) e.queues.get(task.taskQueueSid)?.tasks.add(task);
+      if (isWaiting(status)) {
+        e.timers.schedule(e.ttlAt(task), 'taskTtl', task.sid);
+        const f = task.routing.filterIndex;
+        const plan = e.planOf(task);
+        const step = plan !== null && f !== null && f >= 0 ? plan.filters[f]?.steps[task.routing.stepIndex] : undefined;
+        if (step !== undefined) task.restriction = e.restrictionFor(step, task);
+        if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) e.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid);
+      } else if (status === 'assigned' || status === 'wrapping') {
+        e.timers.schedule(task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit', task.sid);
+      } else {
+        e.timers.schedule(task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge', task.sid);
+      }
+    }
+    for (const w of e.workers.values()) e.refreshWorker(w, false);
+    for (const t of e.tasks.values()) if (e.hasOpenSlot(t)) e.list(t);
+    e.settle();
+    assert(e.events.length === 0, 'a restored snapshot was not settled');
+    return e;
+  }
+
+  // ───────────────────────────── driving ─────────────────────────────
+
+  /**
+   * Fires every timer due at or before `at` (epoch ms), then executes the command. Never throws
+   * for bad input: a refusal comes back as `outcome.rejection` and changes nothing.
+   */
+  execute(command: Command): Outcome {
+    this.fireTimersUntil(command.at);
+    let sid: string | null;
+    try {
+      sid = this.apply(command);
+    } catch (error) {
+      if (error instanceof RejectionError) return { events: this.takeEvents(), rejection: error.rejection, sid: null };
+      throw error;
+    }
+    this.settle();
+    return { events: this.takeEvents(), rejection: null, sid };
+  }
+
+  /** Fires every timer due at or before `at` (epoch ms). Same as executing a `tick`. */
+  advanceTo(at: number): Outcome {
+    return this.execute({ type: 'tick', at });
+  }
+
+  /** When the next timer is due (epoch ms), or null: the driver's cue to call `advanceTo`. */
+  nextDeadline(): number | null {
+    return this.timers.nextDueAt();
+  }
+
+  /** Runs a command that must succeed (seeding, templates); a rejection here is a bug. */
+  private run(command: Command): string {
+    const sid = this.apply(command);
+    this.settle();
+    assert(sid !== null, `${command.type} returned no SID`);
+    return sid;
+  }
+
+  private takeEvents(): EngineEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  private fireTimersUntil(at: number): void {
+    if (at > this.now) {
+      let timer: Timer | undefined;
+      while ((timer = this.timers.popDue(at)) !== undefined) {
+        this.now = Math.max(this.now, timer.at);
+        this.fire(timer);
+        this.settle();
+      }
+      this.now = at;
+    }
+    const liveBound = 3 * this.tasks.size + this.reservations.size;
+    if (this.timers.size > 2 * liveBound + 1024) this.timers.compact((t) => this.isTimerLive(t));
+  }
+
+  private apply(command: Command): string | null {
+    switch (command.type) {
+      case 'tick':
+        return null;
+      case 'updateWorkspace':
+        return this.updateWorkspace(command);
+      case 'createActivity':
+        return this.createActivity(command);
+      case 'updateActivity':
+        return this.updateActivity(command);
+      case 'deleteActivity':
+        return this.deleteActivity(command);
+      case 'createTaskChannel':
+        return this.createTaskChannel(command);
+      case 'updateTaskChannel':
+        return this.updateTaskChannel(command);
+      case 'deleteTaskChannel':
+        return this.deleteTaskChannel(command);
+      case 'createTaskQueue':
+        return this.createTaskQueue(command);
+      case 'updateTaskQueue':
+        return this.updateTaskQueue(command);
+      case 'deleteTaskQueue':
+        return this.deleteTaskQueue(command);
+      case 'createWorkflow':
+        return this.createWorkflow(command);
+      case 'updateWorkflow':
+        return this.updateWorkflow(command);
+      case 'deleteWorkflow':
+        return this.deleteWorkflow(command);
+      case 'createWorker':
+        return this.createWorker(command);
+      case 'updateWorker':
+        return this.updateWorker(command);
+      case 'deleteWorker':
+        return this.deleteWorker(command);
+      case 'updateWorkerChannel':
+        return this.updateWorkerChannel(command);
+      case 'createTask':
+        return this.createTask(command);
+      case 'updateTask':
+        return this.updateTask(command);
+      case 'deleteTask':
+        return this.deleteTask(command);
+      case 'updateReservation':
+        return this.updateReservation(command);
+    }
+  }
+
+  // ───────────────────────────── events ─────────────────────────────
+
+  private emit(
+    eventType: EventType,
+    resourceType: ResourceType,
+    resourceSid: string,
+    description: string,
+    data: Record<string, EventValue>,
+  ): void {
+    const event: EngineEvent = { sid: this.newSid('EV'), eventType, at: this.now, resourceType, resourceSid, description, data };
+    this.events.push(event);
+    this.statistics.record(event);
+  }
+
+  private base(): Record<string, EventValue> {
+    return { workspace_sid: this.workspace.sid, workspace_name: this.workspace.friendlyName };
+  }
+
+  private taskData(task: TaskRecord): Record<string, EventValue> {
+    const channel = this.channels.get(task.taskChannelSid);
+    return {
+      workspace_sid: this.workspace.sid,
+      workspace_name: this.workspace.friendlyName,
+      task_sid: task.sid,
+      task_attributes: task.attributesJson,
+      task_age: Math.floor((this.now - task.dateCreated) / 1000),
+      task_priority: task.priority,
+      task_assignment_status: task.assignmentStatus,
+      task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
+      task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
+      task_version: task.version,
+      task_date_created: Math.floor(task.dateCreated / 1000),
+      task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
+      task_channel_sid: task.taskChannelSid,
+      task_channel_unique_name: channel?.uniqueName ?? null,
+    };
+  }
+
+  private addWorkerData(d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
+    d['worker_sid'] = w.sid;
+    d['worker_name'] = w.friendlyName;
+    d['worker_attributes'] = w.attributesJson;
+    d['worker_activity_sid'] = w.activitySid;
+    d['worker_activity_name'] = w.activityName;
+    d['worker_version'] = w.version;
+    return d;
+  }
+
+  private addQueueData(d: Record<string, EventValue>, queueSid: string | null): Record<string, EventValue> {
+    const q = queueSid === null ? undefined : this.queues.get(queueSid);
+    if (q !== undefined) {
+      d['task_queue_sid'] = q.record.sid;
+      d['task_queue_name'] = q.record.friendlyName;
+      d['task_queue_target_expression'] = q.record.targetWorkers;
+    }
+    return d;
+  }
+
+  private addWorkflowData(d: Record<string, EventValue>, workflowSid: string | null): Record<string, EventValue> {
+    const wf = workflowSid === null ? undefined : this.workflows.get(workflowSid);
+    if (wf !== undefined) {
+      d['workflow_sid'] = wf.sid;
+      d['workflow_name'] = wf.friendlyName;
+    }
+    return d;
+  }
+
+  /** Task, Queue and Workflow groups: task.* and task-queue.* events (spec §9.3). */
+  private emitTask(type: EventType, task: TaskRecord, description: string, queueSid = task.taskQueueSid): void {
+    const d = this.addWorkflowData(this.addQueueData(this.taskData(task), queueSid), task.workflowSid);
+    this.emit(type, 'task', task.sid, description, d);
+  }
+
+  private emitReservation(type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
+    const d = this.addWorkflowData(this.addQueueData(this.addWorkerData(this.taskData(task), worker), r.taskQueueSid), r.workflowSid);
+    d['reservation_sid'] = r.sid;
+    const verb = type.slice('reservation.'.length);
+    this.emit(type, 'reservation', r.sid, `Reservation ${r.sid} for task ${task.sid} and worker ${worker.friendlyName} ${verb}`, d);
+  }
+
+  private emitWorker(type: EventType, w: WorkerRecord, description: string, extra?: Record<string, EventValue>): void {
+    const d = this.addWorkerData(this.base(), w);
+    if (extra !== undefined) Object.assign(d, extra);
+    this.emit(type, 'worker', w.sid, description, d);
+  }
+
+  private emitQueue(type: EventType, q: TaskQueueRecord, description: string): void {
+    this.emit(type, 'taskqueue', q.sid, description, this.addQueueData(this.base(), q.sid));
+  }
+
+  private emitWorkflow(type: EventType, wf: WorkflowRecord, description: string): void {
+    const d = this.base();
+    d['workflow_sid'] = wf.sid;
+    d['workflow_name'] = wf.friendlyName;
+    this.emit(type, 'workflow', wf.sid, description, d);
+  }
+
+  private emitActivity(type: EventType, a: ActivityRecord, description: string): void {
+    const d = this.base();
+    d['activity_sid'] = a.sid;
+    d['activity_name'] = a.friendlyName;
+    d['activity_available'] = a.available;
+    this.emit(type, 'activity', a.sid, description, d);
+  }
+
+  private emitChannel(type: EventType, c: TaskChannelRecord, description: string): void {
+    const d = this.base();
+    d['task_channel_sid'] = c.sid;
+    d['task_channel_name'] = c.friendlyName;
+    d['task_channel_unique_name'] = c.uniqueName;
+    d['task_channel_optimized_routing'] = c.channelOptimizedRouting;
+    this.emit(type, 'taskchannel', c.sid, description, d);
+  }
+
+  // ───────────────────────────── lookups and validation ─────────────────────────────
+
+  /** The worker with this SID, or a `not_found` rejection naming `field`. */
+  private workerOrReject(sid: string, field = 'WorkerSid'): WorkerRecord {
+    return this.workers.get(sid) ?? reject('not_found', `Worker ${sid} was not found in workspace ${this.workspace.sid}`, field);
+  }
+
+  private taskOrReject(sid: string): TaskRecord {
+    return this.tasks.get(sid) ?? reject('not_found', `Task ${sid} was not found in workspace ${this.workspace.sid}`, 'TaskSid');
+  }
+
+  private queueOrReject(sid: string, field = 'TaskQueueSid'): QueueIndex {
+    return this.queues.get(sid) ?? reject('not_found', `TaskQueue ${sid} was not found in workspace ${this.workspace.sid}`, field);
+  }
+
+  private workflowOrReject(sid: string, field = 'WorkflowSid'): WorkflowRecord {
+    return this.workflows.get(sid) ?? reject('not_found', `Workflow ${sid} was not found in workspace ${this.workspace.sid}`, field);
+  }
+
+  private activityOrReject(sid: string, field: string): ActivityRecord {
+    return this.activities.get(sid) ?? reject('invalid_parameter', `${field} ${sid} is not an activity of workspace ${this.workspace.sid}`, field);
+  }
+
+  /** A task channel by SID or unique name (spec §1.2). */
+  findChannel(ref: string): TaskChannelRecord | undefined {
+    const bySid = this.channels.get(ref);
+    if (bySid !== undefined) return bySid.deleted ? undefined : bySid;
+    for (const c of this.channelList) if (!c.deleted && c.uniqueName === ref) return c;
+    return undefined;
+  }
+
+  private channelOrReject(ref: string, field: string): TaskChannelRecord {
+    return this.findChannel(ref) ?? reject('invalid_parameter', `${field} ${ref} is not a task channel SID or unique name in this workspace`, field);
+  }
+
+  /** Looks a worker up by friendly name, case-insensitively (spec §1.4). */
+  findWorkerByName(name: string): WorkerRecord | undefined {
+    return this.workersByName.get(name.toLowerCase());
+  }
+
+  private checkFriendlyName(name: unknown, field = 'FriendlyName'): string {
+    if (typeof name !== 'string' || name.trim() === '') reject('invalid_parameter', `${field} is required and must not be empty`, field);
+    if (name.length > LIMITS.friendlyNameLength) {
+      reject('invalid_parameter', `${field} must be at most ${LIMITS.friendlyNameLength} characters (got ${name.length})`, field);
+    }
+    return name;
+  }
+
+  /** Parses an attributes JSON string: an object of at most 4,096 characters (spec §1.3). */
+  private parseAttributes(json: string, field = 'Attributes'): Record<string, unknown> {
+    if (json.length > LIMITS.attributesLength) {
+      reject('invalid_parameter', `${field} must be at most ${LIMITS.attributesLength} characters, white space included (got ${json.length})`, field);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(json);
+    } catch (error) {
+      reject('invalid_parameter', `${field} is not valid JSON: ${(error as Error).message}`, field);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      reject('invalid_parameter', `${field} must be a JSON object`, field);
+    }
+    return value as Record<string, unknown>;
+  }
+
+  private checkVersion(ifMatch: number | undefined, version: number, what: string): void {
+    if (ifMatch !== undefined && ifMatch !== version) {
+      reject('version_mismatch', `${what} is at version ${version}, not ${ifMatch} as If-Match requires`, 'If-Match');
+    }
+  }
+
+  private checkInteger(value: number, field: string, min: number, max: number): void {
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      reject('invalid_parameter', `${field} must be a whole number from ${min} to ${max} (got ${value})`, field);
+    }
+  }
+
+  // ───────────────────────────── workspace, activities, channels ─────────────────────────────
+
+  private updateWorkspace(c: Extract<Command, { type: 'updateWorkspace' }>): string {
+    const ws = this.workspace;
+    if (c.friendlyName !== undefined) this.checkFriendlyName(c.friendlyName);
+    if (c.defaultActivitySid !== undefined) this.activityOrReject(c.defaultActivitySid, 'DefaultActivitySid');
+    if (c.timeoutActivitySid !== undefined) this.activityOrReject(c.timeoutActivitySid, 'TimeoutActivitySid');
+    if (c.prioritizeQueueOrder !== undefined && c.prioritizeQueueOrder !== 'FIFO' && c.prioritizeQueueOrder !== 'LIFO') {
+      reject('invalid_parameter', 'PrioritizeQueueOrder must be FIFO or LIFO', 'PrioritizeQueueOrder');
+    }
+    if (c.friendlyName !== undefined) ws.friendlyName = c.friendlyName;
+    if (c.eventCallbackUrl !== undefined) ws.eventCallbackUrl = c.eventCallbackUrl;
+    if (c.eventsFilter !== undefined) ws.eventsFilter = c.eventsFilter;
+    if (c.defaultActivitySid !== undefined) ws.defaultActivitySid = c.defaultActivitySid;
+    if (c.timeoutActivitySid !== undefined) ws.timeoutActivitySid = c.timeoutActivitySid;
+    if (c.prioritizeQueueOrder !== undefined) ws.prioritizeQueueOrder = c.prioritizeQueueOrder;
+    const multitaskChanged = c.multiTaskEnabled !== undefined && c.multiTaskEnabled !== ws.multiTaskEnabled;
+    if (c.multiTaskEnabled !== undefined) ws.multiTaskEnabled = c.multiTaskEnabled;
+    ws.dateUpdated = this.now;
+    this.emit('workspace.updated', 'workspace', ws.sid, `Workspace ${ws.friendlyName} updated`, this.base());
+    if (multitaskChanged) for (const w of this.workers.values()) this.refreshWorker(w, false);
+    return ws.sid;
+  }
+
+  private addActivity(friendlyName: string, available: boolean): ActivityRecord {
+    const a: ActivityRecord = { sid: this.newSid('WA'), friendlyName, available, dateCreated: this.now, dateUpdated: this.now };
+    this.activities.set(a.sid, a);
+    this.emitActivity('activity.created', a, `Activity ${friendlyName} created`);
+    return a;
+  }
+
+  private createActivity(c: Extract<Command, { type: 'createActivity' }>): string {
+    const name = this.checkFriendlyName(c.friendlyName);
+    if (this.activities.size >= LIMITS.activities) reject('limit_exceeded', `A workspace holds at most ${LIMITS.activities} activities`);
+    for (const a of this.activities.values()) {
+      if (a.friendlyName === name) reject('duplicate', `Activity named ${name} already exists in workspace ${this.workspace.sid}`, 'FriendlyName');
+    }
+    return this.addActivity(name, c.available ?? false).sid;
+  }
+
+  private updateActivity(c: Extract<Command, { type: 'updateActivity' }>): string {
+    const a = this.activities.get(c.activitySid) ?? reject('not_found', `Activity ${c.activitySid} was not found`, 'ActivitySid');
+    if (c.friendlyName !== undefined) {
+      const name = this.checkFriendlyName(c.friendlyName);
+      for (const other of this.activities.values()) {
+        if (other !== a && other.friendlyName === name) reject('duplicate', `Activity named ${name} already exists`, 'FriendlyName');
+      }
+      a.friendlyName = name;
+      for (const w of this.workers.values()) if (w.activitySid === a.sid) w.activityName = name;
+    }
+    a.dateUpdated = this.now;
+    this.emitActivity('activity.updated', a, `Activity ${a.friendlyName} updated`);
+    return a.sid;
+  }
+
+  private deleteActivity(c: Extract<Command, { type: 'deleteActivity' }>): string {
+    const a = this.activities.get(c.activitySid) ?? reject('not_found', `Activity ${c.activitySid} was not found`, 'ActivitySid');
+    const ws = this.workspace;
+    if (a.sid === ws.defaultActivitySid || a.sid === ws.timeoutActivitySid) {
+      reject('in_use', `Activity ${a.friendlyName} is the workspace's default or timeout activity and cannot be deleted`);
+    }
+    for (const w of this.workers.values()) {
+      if (w.activitySid === a.sid) reject('in_use', `Activity ${a.friendlyName} is held by worker ${w.friendlyName} and cannot be deleted`);
+    }
+    for (const q of this.queues.values()) {
+      if (q.record.reservationActivitySid === a.sid || q.record.assignmentActivitySid === a.sid) {
+        reject('in_use', `Activity ${a.friendlyName} is used by task queue ${q.record.friendlyName} and cannot be deleted`);
+      }
+    }
+    this.activities.delete(a.sid);
+    this.emitActivity('activity.deleted', a, `Activity ${a.friendlyName} deleted`);
+    return a.sid;
+  }
+
+  private addChannel(friendlyName: string, uniqueName: string, optimized: boolean): TaskChannelRecord {
+    const ch: TaskChannelRecord = {
+      sid: this.newSid('TC'),
+      friendlyName,
+      uniqueName,
+      channelOptimizedRouting: optimized,
+      dateCreated: this.now,
+      dateUpdated: this.now,
+      index: this.channelList.length,
+      deleted: false,
+    };
+    this.channels.set(ch.sid, ch);
+    this.channelList.push(ch);
+    for (const q of this.queues.values()) q.addChannel();
+    for (const w of this.workers.values()) {
+      w.channels.push(this.newWorkerChannel(ch));
+      this.refreshWorker(w, false);
+    }
+    this.emitChannel('task-channel.created', ch, `TaskChannel ${uniqueName} created`);
+    return ch;
+  }
+
+  private newWorkerChannel(ch: TaskChannelRecord): WorkerChannelRecord {
+    return new WorkerChannelRecord({
+      sid: this.newSid('WC'),
+      taskChannelSid: ch.sid,
+      channelIndex: ch.index,
+      configuredCapacity: 1,
+      available: true,
+      dateCreated: this.now,
+      dateUpdated: this.now,
+      lastReservedAt: null,
+    });
+  }
+
+  private createTaskChannel(c: Extract<Command, { type: 'createTaskChannel' }>): string {
+    const friendlyName = this.checkFriendlyName(c.friendlyName);
+    if (typeof c.uniqueName !== 'string' || !UNIQUE_NAME.test(c.uniqueName)) {
+      reject('invalid_parameter', 'UniqueName may contain only letters, digits, "_" and "$", and may not start with a digit', 'UniqueName');
+    }
+    if (this.findChannel(c.uniqueName) !== undefined) reject('duplicate', `TaskChannel ${c.uniqueName} already exists in this workspace`, 'UniqueName');
+    if (this.channelList.filter((x) => !x.deleted).length >= LIMITS.taskChannels) {
+      reject('limit_exceeded', `A workspace holds at most ${LIMITS.taskChannels} task channels`);
+    }
+    return this.addChannel(friendlyName, c.uniqueName, c.channelOptimizedRouting ?? false).sid;
+  }
+
+  private updateTaskChannel(c: Extract<Command, { type: 'updateTaskChannel' }>): string {
+    const ch = this.findChannel(c.taskChannel) ?? reject('not_found', `TaskChannel ${c.taskChannel} was not found`, 'Sid');
+    if (c.friendlyName !== undefined) ch.friendlyName = this.checkFriendlyName(c.friendlyName);
+    if (c.channelOptimizedRouting !== undefined && c.channelOptimizedRouting !== ch.channelOptimizedRouting) {
+      ch.channelOptimizedRouting = c.channelOptimizedRouting;
+      for (const w of this.workers.values()) this.refreshWorker(w, false);
+    }
+    ch.dateUpdated = this.now;
+    this.emitChannel('task-channel.updated', ch, `TaskChannel ${ch.uniqueName} updated`);
+    return ch.sid;
+  }
+
+  private deleteTaskChannel(c: Extract<Command, { type: 'deleteTaskChannel' }>): string {
+    const ch = this.findChannel(c.taskChannel) ?? reject('not_found', `TaskChannel ${c.taskChannel} was not found`, 'Sid');
+    for (const t of this.tasks.values()) {
+      if (t.taskChannelSid === ch.sid) reject('in_use', `TaskChannel ${ch.uniqueName} is used by task ${t.sid} and cannot be deleted`);
+    }
+    ch.deleted = true;
+    for (const w of this.workers.values()) this.refreshWorker(w, false);
+    this.emitChannel('task-channel.deleted', ch, `TaskChannel ${ch.uniqueName} deleted`);
+    return ch.sid;
+  }
+
+  // ───────────────────────────── task queues ─────────────────────────────
+
+  /** Compiles a TargetWorkers expression; empty or null means nobody is eligible. */
+  private compileTargetWorkers(source: string | null): CompiledExpression | null {
+    if (source === null || source.trim() === '') return null;
+    try {
+      return compileExpression(source, 'worker');
+    } catch (error) {
+      if (error instanceof ExpressionSyntaxError) reject('invalid_parameter', `TargetWorkers is invalid: ${error.message}`, 'TargetWorkers');
+      throw error;
+    }
+  }
+
+  private checkQueueFields(c: Extract<Command, { type: 'createTaskQueue' | 'updateTaskQueue' }>, self: QueueIndex | null): void {
+    if (c.friendlyName !== undefined) {
+      const name = this.checkFriendlyName(c.friendlyName);
+      for (const q of this.queues.values()) {
+        if (q !== self && q.record.friendlyName === name) {
+          reject('duplicate', `Queue named ${name} already exists for workspace ${this.workspace.sid}`, 'FriendlyName');
+        }
+      }
+    }
+    if (c.maxReservedWorkers !== undefined) this.checkInteger(c.maxReservedWorkers, 'MaxReservedWorkers', 1, LIMITS.maxReservedWorkers);
+    if (c.taskOrder !== undefined && c.taskOrder !== 'FIFO' && c.taskOrder !== 'LIFO') {
+      reject('invalid_parameter', 'TaskOrder must be FIFO or LIFO', 'TaskOrder');
+    }
+    if (c.reservationActivitySid) this.activityOrReject(c.reservationActivitySid, 'ReservationActivitySid');
+    if (c.assignmentActivitySid) this.activityOrReject(c.assignmentActivitySid, 'AssignmentActivitySid');
+  }
+
+  private createTaskQueue(c: Extract<Command, { type: 'createTaskQueue' }>): string {
+    this.checkFriendlyName(c.friendlyName);
+    this.checkQueueFields(c, null);
+    if (this.queues.size >= LIMITS.taskQueues) reject('limit_exceeded', `A workspace holds at most ${LIMITS.taskQueues} task queues`);
+    const targetWorkers = c.targetWorkers === undefined ? '1==1' : c.targetWorkers;
+    const expression = this.compileTargetWorkers(targetWorkers);
+    const record: TaskQueueRecord = {
+      sid: this.newSid('WQ'),
+      friendlyName: c.friendlyName,
+      targetWorkers,
+      maxReservedWorkers: c.maxReservedWorkers ?? 1,
+      taskOrder: c.taskOrder ?? 'FIFO',
+      reservationActivitySid: c.reservationActivitySid || null,
+      assignmentActivitySid: c.assignmentActivitySid || null,
+      dateCreated: this.now,
+      dateUpdated: this.now,
+    };
+    const q = new QueueIndex(record, expression, this.channelList.length);
+    this.queues.set(record.sid, q);
+    if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
+    this.emitQueue('task-queue.created', record, `TaskQueue ${record.friendlyName} created`);
+    for (const w of this.workers.values()) this.updateMembership(w, q);
+    return record.sid;
+  }
+
+  private updateTaskQueue(c: Extract<Command, { type: 'updateTaskQueue' }>): string {
+    const q = this.queueOrReject(c.taskQueueSid, 'Sid');
+    this.checkQueueFields(c, q);
+    const expressionChanged = c.targetWorkers !== undefined && c.targetWorkers !== q.record.targetWorkers;
+    const expression = expressionChanged ? this.compileTargetWorkers(c.targetWorkers ?? null) : q.expression;
+    const r = q.record;
+    if (c.friendlyName !== undefined) r.friendlyName = c.friendlyName;
+    if (c.maxReservedWorkers !== undefined) r.maxReservedWorkers = c.maxReservedWorkers;
+    if (c.reservationActivitySid !== undefined) r.reservationActivitySid = c.reservationActivitySid || null;
+    if (c.assignmentActivitySid !== undefined) r.assignmentActivitySid = c.assignmentActivitySid || null;
+    const reordered = c.taskOrder !== undefined && c.taskOrder !== r.taskOrder;
+    if (c.taskOrder !== undefined) r.taskOrder = c.taskOrder;
+    r.dateUpdated = this.now;
+    if (reordered) q.reorder();
+    this.emitQueue('task-queue.updated', r, `TaskQueue ${r.friendlyName} updated`);
+    if (expressionChanged) {
+      r.targetWorkers = c.targetWorkers ?? null;
+      q.expression = expression;
+      if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
+      else this.activityQueues.delete(q);
+      this.emitQueue('task-queue.expression.updated', r, `TaskQueue ${r.friendlyName} expression updated to ${r.targetWorkers}`);
+      for (const w of this.workers.values()) this.updateMembership(w, q);
+    }
+    // A larger MaxReservedWorkers opens slots for tasks already reserved.
+    for (const t of q.tasks) if (isWaiting(t.assignmentStatus)) this.routeNow(t);
+    return r.sid;
+  }
+
+  private deleteTaskQueue(c: Extract<Command, { type: 'deleteTaskQueue' }>): string {
+    const q = this.queueOrReject(c.taskQueueSid, 'Sid');
+    for (const wf of this.workflows.values()) {
+      if (wf.plan.queueSids.has(q.record.sid)) {
+        reject('in_use', `TaskQueue ${q.record.friendlyName} is a target of workflow ${wf.friendlyName}; change the workflow first`);
+      }
+    }
+    if (q.tasks.size > 0) reject('in_use', `TaskQueue ${q.record.friendlyName} still holds ${q.tasks.size} tasks`);
+    for (const w of q.members) w.queues.delete(q.record.sid);
+    this.queues.delete(q.record.sid);
+    this.activityQueues.delete(q);
+    this.emitQueue('task-queue.deleted', q.record, `TaskQueue ${q.record.friendlyName} deleted`);
+    return q.record.sid;
+  }
+
+  // ───────────────────────────── workflows ─────────────────────────────
+
+  private compilePlan(configuration: string): RoutingPlan {
+    try {
+      return compileWorkflowConfiguration(configuration, (sid) => this.queues.has(sid));
+    } catch (error) {
+      if (error instanceof WorkflowConfigurationError) reject('invalid_parameter', error.message, 'Configuration');
+      throw error;
+    }
+  }
+
+  private checkWorkflowFields(c: Extract<Command, { type: 'createWorkflow' | 'updateWorkflow' }>, self: WorkflowRecord | null): void {
+    if (c.friendlyName !== undefined) {
+      const name = this.checkFriendlyName(c.friendlyName);
+      for (const wf of this.workflows.values()) {
+        if (wf !== self && wf.friendlyName === name) reject('duplicate', `Workflow named ${name} already exists in this workspace`, 'FriendlyName');
+      }
+    }
+    if (c.taskReservationTimeoutS !== undefined) {
+      this.checkInteger(c.taskReservationTimeoutS, 'TaskReservationTimeout', 1, LIMITS.taskReservationTimeoutMaxS);
+    }
+  }
+
+  private createWorkflow(c: Extract<Command, { type: 'createWorkflow' }>): string {
+    this.checkFriendlyName(c.friendlyName);
+    this.checkWorkflowFields(c, null);
+    if (typeof c.configuration !== 'string') reject('invalid_parameter', 'Configuration is required', 'Configuration');
+    if (this.workflows.size >= LIMITS.workflows) reject('limit_exceeded', `A workspace holds at most ${LIMITS.workflows} workflows`);
+    const plan = this.compilePlan(c.configuration);
+    const wf: WorkflowRecord = {
+      sid: this.newSid('WW'),
+      friendlyName: c.friendlyName,
+      configuration: c.configuration,
+      assignmentCallbackUrl: c.assignmentCallbackUrl ?? null,
+      fallbackAssignmentCallbackUrl: c.fallbackAssignmentCallbackUrl ?? null,
+      taskReservationTimeoutS: c.taskReservationTimeoutS ?? 120,
+      dateCreated: this.now,
+      dateUpdated: this.now,
+      plan,
+    };
+    this.workflows.set(wf.sid, wf);
+    this.emitWorkflow('workflow.created', wf, `Workflow ${wf.friendlyName} created`);
+    return wf.sid;
+  }
+
+  private updateWorkflow(c: Extract<Command, { type: 'updateWorkflow' }>): string {
+    const wf = this.workflowOrReject(c.workflowSid, 'Sid');
+    this.checkWorkflowFields(c, wf);
+    const plan = c.configuration !== undefined ? this.compilePlan(c.configuration) : wf.plan;
+    if (c.friendlyName !== undefined) wf.friendlyName = c.friendlyName;
+    if (c.configuration !== undefined) wf.configuration = c.configuration;
+    if (c.assignmentCallbackUrl !== undefined) wf.assignmentCallbackUrl = c.assignmentCallbackUrl;
+    if (c.fallbackAssignmentCallbackUrl !== undefined) wf.fallbackAssignmentCallbackUrl = c.fallbackAssignmentCallbackUrl;
+    if (c.taskReservationTimeoutS !== undefined) wf.taskReservationTimeoutS = c.taskReservationTimeoutS;
+    wf.plan = plan;
+    wf.dateUpdated = this.now;
+    this.emitWorkflow('workflow.updated', wf, `Workflow ${wf.friendlyName} updated`);
+    if (c.reEvaluateTasks === true) {
+      const affected = [...this.tasks.values()].filter((t) => t.workflowSid === wf.sid && isWaiting(t.assignmentStatus));
+      for (const t of affected) this.reroute(t);
+    }
+    return wf.sid;
+  }
+
+  private deleteWorkflow(c: Extract<Command, { type: 'deleteWorkflow' }>): string {
+    const wf = this.workflowOrReject(c.workflowSid, 'Sid');
+    for (const t of this.tasks.values()) {
+      if (t.workflowSid === wf.sid && !isTerminal(t.assignmentStatus)) {
+        reject('in_use', `Workflow ${wf.friendlyName} still routes task ${t.sid}; cancel or complete its tasks first`);
+      }
+    }
+    this.workflows.delete(wf.sid);
+    this.emitWorkflow('workflow.deleted', wf, `Workflow ${wf.friendlyName} deleted`);
+    return wf.sid;
+  }
+
+  // ───────────────────────────── workers ─────────────────────────────
+
+  private createWorker(c: Extract<Command, { type: 'createWorker' }>): string {
+    const name = this.checkFriendlyName(c.friendlyName);
+    if (this.findWorkerByName(name) !== undefined) {
+      reject('duplicate', `Worker named ${name} already exists in workspace ${this.workspace.sid}`, 'FriendlyName');
+    }
+    const attributesJson = c.attributes ?? '{}';
+    const attributes = this.parseAttributes(attributesJson);
+    const activity = this.activityOrReject(c.activitySid ?? this.workspace.defaultActivitySid, 'ActivitySid');
+    if (this.workers.size >= LIMITS.workers) reject('limit_exceeded', `A workspace holds at most ${LIMITS.workers} workers`);
+    const w = new WorkerRecord({
+      sid: this.newSid('WK'),
+      friendlyName: name,
+      attributesJson,
+      attributes,
+      activitySid: activity.sid,
+      activityName: activity.friendlyName,
+      activityAvailable: activity.available,
+      dateStatusChanged: this.now,
+      dateCreated: this.now,
+      dateUpdated: this.now,
+      version: 0,
+      channels: this.channelList.map((ch) => this.newWorkerChannel(ch)),
+    });
+    this.attachWorker(w);
+    this.emitWorker('worker.created', w, `Worker ${name} created`);
+    for (const q of this.queues.values()) this.updateMembership(w, q);
+    this.refreshWorker(w, false);
+    return w.sid;
+  }
+
+  /** Wires a worker into the lookup maps (create and restore). */
+  private attachWorker(w: WorkerRecord): void {
+    this.workers.set(w.sid, w);
+    this.workersByName.set(w.friendlyName.toLowerCase(), w);
+    w.channelByName = (uniqueName) => {
+      const ch = this.findChannel(uniqueName);
+      return ch === undefined ? undefined : w.channels[ch.index];
+    };
+  }
+
+  private updateWorker(c: Extract<Command, { type: 'updateWorker' }>): string {
+    const w = this.workerOrReject(c.workerSid, 'Sid');
+    this.checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
+    if (c.friendlyName !== undefined) {
+      const name = this.checkFriendlyName(c.friendlyName);
+      const other = this.findWorkerByName(name);
+      if (other !== undefined && other !== w) reject('duplicate', `Worker named ${name} already exists in this workspace`, 'FriendlyName');
+    }
+    const attributes = c.attributes !== undefined ? this.parseAttributes(c.attributes) : null;
+    const activity = c.activitySid !== undefined ? this.activityOrReject(c.activitySid, 'ActivitySid') : null;
+    if (c.rejectPendingReservations === true && (activity === null || activity.available)) {
+      reject('invalid_parameter', 'RejectPendingReservations is allowed only with an ActivitySid of an unavailable activity', 'RejectPendingReservations');
+    }
+
+    if (c.friendlyName !== undefined && c.friendlyName !== w.friendlyName) {
+      this.workersByName.delete(w.friendlyName.toLowerCase());
+      w.friendlyName = c.friendlyName;
+      this.workersByName.set(w.friendlyName.toLowerCase(), w);
+      this.touchWorker(w);
+      this.emitWorker('worker.updated', w, `Worker ${w.friendlyName} updated`);
+    }
+    if (attributes !== null && c.attributes !== undefined) {
+      w.attributesJson = c.attributes;
+      w.attributes = attributes;
+      this.touchWorker(w);
+      this.emitWorker('worker.attributes.update', w, `Worker ${w.friendlyName} attributes updated`);
+      for (const q of this.queues.values()) this.updateMembership(w, q);
+    }
+    if (activity !== null) {
+      this.setWorkerActivity(w, activity.sid);
+      if (c.rejectPendingReservations === true) {
+        for (const rsid of [...w.openReservations]) {
+          const r = this.reservations.get(rsid) as ReservationRecord;
+          if (r.reservationStatus === 'pending') this.endReservation(r, 'rejected', null);
+        }
+      }
+    }
+    this.refreshWorker(w, false);
+    return w.sid;
+  }
+
+  private touchWorker(w: WorkerRecord): void {
+    w.version += 1;
+    w.dateUpdated = this.now;
+  }
+
+  /** Moves a worker to an activity and emits worker.activity.update (spec §9.2 worker group). */
+  private setWorkerActivity(w: WorkerRecord, activitySid: string): void {
+    const activity = this.activities.get(activitySid);
+    assert(activity !== undefined, `activity ${activitySid} exists`);
+    if (activity.sid === w.activitySid) return;
+    const previous = { sid: w.activitySid, name: w.activityName, since: w.dateStatusChanged };
+    for (const qsid of w.queues) {
+      const q = this.queues.get(qsid) as QueueIndex;
+      q.countActivity(w.activitySid, w.activityAvailable, -1);
+      q.countActivity(activity.sid, activity.available, 1);
+    }
+    w.activitySid = activity.sid;
+    w.activityName = activity.friendlyName;
+    w.activityAvailable = activity.available;
+    w.dateStatusChanged = this.now;
+    this.touchWorker(w);
+    const inPreviousMs = this.now - previous.since;
+    this.emitWorker('worker.activity.update', w, `Worker ${w.friendlyName} updated to ${activity.friendlyName} Activity`, {
+      worker_previous_activity_sid: previous.sid,
+      worker_previous_activity_name: previous.name,
+      worker_time_in_previous_activity: Math.floor(inPreviousMs / 1000),
+      worker_time_in_previous_activity_ms: inPreviousMs,
+    });
+    for (const q of this.activityQueues) this.updateMembership(w, q);
+    this.refreshWorker(w, false);
+  }
+
+  private deleteWorker(c: Extract<Command, { type: 'deleteWorker' }>): string {
+    const w = this.workerOrReject(c.workerSid, 'Sid');
+    this.checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
+    for (const rsid of w.openReservations) {
+      const r = this.reservations.get(rsid) as ReservationRecord;
+      if (r.reservationStatus !== 'pending') {
+        reject('in_use', `Worker ${w.friendlyName} has ${r.reservationStatus} reservation ${r.sid}; complete its task first`);
+      }
+    }
+    for (const rsid of [...w.openReservations]) this.endReservation(this.reservations.get(rsid) as ReservationRecord, 'canceled', null);
+    for (const tsid of [...w.directTasks]) {
+      const t = this.tasks.get(tsid) as TaskRecord;
+      this.cancelTask(t, 'Worker deleted');
+    }
+    for (const qsid of [...w.queues]) (this.queues.get(qsid) as QueueIndex).removeMember(w);
+    w.queues.clear();
+    for (const ch of w.channels) {
+      ch.ready = false;
+      ch.stamp += 1;
+    }
+    this.workers.delete(w.sid);
+    this.workersByName.delete(w.friendlyName.toLowerCase());
+    this.dirtyWorkers.delete(w);
+    this.emitWorker('worker.deleted', w, `Worker ${w.friendlyName} deleted`);
+    return w.sid;
+  }
+
+  private updateWorkerChannel(c: Extract<Command, { type: 'updateWorkerChannel' }>): string {
+    const w = this.workerOrReject(c.workerSid);
+    const ch =
+      w.channels.find((x) => x.sid === c.workerChannel && !(this.channelList[x.channelIndex] as TaskChannelRecord).deleted) ??
+      (() => {
+        const tc = this.findChannel(c.workerChannel);
+        return tc === undefined ? undefined : w.channels[tc.index];
+      })() ??
+      reject('not_found', `Worker channel ${c.workerChannel} was not found for worker ${w.sid}`, 'Sid');
+    if (c.capacity !== undefined) this.checkInteger(c.capacity, 'Capacity', 0, LIMITS.channelCapacity);
+    const tc = this.channelList[ch.channelIndex] as TaskChannelRecord;
+    const extra = (previousCapacity: number): Record<string, EventValue> => ({
+      worker_channel_available: ch.available,
+      worker_channel_available_capacity: Math.max(0, ch.configuredCapacity - ch.activeTasks),
+      worker_channel_previous_capacity: previousCapacity,
+      worker_channel_task_count: ch.activeTasks,
+      task_channel_sid: tc.sid,
+      task_channel_unique_name: tc.uniqueName,
+    });
+    if (c.capacity !== undefined && c.capacity !== ch.configuredCapacity) {
+      const previous = ch.configuredCapacity;
+      ch.configuredCapacity = c.capacity;
+      ch.dateUpdated = this.now;
+      this.emitWorker('worker.capacity.update', w, `Worker ${w.friendlyName} capacity on ${tc.uniqueName} set to ${c.capacity}`, extra(previous));
+    }
+    if (c.available !== undefined && c.available !== ch.available) {
+      ch.available = c.available;
+      ch.dateUpdated = this.now;
+      this.emitWorker(
+        'worker.channel.availability.update',
+        w,
+        `Worker ${w.friendlyName} ${c.available ? 'available' : 'unavailable'} on ${tc.uniqueName}`,
+        extra(ch.configuredCapacity),
+      );
+    }
+    this.refreshWorker(w, false);
+    return ch.sid;
+  }
+
+  /** Re-evaluates one queue's TargetWorkers for one worker and updates the indexes. */
+  private updateMembership(w: WorkerRecord, q: QueueIndex): void {
+    const member = q.expression !== null && q.expression.evaluate({ nowMs: this.now, worker: w });
+    const was = q.members.has(w);
+    if (member === was) return;
+    if (member) {
+      q.addMember(w);
+      w.queues.add(q.record.sid);
+      for (const ch of w.channels) {
+        if (!ch.ready) continue;
+        q.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+      }
+      this.dirtyWorkers.add(w);
+    } else {
+      q.removeMember(w);
+      w.queues.delete(q.record.sid);
+    }
+  }
+
+  /**
+   * Recomputes a worker's readiness per channel (spec §7.2 rules 3–5) and, where it is ready
+   * with a new rank, publishes a ready entry to every member queue. `repush` forces a new
+   * entry (after one was taken from a heap).
+   */
+  private refreshWorker(w: WorkerRecord, repush: boolean): void {
+    const total = w.openReservations.size;
+    const singleBusy = !this.workspace.multiTaskEnabled && total > 0;
+    for (const ch of w.channels) {
+      const tc = this.channelList[ch.channelIndex] as TaskChannelRecord;
+      const ready = !tc.deleted && w.activityAvailable && ch.available && ch.activeTasks < ch.configuredCapacity && !singleBusy;
+      const busy = tc.channelOptimizedRouting && total > 0 ? 1 : 0;
+      const idleSince = ch.lastReservedAt ?? w.dateCreated;
+      if (ready === ch.ready && (!ready || (!repush && busy === ch.rankBusy && idleSince === ch.rankIdleSince))) continue;
+      ch.stamp += 1;
+      ch.ready = ready;
+      ch.rankBusy = busy;
+      ch.rankIdleSince = idleSince;
+      if (!ready) continue;
+      const entry: ReadyEntry = { worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy, idleSince };
+      for (const qsid of w.queues) (this.queues.get(qsid) as QueueIndex).pushReady(entry);
+      this.dirtyWorkers.add(w);
+    }
+    if (w.directTasks.size > 0) this.dirtyWorkers.add(w);
+  }
+
+  // ───────────────────────────── tasks ─────────────────────────────
+
+  private createTask(c: Extract<Command, { type: 'createTask' }>): string {
+    const attributesJson = c.attributes ?? '{}';
+    const attributes = this.parseAttributes(attributesJson);
+    if (c.priority !== undefined) this.checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
+    if (c.timeoutS !== undefined) this.checkInteger(c.timeoutS, 'Timeout', 1, LIMITS.taskTimeoutMaxS);
+    const channel = this.channelOrReject(c.taskChannel ?? 'default', 'TaskChannel');
+    if (c.virtualStartTime !== undefined) {
+      if (!Number.isFinite(c.virtualStartTime) || c.virtualStartTime > this.now || c.virtualStartTime < -2_208_988_800_000) {
+        reject('invalid_parameter', 'VirtualStartTime must be a date between 1900 and now', 'VirtualStartTime');
+      }
+    }
+    // Where the task goes: a worker, a queue, or a workflow (spec §5.1 RoutingTarget).
+    let workflowSid: string | null = null;
+    let queueSid: string | null = null;
+    let workerTarget: string | null = null;
+    const target = c.routingTarget ?? (c.taskQueueSid !== undefined ? c.taskQueueSid : undefined);
+    const field = c.routingTarget !== undefined ? 'RoutingTarget' : 'TaskQueueSid';
+    if (target !== undefined) {
+      const prefix = target.slice(0, 2);
+      if (prefix === 'WK') workerTarget = this.workerOrReject(target, field).sid;
+      else if (prefix === 'WQ') queueSid = this.queueOrReject(target, field).record.sid;
+      else if (prefix === 'WW') workflowSid = this.workflowOrReject(target, field).sid;
+      else reject('invalid_parameter', `${field} must be a Worker (WK), TaskQueue (WQ) or Workflow (WW) SID`, field);
+    }
+    if (c.workflowSid !== undefined) {
+      const wf = this.workflowOrReject(c.workflowSid);
+      if (workflowSid !== null && workflowSid !== wf.sid) reject('invalid_parameter', 'WorkflowSid and RoutingTarget name different workflows', 'WorkflowSid');
+      workflowSid = wf.sid;
+    }
+    if (workflowSid === null && queueSid === null && workerTarget === null) {
+      if (this.workflows.size !== 1) {
+        reject('invalid_parameter', `WorkflowSid is required: the workspace has ${this.workflows.size} workflows`, 'WorkflowSid');
+      }
+      workflowSid = this.workflows.keys().next().value as string;
+    }
+    if (c.ignoreCapacity !== undefined && workerTarget === null) {
+      reject('invalid_parameter', 'IgnoreCapacity applies only with a worker (WK) RoutingTarget', 'IgnoreCapacity');
+    }
+    if (this.tasks.size >= LIMITS.tasks) reject('limit_exceeded', `A workspace holds at most ${LIMITS.tasks} tasks`);
+
+    const priority = c.priority ?? 0;
+    const task: TaskRecord = {
+      sid: this.newSid('WT'),
+      attributesJson,
+      assignmentStatus: 'pending',
+      priority,
+      basePriority: priority,
+      timeoutS: c.timeoutS ?? LIMITS.taskTimeoutDefaultS,
+      reason: null,
+      taskQueueSid: null,
+      taskQueueEnteredAt: null,
+      workflowSid,
+      taskChannelSid: channel.sid,
+      virtualStartTime: c.virtualStartTime ?? this.now,
+      routingTarget: c.routingTarget ?? null,
+      ignoreCapacity: workerTarget !== null ? (c.ignoreCapacity ?? true) : false,
+      addons: '{}',
+      dateCreated: this.now,
+      dateUpdated: this.now,
+      version: 0,
+      routing: { filterIndex: null, stepIndex: 0, filterEnteredAt: this.now, stepDeadlineAt: null, stepExpired: false },
+      reservationCycles: 0,
+      reservationSids: [],
+      statusChangedAt: this.now,
+      attributes,
+      pendingReservations: 0,
+      stamp: 0,
+      restriction: null,
+      listedIn: null,
+      listedChannel: channel.index,
+    };
+    this.tasks.set(task.sid, task);
+    this.emitTask('task.created', task, `Task ${task.sid} created`);
+    this.timers.schedule(this.ttlAt(task), 'taskTtl', task.sid);
+    this.startRouting(task, workerTarget, queueSid);
+    return task.sid;
+  }
+
+  private ttlAt(task: TaskRecord): number {
+    return task.dateCreated + task.timeoutS * 1000;
+  }
+
+  private startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
+    if (workerTarget !== null) {
+      this.routeNow(task);
+    } else if (queueSid !== null) {
+      this.enterQueue(task, queueSid);
+      this.routeNow(task);
+    } else {
+      this.emitTask('workflow.entered', task, `Task ${task.sid} entered workflow`, null);
+      this.routeFromTop(task);
+    }
+  }
+
+  private touchTask(task: TaskRecord): void {
+    task.version += 1;
+    task.dateUpdated = this.now;
+  }
+
+  private updateTask(c: Extract<Command, { type: 'updateTask' }>): string {
+    const task = this.taskOrReject(c.taskSid);
+    this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
+    const status = task.assignmentStatus;
+    const changesFields = c.attributes !== undefined || c.priority !== undefined || c.taskChannel !== undefined || c.virtualStartTime !== undefined;
+    if (changesFields && isTerminal(status)) reject('invalid_state', `Task ${task.sid} is ${status} and can no longer change`);
+    const attributes = c.attributes !== undefined ? this.parseAttributes(c.attributes) : null;
+    if (c.priority !== undefined) this.checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
+    const channel = c.taskChannel !== undefined ? this.channelOrReject(c.taskChannel, 'TaskChannel') : null;
+    if (c.virtualStartTime !== undefined && (!Number.isFinite(c.virtualStartTime) || c.virtualStartTime > this.now)) {
+      reject('invalid_parameter', 'VirtualStartTime must not be in the future', 'VirtualStartTime');
+    }
+    if (c.assignmentStatus !== undefined) this.checkStatusChange(task, c.assignmentStatus);
+
+    if (changesFields) {
+      const reroute = isWaiting(status) && (attributes !== null || (channel !== null && channel.sid !== task.taskChannelSid));
+      if (isWaiting(status)) this.unlist(task);
+      if (attributes !== null && c.attributes !== undefined) {
+        task.attributesJson = c.attributes;
+        task.attributes = attributes;
+      }
+      if (c.priority !== undefined) {
+        task.priority = c.priority;
+        task.basePriority = c.priority;
+      }
+      if (channel !== null) task.taskChannelSid = channel.sid;
+      if (c.virtualStartTime !== undefined) task.virtualStartTime = c.virtualStartTime;
+      this.touchTask(task);
+      this.emitTask('task.updated', task, `Task ${task.sid} updated`);
+      if (reroute) this.reroute(task);
+      else if (isWaiting(status)) this.routeNow(task);
+    }
+    if (c.assignmentStatus !== undefined && c.assignmentStatus !== task.assignmentStatus) {
+      if (c.reason !== undefined) task.reason = c.reason;
+      if (c.assignmentStatus === 'canceled') this.cancelTask(task, c.reason ?? null);
+      else if (c.assignmentStatus === 'wrapping') this.wrapTask(task);
+      else this.completeTask(task, c.reason ?? null);
+    }
+    return task.sid;
+  }
+
+  /** Validates a requested AssignmentStatus against the task's status (spec §5.2 rules). */
+  private checkStatusChange(task: TaskRecord, to: string): void {
+    const from = task.assignmentStatus;
+    if (to === from && (to === 'canceled' || to === 'completed' || to === 'wrapping')) return;
+    switch (to) {
+      case 'canceled':
+        if (!isWaiting(from)) reject('invalid_state', `Cannot cancel task ${task.sid} because it is not pending or reserved (it is ${from})`, 'AssignmentStatus');
+        return;
+      case 'wrapping':
+        if (from !== 'assigned') reject('invalid_state', `Cannot wrap up task ${task.sid} because it's not currently assigned (it is ${from})`, 'AssignmentStatus');
+        return;
+      case 'completed':
+        if (from !== 'assigned' && from !== 'wrapping') {
+          reject('invalid_state', `Cannot complete task ${task.sid} because it is not assigned or wrapping (it is ${from})`, 'AssignmentStatus');
+        }
+        return;
+      default:
+        reject('invalid_parameter', `AssignmentStatus can be set to canceled, wrapping or completed, not ${to}`, 'AssignmentStatus');
+    }
+  }
+
+  private deleteTask(c: Extract<Command, { type: 'deleteTask' }>): string {
+    const task = this.taskOrReject(c.taskSid);
+    this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
+    this.unlist(task);
+    for (const r of this.openReservationsOf(task)) {
+      if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
+      else this.releaseReservation(r);
+    }
+    this.emitTask('task.deleted', task, `Task ${task.sid} deleted`);
+    this.removeTask(task);
+    return task.sid;
+  }
+
+  /** Drops a task and its reservations from the state (delete, purge). */
+  private removeTask(task: TaskRecord): void {
+    this.unlist(task);
+    this.leaveQueue(task);
+    for (const rsid of task.reservationSids) {
+      const r = this.reservations.get(rsid);
+      if (r !== undefined && isOpen(r.reservationStatus)) this.releaseReservation(r);
+      this.reservations.delete(rsid);
+    }
+    this.tasks.delete(task.sid);
+  }
+
+  private *openReservationsOf(task: TaskRecord): Generator<ReservationRecord> {
+    for (const rsid of [...task.reservationSids]) {
+      const r = this.reservations.get(rsid);
+      if (r !== undefined && isOpen(r.reservationStatus)) yield r;
+    }
+  }
+
+  /** Ends a task as canceled (spec §5.2): open reservations are canceled first. */
+  private cancelTask(task: TaskRecord, reason: string | null): void {
+    assert(isWaiting(task.assignmentStatus), `cancel from ${task.assignmentStatus}`);
+    this.unlist(task);
+    for (const r of this.openReservationsOf(task)) this.endReservation(r, 'canceled', null, false);
+    task.assignmentStatus = 'canceled';
+    task.reason = reason;
+    task.statusChangedAt = this.now;
+    this.touchTask(task);
+    this.emitTask('task.canceled', task, `Task ${task.sid} canceled${reason === null ? '' : `: ${reason}`}`);
+    this.leaveQueue(task);
+    this.timers.schedule(this.now + LIMITS.terminalRetentionMs, 'purge', task.sid);
+  }
+
+  private acceptedReservation(task: TaskRecord): ReservationRecord {
+    for (let i = task.reservationSids.length - 1; i >= 0; i--) {
+      const r = this.reservations.get(task.reservationSids[i] as string);
+      if (r !== undefined && (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping')) return r;
+    }
+    throw new Error(`task ${task.sid} is ${task.assignmentStatus} without an accepted reservation`);
+  }
+
+  private wrapTask(task: TaskRecord): void {
+    const r = this.acceptedReservation(task);
+    task.assignmentStatus = 'wrapping';
+    this.touchTask(task);
+    r.reservationStatus = 'wrapping';
+    r.dateUpdated = this.now;
+    this.emitTask('task.wrapup', task, `Task ${task.sid} wrapping up`);
+    this.emitReservation('reservation.wrapup', r, task, this.workers.get(r.workerSid) as WorkerRecord);
+  }
+
+  private completeTask(task: TaskRecord, reason: string | null): void {
+    const r = this.acceptedReservation(task);
+    const w = this.workers.get(r.workerSid) as WorkerRecord;
+    task.assignmentStatus = 'completed';
+    task.reason = reason;
+    task.statusChangedAt = this.now;
+    this.touchTask(task);
+    this.releaseReservation(r);
+    r.reservationStatus = 'completed';
+    r.dateUpdated = this.now;
+    this.emitTask('task.completed', task, `Task ${task.sid} completed${reason === null ? '' : `: ${reason}`}`);
+    this.emitReservation('reservation.completed', r, task, w);
+    this.leaveQueue(task);
+    this.timers.schedule(this.now + LIMITS.terminalRetentionMs, 'purge', task.sid);
+    this.refreshWorker(w, false);
+  }
+
+  /** Frees the worker capacity an open reservation holds (its status is set by the caller). */
+  private releaseReservation(r: ReservationRecord): void {
+    const w = this.workers.get(r.workerSid);
+    if (w === undefined || !w.openReservations.delete(r.sid)) return;
+    const ch = w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
+    ch.activeTasks -= 1;
+    if (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping') ch.assignedTasks -= 1;
+    this.refreshWorker(w, false);
+  }
+
+  private leaveQueue(task: TaskRecord): void {
+    if (task.taskQueueSid !== null) this.queues.get(task.taskQueueSid)?.tasks.delete(task);
+  }
+
+  // ───────────────────────────── reservations ─────────────────────────────
+
+  private updateReservation(c: Extract<Command, { type: 'updateReservation' }>): string {
+    const r = this.reservations.get(c.reservationSid);
+    if (r === undefined || (c.taskSid !== undefined && r.taskSid !== c.taskSid) || (c.workerSid !== undefined && r.workerSid !== c.workerSid)) {
+      reject('not_found', `Reservation ${c.reservationSid} was not found`, 'ReservationSid');
+    }
+    const task = this.tasks.get(r.taskSid) as TaskRecord;
+    this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
+    const status = r.reservationStatus;
+    switch (c.reservationStatus) {
+      case 'accepted':
+      case 'rejected': {
+        if (status !== 'pending') {
+          reject('reservation_not_pending', `Reservation ${r.sid} is ${status}, not pending, so it can no longer be ${c.reservationStatus}`, 'ReservationStatus');
+        }
+        if (c.reservationStatus === 'accepted') {
+          this.acceptReservation(r, task);
+        } else {
+          const activity = c.workerActivitySid !== undefined ? this.activityOrReject(c.workerActivitySid, 'WorkerActivitySid').sid : null;
+          this.endReservation(r, 'rejected', activity);
+        }
+        return r.sid;
+      }
+      case 'wrapping':
+        if (status !== 'accepted') reject('invalid_state', `Reservation ${r.sid} is ${status}; only an accepted reservation can wrap up`, 'ReservationStatus');
+        this.wrapTask(task);
+        return r.sid;
+      case 'completed':
+        if (status !== 'accepted' && status !== 'wrapping') {
+          reject('invalid_state', `Reservation ${r.sid} is ${status}; only an accepted or wrapping reservation can complete`, 'ReservationStatus');
+        }
+        this.completeTask(task, null);
+        return r.sid;
+      default:
+        reject('invalid_parameter', `ReservationStatus must be accepted, rejected, wrapping or completed`, 'ReservationStatus');
+    }
+  }
+
+  private createReservation(task: TaskRecord, w: WorkerRecord): void {
+    const channel = this.channels.get(task.taskChannelSid) as TaskChannelRecord;
+    const ch = w.channels[channel.index] as WorkerChannelRecord;
+    const workflow = task.workflowSid === null ? undefined : this.workflows.get(task.workflowSid);
+    const timeoutS = workflow?.taskReservationTimeoutS ?? LIMITS.defaultReservationTimeoutS;
+    const r: ReservationRecord = {
+      sid: this.newSid('WR'),
+      taskSid: task.sid,
+      workerSid: w.sid,
+      reservationStatus: 'pending',
+      taskQueueSid: task.taskQueueSid,
+      workflowSid: task.workflowSid,
+      taskChannelSid: channel.sid,
+      dateCreated: this.now,
+      dateUpdated: this.now,
+      timeoutAt: this.now + timeoutS * 1000,
+      previousActivitySid: null,
+    };
+    this.reservations.set(r.sid, r);
+    task.reservationSids.push(r.sid);
+    task.pendingReservations += 1;
+    if (task.assignmentStatus === 'pending') {
+      task.assignmentStatus = 'reserved';
+      task.reservationCycles += 1;
+      this.touchTask(task);
+    }
+    w.openReservations.add(r.sid);
+    ch.activeTasks += 1;
+    ch.lastReservedAt = this.now;
+    this.emitReservation('reservation.created', r, task, w);
+    this.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid);
+    const q = task.taskQueueSid === null ? undefined : this.queues.get(task.taskQueueSid);
+    const reservationActivity = q?.record.reservationActivitySid ?? null;
+    if (reservationActivity !== null && reservationActivity !== w.activitySid) {
+      r.previousActivitySid = w.activitySid;
+      this.setWorkerActivity(w, reservationActivity);
+    }
+    this.refreshWorker(w, true);
+    if (!this.hasOpenSlot(task)) this.unlist(task);
+  }
+
+  private acceptReservation(r: ReservationRecord, task: TaskRecord): void {
+    const w = this.workers.get(r.workerSid) as WorkerRecord;
+    this.unlist(task);
+    r.reservationStatus = 'accepted';
+    r.dateUpdated = this.now;
+    task.pendingReservations -= 1;
+    (w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord).assignedTasks += 1;
+    task.assignmentStatus = 'assigned';
+    task.statusChangedAt = this.now;
+    this.touchTask(task);
+    this.emitReservation('reservation.accepted', r, task, w);
+    for (const other of this.openReservationsOf(task)) {
+      if (other.reservationStatus === 'pending') this.endReservation(other, 'rescinded', null, false);
+    }
+    const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
+    const assignmentActivity = q?.record.assignmentActivitySid ?? null;
+    if (assignmentActivity !== null) this.setWorkerActivity(w, assignmentActivity);
+    this.timers.schedule(this.now + LIMITS.assignedRetentionMs, 'assignedLimit', task.sid);
+  }
+
+  /**
+   * Ends a pending reservation unaccepted (spec §6): rejected, timeout, canceled or rescinded.
+   * Moves the worker as the spec says and, when `continueRouting`, sends the task back to
+   * matching once no reservation of it is pending (spec §4.4: retry in the current step).
+   */
+  private endReservation(
+    r: ReservationRecord,
+    status: Extract<ReservationStatus, 'rejected' | 'timeout' | 'canceled' | 'rescinded'>,
+    activitySid: string | null,
+    continueRouting = true,
+  ): void {
+    assert(r.reservationStatus === 'pending', `end ${r.reservationStatus} reservation`);
+    const task = this.tasks.get(r.taskSid) as TaskRecord;
+    const w = this.workers.get(r.workerSid) as WorkerRecord;
+    r.reservationStatus = status;
+    r.dateUpdated = this.now;
+    task.pendingReservations -= 1;
+    w.openReservations.delete(r.sid);
+    (w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord).activeTasks -= 1;
+    this.emitReservation(`reservation.${status}`, r, task, w);
+    if (status === 'timeout') {
+      this.setWorkerActivity(w, this.workspace.timeoutActivitySid);
+    } else if (activitySid !== null) {
+      this.setWorkerActivity(w, activitySid);
+    } else if (r.previousActivitySid !== null && this.activities.has(r.previousActivitySid)) {
+      const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
+      if (q === undefined || w.activitySid === q.record.reservationActivitySid) this.setWorkerActivity(w, r.previousActivitySid);
+    }
+    this.refreshWorker(w, false);
+    if (!continueRouting || task.pendingReservations > 0 || task.assignmentStatus !== 'reserved') {
+      if (continueRouting && task.assignmentStatus === 'reserved') this.routeNow(task);
+      return;
+    }
+    task.assignmentStatus = 'pending';
+    this.touchTask(task);
+    if (task.reservationCycles >= LIMITS.reservationCycles) {
+      this.cancelTask(task, 'Task TTL Exceeded or Max assignment count exceeded');
+    } else if (task.routing.stepExpired) {
+      this.advance(task, 'timeout');
+    } else {
+      this.routeNow(task);
+    }
+  }
+
+  // ───────────────────────────── workflow routing (spec §4.2) ─────────────────────────────
+
+  /** Sends a waiting task through its workflow again from the first filter (spec §4.4). */
+  private reroute(task: TaskRecord): void {
+    this.unlist(task);
+    for (const r of this.openReservationsOf(task)) {
+      if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
+    }
+    if (task.assignmentStatus === 'reserved') task.assignmentStatus = 'pending';
+    if (task.workflowSid === null || !this.workflows.has(task.workflowSid)) {
+      this.routeNow(task);
+      return;
+    }
+    task.priority = task.basePriority;
+    this.routeFromTop(task);
+  }
+
+  private planOf(task: TaskRecord): RoutingPlan | null {
+    return task.workflowSid === null ? null : (this.workflows.get(task.workflowSid)?.plan ?? null);
+  }
+
+  private routeFromTop(task: TaskRecord): void {
+    const plan = this.planOf(task);
+    assert(plan !== null, `task ${task.sid} has a workflow`);
+    const f = this.firstMatchingFilter(plan, task, 0);
+    if (f >= 0) {
+      task.routing.filterEnteredAt = this.now;
+      this.enterStep(task, plan, f, 0);
+    } else if (plan.defaultFilter !== null) {
+      this.enterDefault(task, plan);
+    } else {
+      this.emitTask('workflow.timeout', task, `Task ${task.sid} matched no filter of workflow`);
+      this.cancelTask(task, 'No matching filter');
+    }
+  }
+
+  private firstMatchingFilter(plan: RoutingPlan, task: TaskRecord, from: number): number {
+    for (let i = from; i < plan.filters.length; i++) {
+      if ((plan.filters[i] as RoutingPlan['filters'][number]).expression.evaluate({ nowMs: this.now, task: task.attributes })) return i;
+    }
+    return -1;
+  }
+
+  private enterDefault(task: TaskRecord, plan: RoutingPlan): void {
+    const d = plan.defaultFilter as NonNullable<RoutingPlan['defaultFilter']>;
+    task.routing = { filterIndex: -1, stepIndex: 0, filterEnteredAt: this.now, stepDeadlineAt: null, stepExpired: false };
+    if (d.priority !== null) task.priority = d.priority;
+    task.restriction = null;
+    this.moveOut(task, d.queueSid);
+    this.emitTask('workflow.target-matched', task, `Task ${task.sid} matched the default filter`, d.queueSid);
+    this.enterQueue(task, d.queueSid);
+    this.routeNow(task);
+  }
+
+  /** Puts the task on step `stepIndex` of filter `filterIndex` (spec §4.2 enterFilter). */
+  private enterStep(task: TaskRecord, plan: RoutingPlan, filterIndex: number, stepIndex: number): void {
+    const filter = plan.filters[filterIndex] as RoutingPlan['filters'][number];
+    const step = filter.steps[stepIndex] as RoutingStep;
+    let cumulativeS = 0;
+    for (let i = 0; i <= stepIndex; i++) cumulativeS += (filter.steps[i] as RoutingStep).timeoutS ?? 0;
+    const deadline = step.timeoutS === null ? null : task.routing.filterEnteredAt + cumulativeS * 1000;
+    task.routing = { filterIndex, stepIndex, filterEnteredAt: task.routing.filterEnteredAt, stepDeadlineAt: deadline, stepExpired: false };
+    if (step.priority !== null) task.priority = step.priority;
+    task.restriction = this.restrictionFor(step, task);
+    this.moveOut(task, step.queueSid);
+    const d = this.taskData(task);
+    d['filter_friendly_name'] = filter.friendlyName;
+    d['target_index'] = stepIndex;
+    this.emit('workflow.target-matched', 'task', task.sid, `Task ${task.sid} matched filter ${filter.friendlyName ?? filterIndex} target ${stepIndex}`, this.addWorkflowData(this.addQueueData(d, step.queueSid), task.workflowSid));
+    this.enterQueue(task, step.queueSid);
+    if (deadline !== null) this.timers.schedule(deadline, 'stepTimeout', task.sid);
+    const created = this.routeNow(task);
+    if (created > 0) return;
+    if (step.skipIf !== null) {
+      const q = this.queues.get(step.queueSid) as QueueIndex;
+      const counts = {
+        available: q.availableMembers,
+        unavailable: q.members.size - q.availableMembers,
+        byActivitySid: (sid: string) => q.countByActivity(sid),
+      };
+      if (step.skipIf.evaluate({ nowMs: this.now, workers: counts })) {
+        this.advance(task, 'skip');
+        return;
+      }
+    }
+    if (deadline !== null && deadline <= this.now) this.advance(task, 'timeout');
+  }
+
+  private restrictionFor(step: RoutingStep, task: TaskRecord): StepRestriction | null {
+    if (step.expression === null && step.knownWorker === null && step.orderBy === null) return null;
+    let knownWorker: string | null = null;
+    let knownWorkerMissing = false;
+    if (step.knownWorker !== null) {
+      const value = step.knownWorker.read(task.attributes);
+      if (typeof value === 'string' && value !== '') knownWorker = value;
+      else knownWorkerMissing = true;
+    }
+    return { expression: step.expression, knownWorker, knownWorkerMissing, byName: step.knownWorker?.byName ?? false, orderBy: step.orderBy };
+  }
+
+  /** Moves the task on after a step timed out or was skipped (spec §4.2 advance). */
+  private advance(task: TaskRecord, cause: 'timeout' | 'skip'): void {
+    const plan = this.planOf(task);
+    const f = task.routing.filterIndex;
+    this.unlist(task);
+    if (cause === 'timeout') this.emitTask('task-queue.timeout', task, `Task ${task.sid} timed out in its task queue`);
+    if (plan === null || f === null || f < 0) {
+      this.finishWorkflow(task, cause);
+      return;
+    }
+    const filter = plan.filters[f];
+    if (filter !== undefined && task.routing.stepIndex + 1 < filter.steps.length) {
+      this.enterStep(task, plan, f, task.routing.stepIndex + 1);
+      return;
+    }
+    const next = this.firstMatchingFilter(plan, task, f + 1);
+    if (next >= 0) {
+      task.routing.filterEnteredAt = this.now;
+      this.enterStep(task, plan, next, 0);
+    } else if (cause === 'skip' && plan.defaultFilter !== null) {
+      this.enterDefault(task, plan);
+    } else {
+      this.finishWorkflow(task, cause);
+    }
+  }
+
+  private finishWorkflow(task: TaskRecord, cause: 'timeout' | 'skip'): void {
+    if (cause === 'timeout') {
+      this.emitTask('workflow.timeout', task, `Task ${task.sid} reached the end of its workflow without being accepted`);
+      this.cancelTask(task, 'Workflow Timeout');
+    } else {
+      this.emitTask('workflow.skipped', task, `Task ${task.sid} skipped the last target of its workflow`);
+      this.cancelTask(task, 'Workflow Skipped');
+    }
+  }
+
+  /** Emits task-queue.moved when the task is about to leave its queue for another one. */
+  private moveOut(task: TaskRecord, queueSid: string): void {
+    const previous = task.taskQueueSid;
+    if (previous === null || previous === queueSid) return;
+    const d = this.addWorkflowData(this.addQueueData(this.taskData(task), previous), task.workflowSid);
+    d['task_queue_moved_to_sid'] = queueSid;
+    this.emit('task-queue.moved', 'task', task.sid, `Task ${task.sid} moved to another task queue`, d);
+    this.leaveQueue(task);
+  }
+
+  /** Puts the task in a queue and emits task-queue.entered (after moveOut, if it was elsewhere). */
+  private enterQueue(task: TaskRecord, queueSid: string): void {
+    this.moveOut(task, queueSid);
+    task.taskQueueSid = queueSid;
+    task.taskQueueEnteredAt = this.now;
+    (this.queues.get(queueSid) as QueueIndex).tasks.add(task);
+    this.touchTask(task);
+    this.emitTask('task-queue.entered', task, `Task ${task.sid} entered task queue`);
+  }
+
+  // ───────────────────────────── matching (spec §7) ─────────────────────────────
+
+  /** A task can get (more) reservations: waiting, in a queue or aimed at a worker, step not expired. */
+  private isRoutable(task: TaskRecord): boolean {
+    return (
+      isWaiting(task.assignmentStatus) &&
+      !task.routing.stepExpired &&
+      (task.taskQueueSid !== null || task.routingTarget?.startsWith('WK') === true)
+    );
+  }
+
+  private slotsOf(task: TaskRecord): number {
+    if (task.taskQueueSid === null) return 1;
+    return (this.queues.get(task.taskQueueSid) as QueueIndex).record.maxReservedWorkers;
+  }
+
+  private hasOpenSlot(task: TaskRecord): boolean {
+    return this.isRoutable(task) && task.pendingReservations < this.slotsOf(task);
+  }
+
+  /**
+   * Offers the task to the best ready workers now, up to its open slots (spec §6
+   * multi-reservation), and lists it as waiting if slots remain. Returns reservations created.
+   */
+  private routeNow(task: TaskRecord): number {
+    this.unlist(task);
+    if (!this.hasOpenSlot(task)) return 0;
+    const workers = this.pickWorkers(task, this.slotsOf(task) - task.pendingReservations);
+    for (const w of workers) this.createReservation(task, w);
+    if (this.hasOpenSlot(task)) this.list(task);
+    return workers.length;
+  }
+
+  private hasPendingReservationFor(task: TaskRecord, w: WorkerRecord): boolean {
+    if (task.pendingReservations === 0) return false;
+    for (const rsid of w.openReservations) {
+      const r = this.reservations.get(rsid) as ReservationRecord;
+      if (r.taskSid === task.sid && r.reservationStatus === 'pending') return true;
+    }
+    return false;
+  }
+
+  /** Does the step's restriction let this worker take the task (spec §7.2 rule 2)? */
+  private restrictionAllows(task: TaskRecord, w: WorkerRecord): boolean {
+    const r = task.restriction;
+    if (r === null) return true;
+    if (r.knownWorkerMissing) return false;
+    if (r.knownWorker !== null) {
+      const matches = r.byName ? w.friendlyName.toLowerCase() === r.knownWorker.toLowerCase() : w.sid === r.knownWorker;
+      if (!matches) return false;
+    }
+    return r.expression === null || r.expression.evaluate({ nowMs: this.now, task: task.attributes, worker: w });
+  }
+
+  /** The best ready workers for a task, best first, at most `slots` (spec §7.2). */
+  private pickWorkers(task: TaskRecord, slots: number): WorkerRecord[] {
+    const channel = (this.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
+    if (task.taskQueueSid === null) {
+      const w = task.routingTarget === null ? undefined : this.workers.get(task.routingTarget);
+      if (w === undefined || this.hasPendingReservationFor(task, w)) return [];
+      const ready = (w.channels[channel] as WorkerChannelRecord).ready;
+      return task.ignoreCapacity || ready ? [w] : [];
+    }
+    const q = this.queues.get(task.taskQueueSid) as QueueIndex;
+    const r = task.restriction;
+    if (r?.knownWorkerMissing) return [];
+    if (r?.knownWorker) {
+      const w = r.byName ? this.findWorkerByName(r.knownWorker) : this.workers.get(r.knownWorker);
+      if (w === undefined || !q.members.has(w) || !(w.channels[channel] as WorkerChannelRecord).ready) return [];
+      return this.restrictionAllows(task, w) && !this.hasPendingReservationFor(task, w) ? [w] : [];
+    }
+    const heap = q.readyWorkers[channel];
+    if (heap === undefined) return [];
+    if (r?.orderBy) {
+      const seen = new Set<WorkerRecord>();
+      const candidates: ReadyEntry[] = [];
+      for (const e of heap.unordered()) {
+        if (seen.has(e.worker) || !q.isReadyEntryLive(e)) continue;
+        seen.add(e.worker);
+        if (this.restrictionAllows(task, e.worker) && !this.hasPendingReservationFor(task, e.worker)) candidates.push(e);
+      }
+      const orderBy = r.orderBy;
+      candidates.sort((a, b) => compareWorkersByOrderBy(orderBy, a.worker, b.worker) || (readyBefore(a, b) ? -1 : 1));
+      return candidates.slice(0, slots).map((e) => e.worker);
+    }
+    const chosen: WorkerRecord[] = [];
+    const skipped: ReadyEntry[] = [];
+    while (chosen.length < slots) {
+      const e = heap.pop();
+      if (e === undefined) break;
+      if (!q.isReadyEntryLive(e)) continue;
+      if (chosen.includes(e.worker) || !this.restrictionAllows(task, e.worker) || this.hasPendingReservationFor(task, e.worker)) {
+        skipped.push(e);
+        continue;
+      }
+      chosen.push(e.worker);
+    }
+    for (const e of skipped) heap.push(e);
+    return chosen;
+  }
+
+  /** Lists a routable task with open slots where newly ready workers will find it. */
+  private list(task: TaskRecord): void {
+    assert(task.listedIn === null, `task ${task.sid} listed twice`);
+    const channel = (this.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
+    task.listedChannel = channel;
+    if (task.taskQueueSid === null) {
+      (this.workers.get(task.routingTarget as string) as WorkerRecord).directTasks.add(task.sid);
+      task.listedIn = 'direct';
+      return;
+    }
+    const q = this.queues.get(task.taskQueueSid) as QueueIndex;
+    const r = task.restriction;
+    if (r !== null && (r.expression !== null || r.knownWorker !== null || r.knownWorkerMissing)) {
+      q.restricted.add(task);
+      task.listedIn = 'restricted';
+    } else {
+      task.stamp += 1;
+      q.pushWaiting(task, channel);
+      task.listedIn = 'waiting';
+    }
+  }
+
+  private unlist(task: TaskRecord): void {
+    const where = task.listedIn;
+    if (where === null) return;
+    task.listedIn = null;
+    if (where === 'direct') {
+      this.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
+      return;
+    }
+    const q = this.queues.get(task.taskQueueSid as string) as QueueIndex;
+    if (where === 'restricted') {
+      q.restricted.delete(task);
+    } else {
+      task.stamp += 1;
+      q.waitingCount[task.listedChannel] = (q.waitingCount[task.listedChannel] as number) - 1;
+    }
+  }
+
+  /** Serves workers that became ready until no ready worker can take a waiting task. */
+  private settle(): void {
+    while (this.dirtyWorkers.size > 0) {
+      const w = this.dirtyWorkers.values().next().value as WorkerRecord;
+      this.dirtyWorkers.delete(w);
+      if (this.workers.get(w.sid) === w) this.serveWorker(w);
+    }
+  }
+
+  private serveWorker(w: WorkerRecord): void {
+    for (const ch of w.channels) {
+      let guard = 0;
+      while (ch.ready || (w.directTasks.size > 0 && guard === 0)) {
+        const task = this.bestTaskFor(w, ch.channelIndex);
+        if (task === null) break;
+        this.createReservation(task, w);
+        guard += 1;
+        assert(guard < 10_000, 'serveWorker loops');
+      }
+    }
+  }
+
+  /** Compares candidate tasks from different queues (spec §7.1, OUR CHOICE for cross-queue ties). */
+  private taskBefore(a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
+    if (aOrder !== bOrder) return aOrder === this.workspace.prioritizeQueueOrder;
+    return aOrder === 'FIFO' ? fifoBefore(a, b) : lifoBefore(a, b);
+  }
+
+  /** The waiting task a newly ready worker should take on a channel, or null. */
+  private bestTaskFor(w: WorkerRecord, channel: number): TaskRecord | null {
+    let best: TaskRecord | null = null;
+    let bestOrder: QueueOrder = 'FIFO';
+    const consider = (t: TaskRecord, order: QueueOrder): void => {
+      if (best === null || this.taskBefore(t, order, best, bestOrder)) {
+        best = t;
+        bestOrder = order;
+      }
+    };
+    for (const tsid of w.directTasks) {
+      const t = this.tasks.get(tsid) as TaskRecord;
+      if (t.listedChannel !== channel || this.hasPendingReservationFor(t, w)) continue;
+      if (t.ignoreCapacity || (w.channels[channel] as WorkerChannelRecord).ready) consider(t, 'FIFO');
+    }
+    if (!(w.channels[channel] as WorkerChannelRecord).ready) return best;
+    for (const qsid of w.queues) {
+      const q = this.queues.get(qsid) as QueueIndex;
+      const head = this.waitingHeadFor(q, channel, w);
+      if (head !== null) consider(head, q.order);
+      for (const t of q.restricted) {
+        if (t.listedChannel === channel && this.restrictionAllows(t, w) && !this.hasPendingReservationFor(t, w)) consider(t, q.order);
+      }
+    }
+    return best;
+  }
+
+  /** The first live waiting task of a queue that this worker holds no reservation for. */
+  private waitingHeadFor(q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
+    const heap = q.waiting[channel];
+    if (heap === undefined) return null;
+    const skipped: WaitingEntry[] = [];
+    let found: TaskRecord | null = null;
+    for (let e = heap.peek(); e !== undefined; e = heap.peek()) {
+      if (e.task.stamp !== e.stamp) {
+        heap.pop();
+        continue;
+      }
+      if (this.hasPendingReservationFor(e.task, w)) {
+        skipped.push(heap.pop() as WaitingEntry);
+        continue;
+      }
+      found = e.task;
+      break;
+    }
+    for (const e of skipped) heap.push(e);
+    return found;
+  }
+
+  // ───────────────────────────── timers ─────────────────────────────
+
+  private isTimerLive(t: Timer): boolean {
+    switch (t.kind) {
+      case 'reservationTimeout': {
+        const r = this.reservations.get(t.sid);
+        return r !== undefined && r.reservationStatus === 'pending' && r.timeoutAt === t.at;
+      }
+      case 'stepTimeout': {
+        const task = this.tasks.get(t.sid);
+        return task !== undefined && isWaiting(task.assignmentStatus) && task.routing.stepDeadlineAt === t.at && !task.routing.stepExpired;
+      }
+      case 'taskTtl': {
+        const task = this.tasks.get(t.sid);
+        return task !== undefined && isWaiting(task.assignmentStatus) && this.ttlAt(task) === t.at;
+      }
+      case 'assignedLimit': {
+        const task = this.tasks.get(t.sid);
+        const active = task !== undefined && (task.assignmentStatus === 'assigned' || task.assignmentStatus === 'wrapping');
+        return active && task.statusChangedAt + LIMITS.assignedRetentionMs === t.at;
+      }
+      case 'purge': {
+        const task = this.tasks.get(t.sid);
+        return task !== undefined && isTerminal(task.assignmentStatus) && task.statusChangedAt + LIMITS.terminalRetentionMs === t.at;
+      }
+    }
+  }
+
+  private fire(t: Timer): void {
+    if (!this.isTimerLive(t)) return;
+    switch (t.kind) {
+      case 'reservationTimeout':
+        this.endReservation(this.reservations.get(t.sid) as ReservationRecord, 'timeout', null);
+        return;
+      case 'stepTimeout': {
+        const task = this.tasks.get(t.sid) as TaskRecord;
+        if (task.pendingReservations > 0) {
+          // Acted on once the reservations end unaccepted (spec §5.2).
+          task.routing.stepExpired = true;
+          this.unlist(task);
+        } else {
+          this.advance(task, 'timeout');
+        }
+        return;
+      }
+      case 'taskTtl': {
+        const task = this.tasks.get(t.sid) as TaskRecord;
+        this.cancelTask(task, 'Task TTL Exceeded');
+        return;
+      }
+      case 'assignedLimit':
+      case 'purge': {
+        const task = this.tasks.get(t.sid) as TaskRecord;
+        this.emitTask('task.system-deleted', task, `Task ${task.sid} deleted by the system`);
+        this.removeTask(task);
+        return;
+      }
+    }
+  }
+}
+
+/** Pending, accepted and wrapping reservations hold worker capacity. */
+function isOpen(status: ReservationStatus): boolean {
+  return status === 'pending' || status === 'accepted' || status === 'wrapping';
+}

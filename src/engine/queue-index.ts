@@ -1,0 +1,137 @@
+/**
+ * The per-queue routing indexes (DESIGN.md rule 5: indexes, not scans).
+ *
+ * For each task queue and task channel we keep
+ * - `readyWorkers`: a heap of members ready for the channel, longest idle first (spec §7.2);
+ * - `waiting`: a heap of tasks waiting for a worker, in the queue's order (spec §7.1),
+ *   for tasks whose current step has no per-worker restriction;
+ * and per queue a small set of `restricted` waiting tasks (a target expression or a known
+ * worker narrows who may take them), which a newly ready worker checks one by one.
+ *
+ * Both heaps use lazy deletion: an entry is valid only while its `stamp` equals the live stamp
+ * on the worker channel or task. Anything that changes a worker's readiness or rank, or a
+ * task's place, bumps the stamp; stale entries fall out when they reach the top or when the
+ * heap is compacted (once it holds more than twice its live entries).
+ */
+import type { CompiledExpression } from '../expr/types.ts';
+import { Heap } from './heap.ts';
+import type { QueueOrder, TaskQueueRecord, TaskRecord, WorkerRecord } from './model.ts';
+
+/** A ready worker on one channel, shared by every member queue's heap. */
+export interface ReadyEntry {
+  readonly worker: WorkerRecord;
+  readonly channel: number;
+  readonly stamp: number;
+  /** 1 when channel-optimized routing ranks this worker after workers with no task. */
+  readonly busy: number;
+  /** Idle since (epoch ms): last reservation on the channel, or the worker's creation. */
+  readonly idleSince: number;
+}
+
+export interface WaitingEntry {
+  readonly task: TaskRecord;
+  readonly stamp: number;
+}
+
+/** Longest idle first; SID breaks ties so the order is total and deterministic. */
+export function readyBefore(a: ReadyEntry, b: ReadyEntry): boolean {
+  if (a.busy !== b.busy) return a.busy < b.busy;
+  if (a.idleSince !== b.idleSince) return a.idleSince < b.idleSince;
+  return a.worker.sid < b.worker.sid;
+}
+
+/** FIFO queue order: priority high to low, then virtual start time old to new, then SID. */
+export function fifoBefore(a: TaskRecord, b: TaskRecord): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.virtualStartTime !== b.virtualStartTime) return a.virtualStartTime < b.virtualStartTime;
+  return a.sid < b.sid;
+}
+
+/** LIFO queue order: newest virtual start time first, priority ignored (spec §7.1). */
+export function lifoBefore(a: TaskRecord, b: TaskRecord): boolean {
+  if (a.virtualStartTime !== b.virtualStartTime) return a.virtualStartTime > b.virtualStartTime;
+  return a.sid > b.sid;
+}
+
+export class QueueIndex {
+  record: TaskQueueRecord;
+  /** Compiled TargetWorkers; null when it is empty (nobody is eligible). */
+  expression: CompiledExpression | null;
+  readonly members = new Set<WorkerRecord>();
+  /** Members per activity SID, for skip_if and real-time statistics. */
+  readonly membersByActivity = new Map<string, number>();
+  availableMembers = 0;
+  readonly readyWorkers: Heap<ReadyEntry>[] = [];
+  readonly waiting: Heap<WaitingEntry>[] = [];
+  /** Live entries in each `waiting` heap. */
+  readonly waitingCount: number[] = [];
+  readonly restricted = new Set<TaskRecord>();
+  /** Non-terminal tasks currently in this queue, for real-time statistics. */
+  readonly tasks = new Set<TaskRecord>();
+
+  constructor(record: TaskQueueRecord, expression: CompiledExpression | null, channelCount: number) {
+    this.record = record;
+    this.expression = expression;
+    for (let c = 0; c < channelCount; c++) this.addChannel();
+  }
+
+  get order(): QueueOrder {
+    return this.record.taskOrder;
+  }
+
+  addChannel(): void {
+    this.readyWorkers.push(new Heap<ReadyEntry>(readyBefore));
+    const before = this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
+    this.waiting.push(new Heap<WaitingEntry>((a, b) => before(a.task, b.task)));
+    this.waitingCount.push(0);
+  }
+
+  /** Rebuilds the waiting heaps after the queue's order changed. */
+  reorder(): void {
+    const before = this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
+    for (let c = 0; c < this.waiting.length; c++) {
+      const heap = new Heap<WaitingEntry>((a, b) => before(a.task, b.task));
+      for (const e of (this.waiting[c] as Heap<WaitingEntry>).unordered()) if (e.task.stamp === e.stamp) heap.push(e);
+      this.waiting[c] = heap;
+    }
+  }
+
+  isReadyEntryLive(e: ReadyEntry): boolean {
+    const ch = e.worker.channels[e.channel];
+    return ch !== undefined && ch.stamp === e.stamp && ch.ready && this.members.has(e.worker);
+  }
+
+  pushReady(e: ReadyEntry): void {
+    const heap = this.readyWorkers[e.channel] as Heap<ReadyEntry>;
+    heap.push(e);
+    if (heap.size > 2 * this.members.size + 64) heap.filter((x) => this.isReadyEntryLive(x));
+  }
+
+  pushWaiting(task: TaskRecord, channel: number): void {
+    const heap = this.waiting[channel] as Heap<WaitingEntry>;
+    heap.push({ task, stamp: task.stamp });
+    const live = (this.waitingCount[channel] as number) + 1;
+    this.waitingCount[channel] = live;
+    if (heap.size > 2 * live + 64) heap.filter((x) => x.task.stamp === x.stamp);
+  }
+
+  /** Members whose current activity is `activitySid` (skip_if's `workers.<ActivitySid>`). */
+  countByActivity(activitySid: string): number {
+    return this.membersByActivity.get(activitySid) ?? 0;
+  }
+
+  addMember(worker: WorkerRecord): void {
+    this.members.add(worker);
+    this.countActivity(worker.activitySid, worker.activityAvailable, 1);
+  }
+
+  removeMember(worker: WorkerRecord): void {
+    this.members.delete(worker);
+    this.countActivity(worker.activitySid, worker.activityAvailable, -1);
+  }
+
+  countActivity(activitySid: string, available: boolean, delta: number): void {
+    this.membersByActivity.set(activitySid, (this.membersByActivity.get(activitySid) ?? 0) + delta);
+    if (available) this.availableMembers += delta;
+  }
+}

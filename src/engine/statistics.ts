@@ -1,0 +1,330 @@
+/**
+ * Cumulative statistics (spec §10), kept incrementally from the events the engine emits.
+ *
+ * Counters live in one-minute buckets per scope (workspace, task queue, workflow, worker) and
+ * task channel, so a window of any length within the retention (30 days, spec §10) is answered
+ * by adding up buckets, without keeping events. Windows are aligned to whole minutes: the start
+ * is rounded down and the end up (docs/compatibility.md). Waits are whole seconds, measured as
+ * TaskRouter's `task_age` at the moment of the event.
+ *
+ * Worker activity durations come from an activity timeline per worker (one entry per change),
+ * trimmed to the retention.
+ */
+import type { EngineEvent } from './events.ts';
+
+export const STATISTICS_RETENTION_MS = 30 * 24 * 3_600_000;
+const MINUTE_MS = 60_000;
+const RETENTION_MINUTES = STATISTICS_RETENTION_MS / MINUTE_MS;
+
+/** Sum, count, minimum and maximum of a duration in seconds. */
+export class DurationStats {
+  count = 0;
+  total = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  add(value: number): void {
+    this.count += 1;
+    this.total += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+  }
+
+  merge(other: DurationStats): void {
+    this.count += other.count;
+    this.total += other.total;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+  }
+
+  /** Twilio's `{avg, min, max, total}` in whole seconds; zeros when empty. */
+  toJSON(): { avg: number; min: number; max: number; total: number } {
+    if (this.count === 0) return { avg: 0, min: 0, max: 0, total: 0 };
+    return { avg: Math.round(this.total / this.count), min: this.min, max: this.max, total: this.total };
+  }
+}
+
+/** Counters of one scope, one channel, one minute. */
+export class Counters {
+  tasksCreated = 0;
+  tasksEntered = 0;
+  tasksCanceled = 0;
+  tasksCompleted = 0;
+  tasksDeleted = 0;
+  tasksMoved = 0;
+  tasksTimedOutInWorkflow = 0;
+  reservationsCreated = 0;
+  reservationsAccepted = 0;
+  reservationsRejected = 0;
+  reservationsTimedOut = 0;
+  reservationsCanceled = 0;
+  reservationsRescinded = 0;
+  readonly waitUntilAccepted = new DurationStats();
+  readonly waitInQueueUntilAccepted = new DurationStats();
+  readonly waitUntilCanceled = new DurationStats();
+  /** Accepted waits: seconds → count (for split_by_wait_time with any thresholds). */
+  readonly acceptedWaits = new Map<number, number>();
+  readonly canceledWaits = new Map<number, number>();
+
+  merge(o: Counters): void {
+    this.tasksCreated += o.tasksCreated;
+    this.tasksEntered += o.tasksEntered;
+    this.tasksCanceled += o.tasksCanceled;
+    this.tasksCompleted += o.tasksCompleted;
+    this.tasksDeleted += o.tasksDeleted;
+    this.tasksMoved += o.tasksMoved;
+    this.tasksTimedOutInWorkflow += o.tasksTimedOutInWorkflow;
+    this.reservationsCreated += o.reservationsCreated;
+    this.reservationsAccepted += o.reservationsAccepted;
+    this.reservationsRejected += o.reservationsRejected;
+    this.reservationsTimedOut += o.reservationsTimedOut;
+    this.reservationsCanceled += o.reservationsCanceled;
+    this.reservationsRescinded += o.reservationsRescinded;
+    this.waitUntilAccepted.merge(o.waitUntilAccepted);
+    this.waitInQueueUntilAccepted.merge(o.waitInQueueUntilAccepted);
+    this.waitUntilCanceled.merge(o.waitUntilCanceled);
+    for (const [k, v] of o.acceptedWaits) this.acceptedWaits.set(k, (this.acceptedWaits.get(k) ?? 0) + v);
+    for (const [k, v] of o.canceledWaits) this.canceledWaits.set(k, (this.canceledWaits.get(k) ?? 0) + v);
+  }
+}
+
+/** Minute buckets of one scope and channel, oldest first. */
+class Series {
+  readonly buckets = new Map<number, Counters>();
+  private lastMinute = -1;
+  private last: Counters | null = null;
+
+  at(minute: number): Counters {
+    if (minute === this.lastMinute && this.last !== null) return this.last;
+    let bucket = this.buckets.get(minute);
+    if (bucket === undefined) {
+      bucket = new Counters();
+      this.buckets.set(minute, bucket);
+      for (const m of this.buckets.keys()) {
+        if (m > minute - RETENTION_MINUTES) break;
+        this.buckets.delete(m);
+      }
+    }
+    this.lastMinute = minute;
+    this.last = bucket;
+    return bucket;
+  }
+}
+
+/** A statistics window: [startMs, endMs), optionally one task channel (SID). */
+export interface StatisticsWindow {
+  startMs: number;
+  endMs: number;
+  taskChannelSid?: string;
+}
+
+/** One worker's activity timeline: `[activitySid, since]` pairs, oldest first. */
+type Timeline = [string, number][];
+
+/** Plain-data form of a {@link StatisticsRecorder}, for snapshots. */
+export interface StatisticsSnapshot {
+  series: [scope: string, channel: string, buckets: [minute: number, counters: CountersSnapshot][]][];
+  timelines: [workerSid: string, spans: Timeline, endedAt: number | null][];
+}
+
+type CountersSnapshot = Record<string, number | number[] | [number, number][]>;
+
+const COUNTER_FIELDS = [
+  'tasksCreated', 'tasksEntered', 'tasksCanceled', 'tasksCompleted', 'tasksDeleted', 'tasksMoved',
+  'tasksTimedOutInWorkflow', 'reservationsCreated', 'reservationsAccepted', 'reservationsRejected',
+  'reservationsTimedOut', 'reservationsCanceled', 'reservationsRescinded',
+] as const;
+const DURATION_FIELDS = ['waitUntilAccepted', 'waitInQueueUntilAccepted', 'waitUntilCanceled'] as const;
+
+function saveCounters(c: Counters): CountersSnapshot {
+  const out: CountersSnapshot = {};
+  for (const f of COUNTER_FIELDS) out[f] = c[f];
+  for (const f of DURATION_FIELDS) out[f] = [c[f].count, c[f].total, c[f].min, c[f].max];
+  out['acceptedWaits'] = [...c.acceptedWaits];
+  out['canceledWaits'] = [...c.canceledWaits];
+  return out;
+}
+
+function loadCounters(s: CountersSnapshot): Counters {
+  const c = new Counters();
+  for (const f of COUNTER_FIELDS) c[f] = s[f] as number;
+  for (const f of DURATION_FIELDS) {
+    const [count, total, min, max] = s[f] as number[];
+    Object.assign(c[f], { count, total, min: min ?? Infinity, max: max ?? -Infinity });
+  }
+  for (const [k, v] of s['acceptedWaits'] as [number, number][]) c.acceptedWaits.set(k, v);
+  for (const [k, v] of s['canceledWaits'] as [number, number][]) c.canceledWaits.set(k, v);
+  return c;
+}
+
+export class StatisticsRecorder {
+  /** Plain data for a snapshot (JSON-safe except ±Infinity in empty minimums, kept as null). */
+  save(): StatisticsSnapshot {
+    const series: StatisticsSnapshot['series'] = [];
+    for (const [scope, byChannel] of this.series) {
+      for (const [channel, s] of byChannel) series.push([scope, channel, [...s.buckets].map(([m, c]) => [m, saveCounters(c)])]);
+    }
+    const timelines: StatisticsSnapshot['timelines'] = [...this.timelines].map(([sid, t]) => [sid, t.spans.map((x) => [...x] as [string, number]), t.endedAt]);
+    return { series, timelines };
+  }
+
+  /** Rebuilds a recorder from {@link save}'s output. */
+  static load(snapshot: StatisticsSnapshot): StatisticsRecorder {
+    const r = new StatisticsRecorder();
+    for (const [scope, channel, buckets] of snapshot.series) {
+      for (const [minute, counters] of buckets) {
+        const loaded = loadCounters(counters);
+        r.bucket(scope, channel, minute).merge(loaded);
+      }
+    }
+    for (const [sid, spans, endedAt] of snapshot.timelines) r.timelines.set(sid, { spans: spans.map((x) => [...x] as [string, number]), endedAt });
+    return r;
+  }
+
+  /** scope SID → channel SID (or '' for events without a channel) → series. */
+  private readonly series = new Map<string, Map<string, Series>>();
+  private readonly timelines = new Map<string, { spans: Timeline; endedAt: number | null }>();
+
+  /** Takes one event into account. Called by the engine for every event it emits, in order. */
+  record(e: EngineEvent): void {
+    const d = e.data;
+    switch (e.eventType) {
+      case 'worker.created':
+        this.timelines.set(e.resourceSid, { spans: [[d['worker_activity_sid'] as string, e.at]], endedAt: null });
+        return;
+      case 'worker.activity.update': {
+        const t = this.timelines.get(e.resourceSid);
+        if (t === undefined) return;
+        t.spans.push([d['worker_activity_sid'] as string, e.at]);
+        while (t.spans.length > 1 && (t.spans[1] as [string, number])[1] <= e.at - STATISTICS_RETENTION_MS) t.spans.shift();
+        return;
+      }
+      case 'worker.deleted': {
+        const t = this.timelines.get(e.resourceSid);
+        if (t !== undefined) t.endedAt = e.at;
+        return;
+      }
+      default:
+        break;
+    }
+    const counterUpdate = COUNTER_UPDATES[e.eventType];
+    if (counterUpdate === undefined) return;
+    const minute = Math.floor(e.at / MINUTE_MS);
+    const channel = (d['task_channel_sid'] as string | undefined) ?? '';
+    const ws = d['workspace_sid'] as string;
+    const queue = d['task_queue_sid'] as string | null | undefined;
+    const workflow = d['workflow_sid'] as string | null | undefined;
+    const worker = d['worker_sid'] as string | null | undefined;
+    counterUpdate(this.bucket(ws, channel, minute), e, 'workspace');
+    if (queue) counterUpdate(this.bucket(queue, channel, minute), e, 'taskQueue');
+    if (workflow) counterUpdate(this.bucket(workflow, channel, minute), e, 'workflow');
+    if (worker && e.resourceType === 'reservation') counterUpdate(this.bucket(worker, channel, minute), e, 'worker');
+  }
+
+  /** The counters of a scope (workspace, queue, workflow or worker SID) summed over a window. */
+  cumulative(scopeSid: string, window: StatisticsWindow): Counters {
+    const sum = new Counters();
+    const byChannel = this.series.get(scopeSid);
+    if (byChannel === undefined) return sum;
+    const first = Math.floor(window.startMs / MINUTE_MS);
+    const end = Math.ceil(window.endMs / MINUTE_MS);
+    for (const [channel, series] of byChannel) {
+      if (window.taskChannelSid !== undefined && channel !== window.taskChannelSid) continue;
+      for (const [minute, bucket] of series.buckets) {
+        if (minute >= first && minute < end) sum.merge(bucket);
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Milliseconds each listed worker spent in each activity within [startMs, endMs): activity SID
+   * → worker SID → ms. Workers not yet created or already deleted contribute only their lifetime.
+   */
+  activityTime(workerSids: Iterable<string>, startMs: number, endMs: number): Map<string, Map<string, number>> {
+    const result = new Map<string, Map<string, number>>();
+    for (const sid of workerSids) {
+      const t = this.timelines.get(sid);
+      if (t === undefined) continue;
+      const stop = Math.min(endMs, t.endedAt ?? endMs);
+      for (let i = 0; i < t.spans.length; i++) {
+        const [activity, since] = t.spans[i] as [string, number];
+        const until = i + 1 < t.spans.length ? (t.spans[i + 1] as [string, number])[1] : stop;
+        const ms = Math.min(until, stop) - Math.max(since, startMs);
+        if (ms <= 0) continue;
+        let perWorker = result.get(activity);
+        if (perWorker === undefined) result.set(activity, (perWorker = new Map()));
+        perWorker.set(sid, (perWorker.get(sid) ?? 0) + ms);
+      }
+    }
+    return result;
+  }
+
+  private bucket(scope: string, channel: string, minute: number): Counters {
+    let byChannel = this.series.get(scope);
+    if (byChannel === undefined) this.series.set(scope, (byChannel = new Map()));
+    let s = byChannel.get(channel);
+    if (s === undefined) byChannel.set(channel, (s = new Series()));
+    return s.at(minute);
+  }
+}
+
+/** Which kind of scope a counter belongs to. */
+export type ScopeKind = 'workspace' | 'taskQueue' | 'workflow' | 'worker';
+
+/**
+ * How each event type changes counters (spec §10): `tasks_created` belongs to the workspace,
+ * `tasks_entered` counts task-queue.entered for a queue and workflow.entered for a workflow.
+ */
+const COUNTER_UPDATES: Partial<Record<EngineEvent['eventType'], (c: Counters, e: EngineEvent, scope: ScopeKind) => void>> = {
+  'task.created': (c, _e, scope) => {
+    if (scope === 'workspace') c.tasksCreated += 1;
+  },
+  'workflow.entered': (c, _e, scope) => {
+    if (scope === 'workflow') c.tasksEntered += 1;
+  },
+  'task-queue.entered': (c, _e, scope) => {
+    if (scope === 'taskQueue') c.tasksEntered += 1;
+  },
+  'task-queue.moved': (c) => {
+    c.tasksMoved += 1;
+  },
+  'task.canceled': (c, e) => {
+    c.tasksCanceled += 1;
+    const wait = e.data['task_age'] as number;
+    c.waitUntilCanceled.add(wait);
+    c.canceledWaits.set(wait, (c.canceledWaits.get(wait) ?? 0) + 1);
+  },
+  'task.completed': (c) => {
+    c.tasksCompleted += 1;
+  },
+  'task.deleted': (c) => {
+    c.tasksDeleted += 1;
+  },
+  'workflow.timeout': (c) => {
+    c.tasksTimedOutInWorkflow += 1;
+  },
+  'reservation.created': (c) => {
+    c.reservationsCreated += 1;
+  },
+  'reservation.accepted': (c, e) => {
+    c.reservationsAccepted += 1;
+    const wait = e.data['task_age'] as number;
+    c.waitUntilAccepted.add(wait);
+    c.acceptedWaits.set(wait, (c.acceptedWaits.get(wait) ?? 0) + 1);
+    const entered = e.data['task_queue_entered_date'] as number | null;
+    if (entered !== null) c.waitInQueueUntilAccepted.add(Math.max(0, Math.floor(e.at / 1000) - entered));
+  },
+  'reservation.rejected': (c) => {
+    c.reservationsRejected += 1;
+  },
+  'reservation.timeout': (c) => {
+    c.reservationsTimedOut += 1;
+  },
+  'reservation.canceled': (c) => {
+    c.reservationsCanceled += 1;
+  },
+  'reservation.rescinded': (c) => {
+    c.reservationsRescinded += 1;
+  },
+};

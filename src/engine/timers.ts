@@ -1,0 +1,66 @@
+/**
+ * The engine's timers are data: a min-heap of due instants. Nothing here reads a clock; the
+ * driver calls `advanceTo(now)` (live server: wall clock; replay: virtual clock) and the engine
+ * fires what is due, in (due time, kind, SID) order so the result never depends on insertion order.
+ *
+ * A timer is not removed when it stops mattering; on firing, the engine checks that the record
+ * still holds the same due time and status (lazy cancellation). That also makes restore exact:
+ * timers are rebuilt from the records' own due-time fields.
+ */
+import { Heap } from './heap.ts';
+
+/** Kinds in firing order for equal due times. */
+export type TimerKind = 'reservationTimeout' | 'stepTimeout' | 'taskTtl' | 'assignedLimit' | 'purge';
+
+const RANK: Record<TimerKind, number> = {
+  reservationTimeout: 0,
+  stepTimeout: 1,
+  taskTtl: 2,
+  assignedLimit: 3,
+  purge: 4,
+};
+
+export interface Timer {
+  /** Due instant, epoch ms. */
+  readonly at: number;
+  readonly kind: TimerKind;
+  /** The reservation or task it belongs to. */
+  readonly sid: string;
+}
+
+function timerBefore(a: Timer, b: Timer): boolean {
+  if (a.at !== b.at) return a.at < b.at;
+  const ra = RANK[a.kind];
+  const rb = RANK[b.kind];
+  if (ra !== rb) return ra < rb;
+  return a.sid < b.sid;
+}
+
+export class TimerQueue {
+  private heap = new Heap<Timer>(timerBefore);
+
+  get size(): number {
+    return this.heap.size;
+  }
+
+  schedule(at: number, kind: TimerKind, sid: string): void {
+    this.heap.push({ at, kind, sid });
+  }
+
+  /** The next timer due at or before `now`, removed from the queue; undefined if none. */
+  popDue(now: number): Timer | undefined {
+    const top = this.heap.peek();
+    if (top === undefined || top.at > now) return undefined;
+    return this.heap.pop();
+  }
+
+  /** When the earliest timer is due (epoch ms), or null. It may turn out stale. */
+  nextDueAt(): number | null {
+    return this.heap.peek()?.at ?? null;
+  }
+
+  /** Drops timers that `isLive` rejects; call when the queue outgrows the live records. */
+  compact(isLive: (t: Timer) => boolean): void {
+    this.heap.filter(isLive);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * SIDs: a two-letter prefix and 32 lowercase hex digits (spec taskrouter-semantics §1.1).
+ * The engine never makes SIDs up itself: it asks an injected {@link SidGenerator}, so the
+ * same commands give the same SIDs in replay and tests.
+ */
+
+/** Prefixes of the resources Switchboard creates. */
+export type SidPrefix = 'AC' | 'WS' | 'WA' | 'WK' | 'WQ' | 'WW' | 'WT' | 'WR' | 'WC' | 'TC' | 'EV' | 'SK' | 'CB';
+
+/** Makes a new SID for a prefix. Must never return the same SID twice. */
+export type SidGenerator = (prefix: SidPrefix) => string;
+
+const SID_PATTERN = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
+
+/** True if `value` looks like a SID with this prefix (hex digits in any case, spec §1.1). */
+export function isSid(value: string, prefix?: SidPrefix): boolean {
+  return SID_PATTERN.test(value) && (prefix === undefined || value.slice(0, 2) === prefix);
+}
+
+/**
+ * A deterministic generator: SIDs count up from a namespace. `namespace` (0 to 2^32−1) fills the
+ * first 8 hex digits so that generators of different workspaces never collide; the counter fills
+ * the rest. Its state is one number, {@link SequentialSids.counter}, which a snapshot can keep.
+ */
+export class SequentialSids {
+  counter: number;
+  private readonly head: string;
+
+  constructor(namespace = 0, counter = 0) {
+    this.head = (namespace >>> 0).toString(16).padStart(8, '0');
+    this.counter = counter;
+  }
+
+  readonly next: SidGenerator = (prefix) => {
+    this.counter += 1;
+    return prefix + this.head + this.counter.toString(16).padStart(24, '0');
+  };
+}
