@@ -72,7 +72,7 @@ const CHARACTER_HINTS: ReadonlyMap<string, string> = new Map([
   ['.', 'a "." joins two key names (customer.tier) or starts a number (.5)'],
 ]);
 
-export const KEY_HYPHEN_REASON = 'keys may contain letters, digits, "_" and "$" only';
+const KEY_HYPHEN_REASON = 'keys may contain letters, digits, "_" and "$" only';
 const NUMBER_FORM_REASON = 'numbers are written like 3, -1.5, .5 or 0800';
 const INDEX_REASON = 'an array index is a whole number written directly in brackets, such as ids[0]';
 

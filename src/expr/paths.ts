@@ -9,10 +9,10 @@
 import type { PathSegment } from './syntax-tree.ts';
 
 /** Reads one step of a path; `undefined` when the step does not apply to the value. */
-export type PathStep = (value: unknown) => unknown;
+type PathStep = (value: unknown) => unknown;
 
 /** True for a JSON object (not null, not an array). */
-export function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -26,7 +26,7 @@
  */
 import type { ComparisonOperator } from './syntax-tree.ts';
 
-export type OperatorRule = (left: unknown, right: unknown) => boolean;
+type OperatorRule = (left: unknown, right: unknown) => boolean;
 
 const NUMERIC_STRING = /^-?(?:\d+(?:\.\d+)?|\.\d+)$/;
 
@@ -35,7 +35,7 @@ export function isNull(value: unknown): value is null | undefined {
 }
 
 /** Arrays and objects: values the scalar operators reject (rule 1). */
-export function isCompound(value: unknown): boolean {
+function isCompound(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
 
@@ -45,12 +45,12 @@ function isScalar(value: unknown): value is string | number | boolean {
 }
 
 /** The number a numeric string stands for, or NaN (rule 4). */
-export function numericValue(text: string): number {
+function numericValue(text: string): number {
   return NUMERIC_STRING.test(text) ? Number(text) : Number.NaN;
 }
 
 /** The `==` rule for any two values (rules 1, 3, 4): compound values equal nothing. */
-export function valuesEqual(left: unknown, right: unknown): boolean {
+function valuesEqual(left: unknown, right: unknown): boolean {
   if (typeof left === 'string') {
     if (typeof right === 'string') return left === right;
     return typeof right === 'number' && numericValue(left) === right;
@@ -69,7 +69,7 @@ export function valuesEqual(left: unknown, right: unknown): boolean {
  * ordered (NULL, compound, boolean, or a number against a non-numeric string). Every ordering
  * operator is false on NaN.
  */
-export function compareValues(left: unknown, right: unknown): number {
+function compareValues(left: unknown, right: unknown): number {
   if (typeof left === 'string' && typeof right === 'string') return compareCodePoints(left, right);
   const a = numberForOrdering(left, right);
   const b = numberForOrdering(right, left);
@@ -86,7 +86,7 @@ function numberForOrdering(value: unknown, other: unknown): number {
  * Compares strings by Unicode code point rather than UTF-16 code unit: the two differ only when a
  * surrogate pair (a code point above U+FFFF) meets a code unit in U+E000–U+FFFF.
  */
-export function compareCodePoints(left: string, right: string): number {
+function compareCodePoints(left: string, right: string): number {
   if (left === right) return 0;
   const length = Math.min(left.length, right.length);
   for (let i = 0; i < length; i++) {
