@@ -122,7 +122,7 @@ export class WorkspaceEngine {
       dateUpdated: at,
     };
     const engine = new WorkspaceEngine(ws, options.newSid);
-    engine.emit('workspace.created', 'workspace', ws.sid, `Workspace ${ws.friendlyName} created`, engine.base());
+    engine.emit('workspace.created', 'workspace', ws.sid, engine.base());
     const offline = engine.addActivity('Offline', false);
     engine.addActivity('Available', true);
     engine.addActivity('Unavailable', false);
@@ -251,7 +251,7 @@ export class WorkspaceEngine {
         e.timers.schedule(task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge', task.sid);
       }
     }
-    for (const w of e.workers.values()) e.refreshWorker(w, false);
+    for (const w of e.workers.values()) e.refreshWorker(w);
     for (const t of e.tasks.values()) if (e.hasOpenSlot(t)) e.list(t);
     e.settle();
     assert(e.events.length === 0, 'a restored snapshot was not settled');
@@ -366,14 +366,8 @@ export class WorkspaceEngine {
 
   // ───────────────────────────── events ─────────────────────────────
 
-  private emit(
-    eventType: EventType,
-    resourceType: ResourceType,
-    resourceSid: string,
-    description: string,
-    data: Record<string, EventValue>,
-  ): void {
-    const event: EngineEvent = { sid: this.newSid('EV'), eventType, at: this.now, resourceType, resourceSid, description, data };
+  private emit(eventType: EventType, resourceType: ResourceType, resourceSid: string, data: Record<string, EventValue>): void {
+    const event: EngineEvent = { sid: this.newSid('EV'), eventType, at: this.now, resourceType, resourceSid, data };
     this.events.push(event);
     this.statistics.record(event);
   }
@@ -432,50 +426,50 @@ export class WorkspaceEngine {
   }
 
   /** Task, Queue and Workflow groups: task.* and task-queue.* events (spec §9.3). */
-  private emitTask(type: EventType, task: TaskRecord, description: string, queueSid = task.taskQueueSid): void {
+  private emitTask(type: EventType, task: TaskRecord, queueSid = task.taskQueueSid): void {
     const d = this.addWorkflowData(this.addQueueData(this.taskData(task), queueSid), task.workflowSid);
-    this.emit(type, 'task', task.sid, description, d);
+    this.emit(type, 'task', task.sid, d);
   }
 
   private emitReservation(type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
     const d = this.addWorkflowData(this.addQueueData(this.addWorkerData(this.taskData(task), worker), r.taskQueueSid), r.workflowSid);
     d['reservation_sid'] = r.sid;
     const verb = type.slice('reservation.'.length);
-    this.emit(type, 'reservation', r.sid, `Reservation ${r.sid} for task ${task.sid} and worker ${worker.friendlyName} ${verb}`, d);
+    this.emit(type, 'reservation', r.sid, d);
   }
 
-  private emitWorker(type: EventType, w: WorkerRecord, description: string, extra?: Record<string, EventValue>): void {
+  private emitWorker(type: EventType, w: WorkerRecord, extra?: Record<string, EventValue>): void {
     const d = this.addWorkerData(this.base(), w);
     if (extra !== undefined) Object.assign(d, extra);
-    this.emit(type, 'worker', w.sid, description, d);
+    this.emit(type, 'worker', w.sid, d);
   }
 
-  private emitQueue(type: EventType, q: TaskQueueRecord, description: string): void {
-    this.emit(type, 'taskqueue', q.sid, description, this.addQueueData(this.base(), q.sid));
+  private emitQueue(type: EventType, q: TaskQueueRecord): void {
+    this.emit(type, 'taskqueue', q.sid, this.addQueueData(this.base(), q.sid));
   }
 
-  private emitWorkflow(type: EventType, wf: WorkflowRecord, description: string): void {
+  private emitWorkflow(type: EventType, wf: WorkflowRecord): void {
     const d = this.base();
     d['workflow_sid'] = wf.sid;
     d['workflow_name'] = wf.friendlyName;
-    this.emit(type, 'workflow', wf.sid, description, d);
+    this.emit(type, 'workflow', wf.sid, d);
   }
 
-  private emitActivity(type: EventType, a: ActivityRecord, description: string): void {
+  private emitActivity(type: EventType, a: ActivityRecord): void {
     const d = this.base();
     d['activity_sid'] = a.sid;
     d['activity_name'] = a.friendlyName;
     d['activity_available'] = a.available;
-    this.emit(type, 'activity', a.sid, description, d);
+    this.emit(type, 'activity', a.sid, d);
   }
 
-  private emitChannel(type: EventType, c: TaskChannelRecord, description: string): void {
+  private emitChannel(type: EventType, c: TaskChannelRecord): void {
     const d = this.base();
     d['task_channel_sid'] = c.sid;
     d['task_channel_name'] = c.friendlyName;
     d['task_channel_unique_name'] = c.uniqueName;
     d['task_channel_optimized_routing'] = c.channelOptimizedRouting;
-    this.emit(type, 'taskchannel', c.sid, description, d);
+    this.emit(type, 'taskchannel', c.sid, d);
   }
 
   // ───────────────────────────── lookups and validation ─────────────────────────────
@@ -574,15 +568,15 @@ export class WorkspaceEngine {
     const multitaskChanged = c.multiTaskEnabled !== undefined && c.multiTaskEnabled !== ws.multiTaskEnabled;
     if (c.multiTaskEnabled !== undefined) ws.multiTaskEnabled = c.multiTaskEnabled;
     ws.dateUpdated = this.now;
-    this.emit('workspace.updated', 'workspace', ws.sid, `Workspace ${ws.friendlyName} updated`, this.base());
-    if (multitaskChanged) for (const w of this.workers.values()) this.refreshWorker(w, false);
+    this.emit('workspace.updated', 'workspace', ws.sid, this.base());
+    if (multitaskChanged) for (const w of this.workers.values()) this.refreshWorker(w);
     return ws.sid;
   }
 
   private addActivity(friendlyName: string, available: boolean): ActivityRecord {
     const a: ActivityRecord = { sid: this.newSid('WA'), friendlyName, available, dateCreated: this.now, dateUpdated: this.now };
     this.activities.set(a.sid, a);
-    this.emitActivity('activity.created', a, `Activity ${friendlyName} created`);
+    this.emitActivity('activity.created', a);
     return a;
   }
 
@@ -606,7 +600,7 @@ export class WorkspaceEngine {
       for (const w of this.workers.values()) if (w.activitySid === a.sid) w.activityName = name;
     }
     a.dateUpdated = this.now;
-    this.emitActivity('activity.updated', a, `Activity ${a.friendlyName} updated`);
+    this.emitActivity('activity.updated', a);
     return a.sid;
   }
 
@@ -625,7 +619,7 @@ export class WorkspaceEngine {
       }
     }
     this.activities.delete(a.sid);
-    this.emitActivity('activity.deleted', a, `Activity ${a.friendlyName} deleted`);
+    this.emitActivity('activity.deleted', a);
     return a.sid;
   }
 
@@ -645,9 +639,9 @@ export class WorkspaceEngine {
     for (const q of this.queues.values()) q.addChannel();
     for (const w of this.workers.values()) {
       w.channels.push(this.newWorkerChannel(ch));
-      this.refreshWorker(w, false);
+      this.refreshWorker(w);
     }
-    this.emitChannel('task-channel.created', ch, `TaskChannel ${uniqueName} created`);
+    this.emitChannel('task-channel.created', ch);
     return ch;
   }
 
@@ -681,10 +675,10 @@ export class WorkspaceEngine {
     if (c.friendlyName !== undefined) ch.friendlyName = this.checkFriendlyName(c.friendlyName);
     if (c.channelOptimizedRouting !== undefined && c.channelOptimizedRouting !== ch.channelOptimizedRouting) {
       ch.channelOptimizedRouting = c.channelOptimizedRouting;
-      for (const w of this.workers.values()) this.refreshWorker(w, false);
+      for (const w of this.workers.values()) this.refreshWorker(w);
     }
     ch.dateUpdated = this.now;
-    this.emitChannel('task-channel.updated', ch, `TaskChannel ${ch.uniqueName} updated`);
+    this.emitChannel('task-channel.updated', ch);
     return ch.sid;
   }
 
@@ -694,8 +688,8 @@ export class WorkspaceEngine {
       if (t.taskChannelSid === ch.sid) reject('in_use', `TaskChannel ${ch.uniqueName} is used by task ${t.sid} and cannot be deleted`);
     }
     ch.deleted = true;
-    for (const w of this.workers.values()) this.refreshWorker(w, false);
-    this.emitChannel('task-channel.deleted', ch, `TaskChannel ${ch.uniqueName} deleted`);
+    for (const w of this.workers.values()) this.refreshWorker(w);
+    this.emitChannel('task-channel.deleted', ch);
     return ch.sid;
   }
 
@@ -749,7 +743,7 @@ export class WorkspaceEngine {
     const q = new QueueIndex(record, expression, this.channelList.length);
     this.queues.set(record.sid, q);
     if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
-    this.emitQueue('task-queue.created', record, `TaskQueue ${record.friendlyName} created`);
+    this.emitQueue('task-queue.created', record);
     for (const w of this.workers.values()) this.updateMembership(w, q);
     return record.sid;
   }
@@ -768,13 +762,13 @@ export class WorkspaceEngine {
     if (c.taskOrder !== undefined) r.taskOrder = c.taskOrder;
     r.dateUpdated = this.now;
     if (reordered) q.reorder();
-    this.emitQueue('task-queue.updated', r, `TaskQueue ${r.friendlyName} updated`);
+    this.emitQueue('task-queue.updated', r);
     if (expressionChanged) {
       r.targetWorkers = c.targetWorkers ?? null;
       q.expression = expression;
       if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
       else this.activityQueues.delete(q);
-      this.emitQueue('task-queue.expression.updated', r, `TaskQueue ${r.friendlyName} expression updated to ${r.targetWorkers}`);
+      this.emitQueue('task-queue.expression.updated', r);
       for (const w of this.workers.values()) this.updateMembership(w, q);
     }
     // A larger MaxReservedWorkers opens slots for tasks already reserved.
@@ -793,7 +787,7 @@ export class WorkspaceEngine {
     for (const w of q.members) w.queues.delete(q.record.sid);
     this.queues.delete(q.record.sid);
     this.activityQueues.delete(q);
-    this.emitQueue('task-queue.deleted', q.record, `TaskQueue ${q.record.friendlyName} deleted`);
+    this.emitQueue('task-queue.deleted', q.record);
     return q.record.sid;
   }
 
@@ -838,7 +832,7 @@ export class WorkspaceEngine {
       plan,
     };
     this.workflows.set(wf.sid, wf);
-    this.emitWorkflow('workflow.created', wf, `Workflow ${wf.friendlyName} created`);
+    this.emitWorkflow('workflow.created', wf);
     return wf.sid;
   }
 
@@ -853,7 +847,7 @@ export class WorkspaceEngine {
     if (c.taskReservationTimeoutS !== undefined) wf.taskReservationTimeoutS = c.taskReservationTimeoutS;
     wf.plan = plan;
     wf.dateUpdated = this.now;
-    this.emitWorkflow('workflow.updated', wf, `Workflow ${wf.friendlyName} updated`);
+    this.emitWorkflow('workflow.updated', wf);
     if (c.reEvaluateTasks === true) {
       const affected = [...this.tasks.values()].filter((t) => t.workflowSid === wf.sid && isWaiting(t.assignmentStatus));
       for (const t of affected) this.reroute(t);
@@ -869,7 +863,7 @@ export class WorkspaceEngine {
       }
     }
     this.workflows.delete(wf.sid);
-    this.emitWorkflow('workflow.deleted', wf, `Workflow ${wf.friendlyName} deleted`);
+    this.emitWorkflow('workflow.deleted', wf);
     return wf.sid;
   }
 
@@ -899,9 +893,9 @@ export class WorkspaceEngine {
       channels: this.channelList.map((ch) => this.newWorkerChannel(ch)),
     });
     this.attachWorker(w);
-    this.emitWorker('worker.created', w, `Worker ${name} created`);
+    this.emitWorker('worker.created', w);
     for (const q of this.queues.values()) this.updateMembership(w, q);
-    this.refreshWorker(w, false);
+    this.refreshWorker(w);
     return w.sid;
   }
 
@@ -934,13 +928,13 @@ export class WorkspaceEngine {
       w.friendlyName = c.friendlyName;
       this.workersByName.set(w.friendlyName.toLowerCase(), w);
       this.touchWorker(w);
-      this.emitWorker('worker.updated', w, `Worker ${w.friendlyName} updated`);
+      this.emitWorker('worker.updated', w);
     }
     if (attributes !== null && c.attributes !== undefined) {
       w.attributesJson = c.attributes;
       w.attributes = attributes;
       this.touchWorker(w);
-      this.emitWorker('worker.attributes.update', w, `Worker ${w.friendlyName} attributes updated`);
+      this.emitWorker('worker.attributes.update', w);
       for (const q of this.queues.values()) this.updateMembership(w, q);
     }
     if (activity !== null) {
@@ -952,7 +946,7 @@ export class WorkspaceEngine {
         }
       }
     }
-    this.refreshWorker(w, false);
+    this.refreshWorker(w);
     return w.sid;
   }
 
@@ -978,14 +972,14 @@ export class WorkspaceEngine {
     w.dateStatusChanged = this.now;
     this.touchWorker(w);
     const inPreviousMs = this.now - previous.since;
-    this.emitWorker('worker.activity.update', w, `Worker ${w.friendlyName} updated to ${activity.friendlyName} Activity`, {
+    this.emitWorker('worker.activity.update', w, {
       worker_previous_activity_sid: previous.sid,
       worker_previous_activity_name: previous.name,
       worker_time_in_previous_activity: Math.floor(inPreviousMs / 1000),
       worker_time_in_previous_activity_ms: inPreviousMs,
     });
     for (const q of this.activityQueues) this.updateMembership(w, q);
-    this.refreshWorker(w, false);
+    this.refreshWorker(w);
   }
 
   private deleteWorker(c: Extract<Command, { type: 'deleteWorker' }>): string {
@@ -1011,7 +1005,7 @@ export class WorkspaceEngine {
     this.workers.delete(w.sid);
     this.workersByName.delete(w.friendlyName.toLowerCase());
     this.dirtyWorkers.delete(w);
-    this.emitWorker('worker.deleted', w, `Worker ${w.friendlyName} deleted`);
+    this.emitWorker('worker.deleted', w);
     return w.sid;
   }
 
@@ -1038,7 +1032,7 @@ export class WorkspaceEngine {
       const previous = ch.configuredCapacity;
       ch.configuredCapacity = c.capacity;
       ch.dateUpdated = this.now;
-      this.emitWorker('worker.capacity.update', w, `Worker ${w.friendlyName} capacity on ${tc.uniqueName} set to ${c.capacity}`, extra(previous));
+      this.emitWorker('worker.capacity.update', w, extra(previous));
     }
     if (c.available !== undefined && c.available !== ch.available) {
       ch.available = c.available;
@@ -1046,11 +1040,10 @@ export class WorkspaceEngine {
       this.emitWorker(
         'worker.channel.availability.update',
         w,
-        `Worker ${w.friendlyName} ${c.available ? 'available' : 'unavailable'} on ${tc.uniqueName}`,
         extra(ch.configuredCapacity),
       );
     }
-    this.refreshWorker(w, false);
+    this.refreshWorker(w);
     return ch.sid;
   }
 
@@ -1062,11 +1055,12 @@ export class WorkspaceEngine {
     if (member) {
       q.addMember(w);
       w.queues.add(q.record.sid);
-      for (const ch of w.channels) {
-        if (!ch.ready) continue;
-        q.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+      if (q.indexed) {
+        for (const ch of w.channels) {
+          if (ch.ready) q.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+        }
       }
-      this.dirtyWorkers.add(w);
+      this.markDirty(w, -1);
     } else {
       q.removeMember(w);
       w.queues.delete(q.record.sid);
@@ -1075,28 +1069,39 @@ export class WorkspaceEngine {
 
   /**
    * Recomputes a worker's readiness per channel (spec §7.2 rules 3–5) and, where it is ready
-   * with a new rank, publishes a ready entry to every member queue. `repush` forces a new
-   * entry (after one was taken from a heap).
+   * with a new rank, publishes a ready entry to every indexed member queue. `repushChannel`
+   * forces a new entry on that channel (after its entry was taken from a heap).
    */
-  private refreshWorker(w: WorkerRecord, repush: boolean): void {
+  private refreshWorker(w: WorkerRecord, repushChannel = -1): void {
     const total = w.openReservations.size;
     const singleBusy = !this.workspace.multiTaskEnabled && total > 0;
     for (const ch of w.channels) {
       const tc = this.channelList[ch.channelIndex] as TaskChannelRecord;
       const ready = !tc.deleted && w.activityAvailable && ch.available && ch.activeTasks < ch.configuredCapacity && !singleBusy;
+      if (!ready && !ch.ready) continue;
       const busy = tc.channelOptimizedRouting && total > 0 ? 1 : 0;
       const idleSince = ch.lastReservedAt ?? w.dateCreated;
-      if (ready === ch.ready && (!ready || (!repush && busy === ch.rankBusy && idleSince === ch.rankIdleSince))) continue;
+      const repush = ch.channelIndex === repushChannel;
+      if (ready && ch.ready && !repush && busy === ch.rankBusy && idleSince === ch.rankIdleSince) continue;
       ch.stamp += 1;
       ch.ready = ready;
       ch.rankBusy = busy;
       ch.rankIdleSince = idleSince;
       if (!ready) continue;
       const entry: ReadyEntry = { worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy, idleSince };
-      for (const qsid of w.queues) (this.queues.get(qsid) as QueueIndex).pushReady(entry);
-      this.dirtyWorkers.add(w);
+      for (const qsid of w.queues) {
+        const q = this.queues.get(qsid) as QueueIndex;
+        if (q.indexed) q.pushReady(entry);
+      }
+      this.markDirty(w, ch.channelIndex);
     }
-    if (w.directTasks.size > 0) this.dirtyWorkers.add(w);
+    if (w.directTasks.size > 0) this.markDirty(w, -1);
+  }
+
+  /** Queues the worker for serving on a channel (-1: every channel) when routing settles. */
+  private markDirty(w: WorkerRecord, channel: number): void {
+    w.dirtyChannels |= channel < 0 || channel > 30 ? -1 : 1 << channel;
+    this.dirtyWorkers.add(w);
   }
 
   // ───────────────────────────── tasks ─────────────────────────────
@@ -1173,7 +1178,7 @@ export class WorkspaceEngine {
       listedChannel: channel.index,
     };
     this.tasks.set(task.sid, task);
-    this.emitTask('task.created', task, `Task ${task.sid} created`);
+    this.emitTask('task.created', task);
     this.timers.schedule(this.ttlAt(task), 'taskTtl', task.sid);
     this.startRouting(task, workerTarget, queueSid);
     return task.sid;
@@ -1190,7 +1195,7 @@ export class WorkspaceEngine {
       this.enterQueue(task, queueSid);
       this.routeNow(task);
     } else {
-      this.emitTask('workflow.entered', task, `Task ${task.sid} entered workflow`, null);
+      this.emitTask('workflow.entered', task, null);
       this.routeFromTop(task);
     }
   }
@@ -1228,7 +1233,7 @@ export class WorkspaceEngine {
       if (channel !== null) task.taskChannelSid = channel.sid;
       if (c.virtualStartTime !== undefined) task.virtualStartTime = c.virtualStartTime;
       this.touchTask(task);
-      this.emitTask('task.updated', task, `Task ${task.sid} updated`);
+      this.emitTask('task.updated', task);
       if (reroute) this.reroute(task);
       else if (isWaiting(status)) this.routeNow(task);
     }
@@ -1244,7 +1249,8 @@ export class WorkspaceEngine {
   /** Validates a requested AssignmentStatus against the task's status (spec §5.2 rules). */
   private checkStatusChange(task: TaskRecord, to: string): void {
     const from = task.assignmentStatus;
-    if (to === from && (to === 'canceled' || to === 'completed' || to === 'wrapping')) return;
+    // No idempotent repeats: canceling a canceled task or completing a completed one is a 400
+    // like any other change to a terminal task (spec §5.2 rules).
     switch (to) {
       case 'canceled':
         if (!isWaiting(from)) reject('invalid_state', `Cannot cancel task ${task.sid} because it is not pending or reserved (it is ${from})`, 'AssignmentStatus');
@@ -1270,7 +1276,7 @@ export class WorkspaceEngine {
       if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
       else this.releaseReservation(r);
     }
-    this.emitTask('task.deleted', task, `Task ${task.sid} deleted`);
+    this.emitTask('task.deleted', task);
     this.removeTask(task);
     return task.sid;
   }
@@ -1303,7 +1309,7 @@ export class WorkspaceEngine {
     task.reason = reason;
     task.statusChangedAt = this.now;
     this.touchTask(task);
-    this.emitTask('task.canceled', task, `Task ${task.sid} canceled${reason === null ? '' : `: ${reason}`}`);
+    this.emitTask('task.canceled', task);
     this.leaveQueue(task);
     this.timers.schedule(this.now + LIMITS.terminalRetentionMs, 'purge', task.sid);
   }
@@ -1322,7 +1328,7 @@ export class WorkspaceEngine {
     this.touchTask(task);
     r.reservationStatus = 'wrapping';
     r.dateUpdated = this.now;
-    this.emitTask('task.wrapup', task, `Task ${task.sid} wrapping up`);
+    this.emitTask('task.wrapup', task);
     this.emitReservation('reservation.wrapup', r, task, this.workers.get(r.workerSid) as WorkerRecord);
   }
 
@@ -1336,11 +1342,10 @@ export class WorkspaceEngine {
     this.releaseReservation(r);
     r.reservationStatus = 'completed';
     r.dateUpdated = this.now;
-    this.emitTask('task.completed', task, `Task ${task.sid} completed${reason === null ? '' : `: ${reason}`}`);
+    this.emitTask('task.completed', task);
     this.emitReservation('reservation.completed', r, task, w);
     this.leaveQueue(task);
     this.timers.schedule(this.now + LIMITS.terminalRetentionMs, 'purge', task.sid);
-    this.refreshWorker(w, false);
   }
 
   /** Frees the worker capacity an open reservation holds (its status is set by the caller). */
@@ -1350,7 +1355,7 @@ export class WorkspaceEngine {
     const ch = w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
     ch.activeTasks -= 1;
     if (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping') ch.assignedTasks -= 1;
-    this.refreshWorker(w, false);
+    this.refreshWorker(w);
   }
 
   private leaveQueue(task: TaskRecord): void {
@@ -1433,7 +1438,7 @@ export class WorkspaceEngine {
       r.previousActivitySid = w.activitySid;
       this.setWorkerActivity(w, reservationActivity);
     }
-    this.refreshWorker(w, true);
+    this.refreshWorker(w, channel.index);
     if (!this.hasOpenSlot(task)) this.unlist(task);
   }
 
@@ -1448,8 +1453,10 @@ export class WorkspaceEngine {
     task.statusChangedAt = this.now;
     this.touchTask(task);
     this.emitReservation('reservation.accepted', r, task, w);
-    for (const other of this.openReservationsOf(task)) {
-      if (other.reservationStatus === 'pending') this.endReservation(other, 'rescinded', null, false);
+    if (task.pendingReservations > 0) {
+      for (const other of this.openReservationsOf(task)) {
+        if (other.reservationStatus === 'pending') this.endReservation(other, 'rescinded', null, false);
+      }
     }
     const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
     const assignmentActivity = q?.record.assignmentActivitySid ?? null;
@@ -1485,7 +1492,7 @@ export class WorkspaceEngine {
       const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
       if (q === undefined || w.activitySid === q.record.reservationActivitySid) this.setWorkerActivity(w, r.previousActivitySid);
     }
-    this.refreshWorker(w, false);
+    this.refreshWorker(w);
     if (!continueRouting || task.pendingReservations > 0 || task.assignmentStatus !== 'reserved') {
       if (continueRouting && task.assignmentStatus === 'reserved') this.routeNow(task);
       return;
@@ -1532,7 +1539,7 @@ export class WorkspaceEngine {
     } else if (plan.defaultFilter !== null) {
       this.enterDefault(task, plan);
     } else {
-      this.emitTask('workflow.timeout', task, `Task ${task.sid} matched no filter of workflow`);
+      this.emitTask('workflow.timeout', task);
       this.cancelTask(task, 'No matching filter');
     }
   }
@@ -1550,7 +1557,7 @@ export class WorkspaceEngine {
     if (d.priority !== null) task.priority = d.priority;
     task.restriction = null;
     this.moveOut(task, d.queueSid);
-    this.emitTask('workflow.target-matched', task, `Task ${task.sid} matched the default filter`, d.queueSid);
+    this.emitTask('workflow.target-matched', task, d.queueSid);
     this.enterQueue(task, d.queueSid);
     this.routeNow(task);
   }
@@ -1569,7 +1576,7 @@ export class WorkspaceEngine {
     const d = this.taskData(task);
     d['filter_friendly_name'] = filter.friendlyName;
     d['target_index'] = stepIndex;
-    this.emit('workflow.target-matched', 'task', task.sid, `Task ${task.sid} matched filter ${filter.friendlyName ?? filterIndex} target ${stepIndex}`, this.addWorkflowData(this.addQueueData(d, step.queueSid), task.workflowSid));
+    this.emit('workflow.target-matched', 'task', task.sid, this.addWorkflowData(this.addQueueData(d, step.queueSid), task.workflowSid));
     this.enterQueue(task, step.queueSid);
     if (deadline !== null) this.timers.schedule(deadline, 'stepTimeout', task.sid);
     const created = this.routeNow(task);
@@ -1606,7 +1613,7 @@ export class WorkspaceEngine {
     const plan = this.planOf(task);
     const f = task.routing.filterIndex;
     this.unlist(task);
-    if (cause === 'timeout') this.emitTask('task-queue.timeout', task, `Task ${task.sid} timed out in its task queue`);
+    if (cause === 'timeout') this.emitTask('task-queue.timeout', task);
     if (plan === null || f === null || f < 0) {
       this.finishWorkflow(task, cause);
       return;
@@ -1629,10 +1636,10 @@ export class WorkspaceEngine {
 
   private finishWorkflow(task: TaskRecord, cause: 'timeout' | 'skip'): void {
     if (cause === 'timeout') {
-      this.emitTask('workflow.timeout', task, `Task ${task.sid} reached the end of its workflow without being accepted`);
+      this.emitTask('workflow.timeout', task);
       this.cancelTask(task, 'Workflow Timeout');
     } else {
-      this.emitTask('workflow.skipped', task, `Task ${task.sid} skipped the last target of its workflow`);
+      this.emitTask('workflow.skipped', task);
       this.cancelTask(task, 'Workflow Skipped');
     }
   }
@@ -1643,18 +1650,22 @@ export class WorkspaceEngine {
     if (previous === null || previous === queueSid) return;
     const d = this.addWorkflowData(this.addQueueData(this.taskData(task), previous), task.workflowSid);
     d['task_queue_moved_to_sid'] = queueSid;
-    this.emit('task-queue.moved', 'task', task.sid, `Task ${task.sid} moved to another task queue`, d);
+    this.emit('task-queue.moved', 'task', task.sid, d);
     this.leaveQueue(task);
   }
 
-  /** Puts the task in a queue and emits task-queue.entered (after moveOut, if it was elsewhere). */
+  /**
+   * Puts the task in a queue and emits task-queue.entered. A caller moving it from another queue
+   * calls moveOut first (task-queue.moved comes before workflow.target-matched, spec §5.2), so
+   * this only leaves the old queue's set: a second moveOut here would emit task-queue.moved twice.
+   */
   private enterQueue(task: TaskRecord, queueSid: string): void {
-    this.moveOut(task, queueSid);
+    this.leaveQueue(task);
     task.taskQueueSid = queueSid;
     task.taskQueueEnteredAt = this.now;
     (this.queues.get(queueSid) as QueueIndex).tasks.add(task);
     this.touchTask(task);
-    this.emitTask('task-queue.entered', task, `Task ${task.sid} entered task queue`);
+    this.emitTask('task-queue.entered', task);
   }
 
   // ───────────────────────────── matching (spec §7) ─────────────────────────────
@@ -1728,6 +1739,7 @@ export class WorkspaceEngine {
       if (w === undefined || !q.members.has(w) || !(w.channels[channel] as WorkerChannelRecord).ready) return [];
       return this.restrictionAllows(task, w) && !this.hasPendingReservationFor(task, w) ? [w] : [];
     }
+    q.ensureIndexed();
     const heap = q.readyWorkers[channel];
     if (heap === undefined) return [];
     if (r?.orderBy) {
@@ -1807,7 +1819,10 @@ export class WorkspaceEngine {
   }
 
   private serveWorker(w: WorkerRecord): void {
+    const mask = w.dirtyChannels;
+    w.dirtyChannels = 0;
     for (const ch of w.channels) {
+      if ((mask & (1 << Math.min(ch.channelIndex, 31))) === 0 && mask !== -1) continue;
       let guard = 0;
       while (ch.ready || (w.directTasks.size > 0 && guard === 0)) {
         const task = this.bestTaskFor(w, ch.channelIndex);
@@ -1843,6 +1858,7 @@ export class WorkspaceEngine {
     if (!(w.channels[channel] as WorkerChannelRecord).ready) return best;
     for (const qsid of w.queues) {
       const q = this.queues.get(qsid) as QueueIndex;
+      if (q.waitingCount[channel] === 0 && q.restricted.size === 0) continue;
       const head = this.waitingHeadFor(q, channel, w);
       if (head !== null) consider(head, q.order);
       for (const t of q.restricted) {
@@ -1927,7 +1943,7 @@ export class WorkspaceEngine {
       case 'assignedLimit':
       case 'purge': {
         const task = this.tasks.get(t.sid) as TaskRecord;
-        this.emitTask('task.system-deleted', task, `Task ${task.sid} deleted by the system`);
+        this.emitTask('task.system-deleted', task);
         this.removeTask(task);
         return;
       }

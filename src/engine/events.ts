@@ -83,7 +83,7 @@ export type ResourceType =
 /** A JSON-native value in event data. */
 export type EventValue = string | number | boolean | null;
 
-/** One event. Plain data: it serializes byte for byte the same for the same commands. */
+/** One event (its human description comes from {@link describeEvent}). Plain data: it serializes byte for byte the same for the same commands. */
 export interface EngineEvent {
   /** `EV…` SID from the injected generator. */
   sid: string;
@@ -92,8 +92,41 @@ export interface EngineEvent {
   at: number;
   resourceType: ResourceType;
   resourceSid: string;
-  /** Human text, e.g. "Worker Alice updated to Available Activity". */
-  description: string;
   /** Callback parameters of spec §9.2 in snake_case (`task_sid`, `worker_activity_name`, …). */
   data: Record<string, EventValue>;
+}
+
+/**
+ * The Event resource's `description`: one sentence a person reads in a log, built from the
+ * event's own data (e.g. "Worker Alice updated to Available Activity"). Computed on demand so
+ * routing does not pay for text nobody reads.
+ */
+export function describeEvent(e: EngineEvent): string {
+  const d = e.data;
+  const str = (key: string): string => String(d[key] ?? '');
+  const [kind, ...rest] = e.eventType.split('.');
+  const what = rest.join(' ');
+  switch (kind) {
+    case 'reservation':
+      return `Reservation ${e.resourceSid} for task ${str('task_sid')} and worker ${str('worker_name')} ${what}`;
+    case 'task': {
+      const reason = str('task_canceled_reason') || str('task_completed_reason');
+      return `Task ${e.resourceSid} ${what}${reason === '' ? '' : `: ${reason}`}`;
+    }
+    case 'task-queue':
+      return e.resourceType === 'task'
+        ? `Task ${e.resourceSid} ${what} task queue ${str('task_queue_name')}`
+        : `TaskQueue ${str('task_queue_name')} ${what}`;
+    case 'worker':
+      if (e.eventType === 'worker.activity.update') return `Worker ${str('worker_name')} updated to ${str('worker_activity_name')} Activity`;
+      return `Worker ${str('worker_name')} ${what}`;
+    case 'workflow':
+      return e.resourceType === 'task' ? `Task ${e.resourceSid} ${what} in workflow ${str('workflow_name')}` : `Workflow ${str('workflow_name')} ${what}`;
+    case 'activity':
+      return `Activity ${str('activity_name')} ${what}`;
+    case 'task-channel':
+      return `TaskChannel ${str('task_channel_unique_name')} ${what}`;
+    default:
+      return `Workspace ${str('workspace_name')} ${what}`;
+  }
 }

@@ -4,7 +4,7 @@
  */
 export { WorkspaceEngine, type CreateWorkspaceOptions, type Outcome } from './engine.ts';
 export type { Command, CommandType, TaskQueueFields, WorkflowFields } from './commands.ts';
-export { EVENT_TYPES, type EngineEvent, type EventType, type EventValue, type ResourceType } from './events.ts';
+export { describeEvent, EVENT_TYPES, type EngineEvent, type EventType, type EventValue, type ResourceType } from './events.ts';
 export type { Rejection, RejectionCode } from './rejections.ts';
 export { LIMITS } from './limits.ts';
 export type {

@@ -172,6 +172,8 @@ export class WorkerRecord implements WorkerView {
   queues = new Set<string>();
   /** Derived: tasks routed straight to this worker (RoutingTarget WK) waiting for it. */
   directTasks = new Set<string>();
+  /** Derived: bit i set = channel i became ready or re-ranked since the worker was last served; -1 = all. */
+  dirtyChannels = 0;
 
   constructor(init: {
     sid: string;

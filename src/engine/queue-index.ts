@@ -8,6 +8,9 @@
  * and per queue a small set of `restricted` waiting tasks (a target expression or a known
  * worker narrows who may take them), which a newly ready worker checks one by one.
  *
+ * A queue's ready heaps are built on first use (`ensureIndexed`): a queue no task has entered
+ * yet costs nothing when its members' readiness changes.
+ *
  * Both heaps use lazy deletion: an entry is valid only while its `stamp` equals the live stamp
  * on the worker channel or task. Anything that changes a worker's readiness or rank, or a
  * task's place, bumps the stamp; stale entries fall out when they reach the top or when the
@@ -68,6 +71,8 @@ export class QueueIndex {
   readonly restricted = new Set<TaskRecord>();
   /** Non-terminal tasks currently in this queue, for real-time statistics. */
   readonly tasks = new Set<TaskRecord>();
+  /** The ready heaps are maintained (see ensureIndexed). */
+  indexed = false;
 
   constructor(record: TaskQueueRecord, expression: CompiledExpression | null, channelCount: number) {
     this.record = record;
@@ -99,6 +104,17 @@ export class QueueIndex {
   isReadyEntryLive(e: ReadyEntry): boolean {
     const ch = e.worker.channels[e.channel];
     return ch !== undefined && ch.stamp === e.stamp && ch.ready && this.members.has(e.worker);
+  }
+
+  /** Starts maintaining the ready heaps, filling them from the members' current readiness. */
+  ensureIndexed(): void {
+    if (this.indexed) return;
+    this.indexed = true;
+    for (const w of this.members) {
+      for (const ch of w.channels) {
+        if (ch.ready) this.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+      }
+    }
   }
 
   pushReady(e: ReadyEntry): void {

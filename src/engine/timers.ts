@@ -24,15 +24,15 @@ export interface Timer {
   /** Due instant, epoch ms. */
   readonly at: number;
   readonly kind: TimerKind;
+  /** RANK[kind], kept on the entry for fast comparison. */
+  readonly rank: number;
   /** The reservation or task it belongs to. */
   readonly sid: string;
 }
 
 function timerBefore(a: Timer, b: Timer): boolean {
   if (a.at !== b.at) return a.at < b.at;
-  const ra = RANK[a.kind];
-  const rb = RANK[b.kind];
-  if (ra !== rb) return ra < rb;
+  if (a.rank !== b.rank) return a.rank < b.rank;
   return a.sid < b.sid;
 }
 
@@ -44,7 +44,7 @@ export class TimerQueue {
   }
 
   schedule(at: number, kind: TimerKind, sid: string): void {
-    this.heap.push({ at, kind, sid });
+    this.heap.push({ at, kind, rank: RANK[kind], sid });
   }
 
   /** The next timer due at or before `now`, removed from the queue; undefined if none. */

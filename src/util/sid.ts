@@ -10,6 +10,7 @@ export type SidPrefix = 'AC' | 'WS' | 'WA' | 'WK' | 'WQ' | 'WW' | 'WT' | 'WR' | 
 /** Makes a new SID for a prefix. Must never return the same SID twice. */
 export type SidGenerator = (prefix: SidPrefix) => string;
 
+const ZEROS = '0'.repeat(24);
 const SID_PATTERN = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
 
 /** True if `value` looks like a SID with this prefix (hex digits in any case, spec §1.1). */
@@ -33,6 +34,7 @@ export class SequentialSids {
 
   readonly next: SidGenerator = (prefix) => {
     this.counter += 1;
-    return prefix + this.head + this.counter.toString(16).padStart(24, '0');
+    const hex = this.counter.toString(16);
+    return prefix + this.head + ZEROS.slice(hex.length) + hex;
   };
 }
