@@ -1782,11 +1782,19 @@ export class WorkspaceEngine {
     }
     const q = this.queues.get(task.taskQueueSid) as QueueIndex;
     const r = task.restriction;
-    if (r !== null && (r.expression !== null || r.knownWorker !== null || r.knownWorkerMissing)) {
-      q.restricted.add(task);
+    task.stamp += 1;
+    if (r?.knownWorkerMissing) {
+      task.listedIn = 'nowhere';
+    } else if (r?.knownWorker) {
+      const key = knownWorkerKey(r);
+      let set = q.knownWorkerTasks.get(key);
+      if (set === undefined) q.knownWorkerTasks.set(key, (set = new Set()));
+      set.add(task);
+      task.listedIn = 'known';
+    } else if (r?.expression) {
+      q.pushRestricted(task, channel);
       task.listedIn = 'restricted';
     } else {
-      task.stamp += 1;
       q.pushWaiting(task, channel);
       task.listedIn = 'waiting';
     }
@@ -1796,16 +1804,20 @@ export class WorkspaceEngine {
     const where = task.listedIn;
     if (where === null) return;
     task.listedIn = null;
+    task.stamp += 1;
     if (where === 'direct') {
       this.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
       return;
     }
     const q = this.queues.get(task.taskQueueSid as string) as QueueIndex;
-    if (where === 'restricted') {
-      q.restricted.delete(task);
-    } else {
-      task.stamp += 1;
-      q.waitingCount[task.listedChannel] = (q.waitingCount[task.listedChannel] as number) - 1;
+    const ch = task.listedChannel;
+    if (where === 'waiting') q.waitingCount[ch] = (q.waitingCount[ch] as number) - 1;
+    else if (where === 'restricted') q.restrictedCount[ch] = (q.restrictedCount[ch] as number) - 1;
+    else if (where === 'known') {
+      const key = knownWorkerKey(task.restriction as StepRestriction);
+      const set = q.knownWorkerTasks.get(key);
+      set?.delete(task);
+      if (set?.size === 0) q.knownWorkerTasks.delete(key);
     }
   }
 
@@ -1856,13 +1868,29 @@ export class WorkspaceEngine {
       if (t.ignoreCapacity || (w.channels[channel] as WorkerChannelRecord).ready) consider(t, 'FIFO');
     }
     if (!(w.channels[channel] as WorkerChannelRecord).ready) return best;
+    const nameKey = `~${w.friendlyName.toLowerCase()}`;
     for (const qsid of w.queues) {
       const q = this.queues.get(qsid) as QueueIndex;
-      if (q.waitingCount[channel] === 0 && q.restricted.size === 0) continue;
-      const head = this.waitingHeadFor(q, channel, w);
-      if (head !== null) consider(head, q.order);
-      for (const t of q.restricted) {
-        if (t.listedChannel === channel && this.restrictionAllows(t, w) && !this.hasPendingReservationFor(t, w)) consider(t, q.order);
+      if (q.waitingCount[channel] !== 0) {
+        const head = this.waitingHeadFor(q, channel, w);
+        if (head !== null) consider(head, q.order);
+      }
+      if (q.restrictedCount[channel] !== 0) {
+        for (const e of q.restricted[channel] as WaitingEntry[]) {
+          if (e.task.stamp !== e.stamp) continue;
+          if (best !== null && !this.taskBefore(e.task, q.order, best, bestOrder)) break;
+          if (this.restrictionAllows(e.task, w) && !this.hasPendingReservationFor(e.task, w)) {
+            consider(e.task, q.order);
+            break;
+          }
+        }
+      }
+      if (q.knownWorkerTasks.size !== 0) {
+        for (const key of [w.sid, nameKey]) {
+          for (const t of q.knownWorkerTasks.get(key) ?? []) {
+            if (t.listedChannel === channel && this.restrictionAllows(t, w) && !this.hasPendingReservationFor(t, w)) consider(t, q.order);
+          }
+        }
       }
     }
     return best;
@@ -1949,6 +1977,11 @@ export class WorkspaceEngine {
       }
     }
   }
+}
+
+/** Where a known-worker task is filed: the worker's SID, or `~` + lower-case friendly name. */
+function knownWorkerKey(r: StepRestriction): string {
+  return r.byName ? `~${(r.knownWorker as string).toLowerCase()}` : (r.knownWorker as string);
 }
 
 /** Pending, accepted and wrapping reservations hold worker capacity. */

@@ -267,8 +267,11 @@ export interface TaskRecord {
   stamp: number;
   /** Derived: the step's worker restriction (target expression, known worker, order_by). */
   restriction: StepRestriction | null;
-  /** Derived: where the task waits for a worker, if it does (see queue-index.ts). */
-  listedIn: 'waiting' | 'restricted' | 'direct' | null;
+  /**
+   * Derived: where the task waits for a worker, if it does (see queue-index.ts); `nowhere` when
+   * its step names a known worker that does not resolve, so nobody may take it.
+   */
+  listedIn: 'waiting' | 'restricted' | 'known' | 'direct' | 'nowhere' | null;
   /** Derived: channel index it was listed under. */
   listedChannel: number;
 }

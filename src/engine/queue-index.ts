@@ -5,8 +5,12 @@
  * - `readyWorkers`: a heap of members ready for the channel, longest idle first (spec §7.2);
  * - `waiting`: a heap of tasks waiting for a worker, in the queue's order (spec §7.1),
  *   for tasks whose current step has no per-worker restriction;
- * and per queue a small set of `restricted` waiting tasks (a target expression or a known
- * worker narrows who may take them), which a newly ready worker checks one by one.
+ * and for tasks whose step narrows who may take them:
+ * - `restricted`: per channel, tasks with a target expression, kept in the queue's order; a
+ *   newly ready worker walks it from the best task and stops at the first it may take, or as
+ *   soon as the rest cannot beat the best candidate it already has;
+ * - `knownWorkerTasks`: tasks for one named worker, by that worker's SID (or `~` + lower-case
+ *   friendly name), so the worker finds its own tasks without looking at anyone else's.
  *
  * A queue's ready heaps are built on first use (`ensureIndexed`): a queue no task has entered
  * yet costs nothing when its members' readiness changes.
@@ -68,7 +72,10 @@ export class QueueIndex {
   readonly waiting: Heap<WaitingEntry>[] = [];
   /** Live entries in each `waiting` heap. */
   readonly waitingCount: number[] = [];
-  readonly restricted = new Set<TaskRecord>();
+  readonly restricted: WaitingEntry[][] = [];
+  /** Live entries in each `restricted` list. */
+  readonly restrictedCount: number[] = [];
+  readonly knownWorkerTasks = new Map<string, Set<TaskRecord>>();
   /** Non-terminal tasks currently in this queue, for real-time statistics. */
   readonly tasks = new Set<TaskRecord>();
   /** The ready heaps are maintained (see ensureIndexed). */
@@ -89,15 +96,50 @@ export class QueueIndex {
     const before = this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
     this.waiting.push(new Heap<WaitingEntry>((a, b) => before(a.task, b.task)));
     this.waitingCount.push(0);
+    this.restricted.push([]);
+    this.restrictedCount.push(0);
   }
 
-  /** Rebuilds the waiting heaps after the queue's order changed. */
+  /** The queue's order as a "comes before" test on tasks. */
+  get before(): (a: TaskRecord, b: TaskRecord) => boolean {
+    return this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
+  }
+
+  /** Inserts a task with a target expression into its channel's ordered list. */
+  pushRestricted(task: TaskRecord, channel: number): void {
+    let list = this.restricted[channel] as WaitingEntry[];
+    const live = (this.restrictedCount[channel] as number) + 1;
+    this.restrictedCount[channel] = live;
+    if (list.length > 2 * live + 64) {
+      list = list.filter((e) => e.task.stamp === e.stamp);
+      this.restricted[channel] = list;
+    }
+    const before = this.before;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before((list[mid] as WaitingEntry).task, task)) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, { task, stamp: task.stamp });
+  }
+
+  /** Is this task listed here as restricted (for invariant checks)? */
+  holdsRestricted(task: TaskRecord): boolean {
+    return (this.restricted[task.listedChannel] ?? []).some((e) => e.task === task && e.stamp === task.stamp);
+  }
+
+  /** Rebuilds the waiting heaps and restricted lists after the queue's order changed. */
   reorder(): void {
-    const before = this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
+    const before = this.before;
     for (let c = 0; c < this.waiting.length; c++) {
       const heap = new Heap<WaitingEntry>((a, b) => before(a.task, b.task));
       for (const e of (this.waiting[c] as Heap<WaitingEntry>).unordered()) if (e.task.stamp === e.stamp) heap.push(e);
       this.waiting[c] = heap;
+      const list = (this.restricted[c] as WaitingEntry[]).filter((e) => e.task.stamp === e.stamp);
+      list.sort((a, b) => (before(a.task, b.task) ? -1 : 1));
+      this.restricted[c] = list;
     }
   }
 
