@@ -94,6 +94,8 @@ export class WorkspaceEngine {
   private readonly activityQueues = new Set<QueueIndex>();
   private events: EngineEvent[] = [];
   private readonly dirtyWorkers = new Set<WorkerRecord>();
+  /** Listed tasks whose target expression reads `worker.channel.*` (see refreshWorker). */
+  private channelReadingTasks = 0;
 
   private constructor(workspace: WorkspaceRecord, newSid: SidGenerator, statistics = new StatisticsRecorder()) {
     this.workspace = workspace;
@@ -434,7 +436,6 @@ export class WorkspaceEngine {
   private emitReservation(type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
     const d = this.addWorkflowData(this.addQueueData(this.addWorkerData(this.taskData(task), worker), r.taskQueueSid), r.workflowSid);
     d['reservation_sid'] = r.sid;
-    const verb = type.slice('reservation.'.length);
     this.emit(type, 'reservation', r.sid, d);
   }
 
@@ -597,7 +598,13 @@ export class WorkspaceEngine {
         if (other !== a && other.friendlyName === name) reject('duplicate', `Activity named ${name} already exists`, 'FriendlyName');
       }
       a.friendlyName = name;
-      for (const w of this.workers.values()) if (w.activitySid === a.sid) w.activityName = name;
+      for (const w of this.workers.values()) {
+        if (w.activitySid !== a.sid) continue;
+        w.activityName = name;
+        // TargetWorkers and target expressions may read activity_name (spec §3.1).
+        for (const q of this.activityQueues) this.updateMembership(w, q);
+        this.markDirty(w, -1);
+      }
     }
     a.dateUpdated = this.now;
     this.emitActivity('activity.updated', a);
@@ -771,8 +778,11 @@ export class WorkspaceEngine {
       this.emitQueue('task-queue.expression.updated', r);
       for (const w of this.workers.values()) this.updateMembership(w, q);
     }
-    // A larger MaxReservedWorkers opens slots for tasks already reserved.
-    for (const t of q.tasks) if (isWaiting(t.assignmentStatus)) this.routeNow(t);
+    // A larger MaxReservedWorkers opens slots for tasks already reserved. Offer in queue order
+    // (spec §7.1): the set's insertion order is neither fair nor reproduced by a restore.
+    const waiting = [...q.tasks].filter((t) => isWaiting(t.assignmentStatus));
+    waiting.sort((a, b) => (q.before(a, b) ? -1 : 1));
+    for (const t of waiting) this.routeNow(t);
     return r.sid;
   }
 
@@ -929,6 +939,9 @@ export class WorkspaceEngine {
       this.workersByName.set(w.friendlyName.toLowerCase(), w);
       this.touchWorker(w);
       this.emitWorker('worker.updated', w);
+      // TargetWorkers may read friendly_name (spec §3.1), known workers may be named by it.
+      for (const q of this.queues.values()) this.updateMembership(w, q);
+      this.markDirty(w, -1);
     }
     if (attributes !== null && c.attributes !== undefined) {
       w.attributesJson = c.attributes;
@@ -936,13 +949,16 @@ export class WorkspaceEngine {
       this.touchWorker(w);
       this.emitWorker('worker.attributes.update', w);
       for (const q of this.queues.values()) this.updateMembership(w, q);
+      // Target expressions read attributes too: a matching pass runs on every change (spec §4.4).
+      this.markDirty(w, -1);
     }
     if (activity !== null) {
       this.setWorkerActivity(w, activity.sid);
       if (c.rejectPendingReservations === true) {
         for (const rsid of [...w.openReservations]) {
           const r = this.reservations.get(rsid) as ReservationRecord;
-          if (r.reservationStatus === 'pending') this.endReservation(r, 'rejected', null);
+          // The worker's requested activity stands: no return to the pre-reservation one.
+          if (r.reservationStatus === 'pending') this.endReservation(r, 'rejected', activity.sid);
         }
       }
     }
@@ -980,6 +996,8 @@ export class WorkspaceEngine {
     });
     for (const q of this.activityQueues) this.updateMembership(w, q);
     this.refreshWorker(w);
+    // Target expressions may read the activity: a matching pass runs on every change (spec §4.4).
+    this.markDirty(w, -1);
   }
 
   private deleteWorker(c: Extract<Command, { type: 'deleteWorker' }>): string {
@@ -991,11 +1009,17 @@ export class WorkspaceEngine {
         reject('in_use', `Worker ${w.friendlyName} has ${r.reservationStatus} reservation ${r.sid}; complete its task first`);
       }
     }
-    for (const rsid of [...w.openReservations]) this.endReservation(this.reservations.get(rsid) as ReservationRecord, 'canceled', null);
-    for (const tsid of [...w.directTasks]) {
-      const t = this.tasks.get(tsid) as TaskRecord;
-      this.cancelTask(t, 'Worker deleted');
+    // Cancel first and route the tasks again only once the worker is gone: routing them now
+    // would offer them straight back to this still ready, still member worker.
+    const affected: TaskRecord[] = [];
+    for (const rsid of [...w.openReservations]) {
+      const r = this.reservations.get(rsid) as ReservationRecord;
+      affected.push(this.tasks.get(r.taskSid) as TaskRecord);
+      this.endReservation(r, 'canceled', null, false);
     }
+    const direct = [...w.directTasks].map((tsid) => this.tasks.get(tsid) as TaskRecord);
+    for (const t of affected) if (t.taskQueueSid === null && t.routingTarget === w.sid) direct.push(t);
+    for (const t of direct) if (isWaiting(t.assignmentStatus)) this.cancelTask(t, 'Worker deleted');
     for (const qsid of [...w.queues]) (this.queues.get(qsid) as QueueIndex).removeMember(w);
     w.queues.clear();
     for (const ch of w.channels) {
@@ -1006,6 +1030,7 @@ export class WorkspaceEngine {
     this.workersByName.delete(w.friendlyName.toLowerCase());
     this.dirtyWorkers.delete(w);
     this.emitWorker('worker.deleted', w);
+    for (const t of affected) this.resumeRouting(t);
     return w.sid;
   }
 
@@ -1095,7 +1120,9 @@ export class WorkspaceEngine {
       }
       this.markDirty(w, ch.channelIndex);
     }
-    if (w.directTasks.size > 0) this.markDirty(w, -1);
+    // Waiting tasks whose target expression reads `worker.channel.*` may have become eligible on
+    // any channel when this worker's counts changed.
+    if (w.directTasks.size > 0 || this.channelReadingTasks > 0) this.markDirty(w, -1);
   }
 
   /** Queues the worker for serving on a channel (-1: every channel) when routing settles. */
@@ -1453,6 +1480,7 @@ export class WorkspaceEngine {
     task.statusChangedAt = this.now;
     this.touchTask(task);
     this.emitReservation('reservation.accepted', r, task, w);
+    if (this.channelReadingTasks > 0) this.markDirty(w, -1);
     if (task.pendingReservations > 0) {
       for (const other of this.openReservationsOf(task)) {
         if (other.reservationStatus === 'pending') this.endReservation(other, 'rescinded', null, false);
@@ -1493,8 +1521,16 @@ export class WorkspaceEngine {
       if (q === undefined || w.activitySid === q.record.reservationActivitySid) this.setWorkerActivity(w, r.previousActivitySid);
     }
     this.refreshWorker(w);
-    if (!continueRouting || task.pendingReservations > 0 || task.assignmentStatus !== 'reserved') {
-      if (continueRouting && task.assignmentStatus === 'reserved') this.routeNow(task);
+    if (continueRouting) this.resumeRouting(task);
+  }
+
+  /**
+   * After a reservation of a reserved task ended unaccepted: back to pending once none is
+   * pending, then retry the current step (spec §4.4), or advance if its deadline passed.
+   */
+  private resumeRouting(task: TaskRecord): void {
+    if (task.pendingReservations > 0 || task.assignmentStatus !== 'reserved') {
+      if (task.assignmentStatus === 'reserved') this.routeNow(task);
       return;
     }
     task.assignmentStatus = 'pending';
@@ -1579,7 +1615,9 @@ export class WorkspaceEngine {
     this.emit('workflow.target-matched', 'task', task.sid, this.addWorkflowData(this.addQueueData(d, step.queueSid), task.workflowSid));
     this.enterQueue(task, step.queueSid);
     if (deadline !== null) this.timers.schedule(deadline, 'stepTimeout', task.sid);
-    const created = this.routeNow(task);
+    // Deadlines are cumulative (spec §4.2): a task that reaches a step after its deadline (it was
+    // held by reservations at the step before) is not offered there, it times out below.
+    const created = deadline !== null && deadline <= this.now ? 0 : this.routeNow(task);
     if (created > 0) return;
     if (step.skipIf !== null) {
       const q = this.queues.get(step.queueSid) as QueueIndex;
@@ -1783,6 +1821,7 @@ export class WorkspaceEngine {
     const q = this.queues.get(task.taskQueueSid) as QueueIndex;
     const r = task.restriction;
     task.stamp += 1;
+    if (r?.expression?.dependsOn.workerChannel && !r.knownWorkerMissing) this.channelReadingTasks += 1;
     if (r?.knownWorkerMissing) {
       task.listedIn = 'nowhere';
     } else if (r?.knownWorker) {
@@ -1811,6 +1850,7 @@ export class WorkspaceEngine {
     }
     const q = this.queues.get(task.taskQueueSid as string) as QueueIndex;
     const ch = task.listedChannel;
+    if ((where === 'restricted' || where === 'known') && task.restriction?.expression?.dependsOn.workerChannel) this.channelReadingTasks -= 1;
     if (where === 'waiting') q.waitingCount[ch] = (q.waitingCount[ch] as number) - 1;
     else if (where === 'restricted') q.restrictedCount[ch] = (q.restrictedCount[ch] as number) - 1;
     else if (where === 'known') {
@@ -1833,6 +1873,19 @@ export class WorkspaceEngine {
   private serveWorker(w: WorkerRecord): void {
     const mask = w.dirtyChannels;
     w.dirtyChannels = 0;
+    if (!this.workspace.multiTaskEnabled) {
+      // Single-tasking: one task over all channels, so the channels' best tasks compete in queue
+      // order (spec §7.1) instead of the lowest channel index winning. A new reservation marks
+      // the worker dirty again while direct (IgnoreCapacity) tasks remain.
+      const orderOf = (t: TaskRecord): QueueOrder => (t.taskQueueSid === null ? 'FIFO' : (this.queues.get(t.taskQueueSid) as QueueIndex).order);
+      let best: TaskRecord | null = null;
+      for (const ch of w.channels) {
+        const t = this.bestTaskFor(w, ch.channelIndex);
+        if (t !== null && (best === null || this.taskBefore(t, orderOf(t), best, orderOf(best)))) best = t;
+      }
+      if (best !== null) this.createReservation(best, w);
+      return;
+    }
     for (const ch of w.channels) {
       if ((mask & (1 << Math.min(ch.channelIndex, 31))) === 0 && mask !== -1) continue;
       let guard = 0;

@@ -35,9 +35,25 @@ export interface ReadyEntry {
   readonly idleSince: number;
 }
 
-export interface WaitingEntry {
+/**
+ * A listed task. The order keys are copied in when it is listed: entries outlive their listing
+ * (lazy deletion), and a stale entry must not change its place when the task's priority or
+ * virtual start time changes later, or the heap order breaks for the live entries around it.
+ */
+export interface WaitingEntry extends OrderKey {
   readonly task: TaskRecord;
   readonly stamp: number;
+}
+
+/** What the queue order reads of a task (spec §7.1). */
+export interface OrderKey {
+  readonly priority: number;
+  readonly virtualStartTime: number;
+  readonly sid: string;
+}
+
+function entryOf(task: TaskRecord): WaitingEntry {
+  return { task, stamp: task.stamp, priority: task.priority, virtualStartTime: task.virtualStartTime, sid: task.sid };
 }
 
 /** Longest idle first; SID breaks ties so the order is total and deterministic. */
@@ -48,14 +64,14 @@ export function readyBefore(a: ReadyEntry, b: ReadyEntry): boolean {
 }
 
 /** FIFO queue order: priority high to low, then virtual start time old to new, then SID. */
-export function fifoBefore(a: TaskRecord, b: TaskRecord): boolean {
+export function fifoBefore(a: OrderKey, b: OrderKey): boolean {
   if (a.priority !== b.priority) return a.priority > b.priority;
   if (a.virtualStartTime !== b.virtualStartTime) return a.virtualStartTime < b.virtualStartTime;
   return a.sid < b.sid;
 }
 
 /** LIFO queue order: newest virtual start time first, priority ignored (spec §7.1). */
-export function lifoBefore(a: TaskRecord, b: TaskRecord): boolean {
+export function lifoBefore(a: OrderKey, b: OrderKey): boolean {
   if (a.virtualStartTime !== b.virtualStartTime) return a.virtualStartTime > b.virtualStartTime;
   return a.sid > b.sid;
 }
@@ -94,14 +110,14 @@ export class QueueIndex {
   addChannel(): void {
     this.readyWorkers.push(new Heap<ReadyEntry>(readyBefore));
     const before = this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
-    this.waiting.push(new Heap<WaitingEntry>((a, b) => before(a.task, b.task)));
+    this.waiting.push(new Heap<WaitingEntry>(before));
     this.waitingCount.push(0);
     this.restricted.push([]);
     this.restrictedCount.push(0);
   }
 
   /** The queue's order as a "comes before" test on tasks. */
-  get before(): (a: TaskRecord, b: TaskRecord) => boolean {
+  get before(): (a: OrderKey, b: OrderKey) => boolean {
     return this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
   }
 
@@ -115,14 +131,15 @@ export class QueueIndex {
       this.restricted[channel] = list;
     }
     const before = this.before;
+    const entry = entryOf(task);
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (before((list[mid] as WaitingEntry).task, task)) lo = mid + 1;
+      if (before(list[mid] as WaitingEntry, entry)) lo = mid + 1;
       else hi = mid;
     }
-    list.splice(lo, 0, { task, stamp: task.stamp });
+    list.splice(lo, 0, entry);
   }
 
   /** Is this task listed here as restricted (for invariant checks)? */
@@ -134,11 +151,11 @@ export class QueueIndex {
   reorder(): void {
     const before = this.before;
     for (let c = 0; c < this.waiting.length; c++) {
-      const heap = new Heap<WaitingEntry>((a, b) => before(a.task, b.task));
+      const heap = new Heap<WaitingEntry>(before);
       for (const e of (this.waiting[c] as Heap<WaitingEntry>).unordered()) if (e.task.stamp === e.stamp) heap.push(e);
       this.waiting[c] = heap;
       const list = (this.restricted[c] as WaitingEntry[]).filter((e) => e.task.stamp === e.stamp);
-      list.sort((a, b) => (before(a.task, b.task) ? -1 : 1));
+      list.sort((a, b) => (before(a, b) ? -1 : 1));
       this.restricted[c] = list;
     }
   }
@@ -167,7 +184,7 @@ export class QueueIndex {
 
   pushWaiting(task: TaskRecord, channel: number): void {
     const heap = this.waiting[channel] as Heap<WaitingEntry>;
-    heap.push({ task, stamp: task.stamp });
+    heap.push(entryOf(task));
     const live = (this.waitingCount[channel] as number) + 1;
     this.waitingCount[channel] = live;
     if (heap.size > 2 * live + 64) heap.filter((x) => x.task.stamp === x.stamp);

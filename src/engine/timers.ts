@@ -9,13 +9,19 @@
  */
 import { Heap } from './heap.ts';
 
-/** Kinds in firing order for equal due times. */
+/**
+ * Kinds in firing order for equal due times. A task's TTL goes first: a task whose time is up
+ * is canceled rather than moved or offered again in the same instant. A step deadline goes
+ * before a reservation timeout due at the same instant: the step is then over while the
+ * reservation is still open, so the task moves on once it ends (spec §5.2) instead of being
+ * offered again inside the ended step.
+ */
 export type TimerKind = 'reservationTimeout' | 'stepTimeout' | 'taskTtl' | 'assignedLimit' | 'purge';
 
 const RANK: Record<TimerKind, number> = {
-  reservationTimeout: 0,
+  taskTtl: 0,
   stepTimeout: 1,
-  taskTtl: 2,
+  reservationTimeout: 2,
   assignedLimit: 3,
   purge: 4,
 };
