@@ -861,6 +861,18 @@ export class WorkspaceEngine {
     if (c.reEvaluateTasks === true) {
       const affected = [...this.tasks.values()].filter((t) => t.workflowSid === wf.sid && isWaiting(t.assignmentStatus));
       for (const t of affected) this.reroute(t);
+    } else if (c.configuration !== undefined) {
+      // Waiting tasks keep their filter and step indexes, but their step's restriction comes
+      // from the new plan: that is all a restored engine can derive (see restore), so the live
+      // engine must do the same or a snapshot would not restore to the same state.
+      for (const t of this.tasks.values()) {
+        if (t.workflowSid !== wf.sid || !isWaiting(t.assignmentStatus)) continue;
+        const f = t.routing.filterIndex;
+        const step = f !== null && f >= 0 ? plan.filters[f]?.steps[t.routing.stepIndex] : undefined;
+        this.unlist(t);
+        t.restriction = step === undefined ? null : this.restrictionFor(step, t);
+        this.routeNow(t);
+      }
     }
     return wf.sid;
   }
@@ -1112,13 +1124,9 @@ export class WorkspaceEngine {
       ch.ready = ready;
       ch.rankBusy = busy;
       ch.rankIdleSince = idleSince;
-      if (!ready) continue;
-      const entry: ReadyEntry = { worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy, idleSince };
-      for (const qsid of w.queues) {
-        const q = this.queues.get(qsid) as QueueIndex;
-        if (q.indexed) q.pushReady(entry);
-      }
-      this.markDirty(w, ch.channelIndex);
+      // Published to the queues' ready heaps once the worker has been served (publishReady):
+      // a worker that takes a waiting task at once never enters a heap.
+      if (ready) this.markDirty(w, ch.channelIndex);
     }
     // Waiting tasks whose target expression reads `worker.channel.*` may have become eligible on
     // any channel when this worker's counts changed.
@@ -1884,6 +1892,7 @@ export class WorkspaceEngine {
         if (t !== null && (best === null || this.taskBefore(t, orderOf(t), best, orderOf(best)))) best = t;
       }
       if (best !== null) this.createReservation(best, w);
+      this.publishReady(w);
       return;
     }
     for (const ch of w.channels) {
@@ -1895,6 +1904,20 @@ export class WorkspaceEngine {
         this.createReservation(task, w);
         guard += 1;
         assert(guard < 10_000, 'serveWorker loops');
+      }
+    }
+    this.publishReady(w);
+  }
+
+  /** Puts the worker's ready channels whose rank changed into its indexed queues' ready heaps. */
+  private publishReady(w: WorkerRecord): void {
+    for (const ch of w.channels) {
+      if (!ch.ready || ch.publishedStamp === ch.stamp) continue;
+      ch.publishedStamp = ch.stamp;
+      const entry: ReadyEntry = { worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince };
+      for (const qsid of w.queues) {
+        const q = this.queues.get(qsid) as QueueIndex;
+        if (q.indexed) q.pushReady(entry);
       }
     }
   }

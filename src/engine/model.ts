@@ -117,6 +117,8 @@ export class WorkerChannelRecord implements ChannelView {
   /** Derived: the rank this channel's ready entries carry (see queue-index.ts ReadyEntry). */
   rankBusy = 0;
   rankIdleSince = 0;
+  /** Derived: the stamp last published to the queues' ready heaps. */
+  publishedStamp = -1;
 
   constructor(init: {
     sid: string;
