@@ -86,6 +86,15 @@ export type Command =
         virtualStartTime?: number;
       })
   | (At & Conditional & { type: 'deleteTask'; taskSid: string })
+  | (At & {
+      /**
+       * Extension: offers a waiting task to one worker now, whatever the worker's activity and
+       * capacity (a reservation is created at once). For shadow replay; see WorkspaceRecord.automaticRouting.
+       */
+      type: 'offerTask';
+      taskSid: string;
+      workerSid: string;
+    })
   | (At &
       Conditional & {
         type: 'updateReservation';

@@ -66,6 +66,8 @@ export interface CreateWorkspaceOptions {
   prioritizeQueueOrder?: QueueOrder;
   /** `FIFO` also creates a queue for every worker and a workflow sending all tasks to it. */
   template?: 'NONE' | 'FIFO';
+  /** Extension: false turns automatic matching off (shadow replay); default true. */
+  automaticRouting?: boolean;
 }
 
 const SEED_CHANNELS = ['default', 'voice', 'chat', 'sms', 'video'] as const;
@@ -120,6 +122,7 @@ export class WorkspaceEngine {
       timeoutActivitySid: '',
       multiTaskEnabled: options.multiTaskEnabled ?? true,
       prioritizeQueueOrder: options.prioritizeQueueOrder ?? 'FIFO',
+      automaticRouting: options.automaticRouting ?? true,
       dateCreated: at,
       dateUpdated: at,
     };
@@ -363,6 +366,8 @@ export class WorkspaceEngine {
         return this.deleteTask(command);
       case 'updateReservation':
         return this.updateReservation(command);
+      case 'offerTask':
+        return this.offerTask(command);
     }
   }
 
@@ -395,6 +400,7 @@ export class WorkspaceEngine {
       task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
       task_channel_sid: task.taskChannelSid,
       task_channel_unique_name: channel?.uniqueName ?? null,
+      task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
     };
   }
 
@@ -1436,6 +1442,18 @@ export class WorkspaceEngine {
     }
   }
 
+  private offerTask(c: Extract<Command, { type: 'offerTask' }>): string {
+    const task = this.taskOrReject(c.taskSid);
+    const w = this.workerOrReject(c.workerSid);
+    if (!isWaiting(task.assignmentStatus)) {
+      reject('invalid_state', `Task ${task.sid} is ${task.assignmentStatus}; only a pending or reserved task can be offered`, 'TaskSid');
+    }
+    if (this.hasPendingReservationFor(task, w)) reject('invalid_state', `Worker ${w.friendlyName} already holds a pending reservation for task ${task.sid}`, 'WorkerSid');
+    this.unlist(task);
+    this.createReservation(task, w);
+    return task.reservationSids[task.reservationSids.length - 1] as string;
+  }
+
   private createReservation(task: TaskRecord, w: WorkerRecord): void {
     const channel = this.channels.get(task.taskChannelSid) as TaskChannelRecord;
     const ch = w.channels[channel.index] as WorkerChannelRecord;
@@ -1740,7 +1758,7 @@ export class WorkspaceEngine {
    */
   private routeNow(task: TaskRecord): number {
     this.unlist(task);
-    if (!this.hasOpenSlot(task)) return 0;
+    if (!this.workspace.automaticRouting || !this.hasOpenSlot(task)) return 0;
     const workers = this.pickWorkers(task, this.slotsOf(task) - task.pendingReservations);
     for (const w of workers) this.createReservation(task, w);
     if (this.hasOpenSlot(task)) this.list(task);
@@ -1871,6 +1889,10 @@ export class WorkspaceEngine {
 
   /** Serves workers that became ready until no ready worker can take a waiting task. */
   private settle(): void {
+    if (!this.workspace.automaticRouting) {
+      this.dirtyWorkers.clear();
+      return;
+    }
     while (this.dirtyWorkers.size > 0) {
       const w = this.dirtyWorkers.values().next().value as WorkerRecord;
       this.dirtyWorkers.delete(w);

@@ -41,6 +41,12 @@ export interface WorkspaceRecord {
   timeoutActivitySid: string;
   multiTaskEnabled: boolean;
   prioritizeQueueOrder: QueueOrder;
+  /**
+   * Extension (off = TaskRouter behaviour): false makes the engine never match tasks to workers
+   * on its own; tasks are offered only by the `offerTask` command. Replay uses it to put each
+   * call with the agent who really answered it (shadow mode, DESIGN.md "Replay and simulation").
+   */
+  automaticRouting: boolean;
   dateCreated: number;
   dateUpdated: number;
 }
