@@ -171,7 +171,11 @@ export class QueueIndex {
     this.indexed = true;
     for (const w of this.members) {
       for (const ch of w.channels) {
-        if (ch.ready) this.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+        // Only what is published: a channel that became ready and was not served yet reaches
+        // the heaps when it is (publishReady), as it does for queues indexed earlier.
+        if (ch.ready && ch.publishedStamp === ch.stamp) {
+          this.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+        }
       }
     }
   }
