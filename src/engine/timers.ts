@@ -42,31 +42,100 @@ function timerBefore(a: Timer, b: Timer): boolean {
   return a.sid < b.sid;
 }
 
+/**
+ * Timers grouped by the second they are due in: scheduling is a Map lookup and an array push,
+ * and only the distinct seconds sit in a heap. When a second comes due its timers are sorted
+ * once, in firing order. A timer scheduled into the second being drained is inserted in order.
+ */
 export class TimerQueue {
-  private heap = new Heap<Timer>(timerBefore);
+  private readonly buckets = new Map<number, Timer[]>();
+  private readonly seconds = new Heap<number>((a, b) => a < b);
+  /** Timers of the second being drained, in reverse firing order (next to fire is last). */
+  private due: Timer[] = [];
+  private dueSecond = -Infinity;
+  private count = 0;
 
   get size(): number {
-    return this.heap.size;
+    return this.count;
   }
 
   schedule(at: number, kind: TimerKind, sid: string): void {
-    this.heap.push({ at, kind, rank: RANK[kind], sid });
+    const timer: Timer = { at, kind, rank: RANK[kind], sid };
+    this.count += 1;
+    const second = Math.floor(at / 1000);
+    if (second <= this.dueSecond) {
+      insertDescending(this.due, timer);
+      return;
+    }
+    const bucket = this.buckets.get(second);
+    if (bucket === undefined) {
+      this.buckets.set(second, [timer]);
+      this.seconds.push(second);
+    } else {
+      bucket.push(timer);
+    }
   }
 
   /** The next timer due at or before `now`, removed from the queue; undefined if none. */
   popDue(now: number): Timer | undefined {
-    const top = this.heap.peek();
-    if (top === undefined || top.at > now) return undefined;
-    return this.heap.pop();
+    for (;;) {
+      const last = this.due[this.due.length - 1];
+      if (last !== undefined) {
+        if (last.at > now) return undefined;
+        this.due.pop();
+        this.count -= 1;
+        return last;
+      }
+      if (!this.openNextSecond(now)) return undefined;
+    }
   }
 
   /** When the earliest timer is due (epoch ms), or null. It may turn out stale. */
   nextDueAt(): number | null {
-    return this.heap.peek()?.at ?? null;
+    const last = this.due[this.due.length - 1];
+    if (last !== undefined) return last.at;
+    const second = this.seconds.peek();
+    if (second === undefined) return null;
+    let min = Infinity;
+    for (const t of this.buckets.get(second) as Timer[]) if (t.at < min) min = t.at;
+    return min;
   }
 
   /** Drops timers that `isLive` rejects; call when the queue outgrows the live records. */
   compact(isLive: (t: Timer) => boolean): void {
-    this.heap.filter(isLive);
+    this.due = this.due.filter(isLive);
+    this.count = this.due.length;
+    for (const [second, bucket] of this.buckets) {
+      const kept = bucket.filter(isLive);
+      if (kept.length === 0) this.buckets.delete(second);
+      else this.buckets.set(second, kept);
+      this.count += kept.length;
+    }
+    this.seconds.filter((second) => this.buckets.has(second));
   }
+
+  /** Moves the earliest second's timers into `due` if that second has started by `now`. */
+  private openNextSecond(now: number): boolean {
+    const second = this.seconds.peek();
+    if (second === undefined || second * 1000 > now) return false;
+    this.seconds.pop();
+    const bucket = this.buckets.get(second) as Timer[];
+    this.buckets.delete(second);
+    bucket.sort((a, b) => (timerBefore(a, b) ? 1 : -1));
+    this.due = bucket;
+    this.dueSecond = second;
+    return true;
+  }
+}
+
+/** Inserts into an array kept in reverse firing order. */
+function insertDescending(list: Timer[], timer: Timer): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (timerBefore(list[mid] as Timer, timer)) hi = mid;
+    else lo = mid + 1;
+  }
+  list.splice(lo, 0, timer);
 }
