@@ -217,7 +217,12 @@ export class WorkspaceEngine {
       e.attachWorker(w);
       for (const q of e.queues.values()) e.updateMembership(w, q);
     }
-    for (const r of s.reservations) e.reservations.set(r.sid, r);
+    for (const r of s.reservations) {
+      e.reservations.set(r.sid, r);
+      // In creation order, as the live engine added them: RejectPendingReservations and
+      // worker deletion walk this set, and their events must come out in the same order.
+      if (isOpen(r.reservationStatus)) e.workers.get(r.workerSid)?.openReservations.add(r.sid);
+    }
     for (const ts of s.tasks) {
       const task: TaskRecord = {
         ...ts,
@@ -235,7 +240,6 @@ export class WorkspaceEngine {
         if (r.reservationStatus === 'pending') task.pendingReservations += 1;
         const w = e.workers.get(r.workerSid);
         if (w === undefined) continue;
-        w.openReservations.add(r.sid);
         const ch = w.channels[(e.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
         ch.activeTasks += 1;
         if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
@@ -1037,6 +1041,8 @@ export class WorkspaceEngine {
     }
     const direct = [...w.directTasks].map((tsid) => this.tasks.get(tsid) as TaskRecord);
     for (const t of affected) if (t.taskQueueSid === null && t.routingTarget === w.sid) direct.push(t);
+    // Oldest first: the set's order (when each task was last listed) is not kept by a restore.
+    direct.sort((a, b) => a.dateCreated - b.dateCreated || (a.sid < b.sid ? -1 : 1));
     for (const t of direct) if (isWaiting(t.assignmentStatus)) this.cancelTask(t, 'Worker deleted');
     for (const qsid of [...w.queues]) (this.queues.get(qsid) as QueueIndex).removeMember(w);
     w.queues.clear();
@@ -1954,39 +1960,45 @@ export class WorkspaceEngine {
   private bestTaskFor(w: WorkerRecord, channel: number): TaskRecord | null {
     let best: TaskRecord | null = null;
     let bestOrder: QueueOrder = 'FIFO';
-    const consider = (t: TaskRecord, order: QueueOrder): void => {
-      if (best === null || this.taskBefore(t, order, best, bestOrder)) {
-        best = t;
-        bestOrder = order;
-      }
-    };
     for (const tsid of w.directTasks) {
       const t = this.tasks.get(tsid) as TaskRecord;
       if (t.listedChannel !== channel || this.hasPendingReservationFor(t, w)) continue;
-      if (t.ignoreCapacity || (w.channels[channel] as WorkerChannelRecord).ready) consider(t, 'FIFO');
+      if (!t.ignoreCapacity && !(w.channels[channel] as WorkerChannelRecord).ready) continue;
+      if (best === null || this.taskBefore(t, 'FIFO', best, bestOrder)) {
+        best = t;
+        bestOrder = 'FIFO';
+      }
     }
     if (!(w.channels[channel] as WorkerChannelRecord).ready) return best;
-    const nameKey = `~${w.friendlyName.toLowerCase()}`;
     for (const qsid of w.queues) {
       const q = this.queues.get(qsid) as QueueIndex;
+      const order = q.order;
       if (q.waitingCount[channel] !== 0) {
         const head = this.waitingHeadFor(q, channel, w);
-        if (head !== null) consider(head, q.order);
+        if (head !== null && (best === null || this.taskBefore(head, order, best, bestOrder))) {
+          best = head;
+          bestOrder = order;
+        }
       }
       if (q.restrictedCount[channel] !== 0) {
         for (const e of q.restricted[channel] as WaitingEntry[]) {
           if (e.task.stamp !== e.stamp) continue;
-          if (best !== null && !this.taskBefore(e.task, q.order, best, bestOrder)) break;
+          if (best !== null && !this.taskBefore(e.task, order, best, bestOrder)) break;
           if (this.restrictionAllows(e.task, w) && !this.hasPendingReservationFor(e.task, w)) {
-            consider(e.task, q.order);
+            best = e.task;
+            bestOrder = order;
             break;
           }
         }
       }
       if (q.knownWorkerTasks.size !== 0) {
-        for (const key of [w.sid, nameKey]) {
+        for (const key of [w.sid, `~${w.friendlyName.toLowerCase()}`]) {
           for (const t of q.knownWorkerTasks.get(key) ?? []) {
-            if (t.listedChannel === channel && this.restrictionAllows(t, w) && !this.hasPendingReservationFor(t, w)) consider(t, q.order);
+            if (t.listedChannel !== channel || !this.restrictionAllows(t, w) || this.hasPendingReservationFor(t, w)) continue;
+            if (best === null || this.taskBefore(t, order, best, bestOrder)) {
+              best = t;
+              bestOrder = order;
+            }
           }
         }
       }

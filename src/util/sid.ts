@@ -10,7 +10,8 @@ export type SidPrefix = 'AC' | 'WS' | 'WA' | 'WK' | 'WQ' | 'WW' | 'WT' | 'WR' | 
 /** Makes a new SID for a prefix. Must never return the same SID twice. */
 export type SidGenerator = (prefix: SidPrefix) => string;
 
-const ZEROS = '0'.repeat(24);
+/** PADDING[n]: the zeros that pad n hex digits to 24. */
+const PADDING = Array.from({ length: 25 }, (_, n) => '0'.repeat(24 - n));
 const SID_PATTERN = /^[A-Z]{2}[0-9a-fA-F]{32}$/;
 
 /** True if `value` looks like a SID with this prefix (hex digits in any case, spec §1.1). */
@@ -35,6 +36,6 @@ export class SequentialSids {
   readonly next: SidGenerator = (prefix) => {
     this.counter += 1;
     const hex = this.counter.toString(16);
-    return prefix + this.head + ZEROS.slice(hex.length) + hex;
+    return prefix + this.head + (PADDING[hex.length] as string) + hex;
   };
 }
