@@ -3,6 +3,7 @@
  * The engine never makes SIDs up itself: it asks an injected {@link SidGenerator}, so the
  * same commands give the same SIDs in replay and tests.
  */
+import { Random, type RandomState } from './random.ts';
 
 /** Prefixes of the resources Switchboard creates. */
 export type SidPrefix = 'AC' | 'WS' | 'WA' | 'WK' | 'WQ' | 'WW' | 'WT' | 'WR' | 'WC' | 'TC' | 'EV' | 'SK' | 'CB';
@@ -38,4 +39,28 @@ export class SequentialSids {
     const hex = this.counter.toString(16);
     return prefix + this.head + (PADDING[hex.length] as string) + hex;
   };
+}
+
+/**
+ * Random-looking SIDs from a seeded generator (sfc32, src/util/random.ts). Deterministic for a
+ * seed, so a workspace whose commands are re-executed after a restart gets the same SIDs again;
+ * its state ({@link RandomSids.save}) goes into snapshots.
+ */
+export class RandomSids {
+  private random: Random;
+
+  constructor(seed: number, state?: RandomState) {
+    this.random = state === undefined ? new Random(seed) : Random.restore(state);
+  }
+
+  readonly next: SidGenerator = (prefix) => {
+    let hex = '';
+    for (let i = 0; i < 4; i++) hex += (this.random.nextUint32() >>> 0).toString(16).padStart(8, '0');
+    return prefix + hex;
+  };
+
+  /** The generator's state, to continue exactly where it is. */
+  save(): RandomState {
+    return this.random.save();
+  }
 }

@@ -1,0 +1,270 @@
+/**
+ * The embedded store: SQLite through Node's built-in `node:sqlite`, in WAL mode. Holds accounts,
+ * workspaces (snapshot + command log), events and the webhook outbox; see
+ * migrations/0001-initial.sql for the durability model.
+ *
+ * `node:sqlite` is synchronous, which suits the runtime: a batch of commands is executed and
+ * committed in one go, and nothing else runs in between.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
+import type { RandomState } from '../util/random.ts';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+/** A store operation failed; `cause` holds SQLite's error. The runtime treats it as fatal. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export interface AccountRow {
+  sid: string;
+  friendlyName: string;
+  authTokenHash: string;
+  authTokenSealed: string;
+  dateCreated: number;
+}
+
+export interface ApiKeyRow {
+  sid: string;
+  accountSid: string;
+  friendlyName: string;
+  secretHash: string;
+  dateCreated: number;
+}
+
+/** A workspace as stored: enough to rebuild its engine exactly. */
+export interface StoredWorkspace {
+  sid: string;
+  accountSid: string;
+  sidSeed: number;
+  /** JSON-safe options the workspace was created with. */
+  createOptions: Record<string, unknown>;
+  snapshot: WorkspaceSnapshot | null;
+  snapshotSeq: number;
+  snapshotGenerator: RandomState | null;
+  lastSeq: number;
+  /** Commands after the snapshot, in order. */
+  commands: { seq: number; command: Command }[];
+}
+
+/** One executed command and what it produced, to be written in one transaction with others. */
+export interface CommandRecord {
+  workspaceSid: string;
+  seq: number;
+  command: Command;
+  events: readonly EngineEvent[];
+  /** Webhook deliveries this command queues. */
+  outbox: readonly { kind: string; payload: string; dueAt: number }[];
+}
+
+export interface StoreOptions {
+  /** `FULL` (default) syncs every commit to disk; `NORMAL` survives a process crash but not power loss. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+export class SqliteStore {
+  readonly path: string;
+  private readonly db: DatabaseSync;
+  private readonly insertCommand: StatementSync;
+  private readonly insertEvent: StatementSync;
+  private readonly insertOutbox: StatementSync;
+  private readonly bumpSeq: StatementSync;
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.db = db;
+    this.insertCommand = db.prepare('INSERT INTO commands (workspace_sid, seq, command) VALUES (?, ?, ?)');
+    this.insertEvent = db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insertOutbox = db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)');
+    this.bumpSeq = db.prepare('UPDATE workspaces SET last_seq = ? WHERE sid = ?');
+  }
+
+  /** Opens (creating if needed) the database file and applies pending migrations. */
+  static open(path: string, options: StoreOptions = {}): SqliteStore {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;`);
+    } catch (error) {
+      throw new StoreError(`Cannot open the database ${path}: ${(error as Error).message}. Check that the folder exists and is writable.`, { cause: error });
+    }
+    migrate(db);
+    return new SqliteStore(path, db);
+  }
+
+  /** The schema version (number of the last migration applied). */
+  schemaVersion(): number {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── accounts ──
+
+  insertAccount(a: AccountRow): void {
+    this.db
+      .prepare('INSERT INTO accounts (sid, friendly_name, auth_token_hash, auth_token_sealed, date_created) VALUES (?, ?, ?, ?, ?)')
+      .run(a.sid, a.friendlyName, a.authTokenHash, a.authTokenSealed, a.dateCreated);
+  }
+
+  accounts(): AccountRow[] {
+    return (this.db.prepare('SELECT * FROM accounts ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
+      sid: r['sid'] as string,
+      friendlyName: r['friendly_name'] as string,
+      authTokenHash: r['auth_token_hash'] as string,
+      authTokenSealed: r['auth_token_sealed'] as string,
+      dateCreated: r['date_created'] as number,
+    }));
+  }
+
+  insertApiKey(k: ApiKeyRow): void {
+    this.db
+      .prepare('INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created) VALUES (?, ?, ?, ?, ?)')
+      .run(k.sid, k.accountSid, k.friendlyName, k.secretHash, k.dateCreated);
+  }
+
+  apiKeys(): ApiKeyRow[] {
+    return (this.db.prepare('SELECT * FROM api_keys ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
+      sid: r['sid'] as string,
+      accountSid: r['account_sid'] as string,
+      friendlyName: r['friendly_name'] as string,
+      secretHash: r['secret_hash'] as string,
+      dateCreated: r['date_created'] as number,
+    }));
+  }
+
+  // ── workspaces ──
+
+  /** Registers a new workspace and commits the events of its creation in one transaction. */
+  createWorkspace(w: { sid: string; accountSid: string; sidSeed: number; createOptions: Record<string, unknown> }, events: readonly EngineEvent[]): void {
+    this.transaction(() => {
+      this.db
+        .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, create_options) VALUES (?, ?, ?, ?)')
+        .run(w.sid, w.accountSid, w.sidSeed, JSON.stringify(w.createOptions));
+      for (const e of events) this.writeEvent(w.sid, 0, e);
+    });
+  }
+
+  /** Marks a workspace deleted (its rows stay for the event retention). */
+  deleteWorkspace(sid: string, at: number): void {
+    this.db.prepare('UPDATE workspaces SET deleted_at = ? WHERE sid = ?').run(at, sid);
+  }
+
+  /** Every live workspace with its snapshot and the commands after it. */
+  loadWorkspaces(): StoredWorkspace[] {
+    const rows = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL ORDER BY rowid').all() as Record<string, unknown>[];
+    const commandsOf = this.db.prepare('SELECT seq, command FROM commands WHERE workspace_sid = ? AND seq > ? ORDER BY seq');
+    return rows.map((r) => {
+      const sid = r['sid'] as string;
+      const snapshotSeq = r['snapshot_seq'] as number;
+      return {
+        sid,
+        accountSid: r['account_sid'] as string,
+        sidSeed: r['sid_seed'] as number,
+        createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
+        snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
+        snapshotSeq,
+        snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as RandomState),
+        lastSeq: r['last_seq'] as number,
+        commands: (commandsOf.all(sid, snapshotSeq) as { seq: number; command: string }[]).map((c) => ({
+          seq: c.seq,
+          command: JSON.parse(c.command) as Command,
+        })),
+      };
+    });
+  }
+
+  /**
+   * Writes a batch of executed commands, their events and outbox rows in ONE transaction. On
+   * failure nothing is written and a {@link StoreError} is thrown.
+   */
+  commit(batch: readonly CommandRecord[]): void {
+    if (batch.length === 0) return;
+    this.transaction(() => {
+      const last = new Map<string, number>();
+      for (const c of batch) {
+        this.insertCommand.run(c.workspaceSid, c.seq, JSON.stringify(c.command));
+        for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
+        for (const o of c.outbox) this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt);
+        last.set(c.workspaceSid, c.seq);
+      }
+      for (const [sid, seq] of last) this.bumpSeq.run(seq, sid);
+    });
+  }
+
+  /** Saves a snapshot that includes every command up to `seq`, and drops those commands. */
+  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: RandomState): void {
+    this.transaction(() => {
+      this.db
+        .prepare('UPDATE workspaces SET snapshot = ?, snapshot_seq = ?, snapshot_generator = ? WHERE sid = ?')
+        .run(JSON.stringify(snapshot), seq, JSON.stringify(generator), workspaceSid);
+      this.db.prepare('DELETE FROM commands WHERE workspace_sid = ? AND seq <= ?').run(workspaceSid, seq);
+    });
+  }
+
+  /** Events of a workspace in [fromMs, toMs), oldest first, at most `limit`. */
+  events(workspaceSid: string, fromMs: number, toMs: number, limit: number): EngineEvent[] {
+    return (
+      this.db
+        .prepare('SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND at < ? ORDER BY at, rowid LIMIT ?')
+        .all(workspaceSid, fromMs, toMs, limit) as { body: string }[]
+    ).map((r) => JSON.parse(r.body) as EngineEvent);
+  }
+
+  /** Removes events older than `beforeMs` (spec §9.1: events are kept 30 days). Returns how many. */
+  pruneEvents(beforeMs: number): number {
+    return Number(this.db.prepare('DELETE FROM events WHERE at < ?').run(beforeMs).changes);
+  }
+
+  private writeEvent(workspaceSid: string, seq: number, e: EngineEvent): void {
+    this.insertEvent.run(e.sid, workspaceSid, seq, e.eventType, e.at, e.resourceSid, JSON.stringify(e));
+  }
+
+  private transaction(body: () => void): void {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      throw new StoreError(`Cannot start a transaction on ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      body();
+      this.db.exec('COMMIT');
+    } catch (error) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // The transaction is already gone; nothing was written.
+      }
+      throw new StoreError(`Write to ${this.path} failed and was rolled back: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+/** Applies the numbered migrations in migrations/ that the database has not seen, in order. */
+function migrate(db: DatabaseSync): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d{4}-.+\.sql$/.test(f))
+    .sort();
+  for (const file of files) {
+    const version = Number(file.slice(0, 4));
+    if (applied.has(version)) continue;
+    const sql = readFileSync(MIGRATIONS_DIR + file, 'utf8');
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw new StoreError(`Migration ${file} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
