@@ -1,0 +1,290 @@
+/**
+ * The imperative shell around the engines (DESIGN.md "How data flows"): one engine per
+ * workspace, the wall clock, one real timer, and the store.
+ *
+ * Writes are durable before they are acknowledged (DESIGN.md rule 2). `execute` queues the
+ * command; on the next turn of the event loop every queued command is executed in arrival
+ * order, then all of them — commands, events, outbox rows — are committed in ONE transaction
+ * (group commit: one disk sync for many requests), and only then are the callers answered. If
+ * the commit fails the runtime stops accepting writes: the engines are ahead of the disk, and a
+ * restart rebuilds them from what was committed.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '../engine/index.ts';
+import { SqliteStore, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
+import { RandomSids } from '../util/sid.ts';
+import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
+import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
+
+/** A command without its instant: the runtime stamps it from its clock. */
+export type UntimedCommand = Command extends infer C ? (C extends Command ? Omit<C, 'at'> : never) : never;
+
+export interface RuntimeOptions {
+  /** Folder for the database and the server key (default ./data). */
+  dataDir?: string;
+  /** Database file (default <dataDir>/switchboard.sqlite). */
+  databasePath?: string;
+  synchronous?: StoreOptions['synchronous'];
+  /** Wall clock, epoch ms (tests inject one). */
+  clock?: () => number;
+  /** Snapshot a workspace after this many logged commands (default 5,000). */
+  snapshotEvery?: number;
+}
+
+interface Host {
+  engine: WorkspaceEngine;
+  sids: RandomSids;
+  accountSid: string;
+  seq: number;
+  sinceSnapshot: number;
+}
+
+interface Pending {
+  workspaceSid: string;
+  command: UntimedCommand;
+  resolve: (outcome: Outcome) => void;
+  reject: (error: Error) => void;
+}
+
+/** Credentials created once; the secret is shown to the user and never stored in clear. */
+export interface NewCredentials {
+  sid: string;
+  secret: string;
+}
+
+export class Runtime {
+  readonly store: SqliteStore;
+  private readonly clock: () => number;
+  private readonly key: Buffer;
+  private readonly snapshotEvery: number;
+  private readonly hosts = new Map<string, Host>();
+  private accounts = new Map<string, { hash: string; sealed: string }>();
+  private apiKeys = new Map<string, { accountSid: string; hash: string }>();
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(store: SqliteStore, key: Buffer, options: RuntimeOptions) {
+    this.store = store;
+    this.key = key;
+    this.clock = options.clock ?? Date.now;
+    this.snapshotEvery = options.snapshotEvery ?? 5_000;
+  }
+
+  /** Opens the store, rebuilds every workspace and fires the timers that came due meanwhile. */
+  static open(options: RuntimeOptions = {}): Runtime {
+    const dataDir = options.dataDir ?? './data';
+    mkdirSync(dataDir, { recursive: true });
+    const store = SqliteStore.open(options.databasePath ?? join(dataDir, 'switchboard.sqlite'), { synchronous: options.synchronous });
+    const runtime = new Runtime(store, serverKey(dataDir), options);
+    runtime.loadCredentials();
+    for (const stored of store.loadWorkspaces()) {
+      const rebuilt = rebuildWorkspace(stored);
+      runtime.hosts.set(stored.sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: stored.commands.length });
+    }
+    runtime.armTimer();
+    return runtime;
+  }
+
+  // ── accounts and credentials ──
+
+  /** Creates an account; its auth token is returned once. */
+  createAccount(friendlyName: string): NewCredentials {
+    const sid = `AC${newSecret()}`;
+    const secret = newSecret();
+    const row = { sid, friendlyName, authTokenHash: hashSecret(secret), authTokenSealed: seal(secret, this.key), dateCreated: this.clock() };
+    this.store.insertAccount(row);
+    this.accounts.set(sid, { hash: row.authTokenHash, sealed: row.authTokenSealed });
+    return { sid, secret };
+  }
+
+  /** Creates an API key (SK…) for an account; its secret is returned once. */
+  createApiKey(accountSid: string, friendlyName: string): NewCredentials {
+    if (!this.accounts.has(accountSid)) throw new Error(`unknown account ${accountSid}`);
+    const sid = `SK${newSecret()}`;
+    const secret = newSecret();
+    this.store.insertApiKey({ sid, accountSid, friendlyName, secretHash: hashSecret(secret), dateCreated: this.clock() });
+    this.apiKeys.set(sid, { accountSid, hash: hashSecret(secret) });
+    return { sid, secret };
+  }
+
+  /** The account a Basic-auth username/password pair belongs to, or null (spec §2). */
+  authenticate(username: string, password: string): string | null {
+    const account = this.accounts.get(username);
+    if (account !== undefined) return secretMatches(password, account.hash) ? username : null;
+    const key = this.apiKeys.get(username);
+    if (key !== undefined) return secretMatches(password, key.hash) ? key.accountSid : null;
+    return null;
+  }
+
+  /** The account's auth token, for signing its webhooks (spec §11). */
+  authToken(accountSid: string): string {
+    const account = this.accounts.get(accountSid);
+    if (account === undefined) throw new Error(`unknown account ${accountSid}`);
+    return unseal(account.sealed, this.key);
+  }
+
+  get accountCount(): number {
+    return this.accounts.size;
+  }
+
+  // ── workspaces ──
+
+  /** The account's workspaces, oldest first. */
+  workspaces(accountSid: string): WorkspaceEngine[] {
+    return [...this.hosts.values()].filter((h) => h.accountSid === accountSid).map((h) => h.engine);
+  }
+
+  /** A workspace of this account, or undefined (also for another account's: spec §2 answers 404). */
+  workspace(accountSid: string, workspaceSid: string): WorkspaceEngine | undefined {
+    const host = this.hosts.get(workspaceSid);
+    return host !== undefined && host.accountSid === accountSid ? host.engine : undefined;
+  }
+
+  /** Creates a workspace, durably, and returns its engine and creation events. */
+  createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>): { engine: WorkspaceEngine; events: EngineEvent[] } {
+    this.checkWritable();
+    const sidSeed = randomInt(0, 2 ** 31);
+    const sids = new RandomSids(sidSeed);
+    const createOptions: StoredCreateOptions = { ...options, at: this.clock() };
+    const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
+    this.store.createWorkspace({ sid: created.engine.workspace.sid, accountSid, sidSeed, createOptions: { ...createOptions } }, created.events);
+    this.hosts.set(created.engine.workspace.sid, { engine: created.engine, sids, accountSid, seq: 0, sinceSnapshot: 0 });
+    this.armTimer();
+    return created;
+  }
+
+  /** Deletes a workspace (its events stay until they expire). */
+  deleteWorkspace(accountSid: string, workspaceSid: string): boolean {
+    this.checkWritable();
+    if (this.workspace(accountSid, workspaceSid) === undefined) return false;
+    this.store.deleteWorkspace(workspaceSid, this.clock());
+    this.hosts.delete(workspaceSid);
+    return true;
+  }
+
+  /**
+   * Executes a command on a workspace at the current time. Resolves once the command and its
+   * events are committed to disk (or it was refused, which changes nothing). Rejects with the
+   * store's error if the commit failed; the runtime then refuses further writes.
+   */
+  execute(workspaceSid: string, command: UntimedCommand): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      if (this.failure !== null || this.closed) {
+        reject(this.failure ?? new Error('the runtime is closed'));
+        return;
+      }
+      this.queue.push({ workspaceSid, command, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits what is queued, saves snapshots and stops the timer. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.failure === null) for (const [sid, host] of this.hosts) this.snapshot(sid, host);
+    this.store.close();
+  }
+
+  // ── the write path ──
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const now = this.clock();
+    const records: CommandRecord[] = [];
+    const outcomes: (Outcome | Error)[] = [];
+    for (const p of batch) {
+      const host = this.hosts.get(p.workspaceSid);
+      if (host === undefined) {
+        outcomes.push(new Error(`workspace ${p.workspaceSid} is gone`));
+        continue;
+      }
+      const command = { ...p.command, at: now } as Command;
+      const outcome = host.engine.execute(command);
+      outcomes.push(outcome);
+      if (outcome.rejection === null || outcome.events.length > 0) {
+        host.seq += 1;
+        host.sinceSnapshot += 1;
+        records.push({ workspaceSid: p.workspaceSid, seq: host.seq, command, events: outcome.events, outbox: [] });
+      }
+    }
+    try {
+      this.store.commit(records);
+    } catch (error) {
+      this.failure = error as Error;
+      for (const p of batch) p.reject(this.failure);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i] as Outcome | Error;
+      if (o instanceof Error) p.reject(o);
+      else p.resolve(o);
+    });
+    for (const [sid, host] of this.hosts) if (host.sinceSnapshot >= this.snapshotEvery) this.snapshot(sid, host);
+    this.armTimer();
+  }
+
+  private snapshot(workspaceSid: string, host: Host): void {
+    if (host.sinceSnapshot === 0) return;
+    this.store.saveSnapshot(workspaceSid, host.seq, host.engine.snapshot(), host.sids.save());
+    host.sinceSnapshot = 0;
+  }
+
+  /** One real timer for the earliest engine deadline; when it fires, due workspaces get a tick. */
+  private armTimer(): void {
+    if (this.closed) return;
+    let next = Infinity;
+    for (const h of this.hosts.values()) next = Math.min(next, h.engine.nextDeadline() ?? Infinity);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (next === Infinity) return;
+    const delay = Math.max(0, Math.min(next - this.clock(), 2 ** 31 - 1));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const now = this.clock();
+      for (const [sid, h] of this.hosts) {
+        const due = h.engine.nextDeadline();
+        if (due !== null && due <= now) void this.execute(sid, { type: 'tick' }).catch(() => undefined);
+      }
+      this.armTimer();
+    }, delay);
+  }
+
+  private checkWritable(): void {
+    if (this.failure !== null) throw this.failure;
+    if (this.closed) throw new Error('the runtime is closed');
+  }
+
+  private loadCredentials(): void {
+    this.accounts = new Map(this.store.accounts().map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
+    this.apiKeys = new Map(this.store.apiKeys().map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
+  }
+}
+
+/** The 32-byte key that seals auth tokens: SWITCHBOARD_SECRET_KEY (hex), else <dataDir>/server.key. */
+function serverKey(dataDir: string): Buffer {
+  const fromEnv = process.env['SWITCHBOARD_SECRET_KEY'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const key = Buffer.from(fromEnv, 'hex');
+    if (key.length !== 32) throw new Error('SWITCHBOARD_SECRET_KEY must be 64 hex digits (32 bytes)');
+    return key;
+  }
+  const path = join(dataDir, 'server.key');
+  if (!existsSync(path)) writeFileSync(path, newSecret() + newSecret(), { mode: 0o600 });
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+  if (key.length !== 32) throw new Error(`${path} must hold 64 hex digits (32 bytes)`);
+  return key;
+}

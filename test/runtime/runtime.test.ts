@@ -1,0 +1,70 @@
+/**
+ * The runtime on a real SQLite file: credentials, group commit, and what survives when the
+ * process is gone without closing (the next Runtime.open on the same file rebuilds it).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Runtime } from '../../src/runtime/runtime.ts';
+
+const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
+
+function clock(start = T0): { now: () => number; set: (t: number) => void } {
+  let t = start;
+  return { now: () => t, set: (v) => (t = v) };
+}
+
+test('auth tokens and API keys authenticate; secrets are not stored in clear', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
+  const rt = Runtime.open({ dataDir, clock: clock().now });
+  const account = rt.createAccount('Acme');
+  const key = rt.createApiKey(account.sid, 'ci');
+  assert.equal(rt.authenticate(account.sid, account.secret), account.sid);
+  assert.equal(rt.authenticate(key.sid, key.secret), account.sid);
+  assert.equal(rt.authenticate(account.sid, key.secret), null);
+  assert.equal(rt.authenticate('ACnope', account.secret), null);
+  assert.equal(rt.authToken(account.sid), account.secret, 'the sealed token opens for webhook signing');
+  const stored = JSON.stringify(rt.store.accounts()) + JSON.stringify(rt.store.apiKeys());
+  assert.ok(!stored.includes(account.secret) && !stored.includes(key.secret));
+  rt.close();
+});
+
+test('concurrent writes are committed together and survive a crash; timers keep their remaining time', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
+  const c = clock();
+  const rt = Runtime.open({ dataDir, clock: c.now });
+  const account = rt.createAccount('Acme');
+  const { engine } = rt.createWorkspace(account.sid, { friendlyName: 'Support' });
+  const ws = engine.workspace.sid;
+  const available = [...engine.activities.values()].find((a) => a.friendlyName === 'Available')?.sid as string;
+  const queue = (await rt.execute(ws, { type: 'createTaskQueue', friendlyName: 'All' })).sid as string;
+  await rt.execute(ws, { type: 'createWorkflow', friendlyName: 'All', configuration: JSON.stringify({ task_routing: { default_filter: { queue } } }) });
+  await rt.execute(ws, { type: 'createWorker', friendlyName: 'Alice', activitySid: available });
+  const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => rt.execute(ws, { type: 'createTask', attributes: JSON.stringify({ n: i }) })));
+  assert.ok(outcomes.every((o) => o.rejection === null));
+  const taskSids = outcomes.map((o) => o.sid as string);
+  const reserved = outcomes[0]?.events.find((e) => e.eventType === 'reservation.created');
+  assert.ok(reserved !== undefined, 'the first task was offered to Alice');
+  const bad = await rt.execute(ws, { type: 'createTask', attributes: '{not json' });
+  assert.equal(bad.rejection?.field, 'Attributes');
+
+  // The process dies here: no close(), no snapshot. 30 s later a new process opens the file.
+  c.set(T0 + 30_000);
+  const after = Runtime.open({ dataDir, clock: c.now });
+  const restored = after.workspace(account.sid, ws);
+  assert.ok(restored !== undefined);
+  assert.equal(after.workspace('AC' + '0'.repeat(32), ws), undefined, 'another account does not see it');
+  for (const sid of taskSids) assert.ok(restored.tasks.has(sid), `task ${sid} was acknowledged and must exist`);
+  assert.equal(restored.tasks.size, 50);
+  const reservation = restored.reservations.get(reserved.resourceSid);
+  assert.equal(reservation?.reservationStatus, 'pending');
+  // The reservation was made at T0 and times out 120 s later: 90 s after the restart.
+  assert.equal(restored.nextDeadline(), T0 + 120_000);
+  c.set(T0 + 120_000);
+  const tick = await after.execute(ws, { type: 'tick' });
+  assert.equal(tick.events[0]?.eventType, 'reservation.timeout');
+  after.close();
+  // `rt` stands for the dead process: it is never closed (closing would write its stale snapshot).
+});
