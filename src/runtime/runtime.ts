@@ -261,6 +261,8 @@ export class Runtime {
       }
       this.armTimer();
     }, delay);
+    // The timer alone never keeps the process alive: the server's socket does that.
+    this.timer.unref();
   }
 
   private checkWritable(): void {
