@@ -1106,7 +1106,11 @@ export class WorkspaceEngine {
       w.queues.add(q.record.sid);
       if (q.indexed) {
         for (const ch of w.channels) {
-          if (ch.ready) q.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+          // Only an entry already published elsewhere; an unpublished one reaches every member
+          // queue, this one included, when the worker has been served (publishReady).
+          if (ch.ready && ch.publishedStamp === ch.stamp) {
+            q.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+          }
         }
       }
       this.markDirty(w, -1);

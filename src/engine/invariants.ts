@@ -32,6 +32,10 @@
  *   member of the step's queue; the step's target expression and known worker allow it; no
  *   pending reservation of that worker on that task). Expressions that read `taskrouter.*`
  *   (time of day) are skipped: their truth changes with time alone.
+ * With the automaticRouting extension off (shadow replay) the capacity, listing and work
+ * conservation checks are skipped: there, only `offerTask` makes reservations, and it ignores
+ * activity and capacity by design. Using `offerTask` with automatic routing on is outside what
+ * this checker covers.
  */
 import { compileExpression, compileKeyReference } from '../expr/index.ts';
 import type { ChannelView, CompiledExpression, WorkerView } from '../expr/types.ts';
@@ -154,11 +158,12 @@ class Checker {
       this.checkWorkers();
       this.checkMembership();
       this.checkReadiness();
-      this.checkCapacity();
       this.checkQueues();
       this.checkTimers();
-      // With automatic routing off (shadow replay) tasks wait unlisted until offered.
+      // With automatic routing off (shadow replay) tasks wait unlisted until offered, and
+      // `offerTask` reserves whatever the worker's capacity.
       if (this.e.workspace.automaticRouting) {
+        this.checkCapacity();
         this.checkListing();
         this.checkWorkConservation();
       }

@@ -124,7 +124,8 @@ function taskFigures(engine: WorkspaceEngine, tasks: Iterable<TaskRecord>, chann
     byPriority[String(t.priority)] = (byPriority[String(t.priority)] ?? 0) + 1;
     if (oldest === null || t.dateCreated < oldest.dateCreated || (t.dateCreated === oldest.dateCreated && t.sid < oldest.sid)) oldest = t;
     const entered = t.taskQueueEnteredAt ?? t.dateCreated;
-    if (oldestInQueue === null || entered < (oldestInQueue.taskQueueEnteredAt ?? oldestInQueue.dateCreated)) oldestInQueue = t;
+    const best = oldestInQueue === null ? Infinity : (oldestInQueue.taskQueueEnteredAt ?? oldestInQueue.dateCreated);
+    if (oldestInQueue === null || entered < best || (entered === best && t.sid < oldestInQueue.sid)) oldestInQueue = t;
   }
   return {
     tasks_by_status: byStatus,
