@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { runReplayCommand } from './replay-command.ts';
+import { runServeCommand } from './serve-command.ts';
 
 const program = new Command();
 program
@@ -39,6 +40,26 @@ program
       program.error(`--from ${opts.from} is after --to ${opts.to}.`);
     }
     process.exitCode = await runReplayCommand(log, opts);
+  });
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`"${value}" is not a TCP port (0–65535).`);
+  return n;
+}
+
+program
+  .command('serve')
+  .description('Run the TaskRouter-compatible REST server on the embedded SQLite store.')
+  .option('--host <host>', 'address to listen on (env HOST)', process.env['HOST'] ?? '127.0.0.1')
+  .option('-p, --port <port>', 'port to listen on (env PORT)', parsePort, Number(process.env['PORT'] ?? 3000))
+  .option('--data-dir <dir>', 'folder for the database and server key (env SWITCHBOARD_DATA_DIR)', process.env['SWITCHBOARD_DATA_DIR'] ?? './data')
+  .option('--public-base-url <url>', 'origin used in returned URLs, e.g. behind a proxy (env PUBLIC_BASE_URL)', process.env['PUBLIC_BASE_URL'])
+  .option('--synchronous <mode>', 'FULL syncs every commit to disk; NORMAL survives a crash of the process but not of the machine (env SWITCHBOARD_SYNCHRONOUS)', process.env['SWITCHBOARD_SYNCHRONOUS'] ?? 'FULL')
+  .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL)', process.env['LOG_LEVEL'] ?? 'info')
+  .action(async (opts: { host: string; port: number; dataDir: string; publicBaseUrl?: string; synchronous: string; logLevel: string }) => {
+    if (opts.synchronous !== 'FULL' && opts.synchronous !== 'NORMAL') program.error(`--synchronous must be FULL or NORMAL, not ${opts.synchronous}.`);
+    await runServeCommand({ ...opts, synchronous: opts.synchronous as 'FULL' | 'NORMAL' });
   });
 
 await program.parseAsync(process.argv);

@@ -217,6 +217,12 @@ export class SqliteStore {
     ).map((r) => JSON.parse(r.body) as EngineEvent);
   }
 
+  /** One event of a workspace by SID, or undefined. */
+  event(workspaceSid: string, sid: string): EngineEvent | undefined {
+    const row = this.db.prepare('SELECT body FROM events WHERE workspace_sid = ? AND sid = ?').get(workspaceSid, sid) as { body: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.body) as EngineEvent);
+  }
+
   /** Removes events older than `beforeMs` (spec §9.1: events are kept 30 days). Returns how many. */
   pruneEvents(beforeMs: number): number {
     return Number(this.db.prepare('DELETE FROM events WHERE at < ?').run(beforeMs).changes);

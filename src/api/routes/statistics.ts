@@ -1,0 +1,188 @@
+/**
+ * Statistics resources (spec §10): Workspace, TaskQueue, TaskQueues (paged), Workflow, Workers
+ * and Worker instance; RealTime, Cumulative and the combined `Statistics`; and the bulk
+ * `POST TaskQueues/RealTimeStatistics`. Figures come from src/engine/statistics-query.ts.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  taskQueueCumulative,
+  taskQueueRealtime,
+  workerInstanceCumulative,
+  workersCumulative,
+  workersRealtime,
+  workflowCumulative,
+  workflowRealtime,
+  workspaceCumulative,
+  workspaceRealtime,
+  type WorkerFilter,
+  type WorkspaceEngine,
+} from '../../engine/index.ts';
+import { accountOf, originOf, pageRequest, pathOf, queryOf, workspaceOf, type Api } from '../context.ts';
+import { page } from '../paging.ts';
+import { isSidOf, type Params } from '../params.ts';
+import { cumulativeQuery, freshAges, isoWindow, realtimeChannel } from '../statistics-params.ts';
+import { badParameter } from '../twilio-errors.ts';
+import { queueOf } from './task-queues.ts';
+import { workerOf } from './workers.ts';
+import { workflowOf } from './workflows.ts';
+
+const WS = '/v1/Workspaces/:WorkspaceSid';
+const BULK_LIMIT = 50;
+
+type Json = Record<string, unknown>;
+
+function workerFilter(q: Params): WorkerFilter {
+  return { taskQueueSid: q.string('TaskQueueSid'), taskQueueName: q.string('TaskQueueName'), friendlyName: q.string('FriendlyName') };
+}
+
+export function statisticsRoutes(app: FastifyInstance, api: Api): void {
+  const fresh = (engine: WorkspaceEngine, stats: Json): Json => freshAges(engine, stats, Math.max(api.clock(), engine.now));
+  /** Common identifiers plus the absolute URL of this request's resource. */
+  const ids = (req: FastifyRequest, engine: WorkspaceEngine): Json => ({
+    account_sid: accountOf(req),
+    workspace_sid: engine.workspace.sid,
+    url: originOf(api, req) + pathOf(req),
+  });
+
+  // ── Workspace ──
+  app.get(`${WS}/RealTimeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    return { ...fresh(engine, workspaceRealtime(engine, realtimeChannel(engine, queryOf(req)))), ...ids(req, engine) };
+  });
+  app.get(`${WS}/CumulativeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const { window, split } = cumulativeQuery(engine, queryOf(req));
+    return { ...isoWindow(workspaceCumulative(engine, window, split)), ...ids(req, engine) };
+  });
+  app.get(`${WS}/Statistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queryOf(req);
+    const { window, split } = cumulativeQuery(engine, q);
+    return {
+      realtime: fresh(engine, workspaceRealtime(engine, window.taskChannelSid)),
+      cumulative: isoWindow(workspaceCumulative(engine, window, split)),
+      ...ids(req, engine),
+    };
+  });
+
+  // ── TaskQueues (list and bulk) ──
+  app.get(`${WS}/TaskQueues/Statistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queryOf(req);
+    const name = q.string('FriendlyName');
+    const { window, split } = cumulativeQuery(engine, q);
+    const items = [...engine.queues.values()].filter((qi) => name === undefined || qi.record.friendlyName === name);
+    const account = accountOf(req);
+    return page(pageRequest(api, req, 'task_queues_statistics'), items, (qi) => qi.record.sid, (qi) => ({
+      account_sid: account,
+      cumulative: isoWindow(taskQueueCumulative(engine, qi.record.sid, window, split)),
+      realtime: fresh(engine, taskQueueRealtime(engine, qi.record.sid, window.taskChannelSid)),
+      task_queue_sid: qi.record.sid,
+      workspace_sid: engine.workspace.sid,
+    }));
+  });
+  app.post(`${WS}/TaskQueues/RealTimeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const sids = bulkSids(req.body);
+    const data = sids.map((sid) => {
+      if (!engine.queues.has(sid)) throw badParameter('TaskQueueSids', `TaskQueue ${sid} was not found in workspace ${engine.workspace.sid}`);
+      return { ...fresh(engine, taskQueueRealtime(engine, sid)), task_queue_sid: sid };
+    });
+    return { ...ids(req, engine), task_queue_data: data, task_queue_response_count: data.length };
+  });
+
+  // ── One TaskQueue ──
+  const Q = `${WS}/TaskQueues/:TaskQueueSid`;
+  app.get(`${Q}/RealTimeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queueOf(engine, req, 'TaskQueueSid');
+    return { ...fresh(engine, taskQueueRealtime(engine, q.sid, realtimeChannel(engine, queryOf(req)))), task_queue_sid: q.sid, ...ids(req, engine) };
+  });
+  app.get(`${Q}/CumulativeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queueOf(engine, req, 'TaskQueueSid');
+    const { window, split } = cumulativeQuery(engine, queryOf(req));
+    return { ...isoWindow(taskQueueCumulative(engine, q.sid, window, split)), task_queue_sid: q.sid, ...ids(req, engine) };
+  });
+  app.get(`${Q}/Statistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queueOf(engine, req, 'TaskQueueSid');
+    const { window, split } = cumulativeQuery(engine, queryOf(req));
+    return {
+      cumulative: isoWindow(taskQueueCumulative(engine, q.sid, window, split)),
+      realtime: fresh(engine, taskQueueRealtime(engine, q.sid, window.taskChannelSid)),
+      task_queue_sid: q.sid,
+      ...ids(req, engine),
+    };
+  });
+
+  // ── One Workflow ──
+  const W = `${WS}/Workflows/:WorkflowSid`;
+  app.get(`${W}/RealTimeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const w = workflowOf(engine, req, 'WorkflowSid');
+    return { ...fresh(engine, workflowRealtime(engine, w.sid, realtimeChannel(engine, queryOf(req)))), workflow_sid: w.sid, ...ids(req, engine) };
+  });
+  app.get(`${W}/CumulativeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const w = workflowOf(engine, req, 'WorkflowSid');
+    const { window, split } = cumulativeQuery(engine, queryOf(req));
+    return { ...isoWindow(workflowCumulative(engine, w.sid, window, split)), workflow_sid: w.sid, ...ids(req, engine) };
+  });
+  app.get(`${W}/Statistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const w = workflowOf(engine, req, 'WorkflowSid');
+    const { window, split } = cumulativeQuery(engine, queryOf(req));
+    return {
+      cumulative: isoWindow(workflowCumulative(engine, w.sid, window, split)),
+      realtime: fresh(engine, workflowRealtime(engine, w.sid, window.taskChannelSid)),
+      workflow_sid: w.sid,
+      ...ids(req, engine),
+    };
+  });
+
+  // ── Workers ──
+  app.get(`${WS}/Workers/RealTimeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queryOf(req);
+    realtimeChannel(engine, q);
+    return { ...workersRealtime(engine, workerFilter(q)), ...ids(req, engine) };
+  });
+  app.get(`${WS}/Workers/CumulativeStatistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queryOf(req);
+    const { window } = cumulativeQuery(engine, q);
+    return { ...isoWindow(workersCumulative(engine, window, workerFilter(q))), ...ids(req, engine) };
+  });
+  app.get(`${WS}/Workers/Statistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const q = queryOf(req);
+    const { window } = cumulativeQuery(engine, q);
+    const f = workerFilter(q);
+    return { realtime: workersRealtime(engine, f), cumulative: isoWindow(workersCumulative(engine, window, f)), ...ids(req, engine) };
+  });
+  app.get(`${WS}/Workers/:WorkerSid/Statistics`, async (req) => {
+    const engine = workspaceOf(api, req);
+    const w = workerOf(engine, req, 'WorkerSid');
+    const { window } = cumulativeQuery(engine, queryOf(req));
+    return { cumulative: isoWindow(workerInstanceCumulative(engine, w.sid, window)), worker_sid: w.sid, ...ids(req, engine) };
+  });
+}
+
+/**
+ * The bulk request's queue SIDs (undocumented body, OUR CHOICE): a JSON array of SIDs, or an
+ * object with `task_queue_sids`/`TaskQueueSids`; at most 50.
+ */
+function bulkSids(body: unknown): string[] {
+  let list: unknown = body;
+  if (list !== null && typeof list === 'object' && !Array.isArray(list)) {
+    const o = list as Record<string, unknown>;
+    list = o['task_queue_sids'] ?? o['TaskQueueSids'] ?? o['TaskQueueSid'];
+    if (typeof list === 'string') list = [list];
+  }
+  if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && isSidOf(s, 'WQ'))) {
+    throw badParameter('TaskQueueSids', 'Send a JSON array of TaskQueue SIDs (or {"task_queue_sids": [...]})');
+  }
+  if (list.length > BULK_LIMIT) throw badParameter('TaskQueueSids', `At most ${BULK_LIMIT} TaskQueue SIDs per request (got ${list.length})`);
+  return list as string[];
+}

@@ -1,0 +1,47 @@
+/**
+ * `switchboard serve`: the TaskRouter-compatible REST server over the embedded store. On first
+ * start it creates an account and prints its Account SID and Auth Token once. Stops gracefully
+ * on SIGINT/SIGTERM: in-flight commits finish, snapshots are written.
+ */
+import { pino } from 'pino';
+import { buildApp } from '../api/app.ts';
+import { Runtime } from '../runtime/runtime.ts';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicBaseUrl?: string;
+  synchronous: 'FULL' | 'NORMAL';
+  logLevel: string;
+}
+
+export async function runServeCommand(opts: ServeOptions): Promise<void> {
+  const runtime = Runtime.open({ dataDir: opts.dataDir, synchronous: opts.synchronous });
+  let created: { sid: string; secret: string } | null = null;
+  if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
+  const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger: opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel }) });
+  const address = await app.listen({ host: opts.host, port: opts.port });
+  const base = opts.publicBaseUrl ?? address;
+  const out = process.stdout;
+  out.write(`Switchboard is serving TaskRouter v1 at ${base}/v1 (data in ${opts.dataDir}).\n`);
+  if (created !== null) {
+    out.write(
+      `\nA new account was created. Its credentials are shown only this once — keep them:\n` +
+        `  Account SID: ${created.sid}\n  Auth Token:  ${created.secret}\n\n` +
+        `Quickstart (Node): const client = require('twilio')('${created.sid}', '<Auth Token>'); ` +
+        `client.taskrouter.baseUrl = '${base}'; await client.taskrouter.v1.workspaces.create({ friendlyName: 'Support' });\n`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,152 @@
+/**
+ * Test harness for the HTTP API: a real Runtime on a temp data dir, the app listening on
+ * 127.0.0.1, an account, the official twilio client pointed at it, and a validator of JSON
+ * bodies against the OpenAPI response schemas (`nullable: true` handled by ajv).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import twilio from 'twilio';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.ts';
+import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+
+export type Client = ReturnType<typeof twilio>;
+
+export interface Harness {
+  runtime: Runtime;
+  app: FastifyInstance;
+  base: string;
+  account: NewCredentials;
+  client: Client;
+  /** Clock: now, and move it forward. */
+  clock: { now: () => number; advance: (ms: number) => void };
+  /** The last response body the client received, parsed. */
+  lastBody: (client?: Client) => unknown;
+  /** Raw request with Basic auth (default: the harness account). */
+  raw: (method: string, path: string, opts?: { body?: string; contentType?: string; auth?: [string, string] | null; headers?: Record<string, string> }) => Promise<{ status: number; body: unknown; headers: Headers }>;
+  newClient: (user: string, pass: string, accountSid?: string) => Client;
+  close: () => Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-api-'));
+  let offset = 0;
+  const clock = { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
+  const runtime = Runtime.open({ dataDir, clock: clock.now });
+  const app = buildApp({ runtime, clock: clock.now });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const base = `http://127.0.0.1:${port}`;
+  const account = runtime.createAccount('Acme');
+  const newClient = (user: string, pass: string, accountSid?: string): Client => {
+    const c = accountSid === undefined ? twilio(user, pass) : twilio(user, pass, { accountSid });
+    c.taskrouter.baseUrl = base;
+    return c;
+  };
+  const client = newClient(account.sid, account.secret);
+  const lastBody = (c: Client = client): unknown => {
+    const data = (c.httpClient as unknown as { lastResponse?: { body: unknown } }).lastResponse?.body;
+    return typeof data === 'string' ? (data === '' ? undefined : JSON.parse(data)) : data;
+  };
+  const raw: Harness['raw'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const auth = opts.auth === undefined ? [account.sid, account.secret] : opts.auth;
+    if (auth !== null) headers['authorization'] = `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`).toString('base64')}`;
+    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/x-www-form-urlencoded';
+    const res = await fetch(base + path, { method, headers, body: opts.body });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? undefined : JSON.parse(text), headers: res.headers };
+  };
+  return {
+    runtime,
+    app,
+    base,
+    account,
+    client,
+    clock,
+    lastBody,
+    raw,
+    newClient,
+    close: async () => {
+      await app.close();
+      runtime.close();
+    },
+  };
+}
+
+// ── OpenAPI schema validation ──
+
+const spec = JSON.parse(readFileSync(new URL('../../../shared/specs/twilio_taskrouter_v1.json', import.meta.url), 'utf8')) as {
+  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+};
+const ajv = new Ajv({ strict: false, allErrors: true });
+(addFormatsModule as unknown as (a: Ajv) => void)(ajv);
+ajv.addFormat('uri-map', true);
+ajv.addSchema({ $id: 'spec', components: fromOpenApi(spec.components) as object });
+const validators = new Map<string, ValidateFunction>();
+
+/**
+ * OpenAPI 3.0 → JSON Schema: `nullable: true` becomes a `null` member of `type` (and of `enum`);
+ * on a schema without `type` (any value) it is simply dropped.
+ */
+function fromOpenApi(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(fromOpenApi);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = fromOpenApi(v);
+  if (out['nullable'] === true) {
+    delete out['nullable'];
+    if (typeof out['type'] === 'string') out['type'] = [out['type'], 'null'];
+    if (Array.isArray(out['enum'])) out['enum'] = [...(out['enum'] as unknown[]), null];
+  }
+  return out;
+}
+
+/** Asserts that `body` matches the named response schema and has exactly its fields. */
+export function assertSchema(name: string, body: unknown): void {
+  const schema = spec.components.schemas[`taskrouter.v1.${name}`];
+  assert.ok(schema !== undefined, `no schema ${name}`);
+  let validate = validators.get(name);
+  if (validate === undefined) {
+    validate = ajv.compile({ $ref: `spec#/components/schemas/taskrouter.v1.${name}` });
+    validators.set(name, validate);
+  }
+  assert.ok(validate(body), `${name}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body, null, 1)}`);
+  assert.deepEqual(Object.keys(body as object).sort(), Object.keys(schema.properties ?? {}).sort(), `${name}: fields differ from the schema`);
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (/^date_|_date$|^virtual_start_time$|^(start|end)_time$/.test(k) && v !== null) assert.match(String(v), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, `${name}.${k}`);
+  }
+}
+
+/** Asserts a list body: its key, `meta` shape with absolute URLs on `base`, and every item's schema. */
+export function assertListBody(name: string, key: string, body: unknown, base: string): Record<string, unknown>[] {
+  const b = body as { meta: Record<string, unknown> } & Record<string, unknown>;
+  assert.deepEqual(Object.keys(b).sort(), [key, 'meta'].sort());
+  const meta = b.meta;
+  assert.deepEqual(Object.keys(meta).sort(), ['first_page_url', 'key', 'next_page_url', 'page', 'page_size', 'previous_page_url', 'url']);
+  assert.equal(meta['key'], key);
+  for (const k of ['first_page_url', 'url']) assert.ok(String(meta[k]).startsWith(base + '/v1/'), `${k} ${String(meta[k])}`);
+  for (const k of ['next_page_url', 'previous_page_url']) assert.ok(meta[k] === null || String(meta[k]).startsWith(base + '/v1/'));
+  const items = b[key] as Record<string, unknown>[];
+  assert.ok(Array.isArray(items));
+  for (const item of items) assertSchema(name, item);
+  return items;
+}
+
+/** Runs `fn` and asserts that it fails with a RestException of this status and code. */
+export async function assertRestError(fn: () => Promise<unknown>, status: number, code: number, messageMatch?: RegExp): Promise<void> {
+  await assert.rejects(fn, (e: unknown) => {
+    const err = e as { status?: number; code?: number; message?: string; moreInfo?: string; constructor: { name: string } };
+    assert.equal(err.constructor.name, 'RestException', String(e));
+    assert.equal(err.status, status, err.message);
+    assert.equal(err.code, code, err.message);
+    assert.ok(err.moreInfo?.includes(String(code)));
+    if (messageMatch !== undefined) assert.match(err.message ?? '', messageMatch);
+    return true;
+  });
+}
