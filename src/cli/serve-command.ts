@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
+import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 
 export interface ServeOptions {
   host: string;
@@ -22,6 +23,9 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
   const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger: opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel }) });
   const address = await app.listen({ host: opts.host, port: opts.port });
+  // Event and assignment callbacks, from the outbox (also rows left by a previous run).
+  const webhooks = new WebhookDispatcher(runtime, { onAlert: (alert) => app.log.warn({ alert }, 'webhook alert') });
+  webhooks.start();
   const base = opts.publicBaseUrl ?? address;
   const out = process.stdout;
   out.write(`Switchboard is serving TaskRouter v1 at ${base}/v1 (data in ${opts.dataDir}).\n`);
@@ -39,6 +43,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await webhooks.stop();
     runtime.close();
     process.exit(0);
   };

@@ -16,7 +16,11 @@ import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '.
 import { SqliteStore, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
 import { RandomSids } from '../util/sid.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
+import { outboxRows } from '../webhooks/outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
+
+/** A due snapshot waits for this long without commands (see `snapshotWhenIdle`). */
+const SNAPSHOT_IDLE_MS = 250;
 
 /** A command without its instant: the runtime stamps it from its clock. */
 export type UntimedCommand = Command extends infer C ? (C extends Command ? Omit<C, 'at'> : never) : never;
@@ -65,8 +69,11 @@ export class Runtime {
   private queue: Pending[] = [];
   private flushScheduled = false;
   private timer: NodeJS.Timeout | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private lastExecuteAt = 0;
   private failure: Error | null = null;
   private closed = false;
+  private readonly commitListeners = new Set<() => void>();
 
   private constructor(store: SqliteStore, key: Buffer, options: RuntimeOptions) {
     this.store = store;
@@ -139,6 +146,11 @@ export class Runtime {
     return [...this.hosts.values()].filter((h) => h.accountSid === accountSid).map((h) => h.engine);
   }
 
+  /** Every workspace of every account (read-only use: metrics). */
+  allWorkspaces(): WorkspaceEngine[] {
+    return [...this.hosts.values()].map((h) => h.engine);
+  }
+
   /** A workspace of this account, or undefined (also for another account's: spec §2 answers 404). */
   workspace(accountSid: string, workspaceSid: string): WorkspaceEngine | undefined {
     const host = this.hosts.get(workspaceSid);
@@ -152,9 +164,11 @@ export class Runtime {
     const sids = new RandomSids(sidSeed);
     const createOptions: StoredCreateOptions = { ...options, at: this.clock() };
     const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
-    this.store.createWorkspace({ sid: created.engine.workspace.sid, accountSid, sidSeed, createOptions: { ...createOptions } }, created.events);
+    const outbox = outboxRows(created.engine, accountSid, created.events, createOptions.at);
+    this.store.createWorkspace({ sid: created.engine.workspace.sid, accountSid, sidSeed, createOptions: { ...createOptions } }, created.events, outbox);
     this.hosts.set(created.engine.workspace.sid, { engine: created.engine, sids, accountSid, seq: 0, sinceSnapshot: 0 });
     this.armTimer();
+    if (outbox.length > 0) this.notifyCommit();
     return created;
   }
 
@@ -179,11 +193,18 @@ export class Runtime {
         return;
       }
       this.queue.push({ workspaceSid, command, resolve, reject });
+      this.lastExecuteAt = performance.now();
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  /** Calls `listener` after every commit (the webhook dispatcher wakes up); returns an unsubscribe. */
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
   }
 
   /** Commits what is queued, saves snapshots and stops the timer. */
@@ -192,6 +213,7 @@ export class Runtime {
     this.flush();
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.snapshotTimer !== null) clearTimeout(this.snapshotTimer);
     if (this.failure === null) for (const [sid, host] of this.hosts) this.snapshot(sid, host);
     this.store.close();
   }
@@ -218,7 +240,7 @@ export class Runtime {
       if (outcome.rejection === null || outcome.events.length > 0) {
         host.seq += 1;
         host.sinceSnapshot += 1;
-        records.push({ workspaceSid: p.workspaceSid, seq: host.seq, command, events: outcome.events, outbox: [] });
+        records.push({ workspaceSid: p.workspaceSid, seq: host.seq, command, events: outcome.events, outbox: outboxRows(host.engine, host.accountSid, outcome.events, now) });
       }
     }
     try {
@@ -233,8 +255,48 @@ export class Runtime {
       if (o instanceof Error) p.reject(o);
       else p.resolve(o);
     });
-    for (const [sid, host] of this.hosts) if (host.sinceSnapshot >= this.snapshotEvery) this.snapshot(sid, host);
+    this.snapshotWhenIdle();
     this.armTimer();
+    this.notifyCommit();
+  }
+
+  private notifyCommit(): void {
+    for (const listener of this.commitListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the commit stands and the callers are answered.
+      }
+    }
+  }
+
+  /**
+   * Snapshots the workspaces whose log passed `snapshotEvery` commands, off the request path: a
+   * snapshot serializes the whole workspace (hundreds of ms for a large one) and would stall every
+   * request in flight, so it waits until no command arrived for SNAPSHOT_IDLE_MS. Under sustained
+   * load it is taken at once when the log reaches 4 × `snapshotEvery`, which bounds restart time.
+   */
+  private snapshotWhenIdle(): void {
+    let due = false;
+    for (const [sid, host] of this.hosts) {
+      if (host.sinceSnapshot >= 4 * this.snapshotEvery) this.snapshot(sid, host);
+      else if (host.sinceSnapshot >= this.snapshotEvery) due = true;
+    }
+    if (due && this.snapshotTimer === null) this.armSnapshotTimer(SNAPSHOT_IDLE_MS);
+  }
+
+  private armSnapshotTimer(delay: number): void {
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      if (this.closed || this.failure !== null) return;
+      const quiet = performance.now() - this.lastExecuteAt;
+      if (quiet < SNAPSHOT_IDLE_MS || this.queue.length > 0) {
+        this.armSnapshotTimer(SNAPSHOT_IDLE_MS - Math.min(quiet, SNAPSHOT_IDLE_MS - 1));
+        return;
+      }
+      for (const [sid, host] of this.hosts) if (host.sinceSnapshot >= this.snapshotEvery) this.snapshot(sid, host);
+    }, delay);
+    this.snapshotTimer.unref();
   }
 
   private snapshot(workspaceSid: string, host: Host): void {

@@ -60,6 +60,16 @@ export interface CommandRecord {
   outbox: readonly { kind: string; payload: string; dueAt: number }[];
 }
 
+/** An undelivered webhook (src/webhooks). */
+export interface OutboxRow {
+  id: number;
+  workspaceSid: string;
+  kind: string;
+  payload: string;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
 export interface StoreOptions {
   /** `FULL` (default) syncs every commit to disk; `NORMAL` survives a process crash but not power loss. */
   synchronous?: 'FULL' | 'NORMAL';
@@ -71,7 +81,6 @@ export class SqliteStore {
   private readonly insertCommand: StatementSync;
   private readonly insertEvent: StatementSync;
   private readonly insertOutbox: StatementSync;
-  private readonly bumpSeq: StatementSync;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -79,7 +88,6 @@ export class SqliteStore {
     this.insertCommand = db.prepare('INSERT INTO commands (workspace_sid, seq, command) VALUES (?, ?, ?)');
     this.insertEvent = db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.insertOutbox = db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)');
-    this.bumpSeq = db.prepare('UPDATE workspaces SET last_seq = ? WHERE sid = ?');
   }
 
   /** Opens (creating if needed) the database file and applies pending migrations. */
@@ -142,12 +150,17 @@ export class SqliteStore {
   // ── workspaces ──
 
   /** Registers a new workspace and commits the events of its creation in one transaction. */
-  createWorkspace(w: { sid: string; accountSid: string; sidSeed: number; createOptions: Record<string, unknown> }, events: readonly EngineEvent[]): void {
+  createWorkspace(
+    w: { sid: string; accountSid: string; sidSeed: number; createOptions: Record<string, unknown> },
+    events: readonly EngineEvent[],
+    outbox: CommandRecord['outbox'] = [],
+  ): void {
     this.transaction(() => {
       this.db
         .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, create_options) VALUES (?, ?, ?, ?)')
         .run(w.sid, w.accountSid, w.sidSeed, JSON.stringify(w.createOptions));
       for (const e of events) this.writeEvent(w.sid, 0, e);
+      for (const o of outbox) this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt);
     });
   }
 
@@ -163,6 +176,10 @@ export class SqliteStore {
     return rows.map((r) => {
       const sid = r['sid'] as string;
       const snapshotSeq = r['snapshot_seq'] as number;
+      const commands = (commandsOf.all(sid, snapshotSeq) as { seq: number; command: string }[]).map((c) => ({
+        seq: c.seq,
+        command: JSON.parse(c.command) as Command,
+      }));
       return {
         sid,
         accountSid: r['account_sid'] as string,
@@ -171,11 +188,8 @@ export class SqliteStore {
         snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
         snapshotSeq,
         snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as RandomState),
-        lastSeq: r['last_seq'] as number,
-        commands: (commandsOf.all(sid, snapshotSeq) as { seq: number; command: string }[]).map((c) => ({
-          seq: c.seq,
-          command: JSON.parse(c.command) as Command,
-        })),
+        lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
+        commands,
       };
     });
   }
@@ -187,14 +201,14 @@ export class SqliteStore {
   commit(batch: readonly CommandRecord[]): void {
     if (batch.length === 0) return;
     this.transaction(() => {
-      const last = new Map<string, number>();
+      // No UPDATE of workspaces.last_seq here: that row holds the snapshot, and rewriting a
+      // multi-megabyte row on every commit was most of the write path's cost. The log's last
+      // seq is MAX(commands.seq); last_seq is kept as of the latest snapshot.
       for (const c of batch) {
         this.insertCommand.run(c.workspaceSid, c.seq, JSON.stringify(c.command));
         for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
         for (const o of c.outbox) this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt);
-        last.set(c.workspaceSid, c.seq);
       }
-      for (const [sid, seq] of last) this.bumpSeq.run(seq, sid);
     });
   }
 
@@ -202,8 +216,8 @@ export class SqliteStore {
   saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: RandomState): void {
     this.transaction(() => {
       this.db
-        .prepare('UPDATE workspaces SET snapshot = ?, snapshot_seq = ?, snapshot_generator = ? WHERE sid = ?')
-        .run(JSON.stringify(snapshot), seq, JSON.stringify(generator), workspaceSid);
+        .prepare('UPDATE workspaces SET snapshot = ?, snapshot_seq = ?, snapshot_generator = ?, last_seq = MAX(last_seq, ?) WHERE sid = ?')
+        .run(JSON.stringify(snapshot), seq, JSON.stringify(generator), seq, workspaceSid);
       this.db.prepare('DELETE FROM commands WHERE workspace_sid = ? AND seq <= ?').run(workspaceSid, seq);
     });
   }
@@ -228,6 +242,58 @@ export class SqliteStore {
     return Number(this.db.prepare('DELETE FROM events WHERE at < ?').run(beforeMs).changes);
   }
 
+  // ── webhook outbox ──
+
+  /** Undelivered rows of `kind` due at `now`, oldest first (not per workspace: any order of workspaces). */
+  dueOutbox(kind: string, now: number, limit: number): OutboxRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM outbox WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?')
+        .all(kind, now, limit) as Record<string, unknown>[]
+    ).map(outboxRow);
+  }
+
+  /** Workspaces whose oldest undelivered row of `kind` is due at `now` (the head of each FIFO lane). */
+  dueLanes(kind: string, now: number): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT o.workspace_sid AS ws FROM outbox o
+           WHERE o.delivered_at IS NULL AND o.kind = ? AND o.next_attempt_at <= ?
+             AND o.id = (SELECT MIN(i.id) FROM outbox i WHERE i.workspace_sid = o.workspace_sid AND i.kind = o.kind AND i.delivered_at IS NULL)`,
+        )
+        .all(kind, now) as { ws: string }[]
+    ).map((r) => r.ws);
+  }
+
+  /** The oldest undelivered row of `kind` of a workspace, or undefined. */
+  outboxHead(workspaceSid: string, kind: string): OutboxRow | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL ORDER BY id LIMIT 1')
+      .get(workspaceSid, kind) as Record<string, unknown> | undefined;
+    return row === undefined ? undefined : outboxRow(row);
+  }
+
+  /** Marks a row done (delivered, or given up on after its last attempt; `attempts` tells which). */
+  markOutboxDone(id: number, attempts: number, at: number): void {
+    this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = ? WHERE id = ?').run(at, attempts, id);
+  }
+
+  /** Records a failed attempt and when to try again. */
+  rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): void {
+    this.db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
+  }
+
+  /** Removes rows done before `beforeMs`. Returns how many. */
+  pruneOutbox(beforeMs: number): number {
+    return Number(this.db.prepare('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(beforeMs).changes);
+  }
+
+  /** How many rows are not yet done. */
+  pendingOutbox(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+  }
+
   private writeEvent(workspaceSid: string, seq: number, e: EngineEvent): void {
     this.insertEvent.run(e.sid, workspaceSid, seq, e.eventType, e.at, e.resourceSid, JSON.stringify(e));
   }
@@ -250,6 +316,17 @@ export class SqliteStore {
       throw new StoreError(`Write to ${this.path} failed and was rolled back: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+function outboxRow(r: Record<string, unknown>): OutboxRow {
+  return {
+    id: r['id'] as number,
+    workspaceSid: r['workspace_sid'] as string,
+    kind: r['kind'] as string,
+    payload: r['payload'] as string,
+    attempts: r['attempts'] as number,
+    nextAttemptAt: r['next_attempt_at'] as number,
+  };
 }
 
 /** Applies the numbered migrations in migrations/ that the database has not seen, in order. */

@@ -1,0 +1,320 @@
+/**
+ * Delivers the webhook outbox (DESIGN.md rule 3: at-least-once, from rows committed with the
+ * command). Nothing here runs inside the command path: the runtime only wakes the dispatcher
+ * after a commit, and a slow, failing or hanging receiver holds up at most its own lane.
+ *
+ * - Event callbacks (spec §9.1): one FIFO lane per workspace, rows in commit order; 15 s timeout;
+ *   up to 3 retries with exponential backoff (OUR CHOICE), tunable per URL with Twilio's
+ *   connection-override fragment `#ct=…&rt=…&tt=…&rc=…&rp=…` (stripped before sending).
+ * - Assignment callbacks (spec §8): concurrent; 5 s timeout; on timeout, connection error or
+ *   non-2xx the fallback URL is called once. A 200 JSON reply with `accept`/`reject` becomes an
+ *   `updateReservation` command through `runtime.execute`; other replies raise alerts.
+ *
+ * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
+ * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
+ */
+import type { Runtime } from '../runtime/runtime.ts';
+import type { OutboxRow } from '../store/sqlite-store.ts';
+import type { WebhookPayload } from './outbox.ts';
+import { stripFragment, twilioSignature } from './signature.ts';
+
+export interface WebhookAlert {
+  /** Twilio error code: 11200 (HTTP retrieval failure: timeout, connection error, non-2xx), 40000 (not JSON content type), 40001 (unparsable body), 40005 (no instruction), 55555 (unsupported instruction), 40100 (instruction failed). */
+  code: number;
+  workspaceSid: string;
+  message: string;
+  url: string;
+}
+
+export interface DispatcherOptions {
+  /** Epoch ms (default: Date.now). */
+  clock?: () => number;
+  /** Event callback timeout (default 15 s, spec §9.1). */
+  eventTimeoutMs?: number;
+  /** Assignment callback timeout (default 5 s, spec §8). */
+  assignmentTimeoutMs?: number;
+  /** Event callback retries after the first attempt (default 3). */
+  eventRetries?: number;
+  /** First retry delay; doubles each time (default 1 s). */
+  backoffMs?: number;
+  /** How often due retries are looked for (default 250 ms); commits wake the dispatcher at once. */
+  pollMs?: number;
+  /** Assignment callbacks in flight at most (default 64). */
+  maxConcurrentAssignments?: number;
+  /** Delivered (or abandoned) rows are deleted after this long (default 24 h). */
+  keepDoneMs?: number;
+  /** Alerts (spec §8 codes) and delivery failures. Default: one line on stderr. */
+  onAlert?: (alert: WebhookAlert) => void;
+}
+
+/** Twilio's connection overrides, read from a URL fragment. */
+interface Overrides {
+  timeoutMs?: number;
+  retries?: number;
+  /** Which failures to retry: `4xx`, `5xx`, `ct` (connect), `rt` (read/timeout), `all`. */
+  retryOn?: Set<string>;
+}
+
+/** Parses `#ct=1000&rt=2000&tt=5000&rc=2&rp=5xx,ct` (unknown keys are ignored). */
+export function connectionOverrides(url: string): Overrides {
+  const hash = url.indexOf('#');
+  if (hash === -1) return {};
+  const fragment = new URLSearchParams(url.slice(hash + 1));
+  const num = (key: string, max: number): number | undefined => {
+    const v = Number(fragment.get(key));
+    return fragment.has(key) && Number.isInteger(v) && v >= 0 ? Math.min(v, max) : undefined;
+  };
+  const o: Overrides = {};
+  const ct = num('ct', 10_000);
+  const rt = num('rt', 15_000);
+  const tt = num('tt', 15_000);
+  const timeouts = [ct !== undefined && rt !== undefined ? ct + rt : undefined, tt].filter((t): t is number => t !== undefined && t > 0);
+  if (timeouts.length > 0) o.timeoutMs = Math.min(...timeouts);
+  else if (rt !== undefined && rt > 0) o.timeoutMs = rt;
+  const rc = num('rc', 5);
+  if (rc !== undefined) o.retries = rc;
+  const rp = fragment.get('rp');
+  if (rp !== null) o.retryOn = new Set(rp.split(',').map((s) => s.trim()));
+  return o;
+}
+
+type Result =
+  | { ok: true; status: number; contentType: string; body: string }
+  | { ok: false; failure: 'ct' | 'rt' | '4xx' | '5xx'; detail: string };
+
+const DEFAULT_RETRY_ON = new Set(['5xx', 'ct', 'rt', '429']);
+
+export class WebhookDispatcher {
+  private readonly runtime: Runtime;
+  private readonly clock: () => number;
+  private readonly eventTimeoutMs: number;
+  private readonly assignmentTimeoutMs: number;
+  private readonly eventRetries: number;
+  private readonly backoffMs: number;
+  private readonly pollMs: number;
+  private readonly maxAssignments: number;
+  private readonly keepDoneMs: number;
+  private lastPrune = 0;
+  private readonly onAlert: (alert: WebhookAlert) => void;
+  private readonly lanes = new Set<string>();
+  private readonly assignmentsInFlight = new Set<number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private running = false;
+  private pumpScheduled = false;
+
+  constructor(runtime: Runtime, options: DispatcherOptions = {}) {
+    this.runtime = runtime;
+    this.clock = options.clock ?? Date.now;
+    this.eventTimeoutMs = options.eventTimeoutMs ?? 15_000;
+    this.assignmentTimeoutMs = options.assignmentTimeoutMs ?? 5_000;
+    this.eventRetries = options.eventRetries ?? 3;
+    this.backoffMs = options.backoffMs ?? 1_000;
+    this.pollMs = options.pollMs ?? 250;
+    this.maxAssignments = options.maxConcurrentAssignments ?? 64;
+    this.keepDoneMs = options.keepDoneMs ?? 86_400_000;
+    this.onAlert =
+      options.onAlert ?? ((a) => process.stderr.write(`switchboard webhook alert ${a.code} (${a.workspaceSid}, ${a.url}): ${a.message}\n`));
+  }
+
+  /** Starts delivering: rows left from before (a restart) and every row committed from now on. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.runtime.onCommit(() => this.wake());
+    this.timer = setInterval(() => this.wake(), this.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /**
+   * Stops: aborts requests in flight and waits for them to settle. Rows not marked delivered stay
+   * in the outbox and are sent again after the next start (at-least-once).
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribe?.();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Resolves once no row is due now or in flight (tests). */
+  async idle(): Promise<void> {
+    for (;;) {
+      this.pump();
+      if (this.inFlight.size === 0) return;
+      await Promise.allSettled([...this.inFlight]);
+    }
+  }
+
+  private wake(): void {
+    if (!this.running || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private track(work: Promise<void>): void {
+    const p = work.catch((error: unknown) => {
+      if (this.running) process.stderr.write(`switchboard webhook dispatcher: ${(error as Error).stack ?? String(error)}\n`);
+    });
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private pump(): void {
+    if (!this.running) return;
+    const now = this.clock();
+    if (now - this.lastPrune >= 600_000) {
+      this.lastPrune = now;
+      this.runtime.store.pruneOutbox(now - this.keepDoneMs);
+    }
+    for (const ws of this.runtime.store.dueLanes('event', now)) {
+      if (this.lanes.has(ws)) continue;
+      this.lanes.add(ws);
+      this.track(this.runLane(ws).finally(() => this.lanes.delete(ws)));
+    }
+    const room = this.maxAssignments - this.assignmentsInFlight.size;
+    if (room <= 0) return;
+    for (const row of this.runtime.store.dueOutbox('assignment', now, room + this.assignmentsInFlight.size)) {
+      if (this.assignmentsInFlight.has(row.id) || this.assignmentsInFlight.size >= this.maxAssignments) continue;
+      this.assignmentsInFlight.add(row.id);
+      this.track(this.deliverAssignment(row).finally(() => this.assignmentsInFlight.delete(row.id)));
+    }
+  }
+
+  /** One workspace's event callbacks, strictly in order: the head row is done before the next is sent. */
+  private async runLane(workspaceSid: string): Promise<void> {
+    while (this.running) {
+      const row = this.runtime.store.outboxHead(workspaceSid, 'event');
+      if (row === undefined || row.nextAttemptAt > this.clock()) return;
+      const payload = JSON.parse(row.payload) as WebhookPayload;
+      const overrides = connectionOverrides(payload.url);
+      const result = await this.post(payload, payload.url, overrides.timeoutMs ?? this.eventTimeoutMs);
+      if (!this.running) return;
+      const attempts = row.attempts + 1;
+      if (result.ok) {
+        this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+        continue;
+      }
+      const retryOn = overrides.retryOn ?? DEFAULT_RETRY_ON;
+      const retryable = retryOn.has('all') || retryOn.has(result.failure) || (result.detail === 'HTTP 429' && retryOn.has('429'));
+      const retries = overrides.retries ?? this.eventRetries;
+      if (retryable && attempts <= retries) {
+        this.runtime.store.rescheduleOutbox(row.id, attempts, this.clock() + this.backoffMs * 2 ** (attempts - 1));
+        return; // the lane resumes when the retry is due; later events wait behind it
+      }
+      this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+      this.onAlert({ code: 11200, workspaceSid, url: stripFragment(payload.url), message: `event callback ${payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}` });
+    }
+  }
+
+  private async deliverAssignment(row: OutboxRow): Promise<void> {
+    const payload = JSON.parse(row.payload) as WebhookPayload;
+    // attempts 0: the assignment URL; 1: the fallback URL (if any). Done after that.
+    let url = row.attempts === 0 ? payload.url : row.attempts === 1 ? payload.fallbackUrl : undefined;
+    let attempts = row.attempts;
+    // Sent late (a backlog, a restart) for a reservation that is no longer pending: nothing to decide.
+    const engine = this.runtime.workspace(payload.accountSid, row.workspaceSid);
+    const reservation = engine?.reservations.get(payload.params['ReservationSid'] ?? '');
+    if (reservation === undefined || reservation.reservationStatus !== 'pending') url = undefined;
+    while (url !== undefined && this.running) {
+      const result = await this.post(payload, url, connectionOverrides(url).timeoutMs ?? this.assignmentTimeoutMs);
+      if (!this.running) return;
+      attempts += 1;
+      if (result.ok) {
+        this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+        await this.handleReply(row.workspaceSid, payload, url, result);
+        return;
+      }
+      this.runtime.store.rescheduleOutbox(row.id, attempts, this.clock());
+      this.onAlert({ code: 11200, workspaceSid: row.workspaceSid, url: stripFragment(url), message: `assignment callback failed: ${result.detail}` });
+      url = attempts === 1 ? payload.fallbackUrl : undefined;
+    }
+    if (this.running) this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+  }
+
+  private async handleReply(workspaceSid: string, payload: WebhookPayload, url: string, reply: Extract<Result, { ok: true }>): Promise<void> {
+    const alert = (code: number, message: string): void => this.onAlert({ code, workspaceSid, url: stripFragment(url), message });
+    const body = reply.body.trim();
+    if (body === '') return;
+    if (!/^application\/(.+\+)?json\b/i.test(reply.contentType)) {
+      alert(40000, `the reply is not JSON (Content-Type ${reply.contentType || 'missing'}); its instruction is ignored`);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      alert(40001, 'the reply body could not be parsed as JSON');
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      alert(40001, 'the reply body is not a JSON object');
+      return;
+    }
+    const reply_ = parsed as Record<string, unknown>;
+    if (Object.keys(reply_).length === 0) return;
+    const instruction = reply_['instruction'];
+    if (instruction === undefined) {
+      alert(40005, 'the reply has no instruction');
+      return;
+    }
+    const reservationSid = payload.params['ReservationSid'] ?? '';
+    let command: Parameters<Runtime['execute']>[1];
+    if (instruction === 'accept') {
+      command = { type: 'updateReservation', reservationSid, reservationStatus: 'accepted' };
+    } else if (instruction === 'reject') {
+      const activity = reply_['activity_sid'];
+      command = { type: 'updateReservation', reservationSid, reservationStatus: 'rejected' };
+      if (typeof activity === 'string' && activity !== '') command.workerActivitySid = activity;
+    } else {
+      alert(55555, `instruction ${JSON.stringify(instruction)} is not supported without a telephony adapter; the reservation stays pending`);
+      return;
+    }
+    try {
+      const outcome = await this.runtime.execute(workspaceSid, command);
+      if (outcome.rejection !== null) alert(40100, `instruction ${instruction} could not be applied: ${JSON.stringify(outcome.rejection)}`);
+    } catch (error) {
+      alert(40100, `instruction ${instruction} could not be applied: ${(error as Error).message}`);
+    }
+  }
+
+  private async post(payload: WebhookPayload, rawUrl: string, timeoutMs: number): Promise<Result> {
+    const url = stripFragment(rawUrl);
+    let token: string;
+    try {
+      token = this.runtime.authToken(payload.accountSid);
+    } catch (error) {
+      return { ok: false, failure: '4xx', detail: (error as Error).message };
+    }
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+          'x-twilio-signature': twilioSignature(token, url, payload.params),
+          'i-twilio-idempotency-token': payload.idempotencyToken,
+          'user-agent': 'Switchboard-Webhooks/1.0',
+        },
+        body: new URLSearchParams(payload.params).toString(),
+        signal,
+        redirect: 'manual',
+      });
+      const body = await res.text();
+      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.headers.get('content-type') ?? '', body };
+      return { ok: false, failure: res.status >= 500 ? '5xx' : '4xx', detail: `HTTP ${res.status}` };
+    } catch (error) {
+      const e = error as Error;
+      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+      return { ok: false, failure: timedOut ? 'rt' : 'ct', detail: timedOut ? `no reply within ${timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message };
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * What a committed command owes to the outside world (DESIGN.md rule 3): pure functions from the
+ * engine's events to outbox rows, written in the same transaction as the command. A row's payload
+ * is everything the dispatcher needs to send it later, even after a restart: the URL(s) and the
+ * form parameters (spec §8, §9.2) as strings.
+ */
+import { describeEvent, type EngineEvent, type EventValue, type WorkspaceEngine } from '../engine/index.ts';
+
+export type OutboxKind = 'event' | 'assignment';
+
+export interface OutboxRowInput {
+  kind: OutboxKind;
+  payload: string;
+  dueAt: number;
+}
+
+/** The stored payload of an outbox row. */
+export interface WebhookPayload {
+  accountSid: string;
+  url: string;
+  /** Assignment callbacks: called once when `url` fails. */
+  fallbackUrl?: string;
+  /** De-duplication id sent as `I-Twilio-Idempotency-Token` (stable across retries and restarts). */
+  idempotencyToken: string;
+  params: Record<string, string>;
+}
+
+/** `task_queue_sid` → `TaskQueueSid`. */
+export function pascalCase(snake: string): string {
+  return snake
+    .split('_')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+const wire = (v: EventValue): string => String(v);
+
+/** Whether an event type passes a workspace's `events_filter` (comma list; empty or null: all). */
+export function passesFilter(filter: string | null, eventType: string): boolean {
+  if (filter === null) return true;
+  const types = filter
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  return types.length === 0 || types.includes(eventType);
+}
+
+/** Event callback parameters (spec §9.2). Null data values are left out. */
+export function eventCallbackParams(accountSid: string, e: EngineEvent): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(e.data)) if (value !== null) params[pascalCase(key)] = wire(value);
+  Object.assign(params, {
+    Sid: e.sid,
+    EventType: e.eventType,
+    AccountSid: accountSid,
+    EventDescription: describeEvent(e),
+    ResourceType: e.resourceType,
+    ResourceSid: e.resourceSid,
+    Timestamp: String(Math.floor(e.at / 1000)),
+    TimestampMs: String(e.at),
+  });
+  params['WorkspaceSid'] ??= String(e.data['workspace_sid'] ?? '');
+  params['WorkspaceName'] ??= String(e.data['workspace_name'] ?? '');
+  return params;
+}
+
+const ASSIGNMENT_FIELDS = [
+  'workspace_sid', 'workflow_sid', 'task_queue_sid', 'task_sid', 'task_attributes', 'task_age', 'task_priority',
+  'worker_sid', 'worker_attributes', 'reservation_sid', 'task_channel_sid', 'task_channel_unique_name', 'worker_name',
+] as const;
+
+/** Assignment callback parameters (spec §8), from a `reservation.created` event. */
+export function assignmentCallbackParams(accountSid: string, e: EngineEvent): Record<string, string> {
+  const params: Record<string, string> = { AccountSid: accountSid };
+  for (const key of ASSIGNMENT_FIELDS) {
+    const value = e.data[key];
+    if (value !== undefined && value !== null) params[pascalCase(key)] = wire(value);
+  }
+  params['Timestamp'] = String(Math.floor(e.at / 1000));
+  return params;
+}
+
+/** The outbox rows a command's events queue, given the engine state after the command. */
+export function outboxRows(engine: WorkspaceEngine, accountSid: string, events: readonly EngineEvent[], now: number): OutboxRowInput[] {
+  const rows: OutboxRowInput[] = [];
+  const { eventCallbackUrl, eventsFilter } = engine.workspace;
+  for (const e of events) {
+    if (e.eventType === 'reservation.created') {
+      const workflow = engine.workflows.get(String(e.data['workflow_sid'] ?? ''));
+      const url = workflow?.assignmentCallbackUrl ?? null;
+      if (url !== null && url !== '') {
+        const payload: WebhookPayload = {
+          accountSid,
+          url,
+          idempotencyToken: `${e.sid}-assignment`,
+          params: assignmentCallbackParams(accountSid, e),
+        };
+        const fallback = workflow?.fallbackAssignmentCallbackUrl ?? null;
+        if (fallback !== null && fallback !== '') payload.fallbackUrl = fallback;
+        rows.push({ kind: 'assignment', payload: JSON.stringify(payload), dueAt: now });
+      }
+    }
+    if (eventCallbackUrl !== null && eventCallbackUrl !== '' && passesFilter(eventsFilter, e.eventType)) {
+      const payload: WebhookPayload = { accountSid, url: eventCallbackUrl, idempotencyToken: e.sid, params: eventCallbackParams(accountSid, e) };
+      rows.push({ kind: 'event', payload: JSON.stringify(payload), dueAt: now });
+    }
+  }
+  return rows;
+}
