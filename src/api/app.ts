@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { authenticate } from './auth.ts';
 import { setAccount, type Api } from './context.ts';
 import { activityRoutes } from './routes/activities.ts';
+import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
@@ -55,7 +56,8 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // A workflow configuration may hold 1,038,576 bytes (spec §1.3); form encoding can triple that.
   const bodyLimit = 4 * 1024 * 1024;
   const app = (typeof logger === 'boolean' ? Fastify({ logger, bodyLimit }) : Fastify({ loggerInstance: logger, bodyLimit })) as unknown as FastifyInstance;
-  const api: Api = { runtime: options.runtime, clock: options.clock ?? Date.now, publicBaseUrl: options.publicBaseUrl };
+  const metrics = createMetrics(options.runtime);
+  const api: Api = { runtime: options.runtime, clock: options.clock ?? Date.now, publicBaseUrl: options.publicBaseUrl, observeCommand: metrics.observeCommand };
   const moreInfo = options.moreInfoBase;
 
   void app.register(formbody);
@@ -73,6 +75,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  metricsRoutes(app, metrics);
 
   void app.register(async (v1) => {
     for (const register of REGISTRARS) register(v1, api);

@@ -17,6 +17,8 @@ export interface Api {
   clock: () => number;
   /** Public origin for `url`/`links`/`meta` (PUBLIC_BASE_URL); else the request's Host. */
   publicBaseUrl: string | undefined;
+  /** Records a command's latency, `execute` call → acknowledgement, in seconds (metrics). */
+  observeCommand?: (type: string, seconds: number) => void;
 }
 
 const accounts = new WeakMap<FastifyRequest, string>();
@@ -74,7 +76,9 @@ export function pageRequest(api: Api, req: FastifyRequest, key: string): PageReq
 
 /** Executes a command durably; a rejection becomes an ApiError (the command changed nothing). */
 export async function execute(api: Api, engine: WorkspaceEngine, command: UntimedCommand, body?: Params): Promise<Outcome> {
+  const started = performance.now();
   const outcome = await api.runtime.execute(engine.workspace.sid, command);
+  api.observeCommand?.(command.type, (performance.now() - started) / 1000);
   if (outcome.rejection !== null) throw fromRejection(outcome.rejection, body?.names());
   return outcome;
 }

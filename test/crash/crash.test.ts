@@ -1,0 +1,181 @@
+/**
+ * Crash test (DESIGN.md rule 2, durable before acknowledged): `switchboard serve` as a child
+ * process under task-creation load from the twilio client, SIGKILLed at a seeded random moment,
+ * restarted on the same data dir. Then: every task whose creation was acknowledged exists with a
+ * consistent status; a reservation pending at the kill times out after its REMAINING time (not
+ * a fresh full timeout); routing continues. Three seeds; the seed is in every failure message.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import twilio from 'twilio';
+
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const RESERVATION_TIMEOUT_S = 6;
+const CREATORS = 6;
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  credentials: { sid: string; token: string } | null;
+}
+
+function startServer(dataDir: string, firstStart: boolean): Promise<Server> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => void (err += c.toString()));
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`server exited (${code}) before serving: ${out}${err}`));
+    child.once('exit', onExit);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const base = /serving TaskRouter v1 at (http:\/\/\S+)\/v1/.exec(out)?.[1];
+      if (base === undefined) return;
+      const sid = /Account SID: (AC[0-9a-f]{32})/.exec(out)?.[1];
+      const token = /Auth Token:\s+([0-9a-f]+)/.exec(out)?.[1];
+      // On a first start the credentials follow the "serving" line.
+      if (firstStart && (sid === undefined || token === undefined)) return;
+      child.off('exit', onExit);
+      resolve({ child, base, credentials: sid !== undefined && token !== undefined ? { sid, token } : null });
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+/** mulberry32: a small seeded generator. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function crashRun(seed: number): Promise<void> {
+  const rnd = random(seed);
+  const say = (m: string): string => `[seed ${seed}] ${m}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-crash-'));
+  const servers: Server[] = [];
+  try {
+    const first = await startServer(dataDir, true);
+    servers.push(first);
+    assert.ok(first.credentials !== null, say('a first start prints the credentials'));
+    const { sid, token } = first.credentials;
+    const client = twilio(sid, token);
+    client.taskrouter.baseUrl = first.base;
+    const tr = client.taskrouter.v1;
+
+    // Setup: agents' queue and a "fresh" queue, one workflow with a short reservation timeout.
+    const ws = await tr.workspaces.create({ friendlyName: `Crash ${seed}` });
+    const w = tr.workspaces(ws.sid);
+    const activities = await w.activities.list();
+    const available = activities.find((a) => a.friendlyName === 'Available')?.sid as string;
+    const agents = await w.taskQueues.create({ friendlyName: 'Agents', targetWorkers: 'role == "agent"' });
+    const fresh = await w.taskQueues.create({ friendlyName: 'Fresh', targetWorkers: 'role == "fresh"' });
+    const configuration = JSON.stringify({
+      task_routing: { filters: [{ expression: 'role == "fresh"', targets: [{ queue: fresh.sid }] }], default_filter: { queue: agents.sid } },
+    });
+    const workflow = await w.workflows.create({ friendlyName: 'Main', configuration, taskReservationTimeout: RESERVATION_TIMEOUT_S });
+    const ann = await w.workers.create({ friendlyName: 'Ann', activitySid: available, attributes: JSON.stringify({ role: 'agent' }) });
+
+    // The reservation that will be pending at the kill: Ann (capacity 1) gets the first task.
+    const held = await w.tasks.create({ workflowSid: workflow.sid, attributes: JSON.stringify({ n: -1 }) });
+    assert.equal(held.assignmentStatus, 'reserved', say('the first task is reserved'));
+    const reservation = (await w.workers(ann.sid).reservations.list())[0];
+    assert.ok(reservation !== undefined && reservation.reservationStatus === 'pending', say('a pending reservation'));
+    const createdEvent = (await w.events.list({ eventType: 'reservation.created' })).find((e) => e.resourceSid === reservation.sid);
+    assert.ok(createdEvent !== undefined, say('reservation.created event'));
+    const reservedAt = createdEvent.eventDateMs as unknown as number;
+    const deadline = Number(reservedAt) + RESERVATION_TIMEOUT_S * 1000;
+
+    // Load: several creators; every task they are told about (SID received) must survive.
+    const acknowledged: string[] = [];
+    let killed = false;
+    const creator = async (k: number): Promise<void> => {
+      for (let i = 0; !killed; i++) {
+        try {
+          const t = await w.tasks.create({ workflowSid: workflow.sid, attributes: JSON.stringify({ creator: k, i }) });
+          acknowledged.push(t.sid);
+        } catch (error) {
+          if (!killed) throw error;
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: CREATORS }, (_, k) => creator(k)));
+    const killAfter = 600 + Math.floor(rnd() * 1400);
+    await sleep(killAfter);
+    killed = true;
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+    await load;
+    assert.ok(acknowledged.length > 0, say(`some creates were acknowledged before the kill at ${killAfter} ms`));
+
+    const second = await startServer(dataDir, false);
+    servers.push(second);
+    assert.equal(second.credentials, null, say('a restart creates no new account'));
+    client.taskrouter.baseUrl = second.base;
+    const restartedAt = Date.now();
+    assert.ok(restartedAt < deadline - 500, say(`the restart (${deadline - restartedAt} ms before the deadline) came in time for the timing check`));
+
+    // Every acknowledged task is there, pending in the agents' queue; only `held` is reserved.
+    const tasks = new Map((await w.tasks.list()).map((t) => [t.sid, t]));
+    for (const s of acknowledged) {
+      const t = tasks.get(s);
+      assert.ok(t !== undefined, say(`acknowledged task ${s} survived (${acknowledged.length} acknowledged, ${tasks.size} present)`));
+      assert.equal(t.assignmentStatus, 'pending', say(`task ${s} is pending`));
+      assert.equal(t.taskQueueSid, agents.sid, say(`task ${s} is in the agents' queue`));
+    }
+    assert.equal(tasks.get(held.sid)?.assignmentStatus, 'reserved', say('the held task is still reserved'));
+    assert.deepEqual([...tasks.values()].filter((t) => t.assignmentStatus === 'reserved').map((t) => t.sid), [held.sid], say('only the held task is reserved'));
+    assert.equal((await w.workers(ann.sid).reservations(reservation.sid).fetch()).reservationStatus, 'pending', say('the reservation is still pending'));
+
+    // It times out at its original deadline: poll until it leaves `pending`.
+    let status = 'pending';
+    while (status === 'pending' && Date.now() < deadline + 3_000) {
+      await sleep(100);
+      status = (await w.workers(ann.sid).reservations(reservation.sid).fetch()).reservationStatus;
+    }
+    const observedAt = Date.now();
+    assert.equal(status, 'timeout', say('the reservation timed out'));
+    const timeoutEvent = (await w.events.list({ eventType: 'reservation.timeout' })).find((e) => e.resourceSid === reservation.sid);
+    assert.ok(timeoutEvent !== undefined, say('reservation.timeout event'));
+    const timedOutAt = Number(timeoutEvent.eventDateMs);
+    assert.ok(timedOutAt >= deadline, say(`not before the deadline (${timedOutAt - deadline} ms)`));
+    // A fresh full timeout would come RESERVATION_TIMEOUT_S after the restart, >= killAfter later.
+    assert.ok(timedOutAt - deadline < 500, say(`at its remaining time: ${timedOutAt - deadline} ms after the original deadline (restart was ${restartedAt - Number(reservedAt)} ms after the reservation)`));
+    assert.ok(observedAt - deadline < 1_000, say(`observed ${observedAt - deadline} ms after the deadline`));
+
+    // Routing continues: a new worker and a new task meet; Ann back Available gets a pending task.
+    const carl = await w.workers.create({ friendlyName: 'Carl', activitySid: available, attributes: JSON.stringify({ role: 'fresh' }) });
+    const newTask = await w.tasks.create({ workflowSid: workflow.sid, attributes: JSON.stringify({ role: 'fresh' }) });
+    assert.equal(newTask.assignmentStatus, 'reserved', say('a new task is reserved after the restart'));
+    assert.equal((await w.workers(carl.sid).reservations.list())[0]?.taskSid, newTask.sid, say('to the new worker'));
+    await w.workers(ann.sid).update({ activitySid: available });
+    const annPending = (await w.workers(ann.sid).reservations.list({ reservationStatus: 'pending' }))[0];
+    assert.ok(annPending !== undefined, say('Ann, Available again, gets a pending task'));
+  } finally {
+    for (const s of servers) {
+      s.child.kill('SIGKILL');
+      await exited(s.child);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+for (const seed of [1, 2, 3]) {
+  test(`crash under load, restart, recovery (seed ${seed})`, { timeout: 25_000 }, async () => {
+    await crashRun(seed);
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Snapshots are taken off the request path: once a workspace's log passes `snapshotEvery`
+ * commands the snapshot waits for a quiet moment; under sustained load it is taken anyway at
+ * 4 × `snapshotEvery`. Either way a reopened runtime has the same state.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Runtime } from '../../src/runtime/runtime.ts';
+
+test('a due snapshot waits until no command came for a while; a long log is snapshotted at once', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
+  const rt = Runtime.open({ dataDir, snapshotEvery: 10 });
+  const account = rt.createAccount('Acme');
+  const ws = rt.createWorkspace(account.sid, { friendlyName: 'Support' }).engine.workspace.sid;
+  const snapshotSeq = (): number => rt.store.loadWorkspaces().find((w) => w.sid === ws)?.snapshotSeq ?? -1;
+  let made = 0;
+  const create = async (n: number): Promise<void> => {
+    const outcomes = await Promise.all(Array.from({ length: n }, () => rt.execute(ws, { type: 'createTaskQueue', friendlyName: `q${made++}` })));
+    assert.ok(outcomes.every((o) => o.rejection === null));
+  };
+
+  await create(12);
+  assert.equal(snapshotSeq(), 0, 'due, but not taken in the same turn as the commit');
+  // A command every 40 ms for 400 ms: never quiet for 250 ms, so no snapshot yet.
+  for (let i = 0; i < 10; i++) {
+    await sleep(40);
+    await create(1);
+  }
+  assert.equal(snapshotSeq(), 0, 'not quiet yet');
+  for (let waited = 0; snapshotSeq() === 0 && waited < 3_000; waited += 50) await sleep(50);
+  assert.equal(snapshotSeq(), 22, 'taken once quiet');
+
+  await create(40);
+  assert.equal(snapshotSeq(), 62, '4 × snapshotEvery commands: taken at once');
+
+  const reopened = Runtime.open({ dataDir });
+  assert.equal(reopened.workspace(account.sid, ws)?.queues.size, 62);
+  reopened.close();
+  rt.close();
+});
