@@ -37,7 +37,7 @@ import {
   type WorkflowRecord,
   type WorkspaceRecord,
 } from './model.ts';
-import { fifoBefore, lifoBefore, QueueIndex, readyBefore, type ReadyEntry, type WaitingEntry } from './queue-index.ts';
+import { fifoBefore, lifoBefore, QueueIndex, readyBefore, readyEntryOf, type ReadyEntry, type WaitingEntry } from './queue-index.ts';
 import { reject, RejectionError, type Rejection } from './rejections.ts';
 import { StatisticsRecorder } from './statistics.ts';
 import { clonePlain, saveTask, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
@@ -804,7 +804,10 @@ export class WorkspaceEngine {
       }
     }
     if (q.tasks.size > 0) reject('in_use', `TaskQueue ${q.record.friendlyName} still holds ${q.tasks.size} tasks`);
-    for (const w of q.members) w.queues.delete(q.record.sid);
+    for (const w of q.members) {
+      w.queues.delete(q.record.sid);
+      w.queueIndexes.delete(q);
+    }
     this.queues.delete(q.record.sid);
     this.activityQueues.delete(q);
     this.emitQueue('task-queue.deleted', q.record);
@@ -999,8 +1002,7 @@ export class WorkspaceEngine {
     assert(activity !== undefined, `activity ${activitySid} exists`);
     if (activity.sid === w.activitySid) return;
     const previous = { sid: w.activitySid, name: w.activityName, since: w.dateStatusChanged };
-    for (const qsid of w.queues) {
-      const q = this.queues.get(qsid) as QueueIndex;
+    for (const q of w.queueIndexes) {
       q.countActivity(w.activitySid, w.activityAvailable, -1);
       q.countActivity(activity.sid, activity.available, 1);
     }
@@ -1044,8 +1046,9 @@ export class WorkspaceEngine {
     // Oldest first: the set's order (when each task was last listed) is not kept by a restore.
     direct.sort((a, b) => a.dateCreated - b.dateCreated || (a.sid < b.sid ? -1 : 1));
     for (const t of direct) if (isWaiting(t.assignmentStatus)) this.cancelTask(t, 'Worker deleted');
-    for (const qsid of [...w.queues]) (this.queues.get(qsid) as QueueIndex).removeMember(w);
+    for (const q of w.queueIndexes) q.removeMember(w);
     w.queues.clear();
+    w.queueIndexes.clear();
     for (const ch of w.channels) {
       ch.ready = false;
       ch.stamp += 1;
@@ -1104,12 +1107,13 @@ export class WorkspaceEngine {
     if (member) {
       q.addMember(w);
       w.queues.add(q.record.sid);
+      w.queueIndexes.add(q);
       if (q.indexed) {
         for (const ch of w.channels) {
           // Only an entry already published elsewhere; an unpublished one reaches every member
           // queue, this one included, when the worker has been served (publishReady).
           if (ch.ready && ch.publishedStamp === ch.stamp) {
-            q.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+            q.pushReady(readyEntryOf(w, ch));
           }
         }
       }
@@ -1117,6 +1121,7 @@ export class WorkspaceEngine {
     } else {
       q.removeMember(w);
       w.queues.delete(q.record.sid);
+      w.queueIndexes.delete(q);
     }
   }
 
@@ -1124,12 +1129,22 @@ export class WorkspaceEngine {
    * Recomputes a worker's readiness per channel (spec §7.2 rules 3–5) and, where it is ready
    * with a new rank, publishes a ready entry to every indexed member queue. `repushChannel`
    * forces a new entry on that channel (after its entry was taken from a heap).
+   *
+   * `countsChangedOn` (≥ 0) says that only that channel's task counts and the worker's open
+   * reservations changed since the worker was last refreshed. Another channel then depends on
+   * the change only through the worker's total, that is with single-tasking or channel-optimized
+   * routing; the others are skipped without being read (a cache miss each, for a worker served
+   * long ago).
    */
-  private refreshWorker(w: WorkerRecord, repushChannel = -1): void {
+  private refreshWorker(w: WorkerRecord, repushChannel = -1, countsChangedOn = -1): void {
     const total = w.openReservations.size;
-    const singleBusy = !this.workspace.multiTaskEnabled && total > 0;
-    for (const ch of w.channels) {
-      const tc = this.channelList[ch.channelIndex] as TaskChannelRecord;
+    const singleTasking = !this.workspace.multiTaskEnabled;
+    const singleBusy = singleTasking && total > 0;
+    const channels = w.channels;
+    for (let i = 0; i < channels.length; i++) {
+      const tc = this.channelList[i] as TaskChannelRecord;
+      if (countsChangedOn >= 0 && i !== countsChangedOn && !singleTasking && !tc.channelOptimizedRouting) continue;
+      const ch = channels[i] as WorkerChannelRecord;
       const ready = !tc.deleted && w.activityAvailable && ch.available && ch.activeTasks < ch.configuredCapacity && !singleBusy;
       if (!ready && !ch.ready) continue;
       const busy = tc.channelOptimizedRouting && total > 0 ? 1 : 0;
@@ -1403,10 +1418,11 @@ export class WorkspaceEngine {
   private releaseReservation(r: ReservationRecord): void {
     const w = this.workers.get(r.workerSid);
     if (w === undefined || !w.openReservations.delete(r.sid)) return;
-    const ch = w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
+    const channel = (this.channels.get(r.taskChannelSid) as TaskChannelRecord).index;
+    const ch = w.channels[channel] as WorkerChannelRecord;
     ch.activeTasks -= 1;
     if (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping') ch.assignedTasks -= 1;
-    this.refreshWorker(w);
+    this.refreshWorker(w, -1, channel);
   }
 
   private leaveQueue(task: TaskRecord): void {
@@ -1501,7 +1517,7 @@ export class WorkspaceEngine {
       r.previousActivitySid = w.activitySid;
       this.setWorkerActivity(w, reservationActivity);
     }
-    this.refreshWorker(w, channel.index);
+    this.refreshWorker(w, channel.index, channel.index);
     if (!this.hasOpenSlot(task)) this.unlist(task);
   }
 
@@ -1924,11 +1940,13 @@ export class WorkspaceEngine {
         if (t !== null && (best === null || this.taskBefore(t, orderOf(t), best, orderOf(best)))) best = t;
       }
       if (best !== null) this.createReservation(best, w);
-      this.publishReady(w);
+      this.publishReady(w, mask);
       return;
     }
-    for (const ch of w.channels) {
-      if ((mask & (1 << Math.min(ch.channelIndex, 31))) === 0 && mask !== -1) continue;
+    const channels = w.channels;
+    for (let i = 0; i < channels.length; i++) {
+      if (!inChannelMask(mask, i)) continue;
+      const ch = channels[i] as WorkerChannelRecord;
       let guard = 0;
       while (ch.ready || (w.directTasks.size > 0 && guard === 0)) {
         const task = this.bestTaskFor(w, ch.channelIndex);
@@ -1938,17 +1956,26 @@ export class WorkspaceEngine {
         assert(guard < 10_000, 'serveWorker loops');
       }
     }
-    this.publishReady(w);
+    this.publishReady(w, mask);
   }
 
-  /** Puts the worker's ready channels whose rank changed into its indexed queues' ready heaps. */
-  private publishReady(w: WorkerRecord): void {
-    for (const ch of w.channels) {
+  /**
+   * Puts the worker's ready channels whose rank changed into its indexed queues' ready heaps.
+   * `served` is the channel mask the worker was served for. Only channels in it, or marked dirty
+   * while it was served, can need publishing: refreshWorker marks every channel whose stamp it
+   * bumps while ready, and each serve ends here. The others are not read (cache misses, for a
+   * worker last served long ago).
+   */
+  private publishReady(w: WorkerRecord, served: number): void {
+    const mask = served | w.dirtyChannels;
+    const channels = w.channels;
+    for (let i = 0; i < channels.length; i++) {
+      if (!inChannelMask(mask, i)) continue;
+      const ch = channels[i] as WorkerChannelRecord;
       if (!ch.ready || ch.publishedStamp === ch.stamp) continue;
       ch.publishedStamp = ch.stamp;
-      const entry: ReadyEntry = { worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince };
-      for (const qsid of w.queues) {
-        const q = this.queues.get(qsid) as QueueIndex;
+      const entry = readyEntryOf(w, ch);
+      for (const q of w.queueIndexes) {
         if (q.indexed) q.pushReady(entry);
       }
     }
@@ -1974,8 +2001,7 @@ export class WorkspaceEngine {
       }
     }
     if (!(w.channels[channel] as WorkerChannelRecord).ready) return best;
-    for (const qsid of w.queues) {
-      const q = this.queues.get(qsid) as QueueIndex;
+    for (const q of w.queueIndexes) {
       const order = q.order;
       if (q.waitingCount[channel] !== 0) {
         const head = this.waitingHeadFor(q, channel, w);
@@ -2091,6 +2117,11 @@ export class WorkspaceEngine {
       }
     }
   }
+}
+
+/** Is channel `index` in a mask of {@link WorkspaceEngine} `markDirty` (-1: every channel)? */
+function inChannelMask(mask: number, index: number): boolean {
+  return mask === -1 || (mask & (1 << Math.min(index, 31))) !== 0;
 }
 
 /** Where a known-worker task is filed: the worker's SID, or `~` + lower-case friendly name. */

@@ -377,6 +377,11 @@ class Checker {
       if (expected.size !== actual.size || [...expected].some((q) => !actual.has(q))) {
         this.fail('worker-queues', [w.sid], `worker ${w.sid} is in queues [${[...actual].join(', ')}], its attributes match [${[...expected].join(', ')}]`);
       }
+      const sids = [...w.queues];
+      const indexes = [...w.queueIndexes];
+      if (indexes.length !== sids.length || indexes.some((q, i) => q.record.sid !== sids[i] || e.queues.get(q.record.sid) !== q)) {
+        this.fail('worker-queues', [w.sid], `worker ${w.sid} has queue indexes [${indexes.map((q) => q.record.sid).join(', ')}] for queues [${sids.join(', ')}]`);
+      }
     }
   }
 

@@ -18,6 +18,7 @@
  * rejected | timeout | canceled | rescinded.
  */
 import type { ChannelView, CompiledExpression, WorkerView } from '../expr/types.ts';
+import type { QueueIndex } from './queue-index.ts';
 import type { RoutingPlan } from './workflow-config.ts';
 
 export type TaskStatus = 'pending' | 'reserved' | 'assigned' | 'wrapping' | 'completed' | 'canceled';
@@ -178,6 +179,8 @@ export class WorkerRecord implements WorkerView {
   openReservations = new Set<string>();
   /** Derived: task queues whose TargetWorkers this worker matches. */
   queues = new Set<string>();
+  /** Derived: the same queues' indexes, in the same order, for routing loops to skip the lookup by SID. */
+  queueIndexes = new Set<QueueIndex>();
   /** Derived: tasks routed straight to this worker (RoutingTarget WK) waiting for it. */
   directTasks = new Set<string>();
   /** Derived: bit i set = channel i became ready or re-ranked since the worker was last served; -1 = all. */

@@ -21,18 +21,28 @@
  * heap is compacted (once it holds more than twice its live entries).
  */
 import type { CompiledExpression } from '../expr/types.ts';
-import { Heap } from './heap.ts';
-import type { QueueOrder, TaskQueueRecord, TaskRecord, WorkerRecord } from './model.ts';
+import { Heap, type HeapOrder } from './heap.ts';
+import type { QueueOrder, TaskQueueRecord, TaskRecord, WorkerChannelRecord, WorkerRecord } from './model.ts';
 
 /** A ready worker on one channel, shared by every member queue's heap. */
 export interface ReadyEntry {
   readonly worker: WorkerRecord;
   readonly channel: number;
+  /**
+   * `worker.channels[channel]`, kept so that telling a stale entry (most of those popped) reads
+   * the channel alone, not the worker and its channel list too.
+   */
+  readonly workerChannel: WorkerChannelRecord;
   readonly stamp: number;
   /** 1 when channel-optimized routing ranks this worker after workers with no task. */
   readonly busy: number;
   /** Idle since (epoch ms): last reservation on the channel, or the worker's creation. */
   readonly idleSince: number;
+}
+
+/** The entry for a worker's channel as it stands (its current stamp and rank). */
+export function readyEntryOf(worker: WorkerRecord, ch: WorkerChannelRecord): ReadyEntry {
+  return { worker, channel: ch.channelIndex, workerChannel: ch, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince };
 }
 
 /**
@@ -76,6 +86,23 @@ export function lifoBefore(a: OrderKey, b: OrderKey): boolean {
   return a.sid > b.sid;
 }
 
+// The same three orders as heap keys (heap.ts): each must agree with its function above.
+const READY_ORDER: HeapOrder<ReadyEntry> = {
+  major: (e) => e.busy,
+  minor: (e) => e.idleSince,
+  tieBefore: (a, b) => a.worker.sid < b.worker.sid,
+};
+const FIFO_ORDER: HeapOrder<WaitingEntry> = {
+  major: (e) => -e.priority,
+  minor: (e) => e.virtualStartTime,
+  tieBefore: (a, b) => a.sid < b.sid,
+};
+const LIFO_ORDER: HeapOrder<WaitingEntry> = {
+  major: (e) => -e.virtualStartTime,
+  minor: () => 0,
+  tieBefore: (a, b) => a.sid > b.sid,
+};
+
 export class QueueIndex {
   record: TaskQueueRecord;
   /** Compiled TargetWorkers; null when it is empty (nobody is eligible). */
@@ -108,9 +135,8 @@ export class QueueIndex {
   }
 
   addChannel(): void {
-    this.readyWorkers.push(new Heap<ReadyEntry>(readyBefore));
-    const before = this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
-    this.waiting.push(new Heap<WaitingEntry>(before));
+    this.readyWorkers.push(new Heap(READY_ORDER));
+    this.waiting.push(new Heap(this.waitingOrder));
     this.waitingCount.push(0);
     this.restricted.push([]);
     this.restrictedCount.push(0);
@@ -119,6 +145,11 @@ export class QueueIndex {
   /** The queue's order as a "comes before" test on tasks. */
   get before(): (a: OrderKey, b: OrderKey) => boolean {
     return this.record.taskOrder === 'LIFO' ? lifoBefore : fifoBefore;
+  }
+
+  /** The queue's order as keys of the waiting heaps. */
+  private get waitingOrder(): HeapOrder<WaitingEntry> {
+    return this.record.taskOrder === 'LIFO' ? LIFO_ORDER : FIFO_ORDER;
   }
 
   /** Inserts a task with a target expression into its channel's ordered list. */
@@ -151,7 +182,7 @@ export class QueueIndex {
   reorder(): void {
     const before = this.before;
     for (let c = 0; c < this.waiting.length; c++) {
-      const heap = new Heap<WaitingEntry>(before);
+      const heap = new Heap(this.waitingOrder);
       for (const e of (this.waiting[c] as Heap<WaitingEntry>).unordered()) if (e.task.stamp === e.stamp) heap.push(e);
       this.waiting[c] = heap;
       const list = (this.restricted[c] as WaitingEntry[]).filter((e) => e.task.stamp === e.stamp);
@@ -161,8 +192,8 @@ export class QueueIndex {
   }
 
   isReadyEntryLive(e: ReadyEntry): boolean {
-    const ch = e.worker.channels[e.channel];
-    return ch !== undefined && ch.stamp === e.stamp && ch.ready && this.members.has(e.worker);
+    const ch = e.workerChannel;
+    return ch.stamp === e.stamp && ch.ready && this.members.has(e.worker);
   }
 
   /** Starts maintaining the ready heaps, filling them from the members' current readiness. */
@@ -174,7 +205,7 @@ export class QueueIndex {
         // Only what is published: a channel that became ready and was not served yet reaches
         // the heaps when it is (publishReady), as it does for queues indexed earlier.
         if (ch.ready && ch.publishedStamp === ch.stamp) {
-          this.pushReady({ worker: w, channel: ch.channelIndex, stamp: ch.stamp, busy: ch.rankBusy, idleSince: ch.rankIdleSince });
+          this.pushReady(readyEntryOf(w, ch));
         }
       }
     }

@@ -52,8 +52,8 @@ function splitByWaitTime(c: Counters, thresholds: number[] | undefined): Json | 
   const out: Json = {};
   for (const s of thresholds) {
     const split = { above: { tasks_canceled: 0, reservations_accepted: 0 }, below: { tasks_canceled: 0, reservations_accepted: 0 } };
-    for (const [wait, n] of c.acceptedWaits) split[wait <= s ? 'below' : 'above'].reservations_accepted += n;
-    for (const [wait, n] of c.canceledWaits) split[wait <= s ? 'below' : 'above'].tasks_canceled += n;
+    for (const [wait, n] of c.acceptedWaits ?? []) split[wait <= s ? 'below' : 'above'].reservations_accepted += n;
+    for (const [wait, n] of c.canceledWaits ?? []) split[wait <= s ? 'below' : 'above'].tasks_canceled += n;
     out[String(s)] = split;
   }
   return out;

@@ -16,25 +16,31 @@ export const STATISTICS_RETENTION_MS = 30 * 24 * 3_600_000;
 const MINUTE_MS = 60_000;
 const RETENTION_MINUTES = STATISTICS_RETENTION_MS / MINUTE_MS;
 
-/** Sum, count, minimum and maximum of a duration in seconds. */
+/**
+ * Sum, count, minimum and maximum of a duration in whole seconds. `min` and `max` are 0 while
+ * `count` is 0: with whole numbers only, V8 keeps every field an inline small integer, where an
+ * initial ±Infinity would box both in separate heap numbers (there is one of these for every
+ * bucket of every scope, channel and minute).
+ */
 export class DurationStats {
   count = 0;
   total = 0;
-  min = Infinity;
-  max = -Infinity;
+  min = 0;
+  max = 0;
 
   add(value: number): void {
+    if (this.count === 0 || value < this.min) this.min = value;
+    if (this.count === 0 || value > this.max) this.max = value;
     this.count += 1;
     this.total += value;
-    if (value < this.min) this.min = value;
-    if (value > this.max) this.max = value;
   }
 
   merge(other: DurationStats): void {
+    if (other.count === 0) return;
+    if (this.count === 0 || other.min < this.min) this.min = other.min;
+    if (this.count === 0 || other.max > this.max) this.max = other.max;
     this.count += other.count;
     this.total += other.total;
-    if (other.min < this.min) this.min = other.min;
-    if (other.max > this.max) this.max = other.max;
   }
 
   /** Twilio's `{avg, min, max, total}` in whole seconds; zeros when empty. */
@@ -62,9 +68,12 @@ export class Counters {
   readonly waitUntilAccepted = new DurationStats();
   readonly waitInQueueUntilAccepted = new DurationStats();
   readonly waitUntilCanceled = new DurationStats();
-  /** Accepted waits: seconds → count (for split_by_wait_time with any thresholds). */
-  readonly acceptedWaits = new Map<number, number>();
-  readonly canceledWaits = new Map<number, number>();
+  /**
+   * Accepted waits: seconds → count (for split_by_wait_time with any thresholds); null until
+   * the first one, as most buckets never count one of each kind.
+   */
+  acceptedWaits: Map<number, number> | null = null;
+  canceledWaits: Map<number, number> | null = null;
 
   merge(o: Counters): void {
     this.tasksCreated += o.tasksCreated;
@@ -83,16 +92,35 @@ export class Counters {
     this.waitUntilAccepted.merge(o.waitUntilAccepted);
     this.waitInQueueUntilAccepted.merge(o.waitInQueueUntilAccepted);
     this.waitUntilCanceled.merge(o.waitUntilCanceled);
-    for (const [k, v] of o.acceptedWaits) this.acceptedWaits.set(k, (this.acceptedWaits.get(k) ?? 0) + v);
-    for (const [k, v] of o.canceledWaits) this.canceledWaits.set(k, (this.canceledWaits.get(k) ?? 0) + v);
+    if (o.acceptedWaits !== null) for (const [k, v] of o.acceptedWaits) this.acceptedWaits = countWait(this.acceptedWaits, k, v);
+    if (o.canceledWaits !== null) for (const [k, v] of o.canceledWaits) this.canceledWaits = countWait(this.canceledWaits, k, v);
   }
+}
+
+/** Adds `n` waits of `seconds` to a histogram, creating it if needed; returns the histogram. */
+function countWait(histogram: Map<number, number> | null, seconds: number, n = 1): Map<number, number> {
+  const h = histogram ?? new Map<number, number>();
+  h.set(seconds, (h.get(seconds) ?? 0) + n);
+  return h;
 }
 
 /** Minute buckets of one scope and channel, oldest first. */
 class Series {
+  /** The task channel SID, or '' for events without a channel. */
+  readonly channel: string;
+  /**
+   * The same scope's series for the next channel it saw, if any. A scope sees a handful of
+   * channels at most: a short chain, walked from the series the scope Map holds, costs fewer
+   * memory reads than a second Map per scope.
+   */
+  next: Series | null = null;
   readonly buckets = new Map<number, Counters>();
   private lastMinute = -1;
   private last: Counters | null = null;
+
+  constructor(channel: string) {
+    this.channel = channel;
+  }
 
   at(minute: number): Counters {
     if (minute === this.lastMinute && this.last !== null) return this.last;
@@ -109,6 +137,16 @@ class Series {
     this.last = bucket;
     return bucket;
   }
+}
+
+/** The series of `first`'s scope for `channel`, added at the end of the chain if new. */
+function seriesIn(first: Series, channel: string): Series {
+  let s = first;
+  while (s.channel !== channel) {
+    if (s.next === null) return (s.next = new Series(channel));
+    s = s.next;
+  }
+  return s;
 }
 
 /** A statistics window: [startMs, endMs), optionally one task channel (SID). */
@@ -139,9 +177,10 @@ const DURATION_FIELDS = ['waitUntilAccepted', 'waitInQueueUntilAccepted', 'waitU
 function saveCounters(c: Counters): CountersSnapshot {
   const out: CountersSnapshot = {};
   for (const f of COUNTER_FIELDS) out[f] = c[f];
-  for (const f of DURATION_FIELDS) out[f] = [c[f].count, c[f].total, c[f].min, c[f].max];
-  out['acceptedWaits'] = [...c.acceptedWaits];
-  out['canceledWaits'] = [...c.canceledWaits];
+  // An empty duration is saved with the ±Infinity bounds it used to hold in memory.
+  for (const f of DURATION_FIELDS) out[f] = c[f].count === 0 ? [0, 0, Infinity, -Infinity] : [c[f].count, c[f].total, c[f].min, c[f].max];
+  out['acceptedWaits'] = [...(c.acceptedWaits ?? [])];
+  out['canceledWaits'] = [...(c.canceledWaits ?? [])];
   return out;
 }
 
@@ -149,11 +188,11 @@ function loadCounters(s: CountersSnapshot): Counters {
   const c = new Counters();
   for (const f of COUNTER_FIELDS) c[f] = s[f] as number;
   for (const f of DURATION_FIELDS) {
-    const [count, total, min, max] = s[f] as number[];
-    Object.assign(c[f], { count, total, min: min ?? Infinity, max: max ?? -Infinity });
+    const [count, total, min, max] = s[f] as (number | null)[];
+    if (count) Object.assign(c[f], { count, total, min, max });
   }
-  for (const [k, v] of s['acceptedWaits'] as [number, number][]) c.acceptedWaits.set(k, v);
-  for (const [k, v] of s['canceledWaits'] as [number, number][]) c.canceledWaits.set(k, v);
+  for (const [k, v] of s['acceptedWaits'] as [number, number][]) c.acceptedWaits = countWait(c.acceptedWaits, k, v);
+  for (const [k, v] of s['canceledWaits'] as [number, number][]) c.canceledWaits = countWait(c.canceledWaits, k, v);
   return c;
 }
 
@@ -161,8 +200,8 @@ export class StatisticsRecorder {
   /** Plain data for a snapshot (JSON-safe except ±Infinity in empty minimums, kept as null). */
   save(): StatisticsSnapshot {
     const series: StatisticsSnapshot['series'] = [];
-    for (const [scope, byChannel] of this.series) {
-      for (const [channel, s] of byChannel) series.push([scope, channel, [...s.buckets].map(([m, c]) => [m, saveCounters(c)])]);
+    for (const [scope, first] of this.series) {
+      for (let s: Series | null = first; s !== null; s = s.next) series.push([scope, s.channel, [...s.buckets].map(([m, c]) => [m, saveCounters(c)])]);
     }
     const timelines: StatisticsSnapshot['timelines'] = [...this.timelines].map(([sid, t]) => [sid, t.spans.map((x) => [...x] as [string, number]), t.endedAt]);
     return { series, timelines };
@@ -181,8 +220,8 @@ export class StatisticsRecorder {
     return r;
   }
 
-  /** scope SID → channel SID (or '' for events without a channel) → series. */
-  private readonly series = new Map<string, Map<string, Series>>();
+  /** By scope SID: the series of the first channel the scope saw (see Series.next). */
+  private readonly series = new Map<string, Series>();
   private readonly timelines = new Map<string, { spans: Timeline; endedAt: number | null }>();
 
   /** Takes one event into account. Called by the engine for every event it emits, in order. */
@@ -215,21 +254,19 @@ export class StatisticsRecorder {
     const queue = d['task_queue_sid'] as string | null | undefined;
     const workflow = d['workflow_sid'] as string | null | undefined;
     const worker = d['worker_sid'] as string | null | undefined;
-    counterUpdate(this.bucket(ws, channel, minute), e, 'workspace');
-    if (queue) counterUpdate(this.bucket(queue, channel, minute), e, 'taskQueue');
-    if (workflow) counterUpdate(this.bucket(workflow, channel, minute), e, 'workflow');
-    if (worker && e.resourceType === 'reservation') counterUpdate(this.bucket(worker, channel, minute), e, 'worker');
+    counterUpdate(this.recentBucket(0, ws, channel, minute), e, 'workspace');
+    if (queue) counterUpdate(this.recentBucket(1, queue, channel, minute), e, 'taskQueue');
+    if (workflow) counterUpdate(this.recentBucket(2, workflow, channel, minute), e, 'workflow');
+    if (worker && e.resourceType === 'reservation') counterUpdate(this.recentBucket(3, worker, channel, minute), e, 'worker');
   }
 
   /** The counters of a scope (workspace, queue, workflow or worker SID) summed over a window. */
   cumulative(scopeSid: string, window: StatisticsWindow): Counters {
     const sum = new Counters();
-    const byChannel = this.series.get(scopeSid);
-    if (byChannel === undefined) return sum;
     const first = Math.floor(window.startMs / MINUTE_MS);
     const end = Math.ceil(window.endMs / MINUTE_MS);
-    for (const [channel, series] of byChannel) {
-      if (window.taskChannelSid !== undefined && channel !== window.taskChannelSid) continue;
+    for (let series = this.series.get(scopeSid) ?? null; series !== null; series = series.next) {
+      if (window.taskChannelSid !== undefined && series.channel !== window.taskChannelSid) continue;
       // Look the window's minutes up one by one when that is cheaper than walking every bucket.
       if (end - first < series.buckets.size) {
         for (let minute = first; minute < end; minute++) {
@@ -269,11 +306,33 @@ export class StatisticsRecorder {
   }
 
   private bucket(scope: string, channel: string, minute: number): Counters {
-    let byChannel = this.series.get(scope);
-    if (byChannel === undefined) this.series.set(scope, (byChannel = new Map()));
-    let s = byChannel.get(channel);
-    if (s === undefined) byChannel.set(channel, (s = new Series()));
-    return s.at(minute);
+    return seriesIn(this.firstSeries(scope, channel), channel).at(minute);
+  }
+
+  /** The series the scope Map holds for `scope`, created for `channel` if the scope is new. */
+  private firstSeries(scope: string, channel: string): Series {
+    let first = this.series.get(scope);
+    if (first === undefined) this.series.set(scope, (first = new Series(channel)));
+    return first;
+  }
+
+  /** For {@link recentBucket}: per scope kind, the scope last looked up and its first series. */
+  private readonly recentSids = ['', '', '', ''];
+  private readonly recentSeries: (Series | null)[] = [null, null, null, null];
+
+  /**
+   * {@link bucket}, remembering the last scope of each kind (`kind`: 0 workspace, 1 queue,
+   * 2 workflow, 3 worker): the workspace, and often the workflow and queue, are the same from one
+   * event to the next, so most events skip the Map lookups.
+   */
+  private recentBucket(kind: number, scope: string, channel: string, minute: number): Counters {
+    let first = this.recentSeries[kind] ?? null;
+    if (first === null || this.recentSids[kind] !== scope) {
+      first = this.firstSeries(scope, channel);
+      this.recentSids[kind] = scope;
+      this.recentSeries[kind] = first;
+    }
+    return seriesIn(first, channel).at(minute);
   }
 }
 
@@ -301,7 +360,7 @@ const COUNTER_UPDATES: Partial<Record<EngineEvent['eventType'], (c: Counters, e:
     c.tasksCanceled += 1;
     const wait = e.data['task_age'] as number;
     c.waitUntilCanceled.add(wait);
-    c.canceledWaits.set(wait, (c.canceledWaits.get(wait) ?? 0) + 1);
+    c.canceledWaits = countWait(c.canceledWaits, wait);
   },
   'task.completed': (c) => {
     c.tasksCompleted += 1;
@@ -319,7 +378,7 @@ const COUNTER_UPDATES: Partial<Record<EngineEvent['eventType'], (c: Counters, e:
     c.reservationsAccepted += 1;
     const wait = e.data['task_age'] as number;
     c.waitUntilAccepted.add(wait);
-    c.acceptedWaits.set(wait, (c.acceptedWaits.get(wait) ?? 0) + 1);
+    c.acceptedWaits = countWait(c.acceptedWaits, wait);
     const entered = e.data['task_queue_entered_date'] as number | null;
     if (entered !== null) c.waitInQueueUntilAccepted.add(Math.max(0, Math.floor(e.at / 1000) - entered));
   },

@@ -49,7 +49,7 @@ function timerBefore(a: Timer, b: Timer): boolean {
  */
 export class TimerQueue {
   private readonly buckets = new Map<number, Timer[]>();
-  private readonly seconds = new Heap<number>((a, b) => a < b);
+  private readonly seconds = new Heap<number>({ major: (second) => second, minor: () => 0, tieBefore: () => false });
   /** Timers of the second being drained, in reverse firing order (next to fire is last). */
   private due: Timer[] = [];
   private dueSecond = -Infinity;
