@@ -91,6 +91,11 @@ export class WorkspaceEngine {
   now: number;
   private readonly newSid: SidGenerator;
   private readonly timers = new TimerQueue();
+  /**
+   * The timeout timer of each pending reservation, by reservation SID; canceled when the
+   * reservation stops being pending (see stopReservationTimer).
+   */
+  private readonly reservationTimers = new Map<string, Timer>();
   private readonly workersByName = new Map<string, WorkerRecord>();
   /** Queues whose TargetWorkers read the worker's activity: membership changes with it. */
   private readonly activityQueues = new Set<QueueIndex>();
@@ -232,6 +237,7 @@ export class WorkspaceEngine {
         restriction: null,
         listedIn: null,
         listedChannel: (e.channels.get(ts.taskChannelSid) as TaskChannelRecord).index,
+        statusTimer: null,
       };
       e.tasks.set(task.sid, task);
       for (const rsid of task.reservationSids) {
@@ -243,21 +249,21 @@ export class WorkspaceEngine {
         const ch = w.channels[(e.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
         ch.activeTasks += 1;
         if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
-        if (r.reservationStatus === 'pending') e.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid);
+        if (r.reservationStatus === 'pending') e.reservationTimers.set(r.sid, e.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid));
       }
       const status = task.assignmentStatus;
       if (!isTerminal(status) && task.taskQueueSid !== null) e.queues.get(task.taskQueueSid)?.tasks.add(task);
       if (isWaiting(status)) {
-        e.timers.schedule(e.ttlAt(task), 'taskTtl', task.sid);
+        e.setStatusTimer(task, e.ttlAt(task), 'taskTtl');
         const f = task.routing.filterIndex;
         const plan = e.planOf(task);
         const step = plan !== null && f !== null && f >= 0 ? plan.filters[f]?.steps[task.routing.stepIndex] : undefined;
         if (step !== undefined) task.restriction = e.restrictionFor(step, task);
         if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) e.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid);
       } else if (status === 'assigned' || status === 'wrapping') {
-        e.timers.schedule(task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit', task.sid);
+        e.setStatusTimer(task, task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit');
       } else {
-        e.timers.schedule(task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge', task.sid);
+        e.setStatusTimer(task, task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge');
       }
     }
     for (const w of e.workers.values()) e.refreshWorker(w);
@@ -1242,16 +1248,27 @@ export class WorkspaceEngine {
       restriction: null,
       listedIn: null,
       listedChannel: channel.index,
+      statusTimer: null,
     };
     this.tasks.set(task.sid, task);
     this.emitTask('task.created', task);
-    this.timers.schedule(this.ttlAt(task), 'taskTtl', task.sid);
+    this.setStatusTimer(task, this.ttlAt(task), 'taskTtl');
     this.startRouting(task, workerTarget, queueSid);
     return task.sid;
   }
 
   private ttlAt(task: TaskRecord): number {
     return task.dateCreated + task.timeoutS * 1000;
+  }
+
+  /**
+   * Schedules the timer of the task's (new) status and cancels the previous one, which can no
+   * longer fire: a task never returns to a status it left. Lazy cancellation would keep the
+   * one-day TTL and assignment limit of every task, almost never due, queued for a compaction.
+   */
+  private setStatusTimer(task: TaskRecord, at: number, kind: 'taskTtl' | 'assignedLimit' | 'purge'): void {
+    if (task.statusTimer !== null) this.timers.cancel(task.statusTimer);
+    task.statusTimer = this.timers.schedule(at, kind, task.sid);
   }
 
   private startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
@@ -1356,6 +1373,7 @@ export class WorkspaceEngine {
       if (r !== undefined && isOpen(r.reservationStatus)) this.releaseReservation(r);
       this.reservations.delete(rsid);
     }
+    if (task.statusTimer !== null) this.timers.cancel(task.statusTimer);
     this.tasks.delete(task.sid);
   }
 
@@ -1377,7 +1395,7 @@ export class WorkspaceEngine {
     this.touchTask(task);
     this.emitTask('task.canceled', task);
     this.leaveQueue(task);
-    this.timers.schedule(this.now + LIMITS.terminalRetentionMs, 'purge', task.sid);
+    this.setStatusTimer(task, this.now + LIMITS.terminalRetentionMs, 'purge');
   }
 
   private acceptedReservation(task: TaskRecord): ReservationRecord {
@@ -1411,7 +1429,7 @@ export class WorkspaceEngine {
     this.emitTask('task.completed', task);
     this.emitReservation('reservation.completed', r, task, w);
     this.leaveQueue(task);
-    this.timers.schedule(this.now + LIMITS.terminalRetentionMs, 'purge', task.sid);
+    this.setStatusTimer(task, this.now + LIMITS.terminalRetentionMs, 'purge');
   }
 
   /** Frees the worker capacity an open reservation holds (its status is set by the caller). */
@@ -1510,7 +1528,7 @@ export class WorkspaceEngine {
     ch.activeTasks += 1;
     ch.lastReservedAt = this.now;
     this.emitReservation('reservation.created', r, task, w);
-    this.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid);
+    this.reservationTimers.set(r.sid, this.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid));
     const q = task.taskQueueSid === null ? undefined : this.queues.get(task.taskQueueSid);
     const reservationActivity = q?.record.reservationActivitySid ?? null;
     if (reservationActivity !== null && reservationActivity !== w.activitySid) {
@@ -1524,6 +1542,7 @@ export class WorkspaceEngine {
   private acceptReservation(r: ReservationRecord, task: TaskRecord): void {
     const w = this.workers.get(r.workerSid) as WorkerRecord;
     this.unlist(task);
+    this.stopReservationTimer(r);
     r.reservationStatus = 'accepted';
     r.dateUpdated = this.now;
     task.pendingReservations -= 1;
@@ -1541,7 +1560,19 @@ export class WorkspaceEngine {
     const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
     const assignmentActivity = q?.record.assignmentActivitySid ?? null;
     if (assignmentActivity !== null) this.setWorkerActivity(w, assignmentActivity);
-    this.timers.schedule(this.now + LIMITS.assignedRetentionMs, 'assignedLimit', task.sid);
+    this.setStatusTimer(task, this.now + LIMITS.assignedRetentionMs, 'assignedLimit');
+  }
+
+  /**
+   * Cancels the timeout of a reservation that stops being pending: it could never fire again
+   * (a reservation does not return to pending), and most reservations are accepted long before
+   * their timeout, which would otherwise stay queued until then.
+   */
+  private stopReservationTimer(r: ReservationRecord): void {
+    const timer = this.reservationTimers.get(r.sid);
+    if (timer === undefined) return;
+    this.timers.cancel(timer);
+    this.reservationTimers.delete(r.sid);
   }
 
   /**
@@ -1558,6 +1589,7 @@ export class WorkspaceEngine {
     assert(r.reservationStatus === 'pending', `end ${r.reservationStatus} reservation`);
     const task = this.tasks.get(r.taskSid) as TaskRecord;
     const w = this.workers.get(r.workerSid) as WorkerRecord;
+    this.stopReservationTimer(r);
     r.reservationStatus = status;
     r.dateUpdated = this.now;
     task.pendingReservations -= 1;

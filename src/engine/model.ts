@@ -19,6 +19,7 @@
  */
 import type { ChannelView, CompiledExpression, WorkerView } from '../expr/types.ts';
 import type { QueueIndex } from './queue-index.ts';
+import type { Timer } from './timers.ts';
 import type { RoutingPlan } from './workflow-config.ts';
 
 export type TaskStatus = 'pending' | 'reserved' | 'assigned' | 'wrapping' | 'completed' | 'canceled';
@@ -285,6 +286,11 @@ export interface TaskRecord {
   listedIn: 'waiting' | 'restricted' | 'known' | 'direct' | 'nowhere' | null;
   /** Derived: channel index it was listed under. */
   listedChannel: number;
+  /**
+   * Derived: the timer of its status (TTL while waiting, the 24-hour limit while assigned or
+   * wrapping, the purge once terminal), canceled when the status moves on; null before the first.
+   */
+  statusTimer: Timer | null;
 }
 
 /** What narrows the workers a task may go to at its current step, beyond queue membership. */

@@ -43,7 +43,7 @@ export type WorkflowSnapshot = {
 };
 
 /** Persisted task fields (TaskRecord without the derived ones). */
-export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel'>;
+export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer'>;
 
 export interface WorkspaceSnapshot {
   version: typeof SNAPSHOT_VERSION;

@@ -50,7 +50,16 @@ export class DurationStats {
   }
 }
 
-/** Counters of one scope, one channel, one minute. */
+/** An empty duration, for a bucket that has none: frozen, as it is shared. */
+const NO_DURATIONS: DurationStats = Object.freeze(new DurationStats());
+
+type DurationField = (typeof DURATION_FIELDS)[number];
+
+/**
+ * Counters of one scope, one channel, one minute. There is one for every minute with activity
+ * of every scope and channel, workers included, so the parts most of them never use (the
+ * durations and wait histograms) are allocated at their first value.
+ */
 export class Counters {
   tasksCreated = 0;
   tasksEntered = 0;
@@ -65,15 +74,37 @@ export class Counters {
   reservationsTimedOut = 0;
   reservationsCanceled = 0;
   reservationsRescinded = 0;
-  readonly waitUntilAccepted = new DurationStats();
-  readonly waitInQueueUntilAccepted = new DurationStats();
-  readonly waitUntilCanceled = new DurationStats();
-  /**
-   * Accepted waits: seconds → count (for split_by_wait_time with any thresholds); null until
-   * the first one, as most buckets never count one of each kind.
-   */
+  private accepted: DurationStats | null = null;
+  private inQueue: DurationStats | null = null;
+  private canceled: DurationStats | null = null;
+  /** Accepted waits: seconds → count (for split_by_wait_time with any thresholds); null until the first. */
   acceptedWaits: Map<number, number> | null = null;
   canceledWaits: Map<number, number> | null = null;
+
+  /** Waits until a reservation was accepted (read only: add through {@link durations}). */
+  get waitUntilAccepted(): DurationStats {
+    return this.accepted ?? NO_DURATIONS;
+  }
+
+  get waitInQueueUntilAccepted(): DurationStats {
+    return this.inQueue ?? NO_DURATIONS;
+  }
+
+  get waitUntilCanceled(): DurationStats {
+    return this.canceled ?? NO_DURATIONS;
+  }
+
+  /** The duration of this name to add to, created at the first use. */
+  durations(field: DurationField): DurationStats {
+    switch (field) {
+      case 'waitUntilAccepted':
+        return (this.accepted ??= new DurationStats());
+      case 'waitInQueueUntilAccepted':
+        return (this.inQueue ??= new DurationStats());
+      case 'waitUntilCanceled':
+        return (this.canceled ??= new DurationStats());
+    }
+  }
 
   merge(o: Counters): void {
     this.tasksCreated += o.tasksCreated;
@@ -89,9 +120,7 @@ export class Counters {
     this.reservationsTimedOut += o.reservationsTimedOut;
     this.reservationsCanceled += o.reservationsCanceled;
     this.reservationsRescinded += o.reservationsRescinded;
-    this.waitUntilAccepted.merge(o.waitUntilAccepted);
-    this.waitInQueueUntilAccepted.merge(o.waitInQueueUntilAccepted);
-    this.waitUntilCanceled.merge(o.waitUntilCanceled);
+    for (const f of DURATION_FIELDS) if (o[f].count > 0) this.durations(f).merge(o[f]);
     if (o.acceptedWaits !== null) for (const [k, v] of o.acceptedWaits) this.acceptedWaits = countWait(this.acceptedWaits, k, v);
     if (o.canceledWaits !== null) for (const [k, v] of o.canceledWaits) this.canceledWaits = countWait(this.canceledWaits, k, v);
   }
@@ -189,7 +218,7 @@ function loadCounters(s: CountersSnapshot): Counters {
   for (const f of COUNTER_FIELDS) c[f] = s[f] as number;
   for (const f of DURATION_FIELDS) {
     const [count, total, min, max] = s[f] as (number | null)[];
-    if (count) Object.assign(c[f], { count, total, min, max });
+    if (count) Object.assign(c.durations(f), { count, total, min, max });
   }
   for (const [k, v] of s['acceptedWaits'] as [number, number][]) c.acceptedWaits = countWait(c.acceptedWaits, k, v);
   for (const [k, v] of s['canceledWaits'] as [number, number][]) c.canceledWaits = countWait(c.canceledWaits, k, v);
@@ -359,7 +388,7 @@ const COUNTER_UPDATES: Partial<Record<EngineEvent['eventType'], (c: Counters, e:
   'task.canceled': (c, e) => {
     c.tasksCanceled += 1;
     const wait = e.data['task_age'] as number;
-    c.waitUntilCanceled.add(wait);
+    c.durations('waitUntilCanceled').add(wait);
     c.canceledWaits = countWait(c.canceledWaits, wait);
   },
   'task.completed': (c) => {
@@ -374,13 +403,16 @@ const COUNTER_UPDATES: Partial<Record<EngineEvent['eventType'], (c: Counters, e:
   'reservation.created': (c) => {
     c.reservationsCreated += 1;
   },
-  'reservation.accepted': (c, e) => {
+  'reservation.accepted': (c, e, scope) => {
     c.reservationsAccepted += 1;
+    // A worker's statistics report reservation counts only (spec §10): its buckets, the most
+    // numerous by far, keep no waits.
+    if (scope === 'worker') return;
     const wait = e.data['task_age'] as number;
-    c.waitUntilAccepted.add(wait);
+    c.durations('waitUntilAccepted').add(wait);
     c.acceptedWaits = countWait(c.acceptedWaits, wait);
     const entered = e.data['task_queue_entered_date'] as number | null;
-    if (entered !== null) c.waitInQueueUntilAccepted.add(Math.max(0, Math.floor(e.at / 1000) - entered));
+    if (entered !== null) c.durations('waitInQueueUntilAccepted').add(Math.max(0, Math.floor(e.at / 1000) - entered));
   },
   'reservation.rejected': (c) => {
     c.reservationsRejected += 1;

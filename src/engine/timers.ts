@@ -34,6 +34,8 @@ export interface Timer {
   readonly rank: number;
   /** The reservation or task it belongs to. */
   readonly sid: string;
+  /** Its index in its second's bucket; -1 once that second is being drained, or it fired or was canceled. */
+  slot: number;
 }
 
 function timerBefore(a: Timer, b: Timer): boolean {
@@ -46,6 +48,10 @@ function timerBefore(a: Timer, b: Timer): boolean {
  * Timers grouped by the second they are due in: scheduling is a Map lookup and an array push,
  * and only the distinct seconds sit in a heap. When a second comes due its timers are sorted
  * once, in firing order. A timer scheduled into the second being drained is inserted in order.
+ *
+ * A timer known to be dead can be canceled (`cancel`) while its second is still ahead: it leaves
+ * its bucket at once instead of waiting there for a compaction. The engine does so for the
+ * one-day timers of a task's status, which almost never fire.
  */
 export class TimerQueue {
   private readonly buckets = new Map<number, Timer[]>();
@@ -59,21 +65,44 @@ export class TimerQueue {
     return this.count;
   }
 
-  schedule(at: number, kind: TimerKind, sid: string): void {
-    const timer: Timer = { at, kind, rank: RANK[kind], sid };
+  schedule(at: number, kind: TimerKind, sid: string): Timer {
+    const timer: Timer = { at, kind, rank: RANK[kind], sid, slot: -1 };
     this.count += 1;
     const second = Math.floor(at / 1000);
     if (second <= this.dueSecond) {
       insertDescending(this.due, timer);
-      return;
+      return timer;
     }
     const bucket = this.buckets.get(second);
     if (bucket === undefined) {
       this.buckets.set(second, [timer]);
       this.seconds.push(second);
+      timer.slot = 0;
     } else {
+      timer.slot = bucket.length;
       bucket.push(timer);
     }
+    return timer;
+  }
+
+  /**
+   * Removes a timer that can no longer fire. A no-op once its second is being drained (it is
+   * then dropped when it comes up, as stale) or once it has fired.
+   */
+  cancel(timer: Timer): void {
+    if (timer.slot < 0) return;
+    const second = Math.floor(timer.at / 1000);
+    const bucket = this.buckets.get(second) as Timer[];
+    // Buckets are unordered until their second is opened: move the last timer into the gap.
+    const last = bucket.pop() as Timer;
+    if (last !== timer) {
+      bucket[timer.slot] = last;
+      last.slot = timer.slot;
+    }
+    timer.slot = -1;
+    this.count -= 1;
+    // Its second stays in the heap; openNextSecond and nextDueAt pass over a missing bucket.
+    if (bucket.length === 0) this.buckets.delete(second);
   }
 
   /** The next timer due at or before `now`, removed from the queue; undefined if none. */
@@ -94,7 +123,7 @@ export class TimerQueue {
   nextDueAt(): number | null {
     const last = this.due[this.due.length - 1];
     if (last !== undefined) return last.at;
-    const second = this.seconds.peek();
+    const second = this.nextSecond();
     if (second === undefined) return null;
     let min = Infinity;
     for (const t of this.buckets.get(second) as Timer[]) if (t.at < min) min = t.at;
@@ -106,7 +135,15 @@ export class TimerQueue {
     this.due = this.due.filter(isLive);
     this.count = this.due.length;
     for (const [second, bucket] of this.buckets) {
-      const kept = bucket.filter(isLive);
+      const kept: Timer[] = [];
+      for (const t of bucket) {
+        if (isLive(t)) {
+          t.slot = kept.length;
+          kept.push(t);
+        } else {
+          t.slot = -1;
+        }
+      }
       if (kept.length === 0) this.buckets.delete(second);
       else this.buckets.set(second, kept);
       this.count += kept.length;
@@ -114,13 +151,24 @@ export class TimerQueue {
     this.seconds.filter((second) => this.buckets.has(second));
   }
 
+  /** The earliest second that still has timers, dropping those emptied by `cancel`. */
+  private nextSecond(): number | undefined {
+    let second = this.seconds.peek();
+    while (second !== undefined && !this.buckets.has(second)) {
+      this.seconds.pop();
+      second = this.seconds.peek();
+    }
+    return second;
+  }
+
   /** Moves the earliest second's timers into `due` if that second has started by `now`. */
   private openNextSecond(now: number): boolean {
-    const second = this.seconds.peek();
+    const second = this.nextSecond();
     if (second === undefined || second * 1000 > now) return false;
     this.seconds.pop();
     const bucket = this.buckets.get(second) as Timer[];
     this.buckets.delete(second);
+    for (const t of bucket) t.slot = -1;
     bucket.sort((a, b) => (timerBefore(a, b) ? 1 : -1));
     this.due = bucket;
     this.dueSecond = second;
