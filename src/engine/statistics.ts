@@ -168,6 +168,98 @@ class Series {
   }
 }
 
+/** Reservation counters a worker's statistics report (spec §10), in a {@link WorkerSeries} row's column order. */
+const WORKER_COUNTERS = [
+  'reservationsCreated', 'reservationsAccepted', 'reservationsRejected', 'reservationsTimedOut',
+  'reservationsCanceled', 'reservationsRescinded',
+] as const;
+
+/** The column of each reservation event type in a worker row (1 + its WORKER_COUNTERS index). */
+const WORKER_COLUMN: Partial<Record<EngineEvent['eventType'], number>> = {
+  'reservation.created': 1,
+  'reservation.accepted': 2,
+  'reservation.rejected': 3,
+  'reservation.timeout': 4,
+  'reservation.canceled': 5,
+  'reservation.rescinded': 6,
+};
+
+const WORKER_ROW = 1 + WORKER_COUNTERS.length;
+
+/**
+ * One worker's reservation counts for one task channel, one row per minute with activity:
+ * `[minute, created, accepted, rejected, timed out, canceled, rescinded]`, oldest first, in one
+ * growable Int32Array. Workers are the most numerous scope by far (15,000 of them, most busy in
+ * every minute), and a worker's statistics are only these counts, so their minutes are kept as
+ * rows of plain integers outside the garbage-collected heap rather than as bucket objects.
+ * Minutes come in non-decreasing order (events are emitted in time order), so the current
+ * minute is always the last row.
+ */
+class WorkerSeries {
+  readonly channel: string;
+  next: WorkerSeries | null = null;
+  rows = new Int32Array(4 * WORKER_ROW);
+  /** Offset of the oldest row still within the retention. */
+  head = 0;
+  /** Offset just past the last row. */
+  end = 0;
+
+  constructor(channel: string) {
+    this.channel = channel;
+  }
+
+  /** Adds `n` to `column` in `minute`'s row, opening the row if the minute is new. */
+  count(minute: number, column: number, n = 1): void {
+    if (this.end === this.head || (this.rows[this.end - WORKER_ROW] as number) !== minute) this.open(minute);
+    (this.rows[this.end - WORKER_ROW + column] as number) += n;
+  }
+
+  private open(minute: number): void {
+    while (this.head < this.end && (this.rows[this.head] as number) <= minute - RETENTION_MINUTES) this.head += WORKER_ROW;
+    if (this.end + WORKER_ROW > this.rows.length) {
+      // Drop the expired rows first; grow only if more than half of the array is live.
+      const live = this.rows.subarray(this.head, this.end);
+      const rows = live.length * 2 >= this.rows.length ? new Int32Array(this.rows.length * 2) : this.rows;
+      rows.set(live);
+      this.rows = rows;
+      this.end -= this.head;
+      this.head = 0;
+    }
+    this.rows.fill(0, this.end, this.end + WORKER_ROW);
+    this.rows[this.end] = minute;
+    this.end += WORKER_ROW;
+  }
+
+  /** Adds the counts of the minutes in [first, end) to `sum`. */
+  addTo(sum: Counters, first: number, end: number): void {
+    for (let i = this.head; i < this.end; i += WORKER_ROW) {
+      const minute = this.rows[i] as number;
+      if (minute < first) continue;
+      if (minute >= end) break;
+      for (let k = 0; k < WORKER_COUNTERS.length; k++) sum[WORKER_COUNTERS[k] as (typeof WORKER_COUNTERS)[number]] += this.rows[i + 1 + k] as number;
+    }
+  }
+
+  /** The rows as snapshot buckets, in the format of the other scopes. */
+  *buckets(): Generator<[number, Counters]> {
+    for (let i = this.head; i < this.end; i += WORKER_ROW) {
+      const c = new Counters();
+      for (let k = 0; k < WORKER_COUNTERS.length; k++) c[WORKER_COUNTERS[k] as (typeof WORKER_COUNTERS)[number]] = this.rows[i + 1 + k] as number;
+      yield [this.rows[i] as number, c];
+    }
+  }
+}
+
+/** The series of `first`'s worker for `channel`, added at the end of the chain if new. */
+function workerSeriesIn(first: WorkerSeries, channel: string): WorkerSeries {
+  let s = first;
+  while (s.channel !== channel) {
+    if (s.next === null) return (s.next = new WorkerSeries(channel));
+    s = s.next;
+  }
+  return s;
+}
+
 /** The series of `first`'s scope for `channel`, added at the end of the chain if new. */
 function seriesIn(first: Series, channel: string): Series {
   let s = first;
@@ -232,6 +324,9 @@ export class StatisticsRecorder {
     for (const [scope, first] of this.series) {
       for (let s: Series | null = first; s !== null; s = s.next) series.push([scope, s.channel, [...s.buckets].map(([m, c]) => [m, saveCounters(c)])]);
     }
+    for (const [worker, first] of this.workerSeries) {
+      for (let s: WorkerSeries | null = first; s !== null; s = s.next) series.push([worker, s.channel, [...s.buckets()].map(([m, c]) => [m, saveCounters(c)])]);
+    }
     const timelines: StatisticsSnapshot['timelines'] = [...this.timelines].map(([sid, t]) => [sid, t.spans.map((x) => [...x] as [string, number]), t.endedAt]);
     return { series, timelines };
   }
@@ -240,9 +335,17 @@ export class StatisticsRecorder {
   static load(snapshot: StatisticsSnapshot): StatisticsRecorder {
     const r = new StatisticsRecorder();
     for (const [scope, channel, buckets] of snapshot.series) {
+      const worker = scope.startsWith('WK') ? r.workerSeriesOf(scope, channel) : null;
       for (const [minute, counters] of buckets) {
         const loaded = loadCounters(counters);
-        r.bucket(scope, channel, minute).merge(loaded);
+        if (worker === null) {
+          r.bucket(scope, channel, minute).merge(loaded);
+          continue;
+        }
+        for (let k = 0; k < WORKER_COUNTERS.length; k++) {
+          const n = loaded[WORKER_COUNTERS[k] as (typeof WORKER_COUNTERS)[number]];
+          if (n !== 0) worker.count(minute, k + 1, n);
+        }
       }
     }
     for (const [sid, spans, endedAt] of snapshot.timelines) r.timelines.set(sid, { spans: spans.map((x) => [...x] as [string, number]), endedAt });
@@ -251,6 +354,8 @@ export class StatisticsRecorder {
 
   /** By scope SID: the series of the first channel the scope saw (see Series.next). */
   private readonly series = new Map<string, Series>();
+  /** By worker SID: the reservation counts of the first channel the worker saw. */
+  private readonly workerSeries = new Map<string, WorkerSeries>();
   private readonly timelines = new Map<string, { spans: Timeline; endedAt: number | null }>();
 
   /** Takes one event into account. Called by the engine for every event it emits, in order. */
@@ -286,7 +391,10 @@ export class StatisticsRecorder {
     counterUpdate(this.recentBucket(0, ws, channel, minute), e, 'workspace');
     if (queue) counterUpdate(this.recentBucket(1, queue, channel, minute), e, 'taskQueue');
     if (workflow) counterUpdate(this.recentBucket(2, workflow, channel, minute), e, 'workflow');
-    if (worker && e.resourceType === 'reservation') counterUpdate(this.recentBucket(3, worker, channel, minute), e, 'worker');
+    if (worker && e.resourceType === 'reservation') {
+      const column = WORKER_COLUMN[e.eventType];
+      if (column !== undefined) this.workerSeriesOf(worker, channel).count(minute, column);
+    }
   }
 
   /** The counters of a scope (workspace, queue, workflow or worker SID) summed over a window. */
@@ -294,6 +402,9 @@ export class StatisticsRecorder {
     const sum = new Counters();
     const first = Math.floor(window.startMs / MINUTE_MS);
     const end = Math.ceil(window.endMs / MINUTE_MS);
+    for (let series = this.workerSeries.get(scopeSid) ?? null; series !== null; series = series.next) {
+      if (window.taskChannelSid === undefined || series.channel === window.taskChannelSid) series.addTo(sum, first, end);
+    }
     for (let series = this.series.get(scopeSid) ?? null; series !== null; series = series.next) {
       if (window.taskChannelSid !== undefined && series.channel !== window.taskChannelSid) continue;
       // Look the window's minutes up one by one when that is cheaper than walking every bucket.
@@ -345,13 +456,20 @@ export class StatisticsRecorder {
     return first;
   }
 
+  /** The reservation counts of a worker for a channel, created at the first use. */
+  private workerSeriesOf(worker: string, channel: string): WorkerSeries {
+    let first = this.workerSeries.get(worker);
+    if (first === undefined) this.workerSeries.set(worker, (first = new WorkerSeries(channel)));
+    return workerSeriesIn(first, channel);
+  }
+
   /** For {@link recentBucket}: per scope kind, the scope last looked up and its first series. */
-  private readonly recentSids = ['', '', '', ''];
-  private readonly recentSeries: (Series | null)[] = [null, null, null, null];
+  private readonly recentSids = ['', '', ''];
+  private readonly recentSeries: (Series | null)[] = [null, null, null];
 
   /**
    * {@link bucket}, remembering the last scope of each kind (`kind`: 0 workspace, 1 queue,
-   * 2 workflow, 3 worker): the workspace, and often the workflow and queue, are the same from one
+   * 2 workflow): the workspace, and often the workflow and queue, are the same from one
    * event to the next, so most events skip the Map lookups.
    */
   private recentBucket(kind: number, scope: string, channel: string, minute: number): Counters {
@@ -366,7 +484,7 @@ export class StatisticsRecorder {
 }
 
 /** Which kind of scope a counter belongs to. */
-export type ScopeKind = 'workspace' | 'taskQueue' | 'workflow' | 'worker';
+export type ScopeKind = 'workspace' | 'taskQueue' | 'workflow';
 
 /**
  * How each event type changes counters (spec §10): `tasks_created` belongs to the workspace,
@@ -403,11 +521,8 @@ const COUNTER_UPDATES: Partial<Record<EngineEvent['eventType'], (c: Counters, e:
   'reservation.created': (c) => {
     c.reservationsCreated += 1;
   },
-  'reservation.accepted': (c, e, scope) => {
+  'reservation.accepted': (c, e) => {
     c.reservationsAccepted += 1;
-    // A worker's statistics report reservation counts only (spec §10): its buckets, the most
-    // numerous by far, keep no waits.
-    if (scope === 'worker') return;
     const wait = e.data['task_age'] as number;
     c.durations('waitUntilAccepted').add(wait);
     c.acceptedWaits = countWait(c.acceptedWaits, wait);
