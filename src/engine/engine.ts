@@ -91,11 +91,6 @@ export class WorkspaceEngine {
   now: number;
   private readonly newSid: SidGenerator;
   private readonly timers = new TimerQueue();
-  /**
-   * The timeout timer of each pending reservation, by reservation SID; canceled when the
-   * reservation stops being pending (see stopReservationTimer).
-   */
-  private readonly reservationTimers = new Map<string, Timer>();
   private readonly workersByName = new Map<string, WorkerRecord>();
   /** Queues whose TargetWorkers read the worker's activity: membership changes with it. */
   private readonly activityQueues = new Set<QueueIndex>();
@@ -184,7 +179,7 @@ export class WorkspaceEngine {
         })),
       })),
       tasks: [...this.tasks.values()].map(saveTask),
-      reservations: [...this.reservations.values()],
+      reservations: [...this.reservations.values()].map(({ timer: _timer, ...r }) => r),
       statistics: this.statistics.save(),
     });
   }
@@ -222,7 +217,8 @@ export class WorkspaceEngine {
       e.attachWorker(w);
       for (const q of e.queues.values()) e.updateMembership(w, q);
     }
-    for (const r of s.reservations) {
+    for (const saved of s.reservations) {
+      const r: ReservationRecord = { ...saved, timer: null };
       e.reservations.set(r.sid, r);
       // In creation order, as the live engine added them: RejectPendingReservations and
       // worker deletion walk this set, and their events must come out in the same order.
@@ -249,7 +245,7 @@ export class WorkspaceEngine {
         const ch = w.channels[(e.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
         ch.activeTasks += 1;
         if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
-        if (r.reservationStatus === 'pending') e.reservationTimers.set(r.sid, e.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid));
+        if (r.reservationStatus === 'pending') r.timer = e.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
       }
       const status = task.assignmentStatus;
       if (!isTerminal(status) && task.taskQueueSid !== null) e.queues.get(task.taskQueueSid)?.tasks.add(task);
@@ -259,7 +255,7 @@ export class WorkspaceEngine {
         const plan = e.planOf(task);
         const step = plan !== null && f !== null && f >= 0 ? plan.filters[f]?.steps[task.routing.stepIndex] : undefined;
         if (step !== undefined) task.restriction = e.restrictionFor(step, task);
-        if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) e.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid);
+        if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) e.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid, task);
       } else if (status === 'assigned' || status === 'wrapping') {
         e.setStatusTimer(task, task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit');
       } else {
@@ -1268,7 +1264,7 @@ export class WorkspaceEngine {
    */
   private setStatusTimer(task: TaskRecord, at: number, kind: 'taskTtl' | 'assignedLimit' | 'purge'): void {
     if (task.statusTimer !== null) this.timers.cancel(task.statusTimer);
-    task.statusTimer = this.timers.schedule(at, kind, task.sid);
+    task.statusTimer = this.timers.schedule(at, kind, task.sid, task);
   }
 
   private startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
@@ -1370,10 +1366,14 @@ export class WorkspaceEngine {
     this.leaveQueue(task);
     for (const rsid of task.reservationSids) {
       const r = this.reservations.get(rsid);
-      if (r !== undefined && isOpen(r.reservationStatus)) this.releaseReservation(r);
+      if (r !== undefined && isOpen(r.reservationStatus)) {
+        this.stopReservationTimer(r);
+        this.releaseReservation(r);
+      }
       this.reservations.delete(rsid);
     }
     if (task.statusTimer !== null) this.timers.cancel(task.statusTimer);
+    task.statusTimer = null;
     this.tasks.delete(task.sid);
   }
 
@@ -1515,6 +1515,7 @@ export class WorkspaceEngine {
       dateUpdated: this.now,
       timeoutAt: this.now + timeoutS * 1000,
       previousActivitySid: null,
+      timer: null,
     };
     this.reservations.set(r.sid, r);
     task.reservationSids.push(r.sid);
@@ -1528,7 +1529,7 @@ export class WorkspaceEngine {
     ch.activeTasks += 1;
     ch.lastReservedAt = this.now;
     this.emitReservation('reservation.created', r, task, w);
-    this.reservationTimers.set(r.sid, this.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid));
+    r.timer = this.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
     const q = task.taskQueueSid === null ? undefined : this.queues.get(task.taskQueueSid);
     const reservationActivity = q?.record.reservationActivitySid ?? null;
     if (reservationActivity !== null && reservationActivity !== w.activitySid) {
@@ -1569,10 +1570,9 @@ export class WorkspaceEngine {
    * their timeout, which would otherwise stay queued until then.
    */
   private stopReservationTimer(r: ReservationRecord): void {
-    const timer = this.reservationTimers.get(r.sid);
-    if (timer === undefined) return;
-    this.timers.cancel(timer);
-    this.reservationTimers.delete(r.sid);
+    if (r.timer === null) return;
+    this.timers.cancel(r.timer);
+    r.timer = null;
   }
 
   /**
@@ -1698,7 +1698,7 @@ export class WorkspaceEngine {
     d['target_index'] = stepIndex;
     this.emit('workflow.target-matched', 'task', task.sid, this.addWorkflowData(this.addQueueData(d, step.queueSid), task.workflowSid));
     this.enterQueue(task, step.queueSid);
-    if (deadline !== null) this.timers.schedule(deadline, 'stepTimeout', task.sid);
+    if (deadline !== null) this.timers.schedule(deadline, 'stepTimeout', task.sid, task);
     // Deadlines are cumulative (spec §4.2): a task that reaches a step after its deadline (it was
     // held by reservations at the step before) is not offered there, it times out below.
     const created = deadline !== null && deadline <= this.now ? 0 : this.routeNow(task);
@@ -2092,29 +2092,23 @@ export class WorkspaceEngine {
 
   // ───────────────────────────── timers ─────────────────────────────
 
+  /**
+   * Can this timer still act? A reservation's timeout and a task's status timer are live while
+   * their record still holds them (they are dropped from the record when they stop mattering,
+   * and when the record is removed); a step deadline while the task waits in that step.
+   */
   private isTimerLive(t: Timer): boolean {
     switch (t.kind) {
-      case 'reservationTimeout': {
-        const r = this.reservations.get(t.sid);
-        return r !== undefined && r.reservationStatus === 'pending' && r.timeoutAt === t.at;
-      }
+      case 'reservationTimeout':
+        return (t.owner as ReservationRecord).timer === t;
       case 'stepTimeout': {
-        const task = this.tasks.get(t.sid);
-        return task !== undefined && isWaiting(task.assignmentStatus) && task.routing.stepDeadlineAt === t.at && !task.routing.stepExpired;
+        const task = t.owner as TaskRecord;
+        return this.tasks.get(t.sid) === task && isWaiting(task.assignmentStatus) && task.routing.stepDeadlineAt === t.at && !task.routing.stepExpired;
       }
-      case 'taskTtl': {
-        const task = this.tasks.get(t.sid);
-        return task !== undefined && isWaiting(task.assignmentStatus) && this.ttlAt(task) === t.at;
-      }
-      case 'assignedLimit': {
-        const task = this.tasks.get(t.sid);
-        const active = task !== undefined && (task.assignmentStatus === 'assigned' || task.assignmentStatus === 'wrapping');
-        return active && task.statusChangedAt + LIMITS.assignedRetentionMs === t.at;
-      }
-      case 'purge': {
-        const task = this.tasks.get(t.sid);
-        return task !== undefined && isTerminal(task.assignmentStatus) && task.statusChangedAt + LIMITS.terminalRetentionMs === t.at;
-      }
+      case 'taskTtl':
+      case 'assignedLimit':
+      case 'purge':
+        return (t.owner as TaskRecord).statusTimer === t;
     }
   }
 
@@ -2122,10 +2116,10 @@ export class WorkspaceEngine {
     if (!this.isTimerLive(t)) return;
     switch (t.kind) {
       case 'reservationTimeout':
-        this.endReservation(this.reservations.get(t.sid) as ReservationRecord, 'timeout', null);
+        this.endReservation(t.owner as ReservationRecord, 'timeout', null);
         return;
       case 'stepTimeout': {
-        const task = this.tasks.get(t.sid) as TaskRecord;
+        const task = t.owner as TaskRecord;
         if (task.pendingReservations > 0) {
           // Acted on once the reservations end unaccepted (spec §5.2).
           task.routing.stepExpired = true;
@@ -2136,13 +2130,13 @@ export class WorkspaceEngine {
         return;
       }
       case 'taskTtl': {
-        const task = this.tasks.get(t.sid) as TaskRecord;
+        const task = t.owner as TaskRecord;
         this.cancelTask(task, 'Task TTL Exceeded');
         return;
       }
       case 'assignedLimit':
       case 'purge': {
-        const task = this.tasks.get(t.sid) as TaskRecord;
+        const task = t.owner as TaskRecord;
         this.emitTask('task.system-deleted', task);
         this.removeTask(task);
         return;

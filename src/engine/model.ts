@@ -319,6 +319,8 @@ export interface ReservationRecord {
   timeoutAt: number;
   /** The worker's activity before a queue's reservation activity replaced it; null if untouched. */
   previousActivitySid: string | null;
+  /** Derived: its timeout timer while pending, else null. */
+  timer: Timer | null;
 }
 
 /** Is the status one a task can still be routed or canceled in? */

@@ -42,6 +42,9 @@ export type WorkflowSnapshot = {
   dateUpdated: number;
 };
 
+/** Persisted reservation fields (ReservationRecord without the derived timer). */
+export type ReservationSnapshot = Omit<ReservationRecord, 'timer'>;
+
 /** Persisted task fields (TaskRecord without the derived ones). */
 export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer'>;
 
@@ -56,7 +59,7 @@ export interface WorkspaceSnapshot {
   workflows: WorkflowSnapshot[];
   workers: WorkerSnapshot[];
   tasks: TaskSnapshot[];
-  reservations: ReservationRecord[];
+  reservations: ReservationSnapshot[];
   statistics: StatisticsSnapshot;
 }
 

@@ -3,9 +3,11 @@
  * driver calls `advanceTo(now)` (live server: wall clock; replay: virtual clock) and the engine
  * fires what is due, in (due time, kind, SID) order so the result never depends on insertion order.
  *
- * A timer is not removed when it stops mattering; on firing, the engine checks that the record
- * still holds the same due time and status (lazy cancellation). That also makes restore exact:
- * timers are rebuilt from the records' own due-time fields.
+ * Each timer points at the record it belongs to. A task's status timer and a reservation's
+ * timeout are held by their record and canceled when they stop mattering; a step deadline is
+ * left in place and checked against the task when it comes due (lazy cancellation). Either way
+ * the engine asks, on firing, whether the record still holds the timer. Restore is exact: timers
+ * are rebuilt from the records' own due-time fields.
  */
 import { Heap } from './heap.ts';
 
@@ -32,8 +34,10 @@ export interface Timer {
   readonly kind: TimerKind;
   /** RANK[kind], kept on the entry for fast comparison. */
   readonly rank: number;
-  /** The reservation or task it belongs to. */
+  /** The SID of the reservation or task it belongs to (the tie-break of the firing order). */
   readonly sid: string;
+  /** That reservation or task record itself, so that firing needs no lookup by SID. */
+  readonly owner: object;
   /** Its index in its second's bucket; -1 once that second is being drained, or it fired or was canceled. */
   slot: number;
 }
@@ -65,8 +69,8 @@ export class TimerQueue {
     return this.count;
   }
 
-  schedule(at: number, kind: TimerKind, sid: string): Timer {
-    const timer: Timer = { at, kind, rank: RANK[kind], sid, slot: -1 };
+  schedule(at: number, kind: TimerKind, sid: string, owner: object): Timer {
+    const timer: Timer = { at, kind, rank: RANK[kind], sid, owner, slot: -1 };
     this.count += 1;
     const second = Math.floor(at / 1000);
     if (second <= this.dueSecond) {
