@@ -3,10 +3,12 @@
  * start it creates an account and prints its Account SID and Auth Token once. Stops gracefully
  * on SIGINT/SIGTERM: in-flight commits finish, snapshots are written.
  */
+import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
+import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
 export interface ServeOptions {
   host: string;
@@ -17,7 +19,22 @@ export interface ServeOptions {
   logLevel: string;
 }
 
+/**
+ * Starts the server. A data directory held by another live server is refused before anything is
+ * opened: the error (naming the directory and the holder's pid) goes to stderr and the exit code
+ * is 1 (see data-dir-lock.ts).
+ */
 export async function runServeCommand(opts: ServeOptions): Promise<void> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(opts.dataDir);
+  } catch (error) {
+    if (!(error instanceof DataDirLockedError)) throw error;
+    process.stderr.write(`switchboard serve: ${error.message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const runtime = Runtime.open({ dataDir: opts.dataDir, synchronous: opts.synchronous });
   let created: { sid: string; secret: string } | null = null;
   if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
@@ -45,6 +62,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     await app.close();
     await webhooks.stop();
     runtime.close();
+    lock.release();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
