@@ -5,7 +5,6 @@
  * (durable before the answer), bodies come from serializers.ts, errors from twilio-errors.ts.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import formbody from '@fastify/formbody';
 import type { Runtime } from '../runtime/runtime.ts';
 import { authenticate } from './auth.ts';
 import { setAccount, type Api } from './context.ts';
@@ -35,6 +34,36 @@ export interface BuildAppOptions {
   moreInfoBase?: string;
 }
 
+/**
+ * Parses an `application/x-www-form-urlencoded` body: `+` is a space, repeated keys become arrays
+ * in order. Throws a 400/20001 {@link ApiError} naming the parameter when a name or value has
+ * malformed percent-encoding (`%ZZ`, a truncated `%E0%A4`) or is not valid UTF-8.
+ */
+export function parseForm(body: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  if (body === '') return out;
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    const key = decodeFormPart(rawKey, undefined);
+    const value = decodeFormPart(rawValue, key);
+    const prev = out[key];
+    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+function decodeFormPart(raw: string, key: string | undefined): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    const what = key === undefined ? `a parameter name ('${raw.slice(0, 40)}')` : `parameter ${key}`;
+    throw new ApiError(400, 20001, `The form body is malformed: ${what} has invalid percent-encoding or is not UTF-8`, key);
+  }
+}
+
 export type RouteRegistrar = (app: FastifyInstance, api: Api) => void;
 
 const REGISTRARS: RouteRegistrar[] = [
@@ -60,7 +89,26 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   const api: Api = { runtime: options.runtime, clock: options.clock ?? Date.now, publicBaseUrl: options.publicBaseUrl, observeCommand: metrics.observeCommand };
   const moreInfo = options.moreInfoBase;
 
-  void app.register(formbody);
+  // Form bodies (spec §2), parsed strictly: malformed percent-encoding or invalid UTF-8 is a 400
+  // naming the parameter, never a value silently kept as typed.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseForm(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // Writes under /v1 are form-encoded (spec §0, §2); the one JSON endpoint is the bulk queue
+  // statistics. Any other body type is refused (415) before a handler can read a half-parsed body.
+  app.addHook('preHandler', async (req) => {
+    if (req.method !== 'POST' || !req.url.startsWith('/v1/')) return;
+    const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (type === '' && (length === 0 || Number.isNaN(length))) return;
+    if (type === 'application/x-www-form-urlencoded') return;
+    if (type === 'application/json' && /\/TaskQueues\/RealTimeStatistics\/?(\?|$)/.test(req.url)) return;
+    throw new ApiError(415, 20001, `Content-Type '${type || 'none'}' is not supported here: send the parameters as application/x-www-form-urlencoded`, 'Content-Type');
+  });
 
   // Route patterns by method, to tell 405 from 404.
   const routes: { pattern: RegExp; method: string }[] = [];
@@ -91,7 +139,17 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   app.setErrorHandler(async (error: FastifyError | ApiError, req, reply) => {
     let e: ApiError;
     if (error instanceof ApiError) e = error;
-    else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) e = new ApiError(400, 20001, error.message);
+    else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own refusals: keep a meaningful status (413 body too large, 415 media type), else 400.
+      const status = error.statusCode === 413 || error.statusCode === 415 ? error.statusCode : 400;
+      const message =
+        error.statusCode === 413
+          ? `The request body is larger than the limit of ${bodyLimit} bytes`
+          : error.statusCode === 415
+            ? `Content-Type '${String(req.headers['content-type'] ?? 'none')}' is not supported here: send the parameters as application/x-www-form-urlencoded`
+            : error.message;
+      e = new ApiError(status, 20001, message);
+    }
     else {
       req.log.error(error);
       e = internalError();
