@@ -1,0 +1,1268 @@
+/**
+ * CallbackCenter: callback requests as a pure, deterministic state machine (spec
+ * callbacks-and-ewt §1.3 statuses, §2 strategies, §3.3 virtual queue and ECBT).
+ *
+ * It never reads a clock, draws a random number, calls the engine or places a call. Every
+ * operation takes the instant (`now`, epoch MILLISECONDS) and returns
+ * `{ events, effects }`:
+ * - `events`: one `callback.<status>` event per transition (plus `callback.ecbt.changed`),
+ *   shaped like the engine's events (sid, eventType, at, resourceType, resourceSid, snake_case data);
+ * - `effects`: what the driver must carry out, in order — engine commands (create the return or
+ *   agent-first task, cancel or complete it, accept or reject a reservation), dial requests
+ *   (with an idempotency key `<callback sid>:<attempt>` recorded in the state BEFORE the effect
+ *   is handed out, so a restarted driver never dials the same attempt twice) and hang-ups.
+ *
+ * The driver reports back: {@link CallbackCenter.taskCreated} (the task SID of a create effect),
+ * {@link CallbackCenter.observe} (every engine event, in order: callback tasks' reservations and
+ * completion, and the queue statistics behind ECBT), {@link CallbackCenter.dialOutcome},
+ * {@link CallbackCenter.customerHungUp}, {@link CallbackCenter.agentAnswer}, and
+ * {@link CallbackCenter.setQueueView} (the live queue: waiting tasks and worker slots), and calls
+ * {@link CallbackCenter.advanceTo} at {@link CallbackCenter.nextDeadline}. docs/callbacks.md
+ * ("Driving the center") walks through a loop.
+ */
+import type { Command } from '../engine/commands.ts';
+import type { EngineEvent, EventValue } from '../engine/events.ts';
+import { isBlocked, openingAt, resolveCallTarget, type CallTarget, type CallTargetInput } from './call-target.ts';
+import { CallbackError, normalizeNumber } from './errors.ts';
+import { clampEcbt, computeEcbt, decideOffer, ecbtRange, rangePhrase, type OfferDecision } from './offer.ts';
+
+/** Status of a callback request (spec §1.3). */
+export type CallbackStatus =
+  | 'scheduled'
+  | 'registered'
+  | 'dialing'
+  | 'agent_reserved'
+  | 'customer_answered'
+  | 'customer_waiting'
+  | 'dialing_customer'
+  | 'agent_connected'
+  | 'retry_wait'
+  | 'rescheduled'
+  | 'completed'
+  | 'failed'
+  | 'expired'
+  | 'canceled';
+
+export const TERMINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'expired', 'canceled'];
+
+export function isTerminalStatus(s: CallbackStatus): boolean {
+  return s === 'completed' || s === 'failed' || s === 'expired' || s === 'canceled';
+}
+
+/**
+ * What a dialed customer leg ended with. `ready`: a human answered and confirmed readiness (CF
+ * "press 1"; for AF the customer simply answered). `not_ready`: answered but not ready or silent.
+ * `declined`: answered and declined the callback. `voicemail`: an answering machine.
+ * `failed`: a telephony error (SIP failure, the network gave up). `invalid_number`: the number
+ * does not exist.
+ */
+export type DialOutcome = 'ready' | 'not_ready' | 'declined' | 'no_answer' | 'busy' | 'voicemail' | 'failed' | 'invalid_number';
+
+export const DIAL_OUTCOMES: readonly DialOutcome[] = ['ready', 'not_ready', 'declined', 'no_answer', 'busy', 'voicemail', 'failed', 'invalid_number'];
+
+/** One attempt (spec §1.2 `attempts[]`). Times epoch ms. */
+export interface Attempt {
+  n: number;
+  /** `customer`: the customer was dialed (CF, or AF after the agent acknowledged); `agent`: an AF attempt still looking for an agent. */
+  leg: 'customer' | 'agent';
+  startedAt: number;
+  endedAt: number | null;
+  /** Dial outcome, or `agent_timeout` / `expired` / `canceled`. */
+  result: string | null;
+  /** Idempotency key of the customer dial, `<callback sid>:<n>`, once dialed. */
+  dialKey: string | null;
+}
+
+/** A callback request (spec §1.2). Plain JSON data; times epoch ms; durations seconds. */
+export interface CallbackRequest {
+  sid: string;
+  callTargetSid: string;
+  /** E.164, the number dialed. */
+  phoneNumber: string;
+  /** As the caller entered it. */
+  rawNumber: string;
+  /** Detected caller number, when known. */
+  ani: string | null;
+  type: 'asap' | 'scheduled';
+  strategy: CallTarget['strategy'];
+  status: CallbackStatus;
+  statusReason: string | null;
+  channel: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Scheduled slot, or for ASAP `{start: createdAt, end: expiresAt}`. */
+  window: { start: number; end: number };
+  /** Past it a callback that has not reached an agent expires. */
+  expiresAt: number;
+  /** Quoted ECBT at registration, seconds (null for scheduled). */
+  ecbtSeconds: number | null;
+  /** Latest recomputed ECBT, seconds. */
+  currentEcbtSeconds: number | null;
+  /** The instant the quote maps to (createdAt + ECBT, or the slot start). */
+  estimatedFor: number;
+  /** Next instant something is due: launch (registered/retry_wait), join (scheduled). */
+  scheduledFor: number;
+  /** Ordering key of the return task (§3.3); ASAP keeps its place in line. */
+  virtualStartTime: number;
+  priority: number;
+  originalTaskSid: string | null;
+  context: Record<string, string>;
+  attempts: Attempt[];
+  /** The return (CF) or agent-first task of the current attempt. */
+  taskSid: string | null;
+  /** A create-task effect was handed out and its SID is not known yet. */
+  taskRequested: boolean;
+  reservationSid: string | null;
+  workerSid: string | null;
+  /** AF: the reservation must be accepted (acknowledged) by then, else it is rejected. */
+  ackDeadline: number | null;
+  /** A dial is in flight: if no outcome arrives by then it counts as a telephony failure. */
+  dialDeadline: number | null;
+  /** When the customer and an agent were bridged. */
+  connectedAt: number | null;
+}
+
+/** One callback event (spec §1.6): `callback.<status>` or `callback.ecbt.changed`. */
+export interface CallbackEvent {
+  sid: string;
+  eventType: string;
+  /** Epoch ms. */
+  at: number;
+  resourceType: 'callback';
+  resourceSid: string;
+  data: Record<string, EventValue>;
+}
+
+/** What the driver must do. Carry effects out in the order given. */
+export type CallbackEffect =
+  | {
+      kind: 'engine';
+      callbackSid: string;
+      purpose: 'create_task' | 'cancel_task' | 'complete_task' | 'accept_reservation' | 'reject_reservation';
+      command: Command;
+    }
+  | {
+      kind: 'dial';
+      callbackSid: string;
+      /** Idempotency key `<callback sid>:<attempt>`: dial at most once per key. */
+      key: string;
+      attempt: number;
+      to: string;
+      from: string | null;
+      ringTimeoutSeconds: number;
+    }
+  | { kind: 'hangup'; callbackSid: string; key: string };
+
+export interface CenterOutcome {
+  events: CallbackEvent[];
+  effects: CallbackEffect[];
+}
+
+/**
+ * The live state of a call target's queue, read by the driver from the engine: waiting tasks
+ * (pending or reserved) and the pool's worker slots on the target's channel.
+ */
+export interface QueueView {
+  waiting: Array<{ taskSid: string; priority: number; virtualStartTime: number }>;
+  idleServers: number;
+  busyServers: number;
+  staffed: number;
+}
+
+/** Statistics per target feeding ECBT (§3.3). Plain data. */
+export interface TargetStats {
+  /** Last 100 service times, s. */
+  services: number[];
+  abandonments: number;
+  waitedSeconds: number;
+  /** Agent answers (reservation.accepted) in the last 15 min, epoch ms. */
+  answers: number[];
+  /** Last 21 dial → ready durations, s (CF lead time = their median, 35 s before any). */
+  leadSamples: number[];
+  /** clamp(0.5, 2, EWMA₀.₀₅(actual ÷ quoted)), starts at 1. */
+  factor: number;
+}
+
+export interface RegisterRequest {
+  callTargetSid: string;
+  phoneNumber: string;
+  ani?: string | null;
+  /** Scheduled callbacks: slot start, epoch ms; absent for ASAP. */
+  appointmentTime?: number | null;
+  context?: Record<string, string>;
+  channel?: string;
+  /** In-queue acceptance (§2.4): the live task given up for the callback. */
+  originalTaskSid?: string | null;
+  /** …and its creation time (epoch ms): the callback keeps that place in line. */
+  originalTaskCreatedAt?: number | null;
+}
+
+/** Center snapshot, plain JSON data (exact round trip through JSON.stringify/parse). */
+export interface CenterSnapshot {
+  version: 1;
+  now: number;
+  targets: CallTarget[];
+  callbacks: CallbackRequest[];
+  stats: Array<[string, TargetStats]>;
+  views: Array<[string, QueueView]>;
+  inService: Array<[string, { at: number; targetSid: string }]>;
+}
+
+/** Makes SIDs: `CB` for callbacks, `EV` for events. Must never repeat. */
+export type CenterSidGenerator = (prefix: 'CB' | 'EV') => string;
+
+export interface CenterOptions {
+  newSid: CenterSidGenerator;
+  /** Epoch ms the center starts at. */
+  now?: number;
+  /**
+   * Grace after the ring timeout before an in-flight dial with no reported outcome counts as a
+   * telephony failure, seconds. Default 120 (the readiness prompt is read twice within it).
+   */
+  dialGraceSeconds?: number;
+  /**
+   * Do not launch a callback before its quoted ECBT range starts (minus the CF lead time), so
+   * callbacks are punctual rather than early. Default true ([DECISION], docs/callbacks.md).
+   */
+  holdUntilQuote?: boolean;
+}
+
+const DEFAULT_LEAD_SECONDS = 35;
+const ANSWER_WINDOW_MS = 15 * 60_000;
+const ECBT_CHANGE_SECONDS = 60;
+const SNAPSHOT_VERSION = 1;
+
+function emptyStats(): TargetStats {
+  return { services: [], abandonments: 0, waitedSeconds: 0, answers: [], leadSamples: [], factor: 1 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function before(a: { priority: number; virtualStartTime: number; sid: string }, b: { priority: number; virtualStartTime: number; sid: string }): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.virtualStartTime !== b.virtualStartTime) return a.virtualStartTime < b.virtualStartTime;
+  return a.sid < b.sid;
+}
+
+export class CallbackCenter {
+  private readonly newSid: CenterSidGenerator;
+  private readonly dialGraceMs: number;
+  private readonly holdUntilQuote: boolean;
+  /** The center's instant, epoch ms; never goes back. */
+  now: number;
+  private readonly targets = new Map<string, CallTarget>();
+  private readonly callbacks = new Map<string, CallbackRequest>();
+  private readonly byTask = new Map<string, string>();
+  private readonly byKey = new Map<string, string>();
+  private readonly stats = new Map<string, TargetStats>();
+  private readonly views = new Map<string, QueueView>();
+  private readonly targetByQueue = new Map<string, string>();
+  private readonly inService = new Map<string, { at: number; targetSid: string }>();
+  private events: CallbackEvent[] = [];
+  private effects: CallbackEffect[] = [];
+
+  constructor(options: CenterOptions) {
+    this.newSid = options.newSid;
+    this.now = options.now ?? 0;
+    this.dialGraceMs = (options.dialGraceSeconds ?? 120) * 1000;
+    this.holdUntilQuote = options.holdUntilQuote ?? true;
+  }
+
+  // ───────────────────────────── call targets ─────────────────────────────
+
+  /**
+   * Adds or replaces a call target (validated, defaults filled in; see resolveCallTarget).
+   * Replacing keeps unset settings of the existing target. Throws CallbackError
+   * `InvalidParameters` naming the field; nothing changes then.
+   */
+  putCallTarget(input: CallTargetInput): CallTarget {
+    const existing = this.targets.get(input.sid);
+    const t = existing === undefined ? resolveCallTarget(input) : resolveCallTarget(input, existing);
+    const other = this.targetByQueue.get(t.taskQueueSid);
+    if (other !== undefined && other !== t.sid) {
+      throw new CallbackError('InvalidParameters', `taskQueueSid ${t.taskQueueSid} is already bound to call target ${other}`, 'taskQueueSid');
+    }
+    if (existing !== undefined) this.targetByQueue.delete(existing.taskQueueSid);
+    this.targets.set(t.sid, t);
+    this.targetByQueue.set(t.taskQueueSid, t.sid);
+    if (!this.stats.has(t.sid)) this.stats.set(t.sid, emptyStats());
+    return t;
+  }
+
+  getCallTarget(sid: string): CallTarget | undefined {
+    return this.targets.get(sid);
+  }
+
+  listCallTargets(): CallTarget[] {
+    return [...this.targets.values()];
+  }
+
+  /** The target bound to a task queue, if any. */
+  targetForQueue(taskQueueSid: string): CallTarget | undefined {
+    const sid = this.targetByQueue.get(taskQueueSid);
+    return sid === undefined ? undefined : this.targets.get(sid);
+  }
+
+  getCallback(sid: string): CallbackRequest | undefined {
+    return this.callbacks.get(sid);
+  }
+
+  listCallbacks(filter: { callTargetSid?: string; status?: CallbackStatus } = {}): CallbackRequest[] {
+    const out: CallbackRequest[] = [];
+    for (const c of this.callbacks.values()) {
+      if (filter.callTargetSid !== undefined && c.callTargetSid !== filter.callTargetSid) continue;
+      if (filter.status !== undefined && c.status !== filter.status) continue;
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** The callback whose return/agent-first task this is. */
+  callbackForTask(taskSid: string): CallbackRequest | undefined {
+    const sid = this.byTask.get(taskSid);
+    return sid === undefined ? undefined : this.callbacks.get(sid);
+  }
+
+  /** Non-terminal callbacks of a target (what `maxRequestedCallbacks` counts). */
+  pendingCount(targetSid: string): number {
+    let n = 0;
+    for (const c of this.callbacks.values()) if (c.callTargetSid === targetSid && !isTerminalStatus(c.status)) n += 1;
+    return n;
+  }
+
+  /** Statistics of a target (copy). */
+  statsOf(targetSid: string): TargetStats {
+    return structuredClone(this.stats.get(targetSid) ?? emptyStats());
+  }
+
+  // ───────────────────────────── offers and ECBT ─────────────────────────────
+
+  /**
+   * The offer for a caller about to queue or holding on the target (§4, §1.5). `ewtSeconds` is
+   * the caller's EWT from the default predictor (null when unknown); the ECBT is computed here
+   * for a callback registered now. Throws `NotFound` for an unknown target.
+   */
+  offer(targetSid: string, input: { ewtSeconds: number | null; channel?: 'voice' | 'api' }, now: number): OfferDecision {
+    const t = this.targetOrThrow(targetSid);
+    this.tick(now);
+    const view = this.views.get(t.sid);
+    return decideOffer(t, {
+      now: this.now,
+      ewtSeconds: input.ewtSeconds,
+      ecbtSeconds: this.estimate(t, { priority: t.returnPriority, virtualStartTime: this.now, sid: '\uffff' }, this.now + t.minimumCallbackDelaySeconds * 1000),
+      pendingCallbacks: this.pendingCount(t.sid),
+      staffedWorkers: view === undefined ? 1 : view.staffed,
+      channel: input.channel ?? 'voice',
+    });
+  }
+
+  /**
+   * Virtual queue position of a callback (§3.3): entries ordered before it by (priority desc,
+   * virtual start asc) among the target queue's waiting tasks and the other non-terminal ASAP
+   * callbacks without a task yet. Null for terminal or scheduled callbacks.
+   */
+  position(callbackSid: string): { position: number; liveAhead: number } | null {
+    const c = this.callbacks.get(callbackSid);
+    if (c === undefined || isTerminalStatus(c.status) || c.status === 'scheduled') return null;
+    const t = this.targets.get(c.callTargetSid) as CallTarget;
+    return this.ahead(t, c);
+  }
+
+  /** The current ECBT of a callback, seconds (null when terminal or scheduled). */
+  ecbt(callbackSid: string): number | null {
+    const c = this.callbacks.get(callbackSid);
+    if (c === undefined || isTerminalStatus(c.status) || c.status === 'scheduled') return null;
+    const t = this.targets.get(c.callTargetSid) as CallTarget;
+    return this.estimate(t, c, c.createdAt + t.minimumCallbackDelaySeconds * 1000);
+  }
+
+  private ahead(t: CallTarget, me: { priority: number; virtualStartTime: number; sid: string }): { position: number; liveAhead: number } {
+    let position = 0;
+    let liveAhead = 0;
+    const view = this.views.get(t.sid);
+    if (view !== undefined) {
+      for (const w of view.waiting) {
+        const cbSid = this.byTask.get(w.taskSid);
+        if (cbSid === me.sid) continue;
+        if (before({ priority: w.priority, virtualStartTime: w.virtualStartTime, sid: w.taskSid }, me)) {
+          position += 1;
+          if (cbSid === undefined) liveAhead += 1;
+        }
+      }
+    }
+    for (const c of this.callbacks.values()) {
+      if (c.callTargetSid !== t.sid || c === me || c.type !== 'asap' || c.taskSid !== null || isTerminalStatus(c.status)) continue;
+      if (c.status !== 'registered' && c.status !== 'retry_wait' && c.status !== 'dialing' && c.status !== 'customer_answered') continue;
+      if (before(c, me)) position += 1;
+    }
+    return { position, liveAhead };
+  }
+
+  private estimate(t: CallTarget, me: { priority: number; virtualStartTime: number; sid: string }, delayUntil: number): number {
+    const { position, liveAhead } = this.ahead(t, me);
+    const view = this.views.get(t.sid);
+    const st = this.stats.get(t.sid) ?? emptyStats();
+    const ahtMean = st.services.length === 0 ? 0 : st.services.reduce((a, b) => a + b, 0) / st.services.length;
+    const recent = st.answers.filter((a) => a > this.now - ANSWER_WINDOW_MS).length;
+    return computeEcbt({
+      position,
+      liveAhead,
+      busyServers: view?.busyServers ?? 0,
+      idleServers: view?.idleServers ?? 0,
+      staffed: view?.staffed ?? 1,
+      muPerSecond: ahtMean > 0 ? 1 / ahtMean : 0,
+      thetaPerSecond: st.waitedSeconds > 0 ? st.abandonments / st.waitedSeconds : 0,
+      answerRatePerSecond: recent >= 5 ? recent / (ANSWER_WINDOW_MS / 1000) : 0,
+      minimumDelaySeconds: Math.max(0, (delayUntil - this.now) / 1000),
+      leadTimeSeconds: t.strategy === 'customer_first' ? this.leadSeconds(t.sid) : 0,
+      factor: st.factor,
+    }).seconds;
+  }
+
+  /** CF lead time of a target: median dial → ready over the last 21 samples, 35 s before any (§2.2). */
+  leadSeconds(targetSid: string): number {
+    const s = this.stats.get(targetSid);
+    return s === undefined || s.leadSamples.length === 0 ? DEFAULT_LEAD_SECONDS : median(s.leadSamples);
+  }
+
+  // ───────────────────────────── requests ─────────────────────────────
+
+  /**
+   * Registers a callback (§1.5 POST …/Callbacks, §1.3). ASAP keeps its place in line: virtual
+   * start = the original task's creation time (in-queue acceptance) or now. Scheduled callbacks
+   * take a slot (`appointmentTime`, aligned to `scheduling.slotMinutes`, within
+   * `scheduling.daysOut` and opening hours, under the slot capacity) and join the queue at
+   * slot start − lead time.
+   * Throws CallbackError (nothing changes): `NotFound` (target), `RequestRefusedDueToOperationMode`
+   * (registration off, max pending reached, slot full), `ContactRequired` / `InvalidContact`
+   * (number missing, not E.164, blocked), `DuplicateRequest` (a non-terminal callback for the
+   * same target and number), `InvalidParameters` (appointment time, context).
+   */
+  register(req: RegisterRequest, now: number): CenterOutcome & { callback: CallbackRequest } {
+    const t = this.targetOrThrow(req.callTargetSid);
+    const phone = normalizeNumber(req.phoneNumber, 'PhoneNumber');
+    const ani = req.ani === undefined || req.ani === null ? null : normalizeNumber(req.ani, 'Ani');
+    const context = checkContext(req.context);
+    if (!t.registerCallbacks) throw new CallbackError('RequestRefusedDueToOperationMode', `call target ${t.sid} does not register callbacks now`);
+    if (isBlocked(t, phone)) throw new CallbackError('InvalidContact', `PhoneNumber ${phone} is blocked`, 'PhoneNumber');
+    for (const c of this.callbacks.values()) {
+      if (c.callTargetSid === t.sid && c.phoneNumber === phone && !isTerminalStatus(c.status)) {
+        throw new CallbackError('DuplicateRequest', `a callback for ${phone} is already pending on call target ${t.sid} (${c.sid})`, 'PhoneNumber');
+      }
+    }
+    if (this.pendingCount(t.sid) >= t.maxRequestedCallbacks) {
+      throw new CallbackError('RequestRefusedDueToOperationMode', `call target ${t.sid} has reached maxRequestedCallbacks (${t.maxRequestedCallbacks})`);
+    }
+    const at = Math.max(now, this.now);
+    const appointment = req.appointmentTime ?? null;
+    if (appointment !== null) this.checkSlot(t, appointment, at, null);
+    if (req.originalTaskCreatedAt !== undefined && req.originalTaskCreatedAt !== null && (!Number.isFinite(req.originalTaskCreatedAt) || req.originalTaskCreatedAt > at)) {
+      throw new CallbackError('InvalidParameters', 'OriginalTaskCreatedAt must be an instant not after now', 'OriginalTaskCreatedAt');
+    }
+    // Validation done: from here on the request is accepted.
+    this.tick(now);
+    const sid = this.newSid('CB');
+    const expiresAfter = t.asapExpiryHours * 3_600_000;
+    const c: CallbackRequest = {
+      sid,
+      callTargetSid: t.sid,
+      phoneNumber: phone,
+      rawNumber: req.phoneNumber,
+      ani,
+      type: appointment === null ? 'asap' : 'scheduled',
+      strategy: t.strategy,
+      status: appointment === null ? 'registered' : 'scheduled',
+      statusReason: null,
+      channel: req.channel ?? 'api',
+      createdAt: at,
+      updatedAt: at,
+      window: { start: at, end: at + expiresAfter },
+      expiresAt: at + expiresAfter,
+      ecbtSeconds: null,
+      currentEcbtSeconds: null,
+      estimatedFor: at,
+      scheduledFor: at,
+      virtualStartTime: req.originalTaskCreatedAt ?? at,
+      priority: t.returnPriority,
+      originalTaskSid: req.originalTaskSid ?? null,
+      context,
+      attempts: [],
+      taskSid: null,
+      taskRequested: false,
+      reservationSid: null,
+      workerSid: null,
+      ackDeadline: null,
+      dialDeadline: null,
+      connectedAt: null,
+    };
+    if (appointment === null) {
+      const ecbt = Math.ceil(clampEcbt(t, this.estimate(t, c, at + t.minimumCallbackDelaySeconds * 1000)));
+      c.ecbtSeconds = ecbt;
+      c.currentEcbtSeconds = ecbt;
+      c.estimatedFor = at + ecbt * 1000;
+      c.scheduledFor = this.launchGate(t, c);
+    } else {
+      this.placeInSlot(t, c, appointment);
+    }
+    this.callbacks.set(sid, c);
+    this.emitFor(c, c.status, {});
+    this.launch(t);
+    return { ...this.take(), callback: c };
+  }
+
+  /**
+   * In-queue acceptance (§2.4): a caller holding as `task` opts for a callback. Returns the
+   * engine command canceling the live task as NOT abandoned (reason "Opted to request a
+   * callback", attributes gain `conversations.abandoned = "Follow-Up"` as Twilio's template
+   * does) followed by the registration, whose virtual start is the task's creation time. The
+   * cancel effect comes first in `effects`. Throws like {@link register}; nothing changes then.
+   */
+  acceptInQueue(
+    task: { sid: string; dateCreated: number; attributesJson: string },
+    req: Omit<RegisterRequest, 'originalTaskSid' | 'originalTaskCreatedAt'>,
+    now: number,
+  ): CenterOutcome & { callback: CallbackRequest } {
+    let attrs: Record<string, unknown>;
+    try {
+      attrs = JSON.parse(task.attributesJson) as Record<string, unknown>;
+    } catch {
+      throw new CallbackError('InvalidParameters', 'task attributes are not JSON', 'Attributes');
+    }
+    const conversations = typeof attrs['conversations'] === 'object' && attrs['conversations'] !== null ? (attrs['conversations'] as Record<string, unknown>) : {};
+    const out = this.register({ ...req, originalTaskSid: task.sid, originalTaskCreatedAt: task.dateCreated }, now);
+    const cancel: CallbackEffect = {
+      kind: 'engine',
+      callbackSid: out.callback.sid,
+      purpose: 'cancel_task',
+      command: {
+        type: 'updateTask',
+        at: this.now,
+        taskSid: task.sid,
+        attributes: JSON.stringify({ ...attrs, callback_sid: out.callback.sid, conversations: { ...conversations, abandoned: 'Follow-Up' } }),
+        assignmentStatus: 'canceled',
+        reason: 'Opted to request a callback',
+      },
+    };
+    return { ...out, effects: [cancel, ...out.effects] };
+  }
+
+  /**
+   * Cancels a non-terminal callback (customer IVR/SMS/API, admin, dedup: `reason`). Cancels its
+   * waiting task and hangs up a call in progress. Throws `NotFound`, or `InvalidRequest` when
+   * the callback is terminal or already bridged to an agent.
+   */
+  cancel(callbackSid: string, reason: string, now: number): CenterOutcome {
+    const c = this.callbackOrThrow(callbackSid);
+    if (isTerminalStatus(c.status)) throw new CallbackError('InvalidRequest', `callback ${c.sid} is already ${c.status}`, 'Status');
+    if (c.status === 'agent_connected') throw new CallbackError('InvalidRequest', `callback ${c.sid} is connected to an agent`, 'Status');
+    this.tick(now);
+    this.endAttempt(c, 'canceled');
+    this.finish(c, 'canceled', reason);
+    this.launchAll();
+    return this.take();
+  }
+
+  /**
+   * The caller picks a new time (§1.3 `rescheduled` → `scheduled`): allowed while scheduled,
+   * registered, in retry_wait or at the readiness prompt (customer_answered). The slot rules of
+   * {@link register} apply. Throws `NotFound`, `InvalidRequest` (status), `InvalidParameters` /
+   * `RequestRefusedDueToOperationMode` (slot).
+   */
+  reschedule(callbackSid: string, appointmentTime: number, now: number): CenterOutcome {
+    const c = this.callbackOrThrow(callbackSid);
+    if (!['scheduled', 'registered', 'retry_wait', 'customer_answered'].includes(c.status)) {
+      throw new CallbackError('InvalidRequest', `callback ${c.sid} is ${c.status} and cannot be rescheduled`, 'Status');
+    }
+    const t = this.targets.get(c.callTargetSid) as CallTarget;
+    this.checkSlot(t, appointmentTime, Math.max(now, this.now), c.sid);
+    this.tick(now);
+    if (c.status === 'customer_answered') this.endAttempt(c, 'rescheduled');
+    this.transition(c, 'rescheduled', null, { appointment_time: Math.floor(appointmentTime / 1000) });
+    c.type = 'scheduled';
+    this.placeInSlot(t, c, appointmentTime);
+    this.transition(c, 'scheduled', null, {});
+    this.launchAll();
+    return this.take();
+  }
+
+  // ───────────────────────────── reports from the driver ─────────────────────────────
+
+  /** The driver executed a create-task effect: `taskSid` is the task it created. Unknown or stale callbacks are ignored. */
+  taskCreated(callbackSid: string, taskSid: string, now: number): CenterOutcome {
+    this.tick(now);
+    const c = this.callbacks.get(callbackSid);
+    if (c !== undefined && c.taskRequested) {
+      c.taskRequested = false;
+      this.byTask.set(taskSid, c.sid);
+      if (isTerminalStatus(c.status)) {
+        // Canceled while the effect was in flight: take the task back out.
+        this.effect(c, 'cancel_task', { type: 'updateTask', at: this.now, taskSid, assignmentStatus: 'canceled', reason: `callback ${c.status}` });
+      } else {
+        c.taskSid = taskSid;
+      }
+    }
+    return this.take();
+  }
+
+  /** The engine refused a create-task effect (`message`): the attempt fails as a telephony error. */
+  taskCreationFailed(callbackSid: string, message: string, now: number): CenterOutcome {
+    this.tick(now);
+    const c = this.callbacks.get(callbackSid);
+    if (c !== undefined && c.taskRequested && !isTerminalStatus(c.status)) {
+      c.taskRequested = false;
+      this.endAttempt(c, 'failed');
+      this.finish(c, 'failed', 'telephony_error', { message });
+    }
+    return this.take();
+  }
+
+  /**
+   * Feeds one engine event (in order). Updates the target statistics (services, abandonment,
+   * agent answers) and moves callbacks whose task it concerns: reservation created / accepted /
+   * rejected / timed out, task canceled / completed.
+   */
+  observe(e: EngineEvent): CenterOutcome {
+    this.tick(e.at);
+    const d = e.data;
+    const taskSid = typeof d['task_sid'] === 'string' ? d['task_sid'] : e.resourceType === 'task' ? e.resourceSid : null;
+    const queueSid = typeof d['task_queue_sid'] === 'string' ? d['task_queue_sid'] : null;
+    const targetSid = queueSid === null ? undefined : this.targetByQueue.get(queueSid);
+    const st = targetSid === undefined ? undefined : this.stats.get(targetSid);
+    if (taskSid !== null) {
+      if (e.eventType === 'reservation.accepted' && st !== undefined && targetSid !== undefined) {
+        this.inService.set(taskSid, { at: e.at, targetSid });
+        st.answers.push(e.at);
+        while (st.answers.length > 0 && (st.answers[0] as number) <= e.at - ANSWER_WINDOW_MS) st.answers.shift();
+        st.waitedSeconds += typeof d['task_age'] === 'number' ? d['task_age'] : 0;
+      } else if (e.eventType === 'task.completed') {
+        const s = this.inService.get(taskSid);
+        if (s !== undefined) {
+          this.inService.delete(taskSid);
+          const ts = this.stats.get(s.targetSid);
+          if (ts !== undefined) {
+            ts.services.push((e.at - s.at) / 1000);
+            if (ts.services.length > 100) ts.services.shift();
+          }
+        }
+      } else if (e.eventType === 'task.canceled' && st !== undefined && !this.byTask.has(taskSid) && !this.inService.delete(taskSid)) {
+        const age = typeof d['task_age'] === 'number' ? d['task_age'] : 0;
+        st.waitedSeconds += age;
+        if (age > 0 && d['task_canceled_reason'] !== 'Opted to request a callback') st.abandonments += 1;
+      } else if (e.eventType === 'task.deleted' || e.eventType === 'task.system-deleted') {
+        this.inService.delete(taskSid);
+      }
+      const cbSid = this.byTask.get(taskSid);
+      const c = cbSid === undefined ? undefined : this.callbacks.get(cbSid);
+      if (c !== undefined && c.taskSid === taskSid && !isTerminalStatus(c.status)) this.onTaskEvent(c, e);
+    }
+    this.launchAll();
+    return this.take();
+  }
+
+  /**
+   * A dial effect's outcome (idempotency key). Outcomes for unknown keys, for attempts already
+   * settled, or for callbacks no longer waiting on that dial are ignored (a re-delivered outcome
+   * changes nothing).
+   */
+  dialOutcome(key: string, outcome: DialOutcome, now: number): CenterOutcome {
+    if (!DIAL_OUTCOMES.includes(outcome)) throw new CallbackError('InvalidParameters', `outcome must be one of ${DIAL_OUTCOMES.join(', ')}`, 'outcome');
+    this.tick(now);
+    const sid = this.byKey.get(key);
+    const c = sid === undefined ? undefined : this.callbacks.get(sid);
+    const attempt = c?.attempts[c.attempts.length - 1];
+    if (c !== undefined && attempt !== undefined && attempt.dialKey === key && attempt.endedAt === null && (c.status === 'dialing' || c.status === 'dialing_customer')) {
+      c.dialDeadline = null;
+      this.onDialOutcome(c, attempt, outcome);
+    }
+    this.launchAll();
+    return this.take();
+  }
+
+  /** CF: the customer hung up while waiting for an agent (§2.1 step 6). Ignored in other states. */
+  customerHungUp(callbackSid: string, now: number): CenterOutcome {
+    this.tick(now);
+    const c = this.callbacks.get(callbackSid);
+    if (c !== undefined && c.status === 'customer_waiting') {
+      const t = this.targets.get(c.callTargetSid) as CallTarget;
+      this.cancelTask(c, 'customer_abandoned_return');
+      this.endAttempt(c, 'customer_hung_up');
+      if (t.retry.onReturnAbandon) this.retryOrFail(c, t, t.retry.delaySeconds.noAnswer, 'customer_abandoned_return');
+      else this.finish(c, 'failed', 'customer_declined');
+    }
+    this.launchAll();
+    return this.take();
+  }
+
+  /**
+   * Agent-answer feedback (§3.2): an agent picked up a callback for `phoneNumber`. For an AF
+   * callback whose reservation is still pending this acknowledges it (an effect accepts the
+   * reservation); only the newest such callback gets it. Returns the callback SID it applied to.
+   */
+  agentAnswer(phoneNumber: string, now: number): CenterOutcome & { callbackSid: string | null } {
+    const phone = normalizeNumber(phoneNumber, 'ani');
+    this.tick(now);
+    let best: CallbackRequest | null = null;
+    for (const c of this.callbacks.values()) {
+      if (c.phoneNumber !== phone || c.status !== 'dialing' || c.strategy !== 'agent_first' || c.reservationSid === null) continue;
+      if (best === null || c.createdAt > best.createdAt) best = c;
+    }
+    if (best !== null && best.taskSid !== null && best.reservationSid !== null) {
+      this.effect(best, 'accept_reservation', { type: 'updateReservation', at: this.now, reservationSid: best.reservationSid, taskSid: best.taskSid, reservationStatus: 'accepted' });
+    }
+    return { ...this.take(), callbackSid: best?.sid ?? null };
+  }
+
+  /** The live queue of a target, as the driver reads it from the engine now. Recomputes ECBTs; may launch callbacks. */
+  setQueueView(targetSid: string, view: QueueView, now: number): CenterOutcome {
+    const t = this.targetOrThrow(targetSid);
+    this.tick(now);
+    this.views.set(t.sid, { waiting: view.waiting.map((w) => ({ ...w })), idleServers: view.idleServers, busyServers: view.busyServers, staffed: view.staffed });
+    for (const c of this.callbacks.values()) {
+      if (c.callTargetSid !== t.sid || c.type !== 'asap' || (c.status !== 'registered' && c.status !== 'retry_wait')) continue;
+      const e = Math.ceil(this.estimate(t, c, c.createdAt + t.minimumCallbackDelaySeconds * 1000));
+      if (c.currentEcbtSeconds === null || Math.abs(e - c.currentEcbtSeconds) > ECBT_CHANGE_SECONDS) {
+        this.emitEvent(c, 'callback.ecbt.changed', { previous_ecbt: c.currentEcbtSeconds, ecbt: e });
+        c.currentEcbtSeconds = e;
+      }
+    }
+    this.launch(t);
+    return this.take();
+  }
+
+  // ───────────────────────────── time ─────────────────────────────
+
+  /** The earliest instant (epoch ms) at which {@link advanceTo} has work, or null. */
+  nextDeadline(): number | null {
+    let next = Infinity;
+    for (const c of this.callbacks.values()) {
+      const d = this.deadlineOf(c);
+      if (d !== null && d < next) next = d;
+    }
+    return next === Infinity ? null : next;
+  }
+
+  /**
+   * Fires every timer due up to `now` in time order (scheduled → registered at slot start − lead
+   * time, retry_wait → dialing, AF acknowledgement timeouts, dial timeouts, expiry) and launches
+   * what pacing allows. `now` before the center's time is treated as its time.
+   */
+  advanceTo(now: number): CenterOutcome {
+    for (;;) {
+      let due: CallbackRequest | null = null;
+      let dueAt = Infinity;
+      for (const c of this.callbacks.values()) {
+        const d = this.deadlineOf(c);
+        if (d !== null && d <= now && (d < dueAt || (d === dueAt && due !== null && c.sid < due.sid))) {
+          due = c;
+          dueAt = d;
+        }
+      }
+      if (due === null) break;
+      this.tick(dueAt);
+      this.fire(due);
+      this.launchAll();
+    }
+    this.tick(now);
+    this.launchAll();
+    return this.take();
+  }
+
+  private deadlineOf(c: CallbackRequest): number | null {
+    if (isTerminalStatus(c.status)) return null;
+    let d = Infinity;
+    if (c.connectedAt === null) d = c.expiresAt;
+    if (c.status === 'scheduled') d = Math.min(d, c.scheduledFor);
+    if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor > this.now) d = Math.min(d, c.scheduledFor);
+    if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor <= this.now) {
+      const t = this.targets.get(c.callTargetSid) as CallTarget;
+      const h = openingAt(t, this.now);
+      if (!h.open && h.opensAt !== null) d = Math.min(d, h.opensAt);
+    }
+    if (c.ackDeadline !== null) d = Math.min(d, c.ackDeadline);
+    if (c.dialDeadline !== null) d = Math.min(d, c.dialDeadline);
+    return d === Infinity ? null : d;
+  }
+
+  private fire(c: CallbackRequest): void {
+    const now = this.now;
+    const t = this.targets.get(c.callTargetSid) as CallTarget;
+    if (c.dialDeadline !== null && c.dialDeadline <= now) {
+      // No outcome came back (a lost webhook, a restart): a telephony failure. Never re-dialed.
+      c.dialDeadline = null;
+      const attempt = c.attempts[c.attempts.length - 1] as Attempt;
+      this.onDialOutcome(c, attempt, 'failed');
+      return;
+    }
+    if (c.ackDeadline !== null && c.ackDeadline <= now) {
+      // AF: the agent did not acknowledge in time — reject the reservation; the task goes back
+      // to waiting with its priority and virtual start unchanged (§2.3 step 2).
+      c.ackDeadline = null;
+      if (c.reservationSid !== null && c.taskSid !== null) {
+        this.effect(c, 'reject_reservation', { type: 'updateReservation', at: now, reservationSid: c.reservationSid, taskSid: c.taskSid, reservationStatus: 'rejected' });
+        this.emitEvent(c, 'callback.agent_ack_timeout', { reservation_sid: c.reservationSid, worker_sid: c.workerSid });
+      }
+      c.reservationSid = null;
+      c.workerSid = null;
+      return;
+    }
+    if (c.connectedAt === null && c.expiresAt <= now) {
+      this.endAttempt(c, 'expired');
+      this.finish(c, 'expired', c.type === 'scheduled' ? 'window_passed' : 'asap_expiry');
+      return;
+    }
+    if (c.status === 'scheduled' && c.scheduledFor <= now) {
+      c.scheduledFor = Math.max(now, c.estimatedFor - (t.strategy === 'customer_first' ? this.leadSeconds(t.sid) * 1000 : 0));
+      this.transition(c, 'registered', 'window_open', {});
+      return;
+    }
+    // A launch time or an opening: nothing to do here, the launch pass that follows decides.
+    if (c.scheduledFor <= now) c.scheduledFor = now;
+  }
+
+  // ───────────────────────────── launching (§2.1, §2.2, §2.3) ─────────────────────────────
+
+  private launchAll(): void {
+    for (const t of this.targets.values()) this.launch(t);
+  }
+
+  private launch(t: CallTarget): void {
+    if (!t.processCallbacks) return;
+    const now = this.now;
+    const hours = openingAt(t, now);
+    if (!hours.open && t.onClose === 'hold_until_open') return;
+    const ready: CallbackRequest[] = [];
+    let inFlight = 0;
+    for (const c of this.callbacks.values()) {
+      if (c.callTargetSid !== t.sid) continue;
+      if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor <= now) ready.push(c);
+      else if (c.strategy === 'customer_first' && (c.status === 'dialing' || c.status === 'customer_answered')) inFlight += 1;
+    }
+    if (ready.length === 0) return;
+    ready.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    if (t.strategy === 'agent_first') {
+      for (const c of ready) this.startAgentFirst(t, c);
+      return;
+    }
+    let k = this.pacing(t) - inFlight;
+    for (const c of ready) {
+      if (k <= 0) break;
+      if (c.strategy === 'agent_first') this.startAgentFirst(t, c);
+      else {
+        this.dialCustomer(t, c, 'dialing');
+        k -= 1;
+      }
+    }
+  }
+
+  /**
+   * CF pacing (§2.2): min(maxConcurrentOutbound, idle + expected frees within the lead time)
+   * − return tasks waiting. Expected frees = busy × (1 − e^{−μ·lead}) (exponential services),
+   * rounded to the nearest whole slot. Without a queue view only the outbound cap applies.
+   */
+  private pacing(t: CallTarget): number {
+    const view = this.views.get(t.sid);
+    if (view === undefined) return t.maxConcurrentOutbound;
+    const st = this.stats.get(t.sid) ?? emptyStats();
+    const aht = st.services.length === 0 ? 0 : st.services.reduce((a, b) => a + b, 0) / st.services.length;
+    const lead = this.leadSeconds(t.sid);
+    const frees = aht > 0 ? view.busyServers * (1 - Math.exp(-lead / aht)) : 0;
+    let returnWaiting = 0;
+    for (const w of view.waiting) if (this.byTask.has(w.taskSid)) returnWaiting += 1;
+    return Math.min(t.maxConcurrentOutbound, Math.round(view.idleServers + frees)) - returnWaiting;
+  }
+
+  private newAttempt(c: CallbackRequest, leg: Attempt['leg']): Attempt {
+    const a: Attempt = { n: c.attempts.length + 1, leg, startedAt: this.now, endedAt: null, result: null, dialKey: null };
+    c.attempts.push(a);
+    return a;
+  }
+
+  private dialCustomer(t: CallTarget, c: CallbackRequest, status: 'dialing' | 'dialing_customer'): void {
+    const a = status === 'dialing' ? this.newAttempt(c, 'customer') : (c.attempts[c.attempts.length - 1] as Attempt);
+    if (status === 'dialing_customer') a.leg = 'customer';
+    const key = `${c.sid}:${a.n}`;
+    // Recorded before the effect leaves: a restart sees the key and never dials it again.
+    a.dialKey = key;
+    this.byKey.set(key, c.sid);
+    c.dialDeadline = this.now + t.ringTimeoutSeconds * 1000 + this.dialGraceMs;
+    this.transition(c, status, null, { attempt: a.n, dial_key: key });
+    this.effects.push({ kind: 'dial', callbackSid: c.sid, key, attempt: a.n, to: c.phoneNumber, from: t.callerId, ringTimeoutSeconds: t.ringTimeoutSeconds });
+  }
+
+  private startAgentFirst(t: CallTarget, c: CallbackRequest): void {
+    const a = this.newAttempt(c, 'agent');
+    this.transition(c, 'dialing', null, { attempt: a.n });
+    this.createTask(t, c, 'callback_agent_first');
+  }
+
+  private createTask(t: CallTarget, c: CallbackRequest, type: 'callback_return' | 'callback_agent_first'): void {
+    c.taskRequested = true;
+    const command: Command = {
+      type: 'createTask',
+      at: this.now,
+      attributes: JSON.stringify({ type, callback_sid: c.sid, from: c.phoneNumber, to: t.callerId, call_target_sid: t.sid, context: c.context }),
+      priority: c.priority,
+      virtualStartTime: Math.min(c.virtualStartTime, this.now),
+      taskChannel: t.taskChannel,
+      timeoutS: Math.max(1, Math.min(1_209_600, Math.ceil((c.expiresAt - this.now) / 1000))),
+      ...(t.workflowSid !== null ? { workflowSid: t.workflowSid } : { taskQueueSid: t.taskQueueSid }),
+    };
+    this.effects.push({ kind: 'engine', callbackSid: c.sid, purpose: 'create_task', command });
+  }
+
+  // ───────────────────────────── transitions ─────────────────────────────
+
+  private onDialOutcome(c: CallbackRequest, a: Attempt, outcome: DialOutcome): void {
+    const t = this.targets.get(c.callTargetSid) as CallTarget;
+    const st = this.stats.get(t.sid) ?? emptyStats();
+    const d = t.retry.delaySeconds;
+    if (c.status === 'dialing_customer') {
+      // AF: the agent is holding while the customer rings (§2.3 steps 3–4).
+      if (outcome === 'ready' || outcome === 'not_ready') {
+        a.result = outcome;
+        c.connectedAt = this.now;
+        this.transition(c, 'agent_connected', null, { attempt: a.n, worker_sid: c.workerSid });
+        return;
+      }
+      if (outcome === 'voicemail' && t.voicemailPolicy !== 'retry') {
+        a.result = outcome;
+        this.finishTask(c, 'callback_voicemail');
+        this.endAttempt(c, outcome);
+        this.finish(c, 'completed', t.voicemailPolicy === 'complete' ? 'voicemail' : 'voicemail_message_left');
+        return;
+      }
+      this.finishTask(c, 'callback_no_answer');
+      this.endAttempt(c, outcome);
+      if (outcome === 'invalid_number') return this.finish(c, 'failed', 'invalid_number');
+      if (outcome === 'declined') return this.finish(c, 'failed', 'customer_declined');
+      return this.retryOrFail(c, t, outcome === 'busy' ? d.busy : outcome === 'voicemail' ? d.voicemail : d.noAnswer, outcome);
+    }
+    // CF (§2.1 steps 2–4).
+    switch (outcome) {
+      case 'ready': {
+        a.endedAt = null;
+        st.leadSamples.push((this.now - a.startedAt) / 1000);
+        if (st.leadSamples.length > 21) st.leadSamples.shift();
+        this.transition(c, 'customer_answered', null, { attempt: a.n });
+        this.transition(c, 'customer_waiting', null, { attempt: a.n });
+        this.createTask(t, c, 'callback_return');
+        return;
+      }
+      case 'not_ready':
+        this.transition(c, 'customer_answered', null, { attempt: a.n });
+        this.effects.push({ kind: 'hangup', callbackSid: c.sid, key: a.dialKey as string });
+        this.endAttempt(c, outcome);
+        return this.retryOrFail(c, t, d.notReady, 'not_ready');
+      case 'declined':
+        this.transition(c, 'customer_answered', null, { attempt: a.n });
+        this.effects.push({ kind: 'hangup', callbackSid: c.sid, key: a.dialKey as string });
+        this.endAttempt(c, outcome);
+        return this.finish(c, 'failed', 'customer_declined');
+      case 'voicemail':
+        this.endAttempt(c, outcome);
+        if (t.voicemailPolicy === 'retry') return this.retryOrFail(c, t, d.voicemail, 'voicemail');
+        return this.finish(c, 'completed', t.voicemailPolicy === 'complete' ? 'voicemail' : 'voicemail_message_left');
+      case 'invalid_number':
+        this.endAttempt(c, outcome);
+        return this.finish(c, 'failed', 'invalid_number');
+      case 'busy':
+        this.endAttempt(c, outcome);
+        return this.retryOrFail(c, t, d.busy, 'busy');
+      case 'no_answer':
+        this.endAttempt(c, outcome);
+        return this.retryOrFail(c, t, d.noAnswer, 'no_answer');
+      case 'failed':
+        this.endAttempt(c, outcome);
+        return this.retryOrFail(c, t, d.busy, 'telephony_error');
+    }
+  }
+
+  private onTaskEvent(c: CallbackRequest, e: EngineEvent): void {
+    const t = this.targets.get(c.callTargetSid) as CallTarget;
+    const d = e.data;
+    switch (e.eventType) {
+      case 'reservation.created':
+        if (c.strategy === 'agent_first' && c.status === 'dialing') {
+          c.reservationSid = e.resourceSid;
+          c.workerSid = typeof d['worker_sid'] === 'string' ? d['worker_sid'] : null;
+          c.ackDeadline = this.now + t.agentAckTimeoutSeconds * 1000;
+        }
+        return;
+      case 'reservation.accepted':
+        if (c.strategy === 'agent_first' && c.status === 'dialing') {
+          c.reservationSid = e.resourceSid;
+          c.workerSid = typeof d['worker_sid'] === 'string' ? d['worker_sid'] : null;
+          c.ackDeadline = null;
+          this.transition(c, 'agent_reserved', null, { reservation_sid: e.resourceSid, worker_sid: c.workerSid });
+          this.dialCustomer(t, c, 'dialing_customer');
+        } else if (c.status === 'customer_waiting') {
+          c.reservationSid = e.resourceSid;
+          c.workerSid = typeof d['worker_sid'] === 'string' ? d['worker_sid'] : null;
+          c.connectedAt = this.now;
+          this.learnFactor(t, c);
+          this.transition(c, 'agent_connected', null, { reservation_sid: e.resourceSid, worker_sid: c.workerSid });
+        }
+        return;
+      case 'reservation.rejected':
+      case 'reservation.timeout':
+      case 'reservation.canceled':
+      case 'reservation.rescinded':
+        if (c.reservationSid === e.resourceSid && c.status === 'dialing') {
+          c.reservationSid = null;
+          c.workerSid = null;
+          c.ackDeadline = null;
+        }
+        return;
+      case 'task.completed':
+      case 'task.wrapup':
+        if (c.status === 'agent_connected') {
+          this.endAttempt(c, 'completed');
+          this.finish(c, 'completed', null, { task_completed_reason: d['task_completed_reason'] ?? null });
+        }
+        return;
+      case 'task.canceled':
+      case 'task.deleted':
+      case 'task.system-deleted':
+        // The task left the queue without the center asking (TTL, an admin).
+        c.taskSid = null;
+        this.endAttempt(c, 'task_canceled');
+        if (c.expiresAt <= this.now) this.finish(c, 'expired', 'asap_expiry');
+        else this.finish(c, 'failed', 'telephony_error', { task_canceled_reason: d['task_canceled_reason'] ?? null });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** AF agent-answer / CF connect sample for the ECBT factor (§3.3): actual ÷ quoted, EWMA 0.05. */
+  private learnFactor(t: CallTarget, c: CallbackRequest): void {
+    if (c.ecbtSeconds === null || c.ecbtSeconds <= 0 || c.type !== 'asap' || c.connectedAt === null) return;
+    const st = this.stats.get(t.sid);
+    if (st === undefined) return;
+    const actual = (c.connectedAt - c.createdAt) / 1000;
+    const range = ecbtRange(c.ecbtSeconds);
+    // Held until the quote: a connection inside the range is "on time" (ratio 1), so the factor
+    // only grows with lateness and relaxes back otherwise (docs/callbacks.md).
+    const ratio = this.holdUntilQuote && actual <= range.highMinutes * 60 ? 1 : actual / c.ecbtSeconds;
+    st.factor = Math.min(2, Math.max(0.5, 0.95 * st.factor + 0.05 * ratio));
+  }
+
+  private retryOrFail(c: CallbackRequest, t: CallTarget, delaySeconds: number, reason: string): void {
+    c.taskSid = null;
+    c.reservationSid = null;
+    c.workerSid = null;
+    c.ackDeadline = null;
+    c.dialDeadline = null;
+    if (c.attempts.length >= t.retry.maxRetries + 1) {
+      this.finish(c, 'failed', 'max_attempts', { last_result: reason });
+      return;
+    }
+    c.scheduledFor = this.now + delaySeconds * 1000;
+    this.transition(c, 'retry_wait', reason, { retry_at: Math.floor(c.scheduledFor / 1000), attempts: c.attempts.length });
+  }
+
+  private endAttempt(c: CallbackRequest, result: string): void {
+    const a = c.attempts[c.attempts.length - 1];
+    if (a !== undefined && a.endedAt === null) {
+      a.endedAt = this.now;
+      a.result ??= result;
+    }
+  }
+
+  /** Moves to a terminal status: cancels a waiting task, hangs up a live dial. */
+  private finish(c: CallbackRequest, status: 'completed' | 'failed' | 'expired' | 'canceled', reason: string | null, extra: Record<string, EventValue> = {}): void {
+    if (status !== 'completed') {
+      if (c.taskSid !== null) this.cancelTask(c, `callback ${status}${reason === null ? '' : `: ${reason}`}`);
+      const a = c.attempts[c.attempts.length - 1];
+      if (c.dialDeadline !== null && a?.dialKey !== null && a !== undefined) this.effects.push({ kind: 'hangup', callbackSid: c.sid, key: a.dialKey });
+    }
+    c.dialDeadline = null;
+    c.ackDeadline = null;
+    this.transition(c, status, reason, extra);
+  }
+
+  /** Cancels the callback's task if it is still waiting, completes it if an agent holds it. */
+  private cancelTask(c: CallbackRequest, reason: string): void {
+    if (c.taskSid === null) return;
+    if (c.status === 'dialing' && c.strategy === 'agent_first' && c.reservationSid === null) {
+      this.effect(c, 'cancel_task', { type: 'updateTask', at: this.now, taskSid: c.taskSid, assignmentStatus: 'canceled', reason });
+    } else if (c.status === 'customer_waiting' || c.status === 'dialing') {
+      this.effect(c, 'cancel_task', { type: 'updateTask', at: this.now, taskSid: c.taskSid, assignmentStatus: 'canceled', reason });
+    } else {
+      this.finishTask(c, reason);
+    }
+    c.taskSid = null;
+  }
+
+  /** AF: the agent's task ends with a wrap-up reason (`callback_no_answer`, §2.3 step 4). */
+  private finishTask(c: CallbackRequest, reason: string): void {
+    if (c.taskSid === null) return;
+    this.effect(c, 'complete_task', { type: 'updateTask', at: this.now, taskSid: c.taskSid, assignmentStatus: 'completed', reason });
+    c.taskSid = null;
+  }
+
+  private transition(c: CallbackRequest, status: CallbackStatus, reason: string | null, extra: Record<string, EventValue>): void {
+    c.status = status;
+    c.statusReason = reason;
+    c.updatedAt = this.now;
+    this.emitFor(c, status, extra);
+  }
+
+  private emitFor(c: CallbackRequest, status: CallbackStatus, extra: Record<string, EventValue>): void {
+    this.emitEvent(c, `callback.${status}`, extra);
+  }
+
+  private emitEvent(c: CallbackRequest, eventType: string, extra: Record<string, EventValue>): void {
+    const data: Record<string, EventValue> = {
+      callback_sid: c.sid,
+      call_target_sid: c.callTargetSid,
+      phone_number: c.phoneNumber,
+      type: c.type,
+      strategy: c.strategy,
+      status: c.status,
+      status_reason: c.statusReason,
+      attempts: c.attempts.length,
+      task_sid: c.taskSid,
+      ecbt: c.ecbtSeconds,
+      estimated_for: Math.floor(c.estimatedFor / 1000),
+      ...extra,
+    };
+    this.events.push({ sid: this.newSid('EV'), eventType, at: this.now, resourceType: 'callback', resourceSid: c.sid, data });
+  }
+
+  private effect(c: CallbackRequest, purpose: Extract<CallbackEffect, { kind: 'engine' }>['purpose'], command: Command): void {
+    this.effects.push({ kind: 'engine', callbackSid: c.sid, purpose, command });
+  }
+
+  // ───────────────────────────── slots ─────────────────────────────
+
+  private launchGate(t: CallTarget, c: CallbackRequest): number {
+    let gate = c.createdAt + t.minimumCallbackDelaySeconds * 1000;
+    if (this.holdUntilQuote && c.ecbtSeconds !== null) {
+      const lead = t.strategy === 'customer_first' ? this.leadSeconds(t.sid) : 0;
+      gate = Math.max(gate, c.createdAt + (ecbtRange(c.ecbtSeconds).lowMinutes * 60 - lead) * 1000);
+    }
+    return gate;
+  }
+
+  private checkSlot(t: CallTarget, appointment: number, now: number, ignoreSid: string | null): void {
+    const field = 'AppointmentTime';
+    if (!Number.isFinite(appointment)) throw new CallbackError('InvalidParameters', `${field} must be an instant (epoch ms)`, field);
+    const slotMs = t.scheduling.slotMinutes * 60_000;
+    if (appointment % slotMs !== 0) throw new CallbackError('InvalidParameters', `${field} must start a ${t.scheduling.slotMinutes}-minute slot`, field);
+    if (appointment < now + t.minimumCallbackDelaySeconds * 1000) throw new CallbackError('InvalidParameters', `${field} must be at least ${t.minimumCallbackDelaySeconds} s from now`, field);
+    if (appointment > now + t.scheduling.daysOut * 86_400_000) throw new CallbackError('InvalidParameters', `${field} must be within ${t.scheduling.daysOut} days`, field);
+    if (!openingAt(t, appointment).open) throw new CallbackError('InvalidParameters', `${field} falls outside the hours of operation`, field);
+    if (t.scheduling.slotCapacity !== 'auto') {
+      let used = 0;
+      for (const c of this.callbacks.values()) {
+        if (c.callTargetSid === t.sid && c.type === 'scheduled' && c.window.start === appointment && c.sid !== ignoreSid && !isTerminalStatus(c.status)) used += 1;
+      }
+      if (used >= t.scheduling.slotCapacity) throw new CallbackError('RequestRefusedDueToOperationMode', `the slot at ${new Date(appointment).toISOString()} is full`, field);
+    }
+  }
+
+  private placeInSlot(t: CallTarget, c: CallbackRequest, appointment: number): void {
+    const lead = t.strategy === 'customer_first' ? this.leadSeconds(t.sid) * 1000 : 0;
+    c.window = { start: appointment, end: appointment + t.scheduling.slotMinutes * 60_000 };
+    c.estimatedFor = appointment;
+    c.ecbtSeconds = null;
+    c.currentEcbtSeconds = null;
+    c.scheduledFor = Math.max(this.now, appointment - lead);
+    c.virtualStartTime = c.scheduledFor;
+    c.expiresAt = appointment + t.asapExpiryHours * 3_600_000;
+  }
+
+  // ───────────────────────────── snapshot ─────────────────────────────
+
+  /** The whole center as plain JSON data. */
+  snapshot(): CenterSnapshot {
+    return structuredClone({
+      version: SNAPSHOT_VERSION,
+      now: this.now,
+      targets: [...this.targets.values()],
+      callbacks: [...this.callbacks.values()],
+      stats: [...this.stats.entries()],
+      views: [...this.views.entries()],
+      inService: [...this.inService.entries()],
+    });
+  }
+
+  /** A center that continues exactly where `snapshot` was taken. Throws on another version. */
+  static restore(snapshot: CenterSnapshot, options: CenterOptions): CallbackCenter {
+    if (snapshot.version !== SNAPSHOT_VERSION) throw new Error(`callback center snapshot version ${String(snapshot.version)} is not supported`);
+    const s = structuredClone(snapshot);
+    const center = new CallbackCenter({ ...options, now: s.now });
+    for (const t of s.targets) {
+      center.targets.set(t.sid, t);
+      center.targetByQueue.set(t.taskQueueSid, t.sid);
+    }
+    for (const c of s.callbacks) {
+      center.callbacks.set(c.sid, c);
+      if (c.taskSid !== null) center.byTask.set(c.taskSid, c.sid);
+      for (const a of c.attempts) if (a.dialKey !== null) center.byKey.set(a.dialKey, c.sid);
+    }
+    for (const [k, v] of s.stats) center.stats.set(k, v);
+    for (const [k, v] of s.views) center.views.set(k, v);
+    for (const [k, v] of s.inService) center.inService.set(k, v);
+    return center;
+  }
+
+  /**
+   * Callback punctuality (§1.6): seconds between the bridge to an agent and the quoted instant
+   * (negative = early) and whether the bridge fell inside the quoted range
+   * [createdAt + low min, createdAt + high min] (scheduled: inside the slot). Null until connected.
+   */
+  static punctuality(c: CallbackRequest): { lateSeconds: number; withinRange: boolean; quoted: string | null } | null {
+    if (c.connectedAt === null) return null;
+    if (c.type === 'scheduled' || c.ecbtSeconds === null) {
+      return { lateSeconds: (c.connectedAt - c.window.start) / 1000, withinRange: c.connectedAt >= c.window.start && c.connectedAt <= c.window.end, quoted: null };
+    }
+    const r = ecbtRange(c.ecbtSeconds);
+    const lo = c.createdAt + r.lowMinutes * 60_000;
+    const hi = c.createdAt + r.highMinutes * 60_000;
+    return { lateSeconds: (c.connectedAt - c.estimatedFor) / 1000, withinRange: c.connectedAt >= lo && c.connectedAt <= hi, quoted: rangePhrase(c.ecbtSeconds) };
+  }
+
+  // ───────────────────────────── helpers ─────────────────────────────
+
+  private tick(now: number): void {
+    if (Number.isFinite(now) && now > this.now) this.now = now;
+  }
+
+  private take(): CenterOutcome {
+    const out = { events: this.events, effects: this.effects };
+    this.events = [];
+    this.effects = [];
+    return out;
+  }
+
+  private targetOrThrow(sid: string): CallTarget {
+    const t = this.targets.get(sid);
+    if (t === undefined) throw new CallbackError('NotFound', `call target ${sid} does not exist`, 'CallTargetSid');
+    return t;
+  }
+
+  private callbackOrThrow(sid: string): CallbackRequest {
+    const c = this.callbacks.get(sid);
+    if (c === undefined) throw new CallbackError('NotFound', `callback ${sid} does not exist`, 'CallbackSid');
+    return c;
+  }
+}
+
+function checkContext(ctx: unknown): Record<string, string> {
+  if (ctx === undefined || ctx === null) return {};
+  if (typeof ctx !== 'object' || Array.isArray(ctx)) throw new CallbackError('InvalidParameters', 'Context must be an object of string values', 'Context');
+  const out: Record<string, string> = {};
+  const entries = Object.entries(ctx as Record<string, unknown>);
+  if (entries.length > 50) throw new CallbackError('InvalidParameters', 'Context holds at most 50 keys', 'Context');
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string' || v.length > 1024) throw new CallbackError('InvalidParameters', `Context.${k} must be a string of at most 1024 characters`, `Context.${k}`);
+    out[k] = v;
+  }
+  return out;
+}
