@@ -180,7 +180,7 @@ export class CallbackDriver {
     if (e.eventType !== 'reservation.created' && e.eventType !== 'reservation.accepted') return;
     const taskSid = d['task_sid'] as string;
     const workerSid = d['worker_sid'] as string;
-    let attributes: Record<string, unknown> = {};
+    let attributes: Record<string, unknown>;
     try {
       attributes = JSON.parse(d['task_attributes'] as string) as Record<string, unknown>;
     } catch {
