@@ -7,7 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Runtime } from '../runtime/runtime.ts';
 import { authenticate } from './auth.ts';
-import { setAccount, type Api } from './context.ts';
+import { setPrincipal, type Api } from './context.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -119,7 +119,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   });
 
   app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/v1/') || req.url === '/v1') setAccount(req, authenticate(api.runtime, req));
+    if (req.url.startsWith('/v1/') || req.url === '/v1') setPrincipal(req, authenticate(api.runtime, req));
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

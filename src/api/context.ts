@@ -6,6 +6,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Outcome, WorkspaceEngine } from '../engine/index.ts';
 import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
+import type { EventOrigin } from '../webhooks/outbox.ts';
+import type { Principal } from './auth.ts';
 import { normalizeSid, Params } from './params.ts';
 import type { PageRequest } from './paging.ts';
 import type { Ctx } from './serializers.ts';
@@ -21,16 +23,27 @@ export interface Api {
   observeCommand?: (type: string, seconds: number) => void;
 }
 
-const accounts = new WeakMap<FastifyRequest, string>();
+const principals = new WeakMap<FastifyRequest, Principal>();
 
-export function setAccount(req: FastifyRequest, accountSid: string): void {
-  accounts.set(req, accountSid);
+export function setPrincipal(req: FastifyRequest, principal: Principal): void {
+  principals.set(req, principal);
 }
 
 export function accountOf(req: FastifyRequest): string {
-  const sid = accounts.get(req);
-  if (sid === undefined) throw unauthorized();
-  return sid;
+  const p = principals.get(req);
+  if (p === undefined) throw unauthorized();
+  return p.accountSid;
+}
+
+/**
+ * The origin of the commands a request sends (stored on their events): the credential that
+ * authenticated it — actor type `account` for the Account SID, `api_key` for an SK key — and
+ * the caller's IP (spec §9.3 `actor_*`, `source_ip_address`).
+ */
+export function originOfRequest(req: FastifyRequest): EventOrigin {
+  const p = principals.get(req);
+  if (p === undefined) throw unauthorized();
+  return { actor: { sid: p.credentialSid, type: p.credentialSid.startsWith('SK') ? 'api_key' : 'account' }, ip: req.ip };
 }
 
 export function originOf(api: Api, req: FastifyRequest): string {
@@ -74,10 +87,14 @@ export function pageRequest(api: Api, req: FastifyRequest, key: string): PageReq
   return { listUrl: originOf(api, req) + pathOf(req), query: queryOf(req), key };
 }
 
-/** Executes a command durably; a rejection becomes an ApiError (the command changed nothing). */
-export async function execute(api: Api, engine: WorkspaceEngine, command: UntimedCommand, body?: Params): Promise<Outcome> {
+/**
+ * Executes a command durably on behalf of the request (its credential becomes the events'
+ * actor); a rejection becomes an ApiError (the command changed nothing). `extra` adds to the
+ * origin (e.g. an assignment instruction).
+ */
+export async function execute(api: Api, req: FastifyRequest, engine: WorkspaceEngine, command: UntimedCommand, body?: Params, extra?: Partial<EventOrigin>): Promise<Outcome> {
   const started = performance.now();
-  const outcome = await api.runtime.execute(engine.workspace.sid, command);
+  const outcome = await api.runtime.execute(engine.workspace.sid, command, { ...originOfRequest(req), ...extra });
   api.observeCommand?.(command.type, (performance.now() - started) / 1000);
   if (outcome.rejection !== null) throw fromRejection(outcome.rejection, body?.names());
   return outcome;

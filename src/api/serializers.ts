@@ -16,6 +16,7 @@ import {
   type WorkflowRecord,
   type WorkspaceEngine,
 } from '../engine/index.ts';
+import { instructionDataOf, originOf } from '../webhooks/outbox.ts';
 
 /** Everything a serializer needs besides the record. */
 export interface Ctx {
@@ -271,11 +272,17 @@ export function eventJson(origin: string, accountSid: string, wsSid: string, e: 
   else resourceUrl = `${w}/${RESOURCE_PATHS[e.resourceType] ?? ''}/${e.resourceSid}`;
   const data: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(e.data)) data[k] = v === null ? null : String(v);
+  Object.assign(data, instructionDataOf(e));
+  // actor_*: who caused it (spec §9.3) — the account or API key of a REST request, the workflow
+  // for its assignment callback's instruction, the workspace itself for timers and routing.
+  // Accounts and keys are not resources this server serves, so their actor_url is null.
+  const cause = originOf(e);
+  const actor = cause?.actor;
   return {
     account_sid: accountSid,
-    actor_sid: wsSid,
-    actor_type: 'workspace',
-    actor_url: w,
+    actor_sid: actor?.sid ?? wsSid,
+    actor_type: actor?.type ?? 'workspace',
+    actor_url: actor === undefined ? w : actor.type === 'workflow' ? `${w}/Workflows/${actor.sid}` : null,
     description: describeEvent(e),
     event_data: data,
     event_date: isoDate(e.at),
@@ -286,7 +293,7 @@ export function eventJson(origin: string, accountSid: string, wsSid: string, e: 
     resource_url: resourceUrl,
     sid: e.sid,
     source: 'twilio',
-    source_ip_address: null,
+    source_ip_address: cause?.ip ?? null,
     url: `${w}/Events/${e.sid}`,
     workspace_sid: wsSid,
   };

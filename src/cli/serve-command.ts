@@ -41,7 +41,11 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger: opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel }) });
   const address = await app.listen({ host: opts.host, port: opts.port });
   // Event and assignment callbacks, from the outbox (also rows left by a previous run).
-  const webhooks = new WebhookDispatcher(runtime, { onAlert: (alert) => app.log.warn({ alert }, 'webhook alert') });
+  const webhooks = new WebhookDispatcher(runtime, {
+    onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
+    // No telephony yet: dequeue/call/redirect/conference are recorded, not placed (docs/webhooks.md).
+    onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction recorded (no call placed)'),
+  });
   webhooks.start();
   const base = opts.publicBaseUrl ?? address;
   const out = process.stdout;

@@ -45,9 +45,20 @@ interface Host {
   sinceSnapshot: number;
 }
 
+/**
+ * What the engine cannot know about a command's cause — who sent it (the Event resource's
+ * `actor_*`, spec §9.3), which assignment-callback instruction it carries (spec §8). Attached as
+ * `origin` to every event the command produces, so it is stored and sent with them.
+ */
+export type CommandOrigin = object;
+
+/** An event as stored: the engine's event plus the origin of the command that caused it (absent for timers). */
+export type StoredEvent = EngineEvent & { origin?: CommandOrigin };
+
 interface Pending {
   workspaceSid: string;
   command: UntimedCommand;
+  origin: CommandOrigin | undefined;
   resolve: (outcome: Outcome) => void;
   reject: (error: Error) => void;
 }
@@ -158,12 +169,13 @@ export class Runtime {
   }
 
   /** Creates a workspace, durably, and returns its engine and creation events. */
-  createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>): { engine: WorkspaceEngine; events: EngineEvent[] } {
+  createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: CommandOrigin): { engine: WorkspaceEngine; events: EngineEvent[] } {
     this.checkWritable();
     const sidSeed = randomInt(0, 2 ** 31);
     const sids = new RandomSids(sidSeed);
     const createOptions: StoredCreateOptions = { ...options, at: this.clock() };
     const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
+    if (origin !== undefined) for (const e of created.events) (e as StoredEvent).origin = origin;
     const outbox = outboxRows(created.engine, accountSid, created.events, createOptions.at);
     this.store.createWorkspace({ sid: created.engine.workspace.sid, accountSid, sidSeed, createOptions: { ...createOptions } }, created.events, outbox);
     this.hosts.set(created.engine.workspace.sid, { engine: created.engine, sids, accountSid, seq: 0, sinceSnapshot: 0 });
@@ -184,15 +196,16 @@ export class Runtime {
   /**
    * Executes a command on a workspace at the current time. Resolves once the command and its
    * events are committed to disk (or it was refused, which changes nothing). Rejects with the
-   * store's error if the commit failed; the runtime then refuses further writes.
+   * store's error if the commit failed; the runtime then refuses further writes. `origin` (who
+   * sent it; see {@link CommandOrigin}) is stored on each event the command produces.
    */
-  execute(workspaceSid: string, command: UntimedCommand): Promise<Outcome> {
+  execute(workspaceSid: string, command: UntimedCommand, origin?: CommandOrigin): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       if (this.failure !== null || this.closed) {
         reject(this.failure ?? new Error('the runtime is closed'));
         return;
       }
-      this.queue.push({ workspaceSid, command, resolve, reject });
+      this.queue.push({ workspaceSid, command, origin, resolve, reject });
       this.lastExecuteAt = performance.now();
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -236,6 +249,7 @@ export class Runtime {
       }
       const command = { ...p.command, at: now } as Command;
       const outcome = host.engine.execute(command);
+      if (p.origin !== undefined) for (const e of outcome.events) (e as StoredEvent).origin = p.origin;
       outcomes.push(outcome);
       if (outcome.rejection === null || outcome.events.length > 0) {
         host.seq += 1;

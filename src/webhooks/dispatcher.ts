@@ -8,14 +8,17 @@
  *   connection-override fragment `#ct=…&rt=…&tt=…&rc=…&rp=…` (stripped before sending).
  * - Assignment callbacks (spec §8): concurrent; 5 s timeout; on timeout, connection error or
  *   non-2xx the fallback URL is called once. A 200 JSON reply with `accept`/`reject` becomes an
- *   `updateReservation` command through `runtime.execute`; other replies raise alerts.
+ *   `updateReservation` command through `runtime.execute`; `dequeue`/`call`/`redirect`/`conference`
+ *   are checked (instructions.ts) and, where TaskRouter would, accept the reservation with the
+ *   instruction recorded on its events (no call is placed); bad replies raise alerts.
  *
  * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
  * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
-import type { WebhookPayload } from './outbox.ts';
+import { checkInstruction, isInstructionError, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from './instructions.ts';
+import type { EventOrigin, WebhookPayload } from './outbox.ts';
 import { stripFragment, twilioSignature } from './signature.ts';
 
 export interface WebhookAlert {
@@ -25,6 +28,20 @@ export interface WebhookAlert {
   message: string;
   url: string;
 }
+
+/** A telephony instruction taken from an assignment callback reply (recorded; no call is placed). */
+export interface RecordedInstruction {
+  workspaceSid: string;
+  reservationSid: string;
+  instruction: TelephonyInstruction;
+  /** Checked parameters with defaults applied, snake_case → string. */
+  parameters: Record<string, string>;
+  /** Whether the reservation was accepted by it (dequeue/conference always; call/redirect with accept=true). */
+  accepted: boolean;
+}
+
+/** Alert when a telephony instruction arrives for a reservation that is no longer pending (the last code of each range; redirect's is 40123). */
+const NOT_PENDING_ALERT: Record<TelephonyInstruction, number> = { call: 40114, redirect: 40123, dequeue: 40135, conference: 40145 };
 
 export interface DispatcherOptions {
   /** Epoch ms (default: Date.now). */
@@ -45,6 +62,11 @@ export interface DispatcherOptions {
   keepDoneMs?: number;
   /** Alerts (spec §8 codes) and delivery failures. Default: one line on stderr. */
   onAlert?: (alert: WebhookAlert) => void;
+  /**
+   * Every dequeue/call/redirect/conference instruction taken from a reply (also the ones that do
+   * not accept). The accepting ones are also recorded on the reservation's events. Default: none.
+   */
+  onInstruction?: (recorded: RecordedInstruction) => void;
 }
 
 /** Twilio's connection overrides, read from a URL fragment. */
@@ -96,6 +118,7 @@ export class WebhookDispatcher {
   private readonly keepDoneMs: number;
   private lastPrune = 0;
   private readonly onAlert: (alert: WebhookAlert) => void;
+  private readonly onInstruction: (recorded: RecordedInstruction) => void;
   private readonly lanes = new Set<string>();
   private readonly assignmentsInFlight = new Set<number>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -115,6 +138,7 @@ export class WebhookDispatcher {
     this.pollMs = options.pollMs ?? 250;
     this.maxAssignments = options.maxConcurrentAssignments ?? 64;
     this.keepDoneMs = options.keepDoneMs ?? 86_400_000;
+    this.onInstruction = options.onInstruction ?? (() => undefined);
     this.onAlert =
       options.onAlert ?? ((a) => process.stderr.write(`switchboard webhook alert ${a.code} (${a.workspaceSid}, ${a.url}): ${a.message}\n`));
   }
@@ -267,6 +291,8 @@ export class WebhookDispatcher {
       return;
     }
     const reservationSid = payload.params['ReservationSid'] ?? '';
+    // The instruction comes from the workflow's assignment callback: the workflow is the actor.
+    const origin: EventOrigin = { actor: { sid: payload.params['WorkflowSid'] ?? '', type: 'workflow' } };
     let command: Parameters<Runtime['execute']>[1];
     if (instruction === 'accept') {
       command = { type: 'updateReservation', reservationSid, reservationStatus: 'accepted' };
@@ -274,15 +300,41 @@ export class WebhookDispatcher {
       const activity = reply_['activity_sid'];
       command = { type: 'updateReservation', reservationSid, reservationStatus: 'rejected' };
       if (typeof activity === 'string' && activity !== '') command.workerActivitySid = activity;
+    } else if (typeof instruction === 'string' && (TELEPHONY_INSTRUCTIONS as readonly string[]).includes(instruction)) {
+      const name = instruction as TelephonyInstruction;
+      const engine = this.runtime.workspace(payload.accountSid, workspaceSid);
+      const reservation = engine?.reservations.get(reservationSid);
+      if (engine === undefined || reservation === undefined || reservation.reservationStatus !== 'pending') {
+        alert(NOT_PENDING_ALERT[name], `${name}: the reservation ${reservationSid} is no longer pending`);
+        return;
+      }
+      const checked = checkInstruction(name, reply_, {
+        activityExists: (sid) => engine.activities.has(sid),
+        workerAttributes: engine.workers.get(reservation.workerSid)?.attributes ?? {},
+        taskAttributes: engine.tasks.get(reservation.taskSid)?.attributes ?? {},
+      });
+      if (isInstructionError(checked)) {
+        alert(checked.alert, `${checked.message}; the reservation stays pending`);
+        return;
+      }
+      const recorded = { instruction: checked.instruction, parameters: checked.parameters };
+      if (!checked.accepts) {
+        // call/redirect without accept=true: TaskRouter leaves the reservation pending for the app.
+        this.onInstruction({ workspaceSid, reservationSid, accepted: false, ...recorded });
+        return;
+      }
+      origin.instruction = recorded;
+      command = { type: 'updateReservation', reservationSid, reservationStatus: 'accepted' };
+      this.onInstruction({ workspaceSid, reservationSid, accepted: true, ...recorded });
     } else {
-      alert(55555, `instruction ${JSON.stringify(instruction)} is not supported without a telephony adapter; the reservation stays pending`);
+      alert(55555, `instruction ${JSON.stringify(instruction)} is not a TaskRouter instruction; the reservation stays pending`);
       return;
     }
     try {
-      const outcome = await this.runtime.execute(workspaceSid, command);
-      if (outcome.rejection !== null) alert(40100, `instruction ${instruction} could not be applied: ${JSON.stringify(outcome.rejection)}`);
+      const outcome = await this.runtime.execute(workspaceSid, command, origin);
+      if (outcome.rejection !== null) alert(40100, `instruction ${String(instruction)} could not be applied: ${JSON.stringify(outcome.rejection)}`);
     } catch (error) {
-      alert(40100, `instruction ${instruction} could not be applied: ${(error as Error).message}`);
+      alert(40100, `instruction ${String(instruction)} could not be applied: ${(error as Error).message}`);
     }
   }
 

@@ -5,8 +5,34 @@
  * form parameters (spec §8, §9.2) as strings.
  */
 import { describeEvent, type EngineEvent, type EventValue, type WorkspaceEngine } from '../engine/index.ts';
+import { instructionEventData } from './instructions.ts';
 
 export type OutboxKind = 'event' | 'assignment';
+
+/**
+ * Who caused a command, as the API and the dispatcher pass it to `runtime.execute` (stored as the
+ * `origin` of each event the command produces). Absent for timer-driven commands. The Event
+ * resource's `actor_*` and `source_ip_address` come from it (spec §9.3).
+ */
+export interface EventOrigin {
+  /** `account` (Basic auth with the Account SID), `api_key` (an SK key) or `workflow` (its assignment callback's instruction). */
+  actor: { sid: string; type: 'account' | 'api_key' | 'workflow' };
+  /** The caller's IP address, for REST requests. */
+  ip?: string;
+  /** An assignment instruction carried by the command (spec §8), recorded with its parameters. */
+  instruction?: { instruction: string; parameters: Record<string, string> };
+}
+
+/** The origin stored on an event, if any. */
+export function originOf(e: EngineEvent): EventOrigin | undefined {
+  return (e as EngineEvent & { origin?: EventOrigin }).origin;
+}
+
+/** Event data that records an instruction: only on the reservation's own events. */
+export function instructionDataOf(e: EngineEvent): Record<string, string> {
+  const instruction = originOf(e)?.instruction;
+  return instruction === undefined || e.resourceType !== 'reservation' ? {} : instructionEventData(instruction);
+}
 
 export interface OutboxRowInput {
   kind: OutboxKind;
@@ -49,6 +75,7 @@ export function passesFilter(filter: string | null, eventType: string): boolean 
 export function eventCallbackParams(accountSid: string, e: EngineEvent): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(e.data)) if (value !== null) params[pascalCase(key)] = wire(value);
+  for (const [key, value] of Object.entries(instructionDataOf(e))) params[pascalCase(key)] = value;
   Object.assign(params, {
     Sid: e.sid,
     EventType: e.eventType,

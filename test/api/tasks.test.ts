@@ -173,14 +173,14 @@ test('reservations: wrapping through the reservation, and worker delete refused 
   assert.equal(await ws.workers(bo.sid).remove(), true);
 });
 
-test('reservations: Instruction accept and reject; telephony instructions are refused with 400', async () => {
+test('reservations: Instruction accept and reject; a telephony instruction with a missing parameter is refused with 400', async () => {
   const s = await setup('Instructions');
   const ws = h.client.taskrouter.v1.workspaces(s.wsSid);
   const cy = await ws.workers.create({ friendlyName: 'Cy', activitySid: s.available });
   const t1 = await ws.tasks.create({});
   const r1 = (await ws.tasks(t1.sid).reservations.list())[0];
   assert.ok(r1 !== undefined);
-  await assertRestError(() => ws.tasks(t1.sid).reservations(r1.sid).update({ instruction: 'dequeue', dequeueFrom: '+15550100' }), 400, 20001, /Instruction/);
+  await assertRestError(() => ws.tasks(t1.sid).reservations(r1.sid).update({ instruction: 'dequeue', dequeueFrom: '+15550100' }), 400, 20001, /DequeueTo.*contact_uri/);
   await assertRestError(() => ws.tasks(t1.sid).reservations(r1.sid).update({ instruction: 'accept', reservationStatus: 'rejected' }), 400, 20001, /Instruction/);
   assert.equal((await ws.tasks(t1.sid).reservations(r1.sid).fetch()).reservationStatus, 'pending', 'refusals change nothing');
   const rejected = await ws.workers(cy.sid).reservations(r1.sid).update({ instruction: 'reject', workerActivitySid: s.available });

@@ -107,13 +107,14 @@ test('assignment callback {"instruction":"accept"} accepts the reservation; reje
   }
 });
 
-test('assignment replies: fallback URL after a failure; unsupported and malformed replies raise alerts', async () => {
+test('assignment replies: fallback URL after a failure; unknown, invalid (dequeue without from) and malformed replies raise alerts', async () => {
   const runtime = openRuntime();
   const account = runtime.createAccount('Acme');
   const rx = await startReceiver(() => account.secret);
   rx.on('/down', (_, res) => void res.writeHead(503).end());
   rx.on('/fallback', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"accept"}'));
   rx.on('/dequeue', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"dequeue"}'));
+  rx.on('/teleport', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"teleport"}'));
   rx.on('/noinstr', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"foo":1}'));
   rx.on('/text', (_, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('{"instruction":"accept"}'));
   rx.on('/garbage', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{nope'));
@@ -128,7 +129,7 @@ test('assignment replies: fallback URL after a failure; unsupported and malforme
     assert.equal(runtime.workspace(account.sid, fb.ws)?.tasks.get(t.sid as string)?.assignmentStatus, 'assigned');
     assert.equal(rx.received.filter((x) => x.path === '/down').length, 1, 'the primary URL is called once');
 
-    const expectations: [string, number][] = [['/dequeue', 55555], ['/noinstr', 40005], ['/text', 40000], ['/garbage', 40001]];
+    const expectations: [string, number][] = [['/teleport', 55555], ['/dequeue', 40130], ['/noinstr', 40005], ['/text', 40000], ['/garbage', 40001]];
     for (const [path, code] of expectations) {
       const w = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url(path) });
       const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{}' });

@@ -32,6 +32,7 @@ export function activityRoutes(app: FastifyInstance, api: Api): void {
     const body = bodyOf(req);
     const outcome = await execute(
       api,
+      req,
       engine,
       { type: 'createActivity', friendlyName: body.requiredString('FriendlyName'), available: body.boolean('Available') },
       body,
@@ -49,14 +50,14 @@ export function activityRoutes(app: FastifyInstance, api: Api): void {
     const engine = workspaceOf(api, req);
     const a = activityOf(engine, req);
     const body = bodyOf(req);
-    await execute(api, engine, { type: 'updateActivity', activitySid: a.sid, friendlyName: body.string('FriendlyName') }, body);
+    await execute(api, req, engine, { type: 'updateActivity', activitySid: a.sid, friendlyName: body.string('FriendlyName') }, body);
     return activityJson(ctxOf(api, req, engine), activityOf(engine, req));
   });
 
   app.delete(`${BASE}/:Sid`, async (req, reply) => {
     const engine = workspaceOf(api, req);
     const a = activityOf(engine, req);
-    await execute(api, engine, { type: 'deleteActivity', activitySid: a.sid });
+    await execute(api, req, engine, { type: 'deleteActivity', activitySid: a.sid });
     return reply.code(204).send();
   });
 }

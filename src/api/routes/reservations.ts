@@ -1,7 +1,8 @@
 /**
  * `/v1/Workspaces/{WS}/Tasks/{WT}/Reservations[/{WR}]` and `…/Workers/{WK}/Reservations[/{WR}]`
  * (spec §1.4 Reservation, §6): list, fetch, and update with `ReservationStatus`
- * accepted/rejected/wrapping/completed (+`WorkerActivitySid` on reject) and `If-Match`.
+ * accepted/rejected/wrapping/completed (+`WorkerActivitySid` on reject), `Instruction` (accept,
+ * reject, and dequeue/call/redirect/conference — checked and recorded, no call placed) and `If-Match`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ReservationRecord, WorkspaceEngine } from '../../engine/index.ts';
@@ -9,7 +10,9 @@ import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, queryOf, worksp
 import { page } from '../paging.ts';
 import { ifMatch, type Params } from '../params.ts';
 import { reservationJson } from '../serializers.ts';
-import { badParameter, notFound } from '../twilio-errors.ts';
+import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
+import { checkInstruction, isInstructionError, REST_PARAMETERS, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from '../../webhooks/instructions.ts';
+import type { EventOrigin } from '../../webhooks/outbox.ts';
 import { taskOf } from './tasks.ts';
 import { etag, workerOf } from './workers.ts';
 
@@ -34,6 +37,35 @@ function reservationOf(engine: WorkspaceEngine, req: FastifyRequest, via: Via): 
 
 function taskVersion(engine: WorkspaceEngine, r: ReservationRecord): number {
   return engine.tasks.get(r.taskSid)?.version ?? 0;
+}
+
+/**
+ * `Instruction=dequeue|call|redirect|conference` on a Reservation update (spec §8; OpenAPI
+ * UpdateTaskReservation): reads the instruction's own parameters (`DequeueFrom`, `CallUrl`,
+ * `RedirectCallSid`, `To`, `Beep`, …), checks them like an assignment callback reply, and returns
+ * what to record when the instruction accepts the reservation, or undefined when it does not
+ * (call/redirect without accept=true). Throws 400/20001 naming the REST parameter at fault, or
+ * 410/20410 when the reservation is no longer pending.
+ */
+function telephonyInstruction(engine: WorkspaceEngine, r: ReservationRecord, name: TelephonyInstruction, body: Params, status: string | undefined): EventOrigin['instruction'] {
+  if (status !== undefined) throw badParameter('Instruction', `Instruction '${name}' cannot be combined with ReservationStatus`);
+  if (r.reservationStatus !== 'pending') throw new ApiError(410, 20410, `Reservation ${r.sid} is ${r.reservationStatus}, not pending: instruction '${name}' cannot be applied`, 'Instruction');
+  const names = REST_PARAMETERS[name];
+  const raw: Record<string, unknown> = {};
+  for (const [restName, field] of Object.entries(names)) {
+    const values = body.all(restName);
+    if (values.length > 0) raw[field] = values.length === 1 ? values[0] : values;
+  }
+  const checked = checkInstruction(name, raw, {
+    activityExists: (sid) => engine.activities.has(sid),
+    workerAttributes: engine.workers.get(r.workerSid)?.attributes ?? {},
+    taskAttributes: engine.tasks.get(r.taskSid)?.attributes ?? {},
+  });
+  if (isInstructionError(checked)) {
+    const restName = Object.entries(names).find(([, f]) => f === checked.field)?.[0] ?? checked.field;
+    throw badParameter(restName, `${restName} is invalid — ${checked.message}`);
+  }
+  return checked.accepts ? { instruction: checked.instruction, parameters: checked.parameters } : undefined;
 }
 
 export function reservationRoutes(app: FastifyInstance, api: Api): void {
@@ -74,12 +106,24 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
       const workerActivitySid = body.sid('WorkerActivitySid', 'WA');
       const version = ifMatch(req.headers['if-match']);
       const instruction = body.string('Instruction');
+      let recorded: EventOrigin['instruction'];
       if (instruction !== undefined) {
-        // accept/reject are plain status changes; call, dequeue, redirect and conference need a telephony adapter.
-        const asStatus = INSTRUCTIONS[instruction.toLowerCase()];
-        if (asStatus === undefined) throw badParameter('Instruction', `Instruction '${instruction}' is not supported (only accept and reject; no telephony adapter is configured)`);
-        if (status !== undefined && status !== asStatus) throw badParameter('Instruction', `Instruction '${instruction}' contradicts ReservationStatus=${status}`);
-        status = asStatus;
+        const name = instruction.toLowerCase();
+        const asStatus = INSTRUCTIONS[name];
+        if (asStatus !== undefined) {
+          if (status !== undefined && status !== asStatus) throw badParameter('Instruction', `Instruction '${instruction}' contradicts ReservationStatus=${status}`);
+          status = asStatus;
+        } else if ((TELEPHONY_INSTRUCTIONS as readonly string[]).includes(name)) {
+          recorded = telephonyInstruction(engine, r, name as TelephonyInstruction, body, status);
+          if (recorded === undefined) {
+            // call/redirect without accept: checked and logged; the reservation stays pending (spec §8).
+            req.log.info({ reservationSid: r.sid, instruction: name }, 'instruction checked; it does not accept the reservation and no call is placed');
+            return reply.header('ETag', etag(taskVersion(engine, r))).send(reservationJson(ctxOf(api, req, engine), r, via));
+          }
+          status = 'accepted';
+        } else {
+          throw badParameter('Instruction', `Instruction '${instruction}' is not one of accept, reject, ${TELEPHONY_INSTRUCTIONS.join(', ')}`);
+        }
       }
       if (status !== undefined) {
         const command = {
@@ -91,7 +135,7 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
           workerActivitySid,
           ifMatch: version,
         };
-        await execute(api, engine, command, body);
+        await execute(api, req, engine, command, body, recorded === undefined ? undefined : { instruction: recorded });
       } else if (workerActivitySid !== undefined) {
         throw badParameter('WorkerActivitySid', 'WorkerActivitySid needs ReservationStatus=rejected');
       }

@@ -31,7 +31,7 @@ export function taskChannelRoutes(app: FastifyInstance, api: Api): void {
       uniqueName: body.requiredString('UniqueName'),
       channelOptimizedRouting: body.boolean('ChannelOptimizedRouting'),
     };
-    const outcome = await execute(api, engine, command, body);
+    const outcome = await execute(api, req, engine, command, body);
     return reply.code(201).send(taskChannelJson(ctxOf(api, req, engine), engine.channels.get(outcome.sid as string) as TaskChannelRecord));
   });
 
@@ -50,14 +50,14 @@ export function taskChannelRoutes(app: FastifyInstance, api: Api): void {
       friendlyName: body.string('FriendlyName'),
       channelOptimizedRouting: body.boolean('ChannelOptimizedRouting'),
     };
-    await execute(api, engine, command, body);
+    await execute(api, req, engine, command, body);
     return taskChannelJson(ctxOf(api, req, engine), engine.channels.get(ch.sid) as TaskChannelRecord);
   });
 
   app.delete(`${BASE}/:Sid`, async (req, reply) => {
     const engine = workspaceOf(api, req);
     const ch = channelOf(engine, req);
-    await execute(api, engine, { type: 'deleteTaskChannel', taskChannel: ch.sid });
+    await execute(api, req, engine, { type: 'deleteTaskChannel', taskChannel: ch.sid });
     return reply.code(204).send();
   });
 }

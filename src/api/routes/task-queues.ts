@@ -60,7 +60,7 @@ export function taskQueueRoutes(app: FastifyInstance, api: Api): void {
     const engine = workspaceOf(api, req);
     const body = bodyOf(req);
     const friendlyName = body.requiredString('FriendlyName');
-    const outcome = await execute(api, engine, { type: 'createTaskQueue', ...queueFields(body), friendlyName }, body);
+    const outcome = await execute(api, req, engine, { type: 'createTaskQueue', ...queueFields(body), friendlyName }, body);
     const q = engine.queues.get(outcome.sid as string)?.record as TaskQueueRecord;
     return reply.code(201).send(taskQueueJson(ctxOf(api, req, engine), q));
   });
@@ -74,14 +74,14 @@ export function taskQueueRoutes(app: FastifyInstance, api: Api): void {
     const engine = workspaceOf(api, req);
     const q = queueOf(engine, req);
     const body = bodyOf(req);
-    await execute(api, engine, { type: 'updateTaskQueue', taskQueueSid: q.sid, ...queueFields(body) }, body);
+    await execute(api, req, engine, { type: 'updateTaskQueue', taskQueueSid: q.sid, ...queueFields(body) }, body);
     return taskQueueJson(ctxOf(api, req, engine), queueOf(engine, req));
   });
 
   app.delete(`${BASE}/:Sid`, async (req, reply) => {
     const engine = workspaceOf(api, req);
     const q = queueOf(engine, req);
-    await execute(api, engine, { type: 'deleteTaskQueue', taskQueueSid: q.sid });
+    await execute(api, req, engine, { type: 'deleteTaskQueue', taskQueueSid: q.sid });
     return reply.code(204).send();
   });
 }

@@ -73,7 +73,7 @@ export function taskRoutes(app: FastifyInstance, api: Api): void {
       ignoreCapacity: body.boolean('IgnoreCapacity'),
       taskQueueSid: body.sid('TaskQueueSid', 'WQ'),
     };
-    const outcome = await execute(api, engine, command, body);
+    const outcome = await execute(api, req, engine, command, body);
     const t = engine.tasks.get(outcome.sid as string) as TaskRecord;
     return reply.code(201).header('ETag', etag(t.version)).send(taskJson(ctxOf(api, req, engine), t));
   });
@@ -99,7 +99,7 @@ export function taskRoutes(app: FastifyInstance, api: Api): void {
       taskChannel: body.string('TaskChannel'),
       virtualStartTime: body.date('VirtualStartTime'),
     };
-    await execute(api, engine, command, body);
+    await execute(api, req, engine, command, body);
     const after = taskOf(engine, req);
     return reply.header('ETag', etag(after.version)).send(taskJson(ctxOf(api, req, engine), after));
   });
@@ -107,7 +107,7 @@ export function taskRoutes(app: FastifyInstance, api: Api): void {
   app.delete(`${BASE}/:Sid`, async (req, reply) => {
     const engine = workspaceOf(api, req);
     const t = taskOf(engine, req);
-    await execute(api, engine, { type: 'deleteTask', taskSid: t.sid, ifMatch: ifMatch(req.headers['if-match']) });
+    await execute(api, req, engine, { type: 'deleteTask', taskSid: t.sid, ifMatch: ifMatch(req.headers['if-match']) });
     return reply.code(204).send();
   });
 }

@@ -48,7 +48,7 @@ export function workerChannelRoutes(app: FastifyInstance, api: Api): void {
       capacity: body.integer('Capacity', 0, 50),
       available: body.boolean('Available'),
     };
-    await execute(api, engine, command, body);
+    await execute(api, req, engine, command, body);
     const after = workerOf(engine, req, 'WorkerSid');
     return workerChannelJson(ctxOf(api, req, engine), after, channelOf(engine, after, req));
   });

@@ -64,7 +64,7 @@ export function workerRoutes(app: FastifyInstance, api: Api): void {
       activitySid: body.sid('ActivitySid', 'WA'),
       attributes: body.json('Attributes'),
     };
-    const outcome = await execute(api, engine, command, body);
+    const outcome = await execute(api, req, engine, command, body);
     const w = engine.workers.get(outcome.sid as string) as WorkerRecord;
     return reply.code(201).header('ETag', etag(w.version)).send(workerJson(ctxOf(api, req, engine), w));
   });
@@ -88,7 +88,7 @@ export function workerRoutes(app: FastifyInstance, api: Api): void {
       attributes: body.json('Attributes'),
       rejectPendingReservations: body.boolean('RejectPendingReservations'),
     };
-    await execute(api, engine, command, body);
+    await execute(api, req, engine, command, body);
     const after = workerOf(engine, req);
     return reply.header('ETag', etag(after.version)).send(workerJson(ctxOf(api, req, engine), after));
   });
@@ -96,7 +96,7 @@ export function workerRoutes(app: FastifyInstance, api: Api): void {
   app.delete(`${BASE}/:Sid`, async (req, reply) => {
     const engine = workspaceOf(api, req);
     const w = workerOf(engine, req);
-    await execute(api, engine, { type: 'deleteWorker', workerSid: w.sid, ifMatch: ifMatch(req.headers['if-match']) });
+    await execute(api, req, engine, { type: 'deleteWorker', workerSid: w.sid, ifMatch: ifMatch(req.headers['if-match']) });
     return reply.code(204).send();
   });
 }

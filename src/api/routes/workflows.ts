@@ -48,7 +48,7 @@ export function workflowRoutes(app: FastifyInstance, api: Api): void {
     const friendlyName = body.requiredString('FriendlyName');
     const configuration = body.requiredString('Configuration');
     const fields = workflowFields(body);
-    const outcome = await execute(api, engine, { type: 'createWorkflow', ...fields, friendlyName, configuration }, body);
+    const outcome = await execute(api, req, engine, { type: 'createWorkflow', ...fields, friendlyName, configuration }, body);
     return reply.code(201).send(workflowJson(ctxOf(api, req, engine), engine.workflows.get(outcome.sid as string) as WorkflowRecord));
   });
 
@@ -62,14 +62,14 @@ export function workflowRoutes(app: FastifyInstance, api: Api): void {
     const w = workflowOf(engine, req);
     const body = bodyOf(req);
     const command = { type: 'updateWorkflow' as const, workflowSid: w.sid, ...workflowFields(body), reEvaluateTasks: body.boolean('ReEvaluateTasks') };
-    await execute(api, engine, command, body);
+    await execute(api, req, engine, command, body);
     return workflowJson(ctxOf(api, req, engine), workflowOf(engine, req));
   });
 
   app.delete(`${BASE}/:Sid`, async (req, reply) => {
     const engine = workspaceOf(api, req);
     const w = workflowOf(engine, req);
-    await execute(api, engine, { type: 'deleteWorkflow', workflowSid: w.sid });
+    await execute(api, req, engine, { type: 'deleteWorkflow', workflowSid: w.sid });
     return reply.code(204).send();
   });
 }

@@ -1,6 +1,6 @@
 /** `/v1/Workspaces[/{WS}]` (spec §1.4 Workspace). */
 import type { FastifyInstance } from 'fastify';
-import { accountOf, bodyOf, execute, originOf, pageRequest, pathOf, pathParam, queryOf, type Api } from '../context.ts';
+import { accountOf, bodyOf, execute, originOf, originOfRequest, pageRequest, pathOf, pathParam, queryOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
 import { workspaceJson } from '../serializers.ts';
 import { badParameter, notFound } from '../twilio-errors.ts';
@@ -65,7 +65,7 @@ export function workspaceRoutes(app: FastifyInstance, api: Api): void {
       multiTaskEnabled: multiTaskEnabled ?? true,
       prioritizeQueueOrder: prioritizeQueueOrder ?? 'FIFO',
       template: template ?? 'NONE',
-    });
+    }, originOfRequest(req));
     return reply.code(201).send(workspaceJson(originOf(api, req), account, engine));
   });
 
@@ -87,7 +87,7 @@ export function workspaceRoutes(app: FastifyInstance, api: Api): void {
       multiTaskEnabled: body.boolean('MultiTaskEnabled'),
       prioritizeQueueOrder: body.oneOf('PrioritizeQueueOrder', ORDERS),
     };
-    await execute(api, engine, command, body);
+    await execute(api, req, engine, command, body);
     return workspaceJson(originOf(api, req), accountOf(req), engine);
   });
 
