@@ -1,0 +1,139 @@
+/**
+ * Telephony adapter over Twilio's Calls API, through the official `twilio` client
+ * (`client.calls.create`). The client is passed in, so the base URL is the client's: point
+ * `client.api.baseUrl` at another host (a Twilio-compatible server, or a test fake) the same
+ * way test/api points `client.taskrouter.baseUrl` at Switchboard.
+ *
+ * Outcomes come back through the service's HTTP endpoints, which call
+ * {@link TwilioCalls.handleStatusCallback} (Twilio's `StatusCallback` form parameters) and
+ * {@link TwilioCalls.handleGather} (the digit pressed at the readiness prompt). Mapping:
+ * `busy` → busy; `no-answer` → no_answer; `failed` → failed (invalid_number for Twilio errors
+ * 21211, 21217, 13223, 13224); `canceled` → failed; `completed` with `AnsweredBy` machine_* or
+ * fax → voicemail; `completed` after a human answered without pressing 1 → not_ready; a `1`
+ * at the prompt → ready at once, any other digit → not_ready. Each key gets exactly one outcome;
+ * later callbacks for it are ignored.
+ */
+import type twilio from 'twilio';
+import type { DialOutcome } from '../callbacks/center.ts';
+import type { DialRequest, DialResult, TelephonyPort } from './telephony.ts';
+
+type TwilioClient = ReturnType<typeof twilio>;
+
+export interface TwilioCallsOptions {
+  client: TwilioClient;
+  /** Caller ID used when a request has none (E.164 or a verified number). */
+  defaultFrom: string;
+  /** TwiML URL fetched when the call is answered (the readiness prompt). One of `url` / `twiml`. */
+  url?: string;
+  /** Inline TwiML instead of `url`. */
+  twiml?: string;
+  /** Our status-callback endpoint; the key is appended as `?key=` (`&key=` when it has a query). */
+  statusCallback: string;
+  /** Twilio answering-machine detection: `Enable` (default) or `DetectMessageEnd`. */
+  machineDetection?: 'Enable' | 'DetectMessageEnd';
+  /** Clock for outcome times, epoch ms (injected; default Date.now). */
+  now?: () => number;
+}
+
+const INVALID_NUMBER_CODES = new Set(['21211', '21217', '13223', '13224']);
+
+interface CallState {
+  callSid: string | null;
+  answeredHuman: boolean;
+  done: boolean;
+}
+
+export class TwilioCalls implements TelephonyPort {
+  private readonly o: TwilioCallsOptions;
+  private readonly listeners: Array<(r: DialResult) => void> = [];
+  private readonly calls = new Map<string, CallState>();
+  private readonly keyBySid = new Map<string, string>();
+
+  constructor(options: TwilioCallsOptions) {
+    if ((options.url === undefined) === (options.twiml === undefined)) throw new RangeError('give exactly one of url or twiml');
+    this.o = options;
+  }
+
+  onOutcome(listener: (result: DialResult) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Places the call once per key. A refused request becomes an outcome (invalid_number / failed). */
+  async dial(request: DialRequest): Promise<void> {
+    if (this.calls.has(request.key)) return;
+    const state: CallState = { callSid: null, answeredHuman: false, done: false };
+    this.calls.set(request.key, state);
+    const sep = this.o.statusCallback.includes('?') ? '&' : '?';
+    try {
+      const call = await this.o.client.calls.create({
+        to: request.to,
+        from: request.from ?? this.o.defaultFrom,
+        ...(this.o.url !== undefined ? { url: this.o.url } : { twiml: this.o.twiml as string }),
+        statusCallback: `${this.o.statusCallback}${sep}key=${encodeURIComponent(request.key)}`,
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['answered', 'completed'],
+        timeout: request.ringTimeoutSeconds,
+        machineDetection: this.o.machineDetection ?? 'Enable',
+      });
+      state.callSid = call.sid;
+      this.keyBySid.set(call.sid, request.key);
+    } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? '');
+      this.deliver(request.key, INVALID_NUMBER_CODES.has(code) ? 'invalid_number' : 'failed');
+    }
+  }
+
+  /** Ends the call (`Status=completed`) if it is up. Unknown keys and finished calls are ignored. */
+  async hangup(key: string): Promise<void> {
+    const state = this.calls.get(key);
+    if (state === undefined || state.callSid === null || state.done) return;
+    await this.o.client.calls(state.callSid).update({ status: 'completed' });
+  }
+
+  /**
+   * A Twilio status callback (form parameters: `CallSid`, `CallStatus`, `AnsweredBy`,
+   * `ErrorCode`…) for the call of `key` (from our `?key=`; `CallSid` is used when key is absent).
+   * Returns the outcome delivered, or null (not final yet, unknown, or already delivered).
+   */
+  handleStatusCallback(params: Record<string, string | undefined>, key?: string): DialOutcome | null {
+    const k = key ?? (params['CallSid'] !== undefined ? this.keyBySid.get(params['CallSid']) : undefined);
+    const state = k === undefined ? undefined : this.calls.get(k);
+    if (k === undefined || state === undefined || state.done) return null;
+    const answeredBy = params['AnsweredBy'] ?? '';
+    const machine = answeredBy.startsWith('machine') || answeredBy === 'fax';
+    switch (params['CallStatus']) {
+      case 'in-progress':
+        if (answeredBy === 'human' || answeredBy === 'unknown' || answeredBy === '') state.answeredHuman = true;
+        if (machine) return this.deliver(k, 'voicemail');
+        return null;
+      case 'busy':
+        return this.deliver(k, 'busy');
+      case 'no-answer':
+        return this.deliver(k, 'no_answer');
+      case 'canceled':
+        return this.deliver(k, 'failed');
+      case 'failed':
+        return this.deliver(k, INVALID_NUMBER_CODES.has(params['ErrorCode'] ?? '') ? 'invalid_number' : 'failed');
+      case 'completed':
+        if (machine) return this.deliver(k, 'voicemail');
+        return this.deliver(k, 'not_ready');
+      default:
+        return null;
+    }
+  }
+
+  /** The digit(s) the customer pressed at the readiness prompt: `1` → ready, anything else → not_ready. */
+  handleGather(key: string, digits: string | undefined): DialOutcome | null {
+    const state = this.calls.get(key);
+    if (state === undefined || state.done) return null;
+    return this.deliver(key, digits === '1' ? 'ready' : 'not_ready');
+  }
+
+  private deliver(key: string, outcome: DialOutcome): DialOutcome {
+    const state = this.calls.get(key) as CallState;
+    state.done = true;
+    const r: DialResult = { key, outcome, at: (this.o.now ?? Date.now)(), callSid: state.callSid };
+    for (const l of this.listeners) l(r);
+    return outcome;
+  }
+}
