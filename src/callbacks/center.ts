@@ -256,6 +256,8 @@ export class CallbackCenter {
   now: number;
   private readonly targets = new Map<string, CallTarget>();
   private readonly callbacks = new Map<string, CallbackRequest>();
+  /** The non-terminal callbacks (what every scan walks; terminal ones stay only in `callbacks`). */
+  private readonly active = new Set<CallbackRequest>();
   private readonly byTask = new Map<string, string>();
   private readonly byKey = new Map<string, string>();
   private readonly stats = new Map<string, TargetStats>();
@@ -330,7 +332,7 @@ export class CallbackCenter {
   /** Non-terminal callbacks of a target (what `maxRequestedCallbacks` counts). */
   pendingCount(targetSid: string): number {
     let n = 0;
-    for (const c of this.callbacks.values()) if (c.callTargetSid === targetSid && !isTerminalStatus(c.status)) n += 1;
+    for (const c of this.active) if (c.callTargetSid === targetSid) n += 1;
     return n;
   }
 
@@ -394,7 +396,7 @@ export class CallbackCenter {
         }
       }
     }
-    for (const c of this.callbacks.values()) {
+    for (const c of this.active) {
       if (c.callTargetSid !== t.sid || c === me || c.type !== 'asap' || c.taskSid !== null || isTerminalStatus(c.status)) continue;
       if (c.status !== 'registered' && c.status !== 'retry_wait' && c.status !== 'dialing' && c.status !== 'customer_answered') continue;
       if (before(c, me)) position += 1;
@@ -449,8 +451,8 @@ export class CallbackCenter {
     const context = checkContext(req.context);
     if (!t.registerCallbacks) throw new CallbackError('RequestRefusedDueToOperationMode', `call target ${t.sid} does not register callbacks now`);
     if (isBlocked(t, phone)) throw new CallbackError('InvalidContact', `PhoneNumber ${phone} is blocked`, 'PhoneNumber');
-    for (const c of this.callbacks.values()) {
-      if (c.callTargetSid === t.sid && c.phoneNumber === phone && !isTerminalStatus(c.status)) {
+    for (const c of this.active) {
+      if (c.callTargetSid === t.sid && c.phoneNumber === phone) {
         throw new CallbackError('DuplicateRequest', `a callback for ${phone} is already pending on call target ${t.sid} (${c.sid})`, 'PhoneNumber');
       }
     }
@@ -509,6 +511,7 @@ export class CallbackCenter {
       this.placeInSlot(t, c, appointment);
     }
     this.callbacks.set(sid, c);
+    this.active.add(c);
     this.emitFor(c, c.status, {});
     this.launch(t);
     return { ...this.take(), callback: c };
@@ -706,7 +709,7 @@ export class CallbackCenter {
     const phone = normalizeNumber(phoneNumber, 'ani');
     this.tick(now);
     let best: CallbackRequest | null = null;
-    for (const c of this.callbacks.values()) {
+    for (const c of this.active) {
       if (c.phoneNumber !== phone || c.status !== 'dialing' || c.strategy !== 'agent_first' || c.reservationSid === null) continue;
       if (best === null || c.createdAt > best.createdAt) best = c;
     }
@@ -721,7 +724,7 @@ export class CallbackCenter {
     const t = this.targetOrThrow(targetSid);
     this.tick(now);
     this.views.set(t.sid, { waiting: view.waiting.map((w) => ({ ...w })), idleServers: view.idleServers, busyServers: view.busyServers, staffed: view.staffed });
-    for (const c of this.callbacks.values()) {
+    for (const c of this.active) {
       if (c.callTargetSid !== t.sid || c.type !== 'asap' || (c.status !== 'registered' && c.status !== 'retry_wait')) continue;
       const e = Math.ceil(this.estimate(t, c, c.createdAt + t.minimumCallbackDelaySeconds * 1000));
       if (c.currentEcbtSeconds === null || Math.abs(e - c.currentEcbtSeconds) > ECBT_CHANGE_SECONDS) {
@@ -738,7 +741,7 @@ export class CallbackCenter {
   /** The earliest instant (epoch ms) at which {@link advanceTo} has work, or null. */
   nextDeadline(): number | null {
     let next = Infinity;
-    for (const c of this.callbacks.values()) {
+    for (const c of this.active) {
       const d = this.deadlineOf(c);
       if (d !== null && d < next) next = d;
     }
@@ -754,7 +757,7 @@ export class CallbackCenter {
     for (;;) {
       let due: CallbackRequest | null = null;
       let dueAt = Infinity;
-      for (const c of this.callbacks.values()) {
+      for (const c of this.active) {
         const d = this.deadlineOf(c);
         if (d !== null && d <= now && (d < dueAt || (d === dueAt && due !== null && c.sid < due.sid))) {
           due = c;
@@ -836,7 +839,7 @@ export class CallbackCenter {
     if (!hours.open && t.onClose === 'hold_until_open') return;
     const ready: CallbackRequest[] = [];
     let inFlight = 0;
-    for (const c of this.callbacks.values()) {
+    for (const c of this.active) {
       if (c.callTargetSid !== t.sid) continue;
       if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor <= now) ready.push(c);
       else if (c.strategy === 'customer_first' && (c.status === 'dialing' || c.status === 'customer_answered')) inFlight += 1;
@@ -1109,6 +1112,7 @@ export class CallbackCenter {
     c.status = status;
     c.statusReason = reason;
     c.updatedAt = this.now;
+    if (isTerminalStatus(status)) this.active.delete(c);
     this.emitFor(c, status, extra);
   }
 
@@ -1159,8 +1163,8 @@ export class CallbackCenter {
     if (!openingAt(t, appointment).open) throw new CallbackError('InvalidParameters', `${field} falls outside the hours of operation`, field);
     if (t.scheduling.slotCapacity !== 'auto') {
       let used = 0;
-      for (const c of this.callbacks.values()) {
-        if (c.callTargetSid === t.sid && c.type === 'scheduled' && c.window.start === appointment && c.sid !== ignoreSid && !isTerminalStatus(c.status)) used += 1;
+      for (const c of this.active) {
+        if (c.callTargetSid === t.sid && c.type === 'scheduled' && c.window.start === appointment && c.sid !== ignoreSid) used += 1;
       }
       if (used >= t.scheduling.slotCapacity) throw new CallbackError('RequestRefusedDueToOperationMode', `the slot at ${new Date(appointment).toISOString()} is full`, field);
     }
@@ -1203,6 +1207,7 @@ export class CallbackCenter {
     }
     for (const c of s.callbacks) {
       center.callbacks.set(c.sid, c);
+      if (!isTerminalStatus(c.status)) center.active.add(c);
       if (c.taskSid !== null) center.byTask.set(c.taskSid, c.sid);
       for (const a of c.attempts) if (a.dialKey !== null) center.byKey.set(a.dialKey, c.sid);
     }
