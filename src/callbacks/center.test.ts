@@ -1,0 +1,122 @@
+/** CallbackCenter on its own: no engine, no network — effects in, reports out (pure state machine). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SequentialSids } from '../util/sid.ts';
+import type { EngineEvent } from '../engine/events.ts';
+import { CallbackCenter, type CallbackEffect } from './center.ts';
+
+const T0 = 1_704_110_400_000;
+const WQ = 'WQ' + '0'.repeat(31) + '1';
+const N1 = '+14155550101';
+
+function center(extra: Record<string, unknown> = {}) {
+  const sids = new SequentialSids(3);
+  const c = new CallbackCenter({ newSid: (p) => sids.next(p), now: T0 });
+  c.putCallTarget({ sid: 'CT', taskQueueSid: WQ, ...extra });
+  return c;
+}
+
+function ev(eventType: EngineEvent['eventType'], resourceSid: string, at: number, data: Record<string, string | number | null>): EngineEvent {
+  return { sid: 'EV' + resourceSid.slice(2), eventType, at, resourceType: eventType.startsWith('task.') ? 'task' : 'reservation', resourceSid, data: { task_queue_sid: WQ, ...data } };
+}
+
+test('events are shaped like the engine events; a dial key is recorded before the dial effect is handed out', () => {
+  const c = center();
+  const r = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0);
+  assert.equal(r.effects.length, 0, 'nothing before the launch time');
+  const e = r.events[0];
+  assert.ok(e);
+  assert.match(e.sid, /^EV[0-9a-f]{32}$/);
+  assert.equal(e.eventType, 'callback.registered');
+  assert.equal(e.at, T0);
+  assert.equal(e.resourceType, 'callback');
+  assert.equal(e.data['callback_sid'], r.callback.sid);
+  assert.equal(e.data['phone_number'], N1);
+  assert.equal(c.nextDeadline(), r.callback.scheduledFor);
+  const launch = c.advanceTo(r.callback.scheduledFor);
+  const dial = launch.effects[0] as Extract<CallbackEffect, { kind: 'dial' }>;
+  assert.equal(dial.kind, 'dial');
+  assert.equal(dial.key, `${r.callback.sid}:1`);
+  assert.equal(dial.ringTimeoutSeconds, 30);
+  // the key is already in the state the driver would persist before dialing
+  const snap = c.snapshot();
+  assert.equal(snap.callbacks[0]?.attempts[0]?.dialKey, dial.key);
+  assert.equal(snap.callbacks[0]?.status, 'dialing');
+});
+
+test('a dial outcome is applied once; unknown keys and re-deliveries change nothing', () => {
+  const c = center();
+  const r = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0);
+  const key = (c.advanceTo(r.callback.scheduledFor).effects[0] as { key: string }).key;
+  const t1 = r.callback.scheduledFor + 15_000;
+  assert.deepEqual(c.dialOutcome('CBnope:1', 'ready', t1), { events: [], effects: [] });
+  const ready = c.dialOutcome(key, 'ready', t1);
+  assert.deepEqual(ready.events.map((e) => e.eventType), ['callback.customer_answered', 'callback.customer_waiting']);
+  const create = ready.effects[0] as Extract<CallbackEffect, { kind: 'engine' }>;
+  assert.equal(create.purpose, 'create_task');
+  assert.equal(create.command.type, 'createTask');
+  if (create.command.type !== 'createTask') return;
+  assert.equal(create.command.priority, 5);
+  assert.equal(create.command.virtualStartTime, T0);
+  assert.equal(create.command.taskQueueSid, WQ);
+  assert.equal(JSON.parse(create.command.attributes as string).type, 'callback_return');
+  assert.deepEqual(c.dialOutcome(key, 'ready', t1 + 1), { events: [], effects: [] });
+  assert.deepEqual(c.dialOutcome(key, 'no_answer', t1 + 2), { events: [], effects: [] });
+  assert.equal(c.getCallback(r.callback.sid)?.status, 'customer_waiting');
+  // lead-time sample: dial → ready
+  assert.deepEqual(c.statsOf('CT').leadSamples, [15]);
+});
+
+test('cancel while the task creation is in flight: the late task is taken back out', () => {
+  const c = center();
+  const r = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0);
+  const key = (c.advanceTo(r.callback.scheduledFor).effects[0] as { key: string }).key;
+  c.dialOutcome(key, 'ready', r.callback.scheduledFor + 10_000);
+  const canceled = c.cancel(r.callback.sid, 'admin', r.callback.scheduledFor + 11_000);
+  assert.deepEqual(canceled.events.map((e) => e.eventType), ['callback.canceled']);
+  const late = c.taskCreated(r.callback.sid, 'WT' + '0'.repeat(31) + '9', r.callback.scheduledFor + 12_000);
+  assert.equal(late.effects.length, 1);
+  const eff = late.effects[0] as Extract<CallbackEffect, { kind: 'engine' }>;
+  assert.equal(eff.purpose, 'cancel_task');
+  assert.deepEqual([eff.command.type, (eff.command as { assignmentStatus?: string }).assignmentStatus], ['updateTask', 'canceled']);
+});
+
+test('AF: agent-answer acknowledges the newest pending reservation for the number', () => {
+  const c = center({ strategy: 'agent_first', minimumCallbackDelaySeconds: 0 });
+  const r = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0);
+  const launch = c.advanceTo(r.callback.scheduledFor);
+  assert.equal((launch.effects[0] as { purpose: string }).purpose, 'create_task');
+  const task = 'WT' + '0'.repeat(31) + '1';
+  const res = 'WR' + '0'.repeat(31) + '1';
+  c.taskCreated(r.callback.sid, task, r.callback.scheduledFor);
+  c.observe(ev('reservation.created', res, r.callback.scheduledFor + 1000, { task_sid: task, worker_sid: 'WK1' }));
+  assert.equal(c.nextDeadline(), r.callback.scheduledFor + 21_000, 'acknowledgement deadline');
+  const ack = c.agentAnswer('+1 415 555 0101', r.callback.scheduledFor + 5000);
+  assert.equal(ack.callbackSid, r.callback.sid);
+  const eff = ack.effects[0] as Extract<CallbackEffect, { kind: 'engine' }>;
+  assert.equal(eff.purpose, 'accept_reservation');
+  assert.deepEqual((eff.command as { reservationStatus: string }).reservationStatus, 'accepted');
+  // the accepted event moves it on and dials
+  const accepted = c.observe(ev('reservation.accepted', res, r.callback.scheduledFor + 5000, { task_sid: task, worker_sid: 'WK1', task_age: 5 }));
+  assert.deepEqual(accepted.events.map((e) => e.eventType), ['callback.agent_reserved', 'callback.dialing_customer']);
+  assert.equal(accepted.effects[0]?.kind, 'dial');
+});
+
+test('ECBT factor: late connections raise it (EWMA 0.05, clamped at 2)', () => {
+  const c = center({ minimumCallbackDelaySeconds: 0, quote: { minEcbtSeconds: 0 } });
+  let now = T0;
+  for (let i = 0; i < 5; i++) {
+    const r = c.register({ callTargetSid: 'CT', phoneNumber: `+1415555020${i}` }, now).callback;
+    const key = (c.advanceTo(r.scheduledFor).effects.find((e) => e.kind === 'dial' && e.callbackSid === r.sid) as { key: string }).key;
+    c.dialOutcome(key, 'ready', r.scheduledFor + 10_000);
+    const task = `WT${String(i + 1).padStart(32, '0')}`;
+    c.taskCreated(r.sid, task, r.scheduledFor + 10_000);
+    // connected an hour after registration: far later than quoted
+    now = r.createdAt + 3600_000;
+    c.observe(ev('reservation.accepted', `WR${String(i + 1).padStart(32, '0')}`, now, { task_sid: task, worker_sid: 'WK1', task_age: 3000 }));
+    c.observe(ev('task.completed', task, now + 60_000, { task_sid: task }));
+    now += 60_000;
+  }
+  const f = c.statsOf('CT').factor;
+  assert.ok(f > 1.5 && f <= 2, `factor ${f}`);
+});
