@@ -30,11 +30,12 @@ function serve(dataDir: string): Run {
   return { child, out: () => out, err: () => err, exit };
 }
 
-async function serving(run: Run): Promise<string> {
+/** Waits for the serving line (and, on a first start, the credentials printed after it). */
+async function serving(run: Run, firstStart = false): Promise<string> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const base = /serving TaskRouter v1 at (http:\/\/\S+)\/v1/.exec(run.out())?.[1];
-    if (base !== undefined) return base;
+    if (base !== undefined && (!firstStart || /Auth Token:\s+[0-9a-f]+\n/.test(run.out()))) return base;
     if (run.child.exitCode !== null) throw new Error(`server exited ${run.child.exitCode}: ${run.out()}${run.err()}`);
     if (Date.now() > deadline) throw new Error(`server did not start: ${run.out()}${run.err()}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -47,7 +48,7 @@ test('a second server on the same data dir fails fast naming the dir and the hol
   try {
     const first = serve(dataDir);
     runs.push(first);
-    const base = await serving(first);
+    const base = await serving(first, true);
     const sid = /Account SID: (AC[0-9a-f]{32})/.exec(first.out())?.[1];
     assert.ok(sid !== undefined, 'the first start prints the account');
 

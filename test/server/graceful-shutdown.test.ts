@@ -21,7 +21,8 @@ interface Server {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function serve(dataDir: string): Promise<Server> {
+/** Starts a server; on a first start (`firstStart`) also waits for the printed credentials, which follow the serving line. */
+function serve(dataDir: string, firstStart: boolean): Promise<Server> {
   const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -32,7 +33,7 @@ function serve(dataDir: string): Promise<Server> {
     const deadline = Date.now() + 20_000;
     const poll = setInterval(() => {
       const base = /serving TaskRouter v1 at (http:\/\/\S+)\/v1/.exec(out)?.[1];
-      const needsCredentials = out.includes('A new account was created') && !/Auth Token:\s+[0-9a-f]+/.test(out);
+      const needsCredentials = firstStart && !/Auth Token:\s+[0-9a-f]+\n/.test(out);
       if (base !== undefined && !needsCredentials) {
         clearInterval(poll);
         resolve({ child, base, out: () => out, exit });
@@ -48,7 +49,7 @@ test('SIGTERM under load: exit 0, every acknowledged create survives, the restar
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-term-'));
   const servers: Server[] = [];
   try {
-    const first = await serve(dataDir);
+    const first = await serve(dataDir, true);
     servers.push(first);
     const sid = /Account SID: (AC[0-9a-f]{32})/.exec(first.out())?.[1] as string;
     const token = /Auth Token:\s+([0-9a-f]+)/.exec(first.out())?.[1] as string;
@@ -85,7 +86,7 @@ test('SIGTERM under load: exit 0, every acknowledged create survives, the restar
     assert.ok(Date.now() - termAt < 10_000, 'promptly');
     assert.ok(acknowledged.size >= 200);
 
-    const second = await serve(dataDir);
+    const second = await serve(dataDir, false);
     servers.push(second);
     client.taskrouter.baseUrl = second.base;
     const after = new Set((await client.taskrouter.v1.workspaces(ws.sid).tasks.list({ pageSize: 1000 })).map((t) => t.sid));
