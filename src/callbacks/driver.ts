@@ -16,6 +16,7 @@ import type { Outcome } from '../engine/engine.ts';
 import type { WorkspaceSnapshot } from '../engine/snapshot.ts';
 import type { SidGenerator } from '../util/sid.ts';
 import { WorkspaceEngine as Engine } from '../engine/engine.ts';
+import type { Datastore } from './datastore.ts';
 import { SimulatedNetwork, type NetworkSnapshot, type SimulatedNetworkOptions } from '../voice/simulated-network.ts';
 import { CallbackCenter, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot, type QueueView, type RegisterRequest } from './center.ts';
 
@@ -67,6 +68,12 @@ export interface DriverOptions {
   recordEvents?: boolean;
   /** Called with every engine event after the center saw it (e.g. a WaitTimeEstimator's observe). */
   onEngineEvent?: (e: EngineEvent) => void;
+  /**
+   * Datastore whose data set (the target's `datastoreTemplateSid`, by the callback's number) is
+   * merged into the `context` of every task a callback creates (spec §5 [DECISION]); values
+   * given at registration win.
+   */
+  datastore?: Datastore;
 }
 
 export class CallbackDriver {
@@ -82,6 +89,7 @@ export class CallbackDriver {
   private readonly agents: AgentPolicy | null;
   private readonly record: boolean;
   private readonly onEngineEvent: ((e: EngineEvent) => void) | null;
+  private readonly datastore: Datastore | null;
   private actions: AgentAction[] = [];
   private seq = 0;
   private viewsDirty = true;
@@ -93,6 +101,7 @@ export class CallbackDriver {
     this.agents = options.agents ?? null;
     this.record = options.recordEvents ?? true;
     this.onEngineEvent = options.onEngineEvent ?? null;
+    this.datastore = options.datastore ?? null;
     this.now = Math.max(this.engine.now, this.center.now);
   }
 
@@ -214,7 +223,8 @@ export class CallbackDriver {
         this.network.hangup(effect.key);
         continue;
       }
-      const result = this.engine.execute({ ...effect.command, at: this.now } as Command);
+      const command = effect.purpose === 'create_task' ? this.withStoredContext(effect.callbackSid, effect.command) : effect.command;
+      const result = this.engine.execute({ ...command, at: this.now } as Command);
       if (effect.purpose === 'create_task') {
         if (result.rejection !== null) this.apply(this.center.taskCreationFailed(effect.callbackSid, result.rejection.message, this.now));
         else this.apply(this.center.taskCreated(effect.callbackSid, result.sid as string, this.now));
@@ -223,6 +233,17 @@ export class CallbackDriver {
       }
       this.onEngine(result.events);
     }
+  }
+
+  private withStoredContext(callbackSid: string, command: Command): Command {
+    const c = this.center.getCallback(callbackSid);
+    const t = c === undefined ? undefined : this.center.getCallTarget(c.callTargetSid);
+    if (this.datastore === null || c === undefined || t === undefined || t.datastoreTemplateSid === null || command.type !== 'createTask') return command;
+    const stored = this.datastore.contextFor(t.datastoreTemplateSid, c.phoneNumber, this.now);
+    if (Object.keys(stored).length === 0) return command;
+    const attrs = JSON.parse(command.attributes ?? '{}') as { context?: Record<string, string> };
+    attrs.context = { ...stored, ...(attrs.context ?? {}) };
+    return { ...command, attributes: JSON.stringify(attrs) };
   }
 
   /** Refreshes the queue view of every call target until nothing changes. */

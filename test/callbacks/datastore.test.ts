@@ -96,3 +96,19 @@ test('template validation names the field; snapshot round trip', () => {
   assert.equal(JSON.stringify(back.snapshot()), s);
   assert.equal(back.search(t.token, '+14155550101', T0)['A'], 'v');
 });
+
+test('the return task carries the stored context of the callback number (driver merge, §5)', async () => {
+  const { world } = await import('./helpers.ts');
+  const { CallbackDriver } = await import('../../src/callbacks/driver.ts');
+  const ds = new Datastore(options());
+  const t = ds.createTemplate({ name: 'ctx', keys: ['FirstName', 'AccNum'] }, T0);
+  ds.submit(t.token, { customer_contact_number: '+14155550101', data_values: { FirstName: 'Ada', AccNum: '7', Other: 'x' } }, T0);
+  const w = world({ target: { datastoreTemplateSid: t.sid } });
+  const driver = new CallbackDriver({ engine: w.engine, center: w.center, network: w.network, datastore: ds, agents: { onReservation: () => ({ action: 'accept', afterSeconds: 1 }), handleSeconds: () => 30 } });
+  w.network.script('+14155550101', ['ready']);
+  const c = driver.register({ callTargetSid: w.targetSid, phoneNumber: '+14155550101', context: { AccNum: '8' } });
+  driver.runFor(3600);
+  const created = driver.engineEvents.find((e) => e.eventType === 'task.created');
+  assert.deepEqual(JSON.parse(created?.data['task_attributes'] as string).context, { FirstName: 'Ada', AccNum: '8' });
+  assert.equal(w.center.getCallback(c.sid)?.status, 'completed');
+});
