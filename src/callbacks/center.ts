@@ -780,10 +780,13 @@ export class CallbackCenter {
     if (c.connectedAt === null) d = c.expiresAt;
     if (c.status === 'scheduled') d = Math.min(d, c.scheduledFor);
     if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor > this.now) d = Math.min(d, c.scheduledFor);
-    if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor <= this.now) {
+    if (c.status === 'registered' || c.status === 'retry_wait') {
       const t = this.targets.get(c.callTargetSid) as CallTarget;
-      const h = openingAt(t, this.now);
-      if (!h.open && h.opensAt !== null) d = Math.min(d, h.opensAt);
+      if (t.hoursOfOperation !== null) {
+        const h = openingAt(t, this.now);
+        if (!h.open && h.opensAt !== null && c.scheduledFor <= this.now) d = Math.min(d, h.opensAt);
+        if (h.open && t.onClose === 'expire' && c.type === 'asap' && h.closesAt !== null) d = Math.min(d, h.closesAt);
+      }
     }
     if (c.ackDeadline !== null) d = Math.min(d, c.ackDeadline);
     if (c.dialDeadline !== null) d = Math.min(d, c.dialDeadline);
@@ -836,7 +839,14 @@ export class CallbackCenter {
     if (!t.processCallbacks) return;
     const now = this.now;
     const hours = openingAt(t, now);
-    if (!hours.open && t.onClose === 'hold_until_open') return;
+    if (!hours.open && t.onClose === 'expire') {
+      // §1.4 onClose "expire": ASAP callbacks still waiting when the target closes expire.
+      for (const c of [...this.active]) {
+        if (c.callTargetSid === t.sid && c.type === 'asap' && (c.status === 'registered' || c.status === 'retry_wait')) this.finish(c, 'expired', 'closed');
+      }
+      return;
+    }
+    if (!hours.open) return;
     const ready: CallbackRequest[] = [];
     let inFlight = 0;
     for (const c of this.active) {

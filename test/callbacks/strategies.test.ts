@@ -321,3 +321,25 @@ test('ASAP expiry: nobody staffed to take it → expired after asapExpiryHours; 
     }
   }
 });
+
+test('hours of operation: hold_until_open dials at the next opening; expire ends waiting ASAP callbacks at closing time', () => {
+  // T0 is Monday 12:00 UTC; open Monday 12:00–12:30 and Tuesday 09:00–17:00
+  const hours = [{ day: 1, openMinute: 720, closeMinute: 750 }, { day: 2, openMinute: 540, closeMinute: 1020 }];
+  const hold = world({ target: { hoursOfOperation: hours } });
+  hold.driver.execute({ type: 'updateWorker', at: T0, workerSid: hold.workers[0] as string, activitySid: hold.offline });
+  hold.network.script(N1, ['ready']);
+  const a = hold.driver.register({ callTargetSid: hold.targetSid, phoneNumber: N1 });
+  hold.driver.runUntil(at(1800 + 60));
+  hold.driver.execute({ type: 'updateWorker', at: hold.driver.now, workerSid: hold.workers[0] as string, activitySid: hold.available });
+  hold.driver.runUntil(at(21 * 3600 - 1));
+  assert.equal(cb(hold, a.sid).status, 'registered', 'closed: nobody is called');
+  hold.driver.runUntil(at(22 * 3600));
+  assert.equal(dialsOf(hold, N1)[0]?.at, at(21 * 3600), 'dialed at Tuesday 09:00');
+  assert.equal(cb(hold, a.sid).status, 'completed');
+
+  const exp = world({ target: { hoursOfOperation: hours, onClose: 'expire' } });
+  exp.driver.execute({ type: 'updateWorker', at: T0, workerSid: exp.workers[0] as string, activitySid: exp.offline });
+  const b = exp.driver.register({ callTargetSid: exp.targetSid, phoneNumber: N1 });
+  exp.driver.runUntil(at(3600));
+  assert.deepEqual([cb(exp, b.sid).status, cb(exp, b.sid).statusReason, cb(exp, b.sid).updatedAt], ['expired', 'closed', at(1800)]);
+});
