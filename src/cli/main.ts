@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runReplayCommand } from './replay-command.ts';
 import { runServeCommand } from './serve-command.ts';
+import { registerSimulateCommand } from './simulate-command.ts';
 
 const program = new Command();
 program
@@ -61,5 +62,7 @@ program
     if (opts.synchronous !== 'FULL' && opts.synchronous !== 'NORMAL') program.error(`--synchronous must be FULL or NORMAL, not ${opts.synchronous}.`);
     await runServeCommand({ ...opts, synchronous: opts.synchronous as 'FULL' | 'NORMAL' });
   });
+
+registerSimulateCommand(program);
 
 await program.parseAsync(process.argv);

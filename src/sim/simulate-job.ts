@@ -1,0 +1,189 @@
+/**
+ * The job behind `switchboard simulate`: import the log, measure what really happened (the
+ * shadow replay, same KPI code as `switchboard replay`), simulate without callbacks and — when a
+ * callback policy is given — with callbacks, and assemble the three-column report. No files are
+ * written here (see simulate-files.ts); progress goes through a callback.
+ */
+import { DailyKpiAccumulator, type DailyKpis } from '../analytics/kpi.ts';
+import { importAnonymousBank, type CallRecord } from './anonymous-bank.ts';
+import { replayCalls } from './replay.ts';
+import { DATASET_CITATION, DATASET_NAME } from './replay-job.ts';
+import { combineDays } from './report.ts';
+import { simulateCalls, DEFAULT_ACCEPT_DELAY_S, type SimulatedDay, type SimulationResult } from './simulate.ts';
+import type { CallbackDayStats, CallbackPolicy } from './simulate-callbacks.ts';
+import { DailyOccupancyAccumulator, totalOccupancy, type DayOccupancy } from './simulate-measures.ts';
+import type { ColumnMeasures, ComparisonRow, RunFacts, SimulationReport } from './simulate-report.ts';
+import { inferStaffing, readStaffingFile, type StaffingPlan } from './staffing.ts';
+import { UNIDENTIFIED_AGENT } from './replay.ts';
+
+export type SimulatePhase = 'import' | 'replay' | 'simulate' | 'simulate_callbacks';
+
+export interface SimulateJobOptions {
+  /** The call log (Anonymous Bank format). */
+  path: string;
+  /** First and last day (YYYY-MM-DD, inclusive). */
+  from?: string;
+  to?: string;
+  seed: number;
+  /** A staffing file (CSV or JSON, src/sim/staffing.ts); absent = inferred from the log. */
+  staffingPath?: string;
+  /** [min, max] seconds; default [0, 2]. */
+  acceptDelayS?: readonly [number, number];
+  /** Callback policy; null = simulate without callbacks only. */
+  callbacks: CallbackPolicy | null;
+  onProgress?: (phase: SimulatePhase, done: number, total: number) => void;
+}
+
+export interface SimulateJobResult {
+  report: SimulationReport;
+  /** The staffing plan used (inferred or read). */
+  staffing: StaffingPlan;
+}
+
+/**
+ * Runs the whole job. Throws ImportError for an unreadable log or wrong header, StaffingError
+ * for a bad staffing file, RangeError for a bad accept delay range.
+ */
+export async function runSimulateJob(options: SimulateJobOptions): Promise<SimulateJobResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  const imported = await importAnonymousBank(options.path, (done, total) => progress('import', done, total));
+  const inRange = (c: CallRecord): boolean => (options.from === undefined || c.date >= options.from) && (options.to === undefined || c.date <= options.to);
+  const calls = imported.calls.filter((c) => c.outcome !== 'PHANTOM' && inRange(c));
+  const types = [...new Set(calls.map((c) => c.type))].sort();
+  const staffing = options.staffingPath === undefined ? inferStaffing(calls) : await readStaffingFile(options.staffingPath, types);
+
+  // What really happened: the shadow replay through the same KPI and occupancy code.
+  let t = performance.now();
+  const kpis = new DailyKpiAccumulator();
+  const occupancy = new DailyOccupancyAccumulator(['Available'], (name) => name === UNIDENTIFIED_AGENT);
+  const replay = replayCalls(imported.calls, {
+    from: options.from,
+    to: options.to,
+    onEvent: (e) => {
+      kpis.observe(e);
+      occupancy.observe(e);
+    },
+    onProgress: (done, total) => progress('replay', done, total),
+  });
+  const replayS = (performance.now() - t) / 1000;
+  const realDays = kpis.result();
+  const realOcc = occupancy.result();
+
+  const acceptDelayS = options.acceptDelayS ?? DEFAULT_ACCEPT_DELAY_S;
+  t = performance.now();
+  const plain = simulateCalls(calls, { seed: options.seed, staffing, acceptDelayS, onProgress: (d, n) => progress('simulate', d, n) });
+  const plainS = (performance.now() - t) / 1000;
+  let withCb: SimulationResult | null = null;
+  let withCbS: number | null = null;
+  if (options.callbacks !== null) {
+    t = performance.now();
+    withCb = simulateCalls(calls, { seed: options.seed, staffing, acceptDelayS, callbacks: options.callbacks, onProgress: (d, n) => progress('simulate_callbacks', d, n) });
+    withCbS = (performance.now() - t) / 1000;
+  }
+
+  const dates = [...new Set([...realDays.map((d) => d.date), ...plain.days.map((d) => d.date), ...(withCb?.days.map((d) => d.date) ?? [])])].sort();
+  const row = (date: string): ComparisonRow => {
+    const real = realDays.find((d) => d.date === date);
+    return {
+      date,
+      real: realMeasures(real ?? emptyKpis(date), realOcc.find((o) => o.date === date) ?? null),
+      simulated: simMeasures(plain.days.find((d) => d.date === date) ?? null, null),
+      simulated_with_callbacks: withCb === null ? null : simMeasures(withCb.days.find((d) => d.date === date) ?? null, withCb.callbacks?.days.find((d) => d.date === date) ?? noCallbacks(date)),
+    };
+  };
+  const days = dates.map(row);
+  const total: ComparisonRow = {
+    date: 'total',
+    real: realMeasures(combineDays(realDays), totalOccupancy(realOcc.filter((o) => dates.includes(o.date)))),
+    simulated: simMeasures(plain.total, null),
+    simulated_with_callbacks: withCb === null ? null : simMeasures(withCb.total, withCb.callbacks?.total ?? null),
+  };
+  const sortedDates = calls.map((c) => c.date).sort();
+  const rates = plain.facts.abandonment_rates;
+  const report: SimulationReport = {
+    generated_by: 'switchboard simulate',
+    source: { path: options.path, name: DATASET_NAME, citation: DATASET_CITATION, first_date: sortedDates[0] ?? '', last_date: sortedDates[sortedDates.length - 1] ?? '' },
+    import: {
+      rows: imported.rows,
+      calls: imported.calls.length,
+      malformed: imported.malformed.length,
+      malformed_examples: imported.malformed.slice(0, 20),
+      phantom_skipped: replay.phantomsSkipped,
+      outside_range: replay.outsideRange,
+      anomalies: imported.anomalies,
+    },
+    options: {
+      seed: options.seed,
+      from: options.from ?? null,
+      to: options.to ?? null,
+      staffing: staffing.source,
+      accept_delay_s: [acceptDelayS[0], acceptDelayS[1]],
+      callbacks: options.callbacks,
+    },
+    model: {
+      abandonment_rates: rates,
+      mean_patience_s: Object.fromEntries(Object.entries(rates.byType).map(([k, v]) => [k, v > 0 ? Math.round(1 / v) : null])) as Record<string, number>,
+    },
+    runs: { simulated: runFacts(plain), simulated_with_callbacks: withCb === null ? null : runFacts(withCb) },
+    days,
+    total,
+    timing: { replay_s: round3(replayS), simulated_s: round3(plainS), simulated_with_callbacks_s: withCbS === null ? null : round3(withCbS) },
+  };
+  return { report, staffing };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function emptyKpis(date: string): DailyKpis {
+  return { date, offered: 0, answered: 0, abandoned: 0, asa_s: 0, service_level_20s: 0, aht_s: 0, max_wait_s: 0 };
+}
+
+function runFacts(r: SimulationResult): RunFacts {
+  return {
+    calls: r.facts.calls,
+    agents: r.facts.agents,
+    shifts: r.facts.shifts,
+    events: r.facts.events,
+    drawn_handle_times: r.facts.drawn_handle_times,
+    ...(r.callbacks === null ? {} : { callback_statuses: r.callbacks.statuses }),
+  };
+}
+
+function realMeasures(k: DailyKpis, o: DayOccupancy | null): ColumnMeasures {
+  return {
+    offered: k.offered,
+    answered: k.answered,
+    abandoned: k.abandoned,
+    abandonment: k.offered === 0 ? 0 : k.abandoned / k.offered,
+    asa_s: k.asa_s,
+    service_level_20s: k.service_level_20s,
+    aht_s: k.aht_s,
+    max_wait_s: k.max_wait_s,
+    occupancy: o?.occupancy ?? 0,
+    logged_in_hours: o?.logged_in_hours ?? 0,
+    callbacks_offered: null,
+    callbacks_taken: null,
+    callbacks_completed: null,
+    callbacks_within_quoted_range: null,
+    callback_punctuality: null,
+  };
+}
+
+function simMeasures(d: SimulatedDay | null, cb: CallbackDayStats | null): ColumnMeasures {
+  const base = realMeasures(d ?? emptyKpis(''), d === null ? null : { date: d.date, occupancy: d.occupancy, logged_in_hours: d.logged_in_hours, busy_hours: d.busy_hours });
+  if (cb === null) return base;
+  return {
+    ...base,
+    callbacks_offered: cb.offered,
+    callbacks_taken: cb.taken,
+    callbacks_completed: cb.completed,
+    callbacks_within_quoted_range: cb.within_quoted_range,
+    callback_punctuality: cb.completed === 0 ? null : cb.punctuality,
+  };
+}
+
+function noCallbacks(date: string): CallbackDayStats {
+  return { date, offered: 0, taken: 0, completed: 0, not_completed: 0, within_quoted_range: 0, punctuality: 0, mean_time_to_agent_s: 0 };
+}

@@ -1,0 +1,97 @@
+/**
+ * The simulation report: what `switchboard simulate` writes to report.json and renders into
+ * report.html and the terminal table. Three columns side by side per day and in total — what
+ * really happened (the shadow replay's KPIs, src/sim/replay.ts + src/analytics/kpi.ts),
+ * simulated without callbacks, simulated with callbacks. Field names are snake_case.
+ */
+import type { AbandonmentRates } from './patience.ts';
+import type { ImportCounts, ReportSource } from './report.ts';
+import type { CallbackPolicy } from './simulate-callbacks.ts';
+
+/** The column keys, in display order. */
+export const COLUMNS = ['real', 'simulated', 'simulated_with_callbacks'] as const;
+export type ColumnKey = (typeof COLUMNS)[number];
+
+export const COLUMN_LABELS: Record<ColumnKey, string> = {
+  real: 'What really happened',
+  simulated: 'Simulated, no callbacks',
+  simulated_with_callbacks: 'Simulated, with callbacks',
+};
+
+/** The measures of one column for one day (or the total). Shares 0–1, durations seconds. */
+export interface ColumnMeasures {
+  /** Calls that asked for an agent. */
+  offered: number;
+  answered: number;
+  abandoned: number;
+  /** abandoned ÷ offered. */
+  abandonment: number;
+  /** Mean wait of answered calls, seconds. */
+  asa_s: number;
+  /** Answered within 20 s ÷ offered. */
+  service_level_20s: number;
+  /** Mean handle time of answered calls, seconds. */
+  aht_s: number;
+  max_wait_s: number;
+  /** Busy ÷ logged-in agent time, named agents only. */
+  occupancy: number;
+  logged_in_hours: number;
+  /** Callers offered a callback (null: not applicable in this column). */
+  callbacks_offered: number | null;
+  /** …who took it. */
+  callbacks_taken: number | null;
+  /** Callbacks that reached an agent and completed. */
+  callbacks_completed: number | null;
+  /** Completed callbacks bridged to an agent inside the quoted ECBT range. */
+  callbacks_within_quoted_range: number | null;
+  /** callbacks_within_quoted_range ÷ callbacks_completed. */
+  callback_punctuality: number | null;
+}
+
+/** One row of the comparison: a day or the total. */
+export interface ComparisonRow {
+  /** YYYY-MM-DD or "total". */
+  date: string;
+  real: ColumnMeasures;
+  simulated: ColumnMeasures;
+  /** Null when callbacks were not simulated. */
+  simulated_with_callbacks: ColumnMeasures | null;
+}
+
+/** Facts about one simulation run. */
+export interface RunFacts {
+  calls: number;
+  agents: number;
+  shifts: number;
+  events: number;
+  drawn_handle_times: number;
+  /** Callbacks by final status (with-callbacks run only). */
+  callback_statuses?: Record<string, number>;
+}
+
+export interface SimulationReport {
+  generated_by: string;
+  source: ReportSource;
+  import: ImportCounts;
+  options: {
+    seed: number;
+    from: string | null;
+    to: string | null;
+    /** "inferred" or the staffing file. */
+    staffing: string;
+    /** [min, max] seconds. */
+    accept_delay_s: [number, number];
+    callbacks: CallbackPolicy | null;
+  };
+  model: {
+    /** θ̂ per call type, per second (spec callbacks-and-ewt.md §7.3). */
+    abandonment_rates: AbandonmentRates;
+    /** 1/θ̂ per call type, seconds. */
+    mean_patience_s: Record<string, number>;
+  };
+  runs: { simulated: RunFacts; simulated_with_callbacks: RunFacts | null };
+  days: ComparisonRow[];
+  total: ComparisonRow;
+  /** Wall-clock seconds per phase; not part of the deterministic content. */
+  timing: { replay_s: number; simulated_s: number; simulated_with_callbacks_s: number | null };
+}
