@@ -1,28 +1,50 @@
 /**
- * API load generator: `switchboard serve` runs as a child process (durable commits, synchronous
- * FULL) on a temp data dir; this process creates tasks over loopback HTTP with keep-alive `fetch`
- * from several concurrent creators and measures creates/s and the latency of each create.
+ * API load benchmark (issue #4): `switchboard serve` runs as a child process (durable commits,
+ * synchronous FULL) on a temp data dir; this process creates tasks over loopback HTTP with
+ * keep-alive `fetch` from several concurrent creators.
  *
- * Create → reservation: the workspace has Available workers with enough capacity that every task
- * is reserved inside its own createTask command (the reservation.created event is committed in
- * the same transaction), so the create request's latency IS create → reservation; the bench
- * checks that every response says `reserved` and reports how many did not.
+ * What is measured (BENCH_MEASURE):
+ * - `callback` (default): create → the reservation's event callback, as issue #4 asks. The
+ *   workspace's EventCallbackUrl points at a receiver that runs in a worker thread of this
+ *   process (its own event loop, so the creators do not delay it and it does not delay them) and
+ *   EventsFilter is `reservation.created`. Latency = the moment the receiver got the callback for
+ *   the task (wall clock, sub-millisecond: `performance.timeOrigin + performance.now()`, valid
+ *   across threads) − the moment its create request was sent. The receiver answers 204 at once.
+ * - `response`: create → the create response. Every task is reserved inside its own createTask
+ *   command (the reservation.created event is committed in the same transaction), so this is
+ *   create → reservation committed, without webhook delivery.
+ *
+ * The workspace has Available workers with enough capacity that every task is reserved by its
+ * own create; the bench counts responses that do not say `reserved`, and callbacks that never
+ * came. Throughput = tasks ÷ (first create sent → last create answered and, in `callback` mode,
+ * last callback received).
  *
  * Env: BENCH_TASKS (default 20000), BENCH_CONCURRENCY (default 32), BENCH_WARMUP (default 2000),
+ * BENCH_MEASURE (`callback` | `response`), BENCH_SYNCHRONOUS (FULL | NORMAL),
  * BENCH_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof" to profile the server).
- * Ends with one JSON line: {"creates_per_s":…, "p99_create_to_reservation_ms":…, …}.
+ * Ends with one JSON line: {"creates_per_s":…, "p99_create_to_reservation_ms":…, …}; also the
+ * server's CPU time per create (µs, from /proc: a steadier figure than rates on a shared machine).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2_000);
+const MEASURE = process.env['BENCH_MEASURE'] ?? 'callback';
 const CAPACITY = 50;
 const SYNCHRONOUS = process.env['BENCH_SYNCHRONOUS'] ?? 'FULL';
+/** How long to wait for callbacks still missing after the last create, in ms. */
+const CALLBACK_GRACE_MS = 10_000;
+
+if (MEASURE !== 'callback' && MEASURE !== 'response') throw new Error(`BENCH_MEASURE must be callback or response, not ${MEASURE}`);
+
+/** Wall-clock ms with sub-ms precision, comparable between threads of this process. */
+const wallMs = (): number => performance.timeOrigin + performance.now();
 
 interface Server {
   child: ChildProcess;
@@ -50,6 +72,61 @@ async function startServer(dataDir: string): Promise<Server> {
   });
 }
 
+/**
+ * The event-callback receiver, in a worker thread: answers 204 at once and reports, every 20 ms,
+ * `[taskSid, receivedAtWallMs]` pairs for reservation.created callbacks.
+ */
+const RECEIVER = `
+const { parentPort } = require('node:worker_threads');
+const http = require('node:http');
+let pending = [];
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const at = performance.timeOrigin + performance.now();
+    const form = new URLSearchParams(Buffer.concat(chunks).toString());
+    if (form.get('EventType') === 'reservation.created') pending.push([form.get('TaskSid'), at]);
+    res.writeHead(204).end();
+  });
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+setInterval(() => { if (pending.length > 0) { parentPort.postMessage({ got: pending }); pending = []; } }, 20);
+`;
+
+interface Receiver {
+  url: string;
+  received: Map<string, number>;
+  worker: Worker;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const worker = new Worker(RECEIVER, { eval: true });
+  const received = new Map<string, number>();
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (m: { port?: number; got?: [string, number][] }) => {
+      if (m.port !== undefined) resolve(m.port);
+      for (const [sid, at] of m.got ?? []) if (!received.has(sid)) received.set(sid, at);
+    });
+  });
+  return { url: `http://127.0.0.1:${port}/events`, received, worker };
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); null elsewhere. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of /proc/<pid>/stat), in clock ticks of 1/100 s.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
@@ -57,6 +134,7 @@ function percentile(sorted: Float64Array, p: number): number {
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-api-'));
   const server = await startServer(dataDir);
+  const receiver = MEASURE === 'callback' ? await startReceiver() : null;
   const auth = `Basic ${Buffer.from(`${server.sid}:${server.token}`).toString('base64')}`;
   const call = async (method: string, path: string, form?: Record<string, string>): Promise<Record<string, unknown>> => {
     const res = await fetch(server.base + path, {
@@ -69,7 +147,9 @@ async function main(): Promise<void> {
     return JSON.parse(text) as Record<string, unknown>;
   };
   try {
-    const ws = await call('POST', '/v1/Workspaces', { FriendlyName: 'Bench', Template: 'FIFO' });
+    const wsForm: Record<string, string> = { FriendlyName: 'Bench', Template: 'FIFO' };
+    if (receiver !== null) Object.assign(wsForm, { EventCallbackUrl: receiver.url, EventsFilter: 'reservation.created' });
+    const ws = await call('POST', '/v1/Workspaces', wsForm);
     const wsPath = `/v1/Workspaces/${String(ws['sid'])}`;
     const acts = (await call('GET', `${wsPath}/Activities?FriendlyName=Available`))['activities'] as { sid: string }[];
     const available = acts[0]?.sid as string;
@@ -84,54 +164,89 @@ async function main(): Promise<void> {
       );
     }
 
-    const latencies = new Float64Array(TASKS);
+    const sentAt = new Float64Array(TASKS);
+    const answeredAt = new Float64Array(TASKS);
+    const sids: string[] = new Array<string>(TASKS);
     let notReserved = 0;
-    const run = async (count: number, record: boolean): Promise<number> => {
+    const run = async (count: number, record: boolean): Promise<void> => {
       let next = 0;
-      const started = performance.now();
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           for (let i = next++; i < count; i = next++) {
-            const t0 = performance.now();
+            const t0 = wallMs();
             const task = await call('POST', `${wsPath}/Tasks`, { Attributes: `{"n":${i}}` });
-            const dt = performance.now() - t0;
             if (record) {
-              latencies[i] = dt;
+              sentAt[i] = t0;
+              answeredAt[i] = wallMs();
+              sids[i] = String(task['sid']);
               if (task['assignment_status'] !== 'reserved') notReserved += 1;
             }
           }
         }),
       );
-      return performance.now() - started;
     };
     await run(WARMUP, false);
+    // Let the warm-up's callbacks drain before the measured run.
+    if (receiver !== null) {
+      for (let waited = 0; receiver.received.size < WARMUP && waited < CALLBACK_GRACE_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    }
     const cpu0 = process.cpuUsage();
-    const elapsed = await run(TASKS, true);
+    const serverCpu0 = processCpuMs(server.child.pid);
+    const started = wallMs();
+    await run(TASKS, true);
+    let finished = wallMs();
+    const latencies = new Float64Array(TASKS);
+    let missing = 0;
+    if (receiver === null) {
+      for (let i = 0; i < TASKS; i++) latencies[i] = (answeredAt[i] as number) - (sentAt[i] as number);
+    } else {
+      const allIn = (): boolean => sids.every((sid) => receiver.received.has(sid));
+      for (let waited = 0; !allIn() && waited < CALLBACK_GRACE_MS; waited += 10) await new Promise((r) => setTimeout(r, 10));
+      let last = finished;
+      for (let i = 0; i < TASKS; i++) {
+        const at = receiver.received.get(sids[i] as string);
+        if (at === undefined) {
+          missing += 1;
+          latencies[i] = Infinity;
+        } else {
+          latencies[i] = at - (sentAt[i] as number);
+          last = Math.max(last, at);
+        }
+      }
+      finished = last;
+    }
+    const elapsed = finished - started;
     const cpu = process.cpuUsage(cpu0);
+    const serverCpu1 = processCpuMs(server.child.pid);
+    const serverCpuPerCreateUs = serverCpu0 === null || serverCpu1 === null ? null : Math.round(((serverCpu1 - serverCpu0) * 1000) / TASKS);
     const clientCpu = (cpu.user + cpu.system) / 1000 / elapsed;
     latencies.sort();
     const createsPerS = TASKS / (elapsed / 1000);
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
+    const what = MEASURE === 'callback' ? 'create request sent → reservation.created event callback received' : 'create request sent → create response (reserved inside the create)';
     const out = process.stdout;
     out.write(`tasks ${TASKS} (after ${WARMUP} warm-up), ${CONCURRENCY} concurrent creators, ${workers} workers × capacity ${CAPACITY}, synchronous ${SYNCHRONOUS}\n`);
-    out.write(`measured: create request latency (each task is reserved inside its own create: create → reservation); ${notReserved} responses were not 'reserved'\n`);
-    out.write(`load generator CPU: ${(clientCpu * 100).toFixed(0)}% of one core (the server runs in its own process)\n`);
+    out.write(`measured: ${what}; ${notReserved} responses were not 'reserved', ${missing} callbacks missing\n`);
+    out.write(`load generator CPU: ${(clientCpu * 100).toFixed(0)}% of one core; server CPU per create: ${serverCpuPerCreateUs ?? '?'} µs\n`);
     out.write(`creates/s ${createsPerS.toFixed(0)}   p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms   max ${percentile(latencies, 100).toFixed(2)} ms\n`);
     out.write(
       JSON.stringify({
         creates_per_s: Math.round(createsPerS),
         p99_create_to_reservation_ms: Number(p99.toFixed(2)),
         p50_create_to_reservation_ms: Number(p50.toFixed(2)),
-        measured: 'create request latency; reserved within the create command',
+        measured: MEASURE === 'callback' ? 'create → reservation.created event callback' : 'create → create response',
         not_reserved: notReserved,
+        callbacks_missing: missing,
         concurrency: CONCURRENCY,
+        server_cpu_us_per_create: serverCpuPerCreateUs,
         load_generator_cpu: Number(clientCpu.toFixed(2)),
       }) + '\n',
     );
   } finally {
     server.child.kill('SIGTERM');
     await new Promise((r) => server.child.once('exit', r));
+    await receiver?.worker.terminate();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

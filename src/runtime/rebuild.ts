@@ -7,11 +7,11 @@
  */
 import { WorkspaceEngine, type CreateWorkspaceOptions } from '../engine/index.ts';
 import type { StoredWorkspace } from '../store/sqlite-store.ts';
-import { RandomSids } from '../util/sid.ts';
+import { WorkspaceSids, type SidScheme } from './sids.ts';
 
 export interface RebuiltWorkspace {
   engine: WorkspaceEngine;
-  sids: RandomSids;
+  sids: WorkspaceSids;
   /** Sequence number of the last command applied. */
   seq: number;
 }
@@ -24,7 +24,7 @@ export type StoredCreateOptions = Omit<CreateWorkspaceOptions, 'newSid'>;
  * mean the log and the engine disagree (a bug, or a log from an incompatible version).
  */
 export function rebuildWorkspace(stored: StoredWorkspace): RebuiltWorkspace {
-  const sids = new RandomSids(stored.sidSeed, stored.snapshotGenerator ?? undefined);
+  const sids = new WorkspaceSids(stored.sidSeed, stored.sidScheme as SidScheme, stored.snapshotGenerator ?? undefined);
   const engine =
     stored.snapshot !== null
       ? WorkspaceEngine.restore(stored.snapshot, sids.next)

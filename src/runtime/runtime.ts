@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '../engine/index.ts';
 import { SqliteStore, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
-import { RandomSids } from '../util/sid.ts';
+import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
 import { outboxRows } from '../webhooks/outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
@@ -39,7 +39,7 @@ export interface RuntimeOptions {
 
 interface Host {
   engine: WorkspaceEngine;
-  sids: RandomSids;
+  sids: WorkspaceSids;
   accountSid: string;
   seq: number;
   sinceSnapshot: number;
@@ -172,12 +172,16 @@ export class Runtime {
   createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: CommandOrigin): { engine: WorkspaceEngine; events: EngineEvent[] } {
     this.checkWritable();
     const sidSeed = randomInt(0, 2 ** 31);
-    const sids = new RandomSids(sidSeed);
+    const sids = new WorkspaceSids(sidSeed, CURRENT_SID_SCHEME);
     const createOptions: StoredCreateOptions = { ...options, at: this.clock() };
     const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
     if (origin !== undefined) for (const e of created.events) (e as StoredEvent).origin = origin;
     const outbox = outboxRows(created.engine, accountSid, created.events, createOptions.at);
-    this.store.createWorkspace({ sid: created.engine.workspace.sid, accountSid, sidSeed, createOptions: { ...createOptions } }, created.events, outbox);
+    this.store.createWorkspace(
+      { sid: created.engine.workspace.sid, accountSid, sidSeed, sidScheme: sids.scheme, createOptions: { ...createOptions } },
+      created.events,
+      outbox,
+    );
     this.hosts.set(created.engine.workspace.sid, { engine: created.engine, sids, accountSid, seq: 0, sinceSnapshot: 0 });
     this.armTimer();
     if (outbox.length > 0) this.notifyCommit();
@@ -214,7 +218,10 @@ export class Runtime {
     });
   }
 
-  /** Calls `listener` after every commit (the webhook dispatcher wakes up); returns an unsubscribe. */
+  /**
+   * Calls `listener` after every commit that wrote outbox rows (the webhook dispatcher wakes up);
+   * returns an unsubscribe.
+   */
   onCommit(listener: () => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
@@ -241,6 +248,7 @@ export class Runtime {
     const now = this.clock();
     const records: CommandRecord[] = [];
     const outcomes: (Outcome | Error)[] = [];
+    let outboxRowCount = 0;
     for (const p of batch) {
       const host = this.hosts.get(p.workspaceSid);
       if (host === undefined) {
@@ -254,7 +262,9 @@ export class Runtime {
       if (outcome.rejection === null || outcome.events.length > 0) {
         host.seq += 1;
         host.sinceSnapshot += 1;
-        records.push({ workspaceSid: p.workspaceSid, seq: host.seq, command, events: outcome.events, outbox: outboxRows(host.engine, host.accountSid, outcome.events, now) });
+        const outbox = outboxRows(host.engine, host.accountSid, outcome.events, now);
+        outboxRowCount += outbox.length;
+        records.push({ workspaceSid: p.workspaceSid, seq: host.seq, command, events: outcome.events, outbox });
       }
     }
     try {
@@ -271,7 +281,9 @@ export class Runtime {
     });
     this.snapshotWhenIdle();
     this.armTimer();
-    this.notifyCommit();
+    // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
+    // and waking it after every commit cost two outbox queries per batch for nothing.
+    if (outboxRowCount > 0) this.notifyCommit();
   }
 
   private notifyCommit(): void {

@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
 import type { RandomState } from '../util/random.ts';
 
@@ -35,16 +36,24 @@ export interface ApiKeyRow {
   dateCreated: number;
 }
 
+/**
+ * A SID generator's saved state (src/runtime/sids.ts): the bare random state (scheme 0), or the
+ * random state with the event-SID head and counter (scheme 1).
+ */
+export type SidState = RandomState | { random: RandomState; eventHead: string; events: number };
+
 /** A workspace as stored: enough to rebuild its engine exactly. */
 export interface StoredWorkspace {
   sid: string;
   accountSid: string;
   sidSeed: number;
+  /** How its SIDs are made (src/runtime/sids.ts); 0 for workspaces from before schema version 3. */
+  sidScheme: number;
   /** JSON-safe options the workspace was created with. */
   createOptions: Record<string, unknown>;
   snapshot: WorkspaceSnapshot | null;
   snapshotSeq: number;
-  snapshotGenerator: RandomState | null;
+  snapshotGenerator: SidState | null;
   lastSeq: number;
   /** Commands after the snapshot, in order. */
   commands: { seq: number; command: Command }[];
@@ -73,7 +82,23 @@ export interface OutboxRow {
 export interface StoreOptions {
   /** `FULL` (default) syncs every commit to disk; `NORMAL` survives a process crash but not power loss. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Where WAL checkpoints run. `worker` (default): a worker thread with its own connection
+   * (src/store/checkpointer.ts) checkpoints after commits, at most every
+   * {@link CHECKPOINT_INTERVAL_MS}; the committing connection only checkpoints itself as a safety
+   * net once the WAL passes {@link SAFETY_CHECKPOINT_PAGES} pages. `inline`: SQLite's automatic
+   * checkpoint inside the COMMIT that crosses 1,000 pages (what SQLite does by default).
+   */
+  checkpoint?: 'worker' | 'inline';
 }
+
+/** Least time between two checkpoints of the checkpointer thread, in milliseconds. */
+export const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * WAL size, in pages (4 KiB), past which the committing connection checkpoints by itself: only if
+ * the checkpointer thread fell far behind or died.
+ */
+export const SAFETY_CHECKPOINT_PAGES = 16_384;
 
 export class SqliteStore {
   readonly path: string;
@@ -81,6 +106,11 @@ export class SqliteStore {
   private readonly insertCommand: StatementSync;
   private readonly insertEvent: StatementSync;
   private readonly insertOutbox: StatementSync;
+  private readonly statements = new Map<string, StatementSync>();
+  /** Checkpoints the checkpointer thread finished (see {@link StoreOptions.checkpoint}). */
+  checkpointsDone = 0;
+  private checkpointer: Worker | null = null;
+  private checkpointRequested = false;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -100,7 +130,62 @@ export class SqliteStore {
       throw new StoreError(`Cannot open the database ${path}: ${(error as Error).message}. Check that the folder exists and is writable.`, { cause: error });
     }
     migrate(db);
-    return new SqliteStore(path, db);
+    const store = new SqliteStore(path, db);
+    if ((options.checkpoint ?? 'worker') === 'worker') store.startCheckpointer(options.synchronous ?? 'FULL');
+    return store;
+  }
+
+  /**
+   * Moves WAL checkpoints off this thread (see {@link StoreOptions.checkpoint}). If the thread
+   * cannot start or fails, this connection goes back to SQLite's automatic checkpoint.
+   */
+  private startCheckpointer(synchronous: 'FULL' | 'NORMAL'): void {
+    const fallBack = (): void => {
+      this.checkpointer = null;
+      if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+    };
+    try {
+      const worker = new Worker(new URL('./checkpointer.ts', import.meta.url), {
+        workerData: { path: this.path, synchronous, minIntervalMs: CHECKPOINT_INTERVAL_MS },
+      });
+      worker.on('message', (m: { type: string; message?: string }) => {
+        if (m.type === 'checkpointed' || m.type === 'error') this.checkpointRequested = false;
+        if (m.type === 'checkpointed') this.checkpointsDone += 1;
+        if (m.type === 'error') process.stderr.write(`switchboard store: WAL checkpoint failed: ${m.message ?? ''}\n`);
+      });
+      worker.on('error', (error) => {
+        process.stderr.write(`switchboard store: the checkpointer thread failed (${error.message}); checkpointing inline\n`);
+        fallBack();
+      });
+      worker.on('exit', () => {
+        if (this.checkpointer === worker) fallBack();
+      });
+      // After the listeners: adding a 'message' listener refs the worker again. Unreferenced, the
+      // thread never keeps the process alive (a server exits on its own socket's terms).
+      worker.unref();
+      this.db.exec(`PRAGMA wal_autocheckpoint = ${SAFETY_CHECKPOINT_PAGES}`);
+      this.checkpointer = worker;
+    } catch (error) {
+      process.stderr.write(`switchboard store: cannot start the checkpointer thread (${(error as Error).message}); checkpointing inline\n`);
+      fallBack();
+    }
+  }
+
+  /** Asks the checkpointer thread for a checkpoint unless one is already asked for. */
+  private requestCheckpoint(): void {
+    if (this.checkpointer === null || this.checkpointRequested) return;
+    this.checkpointRequested = true;
+    this.checkpointer.postMessage({ type: 'checkpoint' });
+  }
+
+  /** A prepared statement, prepared once per store. */
+  private stmt(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
   }
 
   /** The schema version (number of the last migration applied). */
@@ -109,7 +194,11 @@ export class SqliteStore {
     return row.v ?? 0;
   }
 
+  /** Closes the connection; the checkpointer thread finishes its checkpoint, if any, and ends. */
   close(): void {
+    const worker = this.checkpointer;
+    this.checkpointer = null;
+    worker?.postMessage({ type: 'close' });
     this.db.close();
   }
 
@@ -151,14 +240,14 @@ export class SqliteStore {
 
   /** Registers a new workspace and commits the events of its creation in one transaction. */
   createWorkspace(
-    w: { sid: string; accountSid: string; sidSeed: number; createOptions: Record<string, unknown> },
+    w: { sid: string; accountSid: string; sidSeed: number; sidScheme?: number; createOptions: Record<string, unknown> },
     events: readonly EngineEvent[],
     outbox: CommandRecord['outbox'] = [],
   ): void {
     this.transaction(() => {
       this.db
-        .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, create_options) VALUES (?, ?, ?, ?)')
-        .run(w.sid, w.accountSid, w.sidSeed, JSON.stringify(w.createOptions));
+        .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, sid_scheme, create_options) VALUES (?, ?, ?, ?, ?)')
+        .run(w.sid, w.accountSid, w.sidSeed, w.sidScheme ?? 0, JSON.stringify(w.createOptions));
       for (const e of events) this.writeEvent(w.sid, 0, e);
       for (const o of outbox) this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt);
     });
@@ -184,10 +273,11 @@ export class SqliteStore {
         sid,
         accountSid: r['account_sid'] as string,
         sidSeed: r['sid_seed'] as number,
+        sidScheme: r['sid_scheme'] as number,
         createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
         snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
         snapshotSeq,
-        snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as RandomState),
+        snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
         lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
         commands,
       };
@@ -210,10 +300,11 @@ export class SqliteStore {
         for (const o of c.outbox) this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt);
       }
     });
+    this.requestCheckpoint();
   }
 
   /** Saves a snapshot that includes every command up to `seq`, and drops those commands. */
-  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: RandomState): void {
+  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: SidState): void {
     this.transaction(() => {
       this.db
         .prepare('UPDATE workspaces SET snapshot = ?, snapshot_seq = ?, snapshot_generator = ?, last_seq = MAX(last_seq, ?) WHERE sid = ?')
@@ -225,15 +316,14 @@ export class SqliteStore {
   /** Events of a workspace in [fromMs, toMs), oldest first, at most `limit`. */
   events(workspaceSid: string, fromMs: number, toMs: number, limit: number): EngineEvent[] {
     return (
-      this.db
-        .prepare('SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND at < ? ORDER BY at, rowid LIMIT ?')
+      this.stmt('SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND at < ? ORDER BY at, rowid LIMIT ?')
         .all(workspaceSid, fromMs, toMs, limit) as { body: string }[]
     ).map((r) => JSON.parse(r.body) as EngineEvent);
   }
 
   /** One event of a workspace by SID, or undefined. */
   event(workspaceSid: string, sid: string): EngineEvent | undefined {
-    const row = this.db.prepare('SELECT body FROM events WHERE workspace_sid = ? AND sid = ?').get(workspaceSid, sid) as { body: string } | undefined;
+    const row = this.stmt('SELECT body FROM events WHERE workspace_sid = ? AND sid = ?').get(workspaceSid, sid) as { body: string } | undefined;
     return row === undefined ? undefined : (JSON.parse(row.body) as EngineEvent);
   }
 
@@ -247,8 +337,7 @@ export class SqliteStore {
   /** Undelivered rows of `kind` due at `now`, oldest first (not per workspace: any order of workspaces). */
   dueOutbox(kind: string, now: number, limit: number): OutboxRow[] {
     return (
-      this.db
-        .prepare('SELECT * FROM outbox WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?')
+      this.stmt('SELECT * FROM outbox WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?')
         .all(kind, now, limit) as Record<string, unknown>[]
     ).map(outboxRow);
   }
@@ -256,8 +345,7 @@ export class SqliteStore {
   /** Workspaces whose oldest undelivered row of `kind` is due at `now` (the head of each FIFO lane). */
   dueLanes(kind: string, now: number): string[] {
     return (
-      this.db
-        .prepare(
+      this.stmt(
           `SELECT o.workspace_sid AS ws FROM outbox o
            WHERE o.delivered_at IS NULL AND o.kind = ? AND o.next_attempt_at <= ?
              AND o.id = (SELECT MIN(i.id) FROM outbox i WHERE i.workspace_sid = o.workspace_sid AND i.kind = o.kind AND i.delivered_at IS NULL)`,
@@ -268,20 +356,19 @@ export class SqliteStore {
 
   /** The oldest undelivered row of `kind` of a workspace, or undefined. */
   outboxHead(workspaceSid: string, kind: string): OutboxRow | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL ORDER BY id LIMIT 1')
+    const row = this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL ORDER BY id LIMIT 1')
       .get(workspaceSid, kind) as Record<string, unknown> | undefined;
     return row === undefined ? undefined : outboxRow(row);
   }
 
   /** Marks a row done (delivered, or given up on after its last attempt; `attempts` tells which). */
   markOutboxDone(id: number, attempts: number, at: number): void {
-    this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = ? WHERE id = ?').run(at, attempts, id);
+    this.stmt('UPDATE outbox SET delivered_at = ?, attempts = ? WHERE id = ?').run(at, attempts, id);
   }
 
   /** Records a failed attempt and when to try again. */
   rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): void {
-    this.db.prepare('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
+    this.stmt('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
   }
 
   /** Removes rows done before `beforeMs`. Returns how many. */
@@ -291,7 +378,7 @@ export class SqliteStore {
 
   /** How many rows are not yet done. */
   pendingOutbox(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+    return (this.stmt('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
   }
 
   private writeEvent(workspaceSid: string, seq: number, e: EngineEvent): void {
