@@ -106,8 +106,11 @@ test('ECBT factor: late connections raise it (EWMA 0.05, clamped at 2)', () => {
   const c = center({ minimumCallbackDelaySeconds: 0, quote: { minEcbtSeconds: 0 } });
   let now = T0;
   for (let i = 0; i < 5; i++) {
-    const r = c.register({ callTargetSid: 'CT', phoneNumber: `+1415555020${i}` }, now).callback;
-    const key = (c.advanceTo(r.scheduledFor).effects.find((e) => e.kind === 'dial' && e.callbackSid === r.sid) as { key: string }).key;
+    const reg = c.register({ callTargetSid: 'CT', phoneNumber: `+1415555020${i}` }, now);
+    const r = reg.callback;
+    // launched at once when its gate has passed, else at the gate
+    const effects = [...reg.effects, ...c.advanceTo(r.scheduledFor).effects];
+    const key = (effects.find((e) => e.kind === 'dial' && e.callbackSid === r.sid) as { key: string }).key;
     c.dialOutcome(key, 'ready', r.scheduledFor + 10_000);
     const task = `WT${String(i + 1).padStart(32, '0')}`;
     c.taskCreated(r.sid, task, r.scheduledFor + 10_000);

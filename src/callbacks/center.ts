@@ -179,6 +179,8 @@ export interface TargetStats {
   answers: number[];
   /** Last 21 dial → ready durations, s (CF lead time = their median, 35 s before any). */
   leadSamples: number[];
+  /** Last 21 launch → bridge durations of first attempts, s (when to launch to hit the quote). */
+  connectSamples: number[];
   /** clamp(0.5, 2, EWMA₀.₀₅(actual ÷ quoted)), starts at 1. */
   factor: number;
 }
@@ -233,7 +235,7 @@ const ECBT_CHANGE_SECONDS = 60;
 const SNAPSHOT_VERSION = 1;
 
 function emptyStats(): TargetStats {
-  return { services: [], abandonments: 0, waitedSeconds: 0, answers: [], leadSamples: [], factor: 1 };
+  return { services: [], abandonments: 0, waitedSeconds: 0, answers: [], leadSamples: [], connectSamples: [], factor: 1 };
 }
 
 function median(xs: number[]): number {
@@ -938,6 +940,7 @@ export class CallbackCenter {
       if (outcome === 'ready' || outcome === 'not_ready') {
         a.result = outcome;
         c.connectedAt = this.now;
+        this.learnFactor(t, c);
         this.transition(c, 'agent_connected', null, { attempt: a.n, worker_sid: c.workerSid });
         return;
       }
@@ -1035,12 +1038,22 @@ export class CallbackCenter {
         if (c.status === 'agent_connected') {
           this.endAttempt(c, 'completed');
           this.finish(c, 'completed', null, { task_completed_reason: d['task_completed_reason'] ?? null });
+        } else if (c.status === 'dialing_customer' || c.status === 'agent_reserved') {
+          // AF: the agent left before the customer answered — the agent leg failed. Drop the
+          // customer leg and try again after the agent-leg delay (§1.4 retry.delaySeconds.agentLeg).
+          c.taskSid = null;
+          const a = c.attempts[c.attempts.length - 1];
+          if (a?.dialKey !== null && a !== undefined && a.endedAt === null) this.effects.push({ kind: 'hangup', callbackSid: c.sid, key: a.dialKey });
+          this.endAttempt(c, 'agent_left');
+          this.retryOrFail(c, t, t.retry.delaySeconds.agentLeg, 'agent_left');
         }
         return;
       case 'task.canceled':
       case 'task.deleted':
       case 'task.system-deleted':
-        // The task left the queue without the center asking (TTL, an admin).
+        // The task left the queue without the center asking (TTL, an admin). A deletion after
+        // completion is retention housekeeping: by then the callback no longer points at it.
+        if (e.eventType !== 'task.canceled' && d['task_assignment_status'] === 'completed') return;
         c.taskSid = null;
         this.endAttempt(c, 'task_canceled');
         if (c.expiresAt <= this.now) this.finish(c, 'expired', 'asap_expiry');
@@ -1053,9 +1066,14 @@ export class CallbackCenter {
 
   /** AF agent-answer / CF connect sample for the ECBT factor (§3.3): actual ÷ quoted, EWMA 0.05. */
   private learnFactor(t: CallTarget, c: CallbackRequest): void {
-    if (c.ecbtSeconds === null || c.ecbtSeconds <= 0 || c.type !== 'asap' || c.connectedAt === null) return;
     const st = this.stats.get(t.sid);
-    if (st === undefined) return;
+    const first = c.attempts[0];
+    // Only first attempts: a retry's delay is the customer's, not the line's (Mindful's
+    // punctuality also uses the first attempt, §1.6).
+    if (st === undefined || c.connectedAt === null || c.attempts.length !== 1 || first === undefined) return;
+    st.connectSamples.push((c.connectedAt - first.startedAt) / 1000);
+    if (st.connectSamples.length > 21) st.connectSamples.shift();
+    if (c.ecbtSeconds === null || c.ecbtSeconds <= 0 || c.type !== 'asap') return;
     const actual = (c.connectedAt - c.createdAt) / 1000;
     const range = ecbtRange(c.ecbtSeconds);
     // Held until the quote: a connection inside the range is "on time" (ratio 1), so the factor
@@ -1154,13 +1172,26 @@ export class CallbackCenter {
 
   // ───────────────────────────── slots ─────────────────────────────
 
+  /**
+   * Earliest launch of an ASAP callback: not before the minimum callback delay and, with
+   * `holdUntilQuote`, not before the middle of the quoted range minus the usual launch → bridge
+   * time, so the bridge lands inside the range the customer heard.
+   */
   private launchGate(t: CallTarget, c: CallbackRequest): number {
     let gate = c.createdAt + t.minimumCallbackDelaySeconds * 1000;
     if (this.holdUntilQuote && c.ecbtSeconds !== null) {
-      const lead = t.strategy === 'customer_first' ? this.leadSeconds(t.sid) : 0;
-      gate = Math.max(gate, c.createdAt + (ecbtRange(c.ecbtSeconds).lowMinutes * 60 - lead) * 1000);
+      const r = ecbtRange(c.ecbtSeconds);
+      const aim = (r.lowMinutes + 0.35 * (r.highMinutes - r.lowMinutes)) * 60;
+      gate = Math.max(gate, c.createdAt + (aim - this.connectSeconds(t)) * 1000);
     }
     return gate;
+  }
+
+  /** Usual launch → bridge time of a target, s: median of recent first attempts; before any, the lead time (CF) or 30 s (AF). */
+  connectSeconds(t: CallTarget): number {
+    const s = this.stats.get(t.sid);
+    if (s !== undefined && s.connectSamples.length > 0) return median(s.connectSamples);
+    return t.strategy === 'customer_first' ? this.leadSeconds(t.sid) : 30;
   }
 
   private checkSlot(t: CallTarget, appointment: number, now: number, ignoreSid: string | null): void {
@@ -1221,7 +1252,7 @@ export class CallbackCenter {
       if (c.taskSid !== null) center.byTask.set(c.taskSid, c.sid);
       for (const a of c.attempts) if (a.dialKey !== null) center.byKey.set(a.dialKey, c.sid);
     }
-    for (const [k, v] of s.stats) center.stats.set(k, v);
+    for (const [k, v] of s.stats) center.stats.set(k, { ...emptyStats(), ...v });
     for (const [k, v] of s.views) center.views.set(k, v);
     for (const [k, v] of s.inService) center.inService.set(k, v);
     return center;

@@ -200,6 +200,9 @@ export class CallbackDriver {
       if (decision.action === 'ignore') return;
       this.push({ due: e.at + Math.round(decision.afterSeconds * 1000), seq: 0, kind: decision.action, reservationSid: e.resourceSid, taskSid });
     } else {
+      // An agent-first agent talks only once the customer is on the line: the handle time
+      // starts at the center's callback.agent_connected (see apply).
+      if (attributes['type'] === 'callback_agent_first') return;
       const handle = agents.handleSeconds({ taskSid, workerSid, attributes, at: e.at });
       this.push({ due: e.at + Math.round(handle * 1000), seq: 0, kind: 'complete', reservationSid: e.resourceSid, taskSid });
     }
@@ -214,6 +217,15 @@ export class CallbackDriver {
   /** Records the center's events and carries its effects out, in order (recursively for what they cause). */
   private apply(out: CenterOutcome): void {
     if (this.record) this.callbackEvents.push(...out.events);
+    if (this.agents !== null) {
+      for (const e of out.events) {
+        if (e.eventType !== 'callback.agent_connected' || e.data['strategy'] !== 'agent_first') continue;
+        const c = this.center.getCallback(e.resourceSid);
+        if (c === undefined || c.taskSid === null) continue;
+        const handle = this.agents.handleSeconds({ taskSid: c.taskSid, workerSid: c.workerSid ?? '', attributes: { type: 'callback_agent_first', callback_sid: c.sid }, at: e.at });
+        this.push({ due: e.at + Math.round(handle * 1000), seq: 0, kind: 'complete', reservationSid: c.reservationSid ?? '', taskSid: c.taskSid });
+      }
+    }
     for (const effect of out.effects) {
       if (effect.kind === 'dial') {
         this.network.dial({ key: effect.key, callbackSid: effect.callbackSid, to: effect.to, from: effect.from, ringTimeoutSeconds: effect.ringTimeoutSeconds }, this.now);
