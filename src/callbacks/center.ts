@@ -233,6 +233,8 @@ const DEFAULT_LEAD_SECONDS = 35;
 const ANSWER_WINDOW_MS = 15 * 60_000;
 const ECBT_CHANGE_SECONDS = 60;
 const SNAPSHOT_VERSION = 1;
+/** Scheduled callbacks aim to bridge this far into their slot, ms. */
+const SLOT_AIM_MS = 60_000;
 
 function emptyStats(): TargetStats {
   return { services: [], abandonments: 0, waitedSeconds: 0, answers: [], leadSamples: [], connectSamples: [], factor: 1 };
@@ -823,7 +825,7 @@ export class CallbackCenter {
       return;
     }
     if (c.status === 'scheduled' && c.scheduledFor <= now) {
-      c.scheduledFor = Math.max(now, c.estimatedFor - (t.strategy === 'customer_first' ? this.leadSeconds(t.sid) * 1000 : 0));
+      c.scheduledFor = Math.max(now, this.slotLaunch(t, c));
       this.transition(c, 'registered', 'window_open', {});
       return;
     }
@@ -1211,13 +1213,21 @@ export class CallbackCenter {
     }
   }
 
+  /**
+   * When a scheduled callback joins the line and launches: 60 s into its slot minus the usual
+   * launch → bridge time, so the bridge lands just inside the slot (the spec joins at slot start
+   * − lead time, which bridges at the very edge; docs/callbacks.md).
+   */
+  private slotLaunch(t: CallTarget, c: CallbackRequest): number {
+    return c.window.start + SLOT_AIM_MS - Math.round(this.connectSeconds(t) * 1000);
+  }
+
   private placeInSlot(t: CallTarget, c: CallbackRequest, appointment: number): void {
-    const lead = t.strategy === 'customer_first' ? this.leadSeconds(t.sid) * 1000 : 0;
     c.window = { start: appointment, end: appointment + t.scheduling.slotMinutes * 60_000 };
     c.estimatedFor = appointment;
     c.ecbtSeconds = null;
     c.currentEcbtSeconds = null;
-    c.scheduledFor = Math.max(this.now, appointment - lead);
+    c.scheduledFor = Math.max(this.now, this.slotLaunch(t, c));
     c.virtualStartTime = c.scheduledFor;
     c.expiresAt = appointment + t.asapExpiryHours * 3_600_000;
   }

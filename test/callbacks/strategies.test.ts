@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallbackError } from '../../src/callbacks/errors.ts';
+import { CallbackCenter } from '../../src/callbacks/center.ts';
 import type { AgentPolicy } from '../../src/callbacks/driver.ts';
 import { at, cb, history, world, T0 } from './helpers.ts';
 
@@ -287,14 +288,16 @@ test('scheduled: joins at slot start − lead time, reaches an agent inside the 
   const slot = at(3600);
   const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1, appointmentTime: slot });
   assert.equal(c.status, 'scheduled');
-  w.driver.runUntil(slot - 36_000);
+  // joins (and launches) 60 s into the slot minus the usual launch → bridge time (35 s before any)
+  w.driver.runUntil(slot + 24_000);
   assert.equal(cb(w, c.sid).status, 'scheduled');
   w.driver.runUntil(slot + 3600_000);
   assert.deepEqual(history(w.driver, c.sid), ['scheduled', 'registered', 'dialing', 'customer_answered', 'customer_waiting', 'agent_connected', 'completed']);
   const dial = dialsOf(w, N1)[0];
-  assert.equal(dial?.at, slot - 35_000);
+  assert.equal(dial?.at, slot + 25_000);
   const done = cb(w, c.sid);
-  assert.ok(done.connectedAt !== null && done.connectedAt >= slot - 35_000 && done.connectedAt <= done.window.end);
+  assert.ok(done.connectedAt !== null && done.connectedAt >= slot && done.connectedAt <= done.window.end);
+  assert.equal(CallbackCenter.punctuality(done)?.withinRange, true);
 
   const r = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N2 });
   w.driver.act((center, now) => center.reschedule(r.sid, at(3 * 3600) + 15 * 60_000 * 2, now));
@@ -342,4 +345,36 @@ test('hours of operation: hold_until_open dials at the next opening; expire ends
   const b = exp.driver.register({ callTargetSid: exp.targetSid, phoneNumber: N1 });
   exp.driver.runUntil(at(3600));
   assert.deepEqual([cb(exp, b.sid).status, cb(exp, b.sid).statusReason, cb(exp, b.sid).updatedAt], ['expired', 'closed', at(1800)]);
+});
+
+test('processCallbacks off: nothing is launched until it is turned back on', () => {
+  const w = world({ target: { processCallbacks: false } });
+  w.network.script(N1, ['ready']);
+  const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1 });
+  w.driver.runFor(1800);
+  assert.equal(cb(w, c.sid).status, 'registered');
+  assert.equal(w.network.dials.length, 0);
+  w.center.putCallTarget({ sid: w.targetSid, taskQueueSid: w.queueSid, processCallbacks: true });
+  // a target change takes effect at the next advance
+  w.driver.act((center, now) => center.advanceTo(now));
+  assert.equal(cb(w, c.sid).status, 'dialing');
+  w.driver.runFor(600);
+  assert.equal(cb(w, c.sid).status, 'completed');
+});
+
+test('callback.ecbt.changed when a pending callback\'s ECBT moves by more than 60 s; the quote stays', () => {
+  const w = world({ target: { minimumCallbackDelaySeconds: 0 }, holdUntilQuote: false });
+  // nobody is staffed: customer-first pacing dials nobody, the callback stays registered
+  w.driver.execute({ type: 'updateWorker', at: w.driver.now, workerSid: w.workers[0] as string, activitySid: w.offline });
+  const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1 });
+  const quoted = c.ecbtSeconds as number;
+  // urgent live calls (priority 9) queue ahead of it
+  for (let i = 0; i < 3; i++) w.driver.execute({ type: 'createTask', at: w.driver.now, taskQueueSid: w.queueSid, taskChannel: 'voice', attributes: '{}', priority: 9 });
+  const changed = w.driver.callbackEvents.filter((e) => e.eventType === 'callback.ecbt.changed' && e.resourceSid === c.sid);
+  assert.ok(changed.length >= 1, 'an ecbt.changed event');
+  for (const e of changed) assert.ok(Math.abs((e.data['ecbt'] as number) - (e.data['previous_ecbt'] as number)) > 60);
+  assert.equal(w.center.position(c.sid)?.position, 3);
+  assert.equal(w.center.position(c.sid)?.liveAhead, 3);
+  assert.ok((cb(w, c.sid).currentEcbtSeconds as number) > quoted);
+  assert.equal(cb(w, c.sid).ecbtSeconds, quoted, 'the quote given to the customer stays');
 });
