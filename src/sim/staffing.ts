@@ -134,7 +134,7 @@ export function formatInstant(ms: number): string {
  *
  * `knownTypes`: the call types of the log; a shift naming another type is an error. Throws
  * {@link StaffingError} naming the line (CSV) or shift index (JSON), the field and the reason:
- * empty plan, missing field, bad instant, end not after start, unknown or no type, overlapping
+ * empty plan, missing field, bad instant, end before start (a shift may be empty: an inferred stretch of one zero-second service), unknown or no type, overlapping
  * shifts of one agent.
  */
 export function parseStaffing(text: string, name: string, knownTypes: readonly string[]): StaffingPlan {
@@ -173,7 +173,7 @@ export function parseStaffing(text: string, name: string, knownTypes: readonly s
     if (start === null) throw new StaffingError(`${r.where}: start "${String(r.start)}" is not an instant YYYY-MM-DDTHH:MM[:SS]`);
     const end = typeof r.end === 'string' ? parseInstant(r.end) : null;
     if (end === null) throw new StaffingError(`${r.where}: end "${String(r.end)}" is not an instant YYYY-MM-DDTHH:MM[:SS]`);
-    if (end <= start) throw new StaffingError(`${r.where}: end ${String(r.end)} is not after start ${String(r.start)}`);
+    if (end < start) throw new StaffingError(`${r.where}: end ${String(r.end)} is before start ${String(r.start)}`);
     if (!Array.isArray(r.types) || r.types.length === 0 || !r.types.every((t) => typeof t === 'string')) {
       throw new StaffingError(`${r.where}: types must list at least one call type (e.g. PS|NW)`);
     }
