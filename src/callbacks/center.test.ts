@@ -102,24 +102,24 @@ test('AF: agent-answer acknowledges the newest pending reservation for the numbe
   assert.equal(accepted.effects[0]?.kind, 'dial');
 });
 
-test('ECBT factor: late connections raise it (EWMA 0.05, clamped at 2)', () => {
-  const c = center({ minimumCallbackDelaySeconds: 0, quote: { minEcbtSeconds: 0 } });
-  let now = T0;
-  for (let i = 0; i < 5; i++) {
-    const reg = c.register({ callTargetSid: 'CT', phoneNumber: `+1415555020${i}` }, now);
-    const r = reg.callback;
-    // launched at once when its gate has passed, else at the gate
-    const effects = [...reg.effects, ...c.advanceTo(r.scheduledFor).effects];
-    const key = (effects.find((e) => e.kind === 'dial' && e.callbackSid === r.sid) as { key: string }).key;
-    c.dialOutcome(key, 'ready', r.scheduledFor + 10_000);
-    const task = `WT${String(i + 1).padStart(32, '0')}`;
-    c.taskCreated(r.sid, task, r.scheduledFor + 10_000);
-    // connected an hour after registration: far later than quoted
-    now = r.createdAt + 3600_000;
-    c.observe(ev('reservation.accepted', `WR${String(i + 1).padStart(32, '0')}`, now, { task_sid: task, worker_sid: 'WK1', task_age: 3000 }));
-    c.observe(ev('task.completed', task, now + 60_000, { task_sid: task }));
-    now += 60_000;
-  }
-  const f = c.statsOf('CT').factor;
-  assert.ok(f > 1.5 && f <= 2, `factor ${f}`);
+test('ECBT factor: a late first ring raises it (EWMA 0.05, clamped at 2); rings on time relax it; estimates scale with it', () => {
+  const c = center({ minimumCallbackDelaySeconds: 0 });
+  const blocked = { waiting: [], idleServers: 0, busyServers: 0, staffed: 0 };
+  const open = { waiting: [], idleServers: 5, busyServers: 0, staffed: 5 };
+  c.setQueueView('CT', blocked, T0);
+  // nobody to take the call: customer-first pacing holds the dial for an hour
+  const late = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0).callback;
+  assert.equal(c.advanceTo(T0 + 3600_000).effects.length, 0);
+  const dial = c.setQueueView('CT', open, T0 + 3600_000).effects.find((e) => e.kind === 'dial');
+  assert.equal(dial?.callbackSid, late.sid);
+  const f1 = Math.min(2, 0.95 + 0.05 * (3600 / (late.ecbtSeconds as number)));
+  assert.ok(f1 > 1.5);
+  assert.equal(c.statsOf('CT').factor, f1, 'EWMA of 3600 s ÷ quote');
+  // a callback whose phone rings inside its range counts as ratio 1
+  const onTime = c.register({ callTargetSid: 'CT', phoneNumber: '+14155550202' }, T0 + 3600_000).callback;
+  c.advanceTo(onTime.scheduledFor);
+  assert.equal(c.getCallback(onTime.sid)?.status, 'dialing');
+  assert.equal(c.statsOf('CT').factor, 0.95 * f1 + 0.05);
+  // later estimates are stretched by the factor: 35 s lead × factor on a free line
+  assert.equal(Math.round(c.ecbt(onTime.sid) as number), Math.round(35 * (0.95 * f1 + 0.05)));
 });

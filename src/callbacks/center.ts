@@ -71,6 +71,8 @@ export interface Attempt {
   result: string | null;
   /** Idempotency key of the customer dial, `<callback sid>:<n>`, once dialed. */
   dialKey: string | null;
+  /** When the customer's phone was dialed in this attempt (epoch ms), or null. */
+  dialedAt: number | null;
 }
 
 /** A callback request (spec §1.2). Plain JSON data; times epoch ms; durations seconds. */
@@ -179,8 +181,8 @@ export interface TargetStats {
   answers: number[];
   /** Last 21 dial → ready durations, s (CF lead time = their median, 35 s before any). */
   leadSamples: number[];
-  /** Last 21 launch → bridge durations of first attempts, s (when to launch to hit the quote). */
-  connectSamples: number[];
+  /** Last 21 launch → customer-ring durations of first attempts, s (0 for CF; AF: the wait for an agent). */
+  ringSamples: number[];
   /** clamp(0.5, 2, EWMA₀.₀₅(actual ÷ quoted)), starts at 1. */
   factor: number;
 }
@@ -237,7 +239,7 @@ const SNAPSHOT_VERSION = 1;
 const SLOT_AIM_MS = 60_000;
 
 function emptyStats(): TargetStats {
-  return { services: [], abandonments: 0, waitedSeconds: 0, answers: [], leadSamples: [], connectSamples: [], factor: 1 };
+  return { services: [], abandonments: 0, waitedSeconds: 0, answers: [], leadSamples: [], ringSamples: [], factor: 1 };
 }
 
 function median(xs: number[]): number {
@@ -893,7 +895,7 @@ export class CallbackCenter {
   }
 
   private newAttempt(c: CallbackRequest, leg: Attempt['leg']): Attempt {
-    const a: Attempt = { n: c.attempts.length + 1, leg, startedAt: this.now, endedAt: null, result: null, dialKey: null };
+    const a: Attempt = { n: c.attempts.length + 1, leg, startedAt: this.now, endedAt: null, result: null, dialKey: null, dialedAt: null };
     c.attempts.push(a);
     return a;
   }
@@ -904,7 +906,9 @@ export class CallbackCenter {
     const key = `${c.sid}:${a.n}`;
     // Recorded before the effect leaves: a restart sees the key and never dials it again.
     a.dialKey = key;
+    a.dialedAt = this.now;
     this.byKey.set(key, c.sid);
+    if (a.n === 1) this.learnPunctuality(t, c, a);
     c.dialDeadline = this.now + t.ringTimeoutSeconds * 1000 + this.dialGraceMs;
     this.transition(c, status, null, { attempt: a.n, dial_key: key });
     this.effects.push({ kind: 'dial', callbackSid: c.sid, key, attempt: a.n, to: c.phoneNumber, from: t.callerId, ringTimeoutSeconds: t.ringTimeoutSeconds });
@@ -942,7 +946,6 @@ export class CallbackCenter {
       if (outcome === 'ready' || outcome === 'not_ready') {
         a.result = outcome;
         c.connectedAt = this.now;
-        this.learnFactor(t, c);
         this.transition(c, 'agent_connected', null, { attempt: a.n, worker_sid: c.workerSid });
         return;
       }
@@ -1021,7 +1024,6 @@ export class CallbackCenter {
           c.reservationSid = e.resourceSid;
           c.workerSid = typeof d['worker_sid'] === 'string' ? d['worker_sid'] : null;
           c.connectedAt = this.now;
-          this.learnFactor(t, c);
           this.transition(c, 'agent_connected', null, { reservation_sid: e.resourceSid, worker_sid: c.workerSid });
         }
         return;
@@ -1066,20 +1068,21 @@ export class CallbackCenter {
     }
   }
 
-  /** AF agent-answer / CF connect sample for the ECBT factor (§3.3): actual ÷ quoted, EWMA 0.05. */
-  private learnFactor(t: CallTarget, c: CallbackRequest): void {
+  /**
+   * At the first ring of a first attempt: the launch → ring sample (when to launch) and the
+   * ECBT factor sample (§3.3): actual ÷ quoted, EWMA 0.05, clamped to 0.5–2. With
+   * `holdUntilQuote` a ring inside the quoted range counts as ratio 1, so the factor grows only
+   * with lateness and relaxes back otherwise. Retries are left out: their delay is the
+   * customer's, not the line's (Mindful's punctuality also uses the first attempt, §1.6).
+   */
+  private learnPunctuality(t: CallTarget, c: CallbackRequest, a: Attempt): void {
     const st = this.stats.get(t.sid);
-    const first = c.attempts[0];
-    // Only first attempts: a retry's delay is the customer's, not the line's (Mindful's
-    // punctuality also uses the first attempt, §1.6).
-    if (st === undefined || c.connectedAt === null || c.attempts.length !== 1 || first === undefined) return;
-    st.connectSamples.push((c.connectedAt - first.startedAt) / 1000);
-    if (st.connectSamples.length > 21) st.connectSamples.shift();
+    if (st === undefined || a.dialedAt === null) return;
+    st.ringSamples.push((a.dialedAt - a.startedAt) / 1000);
+    if (st.ringSamples.length > 21) st.ringSamples.shift();
     if (c.ecbtSeconds === null || c.ecbtSeconds <= 0 || c.type !== 'asap') return;
-    const actual = (c.connectedAt - c.createdAt) / 1000;
+    const actual = (a.dialedAt - c.createdAt) / 1000;
     const range = ecbtRange(c.ecbtSeconds);
-    // Held until the quote: a connection inside the range is "on time" (ratio 1), so the factor
-    // only grows with lateness and relaxes back otherwise (docs/callbacks.md).
     const ratio = this.holdUntilQuote && actual <= range.highMinutes * 60 ? 1 : actual / c.ecbtSeconds;
     st.factor = Math.min(2, Math.max(0.5, 0.95 * st.factor + 0.05 * ratio));
   }
@@ -1176,24 +1179,24 @@ export class CallbackCenter {
 
   /**
    * Earliest launch of an ASAP callback: not before the minimum callback delay and, with
-   * `holdUntilQuote`, not before the middle of the quoted range minus the usual launch → bridge
-   * time, so the bridge lands inside the range the customer heard.
+   * `holdUntilQuote`, not before 35 % into the quoted range minus the usual launch → ring time,
+   * so the customer's phone rings inside the range they heard.
    */
   private launchGate(t: CallTarget, c: CallbackRequest): number {
     let gate = c.createdAt + t.minimumCallbackDelaySeconds * 1000;
     if (this.holdUntilQuote && c.ecbtSeconds !== null) {
       const r = ecbtRange(c.ecbtSeconds);
       const aim = (r.lowMinutes + 0.35 * (r.highMinutes - r.lowMinutes)) * 60;
-      gate = Math.max(gate, c.createdAt + (aim - this.connectSeconds(t)) * 1000);
+      gate = Math.max(gate, c.createdAt + (aim - this.ringSeconds(t)) * 1000);
     }
     return gate;
   }
 
-  /** Usual launch → bridge time of a target, s: median of recent first attempts; before any, the lead time (CF) or 30 s (AF). */
-  connectSeconds(t: CallTarget): number {
+  /** Usual launch → customer ring of a target, s: median of recent first attempts; before any, 0 (CF dials at launch) or 30 s (AF). */
+  ringSeconds(t: CallTarget): number {
     const s = this.stats.get(t.sid);
-    if (s !== undefined && s.connectSamples.length > 0) return median(s.connectSamples);
-    return t.strategy === 'customer_first' ? this.leadSeconds(t.sid) : 30;
+    if (s !== undefined && s.ringSamples.length > 0) return median(s.ringSamples);
+    return t.strategy === 'customer_first' ? 0 : 30;
   }
 
   private checkSlot(t: CallTarget, appointment: number, now: number, ignoreSid: string | null): void {
@@ -1215,11 +1218,11 @@ export class CallbackCenter {
 
   /**
    * When a scheduled callback joins the line and launches: 60 s into its slot minus the usual
-   * launch → bridge time, so the bridge lands just inside the slot (the spec joins at slot start
-   * − lead time, which bridges at the very edge; docs/callbacks.md).
+   * launch → ring time, so the customer's phone rings just inside the slot (the spec joins at
+   * slot start − lead time, at the very edge; docs/callbacks.md).
    */
   private slotLaunch(t: CallTarget, c: CallbackRequest): number {
-    return c.window.start + SLOT_AIM_MS - Math.round(this.connectSeconds(t) * 1000);
+    return c.window.start + SLOT_AIM_MS - Math.round(this.ringSeconds(t) * 1000);
   }
 
   private placeInSlot(t: CallTarget, c: CallbackRequest, appointment: number): void {
@@ -1269,19 +1272,29 @@ export class CallbackCenter {
   }
 
   /**
-   * Callback punctuality (§1.6): seconds between the bridge to an agent and the quoted instant
-   * (negative = early) and whether the bridge fell inside the quoted range
-   * [createdAt + low min, createdAt + high min] (scheduled: inside the slot). Null until connected.
+   * Callback punctuality (§1.6, first attempt): when the customer's phone first rang against the
+   * quote. `lateSeconds` = first ring − quoted instant (negative = early); `withinRange` = the
+   * first ring fell inside [createdAt + low min, createdAt + high min] (scheduled: inside the
+   * slot). `bridgeWithinRange` applies the same test to the bridge to an agent (false when never
+   * bridged). Null until the customer was dialed.
    */
-  static punctuality(c: CallbackRequest): { lateSeconds: number; withinRange: boolean; quoted: string | null } | null {
-    if (c.connectedAt === null) return null;
+  static punctuality(c: CallbackRequest): { lateSeconds: number; withinRange: boolean; quoted: string | null; bridgeWithinRange: boolean } | null {
+    const ring = c.attempts.find((a) => a.dialedAt !== null)?.dialedAt ?? null;
+    if (ring === null) return null;
+    let lo: number;
+    let hi: number;
+    let quoted: string | null = null;
     if (c.type === 'scheduled' || c.ecbtSeconds === null) {
-      return { lateSeconds: (c.connectedAt - c.window.start) / 1000, withinRange: c.connectedAt >= c.window.start && c.connectedAt <= c.window.end, quoted: null };
+      lo = c.window.start;
+      hi = c.window.end;
+    } else {
+      const r = ecbtRange(c.ecbtSeconds);
+      lo = c.createdAt + r.lowMinutes * 60_000;
+      hi = c.createdAt + r.highMinutes * 60_000;
+      quoted = rangePhrase(c.ecbtSeconds);
     }
-    const r = ecbtRange(c.ecbtSeconds);
-    const lo = c.createdAt + r.lowMinutes * 60_000;
-    const hi = c.createdAt + r.highMinutes * 60_000;
-    return { lateSeconds: (c.connectedAt - c.estimatedFor) / 1000, withinRange: c.connectedAt >= lo && c.connectedAt <= hi, quoted: rangePhrase(c.ecbtSeconds) };
+    const bridge = c.connectedAt;
+    return { lateSeconds: (ring - c.estimatedFor) / 1000, withinRange: ring >= lo && ring <= hi, quoted, bridgeWithinRange: bridge !== null && bridge >= lo && bridge <= hi };
   }
 
   // ───────────────────────────── helpers ─────────────────────────────

@@ -13,7 +13,7 @@ import { Random } from '../../src/util/random.ts';
 import { world, T0 } from './helpers.ts';
 
 for (const strategy of ['customer_first', 'agent_first'] as const) {
-  test(`random day, ${strategy}: nothing dialed twice, retries bounded, every callback settles, first attempts punctual`, () => {
+  test(`random day, ${strategy}: nothing dialed twice, retries bounded, every callback settles, first rings punctual`, () => {
     const r = new Random(strategy === 'customer_first' ? 5 : 6);
     const agents: AgentPolicy = { onReservation: () => ({ action: 'accept', afterSeconds: 1 + r.int(0, 4) }), handleSeconds: () => Math.round(r.exponential(180)) };
     const w = world({ workers: 8, agents, target: { strategy }, network: { seed: 3, answerRate: 0.75, voicemailRate: 0.1, busyRate: 0.05 } });
@@ -55,11 +55,14 @@ for (const strategy of ['customer_first', 'agent_first'] as const) {
     for (const task of w.engine.tasks.values()) {
       if (task.attributesJson.includes('callback_')) assert.ok(task.assignmentStatus !== 'pending' && task.assignmentStatus !== 'reserved', `${task.sid} left ${task.assignmentStatus}`);
     }
-    // punctuality of first attempts (measured 86 % CF / 94 % AF at this load; see docs/callbacks.md)
-    const firsts = all.filter((c) => c.connectedAt !== null && c.attempts.length === 1);
-    const inside = firsts.filter((c) => CallbackCenter.punctuality(c)?.withinRange === true).length;
-    const early = firsts.filter((c) => (c.connectedAt as number) < c.createdAt + ecbtRange(c.ecbtSeconds as number).lowMinutes * 60_000).length;
-    assert.ok(inside / firsts.length >= 0.8, `${inside}/${firsts.length} inside the quoted range`);
-    assert.ok(early / firsts.length <= 0.05, `${early} early`);
+    // punctuality: the first ring of completed callbacks against the quoted range (docs/callbacks.md)
+    const completed = all.filter((c) => c.status === 'completed' && c.type === 'asap');
+    const inside = completed.filter((c) => CallbackCenter.punctuality(c)?.withinRange === true).length;
+    const early = completed.filter((c) => (c.attempts[0]?.dialedAt ?? Infinity) < c.createdAt + ecbtRange(c.ecbtSeconds as number).lowMinutes * 60_000).length;
+    // measured at this seed and ~105 % load: CF 86.5 % (pacing holds dials while every agent is
+    // busy), AF 93 %; at ~80 % load both are above 94 %
+    assert.ok(inside / completed.length >= 0.85, `${inside}/${completed.length} rang inside the quoted range`);
+    // AF rings when an agent accepts: sooner than usual when agents happen to be free
+    assert.ok(early / completed.length <= 0.02, `${early} early`);
   });
 }

@@ -49,7 +49,7 @@ test('crash while the scheduled callback is being dialed: the restored network r
   w.network.script(N1, ['ready']);
   const slot = at(3600);
   const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1, appointmentTime: slot });
-  w.driver.runUntil(slot + 25_000);
+  w.driver.runUntil(slot + 60_000);
   assert.equal(cb(w, c.sid).status, 'dialing');
   assert.equal(w.network.dials.length, 1);
   const saved = crash(w);
@@ -74,7 +74,7 @@ test('crash while dialing and the telephone side lost the call: the attempt time
   w.network.script(N1, ['ready']);
   const slot = at(3600);
   const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1, appointmentTime: slot });
-  w.driver.runUntil(slot + 25_000);
+  w.driver.runUntil(slot + 60_000);
   const firstKey = w.network.dials[0]?.key as string;
   const saved = crash(w);
   const fresh = new SimulatedNetwork({ seed: 9 });
@@ -95,7 +95,7 @@ test('crash in retry_wait: after restore the next attempt is dialed once, at its
   const w = world();
   w.network.script(N1, ['busy', 'ready']);
   const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1, appointmentTime: at(1800) });
-  w.driver.runUntil(at(1800) + 60_000);
+  w.driver.runUntil(at(1800) + 70_000);
   assert.equal(cb(w, c.sid).status, 'retry_wait');
   const retryAt = cb(w, c.sid).scheduledFor;
   const saved = crash(w);

@@ -288,16 +288,17 @@ test('scheduled: joins at slot start − lead time, reaches an agent inside the 
   const slot = at(3600);
   const c = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1, appointmentTime: slot });
   assert.equal(c.status, 'scheduled');
-  // joins (and launches) 60 s into the slot minus the usual launch → bridge time (35 s before any)
-  w.driver.runUntil(slot + 24_000);
+  // joins (and launches) 60 s into the slot minus the usual launch → ring time (0 for CF)
+  w.driver.runUntil(slot + 59_000);
   assert.equal(cb(w, c.sid).status, 'scheduled');
   w.driver.runUntil(slot + 3600_000);
   assert.deepEqual(history(w.driver, c.sid), ['scheduled', 'registered', 'dialing', 'customer_answered', 'customer_waiting', 'agent_connected', 'completed']);
   const dial = dialsOf(w, N1)[0];
-  assert.equal(dial?.at, slot + 25_000);
+  assert.equal(dial?.at, slot + 60_000);
   const done = cb(w, c.sid);
   assert.ok(done.connectedAt !== null && done.connectedAt >= slot && done.connectedAt <= done.window.end);
   assert.equal(CallbackCenter.punctuality(done)?.withinRange, true);
+  assert.equal(CallbackCenter.punctuality(done)?.bridgeWithinRange, true);
 
   const r = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N2 });
   w.driver.act((center, now) => center.reschedule(r.sid, at(3 * 3600) + 15 * 60_000 * 2, now));
