@@ -862,18 +862,17 @@ export class CallbackCenter {
     }
     if (ready.length === 0) return;
     ready.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-    if (t.strategy === 'agent_first') {
-      for (const c of ready) this.startAgentFirst(t, c);
-      return;
-    }
-    let k = this.pacing(t) - inFlight;
+    // Each callback keeps the strategy it was registered with (§1.2), even if the target changed.
+    let k = Number.NaN;
     for (const c of ready) {
-      if (k <= 0) break;
-      if (c.strategy === 'agent_first') this.startAgentFirst(t, c);
-      else {
-        this.dialCustomer(t, c, 'dialing');
-        k -= 1;
+      if (c.strategy === 'agent_first') {
+        this.startAgentFirst(t, c);
+        continue;
       }
+      if (Number.isNaN(k)) k = this.pacing(t) - inFlight;
+      if (k <= 0) continue;
+      this.dialCustomer(t, c, 'dialing');
+      k -= 1;
     }
   }
 
@@ -1124,9 +1123,8 @@ export class CallbackCenter {
   /** Cancels the callback's task if it is still waiting, completes it if an agent holds it. */
   private cancelTask(c: CallbackRequest, reason: string): void {
     if (c.taskSid === null) return;
-    if (c.status === 'dialing' && c.strategy === 'agent_first' && c.reservationSid === null) {
-      this.effect(c, 'cancel_task', { type: 'updateTask', at: this.now, taskSid: c.taskSid, assignmentStatus: 'canceled', reason });
-    } else if (c.status === 'customer_waiting' || c.status === 'dialing') {
+    // Waiting (pending, or reserved but not accepted): cancel. Accepted by an agent: complete.
+    if (c.status === 'customer_waiting' || c.status === 'dialing') {
       this.effect(c, 'cancel_task', { type: 'updateTask', at: this.now, taskSid: c.taskSid, assignmentStatus: 'canceled', reason });
     } else {
       this.finishTask(c, reason);

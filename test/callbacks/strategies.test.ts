@@ -379,3 +379,19 @@ test('callback.ecbt.changed when a pending callback\'s ECBT moves by more than 6
   assert.ok((cb(w, c.sid).currentEcbtSeconds as number) > quoted);
   assert.equal(cb(w, c.sid).ecbtSeconds, quoted, 'the quote given to the customer stays');
 });
+
+test('a callback keeps the strategy it was registered with when the target changes', () => {
+  const w = world();
+  w.network.script(N1, ['ready']);
+  w.network.script(N2, ['ready']);
+  const a = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1 });
+  w.center.putCallTarget({ sid: w.targetSid, taskQueueSid: w.queueSid, strategy: 'agent_first' });
+  const b = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N2 });
+  w.driver.runFor(3600);
+  assert.equal(cb(w, a.sid).strategy, 'customer_first');
+  assert.equal(cb(w, b.sid).strategy, 'agent_first');
+  assert.ok(history(w.driver, a.sid).includes('customer_waiting'));
+  assert.ok(history(w.driver, b.sid).includes('agent_reserved'));
+  assert.equal(cb(w, a.sid).status, 'completed');
+  assert.equal(cb(w, b.sid).status, 'completed');
+});
