@@ -60,7 +60,8 @@ export interface CallTarget {
   hoursOfOperation: OpeningHours[] | null;
   onClose: 'hold_until_open' | 'expire';
   asapExpiryHours: number;
-  scheduling: { daysOut: number; slotMinutes: number; slotCapacity: number | 'auto' };
+  /** `reminderMinutes`: a `callback.reminder.due` event this long before a scheduled slot, only when booked further ahead (Mindful: 15). */
+  scheduling: { daysOut: number; slotMinutes: number; slotCapacity: number | 'auto'; reminderMinutes: number };
   /** Numbers (1–15 digits incl. country code, stored with `+`) that are never called back. */
   blockedNumbers: string[];
   /** Data set template whose context is merged into return tasks (§5), or null. */
@@ -99,7 +100,7 @@ export const CALL_TARGET_DEFAULTS: Omit<CallTarget, 'sid' | 'friendlyName' | 'ta
   hoursOfOperation: null,
   onClose: 'hold_until_open',
   asapExpiryHours: 24,
-  scheduling: { daysOut: 7, slotMinutes: 15, slotCapacity: 'auto' },
+  scheduling: { daysOut: 7, slotMinutes: 15, slotCapacity: 'auto', reminderMinutes: 15 },
   blockedNumbers: [],
   datastoreTemplateSid: null,
 };
@@ -235,6 +236,7 @@ export function resolveCallTarget(input: CallTargetInput, base: Omit<CallTarget,
       daysOut: int(s.daysOut, 'scheduling.daysOut', 0, 30),
       slotMinutes: int(s.slotMinutes, 'scheduling.slotMinutes', 5, 240),
       slotCapacity: s.slotCapacity === 'auto' ? 'auto' : int(s.slotCapacity, 'scheduling.slotCapacity', 1, 10_000),
+      reminderMinutes: int(s.reminderMinutes, 'scheduling.reminderMinutes', 0, 1440),
     },
     blockedNumbers: (() => {
       if (!Array.isArray(blocked)) fail('blockedNumbers', 'must be a list of numbers');

@@ -122,6 +122,8 @@ export interface CallbackRequest {
   dialDeadline: number | null;
   /** When the customer and an agent were bridged. */
   connectedAt: number | null;
+  /** Scheduled: when `callback.reminder.due` fires (epoch ms), null when none is due. */
+  reminderAt: number | null;
 }
 
 /** One callback event (spec §1.6): `callback.<status>` or `callback.ecbt.changed`. */
@@ -506,6 +508,7 @@ export class CallbackCenter {
       ackDeadline: null,
       dialDeadline: null,
       connectedAt: null,
+      reminderAt: null,
     };
     if (appointment === null) {
       const ecbt = Math.ceil(clampEcbt(t, this.estimate(t, c, at + t.minimumCallbackDelaySeconds * 1000)));
@@ -785,6 +788,7 @@ export class CallbackCenter {
     let d = Infinity;
     if (c.connectedAt === null) d = c.expiresAt;
     if (c.status === 'scheduled') d = Math.min(d, c.scheduledFor);
+    if (c.reminderAt !== null) d = Math.min(d, c.reminderAt);
     if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor > this.now) d = Math.min(d, c.scheduledFor);
     if (c.status === 'registered' || c.status === 'retry_wait') {
       const t = this.targets.get(c.callTargetSid) as CallTarget;
@@ -819,6 +823,12 @@ export class CallbackCenter {
       }
       c.reservationSid = null;
       c.workerSid = null;
+      return;
+    }
+    if (c.reminderAt !== null && c.reminderAt <= now) {
+      // §1.6: reminder before the slot, after re-checking the callback is still pending.
+      c.reminderAt = null;
+      if (c.status === 'scheduled') this.emitEvent(c, 'callback.reminder.due', { slot_start: Math.floor(c.window.start / 1000) });
       return;
     }
     if (c.connectedAt === null && c.expiresAt <= now) {
@@ -910,12 +920,14 @@ export class CallbackCenter {
     if (a.n === 1) this.learnPunctuality(t, c, a);
     c.dialDeadline = this.now + t.ringTimeoutSeconds * 1000 + this.dialGraceMs;
     this.transition(c, status, null, { attempt: a.n, dial_key: key });
+    if (status === 'dialing' && a.n === t.retry.maxRetries + 1 && a.n > 1) this.emitEvent(c, 'callback.final_attempt', { attempt: a.n });
     this.effects.push({ kind: 'dial', callbackSid: c.sid, key, attempt: a.n, to: c.phoneNumber, from: t.callerId, ringTimeoutSeconds: t.ringTimeoutSeconds });
   }
 
   private startAgentFirst(t: CallTarget, c: CallbackRequest): void {
     const a = this.newAttempt(c, 'agent');
     this.transition(c, 'dialing', null, { attempt: a.n });
+    if (a.n === t.retry.maxRetries + 1 && a.n > 1) this.emitEvent(c, 'callback.final_attempt', { attempt: a.n });
     this.createTask(t, c, 'callback_agent_first');
   }
 
@@ -1230,6 +1242,8 @@ export class CallbackCenter {
     c.currentEcbtSeconds = null;
     c.scheduledFor = Math.max(this.now, this.slotLaunch(t, c));
     c.virtualStartTime = c.scheduledFor;
+    const remindAt = appointment - t.scheduling.reminderMinutes * 60_000;
+    c.reminderAt = t.scheduling.reminderMinutes > 0 && remindAt > this.now ? remindAt : null;
     c.expiresAt = appointment + t.asapExpiryHours * 3_600_000;
   }
 
@@ -1258,6 +1272,7 @@ export class CallbackCenter {
       center.targetByQueue.set(t.taskQueueSid, t.sid);
     }
     for (const c of s.callbacks) {
+      c.reminderAt ??= null;
       center.callbacks.set(c.sid, c);
       if (!isTerminalStatus(c.status)) center.active.add(c);
       if (c.taskSid !== null) center.byTask.set(c.taskSid, c.sid);

@@ -49,9 +49,11 @@ export function world(options: { workers?: number; target?: Partial<CallTargetIn
   return { driver, engine, center, network, queueSid, workers, available, offline, engineSids, centerSids, centerSid, targetSid };
 }
 
-/** Status history of a callback from the recorded events (`callback.<status>` only). */
+/** Status history of a callback from the recorded events (`callback.<status>` only, not the notices). */
 export function history(driver: CallbackDriver, sid: string): string[] {
-  return driver.callbackEvents.filter((e) => e.resourceSid === sid && e.eventType !== 'callback.ecbt.changed' && e.eventType !== 'callback.agent_ack_timeout').map((e) => e.eventType.slice('callback.'.length));
+  return driver.callbackEvents
+    .filter((e) => e.resourceSid === sid && e.data['status'] === e.eventType.slice('callback.'.length))
+    .map((e) => e.eventType.slice('callback.'.length));
 }
 
 export function cb(w: World, sid: string): CallbackRequest {

@@ -395,3 +395,22 @@ test('a callback keeps the strategy it was registered with when the target chang
   assert.equal(cb(w, a.sid).status, 'completed');
   assert.equal(cb(w, b.sid).status, 'completed');
 });
+
+test('notices: reminder before a slot booked further ahead (not after a cancel), final attempt before the last dial', () => {
+  const w = world();
+  w.network.script(N1, ['ready']);
+  w.network.script(N3, ['no_answer', 'no_answer', 'ready']);
+  const booked = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N1, appointmentTime: at(3600) });
+  const soon = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N2, appointmentTime: at(900) });
+  const gone = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: '+14155550104', appointmentTime: at(5400) });
+  w.driver.act((c, now) => c.cancel(gone.sid, 'customer_sms', now));
+  const retried = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: N3 });
+  w.driver.runFor(3 * 3600);
+  const reminders = w.driver.callbackEvents.filter((e) => e.eventType === 'callback.reminder.due');
+  assert.deepEqual(reminders.map((e) => [e.resourceSid, e.at]), [[booked.sid, at(3600 - 900)]]);
+  assert.equal(soon.reminderAt, null, 'booked 15 min ahead: no reminder');
+  const finals = w.driver.callbackEvents.filter((e) => e.eventType === 'callback.final_attempt');
+  assert.deepEqual(finals.map((e) => [e.resourceSid, e.data['attempt']]), [[retried.sid, 3]]);
+  assert.equal(finals[0]?.at, cb(w, retried.sid).attempts[2]?.startedAt);
+  assert.equal(cb(w, retried.sid).status, 'completed');
+});
