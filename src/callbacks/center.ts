@@ -43,8 +43,10 @@ export type CallbackStatus =
   | 'expired'
   | 'canceled';
 
+/** The terminal statuses of §1.3. */
 export const TERMINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'expired', 'canceled'];
 
+/** True for `completed`, `failed`, `expired` and `canceled` (§1.3 terminal statuses). */
 export function isTerminalStatus(s: CallbackStatus): boolean {
   return s === 'completed' || s === 'failed' || s === 'expired' || s === 'canceled';
 }
@@ -58,6 +60,7 @@ export function isTerminalStatus(s: CallbackStatus): boolean {
  */
 export type DialOutcome = 'ready' | 'not_ready' | 'declined' | 'no_answer' | 'busy' | 'voicemail' | 'failed' | 'invalid_number';
 
+/** Every dial outcome, for validation. */
 export const DIAL_OUTCOMES: readonly DialOutcome[] = ['ready', 'not_ready', 'declined', 'no_answer', 'busy', 'voicemail', 'failed', 'invalid_number'];
 
 /** One attempt (spec §1.2 `attempts[]`). Times epoch ms. */
@@ -157,6 +160,7 @@ export type CallbackEffect =
     }
   | { kind: 'hangup'; callbackSid: string; key: string };
 
+/** What every center operation returns: the events of its transitions and the effects to carry out, both in order. */
 export interface CenterOutcome {
   events: CallbackEvent[];
   effects: CallbackEffect[];
@@ -189,6 +193,7 @@ export interface TargetStats {
   factor: number;
 }
 
+/** A registration (§1.5 POST …/Callbacks). `phoneNumber` as the caller entered it; times epoch ms. */
 export interface RegisterRequest {
   callTargetSid: string;
   phoneNumber: string;
@@ -217,6 +222,7 @@ export interface CenterSnapshot {
 /** Makes SIDs: `CB` for callbacks, `EV` for events. Must never repeat. */
 export type CenterSidGenerator = (prefix: 'CB' | 'EV') => string;
 
+/** Construction options of a CallbackCenter. */
 export interface CenterOptions {
   newSid: CenterSidGenerator;
   /** Epoch ms the center starts at. */
@@ -303,10 +309,12 @@ export class CallbackCenter {
     return t;
   }
 
+  /** The call target with this SID (the stored object: do not mutate; use putCallTarget). */
   getCallTarget(sid: string): CallTarget | undefined {
     return this.targets.get(sid);
   }
 
+  /** Every call target, in the order they were added. */
   listCallTargets(): CallTarget[] {
     return [...this.targets.values()];
   }
@@ -317,10 +325,12 @@ export class CallbackCenter {
     return sid === undefined ? undefined : this.targets.get(sid);
   }
 
+  /** The callback with this SID, terminal or not (the live object: read it, do not mutate it). */
   getCallback(sid: string): CallbackRequest | undefined {
     return this.callbacks.get(sid);
   }
 
+  /** Callbacks in registration order, optionally of one target and/or in one status. */
   listCallbacks(filter: { callTargetSid?: string; status?: CallbackStatus } = {}): CallbackRequest[] {
     const out: CallbackRequest[] = [];
     for (const c of this.callbacks.values()) {

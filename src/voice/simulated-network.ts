@@ -96,10 +96,16 @@ export class SimulatedNetwork implements TelephonyPort {
     this.scripts.set(number, [...(this.scripts.get(number) ?? []), ...outcomes]);
   }
 
+  /** Adds a listener called with every outcome as {@link deliverUntil} releases it. */
   onOutcome(listener: (result: DialResult) => void): void {
     this.listeners.push(listener);
   }
 
+  /**
+   * Places a call at `now` (epoch ms): draws its outcome (script first, then random) and queues
+   * it for `now + its delay` (see the timing model above). A key dialed before is ignored and
+   * counted in {@link duplicates}.
+   */
   dial(request: DialRequest, now: number): void {
     if (this.keys.has(request.key)) {
       this.duplicates += 1;
@@ -133,6 +139,7 @@ export class SimulatedNetwork implements TelephonyPort {
     this.dials.push({ key: request.key, to: request.to, at: now, outcome, due });
   }
 
+  /** Records that the service hung up the call of `key` (the queued outcome, if any, still arrives; the center ignores it). */
   hangup(key: string): void {
     this.hangups.push(key);
   }
@@ -168,6 +175,7 @@ export class SimulatedNetwork implements TelephonyPort {
     return this.dials.filter((d) => d.key === key).length;
   }
 
+  /** The network's whole state as plain JSON data (generator state, queued outcomes, dial log, scripts). */
   snapshot(): NetworkSnapshot {
     return structuredClone({
       random: this.random.save(),
