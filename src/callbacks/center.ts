@@ -19,6 +19,21 @@
  * {@link CallbackCenter.setQueueView} (the live queue: waiting tasks and worker slots), and calls
  * {@link CallbackCenter.advanceTo} at {@link CallbackCenter.nextDeadline}. docs/callbacks.md
  * ("Driving the center") walks through a loop.
+ *
+ * The state machine (§1.3; what moves each state on):
+ *
+ *     scheduled ──slot start + 60 s − launch→ring──▶ registered
+ *     registered / retry_wait ──launch (gate passed, open, CF pacing)──▶ dialing
+ *     CF  dialing ──ready──▶ customer_answered ──▶ customer_waiting ──reservation.accepted──▶ agent_connected
+ *         dialing ──not_ready──▶ customer_answered ──▶ retry_wait | failed(max_attempts)
+ *         dialing ──no_answer/busy/voicemail/failed──▶ retry_wait | failed | completed(voicemail policy)
+ *         customer_waiting ──customer hang-up──▶ failed(customer_declined)
+ *     AF  dialing (task waiting) ──reservation.accepted──▶ agent_reserved ──▶ dialing_customer
+ *         dialing ──no acceptance within agentAckTimeoutSeconds of reservation.created──▶ reject, dialing
+ *         dialing_customer ──ready──▶ agent_connected; ──other outcome──▶ retry_wait | failed
+ *     agent_connected ──task.completed──▶ completed
+ *     any non-terminal (before the bridge) ──expiresAt──▶ expired; ──cancel──▶ canceled
+ *     scheduled / registered / retry_wait ──reschedule──▶ rescheduled ──▶ scheduled
  */
 import type { Command } from '../engine/commands.ts';
 import type { EngineEvent, EventValue } from '../engine/events.ts';
