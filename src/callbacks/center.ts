@@ -470,8 +470,10 @@ export class CallbackCenter {
    * Registers a callback (§1.5 POST …/Callbacks, §1.3). ASAP keeps its place in line: virtual
    * start = the original task's creation time (in-queue acceptance) or now. Scheduled callbacks
    * take a slot (`appointmentTime`, aligned to `scheduling.slotMinutes`, within
-   * `scheduling.daysOut` and opening hours, under the slot capacity) and join the queue at
-   * slot start − lead time.
+   * `scheduling.daysOut` and opening hours, under the slot capacity) and join the line 60 s
+   * into the slot minus the usual launch → ring time. An ASAP callback is quoted its ECBT
+   * (seconds, rounded up, clamped to the quote floor/ceiling) and launched no earlier than its
+   * gate (see launchGate).
    * Throws CallbackError (nothing changes): `NotFound` (target), `RequestRefusedDueToOperationMode`
    * (registration off, max pending reached, slot full), `ContactRequired` / `InvalidContact`
    * (number missing, not E.164, blocked), `DuplicateRequest` (a non-terminal callback for the
