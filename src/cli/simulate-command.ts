@@ -21,6 +21,7 @@ export interface SimulateCliOptions {
   seed: number;
   staffing?: string;
   acceptDelay: [number, number];
+  wrapUp: number;
   callbacks: boolean;
   offerThreshold?: number;
   takeRate?: number;
@@ -94,6 +95,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--seed <n>', 'seed of every random draw; the same seed gives the same report', seed, 1)
     .option('--staffing <file>', 'staffing plan, CSV (agent,start,end,types) or JSON ({"shifts":[…]}); default: inferred from the log, as the replay does')
     .option('--accept-delay <min,max>', 'seconds an agent takes to accept a reservation, drawn uniformly', acceptDelay, [0, 2] as [number, number])
+    .option('--wrap-up <s>', 'after-call work in seconds added to every handle time (the log records talk time only)', seconds('--wrap-up'), 0)
     .option('--callbacks', 'also simulate with callbacks offered at queue entry (adds the third column)', false)
     .option('--offer-threshold <s>', `offer a callback when the estimated wait is at least this many seconds (default ${DEFAULT_CALLBACK_POLICY.offerThresholdS}; needs --callbacks)`, seconds('--offer-threshold'))
     .option('--take-rate <share>', `share 0–1 of offered callers who take the callback (default ${DEFAULT_CALLBACK_POLICY.takeRate}; needs --callbacks)`, share('--take-rate'))
@@ -139,6 +141,7 @@ export async function runSimulateCommand(log: string, opts: SimulateCliOptions):
       seed: opts.seed,
       staffingPath: opts.staffing,
       acceptDelayS: opts.acceptDelay,
+      wrapUpS: opts.wrapUp,
       callbacks: policy,
       onProgress: (p, done, total) => {
         if (!tty) return;
@@ -183,7 +186,8 @@ function printSummary(report: SimulationReport, files: WrittenSimulation, second
     ['Callbacks offered', (m) => n(m.callbacks_offered)],
     ['Callbacks taken', (m) => n(m.callbacks_taken)],
     ['Callbacks completed', (m) => n(m.callbacks_completed)],
-    ['…within quoted ECBT', (m) => pct(m.callback_punctuality)],
+    ['…started within quoted ECBT', (m) => pct(m.callback_punctuality)],
+    ['…bridged within quoted ECBT', (m) => pct(m.callbacks_bridged_within_quoted_range === null || !m.callbacks_completed ? null : m.callbacks_bridged_within_quoted_range / m.callbacks_completed)],
   ];
   for (const [label, f] of rows) total.push([label, ...columns.map((c) => f(report.total[c] as ColumnMeasures))]);
   const short = columns.map((c) => (c === 'real' ? 'real' : c === 'simulated' ? 'sim' : 'sim+cb'));

@@ -6,8 +6,8 @@
  * Patience. A caller who hung up in reality (HANG) waited exactly their patience, so it is
  * their recorded wait. A served caller's patience is censored: all we know is that it exceeded
  * the wait they had. We model patience as exponential with rate θ̂ per call type, the
- * maximum-likelihood estimate under censoring — abandons ÷ total seconds waited by every caller
- * of the type (spec callbacks-and-ewt.md §7.3, "θ̂"); by memorylessness, conditioned on
+ * maximum-likelihood estimate under censoring — abandons ÷ total seconds waited by every queued
+ * caller of the type (spec callbacks-and-ewt.md §7.3, "θ̂"); by memorylessness, conditioned on
  * exceeding the recorded wait w it is w + Exp(θ̂).
  *
  * Handle time. A served call keeps its recorded service time. A caller who never reached an
@@ -25,8 +25,9 @@ export interface AbandonmentRates {
 }
 
 /**
- * θ̂ per call type = abandons ÷ seconds waited by all callers of the type (answered and
- * abandoned; spec §7.3). A type with no abandons or no waiting gets the pooled rate; the pooled
+ * θ̂ per call type = abandons ÷ seconds waited by all queued callers of the type (answered and
+ * abandoned; spec §7.3). Callers who never queued (served at once, or hung up as they asked for
+ * an agent) are left out. A type with no abandons or no waiting gets the pooled rate; the pooled
  * rate is 0 when nobody waited or abandoned (then served callers never abandon).
  */
 export function estimateAbandonmentRates(calls: readonly CallRecord[]): AbandonmentRates {
@@ -34,7 +35,8 @@ export function estimateAbandonmentRates(calls: readonly CallRecord[]): Abandonm
   let abandons = 0;
   let waited = 0;
   for (const c of calls) {
-    if (c.outcome === 'PHANTOM') continue;
+    // Only callers who queued: a hang-up as the call asked for an agent never waited.
+    if (c.outcome === 'PHANTOM' || !c.queued) continue;
     let t = per.get(c.type);
     if (t === undefined) per.set(c.type, (t = { abandons: 0, waited: 0 }));
     t.waited += c.waitS;

@@ -47,12 +47,28 @@ export interface CallbackDayStats {
   completed: number;
   /** Callbacks that ended otherwise (failed, expired, canceled) or were still open at the end. */
   not_completed: number;
-  /** Completed callbacks whose bridge to an agent fell inside the quoted ECBT range. */
+  /**
+   * Completed callbacks that started inside the quoted ECBT range: the customer's phone first
+   * rang within [request + low, request + high] minutes (spec §1.6 punctuality on the first
+   * attempt; `CallbackCenter.punctuality`).
+   */
   within_quoted_range: number;
   /** within_quoted_range ÷ completed (0 when none completed). */
   punctuality: number;
+  /** Completed callbacks whose bridge to an agent also fell inside the quoted range. */
+  bridged_within_quoted_range: number;
   /** Mean seconds from the request to the bridge to an agent, completed callbacks. */
   mean_time_to_agent_s: number;
+}
+
+interface Tally {
+  offered: number;
+  taken: number;
+  completed: number;
+  notCompleted: number;
+  within: number;
+  bridged: number;
+  toAgentS: number;
 }
 
 /** The callback center, network and bookkeeping of one simulation run. */
@@ -128,10 +144,10 @@ export class SimulatedCallbacks {
 
   /** Callback figures per day of the original call, in date order, and their total. */
   summary(): { days: CallbackDayStats[]; total: CallbackDayStats } {
-    const per = new Map<string, { offered: number; taken: number; completed: number; notCompleted: number; within: number; toAgentS: number }>();
-    const get = (date: string): { offered: number; taken: number; completed: number; notCompleted: number; within: number; toAgentS: number } => {
+    const per = new Map<string, Tally>();
+    const get = (date: string): Tally => {
       let d = per.get(date);
-      if (d === undefined) per.set(date, (d = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, toAgentS: 0 }));
+      if (d === undefined) per.set(date, (d = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, bridged: 0, toAgentS: 0 }));
       return d;
     };
     for (const [date, n] of this.offeredByDay) get(date).offered += n;
@@ -140,15 +156,16 @@ export class SimulatedCallbacks {
       const d = get(call?.date ?? dayOf(Math.floor(c.createdAt / 1000)));
       d.taken += 1;
       const p = CallbackCenter.punctuality(c);
-      if (c.status === 'completed' && p !== null) {
+      if (c.status === 'completed' && p !== null && c.connectedAt !== null) {
         d.completed += 1;
         if (p.withinRange) d.within += 1;
-        d.toAgentS += ((c.connectedAt as number) - c.createdAt) / 1000;
+        if (p.bridgeWithinRange) d.bridged += 1;
+        d.toAgentS += (c.connectedAt - c.createdAt) / 1000;
       } else {
         d.notCompleted += 1;
       }
     }
-    const row = (date: string, d: { offered: number; taken: number; completed: number; notCompleted: number; within: number; toAgentS: number }): CallbackDayStats => ({
+    const row = (date: string, d: Tally): CallbackDayStats => ({
       date,
       offered: d.offered,
       taken: d.taken,
@@ -156,16 +173,18 @@ export class SimulatedCallbacks {
       not_completed: d.notCompleted,
       within_quoted_range: d.within,
       punctuality: d.completed === 0 ? 0 : d.within / d.completed,
+      bridged_within_quoted_range: d.bridged,
       mean_time_to_agent_s: d.completed === 0 ? 0 : d.toAgentS / d.completed,
     });
     const days = [...per.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, d]) => row(date, d));
-    const sum = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, toAgentS: 0 };
+    const sum: Tally = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, bridged: 0, toAgentS: 0 };
     for (const d of per.values()) {
       sum.offered += d.offered;
       sum.taken += d.taken;
       sum.completed += d.completed;
       sum.notCompleted += d.notCompleted;
       sum.within += d.within;
+      sum.bridged += d.bridged;
       sum.toAgentS += d.toAgentS;
     }
     return { days, total: row('total', sum) };

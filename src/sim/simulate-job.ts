@@ -29,6 +29,8 @@ export interface SimulateJobOptions {
   staffingPath?: string;
   /** [min, max] seconds; default [0, 2]. */
   acceptDelayS?: readonly [number, number];
+  /** After-call work added to every handle time, seconds; default 0. */
+  wrapUpS?: number;
   /** Callback policy; null = simulate without callbacks only. */
   callbacks: CallbackPolicy | null;
   onProgress?: (phase: SimulatePhase, done: number, total: number) => void;
@@ -71,13 +73,13 @@ export async function runSimulateJob(options: SimulateJobOptions): Promise<Simul
 
   const acceptDelayS = options.acceptDelayS ?? DEFAULT_ACCEPT_DELAY_S;
   t = performance.now();
-  const plain = simulateCalls(calls, { seed: options.seed, staffing, acceptDelayS, onProgress: (d, n) => progress('simulate', d, n) });
+  const plain = simulateCalls(calls, { seed: options.seed, staffing, acceptDelayS, wrapUpS: options.wrapUpS ?? 0, onProgress: (d, n) => progress('simulate', d, n) });
   const plainS = (performance.now() - t) / 1000;
   let withCb: SimulationResult | null = null;
   let withCbS: number | null = null;
   if (options.callbacks !== null) {
     t = performance.now();
-    withCb = simulateCalls(calls, { seed: options.seed, staffing, acceptDelayS, callbacks: options.callbacks, onProgress: (d, n) => progress('simulate_callbacks', d, n) });
+    withCb = simulateCalls(calls, { seed: options.seed, staffing, acceptDelayS, wrapUpS: options.wrapUpS ?? 0, callbacks: options.callbacks, onProgress: (d, n) => progress('simulate_callbacks', d, n) });
     withCbS = (performance.now() - t) / 1000;
   }
 
@@ -118,6 +120,7 @@ export async function runSimulateJob(options: SimulateJobOptions): Promise<Simul
       to: options.to ?? null,
       staffing: staffing.source,
       accept_delay_s: [acceptDelayS[0], acceptDelayS[1]],
+      wrap_up_s: options.wrapUpS ?? 0,
       callbacks: options.callbacks,
     },
     model: {
@@ -168,6 +171,7 @@ function realMeasures(k: DailyKpis, o: DayOccupancy | null): ColumnMeasures {
     callbacks_completed: null,
     callbacks_within_quoted_range: null,
     callback_punctuality: null,
+    callbacks_bridged_within_quoted_range: null,
   };
 }
 
@@ -181,9 +185,10 @@ function simMeasures(d: SimulatedDay | null, cb: CallbackDayStats | null): Colum
     callbacks_completed: cb.completed,
     callbacks_within_quoted_range: cb.within_quoted_range,
     callback_punctuality: cb.completed === 0 ? null : cb.punctuality,
+    callbacks_bridged_within_quoted_range: cb.bridged_within_quoted_range,
   };
 }
 
 function noCallbacks(date: string): CallbackDayStats {
-  return { date, offered: 0, taken: 0, completed: 0, not_completed: 0, within_quoted_range: 0, punctuality: 0, mean_time_to_agent_s: 0 };
+  return { date, offered: 0, taken: 0, completed: 0, not_completed: 0, within_quoted_range: 0, punctuality: 0, bridged_within_quoted_range: 0, mean_time_to_agent_s: 0 };
 }

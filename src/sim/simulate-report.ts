@@ -42,10 +42,12 @@ export interface ColumnMeasures {
   callbacks_taken: number | null;
   /** Callbacks that reached an agent and completed. */
   callbacks_completed: number | null;
-  /** Completed callbacks bridged to an agent inside the quoted ECBT range. */
+  /** Completed callbacks that started (the customer's phone first rang) inside the quoted ECBT range (spec §1.6). */
   callbacks_within_quoted_range: number | null;
   /** callbacks_within_quoted_range ÷ callbacks_completed. */
   callback_punctuality: number | null;
+  /** Completed callbacks whose bridge to an agent fell inside the quoted range too. */
+  callbacks_bridged_within_quoted_range: number | null;
 }
 
 /** One row of the comparison: a day or the total. */
@@ -81,6 +83,8 @@ export interface SimulationReport {
     staffing: string;
     /** [min, max] seconds. */
     accept_delay_s: [number, number];
+    /** After-call work added to every handle time, seconds. */
+    wrap_up_s: number;
     callbacks: CallbackPolicy | null;
   };
   model: {

@@ -15,6 +15,8 @@
  *   `hangup` when the caller's patience runs out (src/sim/patience.ts).
  * - Callbacks (optional): see src/sim/simulate-callbacks.ts.
  *
+ * - After-call work (optional): a fixed number of seconds added to every handle time.
+ *
  * Pure apart from the engine and callback objects it builds: time is virtual, randomness comes
  * from a seeded {@link Random}. Instants epoch ms; durations seconds unless named `…Ms`.
  */
@@ -42,6 +44,11 @@ export interface SimulationOptions {
   staffing: StaffingPlan;
   /** Accept delay range [min, max], seconds; default {@link DEFAULT_ACCEPT_DELAY_S}. */
   acceptDelayS?: readonly [number, number];
+  /**
+   * After-call work, seconds added to every handle time (default 0): the log records talk time
+   * only, so the agent is free again the moment the recorded service ends unless this is set.
+   */
+  wrapUpS?: number;
   /** Callback policy; null or absent = no callbacks. */
   callbacks?: CallbackPolicy | null;
   /** Progress: arrivals and shift changes done of total. */
@@ -92,6 +99,8 @@ export function simulateCalls(input: readonly CallRecord[], options: SimulationO
   if (!(acceptMin >= 0 && acceptMax >= acceptMin && Number.isFinite(acceptMax))) {
     throw new RangeError(`accept delay must be 0 ≤ min ≤ max seconds, got [${acceptMin}, ${acceptMax}]`);
   }
+  const wrapUpS = options.wrapUpS ?? 0;
+  if (!(wrapUpS >= 0 && Number.isFinite(wrapUpS))) throw new RangeError(`wrap-up must be a number of seconds, 0 or more, got ${wrapUpS}`);
   const started = performance.now();
   const calls = input.filter((c) => c.outcome !== 'PHANTOM').sort((a, b) => a.askedAt - b.askedAt || a.line - b.line);
   const shifts = options.staffing.shifts;
@@ -103,7 +112,7 @@ export function simulateCalls(input: readonly CallRecord[], options: SimulationO
   const rates = estimateAbandonmentRates(calls);
   const samples = handleTimeSamples(calls);
   const patienceMs = calls.map((c) => drawPatience(c, rates, callerRandom) * 1000);
-  const handleS = calls.map((c) => drawHandleTime(c, samples, callerRandom));
+  const handleS = calls.map((c) => drawHandleTime(c, samples, callerRandom) + wrapUpS);
   const indexOfKey = new Map(calls.map((c, i) => [c.key, i]));
   const agentRandom = new Random(options.seed + 1);
   const offerRandom = new Random(options.seed + 2);

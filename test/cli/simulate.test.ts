@@ -80,6 +80,7 @@ test('bad options and files are refused with the option or file named, and nothi
     [['--take-rate', '0.3'], /--take-rate only applies with --callbacks/],
     [['--seed', 'abc'], /--seed "abc" must be a whole number/],
     [['--accept-delay', '3,1'], /--accept-delay "3,1" must be MIN,MAX seconds/],
+    [['--wrap-up', 'x'], /--wrap-up "x" must be a number of seconds/],
     [['--from', '1999-02-31'], /--from "1999-02-31" is not a date/],
     [['--from', '1999-02-05', '--to', '1999-02-01'], /--from 1999-02-05 is after --to 1999-02-01/],
   ];
@@ -107,7 +108,7 @@ test('bad options and files are refused with the option or file named, and nothi
 test('--help explains the options and points at the model', async () => {
   const r = await cli(['simulate', '--help']);
   assert.equal(r.code, 0);
-  for (const option of ['--staffing', '--seed', '--callbacks', '--offer-threshold', '--take-rate', '--strategy', '--answer-rate', '--accept-delay', 'docs/simulation.md']) {
+  for (const option of ['--staffing', '--seed', '--callbacks', '--offer-threshold', '--take-rate', '--strategy', '--answer-rate', '--accept-delay', '--wrap-up', 'docs/simulation.md']) {
     assert.ok(r.stdout.includes(option), option);
   }
 });

@@ -96,6 +96,9 @@ test('a caller never served in reality gets a handle time of a served call of th
   // Handle times 200 + 50 + the drawn one; only a PS service (200 s) may be drawn.
   assert.equal(r.total.aht_s, (200 + 50 + 200) / 3);
   assert.equal(r.facts.drawn_handle_times, 1);
+  // After-call work lengthens every handle time by the same seconds.
+  const wrapped = simulateCalls(calls, { seed: 9, staffing: plan([{ agent: 'ANNA', fromS: -60, toS: 3600, types: ['PS', 'NW'] }, { agent: 'BEN', fromS: -60, toS: 3600, types: ['NW'] }]), acceptDelayS: [0, 0], wrapUpS: 15 });
+  assert.equal(wrapped.total.aht_s, (200 + 50 + 200) / 3 + 15);
 });
 
 test('agents follow their shifts: nobody answers before a shift starts or after it ends', () => {
@@ -131,12 +134,15 @@ test('θ̂ is abandons over seconds waited, and served callers draw patience bey
     call({ atS: 0, waitS: 300, outcome: 'AGENT', serviceS: 10 }),
     call({ atS: 0, waitS: 600, outcome: 'AGENT', serviceS: 10 }),
     call({ atS: 0, waitS: 20, outcome: 'HANG', type: 'NW' }),
-    call({ atS: 0, waitS: 0, outcome: 'AGENT', type: 'NE', serviceS: 5 }),
+    call({ atS: 0, waitS: 10, outcome: 'AGENT', type: 'NE', serviceS: 5 }),
+    call({ atS: 0, waitS: 0, outcome: 'AGENT', type: 'IN', serviceS: 5 }), // served at once: not in θ̂
+    call({ atS: 0, waitS: 0, outcome: 'HANG' }), // hung up as they asked: never queued, not in θ̂
   ];
   const rates = estimateAbandonmentRates(calls);
   assert.equal(rates.byType['PS'], 1 / 1000);
   assert.equal(rates.byType['NW'], 1 / 20);
-  assert.equal(rates.pooled, 2 / 1020);
+  assert.equal(rates.pooled, 2 / 1030);
+  assert.equal(rates.byType['IN'], undefined, 'no IN caller queued');
   assert.equal(rates.byType['NE'], rates.pooled, 'a type without abandons falls back to the pooled rate');
   const random = new Random(11);
   const served = calls[1] as CallRecord;
@@ -260,9 +266,17 @@ test('two weeks with callbacks offered above 60 s: fewer abandons than without, 
   assert.equal(statuses['completed'] ?? 0, withCb.callbacks_completed);
 });
 
+test('callback punctuality is counted over completed callbacks, and most start within their quoted range', () => {
+  const t = twoWeeks.report.total.simulated_with_callbacks;
+  assert.ok(t !== null && t.callback_punctuality !== null && t.callbacks_completed !== null);
+  assert.equal(t.callback_punctuality, (t.callbacks_within_quoted_range ?? 0) / t.callbacks_completed);
+  assert.ok((t.callbacks_bridged_within_quoted_range ?? 0) <= t.callbacks_completed);
+  assert.ok(t.callback_punctuality > 0.5, `punctuality ${t.callback_punctuality}`);
+});
+
 test(
-  'at least 90 % of completed callbacks reach an agent within their quoted ECBT range (two weeks, customer-first)',
-  { todo: 'measured 57 % (customer-first, answer rate 0.8): retries and ECBT underestimation with shared multi-skill agents, see docs/simulation.md' },
+  'at least 90 % of completed callbacks start within their quoted ECBT range (two weeks, customer-first, seed 1)',
+  { todo: 'measured 88 % on the first ring (customer-first, answer rate 0.8, callback core of 19:47 UTC): late launches when the return queue\'s agents are busy in other queues; see docs/simulation.md' },
   () => {
     const t = twoWeeks.report.total.simulated_with_callbacks;
     assert.ok(t !== null && t.callback_punctuality !== null);
