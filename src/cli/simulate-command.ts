@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ImportError } from '../sim/anonymous-bank.ts';
 import { DEFAULT_CALLBACK_POLICY, type CallbackPolicy } from '../sim/simulate-callbacks.ts';
 import { writeSimulationOutputs, type WrittenSimulation } from '../sim/simulate-files.ts';
-import { runSimulateJob, type SimulatePhase } from '../sim/simulate-job.ts';
+import { runSimulateJob, SimulationInputError, type SimulatePhase } from '../sim/simulate-job.ts';
 import { COLUMN_LABELS, COLUMNS, type ColumnMeasures, type SimulationReport } from '../sim/simulate-report.ts';
 import { StaffingError } from '../sim/staffing.ts';
 
@@ -119,7 +119,7 @@ export function registerSimulateCommand(program: Command): void {
     });
 }
 
-/** Runs the job, writes the files, prints the summary. Returns the exit code (0 ok, 1 bad input file). */
+/** Runs the job, writes the files, prints the summary. Returns the exit code (0 ok, 1 bad input file or nothing to simulate). */
 export async function runSimulateCommand(log: string, opts: SimulateCliOptions): Promise<number> {
   const started = performance.now();
   const tty = process.stderr.isTTY === true;
@@ -160,7 +160,7 @@ export async function runSimulateCommand(log: string, opts: SimulateCliOptions):
     return 0;
   } catch (error) {
     if (tty && phase !== null) bar.stop();
-    if (error instanceof ImportError || error instanceof StaffingError) {
+    if (error instanceof ImportError || error instanceof StaffingError || error instanceof SimulationInputError) {
       process.stderr.write(`switchboard simulate: ${error.message}\n`);
       return 1;
     }

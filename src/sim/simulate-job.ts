@@ -16,6 +16,11 @@ import type { ColumnMeasures, ComparisonRow, RunFacts, SimulationReport } from '
 import { inferStaffing, readStaffingFile, type StaffingPlan } from './staffing.ts';
 import { UNIDENTIFIED_AGENT } from './replay.ts';
 
+/** The input leaves nothing to simulate (e.g. no calls on the chosen days). */
+export class SimulationInputError extends Error {
+  override name = 'SimulationInputError';
+}
+
 export type SimulatePhase = 'import' | 'replay' | 'simulate' | 'simulate_callbacks';
 
 export interface SimulateJobOptions {
@@ -43,14 +48,20 @@ export interface SimulateJobResult {
 }
 
 /**
- * Runs the whole job. Throws ImportError for an unreadable log or wrong header, StaffingError
- * for a bad staffing file, RangeError for a bad accept delay range.
+ * Runs the whole job. Throws ImportError for an unreadable log or wrong header,
+ * SimulationInputError when no call falls on the chosen days, StaffingError for a bad staffing
+ * file, RangeError for a bad accept delay range or wrap-up.
  */
 export async function runSimulateJob(options: SimulateJobOptions): Promise<SimulateJobResult> {
   const progress = options.onProgress ?? (() => undefined);
   const imported = await importAnonymousBank(options.path, (done, total) => progress('import', done, total));
   const inRange = (c: CallRecord): boolean => (options.from === undefined || c.date >= options.from) && (options.to === undefined || c.date <= options.to);
   const calls = imported.calls.filter((c) => c.outcome !== 'PHANTOM' && inRange(c));
+  if (calls.length === 0) {
+    const dates = imported.calls.map((c) => c.date).sort();
+    const covers = dates.length === 0 ? 'it has no calls' : `it covers ${dates[0]} to ${dates[dates.length - 1]}`;
+    throw new SimulationInputError(`no calls to simulate in ${options.path} between --from ${options.from ?? '(start)'} and --to ${options.to ?? '(end)'}: ${covers}`);
+  }
   const types = [...new Set(calls.map((c) => c.type))].sort();
   const staffing = options.staffingPath === undefined ? inferStaffing(calls) : await readStaffingFile(options.staffingPath, types);
 

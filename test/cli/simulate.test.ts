@@ -93,6 +93,10 @@ test('bad options and files are refused with the option or file named, and nothi
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /Cannot read call log .*nope\.tsv/);
 
+  const empty = await cli(['simulate', SAMPLE, '--from', '2000-01-01', '--out', out]);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /no calls to simulate .* between --from 2000-01-01 and --to \(end\): it covers 1999-02-01 to 1999-02-14/);
+
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-simulate-'));
   const staffing = join(dir, 'plan.csv');
   writeFileSync(staffing, 'agent,start,end,types\nANNA,1999-02-02T07:00,1999-02-02T15:00,ZZ\n');
