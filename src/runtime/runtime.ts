@@ -75,7 +75,7 @@ export class Runtime {
   private readonly key: Buffer;
   private readonly snapshotEvery: number;
   private readonly hosts = new Map<string, Host>();
-  private accounts = new Map<string, { hash: string; sealed: string }>();
+  private accounts = new Map<string, { hash: string; sealed: string; token?: string }>();
   private apiKeys = new Map<string, { accountSid: string; hash: string }>();
   private queue: Pending[] = [];
   private flushScheduled = false;
@@ -139,11 +139,15 @@ export class Runtime {
     return null;
   }
 
-  /** The account's auth token, for signing its webhooks (spec §11). */
+  /**
+   * The account's auth token, for signing its webhooks (spec §11). Unsealed once per account and
+   * kept in memory (every webhook is signed with it; it never leaves the process).
+   */
   authToken(accountSid: string): string {
     const account = this.accounts.get(accountSid);
     if (account === undefined) throw new Error(`unknown account ${accountSid}`);
-    return unseal(account.sealed, this.key);
+    account.token ??= unseal(account.sealed, this.key);
+    return account.token;
   }
 
   get accountCount(): number {

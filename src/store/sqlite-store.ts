@@ -92,6 +92,12 @@ export interface StoreOptions {
   checkpoint?: 'worker' | 'inline';
 }
 
+/**
+ * Longest time a delivered outbox row's done mark waits to be written, in milliseconds, when no
+ * commit comes to take it along (see {@link SqliteStore.markOutboxDone}).
+ */
+export const OUTBOX_MARK_DELAY_MS = 20;
+
 /** Least time between two checkpoints of the checkpointer thread, in milliseconds. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 /**
@@ -111,6 +117,11 @@ export class SqliteStore {
   checkpointsDone = 0;
   private checkpointer: Worker | null = null;
   private checkpointRequested = false;
+  /** Outbox rows marked done but not written yet: id → [attempts, at] (see {@link markOutboxDone}). */
+  private doneMarks = new Map<number, [number, number]>();
+  /** Per lane (`workspaceSid kind`), the highest id marked done and not written yet. */
+  private doneLaneHeads = new Map<string, number>();
+  private doneFlushTimer: NodeJS.Timeout | null = null;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -196,6 +207,7 @@ export class SqliteStore {
 
   /** Closes the connection; the checkpointer thread finishes its checkpoint, if any, and ends. */
   close(): void {
+    if (this.db.isOpen) this.flushOutboxMarks();
     const worker = this.checkpointer;
     this.checkpointer = null;
     worker?.postMessage({ type: 'close' });
@@ -290,7 +302,9 @@ export class SqliteStore {
    */
   commit(batch: readonly CommandRecord[]): void {
     if (batch.length === 0) return;
+    const marks = this.takeOutboxMarks();
     this.transaction(() => {
+      this.writeOutboxMarks(marks);
       // No UPDATE of workspaces.last_seq here: that row holds the snapshot, and rewriting a
       // multi-megabyte row on every commit was most of the write path's cost. The log's last
       // seq is MAX(commands.seq); last_seq is kept as of the latest snapshot.
@@ -337,47 +351,103 @@ export class SqliteStore {
   /** Undelivered rows of `kind` due at `now`, oldest first (not per workspace: any order of workspaces). */
   dueOutbox(kind: string, now: number, limit: number): OutboxRow[] {
     return (
-      this.stmt('SELECT * FROM outbox WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?')
-        .all(kind, now, limit) as Record<string, unknown>[]
-    ).map(outboxRow);
+      this.stmt('SELECT * FROM outbox INDEXED BY outbox_due_by_kind WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?')
+        .all(kind, now, limit + this.doneMarks.size) as Record<string, unknown>[]
+    )
+      .filter((r) => !this.doneMarks.has(r['id'] as number))
+      .slice(0, limit)
+      .map(outboxRow);
   }
 
-  /** Workspaces whose oldest undelivered row of `kind` is due at `now` (the head of each FIFO lane). */
+  /**
+   * Workspaces whose oldest undelivered row of `kind` is due at `now` (the head of each FIFO lane).
+   * One index lookup per workspace (outbox_lane), not a walk over every undelivered row: this
+   * runs after every commit that queued webhooks, also while a lane has thousands waiting.
+   * A lane whose head was marked done and not written yet is judged by its next row.
+   */
   dueLanes(kind: string, now: number): string[] {
     return (
       this.stmt(
-          `SELECT o.workspace_sid AS ws FROM outbox o
-           WHERE o.delivered_at IS NULL AND o.kind = ? AND o.next_attempt_at <= ?
-             AND o.id = (SELECT MIN(i.id) FROM outbox i WHERE i.workspace_sid = o.workspace_sid AND i.kind = o.kind AND i.delivered_at IS NULL)`,
-        )
-        .all(kind, now) as { ws: string }[]
-    ).map((r) => r.ws);
+        `SELECT w.sid AS ws FROM workspaces w
+         WHERE (SELECT o.next_attempt_at FROM outbox o
+                WHERE o.workspace_sid = w.sid AND o.kind = ? AND o.delivered_at IS NULL ORDER BY o.id LIMIT 1) <= ?
+         ORDER BY w.rowid`,
+      ).all(kind, now) as { ws: string }[]
+    )
+      .map((r) => r.ws)
+      .filter((ws) => {
+        if (!this.doneLaneHeads.has(`${ws} ${kind}`)) return true;
+        const head = this.outboxHead(ws, kind);
+        return head !== undefined && head.nextAttemptAt <= now;
+      });
   }
 
   /** The oldest undelivered row of `kind` of a workspace, or undefined. */
   outboxHead(workspaceSid: string, kind: string): OutboxRow | undefined {
-    const row = this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL ORDER BY id LIMIT 1')
-      .get(workspaceSid, kind) as Record<string, unknown> | undefined;
+    // A lane is delivered in id order, so the rows it marked done and not yet written are all
+    // at or below the highest of them: the head is the first row after it.
+    const after = this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1;
+    const row = this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? ORDER BY id LIMIT 1')
+      .get(workspaceSid, kind, after) as Record<string, unknown> | undefined;
     return row === undefined ? undefined : outboxRow(row);
   }
 
-  /** Marks a row done (delivered, or given up on after its last attempt; `attempts` tells which). */
-  markOutboxDone(id: number, attempts: number, at: number): void {
-    this.stmt('UPDATE outbox SET delivered_at = ?, attempts = ? WHERE id = ?').run(at, attempts, id);
+  /**
+   * Marks a row done (delivered, or given up on after its last attempt; `attempts` tells which).
+   * The mark is written with the next commit, or on its own after at most
+   * {@link OUTBOX_MARK_DELAY_MS}: one transaction (one disk sync) per delivered webhook was the
+   * dispatcher's main cost. Until then this store's own outbox reads treat the row as done. If the
+   * process dies first the row is sent again after the restart — at-least-once, DESIGN.md rule 3
+   * (receivers de-duplicate by the idempotency token). `lane`: the row's FIFO lane, so that
+   * {@link outboxHead} moves past it at once.
+   */
+  markOutboxDone(id: number, attempts: number, at: number, lane?: { workspaceSid: string; kind: string }): void {
+    this.doneMarks.set(id, [attempts, at]);
+    if (lane !== undefined) {
+      const key = `${lane.workspaceSid} ${lane.kind}`;
+      this.doneLaneHeads.set(key, Math.max(id, this.doneLaneHeads.get(key) ?? -1));
+    }
+    if (this.doneFlushTimer === null) {
+      this.doneFlushTimer = setTimeout(() => this.flushOutboxMarks(), OUTBOX_MARK_DELAY_MS);
+      this.doneFlushTimer.unref();
+    }
+  }
+
+  /** Writes the pending done marks now, in one transaction (commits take them along anyway). */
+  flushOutboxMarks(): void {
+    const marks = this.takeOutboxMarks();
+    if (marks.size > 0) this.transaction(() => this.writeOutboxMarks(marks));
+  }
+
+  private takeOutboxMarks(): Map<number, [number, number]> {
+    const marks = this.doneMarks;
+    this.doneMarks = new Map();
+    this.doneLaneHeads = new Map();
+    if (this.doneFlushTimer !== null) clearTimeout(this.doneFlushTimer);
+    this.doneFlushTimer = null;
+    return marks;
+  }
+
+  private writeOutboxMarks(marks: Map<number, [number, number]>): void {
+    const update = this.stmt('UPDATE outbox SET delivered_at = ?, attempts = ? WHERE id = ?');
+    for (const [id, [attempts, at]] of marks) update.run(at, attempts, id);
   }
 
   /** Records a failed attempt and when to try again. */
   rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): void {
+    this.flushOutboxMarks();
     this.stmt('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
   }
 
   /** Removes rows done before `beforeMs`. Returns how many. */
   pruneOutbox(beforeMs: number): number {
+    this.flushOutboxMarks();
     return Number(this.db.prepare('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(beforeMs).changes);
   }
 
   /** How many rows are not yet done. */
   pendingOutbox(): number {
+    this.flushOutboxMarks();
     return (this.stmt('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
   }
 

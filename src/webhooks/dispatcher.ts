@@ -224,7 +224,7 @@ export class WebhookDispatcher {
       if (!this.running) return;
       const attempts = row.attempts + 1;
       if (result.ok) {
-        this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+        this.runtime.store.markOutboxDone(row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
         continue;
       }
       const retryOn = overrides.retryOn ?? DEFAULT_RETRY_ON;
@@ -234,7 +234,7 @@ export class WebhookDispatcher {
         this.runtime.store.rescheduleOutbox(row.id, attempts, this.clock() + this.backoffMs * 2 ** (attempts - 1));
         return; // the lane resumes when the retry is due; later events wait behind it
       }
-      this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+      this.runtime.store.markOutboxDone(row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
       this.onAlert({ code: 11200, workspaceSid, url: stripFragment(payload.url), message: `event callback ${payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}` });
     }
   }

@@ -51,10 +51,10 @@ describe('SqliteStore', () => {
   test('a new file gets the current schema; opening it again applies nothing twice', () => {
     const path = dbPath();
     const a = SqliteStore.open(path);
-    assert.equal(a.schemaVersion(), 3);
+    assert.equal(a.schemaVersion(), 4);
     a.close();
     const b = SqliteStore.open(path);
-    assert.equal(b.schemaVersion(), 3);
+    assert.equal(b.schemaVersion(), 4);
     b.close();
   });
 
