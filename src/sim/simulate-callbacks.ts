@@ -13,6 +13,7 @@
  * center's job; the simulated network answers with the customer answer rate.
  */
 import { CallbackCenter, type CallbackRequest } from '../callbacks/center.ts';
+import { CallbackError } from '../callbacks/errors.ts';
 import { CallbackDriver, type AgentPolicy } from '../callbacks/driver.ts';
 import type { Strategy } from '../callbacks/call-target.ts';
 import type { WorkspaceEngine } from '../engine/engine.ts';
@@ -83,6 +84,8 @@ export class SimulatedCallbacks {
   readonly optedOut = new Set<string>();
   private readonly offeredByDay = new Map<string, number>();
   private phoneCounter = 0;
+  /** Registrations the center refused after offering (none expected: the offer checks the same limits). */
+  refused = 0;
 
   /**
    * One call target per task queue (`queues`: queue SIDs), defaults of spec §1.4 except the
@@ -115,7 +118,9 @@ export class SimulatedCallbacks {
   /**
    * At queue entry: offers the caller of `taskSid` (queue `queueSid`) a callback when the center
    * says so for EWT `ewtSeconds`, and with the take rate registers it (canceling the live task
-   * as not abandoned). Returns whether the caller took a callback.
+   * as not abandoned). Returns whether the caller took a callback; a registration the center
+   * refuses (CallbackError, nothing changed) leaves the caller waiting and is counted in
+   * {@link SimulatedCallbacks.refused}.
    */
   offerAtQueueEntry(driver: CallbackDriver, call: CallRecord, taskSid: string, queueSid: string, ewtSeconds: number, random: Random): boolean {
     const targetSid = this.targetOfQueue.get(queueSid);
@@ -129,11 +134,19 @@ export class SimulatedCallbacks {
     this.optedOut.add(taskSid);
     this.phoneCounter += 1;
     const phoneNumber = `+9725${String(this.phoneCounter).padStart(8, '0')}`;
-    const out = driver.act((c, now) =>
-      c.acceptInQueue({ sid: task.sid, dateCreated: task.dateCreated, attributesJson: task.attributesJson }, { callTargetSid: targetSid, phoneNumber, context: { call_key: call.key }, channel: 'voice' }, now),
-    );
-    this.callOf.set(out.callback.sid, call);
-    return true;
+    try {
+      const out = driver.act((c, now) =>
+        c.acceptInQueue({ sid: task.sid, dateCreated: task.dateCreated, attributesJson: task.attributesJson }, { callTargetSid: targetSid, phoneNumber, context: { call_key: call.key }, channel: 'voice' }, now),
+      );
+      this.callOf.set(out.callback.sid, call);
+      return true;
+    } catch (error) {
+      // The center refused the registration (nothing changed): the caller keeps waiting.
+      if (!(error instanceof CallbackError)) throw error;
+      this.optedOut.delete(taskSid);
+      this.refused += 1;
+      return false;
+    }
   }
 
   /** The call a callback task serves (for its handle time), from the task's attributes; null for other tasks. */

@@ -161,7 +161,7 @@ function runFacts(r: SimulationResult): RunFacts {
     shifts: r.facts.shifts,
     events: r.facts.events,
     drawn_handle_times: r.facts.drawn_handle_times,
-    ...(r.callbacks === null ? {} : { callback_statuses: r.callbacks.statuses }),
+    ...(r.callbacks === null ? {} : { callback_statuses: r.callbacks.statuses, callback_registrations_refused: r.callbacks.refused }),
   };
 }
 

@@ -69,6 +69,8 @@ export interface RunFacts {
   drawn_handle_times: number;
   /** Callbacks by final status (with-callbacks run only). */
   callback_statuses?: Record<string, number>;
+  /** Callbacks the center refused to register after offering them (with-callbacks run only). */
+  callback_registrations_refused?: number;
 }
 
 export interface SimulationReport {

@@ -70,7 +70,7 @@ export interface SimulationResult {
   days: SimulatedDay[];
   total: SimulatedDay;
   /** Null without callbacks. */
-  callbacks: { days: CallbackDayStats[]; total: CallbackDayStats; statuses: Record<string, number> } | null;
+  callbacks: { days: CallbackDayStats[]; total: CallbackDayStats; statuses: Record<string, number>; refused: number } | null;
   facts: {
     calls: number;
     agents: number;
@@ -259,7 +259,7 @@ export function simulateCalls(input: readonly CallRecord[], options: SimulationO
   const days = kpiDays.map((k) => withExtras(k, occDays.find((o) => o.date === k.date) ?? null, tookByDay.get(k.date) ?? 0));
   const totalKpi = combineDays(kpiDays);
   const totalDay = withExtras(totalKpi, totalOccupancy(occDays.filter((o) => kpiDays.some((k) => k.date === o.date))), [...tookByDay.values()].reduce((x, y) => x + y, 0));
-  const cb = callbacks === null ? null : { ...callbacks.summary(), statuses: callbacks.statuses() };
+  const cb = callbacks === null ? null : { ...callbacks.summary(), statuses: callbacks.statuses(), refused: callbacks.refused };
   return {
     days,
     total: totalDay,
