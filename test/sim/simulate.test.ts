@@ -11,7 +11,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { importAnonymousBank, type CallRecord } from '../../src/sim/anonymous-bank.ts';
 import { drawHandleTime, drawPatience, estimateAbandonmentRates, handleTimeSamples } from '../../src/sim/patience.ts';
+import type { EngineEvent } from '../../src/engine/events.ts';
 import { simulateCalls } from '../../src/sim/simulate.ts';
+import { DailyOccupancyAccumulator, totalOccupancy } from '../../src/sim/simulate-measures.ts';
+import { renderSimulationHtml } from '../../src/sim/simulate-report-html.ts';
 import { DEFAULT_CALLBACK_POLICY } from '../../src/sim/simulate-callbacks.ts';
 import { runSimulateJob } from '../../src/sim/simulate-job.ts';
 import { inferStaffing, parseStaffing, StaffingError, staffingCsv, type StaffingPlan } from '../../src/sim/staffing.ts';
@@ -183,6 +186,28 @@ test('staffing files: CSV and JSON parse; bad ones are refused naming the line o
   for (const [text, name, message] of bad) assert.throws(() => parseStaffing(text, name, ['PS', 'NW']), (e: unknown) => e instanceof StaffingError && message.test(e.message), text);
 });
 
+test('occupancy per day splits logged-in and busy time at midnight and leaves out excluded workers', () => {
+  const H = 3_600_000;
+  const midnight = Date.UTC(1999, 1, 2);
+  let n = 0;
+  const ev = (eventType: EngineEvent['eventType'], at: number, worker: string, data: Record<string, string> = {}): EngineEvent => ({
+    sid: `EV${n++}`, eventType, at, resourceType: eventType.startsWith('worker') ? 'worker' : 'reservation', resourceSid: data['rs'] ?? `WK${worker}`,
+    data: { worker_sid: `WK${worker}`, worker_name: worker, ...data },
+  });
+  const acc = new DailyOccupancyAccumulator(['Available'], (name) => name.startsWith('Unidentified'));
+  for (const w of ['ANNA', 'Unidentified agent 1']) {
+    acc.observe(ev('worker.activity.update', midnight - H, w, { worker_activity_name: 'Available' }));
+    acc.observe(ev('reservation.accepted', midnight - H / 2, w, { rs: `WR${w}` }));
+    acc.observe(ev('reservation.completed', midnight + H / 2, w, { rs: `WR${w}` }));
+    // A reservation that was never accepted does not make the agent busy.
+    acc.observe(ev('reservation.canceled', midnight + H / 2, w, { rs: 'WRother' }));
+    acc.observe(ev('worker.activity.update', midnight + H, w, { worker_activity_name: 'Offline' }));
+  }
+  const days = acc.result();
+  assert.deepEqual(days.map((d) => [d.date, d.logged_in_hours, d.busy_hours, d.occupancy]), [['1999-02-01', 1, 0.5, 0.5], ['1999-02-02', 1, 0.5, 0.5]]);
+  assert.deepEqual(totalOccupancy(days), { date: 'total', logged_in_hours: 2, busy_hours: 1, occupancy: 0.5 });
+});
+
 const imported = await importAnonymousBank(SAMPLE);
 const slice = (from: string, to: string): CallRecord[] => imported.calls.filter((c) => c.outcome !== 'PHANTOM' && c.date >= from && c.date <= to);
 
@@ -283,3 +308,15 @@ test(
     assert.ok(t.callback_punctuality >= 0.9, `punctuality ${t.callback_punctuality}`);
   },
 );
+
+test('the HTML page escapes what comes from the report and needs nothing from the network', async () => {
+  const report = structuredClone(twoWeeks.report);
+  report.source.path = '/tmp/<script>alert(1)</script>.tsv';
+  report.options.staffing = 'plan "<b>".csv';
+  const html = await renderSimulationHtml(report);
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(!html.includes('<script'));
+  assert.ok(!html.includes('<b>'));
+  assert.equal((html.match(/<svg/g) ?? []).length, 4);
+  assert.match(html, /Completed callbacks started within the quoted ECBT range/);
+});
