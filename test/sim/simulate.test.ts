@@ -122,6 +122,20 @@ test('agents follow their shifts: nobody answers before a shift starts or after 
   assert.equal(r.total.logged_in_hours, (3600 - 60) / 3600);
 });
 
+test('the engine routes: a priority caller who arrived later is answered first', () => {
+  const calls = [
+    call({ atS: 0, waitS: 0, outcome: 'AGENT', serviceS: 100 }), // agent busy until +100 s
+    call({ atS: 10, waitS: 5, outcome: 'AGENT', serviceS: 50, priority: 0 }),
+    call({ atS: 20, waitS: 5, outcome: 'AGENT', serviceS: 50, priority: 2 }),
+  ];
+  const r = simulateCalls(calls, { seed: 1, staffing: plan([{ agent: 'ANNA', fromS: -60, toS: 3600 }]), acceptDelayS: [0, 0] });
+  // No abandons in this log (θ̂ = 0): nobody hangs up. The priority-2 caller is answered at
+  // +100 s (80 s wait), the earlier priority-0 caller after that service, at +150 s (140 s wait).
+  assert.equal(r.total.answered, 3);
+  assert.equal(r.total.asa_s, (0 + 80 + 140) / 3);
+  assert.equal(r.total.max_wait_s, 140);
+});
+
 test('accept delays stay inside the given range', () => {
   const calls = Array.from({ length: 40 }, (_, i) => call({ atS: i * 100, waitS: 0, outcome: 'AGENT', serviceS: 10 }));
   const r = simulateCalls(calls, { seed: 3, staffing: plan([{ agent: 'ANNA', fromS: -60, toS: 7200 }]), acceptDelayS: [1, 3] });
