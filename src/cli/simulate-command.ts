@@ -20,9 +20,9 @@ export interface SimulateCliOptions {
   to?: string;
   seed: number;
   staffing?: string;
-  acceptDelay: [number, number];
+  acceptDelay?: [number, number];
   wrapUp: number;
-  callbacks: boolean;
+  callbacks?: boolean;
   offerThreshold?: number;
   takeRate?: number;
   strategy?: CallbackPolicy['strategy'];
@@ -94,9 +94,9 @@ export function registerSimulateCommand(program: Command): void {
     .option('--to <date>', 'last day to simulate, YYYY-MM-DD, inclusive (default: the last day in the log)', day('--to'))
     .option('--seed <n>', 'seed of every random draw; the same seed gives the same report', seed, 1)
     .option('--staffing <file>', 'staffing plan, CSV (agent,start,end,types) or JSON ({"shifts":[…]}); default: inferred from the log, as the replay does')
-    .option('--accept-delay <min,max>', 'seconds an agent takes to accept a reservation, drawn uniformly', acceptDelay, [0, 2] as [number, number])
+    .option('--accept-delay <min,max>', 'seconds an agent takes to accept a reservation, drawn uniformly (default 0,2)', acceptDelay)
     .option('--wrap-up <s>', 'after-call work in seconds added to every handle time (the log records talk time only)', seconds('--wrap-up'), 0)
-    .option('--callbacks', 'also simulate with callbacks offered at queue entry (adds the third column)', false)
+    .option('--callbacks', 'also simulate with callbacks offered at queue entry (adds the third column)')
     .option('--offer-threshold <s>', `offer a callback when the estimated wait is at least this many seconds (default ${DEFAULT_CALLBACK_POLICY.offerThresholdS}; needs --callbacks)`, seconds('--offer-threshold'))
     .option('--take-rate <share>', `share 0–1 of offered callers who take the callback (default ${DEFAULT_CALLBACK_POLICY.takeRate}; needs --callbacks)`, share('--take-rate'))
     .option('--strategy <name>', `customer_first or agent_first (default ${DEFAULT_CALLBACK_POLICY.strategy}; needs --callbacks)`, strategy)
@@ -111,7 +111,7 @@ export function registerSimulateCommand(program: Command): void {
     )
     .action(async (log: string, opts: SimulateCliOptions) => {
       if (opts.from !== undefined && opts.to !== undefined && opts.from > opts.to) program.error(`--from ${opts.from} is after --to ${opts.to}.`);
-      if (!opts.callbacks) {
+      if (opts.callbacks !== true) {
         const stray = (['offerThreshold', 'takeRate', 'strategy', 'answerRate'] as const).find((k) => opts[k] !== undefined);
         if (stray !== undefined) program.error(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} only applies with --callbacks; add --callbacks to simulate callbacks.`);
       }
@@ -125,7 +125,7 @@ export async function runSimulateCommand(log: string, opts: SimulateCliOptions):
   const tty = process.stderr.isTTY === true;
   const bar = new SingleBar({ format: '{phase} [{bar}] {percentage}% | {value}/{total}', stream: process.stderr, hideCursor: true, clearOnComplete: true });
   let phase: SimulatePhase | null = null;
-  const policy: CallbackPolicy | null = opts.callbacks
+  const policy: CallbackPolicy | null = opts.callbacks === true
     ? {
         offerThresholdS: opts.offerThreshold ?? DEFAULT_CALLBACK_POLICY.offerThresholdS,
         takeRate: opts.takeRate ?? DEFAULT_CALLBACK_POLICY.takeRate,
@@ -140,7 +140,7 @@ export async function runSimulateCommand(log: string, opts: SimulateCliOptions):
       to: opts.to,
       seed: opts.seed,
       staffingPath: opts.staffing,
-      acceptDelayS: opts.acceptDelay,
+      acceptDelayS: opts.acceptDelay ?? [0, 2],
       wrapUpS: opts.wrapUp,
       callbacks: policy,
       onProgress: (p, done, total) => {
