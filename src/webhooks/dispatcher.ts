@@ -19,6 +19,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
 import { checkInstruction, isInstructionError, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
+import { PostClient } from './http-post.ts';
 import { stripFragment, twilioSignature } from './signature.ts';
 
 export interface WebhookAlert {
@@ -123,6 +124,7 @@ export class WebhookDispatcher {
   private readonly assignmentsInFlight = new Set<number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly client = new PostClient();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private running = false;
@@ -164,6 +166,7 @@ export class WebhookDispatcher {
     if (this.timer !== null) clearInterval(this.timer);
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    this.client.destroy();
   }
 
   /** Resolves once no row is due now or in flight (tests). */
@@ -346,22 +349,19 @@ export class WebhookDispatcher {
     } catch (error) {
       return { ok: false, failure: '4xx', detail: (error as Error).message };
     }
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeoutMs)]);
     try {
-      const res = await fetch(url, {
-        method: 'POST',
+      // node:http with keep-alive, not fetch: a lane's rate is one round trip at a time (see http-post.ts).
+      const res = await this.client.post(url, new URLSearchParams(payload.params).toString(), {
         headers: {
           'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
           'x-twilio-signature': twilioSignature(token, url, payload.params),
           'i-twilio-idempotency-token': payload.idempotencyToken,
           'user-agent': 'Switchboard-Webhooks/1.0',
         },
-        body: new URLSearchParams(payload.params).toString(),
-        signal,
-        redirect: 'manual',
+        timeoutMs,
+        signal: this.abort.signal,
       });
-      const body = await res.text();
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.headers.get('content-type') ?? '', body };
+      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.contentType, body: res.body };
       return { ok: false, failure: res.status >= 500 ? '5xx' : '4xx', detail: `HTTP ${res.status}` };
     } catch (error) {
       const e = error as Error;
