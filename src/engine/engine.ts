@@ -179,7 +179,7 @@ export class WorkspaceEngine {
         })),
       })),
       tasks: [...this.tasks.values()].map(saveTask),
-      reservations: [...this.reservations.values()].map(({ timer: _timer, ...r }) => r),
+      reservations: [...this.reservations.values()].map(({ timer: _timer, worker: _worker, ...r }) => r),
       statistics: this.statistics.save(),
     });
   }
@@ -218,7 +218,7 @@ export class WorkspaceEngine {
       for (const q of e.queues.values()) e.updateMembership(w, q);
     }
     for (const saved of s.reservations) {
-      const r: ReservationRecord = { ...saved, timer: null };
+      const r: ReservationRecord = { ...saved, timer: null, worker: e.workers.get(saved.workerSid) ?? null };
       e.reservations.set(r.sid, r);
       // In creation order, as the live engine added them: RejectPendingReservations and
       // worker deletion walk this set, and their events must come out in the same order.
@@ -1413,12 +1413,12 @@ export class WorkspaceEngine {
     r.reservationStatus = 'wrapping';
     r.dateUpdated = this.now;
     this.emitTask('task.wrapup', task);
-    this.emitReservation('reservation.wrapup', r, task, this.workers.get(r.workerSid) as WorkerRecord);
+    this.emitReservation('reservation.wrapup', r, task, r.worker as WorkerRecord);
   }
 
   private completeTask(task: TaskRecord, reason: string | null): void {
     const r = this.acceptedReservation(task);
-    const w = this.workers.get(r.workerSid) as WorkerRecord;
+    const w = r.worker as WorkerRecord;
     task.assignmentStatus = 'completed';
     task.reason = reason;
     task.statusChangedAt = this.now;
@@ -1434,8 +1434,8 @@ export class WorkspaceEngine {
 
   /** Frees the worker capacity an open reservation holds (its status is set by the caller). */
   private releaseReservation(r: ReservationRecord): void {
-    const w = this.workers.get(r.workerSid);
-    if (w === undefined || !w.openReservations.delete(r.sid)) return;
+    const w = r.worker;
+    if (w === null || !w.openReservations.delete(r.sid)) return;
     const channel = (this.channels.get(r.taskChannelSid) as TaskChannelRecord).index;
     const ch = w.channels[channel] as WorkerChannelRecord;
     ch.activeTasks -= 1;
@@ -1516,6 +1516,7 @@ export class WorkspaceEngine {
       timeoutAt: this.now + timeoutS * 1000,
       previousActivitySid: null,
       timer: null,
+      worker: w,
     };
     this.reservations.set(r.sid, r);
     task.reservationSids.push(r.sid);
@@ -1541,7 +1542,7 @@ export class WorkspaceEngine {
   }
 
   private acceptReservation(r: ReservationRecord, task: TaskRecord): void {
-    const w = this.workers.get(r.workerSid) as WorkerRecord;
+    const w = r.worker as WorkerRecord;
     this.unlist(task);
     this.stopReservationTimer(r);
     r.reservationStatus = 'accepted';
@@ -1588,7 +1589,7 @@ export class WorkspaceEngine {
   ): void {
     assert(r.reservationStatus === 'pending', `end ${r.reservationStatus} reservation`);
     const task = this.tasks.get(r.taskSid) as TaskRecord;
-    const w = this.workers.get(r.workerSid) as WorkerRecord;
+    const w = r.worker as WorkerRecord;
     this.stopReservationTimer(r);
     r.reservationStatus = status;
     r.dateUpdated = this.now;

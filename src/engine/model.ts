@@ -321,6 +321,12 @@ export interface ReservationRecord {
   previousActivitySid: string | null;
   /** Derived: its timeout timer while pending, else null. */
   timer: Timer | null;
+  /**
+   * Derived: the worker record, so that the hot paths need no lookup by SID. Always set while
+   * the reservation is open (a worker with open reservations cannot be deleted); null only for
+   * a closed one whose worker was deleted before a restore.
+   */
+  worker: WorkerRecord | null;
 }
 
 /** Is the status one a task can still be routed or canceled in? */

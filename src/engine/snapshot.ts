@@ -42,8 +42,8 @@ export type WorkflowSnapshot = {
   dateUpdated: number;
 };
 
-/** Persisted reservation fields (ReservationRecord without the derived timer). */
-export type ReservationSnapshot = Omit<ReservationRecord, 'timer'>;
+/** Persisted reservation fields (ReservationRecord without the derived ones). */
+export type ReservationSnapshot = Omit<ReservationRecord, 'timer' | 'worker'>;
 
 /** Persisted task fields (TaskRecord without the derived ones). */
 export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer'>;

@@ -37,7 +37,9 @@ export class SequentialSids {
   readonly next: SidGenerator = (prefix) => {
     this.counter += 1;
     const hex = this.counter.toString(16);
-    return prefix + this.head + (PADDING[hex.length] as string) + hex;
+    // join() builds one flat string, where + would build a rope that V8 flattens again at the
+    // first hash lookup: SIDs are Map keys all over the engine.
+    return [prefix, this.head, PADDING[hex.length] as string, hex].join('');
   };
 }
 
@@ -54,9 +56,9 @@ export class RandomSids {
   }
 
   readonly next: SidGenerator = (prefix) => {
-    let hex = '';
-    for (let i = 0; i < 4; i++) hex += (this.random.nextUint32() >>> 0).toString(16).padStart(8, '0');
-    return prefix + hex;
+    const parts = [prefix, '', '', '', ''];
+    for (let i = 1; i <= 4; i++) parts[i] = (this.random.nextUint32() >>> 0).toString(16).padStart(8, '0');
+    return parts.join(''); // one flat string (see SequentialSids)
   };
 
   /** The generator's state, to continue exactly where it is. */
