@@ -157,7 +157,9 @@ export function simulateCalls(input: readonly CallRecord[], options: SimulationO
     estimator?.observe(e);
     if (e.resourceType === 'task') {
       if (e.eventType === 'task.created') {
-        if ((e.data['task_attributes'] as string).includes('"call_key"') && !(e.data['task_attributes'] as string).includes('"callback_sid"')) {
+        // A live call carries its call_key at top level; callback tasks carry callback_sid.
+        const attributes = JSON.parse(e.data['task_attributes'] as string) as Record<string, unknown>;
+        if (typeof attributes['call_key'] === 'string' && attributes['callback_sid'] === undefined) {
           liveTasks.add(e.resourceSid);
           kpis.observe(e);
         }
