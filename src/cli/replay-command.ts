@@ -2,47 +2,30 @@
  * `switchboard replay`: runs the replay job with a progress bar on a terminal and prints a
  * summary table at the end. Returns the process exit code (0 ok, 1 the log could not be read).
  */
-import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { ImportError } from '../sim/anonymous-bank.ts';
 import { writeReplayOutputs } from '../sim/report-files.ts';
 import { runReplayJob, type ReplayPhase } from '../sim/replay-job.ts';
+import { phasedProgress } from './progress.ts';
 
 const PHASE_LABEL: Record<ReplayPhase, string> = { import: 'Reading the log', replay: 'Replaying     ', report: 'Writing report' };
 
 export async function runReplayCommand(log: string, opts: { out: string; from?: string; to?: string }): Promise<number> {
   const started = performance.now();
-  const tty = process.stderr.isTTY === true;
-  const bar = new SingleBar({
-    format: '{phase} [{bar}] {percentage}% | {value}/{total}',
-    stream: process.stderr,
-    hideCursor: true,
-    clearOnComplete: true,
-    noTTYOutput: false,
-  });
-  let phase: ReplayPhase | null = null;
+  const progress = phasedProgress<ReplayPhase>(PHASE_LABEL);
   try {
     const result = await runReplayJob({
       path: log,
       from: opts.from,
       to: opts.to,
-      onProgress: (p, done, total) => {
-        if (!tty) return;
-        if (p !== phase) {
-          if (phase !== null) bar.stop();
-          phase = p;
-          bar.start(total, done, { phase: PHASE_LABEL[p] });
-        } else {
-          bar.update(done);
-        }
-      },
+      onProgress: progress.onProgress,
     });
-    if (tty && phase !== null) bar.stop();
+    progress.stop();
     const files = await writeReplayOutputs(opts.out, result);
     printSummary(result.report, files, (performance.now() - started) / 1000);
     return 0;
   } catch (error) {
-    if (tty && phase !== null) bar.stop();
+    progress.stop();
     if (error instanceof ImportError) {
       process.stderr.write(`switchboard replay: ${error.message}\n`);
       return 1;

@@ -3,7 +3,6 @@
  * reason), the simulation job with a progress bar on a terminal, the report files and a summary
  * table with the three columns side by side. Thin: the work is in src/sim.
  */
-import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ImportError } from '../sim/anonymous-bank.ts';
@@ -12,6 +11,7 @@ import { writeSimulationOutputs, type WrittenSimulation } from '../sim/simulate-
 import { runSimulateJob, SimulationInputError, type SimulatePhase } from '../sim/simulate-job.ts';
 import { COLUMN_LABELS, COLUMNS, type ColumnMeasures, type SimulationReport } from '../sim/simulate-report.ts';
 import { StaffingError } from '../sim/staffing.ts';
+import { phasedProgress } from './progress.ts';
 
 /** Options as commander hands them over (after the parsers below). */
 export interface SimulateCliOptions {
@@ -122,9 +122,7 @@ export function registerSimulateCommand(program: Command): void {
 /** Runs the job, writes the files, prints the summary. Returns the exit code (0 ok, 1 bad input file or nothing to simulate). */
 export async function runSimulateCommand(log: string, opts: SimulateCliOptions): Promise<number> {
   const started = performance.now();
-  const tty = process.stderr.isTTY === true;
-  const bar = new SingleBar({ format: '{phase} [{bar}] {percentage}% | {value}/{total}', stream: process.stderr, hideCursor: true, clearOnComplete: true });
-  let phase: SimulatePhase | null = null;
+  const progress = phasedProgress<SimulatePhase>(PHASE_LABEL);
   const policy: CallbackPolicy | null = opts.callbacks === true
     ? {
         offerThresholdS: opts.offerThreshold ?? DEFAULT_CALLBACK_POLICY.offerThresholdS,
@@ -143,23 +141,14 @@ export async function runSimulateCommand(log: string, opts: SimulateCliOptions):
       acceptDelayS: opts.acceptDelay ?? [0, 2],
       wrapUpS: opts.wrapUp,
       callbacks: policy,
-      onProgress: (p, done, total) => {
-        if (!tty) return;
-        if (p !== phase) {
-          if (phase !== null) bar.stop();
-          phase = p;
-          bar.start(total, done, { phase: PHASE_LABEL[p] });
-        } else {
-          bar.update(done);
-        }
-      },
+      onProgress: progress.onProgress,
     });
-    if (tty && phase !== null) bar.stop();
+    progress.stop();
     const files = await writeSimulationOutputs(opts.out, result);
     printSummary(result.report, files, (performance.now() - started) / 1000);
     return 0;
   } catch (error) {
-    if (tty && phase !== null) bar.stop();
+    progress.stop();
     if (error instanceof ImportError || error instanceof StaffingError || error instanceof SimulationInputError) {
       process.stderr.write(`switchboard simulate: ${error.message}\n`);
       return 1;
