@@ -272,10 +272,23 @@ export class Runtime {
       }
     }
     try {
-      this.store.commit(records);
+      // Written now; answered once on disk (the WAL sync runs off this thread, shared by every
+      // batch written meanwhile: the next batch executes while this one syncs).
+      this.store.commit(records, (error) => this.settle(batch, outcomes, error, outboxRowCount > 0));
     } catch (error) {
-      this.failure = error as Error;
-      for (const p of batch) p.reject(this.failure);
+      this.fail(error as Error);
+      for (const p of batch) p.reject(this.failure as Error);
+      return;
+    }
+    this.snapshotWhenIdle();
+    this.armTimer();
+  }
+
+  /** Answers a committed batch once the store reports it durable (or failed: then nothing more is accepted). */
+  private settle(batch: Pending[], outcomes: (Outcome | Error)[], error: Error | null, wroteOutbox: boolean): void {
+    if (error !== null) {
+      this.fail(error);
+      for (const p of batch) p.reject(this.failure as Error);
       return;
     }
     batch.forEach((p, i) => {
@@ -283,11 +296,14 @@ export class Runtime {
       if (o instanceof Error) p.reject(o);
       else p.resolve(o);
     });
-    this.snapshotWhenIdle();
-    this.armTimer();
     // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
     // and waking it after every commit cost two outbox queries per batch for nothing.
-    if (outboxRowCount > 0) this.notifyCommit();
+    if (wroteOutbox) this.notifyCommit();
+  }
+
+  /** The engines are ahead of the disk from now on: refuse writes (a restart rebuilds from the log). */
+  private fail(error: Error): void {
+    this.failure ??= error;
   }
 
   private notifyCommit(): void {
