@@ -1,7 +1,7 @@
 /**
  * Snapshots are taken off the request path: once a workspace's log passes `snapshotEvery`
  * commands the snapshot waits for a quiet moment; under sustained load it is taken anyway at
- * 4 × `snapshotEvery`. Either way a reopened runtime has the same state.
+ * `forceSnapshotAfter` commands. Either way a reopened runtime has the same state.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { Runtime } from '../../src/runtime/runtime.ts';
 
 test('a due snapshot waits until no command came for a while; a long log is snapshotted at once', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const rt = Runtime.open({ dataDir, snapshotEvery: 10 });
+  const rt = Runtime.open({ dataDir, snapshotEvery: 10, forceSnapshotAfter: 40 });
   const account = rt.createAccount('Acme');
   const ws = rt.createWorkspace(account.sid, { friendlyName: 'Support' }).engine.workspace.sid;
   const snapshotSeq = (): number => rt.store.loadWorkspaces().find((w) => w.sid === ws)?.snapshotSeq ?? -1;
@@ -35,10 +35,21 @@ test('a due snapshot waits until no command came for a while; a long log is snap
   assert.equal(snapshotSeq(), 22, 'taken once quiet');
 
   await create(40);
-  assert.equal(snapshotSeq(), 62, '4 × snapshotEvery commands: taken at once');
+  assert.equal(snapshotSeq(), 62, 'forceSnapshotAfter commands: taken at once');
 
   const reopened = Runtime.open({ dataDir });
   assert.equal(reopened.workspace(account.sid, ws)?.queues.size, 62);
   reopened.close();
+  rt.close();
+});
+
+test('by default a busy workspace is not snapshotted before 100,000 logged commands (a snapshot blocks requests)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
+  const rt = Runtime.open({ dataDir, snapshotEvery: 10 });
+  const account = rt.createAccount('Acme');
+  const ws = rt.createWorkspace(account.sid, { friendlyName: 'Support' }).engine.workspace.sid;
+  const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => rt.execute(ws, { type: 'createTaskQueue', friendlyName: `q${i}` })));
+  assert.ok(outcomes.every((o) => o.rejection === null));
+  assert.equal(rt.store.loadWorkspaces().find((w) => w.sid === ws)?.snapshotSeq, 0, '60 commands (6 × snapshotEvery) in one turn: no snapshot yet');
   rt.close();
 });
