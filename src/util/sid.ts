@@ -28,6 +28,9 @@ export function isSid(value: string, prefix?: SidPrefix): boolean {
 export class SequentialSids {
   counter: number;
   private readonly head: string;
+  /** Per prefix: prefix + head + the padding for counters of {@link stemDigits} hex digits. */
+  private readonly stems = new Map<string, string>();
+  private stemDigits = 0;
 
   constructor(namespace = 0, counter = 0) {
     this.head = (namespace >>> 0).toString(16).padStart(8, '0');
@@ -37,9 +40,14 @@ export class SequentialSids {
   readonly next: SidGenerator = (prefix) => {
     this.counter += 1;
     const hex = this.counter.toString(16);
-    // join() builds one flat string, where + would build a rope that V8 flattens again at the
-    // first hash lookup: SIDs are Map keys all over the engine.
-    return [prefix, this.head, PADDING[hex.length] as string, hex].join('');
+    if (hex.length !== this.stemDigits) {
+      this.stems.clear();
+      this.stemDigits = hex.length;
+    }
+    // One concatenation per SID: the SIDs of a run share a few stems.
+    let stem = this.stems.get(prefix);
+    if (stem === undefined) this.stems.set(prefix, (stem = prefix + this.head + (PADDING[hex.length] as string)));
+    return stem + hex;
   };
 }
 
@@ -56,9 +64,9 @@ export class RandomSids {
   }
 
   readonly next: SidGenerator = (prefix) => {
-    const parts = [prefix, '', '', '', ''];
-    for (let i = 1; i <= 4; i++) parts[i] = (this.random.nextUint32() >>> 0).toString(16).padStart(8, '0');
-    return parts.join(''); // one flat string (see SequentialSids)
+    let hex = '';
+    for (let i = 0; i < 4; i++) hex += (this.random.nextUint32() >>> 0).toString(16).padStart(8, '0');
+    return prefix + hex;
   };
 
   /** The generator's state, to continue exactly where it is. */
