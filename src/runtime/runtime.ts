@@ -4,10 +4,16 @@
  *
  * Writes are durable before they are acknowledged (DESIGN.md rule 2). `execute` queues the
  * command; on the next turn of the event loop every queued command is executed in arrival
- * order, then all of them — commands, events, outbox rows — are committed in ONE transaction
- * (group commit: one disk sync for many requests), and only then are the callers answered. If
- * the commit fails the runtime stops accepting writes: the engines are ahead of the disk, and a
- * restart rebuilds them from what was committed.
+ * order, then all of them — commands, events, outbox rows — are written in ONE transaction, and
+ * the callers are answered once the store reports the transaction on disk (group commit: one disk
+ * sync for many requests; the sync runs off this thread, so the next batch executes meanwhile). If
+ * a commit or its sync fails the runtime stops accepting writes: the engines are ahead of the
+ * disk, and a restart rebuilds them from what was committed.
+ *
+ * Reads (the API's GETs, the engines' state) see a batch from the moment it is written, a few
+ * milliseconds before it is on disk: a crash of the process loses nothing written (the OS has it),
+ * a power cut can take back those last milliseconds — writes that nobody was told had succeeded.
+ * Webhooks are sent only for rows on disk.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,10 @@
  * migrations/0001-initial.sql for the durability model.
  *
  * `node:sqlite` is synchronous, which suits the runtime: a batch of commands is executed and
- * committed in one go, and nothing else runs in between.
+ * written in one go, and nothing else runs in between. What would block the thread that serves
+ * requests for long is done elsewhere: the WAL sync that makes a commit durable runs on libuv's
+ * thread pool ({@link SqliteStore.commit} with `onDurable`), and WAL checkpoints run in a worker
+ * thread with its own connection (checkpointer.ts).
  */
 import { closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
