@@ -1128,6 +1128,7 @@ export class WorkspaceEngine {
       ch.stamp += 1;
     }
     this.workers.delete(w.sid);
+    w.deleted = true;
     this.workersByName.delete(w.friendlyName.toLowerCase());
     this.dirtyWorkers.delete(w);
     this.emitWorker('worker.deleted', w);
@@ -1435,7 +1436,8 @@ export class WorkspaceEngine {
   /** Drops a task and its reservations from the state (delete, purge). */
   private removeTask(task: TaskRecord): void {
     this.unlist(task);
-    this.leaveQueue(task);
+    // A terminal task left its queue when it ended (cancelTask, completeTask).
+    if (!isTerminal(task.assignmentStatus)) this.leaveQueue(task);
     for (const rsid of task.reservationSids) {
       const r = this.reservations.get(rsid);
       if (r !== undefined && isOpen(r.reservationStatus)) {
@@ -2030,7 +2032,7 @@ export class WorkspaceEngine {
     while (this.dirtyWorkers.size > 0) {
       const w = this.dirtyWorkers.values().next().value as WorkerRecord;
       this.dirtyWorkers.delete(w);
-      if (this.workers.get(w.sid) === w) this.serveWorker(w);
+      if (!w.deleted) this.serveWorker(w);
     }
   }
 
