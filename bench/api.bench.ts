@@ -1,7 +1,8 @@
 /**
  * API load benchmark (issue #4): `switchboard serve` runs as a child process (durable commits,
- * synchronous FULL) on a temp data dir; this process creates tasks over loopback HTTP with
- * keep-alive `fetch` from several concurrent creators.
+ * synchronous FULL) on a temp data dir; this process creates tasks over loopback HTTP from several
+ * concurrent creators, each on its own keep-alive connection (node:http: on this 2-core machine
+ * `fetch` cost the load generator about 3× the CPU per request, CPU the server then lacked).
  *
  * What is measured (BENCH_MEASURE):
  * - `callback` (default): create → the reservation's event callback, as issue #4 asks. The
@@ -28,8 +29,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import http from 'node:http';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
@@ -136,6 +138,28 @@ async function main(): Promise<void> {
   const server = await startServer(dataDir);
   const receiver = MEASURE === 'callback' ? await startReceiver() : null;
   const auth = `Basic ${Buffer.from(`${server.sid}:${server.token}`).toString('base64')}`;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  /** POST a form over the keep-alive agent; resolves with the parsed JSON reply (throws on ≥ 300). */
+  const post = (path: string, form: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(server.base + path, {
+        method: 'POST',
+        agent,
+        headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if ((res.statusCode ?? 0) >= 300) reject(new Error(`POST ${path}: ${res.statusCode} ${text}`));
+          else resolve(JSON.parse(text) as Record<string, unknown>);
+        });
+      });
+      req.end(form);
+    });
   const call = async (method: string, path: string, form?: Record<string, string>): Promise<Record<string, unknown>> => {
     const res = await fetch(server.base + path, {
       method,
@@ -174,7 +198,7 @@ async function main(): Promise<void> {
         Array.from({ length: CONCURRENCY }, async () => {
           for (let i = next++; i < count; i = next++) {
             const t0 = wallMs();
-            const task = await call('POST', `${wsPath}/Tasks`, { Attributes: `{"n":${i}}` });
+            const task = await post(`${wsPath}/Tasks`, `Attributes=${encodeURIComponent(`{"n":${i}}`)}`);
             if (record) {
               sentAt[i] = t0;
               answeredAt[i] = wallMs();
@@ -190,6 +214,9 @@ async function main(): Promise<void> {
     if (receiver !== null) {
       for (let waited = 0; receiver.received.size < WARMUP && waited < CALLBACK_GRACE_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
     }
+    // The load generator's own event-loop delay: a stall here inflates the latencies it records.
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const cpu0 = process.cpuUsage();
     const serverCpu0 = processCpuMs(server.child.pid);
     const started = wallMs();
@@ -215,6 +242,7 @@ async function main(): Promise<void> {
       }
       finished = last;
     }
+    loopDelay.disable();
     const elapsed = finished - started;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu1 = processCpuMs(server.child.pid);
@@ -228,7 +256,9 @@ async function main(): Promise<void> {
     const out = process.stdout;
     out.write(`tasks ${TASKS} (after ${WARMUP} warm-up), ${CONCURRENCY} concurrent creators, ${workers} workers × capacity ${CAPACITY}, synchronous ${SYNCHRONOUS}\n`);
     out.write(`measured: ${what}; ${notReserved} responses were not 'reserved', ${missing} callbacks missing\n`);
-    out.write(`load generator CPU: ${(clientCpu * 100).toFixed(0)}% of one core; server CPU per create: ${serverCpuPerCreateUs ?? '?'} µs\n`);
+    out.write(
+      `load generator CPU: ${(clientCpu * 100).toFixed(0)}% of one core, its event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms max ${(loopDelay.max / 1e6).toFixed(1)} ms; server CPU per create: ${serverCpuPerCreateUs ?? '?'} µs\n`,
+    );
     out.write(`creates/s ${createsPerS.toFixed(0)}   p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms   max ${percentile(latencies, 100).toFixed(2)} ms\n`);
     out.write(
       JSON.stringify({
@@ -241,11 +271,13 @@ async function main(): Promise<void> {
         concurrency: CONCURRENCY,
         server_cpu_us_per_create: serverCpuPerCreateUs,
         load_generator_cpu: Number(clientCpu.toFixed(2)),
+        load_generator_loop_delay_max_ms: Number((loopDelay.max / 1e6).toFixed(1)),
       }) + '\n',
     );
   } finally {
     server.child.kill('SIGTERM');
     await new Promise((r) => server.child.once('exit', r));
+    agent.destroy();
     await receiver?.worker.terminate();
     rmSync(dataDir, { recursive: true, force: true });
   }
