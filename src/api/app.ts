@@ -20,6 +20,8 @@ import { workerChannelRoutes } from './routes/worker-channels.ts';
 import { workerRoutes } from './routes/workers.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
+import { callbackRoutes } from './routes/callbacks.ts';
+import type { CallbackService } from '../callbacks/service.ts';
 import { ApiError, errorBody, internalError, methodNotAllowed, notFound } from './twilio-errors.ts';
 
 export interface BuildAppOptions {
@@ -32,6 +34,8 @@ export interface BuildAppOptions {
   clock?: () => number;
   /** Base of `more_info` in error bodies. */
   moreInfoBase?: string;
+  /** The callbacks service; when given, its routes are served (routes/callbacks.ts, docs/api-callbacks.md). */
+  callbacks?: CallbackService;
 }
 
 /**
@@ -127,6 +131,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   void app.register(async (v1) => {
     for (const register of REGISTRARS) register(v1, api);
+    if (options.callbacks !== undefined) callbackRoutes(v1, api, options.callbacks);
   });
 
   app.setNotFoundHandler(async (req, reply) => {

@@ -1,0 +1,435 @@
+/**
+ * The callbacks service of the live server: the imperative shell around the pure CallbackCenter
+ * (docs/callbacks.md "Driving the center", docs/api-callbacks.md "How the service runs").
+ *
+ * - One CallbackCenter and one Datastore per workspace that uses callbacks, created when its
+ *   first call target or data set template is created.
+ * - Driven by the wall clock through ONE unref'd timer armed for the earliest of: the centers'
+ *   `nextDeadline()`, the simulated network's next outcome, and the next look at the events
+ *   table (every `pollMs`, default 100 ms).
+ * - Engine events reach the centers from the workspace's `events` table, in rowid order, after
+ *   the runtime committed them; the rowid of the last one fed is the service's cursor.
+ * - Effects are carried out in order: engine commands through `Runtime.execute` (durable before
+ *   the SID of a created task is reported back), dials and hang-ups through the telephony port.
+ * - Durable (DESIGN.md rule 2; spec callbacks-and-ewt "crash-restart: nothing lost, nothing
+ *   dialed twice"): the centers' and datastores' snapshots, the cursor and the new callback
+ *   events are written in ONE SQLite transaction (src/store/callbacks-store.ts) after every
+ *   operation, and additionally BEFORE every dial (the state then holds the dial's idempotency
+ *   key and its open attempt) and before every create-task command (the state records that a
+ *   task was requested). After a restart the engine events written after the cursor are fed
+ *   again; an in-flight dial is never re-dialed (the center times it out after ring timeout +
+ *   `dialGraceSeconds` and retries as a NEW attempt with a new key); a requested task whose SID
+ *   was not recorded is found in the engine by its `callback_sid` attribute.
+ *
+ * All operations run one at a time, in arrival order (a promise chain), so the center never
+ * sees interleaved halves of two operations. Times are epoch milliseconds.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import type { Command, EngineEvent } from '../engine/index.ts';
+import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
+import { CallbacksStore } from '../store/callbacks-store.ts';
+import { SimulatedNetwork } from '../voice/simulated-network.ts';
+import type { DialResult, TelephonyPort } from '../voice/telephony.ts';
+import { CallbackCenter, isTerminalStatus, type CallbackEvent, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
+import { Datastore, type DatastoreSnapshot } from './datastore.ts';
+import { queueViewOf } from './driver.ts';
+import { CallbackError } from './errors.ts';
+
+export interface CallbackServiceOptions {
+  runtime: Runtime;
+  /** The server's database file (the runtime's); the service opens its own connection to it. */
+  databasePath: string;
+  /**
+   * Where dials go. Default: a SimulatedNetwork in wall-clock time (outcomes delivered by the
+   * service's timer). Pass a TwilioCalls adapter for real calls.
+   */
+  telephony?: TelephonyPort;
+  /** Wall clock, epoch ms (tests inject the runtime's). Default Date.now. */
+  clock?: () => number;
+  /** Passed to every CallbackCenter (`holdUntilQuote`, `dialGraceSeconds`). */
+  center?: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds'>;
+  /** How often the events table is read for new engine events, ms. Default 100. */
+  pollMs?: number;
+  /** Append one JSON line per dial handed to the port (`{key, to, at}`) to this file (tests, audits). */
+  dialLog?: string;
+  /** Errors the service could not hand to a caller (a failed persist, a port error). Default: ignored. */
+  onError?: (error: unknown) => void;
+}
+
+interface Host {
+  workspaceSid: string;
+  accountSid: string;
+  center: CallbackCenter;
+  datastore: Datastore;
+}
+
+/** A new SID: prefix + 32 hex digits from the OS's random source (the shell may draw randomness). */
+export function newSid(prefix: string): string {
+  return prefix + randomBytes(16).toString('hex');
+}
+
+/** Mindful-style opaque token: 32 random bytes, hex. */
+function newToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+const EVENT_BATCH = 2_000;
+
+export class CallbackService {
+  readonly runtime: Runtime;
+  readonly telephony: TelephonyPort;
+  private readonly store: CallbacksStore;
+  private readonly clock: () => number;
+  private readonly centerOptions: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds'>;
+  private readonly pollMs: number;
+  private readonly dialLog: string | null;
+  private readonly onError: (error: unknown) => void;
+  private readonly hosts = new Map<string, Host>();
+  /** Dial key → workspace (outcomes come back by key). */
+  private readonly keyOwner = new Map<string, string>();
+  private cursor: number;
+  private pendingEvents: Array<{ workspaceSid: string; event: CallbackEvent }> = [];
+  private dirty = new Set<string>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(options: CallbackServiceOptions, store: CallbacksStore) {
+    this.runtime = options.runtime;
+    this.store = store;
+    this.clock = options.clock ?? Date.now;
+    this.centerOptions = options.center ?? {};
+    this.pollMs = options.pollMs ?? 100;
+    this.dialLog = options.dialLog ?? null;
+    this.onError = options.onError ?? (() => undefined);
+    this.telephony = options.telephony ?? new SimulatedNetwork();
+    this.cursor = store.loadCursor();
+    this.telephony.onOutcome((r) => this.onDialResult(r));
+  }
+
+  /**
+   * Opens the service over the runtime's database: restores every saved center and datastore,
+   * recovers task SIDs lost in a crash, then starts the timer (the first tick replays the engine
+   * events written since the saved cursor). Throws if the database lacks the callback tables.
+   */
+  static async open(options: CallbackServiceOptions): Promise<CallbackService> {
+    const service = new CallbackService(options, new CallbacksStore(options.databasePath));
+    for (const row of service.store.loadStates()) {
+      const host = service.restoreHost(row.workspaceSid, row.accountSid, row.center, row.datastore);
+      service.hosts.set(row.workspaceSid, host);
+      for (const c of host.center.listCallbacks()) for (const a of c.attempts) if (a.dialKey !== null) service.keyOwner.set(a.dialKey, row.workspaceSid);
+    }
+    await service.enqueue(async () => {
+      for (const host of service.hosts.values()) await service.recoverTasks(host);
+    });
+    await service.pump();
+    return service;
+  }
+
+  private restoreHost(workspaceSid: string, accountSid: string, center: CenterSnapshot, datastore: DatastoreSnapshot): Host {
+    return {
+      workspaceSid,
+      accountSid,
+      center: CallbackCenter.restore(center, { ...this.centerOptions, newSid: (p) => newSid(p) }),
+      datastore: Datastore.restore(datastore, { newToken, newSid: () => newSid('DT') }),
+    };
+  }
+
+  /** The center and datastore of a workspace (created on first use), or undefined when the workspace is not this account's. */
+  host(accountSid: string, workspaceSid: string, create: boolean): Host | undefined {
+    if (this.runtime.workspace(accountSid, workspaceSid) === undefined) return undefined;
+    let host = this.hosts.get(workspaceSid);
+    if (host === undefined && create) {
+      const now = this.clock();
+      host = {
+        workspaceSid,
+        accountSid,
+        center: new CallbackCenter({ ...this.centerOptions, now, newSid: (p) => newSid(p) }),
+        datastore: new Datastore({ newToken, newSid: () => newSid('DT') }),
+      };
+      this.hosts.set(workspaceSid, host);
+      this.dirty.add(workspaceSid);
+    }
+    return host;
+  }
+
+  /** The host whose datastore issued `token`, or undefined. */
+  hostForToken(token: string): Host | undefined {
+    for (const h of this.hosts.values()) if (h.datastore.snapshot().templates.some((t) => t.token === token)) return h;
+    return undefined;
+  }
+
+  /**
+   * Runs `op` on a workspace's center, in turn with every other operation, at the current time;
+   * carries its effects out and persists (the returned promise settles after the state is on
+   * disk). `op` may throw (CallbackError for bad input): nothing changed then, and the promise
+   * rejects with that error.
+   */
+  run<T extends object>(host: Host, op: (center: CallbackCenter, now: number, datastore: Datastore) => T): Promise<T> {
+    return this.enqueue(async () => {
+      const now = this.clock();
+      await this.settleViews(host);
+      const out = op(host.center, now, host.datastore);
+      this.dirty.add(host.workspaceSid);
+      const o = out as Partial<CenterOutcome>;
+      await this.apply(host, { events: o.events ?? [], effects: o.effects ?? [] });
+      await this.settleViews(host);
+      this.persist();
+      return out;
+    });
+  }
+
+  /**
+   * Deletes a call target that has no pending callback: the center is rebuilt from its snapshot
+   * without the target, its statistics and its terminal callbacks (their events stay in the
+   * event stream). Throws CallbackError `InvalidRequest` when a callback is still pending.
+   */
+  removeCallTarget(host: Host, targetSid: string): Promise<void> {
+    return this.enqueue(() => {
+      if (host.center.pendingCount(targetSid) > 0 || host.center.listCallbacks({ callTargetSid: targetSid }).some((c) => !isTerminalStatus(c.status))) {
+        throw new CallbackError('InvalidRequest', `call target ${targetSid} still has callbacks in progress`, 'Sid');
+      }
+      const s = host.center.snapshot();
+      const kept: CenterSnapshot = {
+        ...s,
+        targets: s.targets.filter((t) => t.sid !== targetSid),
+        callbacks: s.callbacks.filter((c) => c.callTargetSid !== targetSid),
+        stats: s.stats.filter(([sid]) => sid !== targetSid),
+        views: s.views.filter(([sid]) => sid !== targetSid),
+        inService: s.inService.filter(([, v]) => v.targetSid !== targetSid),
+      };
+      host.center = CallbackCenter.restore(kept, { ...this.centerOptions, newSid: (p) => newSid(p) });
+      this.dirty.add(host.workspaceSid);
+      this.persist();
+    });
+  }
+
+  /** Reads new engine events, delivers due telephone outcomes and fires due center deadlines, now. Tests await it after moving their clock. */
+  pump(): Promise<void> {
+    return this.enqueue(() => this.tick());
+  }
+
+  /** Stops the timer and closes the store connection once queued operations are done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.chain.catch(() => undefined);
+    this.store.close();
+  }
+
+  // ── internals ──
+
+  private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.closed) return;
+    try {
+      // 1. Engine events committed since the cursor, in order.
+      for (;;) {
+        const rows = this.store.engineEventsAfter(this.cursor, EVENT_BATCH);
+        for (const row of rows) {
+          this.cursor = row.rowid;
+          const host = this.hosts.get(row.workspaceSid);
+          if (host === undefined) continue;
+          const e = JSON.parse(row.body) as EngineEvent;
+          this.dirty.add(host.workspaceSid);
+          await this.apply(host, host.center.observe(e));
+        }
+        if (rows.length < EVENT_BATCH) break;
+      }
+      const now = this.clock();
+      // 2. Telephone outcomes due (simulated network in wall-clock time).
+      if (this.telephony instanceof SimulatedNetwork) this.telephony.deliverUntil(now);
+      // 3. Center deadlines, then fresh queue views (which may launch callbacks).
+      for (const host of this.hosts.values()) {
+        const due = host.center.nextDeadline();
+        if (due !== null && due <= now) {
+          this.dirty.add(host.workspaceSid);
+          await this.apply(host, host.center.advanceTo(now));
+        }
+        await this.settleViews(host);
+      }
+      this.persist();
+    } catch (error) {
+      this.onError(error);
+    } finally {
+      this.arm();
+    }
+  }
+
+  /** A telephone outcome: queued as an operation on the center that dialed the key. */
+  private onDialResult(r: DialResult): void {
+    const ws = this.keyOwner.get(r.key);
+    const host = ws === undefined ? undefined : this.hosts.get(ws);
+    if (host === undefined) return;
+    const apply = async (): Promise<void> => {
+      this.dirty.add(host.workspaceSid);
+      await this.apply(host, host.center.dialOutcome(r.key, r.outcome, Math.max(r.at, host.center.now)));
+      await this.settleViews(host);
+    };
+    // The simulated network delivers inside tick (already in the chain); other ports call in from outside.
+    if (this.telephony instanceof SimulatedNetwork) this.inline.push(apply);
+    else void this.enqueue(async () => {
+      await apply();
+      this.persist();
+    }).catch((e: unknown) => this.onError(e));
+  }
+
+  /** Outcomes the simulated network delivered during the current tick, applied before it persists. */
+  private inline: Array<() => Promise<void>> = [];
+
+  private async drainInline(): Promise<void> {
+    while (this.inline.length > 0) await (this.inline.shift() as () => Promise<void>)();
+  }
+
+  /** Records the events and carries the effects out, in order (and what they cause, recursively). */
+  private async apply(host: Host, out: CenterOutcome): Promise<void> {
+    for (const event of out.events) {
+      this.pendingEvents.push({ workspaceSid: host.workspaceSid, event });
+      if (event.eventType === 'callback.registered' && typeof event.data['ecbt_seconds'] === 'number') {
+        const c = host.center.getCallback(event.resourceSid);
+        if (c !== undefined) host.datastore.noteCallback(c.phoneNumber, event.data['ecbt_seconds'], event.at);
+      }
+    }
+    for (const effect of out.effects) {
+      const now = this.clock();
+      if (effect.kind === 'dial') {
+        // The key and its open attempt are on disk before the call can be placed.
+        this.persist();
+        this.keyOwner.set(effect.key, host.workspaceSid);
+        if (this.dialLog !== null) appendFileSync(this.dialLog, JSON.stringify({ key: effect.key, to: effect.to, at: now }) + '\n');
+        try {
+          await this.telephony.dial({ key: effect.key, callbackSid: effect.callbackSid, to: effect.to, from: effect.from, ringTimeoutSeconds: effect.ringTimeoutSeconds }, now);
+        } catch (error) {
+          // The center times the dial out (telephony failure) and retries as a new attempt.
+          this.onError(error);
+        }
+        continue;
+      }
+      if (effect.kind === 'hangup') {
+        try {
+          await this.telephony.hangup(effect.key, now);
+        } catch (error) {
+          this.onError(error);
+        }
+        continue;
+      }
+      let command = effect.command;
+      if (effect.purpose === 'create_task') {
+        command = this.withStoredContext(host, effect.callbackSid, command);
+        // "a task was requested" is on disk before the task can exist (see recoverTasks).
+        this.persist();
+      }
+      const untimed = { ...command } as Record<string, unknown>;
+      delete untimed['at'];
+      let outcome;
+      try {
+        outcome = await this.runtime.execute(host.workspaceSid, untimed as UntimedCommand);
+      } catch (error) {
+        this.onError(error);
+        if (effect.purpose === 'create_task') await this.apply(host, host.center.taskCreationFailed(effect.callbackSid, (error as Error).message, this.clock()));
+        continue;
+      }
+      if (effect.purpose === 'create_task') {
+        if (outcome.rejection !== null) await this.apply(host, host.center.taskCreationFailed(effect.callbackSid, outcome.rejection.message, this.clock()));
+        else await this.apply(host, host.center.taskCreated(effect.callbackSid, outcome.sid as string, this.clock()));
+      }
+    }
+    await this.drainInline();
+  }
+
+  /** Merges the datastore's data set for the callback's number into a create-task command's `context` (spec §5); registration values win. */
+  private withStoredContext(host: Host, callbackSid: string, command: Command): Command {
+    const c = host.center.getCallback(callbackSid);
+    const t = c === undefined ? undefined : host.center.getCallTarget(c.callTargetSid);
+    if (c === undefined || t === undefined || t.datastoreTemplateSid === null || command.type !== 'createTask') return command;
+    const stored = host.datastore.contextFor(t.datastoreTemplateSid, c.phoneNumber, this.clock());
+    if (Object.keys(stored).length === 0) return command;
+    const attrs = JSON.parse(command.attributes ?? '{}') as { context?: Record<string, string> };
+    attrs.context = { ...stored, ...(attrs.context ?? {}) };
+    return { ...command, attributes: JSON.stringify(attrs) };
+  }
+
+  /** Every call target's queue view from the engine (may launch callbacks): the outcome, not yet applied. */
+  private refreshViews(host: Host, now: number): CenterOutcome {
+    const engine = this.runtime.workspace(host.accountSid, host.workspaceSid);
+    const all: CenterOutcome = { events: [], effects: [] };
+    if (engine === undefined) return all;
+    for (const t of host.center.listCallTargets()) {
+      const view = queueViewOf(engine, t.taskQueueSid, t.taskChannel);
+      if (view === null) continue;
+      const out = host.center.setQueueView(t.sid, view, Math.max(now, host.center.now));
+      all.events.push(...out.events);
+      all.effects.push(...out.effects);
+    }
+    return all;
+  }
+
+  /** Refreshes the views and applies what they cause, until nothing more comes out (bounded). */
+  private async settleViews(host: Host): Promise<void> {
+    for (let round = 0; round < 10; round++) {
+      const out = this.refreshViews(host, this.clock());
+      if (out.events.length === 0 && out.effects.length === 0) return;
+      this.dirty.add(host.workspaceSid);
+      await this.apply(host, out);
+    }
+  }
+
+  /** After a crash between "task requested" and "task SID recorded": find the task by its `callback_sid` attribute. */
+  private async recoverTasks(host: Host): Promise<void> {
+    const engine = this.runtime.workspace(host.accountSid, host.workspaceSid);
+    if (engine === undefined) return;
+    for (const c of host.center.listCallbacks()) {
+      if (!c.taskRequested || c.taskSid !== null) continue;
+      let found: string | null = null;
+      for (const t of engine.tasks.values()) {
+        if (t.assignmentStatus !== 'pending' && t.assignmentStatus !== 'reserved' && t.assignmentStatus !== 'assigned') continue;
+        if (t.attributes['callback_sid'] === c.sid) found = t.sid;
+      }
+      this.dirty.add(host.workspaceSid);
+      const now = this.clock();
+      await this.apply(host, found !== null ? host.center.taskCreated(c.sid, found, now) : host.center.taskCreationFailed(c.sid, 'the task was not created before a restart', now));
+    }
+    this.persist();
+  }
+
+  /** Writes dirty states, the cursor and new callback events in one transaction. */
+  private persist(): void {
+    const states = [...this.dirty].map((ws) => this.hosts.get(ws)).filter((h): h is Host => h !== undefined);
+    const events = this.pendingEvents;
+    this.store.save(
+      states.map((h) => ({ workspaceSid: h.workspaceSid, accountSid: h.accountSid, center: h.center.snapshot(), datastore: h.datastore.snapshot() })),
+      this.cursor,
+      events,
+      this.clock(),
+    );
+    this.pendingEvents = [];
+    this.dirty.clear();
+  }
+
+  /** One timer: the earliest center deadline, the simulated network's next outcome, or the next poll. */
+  private arm(): void {
+    if (this.closed) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const now = this.clock();
+    let next = now + this.pollMs;
+    for (const h of this.hosts.values()) next = Math.min(next, h.center.nextDeadline() ?? Infinity);
+    if (this.telephony instanceof SimulatedNetwork) next = Math.min(next, this.telephony.nextDue() ?? Infinity);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.pump().catch((e: unknown) => this.onError(e));
+    }, Math.max(0, next - now));
+    this.timer.unref();
+  }
+}
+
+/** True for a CallbackError (the REST layer maps its code). */
+export function isCallbackError(e: unknown): e is CallbackError {
+  return e instanceof CallbackError;
+}

@@ -1,0 +1,114 @@
+/**
+ * Test harness for the callbacks API: a real Runtime on a temp data dir, the CallbackService
+ * with a SimulatedNetwork (short ring and prompt times) as its telephone, the app listening on
+ * 127.0.0.1, an account, the official twilio client pointed at it, and a workspace with one
+ * worker, one task queue and a workflow routing to it. The clock is the wall clock plus an
+ * offset the test moves; `step(ms)` moves it and lets the service catch up.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import twilio from 'twilio';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.ts';
+import { CallbackService } from '../../src/callbacks/service.ts';
+import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
+
+export type Client = ReturnType<typeof twilio>;
+
+export interface CbHarness {
+  runtime: Runtime;
+  service: CallbackService;
+  network: SimulatedNetwork;
+  app: FastifyInstance;
+  base: string;
+  account: NewCredentials;
+  client: Client;
+  ws: string;
+  queueSid: string;
+  workflowSid: string;
+  workerSid: string;
+  now: () => number;
+  /** Moves the clock by `ms` and runs the service's due work (events, outcomes, deadlines). */
+  step: (ms: number) => Promise<void>;
+  /** Form POST/GET/DELETE with Basic auth (default: the harness account; null: none). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field in the tests
+  call: (method: string, path: string, form?: Record<string, string | string[]>, auth?: [string, string] | null) => Promise<{ status: number; body: any }>;
+  close: () => Promise<void>;
+}
+
+export async function startCbHarness(options: { workers?: number; available?: boolean } = {}): Promise<CbHarness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cbapi-'));
+  let offset = 0;
+  const now = (): number => Date.now() + offset;
+  const runtime = Runtime.open({ dataDir, clock: now });
+  const network = new SimulatedNetwork({ seed: 7, ringMinSeconds: 1, ringMaxSeconds: 2, promptSeconds: 1, busySeconds: 1 });
+  const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: network, clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
+  const app = buildApp({ runtime, clock: now, callbacks: service });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const account = runtime.createAccount('Acme');
+  const client = twilio(account.sid, account.secret);
+  client.taskrouter.baseUrl = base;
+  const w = await client.taskrouter.v1.workspaces.create({ friendlyName: 'Callbacks' });
+  const ws = w.sid;
+  const wsc = client.taskrouter.v1.workspaces(ws);
+  const activities = await wsc.activities.list();
+  const available = activities.find((a) => a.friendlyName === 'Available')!;
+  const offline = activities.find((a) => a.friendlyName === 'Offline')!;
+  const queue = await wsc.taskQueues.create({ friendlyName: 'Support', targetWorkers: '1==1' });
+  const workflow = await wsc.workflows.create({ friendlyName: 'Main', configuration: JSON.stringify({ task_routing: { default_filter: { queue: queue.sid } } }) });
+  let workerSid = '';
+  for (let i = 0; i < (options.workers ?? 1); i++) {
+    const worker = await wsc.workers.create({ friendlyName: `Agent ${i}`, activitySid: options.available === false ? offline.sid : available.sid });
+    if (i === 0) workerSid = worker.sid;
+  }
+  const call: CbHarness['call'] = async (method, path, form, auth) => {
+    const headers: Record<string, string> = {};
+    const a = auth === undefined ? [account.sid, account.secret] : auth;
+    if (a !== null) headers['authorization'] = `Basic ${Buffer.from(`${a[0]}:${a[1]}`).toString('base64')}`;
+    let body: string | undefined;
+    let url = base + path;
+    if (form !== undefined) {
+      const p = new URLSearchParams();
+      for (const [k, v] of Object.entries(form)) for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
+      if (method === 'GET') url += `?${p.toString()}`;
+      else {
+        body = p.toString();
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+      }
+    }
+    const res = await fetch(url, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+  };
+  return {
+    runtime,
+    service,
+    network,
+    app,
+    base,
+    account,
+    client,
+    ws,
+    queueSid: queue.sid,
+    workflowSid: workflow.sid,
+    workerSid,
+    now,
+    step: async (ms) => {
+      offset += ms;
+      // Twice: the first pass may create tasks whose engine events the second one reads.
+      await service.pump();
+      await new Promise((r) => setTimeout(r, 5));
+      await service.pump();
+    },
+    call,
+    close: async () => {
+      await app.close();
+      await service.close();
+      runtime.close();
+    },
+  };
+}
