@@ -245,7 +245,10 @@ export class CallbackService {
       }
       const now = this.clock();
       // 2. Telephone outcomes due (simulated network in wall-clock time).
-      if (this.telephony instanceof SimulatedNetwork) this.telephony.deliverUntil(now);
+      if (this.telephony instanceof SimulatedNetwork) {
+        this.telephony.deliverUntil(now);
+        await this.drainInline();
+      }
       // 3. Center deadlines, then fresh queue views (which may launch callbacks).
       for (const host of this.hosts.values()) {
         const due = host.center.nextDeadline();
