@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { SequentialSids } from '../util/sid.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { CallbackCenter, type CallbackEffect } from './center.ts';
+import { ecbtRange } from './offer.ts';
 
 const T0 = 1_704_110_400_000;
 const WQ = 'WQ' + '0'.repeat(31) + '1';
@@ -122,4 +123,61 @@ test('ECBT factor: a late first ring raises it (EWMA 0.05, clamped at 2); rings 
   assert.equal(c.statsOf('CT').factor, 0.95 * f1 + 0.05);
   // later estimates are stretched by the factor: 35 s lead × factor on a free line
   assert.equal(Math.round(c.ecbt(onTime.sid) as number), Math.round(35 * (0.95 * f1 + 0.05)));
+});
+
+test('keeping the quote: a customer-first callback paced out by busy agents is dialed when its range is about to end, one per claimable busy slot', () => {
+  const c = center({ minimumCallbackDelaySeconds: 0 });
+  // Every member busy and staying on (available activity): pacing sees no agent free within the lead time.
+  c.setQueueView('CT', { waiting: [], idleServers: 0, busyServers: 2, staffed: 2, busyAvailableServers: 2 }, T0);
+  const numbers = ['+14155550101', '+14155550102', '+14155550103'];
+  const cbs = numbers.map((n) => c.register({ callTargetSid: 'CT', phoneNumber: n }, T0).callback);
+  const first = cbs[0];
+  assert.ok(first !== undefined && first.ecbtSeconds !== null);
+  const dueOf = (x: (typeof cbs)[number]): number => x.createdAt + ecbtRange(x.ecbtSeconds as number).highMinutes * 60_000;
+  // Pacing holds every dial at its gate (a third into the range) and up to the range's end.
+  const second = cbs[1] as (typeof cbs)[number];
+  assert.ok(first.scheduledFor < second.scheduledFor && second.scheduledFor < dueOf(first));
+  assert.equal(c.advanceTo(second.scheduledFor).effects.length, 0);
+  assert.equal(c.getCallback(first.sid)?.status, 'registered');
+  assert.equal(c.nextDeadline(), dueOf(first), 'the center wakes at the end of the range');
+  // At the end of each range the callback is dialed while a busy slot is left to claim: two slots, so the first two.
+  const dials: Array<{ sid: string; key: string; at: number }> = [];
+  for (const x of cbs.slice(0, 2)) {
+    for (const e of c.advanceTo(dueOf(x) - 1).effects) if (e.kind === 'dial') dials.push({ sid: e.callbackSid, key: e.key, at: dueOf(x) - 1 });
+    for (const e of c.advanceTo(dueOf(x)).effects) if (e.kind === 'dial') dials.push({ sid: e.callbackSid, key: e.key, at: dueOf(x) });
+  }
+  assert.deepEqual(dials.map((d) => [d.sid, d.at]), cbs.slice(0, 2).map((x) => [x.sid, dueOf(x)]));
+  for (const x of cbs.slice(0, 2)) assert.equal(CallbackCenter.punctuality(c.getCallback(x.sid) as typeof x)?.withinRange, true);
+  // Both customers are ready: their return tasks wait for the two busy agents.
+  const third = cbs[2] as (typeof cbs)[number];
+  const at = dueOf(cbs[1] as (typeof cbs)[number]) + 30_000;
+  const waiting = dials.map((d, i) => {
+    const created = c.dialOutcome(d.key, 'ready', at).effects.find((e) => e.kind === 'engine' && e.purpose === 'create_task');
+    assert.ok(created !== undefined);
+    const taskSid = 'WT' + '0'.repeat(31) + String(i + 1);
+    c.taskCreated(d.sid, taskSid, at);
+    return { taskSid, priority: 5, virtualStartTime: T0 };
+  });
+  c.setQueueView('CT', { waiting, idleServers: 0, busyServers: 2, staffed: 2, busyAvailableServers: 2 }, at);
+  assert.equal(c.advanceTo(dueOf(third)).effects.filter((e) => e.kind === 'dial').length, 0, 'both busy slots are claimed');
+  assert.equal(c.getCallback(third.sid)?.status, 'registered');
+  // A third agent busy (and staying) leaves a slot to claim: the last one is dialed at once, late.
+  const more = c.setQueueView('CT', { waiting, idleServers: 0, busyServers: 3, staffed: 3, busyAvailableServers: 3 }, dueOf(third) + 1000);
+  assert.deepEqual(more.effects.filter((e) => e.kind === 'dial').map((d) => d.callbackSid), [third.sid]);
+});
+
+test('keeping the quote: nobody is dialed for agents who are finishing their last calls, nor past the quote on a retry', () => {
+  const c = center({ minimumCallbackDelaySeconds: 0 });
+  // Both members are busy but already offline (end of shift): no slot will come back.
+  c.setQueueView('CT', { waiting: [], idleServers: 0, busyServers: 2, staffed: 2, busyAvailableServers: 0 }, T0);
+  const cb = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0).callback;
+  const due = cb.createdAt + 4 * 60_000;
+  assert.equal(c.advanceTo(due + 3600_000).effects.length, 0);
+  assert.equal(c.getCallback(cb.sid)?.status, 'registered');
+  // Agent-first callbacks are not paced by the center: their task is created at the gate.
+  const af = center({ minimumCallbackDelaySeconds: 0, strategy: 'agent_first' });
+  af.setQueueView('CT', { waiting: [], idleServers: 0, busyServers: 2, staffed: 2, busyAvailableServers: 2 }, T0);
+  const a = af.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0).callback;
+  const launched = af.advanceTo(a.scheduledFor);
+  assert.deepEqual(launched.effects.map((e) => e.kind === 'engine' && e.purpose), ['create_task']);
 });

@@ -190,6 +190,11 @@ export interface QueueView {
   idleServers: number;
   busyServers: number;
   staffed: number;
+  /**
+   * Of `busyServers`, the slots of members in an available activity: they take another task
+   * when they finish (one who went offline mid-call does not). Optional; `busyServers` when absent.
+   */
+  busyAvailableServers?: number;
 }
 
 /** Statistics per target feeding ECBT (§3.3). Plain data. */
@@ -759,7 +764,13 @@ export class CallbackCenter {
   setQueueView(targetSid: string, view: QueueView, now: number): CenterOutcome {
     const t = this.targetOrThrow(targetSid);
     this.tick(now);
-    this.views.set(t.sid, { waiting: view.waiting.map((w) => ({ ...w })), idleServers: view.idleServers, busyServers: view.busyServers, staffed: view.staffed });
+    this.views.set(t.sid, {
+      waiting: view.waiting.map((w) => ({ ...w })),
+      idleServers: view.idleServers,
+      busyServers: view.busyServers,
+      staffed: view.staffed,
+      ...(view.busyAvailableServers !== undefined ? { busyAvailableServers: view.busyAvailableServers } : {}),
+    });
     for (const c of this.active) {
       if (c.callTargetSid !== t.sid || c.type !== 'asap' || (c.status !== 'registered' && c.status !== 'retry_wait')) continue;
       const e = Math.ceil(this.estimate(t, c, c.createdAt + t.minimumCallbackDelaySeconds * 1000));
@@ -819,6 +830,9 @@ export class CallbackCenter {
     if ((c.status === 'registered' || c.status === 'retry_wait') && c.scheduledFor > this.now) d = Math.min(d, c.scheduledFor);
     if (c.status === 'registered' || c.status === 'retry_wait') {
       const t = this.targets.get(c.callTargetSid) as CallTarget;
+      // Wake up when a paced CF callback's quote is about to run out (see launch()).
+      const due = this.promiseDue(c);
+      if (due !== null && due > this.now) d = Math.min(d, due);
       if (t.hoursOfOperation !== null) {
         const h = openingAt(t, this.now);
         if (!h.open && h.opensAt !== null && c.scheduledFor <= this.now) d = Math.min(d, h.opensAt);
@@ -901,16 +915,56 @@ export class CallbackCenter {
     ready.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     // Each callback keeps the strategy it was registered with (§1.2), even if the target changed.
     let k = Number.NaN;
+    let claimable = Number.NaN;
     for (const c of ready) {
       if (c.strategy === 'agent_first') {
         this.startAgentFirst(t, c);
         continue;
       }
       if (Number.isNaN(k)) k = this.pacing(t) - inFlight;
-      if (k <= 0) continue;
+      if (k > 0) {
+        this.dialCustomer(t, c, 'dialing');
+        k -= 1;
+        continue;
+      }
+      // Pacing says no agent will be free within the lead time. A callback whose quoted range
+      // is about to run out is dialed anyway if a busy slot of the pool is left to claim: its
+      // return task outranks the live callers (returnPriority), so it takes the next member who
+      // frees up ([DECISION] "Keeping the quote", docs/callbacks.md).
+      const due = this.promiseDue(c);
+      if (due === null || due > now) continue;
+      if (Number.isNaN(claimable)) claimable = this.claimableSlots(t) - inFlight;
+      if (claimable <= 0) continue;
       this.dialCustomer(t, c, 'dialing');
-      k -= 1;
+      claimable -= 1;
+      inFlight += 1;
     }
+  }
+
+  /**
+   * The last instant (epoch ms) a waiting customer-first callback can be dialed and still ring
+   * inside its quoted range: createdAt + high minutes of the range (§3.3), for the first attempt
+   * of an ASAP callback with `holdUntilQuote` on. Null when no quote binds (scheduled, AF,
+   * retries — a retry's delay is the customer's —, holdUntilQuote off).
+   */
+  private promiseDue(c: CallbackRequest): number | null {
+    if (!this.holdUntilQuote || c.type !== 'asap' || c.strategy !== 'customer_first' || c.ecbtSeconds === null || c.attempts.length > 0) return null;
+    return c.createdAt + ecbtRange(c.ecbtSeconds).highMinutes * 60_000;
+  }
+
+  /**
+   * Busy slots of the pool that no return task or CF dial has claimed yet: how many due
+   * callbacks may be dialed without a free agent in sight. Each one waits for the next member
+   * who frees up. Only members who will take another task count (`busyAvailableServers`): a
+   * pool whose last agents are finishing calls before going offline claims nothing, so nobody
+   * is dialed into an empty center.
+   */
+  private claimableSlots(t: CallTarget): number {
+    const view = this.views.get(t.sid);
+    if (view === undefined) return 0;
+    let returnWaiting = 0;
+    for (const w of view.waiting) if (this.byTask.has(w.taskSid)) returnWaiting += 1;
+    return Math.min(t.maxConcurrentOutbound, view.busyAvailableServers ?? view.busyServers) - returnWaiting;
   }
 
   /**

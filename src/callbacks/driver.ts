@@ -298,7 +298,9 @@ export class CallbackDriver {
 /**
  * The live view of one task queue for the center (QueueView): its waiting tasks (pending or
  * reserved) and its members' slots on the channel (`channel`: unique name or TC SID) — idle
- * (ready, free capacity), busy (active tasks) and staffed (available activity or busy).
+ * (ready, free capacity), busy (active tasks), busy in an available activity (they take the
+ * next task when they finish; a member finishing a call after going offline does not) and
+ * staffed (available activity or busy).
  * Null when the queue does not exist. Reads engine state only.
  */
 export function queueViewOf(engine: WorkspaceEngine, taskQueueSid: string, channel: string): QueueView | null {
@@ -313,12 +315,14 @@ export function queueViewOf(engine: WorkspaceEngine, taskQueueSid: string, chann
   let idle = 0;
   let busy = 0;
   let staffed = 0;
+  let busyAvailable = 0;
   for (const w of q.members) {
     const c = w.channels[index];
     if (c === undefined) continue;
     busy += Math.min(c.activeTasks, c.configuredCapacity);
+    if (w.activityAvailable) busyAvailable += Math.min(c.activeTasks, c.configuredCapacity);
     if (c.ready) idle += Math.max(0, c.configuredCapacity - c.activeTasks);
     if (w.activityAvailable || c.activeTasks > 0) staffed += 1;
   }
-  return { waiting, idleServers: idle, busyServers: busy, staffed };
+  return { waiting, idleServers: idle, busyServers: busy, staffed, busyAvailableServers: busyAvailable };
 }
