@@ -141,16 +141,16 @@ export class SqliteStore {
   /** Callbacks the sync in flight will answer (null: no sync in flight). */
   private syncing: ((error: Error | null) => void)[] | null = null;
   private syncFailure: Error | null = null;
-  /** Highest outbox id written, and highest known to be on disk: webhooks go out for durable rows only. */
-  private writtenOutboxId = 0;
-  private durableOutboxId = 0;
+  /**
+   * Ids of the outbox rows this connection wrote that are not on disk yet, ascending. Webhooks go
+   * out for rows below the first of them only (rows another connection committed are durable).
+   */
+  private unsyncedOutboxIds: number[] = [];
 
   private constructor(path: string, db: DatabaseSync, syncWal: boolean) {
     this.path = path;
     this.db = db;
     this.syncWal = syncWal;
-    this.writtenOutboxId = (db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM outbox').get() as { id: number }).id;
-    this.durableOutboxId = this.writtenOutboxId;
     this.insertCommand = db.prepare('INSERT INTO commands (workspace_sid, seq, command) VALUES (?, ?, ?)');
     this.insertEvent = db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.insertOutbox = db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)');
@@ -307,7 +307,7 @@ export class SqliteStore {
         .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, sid_scheme, create_options) VALUES (?, ?, ?, ?, ?)')
         .run(w.sid, w.accountSid, w.sidSeed, w.sidScheme ?? 0, JSON.stringify(w.createOptions));
       for (const e of events) this.writeEvent(w.sid, 0, e);
-      for (const o of outbox) this.noteOutboxId(this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt).lastInsertRowid);
+      for (const o of outbox) this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt);
     });
     this.syncNow();
   }
@@ -358,6 +358,7 @@ export class SqliteStore {
     if (this.syncFailure !== null) throw this.syncFailure;
     if (batch.length > 0) {
       const marks = this.takeOutboxMarks();
+      const ids: number[] = [];
       this.transaction(() => {
         this.writeOutboxMarks(marks);
         // No UPDATE of workspaces.last_seq here: that row holds the snapshot, and rewriting a
@@ -366,17 +367,15 @@ export class SqliteStore {
         for (const c of batch) {
           this.insertCommand.run(c.workspaceSid, c.seq, JSON.stringify(c.command));
           for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
-          for (const o of c.outbox) this.noteOutboxId(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid);
+          for (const o of c.outbox) ids.push(Number(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
         }
       });
+      // Only once the transaction stands: a rolled-back batch leaves no ids behind.
+      for (const id of ids) this.unsyncedOutboxIds.push(id);
       this.requestCheckpoint();
     }
     if (onDurable === undefined) this.syncNow();
     else this.syncLater(onDurable);
-  }
-
-  private noteOutboxId(id: number | bigint): void {
-    this.writtenOutboxId = Math.max(this.writtenOutboxId, Number(id));
   }
 
   /** The WAL file, opened once (for syncing it; SQLite keeps the file while a connection is open). */
@@ -387,7 +386,6 @@ export class SqliteStore {
 
   /** Syncs what is written, on this thread (FULL), and marks the outbox rows written so far durable. */
   private syncNow(): void {
-    const outboxId = this.writtenOutboxId;
     if (this.syncWal) {
       try {
         fdatasyncSync(this.wal());
@@ -396,13 +394,18 @@ export class SqliteStore {
         throw this.syncFailure;
       }
     }
-    this.durableOutboxId = Math.max(this.durableOutboxId, outboxId);
+    this.unsyncedOutboxIds = [];
+  }
+
+  /** Outbox rows with a higher id may not be on disk yet (see {@link unsyncedOutboxIds}). */
+  private get durableOutboxId(): number {
+    return this.unsyncedOutboxIds.length === 0 ? Number.MAX_SAFE_INTEGER : (this.unsyncedOutboxIds[0] as number) - 1;
   }
 
   /** Calls `done` once what is written now is on disk (at once at NORMAL). */
   private syncLater(done: (error: Error | null) => void): void {
     if (!this.syncWal) {
-      this.durableOutboxId = Math.max(this.durableOutboxId, this.writtenOutboxId);
+      this.unsyncedOutboxIds = [];
       done(null);
       return;
     }
@@ -414,7 +417,7 @@ export class SqliteStore {
     const waiters = this.syncWaiters;
     this.syncWaiters = [];
     this.syncing = waiters;
-    const outboxId = this.writtenOutboxId;
+    const covered = this.unsyncedOutboxIds.length;
     let fd: number;
     try {
       fd = this.wal();
@@ -429,7 +432,7 @@ export class SqliteStore {
         this.failSyncs(error);
         return;
       }
-      this.durableOutboxId = Math.max(this.durableOutboxId, outboxId);
+      this.unsyncedOutboxIds.splice(0, covered);
       for (const w of waiters) w(null);
       if (this.syncWaiters.length > 0 && this.syncing === null) this.startSync();
     });

@@ -65,3 +65,17 @@ test('close answers the batches still waiting for their sync; NORMAL answers at 
   assert.equal(normal.dueOutbox('assignment', T0, 10).length, 1);
   normal.close();
 });
+
+test("rows another connection committed are handed out; this connection's unsynced rows hold back only what follows them", async () => {
+  const store = open('FULL');
+  const other = SqliteStore.open(store.path, { checkpoint: 'inline' });
+  other.commit(batch(1)); // durable when it returns (no onDurable)
+  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1'], 'committed elsewhere: on disk, handed out');
+  const durable = new Promise<void>((resolve) => store.commit(batch(2), () => resolve()));
+  other.commit(batch(3));
+  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1'], 'p2 is not on disk yet, and p3 waits behind it');
+  await durable;
+  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1', 'p2', 'p3']);
+  other.close();
+  store.close();
+});
