@@ -59,9 +59,11 @@ for (const strategy of ['customer_first', 'agent_first'] as const) {
     const completed = all.filter((c) => c.status === 'completed' && c.type === 'asap');
     const inside = completed.filter((c) => CallbackCenter.punctuality(c)?.withinRange === true).length;
     const early = completed.filter((c) => (c.attempts[0]?.dialedAt ?? Infinity) < c.createdAt + ecbtRange(c.ecbtSeconds as number).lowMinutes * 60_000).length;
-    // measured at this seed and ~105 % load: CF 86.5 % (pacing holds dials while every agent is
-    // busy), AF 93 %; at ~80 % load both are above 94 %
-    assert.ok(inside / completed.length >= 0.85, `${inside}/${completed.length} rang inside the quoted range`);
+    // measured at this seed and ~105 % load: CF 100 % (388/388: a callback paced out by busy agents
+    // is dialed at the end of its range, "Keeping the quote" in docs/callbacks.md; 86.5 % before
+    // that), AF 95 % (373/391: its task waits for the first agent to free up)
+    const floor = strategy === 'customer_first' ? 0.95 : 0.85;
+    assert.ok(inside / completed.length >= floor, `${inside}/${completed.length} rang inside the quoted range`);
     // AF rings when an agent accepts: sooner than usual when agents happen to be free
     assert.ok(early / completed.length <= 0.02, `${early} early`);
   });
