@@ -24,6 +24,7 @@
  *
  *     scheduled ──slot start + 60 s − launch→ring──▶ registered
  *     registered / retry_wait ──launch (gate passed, open, CF pacing)──▶ dialing
+ *     registered (CF, first attempt) ──end of the quoted range, a busy slot to claim──▶ dialing
  *     CF  dialing ──ready──▶ customer_answered ──▶ customer_waiting ──reservation.accepted──▶ agent_connected
  *         dialing ──not_ready──▶ customer_answered ──▶ retry_wait | failed(max_attempts)
  *         dialing ──no_answer/busy/voicemail/failed──▶ retry_wait | failed | completed(voicemail policy)
@@ -254,7 +255,9 @@ export interface CenterOptions {
   dialGraceSeconds?: number;
   /**
    * Do not launch a callback before its quoted ECBT range starts (minus the CF lead time), so
-   * callbacks are punctual rather than early. Default true ([DECISION], docs/callbacks.md).
+   * callbacks are punctual rather than early; and dial a customer-first callback that pacing
+   * still holds at the end of its range when a busy slot can be claimed, so it is not late.
+   * Default true ([DECISION]s "Hold until the quote" and "Keeping the quote", docs/callbacks.md).
    */
   holdUntilQuote?: boolean;
 }
