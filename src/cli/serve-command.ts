@@ -7,6 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
+import { CallbackService } from '../callbacks/service.ts';
+import { serviceConfigFromEnv } from '../callbacks/service-config.ts';
+import { join } from 'node:path';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
@@ -38,7 +41,15 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   const runtime = Runtime.open({ dataDir: opts.dataDir, synchronous: opts.synchronous });
   let created: { sid: string; secret: string } | null = null;
   if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
-  const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger: opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel }) });
+  const logger = opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel });
+  // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
+  const callbacks = await CallbackService.open({
+    ...(await serviceConfigFromEnv()),
+    runtime,
+    databasePath: join(opts.dataDir, 'switchboard.sqlite'),
+    onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks service')),
+  });
+  const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
   const address = await app.listen({ host: opts.host, port: opts.port });
   // Event and assignment callbacks, from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {
@@ -65,6 +76,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await webhooks.stop();
+    await callbacks.close();
     runtime.close();
     lock.release();
     process.exit(0);
