@@ -38,7 +38,7 @@ export function simulatedNetworkFrom(json: string | undefined): SimulatedNetwork
   try {
     parsed = JSON.parse(json);
   } catch (error) {
-    throw new Error(`SWITCHBOARD_SIM_NETWORK is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`SWITCHBOARD_SIM_NETWORK is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('SWITCHBOARD_SIM_NETWORK must be a JSON object');
   const { script, ...options } = parsed as SimulatedNetworkOptions & { script?: Record<string, unknown> };
