@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import formbody from '@fastify/formbody';
 import twilio from 'twilio';
 import { TwilioCalls } from '../../src/voice/twilio-calls.ts';
 import type { DialResult } from '../../src/voice/telephony.ts';
@@ -19,7 +18,10 @@ const app = Fastify();
 let base = '';
 
 before(async () => {
-  await app.register(formbody);
+  // The Calls API takes form bodies; parse them into a plain object (last value of a repeated key wins).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
   app.post('/2010-04-01/Accounts/:account/Calls.json', async (req, reply) => {
     const body = req.body as Record<string, string>;
     created.push(body);
