@@ -320,6 +320,19 @@ test('at least 90 % of completed callbacks start within their quoted ECBT range 
   assert.ok(t.callback_punctuality >= 0.9, `punctuality ${t.callback_punctuality}`);
 });
 
+test('seeds 2 and 3: callbacks still lower abandonment and ≥ 90 % of completed callbacks start within their quoted range', async () => {
+  const calls = (await importAnonymousBank(SAMPLE)).calls.filter((c) => c.outcome !== 'PHANTOM');
+  const staffing = inferStaffing(calls);
+  for (const seed of [2, 3]) {
+    const without = simulateCalls(calls, { seed, staffing });
+    const withCb = simulateCalls(calls, { seed, staffing, callbacks: { ...DEFAULT_CALLBACK_POLICY, offerThresholdS: 60 } });
+    const cb = withCb.callbacks?.total;
+    assert.ok(cb !== undefined && cb.completed > 100, `seed ${seed}: ${cb?.completed} completed callbacks`);
+    assert.ok(withCb.total.abandonment < without.total.abandonment, `seed ${seed}: with ${withCb.total.abandonment} vs without ${without.total.abandonment}`);
+    assert.ok(cb.punctuality >= 0.9, `seed ${seed}: punctuality ${cb.punctuality}`);
+  }
+});
+
 test('the HTML page escapes what comes from the report and needs nothing from the network', async () => {
   const report = structuredClone(twoWeeks.report);
   report.source.path = '/tmp/<script>alert(1)</script>.tsv';
