@@ -163,3 +163,23 @@ test('AgentAnswer acknowledges the pending agent-first reservation for the numbe
   const bad = await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct}/AgentAnswer`, { PhoneNumber: 'x' });
   assert.equal(bad.status, 400);
 });
+
+test('in-queue acceptance: OriginalTaskSid cancels the live task (not abandoned) and the callback keeps its place in line', async () => {
+  h = await startCbHarness({ available: false });
+  const ct = await target(h, { Strategy: 'customer_first' });
+  const wsc = h.client.taskrouter.v1.workspaces(h.ws);
+  const live = await wsc.tasks.create({ workflowSid: h.workflowSid, attributes: JSON.stringify({ from: '+14155550160' }) });
+  const reg = await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct}/Callbacks`, { PhoneNumber: '+14155550160', OriginalTaskSid: live.sid });
+  assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  assert.equal(reg.body.original_task_sid, live.sid);
+  assert.equal(Date.parse(reg.body.virtual_start_time), Date.parse(live.dateCreated.toISOString()));
+  await h.step(100);
+  const canceled = await wsc.tasks(live.sid).fetch();
+  assert.equal(canceled.assignmentStatus, 'canceled');
+  assert.equal(canceled.reason, 'Opted to request a callback');
+  assert.equal((JSON.parse(canceled.attributes) as { conversations: { abandoned: string } }).conversations.abandoned, 'Follow-Up');
+  // A task that is not waiting cannot be given up for a callback.
+  const again = await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct}/Callbacks`, { PhoneNumber: '+14155550161', OriginalTaskSid: live.sid });
+  assert.equal(again.status, 400);
+  assert.match(again.body.message, /OriginalTaskSid|canceled/);
+});
