@@ -69,7 +69,9 @@ export async function serviceConfigFromEnv(source: NodeJS.ProcessEnv = process.e
   } else if (kind === 'twilio') {
     // The official client is loaded only when real calls are wanted.
     const twilio = (await import('twilio')).default;
-    const client = twilio(required('TWILIO_ACCOUNT_SID', source), required('TWILIO_AUTH_TOKEN', source));
+    const authToken = required('TWILIO_AUTH_TOKEN', source);
+    const client = twilio(required('TWILIO_ACCOUNT_SID', source), authToken);
+    config.telephonyAuthToken = authToken;
     const base = env('SWITCHBOARD_TWILIO_API_BASE_URL', source);
     if (base !== undefined) client.api.baseUrl = base;
     config.telephony = new TwilioCalls({

@@ -53,6 +53,11 @@ export interface CallbackServiceOptions {
   pollMs?: number;
   /** Append one JSON line per dial handed to the port (`{key, to, at}`) to this file (tests, audits). */
   dialLog?: string;
+  /**
+   * Auth token that signs the telephone provider's webhooks (Twilio's `X-Twilio-Signature`); when
+   * set, the status and gather endpoints refuse unsigned requests. Default: not checked.
+   */
+  telephonyAuthToken?: string;
   /** Errors the service could not hand to a caller (a failed persist, a port error). Default: ignored. */
   onError?: (error: unknown) => void;
 }
@@ -79,6 +84,7 @@ const EVENT_BATCH = 2_000;
 export class CallbackService {
   readonly runtime: Runtime;
   readonly telephony: TelephonyPort;
+  readonly telephonyAuthToken: string | null;
   private readonly store: CallbacksStore;
   private readonly clock: () => number;
   private readonly centerOptions: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds'>;
@@ -104,6 +110,7 @@ export class CallbackService {
     this.dialLog = options.dialLog ?? null;
     this.onError = options.onError ?? (() => undefined);
     this.telephony = options.telephony ?? new SimulatedNetwork();
+    this.telephonyAuthToken = options.telephonyAuthToken ?? null;
     this.cursor = store.loadCursor();
     this.telephony.onOutcome((r) => this.onDialResult(r));
   }

@@ -15,6 +15,7 @@ import { buildApp } from '../../src/api/app.ts';
 import { CallbackService } from '../../src/callbacks/service.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
+import type { TelephonyPort } from '../../src/voice/telephony.ts';
 
 export type Client = ReturnType<typeof twilio>;
 
@@ -39,13 +40,13 @@ export interface CbHarness {
   close: () => Promise<void>;
 }
 
-export async function startCbHarness(options: { workers?: number; available?: boolean } = {}): Promise<CbHarness> {
+export async function startCbHarness(options: { workers?: number; available?: boolean; telephony?: TelephonyPort; telephonyAuthToken?: string } = {}): Promise<CbHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cbapi-'));
   let offset = 0;
   const now = (): number => Date.now() + offset;
   const runtime = Runtime.open({ dataDir, clock: now });
   const network = new SimulatedNetwork({ seed: 7, ringMinSeconds: 1, ringMaxSeconds: 2, promptSeconds: 1, busySeconds: 1 });
-  const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: network, clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
+  const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
   const app = buildApp({ runtime, clock: now, callbacks: service });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

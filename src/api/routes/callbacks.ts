@@ -24,6 +24,8 @@ import { accountOf, bodyOf, originOf, pageRequest, pathOf, pathParam, queryOf, w
 import { page } from '../paging.ts';
 import type { Params } from '../params.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
+import { TwilioCalls } from '../../voice/twilio-calls.ts';
+import { twilioSignature } from '../../webhooks/signature.ts';
 
 const WS = '/v1/Workspaces/:WorkspaceSid';
 
@@ -467,4 +469,42 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
       return datastoreError(reply, e);
     }
   });
+
+  // ── telephone provider webhooks (Twilio Calls adapter) ──
+
+  const telephony = service.telephony;
+  if (telephony instanceof TwilioCalls) {
+    /** Checks `X-Twilio-Signature` over our public URL and the form parameters when a token is configured; 403 otherwise. */
+    const checkSignature = (req: FastifyRequest): Record<string, string> => {
+      const params = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      const token = service.telephonyAuthToken;
+      if (token !== null) {
+        const expected = twilioSignature(token, originOf(api, req) + req.url, params);
+        if (req.headers['x-twilio-signature'] !== expected) throw new ApiError(403, 20403, 'X-Twilio-Signature does not match this request');
+      }
+      return params;
+    };
+    const keyOf = (req: FastifyRequest): string | undefined => {
+      const k = (req.query as Record<string, unknown>)['key'];
+      return typeof k === 'string' && k !== '' ? k : undefined;
+    };
+    // StatusCallback of every call placed (`?key=` = the dial's idempotency key).
+    app.post('/telephony/twilio/status', async (req, reply) => {
+      const params = checkSignature(req);
+      telephony.handleStatusCallback(params, keyOf(req));
+      return reply.code(204).send();
+    });
+    // Action of the readiness prompt's <Gather>: 1 = ready. The caller then holds for the agent.
+    app.post('/telephony/twilio/gather', async (req, reply) => {
+      const params = checkSignature(req);
+      const key = keyOf(req);
+      if (key === undefined) throw badParameter('key', 'Missing query parameter key');
+      const outcome = telephony.handleGather(key, params['Digits']);
+      const twiml =
+        outcome === 'ready'
+          ? '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you. Please hold for the next agent.</Say><Pause length="600"/></Response>'
+          : '<?xml version="1.0" encoding="UTF-8"?><Response><Say>We will call you back later. Goodbye.</Say><Hangup/></Response>';
+      return reply.code(200).header('content-type', 'text/xml').send(twiml);
+    });
+  }
 }

@@ -1,0 +1,85 @@
+/**
+ * The Twilio Calls adapter in the live service: the official `twilio` client places the call
+ * against a configurable base URL (here a fake Calls API on 127.0.0.1), and Twilio's webhooks
+ * — the readiness prompt's Gather and the StatusCallback, signed with X-Twilio-Signature — come
+ * back to `/telephony/twilio/*` and move the callback.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import twilio from 'twilio';
+import { TwilioCalls } from '../../src/voice/twilio-calls.ts';
+import { twilioSignature } from '../../src/webhooks/signature.ts';
+import { startCbHarness, type CbHarness } from './harness.ts';
+
+const TOKEN = 'f'.repeat(32);
+let fake: FastifyInstance;
+const placed: Record<string, string>[] = [];
+let h: CbHarness;
+
+before(async () => {
+  fake = Fastify();
+  fake.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
+  fake.post('/2010-04-01/Accounts/:ac/Calls.json', async (req, reply) => {
+    const form = req.body as Record<string, string>;
+    placed.push(form);
+    const sid = `CA${String(placed.length).padStart(32, '0')}`;
+    return reply.code(201).send({ sid, account_sid: (req.params as { ac: string }).ac, to: form['To'], from: form['From'], status: 'queued' });
+  });
+  await fake.listen({ host: '127.0.0.1', port: 0 });
+  const client = twilio('AC' + '1'.repeat(32), TOKEN);
+  client.api.baseUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+  const telephony = new TwilioCalls({ client, defaultFrom: '+14155550000', url: 'https://flows.example.com/ready.xml', statusCallback: 'https://sb.example.com/telephony/twilio/status' });
+  h = await startCbHarness({ telephony, telephonyAuthToken: TOKEN, workers: 3 });
+});
+after(async () => {
+  await h.close();
+  await fake.close();
+});
+
+async function post(path: string, params: Record<string, string>, signed = true): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (signed) headers['x-twilio-signature'] = twilioSignature(TOKEN, h.base + path, params);
+  const res = await fetch(h.base + path, { method: 'POST', headers, body: new URLSearchParams(params).toString() });
+  return { status: res.status, text: await res.text() };
+}
+
+async function status(sid: string): Promise<Record<string, unknown>> {
+  return (await h.call('GET', `/v1/Workspaces/${h.ws}/Callbacks/${sid}`)).body as Record<string, unknown>;
+}
+
+test('dial through the twilio client; Gather 1 → ready; a no-answer StatusCallback → retry_wait; unsigned webhooks are refused', async () => {
+  const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, MinimumCallbackDelay: '0', MaxRetries: '1' })).body;
+  const one = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550191' })).body;
+  await h.step(100);
+  assert.equal(placed.length, 1, 'one call placed through the Calls API');
+  assert.equal(placed[0]!['To'], '+14155550191');
+  assert.equal(placed[0]!['From'], '+14155550000');
+  assert.equal(placed[0]!['Url'], 'https://flows.example.com/ready.xml');
+  const key = new URL(placed[0]!['StatusCallback']!).searchParams.get('key')!;
+  assert.equal(key, `${String(one.sid)}:1`);
+
+  const path = `/telephony/twilio/gather?key=${encodeURIComponent(key)}`;
+  assert.equal((await post(path, { Digits: '1', CallSid: 'CA' + '0'.repeat(31) + '1' }, false)).status, 403);
+  const gather = await post(path, { Digits: '1', CallSid: 'CA' + '0'.repeat(31) + '1' });
+  assert.equal(gather.status, 200);
+  assert.match(gather.text, /<Response>/);
+  await h.step(100);
+  assert.equal((await status(one.sid)).status, 'customer_waiting');
+
+  // A second callback whose call rings out.
+  const two = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550192' })).body;
+  for (let i = 0; i < 10 && placed.length < 2; i++) await h.step(200);
+  assert.equal(placed.length, 2);
+  const key2 = new URL(placed[1]!['StatusCallback']!).searchParams.get('key')!;
+  const st = await post(`/telephony/twilio/status?key=${encodeURIComponent(key2)}`, { CallSid: 'CA' + '0'.repeat(31) + '2', CallStatus: 'no-answer' });
+  assert.equal(st.status, 204);
+  await h.step(100);
+  const s2 = await status(two.sid);
+  assert.equal(s2.status, 'retry_wait', JSON.stringify(s2));
+  // A repeated webhook changes nothing.
+  await post(`/telephony/twilio/status?key=${encodeURIComponent(key2)}`, { CallSid: 'CA' + '0'.repeat(31) + '2', CallStatus: 'no-answer' });
+  await h.step(100);
+  assert.equal(((await status(two.sid)).attempts as unknown[]).length, 1);
+});
