@@ -38,18 +38,31 @@ export interface CbHarness {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field in the tests
   call: (method: string, path: string, form?: Record<string, string | string[]>, auth?: [string, string] | null) => Promise<{ status: number; body: any }>;
   close: () => Promise<void>;
+  /**
+   * Stops the service, the app and the runtime and opens them again on the same data dir with a
+   * NEW simulated network (calls in flight are lost), the same clock. The service persists only
+   * inside its operations, so stopping it between them is what a crash leaves on disk.
+   */
+  restart: () => Promise<void>;
+  /** Every dial key placed, across restarts. */
+  dialedKeys: () => string[];
 }
 
 export async function startCbHarness(options: { workers?: number; available?: boolean; telephony?: TelephonyPort; telephonyAuthToken?: string } = {}): Promise<CbHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cbapi-'));
   let offset = 0;
   const now = (): number => Date.now() + offset;
-  const runtime = Runtime.open({ dataDir, clock: now });
-  const network = new SimulatedNetwork({ seed: 7, ringMinSeconds: 1, ringMaxSeconds: 2, promptSeconds: 1, busySeconds: 1 });
-  const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
-  const app = buildApp({ runtime, clock: now, callbacks: service });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const newNetwork = (): SimulatedNetwork => new SimulatedNetwork({ seed: 7, ringMinSeconds: 1, ringMaxSeconds: 2, promptSeconds: 1, busySeconds: 1 });
+  const open = async (network: SimulatedNetwork) => {
+    const runtime = Runtime.open({ dataDir, clock: now });
+    const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
+    const app = buildApp({ runtime, clock: now, callbacks: service });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return { runtime, service, app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  };
+  const network = newNetwork();
+  const networks = [network];
+  const { runtime, service, app, base } = await open(network);
   const account = runtime.createAccount('Acme');
   const client = twilio(account.sid, account.secret);
   client.taskrouter.baseUrl = base;
@@ -71,7 +84,7 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     const a = auth === undefined ? [account.sid, account.secret] : auth;
     if (a !== null) headers['authorization'] = `Basic ${Buffer.from(`${a[0]}:${a[1]}`).toString('base64')}`;
     let body: string | undefined;
-    let url = base + path;
+    let url = h.base + path;
     if (form !== undefined) {
       const p = new URLSearchParams();
       for (const [k, v] of Object.entries(form)) for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
@@ -85,7 +98,7 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     const text = await res.text();
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
   };
-  return {
+  const h: CbHarness = {
     runtime,
     service,
     network,
@@ -101,15 +114,27 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     step: async (ms) => {
       offset += ms;
       // Twice: the first pass may create tasks whose engine events the second one reads.
-      await service.pump();
+      await h.service.pump();
       await new Promise((r) => setTimeout(r, 5));
-      await service.pump();
+      await h.service.pump();
     },
     call,
     close: async () => {
-      await app.close();
-      await service.close();
-      runtime.close();
+      await h.app.close();
+      await h.service.close();
+      h.runtime.close();
     },
+    restart: async () => {
+      await h.app.close();
+      await h.service.close();
+      h.runtime.close();
+      const fresh = newNetwork();
+      networks.push(fresh);
+      const next = await open(fresh);
+      Object.assign(h, next, { network: fresh });
+      client.taskrouter.baseUrl = next.base;
+    },
+    dialedKeys: () => networks.flatMap((n) => n.dials.map((d) => d.key)),
   };
+  return h;
 }

@@ -183,3 +183,39 @@ test('in-queue acceptance: OriginalTaskSid cancels the live task (not abandoned)
   assert.equal(again.status, 400);
   assert.match(again.body.message, /OriginalTaskSid|canceled/);
 });
+
+test('restart in the middle of a scheduled callback (dial in flight): nothing lost, the lost call is not re-dialed, a new attempt completes it', async () => {
+  h = await startCbHarness();
+  const ct = await target(h, { Strategy: 'customer_first', Configuration: JSON.stringify({ scheduling: { slotMinutes: 5 }, retry: { delaySeconds: { busy: 5 } } }) });
+  const slot = 5 * 60_000;
+  const appointment = Math.ceil((h.now() + 10 * 60_000) / slot) * slot;
+  h.network.script('+14155550170', ['no_answer']);
+  const reg = await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct}/Callbacks`, { PhoneNumber: '+14155550170', AppointmentTime: new Date(appointment).toISOString() });
+  assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  const sid = reg.body.sid as string;
+  assert.equal(reg.body.status, 'scheduled');
+  // Restart while scheduled: still there.
+  await h.restart();
+  assert.equal((await callback(h, sid)).status, 'scheduled');
+  // Into the slot: the call goes out (and would ring out).
+  await h.step(appointment - h.now() + 60_000);
+  await until(h, sid, 'dialing', 5);
+  const inFlight = await callback(h, sid);
+  assert.equal(inFlight.attempts.length, 1);
+  assert.equal(h.dialedKeys().length, 1);
+  // Crash with the call in flight: the new telephone never reports it.
+  await h.restart();
+  h.network.script('+14155550170', ['ready']);
+  assert.equal((await callback(h, sid)).status, 'dialing');
+  // Ring timeout + grace → telephony failure → retry as attempt 2 → ready → the return task.
+  await h.step((30 + 120 + 1) * 1000);
+  await until(h, sid, 'customer_waiting', 20);
+  const c = await callback(h, sid);
+  assert.equal(c.attempts[0]!.result, 'failed');
+  await acceptReservation(h, c.task_sid!);
+  await until(h, sid, 'agent_connected');
+  await complete(h, c.task_sid!);
+  await until(h, sid, 'completed');
+  const keys = h.dialedKeys();
+  assert.deepEqual(keys, [`${sid}:1`, `${sid}:2`], 'each attempt dialed once, none twice');
+});
