@@ -526,6 +526,19 @@ export class SqliteStore {
   }
 
   /**
+   * Up to `limit` undelivered rows of `kind` of a workspace, in id order (a lane's next rows), after
+   * the row `afterId` (default: from the head, see {@link outboxHead}); only rows on disk. The
+   * webhook dispatcher reads the rows it pipelines with it.
+   */
+  outboxLane(workspaceSid: string, kind: string, limit: number, afterId = -1): OutboxRow[] {
+    const after = Math.max(afterId, this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
+    return (
+      this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?')
+        .all(workspaceSid, kind, after, this.durableOutboxId, limit) as Record<string, unknown>[]
+    ).map(outboxRow);
+  }
+
+  /**
    * Marks a row done (delivered, or given up on after its last attempt; `attempts` tells which).
    * The mark is written with the next commit, or on its own after at most
    * {@link OUTBOX_MARK_DELAY_MS}: one transaction (one disk sync) per delivered webhook was the

@@ -3,9 +3,12 @@
  * command). Nothing here runs inside the command path: the runtime only wakes the dispatcher
  * after a commit, and a slow, failing or hanging receiver holds up at most its own lane.
  *
- * - Event callbacks (spec §9.1): one FIFO lane per workspace, rows in commit order; 15 s timeout;
- *   up to 3 retries with exponential backoff (OUR CHOICE), tunable per URL with Twilio's
- *   connection-override fragment `#ct=…&rt=…&tt=…&rc=…&rp=…` (stripped before sending).
+ * - Event callbacks (spec §9.1): one FIFO lane per workspace, rows in commit order, sent with HTTP/1.1
+ *   pipelining on the lane's own connection (up to `eventPipelining` on the wire at once, written
+ *   in order; see `runLane` for what a failure inside that window does); 15 s timeout per
+ *   callback, counted from when it heads the window; up to 3 retries with exponential backoff
+ *   (OUR CHOICE), tunable per URL with Twilio's connection-override fragment
+ *   `#ct=…&rt=…&tt=…&rc=…&rp=…` (stripped before sending).
  * - Assignment callbacks (spec §8): concurrent; 5 s timeout; on timeout, connection error or
  *   non-2xx the fallback URL is called once. A 200 JSON reply with `accept`/`reject` becomes an
  *   `updateReservation` command through `runtime.execute`; `dequeue`/`call`/`redirect`/`conference`
@@ -19,7 +22,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
 import { checkInstruction, isInstructionError, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
-import { PostClient } from './http-post.ts';
+import { PipelinedClients, PostClient, type PostReply } from './http-post.ts';
 import { stripFragment, twilioSignature } from './signature.ts';
 
 export interface WebhookAlert {
@@ -59,6 +62,11 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Assignment callbacks in flight at most (default 64). */
   maxConcurrentAssignments?: number;
+  /**
+   * Event callbacks of one workspace on the wire at once, pipelined in order on the lane's one
+   * connection (default 16; 1 sends them strictly one after another).
+   */
+  eventPipelining?: number;
   /** Delivered (or abandoned) rows are deleted after this long (default 24 h). */
   keepDoneMs?: number;
   /** Alerts (spec §8 codes) and delivery failures. Default: one line on stderr. */
@@ -107,6 +115,32 @@ type Result =
 
 const DEFAULT_RETRY_ON = new Set(['5xx', 'ct', 'rt', '429']);
 
+/** An event callback of a lane's window: written to the connection, its result not yet handled. */
+interface Sent {
+  row: OutboxRow;
+  payload: WebhookPayload;
+  overrides: Overrides;
+  /** The URL's origin: a window holds rows of one origin (one connection). */
+  origin: string;
+  timeoutMs: number;
+  controller: AbortController;
+  timer: NodeJS.Timeout | null;
+  timedOut: boolean;
+  result: Promise<Result>;
+}
+
+/** The origin of a URL, or the URL itself when it does not parse (it then fails on sending). */
+function urlOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+/** How long a lane's connection is kept without use (milliseconds). */
+const LANE_IDLE_MS = 60_000;
+
 export class WebhookDispatcher {
   private readonly runtime: Runtime;
   private readonly clock: () => number;
@@ -116,6 +150,11 @@ export class WebhookDispatcher {
   private readonly backoffMs: number;
   private readonly pollMs: number;
   private readonly maxAssignments: number;
+  private readonly eventPipelining: number;
+  private lastIdleClose = 0;
+  /** Running lanes: a call tops up the lane's window with rows committed since (see pump). */
+  private readonly laneFill = new Map<string, () => void>();
+  private readonly pipelined: PipelinedClients;
   private readonly keepDoneMs: number;
   private lastPrune = 0;
   private readonly onAlert: (alert: WebhookAlert) => void;
@@ -139,6 +178,11 @@ export class WebhookDispatcher {
     this.backoffMs = options.backoffMs ?? 1_000;
     this.pollMs = options.pollMs ?? 250;
     this.maxAssignments = options.maxConcurrentAssignments ?? 64;
+    this.eventPipelining = options.eventPipelining ?? 16;
+    if (!Number.isInteger(this.eventPipelining) || this.eventPipelining < 1) {
+      throw new RangeError(`eventPipelining must be an integer ≥ 1, got ${String(options.eventPipelining)}`);
+    }
+    this.pipelined = new PipelinedClients(this.eventPipelining);
     this.keepDoneMs = options.keepDoneMs ?? 86_400_000;
     this.onInstruction = options.onInstruction ?? (() => undefined);
     this.onAlert =
@@ -167,6 +211,7 @@ export class WebhookDispatcher {
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
     this.client.destroy();
+    await this.pipelined.destroy();
   }
 
   /** Resolves once no row is due now or in flight (tests). */
@@ -202,8 +247,15 @@ export class WebhookDispatcher {
       this.lastPrune = now;
       this.runtime.store.pruneOutbox(now - this.keepDoneMs);
     }
+    if (now - this.lastIdleClose >= LANE_IDLE_MS) {
+      this.lastIdleClose = now;
+      this.pipelined.closeIdle(now - LANE_IDLE_MS);
+    }
     for (const ws of this.runtime.store.dueLanes('event', now)) {
-      if (this.lanes.has(ws)) continue;
+      if (this.lanes.has(ws)) {
+        this.laneFill.get(ws)?.();
+        continue;
+      }
       this.lanes.add(ws);
       this.track(this.runLane(ws).finally(() => this.lanes.delete(ws)));
     }
@@ -216,29 +268,104 @@ export class WebhookDispatcher {
     }
   }
 
-  /** One workspace's event callbacks, strictly in order: the head row is done before the next is sent. */
+  /**
+   * One workspace's event callbacks, in commit order (spec §9.1), with up to `eventPipelining` of
+   * them written on the lane's connection before their replies arrive. Replies are handled in
+   * order, so a row is marked done only after every row before it. The timeout of a callback
+   * starts when it heads the window (connect included for the first), so one waiting behind a
+   * slow reply is not charged for it.
+   *
+   * A failure inside the window: if the failed row is to be retried, it is rescheduled, the rows
+   * written behind it are cancelled and NOT marked done whatever their replies (the receiver may
+   * have got them), and the lane stops; when the retry is due it starts again from the failed row
+   * and sends the later rows again, in order, behind it. If the failed row is dropped (no retry
+   * left or not retryable), it is marked done with alert 11200 and the window goes on. So every
+   * row is received at least once and, for rows A before B, the last time B is sent comes after A
+   * is done; a receiver that de-duplicates on `I-Twilio-Idempotency-Token` sees them in order.
+   */
   private async runLane(workspaceSid: string): Promise<void> {
-    while (this.running) {
-      const row = this.runtime.store.outboxHead(workspaceSid, 'event');
-      if (row === undefined || row.nextAttemptAt > this.clock()) return;
-      const payload = JSON.parse(row.payload) as WebhookPayload;
-      const overrides = connectionOverrides(payload.url);
-      const result = await this.post(payload, payload.url, overrides.timeoutMs ?? this.eventTimeoutMs);
+    const window: Sent[] = [];
+    let lastSentId = -1;
+    const arm = (sent: Sent): void => {
+      if (sent.timer !== null) return;
+      sent.timer = setTimeout(() => {
+        sent.timedOut = true;
+        sent.controller.abort(new Error(`no reply within ${sent.timeoutMs} ms`));
+      }, sent.timeoutMs);
+    };
+    const fill = (): void => {
       if (!this.running) return;
-      const attempts = row.attempts + 1;
-      if (result.ok) {
-        this.runtime.store.markOutboxDone(row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
-        continue;
+      const room = this.eventPipelining - window.length;
+      if (room <= 0) return;
+      const now = this.clock();
+      for (const row of this.runtime.store.outboxLane(workspaceSid, 'event', room, lastSentId)) {
+        if (row.nextAttemptAt > now) break; // a head waiting for its retry
+        const payload = JSON.parse(row.payload) as WebhookPayload;
+        const origin = urlOrigin(stripFragment(payload.url));
+        const last = window.at(-1);
+        if (last !== undefined && last.origin !== origin) break; // a new URL: after this window drains
+        const overrides = connectionOverrides(payload.url);
+        const controller = new AbortController();
+        const sent: Sent = {
+          row,
+          payload,
+          overrides,
+          origin,
+          timeoutMs: overrides.timeoutMs ?? this.eventTimeoutMs,
+          controller,
+          timer: null,
+          timedOut: false,
+          result: this.postEvent(workspaceSid, payload, controller.signal, now),
+        };
+        window.push(sent);
+        lastSentId = row.id;
+        if (window.length === 1) arm(sent);
       }
-      const retryOn = overrides.retryOn ?? DEFAULT_RETRY_ON;
-      const retryable = retryOn.has('all') || retryOn.has(result.failure) || (result.detail === 'HTTP 429' && retryOn.has('429'));
-      const retries = overrides.retries ?? this.eventRetries;
-      if (retryable && attempts <= retries) {
-        this.runtime.store.rescheduleOutbox(row.id, attempts, this.clock() + this.backoffMs * 2 ** (attempts - 1));
-        return; // the lane resumes when the retry is due; later events wait behind it
+    };
+    const onStop = (): void => {
+      for (const sent of window) sent.controller.abort(new Error('the dispatcher stopped'));
+    };
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    this.laneFill.set(workspaceSid, fill);
+    try {
+      fill();
+      while (window.length > 0) {
+        const head = window[0] as Sent;
+        const result = await head.result;
+        if (head.timer !== null) clearTimeout(head.timer);
+        window.shift();
+        if (!this.running) return;
+        if (window[0] !== undefined) arm(window[0]);
+        const attempts = head.row.attempts + 1;
+        if (result.ok) {
+          this.runtime.store.markOutboxDone(head.row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
+          fill();
+          continue;
+        }
+        const retryOn = head.overrides.retryOn ?? DEFAULT_RETRY_ON;
+        const retryable = retryOn.has('all') || retryOn.has(result.failure) || (result.detail === 'HTTP 429' && retryOn.has('429'));
+        const retries = head.overrides.retries ?? this.eventRetries;
+        if (retryable && attempts <= retries) {
+          this.runtime.store.rescheduleOutbox(head.row.id, attempts, this.clock() + this.backoffMs * 2 ** (attempts - 1));
+          return; // the lane resumes when the retry is due; later events (cancelled below) wait behind it
+        }
+        this.runtime.store.markOutboxDone(head.row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
+        this.onAlert({
+          code: 11200,
+          workspaceSid,
+          url: stripFragment(head.payload.url),
+          message: `event callback ${head.payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}`,
+        });
+        fill();
       }
-      this.runtime.store.markOutboxDone(row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
-      this.onAlert({ code: 11200, workspaceSid, url: stripFragment(payload.url), message: `event callback ${payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}` });
+    } finally {
+      this.laneFill.delete(workspaceSid);
+      this.abort.signal.removeEventListener('abort', onStop);
+      // Rows still in the window are not done: cancel them and let them settle, so none of them
+      // can reach the receiver after the lane's next run has started.
+      for (const sent of window) sent.controller.abort(new Error('cancelled behind a failed callback'));
+      await Promise.allSettled(window.map((sent) => sent.result));
+      for (const sent of window) if (sent.timer !== null) clearTimeout(sent.timer);
     }
   }
 
@@ -341,32 +468,59 @@ export class WebhookDispatcher {
     }
   }
 
-  private async post(payload: WebhookPayload, rawUrl: string, timeoutMs: number): Promise<Result> {
-    const url = stripFragment(rawUrl);
+  /** Signed headers of a callback (spec §11), or a failure if the account has no token. */
+  private signed(payload: WebhookPayload, url: string): { headers: Record<string, string> } | { failure: Result } {
     let token: string;
     try {
       token = this.runtime.authToken(payload.accountSid);
     } catch (error) {
-      return { ok: false, failure: '4xx', detail: (error as Error).message };
+      return { failure: { ok: false, failure: '4xx', detail: (error as Error).message } };
     }
+    return { headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      'x-twilio-signature': twilioSignature(token, url, payload.params),
+      'i-twilio-idempotency-token': payload.idempotencyToken,
+      'user-agent': 'Switchboard-Webhooks/1.0',
+    } };
+  }
+
+  /** An event callback on the lane's pipelined connection; never rejects. `signal` times it out or cancels it. */
+  private async postEvent(workspaceSid: string, payload: WebhookPayload, signal: AbortSignal, now: number): Promise<Result> {
+    const url = stripFragment(payload.url);
+    const signed = this.signed(payload, url);
+    if ('failure' in signed) return signed.failure;
     try {
-      // node:http with keep-alive, not fetch: a lane's rate is one round trip at a time (see http-post.ts).
+      const res = await this.pipelined.post(workspaceSid, url, new URLSearchParams(payload.params).toString(), { headers: signed.headers, signal, now });
+      return replyResult(res);
+    } catch (error) {
+      if (signal.aborted) return { ok: false, failure: 'rt', detail: (signal.reason as Error).message };
+      const e = error as Error & { code?: string };
+      return { ok: false, failure: 'ct', detail: e.code !== undefined ? `${e.code}: ${e.message}` : e.message };
+    }
+  }
+
+  private async post(payload: WebhookPayload, rawUrl: string, timeoutMs: number): Promise<Result> {
+    const url = stripFragment(rawUrl);
+    const signed = this.signed(payload, url);
+    if ('failure' in signed) return signed.failure;
+    try {
+      // Assignment callbacks: node:http with keep-alive (see http-post.ts).
       const res = await this.client.post(url, new URLSearchParams(payload.params).toString(), {
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-          'x-twilio-signature': twilioSignature(token, url, payload.params),
-          'i-twilio-idempotency-token': payload.idempotencyToken,
-          'user-agent': 'Switchboard-Webhooks/1.0',
-        },
+        headers: signed.headers,
         timeoutMs,
         signal: this.abort.signal,
       });
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.contentType, body: res.body };
-      return { ok: false, failure: res.status >= 500 ? '5xx' : '4xx', detail: `HTTP ${res.status}` };
+      return replyResult(res);
     } catch (error) {
       const e = error as Error;
       const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
       return { ok: false, failure: timedOut ? 'rt' : 'ct', detail: timedOut ? `no reply within ${timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message };
     }
   }
+}
+
+/** A reply as a delivery result: 2xx is delivered; anything else (3xx included: no redirects) failed. */
+function replyResult(res: PostReply): Result {
+  if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.contentType, body: res.body };
+  return { ok: false, failure: res.status >= 500 ? '5xx' : '4xx', detail: `HTTP ${res.status}` };
 }

@@ -1,16 +1,18 @@
 /**
- * The HTTP client the webhook dispatcher sends with: node:http / node:https with keep-alive
- * agents. Event callbacks of a workspace go out one at a time (spec §9.1 order), so the time of
- * one round trip caps a lane's rate; measured on loopback, `fetch` (undici behind the WHATWG
- * layer: streams, Headers, AbortSignal.any) made about 2,000 sequential POSTs/s and this about
- * 7,000, on the same 2-core machine.
+ * The HTTP clients the webhook dispatcher sends with.
  *
- * Behaviour kept from the fetch version: no redirects are followed (a 3xx is a non-2xx answer),
- * the whole reply body is read, the timeout covers connect + request + reply (milliseconds), and
- * an aborted or timed-out request rejects with an Error named `AbortError` / `TimeoutError`.
+ * - `PostClient` (assignment callbacks, which go out concurrently): node:http / node:https with
+ *   keep-alive agents; measured on loopback, `fetch` made about 2,000 sequential POSTs/s and this
+ *   about 7,000 on the same 2-core machine. No redirects are followed (a 3xx is a non-2xx answer),
+ *   the whole reply body is read, the timeout covers connect + request + reply (milliseconds), and
+ *   an aborted or timed-out request rejects with an Error named `AbortError` / `TimeoutError`.
+ * - `PipelinedClients` (event callbacks, in order per workspace): undici with HTTP/1.1
+ *   pipelining, so a lane has several callbacks on the wire at once instead of one round trip at
+ *   a time.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { Client } from 'undici';
 
 export interface PostReply {
   status: number;
@@ -93,5 +95,75 @@ export class PostClient {
   destroy(): void {
     this.http.destroy();
     this.https.destroy();
+  }
+}
+
+/**
+ * HTTP/1.1 pipelining for event-callback lanes (spec §9.1 order, OUR CHOICE of transport): one
+ * undici `Client` — one keep-alive connection — per lane and origin, with up to `pipelining`
+ * requests written on it before their replies come back. An HTTP/1.1 server reads a connection's
+ * requests in the order they were written and answers them in that order, so a lane's callbacks
+ * reach the receiver in commit order while several are on the wire. Each lane has its own
+ * connection, so a receiver that hangs on one workspace's callback does not hold up another's.
+ *
+ * Requests are marked idempotent (each carries `I-Twilio-Idempotency-Token`): undici pipelines only
+ * idempotent requests, and when the request at the head of a pipeline fails and takes the
+ * connection down, it sends the ones written behind it again, in order, on a new connection.
+ * No redirects are followed; the whole reply body is read. Timeouts are the caller's (`signal`).
+ */
+export class PipelinedClients {
+  private readonly pipelining: number;
+  private readonly clients = new Map<string, { client: Client; usedAt: number }>();
+
+  /** `pipelining`: requests on the wire at once per lane (≥ 1). */
+  constructor(pipelining: number) {
+    if (!Number.isInteger(pipelining) || pipelining < 1) throw new RangeError(`pipelining must be an integer ≥ 1, got ${pipelining}`);
+    this.pipelining = pipelining;
+  }
+
+  /**
+   * POSTs `body` (already form-encoded) to `url` on the connection of `lane`. Resolves with the
+   * reply whatever its status; rejects on connection errors and when `signal` aborts (with the
+   * signal's reason). `now` (epoch ms) stamps the client's last use for {@link closeIdle}.
+   */
+  async post(lane: string, url: string, body: string, options: { headers: Record<string, string>; signal: AbortSignal; now: number }): Promise<PostReply> {
+    const target = new URL(url);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
+    const key = `${lane} ${target.origin}`;
+    let entry = this.clients.get(key);
+    if (entry === undefined) {
+      // No undici timers: the lane times each request itself (from when it heads the pipeline).
+      entry = { client: new Client(target.origin, { pipelining: this.pipelining, headersTimeout: 0, bodyTimeout: 0 }), usedAt: options.now };
+      this.clients.set(key, entry);
+    }
+    entry.usedAt = options.now;
+    const res = await entry.client.request({
+      method: 'POST',
+      path: target.pathname + target.search,
+      headers: options.headers,
+      body,
+      signal: options.signal,
+      idempotent: true,
+      blocking: false,
+    });
+    const text = await res.body.text();
+    const contentType = res.headers['content-type'];
+    return { status: res.statusCode, contentType: Array.isArray(contentType) ? (contentType[0] ?? '') : (contentType ?? ''), body: text };
+  }
+
+  /** Closes the connections of lanes not used since `before` (epoch ms). */
+  closeIdle(before: number): void {
+    for (const [key, entry] of this.clients) {
+      if (entry.usedAt >= before) continue;
+      this.clients.delete(key);
+      void entry.client.close().catch(() => undefined);
+    }
+  }
+
+  /** Closes every connection at once (requests still in flight are failed). */
+  async destroy(): Promise<void> {
+    const all = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.allSettled(all.map((e) => e.client.destroy()));
   }
 }

@@ -146,7 +146,7 @@ test('assignment replies: fallback URL after a failure; unknown, invalid (dequeu
   }
 });
 
-test('a receiver that fails twice then succeeds gets the event, and later events wait behind it', async () => {
+test('one at a time (eventPipelining 1): a receiver that fails twice then succeeds gets the event, and later events wait behind it unsent', async () => {
   const runtime = openRuntime();
   const account = runtime.createAccount('Acme');
   const rx = await startReceiver(() => account.secret);
@@ -157,7 +157,7 @@ test('a receiver that fails twice then succeeds gets the event, and later events
       res.writeHead(500).end();
     } else res.writeHead(204).end();
   });
-  const dispatcher = new WebhookDispatcher(runtime, fast);
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: 1 });
   dispatcher.start();
   try {
     const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/flaky'), eventsFilter: 'task.created,reservation.created' });
@@ -176,12 +176,12 @@ test('a receiver that fails twice then succeeds gets the event, and later events
   }
 });
 
-test('a hanging receiver delays neither task creation nor other workspaces; it times out and is retried', async () => {
+test('one at a time (eventPipelining 1): a hanging receiver delays neither task creation nor other workspaces; it times out and is retried', async () => {
   const runtime = openRuntime();
   const account = runtime.createAccount('Acme');
   const rx = await startReceiver(() => account.secret);
   rx.on('/hang', () => undefined); // never answers
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 3_000, eventRetries: 1 });
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 3_000, eventRetries: 1, eventPipelining: 1 });
   dispatcher.start();
   try {
     const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/hang'), eventsFilter: 'task.created' });

@@ -16,6 +16,8 @@ export interface Received {
   params: Record<string, string>;
   headers: IncomingMessage['headers'];
   at: number;
+  /** The client's port: one per connection. */
+  remotePort: number;
 }
 
 export type Handler = (req: Received, res: ServerResponse) => void;
@@ -52,7 +54,7 @@ export async function startReceiver(authToken: () => string): Promise<Receiver> 
         return;
       }
       assert.equal(req.method, 'POST');
-      const r: Received = { path, params, headers: req.headers, at: Date.now() };
+      const r: Received = { path, params, headers: req.headers, at: Date.now(), remotePort: req.socket.remotePort ?? 0 };
       received.push(r);
       const handler = handlers.get(path.split('?')[0] as string);
       if (handler !== undefined) handler(r, res);

@@ -1,0 +1,201 @@
+/**
+ * Event callbacks pipelined on one connection per workspace lane (spec §9.1 order; docs/webhooks.md
+ * "Pipelining"): a real Runtime on SQLite, the WebhookDispatcher, and a real receiver on 127.0.0.1
+ * that records the order requests arrive in and checks every X-Twilio-Signature.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Runtime } from '../../src/runtime/runtime.ts';
+import { Random } from '../../src/util/random.ts';
+import { WebhookDispatcher, type WebhookAlert } from '../../src/webhooks/dispatcher.ts';
+import { openRuntime, routableWorkspace, startReceiver, type Received } from './helpers.ts';
+
+const fast = { backoffMs: 20, pollMs: 10 };
+
+async function createTasks(runtime: Runtime, ws: string, n: number): Promise<string[]> {
+  const sids: string[] = [];
+  for (let i = 0; i < n; i += 1) sids.push((await runtime.execute(ws, { type: 'createTask', attributes: JSON.stringify({ i }) })).sid as string);
+  return sids;
+}
+
+/**
+ * The order guarantee of a pipelined lane: for events A before B, B's last arrival comes after
+ * A's arrival that was answered 2xx. `answered` holds the indexes (into `received`) of the 2xx ones.
+ */
+function assertLastDeliveryOrder(received: Received[], answered: Set<number>, order: string[]): void {
+  const lastArrival = new Map<string, number>();
+  const okArrival = new Map<string, number>();
+  received.forEach((r, i) => {
+    const sid = r.params['TaskSid'] as string;
+    lastArrival.set(sid, i);
+    if (answered.has(i)) okArrival.set(sid, i);
+  });
+  for (let i = 0; i < order.length; i += 1) {
+    const ok = okArrival.get(order[i] as string);
+    assert.ok(ok !== undefined, `event ${i} was delivered`);
+    for (let j = i + 1; j < order.length; j += 1) {
+      assert.ok((lastArrival.get(order[j] as string) as number) > ok, `event ${j} is last received after event ${i} was delivered`);
+    }
+  }
+}
+
+test('a window of N callbacks in flight on one connection: every event arrives once, in commit order', async () => {
+  const runtime = openRuntime();
+  const account = runtime.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret);
+  const random = new Random(7);
+  let pending = 0;
+  let maxPending = 0;
+  rx.on('/events', (_, res) => {
+    pending += 1;
+    maxPending = Math.max(maxPending, pending);
+    // Replies take 0–4 ms; an HTTP/1.1 server still answers a connection's requests in order.
+    setTimeout(() => {
+      pending -= 1;
+      res.writeHead(204).end();
+    }, random.int(0, 4));
+  });
+  const N = 8;
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: N });
+  try {
+    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+    const before = await createTasks(runtime, w.ws, 100); // a backlog: the lane starts with a full window
+    dispatcher.start();
+    const during = await createTasks(runtime, w.ws, 100);
+    const order = [...before, ...during];
+    await rx.waitFor((r) => r.length >= order.length, 10_000);
+    await dispatcher.idle();
+    assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order, 'arrival order is commit order, each once');
+    assert.ok(maxPending > 1, `callbacks were pipelined (at most ${maxPending} at the receiver at once)`);
+    assert.ok(maxPending <= N, `no more than the window (${maxPending} > ${N})`);
+    assert.equal(new Set(rx.received.map((r) => r.remotePort)).size, 1, 'one connection for the lane');
+    assert.equal(runtime.store.pendingOutbox(), 0);
+    assert.deepEqual(rx.invalid, []);
+  } finally {
+    await dispatcher.stop();
+    await rx.close();
+    runtime.close();
+  }
+});
+
+test('a failure in the middle of a window: the failed event is retried first, the ones written behind it are sent again after it', async () => {
+  const runtime = openRuntime();
+  const account = runtime.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret);
+  const answered = new Set<number>();
+  let failed = '';
+  let fifth = '';
+  rx.on('/events', (r, res) => {
+    const index = rx.received.length - 1;
+    if (r.params['TaskSid'] === fifth && failed === '') {
+      failed = fifth;
+      res.writeHead(503).end();
+      return;
+    }
+    answered.add(index);
+    setTimeout(() => res.writeHead(204).end(), 1);
+  });
+  const N = 8;
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: N });
+  try {
+    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+    const order = await createTasks(runtime, w.ws, 20);
+    fifth = order[4] as string;
+    dispatcher.start();
+    await rx.waitFor((r) => order.every((sid) => r.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), 10_000);
+    await dispatcher.idle();
+    const arrivals = (sid: string): number[] => rx.received.flatMap((x, i) => (x.params['TaskSid'] === sid ? [i] : []));
+    assert.equal(failed, fifth);
+    assert.equal(arrivals(fifth).length, 2, 'the failed event: its 503, then its retry');
+    const firstPass = rx.received.slice(0, arrivals(fifth)[0]).map((x) => x.params['TaskSid']);
+    assert.deepEqual(firstPass, order.slice(0, 4), 'before the failure: events 1–4, in order');
+    // Events written behind the failed one (events 6–8 at least: the window was full) reached the
+    // receiver before the retry and are sent again after it.
+    for (const sid of order.slice(5, N)) {
+      const at = arrivals(sid);
+      assert.equal(at.length, 2, 'sent in the window, then again behind the retry');
+      assert.ok((at[0] as number) < (arrivals(fifth)[1] as number) && (at[1] as number) > (arrivals(fifth)[1] as number));
+    }
+    assertLastDeliveryOrder(rx.received, answered, order);
+    const retry = rx.received[arrivals(fifth)[1] as number];
+    assert.equal(retry?.headers['i-twilio-idempotency-token'], rx.received[arrivals(fifth)[0] as number]?.headers['i-twilio-idempotency-token']);
+    assert.equal(runtime.store.pendingOutbox(), 0);
+    assert.deepEqual(rx.invalid, []);
+  } finally {
+    await dispatcher.stop();
+    await rx.close();
+    runtime.close();
+  }
+});
+
+test('an event dropped in the middle of a window (a 4xx is not retried) raises 11200; the rest are delivered once, in order', async () => {
+  const runtime = openRuntime();
+  const account = runtime.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret);
+  let bad = '';
+  rx.on('/events', (r, res) => void res.writeHead(r.params['TaskSid'] === bad ? 400 : 204).end());
+  const alerts: WebhookAlert[] = [];
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: 8, onAlert: (a) => alerts.push(a) });
+  try {
+    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+    const order = await createTasks(runtime, w.ws, 20);
+    bad = order[3] as string;
+    dispatcher.start();
+    await rx.waitFor((r) => r.length >= order.length, 10_000);
+    await dispatcher.idle();
+    assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order);
+    assert.deepEqual(alerts.map((a) => [a.code, a.workspaceSid]), [[11200, w.ws]]);
+    assert.match(alerts[0]?.message ?? '', /task\.created dropped after 1 attempt\(s\): HTTP 400/);
+    assert.equal(runtime.store.pendingOutbox(), 0);
+  } finally {
+    await dispatcher.stop();
+    await rx.close();
+    runtime.close();
+  }
+});
+
+test('a hanging receiver holds up only its own lane: another workspace on the same receiver gets its events; the hung head times out and the lane resends in order', async () => {
+  const runtime = openRuntime();
+  const account = runtime.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret);
+  let hang = true;
+  const answered = new Set<number>();
+  rx.on('/slow', (_, res) => {
+    if (hang) return; // never answers
+    answered.add(rx.received.length - 1);
+    res.writeHead(204).end();
+  });
+  const alerts: WebhookAlert[] = [];
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 1_000, eventRetries: 2, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
+  dispatcher.start();
+  try {
+    const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/slow'), eventsFilter: 'task.created' });
+    const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
+    const slowOrder = await createTasks(runtime, slow.ws, 10);
+    await rx.waitFor((r) => r.filter((x) => x.path === '/slow').length >= 4);
+    const started = Date.now();
+    const quickOrder = await createTasks(runtime, quick.ws, 30);
+    await rx.waitFor((r) => r.filter((x) => x.path === '/quick').length === 30, 900);
+    assert.ok(Date.now() - started < 900, 'the quick lane is served while the slow one hangs');
+    assert.deepEqual(rx.received.filter((x) => x.path === '/quick').map((x) => x.params['TaskSid']), quickOrder);
+    assert.deepEqual(rx.received.filter((x) => x.path === '/slow').map((x) => x.params['TaskSid']), slowOrder.slice(0, 4), 'a window of 4 written, in order');
+    // The head times out after 1 s; the lane is retried from it (same order), now answered.
+    hang = false;
+    const slowReceived = (): Received[] => rx.received.filter((x) => x.path === '/slow');
+    await rx.waitFor(() => slowOrder.every((sid) => rx.received.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), 8_000);
+    await dispatcher.idle();
+    assert.equal(slowReceived()[4]?.params['TaskSid'], slowOrder[0], 'after the timeout the head is sent first');
+    assertLastDeliveryOrder(
+      slowReceived(),
+      new Set(rx.received.flatMap((x, i) => (x.path === '/slow' && answered.has(i) ? [slowReceived().indexOf(x)] : []))),
+      slowOrder,
+    );
+    assert.deepEqual(alerts, []);
+    assert.equal(runtime.store.pendingOutbox(), 0);
+    assert.deepEqual(rx.invalid, []);
+  } finally {
+    await dispatcher.stop();
+    await rx.close();
+    runtime.close();
+  }
+});
