@@ -21,6 +21,7 @@ import { workerRoutes } from './routes/workers.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
+import { mindfulRoutes } from './routes/callbacks-mindful.ts';
 import type { CallbackService } from '../callbacks/service.ts';
 import { ApiError, errorBody, internalError, methodNotAllowed, notFound } from './twilio-errors.ts';
 
@@ -131,7 +132,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   void app.register(async (v1) => {
     for (const register of REGISTRARS) register(v1, api);
-    if (options.callbacks !== undefined) callbackRoutes(v1, api, options.callbacks);
+    if (options.callbacks !== undefined) {
+      callbackRoutes(v1, api, options.callbacks);
+      mindfulRoutes(v1, api, options.callbacks);
+    }
   });
 
   app.setNotFoundHandler(async (req, reply) => {

@@ -62,7 +62,8 @@ export interface CallbackServiceOptions {
   onError?: (error: unknown) => void;
 }
 
-interface Host {
+/** One workspace's callback state: its center and datastore. */
+export interface Host {
   workspaceSid: string;
   accountSid: string;
   center: CallbackCenter;
@@ -159,6 +160,11 @@ export class CallbackService {
       this.dirty.add(workspaceSid);
     }
     return host;
+  }
+
+  /** The account's hosts (workspaces that use callbacks). */
+  hostsOf(accountSid: string): Host[] {
+    return [...this.hosts.values()].filter((h) => h.accountSid === accountSid && this.runtime.workspace(accountSid, h.workspaceSid) !== undefined);
   }
 
   /** The host whose datastore issued `token`, or undefined. */

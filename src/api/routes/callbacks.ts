@@ -218,6 +218,35 @@ function slotStarts(t: CallTarget, now: number, count: number): number[] {
   return out;
 }
 
+type Host = NonNullable<ReturnType<CallbackService['host']>>;
+
+/**
+ * The offer for a caller of `target` now (spec §1.5 Status, §4): widget state, phrases, ECBT as
+ * `ewt` (Mindful's meaning), the caller's EWT, the next slots (UTC Unix seconds). Runs through
+ * the service (the center's clock moves). Throws CallbackError.
+ */
+export async function offerStatus(service: CallbackService, engine: WorkspaceEngine, host: Host, target: CallTarget, channel: 'voice' | 'api'): Promise<Record<string, unknown>> {
+  const ewt = liveEwtSeconds(engine, target, host.center.statsOf(target.sid));
+  const d = await service.run(host, (center, now) => ({ decision: center.offer(target.sid, { ewtSeconds: ewt, channel }, now), now }));
+  const o = d.decision;
+  return {
+    call_target_sid: target.sid,
+    widget_state: o.widgetState,
+    reason: o.reason,
+    message: o.ecbtPhrase ?? o.phrase,
+    offer_asap: o.offerAsap,
+    offer_scheduled: o.offerScheduled,
+    ewt: o.ecbtSeconds,
+    ecbt: o.ecbtSeconds,
+    estimated_wait_time: o.ewtSeconds,
+    wait_phrase: o.phrase,
+    ecbt_phrase: o.ecbtPhrase,
+    pending_callbacks: host.center.pendingCount(target.sid),
+    reschedule_choices: o.ecbtSeconds === null ? [] : rescheduleChoices(o.ecbtSeconds),
+    scheduled_timeslots: o.offerScheduled ? slotStarts(target, d.now, 8).map((s) => Math.floor(s / 1000)) : [],
+  };
+}
+
 function bearer(req: FastifyRequest): string {
   const h = String(req.headers['authorization'] ?? '');
   const m = /^Bearer\s+(\S+)$/i.exec(h);
@@ -288,28 +317,9 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
 
   app.get(`${WS}/CallTargets/:Sid/Status`, async (req) => {
     const { engine, host, target } = targetOf(req);
-    const q = queryOf(req);
-    const channel = q.oneOf('Channel', ['voice', 'api'] as const) ?? 'voice';
-    const ewt = liveEwtSeconds(engine, target, host.center.statsOf(target.sid));
-    const d = await guarded(req, () => service.run(host, (center, now) => ({ decision: center.offer(target.sid, { ewtSeconds: ewt, channel }, now), now })));
-    const o = d.decision;
-    return {
-      call_target_sid: target.sid,
-      widget_state: o.widgetState,
-      reason: o.reason,
-      message: o.ecbtPhrase ?? o.phrase,
-      offer_asap: o.offerAsap,
-      offer_scheduled: o.offerScheduled,
-      ewt: o.ecbtSeconds,
-      ecbt: o.ecbtSeconds,
-      estimated_wait_time: o.ewtSeconds,
-      wait_phrase: o.phrase,
-      ecbt_phrase: o.ecbtPhrase,
-      pending_callbacks: host.center.pendingCount(target.sid),
-      reschedule_choices: o.ecbtSeconds === null ? [] : rescheduleChoices(o.ecbtSeconds),
-      scheduled_timeslots: o.offerScheduled ? slotStarts(target, d.now, 8).map((s) => Math.floor(s / 1000)) : [],
-      url: `${wsUrl(originOf(api, req), engine.workspace.sid)}/CallTargets/${target.sid}/Status`,
-    };
+    const channel = queryOf(req).oneOf('Channel', ['voice', 'api'] as const) ?? 'voice';
+    const body = await guarded(req, () => offerStatus(service, engine, host, target, channel));
+    return { ...body, url: `${wsUrl(originOf(api, req), engine.workspace.sid)}/CallTargets/${target.sid}/Status` };
   });
 
   // ── callbacks ──
