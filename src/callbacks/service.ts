@@ -29,6 +29,7 @@ import { appendFileSync } from 'node:fs';
 import type { Command, EngineEvent } from '../engine/index.ts';
 import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
 import { CallbacksStore } from '../store/callbacks-store.ts';
+import { outboxRows } from '../webhooks/outbox.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import type { DialResult, TelephonyPort } from '../voice/telephony.ts';
 import { CallbackCenter, isTerminalStatus, type CallbackEvent, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
@@ -419,11 +420,22 @@ export class CallbackService {
   private persist(): void {
     const states = [...this.dirty].map((ws) => this.hosts.get(ws)).filter((h): h is Host => h !== undefined);
     const events = this.pendingEvents;
+    const now = this.clock();
+    // Event callbacks of the callback events, filtered like the engine's (workspace URL and EventsFilter).
+    const outbox: Array<{ workspaceSid: string; kind: string; payload: string; dueAt: number }> = [];
+    for (const { workspaceSid, event } of events) {
+      const host = this.hosts.get(workspaceSid);
+      const engine = host === undefined ? undefined : this.runtime.workspace(host.accountSid, workspaceSid);
+      if (host === undefined || engine === undefined) continue;
+      const asEngineEvent = { ...event, data: { workspace_sid: workspaceSid, workspace_name: engine.workspace.friendlyName, ...event.data } } as unknown as EngineEvent;
+      for (const row of outboxRows(engine, host.accountSid, [asEngineEvent], now)) outbox.push({ workspaceSid, ...row });
+    }
     this.store.save(
       states.map((h) => ({ workspaceSid: h.workspaceSid, accountSid: h.accountSid, center: h.center.snapshot(), datastore: h.datastore.snapshot() })),
       this.cursor,
       events,
-      this.clock(),
+      now,
+      outbox,
     );
     this.pendingEvents = [];
     this.dirty.clear();

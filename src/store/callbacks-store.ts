@@ -34,6 +34,7 @@ export class CallbacksStore {
   private readonly setCursor: StatementSync;
   private readonly insertEvent: StatementSync;
   private readonly eventsAfter: StatementSync;
+  private readonly insertOutbox: StatementSync;
 
   /**
    * Opens `path` (the server's database, already migrated by SqliteStore.open). Throws when the
@@ -48,6 +49,7 @@ export class CallbacksStore {
     );
     this.setCursor = this.db.prepare('INSERT INTO callback_cursor (id, event_rowid) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET event_rowid = excluded.event_rowid');
     this.insertEvent = this.db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, 0, ?, ?, ?, ?)');
+    this.insertOutbox = this.db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)');
     this.eventsAfter = this.db.prepare(
       "SELECT rowid AS rowid, workspace_sid AS ws, body FROM events WHERE rowid > ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT ?",
     );
@@ -82,16 +84,23 @@ export class CallbacksStore {
   }
 
   /**
-   * ONE transaction: the states given, the cursor, and the callback events (appended to the
-   * workspace's events table with resource type `callback`). Throws the SQLite error; then
-   * nothing was written.
+   * ONE transaction: the states given, the cursor, the callback events (appended to the
+   * workspace's events table with resource type `callback`) and their webhook outbox rows (event
+   * callbacks, sent by the runtime's dispatcher). Throws the SQLite error; then nothing was written.
    */
-  save(states: readonly CallbackStateRow[], cursor: number, events: ReadonlyArray<{ workspaceSid: string; event: CallbackEvent }>, now: number): void {
+  save(
+    states: readonly CallbackStateRow[],
+    cursor: number,
+    events: ReadonlyArray<{ workspaceSid: string; event: CallbackEvent }>,
+    now: number,
+    outbox: ReadonlyArray<{ workspaceSid: string; kind: string; payload: string; dueAt: number }> = [],
+  ): void {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const s of states) this.upsertState.run(s.workspaceSid, s.accountSid, JSON.stringify(s.center), JSON.stringify(s.datastore), now);
       this.setCursor.run(cursor);
       for (const { workspaceSid, event } of events) this.insertEvent.run(event.sid, workspaceSid, event.eventType, event.at, event.resourceSid, JSON.stringify(event));
+      for (const o of outbox) this.insertOutbox.run(o.workspaceSid, o.kind, o.payload, o.dueAt);
       this.db.exec('COMMIT');
     } catch (error) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK');

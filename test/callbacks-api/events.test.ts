@@ -1,0 +1,54 @@
+/**
+ * Callback events in the workspace's event stream: listed by the Events resource (twilio
+ * client) and sent to the workspace's event callback URL by the webhook dispatcher, with
+ * `ResourceType=callback`. (EventsFilter accepts engine event types only, so a filtered workspace gets no callback events.)
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
+import { startCbHarness, type CbHarness } from './harness.ts';
+
+let h: CbHarness;
+let receiver: Server;
+let dispatcher: WebhookDispatcher;
+const received: Record<string, string>[] = [];
+
+before(async () => {
+  h = await startCbHarness();
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => void (body += c.toString()));
+    req.on('end', () => {
+      received.push(Object.fromEntries(new URLSearchParams(body)));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  dispatcher = new WebhookDispatcher(h.runtime, { clock: h.now, pollMs: 20 });
+  dispatcher.start();
+});
+after(async () => {
+  await dispatcher.stop();
+  await h.close();
+  receiver.close();
+});
+
+test('callback.* events are in the Events resource and reach the event callback URL', async () => {
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
+  await h.client.taskrouter.v1.workspaces(h.ws).update({ eventCallbackUrl: url });
+  const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, Configuration: JSON.stringify({ minimumCallbackDelaySeconds: 600 }) })).body;
+  const cb = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550190' })).body;
+  await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${cb.sid}`, { Status: 'canceled' });
+  for (let i = 0; i < 100 && received.filter((r) => r['ResourceSid'] === cb.sid).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  const ours = received.filter((r) => r['ResourceSid'] === cb.sid);
+  assert.deepEqual(ours.map((r) => r['EventType']), ['callback.registered', 'callback.canceled']);
+  assert.equal(ours[0]!['ResourceType'], 'callback');
+  assert.equal(ours[0]!['WorkspaceSid'], h.ws);
+  assert.equal(ours[0]!['AccountSid'], h.account.sid);
+  const listed = await h.client.taskrouter.v1.workspaces(h.ws).events.list({ eventType: 'callback.canceled' });
+  assert.deepEqual(listed.map((e) => e.resourceSid), [cb.sid]);
+  const fetched = await h.client.taskrouter.v1.workspaces(h.ws).events(listed[0]!.sid).fetch();
+  assert.equal(fetched.eventType, 'callback.canceled');
+});
