@@ -247,6 +247,8 @@ export class CallbackService {
       // 1. Engine events committed since the cursor, in order.
       for (;;) {
         const rows = this.store.engineEventsAfter(this.cursor, EVENT_BATCH);
+        // Pruning removed every event after the cursor, so rowids may be handed out again: rewind.
+        if (rows.length === 0) this.cursor = Math.min(this.cursor, this.store.lastEventRowid());
         for (const row of rows) {
           this.cursor = row.rowid;
           const host = this.hosts.get(row.workspaceSid);
@@ -416,8 +418,13 @@ export class CallbackService {
     this.persist();
   }
 
-  /** Writes dirty states, the cursor and new callback events in one transaction. */
+  /**
+   * Writes dirty states, the cursor and new callback events in one transaction. Nothing to write
+   * when no center changed and no event is pending: a cursor that only moved past events of
+   * workspaces without callbacks is saved with the next real change (replaying those is harmless).
+   */
   private persist(): void {
+    if (this.dirty.size === 0 && this.pendingEvents.length === 0) return;
     const states = [...this.dirty].map((ws) => this.hosts.get(ws)).filter((h): h is Host => h !== undefined);
     const events = this.pendingEvents;
     const now = this.clock();

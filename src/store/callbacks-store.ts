@@ -78,6 +78,14 @@ export class CallbacksStore {
     return end;
   }
 
+  /** The highest rowid of the events table (0 when empty). */
+  lastEventRowid(): number {
+    this.maxRowid ??= this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM events');
+    return (this.maxRowid.get() as { m: number }).m;
+  }
+
+  private maxRowid: StatementSync | undefined;
+
   /** Engine events (not callback events) written after `rowid`, oldest first, at most `limit`. */
   engineEventsAfter(rowid: number, limit: number): StoredEngineEventRow[] {
     return (this.eventsAfter.all(rowid, limit) as { rowid: number; ws: string; body: string }[]).map((r) => ({ rowid: r.rowid, workspaceSid: r.ws, body: r.body }));
