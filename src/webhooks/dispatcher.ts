@@ -138,6 +138,9 @@ function urlOrigin(url: string): string {
   }
 }
 
+/** Outbox rows a lane reads at once (it sends them as its window has room). */
+const READ_AHEAD = 64;
+
 /** How long a lane's connection is kept without use (milliseconds). */
 const LANE_IDLE_MS = 60_000;
 
@@ -285,7 +288,12 @@ export class WebhookDispatcher {
    */
   private async runLane(workspaceSid: string): Promise<void> {
     const window: Sent[] = [];
-    let lastSentId = -1;
+    // Rows read ahead and not sent yet (ids > the last sent), and whether the outbox may hold rows
+    // after them: set by a commit waking the lane, or by a read that filled its limit. Reading
+    // only then spares one outbox query per reply.
+    let ahead: OutboxRow[] = [];
+    let lastReadId = -1;
+    let stale = true;
     const arm = (sent: Sent): void => {
       if (sent.timer !== null) return;
       sent.timer = setTimeout(() => {
@@ -295,15 +303,23 @@ export class WebhookDispatcher {
     };
     const fill = (): void => {
       if (!this.running) return;
-      const room = this.eventPipelining - window.length;
-      if (room <= 0) return;
       const now = this.clock();
-      for (const row of this.runtime.store.outboxLane(workspaceSid, 'event', room, lastSentId)) {
-        if (row.nextAttemptAt > now) break; // a head waiting for its retry
+      while (window.length < this.eventPipelining) {
+        if (ahead.length === 0) {
+          if (!stale) return;
+          ahead = this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId);
+          stale = ahead.length === READ_AHEAD;
+          const last = ahead.at(-1);
+          if (last === undefined) return;
+          lastReadId = last.id;
+        }
+        const row = ahead[0] as OutboxRow;
+        if (row.nextAttemptAt > now) return; // a head waiting for its retry (the lane ends and resumes when it is due)
         const payload = JSON.parse(row.payload) as WebhookPayload;
         const origin = urlOrigin(stripFragment(payload.url));
         const last = window.at(-1);
-        if (last !== undefined && last.origin !== origin) break; // a new URL: after this window drains
+        if (last !== undefined && last.origin !== origin) return; // a new URL: after this window drains
+        ahead.shift();
         const overrides = connectionOverrides(payload.url);
         const controller = new AbortController();
         const sent: Sent = {
@@ -318,7 +334,6 @@ export class WebhookDispatcher {
           result: this.postEvent(workspaceSid, payload, controller.signal, now),
         };
         window.push(sent);
-        lastSentId = row.id;
         if (window.length === 1) arm(sent);
       }
     };
@@ -326,7 +341,10 @@ export class WebhookDispatcher {
       for (const sent of window) sent.controller.abort(new Error('the dispatcher stopped'));
     };
     this.abort.signal.addEventListener('abort', onStop, { once: true });
-    this.laneFill.set(workspaceSid, fill);
+    this.laneFill.set(workspaceSid, () => {
+      stale = true;
+      fill();
+    });
     try {
       fill();
       while (window.length > 0) {

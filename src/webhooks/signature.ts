@@ -8,7 +8,17 @@ import { createHmac } from 'node:crypto';
 /** Form parameters: a value, or several values for a repeated name. */
 export type FormParams = Readonly<Record<string, string | readonly string[]>>;
 
-const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/** Code units at which UTF-16 order (JS `<`) can differ from UTF-8 byte order: surrogates and U+E000–U+FFFF. */
+const NOT_UNIT_ORDER = /[\uD800-\uFFFF]/;
+
+/**
+ * UTF-8 byte order. It is code point order, which JS string comparison (UTF-16 code units) gives
+ * too unless a string holds a surrogate or a character from U+E000 up: only then are bytes compared.
+ */
+const byteOrder = (a: string, b: string): number => {
+  if (NOT_UNIT_ORDER.test(a) || NOT_UNIT_ORDER.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  return a < b ? -1 : a > b ? 1 : 0;
+};
 
 export function twilioSignature(authToken: string, url: string, params: FormParams): string {
   let data = stripFragment(url);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import twilio from 'twilio';
 import { stripFragment, twilioSignature } from '../../src/webhooks/signature.ts';
@@ -47,4 +48,12 @@ test('parameter order does not matter; the fragment is not signed; non-ASCII and
 test('a repeated parameter is signed once per value, values sorted', () => {
   const s = twilioSignature('tok', 'https://x.test/a', { Z: ['2', '1'], A: 'x' });
   assert.equal(s, twilioSignature('tok', 'https://x.test/a', { A: 'x', Z: ['1', '2'] }));
+});
+
+test('names are sorted in UTF-8 byte order, also where JS string order differs (U+FF61 before U+1F600)', () => {
+  const hmac = (data: string): string => createHmac('sha1', 'tok').update(data, 'utf8').digest('base64');
+  const url = 'https://x.test/a';
+  // JS `<` puts 'x😀' first (its surrogate 0xD83D < 0xFF61); in UTF-8, EF BD A1 < F0 9F 98 80.
+  assert.equal(twilioSignature('tok', url, { 'x😀': '1', 'x｡': '2', Ab: '3', B: '4', a: '5' }), hmac(`${url}Ab3B4a5x｡2x😀1`));
+  assert.equal(twilioSignature('tok', url, { n: ['b😀', 'b｡', 'a'] }), hmac(`${url}nanb｡nb😀`));
 });
