@@ -266,7 +266,12 @@ export class CallbackService {
         await this.drainInline();
       }
       // 3. Center deadlines, then fresh queue views (which may launch callbacks).
-      for (const host of this.hosts.values()) {
+      for (const host of [...this.hosts.values()]) {
+        // A deleted workspace's center stops (its saved state stays until the row is removed).
+        if (this.runtime.workspace(host.accountSid, host.workspaceSid) === undefined) {
+          this.hosts.delete(host.workspaceSid);
+          continue;
+        }
         const due = host.center.nextDeadline();
         if (due !== null && due <= now) {
           this.dirty.add(host.workspaceSid);

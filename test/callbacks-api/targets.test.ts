@@ -108,3 +108,17 @@ test('offer, E.164 validation, DuplicateRequest, and max pending → display_ewt
   assert.equal(events.length, 2);
   assert.equal(events[0]!.resourceType, 'callback');
 });
+
+test('callback lists page with meta and the twilio-style cursor', async () => {
+  const q = await h.client.taskrouter.v1.workspaces(h.ws).taskQueues.create({ friendlyName: 'Paging', targetWorkers: '1==2' });
+  const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: q.sid, Configuration: JSON.stringify({ minimumCallbackDelaySeconds: 900 }) })).body;
+  const sids: string[] = [];
+  for (let i = 0; i < 5; i++) sids.push((await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: `+1415555030${i}` })).body.sid);
+  const first = await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PageSize: '2' });
+  assert.deepEqual(first.body.callbacks.map((c: { sid: string }) => c.sid), sids.slice(0, 2));
+  assert.ok(first.body.meta.next_page_url.startsWith(`${h.base}/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks?`));
+  const next = await fetch(first.body.meta.next_page_url, { headers: { authorization: `Basic ${Buffer.from(`${h.account.sid}:${h.account.secret}`).toString('base64')}` } });
+  const body = (await next.json()) as { callbacks: { sid: string }[] };
+  assert.deepEqual(body.callbacks.map((c) => c.sid), sids.slice(2, 4));
+  assert.equal((await h.call('GET', `/v1/Workspaces/${h.ws}/Callbacks`, { PageSize: '0' })).status, 400);
+});
