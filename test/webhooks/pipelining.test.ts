@@ -199,3 +199,39 @@ test('a hanging receiver holds up only its own lane: another workspace on the sa
     runtime.close();
   }
 });
+
+test('a head that times out and is not retried (#rp=5xx) is dropped; the callbacks behind it still arrive in order', async () => {
+  const runtime = openRuntime();
+  const account = runtime.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret);
+  let first = '';
+  const answered = new Set<number>();
+  rx.on('/events', (r, res) => {
+    if (r.params['TaskSid'] === first) return; // never answers the first event
+    answered.add(rx.received.length - 1);
+    res.writeHead(204).end();
+  });
+  const alerts: WebhookAlert[] = [];
+  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 500, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
+  try {
+    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events#rp=5xx'), eventsFilter: 'task.created' });
+    const order = await createTasks(runtime, w.ws, 12);
+    first = order[0] as string;
+    dispatcher.start();
+    const rest = order.slice(1);
+    await rx.waitFor(() => rest.every((sid) => rx.received.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), 5_000);
+    await dispatcher.idle();
+    assert.deepEqual(alerts.map((a) => a.code), [11200]);
+    assert.match(alerts[0]?.message ?? '', /dropped after 1 attempt\(s\): no reply within 500 ms/);
+    assert.equal(rx.received.filter((x) => x.params['TaskSid'] === first).length, 1, 'not retried');
+    // First copies arrive in commit order; the ones cut off with the head's connection may come twice.
+    const firstCopies = [...new Set(rx.received.map((x) => x.params['TaskSid']))];
+    assert.deepEqual(firstCopies, order);
+    assertLastDeliveryOrder(rx.received, new Set([...answered, 0]), order);
+    assert.equal(runtime.store.pendingOutbox(), 0);
+  } finally {
+    await dispatcher.stop();
+    await rx.close();
+    runtime.close();
+  }
+});
