@@ -38,13 +38,23 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // Callback settings (docs/api-callbacks.md) are checked before anything is opened.
+  let callbackConfig: Awaited<ReturnType<typeof serviceConfigFromEnv>>;
+  try {
+    callbackConfig = await serviceConfigFromEnv();
+  } catch (error) {
+    process.stderr.write(`switchboard serve: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    lock.release();
+    return;
+  }
   const runtime = Runtime.open({ dataDir: opts.dataDir, synchronous: opts.synchronous });
   let created: { sid: string; secret: string } | null = null;
   if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
   const logger = opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel });
   // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
   const callbacks = await CallbackService.open({
-    ...(await serviceConfigFromEnv()),
+    ...callbackConfig,
     runtime,
     databasePath: join(opts.dataDir, 'switchboard.sqlite'),
     onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks service')),
