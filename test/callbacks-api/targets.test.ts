@@ -122,3 +122,33 @@ test('callback lists page with meta and the twilio-style cursor', async () => {
   assert.deepEqual(body.callbacks.map((c) => c.sid), sids.slice(2, 4));
   assert.equal((await h.call('GET', `/v1/Workspaces/${h.ws}/Callbacks`, { PageSize: '0' })).status, 400);
 });
+
+test('offer with callers holding and the only agent busy: ASAP on voice, ASAP and scheduled on api, EWT from QLm, phrases', async () => {
+  const wsc = h.client.taskrouter.v1.workspaces(h.ws);
+  const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, OfferMinEwt: '60' })).body;
+  const quiet = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`)).body;
+  assert.equal(quiet.estimated_wait_time, 0, 'an idle agent: no wait');
+  assert.equal(quiet.widget_state, 'display_ewt_only');
+  assert.equal(quiet.reason, 'ewt_below_threshold');
+  const tasks = [];
+  for (let i = 0; i < 4; i++) tasks.push(await wsc.tasks.create({ workflowSid: h.workflowSid, taskChannel: 'voice', attributes: JSON.stringify({ n: i }) }));
+  const reserved = await wsc.tasks(tasks[0]!.sid).reservations.list();
+  await wsc.tasks(tasks[0]!.sid).reservations(reserved[0]!.sid).update({ reservationStatus: 'accepted' });
+  const busy = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`)).body;
+  // 3 callers waiting, 1 busy agent, AHT 180 s before any service: (3 + 1) × 180 s = 720 s.
+  assert.equal(busy.estimated_wait_time, 720, JSON.stringify((await wsc.tasks.list()).map((t) => [t.assignmentStatus, t.taskQueueSid === h.queueSid])));
+  assert.equal(busy.wait_phrase, 'more than 10 minutes');
+  // Voice: scheduled callbacks are not offered by default (offer.scheduledVoice false).
+  assert.equal(busy.widget_state, 'offer_asap_callback', JSON.stringify(busy));
+  assert.equal(busy.offer_asap, true);
+  assert.deepEqual(busy.scheduled_timeslots, []);
+  assert.equal(typeof busy.ewt, 'number');
+  assert.ok(busy.ewt < busy.estimated_wait_time, 'the callback jumps the live line (return priority 5)');
+  assert.match(busy.ecbt_phrase, /^between \d+ and \d+ minutes$/);
+  const api = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`, { Channel: 'api' })).body;
+  assert.equal(api.widget_state, 'offer_callback');
+  assert.equal(api.scheduled_timeslots.length, 8);
+  assert.equal(api.scheduled_timeslots[0] % (15 * 60), 0, 'slot starts, UTC Unix seconds');
+  assert.equal((await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`, { Channel: 'fax' })).status, 400);
+  for (const t of tasks) await wsc.tasks(t.sid).update({ assignmentStatus: 'canceled', reason: 'test over' }).catch(() => undefined);
+});
