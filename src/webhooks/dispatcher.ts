@@ -64,7 +64,7 @@ export interface DispatcherOptions {
   maxConcurrentAssignments?: number;
   /**
    * Event callbacks of one workspace on the wire at once, pipelined in order on the lane's one
-   * connection (default 16; 1 sends them strictly one after another).
+   * connection (default 32; 1 sends them strictly one after another).
    */
   eventPipelining?: number;
   /** Delivered (or abandoned) rows are deleted after this long (default 24 h). */
@@ -181,7 +181,7 @@ export class WebhookDispatcher {
     this.backoffMs = options.backoffMs ?? 1_000;
     this.pollMs = options.pollMs ?? 250;
     this.maxAssignments = options.maxConcurrentAssignments ?? 64;
-    this.eventPipelining = options.eventPipelining ?? 16;
+    this.eventPipelining = options.eventPipelining ?? 32;
     if (!Number.isInteger(this.eventPipelining) || this.eventPipelining < 1) {
       throw new RangeError(`eventPipelining must be an integer ≥ 1, got ${String(options.eventPipelining)}`);
     }
