@@ -26,6 +26,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
+import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import type { Command, EngineEvent } from '../engine/index.ts';
 import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
 import { CallbacksStore } from '../store/callbacks-store.ts';
@@ -69,6 +70,16 @@ export interface Host {
   accountSid: string;
   center: CallbackCenter;
   datastore: Datastore;
+  /**
+   * The replay's wait-time estimator (src/analytics/ewt.ts), fed the workspace's engine events
+   * in order. Not persisted: after a restart it learns again from the events that follow.
+   */
+  waits: WaitTimeEstimator;
+  /**
+   * The default predictor's EWT (seconds) of each task still waiting in a queue, made when it
+   * entered the queue: the Status offer quotes it to that caller (`TaskSid`).
+   */
+  predictions: Map<string, number>;
 }
 
 /** A new SID: prefix + 32 hex digits from the OS's random source (the shell may draw randomness). */
@@ -142,6 +153,8 @@ export class CallbackService {
       accountSid,
       center: CallbackCenter.restore(center, { ...this.centerOptions, newSid: (p) => newSid(p) }),
       datastore: Datastore.restore(datastore, { newToken, newSid: () => newSid('DT') }),
+      waits: new WaitTimeEstimator(),
+      predictions: new Map(),
     };
   }
 
@@ -156,6 +169,8 @@ export class CallbackService {
         accountSid,
         center: new CallbackCenter({ ...this.centerOptions, now, newSid: (p) => newSid(p) }),
         datastore: new Datastore({ newToken, newSid: () => newSid('DT') }),
+        waits: new WaitTimeEstimator(),
+        predictions: new Map(),
       };
       this.hosts.set(workspaceSid, host);
       this.dirty.add(workspaceSid);
@@ -254,6 +269,7 @@ export class CallbackService {
           const host = this.hosts.get(row.workspaceSid);
           if (host === undefined) continue;
           const e = JSON.parse(row.body) as EngineEvent;
+          this.observeWaits(host, e);
           this.dirty.add(host.workspaceSid);
           await this.apply(host, host.center.observe(e));
         }
@@ -284,6 +300,26 @@ export class CallbackService {
       this.onError(error);
     } finally {
       this.arm();
+    }
+  }
+
+  /**
+   * Feeds the wait-time estimator and predicts, with the default predictor, the wait of each task
+   * entering a queue — from the engine as it is now, a moment after the commit that queued it
+   * (the replay predicts at the very instant; the server reads the events once committed).
+   */
+  private observeWaits(host: Host, e: EngineEvent): void {
+    host.waits.observe(e);
+    if (e.eventType === 'task-queue.entered') {
+      const engine = this.runtime.workspace(host.accountSid, host.workspaceSid);
+      const task = engine?.tasks.get(e.resourceSid);
+      if (engine !== undefined && task !== undefined && task.assignmentStatus === 'pending') {
+        host.predictions.set(task.sid, host.waits.predict(engine, task.sid)[DEFAULT_PREDICTOR]);
+      }
+    } else if (e.resourceType === 'task' && (e.eventType === 'task.canceled' || e.eventType === 'task.completed' || e.eventType === 'task.deleted' || e.eventType === 'task.system-deleted' || e.eventType === 'task.wrapup')) {
+      host.predictions.delete(e.resourceSid);
+    } else if (e.eventType === 'reservation.accepted') {
+      host.predictions.delete(e.data['task_sid'] as string);
     }
   }
 

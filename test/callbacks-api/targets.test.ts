@@ -145,6 +145,23 @@ test('offer with callers holding and the only agent busy: ASAP on voice, ASAP an
   assert.equal(typeof busy.ewt, 'number');
   assert.ok(busy.ewt < busy.estimated_wait_time, 'the callback jumps the live line (return priority 5)');
   assert.match(busy.ecbt_phrase, /^between \d+ and \d+ minutes$/);
+  // A caller already holding (TaskSid) is quoted the replay's default predictor, as predicted when
+  // the service saw the task enter the queue (cold here: no service seen yet, so the predictor's
+  // fallback, Twilio's average acceptance time, 0 s); an unknown task gets the QLm estimate.
+  await h.step(0);
+  const host = h.service.host(h.account.sid, h.ws, false)!;
+  for (const t of tasks.slice(1)) {
+    const predicted = host.predictions.get(t.sid);
+    assert.ok(predicted !== undefined && predicted >= 0, `a prediction for ${t.sid}`);
+    const holding = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`, { TaskSid: t.sid })).body;
+    assert.equal(holding.estimated_wait_time, Math.round(predicted));
+  }
+  assert.equal(host.predictions.has(tasks[0]!.sid), false, 'an accepted task has no quote');
+  const unknown = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`, { TaskSid: 'WT' + '0'.repeat(32) })).body;
+  assert.equal(unknown.estimated_wait_time, 720);
+  const badTask = await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`, { TaskSid: 'nope' });
+  assert.equal(badTask.status, 400);
+  assert.match(badTask.body.message, /TaskSid/);
   const api = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Status`, { Channel: 'api' })).body;
   assert.equal(api.widget_state, 'offer_callback');
   assert.equal(api.scheduled_timeslots.length, 8);

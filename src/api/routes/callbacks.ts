@@ -20,6 +20,7 @@ import type { CallbackRequest, CallTarget, CallTargetInput, CallbackStatus, Stra
 import { CallbackError, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
 import { newSid, type CallbackService } from '../../callbacks/service.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
+import { isSid } from '../../util/sid.ts';
 import { accountOf, bodyOf, originOf, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
 import type { Params } from '../params.ts';
@@ -196,8 +197,8 @@ function targetInput(body: Params, engine: WorkspaceEngine, sid: string, existin
  * The caller's EWT for the Status offer: QLm (spec §7.3) over the live tasks waiting in the
  * target's queue beyond the idle worker slots, with μ̂ = 1 / mean of the center's last services
  * (180 s before any) and θ̂ = abandonments ÷ time waited. Seconds; 0 when an idle slot is left;
- * null when nobody is staffed. Simplification of the replay issue's calibrated predictor, which
- * needs per-queue history the live server does not keep yet (docs/api-callbacks.md).
+ * null when nobody is staffed. For a caller who has no task yet; a holding caller (TaskSid) is
+ * quoted the default predictor's estimate instead (see offerStatus).
  */
 function liveEwtSeconds(engine: WorkspaceEngine, t: CallTarget, stats: { services: number[]; abandonments: number; waitedSeconds: number }): number | null {
   const view = queueViewOf(engine, t.taskQueueSid, t.taskChannel);
@@ -225,8 +226,13 @@ type Host = NonNullable<ReturnType<CallbackService['host']>>;
  * `ewt` (Mindful's meaning), the caller's EWT, the next slots (UTC Unix seconds). Runs through
  * the service (the center's clock moves). Throws CallbackError.
  */
-export async function offerStatus(service: CallbackService, engine: WorkspaceEngine, host: Host, target: CallTarget, channel: 'voice' | 'api'): Promise<Record<string, unknown>> {
-  const ewt = liveEwtSeconds(engine, target, host.center.statsOf(target.sid));
+export async function offerStatus(service: CallbackService, engine: WorkspaceEngine, host: Host, target: CallTarget, channel: 'voice' | 'api', taskSid?: string): Promise<Record<string, unknown>> {
+  // A caller already holding (TaskSid): the default predictor's estimate made when the task
+  // entered the queue (src/analytics/ewt.ts, as in the replay). A caller about to queue has no
+  // task to predict for yet: the QLm estimate over the queue as it is.
+  if (taskSid !== undefined && !isSid(taskSid, 'WT')) throw new CallbackError('InvalidParameters', 'TaskSid must be a Task SID (WT followed by 32 hex digits)', 'TaskSid');
+  const predicted = taskSid === undefined ? undefined : host.predictions.get(taskSid);
+  const ewt = predicted !== undefined ? Math.round(predicted) : liveEwtSeconds(engine, target, host.center.statsOf(target.sid));
   const d = await service.run(host, (center, now) => ({ decision: center.offer(target.sid, { ewtSeconds: ewt, channel }, now), now }));
   const o = d.decision;
   return {
@@ -317,8 +323,10 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
 
   app.get(`${WS}/CallTargets/:Sid/Status`, async (req) => {
     const { engine, host, target } = targetOf(req);
-    const channel = queryOf(req).oneOf('Channel', ['voice', 'api'] as const) ?? 'voice';
-    const body = await guarded(req, () => offerStatus(service, engine, host, target, channel));
+    const query = queryOf(req);
+    const channel = query.oneOf('Channel', ['voice', 'api'] as const) ?? 'voice';
+    const taskSid = query.string('TaskSid');
+    const body = await guarded(req, () => offerStatus(service, engine, host, target, channel, taskSid));
     return { ...body, url: `${wsUrl(originOf(api, req), engine.workspace.sid)}/CallTargets/${target.sid}/Status` };
   });
 
