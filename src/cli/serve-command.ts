@@ -87,7 +87,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     await app.close();
     await webhooks.stop();
     await callbacks.close();
-    runtime.close();
+    await runtime.close();
     lock.release();
     process.exit(0);
   };

@@ -98,6 +98,8 @@ export class Runtime {
   private lastExecuteAt = 0;
   private failure: Error | null = null;
   private closed = false;
+  /** Set by {@link Runtime.close}: resolves when the store is fully closed. */
+  private closing: Promise<void> | null = null;
   private readonly commitListeners = new Set<() => void>();
 
   private constructor(store: SqliteStore, key: Buffer, options: RuntimeOptions) {
@@ -246,15 +248,22 @@ export class Runtime {
     return () => this.commitListeners.delete(listener);
   }
 
-  /** Commits what is queued, saves snapshots and stops the timer. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Commits what is queued, saves snapshots, stops the timer and closes the store — all before it
+   * returns. The promise resolves once the store's checkpointer thread has ended too
+   * ({@link SqliteStore.close}): await it before reopening the same data directory in this
+   * process, or the reopen can meet "database is locked". Calling it again returns the same
+   * promise. Never rejects.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
     this.flush();
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.snapshotTimer !== null) clearTimeout(this.snapshotTimer);
     if (this.failure === null) for (const [sid, host] of this.hosts) this.snapshot(sid, host);
-    this.store.close();
+    this.closing = this.store.close();
+    return this.closing;
   }
 
   // ── the write path ──

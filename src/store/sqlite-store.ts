@@ -128,6 +128,8 @@ export class SqliteStore {
   checkpointsDone = 0;
   private checkpointer: Worker | null = null;
   private checkpointRequested = false;
+  /** Set by {@link SqliteStore.close}: resolves when the checkpointer thread has exited. */
+  private closing: Promise<void> | null = null;
   /** Outbox rows marked done but not written yet: id → [attempts, at] (see {@link markOutboxDone}). */
   private doneMarks = new Map<number, [number, number]>();
   /** Per lane (`workspaceSid kind`), the highest id marked done and not written yet. */
@@ -233,9 +235,17 @@ export class SqliteStore {
     return row.v ?? 0;
   }
 
-  /** Closes the connection; the checkpointer thread finishes its checkpoint, if any, and ends. */
-  close(): void {
-    if (!this.db.isOpen) return;
+  /**
+   * Closes the connection; the checkpointer thread finishes its checkpoint, if any, and ends.
+   * Everything but the thread's end happens before this returns (a caller that does not await it
+   * still gets a closed, synced store). The promise resolves once the checkpointer thread has
+   * exited, i.e. its own connection is closed too: only then is the file free for another
+   * process or store to open without "database is locked". Calling it again returns the same
+   * promise. Never rejects.
+   */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (!this.db.isOpen) return Promise.resolve();
     this.flushOutboxMarks();
     // Whatever is written and waits for a sync is synced now and answered.
     const waiters = [...(this.syncing ?? []), ...this.syncWaiters];
@@ -254,8 +264,15 @@ export class SqliteStore {
     this.walFd = null;
     const worker = this.checkpointer;
     this.checkpointer = null;
-    worker?.postMessage({ type: 'close' });
+    this.closing =
+      worker === null
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.postMessage({ type: 'close' });
+          });
     this.db.close();
+    return this.closing;
   }
 
   // ── accounts ──

@@ -54,17 +54,9 @@ export async function startCbHarness(options: { workers?: number; available?: bo
   const now = (): number => Date.now() + offset;
   const newNetwork = (): SimulatedNetwork => new SimulatedNetwork({ seed: 7, ringMinSeconds: 1, ringMaxSeconds: 2, promptSeconds: 1, busySeconds: 1 });
   const open = async (network: SimulatedNetwork) => {
-    // The previous runtime's background checkpoint may still hold the file for a moment after
-    // close (same process only; a restarted server is a new process): retry "database is locked".
-    let runtime: Runtime | undefined;
-    for (let attempt = 0; runtime === undefined; attempt++) {
-      try {
-        runtime = Runtime.open({ dataDir, clock: now });
-      } catch (error) {
-        if (attempt >= 40 || !/locked/.test(String((error as Error).message))) throw error;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    // No retry on "database is locked": close() below awaits the runtime until the store's
+    // checkpointer thread has ended, so the data dir is free again.
+    const runtime = Runtime.open({ dataDir, clock: now });
     const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
     const app = buildApp({ runtime, clock: now, callbacks: service });
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -132,12 +124,12 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     close: async () => {
       await h.app.close();
       await h.service.close();
-      h.runtime.close();
+      await h.runtime.close();
     },
     restart: async () => {
       await h.app.close();
       await h.service.close();
-      h.runtime.close();
+      await h.runtime.close();
       const fresh = newNetwork();
       networks.push(fresh);
       const next = await open(fresh);
