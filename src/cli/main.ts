@@ -58,6 +58,25 @@ program
   .option('--public-base-url <url>', 'origin used in returned URLs, e.g. behind a proxy (env PUBLIC_BASE_URL)', process.env['PUBLIC_BASE_URL'])
   .option('--synchronous <mode>', 'FULL syncs every commit to disk; NORMAL survives a crash of the process but not of the machine (env SWITCHBOARD_SYNCHRONOUS)', process.env['SWITCHBOARD_SYNCHRONOUS'] ?? 'FULL')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL)', process.env['LOG_LEVEL'] ?? 'info')
+  .addHelpText(
+    'after',
+    `
+On first start it creates an account and prints its Account SID and Auth Token once.
+Point the twilio client at it:  client.taskrouter.baseUrl = 'http://127.0.0.1:3000'
+
+Callbacks (telephony) are configured by environment variables:
+  SWITCHBOARD_TELEPHONY                    simulated (default) or twilio
+  SWITCHBOARD_SIM_NETWORK                  JSON options of the simulated network
+  TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN    with twilio: the account placing the calls
+  SWITCHBOARD_CALLBACK_FROM                with twilio: caller ID (E.164)
+  SWITCHBOARD_CALLBACK_TWIML_URL           with twilio: the readiness prompt's TwiML
+  SWITCHBOARD_CALLBACK_STATUS_URL          with twilio: our status-callback endpoint
+  SWITCHBOARD_TWILIO_API_BASE_URL          another Calls API host (optional)
+  SWITCHBOARD_CALLBACK_HOLD_UNTIL_QUOTE    1 (default) or 0
+  SWITCHBOARD_CALLBACK_DIAL_GRACE_SECONDS  default 120
+  SWITCHBOARD_CALLBACK_DIAL_LOG            a file getting one JSON line per dial
+See README.md ("The server") and docs/api-callbacks.md.`,
+  )
   .action(async (opts: { host: string; port: number; dataDir: string; publicBaseUrl?: string; synchronous: string; logLevel: string }) => {
     if (opts.synchronous !== 'FULL' && opts.synchronous !== 'NORMAL') program.error(`--synchronous must be FULL or NORMAL, not ${opts.synchronous}.`);
     await runServeCommand({ ...opts, synchronous: opts.synchronous as 'FULL' | 'NORMAL' });
