@@ -9,17 +9,19 @@
  * escaped before it reaches the page; chart text goes through Vega's own SVG escaping, and report
  * strings only ever enter a chart as data, never as a Vega expression.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { DailyKpis } from '../analytics/kpi.ts';
 import type { AnomalyKind } from './anonymous-bank.ts';
+import { chartBase as base, esc, factList, figure, formatCount, formatDuration, formatPercent, formatSignedDuration, htmlPage, INK, NBSP, renderChart } from './html.ts';
 import type { PredictorScore, ReplayReport } from './report.ts';
+
+export { esc, formatCount, formatDuration, formatPercent } from './html.ts';
 
 /** One colour per outcome, used by every chart and the legends in the page. */
 const COLOR = {
-  answered: '#2f6db3',
-  abandoned: '#d9622b',
-  offered: '#4b5563',
+  answered: INK.answered,
+  abandoned: INK.abandoned,
+  offered: INK.neutral,
   occupancy: '#23877d',
   loggedIn: '#9aa5b4',
   reference: '#8a94a3',
@@ -29,7 +31,6 @@ const COLOR = {
 const THIN_STAFFING = 0.5;
 /** Predictor lines: no blue or orange, which mean answered and abandoned here. */
 const PREDICTOR_COLORS = ['#7a4fa3', '#1d8a6b', '#c2185b', '#8d6e3f', '#546e7a', '#9e9d24', '#00838f', '#6d4c41'];
-const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif';
 /** Chart widths in SVG pixels; the page scales them down to fit. */
 const FULL_WIDTH = 980;
 const HALF_WIDTH = 430;
@@ -93,7 +94,6 @@ const ANOMALY_TEXT: Record<AnomalyKind, AnomalyText> = {
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const NBSP = '\u00a0';
 
 /** Renders the report as one HTML document. */
 export async function renderReportHtml(report: ReplayReport): Promise<string> {
@@ -109,91 +109,36 @@ export async function renderReportHtml(report: ReplayReport): Promise<string> {
     chartIf(c.occupancy_by_hour.some((h) => h.loggedInHours > 0), () => occupancySpec(report), 'c6'),
     chartIf(c.ewt_calibration.length > 0, () => calibrationSpec(report), 'c7'),
   ]);
-  const title = `Replay report — ${report.source.name}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header>
-<p class="kicker">${esc(report.generated_by)}</p>
-<h1>${esc(title)}</h1>
-<p class="period">${esc(periodText(report))}</p>
-</header>
-${sourceBlock(report)}
-${headline(report.total)}
+  const body = `${headline(report.total)}
 <section>
 <h2>Traffic</h2>
-${figure('offered-by-hour', 'Calls offered per hour', 'Calls that asked for an agent, by the hour they entered the center (colour on a square-root scale, so quiet hours stay visible).', heatmap, 'wide')}
+${chart('offered-by-hour', 'Calls offered per hour', 'Calls that asked for an agent, by the hour they entered the center (colour on a square-root scale, so quiet hours stay visible).', heatmap, 'wide')}
 </section>
 <section>
 <h2>Service per day</h2>
 <div class="grid">
-${figure('asa-per-day', 'Average speed of answer per day', `Mean wait of the answered calls. Dashed: the whole period, ${formatDuration(report.total.asa_s)}.`, asa)}
-${figure('service-level-per-day', 'Service level per day', `Calls answered within 20 s ÷ calls offered. Dashed: the whole period, ${formatPercent(report.total.service_level_20s)}.`, serviceLevel)}
-${figure('abandonment-per-day', 'Answered and abandoned calls per day', report.days.length <= MAX_LABELLED_DAYS ? 'The figure above each bar is the abandonment rate (abandoned ÷ offered).' : 'Abandonment rate per day: see the table below.', outcomes)}
-${figure('wait-distribution', 'Wait distribution', waitCaption(report), waits)}
+${chart('asa-per-day', 'Average speed of answer per day', `Mean wait of the answered calls. Dashed: the whole period, ${formatDuration(report.total.asa_s)}.`, asa)}
+${chart('service-level-per-day', 'Service level per day', `Calls answered within 20 s ÷ calls offered. Dashed: the whole period, ${formatPercent(report.total.service_level_20s)}.`, serviceLevel)}
+${chart('abandonment-per-day', 'Answered and abandoned calls per day', report.days.length <= MAX_LABELLED_DAYS ? 'The figure above each bar is the abandonment rate (abandoned ÷ offered).' : 'Abandonment rate per day: see the table below.', outcomes)}
+${chart('wait-distribution', 'Wait distribution', waitCaption(report), waits)}
 </div>
 ${kpiTable(report)}
 </section>
 <section>
 <h2>Agents</h2>
-${figure('occupancy-by-hour', 'Agent occupancy by hour of day', 'Time busy with a call ÷ time logged in, over all days, named agents only. The log has no log-ins: they are inferred from the calls served, so this is an upper bound. Pale bars: fewer than half an agent logged in on average, too little to judge. Below: how many agents were logged in on average.', occupancy, 'wide')}
+${chart('occupancy-by-hour', 'Agent occupancy by hour of day', 'Time busy with a call ÷ time logged in, over all days, named agents only. The log has no log-ins: they are inferred from the calls served, so this is an upper bound. Pale bars: fewer than half an agent logged in on average, too little to judge. Below: how many agents were logged in on average.', occupancy, 'wide')}
 </section>
 ${ewtSection(report, calibration)}
 ${importSection(report)}
-${replaySection(report)}
-<footer>
-<p><strong>Data:</strong> ${esc(report.source.citation)}</p>
-<p>Generated by ${esc(report.generated_by)} from <code>${esc(report.source.path)}</code>.</p>
-</footer>
-</main>
-</body>
-</html>
-`;
+${replaySection(report)}`;
+  return htmlPage({
+    title: `Replay report — ${report.source.name}`, kicker: report.generated_by, subtitle: periodText(report),
+    source: report.source, generatedBy: report.generated_by, body, css: CSS,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
-
-/** Escapes text for HTML element content and double- or single-quoted attributes. */
-export function esc(value: unknown): string {
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-const INT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-export function formatCount(n: number): string {
-  return INT.format(n);
-}
-
-/** A share 0–1 as "12.3 %". */
-export function formatPercent(share: number, digits = 1): string {
-  return Number.isFinite(share) ? `${(share * 100).toFixed(digits)}${NBSP}%` : '–';
-}
-
-/** Seconds as "42 s", "1 m 12 s" or "2 h 05 m" (rounded; one decimal under 10 s), with no-break spaces. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '–';
-  if (seconds < 0) return `−${formatDuration(-seconds)}`;
-  if (seconds < 9.95 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)}${NBSP}s`;
-  const total = Math.round(seconds);
-  if (total < 60) return `${total}${NBSP}s`;
-  if (total < 3600) return `${Math.floor(total / 60)}${NBSP}m${NBSP}${String(total % 60).padStart(2, '0')}${NBSP}s`;
-  const minutes = Math.round(total / 60);
-  return `${Math.floor(minutes / 60)}${NBSP}h${NBSP}${String(minutes % 60).padStart(2, '0')}${NBSP}m`;
-}
-
-function formatSignedDuration(seconds: number): string {
-  if (Math.abs(seconds) < 0.05) return `0${NBSP}s`;
-  return seconds > 0 ? `+${formatDuration(seconds)}` : formatDuration(seconds);
-}
 
 /** "Mon 1 Feb 1999" for a YYYY-MM-DD date, or the text itself if it is not one. */
 function longDate(date: string): string {
@@ -243,16 +188,6 @@ function periodText(report: ReplayReport): string {
 // ---------------------------------------------------------------------------------------------
 // Page blocks
 
-function sourceBlock(report: ReplayReport): string {
-  const s = report.source;
-  return `<aside class="source" aria-label="Data source">
-<p class="label">Data source</p>
-<p class="name">${esc(s.name)}</p>
-<p class="citation">${esc(s.citation)}</p>
-<p class="path">File: <code>${esc(s.path)}</code></p>
-</aside>`;
-}
-
 function headline(total: DailyKpis): string {
   const abandonRate = total.offered === 0 ? 0 : total.abandoned / total.offered;
   const answerRate = total.offered === 0 ? 0 : total.answered / total.offered;
@@ -268,10 +203,9 @@ ${card('aht', 'Avg handle time', formatDuration(total.aht_s), 'talk time per ans
 </section>`;
 }
 
-/** A chart with its title and caption; `svg` null when there was nothing to draw. */
-function figure(id: string, title: string, caption: string, svg: string | null, cls = ''): string {
-  const body = svg ?? '<p class="empty">No data for this chart in this replay.</p>';
-  return `<figure id="${id}" class="chart ${cls}"><figcaption><strong>${esc(title)}</strong><span>${esc(caption)}</span></figcaption>${body}</figure>`;
+/** A figure of this page: `id` names it for links and tests, `cls` "wide" for full-width charts. */
+function chart(id: string, title: string, caption: string, svg: string | null, cls?: string): string {
+  return figure(title, caption, svg, { id, cls, empty: 'No data for this chart in this replay.' });
 }
 
 function kpiRow(d: DailyKpis, label: string, tag: 'td' | 'th' = 'td'): string {
@@ -318,7 +252,7 @@ function ewtSection(report: ReplayReport, calibration: string | null): string {
 <h2>Wait-time predictions</h2>
 <p class="lead">At the moment each call asked for an agent, every predictor estimated its wait; here they are scored against the wait the caller really had (answered calls). Bold marks the best value in each column.</p>
 <div class="grid ewt">
-${figure('ewt-calibration', 'Predicted vs real wait', `Answered calls grouped by real wait; a perfect predictor lies on the dashed diagonal. Dotted: the callback threshold (${threshold}).`, calibration)}
+${chart('ewt-calibration', 'Predicted vs real wait', `Answered calls grouped by real wait; a perfect predictor lies on the dashed diagonal. Dotted: the callback threshold (${threshold}).`, calibration)}
 <div class="table-wrap"><table class="predictors" id="predictor-table">
 <caption>Accuracy per predictor</caption>
 <thead><tr><th class="text">Predictor</th><th title="Mean absolute error">MAE</th><th title="Root mean squared error">RMSE</th><th title="Mean of predicted − real: + means it over-predicts">Bias</th><th>Callback decision right</th><th>Calls</th></tr></thead>
@@ -396,7 +330,7 @@ function replaySection(report: ReplayReport): string {
   return `<section id="replay">
 <h2>The replay</h2>
 <p class="lead">Each call was replayed through the Switchboard engine in virtual time: offered to the agent who really answered it, at the moment it was really answered; abandoned calls were canceled when the caller hung up. The figures above are computed from the engine’s events.</p>
-<dl class="facts">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl>
+${factList(items)}
 </section>`;
 }
 
@@ -417,40 +351,6 @@ function waitCaption(report: ReplayReport): string {
 /** Renders the chart only when it has data to show. */
 async function chartIf(hasData: boolean, spec: () => TopLevelSpec, idPrefix: string): Promise<string | null> {
   return hasData ? renderChart(spec(), idPrefix) : null;
-}
-
-/**
- * Compiles a Vega-Lite spec and renders it to an SVG string for inline use in HTML. `idPrefix`
- * keeps the SVG's element ids (gradients, clip paths) unique among the page's charts.
- */
-async function renderChart(spec: TopLevelSpec, idPrefix: string): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG();
-    // Inline SVG needs no namespace declarations; dropping them keeps URLs out of the page.
-    const inline = svg.replace(/^<svg([^>]*)>/, (_m, attrs: string) => `<svg${attrs.replace(/\s+xmlns(:xlink)?="[^"]*"/g, '')} role="img" focusable="false">`);
-    // Only inside tags: text content has its < escaped, attribute values their > and ".
-    return inline.replace(/<[^>]+>/g, (tag) => tag
-      .replace(/ id="([^"]+)"/g, (_m, id: string) => ` id="${idPrefix}-${id}"`)
-      .replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${idPrefix}-${id})`)
-      .replace(/href="#([^"]+)"/g, (_m, id: string) => `href="#${idPrefix}-${id}"`));
-  } finally {
-    view.finalize();
-  }
-}
-
-const CONFIG = {
-  font: FONT,
-  background: 'white',
-  view: { stroke: null },
-  axis: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: 600, titleColor: '#374151', labelColor: '#4b5563', gridColor: '#e5e7eb', domainColor: '#9ca3af', tickColor: '#9ca3af' },
-  legend: { labelFontSize: 11, titleFontSize: 11, labelLimit: 320, symbolStrokeWidth: 2 },
-  text: { font: FONT },
-} as const;
-
-function base(width: number | null, height: number | null, description: string): Record<string, unknown> {
-  const size = width === null || height === null ? {} : { width, height };
-  return { ...size, description, config: CONFIG, padding: { left: 4, right: 12, top: 8, bottom: 4 } };
 }
 
 /** Dates in the order of report.days, plus any only the hourly counts know. */
@@ -707,23 +607,8 @@ function calibrationSpec(report: ReplayReport): TopLevelSpec {
 // ---------------------------------------------------------------------------------------------
 // Style
 
+/** This page's rules, after the shared ones (html.ts): headline cards, predictor and anomaly tables. */
 const CSS = `
-:root{--answered:${COLOR.answered};--abandoned:${COLOR.abandoned};--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb;--soft:#f6f7f9;color-scheme:light}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;background:#f3f4f6;color:var(--ink);font:15px/1.5 ${FONT};font-variant-numeric:tabular-nums}
-main{max-width:1080px;margin:0 auto;padding:28px 24px 40px;background:#fff;min-height:100vh}
-header h1{font-size:26px;line-height:1.25;margin:2px 0 4px}
-.kicker{margin:0;color:var(--muted);font-size:13px;letter-spacing:.04em;text-transform:uppercase}
-.period{margin:0;color:#374151}
-h2{font-size:19px;margin:34px 0 12px;padding-bottom:6px;border-bottom:2px solid var(--line)}
-code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--soft);padding:1px 4px;border-radius:3px;word-break:break-all}
-.source{margin:18px 0 6px;padding:12px 16px;border-left:4px solid ${COLOR.offered};background:var(--soft);border-radius:0 6px 6px 0}
-.source p{margin:2px 0}
-.source .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600}
-.source .name{font-weight:650;font-size:16px}
-.source .citation{font-size:14px}
-.source .path{font-size:13px;color:#374151}
 .headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:20px 0 4px}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 12px;border-top:4px solid ${COLOR.offered}}
 .card.answered{border-top-color:var(--answered)}
@@ -732,24 +617,6 @@ code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgr
 .card .label{font-size:12.5px;color:var(--muted);font-weight:600}
 .card .value{font-size:26px;font-weight:650;line-height:1.25;white-space:nowrap}
 .card .note{font-size:12.5px;color:var(--muted)}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:18px 24px;align-items:start}
-figure{margin:0 0 8px}
-figcaption{margin-bottom:6px}
-figcaption strong{display:block;font-size:15px}
-figcaption span{display:block;font-size:13px;color:var(--muted)}
-figure svg{display:block;width:100%;max-width:100%;height:auto}
-figure.wide svg{max-width:980px}
-.lead{margin:0 0 14px;color:#374151;max-width:80ch}
-.muted,.note{color:var(--muted);font-size:13px}
-.note{margin:6px 0 0}
-.table-wrap{overflow-x:auto;margin:14px 0}
-table{border-collapse:collapse;width:100%;font-size:13.5px}
-caption{text-align:left;font-weight:600;padding:0 0 6px;font-size:14px}
-th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top}
-th{font-size:12.5px;color:#374151;font-weight:600;background:var(--soft)}
-th.text,td.text{text-align:left}
-tbody tr:nth-child(even){background:#fafafa}
-tfoot th,tfoot td{border-top:2px solid #9ca3af;font-weight:650;background:#fff}
 table.kpis td:nth-child(5){color:var(--abandoned)}
 tr.default td{background:#f1ecf8}
 .badge{display:inline-block;font-size:11px;font-weight:600;padding:0 6px;border-radius:9px;background:${PREDICTOR_COLORS[0]};color:#fff;vertical-align:1px}
@@ -761,22 +628,6 @@ table.anomalies td:nth-child(2){min-width:220px}
 table.anomalies td:nth-child(3),table.anomalies td:nth-child(4){min-width:180px}
 .ok-note{margin:14px 0;padding:10px 14px;background:#eef7f1;border-radius:6px;font-size:14px}
 .ok-note p{margin:0}
-p.empty{margin:0;padding:28px 12px;text-align:center;color:var(--muted);background:var(--soft);border-radius:6px;font-size:13px}
-dl.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:8px;margin:0}
-dl.facts div{background:var(--soft);border-radius:6px;padding:8px 10px}
-dt{font-size:12.5px;color:var(--muted)}
-dd{margin:0;font-weight:600}
-footer{margin-top:36px;padding-top:12px;border-top:1px solid var(--line);font-size:13px;color:#374151}
-footer p{margin:4px 0}
-@media (max-width:640px){main{padding:18px 12px}.grid{grid-template-columns:1fr}.card .value{font-size:22px}figure.wide{overflow-x:auto}figure.wide svg{min-width:720px}}
-@media print{
-@page{size:A4;margin:12mm}
-body{background:#fff;font-size:12px}
-main{max-width:none;padding:0;min-height:0}
-.grid{grid-template-columns:1fr 1fr}
-.grid.ewt,.grid.import{grid-template-columns:1fr}
-figure,.card,tr,.source{break-inside:avoid}
-h2{break-after:avoid}
-.table-wrap{overflow:visible}
-}
+@media (max-width:640px){.card .value{font-size:22px}}
+@media print{.grid.ewt,.grid.import{grid-template-columns:1fr}.card{break-inside:avoid}}
 `;
