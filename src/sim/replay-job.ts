@@ -7,9 +7,9 @@ import { DEFAULT_PREDICTOR, PREDICTOR_LABELS, PREDICTORS, WaitTimeEstimator, typ
 import { CALLBACK_THRESHOLD_S, scorePredictions } from '../analytics/ewt-score.ts';
 import { DailyKpiAccumulator } from '../analytics/kpi.ts';
 import { OccupancyAccumulator, TrafficAccumulator } from '../analytics/traffic.ts';
-import { importAnonymousBank, type CallRecord } from './anonymous-bank.ts';
-import { combineDays, type CalibrationPoint, type ReplayReport } from './report.ts';
-import { replayCalls, UNIDENTIFIED_AGENT } from './replay.ts';
+import { importAnonymousBank, type CallRecord, type ImportResult } from './anonymous-bank.ts';
+import { combineDays, type CalibrationPoint, type ImportCounts, type ReplayReport, type ReportSource } from './report.ts';
+import { replayCalls, UNIDENTIFIED_AGENT, type ReplaySummary } from './replay.ts';
 
 export const DATASET_NAME = 'Anonymous Bank call center, February 1999';
 export const DATASET_CITATION =
@@ -82,25 +82,10 @@ export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJob
 
   const scores = scorePredictions(predictions.map((p) => ({ realWaitS: p.realWaitS, answered: p.answered, predictions: p.predictions })));
   const days = kpis.result();
-  const dates = summary.calls.map((c) => c.date).sort();
   const report: ReplayReport = {
     generated_by: 'switchboard replay',
-    source: {
-      path: options.path,
-      name: DATASET_NAME,
-      citation: DATASET_CITATION,
-      first_date: dates[0] ?? '',
-      last_date: dates[dates.length - 1] ?? '',
-    },
-    import: {
-      rows: imported.rows,
-      calls: imported.calls.length,
-      malformed: imported.malformed.length,
-      malformed_examples: imported.malformed.slice(0, 20),
-      phantom_skipped: summary.phantomsSkipped,
-      outside_range: summary.outsideRange,
-      anomalies: imported.anomalies,
-    },
+    source: reportSource(options.path, summary.calls),
+    import: importCounts(imported, summary),
     replay: {
       from: options.from ?? null,
       to: options.to ?? null,
@@ -125,6 +110,25 @@ export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJob
   };
   progress('report', 1, 1);
   return { report, predictions };
+}
+
+/** The data source of a report on the Anonymous Bank log at `path`: first and last date among `calls` ('' when none). */
+export function reportSource(path: string, calls: readonly Pick<CallRecord, 'date'>[]): ReportSource {
+  const dates = calls.map((c) => c.date).sort();
+  return { path, name: DATASET_NAME, citation: DATASET_CITATION, first_date: dates[0] ?? '', last_date: dates[dates.length - 1] ?? '' };
+}
+
+/** What the importer found, with what the replay skipped (phantoms, calls outside the chosen days); the first 20 malformed rows as examples. */
+export function importCounts(imported: ImportResult, replay: Pick<ReplaySummary, 'phantomsSkipped' | 'outsideRange'>): ImportCounts {
+  return {
+    rows: imported.rows,
+    calls: imported.calls.length,
+    malformed: imported.malformed.length,
+    malformed_examples: imported.malformed.slice(0, 20),
+    phantom_skipped: replay.phantomsSkipped,
+    outside_range: replay.outsideRange,
+    anomalies: imported.anomalies,
+  };
 }
 
 function calibration(rows: readonly PredictionRow[]): CalibrationPoint[] {

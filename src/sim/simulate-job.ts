@@ -7,7 +7,7 @@
 import { DailyKpiAccumulator, type DailyKpis } from '../analytics/kpi.ts';
 import { importAnonymousBank, type CallRecord } from './anonymous-bank.ts';
 import { replayCalls } from './replay.ts';
-import { DATASET_CITATION, DATASET_NAME } from './replay-job.ts';
+import { importCounts, reportSource } from './replay-job.ts';
 import { combineDays } from './report.ts';
 import { simulateCalls, DEFAULT_ACCEPT_DELAY_S, type SimulatedDay, type SimulationResult } from './simulate.ts';
 import type { CallbackDayStats, CallbackPolicy } from './simulate-callbacks.ts';
@@ -111,20 +111,11 @@ export async function runSimulateJob(options: SimulateJobOptions): Promise<Simul
     simulated: simMeasures(plain.total, null),
     simulated_with_callbacks: withCb === null ? null : simMeasures(withCb.total, withCb.callbacks?.total ?? null),
   };
-  const sortedDates = calls.map((c) => c.date).sort();
   const rates = plain.facts.abandonment_rates;
   const report: SimulationReport = {
     generated_by: 'switchboard simulate',
-    source: { path: options.path, name: DATASET_NAME, citation: DATASET_CITATION, first_date: sortedDates[0] ?? '', last_date: sortedDates[sortedDates.length - 1] ?? '' },
-    import: {
-      rows: imported.rows,
-      calls: imported.calls.length,
-      malformed: imported.malformed.length,
-      malformed_examples: imported.malformed.slice(0, 20),
-      phantom_skipped: replay.phantomsSkipped,
-      outside_range: replay.outsideRange,
-      anomalies: imported.anomalies,
-    },
+    source: reportSource(options.path, calls),
+    import: importCounts(imported, replay),
     options: {
       seed: options.seed,
       from: options.from ?? null,
