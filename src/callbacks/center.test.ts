@@ -181,3 +181,30 @@ test('keeping the quote: nobody is dialed for agents who are finishing their las
   const launched = af.advanceTo(a.scheduledFor);
   assert.deepEqual(launched.effects.map((e) => e.kind === 'engine' && e.purpose), ['create_task']);
 });
+
+test('retention: a terminal callback is pruned once it ended longer ago than terminalRetentionSeconds, on the center clock; changes report it', () => {
+  const sids = new SequentialSids(4);
+  const c = new CallbackCenter({ newSid: (p) => sids.next(p), now: T0, terminalRetentionSeconds: 600 });
+  c.putCallTarget({ sid: 'CT', taskQueueSid: WQ, minimumCallbackDelaySeconds: 3000 });
+  const a = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0).callback;
+  const b = c.register({ callTargetSid: 'CT', phoneNumber: '+14155550102' }, T0 + 1000).callback;
+  assert.deepEqual(c.takeChanges().changed.map((x) => x.sid), [a.sid, b.sid], 'new callbacks, in registration order');
+  c.cancel(a.sid, 'api', T0 + 5000);
+  assert.deepEqual(c.takeChanges(), { changed: [a], removed: [] });
+  // A snapshot taken now and restored prunes at the same instant as the original.
+  const restored = CallbackCenter.restore(JSON.parse(JSON.stringify(c.snapshot())), { newSid: (p) => sids.next(p), terminalRetentionSeconds: 600 });
+  for (const center of [c, restored]) {
+    center.advanceTo(T0 + 5000 + 599_000);
+    assert.equal(center.getCallback(a.sid)?.status, 'canceled', 'kept within the retention');
+    center.advanceTo(T0 + 5000 + 600_000);
+    assert.equal(center.getCallback(a.sid), undefined, 'pruned at the retention');
+    assert.equal(center.getCallback(b.sid)?.status, 'registered', 'a pending callback is never pruned');
+    assert.deepEqual(center.listCallbacks().map((x) => x.sid), [b.sid]);
+    assert.deepEqual(center.takeChanges().removed.map((x) => x.sid), [a.sid]);
+    // The number may register again; the snapshot no longer holds the pruned callback.
+    assert.equal(center.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0 + 700_000).callback.status, 'registered');
+    assert.equal(center.snapshot().callbacks.some((x) => x.sid === a.sid), false);
+  }
+  assert.deepEqual(c.snapshot({ callbacks: false }).callbacks, []);
+  assert.throws(() => new CallbackCenter({ newSid: (p) => sids.next(p), terminalRetentionSeconds: -1 }), /terminalRetentionSeconds/);
+});

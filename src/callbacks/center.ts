@@ -260,9 +260,30 @@ export interface CenterOptions {
    * Default true ([DECISION]s "Hold until the quote" and "Keeping the quote", docs/callbacks.md).
    */
   holdUntilQuote?: boolean;
+  /**
+   * How long a terminal callback (completed, failed, expired, canceled) stays in the center after
+   * it ended, seconds; then it is pruned (gone from {@link CallbackCenter.getCallback},
+   * {@link CallbackCenter.listCallbacks} and the snapshot; its events stay in the event stream).
+   * Pruning runs on the center's own clock, at the end of every operation. Default 172 800
+   * (48 h, the longest datastore retention of spec §5, so a callback's record lives at least as
+   * long as its context can). `null` keeps every callback (the simulator's report reads them all).
+   */
+  terminalRetentionSeconds?: number | null;
+}
+
+/**
+ * What changed in the center since the last {@link CallbackCenter.takeChanges}: the callbacks
+ * touched by an operation (in first-touched order; new ones in registration order) and those
+ * pruned or forgotten (to delete from a store). A callback appears in at most one list.
+ */
+export interface CenterChanges {
+  changed: CallbackRequest[];
+  removed: CallbackRequest[];
 }
 
 const DEFAULT_LEAD_SECONDS = 35;
+/** Default retention of terminal callbacks, s (48 h; see CenterOptions.terminalRetentionSeconds). */
+export const DEFAULT_TERMINAL_RETENTION_SECONDS = 172_800;
 const ANSWER_WINDOW_MS = 15 * 60_000;
 const ECBT_CHANGE_SECONDS = 60;
 const SNAPSHOT_VERSION = 1;
@@ -289,6 +310,7 @@ export class CallbackCenter {
   private readonly newSid: CenterSidGenerator;
   private readonly dialGraceMs: number;
   private readonly holdUntilQuote: boolean;
+  private readonly retentionMs: number | null;
   /** The center's instant, epoch ms; never goes back. */
   now: number;
   private readonly targets = new Map<string, CallTarget>();
@@ -296,6 +318,8 @@ export class CallbackCenter {
   /** The non-terminal callbacks (what every scan walks; terminal ones stay only in `callbacks`). */
   private readonly active = new Set<CallbackRequest>();
   private readonly byTask = new Map<string, string>();
+  /** Callback SID → the task SIDs it created (to clear `byTask` when the callback is pruned). */
+  private readonly tasksOf = new Map<string, string[]>();
   private readonly byKey = new Map<string, string>();
   private readonly stats = new Map<string, TargetStats>();
   private readonly views = new Map<string, QueueView>();
@@ -303,12 +327,22 @@ export class CallbackCenter {
   private readonly inService = new Map<string, { at: number; targetSid: string }>();
   private events: CallbackEvent[] = [];
   private effects: CallbackEffect[] = [];
+  /** Terminal callbacks in the order they ended (updatedAt non-decreasing): the pruning queue. */
+  private ended: CallbackRequest[] = [];
+  private endedHead = 0;
+  /** Callbacks touched since the last takeChanges (sid → callback). */
+  private touched = new Map<string, CallbackRequest>();
+  /** Callbacks pruned or forgotten since the last takeChanges. */
+  private removed = new Map<string, CallbackRequest>();
 
   constructor(options: CenterOptions) {
     this.newSid = options.newSid;
     this.now = options.now ?? 0;
     this.dialGraceMs = (options.dialGraceSeconds ?? 120) * 1000;
     this.holdUntilQuote = options.holdUntilQuote ?? true;
+    const keep = options.terminalRetentionSeconds === undefined ? DEFAULT_TERMINAL_RETENTION_SECONDS : options.terminalRetentionSeconds;
+    if (keep !== null && (!Number.isFinite(keep) || keep < 0)) throw new CallbackError('InvalidParameters', 'terminalRetentionSeconds must be a number of seconds >= 0, or null', 'terminalRetentionSeconds');
+    this.retentionMs = keep === null ? null : keep * 1000;
   }
 
   // ───────────────────────────── call targets ─────────────────────────────
@@ -556,6 +590,7 @@ export class CallbackCenter {
     }
     this.callbacks.set(sid, c);
     this.active.add(c);
+    this.touch(c);
     this.emitFor(c, c.status, {});
     this.launch(t);
     return { ...this.take(), callback: c };
@@ -643,8 +678,10 @@ export class CallbackCenter {
     this.tick(now);
     const c = this.callbacks.get(callbackSid);
     if (c !== undefined && c.taskRequested) {
+      this.touch(c);
       c.taskRequested = false;
       this.byTask.set(taskSid, c.sid);
+      this.tasksOf.set(c.sid, [...(this.tasksOf.get(c.sid) ?? []), taskSid]);
       if (isTerminalStatus(c.status)) {
         // Canceled while the effect was in flight: take the task back out.
         this.effect(c, 'cancel_task', { type: 'updateTask', at: this.now, taskSid, assignmentStatus: 'canceled', reason: `callback ${c.status}` });
@@ -660,6 +697,7 @@ export class CallbackCenter {
     this.tick(now);
     const c = this.callbacks.get(callbackSid);
     if (c !== undefined && c.taskRequested && !isTerminalStatus(c.status)) {
+      this.touch(c);
       c.taskRequested = false;
       this.endAttempt(c, 'failed');
       this.finish(c, 'failed', 'telephony_error', { message });
@@ -722,6 +760,7 @@ export class CallbackCenter {
     const c = sid === undefined ? undefined : this.callbacks.get(sid);
     const attempt = c?.attempts[c.attempts.length - 1];
     if (c !== undefined && attempt !== undefined && attempt.dialKey === key && attempt.endedAt === null && (c.status === 'dialing' || c.status === 'dialing_customer')) {
+      this.touch(c);
       c.dialDeadline = null;
       this.onDialOutcome(c, attempt, outcome);
     }
@@ -780,6 +819,7 @@ export class CallbackCenter {
       if (c.currentEcbtSeconds === null || Math.abs(e - c.currentEcbtSeconds) > ECBT_CHANGE_SECONDS) {
         this.emitEvent(c, 'callback.ecbt.changed', { previous_ecbt: c.currentEcbtSeconds, ecbt: e });
         c.currentEcbtSeconds = e;
+        this.touch(c);
       }
     }
     this.launch(t);
@@ -848,6 +888,7 @@ export class CallbackCenter {
   }
 
   private fire(c: CallbackRequest): void {
+    this.touch(c);
     const now = this.now;
     const t = this.targets.get(c.callTargetSid) as CallTarget;
     if (c.dialDeadline !== null && c.dialDeadline <= now) {
@@ -988,12 +1029,14 @@ export class CallbackCenter {
   }
 
   private newAttempt(c: CallbackRequest, leg: Attempt['leg']): Attempt {
+    this.touch(c);
     const a: Attempt = { n: c.attempts.length + 1, leg, startedAt: this.now, endedAt: null, result: null, dialKey: null, dialedAt: null };
     c.attempts.push(a);
     return a;
   }
 
   private dialCustomer(t: CallTarget, c: CallbackRequest, status: 'dialing' | 'dialing_customer'): void {
+    this.touch(c);
     const a = status === 'dialing' ? this.newAttempt(c, 'customer') : (c.attempts[c.attempts.length - 1] as Attempt);
     if (status === 'dialing_customer') a.leg = 'customer';
     const key = `${c.sid}:${a.n}`;
@@ -1016,6 +1059,7 @@ export class CallbackCenter {
   }
 
   private createTask(t: CallTarget, c: CallbackRequest, type: 'callback_return' | 'callback_agent_first'): void {
+    this.touch(c);
     c.taskRequested = true;
     const command: Command = {
       type: 'createTask',
@@ -1033,6 +1077,7 @@ export class CallbackCenter {
   // ───────────────────────────── transitions ─────────────────────────────
 
   private onDialOutcome(c: CallbackRequest, a: Attempt, outcome: DialOutcome): void {
+    this.touch(c);
     const t = this.targets.get(c.callTargetSid) as CallTarget;
     const st = this.stats.get(t.sid) ?? emptyStats();
     const d = t.retry.delaySeconds;
@@ -1098,6 +1143,7 @@ export class CallbackCenter {
   }
 
   private onTaskEvent(c: CallbackRequest, e: EngineEvent): void {
+    this.touch(c);
     const t = this.targets.get(c.callTargetSid) as CallTarget;
     const d = e.data;
     switch (e.eventType) {
@@ -1183,6 +1229,7 @@ export class CallbackCenter {
   }
 
   private retryOrFail(c: CallbackRequest, t: CallTarget, delaySeconds: number, reason: string): void {
+    this.touch(c);
     c.taskSid = null;
     c.reservationSid = null;
     c.workerSid = null;
@@ -1197,6 +1244,7 @@ export class CallbackCenter {
   }
 
   private endAttempt(c: CallbackRequest, result: string): void {
+    this.touch(c);
     const a = c.attempts[c.attempts.length - 1];
     if (a !== undefined && a.endedAt === null) {
       a.endedAt = this.now;
@@ -1236,10 +1284,14 @@ export class CallbackCenter {
   }
 
   private transition(c: CallbackRequest, status: CallbackStatus, reason: string | null, extra: Record<string, EventValue>): void {
+    this.touch(c);
     c.status = status;
     c.statusReason = reason;
     c.updatedAt = this.now;
-    if (isTerminalStatus(status)) this.active.delete(c);
+    if (isTerminalStatus(status)) {
+      this.active.delete(c);
+      this.ended.push(c);
+    }
     this.emitFor(c, status, extra);
   }
 
@@ -1248,6 +1300,7 @@ export class CallbackCenter {
   }
 
   private emitEvent(c: CallbackRequest, eventType: string, extra: Record<string, EventValue>): void {
+    this.touch(c);
     const data: Record<string, EventValue> = {
       callback_sid: c.sid,
       call_target_sid: c.callTargetSid,
@@ -1333,20 +1386,28 @@ export class CallbackCenter {
 
   // ───────────────────────────── snapshot ─────────────────────────────
 
-  /** The whole center as plain JSON data. */
-  snapshot(): CenterSnapshot {
+  /**
+   * The whole center as plain JSON data. With `{ callbacks: false }` the `callbacks` list is
+   * empty: the small part a store writes on every operation while it keeps callbacks in rows of
+   * their own ({@link takeChanges}); {@link restore} takes the two back together.
+   */
+  snapshot(options: { callbacks?: boolean } = {}): CenterSnapshot {
     return structuredClone({
       version: SNAPSHOT_VERSION,
       now: this.now,
       targets: [...this.targets.values()],
-      callbacks: [...this.callbacks.values()],
+      callbacks: options.callbacks === false ? [] : [...this.callbacks.values()],
       stats: [...this.stats.entries()],
       views: [...this.views.entries()],
       inService: [...this.inService.entries()],
     });
   }
 
-  /** A center that continues exactly where `snapshot` was taken. Throws on another version. */
+  /**
+   * A center that continues exactly where `snapshot` was taken (callbacks in the snapshot's
+   * order, which becomes the registration order of {@link listCallbacks}). Throws on another
+   * version. Terminal callbacks already past the retention are pruned by the next operation.
+   */
   static restore(snapshot: CenterSnapshot, options: CenterOptions): CallbackCenter {
     if (snapshot.version !== SNAPSHOT_VERSION) throw new Error(`callback center snapshot version ${String(snapshot.version)} is not supported`);
     const s = structuredClone(snapshot);
@@ -1359,13 +1420,90 @@ export class CallbackCenter {
       c.reminderAt ??= null;
       center.callbacks.set(c.sid, c);
       if (!isTerminalStatus(c.status)) center.active.add(c);
-      if (c.taskSid !== null) center.byTask.set(c.taskSid, c.sid);
+      else center.ended.push(c);
+      if (c.taskSid !== null) {
+        center.byTask.set(c.taskSid, c.sid);
+        center.tasksOf.set(c.sid, [c.taskSid]);
+      }
       for (const a of c.attempts) if (a.dialKey !== null) center.byKey.set(a.dialKey, c.sid);
     }
     for (const [k, v] of s.stats) center.stats.set(k, { ...emptyStats(), ...v });
     for (const [k, v] of s.views) center.views.set(k, v);
     for (const [k, v] of s.inService) center.inService.set(k, v);
+    // Pruning order: when they ended (stable, so equal instants keep registration order).
+    center.ended.sort((a, b) => a.updatedAt - b.updatedAt);
     return center;
+  }
+
+  // ───────────────────────────── retention and changes ─────────────────────────────
+
+  /**
+   * Drains what changed since the last call: callbacks touched by operations (to upsert) and
+   * callbacks pruned after the retention or forgotten with their target (to delete). Lets a
+   * store write O(changed) rows per operation instead of the whole center. The objects are the
+   * live ones: serialize them before the next operation.
+   */
+  takeChanges(): CenterChanges {
+    const out = { changed: [...this.touched.values()], removed: [...this.removed.values()] };
+    this.touched = new Map();
+    this.removed = new Map();
+    return out;
+  }
+
+  /**
+   * Removes a call target that has no non-terminal callback, with its statistics, queue view and
+   * terminal callbacks (reported as removed by {@link takeChanges}; their events stay in the
+   * event stream). Throws CallbackError `NotFound` (unknown target) or `InvalidRequest` (a
+   * callback still in progress); nothing changes then.
+   */
+  forgetCallTarget(targetSid: string): void {
+    const t = this.targetOrThrow(targetSid);
+    for (const c of this.active) {
+      if (c.callTargetSid === t.sid) throw new CallbackError('InvalidRequest', `call target ${t.sid} still has callbacks in progress`, 'Sid');
+    }
+    for (const c of [...this.callbacks.values()]) if (c.callTargetSid === t.sid) this.drop(c);
+    this.ended = this.ended.slice(this.endedHead).filter((c) => c.callTargetSid !== t.sid);
+    this.endedHead = 0;
+    this.targets.delete(t.sid);
+    this.targetByQueue.delete(t.taskQueueSid);
+    this.stats.delete(t.sid);
+    this.views.delete(t.sid);
+    for (const [k, v] of [...this.inService]) if (v.targetSid === t.sid) this.inService.delete(k);
+  }
+
+  /** Number of callbacks held (non-terminal plus terminal within the retention). */
+  get size(): number {
+    return this.callbacks.size;
+  }
+
+  private touch(c: CallbackRequest): void {
+    if (!this.touched.has(c.sid)) this.touched.set(c.sid, c);
+  }
+
+  /** Forgets a callback everywhere (it is terminal): maps, indexes, pending changes. */
+  private drop(c: CallbackRequest): void {
+    this.callbacks.delete(c.sid);
+    for (const task of this.tasksOf.get(c.sid) ?? []) if (this.byTask.get(task) === c.sid) this.byTask.delete(task);
+    this.tasksOf.delete(c.sid);
+    for (const a of c.attempts) if (a.dialKey !== null) this.byKey.delete(a.dialKey);
+    this.touched.delete(c.sid);
+    this.removed.set(c.sid, c);
+  }
+
+  /** Prunes terminal callbacks that ended more than the retention ago (the center's clock). O(pruned). */
+  private prune(): void {
+    if (this.retentionMs === null) return;
+    const cutoff = this.now - this.retentionMs;
+    while (this.endedHead < this.ended.length) {
+      const c = this.ended[this.endedHead] as CallbackRequest;
+      if (c.updatedAt > cutoff) break;
+      this.endedHead += 1;
+      if (this.callbacks.get(c.sid) === c && isTerminalStatus(c.status)) this.drop(c);
+    }
+    if (this.endedHead > 1024 && this.endedHead * 2 > this.ended.length) {
+      this.ended = this.ended.slice(this.endedHead);
+      this.endedHead = 0;
+    }
   }
 
   /**
@@ -1401,6 +1539,7 @@ export class CallbackCenter {
   }
 
   private take(): CenterOutcome {
+    this.prune();
     const out = { events: this.events, effects: this.effects };
     this.events = [];
     this.effects = [];

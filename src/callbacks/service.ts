@@ -12,9 +12,10 @@
  * - Effects are carried out in order: engine commands through `Runtime.execute` (durable before
  *   the SID of a created task is reported back), dials and hang-ups through the telephony port.
  * - Durable (DESIGN.md rule 2; spec callbacks-and-ewt "crash-restart: nothing lost, nothing
- *   dialed twice"): the centers' and datastores' snapshots, the cursor and the new callback
- *   events are written in ONE SQLite transaction (src/store/callbacks-store.ts) after every
- *   operation, and additionally BEFORE every dial (the state then holds the dial's idempotency
+ *   dialed twice"): each changed workspace's center (without callbacks) and datastore, ONE row
+ *   per callback the operation changed (upsert) or pruned (delete), the cursor and the new
+ *   callback events with their outbox rows are written in ONE SQLite transaction
+ *   (src/store/callbacks-store.ts) after every operation, and additionally BEFORE every dial (the state then holds the dial's idempotency
  *   key and its open attempt) and before every create-task command (the state records that a
  *   task was requested). After a restart the engine events written after the cursor are fed
  *   again; an in-flight dial is never re-dialed (the center times it out after ring timeout +
@@ -29,11 +30,11 @@ import { appendFileSync } from 'node:fs';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import type { Command, EngineEvent } from '../engine/index.ts';
 import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
-import { CallbacksStore } from '../store/callbacks-store.ts';
+import { CallbacksStore, type CallbacksStoreCounters } from '../store/callbacks-store.ts';
 import { outboxRows } from '../webhooks/outbox.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import type { DialResult, TelephonyPort } from '../voice/telephony.ts';
-import { CallbackCenter, isTerminalStatus, type CallbackEvent, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
+import { CallbackCenter, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
 import { Datastore, type DatastoreSnapshot } from './datastore.ts';
 import { queueViewOf } from './driver.ts';
 import { CallbackError } from './errors.ts';
@@ -49,8 +50,8 @@ export interface CallbackServiceOptions {
   telephony?: TelephonyPort;
   /** Wall clock, epoch ms (tests inject the runtime's). Default Date.now. */
   clock?: () => number;
-  /** Passed to every CallbackCenter (`holdUntilQuote`, `dialGraceSeconds`). */
-  center?: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds'>;
+  /** Passed to every CallbackCenter (`holdUntilQuote`, `dialGraceSeconds`, `terminalRetentionSeconds`). */
+  center?: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds' | 'terminalRetentionSeconds'>;
   /** How often the events table is read for new engine events, ms. Default 100. */
   pollMs?: number;
   /** Append one JSON line per dial handed to the port (`{key, to, at}`) to this file (tests, audits). */
@@ -100,7 +101,9 @@ export class CallbackService {
   readonly telephonyAuthToken: string | null;
   private readonly store: CallbacksStore;
   private readonly clock: () => number;
-  private readonly centerOptions: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds'>;
+  private readonly centerOptions: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds' | 'terminalRetentionSeconds'>;
+  /** Per workspace: callbacks changed (SID → callback, or null when removed) and not yet on disk. */
+  private readonly unsaved = new Map<string, Map<string, CallbackRequest | null>>();
   private readonly pollMs: number;
   private readonly dialLog: string | null;
   private readonly onError: (error: unknown) => void;
@@ -216,22 +219,16 @@ export class CallbackService {
    */
   removeCallTarget(host: Host, targetSid: string): Promise<void> {
     return this.enqueue(() => {
-      if (host.center.pendingCount(targetSid) > 0 || host.center.listCallbacks({ callTargetSid: targetSid }).some((c) => !isTerminalStatus(c.status))) {
-        throw new CallbackError('InvalidRequest', `call target ${targetSid} still has callbacks in progress`, 'Sid');
-      }
-      const s = host.center.snapshot();
-      const kept: CenterSnapshot = {
-        ...s,
-        targets: s.targets.filter((t) => t.sid !== targetSid),
-        callbacks: s.callbacks.filter((c) => c.callTargetSid !== targetSid),
-        stats: s.stats.filter(([sid]) => sid !== targetSid),
-        views: s.views.filter(([sid]) => sid !== targetSid),
-        inService: s.inService.filter(([, v]) => v.targetSid !== targetSid),
-      };
-      host.center = CallbackCenter.restore(kept, { ...this.centerOptions, newSid: (p) => newSid(p) });
+      // Throws InvalidRequest (a callback in progress) or NotFound before anything changes.
+      host.center.forgetCallTarget(targetSid);
       this.dirty.add(host.workspaceSid);
       this.persist();
     });
+  }
+
+  /** Rows the service's store has written since it opened (persistence is O(changed): tests, metrics). */
+  get storeCounters(): Readonly<CallbacksStoreCounters> {
+    return { ...this.store.counters };
   }
 
   /** Reads new engine events, delivers due telephone outcomes and fires due center deadlines, now. Tests await it after moving their clock. */
@@ -465,6 +462,19 @@ export class CallbackService {
    * workspaces without callbacks is saved with the next real change (replaying those is harmless).
    */
   private persist(): void {
+    // Callbacks changed or pruned by the centers since the last save (kept until a save succeeds).
+    for (const host of this.hosts.values()) {
+      const ch = host.center.takeChanges();
+      if (ch.changed.length === 0 && ch.removed.length === 0) continue;
+      let u = this.unsaved.get(host.workspaceSid);
+      if (u === undefined) this.unsaved.set(host.workspaceSid, (u = new Map()));
+      for (const c of ch.changed) u.set(c.sid, c);
+      for (const c of ch.removed) {
+        u.set(c.sid, null);
+        for (const a of c.attempts) if (a.dialKey !== null) this.keyOwner.delete(a.dialKey);
+      }
+      this.dirty.add(host.workspaceSid);
+    }
     if (this.dirty.size === 0 && this.pendingEvents.length === 0) return;
     const states = [...this.dirty].map((ws) => this.hosts.get(ws)).filter((h): h is Host => h !== undefined);
     const events = this.pendingEvents;
@@ -479,13 +489,20 @@ export class CallbackService {
       for (const row of outboxRows(engine, host.accountSid, [asEngineEvent], now)) outbox.push({ workspaceSid, ...row });
     }
     this.store.save(
-      states.map((h) => ({ workspaceSid: h.workspaceSid, accountSid: h.accountSid, center: h.center.snapshot(), datastore: h.datastore.snapshot() })),
+      states.map((h) => {
+        const u = this.unsaved.get(h.workspaceSid);
+        const changed: CallbackRequest[] = [];
+        const removed: string[] = [];
+        if (u !== undefined) for (const [sid, c] of u) if (c === null) removed.push(sid); else changed.push(c);
+        return { workspaceSid: h.workspaceSid, accountSid: h.accountSid, center: h.center.snapshot({ callbacks: false }), datastore: h.datastore.snapshot(), changed, removed };
+      }),
       this.cursor,
       events,
       now,
       outbox,
     );
     this.pendingEvents = [];
+    for (const h of states) this.unsaved.delete(h.workspaceSid);
     this.dirty.clear();
   }
 

@@ -95,7 +95,8 @@ export class SimulatedCallbacks {
   constructor(queues: readonly string[], policy: CallbackPolicy, seed: number, start: number) {
     this.policy = policy;
     const sids = new SequentialSids(7);
-    this.center = new CallbackCenter({ newSid: (p) => sids.next(p), now: start });
+    // Keep every callback (no retention pruning): the report reads them all at the end.
+    this.center = new CallbackCenter({ newSid: (p) => sids.next(p), now: start, terminalRetentionSeconds: null });
     for (const q of queues) {
       const sid = `CT-${q}`;
       this.center.putCallTarget({

@@ -42,13 +42,16 @@ export interface CbHarness {
    * Stops the service, the app and the runtime and opens them again on the same data dir with a
    * NEW simulated network (calls in flight are lost), the same clock. The service persists only
    * inside its operations, so stopping it between them is what a crash leaves on disk.
+   * `between(databasePath)` runs while everything is closed (tests that rewrite the file).
    */
-  restart: () => Promise<void>;
+  restart: (between?: (databasePath: string) => void) => Promise<void>;
+  /** The data dir's database file. */
+  databasePath: string;
   /** Every dial key placed, across restarts. */
   dialedKeys: () => string[];
 }
 
-export async function startCbHarness(options: { workers?: number; available?: boolean; telephony?: TelephonyPort; telephonyAuthToken?: string } = {}): Promise<CbHarness> {
+export async function startCbHarness(options: { workers?: number; available?: boolean; telephony?: TelephonyPort; telephonyAuthToken?: string; terminalRetentionSeconds?: number } = {}): Promise<CbHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cbapi-'));
   let offset = 0;
   const now = (): number => Date.now() + offset;
@@ -57,7 +60,7 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     // No retry on "database is locked": close() below awaits the runtime until the store's
     // checkpointer thread has ended, so the data dir is free again.
     const runtime = Runtime.open({ dataDir, clock: now });
-    const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false }, pollMs: 50 });
+    const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false, ...(options.terminalRetentionSeconds !== undefined ? { terminalRetentionSeconds: options.terminalRetentionSeconds } : {}) }, pollMs: 50 });
     const app = buildApp({ runtime, clock: now, callbacks: service });
     await app.listen({ host: '127.0.0.1', port: 0 });
     return { runtime, service, app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
@@ -126,10 +129,12 @@ export async function startCbHarness(options: { workers?: number; available?: bo
       await h.service.close();
       await h.runtime.close();
     },
-    restart: async () => {
+    databasePath: join(dataDir, 'switchboard.sqlite'),
+    restart: async (between) => {
       await h.app.close();
       await h.service.close();
       await h.runtime.close();
+      between?.(join(dataDir, 'switchboard.sqlite'));
       const fresh = newNetwork();
       networks.push(fresh);
       const next = await open(fresh);
