@@ -8,24 +8,18 @@
  * official twilio client; no key was dialed twice, and every attempt's key is in the log once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import twilio from 'twilio';
+import { killServe, sleep, startServe, type ServeChild } from '../support/serve-child.ts';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const A = '+14155550171';
 const B = '+14155550172';
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  credentials: { sid: string; token: string } | null;
-}
-
-function startServer(dataDir: string, dialLog: string, firstStart: boolean): Promise<Server> {
+/** The server with the simulated telephone network, logging every dial to `dialLog`. */
+function startServer(dataDir: string, dialLog: string, firstStart: boolean): Promise<ServeChild> {
   const env = {
     ...process.env,
     SWITCHBOARD_TELEPHONY: 'simulated',
@@ -35,31 +29,8 @@ function startServer(dataDir: string, dialLog: string, firstStart: boolean): Pro
     // Both numbers ring out on their first attempt (in each process); then every call is answered and ready.
     SWITCHBOARD_SIM_NETWORK: JSON.stringify({ seed: 3, answerRate: 1, voicemailRate: 0, busyRate: 0, readyRate: 1, ringMinSeconds: 1, ringMaxSeconds: 1, promptSeconds: 1, script: { [A]: ['no_answer'], [B]: ['no_answer'] } }),
   };
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => void (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`server exited (${code}) before serving: ${out}${err}`));
-    child.once('exit', onExit);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const base = /serving TaskRouter v1 at (http:\/\/\S+)\/v1/.exec(out)?.[1];
-      if (base === undefined) return;
-      const sid = /Account SID: (AC[0-9a-f]{32})/.exec(out)?.[1];
-      const token = /Auth Token:\s+([0-9a-f]+)/.exec(out)?.[1];
-      if (firstStart && (sid === undefined || token === undefined)) return;
-      child.off('exit', onExit);
-      resolve({ child, base, credentials: sid !== undefined && token !== undefined ? { sid, token } : null });
-    });
-  });
+  return startServe(dataDir, { firstStart, env });
 }
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('SIGKILL with one callback in retry_wait and one dial in flight: after restart both complete, no key dialed twice', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cbcrash-'));
@@ -104,8 +75,7 @@ test('SIGKILL with one callback in retry_wait and one dial in flight: after rest
     assert.equal(sa['status'], 'retry_wait', JSON.stringify(sa));
     assert.equal(sb['status'], 'dialing', JSON.stringify(sb));
     const dialsBefore = readFileSync(dialLog, 'utf8').trim().split('\n').length;
-    server.child.kill('SIGKILL');
-    await exited(server.child);
+    await killServe(server);
 
     server = await startServer(dataDir, dialLog, false);
     client.taskrouter.baseUrl = server.base;
@@ -139,7 +109,7 @@ test('SIGKILL with one callback in retry_wait and one dial in flight: after rest
     const bAttempts = final[1]!['attempts'] as { result: string | null }[];
     assert.ok(bAttempts.length >= 2);
   } finally {
-    server.child.kill('SIGKILL');
-    await exited(server.child);
+    await killServe(server);
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

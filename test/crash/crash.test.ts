@@ -6,70 +6,24 @@
  * a fresh full timeout); routing continues. Three seeds; the seed is in every failure message.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import twilio from 'twilio';
+import { Random } from '../../src/util/random.ts';
+import { killServe, sleep, startServe, type ServeChild } from '../support/serve-child.ts';
 
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const RESERVATION_TIMEOUT_S = 6;
 const CREATORS = 6;
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  credentials: { sid: string; token: string } | null;
-}
-
-function startServer(dataDir: string, firstStart: boolean): Promise<Server> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => void (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`server exited (${code}) before serving: ${out}${err}`));
-    child.once('exit', onExit);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const base = /serving TaskRouter v1 at (http:\/\/\S+)\/v1/.exec(out)?.[1];
-      if (base === undefined) return;
-      const sid = /Account SID: (AC[0-9a-f]{32})/.exec(out)?.[1];
-      const token = /Auth Token:\s+([0-9a-f]+)/.exec(out)?.[1];
-      // On a first start the credentials follow the "serving" line.
-      if (firstStart && (sid === undefined || token === undefined)) return;
-      child.off('exit', onExit);
-      resolve({ child, base, credentials: sid !== undefined && token !== undefined ? { sid, token } : null });
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
-
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function crashRun(seed: number): Promise<void> {
-  const rnd = random(seed);
+  const rnd = new Random(seed);
   const say = (m: string): string => `[seed ${seed}] ${m}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-crash-'));
-  const servers: Server[] = [];
+  const servers: ServeChild[] = [];
   try {
-    const first = await startServer(dataDir, true);
+    const first = await startServe(dataDir, { firstStart: true });
     servers.push(first);
     assert.ok(first.credentials !== null, say('a first start prints the credentials'));
     const { sid, token } = first.credentials;
@@ -114,15 +68,14 @@ async function crashRun(seed: number): Promise<void> {
       }
     };
     const load = Promise.all(Array.from({ length: CREATORS }, (_, k) => creator(k)));
-    const killAfter = 600 + Math.floor(rnd() * 1400);
+    const killAfter = rnd.int(600, 1999);
     await sleep(killAfter);
     killed = true;
-    first.child.kill('SIGKILL');
-    await exited(first.child);
+    await killServe(first);
     await load;
     assert.ok(acknowledged.length > 0, say(`some creates were acknowledged before the kill at ${killAfter} ms`));
 
-    const second = await startServer(dataDir, false);
+    const second = await startServe(dataDir, { firstStart: false });
     servers.push(second);
     assert.equal(second.credentials, null, say('a restart creates no new account'));
     client.taskrouter.baseUrl = second.base;
@@ -166,10 +119,7 @@ async function crashRun(seed: number): Promise<void> {
     const annPending = (await w.workers(ann.sid).reservations.list({ reservationStatus: 'pending' }))[0];
     assert.ok(annPending !== undefined, say('Ann, Available again, gets a pending task'));
   } finally {
-    for (const s of servers) {
-      s.child.kill('SIGKILL');
-      await exited(s.child);
-    }
+    for (const s of servers) await killServe(s);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
