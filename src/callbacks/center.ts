@@ -59,6 +59,37 @@ export type CallbackStatus =
   | 'expired'
   | 'canceled';
 
+/** Every status of §1.3, in the order of the table. */
+export const CALLBACK_STATUSES: readonly CallbackStatus[] = [
+  'scheduled',
+  'registered',
+  'dialing',
+  'agent_reserved',
+  'customer_answered',
+  'customer_waiting',
+  'dialing_customer',
+  'agent_connected',
+  'retry_wait',
+  'rescheduled',
+  'completed',
+  'failed',
+  'expired',
+  'canceled',
+];
+
+/**
+ * Every event type a CallbackCenter emits (spec §1.6): `callback.<status>` for each status, and
+ * the notices `callback.ecbt.changed`, `callback.reminder.due`, `callback.final_attempt` and
+ * `callback.agent_ack_timeout`. A workspace's `EventsFilter` may name them.
+ */
+export const CALLBACK_EVENT_TYPES: readonly string[] = [
+  ...CALLBACK_STATUSES.map((s) => `callback.${s}`),
+  'callback.ecbt.changed',
+  'callback.reminder.due',
+  'callback.final_attempt',
+  'callback.agent_ack_timeout',
+];
+
 /** The terminal statuses of §1.3. */
 export const TERMINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'expired', 'canceled'];
 

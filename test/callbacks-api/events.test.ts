@@ -1,7 +1,7 @@
 /**
  * Callback events in the workspace's event stream: listed by the Events resource (twilio
  * client) and sent to the workspace's event callback URL by the webhook dispatcher, with
- * `ResourceType=callback`. (EventsFilter accepts engine event types only, so a filtered workspace gets no callback events.)
+ * `ResourceType=callback`; an `EventsFilter` may name callback event types (and only those named are sent).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -51,4 +51,32 @@ test('callback.* events are in the Events resource and reach the event callback 
   assert.deepEqual(listed.map((e) => e.resourceSid), [cb.sid]);
   const fetched = await h.client.taskrouter.v1.workspaces(h.ws).events(listed[0]!.sid).fetch();
   assert.equal(fetched.eventType, 'callback.canceled');
+});
+
+test('EventsFilter naming only a callback event type: only those events reach the event callback URL', async () => {
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/filtered`;
+  const wsc = h.client.taskrouter.v1.workspaces(h.ws);
+  // An unknown callback type is refused, naming the field; nothing changes.
+  const bad = await h.call('POST', `/v1/Workspaces/${h.ws}`, { EventsFilter: 'callback.nope' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /EventsFilter.*callback\.nope/);
+  const ws = await wsc.update({ eventCallbackUrl: url, eventsFilter: 'callback.canceled' });
+  assert.equal(ws.eventsFilter, 'callback.canceled');
+  // The queue's call target (created by the test above, or here when run alone).
+  const listed = (await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets`)).body.call_targets as Array<{ sid: string }>;
+  const ct = listed[0] ?? (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, Configuration: JSON.stringify({ minimumCallbackDelaySeconds: 600 }) })).body;
+  const first = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550191' })).body;
+  const second = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550192' })).body;
+  // Engine events too (a task is created and canceled): the filter keeps them out.
+  const task = await wsc.tasks.create({ workflowSid: h.workflowSid, attributes: '{}' });
+  await wsc.tasks(task.sid).update({ assignmentStatus: 'canceled' });
+  await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${first.sid}`, { Status: 'canceled' });
+  await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${second.sid}`, { Status: 'canceled' });
+  const mine = () => received.filter((r) => r['ResourceSid'] === first.sid || r['ResourceSid'] === second.sid || r['ResourceSid'] === task.sid);
+  for (let i = 0; i < 100 && mine().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200)); // anything else would have arrived by now
+  assert.deepEqual(mine().map((r) => [r['ResourceSid'], r['EventType']]), [[first.sid, 'callback.canceled'], [second.sid, 'callback.canceled']]);
+  // The events were still written (the Events resource lists every type).
+  const registered = await wsc.events.list({ eventType: 'callback.registered' });
+  assert.ok(registered.some((e) => e.resourceSid === first.sid));
 });

@@ -5,6 +5,7 @@ import { page } from '../paging.ts';
 import { workspaceJson } from '../serializers.ts';
 import { badParameter, notFound } from '../twilio-errors.ts';
 import { EVENT_TYPES, type WorkspaceEngine } from '../../engine/index.ts';
+import { CALLBACK_EVENT_TYPES } from '../../callbacks/center.ts';
 import type { Params } from '../params.ts';
 
 const ORDERS = ['FIFO', 'LIFO'] as const;
@@ -23,13 +24,16 @@ function checkUrl(body: Params, name: string): string | null | undefined {
   return v;
 }
 
-/** `EventsFilter`: a comma list of event types; '' means none (all events). */
+/** Event types an `EventsFilter` may name: the engine's and the callback service's (`callback.*`, docs/api-callbacks.md "Events"). */
+const FILTERABLE_EVENT_TYPES: ReadonlySet<string> = new Set<string>([...EVENT_TYPES, ...CALLBACK_EVENT_TYPES]);
+
+/** `EventsFilter`: a comma list of event types (engine or `callback.*`); '' means none (all events). */
 function eventsFilter(body: Params): string | null | undefined {
   const v = body.string('EventsFilter');
   if (v === undefined) return undefined;
   const types = v.split(',').map((t) => t.trim()).filter((t) => t !== '');
   if (types.length === 0) return null;
-  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  const unknown = types.filter((t) => !FILTERABLE_EVENT_TYPES.has(t));
   if (unknown.length > 0) throw badParameter('EventsFilter', `EventsFilter names unknown event types: ${unknown.join(', ')}`);
   return types.join(',');
 }
