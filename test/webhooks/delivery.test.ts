@@ -8,148 +8,115 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebhookDispatcher, type WebhookAlert } from '../../src/webhooks/dispatcher.ts';
-import { openRuntime, routableWorkspace, startReceiver } from './helpers.ts';
+import { createTasks, FAST, openRuntime, reply, routableWorkspace, startReceiver, webhookBench } from './helpers.ts';
 
-const fast = { backoffMs: 20, pollMs: 10 };
-
-test('event callbacks: signed, in order, with the §9.2 parameters, and only the filtered types', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
-  const dispatcher = new WebhookDispatcher(runtime, fast);
+test('event callbacks: signed, in order, with the §9.2 parameters, and only the filtered types', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
+  const dispatcher = newDispatcher();
   dispatcher.start();
-  try {
-    const all = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/all') });
-    const filtered = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/filtered'), eventsFilter: 'task.created, reservation.created' });
-    const none = await routableWorkspace(runtime, account.sid);
-    const created = await runtime.execute(all.ws, { type: 'createTask', attributes: '{"lang":"en"}' });
-    await runtime.execute(filtered.ws, { type: 'createTask', attributes: '{"lang":"fr"}' });
-    await runtime.execute(none.ws, { type: 'createTask', attributes: '{}' });
-    await dispatcher.idle();
-    await rx.waitFor((r) => r.some((x) => x.path === '/filtered' && x.params['EventType'] === 'reservation.created'));
+  const all = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/all') });
+  const filtered = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/filtered'), eventsFilter: 'task.created, reservation.created' });
+  const none = await routableWorkspace(runtime, account.sid);
+  const created = await runtime.execute(all.ws, { type: 'createTask', attributes: '{"lang":"en"}' });
+  await runtime.execute(filtered.ws, { type: 'createTask', attributes: '{"lang":"fr"}' });
+  await runtime.execute(none.ws, { type: 'createTask', attributes: '{}' });
+  await dispatcher.idle();
+  await rx.waitFor((r) => r.some((x) => x.path === '/filtered' && x.params['EventType'] === 'reservation.created'));
 
-    const allTypes = rx.received.filter((r) => r.path === '/all').map((r) => r.params['EventType']);
-    const expected = created.events.map((e) => e.eventType);
-    assert.deepEqual(allTypes.slice(-expected.length), expected, 'one workspace: commit order');
-    assert.ok(allTypes.includes('worker.created') && allTypes.includes('workflow.created'));
-    assert.equal(allTypes[0], 'workspace.created', 'the creation events are delivered too, first');
-    const filteredTypes = rx.received.filter((r) => r.path === '/filtered').map((r) => r.params['EventType']);
-    assert.deepEqual(filteredTypes, ['task.created', 'reservation.created']);
-    assert.equal(rx.received.filter((r) => !['/all', '/filtered'].includes(r.path)).length, 0);
+  const allTypes = rx.received.filter((r) => r.path === '/all').map((r) => r.params['EventType']);
+  const expected = created.events.map((e) => e.eventType);
+  assert.deepEqual(allTypes.slice(-expected.length), expected, 'one workspace: commit order');
+  assert.ok(allTypes.includes('worker.created') && allTypes.includes('workflow.created'));
+  assert.equal(allTypes[0], 'workspace.created', 'the creation events are delivered too, first');
+  const filteredTypes = rx.received.filter((r) => r.path === '/filtered').map((r) => r.params['EventType']);
+  assert.deepEqual(filteredTypes, ['task.created', 'reservation.created']);
+  assert.equal(rx.received.filter((r) => !['/all', '/filtered'].includes(r.path)).length, 0);
 
-    const taskCreated = rx.received.find((r) => r.path === '/all' && r.params['EventType'] === 'task.created');
-    assert.ok(taskCreated !== undefined);
-    const p = taskCreated.params;
-    assert.equal(p['AccountSid'], account.sid);
-    assert.equal(p['WorkspaceSid'], all.ws);
-    assert.equal(p['WorkspaceName'], 'Support');
-    assert.equal(p['ResourceType'], 'task');
-    assert.equal(p['ResourceSid'], created.sid);
-    assert.equal(p['TaskSid'], created.sid);
-    assert.equal(p['TaskAttributes'], '{"lang":"en"}');
-    assert.match(p['Sid'] ?? '', /^EV/);
-    assert.match(p['Timestamp'] ?? '', /^\d+$/);
-    assert.equal(p['Timestamp'], String(Math.floor(Number(p['TimestampMs']) / 1000)));
-    assert.ok((p['EventDescription'] ?? '').length > 0);
-    assert.equal(taskCreated.headers['i-twilio-idempotency-token'], p['Sid']);
-    assert.deepEqual(rx.invalid, []);
-    assert.equal(runtime.store.pendingOutbox(), 0);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const taskCreated = rx.received.find((r) => r.path === '/all' && r.params['EventType'] === 'task.created');
+  assert.ok(taskCreated !== undefined);
+  const p = taskCreated.params;
+  assert.equal(p['AccountSid'], account.sid);
+  assert.equal(p['WorkspaceSid'], all.ws);
+  assert.equal(p['WorkspaceName'], 'Support');
+  assert.equal(p['ResourceType'], 'task');
+  assert.equal(p['ResourceSid'], created.sid);
+  assert.equal(p['TaskSid'], created.sid);
+  assert.equal(p['TaskAttributes'], '{"lang":"en"}');
+  assert.match(p['Sid'] ?? '', /^EV/);
+  assert.match(p['Timestamp'] ?? '', /^\d+$/);
+  assert.equal(p['Timestamp'], String(Math.floor(Number(p['TimestampMs']) / 1000)));
+  assert.ok((p['EventDescription'] ?? '').length > 0);
+  assert.equal(taskCreated.headers['i-twilio-idempotency-token'], p['Sid']);
+  assert.deepEqual(rx.invalid, []);
+  assert.equal(runtime.store.pendingOutbox(), 0);
 });
 
-test('assignment callback {"instruction":"accept"} accepts the reservation; reject moves the worker', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
-  const json = (body: string) => (_: unknown, res: import('node:http').ServerResponse): void => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-  };
-  rx.on('/accept', json('{"instruction":"accept"}'));
-  const dispatcher = new WebhookDispatcher(runtime, fast);
+test('assignment callback {"instruction":"accept"} accepts the reservation; reject moves the worker', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
+  rx.on('/accept', reply('{"instruction":"accept"}'));
+  const dispatcher = newDispatcher();
   dispatcher.start();
-  try {
-    const w = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/accept') });
-    const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{"x":1}' });
-    const reservation = task.events.find((e) => e.eventType === 'reservation.created');
-    assert.ok(reservation !== undefined);
-    await rx.waitFor((r) => r.some((x) => x.path === '/accept'));
-    await dispatcher.idle();
-    const engine = runtime.workspace(account.sid, w.ws);
-    assert.equal(engine?.tasks.get(task.sid as string)?.assignmentStatus, 'assigned');
-    const p = rx.received.find((x) => x.path === '/accept')?.params ?? {};
-    assert.equal(p['ReservationSid'], reservation.resourceSid);
-    assert.equal(p['TaskSid'], task.sid);
-    assert.equal(p['WorkerSid'], w.worker);
-    assert.equal(p['WorkflowSid'], w.workflow);
-    assert.equal(p['WorkerAttributes'], '{"skills":["en"]}');
-    assert.equal(p['TaskAttributes'], '{"x":1}');
-    for (const k of ['AccountSid', 'WorkspaceSid', 'TaskQueueSid', 'TaskAge', 'TaskPriority', 'Timestamp']) assert.ok(p[k] !== undefined, k);
+  const w = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/accept') });
+  const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{"x":1}' });
+  const reservation = task.events.find((e) => e.eventType === 'reservation.created');
+  assert.ok(reservation !== undefined);
+  await rx.waitFor((r) => r.some((x) => x.path === '/accept'));
+  await dispatcher.idle();
+  const engine = runtime.workspace(account.sid, w.ws);
+  assert.equal(engine?.tasks.get(task.sid as string)?.assignmentStatus, 'assigned');
+  const p = rx.received.find((x) => x.path === '/accept')?.params ?? {};
+  assert.equal(p['ReservationSid'], reservation.resourceSid);
+  assert.equal(p['TaskSid'], task.sid);
+  assert.equal(p['WorkerSid'], w.worker);
+  assert.equal(p['WorkflowSid'], w.workflow);
+  assert.equal(p['WorkerAttributes'], '{"skills":["en"]}');
+  assert.equal(p['TaskAttributes'], '{"x":1}');
+  for (const k of ['AccountSid', 'WorkspaceSid', 'TaskQueueSid', 'TaskAge', 'TaskPriority', 'Timestamp']) assert.ok(p[k] !== undefined, k);
 
-    let offlineOfR = '';
-    rx.on('/reject', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ instruction: 'reject', activity_sid: offlineOfR })));
-    const r = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/reject') });
-    offlineOfR = r.offline;
-    const t2 = await runtime.execute(r.ws, { type: 'createTask', attributes: '{}' });
-    await rx.waitFor((x) => x.some((y) => y.path === '/reject'));
-    await dispatcher.idle();
-    const e2 = runtime.workspace(account.sid, r.ws);
-    assert.equal(e2?.workers.get(r.worker)?.activitySid, r.offline);
-    assert.equal(e2?.tasks.get(t2.sid as string)?.assignmentStatus, 'pending');
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const r = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/reject') });
+  rx.on('/reject', reply(JSON.stringify({ instruction: 'reject', activity_sid: r.offline })));
+  const t2 = await runtime.execute(r.ws, { type: 'createTask', attributes: '{}' });
+  await rx.waitFor((x) => x.some((y) => y.path === '/reject'));
+  await dispatcher.idle();
+  const e2 = runtime.workspace(account.sid, r.ws);
+  assert.equal(e2?.workers.get(r.worker)?.activitySid, r.offline);
+  assert.equal(e2?.tasks.get(t2.sid as string)?.assignmentStatus, 'pending');
+  assert.deepEqual(rx.invalid, []);
 });
 
-test('assignment replies: fallback URL after a failure; unknown, invalid (dequeue without from) and malformed replies raise alerts', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('assignment replies: fallback URL after a failure; unknown, invalid (dequeue without from) and malformed replies raise alerts', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   rx.on('/down', (_, res) => void res.writeHead(503).end());
-  rx.on('/fallback', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"accept"}'));
-  rx.on('/dequeue', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"dequeue"}'));
-  rx.on('/teleport', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"teleport"}'));
-  rx.on('/noinstr', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"foo":1}'));
-  rx.on('/text', (_, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('{"instruction":"accept"}'));
-  rx.on('/garbage', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{nope'));
+  rx.on('/fallback', reply('{"instruction":"accept"}'));
+  rx.on('/dequeue', reply('{"instruction":"dequeue"}'));
+  rx.on('/teleport', reply('{"instruction":"teleport"}'));
+  rx.on('/noinstr', reply('{"foo":1}'));
+  rx.on('/text', reply('{"instruction":"accept"}', 'text/plain'));
+  rx.on('/garbage', reply('{nope'));
   const alerts: WebhookAlert[] = [];
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, onAlert: (a) => alerts.push(a) });
+  const dispatcher = newDispatcher({ onAlert: (a) => alerts.push(a) });
   dispatcher.start();
-  try {
-    const fb = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/down'), fallbackAssignmentCallbackUrl: rx.url('/fallback') });
-    const t = await runtime.execute(fb.ws, { type: 'createTask', attributes: '{}' });
-    await rx.waitFor((r) => r.some((x) => x.path === '/fallback'));
-    await dispatcher.idle();
-    assert.equal(runtime.workspace(account.sid, fb.ws)?.tasks.get(t.sid as string)?.assignmentStatus, 'assigned');
-    assert.equal(rx.received.filter((x) => x.path === '/down').length, 1, 'the primary URL is called once');
+  const fb = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/down'), fallbackAssignmentCallbackUrl: rx.url('/fallback') });
+  const t = await runtime.execute(fb.ws, { type: 'createTask', attributes: '{}' });
+  await rx.waitFor((r) => r.some((x) => x.path === '/fallback'));
+  await dispatcher.idle();
+  assert.equal(runtime.workspace(account.sid, fb.ws)?.tasks.get(t.sid as string)?.assignmentStatus, 'assigned');
+  assert.equal(rx.received.filter((x) => x.path === '/down').length, 1, 'the primary URL is called once');
 
-    const expectations: [string, number][] = [['/teleport', 55555], ['/dequeue', 40130], ['/noinstr', 40005], ['/text', 40000], ['/garbage', 40001]];
-    for (const [path, code] of expectations) {
-      const w = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url(path) });
-      const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{}' });
-      await rx.waitFor((r) => r.some((x) => x.path === path));
-      await dispatcher.idle();
-      assert.ok(alerts.some((a) => a.code === code && a.workspaceSid === w.ws), `${path} → ${code}: ${JSON.stringify(alerts)}`);
-      assert.equal(runtime.workspace(account.sid, w.ws)?.tasks.get(task.sid as string)?.assignmentStatus, 'reserved', `${path}: stays pending`);
-    }
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
+  const expectations: [string, number][] = [['/teleport', 55555], ['/dequeue', 40130], ['/noinstr', 40005], ['/text', 40000], ['/garbage', 40001]];
+  for (const [path, code] of expectations) {
+    const w = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url(path) });
+    const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{}' });
+    await rx.waitFor((r) => r.some((x) => x.path === path));
+    await dispatcher.idle();
+    assert.ok(alerts.some((a) => a.code === code && a.workspaceSid === w.ws), `${path} → ${code}: ${JSON.stringify(alerts)}`);
+    assert.equal(runtime.workspace(account.sid, w.ws)?.tasks.get(task.sid as string)?.assignmentStatus, 'reserved', `${path}: stays pending`);
   }
+  assert.deepEqual(rx.invalid, []);
 });
 
-test('one at a time (eventPipelining 1): a receiver that fails twice then succeeds gets the event, and later events wait behind it unsent', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('one at a time (eventPipelining 1): a receiver that fails twice then succeeds gets the event, and later events wait behind it unsent', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   let failures = 0;
   rx.on('/flaky', (r, res) => {
     if (r.params['EventType'] === 'task.created' && failures < 2) {
@@ -157,53 +124,39 @@ test('one at a time (eventPipelining 1): a receiver that fails twice then succee
       res.writeHead(500).end();
     } else res.writeHead(204).end();
   });
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: 1 });
+  const dispatcher = newDispatcher({ eventPipelining: 1 });
   dispatcher.start();
-  try {
-    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/flaky'), eventsFilter: 'task.created,reservation.created' });
-    const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{}' });
-    await rx.waitFor((r) => r.filter((x) => x.params['EventType'] === 'reservation.created').length === 1);
-    const types = rx.received.map((x) => x.params['EventType']);
-    assert.deepEqual(types, ['task.created', 'task.created', 'task.created', 'reservation.created']);
-    const tokens = new Set(rx.received.slice(0, 3).map((x) => x.headers['i-twilio-idempotency-token']));
-    assert.equal(tokens.size, 1, 'retries carry the same idempotency token');
-    assert.equal(rx.received[0]?.params['TaskSid'], task.sid);
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/flaky'), eventsFilter: 'task.created,reservation.created' });
+  const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{}' });
+  await rx.waitFor((r) => r.filter((x) => x.params['EventType'] === 'reservation.created').length === 1);
+  const types = rx.received.map((x) => x.params['EventType']);
+  assert.deepEqual(types, ['task.created', 'task.created', 'task.created', 'reservation.created']);
+  const tokens = new Set(rx.received.slice(0, 3).map((x) => x.headers['i-twilio-idempotency-token']));
+  assert.equal(tokens.size, 1, 'retries carry the same idempotency token');
+  assert.equal(rx.received[0]?.params['TaskSid'], task.sid);
+  assert.deepEqual(rx.invalid, []);
 });
 
-test('one at a time (eventPipelining 1): a hanging receiver delays neither task creation nor other workspaces; it times out and is retried', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('one at a time (eventPipelining 1): a hanging receiver delays neither task creation nor other workspaces; it times out and is retried', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   rx.on('/hang', () => undefined); // never answers
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 3_000, eventRetries: 1, eventPipelining: 1 });
+  const dispatcher = newDispatcher({ eventTimeoutMs: 3_000, eventRetries: 1, eventPipelining: 1 });
   dispatcher.start();
-  try {
-    const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/hang'), eventsFilter: 'task.created' });
-    const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
-    await runtime.execute(slow.ws, { type: 'createTask', attributes: '{}' });
-    await rx.waitFor((r) => r.some((x) => x.path === '/hang'));
-    const started = Date.now();
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => runtime.execute(slow.ws, { type: 'createTask', attributes: '{}' })));
-    assert.ok(outcomes.every((o) => o.rejection === null));
-    const t = await runtime.execute(quick.ws, { type: 'createTask', attributes: '{}' });
-    assert.ok(Date.now() - started < 1_000, 'commands are not held up by a hanging receiver');
-    await rx.waitFor((r) => r.some((x) => x.path === '/quick' && x.params['TaskSid'] === t.sid), 1_000);
-    assert.equal(rx.received.filter((x) => x.path === '/hang').length, 1, 'the hanging lane stays on its head event');
-    // 3 s timeout, then one retry of the head event.
-    await rx.waitFor((r) => r.filter((x) => x.path === '/hang').length >= 2, 8_000);
-    assert.equal(new Set(rx.received.filter((x) => x.path === '/hang').map((x) => x.params['Sid'])).size, 1);
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/hang'), eventsFilter: 'task.created' });
+  const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
+  await runtime.execute(slow.ws, { type: 'createTask', attributes: '{}' });
+  await rx.waitFor((r) => r.some((x) => x.path === '/hang'));
+  const started = Date.now();
+  const outcomes = await Promise.all(Array.from({ length: 20 }, () => runtime.execute(slow.ws, { type: 'createTask', attributes: '{}' })));
+  assert.ok(outcomes.every((o) => o.rejection === null));
+  const t = await runtime.execute(quick.ws, { type: 'createTask', attributes: '{}' });
+  assert.ok(Date.now() - started < 1_000, 'commands are not held up by a hanging receiver');
+  await rx.waitFor((r) => r.some((x) => x.path === '/quick' && x.params['TaskSid'] === t.sid), 1_000);
+  assert.equal(rx.received.filter((x) => x.path === '/hang').length, 1, 'the hanging lane stays on its head event');
+  // 3 s timeout, then one retry of the head event.
+  await rx.waitFor((r) => r.filter((x) => x.path === '/hang').length >= 2, 8_000);
+  assert.equal(new Set(rx.received.filter((x) => x.path === '/hang').map((x) => x.params['Sid'])).size, 1);
+  assert.deepEqual(rx.invalid, []);
 });
 
 test('restart: rows committed but not delivered are delivered by the next process (at-least-once)', async () => {
@@ -212,17 +165,16 @@ test('restart: rows committed but not delivered are delivered by the next proces
   const account = first.createAccount('Acme');
   const rx = await startReceiver(() => account.secret);
   const w = await routableWorkspace(first, account.sid, { eventCallbackUrl: rx.url('/events#rc=1'), eventsFilter: 'task.created' });
-  const tasks = [];
-  for (let i = 0; i < 3; i += 1) tasks.push((await first.execute(w.ws, { type: 'createTask', attributes: JSON.stringify({ i }) })).sid);
-  rx.on('/assign', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"instruction":"accept"}'));
+  const tasks = await createTasks(first, w.ws, 3);
+  rx.on('/assign', reply('{"instruction":"accept"}'));
   const a = await routableWorkspace(first, account.sid, { assignmentCallbackUrl: rx.url('/assign') });
   const assigned = (await first.execute(a.ws, { type: 'createTask', attributes: '{}' })).sid as string;
   assert.equal(first.store.pendingOutbox(), 4, 'no dispatcher ran: three events and one assignment wait in the outbox');
-  first.close();
+  await first.close();
   assert.equal(rx.received.length, 0);
 
   const second = openRuntime(dataDir);
-  const dispatcher = new WebhookDispatcher(second, fast);
+  const dispatcher = new WebhookDispatcher(second, FAST);
   dispatcher.start();
   try {
     await rx.waitFor((r) => r.length === 4);
@@ -236,6 +188,6 @@ test('restart: rows committed but not delivered are delivered by the next proces
   } finally {
     await dispatcher.stop();
     await rx.close();
-    second.close();
+    await second.close();
   }
 });

@@ -1,6 +1,7 @@
 /**
  * A real webhook receiver on 127.0.0.1 that checks every request's X-Twilio-Signature with the
- * official helper (`twilio.validateRequest`), and a runtime with a routable workspace.
+ * official helper (`twilio.validateRequest`), a runtime with a routable workspace, and the bench
+ * that puts them together with a WebhookDispatcher for one test.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -8,8 +9,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import twilio from 'twilio';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+import { WebhookDispatcher, type DispatcherOptions } from '../../src/webhooks/dispatcher.ts';
+
+/** Dispatcher timings for tests: retry after 20 ms, poll the outbox every 10 ms. */
+export const FAST = { backoffMs: 20, pollMs: 10 } as const;
 
 export interface Received {
   path: string;
@@ -83,10 +89,51 @@ export async function startReceiver(authToken: () => string): Promise<Receiver> 
   };
 }
 
-export interface Setup {
-  dataDir: string;
+/** A handler that answers 200 with `body` as `contentType` (JSON unless told). */
+export function reply(body: string, contentType = 'application/json'): Handler {
+  return (_, res) => void res.writeHead(200, { 'content-type': contentType }).end(body);
+}
+
+/** A runtime with one account ("Acme") and a receiver that checks signatures with its secret. */
+export interface WebhookBench {
   runtime: Runtime;
   account: NewCredentials;
+  rx: Receiver;
+  /** The dispatcher of this test, not started ({@link FAST} timings under `options`); stopped after the test. */
+  newDispatcher: (options?: DispatcherOptions) => WebhookDispatcher;
+}
+
+/**
+ * Opens a {@link WebhookBench} on a fresh data dir. After the test (`t.after`, pass or fail) it
+ * stops the dispatcher, closes the receiver, then the runtime.
+ */
+export async function webhookBench(t: TestContext): Promise<WebhookBench> {
+  const runtime = openRuntime();
+  const account = runtime.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret);
+  const dispatchers: WebhookDispatcher[] = [];
+  t.after(async () => {
+    for (const d of dispatchers) await d.stop();
+    await rx.close();
+    await runtime.close();
+  });
+  return {
+    runtime,
+    account,
+    rx,
+    newDispatcher: (options = {}) => {
+      const d = new WebhookDispatcher(runtime, { ...FAST, ...options });
+      dispatchers.push(d);
+      return d;
+    },
+  };
+}
+
+/** Creates `n` tasks with attributes {"i": 0…n-1}, one command each; returns their SIDs in creation order. */
+export async function createTasks(runtime: Runtime, ws: string, n: number): Promise<string[]> {
+  const sids: string[] = [];
+  for (let i = 0; i < n; i += 1) sids.push((await runtime.execute(ws, { type: 'createTask', attributes: JSON.stringify({ i }) })).sid as string);
+  return sids;
 }
 
 export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-'))): Runtime {

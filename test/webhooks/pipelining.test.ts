@@ -5,17 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Runtime } from '../../src/runtime/runtime.ts';
 import { Random } from '../../src/util/random.ts';
-import { WebhookDispatcher, type WebhookAlert } from '../../src/webhooks/dispatcher.ts';
-import { openRuntime, routableWorkspace, startReceiver, type Received } from './helpers.ts';
+import type { WebhookAlert } from '../../src/webhooks/dispatcher.ts';
+import { createTasks, routableWorkspace, webhookBench, type Received, type Receiver } from './helpers.ts';
 
-const fast = { backoffMs: 20, pollMs: 10 };
-
-async function createTasks(runtime: Runtime, ws: string, n: number): Promise<string[]> {
-  const sids: string[] = [];
-  for (let i = 0; i < n; i += 1) sids.push((await runtime.execute(ws, { type: 'createTask', attributes: JSON.stringify({ i }) })).sid as string);
-  return sids;
+/** Resolves when every event of `sids` has had an arrival that was answered 2xx (`answered`: indexes into `rx.received`). */
+function allAnswered(rx: Receiver, answered: Set<number>, sids: readonly string[], ms?: number): Promise<void> {
+  return rx.waitFor((r) => sids.every((sid) => r.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), ms);
 }
 
 /**
@@ -39,10 +35,8 @@ function assertLastDeliveryOrder(received: Received[], answered: Set<number>, or
   }
 }
 
-test('a window of N callbacks in flight on one connection: every event arrives once, in commit order', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('a window of N callbacks in flight on one connection: every event arrives once, in commit order', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   const random = new Random(7);
   let pending = 0;
   let maxPending = 0;
@@ -56,32 +50,24 @@ test('a window of N callbacks in flight on one connection: every event arrives o
     }, random.int(0, 4));
   });
   const N = 8;
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: N });
-  try {
-    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
-    const before = await createTasks(runtime, w.ws, 100); // a backlog: the lane starts with a full window
-    dispatcher.start();
-    const during = await createTasks(runtime, w.ws, 100);
-    const order = [...before, ...during];
-    await rx.waitFor((r) => r.length >= order.length, 10_000);
-    await dispatcher.idle();
-    assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order, 'arrival order is commit order, each once');
-    assert.ok(maxPending > 1, `callbacks were pipelined (at most ${maxPending} at the receiver at once)`);
-    assert.ok(maxPending <= N, `no more than the window (${maxPending} > ${N})`);
-    assert.equal(new Set(rx.received.map((r) => r.remotePort)).size, 1, 'one connection for the lane');
-    assert.equal(runtime.store.pendingOutbox(), 0);
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const dispatcher = newDispatcher({ eventPipelining: N });
+  const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+  const before = await createTasks(runtime, w.ws, 100); // a backlog: the lane starts with a full window
+  dispatcher.start();
+  const during = await createTasks(runtime, w.ws, 100);
+  const order = [...before, ...during];
+  await rx.waitFor((r) => r.length >= order.length, 10_000);
+  await dispatcher.idle();
+  assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order, 'arrival order is commit order, each once');
+  assert.ok(maxPending > 1, `callbacks were pipelined (at most ${maxPending} at the receiver at once)`);
+  assert.ok(maxPending <= N, `no more than the window (${maxPending} > ${N})`);
+  assert.equal(new Set(rx.received.map((r) => r.remotePort)).size, 1, 'one connection for the lane');
+  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.deepEqual(rx.invalid, []);
 });
 
-test('a failure in the middle of a window: the failed event is retried first, the ones written behind it are sent again after it', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('a failure in the middle of a window: the failed event is retried first, the ones written behind it are sent again after it', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   const answered = new Set<number>();
   let failed = '';
   let fifth = '';
@@ -96,68 +82,52 @@ test('a failure in the middle of a window: the failed event is retried first, th
     setTimeout(() => res.writeHead(204).end(), 1);
   });
   const N = 8;
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: N });
-  try {
-    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
-    const order = await createTasks(runtime, w.ws, 20);
-    fifth = order[4] as string;
-    dispatcher.start();
-    await rx.waitFor((r) => order.every((sid) => r.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), 10_000);
-    await dispatcher.idle();
-    const arrivals = (sid: string): number[] => rx.received.flatMap((x, i) => (x.params['TaskSid'] === sid ? [i] : []));
-    assert.equal(failed, fifth);
-    assert.equal(arrivals(fifth).length, 2, 'the failed event: its 503, then its retry');
-    const firstPass = rx.received.slice(0, arrivals(fifth)[0]).map((x) => x.params['TaskSid']);
-    assert.deepEqual(firstPass, order.slice(0, 4), 'before the failure: events 1–4, in order');
-    // Events written behind the failed one (events 6–8 at least: the window was full) reached the
-    // receiver before the retry and are sent again after it.
-    for (const sid of order.slice(5, N)) {
-      const at = arrivals(sid);
-      assert.equal(at.length, 2, 'sent in the window, then again behind the retry');
-      assert.ok((at[0] as number) < (arrivals(fifth)[1] as number) && (at[1] as number) > (arrivals(fifth)[1] as number));
-    }
-    assertLastDeliveryOrder(rx.received, answered, order);
-    const retry = rx.received[arrivals(fifth)[1] as number];
-    assert.equal(retry?.headers['i-twilio-idempotency-token'], rx.received[arrivals(fifth)[0] as number]?.headers['i-twilio-idempotency-token']);
-    assert.equal(runtime.store.pendingOutbox(), 0);
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
+  const dispatcher = newDispatcher({ eventPipelining: N });
+  const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+  const order = await createTasks(runtime, w.ws, 20);
+  fifth = order[4] as string;
+  dispatcher.start();
+  await allAnswered(rx, answered, order, 10_000);
+  await dispatcher.idle();
+  const arrivals = (sid: string): number[] => rx.received.flatMap((x, i) => (x.params['TaskSid'] === sid ? [i] : []));
+  assert.equal(failed, fifth);
+  assert.equal(arrivals(fifth).length, 2, 'the failed event: its 503, then its retry');
+  const firstPass = rx.received.slice(0, arrivals(fifth)[0]).map((x) => x.params['TaskSid']);
+  assert.deepEqual(firstPass, order.slice(0, 4), 'before the failure: events 1–4, in order');
+  // Events written behind the failed one (events 6–8 at least: the window was full) reached the
+  // receiver before the retry and are sent again after it.
+  for (const sid of order.slice(5, N)) {
+    const at = arrivals(sid);
+    assert.equal(at.length, 2, 'sent in the window, then again behind the retry');
+    assert.ok((at[0] as number) < (arrivals(fifth)[1] as number) && (at[1] as number) > (arrivals(fifth)[1] as number));
   }
+  assertLastDeliveryOrder(rx.received, answered, order);
+  const retry = rx.received[arrivals(fifth)[1] as number];
+  assert.equal(retry?.headers['i-twilio-idempotency-token'], rx.received[arrivals(fifth)[0] as number]?.headers['i-twilio-idempotency-token']);
+  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.deepEqual(rx.invalid, []);
 });
 
-test('an event dropped in the middle of a window (a 4xx is not retried) raises 11200; the rest are delivered once, in order', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('an event dropped in the middle of a window (a 4xx is not retried) raises 11200; the rest are delivered once, in order', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   let bad = '';
   rx.on('/events', (r, res) => void res.writeHead(r.params['TaskSid'] === bad ? 400 : 204).end());
   const alerts: WebhookAlert[] = [];
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventPipelining: 8, onAlert: (a) => alerts.push(a) });
-  try {
-    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
-    const order = await createTasks(runtime, w.ws, 20);
-    bad = order[3] as string;
-    dispatcher.start();
-    await rx.waitFor((r) => r.length >= order.length, 10_000);
-    await dispatcher.idle();
-    assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order);
-    assert.deepEqual(alerts.map((a) => [a.code, a.workspaceSid]), [[11200, w.ws]]);
-    assert.match(alerts[0]?.message ?? '', /task\.created dropped after 1 attempt\(s\): HTTP 400/);
-    assert.equal(runtime.store.pendingOutbox(), 0);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const dispatcher = newDispatcher({ eventPipelining: 8, onAlert: (a) => alerts.push(a) });
+  const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+  const order = await createTasks(runtime, w.ws, 20);
+  bad = order[3] as string;
+  dispatcher.start();
+  await rx.waitFor((r) => r.length >= order.length, 10_000);
+  await dispatcher.idle();
+  assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order);
+  assert.deepEqual(alerts.map((a) => [a.code, a.workspaceSid]), [[11200, w.ws]]);
+  assert.match(alerts[0]?.message ?? '', /task\.created dropped after 1 attempt\(s\): HTTP 400/);
+  assert.equal(runtime.store.pendingOutbox(), 0);
 });
 
-test('a hanging receiver holds up only its own lane: another workspace on the same receiver gets its events; the hung head times out and the lane resends in order', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('a hanging receiver holds up only its own lane: another workspace on the same receiver gets its events; the hung head times out and the lane resends in order', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   let hang = true;
   const answered = new Set<number>();
   rx.on('/slow', (_, res) => {
@@ -166,44 +136,36 @@ test('a hanging receiver holds up only its own lane: another workspace on the sa
     res.writeHead(204).end();
   });
   const alerts: WebhookAlert[] = [];
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 1_000, eventRetries: 2, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
+  const dispatcher = newDispatcher({ eventTimeoutMs: 1_000, eventRetries: 2, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
   dispatcher.start();
-  try {
-    const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/slow'), eventsFilter: 'task.created' });
-    const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
-    const slowOrder = await createTasks(runtime, slow.ws, 10);
-    await rx.waitFor((r) => r.filter((x) => x.path === '/slow').length >= 4);
-    const started = Date.now();
-    const quickOrder = await createTasks(runtime, quick.ws, 30);
-    await rx.waitFor((r) => r.filter((x) => x.path === '/quick').length === 30, 900);
-    assert.ok(Date.now() - started < 900, 'the quick lane is served while the slow one hangs');
-    assert.deepEqual(rx.received.filter((x) => x.path === '/quick').map((x) => x.params['TaskSid']), quickOrder);
-    assert.deepEqual(rx.received.filter((x) => x.path === '/slow').map((x) => x.params['TaskSid']), slowOrder.slice(0, 4), 'a window of 4 written, in order');
-    // The head times out after 1 s; the lane is retried from it (same order), now answered.
-    hang = false;
-    const slowReceived = (): Received[] => rx.received.filter((x) => x.path === '/slow');
-    await rx.waitFor(() => slowOrder.every((sid) => rx.received.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), 8_000);
-    await dispatcher.idle();
-    assert.equal(slowReceived()[4]?.params['TaskSid'], slowOrder[0], 'after the timeout the head is sent first');
-    assertLastDeliveryOrder(
-      slowReceived(),
-      new Set(rx.received.flatMap((x, i) => (x.path === '/slow' && answered.has(i) ? [slowReceived().indexOf(x)] : []))),
-      slowOrder,
-    );
-    assert.deepEqual(alerts, []);
-    assert.equal(runtime.store.pendingOutbox(), 0);
-    assert.deepEqual(rx.invalid, []);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/slow'), eventsFilter: 'task.created' });
+  const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
+  const slowOrder = await createTasks(runtime, slow.ws, 10);
+  await rx.waitFor((r) => r.filter((x) => x.path === '/slow').length >= 4);
+  const started = Date.now();
+  const quickOrder = await createTasks(runtime, quick.ws, 30);
+  await rx.waitFor((r) => r.filter((x) => x.path === '/quick').length === 30, 900);
+  assert.ok(Date.now() - started < 900, 'the quick lane is served while the slow one hangs');
+  assert.deepEqual(rx.received.filter((x) => x.path === '/quick').map((x) => x.params['TaskSid']), quickOrder);
+  assert.deepEqual(rx.received.filter((x) => x.path === '/slow').map((x) => x.params['TaskSid']), slowOrder.slice(0, 4), 'a window of 4 written, in order');
+  // The head times out after 1 s; the lane is retried from it (same order), now answered.
+  hang = false;
+  const slowReceived = (): Received[] => rx.received.filter((x) => x.path === '/slow');
+  await allAnswered(rx, answered, slowOrder, 8_000);
+  await dispatcher.idle();
+  assert.equal(slowReceived()[4]?.params['TaskSid'], slowOrder[0], 'after the timeout the head is sent first');
+  assertLastDeliveryOrder(
+    slowReceived(),
+    new Set(rx.received.flatMap((x, i) => (x.path === '/slow' && answered.has(i) ? [slowReceived().indexOf(x)] : []))),
+    slowOrder,
+  );
+  assert.deepEqual(alerts, []);
+  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.deepEqual(rx.invalid, []);
 });
 
-test('a head that times out and is not retried (#rp=5xx) is dropped; the callbacks behind it still arrive in order', async () => {
-  const runtime = openRuntime();
-  const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+test('a head that times out and is not retried (#rp=5xx) is dropped; the callbacks behind it still arrive in order', async (ctx) => {
+  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
   let first = '';
   const answered = new Set<number>();
   rx.on('/events', (r, res) => {
@@ -212,26 +174,20 @@ test('a head that times out and is not retried (#rp=5xx) is dropped; the callbac
     res.writeHead(204).end();
   });
   const alerts: WebhookAlert[] = [];
-  const dispatcher = new WebhookDispatcher(runtime, { ...fast, eventTimeoutMs: 500, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
-  try {
-    const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events#rp=5xx'), eventsFilter: 'task.created' });
-    const order = await createTasks(runtime, w.ws, 12);
-    first = order[0] as string;
-    dispatcher.start();
-    const rest = order.slice(1);
-    await rx.waitFor(() => rest.every((sid) => rx.received.some((x, i) => answered.has(i) && x.params['TaskSid'] === sid)), 5_000);
-    await dispatcher.idle();
-    assert.deepEqual(alerts.map((a) => a.code), [11200]);
-    assert.match(alerts[0]?.message ?? '', /dropped after 1 attempt\(s\): no reply within 500 ms/);
-    assert.equal(rx.received.filter((x) => x.params['TaskSid'] === first).length, 1, 'not retried');
-    // First copies arrive in commit order; the ones cut off with the head's connection may come twice.
-    const firstCopies = [...new Set(rx.received.map((x) => x.params['TaskSid']))];
-    assert.deepEqual(firstCopies, order);
-    assertLastDeliveryOrder(rx.received, new Set([...answered, 0]), order);
-    assert.equal(runtime.store.pendingOutbox(), 0);
-  } finally {
-    await dispatcher.stop();
-    await rx.close();
-    runtime.close();
-  }
+  const dispatcher = newDispatcher({ eventTimeoutMs: 500, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
+  const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events#rp=5xx'), eventsFilter: 'task.created' });
+  const order = await createTasks(runtime, w.ws, 12);
+  first = order[0] as string;
+  dispatcher.start();
+  const rest = order.slice(1);
+  await allAnswered(rx, answered, rest, 5_000);
+  await dispatcher.idle();
+  assert.deepEqual(alerts.map((a) => a.code), [11200]);
+  assert.match(alerts[0]?.message ?? '', /dropped after 1 attempt\(s\): no reply within 500 ms/);
+  assert.equal(rx.received.filter((x) => x.params['TaskSid'] === first).length, 1, 'not retried');
+  // First copies arrive in commit order; the ones cut off with the head's connection may come twice.
+  const firstCopies = [...new Set(rx.received.map((x) => x.params['TaskSid']))];
+  assert.deepEqual(firstCopies, order);
+  assertLastDeliveryOrder(rx.received, new Set([...answered, 0]), order);
+  assert.equal(runtime.store.pendingOutbox(), 0);
 });
