@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebhookDispatcher, type RecordedInstruction, type WebhookAlert } from '../../src/webhooks/dispatcher.ts';
 import { assertRestError, assertSchema, startHarness, type Harness } from '../api/helpers.ts';
-import { startReceiver, type Receiver } from './helpers.ts';
+import { FAST, startReceiver, type Receiver } from './helpers.ts';
 
 let h: Harness;
 let rx: Receiver;
@@ -25,7 +25,7 @@ const replies = new Map<string, unknown>();
 before(async () => {
   h = await startHarness();
   rx = await startReceiver(() => h.account.secret);
-  dispatcher = new WebhookDispatcher(h.runtime, { backoffMs: 20, pollMs: 10, onAlert: (a) => alerts.push(a), onInstruction: (r) => recorded.push(r) });
+  dispatcher = new WebhookDispatcher(h.runtime, { ...FAST, onAlert: (a) => alerts.push(a), onInstruction: (r) => recorded.push(r) });
   dispatcher.start();
 });
 after(async () => {
