@@ -22,27 +22,11 @@ export interface Metrics {
 
 export function createMetrics(runtime: Runtime): Metrics {
   const registry = new Registry();
-  new Gauge({
-    name: 'switchboard_tasks',
-    help: 'Tasks held by the engines, by assignment status',
-    labelNames: ['status'],
-    registers: [registry],
-    collect() {
-      const counts = new Map<string, number>(TASK_STATUSES.map((s) => [s, 0]));
-      for (const engine of runtime.allWorkspaces()) for (const t of engine.tasks.values()) counts.set(t.assignmentStatus, (counts.get(t.assignmentStatus) ?? 0) + 1);
-      for (const [status, n] of counts) this.set({ status }, n);
-    },
+  statusGauge(registry, 'switchboard_tasks', 'Tasks held by the engines, by assignment status', TASK_STATUSES, function* () {
+    for (const engine of runtime.allWorkspaces()) for (const t of engine.tasks.values()) yield t.assignmentStatus;
   });
-  new Gauge({
-    name: 'switchboard_reservations',
-    help: 'Reservations held by the engines, by reservation status',
-    labelNames: ['status'],
-    registers: [registry],
-    collect() {
-      const counts = new Map<string, number>(RESERVATION_STATUSES.map((s) => [s, 0]));
-      for (const engine of runtime.allWorkspaces()) for (const r of engine.reservations.values()) counts.set(r.reservationStatus, (counts.get(r.reservationStatus) ?? 0) + 1);
-      for (const [status, n] of counts) this.set({ status }, n);
-    },
+  statusGauge(registry, 'switchboard_reservations', 'Reservations held by the engines, by reservation status', RESERVATION_STATUSES, function* () {
+    for (const engine of runtime.allWorkspaces()) for (const r of engine.reservations.values()) yield r.reservationStatus;
   });
   new Gauge({
     name: 'switchboard_workspaces',
@@ -71,6 +55,24 @@ export function createMetrics(runtime: Runtime): Metrics {
     requests,
   };
   return metrics;
+}
+
+/**
+ * A gauge with a `status` label, counted at scrape time: `statuses()` lists one status per item
+ * held; every status in `known` is reported, 0 when none is held.
+ */
+function statusGauge(registry: Registry, name: string, help: string, known: readonly string[], statuses: () => Iterable<string>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      const counts = new Map<string, number>(known.map((s) => [s, 0]));
+      for (const s of statuses()) counts.set(s, (counts.get(s) ?? 0) + 1);
+      for (const [status, n] of counts) this.set({ status }, n);
+    },
+  });
 }
 
 /** Adds the request counter hook and the `/metrics` route to the app. */
