@@ -14,6 +14,7 @@ import {
   workflowRealtime,
   workspaceCumulative,
   workspaceRealtime,
+  type StatisticsWindow,
   type WorkerFilter,
   type WorkspaceEngine,
 } from '../../engine/index.ts';
@@ -91,55 +92,43 @@ export function statisticsRoutes(app: FastifyInstance, api: Api): void {
     return { ...ids(req, engine), task_queue_data: data, task_queue_response_count: data.length };
   });
 
-  // ── One TaskQueue ──
-  const Q = `${WS}/TaskQueues/:TaskQueueSid`;
-  app.get(`${Q}/RealTimeStatistics`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const q = queueOf(engine, req, 'TaskQueueSid');
-    return { ...fresh(engine, taskQueueRealtime(engine, q.sid, realtimeChannel(engine, queryOf(req)))), task_queue_sid: q.sid, ...ids(req, engine) };
-  });
-  app.get(`${Q}/CumulativeStatistics`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const q = queueOf(engine, req, 'TaskQueueSid');
-    const { window, split } = cumulativeQuery(engine, queryOf(req));
-    return { ...isoWindow(taskQueueCumulative(engine, q.sid, window, split)), task_queue_sid: q.sid, ...ids(req, engine) };
-  });
-  app.get(`${Q}/Statistics`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const q = queueOf(engine, req, 'TaskQueueSid');
-    const { window, split } = cumulativeQuery(engine, queryOf(req));
-    return {
-      cumulative: isoWindow(taskQueueCumulative(engine, q.sid, window, split)),
-      realtime: fresh(engine, taskQueueRealtime(engine, q.sid, window.taskChannelSid)),
-      task_queue_sid: q.sid,
-      ...ids(req, engine),
-    };
-  });
-
-  // ── One Workflow ──
-  const W = `${WS}/Workflows/:WorkflowSid`;
-  app.get(`${W}/RealTimeStatistics`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const w = workflowOf(engine, req, 'WorkflowSid');
-    return { ...fresh(engine, workflowRealtime(engine, w.sid, realtimeChannel(engine, queryOf(req)))), workflow_sid: w.sid, ...ids(req, engine) };
-  });
-  app.get(`${W}/CumulativeStatistics`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const w = workflowOf(engine, req, 'WorkflowSid');
-    const { window, split } = cumulativeQuery(engine, queryOf(req));
-    return { ...isoWindow(workflowCumulative(engine, w.sid, window, split)), workflow_sid: w.sid, ...ids(req, engine) };
-  });
-  app.get(`${W}/Statistics`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const w = workflowOf(engine, req, 'WorkflowSid');
-    const { window, split } = cumulativeQuery(engine, queryOf(req));
-    return {
-      cumulative: isoWindow(workflowCumulative(engine, w.sid, window, split)),
-      realtime: fresh(engine, workflowRealtime(engine, w.sid, window.taskChannelSid)),
-      workflow_sid: w.sid,
-      ...ids(req, engine),
-    };
-  });
+  /**
+   * RealTimeStatistics, CumulativeStatistics and Statistics (both) of one TaskQueue or Workflow
+   * under `base`, named by the path parameter `param`, answered with its SID as `key`.
+   */
+  const oneResource = (
+    base: string,
+    param: string,
+    lookup: (engine: WorkspaceEngine, req: FastifyRequest, param: string) => { sid: string },
+    key: 'task_queue_sid' | 'workflow_sid',
+    realtime: (engine: WorkspaceEngine, sid: string, channelSid?: string) => Json,
+    cumulative: (engine: WorkspaceEngine, sid: string, window: StatisticsWindow, split?: number[]) => Json,
+  ): void => {
+    app.get(`${base}/RealTimeStatistics`, async (req) => {
+      const engine = workspaceOf(api, req);
+      const sid = lookup(engine, req, param).sid;
+      return { ...fresh(engine, realtime(engine, sid, realtimeChannel(engine, queryOf(req)))), [key]: sid, ...ids(req, engine) };
+    });
+    app.get(`${base}/CumulativeStatistics`, async (req) => {
+      const engine = workspaceOf(api, req);
+      const sid = lookup(engine, req, param).sid;
+      const { window, split } = cumulativeQuery(engine, queryOf(req));
+      return { ...isoWindow(cumulative(engine, sid, window, split)), [key]: sid, ...ids(req, engine) };
+    });
+    app.get(`${base}/Statistics`, async (req) => {
+      const engine = workspaceOf(api, req);
+      const sid = lookup(engine, req, param).sid;
+      const { window, split } = cumulativeQuery(engine, queryOf(req));
+      return {
+        cumulative: isoWindow(cumulative(engine, sid, window, split)),
+        realtime: fresh(engine, realtime(engine, sid, window.taskChannelSid)),
+        [key]: sid,
+        ...ids(req, engine),
+      };
+    });
+  };
+  oneResource(`${WS}/TaskQueues/:TaskQueueSid`, 'TaskQueueSid', queueOf, 'task_queue_sid', taskQueueRealtime, taskQueueCumulative);
+  oneResource(`${WS}/Workflows/:WorkflowSid`, 'WorkflowSid', workflowOf, 'workflow_sid', workflowRealtime, workflowCumulative);
 
   // ── Workers ──
   app.get(`${WS}/Workers/RealTimeStatistics`, async (req) => {
