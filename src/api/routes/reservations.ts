@@ -14,7 +14,8 @@ import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
 import { checkInstruction, isInstructionError, REST_PARAMETERS, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from '../../webhooks/instructions.ts';
 import type { EventOrigin } from '../../webhooks/outbox.ts';
 import { taskOf } from './tasks.ts';
-import { etag, workerOf } from './workers.ts';
+import { etag } from './resource.ts';
+import { workerOf } from './workers.ts';
 
 const SETTABLE = ['accepted', 'rejected', 'wrapping', 'completed'] as const;
 

@@ -1,19 +1,18 @@
 /** `/v1/Workspaces/{WS}/TaskQueues[/{WQ}]` (spec §1.4 TaskQueue, §2 filters). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TaskQueueFields, TaskQueueRecord, WorkspaceEngine } from '../../engine/index.ts';
-import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
+import { ctxOf, pageRequest, queryOf, workspaceOf, type Api } from '../context.ts';
 import { comparator, jsonObject, parseOrdering } from '../list-filters.ts';
 import { page } from '../paging.ts';
 import type { Params } from '../params.ts';
 import { taskQueueJson } from '../serializers.ts';
-import { notFound } from '../twilio-errors.ts';
+import { found, resourceRoutes } from './resource.ts';
 
 const BASE = '/v1/Workspaces/:WorkspaceSid/TaskQueues';
 
+/** The task queue named by the path parameter `param`; 20404 when there is none. */
 export function queueOf(engine: WorkspaceEngine, req: FastifyRequest, param = 'Sid'): TaskQueueRecord {
-  const q = engine.queues.get(pathParam(req, param));
-  if (q === undefined) throw notFound(pathOf(req));
-  return q.record;
+  return found(req, (sid) => engine.queues.get(sid)?.record, param);
 }
 
 function queueFields(body: Params): TaskQueueFields {
@@ -56,32 +55,15 @@ export function taskQueueRoutes(app: FastifyInstance, api: Api): void {
     return page(pageRequest(api, req, 'task_queues'), items, (qi) => qi.record.sid, (qi) => taskQueueJson(c, qi.record));
   });
 
-  app.post(BASE, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const body = bodyOf(req);
-    const friendlyName = body.requiredString('FriendlyName');
-    const outcome = await execute(api, req, engine, { type: 'createTaskQueue', ...queueFields(body), friendlyName }, body);
-    const q = engine.queues.get(outcome.sid as string)?.record as TaskQueueRecord;
-    return reply.code(201).send(taskQueueJson(ctxOf(api, req, engine), q));
-  });
-
-  app.get(`${BASE}/:Sid`, async (req) => {
-    const engine = workspaceOf(api, req);
-    return taskQueueJson(ctxOf(api, req, engine), queueOf(engine, req));
-  });
-
-  app.post(`${BASE}/:Sid`, async (req) => {
-    const engine = workspaceOf(api, req);
-    const q = queueOf(engine, req);
-    const body = bodyOf(req);
-    await execute(api, req, engine, { type: 'updateTaskQueue', taskQueueSid: q.sid, ...queueFields(body) }, body);
-    return taskQueueJson(ctxOf(api, req, engine), queueOf(engine, req));
-  });
-
-  app.delete(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const q = queueOf(engine, req);
-    await execute(api, req, engine, { type: 'deleteTaskQueue', taskQueueSid: q.sid });
-    return reply.code(204).send();
+  resourceRoutes(app, api, {
+    base: BASE,
+    find: (engine, sid) => engine.queues.get(sid)?.record,
+    json: taskQueueJson,
+    create: (body) => {
+      const friendlyName = body.requiredString('FriendlyName');
+      return { type: 'createTaskQueue', ...queueFields(body), friendlyName };
+    },
+    update: (q, body) => ({ type: 'updateTaskQueue', taskQueueSid: q.sid, ...queueFields(body) }),
+    remove: (q) => ({ type: 'deleteTaskQueue', taskQueueSid: q.sid }),
   });
 }

@@ -1,21 +1,20 @@
 /** `/v1/Workspaces/{WS}/Tasks[/{WT}]` (spec §1.4 Task, §2 filters, §5). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TaskRecord, TaskStatus, WorkspaceEngine } from '../../engine/index.ts';
-import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
+import { ctxOf, pageRequest, queryOf, workspaceOf, type Api } from '../context.ts';
 import { comparator, compileFilter, parseOrdering } from '../list-filters.ts';
 import { page } from '../paging.ts';
 import { ifMatch } from '../params.ts';
 import { taskJson } from '../serializers.ts';
-import { badParameter, notFound } from '../twilio-errors.ts';
-import { etag } from './workers.ts';
+import { badParameter } from '../twilio-errors.ts';
+import { found, resourceRoutes } from './resource.ts';
 
 const BASE = '/v1/Workspaces/:WorkspaceSid/Tasks';
 const STATUSES: readonly TaskStatus[] = ['pending', 'reserved', 'assigned', 'canceled', 'completed', 'wrapping'];
 
+/** The task named by the path parameter `param`; 20404 when there is none. */
 export function taskOf(engine: WorkspaceEngine, req: FastifyRequest, param = 'Sid'): TaskRecord {
-  const t = engine.tasks.get(pathParam(req, param));
-  if (t === undefined) throw notFound(pathOf(req));
-  return t;
+  return found(req, (sid) => engine.tasks.get(sid), param);
 }
 
 export function taskRoutes(app: FastifyInstance, api: Api): void {
@@ -58,11 +57,13 @@ export function taskRoutes(app: FastifyInstance, api: Api): void {
     return page(pageRequest(api, req, 'tasks'), items, (t) => t.sid, (t) => taskJson(c, t));
   });
 
-  app.post(BASE, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const body = bodyOf(req);
-    const command = {
-      type: 'createTask' as const,
+  resourceRoutes(app, api, {
+    base: BASE,
+    find: (engine, sid) => engine.tasks.get(sid),
+    json: taskJson,
+    version: (t) => t.version,
+    create: (body) => ({
+      type: 'createTask',
       workflowSid: body.sid('WorkflowSid', 'WW'),
       attributes: body.json('Attributes'),
       priority: body.integer('Priority', 0, 2_147_483_647),
@@ -72,24 +73,9 @@ export function taskRoutes(app: FastifyInstance, api: Api): void {
       routingTarget: body.string('RoutingTarget'),
       ignoreCapacity: body.boolean('IgnoreCapacity'),
       taskQueueSid: body.sid('TaskQueueSid', 'WQ'),
-    };
-    const outcome = await execute(api, req, engine, command, body);
-    const t = engine.tasks.get(outcome.sid as string) as TaskRecord;
-    return reply.code(201).header('ETag', etag(t.version)).send(taskJson(ctxOf(api, req, engine), t));
-  });
-
-  app.get(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const t = taskOf(engine, req);
-    return reply.header('ETag', etag(t.version)).send(taskJson(ctxOf(api, req, engine), t));
-  });
-
-  app.post(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const t = taskOf(engine, req);
-    const body = bodyOf(req);
-    const command = {
-      type: 'updateTask' as const,
+    }),
+    update: (t, body, req) => ({
+      type: 'updateTask',
       taskSid: t.sid,
       ifMatch: ifMatch(req.headers['if-match']),
       attributes: body.json('Attributes'),
@@ -98,16 +84,7 @@ export function taskRoutes(app: FastifyInstance, api: Api): void {
       reason: body.string('Reason'),
       taskChannel: body.string('TaskChannel'),
       virtualStartTime: body.date('VirtualStartTime'),
-    };
-    await execute(api, req, engine, command, body);
-    const after = taskOf(engine, req);
-    return reply.header('ETag', etag(after.version)).send(taskJson(ctxOf(api, req, engine), after));
-  });
-
-  app.delete(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const t = taskOf(engine, req);
-    await execute(api, req, engine, { type: 'deleteTask', taskSid: t.sid, ifMatch: ifMatch(req.headers['if-match']) });
-    return reply.code(204).send();
+    }),
+    remove: (t, req) => ({ type: 'deleteTask', taskSid: t.sid, ifMatch: ifMatch(req.headers['if-match']) }),
   });
 }

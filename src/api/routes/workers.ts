@@ -1,23 +1,18 @@
 /** `/v1/Workspaces/{WS}/Workers[/{WK}]` (spec §1.4 Worker, §2 filters and If-Match). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WorkerRecord, WorkspaceEngine } from '../../engine/index.ts';
-import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
+import { ctxOf, pageRequest, queryOf, workspaceOf, type Api } from '../context.ts';
 import { comparator, compileFilter, parseOrdering } from '../list-filters.ts';
 import { page } from '../paging.ts';
 import { ifMatch } from '../params.ts';
 import { workerJson } from '../serializers.ts';
-import { notFound } from '../twilio-errors.ts';
+import { found, resourceRoutes } from './resource.ts';
 
 const BASE = '/v1/Workspaces/:WorkspaceSid/Workers';
 
+/** The worker named by the path parameter `param`; 20404 when there is none. */
 export function workerOf(engine: WorkspaceEngine, req: FastifyRequest, param = 'Sid'): WorkerRecord {
-  const w = engine.workers.get(pathParam(req, param));
-  if (w === undefined) throw notFound(pathOf(req));
-  return w;
-}
-
-export function etag(version: number): string {
-  return `"${version}"`;
+  return found(req, (sid) => engine.workers.get(sid), param);
 }
 
 export function workerRoutes(app: FastifyInstance, api: Api): void {
@@ -55,48 +50,26 @@ export function workerRoutes(app: FastifyInstance, api: Api): void {
     return page(pageRequest(api, req, 'workers'), items, (w) => w.sid, (w) => workerJson(c, w));
   });
 
-  app.post(BASE, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const body = bodyOf(req);
-    const command = {
-      type: 'createWorker' as const,
+  resourceRoutes(app, api, {
+    base: BASE,
+    find: (engine, sid) => engine.workers.get(sid),
+    json: workerJson,
+    version: (w) => w.version,
+    create: (body) => ({
+      type: 'createWorker',
       friendlyName: body.requiredString('FriendlyName'),
       activitySid: body.sid('ActivitySid', 'WA'),
       attributes: body.json('Attributes'),
-    };
-    const outcome = await execute(api, req, engine, command, body);
-    const w = engine.workers.get(outcome.sid as string) as WorkerRecord;
-    return reply.code(201).header('ETag', etag(w.version)).send(workerJson(ctxOf(api, req, engine), w));
-  });
-
-  app.get(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const w = workerOf(engine, req);
-    return reply.header('ETag', etag(w.version)).send(workerJson(ctxOf(api, req, engine), w));
-  });
-
-  app.post(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const w = workerOf(engine, req);
-    const body = bodyOf(req);
-    const command = {
-      type: 'updateWorker' as const,
+    }),
+    update: (w, body, req) => ({
+      type: 'updateWorker',
       workerSid: w.sid,
       ifMatch: ifMatch(req.headers['if-match']),
       friendlyName: body.string('FriendlyName'),
       activitySid: body.sid('ActivitySid', 'WA'),
       attributes: body.json('Attributes'),
       rejectPendingReservations: body.boolean('RejectPendingReservations'),
-    };
-    await execute(api, req, engine, command, body);
-    const after = workerOf(engine, req);
-    return reply.header('ETag', etag(after.version)).send(workerJson(ctxOf(api, req, engine), after));
-  });
-
-  app.delete(`${BASE}/:Sid`, async (req, reply) => {
-    const engine = workspaceOf(api, req);
-    const w = workerOf(engine, req);
-    await execute(api, req, engine, { type: 'deleteWorker', workerSid: w.sid, ifMatch: ifMatch(req.headers['if-match']) });
-    return reply.code(204).send();
+    }),
+    remove: (w, req) => ({ type: 'deleteWorker', workerSid: w.sid, ifMatch: ifMatch(req.headers['if-match']) }),
   });
 }
