@@ -70,6 +70,8 @@ export interface CreateWorkspaceOptions {
   automaticRouting?: boolean;
 }
 
+/** Read instead of a worker's directTasks while no task is listed as direct (not written to). */
+const NO_TASK_SIDS: ReadonlySet<string> = new Set();
 const SEED_CHANNELS = ['default', 'voice', 'chat', 'sms', 'video'] as const;
 const UNIQUE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -95,7 +97,15 @@ export class WorkspaceEngine {
   /** Queues whose TargetWorkers read the worker's activity: membership changes with it. */
   private readonly activityQueues = new Set<QueueIndex>();
   private events: EngineEvent[] = [];
-  private readonly dirtyWorkers = new Set<WorkerRecord>();
+  /**
+   * Workers to serve when routing settles, in the order they were first marked (FIFO). An array
+   * with a flag on the worker (`queuedToServe`) instead of a Set: marking a worker already queued
+   * leaves it in place, and one served and marked again goes to the back, as with a Set, without
+   * a hash lookup per mark. A deleted worker stays queued and is skipped when reached.
+   */
+  private dirtyWorkers: WorkerRecord[] = [];
+  /** Tasks listed as `direct` (RoutingTarget WK, waiting): while 0, no worker's directTasks need reading. */
+  private directListed = 0;
   /** Listed tasks whose target expression reads `worker.channel.*` (see refreshWorker). */
   private channelReadingTasks = 0;
 
@@ -1130,7 +1140,6 @@ export class WorkspaceEngine {
     this.workers.delete(w.sid);
     w.deleted = true;
     this.workersByName.delete(w.friendlyName.toLowerCase());
-    this.dirtyWorkers.delete(w);
     this.emitWorker('worker.deleted', w);
     for (const t of affected) this.resumeRouting(t);
     return w.sid;
@@ -1236,13 +1245,16 @@ export class WorkspaceEngine {
     }
     // Waiting tasks whose target expression reads `worker.channel.*` may have become eligible on
     // any channel when this worker's counts changed.
-    if (w.directTasks.size > 0 || this.channelReadingTasks > 0) this.markDirty(w, -1);
+    if ((this.directListed > 0 && w.directTasks.size > 0) || this.channelReadingTasks > 0) this.markDirty(w, -1);
   }
 
   /** Queues the worker for serving on a channel (-1: every channel) when routing settles. */
   private markDirty(w: WorkerRecord, channel: number): void {
     w.dirtyChannels |= channel < 0 || channel > 30 ? -1 : 1 << channel;
-    this.dirtyWorkers.add(w);
+    if (!w.queuedToServe) {
+      w.queuedToServe = true;
+      this.dirtyWorkers.push(w);
+    }
   }
 
   // ───────────────────────────── tasks ─────────────────────────────
@@ -1978,6 +1990,7 @@ export class WorkspaceEngine {
     if (task.taskQueueSid === null) {
       (this.workers.get(task.routingTarget as string) as WorkerRecord).directTasks.add(task.sid);
       task.listedIn = 'direct';
+      this.directListed += 1;
       return;
     }
     const q = this.queues.get(task.taskQueueSid) as QueueIndex;
@@ -2007,6 +2020,7 @@ export class WorkspaceEngine {
     task.listedIn = null;
     task.stamp += 1;
     if (where === 'direct') {
+      this.directListed -= 1;
       this.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
       return;
     }
@@ -2025,15 +2039,19 @@ export class WorkspaceEngine {
 
   /** Serves workers that became ready until no ready worker can take a waiting task. */
   private settle(): void {
+    const queue = this.dirtyWorkers;
     if (!this.workspace.automaticRouting) {
-      this.dirtyWorkers.clear();
+      for (const w of queue) w.queuedToServe = false;
+      queue.length = 0;
       return;
     }
-    while (this.dirtyWorkers.size > 0) {
-      const w = this.dirtyWorkers.values().next().value as WorkerRecord;
-      this.dirtyWorkers.delete(w);
+    // Serving may queue more workers (and this one again): they are pushed behind `next`.
+    for (let next = 0; next < queue.length; next++) {
+      const w = queue[next] as WorkerRecord;
+      w.queuedToServe = false;
       if (!w.deleted) this.serveWorker(w);
     }
+    queue.length = 0;
   }
 
   private serveWorker(w: WorkerRecord): void {
@@ -2058,7 +2076,7 @@ export class WorkspaceEngine {
       if (!inChannelMask(mask, i)) continue;
       const ch = channels[i] as WorkerChannelRecord;
       let guard = 0;
-      while (ch.ready || (w.directTasks.size > 0 && guard === 0)) {
+      while (ch.ready || (guard === 0 && this.directListed > 0 && w.directTasks.size > 0)) {
         const task = this.bestTaskFor(w, ch.channelIndex);
         if (task === null) break;
         this.createReservation(task, w);
@@ -2101,7 +2119,8 @@ export class WorkspaceEngine {
   private bestTaskFor(w: WorkerRecord, channel: number): TaskRecord | null {
     let best: TaskRecord | null = null;
     let bestOrder: QueueOrder = 'FIFO';
-    for (const tsid of w.directTasks) {
+    const direct = this.directListed > 0 ? w.directTasks : NO_TASK_SIDS;
+    for (const tsid of direct) {
       const t = this.tasks.get(tsid) as TaskRecord;
       if (t.listedChannel !== channel || this.hasPendingReservationFor(t, w)) continue;
       if (!t.ignoreCapacity && !(w.channels[channel] as WorkerChannelRecord).ready) continue;

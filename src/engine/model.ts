@@ -186,6 +186,8 @@ export class WorkerRecord implements WorkerView {
   directTasks = new Set<string>();
   /** Derived: bit i set = channel i became ready or re-ranked since the worker was last served; -1 = all. */
   dirtyChannels = 0;
+  /** Derived: the worker is in the engine's queue of workers to serve (see WorkspaceEngine.markDirty). */
+  queuedToServe = false;
   /** Derived: set when the worker is deleted, for loops still holding the record. */
   deleted = false;
 

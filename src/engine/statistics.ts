@@ -458,10 +458,21 @@ export class StatisticsRecorder {
 
   /** The reservation counts of a worker for a channel, created at the first use. */
   private workerSeriesOf(worker: string, channel: string): WorkerSeries {
-    let first = this.workerSeries.get(worker);
-    if (first === undefined) this.workerSeries.set(worker, (first = new WorkerSeries(channel)));
+    // A reservation's events mostly come in pairs for one worker (created, then accepted or
+    // ended): the last worker's series saves the second lookup in a Map of every worker.
+    let first = this.recentWorker === worker ? this.recentWorkerSeries : undefined;
+    if (first === undefined) {
+      first = this.workerSeries.get(worker);
+      if (first === undefined) this.workerSeries.set(worker, (first = new WorkerSeries(channel)));
+      this.recentWorker = worker;
+      this.recentWorkerSeries = first;
+    }
     return workerSeriesIn(first, channel);
   }
+
+  /** For {@link workerSeriesOf}: the worker last looked up and its first series. */
+  private recentWorker = '';
+  private recentWorkerSeries: WorkerSeries | undefined = undefined;
 
   /** For {@link recentBucket}: per scope kind, the scope last looked up and its first series. */
   private readonly recentSids = ['', '', ''];
