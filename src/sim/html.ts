@@ -54,6 +54,53 @@ export function formatSignedDuration(seconds: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Dates
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A YYYY-MM-DD calendar date (month 1–12, weekday 0 = Sunday), or null if the text is not a real date. */
+function parseDate(date: string): { year: number; month: number; day: number; weekday: number } | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (m === null) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const at = new Date(Date.UTC(year, month - 1, day));
+  if (at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day) return null;
+  return { year, month, day, weekday: at.getUTCDay() };
+}
+
+/** "Mon 1 Feb 1999" for a YYYY-MM-DD date, or the text itself if it is not one. */
+export function longDate(date: string): string {
+  const parts = parseDate(date);
+  return parts === null ? date : `${WEEKDAYS[parts.weekday]} ${parts.day} ${MONTHS[parts.month - 1]} ${parts.year}`;
+}
+
+/** Short axis labels per date ("Mon 1 Feb"), falling back to the dates when those would repeat. */
+export function dayLabels(dates: readonly string[]): Map<string, string> {
+  const short = dates.map((d) => {
+    const p = parseDate(d);
+    return p === null ? d : `${WEEKDAYS[p.weekday]} ${p.day} ${MONTHS[p.month - 1]}`;
+  });
+  const unique = new Set(short).size === short.length;
+  return new Map(dates.map((d, i) => [d, unique ? (short[i] as string) : d]));
+}
+
+/** The label of `date` in `labels`, or the date itself. */
+export function label(labels: Map<string, string>, date: string): string {
+  return labels.get(date) ?? date;
+}
+
+/** "Feb 1999", or "Jan–Feb 1999", or "Dec 1998 – Jan 1999" for the months the dates cover. */
+function monthSpan(dates: readonly string[]): string {
+  const first = parseDate(dates[0] ?? '');
+  const last = parseDate(dates[dates.length - 1] ?? '');
+  if (first === null || last === null) return 'date';
+  const name = (p: { month: number }): string => MONTHS[p.month - 1] as string;
+  if (first.year !== last.year) return `${name(first)} ${first.year} – ${name(last)} ${last.year}`;
+  return first.month === last.month ? `${name(first)} ${first.year}` : `${name(first)}–${name(last)} ${first.year}`;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Page
 
 /** The parts of a report page; `body` and `css` are HTML and CSS as is, everything else text to escape. */
@@ -136,6 +183,23 @@ export function factList(items: ReadonlyArray<readonly [string, string]>): strin
 
 // ---------------------------------------------------------------------------------------------
 // Charts
+
+/** Width in SVG pixels of the charts that sit two to a row; the page scales them down to fit. */
+export const HALF_WIDTH = 430;
+
+/**
+ * The day axis (Vega-Lite x encoding of field `day`, ordinal) of a half-width per-day chart:
+ * "Mon" over "1 Feb" when there is room (26 px a day), else the labels turned on their side.
+ * `labels` from {@link dayLabels}; `dates` YYYY-MM-DD in axis order.
+ */
+export function perDayAxis(labels: Map<string, string>, dates: readonly string[]): Record<string, unknown> {
+  const short = dates.every((d) => label(labels, d) !== d);
+  const roomy = HALF_WIDTH / Math.max(1, dates.length) >= 26;
+  const axis = short && roomy
+    ? { labelAngle: 0, labelExpr: "[split(datum.label, ' ')[0], split(datum.label, ' ')[1]]", labelOverlap: false }
+    : { labelAngle: -90, labelOverlap: true };
+  return { field: 'day', type: 'ordinal', sort: dates.map((d) => label(labels, d)), title: short && roomy ? `Day (${monthSpan(dates)})` : 'Day', axis };
+}
 
 /** The look of every chart: system font, light grid, no frame. */
 export const CHART_CONFIG = {

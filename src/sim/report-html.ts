@@ -12,7 +12,10 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { DailyKpis } from '../analytics/kpi.ts';
 import type { AnomalyKind } from './anonymous-bank.ts';
-import { chartBase as base, esc, factList, figure, formatCount, formatDuration, formatPercent, formatSignedDuration, htmlPage, INK, NBSP, renderChart } from './html.ts';
+import {
+  chartBase as base, dayLabels, esc, factList, figure, formatCount, formatDuration, formatPercent, formatSignedDuration, HALF_WIDTH, htmlPage, INK, label, longDate, NBSP,
+  perDayAxis, renderChart,
+} from './html.ts';
 import type { PredictorScore, ReplayReport } from './report.ts';
 
 export { esc, formatCount, formatDuration, formatPercent } from './html.ts';
@@ -31,9 +34,8 @@ const COLOR = {
 const THIN_STAFFING = 0.5;
 /** Predictor lines: no blue or orange, which mean answered and abandoned here. */
 const PREDICTOR_COLORS = ['#7a4fa3', '#1d8a6b', '#c2185b', '#8d6e3f', '#546e7a', '#9e9d24', '#00838f', '#6d4c41'];
-/** Chart widths in SVG pixels; the page scales them down to fit. */
+/** Chart width in SVG pixels of the full-width charts; the page scales them down to fit. */
 const FULL_WIDTH = 980;
-const HALF_WIDTH = 430;
 /** Up to this many days, per-day charts print their values on the marks. */
 const MAX_LABELLED_DAYS = 31;
 
@@ -92,8 +94,6 @@ const ANOMALY_TEXT: Record<AnomalyKind, AnomalyText> = {
   },
 };
 
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** Renders the report as one HTML document. */
 export async function renderReportHtml(report: ReplayReport): Promise<string> {
@@ -139,41 +139,6 @@ ${replaySection(report)}`;
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
-
-/** "Mon 1 Feb 1999" for a YYYY-MM-DD date, or the text itself if it is not one. */
-function longDate(date: string): string {
-  const parts = parseDate(date);
-  return parts === null ? date : `${WEEKDAYS[parts.weekday]} ${parts.day} ${MONTHS[parts.month - 1]} ${parts.year}`;
-}
-
-function parseDate(date: string): { year: number; month: number; day: number; weekday: number } | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  if (m === null) return null;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const at = new Date(Date.UTC(year, month - 1, day));
-  if (at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day) return null;
-  return { year, month, day, weekday: at.getUTCDay() };
-}
-
-/** Short axis labels per date ("Mon 1 Feb"), falling back to the dates when those would repeat. */
-function dayLabels(dates: readonly string[]): Map<string, string> {
-  const short = dates.map((d) => {
-    const p = parseDate(d);
-    return p === null ? d : `${WEEKDAYS[p.weekday]} ${p.day} ${MONTHS[p.month - 1]}`;
-  });
-  const unique = new Set(short).size === short.length;
-  return new Map(dates.map((d, i) => [d, unique ? (short[i] as string) : d]));
-}
-
-/** "Feb 1999", or "Jan–Feb 1999", or "Dec 1998 – Jan 1999" for the months the dates cover. */
-function monthSpan(dates: readonly string[]): string {
-  const first = parseDate(dates[0] ?? '');
-  const last = parseDate(dates[dates.length - 1] ?? '');
-  if (first === null || last === null) return 'date';
-  const name = (p: { month: number }): string => MONTHS[p.month - 1] as string;
-  if (first.year !== last.year) return `${name(first)} ${first.year} – ${name(last)} ${last.year}`;
-  return first.month === last.month ? `${name(first)} ${first.year}` : `${name(first)}–${name(last)} ${first.year}`;
-}
 
 function periodText(report: ReplayReport): string {
   const { first_date: first, last_date: last } = report.source;
@@ -358,10 +323,6 @@ function allDates(report: ReplayReport): string[] {
   return [...new Set([...report.days.map((d) => d.date), ...report.charts.offered_by_hour.map((h) => h.date)])].sort();
 }
 
-function label(labels: Map<string, string>, date: string): string {
-  return labels.get(date) ?? date;
-}
-
 function offeredHeatmapSpec(report: ReplayReport, knownLabels: Map<string, string>): TopLevelSpec {
   const dates = allDates(report);
   const labels = new Map([...dayLabels(dates), ...knownLabels]);
@@ -407,16 +368,6 @@ function offeredHeatmapSpec(report: ReplayReport, knownLabels: Map<string, strin
       }] : []),
     ],
   } as TopLevelSpec;
-}
-
-/** The day axis of the half-width charts: "Mon" over "1 Feb" when there is room, else rotated. */
-function perDayAxis(labels: Map<string, string>, dates: readonly string[]): Record<string, unknown> {
-  const short = dates.every((d) => label(labels, d) !== d);
-  const roomy = HALF_WIDTH / Math.max(1, dates.length) >= 26;
-  const axis = short && roomy
-    ? { labelAngle: 0, labelExpr: "[split(datum.label, ' ')[0], split(datum.label, ' ')[1]]", labelOverlap: false }
-    : { labelAngle: -90, labelOverlap: true };
-  return { field: 'day', type: 'ordinal', sort: dates.map((d) => label(labels, d)), title: short && roomy ? `Day (${monthSpan(dates)})` : 'Day', axis };
 }
 
 /** A per-day line with labelled points and a dashed rule at the whole-period value. */

@@ -5,11 +5,10 @@
  * before they reach the page and enter charts as data only.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { chartBase, esc, factList, figure, formatCount, formatDuration, formatPercent, htmlPage, renderChart } from './html.ts';
+import { chartBase, dayLabels, esc, factList, figure, formatCount, formatDuration, formatPercent, HALF_WIDTH, htmlPage, label, perDayAxis, renderChart } from './html.ts';
 import { COLUMN_LABELS, COLUMNS, type ColumnKey, type ColumnMeasures, type ComparisonRow, type SimulationReport } from './simulate-report.ts';
 
 const COLUMN_COLORS: Record<ColumnKey, string> = { real: '#4b5563', simulated: '#2f6db3', simulated_with_callbacks: '#23877d' };
-const WIDTH = 430;
 
 type Measure = 'abandonment' | 'asa_s' | 'service_level_20s' | 'occupancy';
 
@@ -20,13 +19,13 @@ export async function renderSimulationHtml(report: SimulationReport): Promise<st
   const charts = await Promise.all(
     (
       [
-        ['abandonment', 'Abandonment per day', 'Abandoned ÷ offered calls.', '.0%'],
-        ['asa_s', 'Average speed of answer per day', 'Mean wait of answered calls, seconds.', ''],
-        ['service_level_20s', 'Service level per day', 'Calls answered within 20 s ÷ calls offered.', '.0%'],
-        ['occupancy', 'Agent occupancy per day', 'Time busy with a task ÷ time logged in, named agents only.', '.0%'],
+        ['abandonment', 'Abandonment per day', 'Abandoned ÷ offered calls.', 'Abandoned (% of offered)', '.0%'],
+        ['asa_s', 'Average speed of answer per day', 'Mean wait of answered calls, seconds.', 'Average speed of answer (seconds)', ''],
+        ['service_level_20s', 'Service level per day', 'Calls answered within 20 s ÷ calls offered.', 'Answered within 20 s (% of offered)', '.0%'],
+        ['occupancy', 'Agent occupancy per day', 'Time busy with a task ÷ time logged in, named agents only.', 'Occupancy (% of logged-in time)', '.0%'],
       ] as const
-    ).map(async ([measure, title, caption, format], i) => {
-      const svg = hasDays ? await renderChart(lineSpec(report, columns, measure, format, title), `s${i}`) : null;
+    ).map(async ([measure, title, caption, yTitle, format], i) => {
+      const svg = hasDays ? await renderChart(lineSpec(report, columns, measure, { title, yTitle, format }), `s${i}`) : null;
       return figure(title, caption, svg, { empty: 'No days to show.' });
     }),
   );
@@ -128,16 +127,27 @@ function modelBlock(report: SimulationReport): string {
   return factList(facts);
 }
 
-function lineSpec(report: SimulationReport, columns: readonly ColumnKey[], measure: Measure, format: string, description: string): TopLevelSpec {
-  const values = report.days.flatMap((r) => columns.filter((c) => r[c] !== null).map((c) => ({ day: r.date.slice(5), column: COLUMN_LABELS[c], value: (r[c] as ColumnMeasures)[measure] })));
+/** Short names of the columns for chart legends, so three fit in a row above a half-width chart. */
+const LEGEND_LABELS: Record<ColumnKey, string> = { real: 'What really happened', simulated: 'Simulated', simulated_with_callbacks: 'Simulated with callbacks' };
+
+/** One measure per day, a line per column; `format` a d3 format for the y axis ('' = plain numbers). */
+function lineSpec(report: SimulationReport, columns: readonly ColumnKey[], measure: Measure, text: { title: string; yTitle: string; format: string }): TopLevelSpec {
+  const dates = report.days.map((r) => r.date);
+  const labels = dayLabels(dates);
+  const values = report.days.flatMap((r) => columns.filter((c) => r[c] !== null).map((c) => ({ day: label(labels, r.date), column: LEGEND_LABELS[c], value: (r[c] as ColumnMeasures)[measure] })));
+  const names = columns.map((c) => LEGEND_LABELS[c]);
   return {
-    ...chartBase(WIDTH, 220, description),
+    ...chartBase(HALF_WIDTH, 220, text.title),
     data: { values },
     mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 2 },
     encoding: {
-      x: { field: 'day', type: 'ordinal', title: 'Day (MM-DD)', axis: { labelAngle: -45 } },
-      y: { field: 'value', type: 'quantitative', title: description, ...(format === '' ? {} : { axis: { format } }) },
-      color: { field: 'column', type: 'nominal', title: null, legend: { orient: 'bottom' }, sort: columns.map((c) => COLUMN_LABELS[c]), scale: { domain: columns.map((c) => COLUMN_LABELS[c]), range: columns.map((c) => COLUMN_COLORS[c]) } },
+      x: perDayAxis(labels, dates),
+      y: { field: 'value', type: 'quantitative', title: text.yTitle, ...(text.format === '' ? {} : { axis: { format: text.format } }) },
+      color: {
+        field: 'column', type: 'nominal', title: null, sort: names,
+        scale: { domain: names, range: columns.map((c) => COLUMN_COLORS[c]) },
+        legend: { orient: 'top', direction: 'horizontal', columns: 2 },
+      },
     },
   } as TopLevelSpec;
 }
