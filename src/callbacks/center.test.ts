@@ -208,3 +208,36 @@ test('retention: a terminal callback is pruned once it ended longer ago than ter
   assert.deepEqual(c.snapshot({ callbacks: false }).callbacks, []);
   assert.throws(() => new CallbackCenter({ newSid: (p) => sids.next(p), terminalRetentionSeconds: -1 }), /terminalRetentionSeconds/);
 });
+
+test('agent-first launch: the task is created at the start of the quoted range, not before — also after slow agents stretched the launch → ring time', () => {
+  const c = center({ strategy: 'agent_first' });
+  const launchOf = (sid: string): number => {
+    const cb = c.getCallback(sid);
+    return cb?.attempts[0]?.startedAt ?? Number.NaN;
+  };
+  const rangeStart = (cb: { createdAt: number; ecbtSeconds: number | null }): number => cb.createdAt + ecbtRange(cb.ecbtSeconds as number).lowMinutes * 60_000;
+  // First callback: its agent accepts 200 s after the launch (a long launch → ring sample).
+  const first = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0).callback;
+  assert.equal(first.scheduledFor, rangeStart(first));
+  assert.equal(c.advanceTo(first.scheduledFor - 1).effects.length, 0, 'nothing before the range starts');
+  const created = c.advanceTo(first.scheduledFor).effects[0] as Extract<CallbackEffect, { kind: 'engine' }>;
+  assert.equal(created.purpose, 'create_task');
+  c.taskCreated(first.sid, 'WT1', first.scheduledFor);
+  c.observe(ev('reservation.created', 'WR1', first.scheduledFor + 199_000, { task_sid: 'WT1', worker_sid: 'WK1' }));
+  c.observe(ev('reservation.accepted', 'WR1', first.scheduledFor + 200_000, { task_sid: 'WT1', worker_sid: 'WK1', task_age: 200 }));
+  assert.equal(c.ringSeconds(c.getCallTarget('CT')!), 200);
+  // Second callback: still launched exactly at its range start (before, the gate subtracted the
+  // 200 s median and launched it before the range, so an agent free at once rang the customer early).
+  const t2 = T0 + 400_000;
+  const second = c.register({ callTargetSid: 'CT', phoneNumber: '+14155550102' }, t2).callback;
+  assert.equal(second.scheduledFor, rangeStart(second));
+  c.advanceTo(second.scheduledFor - 1);
+  assert.equal(c.getCallback(second.sid)?.status, 'registered');
+  c.advanceTo(second.scheduledFor);
+  assert.equal(launchOf(second.sid), rangeStart(second));
+  // Customer-first keeps its own launch (35 % into the range, minus its launch → ring time).
+  const cf = center({ strategy: 'customer_first' });
+  const x = cf.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0).callback;
+  const r = ecbtRange(x.ecbtSeconds as number);
+  assert.equal(x.scheduledFor, T0 + (r.lowMinutes + 0.35 * (r.highMinutes - r.lowMinutes)) * 60_000);
+});

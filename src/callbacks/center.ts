@@ -1356,14 +1356,20 @@ export class CallbackCenter {
   // ───────────────────────────── slots ─────────────────────────────
 
   /**
-   * Earliest launch of an ASAP callback: not before the minimum callback delay and, with
-   * `holdUntilQuote`, not before 35 % into the quoted range minus the usual launch → ring time,
-   * so the customer's phone rings inside the range they heard.
+   * Launch time of an ASAP callback: not before the minimum callback delay and, with
+   * `holdUntilQuote`:
+   * - customer-first: 35 % into the quoted range minus the usual launch → ring time (CF dials
+   *   at launch), so the customer's phone rings inside the range they heard;
+   * - agent-first: the start of the quoted range. The customer is dialed only once an agent
+   *   accepted, so the ring comes at launch + the wait for an agent: launching at the low bound
+   *   means the ring is never early and the whole range is left for that wait ([DECISION]
+   *   "Agent-first launch", docs/callbacks.md).
    */
   private launchGate(t: CallTarget, c: CallbackRequest): number {
     let gate = c.createdAt + t.minimumCallbackDelaySeconds * 1000;
     if (this.holdUntilQuote && c.ecbtSeconds !== null) {
       const r = ecbtRange(c.ecbtSeconds);
+      if (c.strategy === 'agent_first') return Math.max(gate, c.createdAt + r.lowMinutes * 60_000);
       const aim = (r.lowMinutes + 0.35 * (r.highMinutes - r.lowMinutes)) * 60;
       gate = Math.max(gate, c.createdAt + (aim - this.ringSeconds(t)) * 1000);
     }
