@@ -546,7 +546,7 @@ function calibrationSpec(report: ReplayReport): TopLevelSpec {
         encoding: {
           x: { field: 'real', type: 'quantitative', title: 'Real wait, mean of the group (seconds)', scale: { domain: [0, max], nice: false } },
           y: { field: 'predicted', type: 'quantitative', title: 'Predicted wait, mean (seconds)', scale: { domain: [0, max], nice: false } },
-          color: { field: 'predictor', type: 'nominal', title: null, scale: { domain: names.map(display), range: PREDICTOR_COLORS }, legend: { orient: 'bottom', direction: 'vertical' } },
+          color: { field: 'predictor', type: 'nominal', title: null, scale: { domain: names.map(display), range: PREDICTOR_COLORS }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
           strokeWidth: { field: 'weight', type: 'quantitative', scale: null, legend: null },
           order: { field: 'real', type: 'quantitative' },
         },
