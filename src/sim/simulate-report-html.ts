@@ -5,7 +5,9 @@
  * before they reach the page and enter charts as data only.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { chartBase, dayLabels, esc, factList, figure, formatCount, formatDuration, formatPercent, HALF_WIDTH, htmlPage, label, perDayAxis, renderChart } from './html.ts';
+import {
+  chartBase, dayLabels, esc, factList, figure, formatCount, formatDuration, formatPercent, HALF_WIDTH, htmlPage, label, longDate, perDayAxis, renderChart,
+} from './html.ts';
 import { COLUMN_LABELS, COLUMNS, type ColumnKey, type ColumnMeasures, type ComparisonRow, type SimulationReport } from './simulate-report.ts';
 
 const COLUMN_COLORS: Record<ColumnKey, string> = { real: '#4b5563', simulated: '#2f6db3', simulated_with_callbacks: '#23877d' };
@@ -30,7 +32,8 @@ export async function renderSimulationHtml(report: SimulationReport): Promise<st
     }),
   );
   const o = report.options;
-  const period = report.source.first_date === report.source.last_date ? report.source.first_date : `${report.source.first_date} to ${report.source.last_date}`;
+  const { first_date: first, last_date: last } = report.source;
+  const period = first === last ? longDate(first) : `${longDate(first)} – ${longDate(last)}`;
   const body = `<section>
 <h2>What-if, side by side</h2>
 <p class="lead">The same arrivals as the log. “What really happened” is the log replayed in shadow mode; the simulated columns let the routing engine route them to the staffing plan, with callers abandoning after their patience (see docs/simulation.md for the model).</p>
@@ -67,7 +70,7 @@ const ROWS: Array<[string, (m: ColumnMeasures) => string]> = [
   ['AHT', (m) => formatDuration(m.aht_s)],
   ['Longest wait', (m) => formatDuration(m.max_wait_s)],
   ['Agent occupancy', (m) => formatPercent(m.occupancy)],
-  ['Agent hours logged in', (m) => m.logged_in_hours.toFixed(1)],
+  ['Agent hours logged in', (m) => m.logged_in_hours.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })],
   ['Callbacks offered', (m) => (m.callbacks_offered === null ? '—' : formatCount(m.callbacks_offered))],
   ['Callbacks taken', (m) => (m.callbacks_taken === null ? '—' : formatCount(m.callbacks_taken))],
   ['Callbacks completed', (m) => (m.callbacks_completed === null ? '—' : formatCount(m.callbacks_completed))],
@@ -91,9 +94,9 @@ function perDayTable(report: SimulationReport, columns: readonly ColumnKey[]): s
   const short: Record<ColumnKey, string> = { real: 'real', simulated: 'sim.', simulated_with_callbacks: 'sim. + cb' };
   const head1 = groups.map(([g]) => `<th colspan="${columns.length}">${esc(g)}</th>`).join('');
   const head2 = groups.map(() => columns.map((c) => `<th>${esc(short[c])}</th>`).join('')).join('');
-  const line = (r: ComparisonRow, tag: 'td' | 'th'): string =>
-    `<tr><${tag} class="text">${esc(r.date)}</${tag}><td>${formatCount(r.real.offered)}</td>${groups.map(([, f]) => columns.map((c) => cell(r[c], f)).join('')).join('')}</tr>`;
-  return `<div class="table-wrap"><table class="days"><caption>Per day (calls counted on the day they entered the center)</caption><thead><tr><th class="text" rowspan="2">Day</th><th rowspan="2">Offered</th>${head1}</tr><tr>${head2}</tr></thead><tbody>${report.days.map((r) => line(r, 'td')).join('\n')}</tbody><tfoot>${line(report.total, 'th')}</tfoot></table></div>`;
+  const line = (r: ComparisonRow, day: string, tag: 'td' | 'th'): string =>
+    `<tr><${tag} class="text">${esc(day)}</${tag}><td>${formatCount(r.real.offered)}</td>${groups.map(([, f]) => columns.map((c) => cell(r[c], f)).join('')).join('')}</tr>`;
+  return `<div class="table-wrap"><table class="days"><caption>Per day (calls counted on the day they entered the center)</caption><thead><tr><th class="text" rowspan="2">Day</th><th rowspan="2">Offered</th>${head1}</tr><tr>${head2}</tr></thead><tbody>${report.days.map((r) => line(r, longDate(r.date), 'td')).join('\n')}</tbody><tfoot>${line(report.total, 'Whole period', 'th')}</tfoot></table></div>`;
 }
 
 function callbackSection(report: SimulationReport): string {
@@ -101,14 +104,14 @@ function callbackSection(report: SimulationReport): string {
   if (p === null) return '<section><h2>Callbacks</h2><p class="lead">Not simulated in this run (turn them on with <code>--callbacks</code>).</p></section>';
   const rows = report.days
     .map((r) => r.simulated_with_callbacks)
-    .map((m, i) => (m === null ? '' : `<tr><td class="text">${esc(report.days[i]?.date)}</td><td>${formatCount(m.callbacks_offered ?? 0)}</td><td>${formatCount(m.callbacks_taken ?? 0)}</td><td>${formatCount(m.callbacks_completed ?? 0)}</td><td>${m.callback_punctuality === null ? '—' : formatPercent(m.callback_punctuality)}</td></tr>`))
+    .map((m, i) => (m === null ? '' : `<tr><td class="text">${esc(longDate(report.days[i]?.date ?? ''))}</td><td>${formatCount(m.callbacks_offered ?? 0)}</td><td>${formatCount(m.callbacks_taken ?? 0)}</td><td>${formatCount(m.callbacks_completed ?? 0)}</td><td>${m.callback_punctuality === null ? '—' : formatPercent(m.callback_punctuality)}</td></tr>`))
     .join('\n');
   const t = report.total.simulated_with_callbacks as ColumnMeasures;
   const statuses = Object.entries(report.runs.simulated_with_callbacks?.callback_statuses ?? {}).map(([k, n]) => `${k} ${n}`).join(', ');
   return `<section><h2>Callbacks</h2>
 <p class="lead">Offered at queue entry when the caller's estimated wait (default predictor) was at least ${esc(p.offerThresholdS)} s; taken by ${esc(formatPercent(p.takeRate, 0))} of those offered; returned ${esc(p.strategy === 'customer_first' ? 'customer-first' : 'agent-first')}; ${esc(formatPercent(p.answerRate, 0))} of dials answered by a person. Punctuality: the share of completed callbacks that started — the customer's phone first rang — inside the ECBT range quoted at registration (spec §1.6); the stricter share whose bridge to an agent also fell inside it is in the table above. Final statuses: ${esc(statuses || 'none')}.</p>
 <div class="table-wrap"><table><thead><tr><th class="text">Day</th><th>Offered</th><th>Taken</th><th>Completed</th><th>Within quoted range</th></tr></thead><tbody>${rows}</tbody>
-<tfoot><tr><th class="text">total</th><th>${formatCount(t.callbacks_offered ?? 0)}</th><th>${formatCount(t.callbacks_taken ?? 0)}</th><th>${formatCount(t.callbacks_completed ?? 0)}</th><th>${t.callback_punctuality === null ? '—' : formatPercent(t.callback_punctuality)}</th></tr></tfoot></table></div></section>`;
+<tfoot><tr><th class="text">Whole period</th><th>${formatCount(t.callbacks_offered ?? 0)}</th><th>${formatCount(t.callbacks_taken ?? 0)}</th><th>${formatCount(t.callbacks_completed ?? 0)}</th><th>${t.callback_punctuality === null ? '—' : formatPercent(t.callback_punctuality)}</th></tr></tfoot></table></div></section>`;
 }
 
 function modelBlock(report: SimulationReport): string {
