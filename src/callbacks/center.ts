@@ -90,6 +90,18 @@ export const CALLBACK_EVENT_TYPES: readonly string[] = [
   'callback.agent_ack_timeout',
 ];
 
+/**
+ * The name of the conference that bridges the customer of dial `key` (`<callback sid>:<attempt>`)
+ * to an agent: `callback-<callback sid>-<attempt>`. The callback's return (CF) or agent-first task
+ * carries it as the `conference_name` attribute, and the Twilio adapter puts the confirmed
+ * customer into `<Dial><Conference>` with this name (src/voice/twilio-calls.ts), so the agent's
+ * leg — a desktop, or the reservation's `conference`/`dequeue` instruction — joins the same room.
+ * Letters, digits and `-` only (safe in TwiML and URLs).
+ */
+export function callbackConferenceName(key: string): string {
+  return `callback-${key.replace(/[^A-Za-z0-9]+/g, '-')}`;
+}
+
 /** The terminal statuses of §1.3. */
 export const TERMINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'expired', 'canceled'];
 
@@ -1095,7 +1107,8 @@ export class CallbackCenter {
     const command: Command = {
       type: 'createTask',
       at: this.now,
-      attributes: JSON.stringify({ type, callback_sid: c.sid, from: c.phoneNumber, to: t.callerId, call_target_sid: t.sid, context: c.context }),
+      // conference_name: where the customer of this attempt is (CF) or will be (AF) bridged.
+      attributes: JSON.stringify({ type, callback_sid: c.sid, from: c.phoneNumber, to: t.callerId, call_target_sid: t.sid, context: c.context, conference_name: callbackConferenceName(`${c.sid}:${c.attempts.length}`) }),
       priority: c.priority,
       virtualStartTime: Math.min(c.virtualStartTime, this.now),
       taskChannel: t.taskChannel,

@@ -79,6 +79,7 @@ export async function serviceConfigFromEnv(source: NodeJS.ProcessEnv = process.e
       defaultFrom: required('SWITCHBOARD_CALLBACK_FROM', source),
       url: required('SWITCHBOARD_CALLBACK_TWIML_URL', source),
       statusCallback: required('SWITCHBOARD_CALLBACK_STATUS_URL', source),
+      ...(env('SWITCHBOARD_CALLBACK_CONFERENCE_WAIT_URL', source) !== undefined ? { conferenceWaitUrl: env('SWITCHBOARD_CALLBACK_CONFERENCE_WAIT_URL', source) as string } : {}),
     });
   } else {
     throw new Error(`SWITCHBOARD_TELEPHONY must be simulated or twilio, not ${kind}`);

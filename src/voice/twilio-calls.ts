@@ -12,9 +12,15 @@
  * fax → voicemail; `completed` after a human answered without pressing 1 → not_ready; a `1`
  * at the prompt → ready at once, any other digit → not_ready. Each key gets exactly one outcome;
  * later callbacks for it are ignored.
+ *
+ * Bridging (spec callbacks-and-ewt §2.1 steps 4–5): the answer to the Gather of a customer who
+ * pressed 1 ({@link TwilioCalls.gatherTwiml}) puts them into a named conference,
+ * `<Dial><Conference>callback-<CB sid>-<attempt></Conference></Dial>` — the name the return
+ * task carries as its `conference_name` attribute (`callbackConferenceName`) — where they hear
+ * the wait music until the agent's leg joins; when the customer leaves, the conference ends.
  */
 import type twilio from 'twilio';
-import type { DialOutcome } from '../callbacks/center.ts';
+import { callbackConferenceName, type DialOutcome } from '../callbacks/center.ts';
 import type { DialRequest, DialResult, TelephonyPort } from './telephony.ts';
 
 type TwilioClient = ReturnType<typeof twilio>;
@@ -33,6 +39,16 @@ export interface TwilioCallsOptions {
   machineDetection?: 'Enable' | 'DetectMessageEnd';
   /** Clock for outcome times, epoch ms (injected; default Date.now). */
   now?: () => number;
+  /**
+   * `waitUrl` of the callback conference: what the confirmed customer hears until the agent joins
+   * (TwiML or audio URL). Default: Twilio's default hold music (attribute left out).
+   */
+  conferenceWaitUrl?: string;
+}
+
+/** Escapes text for an XML attribute or element. */
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 const INVALID_NUMBER_CODES = new Set(['21211', '21217', '13223', '13224']);
@@ -41,6 +57,8 @@ interface CallState {
   callSid: string | null;
   answeredHuman: boolean;
   done: boolean;
+  /** The customer pressed 1: the call belongs in the callback conference. */
+  ready: boolean;
 }
 
 export class TwilioCalls implements TelephonyPort {
@@ -61,7 +79,7 @@ export class TwilioCalls implements TelephonyPort {
   /** Places the call once per key. A refused request becomes an outcome (invalid_number / failed). */
   async dial(request: DialRequest): Promise<void> {
     if (this.calls.has(request.key)) return;
-    const state: CallState = { callSid: null, answeredHuman: false, done: false };
+    const state: CallState = { callSid: null, answeredHuman: false, done: false, ready: false };
     this.calls.set(request.key, state);
     const sep = this.o.statusCallback.includes('?') ? '&' : '?';
     try {
@@ -126,7 +144,26 @@ export class TwilioCalls implements TelephonyPort {
   handleGather(key: string, digits: string | undefined): DialOutcome | null {
     const state = this.calls.get(key);
     if (state === undefined || state.done) return null;
-    return this.deliver(key, digits === '1' ? 'ready' : 'not_ready');
+    state.ready = digits === '1';
+    return this.deliver(key, state.ready ? 'ready' : 'not_ready');
+  }
+
+  /**
+   * The TwiML answering the readiness prompt's Gather for `key`, after {@link handleGather}: a
+   * customer who pressed 1 (also when Twilio re-sends the same Gather) joins the callback
+   * conference `callbackConferenceName(key)` — `startConferenceOnEnter="false"` so they hear the
+   * wait music until the agent's leg (which starts it) joins, `endConferenceOnExit="true"` so the
+   * room closes when they hang up (Twilio `<Conference>` noun attributes). Anyone else (another
+   * digit, an unknown key, a call that already ended) hears a goodbye and is hung up.
+   */
+  gatherTwiml(key: string): string {
+    const head = '<?xml version="1.0" encoding="UTF-8"?><Response>';
+    if (this.calls.get(key)?.ready !== true) return `${head}<Say>We will call you back later. Goodbye.</Say><Hangup/></Response>`;
+    const wait = this.o.conferenceWaitUrl === undefined ? '' : ` waitUrl="${xml(this.o.conferenceWaitUrl)}" waitMethod="GET"`;
+    return (
+      `${head}<Say>Thank you. Please hold for the next agent.</Say>` +
+      `<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true" beep="false"${wait}>${xml(callbackConferenceName(key))}</Conference></Dial></Response>`
+    );
   }
 
   private deliver(key: string, outcome: DialOutcome): DialOutcome {

@@ -64,7 +64,20 @@ test('dial through the twilio client; Gather 1 → ready; a no-answer StatusCall
   assert.equal((await post(path, { Digits: '1', CallSid: 'CA' + '0'.repeat(31) + '1' }, false)).status, 403);
   const gather = await post(path, { Digits: '1', CallSid: 'CA' + '0'.repeat(31) + '1' });
   assert.equal(gather.status, 200);
-  assert.match(gather.text, /<Response>/);
+  // The confirmed customer waits in a named conference (wait music until the agent starts it).
+  const room = `callback-${String(one.sid)}-1`;
+  assert.match(gather.text, new RegExp(`<Response>.*<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true"[^>]*>${room}</Conference></Dial></Response>$`));
+  await h.step(100);
+  const waiting = await status(one.sid);
+  assert.equal(waiting.status, 'customer_waiting');
+  // The return task names the same conference, for the agent's leg (desktop or conference instruction).
+  const task = await h.client.taskrouter.v1.workspaces(h.ws).tasks(waiting.task_sid as string).fetch();
+  const attributes = JSON.parse(task.attributes) as Record<string, unknown>;
+  assert.equal(attributes['conference_name'], room);
+  assert.equal(attributes['callback_sid'], one.sid);
+  // Twilio re-sending the same Gather gets the same room; nothing moves twice.
+  const again = await post(path, { Digits: '1', CallSid: 'CA' + '0'.repeat(31) + '1' });
+  assert.match(again.text, new RegExp(`<Conference[^>]*>${room}</Conference>`));
   await h.step(100);
   assert.equal((await status(one.sid)).status, 'customer_waiting');
 
@@ -82,4 +95,19 @@ test('dial through the twilio client; Gather 1 → ready; a no-answer StatusCall
   await post(`/telephony/twilio/status?key=${encodeURIComponent(key2)}`, { CallSid: 'CA' + '0'.repeat(31) + '2', CallStatus: 'no-answer' });
   await h.step(100);
   assert.equal(((await status(two.sid)).attempts as unknown[]).length, 1);
+});
+
+test('a customer who presses another digit is not put into a conference: goodbye and hang-up, retry later', async () => {
+  const ct = ((await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets`)).body.call_targets as Array<{ sid: string }>)[0]!;
+  const three = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550193' })).body;
+  const before = placed.length;
+  for (let i = 0; i < 10 && placed.length === before; i++) await h.step(200);
+  const key = new URL(placed[placed.length - 1]!['StatusCallback']!).searchParams.get('key')!;
+  assert.equal(key, `${String(three.sid)}:1`);
+  const gather = await post(`/telephony/twilio/gather?key=${encodeURIComponent(key)}`, { Digits: '2', CallSid: 'CA' + '0'.repeat(31) + '3' });
+  assert.equal(gather.status, 200);
+  assert.doesNotMatch(gather.text, /Conference/);
+  assert.match(gather.text, /<Hangup\/><\/Response>$/);
+  await h.step(100);
+  assert.equal((await status(three.sid)).status, 'retry_wait');
 });

@@ -30,7 +30,7 @@ test('CF: ready on the first attempt → return task with priority 5 and the cal
   assert.ok(created);
   assert.equal(created.data['task_priority'], 5);
   const attrs = JSON.parse(created.data['task_attributes'] as string) as Record<string, unknown>;
-  assert.deepEqual(attrs, { type: 'callback_return', callback_sid: c.sid, from: N1, to: '+18005550100', call_target_sid: w.targetSid, context: { AccNum: '42' } });
+  assert.deepEqual(attrs, { type: 'callback_return', callback_sid: c.sid, from: N1, to: '+18005550100', call_target_sid: w.targetSid, context: { AccNum: '42' }, conference_name: `callback-${c.sid}-1` });
   // launched no earlier than the minimum callback delay, and the task appears only after "ready"
   const dial = dialsOf(w, N1)[0];
   assert.ok(dial !== undefined && dial.at >= c.createdAt + 60_000);

@@ -99,3 +99,18 @@ test('a refused call (Twilio error 21211) becomes invalid_number', async () => {
   await calls.dial({ key: 'X:1', callbackSid: 'X', to: '+15005550001', from: null, ringTimeoutSeconds: 20 });
   assert.deepEqual(results.map((r) => r.outcome), ['invalid_number']);
 });
+
+test('gather TwiML: a ready customer joins the named callback conference (wait URL escaped); others are hung up', async () => {
+  const client = twilio(ACCOUNT, 'secret');
+  client.api.baseUrl = base;
+  const calls = new TwilioCalls({ client, defaultFrom: '+18005550100', url: 'https://example.test/prompt', statusCallback: 'https://example.test/status', conferenceWaitUrl: 'https://example.test/hold?a=1&b=2' });
+  await calls.dial({ key: 'CBabc:2', callbackSid: 'CBabc', to: '+14155550101', from: null, ringTimeoutSeconds: 20 });
+  await calls.dial({ key: 'CBdef:1', callbackSid: 'CBdef', to: '+14155550102', from: null, ringTimeoutSeconds: 20 });
+  assert.match(calls.gatherTwiml('CBabc:2'), /<Hangup\/>/, 'before any digit: no conference');
+  assert.equal(calls.handleGather('CBabc:2', '1'), 'ready');
+  const twiml = calls.gatherTwiml('CBabc:2');
+  assert.match(twiml, /<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true" beep="false" waitUrl="https:\/\/example\.test\/hold\?a=1&amp;b=2" waitMethod="GET">callback-CBabc-2<\/Conference><\/Dial><\/Response>$/);
+  assert.equal(calls.handleGather('CBdef:1', '9'), 'not_ready');
+  assert.doesNotMatch(calls.gatherTwiml('CBdef:1'), /Conference/);
+  assert.doesNotMatch(calls.gatherTwiml('unknown:1'), /Conference/);
+});

@@ -512,17 +512,14 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
       telephony.handleStatusCallback(params, keyOf(req));
       return reply.code(204).send();
     });
-    // Action of the readiness prompt's <Gather>: 1 = ready. The caller then holds for the agent.
+    // Action of the readiness prompt's <Gather>: 1 = ready. The caller then waits in the callback
+    // conference named in the return task's `conference_name` attribute, until the agent joins.
     app.post('/telephony/twilio/gather', async (req, reply) => {
       const params = checkSignature(req);
       const key = keyOf(req);
       if (key === undefined) throw badParameter('key', 'Missing query parameter key');
-      const outcome = telephony.handleGather(key, params['Digits']);
-      const twiml =
-        outcome === 'ready'
-          ? '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you. Please hold for the next agent.</Say><Pause length="600"/></Response>'
-          : '<?xml version="1.0" encoding="UTF-8"?><Response><Say>We will call you back later. Goodbye.</Say><Hangup/></Response>';
-      return reply.code(200).header('content-type', 'text/xml').send(twiml);
+      telephony.handleGather(key, params['Digits']);
+      return reply.code(200).header('content-type', 'text/xml').send(telephony.gatherTwiml(key));
     });
   }
 }
