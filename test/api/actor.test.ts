@@ -5,16 +5,11 @@
  * the workspace. Every body is validated against the OpenAPI Event schema.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { assertSchema, startHarness, type Harness } from './helpers.ts';
+import { after, test } from 'node:test';
+import { assertSchema, startHarness } from './helpers.ts';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = await startHarness();
+after(() => h.close());
 
 interface Ev {
   sid: string;

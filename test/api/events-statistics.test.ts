@@ -3,16 +3,11 @@
  * client, with every body checked against its OpenAPI response schema.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { assertListBody, assertRestError, assertSchema, startHarness, type Harness } from './helpers.ts';
+import { after, test } from 'node:test';
+import { assertListBody, assertRestError, assertSchema, startHarness } from './helpers.ts';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = await startHarness();
+after(() => h.close());
 
 async function busyWorkspace(name: string): Promise<{ wsSid: string; queue: string; workflow: string; worker: string; task: string; reservation: string }> {
   const tr = h.client.taskrouter.v1;

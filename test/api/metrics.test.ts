@@ -3,16 +3,11 @@
  * engines, the command latency histogram counts the writes, HTTP requests are counted by route.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startHarness, type Harness } from './helpers.ts';
+import { after, test } from 'node:test';
+import { startHarness } from './helpers.ts';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = await startHarness();
+after(() => h.close());
 
 /** The value of one sample line, e.g. `switchboard_tasks{status="pending"}`; undefined if absent. */
 function sample(text: string, name: string): number | undefined {

@@ -3,16 +3,11 @@
  * list filters and paging, If-Match/ETag, response shapes (OpenAPI schemas) and errors.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { assertListBody, assertRestError, assertSchema, startHarness, type Harness } from './helpers.ts';
+import { after, test } from 'node:test';
+import { assertListBody, assertRestError, assertSchema, startHarness } from './helpers.ts';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = await startHarness();
+after(() => h.close());
 
 async function workspace(name: string): Promise<{ sid: string; available: string; offline: string }> {
   const tr = h.client.taskrouter.v1;

@@ -3,16 +3,11 @@
  * filters and pages, delete; a reservation accepted, rejected and completed; If-Match; errors.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { assertListBody, assertRestError, assertSchema, startHarness, type Harness } from './helpers.ts';
+import { after, test } from 'node:test';
+import { assertListBody, assertRestError, assertSchema, startHarness } from './helpers.ts';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = await startHarness();
+after(() => h.close());
 
 interface Setup {
   wsSid: string;

@@ -3,16 +3,11 @@
  * paging and response shapes (OpenAPI schemas).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { assertListBody, assertRestError, assertSchema, startHarness, type Harness } from './helpers.ts';
+import { after, test } from 'node:test';
+import { assertListBody, assertRestError, assertSchema, startHarness } from './helpers.ts';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = await startHarness();
+after(() => h.close());
 
 test('healthz answers without credentials', async () => {
   const r = await h.raw('GET', '/healthz', { auth: null });
