@@ -129,6 +129,7 @@ export class CallbackService {
     this.telephonyAuthToken = options.telephonyAuthToken ?? null;
     this.cursor = store.loadCursor();
     this.telephony.onOutcome((r) => this.onDialResult(r));
+    this.telephony.onCustomerHangup?.((h) => this.onCustomerHangup(h.key, h.at));
   }
 
   /**
@@ -334,6 +335,24 @@ export class CallbackService {
     if (this.telephony instanceof SimulatedNetwork) this.inline.push(apply);
     else void this.enqueue(async () => {
       await apply();
+      this.persist();
+    }).catch((e: unknown) => this.onError(e));
+  }
+
+  /**
+   * A customer who had confirmed readiness hung up (telephone port): `customerHungUp` on the
+   * callback of the key (`<callback sid>:<attempt>`), queued as an operation and persisted. The
+   * center ignores it unless the callback still waits for an agent (spec §2.1 step 6).
+   */
+  private onCustomerHangup(key: string, at: number): void {
+    const ws = this.keyOwner.get(key);
+    const host = ws === undefined ? undefined : this.hosts.get(ws);
+    if (host === undefined) return;
+    const callbackSid = key.slice(0, key.lastIndexOf(':'));
+    void this.enqueue(async () => {
+      this.dirty.add(host.workspaceSid);
+      await this.apply(host, host.center.customerHungUp(callbackSid, Math.max(at, host.center.now)));
+      await this.settleViews(host);
       this.persist();
     }).catch((e: unknown) => this.onError(e));
   }

@@ -38,4 +38,11 @@ export interface TelephonyPort {
   hangup(key: string, now: number): void | Promise<void>;
   /** Registers the listener that receives every outcome exactly once per key. */
   onOutcome(listener: (result: DialResult) => void): void;
+  /**
+   * Optional: registers the listener told, at most once per key, that a customer who had
+   * confirmed readiness (`ready`) hung up (`at`: epoch ms) — e.g. while waiting for an agent. The
+   * service turns it into `CallbackCenter.customerHungUp` (spec §2.1 step 6), which ignores it
+   * once an agent is connected.
+   */
+  onCustomerHangup?(listener: (hangup: { key: string; at: number }) => void): void;
 }

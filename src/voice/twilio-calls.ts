@@ -59,11 +59,14 @@ interface CallState {
   done: boolean;
   /** The customer pressed 1: the call belongs in the callback conference. */
   ready: boolean;
+  /** A ready customer's call ended (reported once). */
+  hungUp: boolean;
 }
 
 export class TwilioCalls implements TelephonyPort {
   private readonly o: TwilioCallsOptions;
   private readonly listeners: Array<(r: DialResult) => void> = [];
+  private readonly hangupListeners: Array<(h: { key: string; at: number }) => void> = [];
   private readonly calls = new Map<string, CallState>();
   private readonly keyBySid = new Map<string, string>();
 
@@ -76,10 +79,15 @@ export class TwilioCalls implements TelephonyPort {
     this.listeners.push(listener);
   }
 
+  /** Told once per key when a customer who pressed 1 hangs up (their call's final `completed` status callback). */
+  onCustomerHangup(listener: (hangup: { key: string; at: number }) => void): void {
+    this.hangupListeners.push(listener);
+  }
+
   /** Places the call once per key. A refused request becomes an outcome (invalid_number / failed). */
   async dial(request: DialRequest): Promise<void> {
     if (this.calls.has(request.key)) return;
-    const state: CallState = { callSid: null, answeredHuman: false, done: false, ready: false };
+    const state: CallState = { callSid: null, answeredHuman: false, done: false, ready: false, hungUp: false };
     this.calls.set(request.key, state);
     const sep = this.o.statusCallback.includes('?') ? '&' : '?';
     try {
@@ -111,12 +119,23 @@ export class TwilioCalls implements TelephonyPort {
   /**
    * A Twilio status callback (form parameters: `CallSid`, `CallStatus`, `AnsweredBy`,
    * `ErrorCode`…) for the call of `key` (from our `?key=`; `CallSid` is used when key is absent).
-   * Returns the outcome delivered, or null (not final yet, unknown, or already delivered).
+   * Returns the outcome delivered, or null (not final yet, unknown, or already delivered). The
+   * final status of a call whose customer pressed 1 (`completed`, `canceled`, `failed`) is
+   * reported to the {@link onCustomerHangup} listeners once: the customer left the conference.
    */
   handleStatusCallback(params: Record<string, string | undefined>, key?: string): DialOutcome | null {
     const k = key ?? (params['CallSid'] !== undefined ? this.keyBySid.get(params['CallSid']) : undefined);
     const state = k === undefined ? undefined : this.calls.get(k);
-    if (k === undefined || state === undefined || state.done) return null;
+    if (k === undefined || state === undefined) return null;
+    if (state.done) {
+      const ended = params['CallStatus'] === 'completed' || params['CallStatus'] === 'canceled' || params['CallStatus'] === 'failed';
+      if (state.ready && !state.hungUp && ended) {
+        state.hungUp = true;
+        const at = (this.o.now ?? Date.now)();
+        for (const l of this.hangupListeners) l({ key: k, at });
+      }
+      return null;
+    }
     const answeredBy = params['AnsweredBy'] ?? '';
     const machine = answeredBy.startsWith('machine') || answeredBy === 'fax';
     switch (params['CallStatus']) {

@@ -111,3 +111,30 @@ test('a customer who presses another digit is not put into a conference: goodbye
   await h.step(100);
   assert.equal((await status(three.sid)).status, 'retry_wait');
 });
+
+test('a confirmed customer who hangs up before an agent joins: the callback fails (customer_declined) and its return task is canceled', async () => {
+  const ct = ((await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets`)).body.call_targets as Array<{ sid: string }>)[0]!;
+  const four = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550194' })).body;
+  const before = placed.length;
+  for (let i = 0; i < 10 && placed.length === before; i++) await h.step(200);
+  const key = new URL(placed[placed.length - 1]!['StatusCallback']!).searchParams.get('key')!;
+  assert.equal(key, `${String(four.sid)}:1`);
+  const callSid = 'CA' + '0'.repeat(31) + '4';
+  await post(`/telephony/twilio/status?key=${encodeURIComponent(key)}`, { CallSid: callSid, CallStatus: 'in-progress', AnsweredBy: 'human' });
+  await post(`/telephony/twilio/gather?key=${encodeURIComponent(key)}`, { Digits: '1', CallSid: callSid });
+  await h.step(100);
+  const waiting = await status(four.sid);
+  assert.equal(waiting.status, 'customer_waiting');
+  // The customer leaves the conference: the call's final status callback.
+  assert.equal((await post(`/telephony/twilio/status?key=${encodeURIComponent(key)}`, { CallSid: callSid, CallStatus: 'completed', AnsweredBy: 'human' })).status, 204);
+  await h.step(100);
+  const gone = await status(four.sid);
+  assert.equal(gone.status, 'failed', JSON.stringify(gone));
+  assert.equal(gone.status_reason, 'customer_declined');
+  const task = await h.client.taskrouter.v1.workspaces(h.ws).tasks(waiting.task_sid as string).fetch();
+  assert.equal(task.assignmentStatus, 'canceled');
+  // Twilio repeating the final status changes nothing.
+  await post(`/telephony/twilio/status?key=${encodeURIComponent(key)}`, { CallSid: callSid, CallStatus: 'completed', AnsweredBy: 'human' });
+  await h.step(100);
+  assert.equal((await status(four.sid)).status, 'failed');
+});
