@@ -1,10 +1,11 @@
 /** `/v1/Workspaces/{WS}/Events[/{EV}]` (spec §9.3, §2 filters). Events are read from the store. */
 import type { FastifyInstance } from 'fastify';
 import type { EngineEvent } from '../../engine/index.ts';
-import { accountOf, originOf, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
+import { accountOf, originOf, pageRequest, queryOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
 import { eventJson } from '../serializers.ts';
-import { badParameter, notFound } from '../twilio-errors.ts';
+import { badParameter } from '../twilio-errors.ts';
+import { found } from './resource.ts';
 
 const BASE = '/v1/Workspaces/:WorkspaceSid/Events';
 const RETENTION_MS = 30 * 24 * 3_600_000;
@@ -47,8 +48,7 @@ export function eventRoutes(app: FastifyInstance, api: Api): void {
 
   app.get(`${BASE}/:Sid`, async (req) => {
     const engine = workspaceOf(api, req);
-    const e = api.runtime.store.event(engine.workspace.sid, pathParam(req, 'Sid'));
-    if (e === undefined) throw notFound(pathOf(req));
+    const e = found(req, (sid) => api.runtime.store.event(engine.workspace.sid, sid));
     return eventJson(originOf(api, req), accountOf(req), engine.workspace.sid, e);
   });
 }

@@ -4,7 +4,7 @@
  * accepted/rejected/wrapping/completed (+`WorkerActivitySid` on reject), `Instruction` (accept,
  * reject, and dequeue/call/redirect/conference — checked and recorded, no call placed) and `If-Match`.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ReservationRecord, WorkspaceEngine } from '../../engine/index.ts';
 import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
@@ -36,6 +36,7 @@ function reservationOf(engine: WorkspaceEngine, req: FastifyRequest, via: Via): 
   return r;
 }
 
+/** A reservation's ETag is its task's version: If-Match on a reservation update checks the task. */
 function taskVersion(engine: WorkspaceEngine, r: ReservationRecord): number {
   return engine.tasks.get(r.taskSid)?.version ?? 0;
 }
@@ -72,6 +73,9 @@ function telephonyInstruction(engine: WorkspaceEngine, r: ReservationRecord, nam
 export function reservationRoutes(app: FastifyInstance, api: Api): void {
   for (const via of ['task', 'worker'] as const) {
     const base = via === 'task' ? '/v1/Workspaces/:WorkspaceSid/Tasks/:TaskSid/Reservations' : '/v1/Workspaces/:WorkspaceSid/Workers/:WorkerSid/Reservations';
+    /** The reservation as the body, its task's version as the ETag. */
+    const send = (req: FastifyRequest, reply: FastifyReply, engine: WorkspaceEngine, r: ReservationRecord): FastifyReply =>
+      reply.header('ETag', etag(taskVersion(engine, r))).send(reservationJson(ctxOf(api, req, engine), r, via));
 
     app.get(base, async (req) => {
       const engine = workspaceOf(api, req);
@@ -95,8 +99,7 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
 
     app.get(`${base}/:Sid`, async (req, reply) => {
       const engine = workspaceOf(api, req);
-      const r = reservationOf(engine, req, via);
-      return reply.header('ETag', etag(taskVersion(engine, r))).send(reservationJson(ctxOf(api, req, engine), r, via));
+      return send(req, reply, engine, reservationOf(engine, req, via));
     });
 
     app.post(`${base}/:Sid`, async (req, reply) => {
@@ -119,7 +122,7 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
           if (recorded === undefined) {
             // call/redirect without accept: checked and logged; the reservation stays pending (spec §8).
             req.log.info({ reservationSid: r.sid, instruction: name }, 'instruction checked; it does not accept the reservation and no call is placed');
-            return reply.header('ETag', etag(taskVersion(engine, r))).send(reservationJson(ctxOf(api, req, engine), r, via));
+            return send(req, reply, engine, r);
           }
           status = 'accepted';
         } else {
@@ -140,8 +143,7 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
       } else if (workerActivitySid !== undefined) {
         throw badParameter('WorkerActivitySid', 'WorkerActivitySid needs ReservationStatus=rejected');
       }
-      const after = engine.reservations.get(r.sid) ?? r;
-      return reply.header('ETag', etag(taskVersion(engine, after))).send(reservationJson(ctxOf(api, req, engine), after, via));
+      return send(req, reply, engine, engine.reservations.get(r.sid) ?? r);
     });
   }
 }
