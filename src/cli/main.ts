@@ -72,6 +72,7 @@ Callbacks (telephony) are configured by environment variables:
   SWITCHBOARD_CALLBACK_TWIML_URL           with twilio: the readiness prompt's TwiML
   SWITCHBOARD_CALLBACK_STATUS_URL          with twilio: our status-callback endpoint
   SWITCHBOARD_TWILIO_API_BASE_URL          another Calls API host (optional)
+  SWITCHBOARD_CALLBACK_CONFERENCE_WAIT_URL with twilio: hold music until the agent joins
   SWITCHBOARD_CALLBACK_HOLD_UNTIL_QUOTE    1 (default) or 0
   SWITCHBOARD_CALLBACK_DIAL_GRACE_SECONDS  default 120
   SWITCHBOARD_CALLBACK_DIAL_LOG            a file getting one JSON line per dial
