@@ -33,6 +33,7 @@ export {
   type WidgetState,
 } from './offer.ts';
 export {
+  CALLBACK_STATUSES,
   CallbackCenter,
   DIAL_OUTCOMES,
   isTerminalStatus,

@@ -16,8 +16,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { qlmExpectedWait } from '../../analytics/ewt.ts';
-import type { CallbackRequest, CallTarget, CallTargetInput, CallbackStatus, Strategy } from '../../callbacks/index.ts';
-import { CallbackError, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
+import type { CallbackRequest, CallTarget, CallTargetInput, Strategy } from '../../callbacks/index.ts';
+import { CALLBACK_STATUSES, CallbackError, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
 import { newSid, type CallbackService } from '../../callbacks/service.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { isSid } from '../../util/sid.ts';
@@ -30,22 +30,6 @@ import { twilioSignature } from '../../webhooks/signature.ts';
 
 const WS = '/v1/Workspaces/:WorkspaceSid';
 
-const STATUSES: readonly CallbackStatus[] = [
-  'scheduled',
-  'registered',
-  'dialing',
-  'customer_answered',
-  'customer_waiting',
-  'agent_reserved',
-  'dialing_customer',
-  'agent_connected',
-  'retry_wait',
-  'rescheduled',
-  'completed',
-  'failed',
-  'expired',
-  'canceled',
-];
 
 /**
  * A CallbackError as a Twilio-shaped API error. The Mindful code starts the message
@@ -364,7 +348,7 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
   const listCallbacks = (req: FastifyRequest, targetSid: string | undefined) => {
     const { engine, host } = hostOf(req, false);
     const q = queryOf(req);
-    const status = q.oneOf('Status', STATUSES);
+    const status = q.oneOf('Status', CALLBACK_STATUSES);
     const ct = targetSid ?? q.string('CallTargetSid');
     const phone = q.string('PhoneNumber');
     let items = host?.center.listCallbacks({ ...(ct !== undefined ? { callTargetSid: ct } : {}), ...(status !== undefined ? { status } : {}) }) ?? [];
