@@ -106,6 +106,8 @@ export class WorkspaceEngine {
   private dirtyWorkers: WorkerRecord[] = [];
   /** Tasks listed as `direct` (RoutingTarget WK, waiting): while 0, no worker's directTasks need reading. */
   private directListed = 0;
+  /** Tasks listed in a queue (`waiting`, `restricted` or `known`): while 0, a worker being served has no queue to look in. */
+  private queueListed = 0;
   /** Listed tasks whose target expression reads `worker.channel.*` (see refreshWorker). */
   private channelReadingTasks = 0;
 
@@ -238,6 +240,7 @@ export class WorkspaceEngine {
       const task: TaskRecord = {
         ...ts,
         attributes: JSON.parse(ts.attributesJson) as Record<string, unknown>,
+        lastReservation: ts.reservationSids.length === 0 ? null : (e.reservations.get(ts.reservationSids[ts.reservationSids.length - 1] as string) ?? null),
         pendingReservations: 0,
         stamp: 0,
         restriction: null,
@@ -1206,6 +1209,26 @@ export class WorkspaceEngine {
       q.removeMember(w);
       w.queues.delete(q.record.sid);
       w.queueIndexes.delete(q);
+      if (q.indexed) this.restampReady(w);
+    }
+  }
+
+  /**
+   * After a worker left an indexed queue: its published ready entries, shared by every member
+   * queue's heap, go stale (new stamps) and fresh ones go to the queues it is still in. That way
+   * an entry is live by its stamp alone (QueueIndex.isReadyEntryLive), without a membership
+   * lookup for every entry a heap pops. The live entries of the other queues keep their keys,
+   * so their order is unchanged.
+   */
+  private restampReady(w: WorkerRecord): void {
+    for (const ch of w.channels) {
+      if (!ch.ready || ch.publishedStamp !== ch.stamp) continue;
+      ch.stamp += 1;
+      ch.publishedStamp = ch.stamp;
+      const entry = readyEntryOf(w, ch);
+      for (const q of w.queueIndexes) {
+        if (q.indexed) q.pushReady(entry);
+      }
     }
   }
 
@@ -1322,6 +1345,7 @@ export class WorkspaceEngine {
       routing: { filterIndex: null, stepIndex: 0, filterEnteredAt: this.now, stepDeadlineAt: null, stepExpired: false },
       reservationCycles: 0,
       reservationSids: [],
+      lastReservation: null,
       statusChangedAt: this.now,
       attributes,
       pendingReservations: 0,
@@ -1450,8 +1474,11 @@ export class WorkspaceEngine {
     this.unlist(task);
     // A terminal task left its queue when it ended (cancelTask, completeTask).
     if (!isTerminal(task.assignmentStatus)) this.leaveQueue(task);
+    // A terminal task holds no open reservation (completing releases the accepted one, and only a
+    // task without one can be canceled): its reservations need no look-up before they go.
+    const terminal = isTerminal(task.assignmentStatus);
     for (const rsid of task.reservationSids) {
-      const r = this.reservations.get(rsid);
+      const r = terminal ? undefined : this.reservations.get(rsid);
       if (r !== undefined && isOpen(r.reservationStatus)) {
         this.stopReservationTimer(r);
         this.releaseReservation(r);
@@ -1485,7 +1512,10 @@ export class WorkspaceEngine {
   }
 
   private acceptedReservation(task: TaskRecord): ReservationRecord {
-    for (let i = task.reservationSids.length - 1; i >= 0; i--) {
+    // The last reservation first, without a look-up: usually the only one.
+    const last = task.lastReservation;
+    if (last !== null && (last.reservationStatus === 'accepted' || last.reservationStatus === 'wrapping')) return last;
+    for (let i = task.reservationSids.length - 2; i >= 0; i--) {
       const r = this.reservations.get(task.reservationSids[i] as string);
       if (r !== undefined && (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping')) return r;
     }
@@ -1606,6 +1636,7 @@ export class WorkspaceEngine {
     };
     this.reservations.set(r.sid, r);
     task.reservationSids.push(r.sid);
+    task.lastReservation = r;
     task.pendingReservations += 1;
     if (task.assignmentStatus === 'pending') {
       task.assignmentStatus = 'reserved';
@@ -1777,7 +1808,12 @@ export class WorkspaceEngine {
     let cumulativeS = 0;
     for (let i = 0; i <= stepIndex; i++) cumulativeS += (filter.steps[i] as RoutingStep).timeoutS ?? 0;
     const deadline = step.timeoutS === null ? null : task.routing.filterEnteredAt + cumulativeS * 1000;
-    task.routing = { filterIndex, stepIndex, filterEnteredAt: task.routing.filterEnteredAt, stepDeadlineAt: deadline, stepExpired: false };
+    // In place: the routing object belongs to this task alone (a snapshot copies it).
+    const routing = task.routing;
+    routing.filterIndex = filterIndex;
+    routing.stepIndex = stepIndex;
+    routing.stepDeadlineAt = deadline;
+    routing.stepExpired = false;
     if (step.priority !== null) task.priority = step.priority;
     task.restriction = this.restrictionFor(step, task);
     this.moveOut(task, step.queueSid);
@@ -1999,7 +2035,10 @@ export class WorkspaceEngine {
     if (r?.expression?.dependsOn.workerChannel && !r.knownWorkerMissing) this.channelReadingTasks += 1;
     if (r?.knownWorkerMissing) {
       task.listedIn = 'nowhere';
-    } else if (r?.knownWorker) {
+      return;
+    }
+    this.queueListed += 1;
+    if (r?.knownWorker) {
       const key = knownWorkerKey(r);
       let set = q.knownWorkerTasks.get(key);
       if (set === undefined) q.knownWorkerTasks.set(key, (set = new Set()));
@@ -2024,6 +2063,7 @@ export class WorkspaceEngine {
       this.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
       return;
     }
+    if (where !== 'nowhere') this.queueListed -= 1;
     const q = this.queues.get(task.taskQueueSid as string) as QueueIndex;
     const ch = task.listedChannel;
     if ((where === 'restricted' || where === 'known') && task.restriction?.expression?.dependsOn.workerChannel) this.channelReadingTasks -= 1;
@@ -2129,7 +2169,7 @@ export class WorkspaceEngine {
         bestOrder = 'FIFO';
       }
     }
-    if (!(w.channels[channel] as WorkerChannelRecord).ready) return best;
+    if (!(w.channels[channel] as WorkerChannelRecord).ready || this.queueListed === 0) return best;
     for (const q of w.queueIndexes) {
       const order = q.order;
       if (q.waitingCount[channel] !== 0) {

@@ -272,6 +272,8 @@ export interface TaskRecord {
   reservationCycles: number;
   /** All reservations of this task, oldest first. */
   reservationSids: string[];
+  /** Derived: the record of the last of `reservationSids` (null before the first), so that finding the accepted one needs no lookup by SID. */
+  lastReservation: ReservationRecord | null;
   /** When it became assigned (24 h limit) or terminal (5 min purge); null otherwise. */
   statusChangedAt: number;
 

@@ -191,9 +191,14 @@ export class QueueIndex {
     }
   }
 
+  /**
+   * Is the entry the worker's current one on a ready channel? Membership needs no check: a
+   * worker leaving an indexed queue gets new stamps (WorkspaceEngine.restampReady), so the
+   * entries this queue still holds for it are stale.
+   */
   isReadyEntryLive(e: ReadyEntry): boolean {
     const ch = e.workerChannel;
-    return ch.stamp === e.stamp && ch.ready && this.members.has(e.worker);
+    return ch.stamp === e.stamp && ch.ready;
   }
 
   /** Starts maintaining the ready heaps, filling them from the members' current readiness. */

@@ -46,7 +46,7 @@ export type WorkflowSnapshot = {
 export type ReservationSnapshot = Omit<ReservationRecord, 'timer' | 'worker'>;
 
 /** Persisted task fields (TaskRecord without the derived ones). */
-export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer'>;
+export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer' | 'lastReservation'>;
 
 export interface WorkspaceSnapshot {
   version: typeof SNAPSHOT_VERSION;
