@@ -392,10 +392,11 @@ export class WorkspaceEngine {
 
   // ───────────────────────────── events ─────────────────────────────
 
-  private emit(eventType: EventType, resourceType: ResourceType, resourceSid: string, data: Record<string, EventValue>): void {
+  /** Emits an event; `worker`, for a reservation event, is its worker (statistics keep a slot on it). */
+  private emit(eventType: EventType, resourceType: ResourceType, resourceSid: string, data: Record<string, EventValue>, worker?: WorkerRecord): void {
     const event: EngineEvent = { sid: this.newSid('EV'), eventType, at: this.now, resourceType, resourceSid, data };
     this.events.push(event);
-    this.statistics.record(event);
+    this.statistics.record(event, worker);
   }
 
   private base(): Record<string, EventValue> {
@@ -470,7 +471,7 @@ export class WorkspaceEngine {
       d = this.addWorkflowData(this.addQueueData(this.addWorkerData(this.taskData(task), worker), r.taskQueueSid), r.workflowSid);
       d['reservation_sid'] = r.sid;
     }
-    this.emit(type, 'reservation', r.sid, d);
+    this.emit(type, 'reservation', r.sid, d, worker);
   }
 
   /**
@@ -1635,7 +1636,10 @@ export class WorkspaceEngine {
       worker: w,
     };
     this.reservations.set(r.sid, r);
-    task.reservationSids.push(r.sid);
+    // The first SID gets an array of its own size: a push onto the empty array would allocate
+    // room for 16, kept for as long as the task (most tasks have one reservation).
+    if (task.reservationSids.length === 0) task.reservationSids = [r.sid];
+    else task.reservationSids.push(r.sid);
     task.lastReservation = r;
     task.pendingReservations += 1;
     if (task.assignmentStatus === 'pending') {

@@ -188,6 +188,8 @@ export class WorkerRecord implements WorkerView {
   dirtyChannels = 0;
   /** Derived: the worker is in the engine's queue of workers to serve (see WorkspaceEngine.markDirty). */
   queuedToServe = false;
+  /** Derived: the statistics recorder's slot for this worker (StatisticsRecorder.record); not read by the engine. */
+  statisticsSeries: unknown = null;
   /** Derived: set when the worker is deleted, for loops still holding the record. */
   deleted = false;
 

@@ -196,6 +196,8 @@ const WORKER_ROW = 1 + WORKER_COUNTERS.length;
  * minute is always the last row.
  */
 class WorkerSeries {
+  /** The worker's SID. */
+  readonly worker: string;
   readonly channel: string;
   next: WorkerSeries | null = null;
   rows = new Int32Array(4 * WORKER_ROW);
@@ -204,7 +206,8 @@ class WorkerSeries {
   /** Offset just past the last row. */
   end = 0;
 
-  constructor(channel: string) {
+  constructor(worker: string, channel: string) {
+    this.worker = worker;
     this.channel = channel;
   }
 
@@ -254,7 +257,7 @@ class WorkerSeries {
 function workerSeriesIn(first: WorkerSeries, channel: string): WorkerSeries {
   let s = first;
   while (s.channel !== channel) {
-    if (s.next === null) return (s.next = new WorkerSeries(channel));
+    if (s.next === null) return (s.next = new WorkerSeries(first.worker, channel));
     s = s.next;
   }
   return s;
@@ -268,6 +271,14 @@ function seriesIn(first: Series, channel: string): Series {
     s = s.next;
   }
   return s;
+}
+
+/**
+ * A field the engine keeps on a worker record for the recorder (see StatisticsRecorder.record);
+ * its content is the recorder's own business.
+ */
+export interface WorkerStatisticsSlot {
+  statisticsSeries: unknown;
 }
 
 /** A statistics window: [startMs, endMs), optionally one task channel (SID). */
@@ -358,8 +369,14 @@ export class StatisticsRecorder {
   private readonly workerSeries = new Map<string, WorkerSeries>();
   private readonly timelines = new Map<string, { spans: Timeline; endedAt: number | null }>();
 
-  /** Takes one event into account. Called by the engine for every event it emits, in order. */
-  record(e: EngineEvent): void {
+  /**
+   * Takes one event into account. Called by the engine for every event it emits, in order.
+   * `workerSlot`, optional, is where the recorder may keep the series of the event's worker
+   * (`worker_sid`) for its next event: the engine passes the worker record, saving a look-up in
+   * a Map of every worker (a cache miss, for 15,000 workers). A slot must stay with one worker
+   * and one recorder.
+   */
+  record(e: EngineEvent, workerSlot?: WorkerStatisticsSlot): void {
     const d = e.data;
     switch (e.eventType) {
       case 'worker.created':
@@ -393,7 +410,14 @@ export class StatisticsRecorder {
     if (workflow) counterUpdate(this.recentBucket(2, workflow, channel, minute), e, 'workflow');
     if (worker && e.resourceType === 'reservation') {
       const column = WORKER_COLUMN[e.eventType];
-      if (column !== undefined) this.workerSeriesOf(worker, channel).count(minute, column);
+      if (column !== undefined) {
+        let first = workerSlot?.statisticsSeries as WorkerSeries | null | undefined;
+        if (first === null || first === undefined || first.worker !== worker) {
+          first = this.firstWorkerSeries(worker, channel);
+          if (workerSlot !== undefined) workerSlot.statisticsSeries = first;
+        }
+        workerSeriesIn(first, channel).count(minute, column);
+      }
     }
   }
 
@@ -458,21 +482,15 @@ export class StatisticsRecorder {
 
   /** The reservation counts of a worker for a channel, created at the first use. */
   private workerSeriesOf(worker: string, channel: string): WorkerSeries {
-    // A reservation's events mostly come in pairs for one worker (created, then accepted or
-    // ended): the last worker's series saves the second lookup in a Map of every worker.
-    let first = this.recentWorker === worker ? this.recentWorkerSeries : undefined;
-    if (first === undefined) {
-      first = this.workerSeries.get(worker);
-      if (first === undefined) this.workerSeries.set(worker, (first = new WorkerSeries(channel)));
-      this.recentWorker = worker;
-      this.recentWorkerSeries = first;
-    }
-    return workerSeriesIn(first, channel);
+    return workerSeriesIn(this.firstWorkerSeries(worker, channel), channel);
   }
 
-  /** For {@link workerSeriesOf}: the worker last looked up and its first series. */
-  private recentWorker = '';
-  private recentWorkerSeries: WorkerSeries | undefined = undefined;
+  /** The series the worker Map holds for `worker`, created for `channel` if the worker is new. */
+  private firstWorkerSeries(worker: string, channel: string): WorkerSeries {
+    let first = this.workerSeries.get(worker);
+    if (first === undefined) this.workerSeries.set(worker, (first = new WorkerSeries(worker, channel)));
+    return first;
+  }
 
   /** For {@link recentBucket}: per scope kind, the scope last looked up and its first series. */
   private readonly recentSids = ['', '', ''];
