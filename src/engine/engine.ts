@@ -191,7 +191,7 @@ export class WorkspaceEngine {
         })),
       })),
       tasks: [...this.tasks.values()].map(saveTask),
-      reservations: [...this.reservations.values()].map(({ timer: _timer, worker: _worker, ...r }) => r),
+      reservations: [...this.reservations.values()].map(({ timer: _timer, worker: _worker, task: _task, ...r }) => r),
       statistics: this.statistics.save(),
     });
   }
@@ -230,7 +230,8 @@ export class WorkspaceEngine {
       for (const q of e.queues.values()) e.updateMembership(w, q);
     }
     for (const saved of s.reservations) {
-      const r: ReservationRecord = { ...saved, timer: null, worker: e.workers.get(saved.workerSid) ?? null };
+      // `task` is set below, once the tasks are rebuilt (every reservation is in its task's list).
+      const r: ReservationRecord = { ...saved, timer: null, worker: e.workers.get(saved.workerSid) ?? null, task: null as unknown as TaskRecord };
       e.reservations.set(r.sid, r);
       // In creation order, as the live engine added them: RejectPendingReservations and
       // worker deletion walk this set, and their events must come out in the same order.
@@ -246,11 +247,15 @@ export class WorkspaceEngine {
         restriction: null,
         listedIn: null,
         listedChannel: (e.channels.get(ts.taskChannelSid) as TaskChannelRecord).index,
+        queueList: null,
+        queuePrev: null,
+        queueNext: null,
         statusTimer: null,
       };
       e.tasks.set(task.sid, task);
       for (const rsid of task.reservationSids) {
         const r = e.reservations.get(rsid);
+        if (r !== undefined) r.task = task;
         if (r === undefined || !isOpen(r.reservationStatus)) continue;
         if (r.reservationStatus === 'pending') task.pendingReservations += 1;
         const w = e.workers.get(r.workerSid);
@@ -275,6 +280,7 @@ export class WorkspaceEngine {
         e.setStatusTimer(task, task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge');
       }
     }
+    for (const r of e.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
     for (const w of e.workers.values()) e.refreshWorker(w);
     for (const t of e.tasks.values()) if (e.hasOpenSlot(t)) e.list(t);
     e.settle();
@@ -1354,6 +1360,9 @@ export class WorkspaceEngine {
       restriction: null,
       listedIn: null,
       listedChannel: channel.index,
+      queueList: null,
+      queuePrev: null,
+      queueNext: null,
       statusTimer: null,
     };
     this.tasks.set(task.sid, task);
@@ -1561,7 +1570,8 @@ export class WorkspaceEngine {
   }
 
   private leaveQueue(task: TaskRecord): void {
-    if (task.taskQueueSid !== null) this.queues.get(task.taskQueueSid)?.tasks.delete(task);
+    // The list it is in is that of its queue (taskQueueSid): no look-up of the queue by SID.
+    task.queueList?.delete(task);
   }
 
   // ───────────────────────────── reservations ─────────────────────────────
@@ -1571,7 +1581,7 @@ export class WorkspaceEngine {
     if (r === undefined || (c.taskSid !== undefined && r.taskSid !== c.taskSid) || (c.workerSid !== undefined && r.workerSid !== c.workerSid)) {
       reject('not_found', `Reservation ${c.reservationSid} was not found`, 'ReservationSid');
     }
-    const task = this.tasks.get(r.taskSid) as TaskRecord;
+    const task = r.task;
     this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
     const status = r.reservationStatus;
     switch (c.reservationStatus) {
@@ -1634,6 +1644,7 @@ export class WorkspaceEngine {
       previousActivitySid: null,
       timer: null,
       worker: w,
+      task,
     };
     this.reservations.set(r.sid, r);
     // The first SID gets an array of its own size: a push onto the empty array would allocate
@@ -1709,7 +1720,7 @@ export class WorkspaceEngine {
     continueRouting = true,
   ): void {
     assert(r.reservationStatus === 'pending', `end ${r.reservationStatus} reservation`);
-    const task = this.tasks.get(r.taskSid) as TaskRecord;
+    const task = r.task;
     const w = r.worker as WorkerRecord;
     this.stopReservationTimer(r);
     r.reservationStatus = status;

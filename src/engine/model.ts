@@ -18,7 +18,7 @@
  * rejected | timeout | canceled | rescinded.
  */
 import type { ChannelView, CompiledExpression, WorkerView } from '../expr/types.ts';
-import type { QueueIndex } from './queue-index.ts';
+import type { QueueIndex, TaskList } from './queue-index.ts';
 import type { Timer } from './timers.ts';
 import type { RoutingPlan } from './workflow-config.ts';
 
@@ -294,6 +294,10 @@ export interface TaskRecord {
   listedIn: 'waiting' | 'restricted' | 'known' | 'direct' | 'nowhere' | null;
   /** Derived: channel index it was listed under. */
   listedChannel: number;
+  /** Derived: the queue task list holding it (QueueIndex.tasks), and its neighbours there; null when in none. */
+  queueList: TaskList | null;
+  queuePrev: TaskRecord | null;
+  queueNext: TaskRecord | null;
   /**
    * Derived: the timer of its status (TTL while waiting, the 24-hour limit while assigned or
    * wrapping, the purge once terminal), canceled when the status moves on; null before the first.
@@ -335,6 +339,8 @@ export interface ReservationRecord {
    * a closed one whose worker was deleted before a restore.
    */
   worker: WorkerRecord | null;
+  /** Derived: the task record (a reservation is removed with its task), so that no hot path looks it up by SID. */
+  task: TaskRecord;
 }
 
 /** Is the status one a task can still be routed or canceled in? */

@@ -120,7 +120,7 @@ export class QueueIndex {
   readonly restrictedCount: number[] = [];
   readonly knownWorkerTasks = new Map<string, Set<TaskRecord>>();
   /** Non-terminal tasks currently in this queue, for real-time statistics. */
-  readonly tasks = new Set<TaskRecord>();
+  readonly tasks = new TaskList();
   /** The ready heaps are maintained (see ensureIndexed). */
   indexed = false;
 
@@ -248,5 +248,59 @@ export class QueueIndex {
   countActivity(activitySid: string, available: boolean, delta: number): void {
     this.membersByActivity.set(activitySid, (this.membersByActivity.get(activitySid) ?? 0) + delta);
     if (available) this.availableMembers += delta;
+  }
+}
+
+/**
+ * The tasks of one queue in the order they entered it, with a Set's behaviour (adding a member
+ * keeps its place, a task added again after it left goes last), as a doubly linked list threaded
+ * through the task records (`queuePrev`, `queueNext`, `queueList`, all derived). Entering and
+ * leaving a queue, once per task each, then allocate nothing and hash nothing. A task is in at
+ * most one list. The list must not change while it is being iterated.
+ */
+export class TaskList implements Iterable<TaskRecord> {
+  private head: TaskRecord | null = null;
+  private tail: TaskRecord | null = null;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  has(task: TaskRecord): boolean {
+    return task.queueList === this;
+  }
+
+  /** Appends the task unless it is already here; throws if it is in another list. */
+  add(task: TaskRecord): this {
+    if (task.queueList === this) return this;
+    if (task.queueList !== null) throw new Error(`task ${task.sid} is already listed in another queue`);
+    task.queueList = this;
+    task.queuePrev = this.tail;
+    task.queueNext = null;
+    if (this.tail === null) this.head = task;
+    else this.tail.queueNext = task;
+    this.tail = task;
+    this.count += 1;
+    return this;
+  }
+
+  /** Removes the task; false if it was not here. */
+  delete(task: TaskRecord): boolean {
+    if (task.queueList !== this) return false;
+    const { queuePrev: prev, queueNext: next } = task;
+    if (prev === null) this.head = next;
+    else prev.queueNext = next;
+    if (next === null) this.tail = prev;
+    else next.queuePrev = prev;
+    task.queueList = null;
+    task.queuePrev = null;
+    task.queueNext = null;
+    this.count -= 1;
+    return true;
+  }
+
+  *[Symbol.iterator](): Iterator<TaskRecord> {
+    for (let t = this.head; t !== null; t = t.queueNext) yield t;
   }
 }

@@ -43,10 +43,10 @@ export type WorkflowSnapshot = {
 };
 
 /** Persisted reservation fields (ReservationRecord without the derived ones). */
-export type ReservationSnapshot = Omit<ReservationRecord, 'timer' | 'worker'>;
+export type ReservationSnapshot = Omit<ReservationRecord, 'timer' | 'worker' | 'task'>;
 
 /** Persisted task fields (TaskRecord without the derived ones). */
-export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer' | 'lastReservation'>;
+export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer' | 'lastReservation' | 'queueList' | 'queuePrev' | 'queueNext'>;
 
 export interface WorkspaceSnapshot {
   version: typeof SNAPSHOT_VERSION;
