@@ -900,7 +900,7 @@ export class WorkspaceEngine {
     if (q.tasks.size > 0) reject('in_use', `TaskQueue ${q.record.friendlyName} still holds ${q.tasks.size} tasks`);
     for (const w of q.members) {
       w.queues.delete(q.record.sid);
-      w.queueIndexes.delete(q);
+      removeItem(w.queueIndexes, q);
     }
     this.queues.delete(q.record.sid);
     this.activityQueues.delete(q);
@@ -1142,7 +1142,7 @@ export class WorkspaceEngine {
     for (const t of direct) if (isWaiting(t.assignmentStatus)) this.cancelTask(t, 'Worker deleted');
     for (const q of w.queueIndexes) q.removeMember(w);
     w.queues.clear();
-    w.queueIndexes.clear();
+    w.queueIndexes.length = 0;
     for (const ch of w.channels) {
       ch.ready = false;
       ch.stamp += 1;
@@ -1201,7 +1201,7 @@ export class WorkspaceEngine {
     if (member) {
       q.addMember(w);
       w.queues.add(q.record.sid);
-      w.queueIndexes.add(q);
+      w.queueIndexes.push(q);
       if (q.indexed) {
         for (const ch of w.channels) {
           // Only an entry already published elsewhere; an unpublished one reaches every member
@@ -1215,7 +1215,7 @@ export class WorkspaceEngine {
     } else {
       q.removeMember(w);
       w.queues.delete(q.record.sid);
-      w.queueIndexes.delete(q);
+      removeItem(w.queueIndexes, q);
       if (q.indexed) this.restampReady(w);
     }
   }
@@ -2018,18 +2018,18 @@ export class WorkspaceEngine {
       return candidates.slice(0, slots).map((e) => e.worker);
     }
     const chosen: WorkerRecord[] = [];
-    const skipped: ReadyEntry[] = [];
+    let skipped: ReadyEntry[] | null = null; // allocated only when an entry is passed over
     while (chosen.length < slots) {
       const e = heap.pop();
       if (e === undefined) break;
       if (!q.isReadyEntryLive(e)) continue;
       if (chosen.includes(e.worker) || !this.restrictionAllows(task, e.worker) || this.hasPendingReservationFor(task, e.worker)) {
-        skipped.push(e);
+        (skipped ??= []).push(e);
         continue;
       }
       chosen.push(e.worker);
     }
-    for (const e of skipped) heap.push(e);
+    if (skipped !== null) for (const e of skipped) heap.push(e);
     return chosen;
   }
 
@@ -2224,7 +2224,7 @@ export class WorkspaceEngine {
   private waitingHeadFor(q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
     const heap = q.waiting[channel];
     if (heap === undefined) return null;
-    const skipped: WaitingEntry[] = [];
+    let skipped: WaitingEntry[] | null = null; // allocated only when an entry is passed over
     let found: TaskRecord | null = null;
     for (let e = heap.peek(); e !== undefined; e = heap.peek()) {
       if (e.task.stamp !== e.stamp) {
@@ -2232,13 +2232,13 @@ export class WorkspaceEngine {
         continue;
       }
       if (this.hasPendingReservationFor(e.task, w)) {
-        skipped.push(heap.pop() as WaitingEntry);
+        (skipped ??= []).push(heap.pop() as WaitingEntry);
         continue;
       }
       found = e.task;
       break;
     }
-    for (const e of skipped) heap.push(e);
+    if (skipped !== null) for (const e of skipped) heap.push(e);
     return found;
   }
 
@@ -2305,6 +2305,12 @@ function inChannelMask(mask: number, index: number): boolean {
 /** Where a known-worker task is filed: the worker's SID, or `~` + lower-case friendly name. */
 function knownWorkerKey(r: StepRestriction): string {
   return r.byName ? `~${(r.knownWorker as string).toLowerCase()}` : (r.knownWorker as string);
+}
+
+/** Removes the first `item` from `list`, if there. */
+function removeItem<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
 }
 
 /** Pending, accepted and wrapping reservations hold worker capacity. */

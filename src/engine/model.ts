@@ -180,8 +180,12 @@ export class WorkerRecord implements WorkerView {
   openReservations = new Set<string>();
   /** Derived: task queues whose TargetWorkers this worker matches. */
   queues = new Set<string>();
-  /** Derived: the same queues' indexes, in the same order, for routing loops to skip the lookup by SID. */
-  queueIndexes = new Set<QueueIndex>();
+  /**
+   * Derived: the same queues' indexes, in the same order, for routing loops to skip the lookup by
+   * SID. An array, walked on every serve and publish (a Set's iteration costs more); it changes
+   * only with membership.
+   */
+  queueIndexes: QueueIndex[] = [];
   /** Derived: tasks routed straight to this worker (RoutingTarget WK) waiting for it. */
   directTasks = new Set<string>();
   /** Derived: bit i set = channel i became ready or re-ranked since the worker was last served; -1 = all. */
