@@ -53,7 +53,11 @@ export class SequentialSids {
     }
     let stem = this.stems.get(prefix);
     if (stem === undefined) this.stems.set(prefix, (stem = prefix + this.head + high.toString(16).padStart(21, '0')));
-    return stem + (LOW_HEX[counter - high * 4096] as string);
+    const low = LOW_HEX[counter - high * 4096] as string;
+    // `+` makes a rope (a cons string) that V8 flattens into a second copy the first time the SID
+    // is hashed, as resource SIDs are (Map keys); join builds the flat string at once. Event SIDs
+    // are rarely hashed, and `+` is the cheaper of the two for them.
+    return prefix === 'EV' ? stem + low : [stem, low].join('');
   };
 }
 
