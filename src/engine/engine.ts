@@ -191,7 +191,7 @@ export class WorkspaceEngine {
         })),
       })),
       tasks: [...this.tasks.values()].map(saveTask),
-      reservations: [...this.reservations.values()].map(({ timer: _timer, worker: _worker, task: _task, ...r }) => r),
+      reservations: [...this.reservations.values()].map(({ timer: _timer, worker: _worker, workerChannel: _workerChannel, task: _task, ...r }) => r),
       statistics: this.statistics.save(),
     });
   }
@@ -231,7 +231,9 @@ export class WorkspaceEngine {
     }
     for (const saved of s.reservations) {
       // `task` is set below, once the tasks are rebuilt (every reservation is in its task's list).
-      const r: ReservationRecord = { ...saved, timer: null, worker: e.workers.get(saved.workerSid) ?? null, task: null as unknown as TaskRecord };
+      const worker = e.workers.get(saved.workerSid) ?? null;
+      const workerChannel = worker === null ? null : (worker.channels[(e.channels.get(saved.taskChannelSid) as TaskChannelRecord).index] ?? null);
+      const r: ReservationRecord = { ...saved, timer: null, worker, workerChannel, task: null as unknown as TaskRecord };
       e.reservations.set(r.sid, r);
       // In creation order, as the live engine added them: RejectPendingReservations and
       // worker deletion walk this set, and their events must come out in the same order.
@@ -463,7 +465,10 @@ export class WorkspaceEngine {
   private emitTask(type: EventType, task: TaskRecord, queueSid = task.taskQueueSid): void {
     const q = queueSid === null ? undefined : this.queues.get(queueSid);
     const wf = task.workflowSid === null ? undefined : this.workflows.get(task.workflowSid);
-    const d = q !== undefined && wf !== undefined ? this.routedTaskData(task, q.record, wf) : this.addWorkflowData(this.addQueueData(this.taskData(task), queueSid), task.workflowSid);
+    let d: Record<string, EventValue>;
+    if (wf === undefined) d = this.addQueueData(this.taskData(task), queueSid);
+    else if (q === undefined) d = this.workflowTaskData(task, wf);
+    else d = this.routedTaskData(task, q.record, wf);
     this.emit(type, 'task', task.sid, d);
   }
 
@@ -505,6 +510,32 @@ export class WorkspaceEngine {
       task_queue_sid: q.sid,
       task_queue_name: q.friendlyName,
       task_queue_target_expression: q.targetWorkers,
+      workflow_sid: wf.sid,
+      workflow_name: wf.friendlyName,
+    };
+  }
+
+  /**
+   * {@link taskData} with the workflow group, as one object literal: a task of a workflow not in
+   * a queue yet (task.created, workflow.entered). Same keys in the same order as the general path.
+   */
+  private workflowTaskData(task: TaskRecord, wf: WorkflowRecord): Record<string, EventValue> {
+    return {
+      workspace_sid: this.workspace.sid,
+      workspace_name: this.workspace.friendlyName,
+      task_sid: task.sid,
+      task_attributes: task.attributesJson,
+      task_age: Math.floor((this.now - task.dateCreated) / 1000),
+      task_priority: task.priority,
+      task_assignment_status: task.assignmentStatus,
+      task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
+      task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
+      task_version: task.version,
+      task_date_created: Math.floor(task.dateCreated / 1000),
+      task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
+      task_channel_sid: task.taskChannelSid,
+      task_channel_unique_name: this.channels.get(task.taskChannelSid)?.uniqueName ?? null,
+      task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
       workflow_sid: wf.sid,
       workflow_name: wf.friendlyName,
     };
@@ -1382,8 +1413,7 @@ export class WorkspaceEngine {
    * one-day TTL and assignment limit of every task, almost never due, queued for a compaction.
    */
   private setStatusTimer(task: TaskRecord, at: number, kind: 'taskTtl' | 'assignedLimit' | 'purge'): void {
-    if (task.statusTimer !== null) this.timers.cancel(task.statusTimer);
-    task.statusTimer = this.timers.schedule(at, kind, task.sid, task);
+    task.statusTimer = task.statusTimer === null ? this.timers.schedule(at, kind, task.sid, task) : this.timers.reschedule(task.statusTimer, at, kind);
   }
 
   private startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
@@ -1562,11 +1592,10 @@ export class WorkspaceEngine {
   private releaseReservation(r: ReservationRecord): void {
     const w = r.worker;
     if (w === null || !w.openReservations.delete(r.sid)) return;
-    const channel = (this.channels.get(r.taskChannelSid) as TaskChannelRecord).index;
-    const ch = w.channels[channel] as WorkerChannelRecord;
+    const ch = r.workerChannel as WorkerChannelRecord;
     ch.activeTasks -= 1;
     if (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping') ch.assignedTasks -= 1;
-    this.refreshWorker(w, -1, channel);
+    this.refreshWorker(w, -1, ch.channelIndex);
   }
 
   private leaveQueue(task: TaskRecord): void {
@@ -1644,6 +1673,7 @@ export class WorkspaceEngine {
       previousActivitySid: null,
       timer: null,
       worker: w,
+      workerChannel: ch,
       task,
     };
     this.reservations.set(r.sid, r);
@@ -1680,7 +1710,7 @@ export class WorkspaceEngine {
     r.reservationStatus = 'accepted';
     r.dateUpdated = this.now;
     task.pendingReservations -= 1;
-    (w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord).assignedTasks += 1;
+    (r.workerChannel as WorkerChannelRecord).assignedTasks += 1;
     task.assignmentStatus = 'assigned';
     task.statusChangedAt = this.now;
     this.touchTask(task);
@@ -1727,7 +1757,7 @@ export class WorkspaceEngine {
     r.dateUpdated = this.now;
     task.pendingReservations -= 1;
     w.openReservations.delete(r.sid);
-    (w.channels[(this.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord).activeTasks -= 1;
+    (r.workerChannel as WorkerChannelRecord).activeTasks -= 1;
     this.emitReservation(`reservation.${status}`, r, task, w);
     if (status === 'timeout') {
       this.setWorkerActivity(w, this.workspace.timeoutActivitySid);

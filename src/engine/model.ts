@@ -343,6 +343,8 @@ export interface ReservationRecord {
    * a closed one whose worker was deleted before a restore.
    */
   worker: WorkerRecord | null;
+  /** Derived: `worker`'s channel record for the reservation's task channel; null with `worker`. */
+  workerChannel: WorkerChannelRecord | null;
   /** Derived: the task record (a reservation is removed with its task), so that no hot path looks it up by SID. */
   task: TaskRecord;
 }

@@ -43,7 +43,7 @@ export type WorkflowSnapshot = {
 };
 
 /** Persisted reservation fields (ReservationRecord without the derived ones). */
-export type ReservationSnapshot = Omit<ReservationRecord, 'timer' | 'worker' | 'task'>;
+export type ReservationSnapshot = Omit<ReservationRecord, 'timer' | 'worker' | 'workerChannel' | 'task'>;
 
 /** Persisted task fields (TaskRecord without the derived ones). */
 export type TaskSnapshot = Omit<TaskRecord, 'attributes' | 'pendingReservations' | 'stamp' | 'restriction' | 'listedIn' | 'listedChannel' | 'statusTimer' | 'lastReservation' | 'queueList' | 'queuePrev' | 'queueNext'>;

@@ -29,11 +29,11 @@ const RANK: Record<TimerKind, number> = {
 };
 
 export interface Timer {
-  /** Due instant, epoch ms. */
-  readonly at: number;
-  readonly kind: TimerKind;
+  /** Due instant, epoch ms (changed only by {@link TimerQueue.reschedule}). */
+  at: number;
+  kind: TimerKind;
   /** RANK[kind], kept on the entry for fast comparison. */
-  readonly rank: number;
+  rank: number;
   /** The SID of the reservation or task it belongs to (the tie-break of the firing order). */
   readonly sid: string;
   /** That reservation or task record itself, so that firing needs no lookup by SID. */
@@ -70,9 +70,13 @@ export class TimerQueue {
   }
 
   schedule(at: number, kind: TimerKind, sid: string, owner: object): Timer {
-    const timer: Timer = { at, kind, rank: RANK[kind], sid, owner, slot: -1 };
+    return this.insert({ at, kind, rank: RANK[kind], sid, owner, slot: -1 });
+  }
+
+  /** Queues a timer that is in no bucket (`slot` -1). */
+  private insert(timer: Timer): Timer {
     this.count += 1;
-    const second = Math.floor(at / 1000);
+    const second = Math.floor(timer.at / 1000);
     if (second <= this.dueSecond) {
       insertDescending(this.due, timer);
       return timer;
@@ -87,6 +91,24 @@ export class TimerQueue {
       bucket.push(timer);
     }
     return timer;
+  }
+
+  /**
+   * Moves a timer to a new due instant and kind, as `cancel` then `schedule` would, reusing the
+   * object when it sits in a bucket (the usual case: a task's status timer, replaced long before
+   * it is due). A timer in the second being drained, or already fired, may still come up as
+   * stale and must stay as it is: a new timer is made then. Returns the timer now scheduled.
+   */
+  reschedule(timer: Timer, at: number, kind: TimerKind): Timer {
+    if (timer.slot < 0) {
+      this.cancel(timer);
+      return this.schedule(at, kind, timer.sid, timer.owner);
+    }
+    this.cancel(timer);
+    timer.at = at;
+    timer.kind = kind;
+    timer.rank = RANK[kind];
+    return this.insert(timer);
   }
 
   /**
