@@ -14,8 +14,7 @@
  * Behaviour follows shared/specs/taskrouter-semantics.md; section numbers below refer to it.
  * Our choices where the spec leaves room are listed in docs/compatibility.md.
  */
-import { compileExpression, ExpressionSyntaxError, compareWorkersByOrderBy } from '../expr/index.ts';
-import type { CompiledExpression } from '../expr/types.ts';
+import { compareWorkersByOrderBy } from '../expr/index.ts';
 import type { SidGenerator } from '../util/sid.ts';
 import { assert } from '../util/assert.ts';
 import type { Command } from './commands.ts';
@@ -42,7 +41,35 @@ import { reject, RejectionError, type Rejection } from './rejections.ts';
 import { StatisticsRecorder } from './statistics.ts';
 import { clonePlain, saveTask, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
 import { TimerQueue, type Timer } from './timers.ts';
-import { compileWorkflowConfiguration, WorkflowConfigurationError, type RoutingPlan, type RoutingStep } from './workflow-config.ts';
+import {
+  addQueueData,
+  addWorkflowData,
+  emitActivity,
+  emitChannel,
+  emitQueue,
+  emitReservation,
+  emitTask,
+  emitWorker,
+  emitWorkflow,
+  routedTaskData,
+  taskData,
+  workspaceData,
+} from './event-data.ts';
+import {
+  activityOrReject,
+  channelOrReject,
+  checkFriendlyName,
+  checkInteger,
+  checkVersion,
+  compilePlan,
+  compileTargetWorkers,
+  parseAttributes,
+  queueOrReject,
+  taskOrReject,
+  workerOrReject,
+  workflowOrReject,
+} from './validation.ts';
+import type { RoutingPlan, RoutingStep } from './workflow-config.ts';
 
 /** What one `execute` or `advanceTo` call produced. */
 export interface Outcome {
@@ -91,25 +118,25 @@ export class WorkspaceEngine {
 
   /** The engine's current instant, epoch ms: never goes back. */
   now: number;
-  private readonly newSid: SidGenerator;
-  private readonly timers = new TimerQueue();
-  private readonly workersByName = new Map<string, WorkerRecord>();
+  readonly newSid: SidGenerator;
+  readonly timers = new TimerQueue();
+  readonly workersByName = new Map<string, WorkerRecord>();
   /** Queues whose TargetWorkers read the worker's activity: membership changes with it. */
-  private readonly activityQueues = new Set<QueueIndex>();
-  private events: EngineEvent[] = [];
+  readonly activityQueues = new Set<QueueIndex>();
+  events: EngineEvent[] = [];
   /**
    * Workers to serve when routing settles, in the order they were first marked (FIFO). An array
    * with a flag on the worker (`queuedToServe`) instead of a Set: marking a worker already queued
    * leaves it in place, and one served and marked again goes to the back, as with a Set, without
    * a hash lookup per mark. A deleted worker stays queued and is skipped when reached.
    */
-  private dirtyWorkers: WorkerRecord[] = [];
+  dirtyWorkers: WorkerRecord[] = [];
   /** Tasks listed as `direct` (RoutingTarget WK, waiting): while 0, no worker's directTasks need reading. */
-  private directListed = 0;
+  directListed = 0;
   /** Tasks listed in a queue (`waiting`, `restricted` or `known`): while 0, a worker being served has no queue to look in. */
-  private queueListed = 0;
+  queueListed = 0;
   /** Listed tasks whose target expression reads `worker.channel.*` (see refreshWorker). */
-  private channelReadingTasks = 0;
+  channelReadingTasks = 0;
 
   private constructor(workspace: WorkspaceRecord, newSid: SidGenerator, statistics = new StatisticsRecorder()) {
     this.workspace = workspace;
@@ -139,7 +166,7 @@ export class WorkspaceEngine {
       dateUpdated: at,
     };
     const engine = new WorkspaceEngine(ws, options.newSid);
-    engine.emit('workspace.created', 'workspace', ws.sid, engine.base());
+    engine.emit('workspace.created', 'workspace', ws.sid, workspaceData(engine));
     const offline = engine.addActivity('Offline', false);
     engine.addActivity('Available', true);
     engine.addActivity('Unavailable', false);
@@ -203,22 +230,22 @@ export class WorkspaceEngine {
   static restore(snapshot: WorkspaceSnapshot, newSid: SidGenerator): WorkspaceEngine {
     if (snapshot.version !== SNAPSHOT_VERSION) throw new Error(`snapshot version ${String(snapshot.version)} is not supported`);
     const s = clonePlain(snapshot);
-    const e = new WorkspaceEngine(s.workspace, newSid, StatisticsRecorder.load(s.statistics));
-    e.now = s.now;
-    for (const a of s.activities) e.activities.set(a.sid, a);
+    const engine = new WorkspaceEngine(s.workspace, newSid, StatisticsRecorder.load(s.statistics));
+    engine.now = s.now;
+    for (const a of s.activities) engine.activities.set(a.sid, a);
     for (const c of s.channels) {
-      e.channels.set(c.sid, c);
-      e.channelList[c.index] = c;
+      engine.channels.set(c.sid, c);
+      engine.channelList[c.index] = c;
     }
     for (const record of s.queues) {
-      const expression = e.compileTargetWorkers(record.targetWorkers);
-      const q = new QueueIndex(record, expression, e.channelList.length);
-      e.queues.set(record.sid, q);
-      if (expression?.dependsOn.workerActivity) e.activityQueues.add(q);
+      const expression = compileTargetWorkers(record.targetWorkers);
+      const q = new QueueIndex(record, expression, engine.channelList.length);
+      engine.queues.set(record.sid, q);
+      if (expression?.dependsOn.workerActivity) engine.activityQueues.add(q);
     }
-    for (const wf of s.workflows) e.workflows.set(wf.sid, { ...wf, plan: e.compilePlan(wf.configuration) });
+    for (const wf of s.workflows) engine.workflows.set(wf.sid, { ...wf, plan: compilePlan(engine, wf.configuration) });
     for (const ws of s.workers) {
-      const activity = e.activities.get(ws.activitySid) as ActivityRecord;
+      const activity = engine.activities.get(ws.activitySid) as ActivityRecord;
       const w = new WorkerRecord({
         ...ws,
         attributes: JSON.parse(ws.attributesJson) as Record<string, unknown>,
@@ -226,68 +253,68 @@ export class WorkspaceEngine {
         activityAvailable: activity.available,
         channels: ws.channels.map((c) => new WorkerChannelRecord(c)),
       });
-      e.attachWorker(w);
-      for (const q of e.queues.values()) e.updateMembership(w, q);
+      engine.attachWorker(w);
+      for (const q of engine.queues.values()) engine.updateMembership(w, q);
     }
     for (const saved of s.reservations) {
       // `task` is set below, once the tasks are rebuilt (every reservation is in its task's list).
-      const worker = e.workers.get(saved.workerSid) ?? null;
-      const workerChannel = worker === null ? null : (worker.channels[(e.channels.get(saved.taskChannelSid) as TaskChannelRecord).index] ?? null);
+      const worker = engine.workers.get(saved.workerSid) ?? null;
+      const workerChannel = worker === null ? null : (worker.channels[(engine.channels.get(saved.taskChannelSid) as TaskChannelRecord).index] ?? null);
       const r: ReservationRecord = { ...saved, timer: null, worker, workerChannel, task: null as unknown as TaskRecord };
-      e.reservations.set(r.sid, r);
+      engine.reservations.set(r.sid, r);
       // In creation order, as the live engine added them: RejectPendingReservations and
       // worker deletion walk this set, and their events must come out in the same order.
-      if (isOpen(r.reservationStatus)) e.workers.get(r.workerSid)?.openReservations.add(r.sid);
+      if (isOpen(r.reservationStatus)) engine.workers.get(r.workerSid)?.openReservations.add(r.sid);
     }
     for (const ts of s.tasks) {
       const task: TaskRecord = {
         ...ts,
         attributes: JSON.parse(ts.attributesJson) as Record<string, unknown>,
-        lastReservation: ts.reservationSids.length === 0 ? null : (e.reservations.get(ts.reservationSids[ts.reservationSids.length - 1] as string) ?? null),
+        lastReservation: ts.reservationSids.length === 0 ? null : (engine.reservations.get(ts.reservationSids[ts.reservationSids.length - 1] as string) ?? null),
         pendingReservations: 0,
         stamp: 0,
         restriction: null,
         listedIn: null,
-        listedChannel: (e.channels.get(ts.taskChannelSid) as TaskChannelRecord).index,
+        listedChannel: (engine.channels.get(ts.taskChannelSid) as TaskChannelRecord).index,
         queueList: null,
         queuePrev: null,
         queueNext: null,
         statusTimer: null,
       };
-      e.tasks.set(task.sid, task);
+      engine.tasks.set(task.sid, task);
       for (const rsid of task.reservationSids) {
-        const r = e.reservations.get(rsid);
+        const r = engine.reservations.get(rsid);
         if (r !== undefined) r.task = task;
         if (r === undefined || !isOpen(r.reservationStatus)) continue;
         if (r.reservationStatus === 'pending') task.pendingReservations += 1;
-        const w = e.workers.get(r.workerSid);
+        const w = engine.workers.get(r.workerSid);
         if (w === undefined) continue;
-        const ch = w.channels[(e.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
+        const ch = w.channels[(engine.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
         ch.activeTasks += 1;
         if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
-        if (r.reservationStatus === 'pending') r.timer = e.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
+        if (r.reservationStatus === 'pending') r.timer = engine.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
       }
       const status = task.assignmentStatus;
-      if (!isTerminal(status) && task.taskQueueSid !== null) e.queues.get(task.taskQueueSid)?.tasks.add(task);
+      if (!isTerminal(status) && task.taskQueueSid !== null) engine.queues.get(task.taskQueueSid)?.tasks.add(task);
       if (isWaiting(status)) {
-        e.setStatusTimer(task, e.ttlAt(task), 'taskTtl');
+        engine.setStatusTimer(task, engine.ttlAt(task), 'taskTtl');
         const f = task.routing.filterIndex;
-        const plan = e.planOf(task);
+        const plan = engine.planOf(task);
         const step = plan !== null && f !== null && f >= 0 ? plan.filters[f]?.steps[task.routing.stepIndex] : undefined;
-        if (step !== undefined) task.restriction = e.restrictionFor(step, task);
-        if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) e.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid, task);
+        if (step !== undefined) task.restriction = engine.restrictionFor(step, task);
+        if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) engine.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid, task);
       } else if (status === 'assigned' || status === 'wrapping') {
-        e.setStatusTimer(task, task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit');
+        engine.setStatusTimer(task, task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit');
       } else {
-        e.setStatusTimer(task, task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge');
+        engine.setStatusTimer(task, task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge');
       }
     }
-    for (const r of e.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
-    for (const w of e.workers.values()) e.refreshWorker(w);
-    for (const t of e.tasks.values()) if (e.hasOpenSlot(t)) e.list(t);
-    e.settle();
-    assert(e.events.length === 0, 'a restored snapshot was not settled');
-    return e;
+    for (const r of engine.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
+    for (const w of engine.workers.values()) engine.refreshWorker(w);
+    for (const t of engine.tasks.values()) if (engine.hasOpenSlot(t)) engine.list(t);
+    engine.settle();
+    assert(engine.events.length === 0, 'a restored snapshot was not settled');
+    return engine;
   }
 
   // ───────────────────────────── driving ─────────────────────────────
@@ -320,20 +347,20 @@ export class WorkspaceEngine {
   }
 
   /** Runs a command that must succeed (seeding, templates); a rejection here is a bug. */
-  private run(command: Command): string {
+  run(command: Command): string {
     const sid = this.apply(command);
     this.settle();
     assert(sid !== null, `${command.type} returned no SID`);
     return sid;
   }
 
-  private takeEvents(): EngineEvent[] {
+  takeEvents(): EngineEvent[] {
     const out = this.events;
     this.events = [];
     return out;
   }
 
-  private fireTimersUntil(at: number): void {
+  fireTimersUntil(at: number): void {
     if (at > this.now) {
       let timer: Timer | undefined;
       while ((timer = this.timers.popDue(at)) !== undefined) {
@@ -347,7 +374,7 @@ export class WorkspaceEngine {
     if (this.timers.size > 2 * liveBound + 1024) this.timers.compact((t) => this.isTimerLive(t));
   }
 
-  private apply(command: Command): string | null {
+  apply(command: Command): string | null {
     switch (command.type) {
       case 'tick':
         return null;
@@ -401,235 +428,13 @@ export class WorkspaceEngine {
   // ───────────────────────────── events ─────────────────────────────
 
   /** Emits an event; `worker`, for a reservation event, is its worker (statistics keep a slot on it). */
-  private emit(eventType: EventType, resourceType: ResourceType, resourceSid: string, data: Record<string, EventValue>, worker?: WorkerRecord): void {
+  emit(eventType: EventType, resourceType: ResourceType, resourceSid: string, data: Record<string, EventValue>, worker?: WorkerRecord): void {
     const event: EngineEvent = { sid: this.newSid('EV'), eventType, at: this.now, resourceType, resourceSid, data };
     this.events.push(event);
     this.statistics.record(event, worker);
   }
 
-  private base(): Record<string, EventValue> {
-    return { workspace_sid: this.workspace.sid, workspace_name: this.workspace.friendlyName };
-  }
-
-  private taskData(task: TaskRecord): Record<string, EventValue> {
-    const channel = this.channels.get(task.taskChannelSid);
-    return {
-      workspace_sid: this.workspace.sid,
-      workspace_name: this.workspace.friendlyName,
-      task_sid: task.sid,
-      task_attributes: task.attributesJson,
-      task_age: Math.floor((this.now - task.dateCreated) / 1000),
-      task_priority: task.priority,
-      task_assignment_status: task.assignmentStatus,
-      task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
-      task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
-      task_version: task.version,
-      task_date_created: Math.floor(task.dateCreated / 1000),
-      task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
-      task_channel_sid: task.taskChannelSid,
-      task_channel_unique_name: channel?.uniqueName ?? null,
-      task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
-    };
-  }
-
-  private addWorkerData(d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
-    d['worker_sid'] = w.sid;
-    d['worker_name'] = w.friendlyName;
-    d['worker_attributes'] = w.attributesJson;
-    d['worker_activity_sid'] = w.activitySid;
-    d['worker_activity_name'] = w.activityName;
-    d['worker_version'] = w.version;
-    return d;
-  }
-
-  private addQueueData(d: Record<string, EventValue>, queueSid: string | null): Record<string, EventValue> {
-    const q = queueSid === null ? undefined : this.queues.get(queueSid);
-    if (q !== undefined) {
-      d['task_queue_sid'] = q.record.sid;
-      d['task_queue_name'] = q.record.friendlyName;
-      d['task_queue_target_expression'] = q.record.targetWorkers;
-    }
-    return d;
-  }
-
-  private addWorkflowData(d: Record<string, EventValue>, workflowSid: string | null): Record<string, EventValue> {
-    const wf = workflowSid === null ? undefined : this.workflows.get(workflowSid);
-    if (wf !== undefined) {
-      d['workflow_sid'] = wf.sid;
-      d['workflow_name'] = wf.friendlyName;
-    }
-    return d;
-  }
-
-  /** Task, Queue and Workflow groups: task.* and task-queue.* events (spec §9.3). */
-  private emitTask(type: EventType, task: TaskRecord, queueSid = task.taskQueueSid): void {
-    const q = queueSid === null ? undefined : this.queues.get(queueSid);
-    const wf = task.workflowSid === null ? undefined : this.workflows.get(task.workflowSid);
-    let d: Record<string, EventValue>;
-    if (wf === undefined) d = this.addQueueData(this.taskData(task), queueSid);
-    else if (q === undefined) d = this.workflowTaskData(task, wf);
-    else d = this.routedTaskData(task, q.record, wf);
-    this.emit(type, 'task', task.sid, d);
-  }
-
-  private emitReservation(type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
-    const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
-    const wf = r.workflowSid === null ? undefined : this.workflows.get(r.workflowSid);
-    let d: Record<string, EventValue>;
-    if (q !== undefined && wf !== undefined) {
-      d = this.routedReservationData(task, worker, q.record, wf, r.sid);
-    } else {
-      d = this.addWorkflowData(this.addQueueData(this.addWorkerData(this.taskData(task), worker), r.taskQueueSid), r.workflowSid);
-      d['reservation_sid'] = r.sid;
-    }
-    this.emit(type, 'reservation', r.sid, d, worker);
-  }
-
-  /**
-   * {@link taskData} with the queue and workflow groups, as one object literal: the common case
-   * of a task routed by a workflow, built in one allocation with the same keys in the same order
-   * as the general path (which adds each group to the object in turn).
-   */
-  private routedTaskData(task: TaskRecord, q: TaskQueueRecord, wf: WorkflowRecord): Record<string, EventValue> {
-    return {
-      workspace_sid: this.workspace.sid,
-      workspace_name: this.workspace.friendlyName,
-      task_sid: task.sid,
-      task_attributes: task.attributesJson,
-      task_age: Math.floor((this.now - task.dateCreated) / 1000),
-      task_priority: task.priority,
-      task_assignment_status: task.assignmentStatus,
-      task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
-      task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
-      task_version: task.version,
-      task_date_created: Math.floor(task.dateCreated / 1000),
-      task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
-      task_channel_sid: task.taskChannelSid,
-      task_channel_unique_name: this.channels.get(task.taskChannelSid)?.uniqueName ?? null,
-      task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
-      task_queue_sid: q.sid,
-      task_queue_name: q.friendlyName,
-      task_queue_target_expression: q.targetWorkers,
-      workflow_sid: wf.sid,
-      workflow_name: wf.friendlyName,
-    };
-  }
-
-  /**
-   * {@link taskData} with the workflow group, as one object literal: a task of a workflow not in
-   * a queue yet (task.created, workflow.entered). Same keys in the same order as the general path.
-   */
-  private workflowTaskData(task: TaskRecord, wf: WorkflowRecord): Record<string, EventValue> {
-    return {
-      workspace_sid: this.workspace.sid,
-      workspace_name: this.workspace.friendlyName,
-      task_sid: task.sid,
-      task_attributes: task.attributesJson,
-      task_age: Math.floor((this.now - task.dateCreated) / 1000),
-      task_priority: task.priority,
-      task_assignment_status: task.assignmentStatus,
-      task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
-      task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
-      task_version: task.version,
-      task_date_created: Math.floor(task.dateCreated / 1000),
-      task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
-      task_channel_sid: task.taskChannelSid,
-      task_channel_unique_name: this.channels.get(task.taskChannelSid)?.uniqueName ?? null,
-      task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
-      workflow_sid: wf.sid,
-      workflow_name: wf.friendlyName,
-    };
-  }
-
-  /** {@link routedTaskData} with the worker group and the reservation SID, in one literal. */
-  private routedReservationData(task: TaskRecord, w: WorkerRecord, q: TaskQueueRecord, wf: WorkflowRecord, reservationSid: string): Record<string, EventValue> {
-    return {
-      workspace_sid: this.workspace.sid,
-      workspace_name: this.workspace.friendlyName,
-      task_sid: task.sid,
-      task_attributes: task.attributesJson,
-      task_age: Math.floor((this.now - task.dateCreated) / 1000),
-      task_priority: task.priority,
-      task_assignment_status: task.assignmentStatus,
-      task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
-      task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
-      task_version: task.version,
-      task_date_created: Math.floor(task.dateCreated / 1000),
-      task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
-      task_channel_sid: task.taskChannelSid,
-      task_channel_unique_name: this.channels.get(task.taskChannelSid)?.uniqueName ?? null,
-      task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
-      worker_sid: w.sid,
-      worker_name: w.friendlyName,
-      worker_attributes: w.attributesJson,
-      worker_activity_sid: w.activitySid,
-      worker_activity_name: w.activityName,
-      worker_version: w.version,
-      task_queue_sid: q.sid,
-      task_queue_name: q.friendlyName,
-      task_queue_target_expression: q.targetWorkers,
-      workflow_sid: wf.sid,
-      workflow_name: wf.friendlyName,
-      reservation_sid: reservationSid,
-    };
-  }
-
-  private emitWorker(type: EventType, w: WorkerRecord, extra?: Record<string, EventValue>): void {
-    const d = this.addWorkerData(this.base(), w);
-    if (extra !== undefined) Object.assign(d, extra);
-    this.emit(type, 'worker', w.sid, d);
-  }
-
-  private emitQueue(type: EventType, q: TaskQueueRecord): void {
-    this.emit(type, 'taskqueue', q.sid, this.addQueueData(this.base(), q.sid));
-  }
-
-  private emitWorkflow(type: EventType, wf: WorkflowRecord): void {
-    const d = this.base();
-    d['workflow_sid'] = wf.sid;
-    d['workflow_name'] = wf.friendlyName;
-    this.emit(type, 'workflow', wf.sid, d);
-  }
-
-  private emitActivity(type: EventType, a: ActivityRecord): void {
-    const d = this.base();
-    d['activity_sid'] = a.sid;
-    d['activity_name'] = a.friendlyName;
-    d['activity_available'] = a.available;
-    this.emit(type, 'activity', a.sid, d);
-  }
-
-  private emitChannel(type: EventType, c: TaskChannelRecord): void {
-    const d = this.base();
-    d['task_channel_sid'] = c.sid;
-    d['task_channel_name'] = c.friendlyName;
-    d['task_channel_unique_name'] = c.uniqueName;
-    d['task_channel_optimized_routing'] = c.channelOptimizedRouting;
-    this.emit(type, 'taskchannel', c.sid, d);
-  }
-
   // ───────────────────────────── lookups and validation ─────────────────────────────
-
-  /** The worker with this SID, or a `not_found` rejection naming `field`. */
-  private workerOrReject(sid: string, field = 'WorkerSid'): WorkerRecord {
-    return this.workers.get(sid) ?? reject('not_found', `Worker ${sid} was not found in workspace ${this.workspace.sid}`, field);
-  }
-
-  private taskOrReject(sid: string): TaskRecord {
-    return this.tasks.get(sid) ?? reject('not_found', `Task ${sid} was not found in workspace ${this.workspace.sid}`, 'TaskSid');
-  }
-
-  private queueOrReject(sid: string, field = 'TaskQueueSid'): QueueIndex {
-    return this.queues.get(sid) ?? reject('not_found', `TaskQueue ${sid} was not found in workspace ${this.workspace.sid}`, field);
-  }
-
-  private workflowOrReject(sid: string, field = 'WorkflowSid'): WorkflowRecord {
-    return this.workflows.get(sid) ?? reject('not_found', `Workflow ${sid} was not found in workspace ${this.workspace.sid}`, field);
-  }
-
-  private activityOrReject(sid: string, field: string): ActivityRecord {
-    return this.activities.get(sid) ?? reject('invalid_parameter', `${field} ${sid} is not an activity of workspace ${this.workspace.sid}`, field);
-  }
 
   /** A task channel by SID or unique name (spec §1.2). */
   findChannel(ref: string): TaskChannelRecord | undefined {
@@ -639,59 +444,18 @@ export class WorkspaceEngine {
     return undefined;
   }
 
-  private channelOrReject(ref: string, field: string): TaskChannelRecord {
-    return this.findChannel(ref) ?? reject('invalid_parameter', `${field} ${ref} is not a task channel SID or unique name in this workspace`, field);
-  }
-
   /** Looks a worker up by friendly name, case-insensitively (spec §1.4). */
   findWorkerByName(name: string): WorkerRecord | undefined {
     return this.workersByName.get(name.toLowerCase());
   }
 
-  private checkFriendlyName(name: unknown, field = 'FriendlyName'): string {
-    if (typeof name !== 'string' || name.trim() === '') reject('invalid_parameter', `${field} is required and must not be empty`, field);
-    if (name.length > LIMITS.friendlyNameLength) {
-      reject('invalid_parameter', `${field} must be at most ${LIMITS.friendlyNameLength} characters (got ${name.length})`, field);
-    }
-    return name;
-  }
-
-  /** Parses an attributes JSON string: an object of at most 4,096 characters (spec §1.3). */
-  private parseAttributes(json: string, field = 'Attributes'): Record<string, unknown> {
-    if (json.length > LIMITS.attributesLength) {
-      reject('invalid_parameter', `${field} must be at most ${LIMITS.attributesLength} characters, white space included (got ${json.length})`, field);
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(json);
-    } catch (error) {
-      reject('invalid_parameter', `${field} is not valid JSON: ${(error as Error).message}`, field);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      reject('invalid_parameter', `${field} must be a JSON object`, field);
-    }
-    return value as Record<string, unknown>;
-  }
-
-  private checkVersion(ifMatch: number | undefined, version: number, what: string): void {
-    if (ifMatch !== undefined && ifMatch !== version) {
-      reject('version_mismatch', `${what} is at version ${version}, not ${ifMatch} as If-Match requires`, 'If-Match');
-    }
-  }
-
-  private checkInteger(value: number, field: string, min: number, max: number): void {
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      reject('invalid_parameter', `${field} must be a whole number from ${min} to ${max} (got ${value})`, field);
-    }
-  }
-
   // ───────────────────────────── workspace, activities, channels ─────────────────────────────
 
-  private updateWorkspace(c: Extract<Command, { type: 'updateWorkspace' }>): string {
+  updateWorkspace(c: Extract<Command, { type: 'updateWorkspace' }>): string {
     const ws = this.workspace;
-    if (c.friendlyName !== undefined) this.checkFriendlyName(c.friendlyName);
-    if (c.defaultActivitySid !== undefined) this.activityOrReject(c.defaultActivitySid, 'DefaultActivitySid');
-    if (c.timeoutActivitySid !== undefined) this.activityOrReject(c.timeoutActivitySid, 'TimeoutActivitySid');
+    if (c.friendlyName !== undefined) checkFriendlyName(c.friendlyName);
+    if (c.defaultActivitySid !== undefined) activityOrReject(this, c.defaultActivitySid, 'DefaultActivitySid');
+    if (c.timeoutActivitySid !== undefined) activityOrReject(this, c.timeoutActivitySid, 'TimeoutActivitySid');
     if (c.prioritizeQueueOrder !== undefined && c.prioritizeQueueOrder !== 'FIFO' && c.prioritizeQueueOrder !== 'LIFO') {
       reject('invalid_parameter', 'PrioritizeQueueOrder must be FIFO or LIFO', 'PrioritizeQueueOrder');
     }
@@ -704,20 +468,20 @@ export class WorkspaceEngine {
     const multitaskChanged = c.multiTaskEnabled !== undefined && c.multiTaskEnabled !== ws.multiTaskEnabled;
     if (c.multiTaskEnabled !== undefined) ws.multiTaskEnabled = c.multiTaskEnabled;
     ws.dateUpdated = this.now;
-    this.emit('workspace.updated', 'workspace', ws.sid, this.base());
+    this.emit('workspace.updated', 'workspace', ws.sid, workspaceData(this));
     if (multitaskChanged) for (const w of this.workers.values()) this.refreshWorker(w);
     return ws.sid;
   }
 
-  private addActivity(friendlyName: string, available: boolean): ActivityRecord {
+  addActivity(friendlyName: string, available: boolean): ActivityRecord {
     const a: ActivityRecord = { sid: this.newSid('WA'), friendlyName, available, dateCreated: this.now, dateUpdated: this.now };
     this.activities.set(a.sid, a);
-    this.emitActivity('activity.created', a);
+    emitActivity(this, 'activity.created', a);
     return a;
   }
 
-  private createActivity(c: Extract<Command, { type: 'createActivity' }>): string {
-    const name = this.checkFriendlyName(c.friendlyName);
+  createActivity(c: Extract<Command, { type: 'createActivity' }>): string {
+    const name = checkFriendlyName(c.friendlyName);
     if (this.activities.size >= LIMITS.activities) reject('limit_exceeded', `A workspace holds at most ${LIMITS.activities} activities`);
     for (const a of this.activities.values()) {
       if (a.friendlyName === name) reject('duplicate', `Activity named ${name} already exists in workspace ${this.workspace.sid}`, 'FriendlyName');
@@ -725,10 +489,10 @@ export class WorkspaceEngine {
     return this.addActivity(name, c.available ?? false).sid;
   }
 
-  private updateActivity(c: Extract<Command, { type: 'updateActivity' }>): string {
+  updateActivity(c: Extract<Command, { type: 'updateActivity' }>): string {
     const a = this.activities.get(c.activitySid) ?? reject('not_found', `Activity ${c.activitySid} was not found`, 'ActivitySid');
     if (c.friendlyName !== undefined) {
-      const name = this.checkFriendlyName(c.friendlyName);
+      const name = checkFriendlyName(c.friendlyName);
       for (const other of this.activities.values()) {
         if (other !== a && other.friendlyName === name) reject('duplicate', `Activity named ${name} already exists`, 'FriendlyName');
       }
@@ -742,11 +506,11 @@ export class WorkspaceEngine {
       }
     }
     a.dateUpdated = this.now;
-    this.emitActivity('activity.updated', a);
+    emitActivity(this, 'activity.updated', a);
     return a.sid;
   }
 
-  private deleteActivity(c: Extract<Command, { type: 'deleteActivity' }>): string {
+  deleteActivity(c: Extract<Command, { type: 'deleteActivity' }>): string {
     const a = this.activities.get(c.activitySid) ?? reject('not_found', `Activity ${c.activitySid} was not found`, 'ActivitySid');
     const ws = this.workspace;
     if (a.sid === ws.defaultActivitySid || a.sid === ws.timeoutActivitySid) {
@@ -761,11 +525,11 @@ export class WorkspaceEngine {
       }
     }
     this.activities.delete(a.sid);
-    this.emitActivity('activity.deleted', a);
+    emitActivity(this, 'activity.deleted', a);
     return a.sid;
   }
 
-  private addChannel(friendlyName: string, uniqueName: string, optimized: boolean): TaskChannelRecord {
+  addChannel(friendlyName: string, uniqueName: string, optimized: boolean): TaskChannelRecord {
     const ch: TaskChannelRecord = {
       sid: this.newSid('TC'),
       friendlyName,
@@ -783,11 +547,11 @@ export class WorkspaceEngine {
       w.channels.push(this.newWorkerChannel(ch));
       this.refreshWorker(w);
     }
-    this.emitChannel('task-channel.created', ch);
+    emitChannel(this, 'task-channel.created', ch);
     return ch;
   }
 
-  private newWorkerChannel(ch: TaskChannelRecord): WorkerChannelRecord {
+  newWorkerChannel(ch: TaskChannelRecord): WorkerChannelRecord {
     return new WorkerChannelRecord({
       sid: this.newSid('WC'),
       taskChannelSid: ch.sid,
@@ -800,8 +564,8 @@ export class WorkspaceEngine {
     });
   }
 
-  private createTaskChannel(c: Extract<Command, { type: 'createTaskChannel' }>): string {
-    const friendlyName = this.checkFriendlyName(c.friendlyName);
+  createTaskChannel(c: Extract<Command, { type: 'createTaskChannel' }>): string {
+    const friendlyName = checkFriendlyName(c.friendlyName);
     if (typeof c.uniqueName !== 'string' || !UNIQUE_NAME.test(c.uniqueName)) {
       reject('invalid_parameter', 'UniqueName may contain only letters, digits, "_" and "$", and may not start with a digit', 'UniqueName');
     }
@@ -812,65 +576,54 @@ export class WorkspaceEngine {
     return this.addChannel(friendlyName, c.uniqueName, c.channelOptimizedRouting ?? false).sid;
   }
 
-  private updateTaskChannel(c: Extract<Command, { type: 'updateTaskChannel' }>): string {
+  updateTaskChannel(c: Extract<Command, { type: 'updateTaskChannel' }>): string {
     const ch = this.findChannel(c.taskChannel) ?? reject('not_found', `TaskChannel ${c.taskChannel} was not found`, 'Sid');
-    if (c.friendlyName !== undefined) ch.friendlyName = this.checkFriendlyName(c.friendlyName);
+    if (c.friendlyName !== undefined) ch.friendlyName = checkFriendlyName(c.friendlyName);
     if (c.channelOptimizedRouting !== undefined && c.channelOptimizedRouting !== ch.channelOptimizedRouting) {
       ch.channelOptimizedRouting = c.channelOptimizedRouting;
       for (const w of this.workers.values()) this.refreshWorker(w);
     }
     ch.dateUpdated = this.now;
-    this.emitChannel('task-channel.updated', ch);
+    emitChannel(this, 'task-channel.updated', ch);
     return ch.sid;
   }
 
-  private deleteTaskChannel(c: Extract<Command, { type: 'deleteTaskChannel' }>): string {
+  deleteTaskChannel(c: Extract<Command, { type: 'deleteTaskChannel' }>): string {
     const ch = this.findChannel(c.taskChannel) ?? reject('not_found', `TaskChannel ${c.taskChannel} was not found`, 'Sid');
     for (const t of this.tasks.values()) {
       if (t.taskChannelSid === ch.sid) reject('in_use', `TaskChannel ${ch.uniqueName} is used by task ${t.sid} and cannot be deleted`);
     }
     ch.deleted = true;
     for (const w of this.workers.values()) this.refreshWorker(w);
-    this.emitChannel('task-channel.deleted', ch);
+    emitChannel(this, 'task-channel.deleted', ch);
     return ch.sid;
   }
 
   // ───────────────────────────── task queues ─────────────────────────────
 
-  /** Compiles a TargetWorkers expression; empty or null means nobody is eligible. */
-  private compileTargetWorkers(source: string | null): CompiledExpression | null {
-    if (source === null || source.trim() === '') return null;
-    try {
-      return compileExpression(source, 'worker');
-    } catch (error) {
-      if (error instanceof ExpressionSyntaxError) reject('invalid_parameter', `TargetWorkers is invalid: ${error.message}`, 'TargetWorkers');
-      throw error;
-    }
-  }
-
-  private checkQueueFields(c: Extract<Command, { type: 'createTaskQueue' | 'updateTaskQueue' }>, self: QueueIndex | null): void {
+  checkQueueFields(c: Extract<Command, { type: 'createTaskQueue' | 'updateTaskQueue' }>, self: QueueIndex | null): void {
     if (c.friendlyName !== undefined) {
-      const name = this.checkFriendlyName(c.friendlyName);
+      const name = checkFriendlyName(c.friendlyName);
       for (const q of this.queues.values()) {
         if (q !== self && q.record.friendlyName === name) {
           reject('duplicate', `Queue named ${name} already exists for workspace ${this.workspace.sid}`, 'FriendlyName');
         }
       }
     }
-    if (c.maxReservedWorkers !== undefined) this.checkInteger(c.maxReservedWorkers, 'MaxReservedWorkers', 1, LIMITS.maxReservedWorkers);
+    if (c.maxReservedWorkers !== undefined) checkInteger(c.maxReservedWorkers, 'MaxReservedWorkers', 1, LIMITS.maxReservedWorkers);
     if (c.taskOrder !== undefined && c.taskOrder !== 'FIFO' && c.taskOrder !== 'LIFO') {
       reject('invalid_parameter', 'TaskOrder must be FIFO or LIFO', 'TaskOrder');
     }
-    if (c.reservationActivitySid) this.activityOrReject(c.reservationActivitySid, 'ReservationActivitySid');
-    if (c.assignmentActivitySid) this.activityOrReject(c.assignmentActivitySid, 'AssignmentActivitySid');
+    if (c.reservationActivitySid) activityOrReject(this, c.reservationActivitySid, 'ReservationActivitySid');
+    if (c.assignmentActivitySid) activityOrReject(this, c.assignmentActivitySid, 'AssignmentActivitySid');
   }
 
-  private createTaskQueue(c: Extract<Command, { type: 'createTaskQueue' }>): string {
-    this.checkFriendlyName(c.friendlyName);
+  createTaskQueue(c: Extract<Command, { type: 'createTaskQueue' }>): string {
+    checkFriendlyName(c.friendlyName);
     this.checkQueueFields(c, null);
     if (this.queues.size >= LIMITS.taskQueues) reject('limit_exceeded', `A workspace holds at most ${LIMITS.taskQueues} task queues`);
     const targetWorkers = c.targetWorkers === undefined ? '1==1' : c.targetWorkers;
-    const expression = this.compileTargetWorkers(targetWorkers);
+    const expression = compileTargetWorkers(targetWorkers);
     const record: TaskQueueRecord = {
       sid: this.newSid('WQ'),
       friendlyName: c.friendlyName,
@@ -885,16 +638,16 @@ export class WorkspaceEngine {
     const q = new QueueIndex(record, expression, this.channelList.length);
     this.queues.set(record.sid, q);
     if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
-    this.emitQueue('task-queue.created', record);
+    emitQueue(this, 'task-queue.created', record);
     for (const w of this.workers.values()) this.updateMembership(w, q);
     return record.sid;
   }
 
-  private updateTaskQueue(c: Extract<Command, { type: 'updateTaskQueue' }>): string {
-    const q = this.queueOrReject(c.taskQueueSid, 'Sid');
+  updateTaskQueue(c: Extract<Command, { type: 'updateTaskQueue' }>): string {
+    const q = queueOrReject(this, c.taskQueueSid, 'Sid');
     this.checkQueueFields(c, q);
     const expressionChanged = c.targetWorkers !== undefined && c.targetWorkers !== q.record.targetWorkers;
-    const expression = expressionChanged ? this.compileTargetWorkers(c.targetWorkers ?? null) : q.expression;
+    const expression = expressionChanged ? compileTargetWorkers(c.targetWorkers ?? null) : q.expression;
     const r = q.record;
     if (c.friendlyName !== undefined) r.friendlyName = c.friendlyName;
     if (c.maxReservedWorkers !== undefined) r.maxReservedWorkers = c.maxReservedWorkers;
@@ -904,13 +657,13 @@ export class WorkspaceEngine {
     if (c.taskOrder !== undefined) r.taskOrder = c.taskOrder;
     r.dateUpdated = this.now;
     if (reordered) q.reorder();
-    this.emitQueue('task-queue.updated', r);
+    emitQueue(this, 'task-queue.updated', r);
     if (expressionChanged) {
       r.targetWorkers = c.targetWorkers ?? null;
       q.expression = expression;
       if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
       else this.activityQueues.delete(q);
-      this.emitQueue('task-queue.expression.updated', r);
+      emitQueue(this, 'task-queue.expression.updated', r);
       for (const w of this.workers.values()) this.updateMembership(w, q);
     }
     // A larger MaxReservedWorkers opens slots for tasks already reserved. Offer in queue order
@@ -921,8 +674,8 @@ export class WorkspaceEngine {
     return r.sid;
   }
 
-  private deleteTaskQueue(c: Extract<Command, { type: 'deleteTaskQueue' }>): string {
-    const q = this.queueOrReject(c.taskQueueSid, 'Sid');
+  deleteTaskQueue(c: Extract<Command, { type: 'deleteTaskQueue' }>): string {
+    const q = queueOrReject(this, c.taskQueueSid, 'Sid');
     for (const wf of this.workflows.values()) {
       if (wf.plan.queueSids.has(q.record.sid)) {
         reject('in_use', `TaskQueue ${q.record.friendlyName} is a target of workflow ${wf.friendlyName}; change the workflow first`);
@@ -935,39 +688,30 @@ export class WorkspaceEngine {
     }
     this.queues.delete(q.record.sid);
     this.activityQueues.delete(q);
-    this.emitQueue('task-queue.deleted', q.record);
+    emitQueue(this, 'task-queue.deleted', q.record);
     return q.record.sid;
   }
 
   // ───────────────────────────── workflows ─────────────────────────────
 
-  private compilePlan(configuration: string): RoutingPlan {
-    try {
-      return compileWorkflowConfiguration(configuration, (sid) => this.queues.has(sid));
-    } catch (error) {
-      if (error instanceof WorkflowConfigurationError) reject('invalid_parameter', error.message, 'Configuration');
-      throw error;
-    }
-  }
-
-  private checkWorkflowFields(c: Extract<Command, { type: 'createWorkflow' | 'updateWorkflow' }>, self: WorkflowRecord | null): void {
+  checkWorkflowFields(c: Extract<Command, { type: 'createWorkflow' | 'updateWorkflow' }>, self: WorkflowRecord | null): void {
     if (c.friendlyName !== undefined) {
-      const name = this.checkFriendlyName(c.friendlyName);
+      const name = checkFriendlyName(c.friendlyName);
       for (const wf of this.workflows.values()) {
         if (wf !== self && wf.friendlyName === name) reject('duplicate', `Workflow named ${name} already exists in this workspace`, 'FriendlyName');
       }
     }
     if (c.taskReservationTimeoutS !== undefined) {
-      this.checkInteger(c.taskReservationTimeoutS, 'TaskReservationTimeout', 1, LIMITS.taskReservationTimeoutMaxS);
+      checkInteger(c.taskReservationTimeoutS, 'TaskReservationTimeout', 1, LIMITS.taskReservationTimeoutMaxS);
     }
   }
 
-  private createWorkflow(c: Extract<Command, { type: 'createWorkflow' }>): string {
-    this.checkFriendlyName(c.friendlyName);
+  createWorkflow(c: Extract<Command, { type: 'createWorkflow' }>): string {
+    checkFriendlyName(c.friendlyName);
     this.checkWorkflowFields(c, null);
     if (typeof c.configuration !== 'string') reject('invalid_parameter', 'Configuration is required', 'Configuration');
     if (this.workflows.size >= LIMITS.workflows) reject('limit_exceeded', `A workspace holds at most ${LIMITS.workflows} workflows`);
-    const plan = this.compilePlan(c.configuration);
+    const plan = compilePlan(this, c.configuration);
     const wf: WorkflowRecord = {
       sid: this.newSid('WW'),
       friendlyName: c.friendlyName,
@@ -980,14 +724,14 @@ export class WorkspaceEngine {
       plan,
     };
     this.workflows.set(wf.sid, wf);
-    this.emitWorkflow('workflow.created', wf);
+    emitWorkflow(this, 'workflow.created', wf);
     return wf.sid;
   }
 
-  private updateWorkflow(c: Extract<Command, { type: 'updateWorkflow' }>): string {
-    const wf = this.workflowOrReject(c.workflowSid, 'Sid');
+  updateWorkflow(c: Extract<Command, { type: 'updateWorkflow' }>): string {
+    const wf = workflowOrReject(this, c.workflowSid, 'Sid');
     this.checkWorkflowFields(c, wf);
-    const plan = c.configuration !== undefined ? this.compilePlan(c.configuration) : wf.plan;
+    const plan = c.configuration !== undefined ? compilePlan(this, c.configuration) : wf.plan;
     if (c.friendlyName !== undefined) wf.friendlyName = c.friendlyName;
     if (c.configuration !== undefined) wf.configuration = c.configuration;
     if (c.assignmentCallbackUrl !== undefined) wf.assignmentCallbackUrl = c.assignmentCallbackUrl;
@@ -995,7 +739,7 @@ export class WorkspaceEngine {
     if (c.taskReservationTimeoutS !== undefined) wf.taskReservationTimeoutS = c.taskReservationTimeoutS;
     wf.plan = plan;
     wf.dateUpdated = this.now;
-    this.emitWorkflow('workflow.updated', wf);
+    emitWorkflow(this, 'workflow.updated', wf);
     if (c.reEvaluateTasks === true) {
       const affected = [...this.tasks.values()].filter((t) => t.workflowSid === wf.sid && isWaiting(t.assignmentStatus));
       for (const t of affected) this.reroute(t);
@@ -1015,28 +759,28 @@ export class WorkspaceEngine {
     return wf.sid;
   }
 
-  private deleteWorkflow(c: Extract<Command, { type: 'deleteWorkflow' }>): string {
-    const wf = this.workflowOrReject(c.workflowSid, 'Sid');
+  deleteWorkflow(c: Extract<Command, { type: 'deleteWorkflow' }>): string {
+    const wf = workflowOrReject(this, c.workflowSid, 'Sid');
     for (const t of this.tasks.values()) {
       if (t.workflowSid === wf.sid && !isTerminal(t.assignmentStatus)) {
         reject('in_use', `Workflow ${wf.friendlyName} still routes task ${t.sid}; cancel or complete its tasks first`);
       }
     }
     this.workflows.delete(wf.sid);
-    this.emitWorkflow('workflow.deleted', wf);
+    emitWorkflow(this, 'workflow.deleted', wf);
     return wf.sid;
   }
 
   // ───────────────────────────── workers ─────────────────────────────
 
-  private createWorker(c: Extract<Command, { type: 'createWorker' }>): string {
-    const name = this.checkFriendlyName(c.friendlyName);
+  createWorker(c: Extract<Command, { type: 'createWorker' }>): string {
+    const name = checkFriendlyName(c.friendlyName);
     if (this.findWorkerByName(name) !== undefined) {
       reject('duplicate', `Worker named ${name} already exists in workspace ${this.workspace.sid}`, 'FriendlyName');
     }
     const attributesJson = c.attributes ?? '{}';
-    const attributes = this.parseAttributes(attributesJson);
-    const activity = this.activityOrReject(c.activitySid ?? this.workspace.defaultActivitySid, 'ActivitySid');
+    const attributes = parseAttributes(attributesJson);
+    const activity = activityOrReject(this, c.activitySid ?? this.workspace.defaultActivitySid, 'ActivitySid');
     if (this.workers.size >= LIMITS.workers) reject('limit_exceeded', `A workspace holds at most ${LIMITS.workers} workers`);
     const w = new WorkerRecord({
       sid: this.newSid('WK'),
@@ -1053,14 +797,14 @@ export class WorkspaceEngine {
       channels: this.channelList.map((ch) => this.newWorkerChannel(ch)),
     });
     this.attachWorker(w);
-    this.emitWorker('worker.created', w);
+    emitWorker(this, 'worker.created', w);
     for (const q of this.queues.values()) this.updateMembership(w, q);
     this.refreshWorker(w);
     return w.sid;
   }
 
   /** Wires a worker into the lookup maps (create and restore). */
-  private attachWorker(w: WorkerRecord): void {
+  attachWorker(w: WorkerRecord): void {
     this.workers.set(w.sid, w);
     this.workersByName.set(w.friendlyName.toLowerCase(), w);
     w.channelByName = (uniqueName) => {
@@ -1069,16 +813,16 @@ export class WorkspaceEngine {
     };
   }
 
-  private updateWorker(c: Extract<Command, { type: 'updateWorker' }>): string {
-    const w = this.workerOrReject(c.workerSid, 'Sid');
-    this.checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
+  updateWorker(c: Extract<Command, { type: 'updateWorker' }>): string {
+    const w = workerOrReject(this, c.workerSid, 'Sid');
+    checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
     if (c.friendlyName !== undefined) {
-      const name = this.checkFriendlyName(c.friendlyName);
+      const name = checkFriendlyName(c.friendlyName);
       const other = this.findWorkerByName(name);
       if (other !== undefined && other !== w) reject('duplicate', `Worker named ${name} already exists in this workspace`, 'FriendlyName');
     }
-    const attributes = c.attributes !== undefined ? this.parseAttributes(c.attributes) : null;
-    const activity = c.activitySid !== undefined ? this.activityOrReject(c.activitySid, 'ActivitySid') : null;
+    const attributes = c.attributes !== undefined ? parseAttributes(c.attributes) : null;
+    const activity = c.activitySid !== undefined ? activityOrReject(this, c.activitySid, 'ActivitySid') : null;
     if (c.rejectPendingReservations === true && (activity === null || activity.available)) {
       reject('invalid_parameter', 'RejectPendingReservations is allowed only with an ActivitySid of an unavailable activity', 'RejectPendingReservations');
     }
@@ -1088,7 +832,7 @@ export class WorkspaceEngine {
       w.friendlyName = c.friendlyName;
       this.workersByName.set(w.friendlyName.toLowerCase(), w);
       this.touchWorker(w);
-      this.emitWorker('worker.updated', w);
+      emitWorker(this, 'worker.updated', w);
       // TargetWorkers may read friendly_name (spec §3.1), known workers may be named by it.
       for (const q of this.queues.values()) this.updateMembership(w, q);
       this.markDirty(w, -1);
@@ -1097,7 +841,7 @@ export class WorkspaceEngine {
       w.attributesJson = c.attributes;
       w.attributes = attributes;
       this.touchWorker(w);
-      this.emitWorker('worker.attributes.update', w);
+      emitWorker(this, 'worker.attributes.update', w);
       for (const q of this.queues.values()) this.updateMembership(w, q);
       // Target expressions read attributes too: a matching pass runs on every change (spec §4.4).
       this.markDirty(w, -1);
@@ -1116,13 +860,13 @@ export class WorkspaceEngine {
     return w.sid;
   }
 
-  private touchWorker(w: WorkerRecord): void {
+  touchWorker(w: WorkerRecord): void {
     w.version += 1;
     w.dateUpdated = this.now;
   }
 
   /** Moves a worker to an activity and emits worker.activity.update (spec §9.2 worker group). */
-  private setWorkerActivity(w: WorkerRecord, activitySid: string): void {
+  setWorkerActivity(w: WorkerRecord, activitySid: string): void {
     const activity = this.activities.get(activitySid);
     assert(activity !== undefined, `activity ${activitySid} exists`);
     if (activity.sid === w.activitySid) return;
@@ -1137,7 +881,7 @@ export class WorkspaceEngine {
     w.dateStatusChanged = this.now;
     this.touchWorker(w);
     const inPreviousMs = this.now - previous.since;
-    this.emitWorker('worker.activity.update', w, {
+    emitWorker(this, 'worker.activity.update', w, {
       worker_previous_activity_sid: previous.sid,
       worker_previous_activity_name: previous.name,
       worker_time_in_previous_activity: Math.floor(inPreviousMs / 1000),
@@ -1149,9 +893,9 @@ export class WorkspaceEngine {
     this.markDirty(w, -1);
   }
 
-  private deleteWorker(c: Extract<Command, { type: 'deleteWorker' }>): string {
-    const w = this.workerOrReject(c.workerSid, 'Sid');
-    this.checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
+  deleteWorker(c: Extract<Command, { type: 'deleteWorker' }>): string {
+    const w = workerOrReject(this, c.workerSid, 'Sid');
+    checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
     for (const rsid of w.openReservations) {
       const r = this.reservations.get(rsid) as ReservationRecord;
       if (r.reservationStatus !== 'pending') {
@@ -1181,13 +925,13 @@ export class WorkspaceEngine {
     this.workers.delete(w.sid);
     w.deleted = true;
     this.workersByName.delete(w.friendlyName.toLowerCase());
-    this.emitWorker('worker.deleted', w);
+    emitWorker(this, 'worker.deleted', w);
     for (const t of affected) this.resumeRouting(t);
     return w.sid;
   }
 
-  private updateWorkerChannel(c: Extract<Command, { type: 'updateWorkerChannel' }>): string {
-    const w = this.workerOrReject(c.workerSid);
+  updateWorkerChannel(c: Extract<Command, { type: 'updateWorkerChannel' }>): string {
+    const w = workerOrReject(this, c.workerSid);
     const ch =
       w.channels.find((x) => x.sid === c.workerChannel && !(this.channelList[x.channelIndex] as TaskChannelRecord).deleted) ??
       (() => {
@@ -1195,7 +939,7 @@ export class WorkspaceEngine {
         return tc === undefined ? undefined : w.channels[tc.index];
       })() ??
       reject('not_found', `Worker channel ${c.workerChannel} was not found for worker ${w.sid}`, 'Sid');
-    if (c.capacity !== undefined) this.checkInteger(c.capacity, 'Capacity', 0, LIMITS.channelCapacity);
+    if (c.capacity !== undefined) checkInteger(c.capacity, 'Capacity', 0, LIMITS.channelCapacity);
     const tc = this.channelList[ch.channelIndex] as TaskChannelRecord;
     const extra = (previousCapacity: number): Record<string, EventValue> => ({
       worker_channel_available: ch.available,
@@ -1209,12 +953,12 @@ export class WorkspaceEngine {
       const previous = ch.configuredCapacity;
       ch.configuredCapacity = c.capacity;
       ch.dateUpdated = this.now;
-      this.emitWorker('worker.capacity.update', w, extra(previous));
+      emitWorker(this, 'worker.capacity.update', w, extra(previous));
     }
     if (c.available !== undefined && c.available !== ch.available) {
       ch.available = c.available;
       ch.dateUpdated = this.now;
-      this.emitWorker(
+      emitWorker(this, 
         'worker.channel.availability.update',
         w,
         extra(ch.configuredCapacity),
@@ -1225,7 +969,7 @@ export class WorkspaceEngine {
   }
 
   /** Re-evaluates one queue's TargetWorkers for one worker and updates the indexes. */
-  private updateMembership(w: WorkerRecord, q: QueueIndex): void {
+  updateMembership(w: WorkerRecord, q: QueueIndex): void {
     const member = q.expression !== null && q.expression.evaluate({ nowMs: this.now, worker: w });
     const was = q.members.has(w);
     if (member === was) return;
@@ -1258,7 +1002,7 @@ export class WorkspaceEngine {
    * lookup for every entry a heap pops. The live entries of the other queues keep their keys,
    * so their order is unchanged.
    */
-  private restampReady(w: WorkerRecord): void {
+  restampReady(w: WorkerRecord): void {
     for (const ch of w.channels) {
       if (!ch.ready || ch.publishedStamp !== ch.stamp) continue;
       ch.stamp += 1;
@@ -1281,7 +1025,7 @@ export class WorkspaceEngine {
    * routing; the others are skipped without being read (a cache miss each, for a worker served
    * long ago).
    */
-  private refreshWorker(w: WorkerRecord, repushChannel = -1, countsChangedOn = -1): void {
+  refreshWorker(w: WorkerRecord, repushChannel = -1, countsChangedOn = -1): void {
     const total = w.openReservations.size;
     const singleTasking = !this.workspace.multiTaskEnabled;
     const singleBusy = singleTasking && total > 0;
@@ -1310,7 +1054,7 @@ export class WorkspaceEngine {
   }
 
   /** Queues the worker for serving on a channel (-1: every channel) when routing settles. */
-  private markDirty(w: WorkerRecord, channel: number): void {
+  markDirty(w: WorkerRecord, channel: number): void {
     w.dirtyChannels |= channel < 0 || channel > 30 ? -1 : 1 << channel;
     if (!w.queuedToServe) {
       w.queuedToServe = true;
@@ -1320,12 +1064,12 @@ export class WorkspaceEngine {
 
   // ───────────────────────────── tasks ─────────────────────────────
 
-  private createTask(c: Extract<Command, { type: 'createTask' }>): string {
+  createTask(c: Extract<Command, { type: 'createTask' }>): string {
     const attributesJson = c.attributes ?? '{}';
-    const attributes = this.parseAttributes(attributesJson);
-    if (c.priority !== undefined) this.checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
-    if (c.timeoutS !== undefined) this.checkInteger(c.timeoutS, 'Timeout', 1, LIMITS.taskTimeoutMaxS);
-    const channel = this.channelOrReject(c.taskChannel ?? 'default', 'TaskChannel');
+    const attributes = parseAttributes(attributesJson);
+    if (c.priority !== undefined) checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
+    if (c.timeoutS !== undefined) checkInteger(c.timeoutS, 'Timeout', 1, LIMITS.taskTimeoutMaxS);
+    const channel = channelOrReject(this, c.taskChannel ?? 'default', 'TaskChannel');
     if (c.virtualStartTime !== undefined) {
       if (!Number.isFinite(c.virtualStartTime) || c.virtualStartTime > this.now || c.virtualStartTime < -2_208_988_800_000) {
         reject('invalid_parameter', 'VirtualStartTime must be a date between 1900 and now', 'VirtualStartTime');
@@ -1339,13 +1083,13 @@ export class WorkspaceEngine {
     const field = c.routingTarget !== undefined ? 'RoutingTarget' : 'TaskQueueSid';
     if (target !== undefined) {
       const prefix = target.slice(0, 2);
-      if (prefix === 'WK') workerTarget = this.workerOrReject(target, field).sid;
-      else if (prefix === 'WQ') queueSid = this.queueOrReject(target, field).record.sid;
-      else if (prefix === 'WW') workflowSid = this.workflowOrReject(target, field).sid;
+      if (prefix === 'WK') workerTarget = workerOrReject(this, target, field).sid;
+      else if (prefix === 'WQ') queueSid = queueOrReject(this, target, field).record.sid;
+      else if (prefix === 'WW') workflowSid = workflowOrReject(this, target, field).sid;
       else reject('invalid_parameter', `${field} must be a Worker (WK), TaskQueue (WQ) or Workflow (WW) SID`, field);
     }
     if (c.workflowSid !== undefined) {
-      const wf = this.workflowOrReject(c.workflowSid);
+      const wf = workflowOrReject(this, c.workflowSid);
       if (workflowSid !== null && workflowSid !== wf.sid) reject('invalid_parameter', 'WorkflowSid and RoutingTarget name different workflows', 'WorkflowSid');
       workflowSid = wf.sid;
     }
@@ -1397,13 +1141,13 @@ export class WorkspaceEngine {
       statusTimer: null,
     };
     this.tasks.set(task.sid, task);
-    this.emitTask('task.created', task);
+    emitTask(this, 'task.created', task);
     this.setStatusTimer(task, this.ttlAt(task), 'taskTtl');
     this.startRouting(task, workerTarget, queueSid);
     return task.sid;
   }
 
-  private ttlAt(task: TaskRecord): number {
+  ttlAt(task: TaskRecord): number {
     return task.dateCreated + task.timeoutS * 1000;
   }
 
@@ -1412,36 +1156,36 @@ export class WorkspaceEngine {
    * longer fire: a task never returns to a status it left. Lazy cancellation would keep the
    * one-day TTL and assignment limit of every task, almost never due, queued for a compaction.
    */
-  private setStatusTimer(task: TaskRecord, at: number, kind: 'taskTtl' | 'assignedLimit' | 'purge'): void {
+  setStatusTimer(task: TaskRecord, at: number, kind: 'taskTtl' | 'assignedLimit' | 'purge'): void {
     task.statusTimer = task.statusTimer === null ? this.timers.schedule(at, kind, task.sid, task) : this.timers.reschedule(task.statusTimer, at, kind);
   }
 
-  private startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
+  startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
     if (workerTarget !== null) {
       this.routeNow(task);
     } else if (queueSid !== null) {
       this.enterQueue(task, queueSid);
       this.routeNow(task);
     } else {
-      this.emitTask('workflow.entered', task, null);
+      emitTask(this, 'workflow.entered', task, null);
       this.routeFromTop(task);
     }
   }
 
-  private touchTask(task: TaskRecord): void {
+  touchTask(task: TaskRecord): void {
     task.version += 1;
     task.dateUpdated = this.now;
   }
 
-  private updateTask(c: Extract<Command, { type: 'updateTask' }>): string {
-    const task = this.taskOrReject(c.taskSid);
-    this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
+  updateTask(c: Extract<Command, { type: 'updateTask' }>): string {
+    const task = taskOrReject(this, c.taskSid);
+    checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
     const status = task.assignmentStatus;
     const changesFields = c.attributes !== undefined || c.priority !== undefined || c.taskChannel !== undefined || c.virtualStartTime !== undefined;
     if (changesFields && isTerminal(status)) reject('invalid_state', `Task ${task.sid} is ${status} and can no longer change`);
-    const attributes = c.attributes !== undefined ? this.parseAttributes(c.attributes) : null;
-    if (c.priority !== undefined) this.checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
-    const channel = c.taskChannel !== undefined ? this.channelOrReject(c.taskChannel, 'TaskChannel') : null;
+    const attributes = c.attributes !== undefined ? parseAttributes(c.attributes) : null;
+    if (c.priority !== undefined) checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
+    const channel = c.taskChannel !== undefined ? channelOrReject(this, c.taskChannel, 'TaskChannel') : null;
     if (c.virtualStartTime !== undefined && (!Number.isFinite(c.virtualStartTime) || c.virtualStartTime > this.now)) {
       reject('invalid_parameter', 'VirtualStartTime must not be in the future', 'VirtualStartTime');
     }
@@ -1461,7 +1205,7 @@ export class WorkspaceEngine {
       if (channel !== null) task.taskChannelSid = channel.sid;
       if (c.virtualStartTime !== undefined) task.virtualStartTime = c.virtualStartTime;
       this.touchTask(task);
-      this.emitTask('task.updated', task);
+      emitTask(this, 'task.updated', task);
       if (reroute) this.reroute(task);
       else if (isWaiting(status)) this.routeNow(task);
     }
@@ -1475,7 +1219,7 @@ export class WorkspaceEngine {
   }
 
   /** Validates a requested AssignmentStatus against the task's status (spec §5.2 rules). */
-  private checkStatusChange(task: TaskRecord, to: string): void {
+  checkStatusChange(task: TaskRecord, to: string): void {
     const from = task.assignmentStatus;
     // No idempotent repeats: canceling a canceled task or completing a completed one is a 400
     // like any other change to a terminal task (spec §5.2 rules).
@@ -1496,21 +1240,21 @@ export class WorkspaceEngine {
     }
   }
 
-  private deleteTask(c: Extract<Command, { type: 'deleteTask' }>): string {
-    const task = this.taskOrReject(c.taskSid);
-    this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
+  deleteTask(c: Extract<Command, { type: 'deleteTask' }>): string {
+    const task = taskOrReject(this, c.taskSid);
+    checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
     this.unlist(task);
     for (const r of this.openReservationsOf(task)) {
       if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
       else this.releaseReservation(r);
     }
-    this.emitTask('task.deleted', task);
+    emitTask(this, 'task.deleted', task);
     this.removeTask(task);
     return task.sid;
   }
 
   /** Drops a task and its reservations from the state (delete, purge). */
-  private removeTask(task: TaskRecord): void {
+  removeTask(task: TaskRecord): void {
     this.unlist(task);
     // A terminal task left its queue when it ended (cancelTask, completeTask).
     if (!isTerminal(task.assignmentStatus)) this.leaveQueue(task);
@@ -1530,7 +1274,7 @@ export class WorkspaceEngine {
     this.tasks.delete(task.sid);
   }
 
-  private *openReservationsOf(task: TaskRecord): Generator<ReservationRecord> {
+  *openReservationsOf(task: TaskRecord): Generator<ReservationRecord> {
     for (const rsid of [...task.reservationSids]) {
       const r = this.reservations.get(rsid);
       if (r !== undefined && isOpen(r.reservationStatus)) yield r;
@@ -1538,7 +1282,7 @@ export class WorkspaceEngine {
   }
 
   /** Ends a task as canceled (spec §5.2): open reservations are canceled first. */
-  private cancelTask(task: TaskRecord, reason: string | null): void {
+  cancelTask(task: TaskRecord, reason: string | null): void {
     assert(isWaiting(task.assignmentStatus), `cancel from ${task.assignmentStatus}`);
     this.unlist(task);
     for (const r of this.openReservationsOf(task)) this.endReservation(r, 'canceled', null, false);
@@ -1546,12 +1290,12 @@ export class WorkspaceEngine {
     task.reason = reason;
     task.statusChangedAt = this.now;
     this.touchTask(task);
-    this.emitTask('task.canceled', task);
+    emitTask(this, 'task.canceled', task);
     this.leaveQueue(task);
     this.setStatusTimer(task, this.now + LIMITS.terminalRetentionMs, 'purge');
   }
 
-  private acceptedReservation(task: TaskRecord): ReservationRecord {
+  acceptedReservation(task: TaskRecord): ReservationRecord {
     // The last reservation first, without a look-up: usually the only one.
     const last = task.lastReservation;
     if (last !== null && (last.reservationStatus === 'accepted' || last.reservationStatus === 'wrapping')) return last;
@@ -1562,17 +1306,17 @@ export class WorkspaceEngine {
     throw new Error(`task ${task.sid} is ${task.assignmentStatus} without an accepted reservation`);
   }
 
-  private wrapTask(task: TaskRecord): void {
+  wrapTask(task: TaskRecord): void {
     const r = this.acceptedReservation(task);
     task.assignmentStatus = 'wrapping';
     this.touchTask(task);
     r.reservationStatus = 'wrapping';
     r.dateUpdated = this.now;
-    this.emitTask('task.wrapup', task);
-    this.emitReservation('reservation.wrapup', r, task, r.worker as WorkerRecord);
+    emitTask(this, 'task.wrapup', task);
+    emitReservation(this, 'reservation.wrapup', r, task, r.worker as WorkerRecord);
   }
 
-  private completeTask(task: TaskRecord, reason: string | null): void {
+  completeTask(task: TaskRecord, reason: string | null): void {
     const r = this.acceptedReservation(task);
     const w = r.worker as WorkerRecord;
     task.assignmentStatus = 'completed';
@@ -1582,14 +1326,14 @@ export class WorkspaceEngine {
     this.releaseReservation(r);
     r.reservationStatus = 'completed';
     r.dateUpdated = this.now;
-    this.emitTask('task.completed', task);
-    this.emitReservation('reservation.completed', r, task, w);
+    emitTask(this, 'task.completed', task);
+    emitReservation(this, 'reservation.completed', r, task, w);
     this.leaveQueue(task);
     this.setStatusTimer(task, this.now + LIMITS.terminalRetentionMs, 'purge');
   }
 
   /** Frees the worker capacity an open reservation holds (its status is set by the caller). */
-  private releaseReservation(r: ReservationRecord): void {
+  releaseReservation(r: ReservationRecord): void {
     const w = r.worker;
     if (w === null || !w.openReservations.delete(r.sid)) return;
     const ch = r.workerChannel as WorkerChannelRecord;
@@ -1598,20 +1342,20 @@ export class WorkspaceEngine {
     this.refreshWorker(w, -1, ch.channelIndex);
   }
 
-  private leaveQueue(task: TaskRecord): void {
+  leaveQueue(task: TaskRecord): void {
     // The list it is in is that of its queue (taskQueueSid): no look-up of the queue by SID.
     task.queueList?.delete(task);
   }
 
   // ───────────────────────────── reservations ─────────────────────────────
 
-  private updateReservation(c: Extract<Command, { type: 'updateReservation' }>): string {
+  updateReservation(c: Extract<Command, { type: 'updateReservation' }>): string {
     const r = this.reservations.get(c.reservationSid);
     if (r === undefined || (c.taskSid !== undefined && r.taskSid !== c.taskSid) || (c.workerSid !== undefined && r.workerSid !== c.workerSid)) {
       reject('not_found', `Reservation ${c.reservationSid} was not found`, 'ReservationSid');
     }
     const task = r.task;
-    this.checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
+    checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
     const status = r.reservationStatus;
     switch (c.reservationStatus) {
       case 'accepted':
@@ -1622,7 +1366,7 @@ export class WorkspaceEngine {
         if (c.reservationStatus === 'accepted') {
           this.acceptReservation(r, task);
         } else {
-          const activity = c.workerActivitySid !== undefined ? this.activityOrReject(c.workerActivitySid, 'WorkerActivitySid').sid : null;
+          const activity = c.workerActivitySid !== undefined ? activityOrReject(this, c.workerActivitySid, 'WorkerActivitySid').sid : null;
           this.endReservation(r, 'rejected', activity);
         }
         return r.sid;
@@ -1642,9 +1386,9 @@ export class WorkspaceEngine {
     }
   }
 
-  private offerTask(c: Extract<Command, { type: 'offerTask' }>): string {
-    const task = this.taskOrReject(c.taskSid);
-    const w = this.workerOrReject(c.workerSid);
+  offerTask(c: Extract<Command, { type: 'offerTask' }>): string {
+    const task = taskOrReject(this, c.taskSid);
+    const w = workerOrReject(this, c.workerSid);
     if (!isWaiting(task.assignmentStatus)) {
       reject('invalid_state', `Task ${task.sid} is ${task.assignmentStatus}; only a pending or reserved task can be offered`, 'TaskSid');
     }
@@ -1654,7 +1398,7 @@ export class WorkspaceEngine {
     return task.reservationSids[task.reservationSids.length - 1] as string;
   }
 
-  private createReservation(task: TaskRecord, w: WorkerRecord): void {
+  createReservation(task: TaskRecord, w: WorkerRecord): void {
     const channel = this.channels.get(task.taskChannelSid) as TaskChannelRecord;
     const ch = w.channels[channel.index] as WorkerChannelRecord;
     const workflow = task.workflowSid === null ? undefined : this.workflows.get(task.workflowSid);
@@ -1691,7 +1435,7 @@ export class WorkspaceEngine {
     w.openReservations.add(r.sid);
     ch.activeTasks += 1;
     ch.lastReservedAt = this.now;
-    this.emitReservation('reservation.created', r, task, w);
+    emitReservation(this, 'reservation.created', r, task, w);
     r.timer = this.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
     const q = task.taskQueueSid === null ? undefined : this.queues.get(task.taskQueueSid);
     const reservationActivity = q?.record.reservationActivitySid ?? null;
@@ -1703,7 +1447,7 @@ export class WorkspaceEngine {
     if (!this.hasOpenSlot(task)) this.unlist(task);
   }
 
-  private acceptReservation(r: ReservationRecord, task: TaskRecord): void {
+  acceptReservation(r: ReservationRecord, task: TaskRecord): void {
     const w = r.worker as WorkerRecord;
     this.unlist(task);
     this.stopReservationTimer(r);
@@ -1714,7 +1458,7 @@ export class WorkspaceEngine {
     task.assignmentStatus = 'assigned';
     task.statusChangedAt = this.now;
     this.touchTask(task);
-    this.emitReservation('reservation.accepted', r, task, w);
+    emitReservation(this, 'reservation.accepted', r, task, w);
     if (this.channelReadingTasks > 0) this.markDirty(w, -1);
     if (task.pendingReservations > 0) {
       for (const other of this.openReservationsOf(task)) {
@@ -1732,7 +1476,7 @@ export class WorkspaceEngine {
    * (a reservation does not return to pending), and most reservations are accepted long before
    * their timeout, which would otherwise stay queued until then.
    */
-  private stopReservationTimer(r: ReservationRecord): void {
+  stopReservationTimer(r: ReservationRecord): void {
     if (r.timer === null) return;
     this.timers.cancel(r.timer);
     r.timer = null;
@@ -1743,7 +1487,7 @@ export class WorkspaceEngine {
    * Moves the worker as the spec says and, when `continueRouting`, sends the task back to
    * matching once no reservation of it is pending (spec §4.4: retry in the current step).
    */
-  private endReservation(
+  endReservation(
     r: ReservationRecord,
     status: Extract<ReservationStatus, 'rejected' | 'timeout' | 'canceled' | 'rescinded'>,
     activitySid: string | null,
@@ -1758,7 +1502,7 @@ export class WorkspaceEngine {
     task.pendingReservations -= 1;
     w.openReservations.delete(r.sid);
     (r.workerChannel as WorkerChannelRecord).activeTasks -= 1;
-    this.emitReservation(`reservation.${status}`, r, task, w);
+    emitReservation(this, `reservation.${status}`, r, task, w);
     if (status === 'timeout') {
       this.setWorkerActivity(w, this.workspace.timeoutActivitySid);
     } else if (activitySid !== null) {
@@ -1775,7 +1519,7 @@ export class WorkspaceEngine {
    * After a reservation of a reserved task ended unaccepted: back to pending once none is
    * pending, then retry the current step (spec §4.4), or advance if its deadline passed.
    */
-  private resumeRouting(task: TaskRecord): void {
+  resumeRouting(task: TaskRecord): void {
     if (task.pendingReservations > 0 || task.assignmentStatus !== 'reserved') {
       if (task.assignmentStatus === 'reserved') this.routeNow(task);
       return;
@@ -1794,7 +1538,7 @@ export class WorkspaceEngine {
   // ───────────────────────────── workflow routing (spec §4.2) ─────────────────────────────
 
   /** Sends a waiting task through its workflow again from the first filter (spec §4.4). */
-  private reroute(task: TaskRecord): void {
+  reroute(task: TaskRecord): void {
     this.unlist(task);
     for (const r of this.openReservationsOf(task)) {
       if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
@@ -1808,11 +1552,11 @@ export class WorkspaceEngine {
     this.routeFromTop(task);
   }
 
-  private planOf(task: TaskRecord): RoutingPlan | null {
+  planOf(task: TaskRecord): RoutingPlan | null {
     return task.workflowSid === null ? null : (this.workflows.get(task.workflowSid)?.plan ?? null);
   }
 
-  private routeFromTop(task: TaskRecord): void {
+  routeFromTop(task: TaskRecord): void {
     const plan = this.planOf(task);
     assert(plan !== null, `task ${task.sid} has a workflow`);
     const f = this.firstMatchingFilter(plan, task, 0);
@@ -1822,12 +1566,12 @@ export class WorkspaceEngine {
     } else if (plan.defaultFilter !== null) {
       this.enterDefault(task, plan);
     } else {
-      this.emitTask('workflow.timeout', task);
+      emitTask(this, 'workflow.timeout', task);
       this.cancelTask(task, 'No matching filter');
     }
   }
 
-  private firstMatchingFilter(plan: RoutingPlan, task: TaskRecord, from: number): number {
+  firstMatchingFilter(plan: RoutingPlan, task: TaskRecord, from: number): number {
     const scope = { nowMs: this.now, task: task.attributes };
     for (let i = from; i < plan.filters.length; i++) {
       if ((plan.filters[i] as RoutingPlan['filters'][number]).expression.evaluate(scope)) return i;
@@ -1835,19 +1579,19 @@ export class WorkspaceEngine {
     return -1;
   }
 
-  private enterDefault(task: TaskRecord, plan: RoutingPlan): void {
+  enterDefault(task: TaskRecord, plan: RoutingPlan): void {
     const d = plan.defaultFilter as NonNullable<RoutingPlan['defaultFilter']>;
     task.routing = { filterIndex: -1, stepIndex: 0, filterEnteredAt: this.now, stepDeadlineAt: null, stepExpired: false };
     if (d.priority !== null) task.priority = d.priority;
     task.restriction = null;
     this.moveOut(task, d.queueSid);
-    this.emitTask('workflow.target-matched', task, d.queueSid);
+    emitTask(this, 'workflow.target-matched', task, d.queueSid);
     this.enterQueue(task, d.queueSid);
     this.routeNow(task);
   }
 
   /** Puts the task on step `stepIndex` of filter `filterIndex` (spec §4.2 enterFilter). */
-  private enterStep(task: TaskRecord, plan: RoutingPlan, filterIndex: number, stepIndex: number): void {
+  enterStep(task: TaskRecord, plan: RoutingPlan, filterIndex: number, stepIndex: number): void {
     const filter = plan.filters[filterIndex] as RoutingPlan['filters'][number];
     const step = filter.steps[stepIndex] as RoutingStep;
     let cumulativeS = 0;
@@ -1864,7 +1608,7 @@ export class WorkspaceEngine {
     this.moveOut(task, step.queueSid);
     const q = this.queues.get(step.queueSid);
     const wf = task.workflowSid === null ? undefined : this.workflows.get(task.workflowSid);
-    const d = q !== undefined && wf !== undefined ? this.routedTaskData(task, q.record, wf) : this.addWorkflowData(this.addQueueData(this.taskData(task), step.queueSid), task.workflowSid);
+    const d = q !== undefined && wf !== undefined ? routedTaskData(this, task, q.record, wf) : addWorkflowData(this, addQueueData(this, taskData(this, task), step.queueSid), task.workflowSid);
     d['filter_friendly_name'] = filter.friendlyName;
     d['target_index'] = stepIndex;
     this.emit('workflow.target-matched', 'task', task.sid, d);
@@ -1889,7 +1633,7 @@ export class WorkspaceEngine {
     if (deadline !== null && deadline <= this.now) this.advance(task, 'timeout');
   }
 
-  private restrictionFor(step: RoutingStep, task: TaskRecord): StepRestriction | null {
+  restrictionFor(step: RoutingStep, task: TaskRecord): StepRestriction | null {
     if (step.expression === null && step.knownWorker === null && step.orderBy === null) return null;
     let knownWorker: string | null = null;
     let knownWorkerMissing = false;
@@ -1902,11 +1646,11 @@ export class WorkspaceEngine {
   }
 
   /** Moves the task on after a step timed out or was skipped (spec §4.2 advance). */
-  private advance(task: TaskRecord, cause: 'timeout' | 'skip'): void {
+  advance(task: TaskRecord, cause: 'timeout' | 'skip'): void {
     const plan = this.planOf(task);
     const f = task.routing.filterIndex;
     this.unlist(task);
-    if (cause === 'timeout') this.emitTask('task-queue.timeout', task);
+    if (cause === 'timeout') emitTask(this, 'task-queue.timeout', task);
     if (plan === null || f === null || f < 0) {
       this.finishWorkflow(task, cause);
       return;
@@ -1927,21 +1671,21 @@ export class WorkspaceEngine {
     }
   }
 
-  private finishWorkflow(task: TaskRecord, cause: 'timeout' | 'skip'): void {
+  finishWorkflow(task: TaskRecord, cause: 'timeout' | 'skip'): void {
     if (cause === 'timeout') {
-      this.emitTask('workflow.timeout', task);
+      emitTask(this, 'workflow.timeout', task);
       this.cancelTask(task, 'Workflow Timeout');
     } else {
-      this.emitTask('workflow.skipped', task);
+      emitTask(this, 'workflow.skipped', task);
       this.cancelTask(task, 'Workflow Skipped');
     }
   }
 
   /** Emits task-queue.moved when the task is about to leave its queue for another one. */
-  private moveOut(task: TaskRecord, queueSid: string): void {
+  moveOut(task: TaskRecord, queueSid: string): void {
     const previous = task.taskQueueSid;
     if (previous === null || previous === queueSid) return;
-    const d = this.addWorkflowData(this.addQueueData(this.taskData(task), previous), task.workflowSid);
+    const d = addWorkflowData(this, addQueueData(this, taskData(this, task), previous), task.workflowSid);
     d['task_queue_moved_to_sid'] = queueSid;
     this.emit('task-queue.moved', 'task', task.sid, d);
     this.leaveQueue(task);
@@ -1952,19 +1696,19 @@ export class WorkspaceEngine {
    * calls moveOut first (task-queue.moved comes before workflow.target-matched, spec §5.2), so
    * this only leaves the old queue's set: a second moveOut here would emit task-queue.moved twice.
    */
-  private enterQueue(task: TaskRecord, queueSid: string): void {
+  enterQueue(task: TaskRecord, queueSid: string): void {
     this.leaveQueue(task);
     task.taskQueueSid = queueSid;
     task.taskQueueEnteredAt = this.now;
     (this.queues.get(queueSid) as QueueIndex).tasks.add(task);
     this.touchTask(task);
-    this.emitTask('task-queue.entered', task);
+    emitTask(this, 'task-queue.entered', task);
   }
 
   // ───────────────────────────── matching (spec §7) ─────────────────────────────
 
   /** A task can get (more) reservations: waiting, in a queue or aimed at a worker, step not expired. */
-  private isRoutable(task: TaskRecord): boolean {
+  isRoutable(task: TaskRecord): boolean {
     return (
       isWaiting(task.assignmentStatus) &&
       !task.routing.stepExpired &&
@@ -1972,12 +1716,12 @@ export class WorkspaceEngine {
     );
   }
 
-  private slotsOf(task: TaskRecord): number {
+  slotsOf(task: TaskRecord): number {
     if (task.taskQueueSid === null) return 1;
     return (this.queues.get(task.taskQueueSid) as QueueIndex).record.maxReservedWorkers;
   }
 
-  private hasOpenSlot(task: TaskRecord): boolean {
+  hasOpenSlot(task: TaskRecord): boolean {
     return this.isRoutable(task) && task.pendingReservations < this.slotsOf(task);
   }
 
@@ -1985,7 +1729,7 @@ export class WorkspaceEngine {
    * Offers the task to the best ready workers now, up to its open slots (spec §6
    * multi-reservation), and lists it as waiting if slots remain. Returns reservations created.
    */
-  private routeNow(task: TaskRecord): number {
+  routeNow(task: TaskRecord): number {
     this.unlist(task);
     if (!this.workspace.automaticRouting || !this.hasOpenSlot(task)) return 0;
     const workers = this.pickWorkers(task, this.slotsOf(task) - task.pendingReservations);
@@ -1994,7 +1738,7 @@ export class WorkspaceEngine {
     return workers.length;
   }
 
-  private hasPendingReservationFor(task: TaskRecord, w: WorkerRecord): boolean {
+  hasPendingReservationFor(task: TaskRecord, w: WorkerRecord): boolean {
     if (task.pendingReservations === 0) return false;
     for (const rsid of w.openReservations) {
       const r = this.reservations.get(rsid) as ReservationRecord;
@@ -2004,7 +1748,7 @@ export class WorkspaceEngine {
   }
 
   /** Does the step's restriction let this worker take the task (spec §7.2 rule 2)? */
-  private restrictionAllows(task: TaskRecord, w: WorkerRecord): boolean {
+  restrictionAllows(task: TaskRecord, w: WorkerRecord): boolean {
     const r = task.restriction;
     if (r === null) return true;
     if (r.knownWorkerMissing) return false;
@@ -2016,7 +1760,7 @@ export class WorkspaceEngine {
   }
 
   /** The best ready workers for a task, best first, at most `slots` (spec §7.2). */
-  private pickWorkers(task: TaskRecord, slots: number): WorkerRecord[] {
+  pickWorkers(task: TaskRecord, slots: number): WorkerRecord[] {
     const channel = (this.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
     if (task.taskQueueSid === null) {
       const w = task.routingTarget === null ? undefined : this.workers.get(task.routingTarget);
@@ -2064,7 +1808,7 @@ export class WorkspaceEngine {
   }
 
   /** Lists a routable task with open slots where newly ready workers will find it. */
-  private list(task: TaskRecord): void {
+  list(task: TaskRecord): void {
     assert(task.listedIn === null, `task ${task.sid} listed twice`);
     const channel = (this.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
     task.listedChannel = channel;
@@ -2098,7 +1842,7 @@ export class WorkspaceEngine {
     }
   }
 
-  private unlist(task: TaskRecord): void {
+  unlist(task: TaskRecord): void {
     const where = task.listedIn;
     if (where === null) return;
     task.listedIn = null;
@@ -2123,7 +1867,7 @@ export class WorkspaceEngine {
   }
 
   /** Serves workers that became ready until no ready worker can take a waiting task. */
-  private settle(): void {
+  settle(): void {
     const queue = this.dirtyWorkers;
     if (!this.workspace.automaticRouting) {
       for (const w of queue) w.queuedToServe = false;
@@ -2139,7 +1883,7 @@ export class WorkspaceEngine {
     queue.length = 0;
   }
 
-  private serveWorker(w: WorkerRecord): void {
+  serveWorker(w: WorkerRecord): void {
     const mask = w.dirtyChannels;
     w.dirtyChannels = 0;
     if (!this.workspace.multiTaskEnabled) {
@@ -2179,7 +1923,7 @@ export class WorkspaceEngine {
    * bumps while ready, and each serve ends here. The others are not read (cache misses, for a
    * worker last served long ago).
    */
-  private publishReady(w: WorkerRecord, served: number): void {
+  publishReady(w: WorkerRecord, served: number): void {
     const mask = served | w.dirtyChannels;
     const channels = w.channels;
     for (let i = 0; i < channels.length; i++) {
@@ -2195,13 +1939,13 @@ export class WorkspaceEngine {
   }
 
   /** Compares candidate tasks from different queues (spec §7.1, OUR CHOICE for cross-queue ties). */
-  private taskBefore(a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
+  taskBefore(a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
     if (aOrder !== bOrder) return aOrder === this.workspace.prioritizeQueueOrder;
     return aOrder === 'FIFO' ? fifoBefore(a, b) : lifoBefore(a, b);
   }
 
   /** The waiting task a newly ready worker should take on a channel, or null. */
-  private bestTaskFor(w: WorkerRecord, channel: number): TaskRecord | null {
+  bestTaskFor(w: WorkerRecord, channel: number): TaskRecord | null {
     let best: TaskRecord | null = null;
     let bestOrder: QueueOrder = 'FIFO';
     const direct = this.directListed > 0 ? w.directTasks : NO_TASK_SIDS;
@@ -2251,7 +1995,7 @@ export class WorkspaceEngine {
   }
 
   /** The first live waiting task of a queue that this worker holds no reservation for. */
-  private waitingHeadFor(q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
+  waitingHeadFor(q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
     const heap = q.waiting[channel];
     if (heap === undefined) return null;
     let skipped: WaitingEntry[] | null = null; // allocated only when an entry is passed over
@@ -2279,7 +2023,7 @@ export class WorkspaceEngine {
    * their record still holds them (they are dropped from the record when they stop mattering,
    * and when the record is removed); a step deadline while the task waits in that step.
    */
-  private isTimerLive(t: Timer): boolean {
+  isTimerLive(t: Timer): boolean {
     switch (t.kind) {
       case 'reservationTimeout':
         return (t.owner as ReservationRecord).timer === t;
@@ -2294,7 +2038,7 @@ export class WorkspaceEngine {
     }
   }
 
-  private fire(t: Timer): void {
+  fire(t: Timer): void {
     if (!this.isTimerLive(t)) return;
     switch (t.kind) {
       case 'reservationTimeout':
@@ -2319,7 +2063,7 @@ export class WorkspaceEngine {
       case 'assignedLimit':
       case 'purge': {
         const task = t.owner as TaskRecord;
-        this.emitTask('task.system-deleted', task);
+        emitTask(this, 'task.system-deleted', task);
         this.removeTask(task);
         return;
       }

@@ -1,0 +1,232 @@
+/**
+ * Event data (spec §9.3 groups) and the engine's emit helpers, as functions of the engine's
+ * records: the workspace group, then task, worker, queue and workflow groups in a fixed key
+ * order (event logs must come out byte-identical). Times in event data are whole seconds
+ * (`task_age`, `task_date_created`, …) unless a key says `_ms`; the engine's clock is epoch ms.
+ *
+ * The `routed…Data` builders are one object literal each for the common, hot cases, with the same
+ * keys in the same order as the general path (which adds each group to an object in turn).
+ */
+import type { EventType, EventValue } from './events.ts';
+import type {
+  ActivityRecord,
+  ReservationRecord,
+  TaskChannelRecord,
+  TaskQueueRecord,
+  TaskRecord,
+  WorkerRecord,
+  WorkflowRecord,
+} from './model.ts';
+import type { WorkspaceEngine } from './engine.ts';
+
+/** A new event data object with the workspace group (spec §9.3): `workspace_sid`, `workspace_name`. */
+export function workspaceData(engine: WorkspaceEngine): Record<string, EventValue> {
+  return { workspace_sid: engine.workspace.sid, workspace_name: engine.workspace.friendlyName };
+}
+
+/** The workspace and task groups of a task event; `task_age` in whole seconds since creation. */
+export function taskData(engine: WorkspaceEngine, task: TaskRecord): Record<string, EventValue> {
+  const channel = engine.channels.get(task.taskChannelSid);
+  return {
+    workspace_sid: engine.workspace.sid,
+    workspace_name: engine.workspace.friendlyName,
+    task_sid: task.sid,
+    task_attributes: task.attributesJson,
+    task_age: Math.floor((engine.now - task.dateCreated) / 1000),
+    task_priority: task.priority,
+    task_assignment_status: task.assignmentStatus,
+    task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
+    task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
+    task_version: task.version,
+    task_date_created: Math.floor(task.dateCreated / 1000),
+    task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
+    task_channel_sid: task.taskChannelSid,
+    task_channel_unique_name: channel?.uniqueName ?? null,
+    task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
+  };
+}
+
+/** Adds the worker group to `d` and returns it. */
+export function addWorkerData(engine: WorkspaceEngine, d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
+  d['worker_sid'] = w.sid;
+  d['worker_name'] = w.friendlyName;
+  d['worker_attributes'] = w.attributesJson;
+  d['worker_activity_sid'] = w.activitySid;
+  d['worker_activity_name'] = w.activityName;
+  d['worker_version'] = w.version;
+  return d;
+}
+
+/** Adds the task queue group to `d` when `queueSid` names a queue that still exists; returns `d`. */
+export function addQueueData(engine: WorkspaceEngine, d: Record<string, EventValue>, queueSid: string | null): Record<string, EventValue> {
+  const q = queueSid === null ? undefined : engine.queues.get(queueSid);
+  if (q !== undefined) {
+    d['task_queue_sid'] = q.record.sid;
+    d['task_queue_name'] = q.record.friendlyName;
+    d['task_queue_target_expression'] = q.record.targetWorkers;
+  }
+  return d;
+}
+
+/** Adds the workflow group to `d` when `workflowSid` names a workflow that still exists; returns `d`. */
+export function addWorkflowData(engine: WorkspaceEngine, d: Record<string, EventValue>, workflowSid: string | null): Record<string, EventValue> {
+  const wf = workflowSid === null ? undefined : engine.workflows.get(workflowSid);
+  if (wf !== undefined) {
+    d['workflow_sid'] = wf.sid;
+    d['workflow_name'] = wf.friendlyName;
+  }
+  return d;
+}
+
+/** Task, Queue and Workflow groups: task.* and task-queue.* events (spec §9.3). */
+export function emitTask(engine: WorkspaceEngine, type: EventType, task: TaskRecord, queueSid = task.taskQueueSid): void {
+  const q = queueSid === null ? undefined : engine.queues.get(queueSid);
+  const wf = task.workflowSid === null ? undefined : engine.workflows.get(task.workflowSid);
+  let d: Record<string, EventValue>;
+  if (wf === undefined) d = addQueueData(engine, taskData(engine, task), queueSid);
+  else if (q === undefined) d = workflowTaskData(engine, task, wf);
+  else d = routedTaskData(engine, task, q.record, wf);
+  engine.emit(type, 'task', task.sid, d);
+}
+
+/** Reservation group events (spec §9.3): task, worker, queue and workflow groups plus `reservation_sid`. */
+export function emitReservation(engine: WorkspaceEngine, type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
+  const q = r.taskQueueSid === null ? undefined : engine.queues.get(r.taskQueueSid);
+  const wf = r.workflowSid === null ? undefined : engine.workflows.get(r.workflowSid);
+  let d: Record<string, EventValue>;
+  if (q !== undefined && wf !== undefined) {
+    d = routedReservationData(engine, task, worker, q.record, wf, r.sid);
+  } else {
+    d = addWorkflowData(engine, addQueueData(engine, addWorkerData(engine, taskData(engine, task), worker), r.taskQueueSid), r.workflowSid);
+    d['reservation_sid'] = r.sid;
+  }
+  engine.emit(type, 'reservation', r.sid, d, worker);
+}
+
+/**
+ * {@link taskData} with the queue and workflow groups, as one object literal: the common case
+ * of a task routed by a workflow, built in one allocation with the same keys in the same order
+ * as the general path (which adds each group to the object in turn).
+ */
+export function routedTaskData(engine: WorkspaceEngine, task: TaskRecord, q: TaskQueueRecord, wf: WorkflowRecord): Record<string, EventValue> {
+  return {
+    workspace_sid: engine.workspace.sid,
+    workspace_name: engine.workspace.friendlyName,
+    task_sid: task.sid,
+    task_attributes: task.attributesJson,
+    task_age: Math.floor((engine.now - task.dateCreated) / 1000),
+    task_priority: task.priority,
+    task_assignment_status: task.assignmentStatus,
+    task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
+    task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
+    task_version: task.version,
+    task_date_created: Math.floor(task.dateCreated / 1000),
+    task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
+    task_channel_sid: task.taskChannelSid,
+    task_channel_unique_name: engine.channels.get(task.taskChannelSid)?.uniqueName ?? null,
+    task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
+    task_queue_sid: q.sid,
+    task_queue_name: q.friendlyName,
+    task_queue_target_expression: q.targetWorkers,
+    workflow_sid: wf.sid,
+    workflow_name: wf.friendlyName,
+  };
+}
+
+/**
+ * {@link taskData} with the workflow group, as one object literal: a task of a workflow not in
+ * a queue yet (task.created, workflow.entered). Same keys in the same order as the general path.
+ */
+export function workflowTaskData(engine: WorkspaceEngine, task: TaskRecord, wf: WorkflowRecord): Record<string, EventValue> {
+  return {
+    workspace_sid: engine.workspace.sid,
+    workspace_name: engine.workspace.friendlyName,
+    task_sid: task.sid,
+    task_attributes: task.attributesJson,
+    task_age: Math.floor((engine.now - task.dateCreated) / 1000),
+    task_priority: task.priority,
+    task_assignment_status: task.assignmentStatus,
+    task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
+    task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
+    task_version: task.version,
+    task_date_created: Math.floor(task.dateCreated / 1000),
+    task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
+    task_channel_sid: task.taskChannelSid,
+    task_channel_unique_name: engine.channels.get(task.taskChannelSid)?.uniqueName ?? null,
+    task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
+    workflow_sid: wf.sid,
+    workflow_name: wf.friendlyName,
+  };
+}
+
+/** {@link routedTaskData} with the worker group and the reservation SID, in one literal. */
+export function routedReservationData(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord, q: TaskQueueRecord, wf: WorkflowRecord, reservationSid: string): Record<string, EventValue> {
+  return {
+    workspace_sid: engine.workspace.sid,
+    workspace_name: engine.workspace.friendlyName,
+    task_sid: task.sid,
+    task_attributes: task.attributesJson,
+    task_age: Math.floor((engine.now - task.dateCreated) / 1000),
+    task_priority: task.priority,
+    task_assignment_status: task.assignmentStatus,
+    task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
+    task_completed_reason: task.assignmentStatus === 'completed' ? task.reason : null,
+    task_version: task.version,
+    task_date_created: Math.floor(task.dateCreated / 1000),
+    task_queue_entered_date: task.taskQueueEnteredAt === null ? null : Math.floor(task.taskQueueEnteredAt / 1000),
+    task_channel_sid: task.taskChannelSid,
+    task_channel_unique_name: engine.channels.get(task.taskChannelSid)?.uniqueName ?? null,
+    task_virtual_start_time: Math.floor(task.virtualStartTime / 1000),
+    worker_sid: w.sid,
+    worker_name: w.friendlyName,
+    worker_attributes: w.attributesJson,
+    worker_activity_sid: w.activitySid,
+    worker_activity_name: w.activityName,
+    worker_version: w.version,
+    task_queue_sid: q.sid,
+    task_queue_name: q.friendlyName,
+    task_queue_target_expression: q.targetWorkers,
+    workflow_sid: wf.sid,
+    workflow_name: wf.friendlyName,
+    reservation_sid: reservationSid,
+  };
+}
+
+/** Worker group events; `extra` keys (previous activity, channel capacity…) go after the worker group. */
+export function emitWorker(engine: WorkspaceEngine, type: EventType, w: WorkerRecord, extra?: Record<string, EventValue>): void {
+  const d = addWorkerData(engine, workspaceData(engine), w);
+  if (extra !== undefined) Object.assign(d, extra);
+  engine.emit(type, 'worker', w.sid, d);
+}
+
+/** task-queue.created/updated/deleted/expression.updated. */
+export function emitQueue(engine: WorkspaceEngine, type: EventType, q: TaskQueueRecord): void {
+  engine.emit(type, 'taskqueue', q.sid, addQueueData(engine, workspaceData(engine), q.sid));
+}
+
+/** workflow.created/updated/deleted. */
+export function emitWorkflow(engine: WorkspaceEngine, type: EventType, wf: WorkflowRecord): void {
+  const d = workspaceData(engine);
+  d['workflow_sid'] = wf.sid;
+  d['workflow_name'] = wf.friendlyName;
+  engine.emit(type, 'workflow', wf.sid, d);
+}
+
+/** activity.created/updated/deleted. */
+export function emitActivity(engine: WorkspaceEngine, type: EventType, a: ActivityRecord): void {
+  const d = workspaceData(engine);
+  d['activity_sid'] = a.sid;
+  d['activity_name'] = a.friendlyName;
+  d['activity_available'] = a.available;
+  engine.emit(type, 'activity', a.sid, d);
+}
+
+/** task-channel.created/updated/deleted. */
+export function emitChannel(engine: WorkspaceEngine, type: EventType, c: TaskChannelRecord): void {
+  const d = workspaceData(engine);
+  d['task_channel_sid'] = c.sid;
+  d['task_channel_name'] = c.friendlyName;
+  d['task_channel_unique_name'] = c.uniqueName;
+  d['task_channel_optimized_routing'] = c.channelOptimizedRouting;
+  engine.emit(type, 'taskchannel', c.sid, d);
+}
