@@ -21,8 +21,10 @@ import type { Command } from './commands.ts';
 import type { EngineEvent, EventType, EventValue, ResourceType } from './events.ts';
 import { LIMITS } from './limits.ts';
 import {
+  isOpen,
   isTerminal,
   isWaiting,
+  removeItem,
   WorkerChannelRecord,
   WorkerRecord,
   type ActivityRecord,
@@ -31,7 +33,6 @@ import {
   type ReservationStatus,
   type StepRestriction,
   type TaskChannelRecord,
-  type TaskQueueRecord,
   type TaskRecord,
   type WorkflowRecord,
   type WorkspaceRecord,
@@ -39,36 +40,39 @@ import {
 import { fifoBefore, lifoBefore, QueueIndex, readyBefore, readyEntryOf, type ReadyEntry, type WaitingEntry } from './queue-index.ts';
 import { reject, RejectionError, type Rejection } from './rejections.ts';
 import { StatisticsRecorder } from './statistics.ts';
-import { clonePlain, saveTask, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
+import { clonePlain, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
 import { TimerQueue, type Timer } from './timers.ts';
-import {
-  addQueueData,
-  addWorkflowData,
-  emitActivity,
-  emitChannel,
-  emitQueue,
-  emitReservation,
-  emitTask,
-  emitWorker,
-  emitWorkflow,
-  routedTaskData,
-  taskData,
-  workspaceData,
-} from './event-data.ts';
+import { addQueueData, addWorkflowData, emitReservation, emitTask, routedTaskData, taskData, workspaceData } from './event-data.ts';
 import {
   activityOrReject,
   channelOrReject,
-  checkFriendlyName,
   checkInteger,
   checkVersion,
-  compilePlan,
-  compileTargetWorkers,
   parseAttributes,
   queueOrReject,
   taskOrReject,
   workerOrReject,
   workflowOrReject,
 } from './validation.ts';
+import {
+  addActivity,
+  addChannel,
+  createActivity,
+  createTaskChannel,
+  createTaskQueue,
+  createWorkflow,
+  deleteActivity,
+  deleteTaskChannel,
+  deleteTaskQueue,
+  deleteWorkflow,
+  updateActivity,
+  updateTaskChannel,
+  updateTaskQueue,
+  updateWorkflow,
+  updateWorkspace,
+} from './config-commands.ts';
+import { createWorker, deleteWorker, setWorkerActivity, updateWorker, updateWorkerChannel } from './worker-commands.ts';
+import { restoreState, saveWorkspace } from './snapshot-restore.ts';
 import type { RoutingPlan, RoutingStep } from './workflow-config.ts';
 
 /** What one `execute` or `advanceTo` call produced. */
@@ -100,7 +104,6 @@ export interface CreateWorkspaceOptions {
 /** Read instead of a worker's directTasks while no task is listed as direct (not written to). */
 const NO_TASK_SIDS: ReadonlySet<string> = new Set();
 const SEED_CHANNELS = ['default', 'voice', 'chat', 'sms', 'video'] as const;
-const UNIQUE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 export class WorkspaceEngine {
   readonly workspace: WorkspaceRecord;
@@ -167,12 +170,12 @@ export class WorkspaceEngine {
     };
     const engine = new WorkspaceEngine(ws, options.newSid);
     engine.emit('workspace.created', 'workspace', ws.sid, workspaceData(engine));
-    const offline = engine.addActivity('Offline', false);
-    engine.addActivity('Available', true);
-    engine.addActivity('Unavailable', false);
+    const offline = addActivity(engine, 'Offline', false);
+    addActivity(engine, 'Available', true);
+    addActivity(engine, 'Unavailable', false);
     ws.defaultActivitySid = offline.sid;
     ws.timeoutActivitySid = offline.sid;
-    for (const name of SEED_CHANNELS) engine.addChannel(name, name, false);
+    for (const name of SEED_CHANNELS) addChannel(engine, name, name, false);
     if (options.template === 'FIFO') {
       const q = engine.run({ type: 'createTaskQueue', at, friendlyName: 'Sample Queue', targetWorkers: '1==1' });
       engine.run({
@@ -189,38 +192,7 @@ export class WorkspaceEngine {
 
   /** The whole workspace as plain data (see snapshot.ts). The engine stays usable. */
   snapshot(): WorkspaceSnapshot {
-    return clonePlain({
-      version: SNAPSHOT_VERSION,
-      now: this.now,
-      workspace: this.workspace,
-      activities: [...this.activities.values()],
-      channels: this.channelList,
-      queues: [...this.queues.values()].map((q) => q.record),
-      workflows: [...this.workflows.values()].map(({ plan: _plan, ...wf }) => wf),
-      workers: [...this.workers.values()].map((w) => ({
-        sid: w.sid,
-        friendlyName: w.friendlyName,
-        attributesJson: w.attributesJson,
-        activitySid: w.activitySid,
-        dateStatusChanged: w.dateStatusChanged,
-        dateCreated: w.dateCreated,
-        dateUpdated: w.dateUpdated,
-        version: w.version,
-        channels: w.channels.map((c) => ({
-          sid: c.sid,
-          taskChannelSid: c.taskChannelSid,
-          channelIndex: c.channelIndex,
-          configuredCapacity: c.configuredCapacity,
-          available: c.available,
-          dateCreated: c.dateCreated,
-          dateUpdated: c.dateUpdated,
-          lastReservedAt: c.lastReservedAt,
-        })),
-      })),
-      tasks: [...this.tasks.values()].map(saveTask),
-      reservations: [...this.reservations.values()].map(({ timer: _timer, worker: _worker, workerChannel: _workerChannel, task: _task, ...r }) => r),
-      statistics: this.statistics.save(),
-    });
+    return saveWorkspace(this);
   }
 
   /**
@@ -231,89 +203,7 @@ export class WorkspaceEngine {
     if (snapshot.version !== SNAPSHOT_VERSION) throw new Error(`snapshot version ${String(snapshot.version)} is not supported`);
     const s = clonePlain(snapshot);
     const engine = new WorkspaceEngine(s.workspace, newSid, StatisticsRecorder.load(s.statistics));
-    engine.now = s.now;
-    for (const a of s.activities) engine.activities.set(a.sid, a);
-    for (const c of s.channels) {
-      engine.channels.set(c.sid, c);
-      engine.channelList[c.index] = c;
-    }
-    for (const record of s.queues) {
-      const expression = compileTargetWorkers(record.targetWorkers);
-      const q = new QueueIndex(record, expression, engine.channelList.length);
-      engine.queues.set(record.sid, q);
-      if (expression?.dependsOn.workerActivity) engine.activityQueues.add(q);
-    }
-    for (const wf of s.workflows) engine.workflows.set(wf.sid, { ...wf, plan: compilePlan(engine, wf.configuration) });
-    for (const ws of s.workers) {
-      const activity = engine.activities.get(ws.activitySid) as ActivityRecord;
-      const w = new WorkerRecord({
-        ...ws,
-        attributes: JSON.parse(ws.attributesJson) as Record<string, unknown>,
-        activityName: activity.friendlyName,
-        activityAvailable: activity.available,
-        channels: ws.channels.map((c) => new WorkerChannelRecord(c)),
-      });
-      engine.attachWorker(w);
-      for (const q of engine.queues.values()) engine.updateMembership(w, q);
-    }
-    for (const saved of s.reservations) {
-      // `task` is set below, once the tasks are rebuilt (every reservation is in its task's list).
-      const worker = engine.workers.get(saved.workerSid) ?? null;
-      const workerChannel = worker === null ? null : (worker.channels[(engine.channels.get(saved.taskChannelSid) as TaskChannelRecord).index] ?? null);
-      const r: ReservationRecord = { ...saved, timer: null, worker, workerChannel, task: null as unknown as TaskRecord };
-      engine.reservations.set(r.sid, r);
-      // In creation order, as the live engine added them: RejectPendingReservations and
-      // worker deletion walk this set, and their events must come out in the same order.
-      if (isOpen(r.reservationStatus)) engine.workers.get(r.workerSid)?.openReservations.add(r.sid);
-    }
-    for (const ts of s.tasks) {
-      const task: TaskRecord = {
-        ...ts,
-        attributes: JSON.parse(ts.attributesJson) as Record<string, unknown>,
-        lastReservation: ts.reservationSids.length === 0 ? null : (engine.reservations.get(ts.reservationSids[ts.reservationSids.length - 1] as string) ?? null),
-        pendingReservations: 0,
-        stamp: 0,
-        restriction: null,
-        listedIn: null,
-        listedChannel: (engine.channels.get(ts.taskChannelSid) as TaskChannelRecord).index,
-        queueList: null,
-        queuePrev: null,
-        queueNext: null,
-        statusTimer: null,
-      };
-      engine.tasks.set(task.sid, task);
-      for (const rsid of task.reservationSids) {
-        const r = engine.reservations.get(rsid);
-        if (r !== undefined) r.task = task;
-        if (r === undefined || !isOpen(r.reservationStatus)) continue;
-        if (r.reservationStatus === 'pending') task.pendingReservations += 1;
-        const w = engine.workers.get(r.workerSid);
-        if (w === undefined) continue;
-        const ch = w.channels[(engine.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
-        ch.activeTasks += 1;
-        if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
-        if (r.reservationStatus === 'pending') r.timer = engine.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
-      }
-      const status = task.assignmentStatus;
-      if (!isTerminal(status) && task.taskQueueSid !== null) engine.queues.get(task.taskQueueSid)?.tasks.add(task);
-      if (isWaiting(status)) {
-        engine.setStatusTimer(task, engine.ttlAt(task), 'taskTtl');
-        const f = task.routing.filterIndex;
-        const plan = engine.planOf(task);
-        const step = plan !== null && f !== null && f >= 0 ? plan.filters[f]?.steps[task.routing.stepIndex] : undefined;
-        if (step !== undefined) task.restriction = engine.restrictionFor(step, task);
-        if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) engine.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid, task);
-      } else if (status === 'assigned' || status === 'wrapping') {
-        engine.setStatusTimer(task, task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit');
-      } else {
-        engine.setStatusTimer(task, task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge');
-      }
-    }
-    for (const r of engine.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
-    for (const w of engine.workers.values()) engine.refreshWorker(w);
-    for (const t of engine.tasks.values()) if (engine.hasOpenSlot(t)) engine.list(t);
-    engine.settle();
-    assert(engine.events.length === 0, 'a restored snapshot was not settled');
+    restoreState(engine, s);
     return engine;
   }
 
@@ -379,39 +269,39 @@ export class WorkspaceEngine {
       case 'tick':
         return null;
       case 'updateWorkspace':
-        return this.updateWorkspace(command);
+        return updateWorkspace(this, command);
       case 'createActivity':
-        return this.createActivity(command);
+        return createActivity(this, command);
       case 'updateActivity':
-        return this.updateActivity(command);
+        return updateActivity(this, command);
       case 'deleteActivity':
-        return this.deleteActivity(command);
+        return deleteActivity(this, command);
       case 'createTaskChannel':
-        return this.createTaskChannel(command);
+        return createTaskChannel(this, command);
       case 'updateTaskChannel':
-        return this.updateTaskChannel(command);
+        return updateTaskChannel(this, command);
       case 'deleteTaskChannel':
-        return this.deleteTaskChannel(command);
+        return deleteTaskChannel(this, command);
       case 'createTaskQueue':
-        return this.createTaskQueue(command);
+        return createTaskQueue(this, command);
       case 'updateTaskQueue':
-        return this.updateTaskQueue(command);
+        return updateTaskQueue(this, command);
       case 'deleteTaskQueue':
-        return this.deleteTaskQueue(command);
+        return deleteTaskQueue(this, command);
       case 'createWorkflow':
-        return this.createWorkflow(command);
+        return createWorkflow(this, command);
       case 'updateWorkflow':
-        return this.updateWorkflow(command);
+        return updateWorkflow(this, command);
       case 'deleteWorkflow':
-        return this.deleteWorkflow(command);
+        return deleteWorkflow(this, command);
       case 'createWorker':
-        return this.createWorker(command);
+        return createWorker(this, command);
       case 'updateWorker':
-        return this.updateWorker(command);
+        return updateWorker(this, command);
       case 'deleteWorker':
-        return this.deleteWorker(command);
+        return deleteWorker(this, command);
       case 'updateWorkerChannel':
-        return this.updateWorkerChannel(command);
+        return updateWorkerChannel(this, command);
       case 'createTask':
         return this.createTask(command);
       case 'updateTask':
@@ -451,522 +341,11 @@ export class WorkspaceEngine {
 
   // ───────────────────────────── workspace, activities, channels ─────────────────────────────
 
-  updateWorkspace(c: Extract<Command, { type: 'updateWorkspace' }>): string {
-    const ws = this.workspace;
-    if (c.friendlyName !== undefined) checkFriendlyName(c.friendlyName);
-    if (c.defaultActivitySid !== undefined) activityOrReject(this, c.defaultActivitySid, 'DefaultActivitySid');
-    if (c.timeoutActivitySid !== undefined) activityOrReject(this, c.timeoutActivitySid, 'TimeoutActivitySid');
-    if (c.prioritizeQueueOrder !== undefined && c.prioritizeQueueOrder !== 'FIFO' && c.prioritizeQueueOrder !== 'LIFO') {
-      reject('invalid_parameter', 'PrioritizeQueueOrder must be FIFO or LIFO', 'PrioritizeQueueOrder');
-    }
-    if (c.friendlyName !== undefined) ws.friendlyName = c.friendlyName;
-    if (c.eventCallbackUrl !== undefined) ws.eventCallbackUrl = c.eventCallbackUrl;
-    if (c.eventsFilter !== undefined) ws.eventsFilter = c.eventsFilter;
-    if (c.defaultActivitySid !== undefined) ws.defaultActivitySid = c.defaultActivitySid;
-    if (c.timeoutActivitySid !== undefined) ws.timeoutActivitySid = c.timeoutActivitySid;
-    if (c.prioritizeQueueOrder !== undefined) ws.prioritizeQueueOrder = c.prioritizeQueueOrder;
-    const multitaskChanged = c.multiTaskEnabled !== undefined && c.multiTaskEnabled !== ws.multiTaskEnabled;
-    if (c.multiTaskEnabled !== undefined) ws.multiTaskEnabled = c.multiTaskEnabled;
-    ws.dateUpdated = this.now;
-    this.emit('workspace.updated', 'workspace', ws.sid, workspaceData(this));
-    if (multitaskChanged) for (const w of this.workers.values()) this.refreshWorker(w);
-    return ws.sid;
-  }
-
-  addActivity(friendlyName: string, available: boolean): ActivityRecord {
-    const a: ActivityRecord = { sid: this.newSid('WA'), friendlyName, available, dateCreated: this.now, dateUpdated: this.now };
-    this.activities.set(a.sid, a);
-    emitActivity(this, 'activity.created', a);
-    return a;
-  }
-
-  createActivity(c: Extract<Command, { type: 'createActivity' }>): string {
-    const name = checkFriendlyName(c.friendlyName);
-    if (this.activities.size >= LIMITS.activities) reject('limit_exceeded', `A workspace holds at most ${LIMITS.activities} activities`);
-    for (const a of this.activities.values()) {
-      if (a.friendlyName === name) reject('duplicate', `Activity named ${name} already exists in workspace ${this.workspace.sid}`, 'FriendlyName');
-    }
-    return this.addActivity(name, c.available ?? false).sid;
-  }
-
-  updateActivity(c: Extract<Command, { type: 'updateActivity' }>): string {
-    const a = this.activities.get(c.activitySid) ?? reject('not_found', `Activity ${c.activitySid} was not found`, 'ActivitySid');
-    if (c.friendlyName !== undefined) {
-      const name = checkFriendlyName(c.friendlyName);
-      for (const other of this.activities.values()) {
-        if (other !== a && other.friendlyName === name) reject('duplicate', `Activity named ${name} already exists`, 'FriendlyName');
-      }
-      a.friendlyName = name;
-      for (const w of this.workers.values()) {
-        if (w.activitySid !== a.sid) continue;
-        w.activityName = name;
-        // TargetWorkers and target expressions may read activity_name (spec §3.1).
-        for (const q of this.activityQueues) this.updateMembership(w, q);
-        this.markDirty(w, -1);
-      }
-    }
-    a.dateUpdated = this.now;
-    emitActivity(this, 'activity.updated', a);
-    return a.sid;
-  }
-
-  deleteActivity(c: Extract<Command, { type: 'deleteActivity' }>): string {
-    const a = this.activities.get(c.activitySid) ?? reject('not_found', `Activity ${c.activitySid} was not found`, 'ActivitySid');
-    const ws = this.workspace;
-    if (a.sid === ws.defaultActivitySid || a.sid === ws.timeoutActivitySid) {
-      reject('in_use', `Activity ${a.friendlyName} is the workspace's default or timeout activity and cannot be deleted`);
-    }
-    for (const w of this.workers.values()) {
-      if (w.activitySid === a.sid) reject('in_use', `Activity ${a.friendlyName} is held by worker ${w.friendlyName} and cannot be deleted`);
-    }
-    for (const q of this.queues.values()) {
-      if (q.record.reservationActivitySid === a.sid || q.record.assignmentActivitySid === a.sid) {
-        reject('in_use', `Activity ${a.friendlyName} is used by task queue ${q.record.friendlyName} and cannot be deleted`);
-      }
-    }
-    this.activities.delete(a.sid);
-    emitActivity(this, 'activity.deleted', a);
-    return a.sid;
-  }
-
-  addChannel(friendlyName: string, uniqueName: string, optimized: boolean): TaskChannelRecord {
-    const ch: TaskChannelRecord = {
-      sid: this.newSid('TC'),
-      friendlyName,
-      uniqueName,
-      channelOptimizedRouting: optimized,
-      dateCreated: this.now,
-      dateUpdated: this.now,
-      index: this.channelList.length,
-      deleted: false,
-    };
-    this.channels.set(ch.sid, ch);
-    this.channelList.push(ch);
-    for (const q of this.queues.values()) q.addChannel();
-    for (const w of this.workers.values()) {
-      w.channels.push(this.newWorkerChannel(ch));
-      this.refreshWorker(w);
-    }
-    emitChannel(this, 'task-channel.created', ch);
-    return ch;
-  }
-
-  newWorkerChannel(ch: TaskChannelRecord): WorkerChannelRecord {
-    return new WorkerChannelRecord({
-      sid: this.newSid('WC'),
-      taskChannelSid: ch.sid,
-      channelIndex: ch.index,
-      configuredCapacity: 1,
-      available: true,
-      dateCreated: this.now,
-      dateUpdated: this.now,
-      lastReservedAt: null,
-    });
-  }
-
-  createTaskChannel(c: Extract<Command, { type: 'createTaskChannel' }>): string {
-    const friendlyName = checkFriendlyName(c.friendlyName);
-    if (typeof c.uniqueName !== 'string' || !UNIQUE_NAME.test(c.uniqueName)) {
-      reject('invalid_parameter', 'UniqueName may contain only letters, digits, "_" and "$", and may not start with a digit', 'UniqueName');
-    }
-    if (this.findChannel(c.uniqueName) !== undefined) reject('duplicate', `TaskChannel ${c.uniqueName} already exists in this workspace`, 'UniqueName');
-    if (this.channelList.filter((x) => !x.deleted).length >= LIMITS.taskChannels) {
-      reject('limit_exceeded', `A workspace holds at most ${LIMITS.taskChannels} task channels`);
-    }
-    return this.addChannel(friendlyName, c.uniqueName, c.channelOptimizedRouting ?? false).sid;
-  }
-
-  updateTaskChannel(c: Extract<Command, { type: 'updateTaskChannel' }>): string {
-    const ch = this.findChannel(c.taskChannel) ?? reject('not_found', `TaskChannel ${c.taskChannel} was not found`, 'Sid');
-    if (c.friendlyName !== undefined) ch.friendlyName = checkFriendlyName(c.friendlyName);
-    if (c.channelOptimizedRouting !== undefined && c.channelOptimizedRouting !== ch.channelOptimizedRouting) {
-      ch.channelOptimizedRouting = c.channelOptimizedRouting;
-      for (const w of this.workers.values()) this.refreshWorker(w);
-    }
-    ch.dateUpdated = this.now;
-    emitChannel(this, 'task-channel.updated', ch);
-    return ch.sid;
-  }
-
-  deleteTaskChannel(c: Extract<Command, { type: 'deleteTaskChannel' }>): string {
-    const ch = this.findChannel(c.taskChannel) ?? reject('not_found', `TaskChannel ${c.taskChannel} was not found`, 'Sid');
-    for (const t of this.tasks.values()) {
-      if (t.taskChannelSid === ch.sid) reject('in_use', `TaskChannel ${ch.uniqueName} is used by task ${t.sid} and cannot be deleted`);
-    }
-    ch.deleted = true;
-    for (const w of this.workers.values()) this.refreshWorker(w);
-    emitChannel(this, 'task-channel.deleted', ch);
-    return ch.sid;
-  }
-
   // ───────────────────────────── task queues ─────────────────────────────
-
-  checkQueueFields(c: Extract<Command, { type: 'createTaskQueue' | 'updateTaskQueue' }>, self: QueueIndex | null): void {
-    if (c.friendlyName !== undefined) {
-      const name = checkFriendlyName(c.friendlyName);
-      for (const q of this.queues.values()) {
-        if (q !== self && q.record.friendlyName === name) {
-          reject('duplicate', `Queue named ${name} already exists for workspace ${this.workspace.sid}`, 'FriendlyName');
-        }
-      }
-    }
-    if (c.maxReservedWorkers !== undefined) checkInteger(c.maxReservedWorkers, 'MaxReservedWorkers', 1, LIMITS.maxReservedWorkers);
-    if (c.taskOrder !== undefined && c.taskOrder !== 'FIFO' && c.taskOrder !== 'LIFO') {
-      reject('invalid_parameter', 'TaskOrder must be FIFO or LIFO', 'TaskOrder');
-    }
-    if (c.reservationActivitySid) activityOrReject(this, c.reservationActivitySid, 'ReservationActivitySid');
-    if (c.assignmentActivitySid) activityOrReject(this, c.assignmentActivitySid, 'AssignmentActivitySid');
-  }
-
-  createTaskQueue(c: Extract<Command, { type: 'createTaskQueue' }>): string {
-    checkFriendlyName(c.friendlyName);
-    this.checkQueueFields(c, null);
-    if (this.queues.size >= LIMITS.taskQueues) reject('limit_exceeded', `A workspace holds at most ${LIMITS.taskQueues} task queues`);
-    const targetWorkers = c.targetWorkers === undefined ? '1==1' : c.targetWorkers;
-    const expression = compileTargetWorkers(targetWorkers);
-    const record: TaskQueueRecord = {
-      sid: this.newSid('WQ'),
-      friendlyName: c.friendlyName,
-      targetWorkers,
-      maxReservedWorkers: c.maxReservedWorkers ?? 1,
-      taskOrder: c.taskOrder ?? 'FIFO',
-      reservationActivitySid: c.reservationActivitySid || null,
-      assignmentActivitySid: c.assignmentActivitySid || null,
-      dateCreated: this.now,
-      dateUpdated: this.now,
-    };
-    const q = new QueueIndex(record, expression, this.channelList.length);
-    this.queues.set(record.sid, q);
-    if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
-    emitQueue(this, 'task-queue.created', record);
-    for (const w of this.workers.values()) this.updateMembership(w, q);
-    return record.sid;
-  }
-
-  updateTaskQueue(c: Extract<Command, { type: 'updateTaskQueue' }>): string {
-    const q = queueOrReject(this, c.taskQueueSid, 'Sid');
-    this.checkQueueFields(c, q);
-    const expressionChanged = c.targetWorkers !== undefined && c.targetWorkers !== q.record.targetWorkers;
-    const expression = expressionChanged ? compileTargetWorkers(c.targetWorkers ?? null) : q.expression;
-    const r = q.record;
-    if (c.friendlyName !== undefined) r.friendlyName = c.friendlyName;
-    if (c.maxReservedWorkers !== undefined) r.maxReservedWorkers = c.maxReservedWorkers;
-    if (c.reservationActivitySid !== undefined) r.reservationActivitySid = c.reservationActivitySid || null;
-    if (c.assignmentActivitySid !== undefined) r.assignmentActivitySid = c.assignmentActivitySid || null;
-    const reordered = c.taskOrder !== undefined && c.taskOrder !== r.taskOrder;
-    if (c.taskOrder !== undefined) r.taskOrder = c.taskOrder;
-    r.dateUpdated = this.now;
-    if (reordered) q.reorder();
-    emitQueue(this, 'task-queue.updated', r);
-    if (expressionChanged) {
-      r.targetWorkers = c.targetWorkers ?? null;
-      q.expression = expression;
-      if (expression?.dependsOn.workerActivity) this.activityQueues.add(q);
-      else this.activityQueues.delete(q);
-      emitQueue(this, 'task-queue.expression.updated', r);
-      for (const w of this.workers.values()) this.updateMembership(w, q);
-    }
-    // A larger MaxReservedWorkers opens slots for tasks already reserved. Offer in queue order
-    // (spec §7.1): the set's insertion order is neither fair nor reproduced by a restore.
-    const waiting = [...q.tasks].filter((t) => isWaiting(t.assignmentStatus));
-    waiting.sort((a, b) => (q.before(a, b) ? -1 : 1));
-    for (const t of waiting) this.routeNow(t);
-    return r.sid;
-  }
-
-  deleteTaskQueue(c: Extract<Command, { type: 'deleteTaskQueue' }>): string {
-    const q = queueOrReject(this, c.taskQueueSid, 'Sid');
-    for (const wf of this.workflows.values()) {
-      if (wf.plan.queueSids.has(q.record.sid)) {
-        reject('in_use', `TaskQueue ${q.record.friendlyName} is a target of workflow ${wf.friendlyName}; change the workflow first`);
-      }
-    }
-    if (q.tasks.size > 0) reject('in_use', `TaskQueue ${q.record.friendlyName} still holds ${q.tasks.size} tasks`);
-    for (const w of q.members) {
-      w.queues.delete(q.record.sid);
-      removeItem(w.queueIndexes, q);
-    }
-    this.queues.delete(q.record.sid);
-    this.activityQueues.delete(q);
-    emitQueue(this, 'task-queue.deleted', q.record);
-    return q.record.sid;
-  }
 
   // ───────────────────────────── workflows ─────────────────────────────
 
-  checkWorkflowFields(c: Extract<Command, { type: 'createWorkflow' | 'updateWorkflow' }>, self: WorkflowRecord | null): void {
-    if (c.friendlyName !== undefined) {
-      const name = checkFriendlyName(c.friendlyName);
-      for (const wf of this.workflows.values()) {
-        if (wf !== self && wf.friendlyName === name) reject('duplicate', `Workflow named ${name} already exists in this workspace`, 'FriendlyName');
-      }
-    }
-    if (c.taskReservationTimeoutS !== undefined) {
-      checkInteger(c.taskReservationTimeoutS, 'TaskReservationTimeout', 1, LIMITS.taskReservationTimeoutMaxS);
-    }
-  }
-
-  createWorkflow(c: Extract<Command, { type: 'createWorkflow' }>): string {
-    checkFriendlyName(c.friendlyName);
-    this.checkWorkflowFields(c, null);
-    if (typeof c.configuration !== 'string') reject('invalid_parameter', 'Configuration is required', 'Configuration');
-    if (this.workflows.size >= LIMITS.workflows) reject('limit_exceeded', `A workspace holds at most ${LIMITS.workflows} workflows`);
-    const plan = compilePlan(this, c.configuration);
-    const wf: WorkflowRecord = {
-      sid: this.newSid('WW'),
-      friendlyName: c.friendlyName,
-      configuration: c.configuration,
-      assignmentCallbackUrl: c.assignmentCallbackUrl ?? null,
-      fallbackAssignmentCallbackUrl: c.fallbackAssignmentCallbackUrl ?? null,
-      taskReservationTimeoutS: c.taskReservationTimeoutS ?? 120,
-      dateCreated: this.now,
-      dateUpdated: this.now,
-      plan,
-    };
-    this.workflows.set(wf.sid, wf);
-    emitWorkflow(this, 'workflow.created', wf);
-    return wf.sid;
-  }
-
-  updateWorkflow(c: Extract<Command, { type: 'updateWorkflow' }>): string {
-    const wf = workflowOrReject(this, c.workflowSid, 'Sid');
-    this.checkWorkflowFields(c, wf);
-    const plan = c.configuration !== undefined ? compilePlan(this, c.configuration) : wf.plan;
-    if (c.friendlyName !== undefined) wf.friendlyName = c.friendlyName;
-    if (c.configuration !== undefined) wf.configuration = c.configuration;
-    if (c.assignmentCallbackUrl !== undefined) wf.assignmentCallbackUrl = c.assignmentCallbackUrl;
-    if (c.fallbackAssignmentCallbackUrl !== undefined) wf.fallbackAssignmentCallbackUrl = c.fallbackAssignmentCallbackUrl;
-    if (c.taskReservationTimeoutS !== undefined) wf.taskReservationTimeoutS = c.taskReservationTimeoutS;
-    wf.plan = plan;
-    wf.dateUpdated = this.now;
-    emitWorkflow(this, 'workflow.updated', wf);
-    if (c.reEvaluateTasks === true) {
-      const affected = [...this.tasks.values()].filter((t) => t.workflowSid === wf.sid && isWaiting(t.assignmentStatus));
-      for (const t of affected) this.reroute(t);
-    } else if (c.configuration !== undefined) {
-      // Waiting tasks keep their filter and step indexes, but their step's restriction comes
-      // from the new plan: that is all a restored engine can derive (see restore), so the live
-      // engine must do the same or a snapshot would not restore to the same state.
-      for (const t of this.tasks.values()) {
-        if (t.workflowSid !== wf.sid || !isWaiting(t.assignmentStatus)) continue;
-        const f = t.routing.filterIndex;
-        const step = f !== null && f >= 0 ? plan.filters[f]?.steps[t.routing.stepIndex] : undefined;
-        this.unlist(t);
-        t.restriction = step === undefined ? null : this.restrictionFor(step, t);
-        this.routeNow(t);
-      }
-    }
-    return wf.sid;
-  }
-
-  deleteWorkflow(c: Extract<Command, { type: 'deleteWorkflow' }>): string {
-    const wf = workflowOrReject(this, c.workflowSid, 'Sid');
-    for (const t of this.tasks.values()) {
-      if (t.workflowSid === wf.sid && !isTerminal(t.assignmentStatus)) {
-        reject('in_use', `Workflow ${wf.friendlyName} still routes task ${t.sid}; cancel or complete its tasks first`);
-      }
-    }
-    this.workflows.delete(wf.sid);
-    emitWorkflow(this, 'workflow.deleted', wf);
-    return wf.sid;
-  }
-
   // ───────────────────────────── workers ─────────────────────────────
-
-  createWorker(c: Extract<Command, { type: 'createWorker' }>): string {
-    const name = checkFriendlyName(c.friendlyName);
-    if (this.findWorkerByName(name) !== undefined) {
-      reject('duplicate', `Worker named ${name} already exists in workspace ${this.workspace.sid}`, 'FriendlyName');
-    }
-    const attributesJson = c.attributes ?? '{}';
-    const attributes = parseAttributes(attributesJson);
-    const activity = activityOrReject(this, c.activitySid ?? this.workspace.defaultActivitySid, 'ActivitySid');
-    if (this.workers.size >= LIMITS.workers) reject('limit_exceeded', `A workspace holds at most ${LIMITS.workers} workers`);
-    const w = new WorkerRecord({
-      sid: this.newSid('WK'),
-      friendlyName: name,
-      attributesJson,
-      attributes,
-      activitySid: activity.sid,
-      activityName: activity.friendlyName,
-      activityAvailable: activity.available,
-      dateStatusChanged: this.now,
-      dateCreated: this.now,
-      dateUpdated: this.now,
-      version: 0,
-      channels: this.channelList.map((ch) => this.newWorkerChannel(ch)),
-    });
-    this.attachWorker(w);
-    emitWorker(this, 'worker.created', w);
-    for (const q of this.queues.values()) this.updateMembership(w, q);
-    this.refreshWorker(w);
-    return w.sid;
-  }
-
-  /** Wires a worker into the lookup maps (create and restore). */
-  attachWorker(w: WorkerRecord): void {
-    this.workers.set(w.sid, w);
-    this.workersByName.set(w.friendlyName.toLowerCase(), w);
-    w.channelByName = (uniqueName) => {
-      const ch = this.findChannel(uniqueName);
-      return ch === undefined ? undefined : w.channels[ch.index];
-    };
-  }
-
-  updateWorker(c: Extract<Command, { type: 'updateWorker' }>): string {
-    const w = workerOrReject(this, c.workerSid, 'Sid');
-    checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
-    if (c.friendlyName !== undefined) {
-      const name = checkFriendlyName(c.friendlyName);
-      const other = this.findWorkerByName(name);
-      if (other !== undefined && other !== w) reject('duplicate', `Worker named ${name} already exists in this workspace`, 'FriendlyName');
-    }
-    const attributes = c.attributes !== undefined ? parseAttributes(c.attributes) : null;
-    const activity = c.activitySid !== undefined ? activityOrReject(this, c.activitySid, 'ActivitySid') : null;
-    if (c.rejectPendingReservations === true && (activity === null || activity.available)) {
-      reject('invalid_parameter', 'RejectPendingReservations is allowed only with an ActivitySid of an unavailable activity', 'RejectPendingReservations');
-    }
-
-    if (c.friendlyName !== undefined && c.friendlyName !== w.friendlyName) {
-      this.workersByName.delete(w.friendlyName.toLowerCase());
-      w.friendlyName = c.friendlyName;
-      this.workersByName.set(w.friendlyName.toLowerCase(), w);
-      this.touchWorker(w);
-      emitWorker(this, 'worker.updated', w);
-      // TargetWorkers may read friendly_name (spec §3.1), known workers may be named by it.
-      for (const q of this.queues.values()) this.updateMembership(w, q);
-      this.markDirty(w, -1);
-    }
-    if (attributes !== null && c.attributes !== undefined) {
-      w.attributesJson = c.attributes;
-      w.attributes = attributes;
-      this.touchWorker(w);
-      emitWorker(this, 'worker.attributes.update', w);
-      for (const q of this.queues.values()) this.updateMembership(w, q);
-      // Target expressions read attributes too: a matching pass runs on every change (spec §4.4).
-      this.markDirty(w, -1);
-    }
-    if (activity !== null) {
-      this.setWorkerActivity(w, activity.sid);
-      if (c.rejectPendingReservations === true) {
-        for (const rsid of [...w.openReservations]) {
-          const r = this.reservations.get(rsid) as ReservationRecord;
-          // The worker's requested activity stands: no return to the pre-reservation one.
-          if (r.reservationStatus === 'pending') this.endReservation(r, 'rejected', activity.sid);
-        }
-      }
-    }
-    this.refreshWorker(w);
-    return w.sid;
-  }
-
-  touchWorker(w: WorkerRecord): void {
-    w.version += 1;
-    w.dateUpdated = this.now;
-  }
-
-  /** Moves a worker to an activity and emits worker.activity.update (spec §9.2 worker group). */
-  setWorkerActivity(w: WorkerRecord, activitySid: string): void {
-    const activity = this.activities.get(activitySid);
-    assert(activity !== undefined, `activity ${activitySid} exists`);
-    if (activity.sid === w.activitySid) return;
-    const previous = { sid: w.activitySid, name: w.activityName, since: w.dateStatusChanged };
-    for (const q of w.queueIndexes) {
-      q.countActivity(w.activitySid, w.activityAvailable, -1);
-      q.countActivity(activity.sid, activity.available, 1);
-    }
-    w.activitySid = activity.sid;
-    w.activityName = activity.friendlyName;
-    w.activityAvailable = activity.available;
-    w.dateStatusChanged = this.now;
-    this.touchWorker(w);
-    const inPreviousMs = this.now - previous.since;
-    emitWorker(this, 'worker.activity.update', w, {
-      worker_previous_activity_sid: previous.sid,
-      worker_previous_activity_name: previous.name,
-      worker_time_in_previous_activity: Math.floor(inPreviousMs / 1000),
-      worker_time_in_previous_activity_ms: inPreviousMs,
-    });
-    for (const q of this.activityQueues) this.updateMembership(w, q);
-    this.refreshWorker(w);
-    // Target expressions may read the activity: a matching pass runs on every change (spec §4.4).
-    this.markDirty(w, -1);
-  }
-
-  deleteWorker(c: Extract<Command, { type: 'deleteWorker' }>): string {
-    const w = workerOrReject(this, c.workerSid, 'Sid');
-    checkVersion(c.ifMatch, w.version, `Worker ${w.sid}`);
-    for (const rsid of w.openReservations) {
-      const r = this.reservations.get(rsid) as ReservationRecord;
-      if (r.reservationStatus !== 'pending') {
-        reject('in_use', `Worker ${w.friendlyName} has ${r.reservationStatus} reservation ${r.sid}; complete its task first`);
-      }
-    }
-    // Cancel first and route the tasks again only once the worker is gone: routing them now
-    // would offer them straight back to this still ready, still member worker.
-    const affected: TaskRecord[] = [];
-    for (const rsid of [...w.openReservations]) {
-      const r = this.reservations.get(rsid) as ReservationRecord;
-      affected.push(this.tasks.get(r.taskSid) as TaskRecord);
-      this.endReservation(r, 'canceled', null, false);
-    }
-    const direct = [...w.directTasks].map((tsid) => this.tasks.get(tsid) as TaskRecord);
-    for (const t of affected) if (t.taskQueueSid === null && t.routingTarget === w.sid) direct.push(t);
-    // Oldest first: the set's order (when each task was last listed) is not kept by a restore.
-    direct.sort((a, b) => a.dateCreated - b.dateCreated || (a.sid < b.sid ? -1 : 1));
-    for (const t of direct) if (isWaiting(t.assignmentStatus)) this.cancelTask(t, 'Worker deleted');
-    for (const q of w.queueIndexes) q.removeMember(w);
-    w.queues.clear();
-    w.queueIndexes.length = 0;
-    for (const ch of w.channels) {
-      ch.ready = false;
-      ch.stamp += 1;
-    }
-    this.workers.delete(w.sid);
-    w.deleted = true;
-    this.workersByName.delete(w.friendlyName.toLowerCase());
-    emitWorker(this, 'worker.deleted', w);
-    for (const t of affected) this.resumeRouting(t);
-    return w.sid;
-  }
-
-  updateWorkerChannel(c: Extract<Command, { type: 'updateWorkerChannel' }>): string {
-    const w = workerOrReject(this, c.workerSid);
-    const ch =
-      w.channels.find((x) => x.sid === c.workerChannel && !(this.channelList[x.channelIndex] as TaskChannelRecord).deleted) ??
-      (() => {
-        const tc = this.findChannel(c.workerChannel);
-        return tc === undefined ? undefined : w.channels[tc.index];
-      })() ??
-      reject('not_found', `Worker channel ${c.workerChannel} was not found for worker ${w.sid}`, 'Sid');
-    if (c.capacity !== undefined) checkInteger(c.capacity, 'Capacity', 0, LIMITS.channelCapacity);
-    const tc = this.channelList[ch.channelIndex] as TaskChannelRecord;
-    const extra = (previousCapacity: number): Record<string, EventValue> => ({
-      worker_channel_available: ch.available,
-      worker_channel_available_capacity: Math.max(0, ch.configuredCapacity - ch.activeTasks),
-      worker_channel_previous_capacity: previousCapacity,
-      worker_channel_task_count: ch.activeTasks,
-      task_channel_sid: tc.sid,
-      task_channel_unique_name: tc.uniqueName,
-    });
-    if (c.capacity !== undefined && c.capacity !== ch.configuredCapacity) {
-      const previous = ch.configuredCapacity;
-      ch.configuredCapacity = c.capacity;
-      ch.dateUpdated = this.now;
-      emitWorker(this, 'worker.capacity.update', w, extra(previous));
-    }
-    if (c.available !== undefined && c.available !== ch.available) {
-      ch.available = c.available;
-      ch.dateUpdated = this.now;
-      emitWorker(this, 
-        'worker.channel.availability.update',
-        w,
-        extra(ch.configuredCapacity),
-      );
-    }
-    this.refreshWorker(w);
-    return ch.sid;
-  }
 
   /** Re-evaluates one queue's TargetWorkers for one worker and updates the indexes. */
   updateMembership(w: WorkerRecord, q: QueueIndex): void {
@@ -1441,7 +820,7 @@ export class WorkspaceEngine {
     const reservationActivity = q?.record.reservationActivitySid ?? null;
     if (reservationActivity !== null && reservationActivity !== w.activitySid) {
       r.previousActivitySid = w.activitySid;
-      this.setWorkerActivity(w, reservationActivity);
+      setWorkerActivity(this, w, reservationActivity);
     }
     this.refreshWorker(w, channel.index, channel.index);
     if (!this.hasOpenSlot(task)) this.unlist(task);
@@ -1467,7 +846,7 @@ export class WorkspaceEngine {
     }
     const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
     const assignmentActivity = q?.record.assignmentActivitySid ?? null;
-    if (assignmentActivity !== null) this.setWorkerActivity(w, assignmentActivity);
+    if (assignmentActivity !== null) setWorkerActivity(this, w, assignmentActivity);
     this.setStatusTimer(task, this.now + LIMITS.assignedRetentionMs, 'assignedLimit');
   }
 
@@ -1504,12 +883,12 @@ export class WorkspaceEngine {
     (r.workerChannel as WorkerChannelRecord).activeTasks -= 1;
     emitReservation(this, `reservation.${status}`, r, task, w);
     if (status === 'timeout') {
-      this.setWorkerActivity(w, this.workspace.timeoutActivitySid);
+      setWorkerActivity(this, w, this.workspace.timeoutActivitySid);
     } else if (activitySid !== null) {
-      this.setWorkerActivity(w, activitySid);
+      setWorkerActivity(this, w, activitySid);
     } else if (r.previousActivitySid !== null && this.activities.has(r.previousActivitySid)) {
       const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
-      if (q === undefined || w.activitySid === q.record.reservationActivitySid) this.setWorkerActivity(w, r.previousActivitySid);
+      if (q === undefined || w.activitySid === q.record.reservationActivitySid) setWorkerActivity(this, w, r.previousActivitySid);
     }
     this.refreshWorker(w);
     if (continueRouting) this.resumeRouting(task);
@@ -2079,15 +1458,4 @@ function inChannelMask(mask: number, index: number): boolean {
 /** Where a known-worker task is filed: the worker's SID, or `~` + lower-case friendly name. */
 function knownWorkerKey(r: StepRestriction): string {
   return r.byName ? `~${(r.knownWorker as string).toLowerCase()}` : (r.knownWorker as string);
-}
-
-/** Removes the first `item` from `list`, if there. */
-function removeItem<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
-}
-
-/** Pending, accepted and wrapping reservations hold worker capacity. */
-function isOpen(status: ReservationStatus): boolean {
-  return status === 'pending' || status === 'accepted' || status === 'wrapping';
 }

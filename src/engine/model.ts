@@ -358,3 +358,14 @@ export function isWaiting(status: TaskStatus): boolean {
 export function isTerminal(status: TaskStatus): boolean {
   return status === 'completed' || status === 'canceled';
 }
+
+/** Pending, accepted and wrapping reservations hold worker capacity. */
+export function isOpen(status: ReservationStatus): boolean {
+  return status === 'pending' || status === 'accepted' || status === 'wrapping';
+}
+
+/** Removes the first `item` from `list`, if there. */
+export function removeItem<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}
