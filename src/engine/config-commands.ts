@@ -30,6 +30,8 @@ import {
   workflowOrReject,
 } from './validation.ts';
 import { newWorkerChannel } from './worker-commands.ts';
+import { markDirty, refreshWorker, routeNow, unlist, updateMembership } from './matching.ts';
+import { reroute, restrictionFor } from './workflow-routing.ts';
 
 /** A task channel's UniqueName: letters, digits, `_` and `$`, not starting with a digit. */
 const UNIQUE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -53,7 +55,7 @@ export function updateWorkspace(engine: WorkspaceEngine, c: Extract<Command, { t
   if (c.multiTaskEnabled !== undefined) ws.multiTaskEnabled = c.multiTaskEnabled;
   ws.dateUpdated = engine.now;
   engine.emit('workspace.updated', 'workspace', ws.sid, workspaceData(engine));
-  if (multitaskChanged) for (const w of engine.workers.values()) engine.refreshWorker(w);
+  if (multitaskChanged) for (const w of engine.workers.values()) refreshWorker(engine, w);
   return ws.sid;
 }
 
@@ -88,8 +90,8 @@ export function updateActivity(engine: WorkspaceEngine, c: Extract<Command, { ty
       if (w.activitySid !== a.sid) continue;
       w.activityName = name;
       // TargetWorkers and target expressions may read activity_name (spec §3.1).
-      for (const q of engine.activityQueues) engine.updateMembership(w, q);
-      engine.markDirty(w, -1);
+      for (const q of engine.activityQueues) updateMembership(engine, w, q);
+      markDirty(engine, w, -1);
     }
   }
   a.dateUpdated = engine.now;
@@ -134,7 +136,7 @@ export function addChannel(engine: WorkspaceEngine, friendlyName: string, unique
   for (const q of engine.queues.values()) q.addChannel();
   for (const w of engine.workers.values()) {
     w.channels.push(newWorkerChannel(engine, ch));
-    engine.refreshWorker(w);
+    refreshWorker(engine, w);
   }
   emitChannel(engine, 'task-channel.created', ch);
   return ch;
@@ -159,7 +161,7 @@ export function updateTaskChannel(engine: WorkspaceEngine, c: Extract<Command, {
   if (c.friendlyName !== undefined) ch.friendlyName = checkFriendlyName(c.friendlyName);
   if (c.channelOptimizedRouting !== undefined && c.channelOptimizedRouting !== ch.channelOptimizedRouting) {
     ch.channelOptimizedRouting = c.channelOptimizedRouting;
-    for (const w of engine.workers.values()) engine.refreshWorker(w);
+    for (const w of engine.workers.values()) refreshWorker(engine, w);
   }
   ch.dateUpdated = engine.now;
   emitChannel(engine, 'task-channel.updated', ch);
@@ -173,7 +175,7 @@ export function deleteTaskChannel(engine: WorkspaceEngine, c: Extract<Command, {
     if (t.taskChannelSid === ch.sid) reject('in_use', `TaskChannel ${ch.uniqueName} is used by task ${t.sid} and cannot be deleted`);
   }
   ch.deleted = true;
-  for (const w of engine.workers.values()) engine.refreshWorker(w);
+  for (const w of engine.workers.values()) refreshWorker(engine, w);
   emitChannel(engine, 'task-channel.deleted', ch);
   return ch.sid;
 }
@@ -218,7 +220,7 @@ export function createTaskQueue(engine: WorkspaceEngine, c: Extract<Command, { t
   engine.queues.set(record.sid, q);
   if (expression?.dependsOn.workerActivity) engine.activityQueues.add(q);
   emitQueue(engine, 'task-queue.created', record);
-  for (const w of engine.workers.values()) engine.updateMembership(w, q);
+  for (const w of engine.workers.values()) updateMembership(engine, w, q);
   return record.sid;
 }
 
@@ -244,13 +246,13 @@ export function updateTaskQueue(engine: WorkspaceEngine, c: Extract<Command, { t
     if (expression?.dependsOn.workerActivity) engine.activityQueues.add(q);
     else engine.activityQueues.delete(q);
     emitQueue(engine, 'task-queue.expression.updated', r);
-    for (const w of engine.workers.values()) engine.updateMembership(w, q);
+    for (const w of engine.workers.values()) updateMembership(engine, w, q);
   }
   // A larger MaxReservedWorkers opens slots for tasks already reserved. Offer in queue order
   // (spec §7.1): the set's insertion order is neither fair nor reproduced by a restore.
   const waiting = [...q.tasks].filter((t) => isWaiting(t.assignmentStatus));
   waiting.sort((a, b) => (q.before(a, b) ? -1 : 1));
-  for (const t of waiting) engine.routeNow(t);
+  for (const t of waiting) routeNow(engine, t);
   return r.sid;
 }
 
@@ -324,7 +326,7 @@ export function updateWorkflow(engine: WorkspaceEngine, c: Extract<Command, { ty
   emitWorkflow(engine, 'workflow.updated', wf);
   if (c.reEvaluateTasks === true) {
     const affected = [...engine.tasks.values()].filter((t) => t.workflowSid === wf.sid && isWaiting(t.assignmentStatus));
-    for (const t of affected) engine.reroute(t);
+    for (const t of affected) reroute(engine, t);
   } else if (c.configuration !== undefined) {
     // Waiting tasks keep their filter and step indexes, but their step's restriction comes
     // from the new plan: that is all a restored engine can derive (see restore), so the live
@@ -333,9 +335,9 @@ export function updateWorkflow(engine: WorkspaceEngine, c: Extract<Command, { ty
       if (t.workflowSid !== wf.sid || !isWaiting(t.assignmentStatus)) continue;
       const f = t.routing.filterIndex;
       const step = f !== null && f >= 0 ? plan.filters[f]?.steps[t.routing.stepIndex] : undefined;
-      engine.unlist(t);
-      t.restriction = step === undefined ? null : engine.restrictionFor(step, t);
-      engine.routeNow(t);
+      unlist(engine, t);
+      t.restriction = step === undefined ? null : restrictionFor(step, t);
+      routeNow(engine, t);
     }
   }
   return wf.sid;

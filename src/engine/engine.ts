@@ -14,7 +14,6 @@
  * Behaviour follows shared/specs/taskrouter-semantics.md; section numbers below refer to it.
  * Our choices where the spec leaves room are listed in docs/compatibility.md.
  */
-import { compareWorkersByOrderBy } from '../expr/index.ts';
 import type { SidGenerator } from '../util/sid.ts';
 import { assert } from '../util/assert.ts';
 import type { Command } from './commands.ts';
@@ -24,25 +23,23 @@ import {
   isOpen,
   isTerminal,
   isWaiting,
-  removeItem,
   WorkerChannelRecord,
   WorkerRecord,
   type ActivityRecord,
   type QueueOrder,
   type ReservationRecord,
   type ReservationStatus,
-  type StepRestriction,
   type TaskChannelRecord,
   type TaskRecord,
   type WorkflowRecord,
   type WorkspaceRecord,
 } from './model.ts';
-import { fifoBefore, lifoBefore, QueueIndex, readyBefore, readyEntryOf, type ReadyEntry, type WaitingEntry } from './queue-index.ts';
+import { QueueIndex } from './queue-index.ts';
 import { reject, RejectionError, type Rejection } from './rejections.ts';
 import { StatisticsRecorder } from './statistics.ts';
 import { clonePlain, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
 import { TimerQueue, type Timer } from './timers.ts';
-import { addQueueData, addWorkflowData, emitReservation, emitTask, routedTaskData, taskData, workspaceData } from './event-data.ts';
+import { emitReservation, emitTask, workspaceData } from './event-data.ts';
 import {
   activityOrReject,
   channelOrReject,
@@ -73,7 +70,8 @@ import {
 } from './config-commands.ts';
 import { createWorker, deleteWorker, setWorkerActivity, updateWorker, updateWorkerChannel } from './worker-commands.ts';
 import { restoreState, saveWorkspace } from './snapshot-restore.ts';
-import type { RoutingPlan, RoutingStep } from './workflow-config.ts';
+import { advance, enterQueue, reroute, routeFromTop } from './workflow-routing.ts';
+import { hasOpenSlot, hasPendingReservationFor, markDirty, refreshWorker, routeNow, settle, unlist } from './matching.ts';
 
 /** What one `execute` or `advanceTo` call produced. */
 export interface Outcome {
@@ -101,10 +99,26 @@ export interface CreateWorkspaceOptions {
   automaticRouting?: boolean;
 }
 
-/** Read instead of a worker's directTasks while no task is listed as direct (not written to). */
-const NO_TASK_SIDS: ReadonlySet<string> = new Set();
 const SEED_CHANNELS = ['default', 'voice', 'chat', 'sms', 'video'] as const;
 
+/**
+ * One workspace. The public API is `create`, `restore`, `execute`, `advanceTo`, `nextDeadline`,
+ * `snapshot`, `findChannel`, `findWorkerByName` and the record maps (read-only for callers).
+ *
+ * The engine is split by concern; this class holds the state and the task and reservation
+ * lifecycles (spec §5, §6) and timers, and the other concerns are functions of the engine:
+ *
+ * - config-commands.ts: workspace, activities, task channels, task queues, workflows;
+ * - worker-commands.ts: workers and their channels;
+ * - workflow-routing.ts: filters and steps (spec §4.2);
+ * - matching.ts: ready workers, listed tasks, who gets what (spec §7);
+ * - event-data.ts: event data and emit helpers (spec §9.3);
+ * - validation.ts: look-ups and input checks;
+ * - snapshot-restore.ts: saving and rebuilding the state (format in snapshot.ts).
+ *
+ * Methods and fields without `private` that the public API above does not list are for those
+ * modules only.
+ */
 export class WorkspaceEngine {
   readonly workspace: WorkspaceRecord;
   readonly activities = new Map<string, ActivityRecord>();
@@ -121,6 +135,9 @@ export class WorkspaceEngine {
 
   /** The engine's current instant, epoch ms: never goes back. */
   now: number;
+
+  // Internal state: read and written by the engine's modules (see the list above the class),
+  // not part of the public API; callers outside src/engine use the records and methods.
   readonly newSid: SidGenerator;
   readonly timers = new TimerQueue();
   readonly workersByName = new Map<string, WorkerRecord>();
@@ -222,7 +239,7 @@ export class WorkspaceEngine {
       if (error instanceof RejectionError) return { events: this.takeEvents(), rejection: error.rejection, sid: null };
       throw error;
     }
-    this.settle();
+    settle(this);
     return { events: this.takeEvents(), rejection: null, sid };
   }
 
@@ -237,26 +254,26 @@ export class WorkspaceEngine {
   }
 
   /** Runs a command that must succeed (seeding, templates); a rejection here is a bug. */
-  run(command: Command): string {
+  private run(command: Command): string {
     const sid = this.apply(command);
-    this.settle();
+    settle(this);
     assert(sid !== null, `${command.type} returned no SID`);
     return sid;
   }
 
-  takeEvents(): EngineEvent[] {
+  private takeEvents(): EngineEvent[] {
     const out = this.events;
     this.events = [];
     return out;
   }
 
-  fireTimersUntil(at: number): void {
+  private fireTimersUntil(at: number): void {
     if (at > this.now) {
       let timer: Timer | undefined;
       while ((timer = this.timers.popDue(at)) !== undefined) {
         this.now = Math.max(this.now, timer.at);
         this.fire(timer);
-        this.settle();
+        settle(this);
       }
       this.now = at;
     }
@@ -264,7 +281,7 @@ export class WorkspaceEngine {
     if (this.timers.size > 2 * liveBound + 1024) this.timers.compact((t) => this.isTimerLive(t));
   }
 
-  apply(command: Command): string | null {
+  private apply(command: Command): string | null {
     switch (command.type) {
       case 'tick':
         return null;
@@ -324,7 +341,7 @@ export class WorkspaceEngine {
     this.statistics.record(event, worker);
   }
 
-  // ───────────────────────────── lookups and validation ─────────────────────────────
+  // ───────────────────────────── lookups ─────────────────────────────
 
   /** A task channel by SID or unique name (spec §1.2). */
   findChannel(ref: string): TaskChannelRecord | undefined {
@@ -339,111 +356,12 @@ export class WorkspaceEngine {
     return this.workersByName.get(name.toLowerCase());
   }
 
-  // ───────────────────────────── workspace, activities, channels ─────────────────────────────
-
-  // ───────────────────────────── task queues ─────────────────────────────
-
-  // ───────────────────────────── workflows ─────────────────────────────
-
-  // ───────────────────────────── workers ─────────────────────────────
-
-  /** Re-evaluates one queue's TargetWorkers for one worker and updates the indexes. */
-  updateMembership(w: WorkerRecord, q: QueueIndex): void {
-    const member = q.expression !== null && q.expression.evaluate({ nowMs: this.now, worker: w });
-    const was = q.members.has(w);
-    if (member === was) return;
-    if (member) {
-      q.addMember(w);
-      w.queues.add(q.record.sid);
-      w.queueIndexes.push(q);
-      if (q.indexed) {
-        for (const ch of w.channels) {
-          // Only an entry already published elsewhere; an unpublished one reaches every member
-          // queue, this one included, when the worker has been served (publishReady).
-          if (ch.ready && ch.publishedStamp === ch.stamp) {
-            q.pushReady(readyEntryOf(w, ch));
-          }
-        }
-      }
-      this.markDirty(w, -1);
-    } else {
-      q.removeMember(w);
-      w.queues.delete(q.record.sid);
-      removeItem(w.queueIndexes, q);
-      if (q.indexed) this.restampReady(w);
-    }
-  }
-
-  /**
-   * After a worker left an indexed queue: its published ready entries, shared by every member
-   * queue's heap, go stale (new stamps) and fresh ones go to the queues it is still in. That way
-   * an entry is live by its stamp alone (QueueIndex.isReadyEntryLive), without a membership
-   * lookup for every entry a heap pops. The live entries of the other queues keep their keys,
-   * so their order is unchanged.
-   */
-  restampReady(w: WorkerRecord): void {
-    for (const ch of w.channels) {
-      if (!ch.ready || ch.publishedStamp !== ch.stamp) continue;
-      ch.stamp += 1;
-      ch.publishedStamp = ch.stamp;
-      const entry = readyEntryOf(w, ch);
-      for (const q of w.queueIndexes) {
-        if (q.indexed) q.pushReady(entry);
-      }
-    }
-  }
-
-  /**
-   * Recomputes a worker's readiness per channel (spec §7.2 rules 3–5) and, where it is ready
-   * with a new rank, publishes a ready entry to every indexed member queue. `repushChannel`
-   * forces a new entry on that channel (after its entry was taken from a heap).
-   *
-   * `countsChangedOn` (≥ 0) says that only that channel's task counts and the worker's open
-   * reservations changed since the worker was last refreshed. Another channel then depends on
-   * the change only through the worker's total, that is with single-tasking or channel-optimized
-   * routing; the others are skipped without being read (a cache miss each, for a worker served
-   * long ago).
-   */
-  refreshWorker(w: WorkerRecord, repushChannel = -1, countsChangedOn = -1): void {
-    const total = w.openReservations.size;
-    const singleTasking = !this.workspace.multiTaskEnabled;
-    const singleBusy = singleTasking && total > 0;
-    const channels = w.channels;
-    for (let i = 0; i < channels.length; i++) {
-      const tc = this.channelList[i] as TaskChannelRecord;
-      if (countsChangedOn >= 0 && i !== countsChangedOn && !singleTasking && !tc.channelOptimizedRouting) continue;
-      const ch = channels[i] as WorkerChannelRecord;
-      const ready = !tc.deleted && w.activityAvailable && ch.available && ch.activeTasks < ch.configuredCapacity && !singleBusy;
-      if (!ready && !ch.ready) continue;
-      const busy = tc.channelOptimizedRouting && total > 0 ? 1 : 0;
-      const idleSince = ch.lastReservedAt ?? w.dateCreated;
-      const repush = ch.channelIndex === repushChannel;
-      if (ready && ch.ready && !repush && busy === ch.rankBusy && idleSince === ch.rankIdleSince) continue;
-      ch.stamp += 1;
-      ch.ready = ready;
-      ch.rankBusy = busy;
-      ch.rankIdleSince = idleSince;
-      // Published to the queues' ready heaps once the worker has been served (publishReady):
-      // a worker that takes a waiting task at once never enters a heap.
-      if (ready) this.markDirty(w, ch.channelIndex);
-    }
-    // Waiting tasks whose target expression reads `worker.channel.*` may have become eligible on
-    // any channel when this worker's counts changed.
-    if ((this.directListed > 0 && w.directTasks.size > 0) || this.channelReadingTasks > 0) this.markDirty(w, -1);
-  }
-
-  /** Queues the worker for serving on a channel (-1: every channel) when routing settles. */
-  markDirty(w: WorkerRecord, channel: number): void {
-    w.dirtyChannels |= channel < 0 || channel > 30 ? -1 : 1 << channel;
-    if (!w.queuedToServe) {
-      w.queuedToServe = true;
-      this.dirtyWorkers.push(w);
-    }
-  }
+  // Workspace, activity, task channel, task queue and workflow commands: config-commands.ts.
+  // Worker commands: worker-commands.ts.
 
   // ───────────────────────────── tasks ─────────────────────────────
 
-  createTask(c: Extract<Command, { type: 'createTask' }>): string {
+  private createTask(c: Extract<Command, { type: 'createTask' }>): string {
     const attributesJson = c.attributes ?? '{}';
     const attributes = parseAttributes(attributesJson);
     if (c.priority !== undefined) checkInteger(c.priority, 'Priority', 0, LIMITS.taskPriorityMax);
@@ -539,15 +457,15 @@ export class WorkspaceEngine {
     task.statusTimer = task.statusTimer === null ? this.timers.schedule(at, kind, task.sid, task) : this.timers.reschedule(task.statusTimer, at, kind);
   }
 
-  startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
+  private startRouting(task: TaskRecord, workerTarget: string | null, queueSid: string | null): void {
     if (workerTarget !== null) {
-      this.routeNow(task);
+      routeNow(this, task);
     } else if (queueSid !== null) {
-      this.enterQueue(task, queueSid);
-      this.routeNow(task);
+      enterQueue(this, task, queueSid);
+      routeNow(this, task);
     } else {
       emitTask(this, 'workflow.entered', task, null);
-      this.routeFromTop(task);
+      routeFromTop(this, task);
     }
   }
 
@@ -556,7 +474,7 @@ export class WorkspaceEngine {
     task.dateUpdated = this.now;
   }
 
-  updateTask(c: Extract<Command, { type: 'updateTask' }>): string {
+  private updateTask(c: Extract<Command, { type: 'updateTask' }>): string {
     const task = taskOrReject(this, c.taskSid);
     checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
     const status = task.assignmentStatus;
@@ -571,8 +489,8 @@ export class WorkspaceEngine {
     if (c.assignmentStatus !== undefined) this.checkStatusChange(task, c.assignmentStatus);
 
     if (changesFields) {
-      const reroute = isWaiting(status) && (attributes !== null || (channel !== null && channel.sid !== task.taskChannelSid));
-      if (isWaiting(status)) this.unlist(task);
+      const rerouteNeeded = isWaiting(status) && (attributes !== null || (channel !== null && channel.sid !== task.taskChannelSid));
+      if (isWaiting(status)) unlist(this, task);
       if (attributes !== null && c.attributes !== undefined) {
         task.attributesJson = c.attributes;
         task.attributes = attributes;
@@ -585,8 +503,8 @@ export class WorkspaceEngine {
       if (c.virtualStartTime !== undefined) task.virtualStartTime = c.virtualStartTime;
       this.touchTask(task);
       emitTask(this, 'task.updated', task);
-      if (reroute) this.reroute(task);
-      else if (isWaiting(status)) this.routeNow(task);
+      if (rerouteNeeded) reroute(this, task);
+      else if (isWaiting(status)) routeNow(this, task);
     }
     if (c.assignmentStatus !== undefined && c.assignmentStatus !== task.assignmentStatus) {
       if (c.reason !== undefined) task.reason = c.reason;
@@ -598,7 +516,7 @@ export class WorkspaceEngine {
   }
 
   /** Validates a requested AssignmentStatus against the task's status (spec §5.2 rules). */
-  checkStatusChange(task: TaskRecord, to: string): void {
+  private checkStatusChange(task: TaskRecord, to: string): void {
     const from = task.assignmentStatus;
     // No idempotent repeats: canceling a canceled task or completing a completed one is a 400
     // like any other change to a terminal task (spec §5.2 rules).
@@ -619,10 +537,10 @@ export class WorkspaceEngine {
     }
   }
 
-  deleteTask(c: Extract<Command, { type: 'deleteTask' }>): string {
+  private deleteTask(c: Extract<Command, { type: 'deleteTask' }>): string {
     const task = taskOrReject(this, c.taskSid);
     checkVersion(c.ifMatch, task.version, `Task ${task.sid}`);
-    this.unlist(task);
+    unlist(this, task);
     for (const r of this.openReservationsOf(task)) {
       if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
       else this.releaseReservation(r);
@@ -633,8 +551,8 @@ export class WorkspaceEngine {
   }
 
   /** Drops a task and its reservations from the state (delete, purge). */
-  removeTask(task: TaskRecord): void {
-    this.unlist(task);
+  private removeTask(task: TaskRecord): void {
+    unlist(this, task);
     // A terminal task left its queue when it ended (cancelTask, completeTask).
     if (!isTerminal(task.assignmentStatus)) this.leaveQueue(task);
     // A terminal task holds no open reservation (completing releases the accepted one, and only a
@@ -663,7 +581,7 @@ export class WorkspaceEngine {
   /** Ends a task as canceled (spec §5.2): open reservations are canceled first. */
   cancelTask(task: TaskRecord, reason: string | null): void {
     assert(isWaiting(task.assignmentStatus), `cancel from ${task.assignmentStatus}`);
-    this.unlist(task);
+    unlist(this, task);
     for (const r of this.openReservationsOf(task)) this.endReservation(r, 'canceled', null, false);
     task.assignmentStatus = 'canceled';
     task.reason = reason;
@@ -674,7 +592,7 @@ export class WorkspaceEngine {
     this.setStatusTimer(task, this.now + LIMITS.terminalRetentionMs, 'purge');
   }
 
-  acceptedReservation(task: TaskRecord): ReservationRecord {
+  private acceptedReservation(task: TaskRecord): ReservationRecord {
     // The last reservation first, without a look-up: usually the only one.
     const last = task.lastReservation;
     if (last !== null && (last.reservationStatus === 'accepted' || last.reservationStatus === 'wrapping')) return last;
@@ -685,7 +603,7 @@ export class WorkspaceEngine {
     throw new Error(`task ${task.sid} is ${task.assignmentStatus} without an accepted reservation`);
   }
 
-  wrapTask(task: TaskRecord): void {
+  private wrapTask(task: TaskRecord): void {
     const r = this.acceptedReservation(task);
     task.assignmentStatus = 'wrapping';
     this.touchTask(task);
@@ -695,7 +613,7 @@ export class WorkspaceEngine {
     emitReservation(this, 'reservation.wrapup', r, task, r.worker as WorkerRecord);
   }
 
-  completeTask(task: TaskRecord, reason: string | null): void {
+  private completeTask(task: TaskRecord, reason: string | null): void {
     const r = this.acceptedReservation(task);
     const w = r.worker as WorkerRecord;
     task.assignmentStatus = 'completed';
@@ -712,13 +630,13 @@ export class WorkspaceEngine {
   }
 
   /** Frees the worker capacity an open reservation holds (its status is set by the caller). */
-  releaseReservation(r: ReservationRecord): void {
+  private releaseReservation(r: ReservationRecord): void {
     const w = r.worker;
     if (w === null || !w.openReservations.delete(r.sid)) return;
     const ch = r.workerChannel as WorkerChannelRecord;
     ch.activeTasks -= 1;
     if (r.reservationStatus === 'accepted' || r.reservationStatus === 'wrapping') ch.assignedTasks -= 1;
-    this.refreshWorker(w, -1, ch.channelIndex);
+    refreshWorker(this, w, -1, ch.channelIndex);
   }
 
   leaveQueue(task: TaskRecord): void {
@@ -728,7 +646,7 @@ export class WorkspaceEngine {
 
   // ───────────────────────────── reservations ─────────────────────────────
 
-  updateReservation(c: Extract<Command, { type: 'updateReservation' }>): string {
+  private updateReservation(c: Extract<Command, { type: 'updateReservation' }>): string {
     const r = this.reservations.get(c.reservationSid);
     if (r === undefined || (c.taskSid !== undefined && r.taskSid !== c.taskSid) || (c.workerSid !== undefined && r.workerSid !== c.workerSid)) {
       reject('not_found', `Reservation ${c.reservationSid} was not found`, 'ReservationSid');
@@ -765,14 +683,14 @@ export class WorkspaceEngine {
     }
   }
 
-  offerTask(c: Extract<Command, { type: 'offerTask' }>): string {
+  private offerTask(c: Extract<Command, { type: 'offerTask' }>): string {
     const task = taskOrReject(this, c.taskSid);
     const w = workerOrReject(this, c.workerSid);
     if (!isWaiting(task.assignmentStatus)) {
       reject('invalid_state', `Task ${task.sid} is ${task.assignmentStatus}; only a pending or reserved task can be offered`, 'TaskSid');
     }
-    if (this.hasPendingReservationFor(task, w)) reject('invalid_state', `Worker ${w.friendlyName} already holds a pending reservation for task ${task.sid}`, 'WorkerSid');
-    this.unlist(task);
+    if (hasPendingReservationFor(this, task, w)) reject('invalid_state', `Worker ${w.friendlyName} already holds a pending reservation for task ${task.sid}`, 'WorkerSid');
+    unlist(this, task);
     this.createReservation(task, w);
     return task.reservationSids[task.reservationSids.length - 1] as string;
   }
@@ -822,13 +740,13 @@ export class WorkspaceEngine {
       r.previousActivitySid = w.activitySid;
       setWorkerActivity(this, w, reservationActivity);
     }
-    this.refreshWorker(w, channel.index, channel.index);
-    if (!this.hasOpenSlot(task)) this.unlist(task);
+    refreshWorker(this, w, channel.index, channel.index);
+    if (!hasOpenSlot(this, task)) unlist(this, task);
   }
 
-  acceptReservation(r: ReservationRecord, task: TaskRecord): void {
+  private acceptReservation(r: ReservationRecord, task: TaskRecord): void {
     const w = r.worker as WorkerRecord;
-    this.unlist(task);
+    unlist(this, task);
     this.stopReservationTimer(r);
     r.reservationStatus = 'accepted';
     r.dateUpdated = this.now;
@@ -838,7 +756,7 @@ export class WorkspaceEngine {
     task.statusChangedAt = this.now;
     this.touchTask(task);
     emitReservation(this, 'reservation.accepted', r, task, w);
-    if (this.channelReadingTasks > 0) this.markDirty(w, -1);
+    if (this.channelReadingTasks > 0) markDirty(this, w, -1);
     if (task.pendingReservations > 0) {
       for (const other of this.openReservationsOf(task)) {
         if (other.reservationStatus === 'pending') this.endReservation(other, 'rescinded', null, false);
@@ -855,7 +773,7 @@ export class WorkspaceEngine {
    * (a reservation does not return to pending), and most reservations are accepted long before
    * their timeout, which would otherwise stay queued until then.
    */
-  stopReservationTimer(r: ReservationRecord): void {
+  private stopReservationTimer(r: ReservationRecord): void {
     if (r.timer === null) return;
     this.timers.cancel(r.timer);
     r.timer = null;
@@ -890,7 +808,7 @@ export class WorkspaceEngine {
       const q = r.taskQueueSid === null ? undefined : this.queues.get(r.taskQueueSid);
       if (q === undefined || w.activitySid === q.record.reservationActivitySid) setWorkerActivity(this, w, r.previousActivitySid);
     }
-    this.refreshWorker(w);
+    refreshWorker(this, w);
     if (continueRouting) this.resumeRouting(task);
   }
 
@@ -900,7 +818,7 @@ export class WorkspaceEngine {
    */
   resumeRouting(task: TaskRecord): void {
     if (task.pendingReservations > 0 || task.assignmentStatus !== 'reserved') {
-      if (task.assignmentStatus === 'reserved') this.routeNow(task);
+      if (task.assignmentStatus === 'reserved') routeNow(this, task);
       return;
     }
     task.assignmentStatus = 'pending';
@@ -908,492 +826,13 @@ export class WorkspaceEngine {
     if (task.reservationCycles >= LIMITS.reservationCycles) {
       this.cancelTask(task, 'Task TTL Exceeded or Max assignment count exceeded');
     } else if (task.routing.stepExpired) {
-      this.advance(task, 'timeout');
+      advance(this, task, 'timeout');
     } else {
-      this.routeNow(task);
+      routeNow(this, task);
     }
   }
 
-  // ───────────────────────────── workflow routing (spec §4.2) ─────────────────────────────
-
-  /** Sends a waiting task through its workflow again from the first filter (spec §4.4). */
-  reroute(task: TaskRecord): void {
-    this.unlist(task);
-    for (const r of this.openReservationsOf(task)) {
-      if (r.reservationStatus === 'pending') this.endReservation(r, 'canceled', null, false);
-    }
-    if (task.assignmentStatus === 'reserved') task.assignmentStatus = 'pending';
-    if (task.workflowSid === null || !this.workflows.has(task.workflowSid)) {
-      this.routeNow(task);
-      return;
-    }
-    task.priority = task.basePriority;
-    this.routeFromTop(task);
-  }
-
-  planOf(task: TaskRecord): RoutingPlan | null {
-    return task.workflowSid === null ? null : (this.workflows.get(task.workflowSid)?.plan ?? null);
-  }
-
-  routeFromTop(task: TaskRecord): void {
-    const plan = this.planOf(task);
-    assert(plan !== null, `task ${task.sid} has a workflow`);
-    const f = this.firstMatchingFilter(plan, task, 0);
-    if (f >= 0) {
-      task.routing.filterEnteredAt = this.now;
-      this.enterStep(task, plan, f, 0);
-    } else if (plan.defaultFilter !== null) {
-      this.enterDefault(task, plan);
-    } else {
-      emitTask(this, 'workflow.timeout', task);
-      this.cancelTask(task, 'No matching filter');
-    }
-  }
-
-  firstMatchingFilter(plan: RoutingPlan, task: TaskRecord, from: number): number {
-    const scope = { nowMs: this.now, task: task.attributes };
-    for (let i = from; i < plan.filters.length; i++) {
-      if ((plan.filters[i] as RoutingPlan['filters'][number]).expression.evaluate(scope)) return i;
-    }
-    return -1;
-  }
-
-  enterDefault(task: TaskRecord, plan: RoutingPlan): void {
-    const d = plan.defaultFilter as NonNullable<RoutingPlan['defaultFilter']>;
-    task.routing = { filterIndex: -1, stepIndex: 0, filterEnteredAt: this.now, stepDeadlineAt: null, stepExpired: false };
-    if (d.priority !== null) task.priority = d.priority;
-    task.restriction = null;
-    this.moveOut(task, d.queueSid);
-    emitTask(this, 'workflow.target-matched', task, d.queueSid);
-    this.enterQueue(task, d.queueSid);
-    this.routeNow(task);
-  }
-
-  /** Puts the task on step `stepIndex` of filter `filterIndex` (spec §4.2 enterFilter). */
-  enterStep(task: TaskRecord, plan: RoutingPlan, filterIndex: number, stepIndex: number): void {
-    const filter = plan.filters[filterIndex] as RoutingPlan['filters'][number];
-    const step = filter.steps[stepIndex] as RoutingStep;
-    let cumulativeS = 0;
-    for (let i = 0; i <= stepIndex; i++) cumulativeS += (filter.steps[i] as RoutingStep).timeoutS ?? 0;
-    const deadline = step.timeoutS === null ? null : task.routing.filterEnteredAt + cumulativeS * 1000;
-    // In place: the routing object belongs to this task alone (a snapshot copies it).
-    const routing = task.routing;
-    routing.filterIndex = filterIndex;
-    routing.stepIndex = stepIndex;
-    routing.stepDeadlineAt = deadline;
-    routing.stepExpired = false;
-    if (step.priority !== null) task.priority = step.priority;
-    task.restriction = this.restrictionFor(step, task);
-    this.moveOut(task, step.queueSid);
-    const q = this.queues.get(step.queueSid);
-    const wf = task.workflowSid === null ? undefined : this.workflows.get(task.workflowSid);
-    const d = q !== undefined && wf !== undefined ? routedTaskData(this, task, q.record, wf) : addWorkflowData(this, addQueueData(this, taskData(this, task), step.queueSid), task.workflowSid);
-    d['filter_friendly_name'] = filter.friendlyName;
-    d['target_index'] = stepIndex;
-    this.emit('workflow.target-matched', 'task', task.sid, d);
-    this.enterQueue(task, step.queueSid);
-    if (deadline !== null) this.timers.schedule(deadline, 'stepTimeout', task.sid, task);
-    // Deadlines are cumulative (spec §4.2): a task that reaches a step after its deadline (it was
-    // held by reservations at the step before) is not offered there, it times out below.
-    const created = deadline !== null && deadline <= this.now ? 0 : this.routeNow(task);
-    if (created > 0) return;
-    if (step.skipIf !== null) {
-      const q = this.queues.get(step.queueSid) as QueueIndex;
-      const counts = {
-        available: q.availableMembers,
-        unavailable: q.members.size - q.availableMembers,
-        byActivitySid: (sid: string) => q.countByActivity(sid),
-      };
-      if (step.skipIf.evaluate({ nowMs: this.now, workers: counts })) {
-        this.advance(task, 'skip');
-        return;
-      }
-    }
-    if (deadline !== null && deadline <= this.now) this.advance(task, 'timeout');
-  }
-
-  restrictionFor(step: RoutingStep, task: TaskRecord): StepRestriction | null {
-    if (step.expression === null && step.knownWorker === null && step.orderBy === null) return null;
-    let knownWorker: string | null = null;
-    let knownWorkerMissing = false;
-    if (step.knownWorker !== null) {
-      const value = step.knownWorker.read(task.attributes);
-      if (typeof value === 'string' && value !== '') knownWorker = value;
-      else knownWorkerMissing = true;
-    }
-    return { expression: step.expression, knownWorker, knownWorkerMissing, byName: step.knownWorker?.byName ?? false, orderBy: step.orderBy };
-  }
-
-  /** Moves the task on after a step timed out or was skipped (spec §4.2 advance). */
-  advance(task: TaskRecord, cause: 'timeout' | 'skip'): void {
-    const plan = this.planOf(task);
-    const f = task.routing.filterIndex;
-    this.unlist(task);
-    if (cause === 'timeout') emitTask(this, 'task-queue.timeout', task);
-    if (plan === null || f === null || f < 0) {
-      this.finishWorkflow(task, cause);
-      return;
-    }
-    const filter = plan.filters[f];
-    if (filter !== undefined && task.routing.stepIndex + 1 < filter.steps.length) {
-      this.enterStep(task, plan, f, task.routing.stepIndex + 1);
-      return;
-    }
-    const next = this.firstMatchingFilter(plan, task, f + 1);
-    if (next >= 0) {
-      task.routing.filterEnteredAt = this.now;
-      this.enterStep(task, plan, next, 0);
-    } else if (cause === 'skip' && plan.defaultFilter !== null) {
-      this.enterDefault(task, plan);
-    } else {
-      this.finishWorkflow(task, cause);
-    }
-  }
-
-  finishWorkflow(task: TaskRecord, cause: 'timeout' | 'skip'): void {
-    if (cause === 'timeout') {
-      emitTask(this, 'workflow.timeout', task);
-      this.cancelTask(task, 'Workflow Timeout');
-    } else {
-      emitTask(this, 'workflow.skipped', task);
-      this.cancelTask(task, 'Workflow Skipped');
-    }
-  }
-
-  /** Emits task-queue.moved when the task is about to leave its queue for another one. */
-  moveOut(task: TaskRecord, queueSid: string): void {
-    const previous = task.taskQueueSid;
-    if (previous === null || previous === queueSid) return;
-    const d = addWorkflowData(this, addQueueData(this, taskData(this, task), previous), task.workflowSid);
-    d['task_queue_moved_to_sid'] = queueSid;
-    this.emit('task-queue.moved', 'task', task.sid, d);
-    this.leaveQueue(task);
-  }
-
-  /**
-   * Puts the task in a queue and emits task-queue.entered. A caller moving it from another queue
-   * calls moveOut first (task-queue.moved comes before workflow.target-matched, spec §5.2), so
-   * this only leaves the old queue's set: a second moveOut here would emit task-queue.moved twice.
-   */
-  enterQueue(task: TaskRecord, queueSid: string): void {
-    this.leaveQueue(task);
-    task.taskQueueSid = queueSid;
-    task.taskQueueEnteredAt = this.now;
-    (this.queues.get(queueSid) as QueueIndex).tasks.add(task);
-    this.touchTask(task);
-    emitTask(this, 'task-queue.entered', task);
-  }
-
-  // ───────────────────────────── matching (spec §7) ─────────────────────────────
-
-  /** A task can get (more) reservations: waiting, in a queue or aimed at a worker, step not expired. */
-  isRoutable(task: TaskRecord): boolean {
-    return (
-      isWaiting(task.assignmentStatus) &&
-      !task.routing.stepExpired &&
-      (task.taskQueueSid !== null || task.routingTarget?.startsWith('WK') === true)
-    );
-  }
-
-  slotsOf(task: TaskRecord): number {
-    if (task.taskQueueSid === null) return 1;
-    return (this.queues.get(task.taskQueueSid) as QueueIndex).record.maxReservedWorkers;
-  }
-
-  hasOpenSlot(task: TaskRecord): boolean {
-    return this.isRoutable(task) && task.pendingReservations < this.slotsOf(task);
-  }
-
-  /**
-   * Offers the task to the best ready workers now, up to its open slots (spec §6
-   * multi-reservation), and lists it as waiting if slots remain. Returns reservations created.
-   */
-  routeNow(task: TaskRecord): number {
-    this.unlist(task);
-    if (!this.workspace.automaticRouting || !this.hasOpenSlot(task)) return 0;
-    const workers = this.pickWorkers(task, this.slotsOf(task) - task.pendingReservations);
-    for (const w of workers) this.createReservation(task, w);
-    if (this.hasOpenSlot(task)) this.list(task);
-    return workers.length;
-  }
-
-  hasPendingReservationFor(task: TaskRecord, w: WorkerRecord): boolean {
-    if (task.pendingReservations === 0) return false;
-    for (const rsid of w.openReservations) {
-      const r = this.reservations.get(rsid) as ReservationRecord;
-      if (r.taskSid === task.sid && r.reservationStatus === 'pending') return true;
-    }
-    return false;
-  }
-
-  /** Does the step's restriction let this worker take the task (spec §7.2 rule 2)? */
-  restrictionAllows(task: TaskRecord, w: WorkerRecord): boolean {
-    const r = task.restriction;
-    if (r === null) return true;
-    if (r.knownWorkerMissing) return false;
-    if (r.knownWorker !== null) {
-      const matches = r.byName ? w.friendlyName.toLowerCase() === r.knownWorker.toLowerCase() : w.sid === r.knownWorker;
-      if (!matches) return false;
-    }
-    return r.expression === null || r.expression.evaluate({ nowMs: this.now, task: task.attributes, worker: w });
-  }
-
-  /** The best ready workers for a task, best first, at most `slots` (spec §7.2). */
-  pickWorkers(task: TaskRecord, slots: number): WorkerRecord[] {
-    const channel = (this.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
-    if (task.taskQueueSid === null) {
-      const w = task.routingTarget === null ? undefined : this.workers.get(task.routingTarget);
-      if (w === undefined || this.hasPendingReservationFor(task, w)) return [];
-      const ready = (w.channels[channel] as WorkerChannelRecord).ready;
-      return task.ignoreCapacity || ready ? [w] : [];
-    }
-    const q = this.queues.get(task.taskQueueSid) as QueueIndex;
-    const r = task.restriction;
-    if (r?.knownWorkerMissing) return [];
-    if (r?.knownWorker) {
-      const w = r.byName ? this.findWorkerByName(r.knownWorker) : this.workers.get(r.knownWorker);
-      if (w === undefined || !q.members.has(w) || !(w.channels[channel] as WorkerChannelRecord).ready) return [];
-      return this.restrictionAllows(task, w) && !this.hasPendingReservationFor(task, w) ? [w] : [];
-    }
-    q.ensureIndexed();
-    const heap = q.readyWorkers[channel];
-    if (heap === undefined) return [];
-    if (r?.orderBy) {
-      const seen = new Set<WorkerRecord>();
-      const candidates: ReadyEntry[] = [];
-      for (const e of heap.unordered()) {
-        if (seen.has(e.worker) || !q.isReadyEntryLive(e)) continue;
-        seen.add(e.worker);
-        if (this.restrictionAllows(task, e.worker) && !this.hasPendingReservationFor(task, e.worker)) candidates.push(e);
-      }
-      const orderBy = r.orderBy;
-      candidates.sort((a, b) => compareWorkersByOrderBy(orderBy, a.worker, b.worker) || (readyBefore(a, b) ? -1 : 1));
-      return candidates.slice(0, slots).map((e) => e.worker);
-    }
-    const chosen: WorkerRecord[] = [];
-    let skipped: ReadyEntry[] | null = null; // allocated only when an entry is passed over
-    while (chosen.length < slots) {
-      const e = heap.pop();
-      if (e === undefined) break;
-      if (!q.isReadyEntryLive(e)) continue;
-      if (chosen.includes(e.worker) || !this.restrictionAllows(task, e.worker) || this.hasPendingReservationFor(task, e.worker)) {
-        (skipped ??= []).push(e);
-        continue;
-      }
-      chosen.push(e.worker);
-    }
-    if (skipped !== null) for (const e of skipped) heap.push(e);
-    return chosen;
-  }
-
-  /** Lists a routable task with open slots where newly ready workers will find it. */
-  list(task: TaskRecord): void {
-    assert(task.listedIn === null, `task ${task.sid} listed twice`);
-    const channel = (this.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
-    task.listedChannel = channel;
-    if (task.taskQueueSid === null) {
-      (this.workers.get(task.routingTarget as string) as WorkerRecord).directTasks.add(task.sid);
-      task.listedIn = 'direct';
-      this.directListed += 1;
-      return;
-    }
-    const q = this.queues.get(task.taskQueueSid) as QueueIndex;
-    const r = task.restriction;
-    task.stamp += 1;
-    if (r?.expression?.dependsOn.workerChannel && !r.knownWorkerMissing) this.channelReadingTasks += 1;
-    if (r?.knownWorkerMissing) {
-      task.listedIn = 'nowhere';
-      return;
-    }
-    this.queueListed += 1;
-    if (r?.knownWorker) {
-      const key = knownWorkerKey(r);
-      let set = q.knownWorkerTasks.get(key);
-      if (set === undefined) q.knownWorkerTasks.set(key, (set = new Set()));
-      set.add(task);
-      task.listedIn = 'known';
-    } else if (r?.expression) {
-      q.pushRestricted(task, channel);
-      task.listedIn = 'restricted';
-    } else {
-      q.pushWaiting(task, channel);
-      task.listedIn = 'waiting';
-    }
-  }
-
-  unlist(task: TaskRecord): void {
-    const where = task.listedIn;
-    if (where === null) return;
-    task.listedIn = null;
-    task.stamp += 1;
-    if (where === 'direct') {
-      this.directListed -= 1;
-      this.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
-      return;
-    }
-    if (where !== 'nowhere') this.queueListed -= 1;
-    const q = this.queues.get(task.taskQueueSid as string) as QueueIndex;
-    const ch = task.listedChannel;
-    if ((where === 'restricted' || where === 'known') && task.restriction?.expression?.dependsOn.workerChannel) this.channelReadingTasks -= 1;
-    if (where === 'waiting') q.waitingCount[ch] = (q.waitingCount[ch] as number) - 1;
-    else if (where === 'restricted') q.restrictedCount[ch] = (q.restrictedCount[ch] as number) - 1;
-    else if (where === 'known') {
-      const key = knownWorkerKey(task.restriction as StepRestriction);
-      const set = q.knownWorkerTasks.get(key);
-      set?.delete(task);
-      if (set?.size === 0) q.knownWorkerTasks.delete(key);
-    }
-  }
-
-  /** Serves workers that became ready until no ready worker can take a waiting task. */
-  settle(): void {
-    const queue = this.dirtyWorkers;
-    if (!this.workspace.automaticRouting) {
-      for (const w of queue) w.queuedToServe = false;
-      queue.length = 0;
-      return;
-    }
-    // Serving may queue more workers (and this one again): they are pushed behind `next`.
-    for (let next = 0; next < queue.length; next++) {
-      const w = queue[next] as WorkerRecord;
-      w.queuedToServe = false;
-      if (!w.deleted) this.serveWorker(w);
-    }
-    queue.length = 0;
-  }
-
-  serveWorker(w: WorkerRecord): void {
-    const mask = w.dirtyChannels;
-    w.dirtyChannels = 0;
-    if (!this.workspace.multiTaskEnabled) {
-      // Single-tasking: one task over all channels, so the channels' best tasks compete in queue
-      // order (spec §7.1) instead of the lowest channel index winning. A new reservation marks
-      // the worker dirty again while direct (IgnoreCapacity) tasks remain.
-      const orderOf = (t: TaskRecord): QueueOrder => (t.taskQueueSid === null ? 'FIFO' : (this.queues.get(t.taskQueueSid) as QueueIndex).order);
-      let best: TaskRecord | null = null;
-      for (const ch of w.channels) {
-        const t = this.bestTaskFor(w, ch.channelIndex);
-        if (t !== null && (best === null || this.taskBefore(t, orderOf(t), best, orderOf(best)))) best = t;
-      }
-      if (best !== null) this.createReservation(best, w);
-      this.publishReady(w, mask);
-      return;
-    }
-    const channels = w.channels;
-    for (let i = 0; i < channels.length; i++) {
-      if (!inChannelMask(mask, i)) continue;
-      const ch = channels[i] as WorkerChannelRecord;
-      let guard = 0;
-      while (ch.ready || (guard === 0 && this.directListed > 0 && w.directTasks.size > 0)) {
-        const task = this.bestTaskFor(w, ch.channelIndex);
-        if (task === null) break;
-        this.createReservation(task, w);
-        guard += 1;
-        assert(guard < 10_000, 'serveWorker loops');
-      }
-    }
-    this.publishReady(w, mask);
-  }
-
-  /**
-   * Puts the worker's ready channels whose rank changed into its indexed queues' ready heaps.
-   * `served` is the channel mask the worker was served for. Only channels in it, or marked dirty
-   * while it was served, can need publishing: refreshWorker marks every channel whose stamp it
-   * bumps while ready, and each serve ends here. The others are not read (cache misses, for a
-   * worker last served long ago).
-   */
-  publishReady(w: WorkerRecord, served: number): void {
-    const mask = served | w.dirtyChannels;
-    const channels = w.channels;
-    for (let i = 0; i < channels.length; i++) {
-      if (!inChannelMask(mask, i)) continue;
-      const ch = channels[i] as WorkerChannelRecord;
-      if (!ch.ready || ch.publishedStamp === ch.stamp) continue;
-      ch.publishedStamp = ch.stamp;
-      const entry = readyEntryOf(w, ch);
-      for (const q of w.queueIndexes) {
-        if (q.indexed) q.pushReady(entry);
-      }
-    }
-  }
-
-  /** Compares candidate tasks from different queues (spec §7.1, OUR CHOICE for cross-queue ties). */
-  taskBefore(a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
-    if (aOrder !== bOrder) return aOrder === this.workspace.prioritizeQueueOrder;
-    return aOrder === 'FIFO' ? fifoBefore(a, b) : lifoBefore(a, b);
-  }
-
-  /** The waiting task a newly ready worker should take on a channel, or null. */
-  bestTaskFor(w: WorkerRecord, channel: number): TaskRecord | null {
-    let best: TaskRecord | null = null;
-    let bestOrder: QueueOrder = 'FIFO';
-    const direct = this.directListed > 0 ? w.directTasks : NO_TASK_SIDS;
-    for (const tsid of direct) {
-      const t = this.tasks.get(tsid) as TaskRecord;
-      if (t.listedChannel !== channel || this.hasPendingReservationFor(t, w)) continue;
-      if (!t.ignoreCapacity && !(w.channels[channel] as WorkerChannelRecord).ready) continue;
-      if (best === null || this.taskBefore(t, 'FIFO', best, bestOrder)) {
-        best = t;
-        bestOrder = 'FIFO';
-      }
-    }
-    if (!(w.channels[channel] as WorkerChannelRecord).ready || this.queueListed === 0) return best;
-    for (const q of w.queueIndexes) {
-      const order = q.order;
-      if (q.waitingCount[channel] !== 0) {
-        const head = this.waitingHeadFor(q, channel, w);
-        if (head !== null && (best === null || this.taskBefore(head, order, best, bestOrder))) {
-          best = head;
-          bestOrder = order;
-        }
-      }
-      if (q.restrictedCount[channel] !== 0) {
-        for (const e of q.restricted[channel] as WaitingEntry[]) {
-          if (e.task.stamp !== e.stamp) continue;
-          if (best !== null && !this.taskBefore(e.task, order, best, bestOrder)) break;
-          if (this.restrictionAllows(e.task, w) && !this.hasPendingReservationFor(e.task, w)) {
-            best = e.task;
-            bestOrder = order;
-            break;
-          }
-        }
-      }
-      if (q.knownWorkerTasks.size !== 0) {
-        for (const key of [w.sid, `~${w.friendlyName.toLowerCase()}`]) {
-          for (const t of q.knownWorkerTasks.get(key) ?? []) {
-            if (t.listedChannel !== channel || !this.restrictionAllows(t, w) || this.hasPendingReservationFor(t, w)) continue;
-            if (best === null || this.taskBefore(t, order, best, bestOrder)) {
-              best = t;
-              bestOrder = order;
-            }
-          }
-        }
-      }
-    }
-    return best;
-  }
-
-  /** The first live waiting task of a queue that this worker holds no reservation for. */
-  waitingHeadFor(q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
-    const heap = q.waiting[channel];
-    if (heap === undefined) return null;
-    let skipped: WaitingEntry[] | null = null; // allocated only when an entry is passed over
-    let found: TaskRecord | null = null;
-    for (let e = heap.peek(); e !== undefined; e = heap.peek()) {
-      if (e.task.stamp !== e.stamp) {
-        heap.pop();
-        continue;
-      }
-      if (this.hasPendingReservationFor(e.task, w)) {
-        (skipped ??= []).push(heap.pop() as WaitingEntry);
-        continue;
-      }
-      found = e.task;
-      break;
-    }
-    if (skipped !== null) for (const e of skipped) heap.push(e);
-    return found;
-  }
+  // Workflow routing (spec §4.2): workflow-routing.ts. Matching (spec §7): matching.ts.
 
   // ───────────────────────────── timers ─────────────────────────────
 
@@ -1402,7 +841,7 @@ export class WorkspaceEngine {
    * their record still holds them (they are dropped from the record when they stop mattering,
    * and when the record is removed); a step deadline while the task waits in that step.
    */
-  isTimerLive(t: Timer): boolean {
+  private isTimerLive(t: Timer): boolean {
     switch (t.kind) {
       case 'reservationTimeout':
         return (t.owner as ReservationRecord).timer === t;
@@ -1417,7 +856,7 @@ export class WorkspaceEngine {
     }
   }
 
-  fire(t: Timer): void {
+  private fire(t: Timer): void {
     if (!this.isTimerLive(t)) return;
     switch (t.kind) {
       case 'reservationTimeout':
@@ -1428,9 +867,9 @@ export class WorkspaceEngine {
         if (task.pendingReservations > 0) {
           // Acted on once the reservations end unaccepted (spec §5.2).
           task.routing.stepExpired = true;
-          this.unlist(task);
+          unlist(this, task);
         } else {
-          this.advance(task, 'timeout');
+          advance(this, task, 'timeout');
         }
         return;
       }
@@ -1448,14 +887,4 @@ export class WorkspaceEngine {
       }
     }
   }
-}
-
-/** Is channel `index` in a mask of {@link WorkspaceEngine} `markDirty` (-1: every channel)? */
-function inChannelMask(mask: number, index: number): boolean {
-  return mask === -1 || (mask & (1 << Math.min(index, 31))) !== 0;
-}
-
-/** Where a known-worker task is filed: the worker's SID, or `~` + lower-case friendly name. */
-function knownWorkerKey(r: StepRestriction): string {
-  return r.byName ? `~${(r.knownWorker as string).toLowerCase()}` : (r.knownWorker as string);
 }

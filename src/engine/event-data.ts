@@ -8,15 +8,7 @@
  * keys in the same order as the general path (which adds each group to an object in turn).
  */
 import type { EventType, EventValue } from './events.ts';
-import type {
-  ActivityRecord,
-  ReservationRecord,
-  TaskChannelRecord,
-  TaskQueueRecord,
-  TaskRecord,
-  WorkerRecord,
-  WorkflowRecord,
-} from './model.ts';
+import type { ActivityRecord, ReservationRecord, TaskChannelRecord, TaskQueueRecord, TaskRecord, WorkerRecord, WorkflowRecord } from './model.ts';
 import type { WorkspaceEngine } from './engine.ts';
 
 /** A new event data object with the workspace group (spec §9.3): `workspace_sid`, `workspace_name`. */
@@ -47,7 +39,7 @@ export function taskData(engine: WorkspaceEngine, task: TaskRecord): Record<stri
 }
 
 /** Adds the worker group to `d` and returns it. */
-export function addWorkerData(engine: WorkspaceEngine, d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
+export function addWorkerData(d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
   d['worker_sid'] = w.sid;
   d['worker_name'] = w.friendlyName;
   d['worker_attributes'] = w.attributesJson;
@@ -97,7 +89,7 @@ export function emitReservation(engine: WorkspaceEngine, type: EventType, r: Res
   if (q !== undefined && wf !== undefined) {
     d = routedReservationData(engine, task, worker, q.record, wf, r.sid);
   } else {
-    d = addWorkflowData(engine, addQueueData(engine, addWorkerData(engine, taskData(engine, task), worker), r.taskQueueSid), r.workflowSid);
+    d = addWorkflowData(engine, addQueueData(engine, addWorkerData(taskData(engine, task), worker), r.taskQueueSid), r.workflowSid);
     d['reservation_sid'] = r.sid;
   }
   engine.emit(type, 'reservation', r.sid, d, worker);
@@ -194,7 +186,7 @@ export function routedReservationData(engine: WorkspaceEngine, task: TaskRecord,
 
 /** Worker group events; `extra` keys (previous activity, channel capacity…) go after the worker group. */
 export function emitWorker(engine: WorkspaceEngine, type: EventType, w: WorkerRecord, extra?: Record<string, EventValue>): void {
-  const d = addWorkerData(engine, workspaceData(engine), w);
+  const d = addWorkerData(workspaceData(engine), w);
   if (extra !== undefined) Object.assign(d, extra);
   engine.emit(type, 'worker', w.sid, d);
 }

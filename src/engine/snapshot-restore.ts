@@ -21,6 +21,8 @@ import { QueueIndex } from './queue-index.ts';
 import { clonePlain, saveTask, SNAPSHOT_VERSION, type WorkspaceSnapshot } from './snapshot.ts';
 import { compilePlan, compileTargetWorkers } from './validation.ts';
 import { attachWorker } from './worker-commands.ts';
+import { hasOpenSlot, list, refreshWorker, settle, updateMembership } from './matching.ts';
+import { planOf, restrictionFor } from './workflow-routing.ts';
 
 /** The whole workspace as plain data, deep-copied: later changes to the engine do not reach it. */
 export function saveWorkspace(engine: WorkspaceEngine): WorkspaceSnapshot {
@@ -89,7 +91,7 @@ export function restoreState(engine: WorkspaceEngine, s: WorkspaceSnapshot): voi
       channels: ws.channels.map((c) => new WorkerChannelRecord(c)),
     });
     attachWorker(engine, w);
-    for (const q of engine.queues.values()) engine.updateMembership(w, q);
+    for (const q of engine.queues.values()) updateMembership(engine, w, q);
   }
   for (const saved of s.reservations) {
     // `task` is set below, once the tasks are rebuilt (every reservation is in its task's list).
@@ -134,9 +136,9 @@ export function restoreState(engine: WorkspaceEngine, s: WorkspaceSnapshot): voi
     if (isWaiting(status)) {
       engine.setStatusTimer(task, engine.ttlAt(task), 'taskTtl');
       const f = task.routing.filterIndex;
-      const plan = engine.planOf(task);
+      const plan = planOf(engine, task);
       const step = plan !== null && f !== null && f >= 0 ? plan.filters[f]?.steps[task.routing.stepIndex] : undefined;
-      if (step !== undefined) task.restriction = engine.restrictionFor(step, task);
+      if (step !== undefined) task.restriction = restrictionFor(step, task);
       if (task.routing.stepDeadlineAt !== null && !task.routing.stepExpired) engine.timers.schedule(task.routing.stepDeadlineAt, 'stepTimeout', task.sid, task);
     } else if (status === 'assigned' || status === 'wrapping') {
       engine.setStatusTimer(task, task.statusChangedAt + LIMITS.assignedRetentionMs, 'assignedLimit');
@@ -145,8 +147,8 @@ export function restoreState(engine: WorkspaceEngine, s: WorkspaceSnapshot): voi
     }
   }
   for (const r of engine.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
-  for (const w of engine.workers.values()) engine.refreshWorker(w);
-  for (const t of engine.tasks.values()) if (engine.hasOpenSlot(t)) engine.list(t);
-  engine.settle();
+  for (const w of engine.workers.values()) refreshWorker(engine, w);
+  for (const t of engine.tasks.values()) if (hasOpenSlot(engine, t)) list(engine, t);
+  settle(engine);
   assert(engine.events.length === 0, 'a restored snapshot was not settled');
 }

@@ -13,6 +13,7 @@ import type { EventValue } from './events.ts';
 import type { WorkspaceEngine } from './engine.ts';
 import { emitWorker } from './event-data.ts';
 import { activityOrReject, checkFriendlyName, checkInteger, checkVersion, parseAttributes, workerOrReject } from './validation.ts';
+import { markDirty, refreshWorker, updateMembership } from './matching.ts';
 
 /** A worker's slot on a task channel: capacity 1, available (spec §2.3 defaults). */
 export function newWorkerChannel(engine: WorkspaceEngine, ch: TaskChannelRecord): WorkerChannelRecord {
@@ -54,8 +55,8 @@ export function createWorker(engine: WorkspaceEngine, c: Extract<Command, { type
   });
   attachWorker(engine, w);
   emitWorker(engine, 'worker.created', w);
-  for (const q of engine.queues.values()) engine.updateMembership(w, q);
-  engine.refreshWorker(w);
+  for (const q of engine.queues.values()) updateMembership(engine, w, q);
+  refreshWorker(engine, w);
   return w.sid;
 }
 
@@ -91,17 +92,17 @@ export function updateWorker(engine: WorkspaceEngine, c: Extract<Command, { type
     touchWorker(engine, w);
     emitWorker(engine, 'worker.updated', w);
     // TargetWorkers may read friendly_name (spec §3.1), known workers may be named by it.
-    for (const q of engine.queues.values()) engine.updateMembership(w, q);
-    engine.markDirty(w, -1);
+    for (const q of engine.queues.values()) updateMembership(engine, w, q);
+    markDirty(engine, w, -1);
   }
   if (attributes !== null && c.attributes !== undefined) {
     w.attributesJson = c.attributes;
     w.attributes = attributes;
     touchWorker(engine, w);
     emitWorker(engine, 'worker.attributes.update', w);
-    for (const q of engine.queues.values()) engine.updateMembership(w, q);
+    for (const q of engine.queues.values()) updateMembership(engine, w, q);
     // Target expressions read attributes too: a matching pass runs on every change (spec §4.4).
-    engine.markDirty(w, -1);
+    markDirty(engine, w, -1);
   }
   if (activity !== null) {
     setWorkerActivity(engine, w, activity.sid);
@@ -113,7 +114,7 @@ export function updateWorker(engine: WorkspaceEngine, c: Extract<Command, { type
       }
     }
   }
-  engine.refreshWorker(w);
+  refreshWorker(engine, w);
   return w.sid;
 }
 
@@ -145,10 +146,10 @@ export function setWorkerActivity(engine: WorkspaceEngine, w: WorkerRecord, acti
     worker_time_in_previous_activity: Math.floor(inPreviousMs / 1000),
     worker_time_in_previous_activity_ms: inPreviousMs,
   });
-  for (const q of engine.activityQueues) engine.updateMembership(w, q);
-  engine.refreshWorker(w);
+  for (const q of engine.activityQueues) updateMembership(engine, w, q);
+  refreshWorker(engine, w);
   // Target expressions may read the activity: a matching pass runs on every change (spec §4.4).
-  engine.markDirty(w, -1);
+  markDirty(engine, w, -1);
 }
 
 /** deleteWorker: refused while it holds an accepted or wrapping reservation; pending ones are canceled and their tasks routed again. */
@@ -224,6 +225,6 @@ export function updateWorkerChannel(engine: WorkspaceEngine, c: Extract<Command,
       extra(ch.configuredCapacity),
     );
   }
-  engine.refreshWorker(w);
+  refreshWorker(engine, w);
   return ch.sid;
 }
