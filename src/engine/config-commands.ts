@@ -181,7 +181,7 @@ export function deleteTaskChannel(engine: WorkspaceEngine, c: Extract<Command, {
 }
 
 /** Checks createTaskQueue/updateTaskQueue fields; `self` is the queue being updated (null on create). */
-export function checkQueueFields(engine: WorkspaceEngine, c: Extract<Command, { type: 'createTaskQueue' | 'updateTaskQueue' }>, self: QueueIndex | null): void {
+function checkQueueFields(engine: WorkspaceEngine, c: Extract<Command, { type: 'createTaskQueue' | 'updateTaskQueue' }>, self: QueueIndex | null): void {
   if (c.friendlyName !== undefined) {
     const name = checkFriendlyName(c.friendlyName);
     for (const q of engine.queues.values()) {
@@ -276,7 +276,7 @@ export function deleteTaskQueue(engine: WorkspaceEngine, c: Extract<Command, { t
 }
 
 /** Checks createWorkflow/updateWorkflow fields; `self` is the workflow being updated (null on create). */
-export function checkWorkflowFields(engine: WorkspaceEngine, c: Extract<Command, { type: 'createWorkflow' | 'updateWorkflow' }>, self: WorkflowRecord | null): void {
+function checkWorkflowFields(engine: WorkspaceEngine, c: Extract<Command, { type: 'createWorkflow' | 'updateWorkflow' }>, self: WorkflowRecord | null): void {
   if (c.friendlyName !== undefined) {
     const name = checkFriendlyName(c.friendlyName);
     for (const wf of engine.workflows.values()) {

@@ -39,7 +39,7 @@ export function taskData(engine: WorkspaceEngine, task: TaskRecord): Record<stri
 }
 
 /** Adds the worker group to `d` and returns it. */
-export function addWorkerData(d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
+function addWorkerData(d: Record<string, EventValue>, w: WorkerRecord): Record<string, EventValue> {
   d['worker_sid'] = w.sid;
   d['worker_name'] = w.friendlyName;
   d['worker_attributes'] = w.attributesJson;
@@ -129,7 +129,7 @@ export function routedTaskData(engine: WorkspaceEngine, task: TaskRecord, q: Tas
  * {@link taskData} with the workflow group, as one object literal: a task of a workflow not in
  * a queue yet (task.created, workflow.entered). Same keys in the same order as the general path.
  */
-export function workflowTaskData(engine: WorkspaceEngine, task: TaskRecord, wf: WorkflowRecord): Record<string, EventValue> {
+function workflowTaskData(engine: WorkspaceEngine, task: TaskRecord, wf: WorkflowRecord): Record<string, EventValue> {
   return {
     workspace_sid: engine.workspace.sid,
     workspace_name: engine.workspace.friendlyName,
@@ -152,7 +152,7 @@ export function workflowTaskData(engine: WorkspaceEngine, task: TaskRecord, wf: 
 }
 
 /** {@link routedTaskData} with the worker group and the reservation SID, in one literal. */
-export function routedReservationData(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord, q: TaskQueueRecord, wf: WorkflowRecord, reservationSid: string): Record<string, EventValue> {
+function routedReservationData(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord, q: TaskQueueRecord, wf: WorkflowRecord, reservationSid: string): Record<string, EventValue> {
   return {
     workspace_sid: engine.workspace.sid,
     workspace_name: engine.workspace.friendlyName,

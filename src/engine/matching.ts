@@ -65,7 +65,7 @@ export function updateMembership(engine: WorkspaceEngine, w: WorkerRecord, q: Qu
  * lookup for every entry a heap pops. The live entries of the other queues keep their keys,
  * so their order is unchanged.
  */
-export function restampReady(w: WorkerRecord): void {
+function restampReady(w: WorkerRecord): void {
   for (const ch of w.channels) {
     if (!ch.ready || ch.publishedStamp !== ch.stamp) continue;
     ch.stamp += 1;
@@ -126,7 +126,7 @@ export function markDirty(engine: WorkspaceEngine, w: WorkerRecord, channel: num
 }
 
 /** A task can get (more) reservations: waiting, in a queue or aimed at a worker, step not expired. */
-export function isRoutable(task: TaskRecord): boolean {
+function isRoutable(task: TaskRecord): boolean {
   return (
     isWaiting(task.assignmentStatus) &&
     !task.routing.stepExpired &&
@@ -135,7 +135,7 @@ export function isRoutable(task: TaskRecord): boolean {
 }
 
 /** How many reservations a task may hold at once: its queue's MaxReservedWorkers, 1 for a task aimed at a worker (spec §6). */
-export function slotsOf(engine: WorkspaceEngine, task: TaskRecord): number {
+function slotsOf(engine: WorkspaceEngine, task: TaskRecord): number {
   if (task.taskQueueSid === null) return 1;
   return (engine.queues.get(task.taskQueueSid) as QueueIndex).record.maxReservedWorkers;
 }
@@ -169,7 +169,7 @@ export function hasPendingReservationFor(engine: WorkspaceEngine, task: TaskReco
 }
 
 /** Does the step's restriction let this worker take the task (spec §7.2 rule 2)? */
-export function restrictionAllows(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord): boolean {
+function restrictionAllows(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord): boolean {
   const r = task.restriction;
   if (r === null) return true;
   if (r.knownWorkerMissing) return false;
@@ -181,7 +181,7 @@ export function restrictionAllows(engine: WorkspaceEngine, task: TaskRecord, w: 
 }
 
 /** The best ready workers for a task, best first, at most `slots` (spec §7.2). */
-export function pickWorkers(engine: WorkspaceEngine, task: TaskRecord, slots: number): WorkerRecord[] {
+function pickWorkers(engine: WorkspaceEngine, task: TaskRecord, slots: number): WorkerRecord[] {
   const channel = (engine.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
   if (task.taskQueueSid === null) {
     const w = task.routingTarget === null ? undefined : engine.workers.get(task.routingTarget);
@@ -309,7 +309,7 @@ export function settle(engine: WorkspaceEngine): void {
  * Gives a worker marked dirty the best listed tasks it can take on the channels it was marked
  * for (one task over all channels when single-tasking), then publishes its ready entries.
  */
-export function serveWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
+function serveWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
   const mask = w.dirtyChannels;
   w.dirtyChannels = 0;
   if (!engine.workspace.multiTaskEnabled) {
@@ -349,7 +349,7 @@ export function serveWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
  * bumps while ready, and each serve ends here. The others are not read (cache misses, for a
  * worker last served long ago).
  */
-export function publishReady(w: WorkerRecord, served: number): void {
+function publishReady(w: WorkerRecord, served: number): void {
   const mask = served | w.dirtyChannels;
   const channels = w.channels;
   for (let i = 0; i < channels.length; i++) {
@@ -365,13 +365,13 @@ export function publishReady(w: WorkerRecord, served: number): void {
 }
 
 /** Compares candidate tasks from different queues (spec §7.1, OUR CHOICE for cross-queue ties). */
-export function taskBefore(engine: WorkspaceEngine, a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
+function taskBefore(engine: WorkspaceEngine, a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
   if (aOrder !== bOrder) return aOrder === engine.workspace.prioritizeQueueOrder;
   return aOrder === 'FIFO' ? fifoBefore(a, b) : lifoBefore(a, b);
 }
 
 /** The waiting task a newly ready worker should take on a channel, or null. */
-export function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: number): TaskRecord | null {
+function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: number): TaskRecord | null {
   let best: TaskRecord | null = null;
   let bestOrder: QueueOrder = 'FIFO';
   const direct = engine.directListed > 0 ? w.directTasks : NO_TASK_SIDS;
@@ -421,7 +421,7 @@ export function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: n
 }
 
 /** The first live waiting task of a queue that this worker holds no reservation for. */
-export function waitingHeadFor(engine: WorkspaceEngine, q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
+function waitingHeadFor(engine: WorkspaceEngine, q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
   const heap = q.waiting[channel];
   if (heap === undefined) return null;
   let skipped: WaitingEntry[] | null = null; // allocated only when an entry is passed over

@@ -119,7 +119,7 @@ export function updateWorker(engine: WorkspaceEngine, c: Extract<Command, { type
 }
 
 /** Bumps the worker's version and dateUpdated (If-Match, spec §1.5). */
-export function touchWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
+function touchWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
   w.version += 1;
   w.dateUpdated = engine.now;
 }

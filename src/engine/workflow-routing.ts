@@ -51,7 +51,7 @@ export function routeFromTop(engine: WorkspaceEngine, task: TaskRecord): void {
 }
 
 /** Index of the first filter from `from` whose expression matches the task's attributes, or -1. */
-export function firstMatchingFilter(engine: WorkspaceEngine, plan: RoutingPlan, task: TaskRecord, from: number): number {
+function firstMatchingFilter(engine: WorkspaceEngine, plan: RoutingPlan, task: TaskRecord, from: number): number {
   const scope = { nowMs: engine.now, task: task.attributes };
   for (let i = from; i < plan.filters.length; i++) {
     if ((plan.filters[i] as RoutingPlan['filters'][number]).expression.evaluate(scope)) return i;
@@ -60,7 +60,7 @@ export function firstMatchingFilter(engine: WorkspaceEngine, plan: RoutingPlan, 
 }
 
 /** Sends the task to the default filter's queue (no step restriction, no timeout). */
-export function enterDefault(engine: WorkspaceEngine, task: TaskRecord, plan: RoutingPlan): void {
+function enterDefault(engine: WorkspaceEngine, task: TaskRecord, plan: RoutingPlan): void {
   const d = plan.defaultFilter as NonNullable<RoutingPlan['defaultFilter']>;
   task.routing = { filterIndex: -1, stepIndex: 0, filterEnteredAt: engine.now, stepDeadlineAt: null, stepExpired: false };
   if (d.priority !== null) task.priority = d.priority;
@@ -72,7 +72,7 @@ export function enterDefault(engine: WorkspaceEngine, task: TaskRecord, plan: Ro
 }
 
 /** Puts the task on step `stepIndex` of filter `filterIndex` (spec §4.2 enterFilter). */
-export function enterStep(engine: WorkspaceEngine, task: TaskRecord, plan: RoutingPlan, filterIndex: number, stepIndex: number): void {
+function enterStep(engine: WorkspaceEngine, task: TaskRecord, plan: RoutingPlan, filterIndex: number, stepIndex: number): void {
   const filter = plan.filters[filterIndex] as RoutingPlan['filters'][number];
   const step = filter.steps[stepIndex] as RoutingStep;
   let cumulativeS = 0;
@@ -154,7 +154,7 @@ export function advance(engine: WorkspaceEngine, task: TaskRecord, cause: 'timeo
 }
 
 /** The task leaves its workflow canceled: `workflow.timeout` or `workflow.skipped` first (spec §4.2). */
-export function finishWorkflow(engine: WorkspaceEngine, task: TaskRecord, cause: 'timeout' | 'skip'): void {
+function finishWorkflow(engine: WorkspaceEngine, task: TaskRecord, cause: 'timeout' | 'skip'): void {
   if (cause === 'timeout') {
     emitTask(engine, 'workflow.timeout', task);
     engine.cancelTask(task, 'Workflow Timeout');
@@ -165,7 +165,7 @@ export function finishWorkflow(engine: WorkspaceEngine, task: TaskRecord, cause:
 }
 
 /** Emits task-queue.moved when the task is about to leave its queue for another one. */
-export function moveOut(engine: WorkspaceEngine, task: TaskRecord, queueSid: string): void {
+function moveOut(engine: WorkspaceEngine, task: TaskRecord, queueSid: string): void {
   const previous = task.taskQueueSid;
   if (previous === null || previous === queueSid) return;
   const d = addWorkflowData(engine, addQueueData(engine, taskData(engine, task), previous), task.workflowSid);
