@@ -329,8 +329,9 @@ export function updateWorkflow(engine: WorkspaceEngine, c: Extract<Command, { ty
     for (const t of affected) reroute(engine, t);
   } else if (c.configuration !== undefined) {
     // Waiting tasks keep their filter and step indexes, but their step's restriction comes
-    // from the new plan: that is all a restored engine can derive (see restore), so the live
-    // engine must do the same or a snapshot would not restore to the same state.
+    // from the new plan: that is all a restored engine can derive (restoreState in
+    // snapshot-restore.ts), so the live engine must do the same or a snapshot would not restore
+    // to the same state.
     for (const t of engine.tasks.values()) {
       if (t.workflowSid !== wf.sid || !isWaiting(t.assignmentStatus)) continue;
       const f = t.routing.filterIndex;
