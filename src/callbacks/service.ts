@@ -18,9 +18,12 @@
  *   (src/store/callbacks-store.ts) after every operation, and additionally BEFORE every dial (the state then holds the dial's idempotency
  *   key and its open attempt) and before every create-task command (the state records that a
  *   task was requested). After a restart the engine events written after the cursor are fed
- *   again; an in-flight dial is never re-dialed (the center times it out after ring timeout +
- *   `dialGraceSeconds` and retries as a NEW attempt with a new key); a requested task whose SID
- *   was not recorded is found in the engine by its `callback_sid` attribute.
+ *   again; an in-flight dial is never re-dialed: the telephony port is handed the dials the
+ *   centers still wait on ({@link dialsInFlight}, `TelephonyPort.resume`), so a provider that can
+ *   still report on the call (Twilio's webhooks carry the key) delivers its outcome once; otherwise
+ *   the center times it out after ring timeout + `dialGraceSeconds` and retries as a NEW attempt
+ *   with a new key. A requested task whose SID was not recorded is found in the engine by its
+ *   `callback_sid` attribute.
  *
  * All operations run one at a time, in arrival order (a promise chain), so the center never
  * sees interleaved halves of two operations. Times are epoch milliseconds.
@@ -33,7 +36,7 @@ import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
 import { CallbacksStore, type CallbacksStoreCounters } from '../store/callbacks-store.ts';
 import { outboxRows } from '../webhooks/outbox.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
-import type { DialResult, TelephonyPort } from '../voice/telephony.ts';
+import type { DialResult, ResumedDial, TelephonyPort } from '../voice/telephony.ts';
 import { CallbackCenter, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
 import { Datastore, type DatastoreSnapshot } from './datastore.ts';
 import { queueViewOf } from './driver.ts';
@@ -95,6 +98,28 @@ function newToken(): string {
 
 const EVENT_BATCH = 2_000;
 
+/**
+ * The dials a restored center still waits on, for `TelephonyPort.resume`: each callback's last
+ * attempt with a dial key and no end (`endedAt` null), as
+ * - `dialing` while the callback is `dialing` / `dialing_customer` (the center still accepts the
+ *   dial's outcome: `CallbackCenter.dialOutcome`);
+ * - `ready` while the customer who pressed 1 waits in the conference (`customer_waiting`) or talks
+ *   to the agent (`agent_connected`, unless the attempt's result is `not_ready`): their hang-up
+ *   (`CallbackCenter.customerHungUp`) and a repeated Gather still matter.
+ * `callSid` is null: attempts do not record the provider's call id (the adapter learns it from the
+ * next webhook).
+ */
+export function dialsInFlight(center: CallbackCenter): ResumedDial[] {
+  const out: ResumedDial[] = [];
+  for (const c of center.listCallbacks()) {
+    const a = c.attempts[c.attempts.length - 1];
+    if (a === undefined || a.dialKey === null || a.endedAt !== null) continue;
+    if (c.status === 'dialing' || c.status === 'dialing_customer') out.push({ key: a.dialKey, callSid: null, stage: 'dialing' });
+    else if (c.status === 'customer_waiting' || (c.status === 'agent_connected' && a.result !== 'not_ready')) out.push({ key: a.dialKey, callSid: null, stage: 'ready' });
+  }
+  return out;
+}
+
 export class CallbackService {
   readonly runtime: Runtime;
   readonly telephony: TelephonyPort;
@@ -134,7 +159,9 @@ export class CallbackService {
 
   /**
    * Opens the service over the runtime's database: restores every saved center and datastore,
-   * recovers task SIDs lost in a crash, then starts the timer (the first tick replays the engine
+   * hands the telephony port the dials still in flight ({@link dialsInFlight}; a port error is
+   * reported to `onError` and the center falls back to timing those dials out), recovers task
+   * SIDs lost in a crash, then starts the timer (the first tick replays the engine
    * events written since the saved cursor). Throws if the database lacks the callback tables.
    */
   static async open(options: CallbackServiceOptions): Promise<CallbackService> {
@@ -143,6 +170,14 @@ export class CallbackService {
       const host = service.restoreHost(row.workspaceSid, row.accountSid, row.center, row.datastore);
       service.hosts.set(row.workspaceSid, host);
       for (const c of host.center.listCallbacks()) for (const a of c.attempts) if (a.dialKey !== null) service.keyOwner.set(a.dialKey, row.workspaceSid);
+    }
+    if (service.telephony.resume !== undefined) {
+      const inFlight = [...service.hosts.values()].flatMap((h) => dialsInFlight(h.center));
+      try {
+        service.telephony.resume(inFlight);
+      } catch (error) {
+        service.onError(error);
+      }
     }
     await service.enqueue(async () => {
       for (const host of service.hosts.values()) await service.recoverTasks(host);

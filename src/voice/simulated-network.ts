@@ -11,7 +11,7 @@
  */
 import type { DialOutcome } from '../callbacks/center.ts';
 import { Random, type RandomState } from '../util/random.ts';
-import type { DialRequest, DialResult, TelephonyPort } from './telephony.ts';
+import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from './telephony.ts';
 
 export interface SimulatedNetworkOptions {
   seed?: number;
@@ -137,6 +137,19 @@ export class SimulatedNetwork implements TelephonyPort {
     this.pending.push({ due, seq: this.seq++, key: request.key, outcome });
     this.pending.sort((a, b) => a.due - b.due || a.seq - b.seq);
     this.dials.push({ key: request.key, to: request.to, at: now, outcome, due });
+  }
+
+  /**
+   * A restarted service's dials in flight (TelephonyPort.resume). A simulated call lives only in
+   * this process, so a call placed before the restart has no outcome left to report: the keys are
+   * only marked as dialed (a repeated `dial` is refused and counted in {@link duplicates}) and the
+   * center times those dials out (ring timeout + `dialGraceSeconds`). To keep calls across a
+   * restart in virtual time, use {@link snapshot} / {@link restore} instead. Throws RangeError
+   * naming the bad field, before taking any entry.
+   */
+  resume(dials: readonly ResumedDial[]): void {
+    checkResumedDials(dials);
+    for (const d of dials) this.keys.add(d.key);
   }
 
   /** Records that the service hung up the call of `key` (the queued outcome, if any, still arrives; the center ignores it). */

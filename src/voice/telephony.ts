@@ -7,6 +7,10 @@
  * `onOutcome`, carrying the request's idempotency key. An adapter must place at most one call
  * per key: a repeated `dial` with a key it has seen is ignored (a restarted driver may hand the
  * same effect out again).
+ *
+ * After a restart the service hands the port the dials its centers still wait on
+ * ({@link TelephonyPort.resume}), so an outcome the provider reports for such a key is delivered
+ * (once) instead of being dropped, and the key is never dialed again.
  */
 import type { DialOutcome } from '../callbacks/center.ts';
 
@@ -31,6 +35,22 @@ export interface DialResult {
   callSid: string | null;
 }
 
+/**
+ * A dial the service still waits on after a restart (rebuilt from the persisted attempts of
+ * src/callbacks/center.ts: the open attempt's `dialKey` and the callback's status).
+ */
+export interface ResumedDial {
+  /** Idempotency key `<callback sid>:<attempt>` of the dial. */
+  key: string;
+  /** The provider's call id when known (`CA…`), else null: the adapter learns it from the provider's next webhook. */
+  callSid: string | null;
+  /**
+   * `dialing`: no outcome yet (the center accepts the first one). `ready`: the customer pressed 1
+   * and is waiting for / talking to the agent (outcome delivered; their hang-up is still of interest).
+   */
+  stage: 'dialing' | 'ready';
+}
+
 export interface TelephonyPort {
   /** Places the call unless `key` was dialed before. `now` = epoch ms (virtual time where that applies). */
   dial(request: DialRequest, now: number): void | Promise<void>;
@@ -45,4 +65,25 @@ export interface TelephonyPort {
    * once an agent is connected.
    */
   onCustomerHangup?(listener: (hangup: { key: string; at: number }) => void): void;
+  /**
+   * Optional: called once, when the service opens over saved state, before any webhook or tick,
+   * with every dial still in flight (see {@link ResumedDial}). The port takes those keys as
+   * already dialed — a later `dial` with one of them is ignored — and, when its provider can still
+   * report on the call (Twilio's webhooks carry the key), delivers that call's outcome exactly
+   * once through `onOutcome` (stage `dialing`) or its customer's hang-up through
+   * `onCustomerHangup` (stage `ready`). Keys the port already tracks are left as they are. Throws
+   * RangeError (naming the field) on a malformed entry, before taking any of them.
+   * A port without it: the center times such dials out after ring timeout + `dialGraceSeconds`.
+   */
+  resume?(dials: readonly ResumedDial[]): void;
+}
+
+/** Checks a resume list (throws RangeError naming the entry and field, e.g. `dials[2].key must be a non-empty string`). */
+export function checkResumedDials(dials: readonly ResumedDial[]): void {
+  if (!Array.isArray(dials)) throw new RangeError('dials must be an array');
+  dials.forEach((d, i) => {
+    if (typeof d?.key !== 'string' || d.key === '') throw new RangeError(`dials[${i}].key must be a non-empty string`);
+    if (d.callSid !== null && (typeof d.callSid !== 'string' || d.callSid === '')) throw new RangeError(`dials[${i}].callSid must be null or a non-empty string`);
+    if (d.stage !== 'dialing' && d.stage !== 'ready') throw new RangeError(`dials[${i}].stage must be dialing or ready`);
+  });
 }

@@ -18,10 +18,18 @@
  * `<Dial><Conference>callback-<CB sid>-<attempt></Conference></Dial>` — the name the return
  * task carries as its `conference_name` attribute (`callbackConferenceName`) — where they hear
  * the wait music until the agent's leg joins; when the customer leaves, the conference ends.
+ *
+ * Restart: the call map lives in memory, but every webhook carries the dial's key (`?key=`), so
+ * {@link TwilioCalls.resume} rebuilds the entries the service still waits on from its persisted
+ * attempts. A resumed `dialing` key gets its outcome from the next final status callback or
+ * Gather, exactly once; a resumed `ready` key (customer in the conference) reports the customer's
+ * hang-up and answers a repeated Gather with the same conference. The CallSid, not persisted by
+ * the center, is learned from the first webhook after the restart (both carry `CallSid`); until
+ * then {@link TwilioCalls.hangup} of a resumed key cannot reach the call and is skipped.
  */
 import type twilio from 'twilio';
 import { callbackConferenceName, type DialOutcome } from '../callbacks/center.ts';
-import type { DialRequest, DialResult, TelephonyPort } from './telephony.ts';
+import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from './telephony.ts';
 
 type TwilioClient = ReturnType<typeof twilio>;
 
@@ -109,6 +117,22 @@ export class TwilioCalls implements TelephonyPort {
     }
   }
 
+  /**
+   * Takes the dials the service still waits on after a restart (see TelephonyPort.resume): each
+   * key counts as placed (never dialed again); `dialing` keys await their outcome, `ready` keys
+   * their customer's hang-up. Keys already known are kept as they are. Throws RangeError naming
+   * the bad field, before taking any entry.
+   */
+  resume(dials: readonly ResumedDial[]): void {
+    checkResumedDials(dials);
+    for (const d of dials) {
+      if (this.calls.has(d.key)) continue;
+      const ready = d.stage === 'ready';
+      this.calls.set(d.key, { callSid: d.callSid, answeredHuman: ready, done: ready, ready, hungUp: false });
+      if (d.callSid !== null) this.keyBySid.set(d.callSid, d.key);
+    }
+  }
+
   /** Ends the call (`Status=completed`) if it is up. Unknown keys and finished calls are ignored. */
   async hangup(key: string): Promise<void> {
     const state = this.calls.get(key);
@@ -127,6 +151,7 @@ export class TwilioCalls implements TelephonyPort {
     const k = key ?? (params['CallSid'] !== undefined ? this.keyBySid.get(params['CallSid']) : undefined);
     const state = k === undefined ? undefined : this.calls.get(k);
     if (k === undefined || state === undefined) return null;
+    this.learnSid(k, state, params['CallSid']);
     if (state.done) {
       const ended = params['CallStatus'] === 'completed' || params['CallStatus'] === 'canceled' || params['CallStatus'] === 'failed';
       if (state.ready && !state.hungUp && ended) {
@@ -159,10 +184,15 @@ export class TwilioCalls implements TelephonyPort {
     }
   }
 
-  /** The digit(s) the customer pressed at the readiness prompt: `1` → ready, anything else → not_ready. */
-  handleGather(key: string, digits: string | undefined): DialOutcome | null {
+  /**
+   * The digit(s) the customer pressed at the readiness prompt: `1` → ready, anything else →
+   * not_ready. `callSid` (the Gather request's `CallSid`) fills in the call id of a resumed dial.
+   */
+  handleGather(key: string, digits: string | undefined, callSid?: string): DialOutcome | null {
     const state = this.calls.get(key);
-    if (state === undefined || state.done) return null;
+    if (state === undefined) return null;
+    this.learnSid(key, state, callSid);
+    if (state.done) return null;
     state.ready = digits === '1';
     return this.deliver(key, state.ready ? 'ready' : 'not_ready');
   }
@@ -183,6 +213,13 @@ export class TwilioCalls implements TelephonyPort {
       `${head}<Say>Thank you. Please hold for the next agent.</Say>` +
       `<Dial><Conference startConferenceOnEnter="false" endConferenceOnExit="true" beep="false"${wait}>${xml(callbackConferenceName(key))}</Conference></Dial></Response>`
     );
+  }
+
+  /** Records the CallSid of a call whose id is not known yet (a dial resumed after a restart). */
+  private learnSid(key: string, state: CallState, callSid: string | undefined): void {
+    if (state.callSid !== null || callSid === undefined || callSid === '') return;
+    state.callSid = callSid;
+    this.keyBySid.set(callSid, key);
   }
 
   private deliver(key: string, outcome: DialOutcome): DialOutcome {

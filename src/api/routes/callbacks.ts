@@ -502,7 +502,7 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
       const params = checkSignature(req);
       const key = keyOf(req);
       if (key === undefined) throw badParameter('key', 'Missing query parameter key');
-      telephony.handleGather(key, params['Digits']);
+      telephony.handleGather(key, params['Digits'], params['CallSid']);
       return reply.code(200).header('content-type', 'text/xml').send(telephony.gatherTwiml(key));
     });
   }
