@@ -241,3 +241,27 @@ test('agent-first launch: the task is created at the start of the quoted range, 
   const r = ecbtRange(x.ecbtSeconds as number);
   assert.equal(x.scheduledFor, T0 + (r.lowMinutes + 0.35 * (r.highMinutes - r.lowMinutes)) * 60_000);
 });
+
+test('a customer holding for an agent is hung up when the callback ends without them, not after they hung up', () => {
+  const holding = () => {
+    const c = center();
+    const r = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0);
+    const key = (c.advanceTo(r.callback.scheduledFor).effects[0] as { key: string }).key;
+    const t1 = r.callback.scheduledFor + 15_000;
+    c.dialOutcome(key, 'ready', t1);
+    c.taskCreated(r.callback.sid, 'WT' + '0'.repeat(31) + '9', t1);
+    assert.equal(c.getCallback(r.callback.sid)?.status, 'customer_waiting');
+    return { c, sid: r.callback.sid, key, t1 };
+  };
+  const hangups = (effects: CallbackEffect[]) => effects.filter((e) => e.kind === 'hangup').map((e) => (e as { key: string }).key);
+
+  const canceled = holding();
+  const out = canceled.c.cancel(canceled.sid, 'admin', canceled.t1 + 1_000);
+  assert.deepEqual(hangups(out.effects), [canceled.key], 'the holding customer is released');
+  assert.ok(out.effects.some((e) => e.kind === 'engine' && e.purpose === 'cancel_task'), 'and the return task canceled');
+
+  const gone = holding();
+  const left = gone.c.customerHungUp(gone.sid, gone.t1 + 1_000);
+  assert.deepEqual(hangups(left.effects), [], 'no hang-up for a customer who already left');
+  assert.ok(['failed', 'retry_wait'].includes(gone.c.getCallback(gone.sid)?.status as string));
+});

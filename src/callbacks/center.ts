@@ -817,6 +817,9 @@ export class CallbackCenter {
     const c = this.callbacks.get(callbackSid);
     if (c !== undefined && c.status === 'customer_waiting') {
       const t = this.targets.get(c.callTargetSid) as CallTarget;
+      // The customer is gone: nothing to hang up when the callback now ends (see finish).
+      const a = c.attempts[c.attempts.length - 1];
+      if (a !== undefined) a.result = 'customer_hung_up';
       this.cancelTask(c, 'customer_abandoned_return');
       this.endAttempt(c, 'customer_hung_up');
       if (t.retry.onReturnAbandon) this.retryOrFail(c, t, t.retry.delaySeconds.noAnswer, 'customer_abandoned_return');
@@ -1296,12 +1299,18 @@ export class CallbackCenter {
     }
   }
 
-  /** Moves to a terminal status: cancels a waiting task, hangs up a live dial. */
+  /**
+   * Moves to a terminal status: cancels a waiting task; hangs up a live dial, and a customer-first
+   * customer holding for an agent (`customer_waiting`: canceled, expired, or the return task
+   * canceled from outside) unless that customer already hung up.
+   */
   private finish(c: CallbackRequest, status: 'completed' | 'failed' | 'expired' | 'canceled', reason: string | null, extra: Record<string, EventValue> = {}): void {
     if (status !== 'completed') {
+      const holding = c.status === 'customer_waiting';
       if (c.taskSid !== null) this.cancelTask(c, `callback ${status}${reason === null ? '' : `: ${reason}`}`);
       const a = c.attempts[c.attempts.length - 1];
-      if (c.dialDeadline !== null && a?.dialKey !== null && a !== undefined) this.effects.push({ kind: 'hangup', callbackSid: c.sid, key: a.dialKey });
+      const onLine = c.dialDeadline !== null || (holding && a?.result !== 'customer_hung_up');
+      if (onLine && a?.dialKey !== null && a !== undefined) this.effects.push({ kind: 'hangup', callbackSid: c.sid, key: a.dialKey });
     }
     c.dialDeadline = null;
     c.ackDeadline = null;

@@ -133,10 +133,13 @@ export class TwilioCalls implements TelephonyPort {
     }
   }
 
-  /** Ends the call (`Status=completed`) if it is up. Unknown keys and finished calls are ignored. */
+  /**
+   * Ends the call (`Status=completed`) if it is up: still ringing or at the prompt, or a customer
+   * who pressed 1 and holds in the callback conference. Unknown keys and ended calls are ignored.
+   */
   async hangup(key: string): Promise<void> {
     const state = this.calls.get(key);
-    if (state === undefined || state.callSid === null || state.done) return;
+    if (state === undefined || state.callSid === null || state.hungUp || (state.done && !state.ready)) return;
     await this.o.client.calls(state.callSid).update({ status: 'completed' });
   }
 

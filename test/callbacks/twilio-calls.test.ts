@@ -114,3 +114,18 @@ test('gather TwiML: a ready customer joins the named callback conference (wait U
   assert.doesNotMatch(calls.gatherTwiml('CBdef:1'), /Conference/);
   assert.doesNotMatch(calls.gatherTwiml('unknown:1'), /Conference/);
 });
+
+test('hang-up reaches a customer holding in the callback conference, and nobody who already left', async () => {
+  const { calls } = adapter();
+  for (const key of ['H:1', 'G:1']) await calls.dial({ key, callbackSid: key, to: '+14155550101', from: null, ringTimeoutSeconds: 20 });
+  assert.equal(calls.handleGather('H:1', '1'), 'ready');
+  const before = updates.length;
+  await calls.hangup('H:1');
+  assert.equal(updates.length, before + 1, 'the holding customer is hung up');
+  assert.equal(updates.at(-1)?.body['Status'], 'completed');
+  assert.equal(calls.handleGather('G:1', '1'), 'ready');
+  calls.handleStatusCallback({ CallStatus: 'completed', AnsweredBy: 'human' }, 'G:1');
+  assert.equal(calls.handleStatusCallback({ CallStatus: 'busy' }, 'X:9'), null);
+  await calls.hangup('G:1');
+  assert.equal(updates.length, before + 1, 'a customer who hung up is not hung up again');
+});
