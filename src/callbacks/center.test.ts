@@ -265,3 +265,27 @@ test('a customer holding for an agent is hung up when the callback ends without 
   assert.deepEqual(hangups(left.effects), [], 'no hang-up for a customer who already left');
   assert.ok(['failed', 'retry_wait'].includes(gone.c.getCallback(gone.sid)?.status as string));
 });
+
+test('recordCallSid: the call id lands on the dialed attempt, survives snapshot/restore, reports the change once; old snapshots load with null', () => {
+  const c = center();
+  const r = c.register({ callTargetSid: 'CT', phoneNumber: N1 }, T0);
+  const key = (c.advanceTo(r.callback.scheduledFor).effects[0] as { key: string }).key;
+  c.takeChanges();
+  const CA = 'CA' + '5'.repeat(32);
+  assert.throws(() => c.recordCallSid(key, ''), /callSid must be a non-empty string/);
+  assert.equal(c.recordCallSid('CBnope:1', CA), false, 'unknown key');
+  assert.deepEqual(c.takeChanges().changed, [], 'a refused or unknown call id changes nothing');
+  assert.equal(c.recordCallSid(key, CA), true);
+  assert.deepEqual(c.takeChanges().changed.map((x) => x.attempts[0]?.callSid), [CA], 'the callback is reported changed (the store writes it)');
+  assert.equal(c.recordCallSid(key, CA), false, 'the same id again');
+  assert.deepEqual(c.takeChanges().changed, []);
+  const restored = CallbackCenter.restore(JSON.parse(JSON.stringify(c.snapshot())), { newSid: (p) => p + '0'.repeat(32) });
+  assert.equal(restored.getCallback(r.callback.sid)?.attempts[0]?.callSid, CA);
+  // A snapshot written before attempts had `callSid`.
+  const old = c.snapshot();
+  for (const cb of old.callbacks) for (const a of cb.attempts) delete (a as Partial<typeof a>).callSid;
+  const fromOld = CallbackCenter.restore(old, { newSid: (p) => p + '0'.repeat(32) });
+  assert.equal(fromOld.getCallback(r.callback.sid)?.attempts[0]?.callSid, null);
+  // The restored center still takes the outcome of that dial.
+  assert.deepEqual(fromOld.dialOutcome(key, 'busy', r.callback.scheduledFor + 5_000).events.map((e) => e.eventType), ['callback.retry_wait']);
+});

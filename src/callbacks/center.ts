@@ -135,6 +135,13 @@ export interface Attempt {
   dialKey: string | null;
   /** When the customer's phone was dialed in this attempt (epoch ms), or null. */
   dialedAt: number | null;
+  /**
+   * The provider's id of the customer call (`CA…` for Twilio) once the telephony port reported it
+   * ({@link CallbackCenter.recordCallSid}), else null. Persisted with the attempt so that a
+   * restarted service can still hang that call up (TelephonyPort.resume). Snapshots written
+   * before the field existed load with null.
+   */
+  callSid: string | null;
 }
 
 /** A callback request (spec §1.2). Plain JSON data; times epoch ms; durations seconds. */
@@ -811,6 +818,25 @@ export class CallbackCenter {
     return this.take();
   }
 
+  /**
+   * The telephony port's call id for the dial of `key` (Twilio's `CallSid` from the Calls API's
+   * create response or a webhook): recorded on that attempt so it is persisted and a restarted
+   * service can hand it to `TelephonyPort.resume` (hang-ups of calls placed before a restart).
+   * Returns true when it changed an attempt; an unknown key (or a pruned callback) or the same
+   * call id again changes nothing. No events, no effects; time does not move. Throws CallbackError
+   * `InvalidParameters` (field `callSid`) when `callSid` is not a non-empty string.
+   */
+  recordCallSid(key: string, callSid: string): boolean {
+    if (typeof callSid !== 'string' || callSid === '') throw new CallbackError('InvalidParameters', 'callSid must be a non-empty string', 'callSid');
+    const sid = this.byKey.get(key);
+    const c = sid === undefined ? undefined : this.callbacks.get(sid);
+    const a = c?.attempts.find((x) => x.dialKey === key);
+    if (c === undefined || a === undefined || a.callSid === callSid) return false;
+    this.touch(c);
+    a.callSid = callSid;
+    return true;
+  }
+
   /** CF: the customer hung up while waiting for an agent (§2.1 step 6). Ignored in other states. */
   customerHungUp(callbackSid: string, now: number): CenterOutcome {
     this.tick(now);
@@ -1076,7 +1102,7 @@ export class CallbackCenter {
 
   private newAttempt(c: CallbackRequest, leg: Attempt['leg']): Attempt {
     this.touch(c);
-    const a: Attempt = { n: c.attempts.length + 1, leg, startedAt: this.now, endedAt: null, result: null, dialKey: null, dialedAt: null };
+    const a: Attempt = { n: c.attempts.length + 1, leg, startedAt: this.now, endedAt: null, result: null, dialKey: null, dialedAt: null, callSid: null };
     c.attempts.push(a);
     return a;
   }
@@ -1484,7 +1510,10 @@ export class CallbackCenter {
         center.byTask.set(c.taskSid, c.sid);
         center.tasksOf.set(c.sid, [c.taskSid]);
       }
-      for (const a of c.attempts) if (a.dialKey !== null) center.byKey.set(a.dialKey, c.sid);
+      for (const a of c.attempts) {
+        a.callSid ??= null;
+        if (a.dialKey !== null) center.byKey.set(a.dialKey, c.sid);
+      }
     }
     for (const [k, v] of s.stats) center.stats.set(k, { ...emptyStats(), ...v });
     for (const [k, v] of s.views) center.views.set(k, v);

@@ -106,16 +106,17 @@ const EVENT_BATCH = 2_000;
  * - `ready` while the customer who pressed 1 waits in the conference (`customer_waiting`) or talks
  *   to the agent (`agent_connected`, unless the attempt's result is `not_ready`): their hang-up
  *   (`CallbackCenter.customerHungUp`) and a repeated Gather still matter.
- * `callSid` is null: attempts do not record the provider's call id (the adapter learns it from the
- * next webhook).
+ * `callSid` is the provider's call id saved on the attempt (`Attempt.callSid`, from
+ * `TelephonyPort.onCallPlaced`), or null when none was saved (the adapter learns it from the next
+ * webhook).
  */
 export function dialsInFlight(center: CallbackCenter): ResumedDial[] {
   const out: ResumedDial[] = [];
   for (const c of center.listCallbacks()) {
     const a = c.attempts[c.attempts.length - 1];
     if (a === undefined || a.dialKey === null || a.endedAt !== null) continue;
-    if (c.status === 'dialing' || c.status === 'dialing_customer') out.push({ key: a.dialKey, callSid: null, stage: 'dialing' });
-    else if (c.status === 'customer_waiting' || (c.status === 'agent_connected' && a.result !== 'not_ready')) out.push({ key: a.dialKey, callSid: null, stage: 'ready' });
+    if (c.status === 'dialing' || c.status === 'dialing_customer') out.push({ key: a.dialKey, callSid: a.callSid ?? null, stage: 'dialing' });
+    else if (c.status === 'customer_waiting' || (c.status === 'agent_connected' && a.result !== 'not_ready')) out.push({ key: a.dialKey, callSid: a.callSid ?? null, stage: 'ready' });
   }
   return out;
 }
@@ -155,6 +156,7 @@ export class CallbackService {
     this.cursor = store.loadCursor();
     this.telephony.onOutcome((r) => this.onDialResult(r));
     this.telephony.onCustomerHangup?.((h) => this.onCustomerHangup(h.key, h.at));
+    this.telephony.onCallPlaced?.((p) => this.onCallPlaced(p.key, p.callSid));
   }
 
   /**
@@ -388,6 +390,22 @@ export class CallbackService {
       this.dirty.add(host.workspaceSid);
       await this.apply(host, host.center.customerHungUp(callbackSid, Math.max(at, host.center.now)));
       await this.settleViews(host);
+      this.persist();
+    }).catch((e: unknown) => this.onError(e));
+  }
+
+  /**
+   * The port learned the call id of a dial (Twilio: the create response): recorded on the
+   * attempt (`CallbackCenter.recordCallSid`) and persisted, queued as an operation (it arrives
+   * while the dial is being carried out, i.e. inside the running operation).
+   */
+  private onCallPlaced(key: string, callSid: string): void {
+    const ws = this.keyOwner.get(key);
+    const host = ws === undefined ? undefined : this.hosts.get(ws);
+    if (host === undefined) return;
+    void this.enqueue(() => {
+      if (!host.center.recordCallSid(key, callSid)) return;
+      this.dirty.add(host.workspaceSid);
       this.persist();
     }).catch((e: unknown) => this.onError(e));
   }

@@ -42,7 +42,10 @@ export interface DialResult {
 export interface ResumedDial {
   /** Idempotency key `<callback sid>:<attempt>` of the dial. */
   key: string;
-  /** The provider's call id when known (`CA…`), else null: the adapter learns it from the provider's next webhook. */
+  /**
+   * The provider's call id (`CA…`) as saved on the attempt (see {@link TelephonyPort.onCallPlaced}),
+   * or null when it was never saved: the adapter then learns it from the provider's next webhook.
+   */
   callSid: string | null;
   /**
    * `dialing`: no outcome yet (the center accepts the first one). `ready`: the customer pressed 1
@@ -65,6 +68,13 @@ export interface TelephonyPort {
    * once an agent is connected.
    */
   onCustomerHangup?(listener: (hangup: { key: string; at: number }) => void): void;
+  /**
+   * Optional: registers the listener told, at most once per key, the provider's call id as soon
+   * as the port knows it (Twilio: the Calls API's create response; for a resumed key without one,
+   * the first webhook). The service records it on the attempt (`CallbackCenter.recordCallSid`),
+   * so it is persisted and handed back through {@link TelephonyPort.resume} after a restart.
+   */
+  onCallPlaced?(listener: (placed: { key: string; callSid: string }) => void): void;
   /**
    * Optional: called once, when the service opens over saved state, before any webhook or tick,
    * with every dial still in flight (see {@link ResumedDial}). The port takes those keys as

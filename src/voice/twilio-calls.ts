@@ -23,9 +23,12 @@
  * {@link TwilioCalls.resume} rebuilds the entries the service still waits on from its persisted
  * attempts. A resumed `dialing` key gets its outcome from the next final status callback or
  * Gather, exactly once; a resumed `ready` key (customer in the conference) reports the customer's
- * hang-up and answers a repeated Gather with the same conference. The CallSid, not persisted by
- * the center, is learned from the first webhook after the restart (both carry `CallSid`); until
- * then {@link TwilioCalls.hangup} of a resumed key cannot reach the call and is skipped.
+ * hang-up and answers a repeated Gather with the same conference. The CallSid, persisted by
+ * the service (reported through {@link TwilioCalls.onCallPlaced} as soon as the create response
+ * returns, and saved on the center's attempt), comes back with the resumed dial, so
+ * {@link TwilioCalls.hangup} of a resumed key reaches the call at once. Only a dial whose create
+ * response never got saved (the process died between the request and the next persist) resumes
+ * without it: the first webhook after the restart fills it in, and a hang-up before that is skipped.
  */
 import type twilio from 'twilio';
 import { callbackConferenceName, type DialOutcome } from '../callbacks/center.ts';
@@ -75,6 +78,7 @@ export class TwilioCalls implements TelephonyPort {
   private readonly o: TwilioCallsOptions;
   private readonly listeners: Array<(r: DialResult) => void> = [];
   private readonly hangupListeners: Array<(h: { key: string; at: number }) => void> = [];
+  private readonly placedListeners: Array<(p: { key: string; callSid: string }) => void> = [];
   private readonly calls = new Map<string, CallState>();
   private readonly keyBySid = new Map<string, string>();
 
@@ -90,6 +94,14 @@ export class TwilioCalls implements TelephonyPort {
   /** Told once per key when a customer who pressed 1 hangs up (their call's final `completed` status callback). */
   onCustomerHangup(listener: (hangup: { key: string; at: number }) => void): void {
     this.hangupListeners.push(listener);
+  }
+
+  /**
+   * Told once per key when the adapter learns the call's `CallSid`: from the Calls API's create
+   * response, or — for a key resumed without one — from the first webhook that carries it.
+   */
+  onCallPlaced(listener: (placed: { key: string; callSid: string }) => void): void {
+    this.placedListeners.push(listener);
   }
 
   /** Places the call once per key. A refused request becomes an outcome (invalid_number / failed). */
@@ -109,8 +121,7 @@ export class TwilioCalls implements TelephonyPort {
         timeout: request.ringTimeoutSeconds,
         machineDetection: this.o.machineDetection ?? 'Enable',
       });
-      state.callSid = call.sid;
-      this.keyBySid.set(call.sid, request.key);
+      this.learnSid(request.key, state, call.sid);
     } catch (err) {
       const code = String((err as { code?: unknown }).code ?? '');
       this.deliver(request.key, INVALID_NUMBER_CODES.has(code) ? 'invalid_number' : 'failed');
@@ -223,6 +234,7 @@ export class TwilioCalls implements TelephonyPort {
     if (state.callSid !== null || callSid === undefined || callSid === '') return;
     state.callSid = callSid;
     this.keyBySid.set(callSid, key);
+    for (const l of this.placedListeners) l({ key, callSid });
   }
 
   private deliver(key: string, outcome: DialOutcome): DialOutcome {

@@ -42,6 +42,9 @@ class ProcessTwilioCalls extends TwilioCalls {
   override onOutcome(listener: (r: DialResult) => void): void {
     this.inner.onOutcome(listener);
   }
+  override onCallPlaced(listener: (p: { key: string; callSid: string }) => void): void {
+    this.inner.onCallPlaced(listener);
+  }
   override onCustomerHangup(listener: (h: { key: string; at: number }) => void): void {
     this.inner.onCustomerHangup(listener);
   }
@@ -124,14 +127,14 @@ function callsTo(to: string): Array<{ key: string; sid: string }> {
 
 test('webhooks for calls placed before a restart move their callbacks once; unknown keys are ignored; nothing is dialed twice', async () => {
   const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, MinimumCallbackDelay: '0', MaxRetries: '2' })).body;
-  const numbers = { a: '+14155550181', b: '+14155550182', c: '+14155550183', d: '+14155550184' };
-  const sids: Record<keyof typeof numbers, string> = { a: '', b: '', c: '', d: '' };
+  const numbers = { a: '+14155550181', b: '+14155550182', c: '+14155550183', d: '+14155550184', e: '+14155550187' };
+  const sids: Record<keyof typeof numbers, string> = { a: '', b: '', c: '', d: '', e: '' };
   for (const k of Object.keys(numbers) as Array<keyof typeof numbers>) {
     sids[k] = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: numbers[k] })).body.sid as string;
   }
-  for (let i = 0; i < 20 && placed.length < 4; i++) await h.step(100);
-  assert.equal(placed.length, 4, 'one call per callback placed through the Calls API');
-  const [a, b, c, d] = [callsTo(numbers.a)[0]!, callsTo(numbers.b)[0]!, callsTo(numbers.c)[0]!, callsTo(numbers.d)[0]!];
+  for (let i = 0; i < 20 && placed.length < 5; i++) await h.step(100);
+  assert.equal(placed.length, 5, 'one call per callback placed through the Calls API');
+  const [a, b, c, d, e] = [callsTo(numbers.a)[0]!, callsTo(numbers.b)[0]!, callsTo(numbers.c)[0]!, callsTo(numbers.d)[0]!, callsTo(numbers.e)[0]!];
   assert.equal(a.key, `${sids.a}:1`);
 
   // Before the restart: A was answered by a human; C pressed 1 and waits in the conference.
@@ -143,18 +146,27 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
 
   await h.restart(() => port.crash());
 
-  // The restarted service handed the new adapter exactly the dials it still waits on.
-  // (The first open, on an empty database, resumed nothing.)
-  assert.deepEqual(port.resumed.map((r) => r.length), [0, 4]);
+  // The restarted service handed the new adapter exactly the dials it still waits on, each with
+  // the CallSid the Calls API returned when it was placed (saved on the attempt, not learned from
+  // a webhook: B, D and E had none before the restart). The first open, on an empty database,
+  // resumed nothing.
+  assert.deepEqual(port.resumed.map((r) => r.length), [0, 5]);
   assert.deepEqual(
     [...port.resumed[1]!].sort((x, y) => x.key.localeCompare(y.key)),
     [
-      { key: a.key, callSid: null, stage: 'dialing' },
-      { key: b.key, callSid: null, stage: 'dialing' },
-      { key: c.key, callSid: null, stage: 'ready' },
-      { key: d.key, callSid: null, stage: 'dialing' },
+      { key: a.key, callSid: a.sid, stage: 'dialing' },
+      { key: b.key, callSid: b.sid, stage: 'dialing' },
+      { key: c.key, callSid: c.sid, stage: 'ready' },
+      { key: d.key, callSid: d.sid, stage: 'dialing' },
+      { key: e.key, callSid: e.sid, stage: 'dialing' },
     ].sort((x, y) => x.key.localeCompare(y.key)),
   );
+
+  // E is canceled through the API before any webhook arrived after the restart: the center's
+  // hang-up reaches the ringing call through its saved CallSid.
+  assert.equal((await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${sids.e}`, { Status: 'canceled' })).body.status, 'canceled');
+  await h.step(100);
+  assert.deepEqual(updates.map((u) => [u.sid, u.form['Status']]), [[e.sid, 'completed']], 'E hung up by the CallSid saved before the restart');
 
   // An unknown key is still ignored.
   const unknown = `CB${'9'.repeat(32)}:1`;
@@ -188,7 +200,8 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
   assert.equal(sc.status_reason, 'customer_declined');
   assert.equal((await h.client.taskrouter.v1.workspaces(h.ws).tasks(cWaiting.task_sid as string).fetch()).assignmentStatus, 'canceled');
   assert.equal((await callback(sids.d)).status, 'canceled');
-  assert.deepEqual(updates.map((u) => [u.sid, u.form['Status']]), [[d.sid, 'completed']], 'only D was hung up, by its CallSid');
+  assert.equal((await callback(sids.e)).status, 'canceled');
+  assert.deepEqual(updates.map((u) => [u.sid, u.form['Status']]), [[e.sid, 'completed'], [d.sid, 'completed']], 'only E and D were hung up, each by its CallSid');
 
   // Twilio repeating the webhooks changes nothing; the ready customer's re-sent Gather gets the same room.
   await post(statusPath(b.key), { CallSid: b.sid, CallStatus: 'no-answer' });
