@@ -23,7 +23,8 @@
  *   still report on the call (Twilio's webhooks carry the key) delivers its outcome once; otherwise
  *   the center times it out after ring timeout + `dialGraceSeconds` and retries as a NEW attempt
  *   with a new key. A requested task whose SID was not recorded is found in the engine by its
- *   `callback_sid` attribute.
+ *   `callback_sid` attribute. Each workspace's wait-time estimator is warmed from its recent
+ *   engine events before the first poll ({@link Host.waits}, option `ewtWarmup`).
  *
  * All operations run one at a time, in arrival order (a promise chain), so the center never
  * sees interleaved halves of two operations. Times are epoch milliseconds.
@@ -66,7 +67,18 @@ export interface CallbackServiceOptions {
   telephonyAuthToken?: string;
   /** Errors the service could not hand to a caller (a failed persist, a port error). Default: ignored. */
   onError?: (error: unknown) => void;
+  /**
+   * How much of each workspace's engine-event history warms its wait-time estimator when the
+   * service opens over saved state ({@link CallbackService.open}): the events of the last `hours`
+   * (default 24; the clock's now minus that), at most the newest `maxEvents` of them (default
+   * 100,000), up to the saved cursor. `hours: 0` or `maxEvents: 0` turns the warm-up off.
+   * Throws RangeError (naming the field) on a negative or non-finite value.
+   */
+  ewtWarmup?: { hours?: number; maxEvents?: number };
 }
+
+/** Default warm-up window of the wait-time estimator after a restart (see `ewtWarmup`). */
+export const EWT_WARMUP_DEFAULTS = { hours: 24, maxEvents: 100_000 } as const;
 
 /** One workspace's callback state: its center and datastore. */
 export interface Host {
@@ -76,9 +88,17 @@ export interface Host {
   datastore: Datastore;
   /**
    * The replay's wait-time estimator (src/analytics/ewt.ts), fed the workspace's engine events
-   * in order. Not persisted: after a restart it learns again from the events that follow.
+   * in order. Its state is not persisted: when the service opens over saved state it is warmed
+   * from the events table (the window of `ewtWarmup`, up to the cursor) before the first tick,
+   * so μ̂ (last 100 services), θ̂, LES and the 15-minute acceptance window continue where a
+   * service that never stopped would be (for events inside the window). What it cannot rebuild:
+   * the calibration cells of `qlm_calibrated` — a cell is the queue state at the instant a task
+   * was predicted, which the events do not carry — so calibrated cells start empty again and
+   * that predictor answers with QLm until a cell has `calibrationMinSamples` new real waits.
    */
   waits: WaitTimeEstimator;
+  /** Engine events fed to {@link waits} by the warm-up when the service opened (0 for a new host). */
+  warmedEvents: number;
   /**
    * The default predictor's EWT (seconds) of each task still waiting in a queue, made when it
    * entered the queue: the Status offer quotes it to that caller (`TaskSid`).
@@ -134,6 +154,7 @@ export class CallbackService {
   private readonly dialLog: string | null;
   private readonly onError: (error: unknown) => void;
   private readonly hosts = new Map<string, Host>();
+  private readonly warmup: { hours: number; maxEvents: number };
   /** Dial key → workspace (outcomes come back by key). */
   private readonly keyOwner = new Map<string, string>();
   private cursor: number;
@@ -153,6 +174,7 @@ export class CallbackService {
     this.onError = options.onError ?? (() => undefined);
     this.telephony = options.telephony ?? new SimulatedNetwork();
     this.telephonyAuthToken = options.telephonyAuthToken ?? null;
+    this.warmup = { hours: options.ewtWarmup?.hours ?? EWT_WARMUP_DEFAULTS.hours, maxEvents: options.ewtWarmup?.maxEvents ?? EWT_WARMUP_DEFAULTS.maxEvents };
     this.cursor = store.loadCursor();
     this.telephony.onOutcome((r) => this.onDialResult(r));
     this.telephony.onCustomerHangup?.((h) => this.onCustomerHangup(h.key, h.at));
@@ -161,15 +183,21 @@ export class CallbackService {
 
   /**
    * Opens the service over the runtime's database: restores every saved center and datastore,
-   * hands the telephony port the dials still in flight ({@link dialsInFlight}; a port error is
+   * warms each workspace's wait-time estimator from its recent engine events ({@link Host.waits},
+   * option `ewtWarmup`), hands the telephony port the dials still in flight ({@link dialsInFlight}; a port error is
    * reported to `onError` and the center falls back to timing those dials out), recovers task
    * SIDs lost in a crash, then starts the timer (the first tick replays the engine
    * events written since the saved cursor). Throws if the database lacks the callback tables.
    */
   static async open(options: CallbackServiceOptions): Promise<CallbackService> {
+    for (const field of ['hours', 'maxEvents'] as const) {
+      const v = options.ewtWarmup?.[field];
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`ewtWarmup.${field} must be a finite number >= 0`);
+    }
     const service = new CallbackService(options, new CallbacksStore(options.databasePath));
     for (const row of service.store.loadStates()) {
       const host = service.restoreHost(row.workspaceSid, row.accountSid, row.center, row.datastore);
+      service.warmWaits(host);
       service.hosts.set(row.workspaceSid, host);
       for (const c of host.center.listCallbacks()) for (const a of c.attempts) if (a.dialKey !== null) service.keyOwner.set(a.dialKey, row.workspaceSid);
     }
@@ -195,8 +223,31 @@ export class CallbackService {
       center: CallbackCenter.restore(center, { ...this.centerOptions, newSid: (p) => newSid(p) }),
       datastore: Datastore.restore(datastore, { newToken, newSid: () => newSid('DT') }),
       waits: new WaitTimeEstimator(),
+      warmedEvents: 0,
       predictions: new Map(),
     };
+  }
+
+  /**
+   * Feeds a restored host's estimator the workspace's engine events of the warm-up window
+   * (`ewtWarmup`: at `at >= now − hours`, the newest `maxEvents`, rowid ≤ the cursor), oldest
+   * first, as the running service fed them — those after the cursor follow in the first tick.
+   * No predictions are made for them (the engine's state at those instants is gone): tasks
+   * still waiting from before the restart have no entry in {@link Host.predictions}, and the
+   * offer quotes them from the queue as it is.
+   */
+  private warmWaits(host: Host): void {
+    if (this.warmup.hours === 0 || this.warmup.maxEvents === 0) return;
+    const since = this.clock() - this.warmup.hours * 3_600_000;
+    let from = this.store.recentWindowStart(host.workspaceSid, since, this.cursor, Math.floor(this.warmup.maxEvents));
+    while (from !== null) {
+      const rows = this.store.workspaceEngineEvents(host.workspaceSid, from, this.cursor, EVENT_BATCH);
+      for (const row of rows) {
+        host.waits.observe(JSON.parse(row.body) as EngineEvent);
+        host.warmedEvents += 1;
+      }
+      from = rows.length < EVENT_BATCH ? null : (rows[rows.length - 1] as { rowid: number }).rowid + 1;
+    }
   }
 
   /** The center and datastore of a workspace (created on first use), or undefined when the workspace is not this account's. */
@@ -211,6 +262,7 @@ export class CallbackService {
         center: new CallbackCenter({ ...this.centerOptions, now, newSid: (p) => newSid(p) }),
         datastore: new Datastore({ newToken, newSid: () => newSid('DT') }),
         waits: new WaitTimeEstimator(),
+        warmedEvents: 0,
         predictions: new Map(),
       };
       this.hosts.set(workspaceSid, host);

@@ -137,6 +137,31 @@ export class CallbacksStore {
 
   private maxRowid: StatementSync | undefined;
 
+  /**
+   * The rowid of the first engine event (not a callback event) of a workspace's recent window:
+   * the oldest of its newest `maxEvents` events with `at >= sinceAt` (epoch ms) and
+   * `rowid <= uptoRowid`; null when there is none. With {@link workspaceEngineEvents} it lets
+   * the callbacks service warm its wait-time estimator after a restart (src/callbacks/service.ts).
+   */
+  recentWindowStart(workspaceSid: string, sinceAt: number, uptoRowid: number, maxEvents: number): number | null {
+    const row = this.db
+      .prepare(
+        "SELECT MIN(r) AS m FROM (SELECT rowid AS r FROM events WHERE workspace_sid = ? AND at >= ? AND rowid <= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid DESC LIMIT ?)",
+      )
+      .get(workspaceSid, sinceAt, uptoRowid, maxEvents) as { m: number | null } | undefined;
+    return row?.m ?? null;
+  }
+
+  /** A workspace's engine events with `fromRowid <= rowid <= uptoRowid`, oldest first, at most `limit` (paging). */
+  workspaceEngineEvents(workspaceSid: string, fromRowid: number, uptoRowid: number, limit: number): StoredEngineEventRow[] {
+    this.wsEvents ??= this.db.prepare(
+      "SELECT rowid AS rowid, body FROM events WHERE workspace_sid = ? AND rowid >= ? AND rowid <= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT ?",
+    );
+    return (this.wsEvents.all(workspaceSid, fromRowid, uptoRowid, limit) as { rowid: number; body: string }[]).map((r) => ({ rowid: r.rowid, workspaceSid, body: r.body }));
+  }
+
+  private wsEvents: StatementSync | undefined;
+
   /** Engine events (not callback events) written after `rowid`, oldest first, at most `limit`. */
   engineEventsAfter(rowid: number, limit: number): StoredEngineEventRow[] {
     return (this.eventsAfter.all(rowid, limit) as { rowid: number; ws: string; body: string }[]).map((r) => ({ rowid: r.rowid, workspaceSid: r.ws, body: r.body }));
