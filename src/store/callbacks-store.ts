@@ -152,10 +152,14 @@ export class CallbacksStore {
     return row?.m ?? null;
   }
 
-  /** A workspace's engine events with `fromRowid <= rowid <= uptoRowid`, oldest first, at most `limit` (paging). */
+  /**
+   * A workspace's engine events with `fromRowid <= rowid <= uptoRowid`, oldest first, at most
+   * `limit` (paging). Walks the rowid range (`+workspace_sid` keeps SQLite off the
+   * `(workspace_sid, at)` index, whose rows it would sort again for every page).
+   */
   workspaceEngineEvents(workspaceSid: string, fromRowid: number, uptoRowid: number, limit: number): StoredEngineEventRow[] {
     this.wsEvents ??= this.db.prepare(
-      "SELECT rowid AS rowid, body FROM events WHERE workspace_sid = ? AND rowid >= ? AND rowid <= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT ?",
+      "SELECT rowid AS rowid, body FROM events WHERE +workspace_sid = ? AND rowid >= ? AND rowid <= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT ?",
     );
     return (this.wsEvents.all(workspaceSid, fromRowid, uptoRowid, limit) as { rowid: number; body: string }[]).map((r) => ({ rowid: r.rowid, workspaceSid, body: r.body }));
   }
