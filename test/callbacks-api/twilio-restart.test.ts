@@ -195,6 +195,7 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
   const sb = await callback(sids.b);
   assert.equal(sb.status, 'retry_wait', JSON.stringify(sb));
   assert.deepEqual((sb.attempts as Array<{ result: string | null }>).map((x) => x.result), ['no_answer']);
+  assert.deepEqual((sb.attempts as Array<{ call_sid: string | null }>).map((x) => x.call_sid), [b.sid], 'the attempt shows the CallSid saved before the restart');
   const sc = await callback(sids.c);
   assert.equal(sc.status, 'failed', JSON.stringify(sc));
   assert.equal(sc.status_reason, 'customer_declined');

@@ -124,7 +124,7 @@ export function callbackJson(origin: string, accountSid: string, ws: string, c: 
     reservation_sid: c.reservationSid,
     worker_sid: c.workerSid,
     context: c.context,
-    attempts: c.attempts.map((a) => ({ n: a.n, leg: a.leg, started_at: iso(a.startedAt), ended_at: iso(a.endedAt), result: a.result, dial_key: a.dialKey, dialed_at: iso(a.dialedAt) })),
+    attempts: c.attempts.map((a) => ({ n: a.n, leg: a.leg, started_at: iso(a.startedAt), ended_at: iso(a.endedAt), result: a.result, dial_key: a.dialKey, dialed_at: iso(a.dialedAt), call_sid: a.callSid })),
     date_created: iso(c.createdAt),
     date_updated: iso(c.updatedAt),
     url: `${wsUrl(origin, ws)}/Callbacks/${c.sid}`,
