@@ -11,14 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import twilio from 'twilio';
 import { TwilioCalls, type TwilioCallsOptions } from '../../src/voice/twilio-calls.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
 import type { DialOutcome } from '../../src/callbacks/center.ts';
 import type { DialRequest, DialResult, ResumedDial } from '../../src/voice/telephony.ts';
 import { twilioSignature } from '../../src/webhooks/signature.ts';
+import { startFakeCallsApi, type FakeCallsApi } from '../support/fake-calls-api.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 
 /**
@@ -70,31 +68,13 @@ class ProcessTwilioCalls extends TwilioCalls {
 }
 
 const TOKEN = 'e'.repeat(32);
-let fake: FastifyInstance;
-/** Form bodies of `calls.create` (placed calls). */
-const placed: Record<string, string>[] = [];
-/** `calls(sid).update` requests: the call id and the form. */
-const updates: Array<{ sid: string; form: Record<string, string> }> = [];
+let fake: FakeCallsApi;
 let port: ProcessTwilioCalls;
 let h: CbHarness;
 
 before(async () => {
-  fake = Fastify();
-  fake.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
-  fake.post('/2010-04-01/Accounts/:ac/Calls.json', async (req, reply) => {
-    const form = req.body as Record<string, string>;
-    placed.push(form);
-    const sid = `CA${String(placed.length).padStart(32, '0')}`;
-    return reply.code(201).send({ sid, account_sid: (req.params as { ac: string }).ac, to: form['To'], from: form['From'], status: 'queued' });
-  });
-  fake.post('/2010-04-01/Accounts/:ac/Calls/:file', async (req, reply) => {
-    const sid = (req.params as { file: string }).file.replace(/\.json$/, '');
-    updates.push({ sid, form: req.body as Record<string, string> });
-    return reply.code(200).send({ sid, account_sid: (req.params as { ac: string }).ac, status: 'completed' });
-  });
-  await fake.listen({ host: '127.0.0.1', port: 0 });
-  const client = twilio('AC' + '2'.repeat(32), TOKEN);
-  client.api.baseUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+  fake = await startFakeCallsApi();
+  const client = fake.client('AC' + '2'.repeat(32), TOKEN);
   port = new ProcessTwilioCalls({ client, defaultFrom: '+14155550000', url: 'https://flows.example.com/ready.xml', statusCallback: 'https://sb.example.com/telephony/twilio/status' });
   h = await startCbHarness({ telephony: port, telephonyAuthToken: TOKEN, workers: 5 });
 });
@@ -119,7 +99,7 @@ async function callback(sid: string): Promise<Record<string, unknown>> {
 /** The calls the fake Calls API placed to `to`, with the key of each (from its StatusCallback URL). */
 function callsTo(to: string): Array<{ key: string; sid: string }> {
   const out: Array<{ key: string; sid: string }> = [];
-  placed.forEach((form, i) => {
+  fake.placed.forEach((form, i) => {
     if (form['To'] === to) out.push({ key: new URL(form['StatusCallback']!).searchParams.get('key')!, sid: `CA${String(i + 1).padStart(32, '0')}` });
   });
   return out;
@@ -132,8 +112,8 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
   for (const k of Object.keys(numbers) as Array<keyof typeof numbers>) {
     sids[k] = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: numbers[k] })).body.sid as string;
   }
-  for (let i = 0; i < 20 && placed.length < 5; i++) await h.step(100);
-  assert.equal(placed.length, 5, 'one call per callback placed through the Calls API');
+  for (let i = 0; i < 20 && fake.placed.length < 5; i++) await h.step(100);
+  assert.equal(fake.placed.length, 5, 'one call per callback placed through the Calls API');
   const [a, b, c, d, e] = [callsTo(numbers.a)[0]!, callsTo(numbers.b)[0]!, callsTo(numbers.c)[0]!, callsTo(numbers.d)[0]!, callsTo(numbers.e)[0]!];
   assert.equal(a.key, `${sids.a}:1`);
 
@@ -166,7 +146,7 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
   // hang-up reaches the ringing call through its saved CallSid.
   assert.equal((await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${sids.e}`, { Status: 'canceled' })).body.status, 'canceled');
   await h.step(100);
-  assert.deepEqual(updates.map((u) => [u.sid, u.form['Status']]), [[e.sid, 'completed']], 'E hung up by the CallSid saved before the restart');
+  assert.deepEqual(fake.updates.map((u) => [u.sid, u.form['Status']]), [[e.sid, 'completed']], 'E hung up by the CallSid saved before the restart');
 
   // An unknown key is still ignored.
   const unknown = `CB${'9'.repeat(32)}:1`;
@@ -202,7 +182,7 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
   assert.equal((await h.client.taskrouter.v1.workspaces(h.ws).tasks(cWaiting.task_sid as string).fetch()).assignmentStatus, 'canceled');
   assert.equal((await callback(sids.d)).status, 'canceled');
   assert.equal((await callback(sids.e)).status, 'canceled');
-  assert.deepEqual(updates.map((u) => [u.sid, u.form['Status']]), [[e.sid, 'completed'], [d.sid, 'completed']], 'only E and D were hung up, each by its CallSid');
+  assert.deepEqual(fake.updates.map((u) => [u.sid, u.form['Status']]), [[e.sid, 'completed'], [d.sid, 'completed']], 'only E and D were hung up, each by its CallSid');
 
   // Twilio repeating the webhooks changes nothing; the ready customer's re-sent Gather gets the same room.
   await post(statusPath(b.key), { CallSid: b.sid, CallStatus: 'no-answer' });
@@ -215,7 +195,7 @@ test('webhooks for calls placed before a restart move their callbacks once; unkn
 
   // Exactly one call per attempt: the calls in flight at the restart were not placed again.
   for (const n of Object.values(numbers)) assert.deepEqual(callsTo(n).map((x) => x.key).filter((k) => k.endsWith(':1')), [callsTo(n)[0]!.key], `one call for ${n}'s first attempt`);
-  assert.equal(new Set(placed.map((f) => new URL(f['StatusCallback']!).searchParams.get('key'))).size, placed.length, 'no key placed twice');
+  assert.equal(new Set(fake.placed.map((f) => new URL(f['StatusCallback']!).searchParams.get('key'))).size, fake.placed.length, 'no key placed twice');
 });
 
 test('TwilioCalls.resume: a resumed key is never dialed again, a malformed entry is refused naming the field and nothing is taken', async () => {

@@ -6,30 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import twilio from 'twilio';
 import { TwilioCalls } from '../../src/voice/twilio-calls.ts';
 import { twilioSignature } from '../../src/webhooks/signature.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
+import { startFakeCallsApi, type FakeCallsApi } from '../support/fake-calls-api.ts';
 
 const TOKEN = 'f'.repeat(32);
-let fake: FastifyInstance;
-const placed: Record<string, string>[] = [];
+let fake: FakeCallsApi;
 let h: CbHarness;
 
 before(async () => {
-  fake = Fastify();
-  fake.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
-  fake.post('/2010-04-01/Accounts/:ac/Calls.json', async (req, reply) => {
-    const form = req.body as Record<string, string>;
-    placed.push(form);
-    const sid = `CA${String(placed.length).padStart(32, '0')}`;
-    return reply.code(201).send({ sid, account_sid: (req.params as { ac: string }).ac, to: form['To'], from: form['From'], status: 'queued' });
-  });
-  await fake.listen({ host: '127.0.0.1', port: 0 });
-  const client = twilio('AC' + '1'.repeat(32), TOKEN);
-  client.api.baseUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+  fake = await startFakeCallsApi();
+  const client = fake.client('AC' + '1'.repeat(32), TOKEN);
   const telephony = new TwilioCalls({ client, defaultFrom: '+14155550000', url: 'https://flows.example.com/ready.xml', statusCallback: 'https://sb.example.com/telephony/twilio/status' });
   h = await startCbHarness({ telephony, telephonyAuthToken: TOKEN, workers: 3 });
 });
@@ -53,11 +41,11 @@ test('dial through the twilio client; Gather 1 → ready; a no-answer StatusCall
   const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, MinimumCallbackDelay: '0', MaxRetries: '1' })).body;
   const one = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550191' })).body;
   await h.step(100);
-  assert.equal(placed.length, 1, 'one call placed through the Calls API');
-  assert.equal(placed[0]!['To'], '+14155550191');
-  assert.equal(placed[0]!['From'], '+14155550000');
-  assert.equal(placed[0]!['Url'], 'https://flows.example.com/ready.xml');
-  const key = new URL(placed[0]!['StatusCallback']!).searchParams.get('key')!;
+  assert.equal(fake.placed.length, 1, 'one call placed through the Calls API');
+  assert.equal(fake.placed[0]!['To'], '+14155550191');
+  assert.equal(fake.placed[0]!['From'], '+14155550000');
+  assert.equal(fake.placed[0]!['Url'], 'https://flows.example.com/ready.xml');
+  const key = new URL(fake.placed[0]!['StatusCallback']!).searchParams.get('key')!;
   assert.equal(key, `${String(one.sid)}:1`);
 
   const path = `/telephony/twilio/gather?key=${encodeURIComponent(key)}`;
@@ -83,9 +71,9 @@ test('dial through the twilio client; Gather 1 → ready; a no-answer StatusCall
 
   // A second callback whose call rings out.
   const two = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550192' })).body;
-  for (let i = 0; i < 10 && placed.length < 2; i++) await h.step(200);
-  assert.equal(placed.length, 2);
-  const key2 = new URL(placed[1]!['StatusCallback']!).searchParams.get('key')!;
+  for (let i = 0; i < 10 && fake.placed.length < 2; i++) await h.step(200);
+  assert.equal(fake.placed.length, 2);
+  const key2 = new URL(fake.placed[1]!['StatusCallback']!).searchParams.get('key')!;
   const st = await post(`/telephony/twilio/status?key=${encodeURIComponent(key2)}`, { CallSid: 'CA' + '0'.repeat(31) + '2', CallStatus: 'no-answer' });
   assert.equal(st.status, 204);
   await h.step(100);
@@ -100,9 +88,9 @@ test('dial through the twilio client; Gather 1 → ready; a no-answer StatusCall
 test('a customer who presses another digit is not put into a conference: goodbye and hang-up, retry later', async () => {
   const ct = ((await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets`)).body.call_targets as Array<{ sid: string }>)[0]!;
   const three = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550193' })).body;
-  const before = placed.length;
-  for (let i = 0; i < 10 && placed.length === before; i++) await h.step(200);
-  const key = new URL(placed[placed.length - 1]!['StatusCallback']!).searchParams.get('key')!;
+  const before = fake.placed.length;
+  for (let i = 0; i < 10 && fake.placed.length === before; i++) await h.step(200);
+  const key = new URL(fake.placed[fake.placed.length - 1]!['StatusCallback']!).searchParams.get('key')!;
   assert.equal(key, `${String(three.sid)}:1`);
   const gather = await post(`/telephony/twilio/gather?key=${encodeURIComponent(key)}`, { Digits: '2', CallSid: 'CA' + '0'.repeat(31) + '3' });
   assert.equal(gather.status, 200);
@@ -115,9 +103,9 @@ test('a customer who presses another digit is not put into a conference: goodbye
 test('a confirmed customer who hangs up before an agent joins: the callback fails (customer_declined) and its return task is canceled', async () => {
   const ct = ((await h.call('GET', `/v1/Workspaces/${h.ws}/CallTargets`)).body.call_targets as Array<{ sid: string }>)[0]!;
   const four = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550194' })).body;
-  const before = placed.length;
-  for (let i = 0; i < 10 && placed.length === before; i++) await h.step(200);
-  const key = new URL(placed[placed.length - 1]!['StatusCallback']!).searchParams.get('key')!;
+  const before = fake.placed.length;
+  for (let i = 0; i < 10 && fake.placed.length === before; i++) await h.step(200);
+  const key = new URL(fake.placed[fake.placed.length - 1]!['StatusCallback']!).searchParams.get('key')!;
   assert.equal(key, `${String(four.sid)}:1`);
   const callSid = 'CA' + '0'.repeat(31) + '4';
   await post(`/telephony/twilio/status?key=${encodeURIComponent(key)}`, { CallSid: callSid, CallStatus: 'in-progress', AnsweredBy: 'human' });
