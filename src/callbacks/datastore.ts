@@ -95,6 +95,11 @@ export class Datastore {
     return t === undefined ? undefined : structuredClone(t);
   }
 
+  /** True when `token` is the API token of one of this datastore's templates (a map lookup, nothing copied). */
+  ownsToken(token: string): boolean {
+    return this.byToken.has(token);
+  }
+
   private templateFor(token: string): DataSetTemplate {
     const sid = typeof token === 'string' ? this.byToken.get(token) : undefined;
     if (sid === undefined) throw new CallbackError('InvalidToken', 'InvalidToken');

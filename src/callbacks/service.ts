@@ -278,7 +278,7 @@ export class CallbackService {
 
   /** The host whose datastore issued `token`, or undefined. */
   hostForToken(token: string): Host | undefined {
-    for (const h of this.hosts.values()) if (h.datastore.snapshot().templates.some((t) => t.token === token)) return h;
+    for (const h of this.hosts.values()) if (h.datastore.ownsToken(token)) return h;
     return undefined;
   }
 

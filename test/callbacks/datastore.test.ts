@@ -33,6 +33,9 @@ test('§9.7: POST then GET with the same raw number returns the KVPs; unknown ke
   // the normalized form finds it as well
   assert.equal(ds.search(t.token, '+14155550101', T0 + 1000)['AccNum'], '42');
   assert.throws(() => ds.search('not-a-token', '+14155550101', T0), code('InvalidToken'));
+  assert.equal(ds.ownsToken(t.token), true);
+  assert.equal(ds.ownsToken('not-a-token'), false);
+  assert.equal(Datastore.restore(ds.snapshot(), options(2)).ownsToken(t.token), true);
   assert.throws(() => ds.submit('not-a-token', { customer_contact_number: '+14155550101', data_values: {} }, T0), code('InvalidToken'));
   assert.throws(() => ds.search(t.token, 'abc', T0), code('InvalidContact'));
   assert.throws(() => ds.search(t.token, '+14155550199', T0), code('NotFound'));
