@@ -22,7 +22,7 @@ import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '.
 import { SqliteStore, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
-import { outboxRows } from '../webhooks/outbox.ts';
+import { outboxRows, type EventOrigin, type StoredEvent } from '../webhooks/outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
 
 /** A due snapshot waits for this long without commands (see `snapshotWhenIdle`). */
@@ -58,20 +58,10 @@ interface Host {
   sinceSnapshot: number;
 }
 
-/**
- * What the engine cannot know about a command's cause — who sent it (the Event resource's
- * `actor_*`, spec §9.3), which assignment-callback instruction it carries (spec §8). Attached as
- * `origin` to every event the command produces, so it is stored and sent with them.
- */
-export type CommandOrigin = object;
-
-/** An event as stored: the engine's event plus the origin of the command that caused it (absent for timers). */
-export type StoredEvent = EngineEvent & { origin?: CommandOrigin };
-
 interface Pending {
   workspaceSid: string;
   command: UntimedCommand;
-  origin: CommandOrigin | undefined;
+  origin: EventOrigin | undefined;
   resolve: (outcome: Outcome) => void;
   reject: (error: Error) => void;
 }
@@ -190,7 +180,7 @@ export class Runtime {
   }
 
   /** Creates a workspace, durably, and returns its engine and creation events. */
-  createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: CommandOrigin): { engine: WorkspaceEngine; events: EngineEvent[] } {
+  createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: EventOrigin): { engine: WorkspaceEngine; events: EngineEvent[] } {
     this.checkWritable();
     const sidSeed = randomInt(0, 2 ** 31);
     const sids = new WorkspaceSids(sidSeed, CURRENT_SID_SCHEME);
@@ -222,9 +212,9 @@ export class Runtime {
    * Executes a command on a workspace at the current time. Resolves once the command and its
    * events are committed to disk (or it was refused, which changes nothing). Rejects with the
    * store's error if the commit failed; the runtime then refuses further writes. `origin` (who
-   * sent it; see {@link CommandOrigin}) is stored on each event the command produces.
+   * sent it; see {@link EventOrigin}) is stored on each event the command produces.
    */
-  execute(workspaceSid: string, command: UntimedCommand, origin?: CommandOrigin): Promise<Outcome> {
+  execute(workspaceSid: string, command: UntimedCommand, origin?: EventOrigin): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       if (this.failure !== null || this.closed) {
         reject(this.failure ?? new Error('the runtime is closed'));

@@ -23,9 +23,15 @@ export interface EventOrigin {
   instruction?: { instruction: string; parameters: Record<string, string> };
 }
 
+/**
+ * An event as stored: the engine's event plus the {@link EventOrigin} of the command that caused
+ * it (the runtime attaches it; absent for timer-driven commands).
+ */
+export type StoredEvent = EngineEvent & { origin?: EventOrigin };
+
 /** The origin stored on an event, if any. */
 export function originOf(e: EngineEvent): EventOrigin | undefined {
-  return (e as EngineEvent & { origin?: EventOrigin }).origin;
+  return (e as StoredEvent).origin;
 }
 
 /** Event data that records an instruction: only on the reservation's own events. */
