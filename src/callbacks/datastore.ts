@@ -11,6 +11,8 @@
  *   time to expire. Expired data is deleted by {@link Datastore.sweep} and never returned.
  * - A token reads and writes its own template's data only.
  */
+import type { Command } from '../engine/commands.ts';
+import type { CallbackCenter } from './center.ts';
 import { CallbackError, normalizeNumber } from './errors.ts';
 
 export interface DataSetTemplate {
@@ -230,4 +232,24 @@ export class Datastore {
     for (const set of c.sets) d.sets.set(`${set.templateSid}|${set.number}`, set);
     return d;
   }
+}
+
+/**
+ * A create-task command with the datastore's data set for the callback's number merged into the
+ * `context` of its `attributes` (spec callbacks-and-ewt §5 [DECISION]: the stored context comes
+ * back with the return task); values given at registration win. `now` is epoch ms (expired data
+ * sets are not used). Returns `command` itself when it is not a `createTask`, the callback or its
+ * call target is unknown, the target has no `datastoreTemplateSid`, or there is no live data set
+ * for the number. Throws SyntaxError when `command.attributes` is not JSON (the center writes it).
+ * Used by the virtual-time driver and the live service alike.
+ */
+export function withStoredContext(datastore: Datastore, center: CallbackCenter, callbackSid: string, command: Command, now: number): Command {
+  const c = center.getCallback(callbackSid);
+  const t = c === undefined ? undefined : center.getCallTarget(c.callTargetSid);
+  if (c === undefined || t === undefined || t.datastoreTemplateSid === null || command.type !== 'createTask') return command;
+  const stored = datastore.contextFor(t.datastoreTemplateSid, c.phoneNumber, now);
+  if (Object.keys(stored).length === 0) return command;
+  const attrs = JSON.parse(command.attributes ?? '{}') as { context?: Record<string, string> };
+  attrs.context = { ...stored, ...(attrs.context ?? {}) };
+  return { ...command, attributes: JSON.stringify(attrs) };
 }

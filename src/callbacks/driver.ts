@@ -16,7 +16,7 @@ import type { Outcome } from '../engine/engine.ts';
 import type { WorkspaceSnapshot } from '../engine/snapshot.ts';
 import type { SidGenerator } from '../util/sid.ts';
 import { WorkspaceEngine as Engine } from '../engine/engine.ts';
-import type { Datastore } from './datastore.ts';
+import { withStoredContext, type Datastore } from './datastore.ts';
 import { SimulatedNetwork, type NetworkSnapshot, type SimulatedNetworkOptions } from '../voice/simulated-network.ts';
 import { CallbackCenter, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot, type QueueView, type RegisterRequest } from './center.ts';
 
@@ -235,7 +235,7 @@ export class CallbackDriver {
         this.network.hangup(effect.key);
         continue;
       }
-      const command = effect.purpose === 'create_task' ? this.withStoredContext(effect.callbackSid, effect.command) : effect.command;
+      const command = effect.purpose === 'create_task' && this.datastore !== null ? withStoredContext(this.datastore, this.center, effect.callbackSid, effect.command, this.now) : effect.command;
       const result = this.engine.execute({ ...command, at: this.now } as Command);
       if (effect.purpose === 'create_task') {
         if (result.rejection !== null) this.apply(this.center.taskCreationFailed(effect.callbackSid, result.rejection.message, this.now));
@@ -245,17 +245,6 @@ export class CallbackDriver {
       }
       this.onEngine(result.events);
     }
-  }
-
-  private withStoredContext(callbackSid: string, command: Command): Command {
-    const c = this.center.getCallback(callbackSid);
-    const t = c === undefined ? undefined : this.center.getCallTarget(c.callTargetSid);
-    if (this.datastore === null || c === undefined || t === undefined || t.datastoreTemplateSid === null || command.type !== 'createTask') return command;
-    const stored = this.datastore.contextFor(t.datastoreTemplateSid, c.phoneNumber, this.now);
-    if (Object.keys(stored).length === 0) return command;
-    const attrs = JSON.parse(command.attributes ?? '{}') as { context?: Record<string, string> };
-    attrs.context = { ...stored, ...(attrs.context ?? {}) };
-    return { ...command, attributes: JSON.stringify(attrs) };
   }
 
   /** Refreshes the queue view of every call target until nothing changes. */

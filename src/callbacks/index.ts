@@ -52,5 +52,5 @@ export {
   type RegisterRequest,
   type TargetStats,
 } from './center.ts';
-export { Datastore, type DataSet, type DataSetResponse, type DataSetTemplate, type DatastoreOptions, type DatastoreSnapshot } from './datastore.ts';
+export { Datastore, withStoredContext, type DataSet, type DataSetResponse, type DataSetTemplate, type DatastoreOptions, type DatastoreSnapshot } from './datastore.ts';
 export { CallbackDriver, queueViewOf, simpleAgents, type AgentDecision, type AgentPolicy, type DriverOptions, type DriverSnapshot } from './driver.ts';

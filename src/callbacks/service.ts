@@ -32,14 +32,14 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
-import type { Command, EngineEvent } from '../engine/index.ts';
+import type { EngineEvent } from '../engine/index.ts';
 import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
 import { CallbacksStore, type CallbacksStoreCounters } from '../store/callbacks-store.ts';
 import { outboxRows } from '../webhooks/outbox.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import type { DialResult, ResumedDial, TelephonyPort } from '../voice/telephony.ts';
 import { CallbackCenter, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
-import { Datastore, type DatastoreSnapshot } from './datastore.ts';
+import { Datastore, withStoredContext, type DatastoreSnapshot } from './datastore.ts';
 import { queueViewOf } from './driver.ts';
 import { CallbackError } from './errors.ts';
 
@@ -503,7 +503,7 @@ export class CallbackService {
       }
       let command = effect.command;
       if (effect.purpose === 'create_task') {
-        command = this.withStoredContext(host, effect.callbackSid, command);
+        command = withStoredContext(host.datastore, host.center, effect.callbackSid, command, this.clock());
         // "a task was requested" is on disk before the task can exist (see recoverTasks).
         this.persist();
       }
@@ -523,18 +523,6 @@ export class CallbackService {
       }
     }
     await this.drainInline();
-  }
-
-  /** Merges the datastore's data set for the callback's number into a create-task command's `context` (spec §5); registration values win. */
-  private withStoredContext(host: Host, callbackSid: string, command: Command): Command {
-    const c = host.center.getCallback(callbackSid);
-    const t = c === undefined ? undefined : host.center.getCallTarget(c.callTargetSid);
-    if (c === undefined || t === undefined || t.datastoreTemplateSid === null || command.type !== 'createTask') return command;
-    const stored = host.datastore.contextFor(t.datastoreTemplateSid, c.phoneNumber, this.clock());
-    if (Object.keys(stored).length === 0) return command;
-    const attrs = JSON.parse(command.attributes ?? '{}') as { context?: Record<string, string> };
-    attrs.context = { ...stored, ...(attrs.context ?? {}) };
-    return { ...command, attributes: JSON.stringify(attrs) };
   }
 
   /** Every call target's queue view from the engine (may launch callbacks): the outcome, not yet applied. */
