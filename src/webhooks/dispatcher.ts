@@ -20,7 +20,7 @@
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
-import { checkInstruction, isInstructionError, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from './instructions.ts';
+import { checkInstruction, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
 import { PipelinedClients, PostClient, type PostReply } from './http-post.ts';
 import { stripFragment, twilioSignature } from './signature.ts';
@@ -448,19 +448,15 @@ export class WebhookDispatcher {
       const activity = reply_['activity_sid'];
       command = { type: 'updateReservation', reservationSid, reservationStatus: 'rejected' };
       if (typeof activity === 'string' && activity !== '') command.workerActivitySid = activity;
-    } else if (typeof instruction === 'string' && (TELEPHONY_INSTRUCTIONS as readonly string[]).includes(instruction)) {
-      const name = instruction as TelephonyInstruction;
+    } else if (isTelephonyInstruction(instruction)) {
+      const name = instruction;
       const engine = this.runtime.workspace(payload.accountSid, workspaceSid);
       const reservation = engine?.reservations.get(reservationSid);
       if (engine === undefined || reservation === undefined || reservation.reservationStatus !== 'pending') {
         alert(NOT_PENDING_ALERT[name], `${name}: the reservation ${reservationSid} is no longer pending`);
         return;
       }
-      const checked = checkInstruction(name, reply_, {
-        activityExists: (sid) => engine.activities.has(sid),
-        workerAttributes: engine.workers.get(reservation.workerSid)?.attributes ?? {},
-        taskAttributes: engine.tasks.get(reservation.taskSid)?.attributes ?? {},
-      });
+      const checked = checkInstruction(name, reply_, reservationContext(engine, reservation));
       if (isInstructionError(checked)) {
         alert(checked.alert, `${checked.message}; the reservation stays pending`);
         return;

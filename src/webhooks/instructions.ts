@@ -14,8 +14,15 @@
  *   pending for the app to settle, as on TaskRouter.
  */
 
+import type { ReservationRecord, WorkspaceEngine } from '../engine/index.ts';
+
 export type TelephonyInstruction = 'dequeue' | 'call' | 'redirect' | 'conference';
 export const TELEPHONY_INSTRUCTIONS: readonly TelephonyInstruction[] = ['dequeue', 'call', 'redirect', 'conference'];
+
+/** Whether `name` is one of {@link TELEPHONY_INSTRUCTIONS} (exact, lower-case match). */
+export function isTelephonyInstruction(name: unknown): name is TelephonyInstruction {
+  return typeof name === 'string' && (TELEPHONY_INSTRUCTIONS as readonly string[]).includes(name);
+}
 
 /** What the checks need to know: lookups into the workspace, no I/O. */
 export interface InstructionContext {
@@ -25,6 +32,19 @@ export interface InstructionContext {
   workerAttributes: Record<string, unknown>;
   /** The task's attributes (for `to`/`from` defaults of `conference`). */
   taskAttributes: Record<string, unknown>;
+}
+
+/**
+ * The {@link InstructionContext} of reservation `r` in `engine`: the workspace's activities, the
+ * reserved worker's and the task's attributes (`{}` when either is gone). Used by the assignment
+ * callback reply (dispatcher.ts) and the Reservation update's `Instruction` (routes/reservations.ts).
+ */
+export function reservationContext(engine: WorkspaceEngine, r: ReservationRecord): InstructionContext {
+  return {
+    activityExists: (sid) => engine.activities.has(sid),
+    workerAttributes: engine.workers.get(r.workerSid)?.attributes ?? {},
+    taskAttributes: engine.tasks.get(r.taskSid)?.attributes ?? {},
+  };
 }
 
 /** A checked instruction: its name, its parameters as strings (snake_case), and whether it accepts. */
@@ -280,6 +300,7 @@ export function checkInstruction(instruction: TelephonyInstruction, raw: Record<
   return { instruction, parameters, accepts };
 }
 
+/** Whether {@link checkInstruction} refused the instruction (an {@link InstructionError}). */
 export function isInstructionError(r: CheckedInstruction | InstructionError): r is InstructionError {
   return 'alert' in r;
 }

@@ -11,7 +11,7 @@ import { page } from '../paging.ts';
 import { ifMatch, type Params } from '../params.ts';
 import { reservationJson } from '../serializers.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
-import { checkInstruction, isInstructionError, REST_PARAMETERS, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from '../../webhooks/instructions.ts';
+import { checkInstruction, isInstructionError, isTelephonyInstruction, reservationContext, REST_PARAMETERS, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from '../../webhooks/instructions.ts';
 import type { EventOrigin } from '../../webhooks/outbox.ts';
 import { taskOf } from './tasks.ts';
 import { etag } from './resource.ts';
@@ -58,11 +58,7 @@ function telephonyInstruction(engine: WorkspaceEngine, r: ReservationRecord, nam
     const values = body.all(restName);
     if (values.length > 0) raw[field] = values.length === 1 ? values[0] : values;
   }
-  const checked = checkInstruction(name, raw, {
-    activityExists: (sid) => engine.activities.has(sid),
-    workerAttributes: engine.workers.get(r.workerSid)?.attributes ?? {},
-    taskAttributes: engine.tasks.get(r.taskSid)?.attributes ?? {},
-  });
+  const checked = checkInstruction(name, raw, reservationContext(engine, r));
   if (isInstructionError(checked)) {
     const restName = Object.entries(names).find(([, f]) => f === checked.field)?.[0] ?? checked.field;
     throw badParameter(restName, `${restName} is invalid — ${checked.message}`);
@@ -117,8 +113,8 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
         if (asStatus !== undefined) {
           if (status !== undefined && status !== asStatus) throw badParameter('Instruction', `Instruction '${instruction}' contradicts ReservationStatus=${status}`);
           status = asStatus;
-        } else if ((TELEPHONY_INSTRUCTIONS as readonly string[]).includes(name)) {
-          recorded = telephonyInstruction(engine, r, name as TelephonyInstruction, body, status);
+        } else if (isTelephonyInstruction(name)) {
+          recorded = telephonyInstruction(engine, r, name, body, status);
           if (recorded === undefined) {
             // call/redirect without accept: checked and logged; the reservation stays pending (spec §8).
             req.log.info({ reservationSid: r.sid, instruction: name }, 'instruction checked; it does not accept the reservation and no call is placed');
