@@ -66,48 +66,50 @@ export class TrafficAccumulator {
   }
 }
 
-/** Occupancy of one hour of the day, over all days. */
-export interface HourOccupancy {
-  hour: number;
-  /** Agent-hours logged in (in an available activity) and busy with an accepted task. */
-  loggedInHours: number;
-  busyHours: number;
-  /** busy ÷ logged in, 0–1 (0 when nobody was logged in). */
-  occupancy: number;
+/** What {@link AgentTimeAccumulator} needs to know: which activities count, who is left out, how time is bucketed. */
+export interface AgentTimeOptions<K> {
+  /** True when the activity a `worker.activity.update` event moves the worker to counts as logged in. */
+  isAvailable: (e: EngineEvent) => boolean;
+  /** True for workers (by friendly name) left out of the measure. */
+  exclude: (workerName: string) => boolean;
+  /** Bucket width, milliseconds; buckets start at multiples of it since the epoch (UTC). */
+  bucketMs: number;
+  /** The bucket of the piece of an interval that starts at `atMs` (epoch ms). */
+  keyOf: (atMs: number) => K;
 }
 
 /**
- * Agent occupancy by hour of day: time with an accepted or wrapping task ÷ time logged in
- * (an available activity). `excludeWorkers` names workers left out (e.g. a pseudo-agent that
- * stands for unidentified agents and may hold many calls at once).
+ * Agent time from the event stream, the raw material of occupancy (busy time ÷ logged-in time,
+ * the usual contact-center definition; conversations-events-analytics.md §B8). A worker is
+ * logged in while in an available activity, and busy from the first `reservation.accepted` it
+ * holds until its last such reservation is `reservation.completed` (wrap-up counts as busy).
+ * The engine cancels only pending reservations, so `reservation.canceled` never ends busy time.
+ * A closed interval is cut at bucket boundaries and each piece added (milliseconds) to
+ * `loggedMs` or `busyMs` under its bucket's key; intervals still open are not counted.
  */
-export class OccupancyAccumulator {
+export class AgentTimeAccumulator<K> {
+  /** Logged-in milliseconds per bucket. */
+  readonly loggedMs = new Map<K, number>();
+  /** Busy milliseconds per bucket. */
+  readonly busyMs = new Map<K, number>();
   private readonly loggedInSince = new Map<string, number>();
   private readonly busy = new Map<string, { count: number; since: number }>();
-  private readonly loggedMs = new Array<number>(24).fill(0);
-  private readonly busyMs = new Array<number>(24).fill(0);
-  private readonly exclude: Set<string>;
-  private readonly available: Set<string>;
+  private readonly options: AgentTimeOptions<K>;
 
-  /**
-   * `availableActivitySids`: the activities that count as logged in; `excludeWorkerNames`:
-   * workers left out of the measure.
-   */
-  constructor(availableActivitySids: Iterable<string>, excludeWorkerNames: Iterable<string> = []) {
-    this.available = new Set(availableActivitySids);
-    this.exclude = new Set(excludeWorkerNames);
+  constructor(options: AgentTimeOptions<K>) {
+    this.options = options;
   }
 
   observe(e: EngineEvent): void {
     const name = e.data['worker_name'] as string | undefined;
-    if (name === undefined || this.exclude.has(name)) return;
+    if (name === undefined || this.options.exclude(name)) return;
     const worker = e.data['worker_sid'] as string;
     switch (e.eventType) {
       case 'worker.activity.update': {
         const since = this.loggedInSince.get(worker);
-        const nowAvailable = this.available.has(e.data['worker_activity_sid'] as string);
+        const nowAvailable = this.options.isAvailable(e);
         if (since !== undefined && !nowAvailable) {
-          spread(this.loggedMs, since, e.at);
+          this.spread(this.loggedMs, since, e.at);
           this.loggedInSince.delete(worker);
         } else if (since === undefined && nowAvailable) {
           this.loggedInSince.set(worker, e.at);
@@ -125,7 +127,7 @@ export class OccupancyAccumulator {
         if (b === undefined) return;
         b.count -= 1;
         if (b.count === 0) {
-          spread(this.busyMs, b.since, e.at);
+          this.spread(this.busyMs, b.since, e.at);
           this.busy.delete(worker);
         }
         return;
@@ -135,23 +137,63 @@ export class OccupancyAccumulator {
     }
   }
 
-  /** Occupancy per hour of day, 0–23. Intervals still open are not counted. */
-  result(): HourOccupancy[] {
-    return this.loggedMs.map((logged, hour) => {
-      const busy = this.busyMs[hour] as number;
-      return { hour, loggedInHours: logged / HOUR_MS, busyHours: busy / HOUR_MS, occupancy: logged === 0 ? 0 : Math.min(1, busy / logged) };
-    });
+  /** Adds the interval [from, to) (epoch ms) to `totals`, split at bucket boundaries. */
+  private spread(totals: Map<K, number>, from: number, to: number): void {
+    const { bucketMs, keyOf } = this.options;
+    let t = from;
+    while (t < to) {
+      const end = Math.min((Math.floor(t / bucketMs) + 1) * bucketMs, to);
+      const key = keyOf(t);
+      totals.set(key, (totals.get(key) ?? 0) + (end - t));
+      t = end;
+    }
   }
 }
 
-/** Adds the interval [from, to) (epoch ms) to per-hour-of-day totals, split at hour boundaries. */
-function spread(totals: number[], from: number, to: number): void {
-  let t = from;
-  while (t < to) {
-    const hourEnd = (Math.floor(t / HOUR_MS) + 1) * HOUR_MS;
-    const end = Math.min(hourEnd, to);
-    const hour = Math.floor((t % 86_400_000) / HOUR_MS);
-    totals[hour] = (totals[hour] as number) + (end - t);
-    t = end;
+/** Occupancy of one hour of the day, over all days. */
+export interface HourOccupancy {
+  hour: number;
+  /** Agent-hours logged in (in an available activity) and busy with an accepted task. */
+  loggedInHours: number;
+  busyHours: number;
+  /** busy ÷ logged in, 0–1 (0 when nobody was logged in). */
+  occupancy: number;
+}
+
+/**
+ * Agent occupancy by hour of day (UTC of the virtual clock), over all days: time with an
+ * accepted or wrapping task ÷ time logged in (an available activity); see
+ * {@link AgentTimeAccumulator}. `excludeWorkers` names workers left out (e.g. a pseudo-agent
+ * that stands for unidentified agents and may hold many calls at once).
+ */
+export class OccupancyAccumulator {
+  private readonly time: AgentTimeAccumulator<number>;
+
+  /**
+   * `availableActivitySids`: the activities that count as logged in; `excludeWorkerNames`:
+   * workers left out of the measure.
+   */
+  constructor(availableActivitySids: Iterable<string>, excludeWorkerNames: Iterable<string> = []) {
+    const available = new Set(availableActivitySids);
+    const exclude = new Set(excludeWorkerNames);
+    this.time = new AgentTimeAccumulator({
+      isAvailable: (e) => available.has(e.data['worker_activity_sid'] as string),
+      exclude: (name) => exclude.has(name),
+      bucketMs: HOUR_MS,
+      keyOf: (atMs) => Math.floor((atMs % 86_400_000) / HOUR_MS),
+    });
+  }
+
+  observe(e: EngineEvent): void {
+    this.time.observe(e);
+  }
+
+  /** Occupancy per hour of day, 0–23. Intervals still open are not counted. */
+  result(): HourOccupancy[] {
+    return Array.from({ length: 24 }, (_, hour) => {
+      const logged = this.time.loggedMs.get(hour) ?? 0;
+      const busy = this.time.busyMs.get(hour) ?? 0;
+      return { hour, loggedInHours: logged / HOUR_MS, busyHours: busy / HOUR_MS, occupancy: logged === 0 ? 0 : Math.min(1, busy / logged) };
+    });
   }
 }

@@ -5,10 +5,11 @@
  *
  * Occupancy = agent time busy with an accepted task ÷ agent time logged in (in an available
  * activity), the usual contact-center definition (spec conversations-events-analytics.md §B8),
- * the same as {@link OccupancyAccumulator} in src/analytics/traffic.ts but split by calendar day
- * (UTC of the virtual clock) instead of hour of day. Callback tasks make an agent busy too.
+ * the same agent time as {@link OccupancyAccumulator} in src/analytics/traffic.ts but split by
+ * calendar day (UTC of the virtual clock) instead of hour of day. Callback tasks make an agent busy too.
  */
 import { dayOf } from '../analytics/kpi.ts';
+import { AgentTimeAccumulator } from '../analytics/traffic.ts';
 import type { EngineEvent } from '../engine/events.ts';
 
 const DAY_MS = 86_400_000;
@@ -25,67 +26,33 @@ export interface DayOccupancy {
   occupancy: number;
 }
 
-/** Occupancy per calendar day; workers whose name passes `exclude` are left out. */
+/**
+ * Occupancy per calendar day (UTC of the virtual clock), the logged-in and busy time of
+ * {@link AgentTimeAccumulator}; workers whose name passes `exclude` are left out.
+ */
 export class DailyOccupancyAccumulator {
-  private readonly available: Set<string>;
-  private readonly exclude: (workerName: string) => boolean;
-  private readonly loggedInSince = new Map<string, number>();
-  private readonly busy = new Map<string, { count: number; since: number }>();
-  private readonly accepted = new Set<string>();
-  private readonly logged = new Map<string, number>();
-  private readonly busyMs = new Map<string, number>();
+  private readonly time: AgentTimeAccumulator<string>;
 
   /** `availableActivityNames`: activities that count as logged in (e.g. "Available"). */
   constructor(availableActivityNames: Iterable<string>, exclude: (workerName: string) => boolean = () => false) {
-    this.available = new Set(availableActivityNames);
-    this.exclude = exclude;
+    const available = new Set(availableActivityNames);
+    this.time = new AgentTimeAccumulator({
+      isAvailable: (e) => available.has(e.data['worker_activity_name'] as string),
+      exclude,
+      bucketMs: DAY_MS,
+      keyOf: (atMs) => dayOf(Math.floor(atMs / 1000)),
+    });
   }
 
   observe(e: EngineEvent): void {
-    const name = e.data['worker_name'] as string | undefined;
-    if (name === undefined || this.exclude(name)) return;
-    const worker = e.data['worker_sid'] as string;
-    switch (e.eventType) {
-      case 'worker.activity.update': {
-        const since = this.loggedInSince.get(worker);
-        const nowAvailable = this.available.has(e.data['worker_activity_name'] as string);
-        if (since !== undefined && !nowAvailable) {
-          spreadByDay(this.logged, since, e.at);
-          this.loggedInSince.delete(worker);
-        } else if (since === undefined && nowAvailable) {
-          this.loggedInSince.set(worker, e.at);
-        }
-        return;
-      }
-      case 'reservation.accepted': {
-        this.accepted.add(e.resourceSid);
-        const b = this.busy.get(worker);
-        if (b === undefined) this.busy.set(worker, { count: 1, since: e.at });
-        else b.count += 1;
-        return;
-      }
-      case 'reservation.completed':
-      case 'reservation.canceled':
-      case 'reservation.wrapup': {
-        if (e.eventType === 'reservation.wrapup' || !this.accepted.delete(e.resourceSid)) return;
-        const b = this.busy.get(worker);
-        if (b === undefined) return;
-        b.count -= 1;
-        if (b.count === 0) {
-          spreadByDay(this.busyMs, b.since, e.at);
-          this.busy.delete(worker);
-        }
-        return;
-      }
-      default:
-        return;
-    }
+    this.time.observe(e);
   }
 
   /** Occupancy per day in date order. Intervals still open are not counted. */
   result(): DayOccupancy[] {
-    const dates = [...new Set([...this.logged.keys(), ...this.busyMs.keys()])].sort();
-    return dates.map((date) => occupancyOf(date, this.logged.get(date) ?? 0, this.busyMs.get(date) ?? 0));
+    const { loggedMs, busyMs } = this.time;
+    const dates = [...new Set([...loggedMs.keys(), ...busyMs.keys()])].sort();
+    return dates.map((date) => occupancyOf(date, loggedMs.get(date) ?? 0, busyMs.get(date) ?? 0));
   }
 }
 
@@ -102,14 +69,4 @@ export function totalOccupancy(days: readonly DayOccupancy[]): DayOccupancy {
 
 function occupancyOf(date: string, loggedMs: number, busyMs: number): DayOccupancy {
   return { date, logged_in_hours: loggedMs / 3_600_000, busy_hours: busyMs / 3_600_000, occupancy: loggedMs === 0 ? 0 : Math.min(1, busyMs / loggedMs) };
-}
-
-function spreadByDay(totals: Map<string, number>, from: number, to: number): void {
-  let t = from;
-  while (t < to) {
-    const end = Math.min((Math.floor(t / DAY_MS) + 1) * DAY_MS, to);
-    const date = dayOf(Math.floor(t / 1000));
-    totals.set(date, (totals.get(date) ?? 0) + (end - t));
-    t = end;
-  }
 }
