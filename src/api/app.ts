@@ -60,6 +60,11 @@ export function parseForm(body: string): Record<string, string | string[]> {
   return out;
 }
 
+/** The 415/20001 answer to a body of media type `type` ('' when the request named none); spec §2: writes are form-encoded. */
+function unsupportedMediaType(type: string): ApiError {
+  return new ApiError(415, 20001, `Content-Type '${type || 'none'}' is not supported here: send the parameters as application/x-www-form-urlencoded`, 'Content-Type');
+}
+
 function decodeFormPart(raw: string, key: string | undefined): string {
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
@@ -112,7 +117,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     if (type === '' && (length === 0 || Number.isNaN(length))) return;
     if (type === 'application/x-www-form-urlencoded') return;
     if (type === 'application/json' && /\/TaskQueues\/RealTimeStatistics\/?(\?|$)/.test(req.url)) return;
-    throw new ApiError(415, 20001, `Content-Type '${type || 'none'}' is not supported here: send the parameters as application/x-www-form-urlencoded`, 'Content-Type');
+    throw unsupportedMediaType(type);
   });
 
   // Route patterns by method, to tell 405 from 404.
@@ -150,14 +155,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     if (error instanceof ApiError) e = error;
     else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own refusals: keep a meaningful status (413 body too large, 415 media type), else 400.
-      const status = error.statusCode === 413 || error.statusCode === 415 ? error.statusCode : 400;
-      const message =
-        error.statusCode === 413
-          ? `The request body is larger than the limit of ${bodyLimit} bytes`
-          : error.statusCode === 415
-            ? `Content-Type '${String(req.headers['content-type'] ?? 'none')}' is not supported here: send the parameters as application/x-www-form-urlencoded`
-            : error.message;
-      e = new ApiError(status, 20001, message);
+      if (error.statusCode === 413) e = new ApiError(413, 20001, `The request body is larger than the limit of ${bodyLimit} bytes`);
+      else if (error.statusCode === 415) e = unsupportedMediaType(String(req.headers['content-type'] ?? ''));
+      else e = new ApiError(400, 20001, error.message);
     }
     else {
       req.log.error(error);
