@@ -407,8 +407,7 @@ export class SqliteStore {
       try {
         fdatasyncSync(this.wal());
       } catch (error) {
-        this.syncFailure = new StoreError(`Cannot sync ${this.path}-wal: ${(error as Error).message}`, { cause: error });
-        throw this.syncFailure;
+        throw this.syncFailed(error as Error);
       }
     }
     this.unsyncedOutboxIds = [];
@@ -455,12 +454,20 @@ export class SqliteStore {
     });
   }
 
+  /** Records a failed WAL sync: from now on every commit fails with the returned error. */
+  private syncFailed(cause: Error): StoreError {
+    const failure = new StoreError(`Cannot sync ${this.path}-wal: ${cause.message}`, { cause });
+    this.syncFailure = failure;
+    return failure;
+  }
+
+  /** A sync failed: every commit waiting for one is answered with the error. */
   private failSyncs(cause: Error): void {
-    this.syncFailure = new StoreError(`Cannot sync ${this.path}-wal: ${cause.message}`, { cause });
+    const failure = this.syncFailed(cause);
     const waiters = [...(this.syncing ?? []), ...this.syncWaiters];
     this.syncing = null;
     this.syncWaiters = [];
-    for (const w of waiters) w(this.syncFailure);
+    for (const w of waiters) w(failure);
   }
 
   /** Saves a snapshot that includes every command up to `seq`, and drops those commands. */
