@@ -80,8 +80,6 @@ export interface SimulationResult {
     /** Calls whose handle time was drawn (not served in reality). */
     drawn_handle_times: number;
     events: number;
-    /** Wall-clock seconds of the simulation. */
-    seconds: number;
   };
 }
 
@@ -101,7 +99,6 @@ export function simulateCalls(input: readonly CallRecord[], options: SimulationO
   }
   const wrapUpS = options.wrapUpS ?? 0;
   if (!(wrapUpS >= 0 && Number.isFinite(wrapUpS))) throw new RangeError(`wrap-up must be a number of seconds, 0 or more, got ${wrapUpS}`);
-  const started = performance.now();
   const calls = input.filter((c) => c.outcome !== 'PHANTOM').sort((a, b) => a.askedAt - b.askedAt || a.line - b.line);
   const shifts = options.staffing.shifts;
   const firstAt = Math.min(calls[0]?.vruEntryAt ?? 0, shifts[0]?.start ?? Number.POSITIVE_INFINITY);
@@ -273,7 +270,6 @@ export function simulateCalls(input: readonly CallRecord[], options: SimulationO
       abandonment_rates: rates,
       drawn_handle_times: calls.filter((c) => c.outcome !== 'AGENT').length,
       events,
-      seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     },
   };
 }
