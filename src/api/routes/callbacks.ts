@@ -23,6 +23,7 @@ import type { WorkspaceEngine } from '../../engine/index.ts';
 import { isSid } from '../../util/sid.ts';
 import { accountOf, bodyOf, originOf, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
+import { isoDate, workspaceUrl } from '../serializers.ts';
 import type { Params } from '../params.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
 import { TwilioCalls } from '../../voice/twilio-calls.ts';
@@ -63,15 +64,9 @@ async function guarded<T>(req: FastifyRequest, fn: () => Promise<T> | T): Promis
   }
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-
-function wsUrl(origin: string, ws: string): string {
-  return `${origin}/v1/Workspaces/${ws}`;
-}
-
 /** JSON of a call target: identity, the commonest settings flat, everything in `configuration` (camelCase, as stored). */
 export function callTargetJson(origin: string, accountSid: string, ws: string, t: CallTarget): Record<string, unknown> {
-  const url = `${wsUrl(origin, ws)}/CallTargets/${t.sid}`;
+  const url = `${workspaceUrl(origin, ws)}/CallTargets/${t.sid}`;
   return {
     account_sid: accountSid,
     workspace_sid: ws,
@@ -111,12 +106,12 @@ export function callbackJson(origin: string, accountSid: string, ws: string, c: 
     channel: c.channel,
     ecbt: c.ecbtSeconds,
     current_ecbt: c.currentEcbtSeconds,
-    estimated_for: iso(c.estimatedFor),
-    appointment_time: c.type === 'scheduled' ? iso(c.window.start) : null,
-    window_start: iso(c.window.start),
-    window_end: iso(c.window.end),
-    expires_at: iso(c.expiresAt),
-    virtual_start_time: iso(c.virtualStartTime),
+    estimated_for: isoDate(c.estimatedFor),
+    appointment_time: c.type === 'scheduled' ? isoDate(c.window.start) : null,
+    window_start: isoDate(c.window.start),
+    window_end: isoDate(c.window.end),
+    expires_at: isoDate(c.expiresAt),
+    virtual_start_time: isoDate(c.virtualStartTime),
     virtual_queue_position: position,
     priority: c.priority,
     original_task_sid: c.originalTaskSid,
@@ -124,11 +119,11 @@ export function callbackJson(origin: string, accountSid: string, ws: string, c: 
     reservation_sid: c.reservationSid,
     worker_sid: c.workerSid,
     context: c.context,
-    attempts: c.attempts.map((a) => ({ n: a.n, leg: a.leg, started_at: iso(a.startedAt), ended_at: iso(a.endedAt), result: a.result, dial_key: a.dialKey, dialed_at: iso(a.dialedAt), call_sid: a.callSid })),
-    date_created: iso(c.createdAt),
-    date_updated: iso(c.updatedAt),
-    url: `${wsUrl(origin, ws)}/Callbacks/${c.sid}`,
-    links: { call_target: `${wsUrl(origin, ws)}/CallTargets/${c.callTargetSid}`, ...(c.taskSid !== null ? { task: `${wsUrl(origin, ws)}/Tasks/${c.taskSid}` } : {}) },
+    attempts: c.attempts.map((a) => ({ n: a.n, leg: a.leg, started_at: isoDate(a.startedAt), ended_at: isoDate(a.endedAt), result: a.result, dial_key: a.dialKey, dialed_at: isoDate(a.dialedAt), call_sid: a.callSid })),
+    date_created: isoDate(c.createdAt),
+    date_updated: isoDate(c.updatedAt),
+    url: `${workspaceUrl(origin, ws)}/Callbacks/${c.sid}`,
+    links: { call_target: `${workspaceUrl(origin, ws)}/CallTargets/${c.callTargetSid}`, ...(c.taskSid !== null ? { task: `${workspaceUrl(origin, ws)}/Tasks/${c.taskSid}` } : {}) },
   };
 }
 
@@ -311,7 +306,7 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
     const channel = query.oneOf('Channel', ['voice', 'api'] as const) ?? 'voice';
     const taskSid = query.string('TaskSid');
     const body = await guarded(req, () => offerStatus(service, engine, host, target, channel, taskSid));
-    return { ...body, url: `${wsUrl(originOf(api, req), engine.workspace.sid)}/CallTargets/${target.sid}/Status` };
+    return { ...body, url: `${workspaceUrl(originOf(api, req), engine.workspace.sid)}/CallTargets/${target.sid}/Status` };
   });
 
   // ── callbacks ──
@@ -407,8 +402,8 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
     data_keys: t.keys,
     time_to_expire: t.timeToExpireHours,
     ...(token !== undefined ? { token } : {}),
-    date_created: iso(t.createdAt),
-    url: `${wsUrl(originOf(api, req), ws)}/DataSetTemplates/${t.sid}`,
+    date_created: isoDate(t.createdAt),
+    url: `${workspaceUrl(originOf(api, req), ws)}/DataSetTemplates/${t.sid}`,
   });
 
   app.post(`${WS}/DataSetTemplates`, async (req, reply) => {
