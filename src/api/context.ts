@@ -25,14 +25,21 @@ export interface Api {
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
+/** Records who made `req` (the /v1 auth hook does, app.ts); read back by {@link accountOf} and {@link originOfRequest}. */
 export function setPrincipal(req: FastifyRequest, principal: Principal): void {
   principals.set(req, principal);
 }
 
-export function accountOf(req: FastifyRequest): string {
+/** Who made `req`; throws the 401 ApiError when nobody authenticated it. */
+function principalOf(req: FastifyRequest): Principal {
   const p = principals.get(req);
   if (p === undefined) throw unauthorized();
-  return p.accountSid;
+  return p;
+}
+
+/** The Account SID `req` acts on; throws the 401 ApiError when nobody authenticated it. */
+export function accountOf(req: FastifyRequest): string {
+  return principalOf(req).accountSid;
 }
 
 /**
@@ -41,8 +48,7 @@ export function accountOf(req: FastifyRequest): string {
  * the caller's IP (spec §9.3 `actor_*`, `source_ip_address`).
  */
 export function originOfRequest(req: FastifyRequest): EventOrigin {
-  const p = principals.get(req);
-  if (p === undefined) throw unauthorized();
+  const p = principalOf(req);
   return { actor: { sid: p.credentialSid, type: p.credentialSid.startsWith('SK') ? 'api_key' : 'account' }, ip: req.ip };
 }
 

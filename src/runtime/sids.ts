@@ -28,6 +28,11 @@ export const CURRENT_SID_SCHEME: SidScheme = 1;
 const COUNTER_DIGITS = 16;
 const ZEROS = '0'.repeat(COUNTER_DIGITS);
 
+/**
+ * One workspace's SID generator (see the module comment): hand {@link WorkspaceSids.next} to the
+ * engine, keep {@link WorkspaceSids.save} with each snapshot and give it back to the constructor
+ * (with the same seed and scheme) to go on where the snapshot left off.
+ */
 export class WorkspaceSids {
   readonly scheme: SidScheme;
   private readonly random: RandomSids;

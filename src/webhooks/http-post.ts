@@ -14,14 +14,18 @@ import http from 'node:http';
 import https from 'node:https';
 import { Client } from 'undici';
 
+/** A webhook receiver's reply, whatever its status. */
 export interface PostReply {
+  /** The HTTP status code (0 if node reported none). */
   status: number;
   /** The Content-Type header, or ''. */
   contentType: string;
   body: string;
 }
 
+/** How {@link PostClient.post} sends one request. */
 export interface PostOptions {
+  /** Request headers (content-length is added). */
   headers: Record<string, string>;
   /** Whole request, connect to the last byte of the reply, in milliseconds. */
   timeoutMs: number;

@@ -16,7 +16,9 @@
 
 import type { ReservationRecord, WorkspaceEngine } from '../engine/index.ts';
 
+/** An assignment instruction that would drive a call (spec §8), as opposed to plain accept/reject. */
 export type TelephonyInstruction = 'dequeue' | 'call' | 'redirect' | 'conference';
+/** Every {@link TelephonyInstruction}, in the order error messages list them. */
 export const TELEPHONY_INSTRUCTIONS: readonly TelephonyInstruction[] = ['dequeue', 'call', 'redirect', 'conference'];
 
 /** Whether `name` is one of {@link TELEPHONY_INSTRUCTIONS} (exact, lower-case match). */

@@ -20,6 +20,7 @@ const byteOrder = (a: string, b: string): number => {
   return a < b ? -1 : a > b ? 1 : 0;
 };
 
+/** The `X-Twilio-Signature` value (base64 HMAC-SHA1, see the module comment) of a POST of `params` to `url`, signed with `authToken`. */
 export function twilioSignature(authToken: string, url: string, params: FormParams): string {
   let data = stripFragment(url);
   for (const name of Object.keys(params).sort(byteOrder)) {
