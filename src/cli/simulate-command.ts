@@ -8,9 +8,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ImportError } from '../sim/anonymous-bank.ts';
 import { DEFAULT_CALLBACK_POLICY, type CallbackPolicy } from '../sim/simulate-callbacks.ts';
 import { writeSimulationOutputs, type WrittenSimulation } from '../sim/simulate-files.ts';
+import { DEFAULT_ACCEPT_DELAY_S } from '../sim/simulate.ts';
 import { runSimulateJob, SimulationInputError, type SimulatePhase } from '../sim/simulate-job.ts';
 import { COLUMN_LABELS, COLUMNS, type ColumnMeasures, type SimulationReport } from '../sim/simulate-report.ts';
 import { StaffingError } from '../sim/staffing.ts';
+import { dayOption } from './day-option.ts';
 import { phasedProgress } from './progress.ts';
 
 /** Options as commander hands them over (after the parsers below). */
@@ -35,14 +37,6 @@ const PHASE_LABEL: Record<SimulatePhase, string> = {
   simulate: 'Simulating, no callbacks ',
   simulate_callbacks: 'Simulating with callbacks',
 };
-
-function day(option: string): (value: string) => string {
-  return (value) => {
-    const ms = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
-    if (Number.isNaN(ms) || !new Date(ms).toISOString().startsWith(value)) throw new InvalidArgumentError(`${option} "${value}" is not a date as YYYY-MM-DD (e.g. 1999-02-07).`);
-    return value;
-  };
-}
 
 function share(option: string): (value: string) => number {
   return (value) => {
@@ -90,11 +84,11 @@ export function registerSimulateCommand(program: Command): void {
     )
     .argument('<log>', 'call log in the Anonymous Bank format (tab-separated, with its header line)')
     .option('-o, --out <dir>', 'folder for report.json, report.html and staffing.csv', './simulate-out')
-    .option('--from <date>', 'first day to simulate, YYYY-MM-DD (default: the first day in the log)', day('--from'))
-    .option('--to <date>', 'last day to simulate, YYYY-MM-DD, inclusive (default: the last day in the log)', day('--to'))
+    .option('--from <date>', 'first day to simulate, YYYY-MM-DD (default: the first day in the log)', dayOption('--from'))
+    .option('--to <date>', 'last day to simulate, YYYY-MM-DD, inclusive (default: the last day in the log)', dayOption('--to'))
     .option('--seed <n>', 'seed of every random draw; the same seed gives the same report', seed, 1)
     .option('--staffing <file>', 'staffing plan, CSV (agent,start,end,types) or JSON ({"shifts":[…]}); default: inferred from the log, as the replay does')
-    .option('--accept-delay <min,max>', 'seconds an agent takes to accept a reservation, drawn uniformly (default 0,2)', acceptDelay)
+    .option('--accept-delay <min,max>', `seconds an agent takes to accept a reservation, drawn uniformly (default ${DEFAULT_ACCEPT_DELAY_S.join(',')})`, acceptDelay)
     .option('--wrap-up <s>', 'after-call work in seconds added to every handle time (the log records talk time only)', seconds('--wrap-up'), 0)
     .option('--callbacks', 'also simulate with callbacks offered at queue entry (adds the third column)')
     .option('--offer-threshold <s>', `offer a callback when the estimated wait is at least this many seconds (default ${DEFAULT_CALLBACK_POLICY.offerThresholdS}; needs --callbacks)`, seconds('--offer-threshold'))
@@ -138,7 +132,7 @@ export async function runSimulateCommand(log: string, opts: SimulateCliOptions):
       to: opts.to,
       seed: opts.seed,
       staffingPath: opts.staffing,
-      acceptDelayS: opts.acceptDelay ?? [0, 2],
+      acceptDelayS: opts.acceptDelay,
       wrapUpS: opts.wrapUp,
       callbacks: policy,
       onProgress: progress.onProgress,
