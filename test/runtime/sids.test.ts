@@ -71,12 +71,12 @@ test('a workspace rebuilt after a crash, and from a snapshot, goes on with new a
   // the events table's primary key would refuse the commit.
   const second = Runtime.open({ dataDir, snapshotEvery: 1_000 });
   const afterCrash = await createTasks(second, 20);
-  second.close(); // takes a snapshot, with the generator's state
+  await second.close(); // takes a snapshot, with the generator's state; awaited: the checkpointer thread must let go of the file before the reopen
   const third = Runtime.open({ dataDir });
   assert.ok((third.store.loadWorkspaces()[0]?.snapshotSeq ?? 0) > 0, 'reopened from a snapshot');
   const afterSnapshot = await createTasks(third, 20);
   const all = [...first, ...afterCrash, ...afterSnapshot];
   assert.equal(new Set(all).size, all.length, 'no event SID twice');
   assert.ok((afterCrash[0] as string) > (first.at(-1) as string) && (afterSnapshot[0] as string) > (afterCrash.at(-1) as string), 'they keep ascending');
-  third.close();
+  await third.close();
 });
