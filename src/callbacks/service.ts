@@ -196,7 +196,7 @@ export class CallbackService {
     }
     const service = new CallbackService(options, new CallbacksStore(options.databasePath));
     for (const row of service.store.loadStates()) {
-      const host = service.restoreHost(row.workspaceSid, row.accountSid, row.center, row.datastore);
+      const host = service.makeHost(row.workspaceSid, row.accountSid, row, service.clock());
       service.warmWaits(host);
       service.hosts.set(row.workspaceSid, host);
       for (const c of host.center.listCallbacks()) for (const a of c.attempts) if (a.dialKey !== null) service.keyOwner.set(a.dialKey, row.workspaceSid);
@@ -216,12 +216,15 @@ export class CallbackService {
     return service;
   }
 
-  private restoreHost(workspaceSid: string, accountSid: string, center: CenterSnapshot, datastore: DatastoreSnapshot): Host {
+  /** A host over saved state (`center` and `datastore` snapshots), or a new empty one when they are null at `now` (epoch ms). */
+  private makeHost(workspaceSid: string, accountSid: string, saved: { center: CenterSnapshot; datastore: DatastoreSnapshot } | null, now: number): Host {
+    const centerOptions = { ...this.centerOptions, newSid };
+    const datastoreOptions = { newToken, newSid: () => newSid('DT') };
     return {
       workspaceSid,
       accountSid,
-      center: CallbackCenter.restore(center, { ...this.centerOptions, newSid: (p) => newSid(p) }),
-      datastore: Datastore.restore(datastore, { newToken, newSid: () => newSid('DT') }),
+      center: saved === null ? new CallbackCenter({ ...centerOptions, now }) : CallbackCenter.restore(saved.center, centerOptions),
+      datastore: saved === null ? new Datastore(datastoreOptions) : Datastore.restore(saved.datastore, datastoreOptions),
       waits: new WaitTimeEstimator(),
       warmedEvents: 0,
       predictions: new Map(),
@@ -255,16 +258,7 @@ export class CallbackService {
     if (this.runtime.workspace(accountSid, workspaceSid) === undefined) return undefined;
     let host = this.hosts.get(workspaceSid);
     if (host === undefined && create) {
-      const now = this.clock();
-      host = {
-        workspaceSid,
-        accountSid,
-        center: new CallbackCenter({ ...this.centerOptions, now, newSid: (p) => newSid(p) }),
-        datastore: new Datastore({ newToken, newSid: () => newSid('DT') }),
-        waits: new WaitTimeEstimator(),
-        warmedEvents: 0,
-        predictions: new Map(),
-      };
+      host = this.makeHost(workspaceSid, accountSid, null, this.clock());
       this.hosts.set(workspaceSid, host);
       this.dirty.add(workspaceSid);
     }
@@ -410,10 +404,15 @@ export class CallbackService {
     }
   }
 
+  /** The host whose center dialed `key` (`<callback sid>:<attempt>`), or undefined (unknown, pruned, or workspace gone). */
+  private hostOfKey(key: string): Host | undefined {
+    const ws = this.keyOwner.get(key);
+    return ws === undefined ? undefined : this.hosts.get(ws);
+  }
+
   /** A telephone outcome: queued as an operation on the center that dialed the key. */
   private onDialResult(r: DialResult): void {
-    const ws = this.keyOwner.get(r.key);
-    const host = ws === undefined ? undefined : this.hosts.get(ws);
+    const host = this.hostOfKey(r.key);
     if (host === undefined) return;
     const apply = async (): Promise<void> => {
       this.dirty.add(host.workspaceSid);
@@ -434,8 +433,7 @@ export class CallbackService {
    * center ignores it unless the callback still waits for an agent (spec §2.1 step 6).
    */
   private onCustomerHangup(key: string, at: number): void {
-    const ws = this.keyOwner.get(key);
-    const host = ws === undefined ? undefined : this.hosts.get(ws);
+    const host = this.hostOfKey(key);
     if (host === undefined) return;
     const callbackSid = key.slice(0, key.lastIndexOf(':'));
     void this.enqueue(async () => {
@@ -452,8 +450,7 @@ export class CallbackService {
    * while the dial is being carried out, i.e. inside the running operation).
    */
   private onCallPlaced(key: string, callSid: string): void {
-    const ws = this.keyOwner.get(key);
-    const host = ws === undefined ? undefined : this.hosts.get(ws);
+    const host = this.hostOfKey(key);
     if (host === undefined) return;
     void this.enqueue(() => {
       if (!host.center.recordCallSid(key, callSid)) return;
