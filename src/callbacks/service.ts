@@ -41,7 +41,6 @@ import type { DialResult, ResumedDial, TelephonyPort } from '../voice/telephony.
 import { CallbackCenter, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from './center.ts';
 import { Datastore, withStoredContext, type DatastoreSnapshot } from './datastore.ts';
 import { queueViewOf } from './driver.ts';
-import { CallbackError } from './errors.ts';
 
 export interface CallbackServiceOptions {
   runtime: Runtime;
@@ -629,9 +628,4 @@ export class CallbackService {
     }, Math.max(0, next - now));
     this.timer.unref();
   }
-}
-
-/** True for a CallbackError (the REST layer maps its code). */
-export function isCallbackError(e: unknown): e is CallbackError {
-  return e instanceof CallbackError;
 }
