@@ -101,7 +101,7 @@ export function restoreState(engine: WorkspaceEngine, s: WorkspaceSnapshot): voi
     engine.reservations.set(r.sid, r);
     // In creation order, as the live engine added them: RejectPendingReservations and
     // worker deletion walk this set, and their events must come out in the same order.
-    if (isOpen(r.reservationStatus)) engine.workers.get(r.workerSid)?.openReservations.add(r.sid);
+    if (isOpen(r.reservationStatus)) worker?.openReservations.add(r.sid);
   }
   for (const ts of s.tasks) {
     const task: TaskRecord = {
@@ -124,9 +124,8 @@ export function restoreState(engine: WorkspaceEngine, s: WorkspaceSnapshot): voi
       if (r !== undefined) r.task = task;
       if (r === undefined || !isOpen(r.reservationStatus)) continue;
       if (r.reservationStatus === 'pending') task.pendingReservations += 1;
-      const w = engine.workers.get(r.workerSid);
-      if (w === undefined) continue;
-      const ch = w.channels[(engine.channels.get(r.taskChannelSid) as TaskChannelRecord).index] as WorkerChannelRecord;
+      if (r.worker === null) continue;
+      const ch = r.workerChannel as WorkerChannelRecord;
       ch.activeTasks += 1;
       if (r.reservationStatus !== 'pending') ch.assignedTasks += 1;
       if (r.reservationStatus === 'pending') r.timer = engine.timers.schedule(r.timeoutAt, 'reservationTimeout', r.sid, r);
