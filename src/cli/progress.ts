@@ -5,6 +5,7 @@
  */
 import { SingleBar } from 'cli-progress';
 
+/** The handle {@link phasedProgress} returns; `P` names the job's phases. */
 export interface PhasedProgress<P extends string> {
   /** Pass as the job's `onProgress`: `done` of `total` units of work in phase `phase`. */
   readonly onProgress: (phase: P, done: number, total: number) => void;

@@ -35,6 +35,11 @@ export interface CallbackPolicy {
   answerRate: number;
 }
 
+/**
+ * The policy `--callbacks` simulates unless told otherwise (docs/simulation.md, "Callbacks"):
+ * offer above an EWT of 60 s, half of those offered take it, customer-first, 80 % of dials
+ * answered by a person. Assumptions of the model, not measured from the log.
+ */
 export const DEFAULT_CALLBACK_POLICY: CallbackPolicy = { offerThresholdS: 60, takeRate: 0.5, strategy: 'customer_first', answerRate: 0.8 };
 
 /** Callback figures of one day (by the original call's day) or the total. */

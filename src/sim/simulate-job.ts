@@ -21,8 +21,10 @@ export class SimulationInputError extends Error {
   override name = 'SimulationInputError';
 }
 
+/** The phases `onProgress` reports, in order: reading the log, the shadow replay, the run without and (with a policy) with callbacks. */
 export type SimulatePhase = 'import' | 'replay' | 'simulate' | 'simulate_callbacks';
 
+/** What {@link runSimulateJob} simulates; seconds unless named otherwise. */
 export interface SimulateJobOptions {
   /** The call log (Anonymous Bank format). */
   path: string;
@@ -38,9 +40,11 @@ export interface SimulateJobOptions {
   wrapUpS?: number;
   /** Callback policy; null = simulate without callbacks only. */
   callbacks: CallbackPolicy | null;
+  /** `done` of `total` units of work (rows, calls or timeline steps) in `phase`. */
   onProgress?: (phase: SimulatePhase, done: number, total: number) => void;
 }
 
+/** The job's outcome: the report (report.json) and the staffing plan it used (staffing.csv). */
 export interface SimulateJobResult {
   report: SimulationReport;
   /** The staffing plan used (inferred or read). */
@@ -127,7 +131,7 @@ export async function runSimulateJob(options: SimulateJobOptions): Promise<Simul
     },
     model: {
       abandonment_rates: rates,
-      mean_patience_s: Object.fromEntries(Object.entries(rates.byType).map(([k, v]) => [k, v > 0 ? Math.round(1 / v) : null])) as Record<string, number>,
+      mean_patience_s: Object.fromEntries(Object.entries(rates.byType).map(([k, v]) => [k, v > 0 ? Math.round(1 / v) : null])),
     },
     runs: { simulated: runFacts(plain), simulated_with_callbacks: withCb === null ? null : runFacts(withCb) },
     days,

@@ -14,7 +14,12 @@ const COLUMN_COLORS: Record<ColumnKey, string> = { real: '#4b5563', simulated: '
 
 type Measure = 'abandonment' | 'asa_s' | 'service_level_20s' | 'occupancy';
 
-/** The page. */
+/**
+ * The whole page for `report` (report.json of `switchboard simulate`) as an HTML string: the
+ * whole-period comparison of the report's columns (the callback column only when it was
+ * simulated), four per-day charts, the per-day table, the callback section and the model's
+ * options. Rejects only if Vega fails to render a chart (a bug in the chart spec).
+ */
 export async function renderSimulationHtml(report: SimulationReport): Promise<string> {
   const columns = COLUMNS.filter((c) => c !== 'simulated_with_callbacks' || report.total.simulated_with_callbacks !== null);
   const hasDays = report.days.length > 0;

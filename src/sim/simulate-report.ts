@@ -10,8 +10,10 @@ import type { CallbackPolicy } from './simulate-callbacks.ts';
 
 /** The column keys, in display order. */
 export const COLUMNS = ['real', 'simulated', 'simulated_with_callbacks'] as const;
+/** One of {@link COLUMNS}. */
 export type ColumnKey = (typeof COLUMNS)[number];
 
+/** The heading of each column in the terminal table and the HTML page. */
 export const COLUMN_LABELS: Record<ColumnKey, string> = {
   real: 'What really happened',
   simulated: 'Simulated, no callbacks',
@@ -73,6 +75,11 @@ export interface RunFacts {
   callback_registrations_refused?: number;
 }
 
+/**
+ * report.json of `switchboard simulate`: the data source and import counts (as the replay's
+ * report), the options and fitted caller model, facts per run, the comparison per day and in
+ * total, and wall-clock timing.
+ */
 export interface SimulationReport {
   generated_by: string;
   source: ReportSource;
@@ -92,8 +99,8 @@ export interface SimulationReport {
   model: {
     /** θ̂ per call type, per second (spec callbacks-and-ewt.md §7.3). */
     abandonment_rates: AbandonmentRates;
-    /** 1/θ̂ per call type, seconds. */
-    mean_patience_s: Record<string, number>;
+    /** 1/θ̂ per call type, whole seconds; null for a type whose θ̂ is 0 (its served callers never abandon). */
+    mean_patience_s: Record<string, number | null>;
   };
   runs: { simulated: RunFacts; simulated_with_callbacks: RunFacts | null };
   days: ComparisonRow[];

@@ -37,6 +37,7 @@ import { UNIDENTIFIED_PREFIX, type StaffingPlan } from './staffing.ts';
 /** Default accept delay range, seconds: an agent answers a ringing reservation in 0–2 s. */
 export const DEFAULT_ACCEPT_DELAY_S: readonly [number, number] = [0, 2];
 
+/** How {@link simulateCalls} runs; durations in seconds. */
 export interface SimulationOptions {
   /** Seeds every random draw (patience, handle times of unserved calls, accept delays, takes, telephone outcomes). */
   seed: number;
@@ -66,6 +67,7 @@ export interface SimulatedDay extends DailyKpis {
   busy_hours: number;
 }
 
+/** What {@link simulateCalls} measured: live-call KPIs and occupancy per day and in total, callback figures, run facts. */
 export interface SimulationResult {
   days: SimulatedDay[];
   total: SimulatedDay;
