@@ -8,9 +8,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
-/** A running server. */
-export interface ServeChild {
+/** A `switchboard serve` child, whether or not it gets to serve. */
+export interface ServeRun {
   child: ChildProcess;
+  /** What it printed on stdout so far. */
+  out: () => string;
+  /** What it printed on stderr so far. */
+  err: () => string;
+  /** Resolves with its exit code and signal once it has exited. */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** A running server. */
+export interface ServeChild extends ServeRun {
   /** Origin of the API, e.g. "http://127.0.0.1:41234" (the TaskRouter routes are under /v1). */
   base: string;
   /** The account a first start creates and prints; null on a restart (the account exists). */
@@ -28,40 +38,45 @@ export interface ServeOptions {
 }
 
 /**
- * Starts `switchboard serve --port 0 --data-dir <dataDir> --log-level silent` with this Node.
- * Resolves once it serves; rejects, with what it printed, if it exits before.
+ * Spawns `switchboard serve --port 0 --data-dir <dataDir> --log-level silent` with this Node and
+ * returns at once (for a server expected to fail; {@link startServe} waits until it serves).
  */
-export function startServe(dataDir: string, options: ServeOptions): Promise<ServeChild> {
+export function spawnServe(dataDir: string, env: NodeJS.ProcessEnv = process.env): ServeRun {
   const args = [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
+  child.stdout?.on('data', (c: Buffer) => void (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => void (err += c.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+/**
+ * Starts the server ({@link spawnServe}). Resolves once it serves (on a first start, once the
+ * credentials are printed in full); rejects, with what it printed, if it exits before.
+ */
+export function startServe(dataDir: string, options: ServeOptions): Promise<ServeChild> {
+  const run = spawnServe(dataDir, options.env);
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`server exited (${code}) before serving: ${out}${err}`));
-    child.once('exit', onExit);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
+    void run.exit.then(({ code }) => reject(new Error(`server exited (${code}) before serving: ${run.out()}${run.err()}`)));
+    // Registered after spawnServe's own listener: out() already holds the chunk.
+    run.child.stdout?.on('data', () => {
+      const out = run.out();
       const base = /serving TaskRouter v1 at (http:\/\/\S+)\/v1/.exec(out)?.[1];
       if (base === undefined) return;
       const sid = /Account SID: (AC[0-9a-f]{32})/.exec(out)?.[1];
-      const token = /Auth Token:\s+([0-9a-f]+)/.exec(out)?.[1];
+      const token = /Auth Token:\s+([0-9a-f]+)\n/.exec(out)?.[1];
       if (options.firstStart && (sid === undefined || token === undefined)) return;
-      child.off('exit', onExit);
-      resolve({ child, base, credentials: sid !== undefined && token !== undefined ? { sid, token } : null });
+      resolve({ ...run, base, credentials: sid !== undefined && token !== undefined ? { sid, token } : null });
     });
   });
 }
 
-/** Resolves when the child has exited (at once if it already has). */
-export function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
-
 /** SIGKILLs the server, as a crash would, and waits until it is gone. */
-export async function killServe(server: ServeChild): Promise<void> {
+export async function killServe(server: ServeRun): Promise<void> {
   server.child.kill('SIGKILL');
-  await exited(server.child);
+  await server.exit;
 }
 
 /** Waits `ms` milliseconds of wall time. */
