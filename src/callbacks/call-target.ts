@@ -5,8 +5,11 @@
  */
 import { CallbackError, normalizeNumber } from './errors.ts';
 
+/** Who is connected first (§2): the customer is dialed before the task is routed, or an agent is reserved first. */
 export type Strategy = 'customer_first' | 'agent_first';
+/** What a `voicemail` dial outcome does to the callback (§1.4). */
 export type VoicemailPolicy = 'retry' | 'leave_message_then_complete' | 'complete';
+/** How the ECBT is announced (§3.3): a range of minutes or one figure. */
 export type PlaybackType = 'range' | 'exact';
 
 /** One opening interval of a weekly schedule, in UTC: `day` 0 = Sunday … 6, minutes from midnight. */

@@ -356,6 +356,13 @@ function before(a: { priority: number; virtualStartTime: number; sid: string }, 
   return a.sid < b.sid;
 }
 
+/**
+ * One workspace's callbacks as a pure state machine (see the module comment): call targets,
+ * callback requests, ECBT statistics and queue views. Every operation takes `now` (epoch ms;
+ * earlier than the center's time counts as its time) and returns `{ events, effects }` for the
+ * driver (src/callbacks/driver.ts in virtual time, src/callbacks/service.ts live). Bad input
+ * throws CallbackError naming the field, with nothing changed. Snapshot/restore as plain data.
+ */
 export class CallbackCenter {
   private readonly newSid: CenterSidGenerator;
   private readonly dialGraceMs: number;

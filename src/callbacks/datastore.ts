@@ -15,6 +15,7 @@ import type { Command } from '../engine/commands.ts';
 import type { CallbackCenter } from './center.ts';
 import { CallbackError, normalizeNumber } from './errors.ts';
 
+/** A data set template (§5): the allowed keys, the time to expire and the API token; `createdAt` epoch ms. */
 export interface DataSetTemplate {
   sid: string;
   name: string;
@@ -26,6 +27,7 @@ export interface DataSetTemplate {
   createdAt: number;
 }
 
+/** The stored context of one (template, customer number); times epoch ms. */
 export interface DataSet {
   templateSid: string;
   /** As submitted. */
@@ -45,11 +47,13 @@ export interface DataSet {
 /** Mindful-shaped response of a submit / search (§5): template fields, then the KVPs flattened. */
 export type DataSetResponse = Record<string, string | number | null>;
 
+/** A datastore as plain data ({@link Datastore.snapshot}, {@link Datastore.restore}). */
 export interface DatastoreSnapshot {
   templates: DataSetTemplate[];
   sets: DataSet[];
 }
 
+/** The datastore's injected generators (it draws no randomness itself). */
 export interface DatastoreOptions {
   /** A new unguessable token (e.g. 32 random bytes, hex). Injected: the core draws no randomness. */
   newToken: () => string;
@@ -59,6 +63,11 @@ export interface DatastoreOptions {
 
 const KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
+/**
+ * One workspace's datastore (see the module comment): templates and their data sets, keyed by
+ * `templateSid|E.164 number`. Pure: `now` (epoch ms) comes with every call. Bad input throws
+ * CallbackError naming the field.
+ */
 export class Datastore {
   private readonly o: DatastoreOptions;
   private readonly templates = new Map<string, DataSetTemplate>();

@@ -50,6 +50,7 @@ interface AgentAction {
   taskSid: string;
 }
 
+/** A driver's whole state as plain data ({@link CallbackDriver.snapshot}); `now` and action `due` in epoch ms. */
 export interface DriverSnapshot {
   now: number;
   engine: WorkspaceSnapshot;
@@ -59,6 +60,7 @@ export interface DriverSnapshot {
   seq: number;
 }
 
+/** The parts a {@link CallbackDriver} advances together (engine, center and network share one virtual clock). */
 export interface DriverOptions {
   engine: WorkspaceEngine;
   center: CallbackCenter;
@@ -76,6 +78,12 @@ export interface DriverOptions {
   datastore?: Datastore;
 }
 
+/**
+ * Advances an engine, a callback center, a simulated network and scripted agents together in
+ * virtual time (see the module comment). Deterministic for the same inputs; `now` is epoch ms.
+ * Engine commands the center asks for (other than task creation, reported back to the center)
+ * that the engine refuses are kept in {@link refusedEffects} rather than thrown.
+ */
 export class CallbackDriver {
   readonly engine: WorkspaceEngine;
   readonly center: CallbackCenter;

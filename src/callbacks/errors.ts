@@ -1,8 +1,4 @@
-/**
- * The error every callback operation throws for bad input or a refused request. `code` is one
- * of the Mindful Scheduler API error codes (spec callbacks-and-ewt §1.5) so the REST layer can
- * map it one to one; `field` names the offending parameter when there is one.
- */
+/** The Mindful Scheduler API error codes (spec callbacks-and-ewt §1.5) a CallbackError carries. */
 export type CallbackErrorCode =
   | 'ContactRequired'
   | 'InvalidContact'
@@ -14,6 +10,12 @@ export type CallbackErrorCode =
   | 'NotFound'
   | 'InvalidToken';
 
+/**
+ * The error every callback operation throws for bad input or a refused request. `code` is one
+ * of the Mindful Scheduler API error codes (spec callbacks-and-ewt §1.5) so the REST layer can
+ * map it one to one (src/api/routes/callbacks.ts `fromCallbackError`); `field` names the
+ * offending parameter when there is one.
+ */
 export class CallbackError extends Error {
   readonly code: CallbackErrorCode;
   /** The parameter at fault (dotted path for nested config keys), or null. */

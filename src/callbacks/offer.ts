@@ -23,6 +23,7 @@ export type OfferReason =
   | 'asap_disabled'
   | 'unknown_ewt';
 
+/** What {@link decideOffer} reads about the caller and the call target now. */
 export interface OfferInput {
   /** Epoch ms. */
   now: number;
@@ -38,6 +39,7 @@ export interface OfferInput {
   channel: 'voice' | 'api';
 }
 
+/** The answer of {@link decideOffer}: the widget state, why, what may be offered and the phrases to speak. */
 export interface OfferDecision {
   widgetState: WidgetState;
   reason: OfferReason;

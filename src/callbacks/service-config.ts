@@ -18,6 +18,7 @@ import { DIAL_OUTCOMES, type DialOutcome } from './center.ts';
 import { SimulatedNetwork, type SimulatedNetworkOptions } from '../voice/simulated-network.ts';
 import { TwilioCalls } from '../voice/twilio-calls.ts';
 
+/** The service options the environment decides (everything but the runtime, the database path and the clock). */
 export type ServiceConfig = Omit<CallbackServiceOptions, 'runtime' | 'databasePath' | 'clock'>;
 
 function env(name: string, source: NodeJS.ProcessEnv): string | undefined {

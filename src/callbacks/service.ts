@@ -42,6 +42,7 @@ import { CallbackCenter, type CallbackEvent, type CallbackRequest, type CenterOp
 import { Datastore, withStoredContext, type DatastoreSnapshot } from './datastore.ts';
 import { queueViewOf } from './driver.ts';
 
+/** Options of {@link CallbackService.open}; times in ms unless a name says seconds or hours. */
 export interface CallbackServiceOptions {
   runtime: Runtime;
   /** The server's database file (the runtime's); the service opens its own connection to it. */
@@ -140,6 +141,11 @@ export function dialsInFlight(center: CallbackCenter): ResumedDial[] {
   return out;
 }
 
+/**
+ * The live callbacks service (see the module comment): opened over the runtime's database with
+ * {@link CallbackService.open}, it runs every center operation one at a time ({@link run}),
+ * persists after each, and is stopped with {@link close}. Times are epoch ms.
+ */
 export class CallbackService {
   readonly runtime: Runtime;
   readonly telephony: TelephonyPort;

@@ -59,6 +59,7 @@ export interface StoredEngineEventRow {
   body: string;
 }
 
+/** The callback service's SQL (see the module comment): load, the cursor, engine events to feed, and the one-transaction save. */
 export class CallbacksStore {
   private readonly db: DatabaseSync;
   private readonly upsertState: StatementSync;

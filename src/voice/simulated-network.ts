@@ -13,6 +13,7 @@ import type { DialOutcome } from '../callbacks/center.ts';
 import { Random, type RandomState } from '../util/random.ts';
 import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from './telephony.ts';
 
+/** Outcome probabilities and timings of the simulated network (seconds); see the module comment. */
 export interface SimulatedNetworkOptions {
   seed?: number;
   /** Probability a call is answered by a human. Default 0.7. */
@@ -47,6 +48,7 @@ export interface DialRecord {
   due: number;
 }
 
+/** The network's state as plain JSON ({@link SimulatedNetwork.snapshot}); times epoch ms. */
 export interface NetworkSnapshot {
   random: RandomState;
   seq: number;
@@ -57,6 +59,10 @@ export interface NetworkSnapshot {
   duplicates: number;
 }
 
+/**
+ * The simulated telephone port (see the module comment): outcomes are queued by due time and
+ * delivered by {@link deliverUntil}; at most one call per key (repeats counted in {@link duplicates}).
+ */
 export class SimulatedNetwork implements TelephonyPort {
   private random: Random;
   private readonly o: Required<Omit<SimulatedNetworkOptions, 'seed'>>;

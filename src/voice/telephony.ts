@@ -14,6 +14,7 @@
  */
 import type { DialOutcome } from '../callbacks/center.ts';
 
+/** One call to place (the center's `dial` effect). */
 export interface DialRequest {
   /** Idempotency key `<callback sid>:<attempt>`. */
   key: string;
@@ -26,6 +27,7 @@ export interface DialRequest {
   ringTimeoutSeconds: number;
 }
 
+/** The outcome of a dial, reported once per key through {@link TelephonyPort.onOutcome}. */
 export interface DialResult {
   key: string;
   outcome: DialOutcome;
@@ -54,6 +56,7 @@ export interface ResumedDial {
   stage: 'dialing' | 'ready';
 }
 
+/** How the callback service places and ends calls (see the module comment). */
 export interface TelephonyPort {
   /** Places the call unless `key` was dialed before. `now` = epoch ms (virtual time where that applies). */
   dial(request: DialRequest, now: number): void | Promise<void>;

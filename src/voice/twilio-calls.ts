@@ -36,6 +36,7 @@ import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial,
 
 type TwilioClient = ReturnType<typeof twilio>;
 
+/** Options of {@link TwilioCalls}: the client, caller ID, the readiness prompt (`url` or `twiml`) and our webhook URL. */
 export interface TwilioCallsOptions {
   client: TwilioClient;
   /** Caller ID used when a request has none (E.164 or a verified number). */
@@ -74,6 +75,10 @@ interface CallState {
   hungUp: boolean;
 }
 
+/**
+ * The Twilio telephone port (see the module comment). Throws RangeError at construction unless
+ * exactly one of `url` / `twiml` is given.
+ */
 export class TwilioCalls implements TelephonyPort {
   private readonly o: TwilioCallsOptions;
   private readonly listeners: Array<(r: DialResult) => void> = [];

@@ -39,6 +39,7 @@ async function mindful(reply: FastifyReply, fn: () => Promise<unknown>): Promise
   }
 }
 
+/** Registers the Mindful-compatible routes listed in the module comment on `app`; errors answer Mindful-shaped. */
 export function mindfulRoutes(app: FastifyInstance, api: Api, service: CallbackService): void {
   const widget = (req: FastifyRequest): { host: Host; engine: WorkspaceEngine; target: CallTarget } => {
     const account = authenticate(api.runtime, req).accountSid;

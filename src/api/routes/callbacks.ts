@@ -238,6 +238,7 @@ function bearer(req: FastifyRequest): string {
   return m === null ? '' : (m[1] as string);
 }
 
+/** Registers the callbacks REST routes listed in the module comment on `app`; every operation runs through `service`. */
 export function callbackRoutes(app: FastifyInstance, api: Api, service: CallbackService): void {
   /** The workspace's callback host (created on first use when `create`); 404 for another account's workspace. */
   const hostOf = (req: FastifyRequest, create: boolean) => {
