@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CallbackStatus } from '../../src/callbacks/center.ts';
+import { CALLBACK_EVENT_TYPES, type CallbackStatus } from '../../src/callbacks/center.ts';
 import { at, history, world } from './helpers.ts';
 
 /** §1.3's table (→ next), plus the voicemail-policy completion from a dialing state (§1.4 `voicemailPolicy`). */
@@ -32,6 +32,8 @@ test('every §1.3 status is reached through allowed transitions only', () => {
     h.forEach((s, i) => {
       seen.add(s);
       if (i > 0) pairs.add(`${h[i - 1]}→${s}`);
+      // a status event is emitted once per transition: never twice in a row for the same status
+      if (i > 0) assert.notEqual(s, h[i - 1], `status ${s} emitted twice in a row in ${h.join(' → ')}`);
     });
   };
   // CF: not ready, then ready; three no-answers
@@ -64,8 +66,9 @@ test('every §1.3 status is reached through allowed transitions only', () => {
     const e = w.driver.register({ callTargetSid: w.targetSid, phoneNumber: '+14155550104' });
     w.driver.runFor(2 * 3600);
     record(history(w.driver, e.sid));
-    // one event per transition: every recorded callback event is a status change or an ECBT notice
+    // one event per transition: every recorded callback event is a status change or a listed notice
     for (const ev of w.driver.callbackEvents) assert.match(ev.eventType, /^callback\.[a-z_.]+$/);
+    for (const ev of w.driver.callbackEvents) assert.ok(CALLBACK_EVENT_TYPES.includes(ev.eventType), `${ev.eventType} is not a listed callback event type`);
   }
   assert.deepEqual([...seen].sort(), Object.keys(ALLOWED).sort());
   for (const p of pairs) {
