@@ -13,7 +13,7 @@ import type { ReportSource } from './report.ts';
 
 export const NBSP = '\u00a0';
 /** The system font stack of the pages and their charts: nothing to download. */
-export const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif';
+const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif';
 
 // ---------------------------------------------------------------------------------------------
 // Formatting
@@ -202,7 +202,7 @@ export function perDayAxis(labels: Map<string, string>, dates: readonly string[]
 }
 
 /** The look of every chart: system font, light grid, no frame. */
-export const CHART_CONFIG = {
+const CHART_CONFIG = {
   font: FONT,
   background: 'white',
   view: { stroke: null },
@@ -248,7 +248,7 @@ export async function renderChart(spec: TopLevelSpec, idPrefix: string): Promise
 export const INK = { answered: '#2f6db3', abandoned: '#d9622b', neutral: '#4b5563' } as const;
 
 /** The style sheet of both reports: page, header, source block, sections, figures, tables, facts, footer, small screens, print. */
-export const BASE_CSS = `
+const BASE_CSS = `
 :root{--answered:${INK.answered};--abandoned:${INK.abandoned};--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb;--soft:#f6f7f9;color-scheme:light}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
