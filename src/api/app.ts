@@ -44,7 +44,7 @@ export interface BuildAppOptions {
  * in order. Throws a 400/20001 {@link ApiError} naming the parameter when a name or value has
  * malformed percent-encoding (`%ZZ`, a truncated `%E0%A4`) or is not valid UTF-8.
  */
-export function parseForm(body: string): Record<string, string | string[]> {
+function parseForm(body: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   if (body === '') return out;
   for (const pair of body.split('&')) {

@@ -584,7 +584,7 @@ export class SqliteStore {
   }
 
   /** Writes the pending done marks now, in one transaction (commits take them along anyway). */
-  flushOutboxMarks(): void {
+  private flushOutboxMarks(): void {
     const marks = this.takeOutboxMarks();
     if (marks.size > 0) this.transaction(() => this.writeOutboxMarks(marks));
   }
