@@ -290,8 +290,7 @@ export class Runtime {
       // batch written meanwhile: the next batch executes while this one syncs).
       this.store.commit(records, (error) => this.settle(batch, outcomes, error, outboxRowCount > 0));
     } catch (error) {
-      this.fail(error as Error);
-      for (const p of batch) p.reject(this.failure as Error);
+      this.fail(batch, error as Error);
       return;
     }
     this.snapshotWhenIdle();
@@ -301,8 +300,7 @@ export class Runtime {
   /** Answers a committed batch once the store reports it durable (or failed: then nothing more is accepted). */
   private settle(batch: Pending[], outcomes: (Outcome | Error)[], error: Error | null, wroteOutbox: boolean): void {
     if (error !== null) {
-      this.fail(error);
-      for (const p of batch) p.reject(this.failure as Error);
+      this.fail(batch, error);
       return;
     }
     batch.forEach((p, i) => {
@@ -315,9 +313,13 @@ export class Runtime {
     if (wroteOutbox) this.notifyCommit();
   }
 
-  /** The engines are ahead of the disk from now on: refuse writes (a restart rebuilds from the log). */
-  private fail(error: Error): void {
+  /**
+   * The engines are ahead of the disk from now on: refuse writes (a restart rebuilds from the log),
+   * and reject `batch` with the first failure.
+   */
+  private fail(batch: Pending[], error: Error): void {
     this.failure ??= error;
+    for (const p of batch) p.reject(this.failure);
   }
 
   private notifyCommit(): void {
