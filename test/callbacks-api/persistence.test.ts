@@ -130,3 +130,39 @@ test('a database written before migration 0006 (callbacks inside the center row)
   db.close();
   assert.deepEqual(center.callbacks, []);
 });
+
+test('a crash between "task requested" and "task SID recorded": the restarted service finds the task by its callback_sid and creates no second one', async () => {
+  h = await startCbHarness();
+  const ct = await target(h, { strategy: 'agent_first', minimumCallbackDelaySeconds: 0 });
+  const sid = await register(h, ct, 1);
+  let taskSid: string | null = null;
+  for (let i = 0; i < 20 && taskSid === null; i++) {
+    await h.step(200);
+    taskSid = callbacks(h).find((c) => c.sid === sid)?.taskSid ?? null;
+  }
+  assert.ok(taskSid !== null, 'the agent-first task was created');
+  const tasksOf = (x: CbHarness): string[] =>
+    [...(x.runtime.workspace(x.account.sid, x.ws)?.tasks.values() ?? [])].filter((t) => t.attributes['callback_sid'] === sid).map((t) => t.sid);
+  assert.deepEqual(tasksOf(h), [taskSid]);
+
+  // What a crash right after the create-task command leaves on disk: the callback row says a task
+  // was requested, but not which.
+  await h.restart((path) => {
+    const db = new DatabaseSync(path);
+    try {
+      const row = db.prepare('SELECT body FROM callback_requests WHERE sid = ?').get(sid) as { body: string };
+      const c = JSON.parse(row.body) as CallbackRequest;
+      c.taskRequested = true;
+      c.taskSid = null;
+      db.prepare('UPDATE callback_requests SET body = ? WHERE sid = ?').run(JSON.stringify(c), sid);
+    } finally {
+      db.close();
+    }
+  });
+  const c = callbacks(h).find((x) => x.sid === sid);
+  assert.equal(c?.taskSid, taskSid, 'the task SID is recovered from the engine');
+  assert.equal(c?.taskRequested, false);
+  assert.equal(c?.status, 'dialing');
+  await h.step(200);
+  assert.deepEqual(tasksOf(h), [taskSid], 'no second task');
+});
