@@ -556,13 +556,14 @@ export class CallbackService {
   private async recoverTasks(host: Host): Promise<void> {
     const engine = this.runtime.workspace(host.accountSid, host.workspaceSid);
     if (engine === undefined) return;
-    for (const c of host.center.listCallbacks()) {
-      if (!c.taskRequested || c.taskSid !== null) continue;
-      let found: string | null = null;
-      for (const t of engine.tasks.values()) {
-        if (t.assignmentStatus !== 'pending' && t.assignmentStatus !== 'reserved' && t.assignmentStatus !== 'assigned') continue;
-        if (t.attributes['callback_sid'] === c.sid) found = t.sid;
-      }
+    const lost = host.center.listCallbacks().filter((c) => c.taskRequested && c.taskSid === null);
+    // Live tasks by their callback_sid attribute, read once (the last one in task order wins).
+    const live = new Map<unknown, string>();
+    for (const t of engine.tasks.values()) {
+      if (t.assignmentStatus === 'pending' || t.assignmentStatus === 'reserved' || t.assignmentStatus === 'assigned') live.set(t.attributes['callback_sid'], t.sid);
+    }
+    for (const c of lost) {
+      const found = live.get(c.sid) ?? null;
       this.dirty.add(host.workspaceSid);
       const now = this.clock();
       await this.apply(host, found !== null ? host.center.taskCreated(c.sid, found, now) : host.center.taskCreationFailed(c.sid, 'the task was not created before a restart', now));
