@@ -11,7 +11,7 @@ import type { WorkspaceEngine } from './engine.ts';
 import type { StepRestriction, TaskRecord } from './model.ts';
 import type { QueueIndex } from './queue-index.ts';
 import type { RoutingPlan, RoutingStep } from './workflow-config.ts';
-import { addQueueData, addWorkflowData, emitTask, routedTaskData, taskData } from './event-data.ts';
+import { addQueueData, addWorkflowData, emitTask, taskData } from './event-data.ts';
 import { routeNow, unlist } from './matching.ts';
 
 /** Sends a waiting task through its workflow again from the first filter (spec §4.4). */
@@ -87,9 +87,7 @@ function enterStep(engine: WorkspaceEngine, task: TaskRecord, plan: RoutingPlan,
   if (step.priority !== null) task.priority = step.priority;
   task.restriction = restrictionFor(step, task);
   moveOut(engine, task, step.queueSid);
-  const q = engine.queues.get(step.queueSid);
-  const wf = task.workflowSid === null ? undefined : engine.workflows.get(task.workflowSid);
-  const d = q !== undefined && wf !== undefined ? routedTaskData(engine, task, q.record, wf) : addWorkflowData(engine, addQueueData(engine, taskData(engine, task), step.queueSid), task.workflowSid);
+  const d = addWorkflowData(engine, addQueueData(engine, taskData(engine, task), step.queueSid), task.workflowSid);
   d['filter_friendly_name'] = filter.friendlyName;
   d['target_index'] = stepIndex;
   engine.emit('workflow.target-matched', 'task', task.sid, d);
