@@ -167,7 +167,7 @@ export function deleteWorker(engine: WorkspaceEngine, c: Extract<Command, { type
   const affected: TaskRecord[] = [];
   for (const rsid of [...w.openReservations]) {
     const r = engine.reservations.get(rsid) as ReservationRecord;
-    affected.push(engine.tasks.get(r.taskSid) as TaskRecord);
+    affected.push(r.task);
     engine.endReservation(r, 'canceled', null, false);
   }
   const direct = [...w.directTasks].map((tsid) => engine.tasks.get(tsid) as TaskRecord);
