@@ -1,0 +1,158 @@
+/**
+ * The two schedulers (src/util/scheduler.ts): the wall clock for the live server, and virtual time
+ * for tests that run the real server — HTTP, store, webhooks, callbacks — through hours of timers
+ * in seconds of wall clock, with no sleep (the idea of Temporal's time-skipping test server: time
+ * jumps to the next timer whenever nothing else is in flight).
+ */
+import type { Scheduler, Timer } from '../util/scheduler.ts';
+
+/** The wall clock (`Date.now`) and Node's timers, unref'd. */
+export class SystemScheduler implements Scheduler {
+  now(): number {
+    return Date.now();
+  }
+
+  setTimer(callback: () => void, delayMs: number): Timer {
+    const handle = setTimeout(callback, clampDelay(delayMs));
+    handle.unref();
+    return { cancel: () => clearTimeout(handle) };
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    return work;
+  }
+}
+
+/** The process-wide wall-clock scheduler (the default everywhere). */
+export const systemScheduler: Scheduler = new SystemScheduler();
+
+interface VirtualTimer {
+  dueAt: number;
+  /** Arming order: timers due at the same instant fire in the order they were armed. */
+  order: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Virtual time: `now()` moves only when a test calls {@link VirtualScheduler.advance} or
+ * {@link VirtualScheduler.advanceTo}. Between two timers the real event loop runs until the
+ * system is quiet — no work passed to {@link track} still in flight, and a few turns of the event
+ * loop without a new timer or new tracked work — so replies, commits and deliveries that a timer
+ * set off complete at the instant it fired before time moves on.
+ *
+ * Real I/O still takes real (short) time; a virtual timer never fires while tracked work is in
+ * flight, so a delivery's timeout in virtual time cannot race the real socket.
+ */
+export class VirtualScheduler implements Scheduler {
+  private current: number;
+  private readonly timers: VirtualTimer[] = [];
+  private armed = 0;
+  private inFlight = 0;
+  /** Bumped on every new timer and every tracked work settling: quiescence is "no change for a few turns". */
+  private activity = 0;
+
+  /** @param startMs the first instant, epoch ms (default 2026-01-05T09:00:00Z, a Monday). */
+  constructor(startMs = Date.UTC(2026, 0, 5, 9)) {
+    this.current = startMs;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(callback: () => void, delayMs: number): Timer {
+    const timer: VirtualTimer = { dueAt: this.current + clampDelay(delayMs), order: this.armed++, callback, cancelled: false };
+    this.timers.push(timer);
+    this.activity += 1;
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight += 1;
+    this.activity += 1;
+    const done = (): void => {
+      this.inFlight -= 1;
+      this.activity += 1;
+    };
+    work.then(done, done);
+    return work;
+  }
+
+  /** Timers armed and not yet fired or cancelled. */
+  get pendingTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  /** The instant of the earliest armed timer, epoch ms, or null. */
+  nextDue(): number | null {
+    const t = this.earliest();
+    return t === undefined ? null : t.dueAt;
+  }
+
+  /** {@link advanceTo} `now() + ms`. */
+  advance(ms: number): Promise<void> {
+    return this.advanceTo(this.current + ms);
+  }
+
+  /**
+   * Fires, in order of due time (then arming order), every timer due at or before `target` (epoch
+   * ms) — including timers those timers arm — setting the clock to each one's instant and letting
+   * the system settle after each; then sets the clock to `target` and settles once more. Throws
+   * RangeError for a target in the past.
+   */
+  async advanceTo(target: number): Promise<void> {
+    if (!(target >= this.current)) throw new RangeError(`advanceTo: target ${target} is before now (${this.current})`);
+    await this.settle();
+    for (;;) {
+      const next = this.earliest();
+      if (next === undefined || next.dueAt > target) break;
+      this.timers.splice(this.timers.indexOf(next), 1);
+      this.current = Math.max(this.current, next.dueAt);
+      next.callback();
+      await this.settle();
+    }
+    this.current = target;
+    await this.settle();
+  }
+
+  /**
+   * Lets the real event loop run until nothing is in flight and no timer or tracked work appeared
+   * for a few consecutive turns. Waits on real time only while tracked I/O is in flight.
+   */
+  async settle(): Promise<void> {
+    let quietTurns = 0;
+    let seen = this.activity;
+    while (quietTurns < 4) {
+      if (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      else await new Promise((resolve) => setImmediate(resolve));
+      if (this.inFlight === 0 && this.activity === seen) quietTurns += 1;
+      else {
+        quietTurns = 0;
+        seen = this.activity;
+      }
+    }
+  }
+
+  private earliest(): VirtualTimer | undefined {
+    let best: VirtualTimer | undefined;
+    for (let i = this.timers.length - 1; i >= 0; i--) {
+      const t = this.timers[i] as VirtualTimer;
+      if (t.cancelled) {
+        this.timers.splice(i, 1);
+        continue;
+      }
+      if (best === undefined || t.dueAt < best.dueAt || (t.dueAt === best.dueAt && t.order < best.order)) best = t;
+    }
+    return best;
+  }
+}
+
+/** A delay as Node's timers accept it: 0 for negative or NaN, at most 2^31 − 1 ms. */
+function clampDelay(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), 2 ** 31 - 1) : ms > 0 ? 2 ** 31 - 1 : 0;
+}
