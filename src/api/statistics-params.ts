@@ -13,15 +13,25 @@ export interface CumulativeQuery {
   split: number[] | undefined;
 }
 
-export function cumulativeQuery(engine: WorkspaceEngine, q: Params): CumulativeQuery {
+/**
+ * The window and `SplitByWaitTime` thresholds of a cumulative statistics request (spec §10).
+ * `nowMs` is the request's instant (epoch ms, from the API's clock): the window ends there unless
+ * `EndDate` says otherwise. Throws a 400 (20001, or 14241 for a window older than 30 days)
+ * naming the parameter at fault.
+ */
+export function cumulativeQuery(engine: WorkspaceEngine, q: Params, nowMs: number): CumulativeQuery {
   const split = splitByWaitTime(q);
-  const w = resolveWindow(engine, {
-    minutes: q.integer('Minutes', 1),
-    startMs: q.date('StartDate'),
-    endMs: q.date('EndDate'),
-    taskChannel: q.string('TaskChannel'),
-    splitByWaitTime: split,
-  });
+  const w = resolveWindow(
+    engine,
+    {
+      minutes: q.integer('Minutes', 1),
+      startMs: q.date('StartDate'),
+      endMs: q.date('EndDate'),
+      taskChannel: q.string('TaskChannel'),
+      splitByWaitTime: split,
+    },
+    nowMs,
+  );
   if ('code' in w) throw fromRejection(w);
   return { window: w, split };
 }

@@ -17,7 +17,7 @@ export interface StatisticsQuery {
   minutes?: number;
   /** Epoch ms. */
   startMs?: number;
-  /** Epoch ms; default now. */
+  /** Epoch ms; default the request's instant. */
   endMs?: number;
   /** TC SID or unique name. */
   taskChannel?: string;
@@ -27,18 +27,27 @@ export interface StatisticsQuery {
 
 type Json = Record<string, unknown>;
 
-/** Resolves a query into a window, or a rejection naming the bad parameter. */
-export function resolveWindow(engine: WorkspaceEngine, q: StatisticsQuery): StatisticsWindow | Rejection {
-  const endMs = q.endMs ?? engine.now;
+/**
+ * Resolves a query into a window, or a rejection naming the bad parameter (spec §10).
+ *
+ * `nowMs` (epoch ms) is the request's instant, which the caller reads from its clock: the engine
+ * reads none. A window without `EndDate` ends there (`Minutes=5` is the five minutes before the
+ * request), the 30-day retention counts back from there, and time in a worker's current activity
+ * counts up to there. An instant before the engine's own clock (its last command) is taken as the
+ * engine's clock: time never goes back (docs/compatibility.md R19).
+ */
+export function resolveWindow(engine: WorkspaceEngine, q: StatisticsQuery, nowMs: number): StatisticsWindow | Rejection {
+  const now = Math.max(nowMs, engine.now);
+  const endMs = q.endMs ?? now;
   if (q.minutes !== undefined && (!Number.isSafeInteger(q.minutes) || q.minutes < 1)) {
     return { code: 'invalid_parameter', field: 'Minutes', message: 'Minutes must be a positive whole number' };
   }
   const startMs = q.startMs ?? endMs - (q.minutes ?? 15) * 60_000;
   if (startMs > endMs) return { code: 'invalid_parameter', field: 'StartDate', message: 'StartDate must be before EndDate' };
-  if (startMs < engine.now - STATISTICS_RETENTION_MS) {
+  if (startMs < now - STATISTICS_RETENTION_MS) {
     return { code: 'window_too_old', field: 'StartDate', message: 'StartDate must be within the last 30 days' };
   }
-  const window: StatisticsWindow = { startMs, endMs };
+  const window: StatisticsWindow = { startMs, endMs, asOfMs: now };
   if (q.taskChannel !== undefined) {
     const ch = engine.findChannel(q.taskChannel);
     if (ch === undefined) return { code: 'invalid_parameter', field: 'TaskChannel', message: `TaskChannel ${q.taskChannel} does not exist` };
@@ -226,7 +235,8 @@ export function workerInstanceCumulative(engine: WorkspaceEngine, workerSid: str
 }
 
 function workerCumulative(engine: WorkspaceEngine, sids: string[], w: StatisticsWindow): Json {
-  const time = engine.statistics.activityTime(sids, w.startMs, w.endMs);
+  // The current activity of each worker counts up to the request's instant, not beyond it.
+  const time = engine.statistics.activityTime(sids, w.startMs, Math.min(w.endMs, w.asOfMs ?? w.endMs));
   const durations = [...engine.activities.values()].map((a) => {
     const perWorker = time.get(a.sid);
     const values = sids.map((sid) => Math.floor((perWorker?.get(sid) ?? 0) / 1000));

@@ -274,6 +274,19 @@ describe('worker statistics (spec §10)', () => {
     assert.equal(stats['reservations_created'], 2);
   });
 
+  test("the current activity counts up to the request's instant, never beyond it", () => {
+    const { fx, alice } = scenario();
+    // alice has been Unavailable since 110 s; the engine's last command was at 250 s.
+    const durations = (w: StatisticsWindow): number[] => (workerInstanceCumulative(fx.engine, alice, w)['activity_durations'] as { total: number }[]).map((d) => d.total);
+    assert.deepEqual(durations({ startMs: T0, endMs: at(400), asOfMs: at(400) }), [0, 110, 290]);
+    // EndDate after the request: the time after the request has not happened yet.
+    assert.deepEqual(durations({ startMs: T0, endMs: at(1000), asOfMs: at(400) }), [0, 110, 290]);
+    // Through resolveWindow, as the API calls it: Minutes=1 at 400 s is 60 s of Unavailable.
+    const window = resolveWindow(fx.engine, { minutes: 1 }, at(400));
+    assert.ok(!('code' in window));
+    assert.deepEqual(durations(window), [0, 0, 60]);
+  });
+
   test('a window inside the timeline is clipped to it', () => {
     const { fx, alice } = scenario();
     const stats = workerInstanceCumulative(fx.engine, alice, { startMs: at(100), endMs: at(200) });
@@ -288,8 +301,32 @@ describe('statistics windows (spec §10)', () => {
   test('defaults to the last 15 minutes', () => {
     const fx = new Fixture();
     fx.tick(3600);
-    assert.deepEqual(resolveWindow(fx.engine, {}), { startMs: at(3600) - 15 * 60_000, endMs: at(3600) });
-    assert.deepEqual(resolveWindow(fx.engine, { minutes: 60, taskChannel: 'chat' }), { startMs: T0, endMs: at(3600), taskChannelSid: fx.channel('chat') });
+    assert.deepEqual(resolveWindow(fx.engine, {}, at(3600)), { startMs: at(3600) - 15 * 60_000, endMs: at(3600), asOfMs: at(3600) });
+    assert.deepEqual(resolveWindow(fx.engine, { minutes: 60, taskChannel: 'chat' }, at(3600)), {
+      startMs: T0,
+      endMs: at(3600),
+      asOfMs: at(3600),
+      taskChannelSid: fx.channel('chat'),
+    });
+  });
+
+  test("ends at the request's instant, not at the engine's last command", () => {
+    const fx = new Fixture();
+    fx.tick(3600);
+    // Quiet for 10 minutes after the last command: Minutes=5 is the 5 minutes before the request.
+    assert.deepEqual(resolveWindow(fx.engine, { minutes: 5 }, at(4200)), { startMs: at(3900), endMs: at(4200), asOfMs: at(4200) });
+    // An explicit EndDate stays; the figures are still taken as of the request.
+    assert.deepEqual(resolveWindow(fx.engine, { startMs: at(0), endMs: at(100) }, at(4200)), { startMs: at(0), endMs: at(100), asOfMs: at(4200) });
+    // An instant before the engine's clock is the engine's clock (time never goes back).
+    assert.deepEqual(resolveWindow(fx.engine, {}, at(3000)), { startMs: at(3600) - 15 * 60_000, endMs: at(3600), asOfMs: at(3600) });
+    // The 30-day retention counts back from the request.
+    const month = 30 * 86_400_000;
+    assert.equal('code' in resolveWindow(fx.engine, { startMs: at(3600) - month + 60_000 }, at(3600)), false);
+    assert.deepEqual(resolveWindow(fx.engine, { startMs: at(3600) - month + 60_000 }, at(3600) + 120_000), {
+      code: 'window_too_old',
+      field: 'StartDate',
+      message: 'StartDate must be within the last 30 days',
+    });
   });
 
   const refusals: [name: string, query: Parameters<typeof resolveWindow>[1], rejection: object][] = [
@@ -306,7 +343,7 @@ describe('statistics windows (spec §10)', () => {
     test(`refused: ${name}`, () => {
       const fx = new Fixture();
       fx.tick(3600);
-      assert.deepEqual(resolveWindow(fx.engine, query), rejection);
+      assert.deepEqual(resolveWindow(fx.engine, query, at(3600)), rejection);
     });
   }
 });

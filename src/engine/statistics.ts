@@ -281,11 +281,20 @@ export interface WorkerStatisticsSlot {
   statisticsSeries: unknown;
 }
 
-/** A statistics window: [startMs, endMs), optionally one task channel (SID). */
+/**
+ * A statistics window: [startMs, endMs) in epoch ms, optionally one task channel (SID), and the
+ * instant the figures are taken at (spec §10: a window ends at the request, not at the
+ * workspace's last command).
+ */
 export interface StatisticsWindow {
   startMs: number;
   endMs: number;
   taskChannelSid?: string;
+  /**
+   * Epoch ms: the request's instant. Time in a worker's current activity counts up to
+   * min(endMs, asOfMs), never into the future. Absent: endMs.
+   */
+  asOfMs?: number;
 }
 
 /** One worker's activity timeline: `[activitySid, since]` pairs, oldest first. */

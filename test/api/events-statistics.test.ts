@@ -130,3 +130,47 @@ test('statistics: workspace, task queue, workflow, workers and worker; realtime,
   assertSchema('workspace.worker.worker_instance_statistics', h.lastBody());
   assert.equal((one.cumulative as { reservations_accepted: number }).reservations_accepted, 1);
 });
+
+test("statistics windows end at the request's instant, not at the workspace's last write (spec §10)", async () => {
+  const tr = h.client.taskrouter.v1;
+  const created = await tr.workspaces.create({ friendlyName: 'Quiet' });
+  const ws = tr.workspaces(created.sid);
+  const available = (await ws.activities.list({ friendlyName: 'Available' }))[0]?.sid as string;
+  const queue = await ws.taskQueues.create({ friendlyName: 'All', targetWorkers: '1==2' });
+  const workflow = await ws.workflows.create({ friendlyName: 'Main', configuration: JSON.stringify({ task_routing: { default_filter: { queue: queue.sid } } }) });
+  const worker = await ws.workers.create({ friendlyName: 'Alice', activitySid: available });
+  await ws.tasks.create({ workflowSid: workflow.sid });
+  // The last write. From here on the workspace is quiet; only the (injected) clock moves.
+  const lastWrite = h.clock.now();
+
+  h.clock.advance(65_000);
+  const availableSeconds = (stats: { activity_durations: { friendly_name: string; total: number; min: number; max: number }[] }): number[] => {
+    const d = stats.activity_durations.find((x) => x.friendly_name === 'Available');
+    assert.ok(d !== undefined);
+    return [d.total, d.min, d.max];
+  };
+  const one = await ws.workers(worker.sid).statistics().fetch();
+  const [total, min, max] = availableSeconds(one.cumulative as never);
+  assert.ok(total >= 65 && total <= 67, `Alice has been Available for 65 s of injected time, not ${total} s`);
+  assert.deepEqual([min, max], [total, total]);
+  await ws.workers.cumulativeStatistics().fetch();
+  const [allTotal] = availableSeconds(h.lastBody() as never);
+  assert.ok(allTotal !== undefined && allTotal >= 65 && allTotal <= 67, `the Workers resource counts the same time (${allTotal} s)`);
+  const fetchedAt = h.clock.now();
+  const end = Date.parse((h.lastBody() as { end_time: string }).end_time);
+  assert.ok(end > lastWrite + 60_000 && end <= fetchedAt, `end_time is the request's instant (${(h.lastBody() as { end_time: string }).end_time})`);
+
+  // Seven quiet minutes after the task was created: Minutes=5 no longer holds it, Minutes=10 does.
+  h.clock.advance(7 * 60_000 - 65_000);
+  assert.equal((await ws.cumulativeStatistics().fetch({ minutes: 5 })).tasksCreated, 0, 'Minutes=5 is the five minutes before the request');
+  assert.equal((await ws.cumulativeStatistics().fetch({ minutes: 10 })).tasksCreated, 1);
+  assert.equal((await ws.taskQueues(queue.sid).cumulativeStatistics().fetch({ minutes: 5 })).tasksEntered, 0);
+  assert.equal((await ws.taskQueues(queue.sid).cumulativeStatistics().fetch({ minutes: 10 })).tasksEntered, 1);
+  assert.equal((await ws.workflows(workflow.sid).cumulativeStatistics().fetch({ minutes: 5 })).tasksEntered, 0);
+  const recent = await ws.workers(worker.sid).statistics().fetch({ minutes: 5 });
+  assert.equal(availableSeconds(recent.cumulative as never)[0], 300, 'the last five minutes were all Available');
+  // An EndDate after the request counts nothing that has not happened yet.
+  const future = await ws.workers(worker.sid).statistics().fetch({ startDate: new Date(lastWrite - 1_000), endDate: new Date(h.clock.now() + 3_600_000) });
+  const futureTotal = availableSeconds(future.cumulative as never)[0] as number;
+  assert.ok(futureTotal >= 420 && futureTotal <= 423, `time in the current activity stops at the request (${futureTotal} s)`);
+});

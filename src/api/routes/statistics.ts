@@ -36,6 +36,10 @@ function workerFilter(q: Params): WorkerFilter {
   return { taskQueueSid: q.string('TaskQueueSid'), taskQueueName: q.string('TaskQueueName'), friendlyName: q.string('FriendlyName') };
 }
 
+/**
+ * Registers the statistics routes. Every figure is taken as of the request's instant,
+ * `api.clock()` (spec §10; docs/compatibility.md S1, S5, A14), not the workspace's last command.
+ */
 export function statisticsRoutes(app: FastifyInstance, api: Api): void {
   const fresh = (engine: WorkspaceEngine, stats: Json): Json => freshAges(engine, stats, Math.max(api.clock(), engine.now));
   /** Common identifiers plus the absolute URL of this request's resource. */
@@ -52,13 +56,13 @@ export function statisticsRoutes(app: FastifyInstance, api: Api): void {
   });
   app.get(`${WS}/CumulativeStatistics`, async (req) => {
     const engine = workspaceOf(api, req);
-    const { window, split } = cumulativeQuery(engine, queryOf(req));
+    const { window, split } = cumulativeQuery(engine, queryOf(req), api.clock());
     return { ...isoWindow(workspaceCumulative(engine, window, split)), ...ids(req, engine) };
   });
   app.get(`${WS}/Statistics`, async (req) => {
     const engine = workspaceOf(api, req);
     const q = queryOf(req);
-    const { window, split } = cumulativeQuery(engine, q);
+    const { window, split } = cumulativeQuery(engine, q, api.clock());
     return {
       realtime: fresh(engine, workspaceRealtime(engine, window.taskChannelSid)),
       cumulative: isoWindow(workspaceCumulative(engine, window, split)),
@@ -71,7 +75,7 @@ export function statisticsRoutes(app: FastifyInstance, api: Api): void {
     const engine = workspaceOf(api, req);
     const q = queryOf(req);
     const name = q.string('FriendlyName');
-    const { window, split } = cumulativeQuery(engine, q);
+    const { window, split } = cumulativeQuery(engine, q, api.clock());
     const items = [...engine.queues.values()].filter((qi) => name === undefined || qi.record.friendlyName === name);
     const account = accountOf(req);
     return page(pageRequest(api, req, 'task_queues_statistics'), items, (qi) => qi.record.sid, (qi) => ({
@@ -112,13 +116,13 @@ export function statisticsRoutes(app: FastifyInstance, api: Api): void {
     app.get(`${base}/CumulativeStatistics`, async (req) => {
       const engine = workspaceOf(api, req);
       const sid = lookup(engine, req, param).sid;
-      const { window, split } = cumulativeQuery(engine, queryOf(req));
+      const { window, split } = cumulativeQuery(engine, queryOf(req), api.clock());
       return { ...isoWindow(cumulative(engine, sid, window, split)), [key]: sid, ...ids(req, engine) };
     });
     app.get(`${base}/Statistics`, async (req) => {
       const engine = workspaceOf(api, req);
       const sid = lookup(engine, req, param).sid;
-      const { window, split } = cumulativeQuery(engine, queryOf(req));
+      const { window, split } = cumulativeQuery(engine, queryOf(req), api.clock());
       return {
         cumulative: isoWindow(cumulative(engine, sid, window, split)),
         realtime: fresh(engine, realtime(engine, sid, window.taskChannelSid)),
@@ -140,20 +144,20 @@ export function statisticsRoutes(app: FastifyInstance, api: Api): void {
   app.get(`${WS}/Workers/CumulativeStatistics`, async (req) => {
     const engine = workspaceOf(api, req);
     const q = queryOf(req);
-    const { window } = cumulativeQuery(engine, q);
+    const { window } = cumulativeQuery(engine, q, api.clock());
     return { ...isoWindow(workersCumulative(engine, window, workerFilter(q))), ...ids(req, engine) };
   });
   app.get(`${WS}/Workers/Statistics`, async (req) => {
     const engine = workspaceOf(api, req);
     const q = queryOf(req);
-    const { window } = cumulativeQuery(engine, q);
+    const { window } = cumulativeQuery(engine, q, api.clock());
     const f = workerFilter(q);
     return { realtime: workersRealtime(engine, f), cumulative: isoWindow(workersCumulative(engine, window, f)), ...ids(req, engine) };
   });
   app.get(`${WS}/Workers/:WorkerSid/Statistics`, async (req) => {
     const engine = workspaceOf(api, req);
     const w = workerOf(engine, req, 'WorkerSid');
-    const { window } = cumulativeQuery(engine, queryOf(req));
+    const { window } = cumulativeQuery(engine, queryOf(req), api.clock());
     return { cumulative: isoWindow(workerInstanceCumulative(engine, w.sid, window)), worker_sid: w.sid, ...ids(req, engine) };
   });
 }
