@@ -22,7 +22,7 @@ import { workflowRoutes } from './routes/workflows.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
 import { mindfulRoutes } from './routes/callbacks-mindful.ts';
-import type { CallbackService } from '../callbacks/service.ts';
+import type { CallbackService } from '../runtime/callback-service.ts';
 import { ApiError, errorBody, internalError, methodNotAllowed, notFound } from './twilio-errors.ts';
 
 export interface BuildAppOptions {

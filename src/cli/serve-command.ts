@@ -7,9 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
-import { CallbackService } from '../callbacks/service.ts';
-import { serviceConfigFromEnv } from '../callbacks/service-config.ts';
-import { join } from 'node:path';
+import { CallbackService } from '../runtime/callback-service.ts';
+import { serviceConfigFromEnv } from './telephony-config.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
@@ -48,17 +47,16 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     lock.release();
     return;
   }
-  const runtime = Runtime.open({ dataDir: opts.dataDir, synchronous: opts.synchronous });
-  let created: { sid: string; secret: string } | null = null;
-  if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
   const logger = opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel });
   // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
-  const callbacks = await CallbackService.open({
-    ...callbackConfig,
-    runtime,
-    databasePath: join(opts.dataDir, 'switchboard.sqlite'),
-    onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks service')),
+  const runtime = Runtime.open({
+    dataDir: opts.dataDir,
+    synchronous: opts.synchronous,
+    callbacks: { ...callbackConfig, onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks')) },
   });
+  let created: { sid: string; secret: string } | null = null;
+  if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
+  const callbacks = new CallbackService(runtime);
   const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
   const address = await app.listen({ host: opts.host, port: opts.port });
   // Event and assignment callbacks, from the outbox (also rows left by a previous run).
@@ -86,7 +84,6 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await webhooks.stop();
-    await callbacks.close();
     await runtime.close();
     lock.release();
     process.exit(0);

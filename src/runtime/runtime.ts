@@ -1,14 +1,23 @@
 /**
- * The imperative shell around the engines (DESIGN.md "How data flows"): one engine per
- * workspace, the wall clock, one real timer, and the store.
+ * The imperative shell that hosts every core of every workspace (DESIGN.md "Cores and the one
+ * runtime"): one engine per workspace and, beside it, the workspace's callback core
+ * (callbacks-hosting.ts); the scheduler's clock and ONE timer for all their deadlines; the store.
+ *
+ * A turn: every command, core operation and timer tick queued since the last turn is executed in
+ * arrival order at one instant; the events of each engine command go to the other cores at once,
+ * and the engine commands those cores ask for run in the same batch (logged like any other). Then
+ * everything — commands, events of every core, core state, outbox rows — is written in ONE
+ * transaction, and only then is anyone answered or any dial placed.
  *
  * Writes are durable before they are acknowledged (DESIGN.md rule 2). `execute` queues the
  * command; on the next turn of the event loop every queued command is executed in arrival
  * order, then all of them — commands, events, outbox rows — are written in ONE transaction, and
  * the callers are answered once the store reports the transaction on disk (group commit: one disk
  * sync for many requests; the sync runs off this thread, so the next batch executes meanwhile). If
- * a commit or its sync fails the runtime stops accepting writes: the engines are ahead of the
- * disk, and a restart rebuilds them from what was committed.
+ * the transaction fails (a full disk), the workspaces it touched go back to what is on disk (snapshot
+ * plus command log; callback rows), its callers get a {@link StoreUnavailableError} (the API answers
+ * 503) and the next write is tried afresh. If the disk sync of a written transaction fails, the
+ * runtime stops accepting writes: what is on disk is unknown, and a restart rebuilds from it.
  *
  * Reads (the API's GETs, the engines' state) see a batch from the moment it is written, a few
  * milliseconds before it is on disk: a crash of the process loses nothing written (the OS has it),
@@ -17,9 +26,14 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '../engine/index.ts';
-import { SqliteStore, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
+import { SqliteStore, StoreError, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
+import type { CallbackCenter } from '../callbacks/center.ts';
+import type { Datastore } from '../callbacks/datastore.ts';
+import type { Scheduler, Timer } from '../util/scheduler.ts';
+import { systemScheduler } from './scheduler.ts';
+import { CallbackHosting, type CallbackHostingOptions, type CoreContext, type Host as CallbackHost } from './callbacks-hosting.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
 import { outboxRows, type EventOrigin, type StoredEvent } from '../webhooks/outbox.ts';
@@ -37,8 +51,12 @@ export interface RuntimeOptions {
   /** Database file (default <dataDir>/switchboard.sqlite). */
   databasePath?: string;
   synchronous?: StoreOptions['synchronous'];
-  /** Wall clock, epoch ms (tests inject one). */
+  /** Clock and timers (default: the wall clock). Tests pass a VirtualScheduler to skip time. */
+  scheduler?: Scheduler;
+  /** A clock alone, epoch ms (timers stay real); ignored when `scheduler` is given. */
   clock?: () => number;
+  /** The callback core's telephone, options and warm-up (callbacks-hosting.ts). */
+  callbacks?: CallbackHostingOptions;
   /** Snapshot a workspace after this many logged commands, once quiet (default 5,000). */
   snapshotEvery?: number;
   /**
@@ -58,12 +76,30 @@ interface Host {
   sinceSnapshot: number;
 }
 
+/** Something queued for the next turn: `run` executes it in the batch; its value answers the caller once durable. */
 interface Pending {
   workspaceSid: string;
-  command: UntimedCommand;
-  origin: EventOrigin | undefined;
-  resolve: (outcome: Outcome) => void;
+  run: (ctx: CoreContext) => unknown;
+  resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+}
+
+/** The batch being built in a turn. */
+interface Batch {
+  now: number;
+  records: CommandRecord[];
+  /** Workspaces it changed (restored from the store if its commit fails). */
+  touched: Set<string>;
+  outboxRows: number;
+}
+
+/**
+ * A write was refused because the store could not take it (a full disk, a broken connection):
+ * nothing of it is applied, memory is back to what is on disk, and a later write may succeed.
+ * The API answers 503 with a Twilio-shaped body.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
 }
 
 /** Credentials created once; the secret is shown to the user and never stored in clear. */
@@ -74,7 +110,9 @@ export interface NewCredentials {
 
 export class Runtime {
   readonly store: SqliteStore;
-  private readonly clock: () => number;
+  /** The callback cores of every workspace (callbacks-hosting.ts). */
+  readonly callbacks: CallbackHosting;
+  readonly scheduler: Scheduler;
   private readonly key: Buffer;
   private readonly snapshotEvery: number;
   private readonly forceSnapshotAfter: number;
@@ -83,8 +121,11 @@ export class Runtime {
   private apiKeys = new Map<string, { accountSid: string; hash: string }>();
   private queue: Pending[] = [];
   private flushScheduled = false;
-  private timer: NodeJS.Timeout | null = null;
-  private snapshotTimer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
+  private timerDue = Infinity;
+  private snapshotTimer: Timer | null = null;
+  private building: Batch | null = null;
+  private context: CoreContext | null = null;
   private lastExecuteAt = 0;
   private failure: Error | null = null;
   private closed = false;
@@ -95,7 +136,14 @@ export class Runtime {
   private constructor(store: SqliteStore, key: Buffer, options: RuntimeOptions) {
     this.store = store;
     this.key = key;
-    this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? (options.clock !== undefined ? withClock(options.clock) : systemScheduler);
+    this.callbacks = new CallbackHosting(
+      options.callbacks ?? {},
+      this.scheduler,
+      (workspaceSid, op) => void this.enqueue(workspaceSid, op).catch(() => undefined),
+      (prefix) => prefix + randomBytes(16).toString('hex'),
+      () => randomBytes(32).toString('hex'),
+    );
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }
@@ -111,6 +159,7 @@ export class Runtime {
       const rebuilt = rebuildWorkspace(stored);
       runtime.hosts.set(stored.sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: stored.commands.length });
     }
+    runtime.callbacks.load(store, (sid) => runtime.hosts.get(sid)?.engine);
     runtime.armTimer();
     return runtime;
   }
@@ -121,7 +170,7 @@ export class Runtime {
   createAccount(friendlyName: string): NewCredentials {
     const sid = `AC${newSecret()}`;
     const secret = newSecret();
-    const row = { sid, friendlyName, authTokenHash: hashSecret(secret), authTokenSealed: seal(secret, this.key), dateCreated: this.clock() };
+    const row = { sid, friendlyName, authTokenHash: hashSecret(secret), authTokenSealed: seal(secret, this.key), dateCreated: this.scheduler.now() };
     this.store.insertAccount(row);
     this.accounts.set(sid, { hash: row.authTokenHash, sealed: row.authTokenSealed });
     return { sid, secret };
@@ -132,7 +181,7 @@ export class Runtime {
     if (!this.accounts.has(accountSid)) throw new Error(`unknown account ${accountSid}`);
     const sid = `SK${newSecret()}`;
     const secret = newSecret();
-    this.store.insertApiKey({ sid, accountSid, friendlyName, secretHash: hashSecret(secret), dateCreated: this.clock() });
+    this.store.insertApiKey({ sid, accountSid, friendlyName, secretHash: hashSecret(secret), dateCreated: this.scheduler.now() });
     this.apiKeys.set(sid, { accountSid, hash: hashSecret(secret) });
     return { sid, secret };
   }
@@ -184,7 +233,7 @@ export class Runtime {
     this.checkWritable();
     const sidSeed = randomInt(0, 2 ** 31);
     const sids = new WorkspaceSids(sidSeed, CURRENT_SID_SCHEME);
-    const createOptions: StoredCreateOptions = { ...options, at: this.clock() };
+    const createOptions: StoredCreateOptions = { ...options, at: this.scheduler.now() };
     const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
     if (origin !== undefined) for (const e of created.events) (e as StoredEvent).origin = origin;
     const outbox = outboxRows(created.engine, accountSid, created.events, createOptions.at);
@@ -203,8 +252,9 @@ export class Runtime {
   deleteWorkspace(accountSid: string, workspaceSid: string): boolean {
     this.checkWritable();
     if (this.workspace(accountSid, workspaceSid) === undefined) return false;
-    this.store.deleteWorkspace(workspaceSid, this.clock());
+    this.store.deleteWorkspace(workspaceSid, this.scheduler.now());
     this.hosts.delete(workspaceSid);
+    this.callbacks.forget(workspaceSid);
     return true;
   }
 
@@ -215,13 +265,38 @@ export class Runtime {
    * sent it; see {@link EventOrigin}) is stored on each event the command produces.
    */
   execute(workspaceSid: string, command: UntimedCommand, origin?: EventOrigin): Promise<Outcome> {
+    return this.enqueue(workspaceSid, () => this.executeInBatch(workspaceSid, command, origin)) as Promise<Outcome>;
+  }
+
+  /**
+   * Runs `op` on a workspace's callback core in the next turn (see CallbackHosting.run) and
+   * resolves with its result once the batch is on disk. Rejects with what `op` threw (a
+   * CallbackError for bad input; nothing changed then) or with the store's error.
+   */
+  runCallbacks<T extends object>(host: CallbackHost, op: (center: CallbackCenter, now: number, datastore: Datastore) => T): Promise<T> {
+    return this.enqueue(host.workspaceSid, (ctx) => this.callbacks.run(host, ctx, op)) as Promise<T>;
+  }
+
+  /**
+   * Queues the due work of every workspace (engine timers, callback deadlines, the telephone port's
+   * outcomes) for the next turn and resolves once it is on disk. The timer does this by itself;
+   * tests that move a clock by hand call it.
+   */
+  async pump(): Promise<void> {
+    const port = this.callbacks.telephony;
+    port?.deliverUntil?.(this.scheduler.now());
+    await Promise.all([...this.hosts.keys()].map((sid) => this.enqueue(sid, (ctx) => this.tick(sid, ctx)).catch(() => undefined)));
+  }
+
+  /** Queues `run` for the next turn (see {@link Pending}). */
+  private enqueue(workspaceSid: string, run: (ctx: CoreContext) => unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.failure !== null || this.closed) {
         reject(this.failure ?? new Error('the runtime is closed'));
         return;
       }
-      this.queue.push({ workspaceSid, command, origin, resolve, reject });
-      this.lastExecuteAt = performance.now();
+      this.queue.push({ workspaceSid, run, resolve, reject });
+      this.lastExecuteAt = this.scheduler.now();
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -249,8 +324,9 @@ export class Runtime {
     if (this.closing !== null) return this.closing;
     this.flush();
     this.closed = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    if (this.snapshotTimer !== null) clearTimeout(this.snapshotTimer);
+    this.timer?.cancel();
+    this.snapshotTimer?.cancel();
+    this.callbacks.close();
     if (this.failure === null) for (const [sid, host] of this.hosts) this.snapshot(sid, host);
     this.closing = this.store.close();
     return this.closing;
@@ -260,66 +336,142 @@ export class Runtime {
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.queue;
+    const queued = this.queue;
     this.queue = [];
-    if (batch.length === 0) return;
-    const now = this.clock();
-    const records: CommandRecord[] = [];
-    const outcomes: (Outcome | Error)[] = [];
-    let outboxRowCount = 0;
-    for (const p of batch) {
-      const host = this.hosts.get(p.workspaceSid);
-      if (host === undefined) {
-        outcomes.push(new Error(`workspace ${p.workspaceSid} is gone`));
-        continue;
+    if (queued.length === 0) return;
+    const batch: Batch = { now: this.scheduler.now(), records: [], touched: new Set(), outboxRows: 0 };
+    const ctx: CoreContext = {
+      now: batch.now,
+      engine: (sid) => this.hosts.get(sid)?.engine,
+      execute: (sid, command, first) => this.executeInBatch(sid, command, undefined, first),
+    };
+    this.building = batch;
+    this.context = ctx;
+    const results: unknown[] = [];
+    try {
+      for (const p of queued) {
+        try {
+          results.push(p.run(ctx));
+          batch.touched.add(p.workspaceSid);
+        } catch (error) {
+          results.push(error instanceof Error ? error : new Error(String(error)));
+        }
       }
-      const command = { ...p.command, at: now } as Command;
-      const outcome = host.engine.execute(command);
-      if (p.origin !== undefined) for (const e of outcome.events) (e as StoredEvent).origin = p.origin;
-      outcomes.push(outcome);
-      if (outcome.rejection === null || outcome.events.length > 0) {
-        host.seq += 1;
-        host.sinceSnapshot += 1;
-        const outbox = outboxRows(host.engine, host.accountSid, outcome.events, now);
-        outboxRowCount += outbox.length;
-        records.push({ workspaceSid: p.workspaceSid, seq: host.seq, command, events: outcome.events, outbox });
-      }
+    } finally {
+      this.building = null;
+      this.context = null;
     }
+    const cores = this.callbacks.takeWrites(batch.now, (sid) => this.hosts.get(sid)?.engine, (sid, events) => {
+      const host = this.hosts.get(sid);
+      return host === undefined ? [] : outboxRows(host.engine, host.accountSid, events, batch.now).map((r) => ({ workspaceSid: sid, ...r }));
+    });
+    for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
+    const outbound = this.callbacks.takeOutbound();
+    const wroteOutbox = batch.outboxRows + cores.outbox.length > 0;
+    let durable = (): void => undefined;
+    void this.scheduler.track(new Promise<void>((resolve) => (durable = resolve)));
     try {
       // Written now; answered once on disk (the WAL sync runs off this thread, shared by every
       // batch written meanwhile: the next batch executes while this one syncs).
-      this.store.commit(records, (error) => this.settle(batch, outcomes, error, outboxRowCount > 0));
+      this.store.commit(
+        batch.records,
+        (error) => {
+          durable();
+          this.settle(queued, results, error, wroteOutbox, outbound);
+        },
+        cores,
+      );
     } catch (error) {
-      this.fail(batch, error as Error);
+      durable();
+      this.recover(queued, batch, error as Error);
       return;
     }
     this.snapshotWhenIdle();
     this.armTimer();
   }
 
-  /** Answers a committed batch once the store reports it durable (or failed: then nothing more is accepted). */
-  private settle(batch: Pending[], outcomes: (Outcome | Error)[], error: Error | null, wroteOutbox: boolean): void {
+  /**
+   * Executes an engine command in the batch being built, at the batch's instant: logs it (unless it
+   * was refused without events), queues its webhooks and hands its events to the other cores, which
+   * may execute more commands here (their effects); `first` runs before they see the events. Throws
+   * when the workspace is gone.
+   */
+  private executeInBatch(workspaceSid: string, command: UntimedCommand, origin?: EventOrigin, first?: (outcome: Outcome) => void): Outcome {
+    const batch = this.building;
+    const ctx = this.context;
+    const host = this.hosts.get(workspaceSid);
+    if (batch === null || ctx === null) throw new Error('executeInBatch outside a turn');
+    if (host === undefined) throw new Error(`workspace ${workspaceSid} is gone`);
+    const timed = { ...command, at: batch.now } as Command;
+    const outcome = host.engine.execute(timed);
+    if (origin !== undefined) for (const e of outcome.events) (e as StoredEvent).origin = origin;
+    if (outcome.rejection === null || outcome.events.length > 0) {
+      host.seq += 1;
+      host.sinceSnapshot += 1;
+      const outbox = outboxRows(host.engine, host.accountSid, outcome.events, batch.now);
+      batch.outboxRows += outbox.length;
+      batch.records.push({ workspaceSid, seq: host.seq, command: timed, events: outcome.events, outbox });
+      batch.touched.add(workspaceSid);
+      first?.(outcome);
+      this.callbacks.observe(workspaceSid, outcome.events, ctx);
+    } else first?.(outcome);
+    return outcome;
+  }
+
+  /** A timer tick of one workspace: the engine's due timers, then the callback core's. */
+  private tick(workspaceSid: string, ctx: CoreContext): void {
+    const host = this.hosts.get(workspaceSid);
+    if (host === undefined) return;
+    const due = host.engine.nextDeadline();
+    if (due !== null && due <= ctx.now) this.executeInBatch(workspaceSid, { type: 'tick' });
+    this.callbacks.advanceTo(workspaceSid, ctx);
+  }
+
+  /** Answers a written batch once the store reports it durable, then releases its dials (or fails: then nothing more is accepted). */
+  private settle(batch: Pending[], results: unknown[], error: Error | null, wroteOutbox: boolean, outbound: ReturnType<CallbackHosting['takeOutbound']>): void {
     if (error !== null) {
-      this.fail(batch, error);
+      this.failure ??= error;
+      for (const p of batch) p.reject(this.failure);
       return;
     }
     batch.forEach((p, i) => {
-      const o = outcomes[i] as Outcome | Error;
-      if (o instanceof Error) p.reject(o);
-      else p.resolve(o);
+      const r = results[i];
+      if (r instanceof Error) p.reject(r);
+      else p.resolve(r);
     });
+    this.callbacks.release(outbound);
     // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
     // and waking it after every commit cost two outbox queries per batch for nothing.
     if (wroteOutbox) this.notifyCommit();
   }
 
   /**
-   * The engines are ahead of the disk from now on: refuse writes (a restart rebuilds from the log),
-   * and reject `batch` with the first failure.
+   * The batch's transaction failed and nothing of it was written: every workspace it touched goes
+   * back to what is on disk (its engine rebuilt from snapshot and log, its callback core reloaded),
+   * and its callers get a StoreUnavailableError. Writes stay open: the next batch tries again.
    */
-  private fail(batch: Pending[], error: Error): void {
-    this.failure ??= error;
-    for (const p of batch) p.reject(this.failure);
+  private recover(batch: Pending[], built: Batch, error: Error): void {
+    this.callbacks.discardBatch();
+    try {
+      for (const sid of built.touched) {
+        const stored = this.store.loadWorkspace(sid);
+        if (stored === undefined) {
+          this.hosts.delete(sid);
+          this.callbacks.forget(sid);
+          continue;
+        }
+        const rebuilt = rebuildWorkspace(stored);
+        const old = this.hosts.get(sid);
+        this.hosts.set(sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: (old?.sinceSnapshot ?? 0) });
+        this.callbacks.reload(this.store, sid);
+      }
+    } catch (reloadError) {
+      // Memory and disk may disagree now: refuse writes until a restart.
+      this.failure ??= reloadError as Error;
+    }
+    const refusal = new StoreUnavailableError(`The write was not saved: ${error.message}`, { cause: error });
+    for (const p of batch) p.reject(this.failure ?? refusal);
+    this.armTimer();
   }
 
   private notifyCommit(): void {
@@ -348,17 +500,16 @@ export class Runtime {
   }
 
   private armSnapshotTimer(delay: number): void {
-    this.snapshotTimer = setTimeout(() => {
+    this.snapshotTimer = this.scheduler.setTimer(() => {
       this.snapshotTimer = null;
       if (this.closed || this.failure !== null) return;
-      const quiet = performance.now() - this.lastExecuteAt;
+      const quiet = this.scheduler.now() - this.lastExecuteAt;
       if (quiet < SNAPSHOT_IDLE_MS || this.queue.length > 0) {
         this.armSnapshotTimer(SNAPSHOT_IDLE_MS - Math.min(quiet, SNAPSHOT_IDLE_MS - 1));
         return;
       }
       for (const [sid, host] of this.hosts) if (host.sinceSnapshot >= this.snapshotEvery) this.snapshot(sid, host);
     }, delay);
-    this.snapshotTimer.unref();
   }
 
   private snapshot(workspaceSid: string, host: Host): void {
@@ -367,26 +518,33 @@ export class Runtime {
     host.sinceSnapshot = 0;
   }
 
-  /** One real timer for the earliest engine deadline; when it fires, due workspaces get a tick. */
-  private armTimer(): void {
-    if (this.closed) return;
+  /** The earliest deadline of any core of any workspace, epoch ms (Infinity: none). */
+  private nextDeadline(): number {
     let next = Infinity;
     for (const h of this.hosts.values()) next = Math.min(next, h.engine.nextDeadline() ?? Infinity);
-    if (this.timer !== null) clearTimeout(this.timer);
+    for (const sid of this.callbacks.workspaces()) next = Math.min(next, this.callbacks.nextDeadline(sid) ?? Infinity);
+    return next;
+  }
+
+  /** ONE timer for the earliest deadline of every core; when it fires, the due workspaces get a tick. */
+  private armTimer(): void {
+    if (this.closed) return;
+    const next = this.nextDeadline();
+    if (next === this.timerDue && this.timer !== null) return;
+    this.timer?.cancel();
     this.timer = null;
+    this.timerDue = next;
     if (next === Infinity) return;
-    const delay = Math.max(0, Math.min(next - this.clock(), 2 ** 31 - 1));
-    this.timer = setTimeout(() => {
+    this.timer = this.scheduler.setTimer(() => {
       this.timer = null;
-      const now = this.clock();
+      this.timerDue = Infinity;
+      const now = this.scheduler.now();
       for (const [sid, h] of this.hosts) {
-        const due = h.engine.nextDeadline();
-        if (due !== null && due <= now) void this.execute(sid, { type: 'tick' }).catch(() => undefined);
+        const due = Math.min(h.engine.nextDeadline() ?? Infinity, this.callbacks.nextDeadline(sid) ?? Infinity);
+        if (due <= now) void this.enqueue(sid, (ctx) => this.tick(sid, ctx)).catch(() => undefined);
       }
       this.armTimer();
-    }, delay);
-    // The timer alone never keeps the process alive: the server's socket does that.
-    this.timer.unref();
+    }, next - this.scheduler.now());
   }
 
   private checkWritable(): void {
@@ -398,6 +556,11 @@ export class Runtime {
     this.accounts = new Map(this.store.accounts().map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
     this.apiKeys = new Map(this.store.apiKeys().map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
   }
+}
+
+/** A scheduler with the given clock and real (unref'd) timers. */
+function withClock(clock: () => number): Scheduler {
+  return { now: clock, setTimer: (callback, delayMs) => systemScheduler.setTimer(callback, delayMs), track: (work) => work };
 }
 
 /** The 32-byte key that seals auth tokens: SWITCHBOARD_SECRET_KEY (hex), else <dataDir>/server.key. */

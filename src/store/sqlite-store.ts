@@ -72,6 +72,66 @@ export interface CommandRecord {
   outbox: readonly { kind: string; payload: string; dueAt: number }[];
 }
 
+/**
+ * An event as the events table keeps it: the indexed columns; the whole object is stored as JSON.
+ * Engine events and the events of the other cores (`callback.*`) both have this shape.
+ */
+export interface EventRecord {
+  sid: string;
+  eventType: string;
+  /** Epoch ms. */
+  at: number;
+  resourceSid: string;
+}
+
+/**
+ * A callback request as stored: the indexed columns of `callback_requests`; the whole request is
+ * stored as JSON (src/callbacks, `CallbackRequest`).
+ */
+export interface CallbackRecord {
+  sid: string;
+  callTargetSid: string;
+  status: string;
+  /** Epoch ms. */
+  updatedAt: number;
+}
+
+/**
+ * What one commit writes for a workspace's callback core (migrations 0005 and 0006): its center
+ * WITHOUT callbacks and its datastore (JSON documents, one `callback_state` row), the callbacks
+ * changed since the last write (upserted, one row each) and the SIDs of callbacks pruned (deleted).
+ */
+export interface CallbackStateWrite {
+  workspaceSid: string;
+  accountSid: string;
+  center: unknown;
+  datastore: unknown;
+  changed: readonly CallbackRecord[];
+  removed: readonly string[];
+  /** Epoch ms of the write. */
+  updatedAt: number;
+}
+
+/** A workspace's saved callback core as loaded: the center document with its callbacks in registration order. */
+export interface CallbackStateRow {
+  workspaceSid: string;
+  accountSid: string;
+  /** The center's snapshot (JSON), `callbacks` filled from the rows. */
+  center: { callbacks: unknown[] } & Record<string, unknown>;
+  datastore: unknown;
+}
+
+/**
+ * What the cores hosted beside the engine (DESIGN.md "Cores and the one runtime") write in the same
+ * transaction as a batch of commands: their events (appended to their workspace's events, seq 0),
+ * the outbox rows those events queue, and the callback cores' state.
+ */
+export interface CoreWrites {
+  events: ReadonlyArray<{ workspaceSid: string; event: EventRecord }>;
+  outbox: ReadonlyArray<{ workspaceSid: string; kind: string; payload: string; dueAt: number }>;
+  callbackStates: readonly CallbackStateWrite[];
+}
+
 /** An undelivered webhook (src/webhooks). */
 export interface OutboxRow {
   id: number;
@@ -338,27 +398,34 @@ export class SqliteStore {
   /** Every live workspace with its snapshot and the commands after it. */
   loadWorkspaces(): StoredWorkspace[] {
     const rows = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL ORDER BY rowid').all() as Record<string, unknown>[];
-    const commandsOf = this.db.prepare('SELECT seq, command FROM commands WHERE workspace_sid = ? AND seq > ? ORDER BY seq');
-    return rows.map((r) => {
-      const sid = r['sid'] as string;
-      const snapshotSeq = r['snapshot_seq'] as number;
-      const commands = (commandsOf.all(sid, snapshotSeq) as { seq: number; command: string }[]).map((c) => ({
-        seq: c.seq,
-        command: JSON.parse(c.command) as Command,
-      }));
-      return {
-        sid,
-        accountSid: r['account_sid'] as string,
-        sidSeed: r['sid_seed'] as number,
-        sidScheme: r['sid_scheme'] as number,
-        createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
-        snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
-        snapshotSeq,
-        snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
-        lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
-        commands,
-      };
-    });
+    return rows.map((r) => this.storedWorkspace(r));
+  }
+
+  /** One live workspace with its snapshot and the commands after it, or undefined. */
+  loadWorkspace(sid: string): StoredWorkspace | undefined {
+    const row = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL AND sid = ?').get(sid) as Record<string, unknown> | undefined;
+    return row === undefined ? undefined : this.storedWorkspace(row);
+  }
+
+  private storedWorkspace(r: Record<string, unknown>): StoredWorkspace {
+    const sid = r['sid'] as string;
+    const snapshotSeq = r['snapshot_seq'] as number;
+    const commands = (this.stmt('SELECT seq, command FROM commands WHERE workspace_sid = ? AND seq > ? ORDER BY seq').all(sid, snapshotSeq) as { seq: number; command: string }[]).map((c) => ({
+      seq: c.seq,
+      command: JSON.parse(c.command) as Command,
+    }));
+    return {
+      sid,
+      accountSid: r['account_sid'] as string,
+      sidSeed: r['sid_seed'] as number,
+      sidScheme: r['sid_scheme'] as number,
+      createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
+      snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
+      snapshotSeq,
+      snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
+      lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
+      commands,
+    };
   }
 
   /**
@@ -371,9 +438,11 @@ export class SqliteStore {
    * shared by every batch written meanwhile (group commit) — or `onDurable(error)` if the sync
    * failed; then this and every later commit fail. Callbacks come in commit order.
    */
-  commit(batch: readonly CommandRecord[], onDurable?: (error: Error | null) => void): void {
+  commit(batch: readonly CommandRecord[], onDurable?: (error: Error | null) => void, cores?: CoreWrites): void {
     if (this.syncFailure !== null) throw this.syncFailure;
-    if (batch.length > 0) {
+    this.failNextCommit?.();
+    const coreRows = cores === undefined ? 0 : cores.events.length + cores.outbox.length + cores.callbackStates.length;
+    if (batch.length > 0 || coreRows > 0) {
       const marks = this.takeOutboxMarks();
       const ids: number[] = [];
       this.transaction(() => {
@@ -386,6 +455,7 @@ export class SqliteStore {
           for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
           for (const o of c.outbox) ids.push(Number(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
         }
+        if (cores !== undefined) this.writeCores(cores, ids);
       });
       // Only once the transaction stands: a rolled-back batch leaves no ids behind.
       for (const id of ids) this.unsyncedOutboxIds.push(id);
@@ -393,6 +463,74 @@ export class SqliteStore {
     }
     if (onDurable === undefined) this.syncNow();
     else this.syncLater(onDurable);
+  }
+
+  /**
+   * Test hook: called at the start of every {@link commit}; a throw there fails the commit as a
+   * full disk would (nothing written, a {@link StoreError} thrown). Null in production.
+   */
+  failNextCommit: (() => void) | null = null;
+
+  /** The cores' rows of a commit (inside its transaction); outbox ids are appended to `ids`. */
+  private writeCores(cores: CoreWrites, ids: number[]): void {
+    for (const s of cores.callbackStates) {
+      this.stmt(
+        `INSERT INTO callback_state (workspace_sid, account_sid, center, datastore, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (workspace_sid) DO UPDATE SET center = excluded.center, datastore = excluded.datastore, updated_at = excluded.updated_at`,
+      ).run(s.workspaceSid, s.accountSid, JSON.stringify(s.center), JSON.stringify(s.datastore), s.updatedAt);
+      const upsert = this.stmt(
+        `INSERT INTO callback_requests (workspace_sid, sid, call_target_sid, status, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (workspace_sid, sid) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at`,
+      );
+      for (const c of s.changed) upsert.run(s.workspaceSid, c.sid, c.callTargetSid, c.status, JSON.stringify(c), Math.floor(c.updatedAt));
+      const remove = this.stmt('DELETE FROM callback_requests WHERE workspace_sid = ? AND sid = ?');
+      for (const sid of s.removed) remove.run(s.workspaceSid, sid);
+    }
+    for (const { workspaceSid, event } of cores.events) this.writeEvent(workspaceSid, 0, event);
+    for (const o of cores.outbox) ids.push(Number(this.insertOutbox.run(o.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
+  }
+
+  /**
+   * Every workspace's saved callback core, each center with its callbacks in registration order
+   * (row order). Callbacks still inside a center row (written before migration 0006 and not moved
+   * yet) come first; a callback row with the same SID wins.
+   */
+  loadCallbackStates(): CallbackStateRow[] {
+    const rows = this.db.prepare('SELECT workspace_sid, account_sid, center, datastore FROM callback_state ORDER BY rowid').all() as Record<string, string>[];
+    const callbacks = this.db.prepare('SELECT body FROM callback_requests WHERE workspace_sid = ? ORDER BY rowid');
+    return rows.map((r) => {
+      const workspaceSid = r['workspace_sid'] as string;
+      const center = JSON.parse(r['center'] as string) as CallbackStateRow['center'];
+      const bySid = new Map<string, unknown>();
+      for (const c of center.callbacks ?? []) bySid.set((c as CallbackRecord).sid, c);
+      for (const row of callbacks.all(workspaceSid) as { body: string }[]) {
+        const c = JSON.parse(row.body) as CallbackRecord;
+        bySid.set(c.sid, c);
+      }
+      center.callbacks = [...bySid.values()];
+      return { workspaceSid, accountSid: r['account_sid'] as string, center, datastore: JSON.parse(r['datastore'] as string) as unknown };
+    });
+  }
+
+  /**
+   * A workspace's engine events (not `callback.*`) at `at >= sinceMs` (epoch ms), the newest
+   * `maxEvents` of them, oldest first: what warms a callback core's wait-time estimator after a
+   * restart. Pages through the rowid range (`+workspace_sid` keeps SQLite off the
+   * `(workspace_sid, at)` index, whose rows it would sort again for every page).
+   */
+  recentEngineEvents(workspaceSid: string, sinceMs: number, maxEvents: number): EngineEvent[] {
+    const start = this.stmt(
+      "SELECT MIN(r) AS m FROM (SELECT rowid AS r FROM events WHERE workspace_sid = ? AND at >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid DESC LIMIT ?)",
+    ).get(workspaceSid, sinceMs, maxEvents) as { m: number | null } | undefined;
+    const out: EngineEvent[] = [];
+    let from = start?.m ?? null;
+    const page = this.stmt("SELECT rowid AS rowid, body FROM events WHERE +workspace_sid = ? AND rowid >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT 2000");
+    while (from !== null) {
+      const rows = page.all(workspaceSid, from) as { rowid: number; body: string }[];
+      for (const r of rows) out.push(JSON.parse(r.body) as EngineEvent);
+      from = rows.length < 2000 ? null : (rows[rows.length - 1] as { rowid: number }).rowid + 1;
+    }
+    return out;
   }
 
   /** The WAL file, opened once (for syncing it; SQLite keeps the file while a connection is open). */
@@ -621,7 +759,7 @@ export class SqliteStore {
     return (this.stmt('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
   }
 
-  private writeEvent(workspaceSid: string, seq: number, e: EngineEvent): void {
+  private writeEvent(workspaceSid: string, seq: number, e: EventRecord): void {
     this.insertEvent.run(e.sid, workspaceSid, seq, e.eventType, e.at, e.resourceSid, JSON.stringify(e));
   }
 

@@ -11,7 +11,7 @@
  */
 import type { DialOutcome } from '../callbacks/center.ts';
 import { Random, type RandomState } from '../util/random.ts';
-import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from './telephony.ts';
+import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from '../callbacks/telephony-port.ts';
 
 /** Outcome probabilities and timings of the simulated network (seconds); see the module comment. */
 export interface SimulatedNetworkOptions {

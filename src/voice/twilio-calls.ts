@@ -32,7 +32,7 @@
  */
 import type twilio from 'twilio';
 import { callbackConferenceName, type DialOutcome } from '../callbacks/center.ts';
-import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from './telephony.ts';
+import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from '../callbacks/telephony-port.ts';
 
 type TwilioClient = ReturnType<typeof twilio>;
 

@@ -1,9 +1,10 @@
 /**
- * Test harness for the callbacks API: a real Runtime on a temp data dir, the CallbackService
- * with a SimulatedNetwork (short ring and prompt times) as its telephone, the app listening on
- * 127.0.0.1, an account, the official twilio client pointed at it, and a workspace with one
- * worker, one task queue and a workflow routing to it. The clock is the wall clock plus an
- * offset the test moves; `step(ms)` moves it and lets the service catch up.
+ * Test harness for the callbacks API: a real Runtime on a temp data dir hosting the callback
+ * cores, with a SimulatedNetwork (short ring and prompt times) as their telephone, the app
+ * listening on 127.0.0.1, an account, the official twilio client pointed at it, and a workspace
+ * with one worker, one task queue and a workflow routing to it. Time is virtual (a
+ * VirtualScheduler shared by the runtime, the app and the network): `step(ms)` skips it forward,
+ * firing every timer due on the way, with no wall-clock sleep.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,16 +13,18 @@ import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
-import { CallbackService } from '../../src/callbacks/service.ts';
+import { CallbackService } from '../../src/runtime/callback-service.ts';
+import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
-import type { TelephonyPort } from '../../src/voice/telephony.ts';
+import type { TelephonyPort } from '../../src/callbacks/telephony-port.ts';
 
 export type Client = ReturnType<typeof twilio>;
 
 export interface CbHarness {
   runtime: Runtime;
   service: CallbackService;
+  scheduler: VirtualScheduler;
   network: SimulatedNetwork;
   app: FastifyInstance;
   base: string;
@@ -32,16 +35,16 @@ export interface CbHarness {
   workflowSid: string;
   workerSid: string;
   now: () => number;
-  /** Moves the clock by `ms` and runs the service's due work (events, outcomes, deadlines). */
+  /** Skips `ms` of virtual time, firing every timer due on the way (engine, centers, telephone). */
   step: (ms: number) => Promise<void>;
   /** Form POST/GET/DELETE with Basic auth (default: the harness account; null: none). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field in the tests
   call: (method: string, path: string, form?: Record<string, string | string[]>, auth?: [string, string] | null) => Promise<{ status: number; body: any }>;
   close: () => Promise<void>;
   /**
-   * Stops the service, the app and the runtime and opens them again on the same data dir with a
-   * NEW simulated network (calls in flight are lost), the same clock. The service persists only
-   * inside its operations, so stopping it between them is what a crash leaves on disk.
+   * Stops the app and the runtime and opens them again on the same data dir with a NEW simulated
+   * network (calls in flight are lost), the same clock. The runtime writes only whole batches, so
+   * stopping it between them is what a crash leaves on disk.
    * `between(databasePath)` runs while everything is closed (tests that rewrite the file).
    */
   restart: (between?: (databasePath: string) => void) => Promise<void>;
@@ -53,14 +56,22 @@ export interface CbHarness {
 
 export async function startCbHarness(options: { workers?: number; available?: boolean; telephony?: TelephonyPort; telephonyAuthToken?: string; terminalRetentionSeconds?: number } = {}): Promise<CbHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-cbapi-'));
-  let offset = 0;
-  const now = (): number => Date.now() + offset;
+  const scheduler = new VirtualScheduler(Date.UTC(2026, 0, 5, 9));
+  const now = (): number => scheduler.now();
   const newNetwork = (): SimulatedNetwork => new SimulatedNetwork({ seed: 7, ringMinSeconds: 1, ringMaxSeconds: 2, promptSeconds: 1, busySeconds: 1 });
   const open = async (network: SimulatedNetwork) => {
     // No retry on "database is locked": close() below awaits the runtime until the store's
     // checkpointer thread has ended, so the data dir is free again.
-    const runtime = Runtime.open({ dataDir, clock: now });
-    const service = await CallbackService.open({ runtime, databasePath: join(dataDir, 'switchboard.sqlite'), telephony: options.telephony ?? network, ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}), clock: now, center: { holdUntilQuote: false, ...(options.terminalRetentionSeconds !== undefined ? { terminalRetentionSeconds: options.terminalRetentionSeconds } : {}) }, pollMs: 50 });
+    const runtime = Runtime.open({
+      dataDir,
+      scheduler,
+      callbacks: {
+        telephony: options.telephony ?? network,
+        ...(options.telephonyAuthToken !== undefined ? { telephonyAuthToken: options.telephonyAuthToken } : {}),
+        center: { holdUntilQuote: false, ...(options.terminalRetentionSeconds !== undefined ? { terminalRetentionSeconds: options.terminalRetentionSeconds } : {}) },
+      },
+    });
+    const service = new CallbackService(runtime);
     const app = buildApp({ runtime, clock: now, callbacks: service });
     await app.listen({ host: '127.0.0.1', port: 0 });
     return { runtime, service, app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
@@ -106,6 +117,7 @@ export async function startCbHarness(options: { workers?: number; available?: bo
   const h: CbHarness = {
     runtime,
     service,
+    scheduler,
     network,
     app,
     base,
@@ -116,23 +128,15 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     workflowSid: workflow.sid,
     workerSid,
     now,
-    step: async (ms) => {
-      offset += ms;
-      // Twice: the first pass may create tasks whose engine events the second one reads.
-      await h.service.pump();
-      await new Promise((r) => setTimeout(r, 5));
-      await h.service.pump();
-    },
+    step: (ms) => scheduler.advance(ms),
     call,
     close: async () => {
       await h.app.close();
-      await h.service.close();
       await h.runtime.close();
     },
     databasePath: join(dataDir, 'switchboard.sqlite'),
     restart: async (between) => {
       await h.app.close();
-      await h.service.close();
       await h.runtime.close();
       between?.(join(dataDir, 'switchboard.sqlite'));
       const fresh = newNetwork();

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { TwilioCalls, type TwilioCallsOptions } from '../../src/voice/twilio-calls.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
 import type { DialOutcome } from '../../src/callbacks/center.ts';
-import type { DialRequest, DialResult, ResumedDial } from '../../src/voice/telephony.ts';
+import type { DialRequest, DialResult, ResumedDial } from '../../src/callbacks/telephony-port.ts';
 import { twilioSignature } from '../../src/webhooks/signature.ts';
 import { startFakeCallsApi, type FakeCallsApi } from '../support/fake-calls-api.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';

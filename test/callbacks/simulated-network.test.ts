@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
-import type { DialResult } from '../../src/voice/telephony.ts';
+import type { DialResult } from '../../src/callbacks/telephony-port.ts';
 
 const T0 = 1_704_110_400_000;
 const req = (key: string, to = '+14155550101') => ({ key, callbackSid: key.split(':')[0] as string, to, from: null, ringTimeoutSeconds: 30 });

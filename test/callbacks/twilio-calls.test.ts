@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import twilio from 'twilio';
 import { TwilioCalls } from '../../src/voice/twilio-calls.ts';
-import type { DialResult } from '../../src/voice/telephony.ts';
+import type { DialResult } from '../../src/callbacks/telephony-port.ts';
 
 const ACCOUNT = 'AC' + 'a'.repeat(32);
 const created: Array<Record<string, string>> = [];

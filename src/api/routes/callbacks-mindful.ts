@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallbackError } from '../../callbacks/errors.ts';
-import type { CallbackService, Host } from '../../callbacks/service.ts';
+import type { CallbackService, Host } from '../../runtime/callback-service.ts';
 import type { CallTarget } from '../../callbacks/call-target.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { authenticate } from '../auth.ts';

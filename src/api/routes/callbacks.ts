@@ -18,7 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { qlmExpectedWait } from '../../analytics/ewt.ts';
 import type { CallbackRequest, CallTarget, CallTargetInput, Strategy } from '../../callbacks/index.ts';
 import { CALLBACK_STATUSES, CallbackError, DEFAULT_AHT_SECONDS, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
-import { newSid, type CallbackService } from '../../callbacks/service.ts';
+import type { CallbackService } from '../../runtime/callback-service.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { isSid } from '../../util/sid.ts';
 import { accountOf, bodyOf, originOf, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
@@ -261,7 +261,7 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
     const { engine, host } = hostOf(req, true);
     const body = bodyOf(req);
     if (host === undefined) throw notFound(pathOf(req));
-    const input = targetInput(body, engine, newSid('CT'), undefined);
+    const input = targetInput(body, engine, service.newSid('CT'), undefined);
     const t = await guarded(req, () => service.run(host, (center) => ({ target: center.putCallTarget(input) })));
     return reply.code(201).send(ctJson(req, engine.workspace.sid, t.target));
   });
@@ -349,7 +349,7 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
     const phone = q.string('PhoneNumber');
     let items = host?.center.listCallbacks({ ...(ct !== undefined ? { callTargetSid: ct } : {}), ...(status !== undefined ? { status } : {}) }) ?? [];
     if (phone !== undefined) items = items.filter((c) => c.phoneNumber === phone || c.rawNumber === phone);
-    items = [...items].sort((a, b) => a.createdAt - b.createdAt || (a.sid < b.sid ? -1 : 1));
+    items = [...items].sort((a, b) => a.createdAt - b.createdAt); // stable: registration order within an instant
     return page(pageRequest(api, req, 'callbacks'), items, (c) => c.sid, (c) => cbJson(req, engine.workspace.sid, c, host?.center.position(c.sid)?.position ?? null));
   };
 

@@ -12,7 +12,7 @@
  * ({@link TelephonyPort.resume}), so an outcome the provider reports for such a key is delivered
  * (once) instead of being dropped, and the key is never dialed again.
  */
-import type { DialOutcome } from '../callbacks/center.ts';
+import type { DialOutcome } from './center.ts';
 
 /** One call to place (the center's `dial` effect). */
 export interface DialRequest {
@@ -89,6 +89,13 @@ export interface TelephonyPort {
    * A port without it: the center times such dials out after ring timeout + `dialGraceSeconds`.
    */
   resume?(dials: readonly ResumedDial[]): void;
+  /**
+   * Optional, for a port that keeps its own time (the simulated network): when its next outcome
+   * is due, epoch ms, or null. The host then calls {@link deliverUntil} at that instant.
+   */
+  nextDue?(): number | null;
+  /** Optional, with {@link nextDue}: delivers (through `onOutcome`) every outcome due up to `now` (epoch ms). */
+  deliverUntil?(now: number): DialResult[];
 }
 
 /** Checks a resume list (throws RangeError naming the entry and field, e.g. `dials[2].key must be a non-empty string`). */

@@ -1,5 +1,5 @@
 /**
- * Configuration of the live callbacks service from the environment (`switchboard serve`; see
+ * Configuration of the callback cores' hosting from the environment (`switchboard serve`; see
  * docs/api-callbacks.md "Running the service"). Bad values throw an Error naming the variable.
  *
  * - `SWITCHBOARD_TELEPHONY`: `simulated` (default) or `twilio`.
@@ -13,13 +13,13 @@
  * - `SWITCHBOARD_CALLBACK_DIAL_GRACE_SECONDS` (CenterOptions.dialGraceSeconds, default 120).
  * - `SWITCHBOARD_CALLBACK_DIAL_LOG`: a file that gets one JSON line per dial handed to the port.
  */
-import type { CallbackServiceOptions } from './service.ts';
-import { DIAL_OUTCOMES, type DialOutcome } from './center.ts';
+import type { CallbackHostingOptions } from '../runtime/callbacks-hosting.ts';
+import { DIAL_OUTCOMES, type DialOutcome } from '../callbacks/center.ts';
 import { SimulatedNetwork, type SimulatedNetworkOptions } from '../voice/simulated-network.ts';
 import { TwilioCalls } from '../voice/twilio-calls.ts';
 
-/** The service options the environment decides (everything but the runtime, the database path and the clock). */
-export type ServiceConfig = Omit<CallbackServiceOptions, 'runtime' | 'databasePath' | 'clock'>;
+/** The hosting options the environment decides (everything but where errors are reported). */
+export type ServiceConfig = Omit<CallbackHostingOptions, 'onError'>;
 
 function env(name: string, source: NodeJS.ProcessEnv): string | undefined {
   const v = source[name];
