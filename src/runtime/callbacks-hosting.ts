@@ -22,7 +22,7 @@
 import { appendFileSync } from 'node:fs';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import type { EngineEvent, Outcome, WorkspaceEngine } from '../engine/index.ts';
-import { CallbackCenter, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from '../callbacks/center.ts';
+import { CallbackCenter, DEFAULT_TERMINAL_RETENTION_SECONDS, isTerminalStatus, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from '../callbacks/center.ts';
 import { Datastore, withStoredContext, type DatastoreSnapshot } from '../callbacks/datastore.ts';
 import { queueViewOf } from '../callbacks/driver.ts';
 import type { DialResult, ResumedDial, TelephonyPort } from '../callbacks/telephony-port.ts';
@@ -110,6 +110,11 @@ interface HostState extends Host {
   viewsDirty: boolean;
   /** Changed since the last write (the state row is written with the batch). */
   dirty: boolean;
+  /**
+   * When terminal callbacks come due for pruning (their end + the retention), epoch ms, ascending:
+   * the center prunes on its next operation, so the host makes that instant a deadline.
+   */
+  pruneDue: number[];
 }
 
 type Outbound = Extract<CallbackEffect, { kind: 'dial' } | { kind: 'hangup' }>;
@@ -149,6 +154,8 @@ export class CallbackHosting {
   private readonly dialLog: string | null;
   private readonly onError: (error: unknown) => void;
   private readonly warmup: { hours: number; maxEvents: number };
+  /** Terminal callbacks are pruned this long after they end, ms (null: kept). */
+  private readonly retentionMs: number | null;
   /** Callback events of the batch being built, in order. */
   private events: Array<{ workspaceSid: string; event: CallbackEvent }> = [];
   /** Dials and hang-ups of the batch being built, released once it is durable. */
@@ -184,13 +191,15 @@ export class CallbackHosting {
     this.telephony = options.telephony ?? null;
     this.telephonyAuthToken = options.telephonyAuthToken ?? null;
     this.centerOptions = options.center ?? {};
+    const keep = this.centerOptions.terminalRetentionSeconds === undefined ? DEFAULT_TERMINAL_RETENTION_SECONDS : this.centerOptions.terminalRetentionSeconds;
+    this.retentionMs = keep === null ? null : keep * 1000;
     this.dialLog = options.dialLog ?? null;
     this.onError = options.onError ?? (() => undefined);
     this.warmup = { hours: options.ewtWarmup?.hours ?? EWT_WARMUP_DEFAULTS.hours, maxEvents: options.ewtWarmup?.maxEvents ?? EWT_WARMUP_DEFAULTS.maxEvents };
     const port = this.telephony;
     if (port !== null) {
       port.onOutcome((r) => this.onDialResult(r));
-      port.onCustomerHangup?.((h) => this.byKey(h.key, (host, ctx) => this.apply(host, host.center.customerHungUp(h.key.slice(0, h.key.lastIndexOf(':')), Math.max(h.at, host.center.now)), ctx)));
+      port.onCustomerHangup?.((h) => this.byKey(h.key, (host, ctx) => this.apply(host, host.center.customerHungUp(h.key.slice(0, h.key.lastIndexOf(':')), Math.max(ctx.now, host.center.now)), ctx)));
       port.onCallPlaced?.((p) =>
         this.byKey(p.key, (host) => {
           if (host.center.recordCallSid(p.key, p.callSid)) host.dirty = true;
@@ -284,6 +293,7 @@ export class CallbackHosting {
     this.settleViews(h, ctx);
     const out = op(h.center, ctx.now, h.datastore);
     h.dirty = true;
+    h.viewsDirty = true; // the op may have added or changed a call target
     const o = out as Partial<CenterOutcome>;
     this.apply(h, { events: o.events ?? [], effects: o.effects ?? [] }, ctx);
     this.settleViews(h, ctx);
@@ -304,9 +314,12 @@ export class CallbackHosting {
     this.settleViews(host, ctx);
   }
 
-  /** The workspace's earliest center deadline, epoch ms, or null. */
+  /** The workspace's earliest center deadline (its timers, or a terminal callback due for pruning), epoch ms, or null. */
   nextDeadline(workspaceSid: string): number | null {
-    return this.hosts.get(workspaceSid)?.center.nextDeadline() ?? null;
+    const host = this.hosts.get(workspaceSid);
+    if (host === undefined) return null;
+    const next = Math.min(host.center.nextDeadline() ?? Infinity, host.pruneDue[0] ?? Infinity);
+    return next === Infinity ? null : next;
   }
 
   /** Every workspace with callbacks (the runtime's timer looks at their deadlines). */
@@ -319,7 +332,12 @@ export class CallbackHosting {
     const host = this.hosts.get(workspaceSid);
     if (host === undefined) return;
     const due = host.center.nextDeadline();
-    if (due !== null && due <= ctx.now) {
+    let pruning = false;
+    while ((host.pruneDue[0] ?? Infinity) <= ctx.now) {
+      host.pruneDue.shift();
+      pruning = true;
+    }
+    if ((due !== null && due <= ctx.now) || pruning) {
       host.dirty = true;
       this.apply(host, host.center.advanceTo(ctx.now), ctx);
     }
@@ -423,7 +441,16 @@ export class CallbackHosting {
       predictions: new Map(),
       viewsDirty: true,
       dirty: false,
+      pruneDue: [],
     };
+    if (this.retentionMs !== null) {
+      const retention = this.retentionMs;
+      host.pruneDue = host.center
+        .listCallbacks()
+        .filter((c) => isTerminalStatus(c.status))
+        .map((c) => c.updatedAt + retention)
+        .sort((a, b) => a - b);
+    }
     this.hosts.set(workspaceSid, host);
     return host;
   }
@@ -467,6 +494,7 @@ export class CallbackHosting {
   private apply(host: HostState, out: CenterOutcome, ctx: CoreContext): void {
     for (const event of out.events) {
       this.events.push({ workspaceSid: host.workspaceSid, event });
+      if (this.retentionMs !== null && isTerminalStatus(event.data['status'] as CallbackRequest['status'])) host.pruneDue.push(event.at + this.retentionMs);
       if (event.eventType === 'callback.registered' && typeof event.data['ecbt_seconds'] === 'number') {
         const c = host.center.getCallback(event.resourceSid);
         if (c !== undefined) host.datastore.noteCallback(c.phoneNumber, event.data['ecbt_seconds'], event.at);
@@ -508,11 +536,15 @@ export class CallbackHosting {
     }
   }
 
-  /** A telephone outcome: an operation on the center that dialed the key, in the runtime's next batch. */
+  /**
+   * A telephone outcome: an operation on the center that dialed the key, in the runtime's next
+   * batch, at the batch's instant (the runtime's clock is the one authority on time: a port's own
+   * `at` may come from another clock).
+   */
   private onDialResult(r: DialResult): void {
     this.byKey(r.key, (host, ctx) => {
       host.dirty = true;
-      this.apply(host, host.center.dialOutcome(r.key, r.outcome, Math.max(r.at, host.center.now)), ctx);
+      this.apply(host, host.center.dialOutcome(r.key, r.outcome, Math.max(ctx.now, host.center.now)), ctx);
       host.viewsDirty = true;
       this.settleViews(host, ctx);
     });

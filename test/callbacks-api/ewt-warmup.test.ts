@@ -1,7 +1,6 @@
 /**
  * The wait-time predictor behind the offer for a holding caller survives a restart: the
- * restarted service warms each workspace's WaitTimeEstimator from the events table before it
- * polls, so a task queued after the restart gets the prediction a service that never stopped
+ * restarted runtime warms each workspace's WaitTimeEstimator from the events table as it opens, so a task queued after the restart gets the prediction a service that never stopped
  * would have made.
  *
  * "A service that never stopped" is the estimator of the service before the restart (the very
@@ -15,7 +14,8 @@ import { after, before, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_PREDICTOR, PREDICTORS, WaitTimeEstimator } from '../../src/analytics/ewt.ts';
 import type { EngineEvent } from '../../src/engine/index.ts';
-import { CallbackService } from '../../src/callbacks/service.ts';
+import { dirname } from 'node:path';
+import { Runtime } from '../../src/runtime/runtime.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 
 let h: CbHarness;
@@ -111,20 +111,19 @@ test('a restarted service predicts the same EWT for a newly queued task as one t
   assert.notEqual(cold.predict(engine, late).qlm, expected.qlm);
 });
 
-test('ewtWarmup: a negative or non-finite window is refused naming the field; 0 turns the warm-up off', async () => {
-  await assert.rejects(CallbackService.open({ runtime: h.runtime, databasePath: h.databasePath, ewtWarmup: { hours: -1 } }), /ewtWarmup\.hours must be a finite number >= 0/);
-  await assert.rejects(CallbackService.open({ runtime: h.runtime, databasePath: h.databasePath, ewtWarmup: { maxEvents: Number.NaN } }), /ewtWarmup\.maxEvents/);
-  const off = await CallbackService.open({ runtime: h.runtime, databasePath: h.databasePath, clock: h.now, ewtWarmup: { hours: 0 } });
-  try {
-    assert.equal(off.hostsOf(h.account.sid)[0]!.warmedEvents, 0);
-  } finally {
-    await off.close();
-  }
-  const few = await CallbackService.open({ runtime: h.runtime, databasePath: h.databasePath, clock: h.now, ewtWarmup: { maxEvents: 7 } });
-  try {
-    assert.equal(few.hostsOf(h.account.sid)[0]!.warmedEvents, 7, 'at most maxEvents, the newest');
-  } finally {
-    await few.close();
+test('ewtWarmup: a negative or non-finite window is refused naming the field; 0 turns the warm-up off; maxEvents keeps the newest', async () => {
+  await h.close();
+  const dataDir = dirname(h.databasePath);
+  const open = (ewtWarmup: { hours?: number; maxEvents?: number }) => Runtime.open({ dataDir, scheduler: h.scheduler, callbacks: { ewtWarmup } });
+  assert.throws(() => open({ hours: -1 }), /ewtWarmup\.hours must be a finite number >= 0/);
+  assert.throws(() => open({ maxEvents: Number.NaN }), /ewtWarmup\.maxEvents/);
+  for (const [ewtWarmup, warmed] of [[{ hours: 0 }, 0], [{ maxEvents: 7 }, 7]] as const) {
+    const runtime = open(ewtWarmup);
+    try {
+      assert.equal(runtime.callbacks.hostsOf(h.account.sid)[0]!.warmedEvents, warmed, JSON.stringify(ewtWarmup));
+    } finally {
+      await runtime.close();
+    }
   }
 });
 

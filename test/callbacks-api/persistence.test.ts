@@ -131,38 +131,42 @@ test('a database written before migration 0006 (callbacks inside the center row)
   assert.deepEqual(center.callbacks, []);
 });
 
-test('a crash between "task requested" and "task SID recorded": the restarted service finds the task by its callback_sid and creates no second one', async () => {
+test('one commit: the batch that writes reservation.completed also holds the callback launch it caused (no second transaction, no polling)', async () => {
   h = await startCbHarness();
-  const ct = await target(h, { strategy: 'agent_first', minimumCallbackDelaySeconds: 0 });
+  const ct = await target(h, { minimumCallbackDelaySeconds: 0 });
+  const wsc = h.client.taskrouter.v1.workspaces(h.ws);
+  // The only agent is busy with a call: the callback waits for a free agent (customer-first pacing).
+  const task = await wsc.tasks.create({ workflowSid: h.workflowSid, attributes: '{}' });
+  const [reservation] = await wsc.tasks(task.sid).reservations.list({ reservationStatus: 'pending' });
+  await wsc.tasks(task.sid).reservations(reservation!.sid).update({ reservationStatus: 'accepted' });
   const sid = await register(h, ct, 1);
-  let taskSid: string | null = null;
-  for (let i = 0; i < 20 && taskSid === null; i++) {
-    await h.step(200);
-    taskSid = callbacks(h).find((c) => c.sid === sid)?.taskSid ?? null;
-  }
-  assert.ok(taskSid !== null, 'the agent-first task was created');
-  const tasksOf = (x: CbHarness): string[] =>
-    [...(x.runtime.workspace(x.account.sid, x.ws)?.tasks.values() ?? [])].filter((t) => t.attributes['callback_sid'] === sid).map((t) => t.sid);
-  assert.deepEqual(tasksOf(h), [taskSid]);
+  await h.step(1_000);
+  assert.equal(callbacks(h).find((c) => c.sid === sid)?.status, 'registered', 'nobody free: not launched');
 
-  // What a crash right after the create-task command leaves on disk: the callback row says a task
-  // was requested, but not which.
-  await h.restart((path) => {
-    const db = new DatabaseSync(path);
-    try {
-      const row = db.prepare('SELECT body FROM callback_requests WHERE sid = ?').get(sid) as { body: string };
-      const c = JSON.parse(row.body) as CallbackRequest;
-      c.taskRequested = true;
-      c.taskSid = null;
-      db.prepare('UPDATE callback_requests SET body = ? WHERE sid = ?').run(JSON.stringify(c), sid);
-    } finally {
-      db.close();
-    }
-  });
-  const c = callbacks(h).find((x) => x.sid === sid);
-  assert.equal(c?.taskSid, taskSid, 'the task SID is recovered from the engine');
-  assert.equal(c?.taskRequested, false);
-  assert.equal(c?.status, 'dialing');
-  await h.step(200);
-  assert.deepEqual(tasksOf(h), [taskSid], 'no second task');
+  // Every commit from now on, as the store receives it.
+  const store = h.runtime.store;
+  const commit = store.commit.bind(store);
+  const batches: Array<{ engine: string[]; callbacks: string[]; callbackRows: string[] }> = [];
+  store.commit = (records, onDurable, cores) => {
+    batches.push({
+      engine: records.flatMap((r) => r.events.map((e) => e.eventType)),
+      callbacks: (cores?.events ?? []).map((e) => e.event.eventType),
+      callbackRows: (cores?.callbackStates ?? []).flatMap((st) => st.changed.map((c) => `${c.sid} ${c.status}`)),
+    });
+    commit(records, onDurable, cores);
+  };
+  try {
+    await wsc.tasks(task.sid).update({ assignmentStatus: 'completed', reason: 'handled' });
+  } finally {
+    store.commit = commit;
+  }
+  const completing = batches.filter((b) => b.engine.includes('reservation.completed'));
+  assert.equal(completing.length, 1, JSON.stringify(batches));
+  const [b] = completing;
+  assert.ok(b!.callbacks.includes('callback.dialing'), `the launch is in the same commit: ${JSON.stringify(b)}`);
+  assert.ok(b!.callbackRows.includes(`${sid} dialing`), 'with the callback row that holds the dial key');
+  assert.equal(batches.length, 1, 'and no other transaction');
+  // The dial leaves the process only once that commit is on disk: one key, dialed once.
+  await h.step(10);
+  assert.deepEqual(h.dialedKeys(), [`${sid}:1`]);
 });

@@ -1,7 +1,7 @@
 /** The callbacks service's settings from the environment (src/callbacks/service-config.ts). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { serviceConfigFromEnv, simulatedNetworkFrom } from '../../src/callbacks/service-config.ts';
+import { serviceConfigFromEnv, simulatedNetworkFrom } from '../../src/cli/telephony-config.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
 import { TwilioCalls } from '../../src/voice/twilio-calls.ts';
 

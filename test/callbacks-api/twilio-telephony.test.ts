@@ -112,7 +112,7 @@ test('a confirmed customer who hangs up before an agent joins: the callback fail
   await post(`/telephony/twilio/gather?key=${encodeURIComponent(key)}`, { Digits: '1', CallSid: callSid });
   await h.step(100);
   const waiting = await status(four.sid);
-  assert.equal(waiting.status, 'customer_waiting');
+  assert.equal(waiting.status, 'customer_waiting', JSON.stringify(waiting));
   // The customer leaves the conference: the call's final status callback.
   assert.equal((await post(`/telephony/twilio/status?key=${encodeURIComponent(key)}`, { CallSid: callSid, CallStatus: 'completed', AnsweredBy: 'human' })).status, 204);
   await h.step(100);
