@@ -20,7 +20,7 @@
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
-import { checkInstruction, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
+import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
 import { PipelinedClients, PostClient, type PostReply } from './http-post.ts';
 import { stripFragment, twilioSignature } from './signature.ts';
@@ -445,9 +445,14 @@ export class WebhookDispatcher {
     if (instruction === 'accept') {
       command = { type: 'updateReservation', reservationSid, reservationStatus: 'accepted' };
     } else if (instruction === 'reject') {
-      const activity = reply_['activity_sid'];
+      // No reply may drive a reserve/reject loop: checkReject refuses (alert 40100) a reject that
+      // leaves the worker eligible for the same task; the reservation then stays pending.
+      const engine = this.runtime.workspace(payload.accountSid, workspaceSid);
+      const reservation = engine?.reservations.get(reservationSid);
+      const checked = engine === undefined || reservation === undefined ? { activitySid: undefined } : checkReject(reply_, reservationContext(engine, reservation));
+      if (isInstructionError(checked)) return alert(checked.alert, `${checked.message}; the reservation stays pending`);
       command = { type: 'updateReservation', reservationSid, reservationStatus: 'rejected' };
-      if (typeof activity === 'string' && activity !== '') command.workerActivitySid = activity;
+      if (checked.activitySid !== undefined) command.workerActivitySid = checked.activitySid;
     } else if (isTelephonyInstruction(instruction)) {
       const name = instruction;
       const engine = this.runtime.workspace(payload.accountSid, workspaceSid);

@@ -1,9 +1,10 @@
 /**
- * Assignment instructions beyond accept/reject (spec §8): `dequeue`, `call`, `redirect` and
- * `conference`. There is no telephony yet, so an instruction is validated as TaskRouter validates
- * it, the reservation is accepted where TaskRouter would accept it, and the instruction with its
- * parameters is RECORDED — on the events of the accepting command (see docs/webhooks.md) — but
- * no call is placed.
+ * The `reject` instruction of an assignment callback reply ({@link checkReject}: alert 40100, and
+ * no reply may drive a reserve/reject loop), and the instructions beyond accept/reject (spec §8):
+ * `dequeue`, `call`, `redirect` and `conference`. There is no telephony yet, so an instruction is
+ * validated as TaskRouter validates it, the reservation is accepted where TaskRouter would accept
+ * it, and the instruction with its parameters is RECORDED — on the events of the accepting command
+ * (see docs/webhooks.md) — but no call is placed.
  *
  * Pure: the caller passes what the checks need to know about the workspace ({@link InstructionContext}).
  *
@@ -30,6 +31,13 @@ export function isTelephonyInstruction(name: unknown): name is TelephonyInstruct
 export interface InstructionContext {
   /** Whether an activity SID belongs to the workspace. */
   activityExists: (sid: string) => boolean;
+  /** The `available` flag of an activity of the workspace; undefined when the SID is not one. */
+  activityAvailable: (sid: string) => boolean | undefined;
+  /**
+   * Whether the reservation's task is routed straight to its worker with `IgnoreCapacity`
+   * (spec §5.1): such a task is offered to that worker again whatever the worker's activity.
+   */
+  taskIgnoresCapacity: boolean;
   /** The reserved worker's attributes (for `contact_uri`, the default `to`). */
   workerAttributes: Record<string, unknown>;
   /** The task's attributes (for `to`/`from` defaults of `conference`). */
@@ -44,6 +52,8 @@ export interface InstructionContext {
 export function reservationContext(engine: WorkspaceEngine, r: ReservationRecord): InstructionContext {
   return {
     activityExists: (sid) => engine.activities.has(sid),
+    activityAvailable: (sid) => engine.activities.get(sid)?.available,
+    taskIgnoresCapacity: engine.tasks.get(r.taskSid)?.ignoreCapacity === true,
     workerAttributes: engine.workers.get(r.workerSid)?.attributes ?? {},
     taskAttributes: engine.tasks.get(r.taskSid)?.attributes ?? {},
   };
@@ -302,9 +312,52 @@ export function checkInstruction(instruction: TelephonyInstruction, raw: Record<
   return { instruction, parameters, accepts };
 }
 
-/** Whether {@link checkInstruction} refused the instruction (an {@link InstructionError}). */
-export function isInstructionError(r: CheckedInstruction | InstructionError): r is InstructionError {
+/** Whether {@link checkInstruction} or {@link checkReject} refused the instruction (an {@link InstructionError}). */
+export function isInstructionError<T extends object>(r: T | InstructionError): r is InstructionError {
   return 'alert' in r;
+}
+
+/** Twilio's text for alert 40100 (docs/api/errors/40100). */
+export const REJECT_ACTIVITY_MESSAGE = 'Your Reject instruction does not include a valid activity_sid parameter';
+
+/**
+ * Checks a `reject` instruction from an assignment callback reply (spec §8; Twilio alert 40100)
+ * and returns the activity the worker moves to, or an error with alert 40100 — on which the
+ * reply is not applied and the reservation stays pending until it is settled over REST/SDK or
+ * times out (the timeout moves the worker to the workspace's timeout activity).
+ *
+ * A reply is an automatic decision, answered in milliseconds; applied as it stands, a rejection
+ * that leaves the worker able to take the same task makes the engine offer it straight back, the
+ * reply rejects it again, and so on up to the 1,000-cycle cap (docs/compatibility.md R21). So:
+ * - `activity_sid` is required, a WA SID of this workspace (TaskRouter: 40100 when missing or
+ *   not a valid activity);
+ * - OUR CHOICE, where TaskRouter's documentation is silent: it must name an activity with
+ *   `available: false`, since an available one keeps the worker eligible for the task;
+ * - OUR CHOICE: a task routed straight to the worker with `IgnoreCapacity` cannot be rejected by a
+ *   reply at all, since it is offered to that worker again whatever the activity.
+ *
+ * REST and SDK rejections (`ReservationStatus=rejected`) are not checked here: a person or an app
+ * decides each of those (docs/compatibility.md R11).
+ *
+ * @param reply the parsed reply; only `activity_sid` is read (a string; surrounding spaces ignored).
+ * @param ctx the reservation's workspace lookups ({@link reservationContext}).
+ */
+export function checkReject(reply: Record<string, unknown>, ctx: InstructionContext): { activitySid: string } | InstructionError {
+  const fail = (why: string): InstructionError => ({ field: 'activity_sid', message: `reject: ${REJECT_ACTIVITY_MESSAGE}: ${why}`, alert: 40100 });
+  const raw = reply['activity_sid'];
+  if (raw === undefined || raw === null || raw === '') return fail('activity_sid is missing');
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (!/^WA[0-9a-f]{32}$/i.test(text)) return fail(`activity_sid must be an activity SID (WA followed by 32 hex digits; got ${JSON.stringify(raw)})`);
+  const activitySid = `WA${text.slice(2).toLowerCase()}`;
+  const available = ctx.activityAvailable(activitySid);
+  if (available === undefined) return fail(`activity_sid ${text} is not an activity of this workspace`);
+  if (ctx.taskIgnoresCapacity) {
+    return fail('the task is routed to this worker with IgnoreCapacity, so it would be offered to the same worker again at once; cancel the task or settle the reservation over REST');
+  }
+  if (available) {
+    return fail(`activity_sid ${activitySid} is an available activity: the worker would stay eligible and could be offered the same task again at once; give an unavailable one`);
+  }
+  return { activitySid };
 }
 
 /**

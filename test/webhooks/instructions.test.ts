@@ -25,7 +25,7 @@ const replies = new Map<string, unknown>();
 before(async () => {
   h = await startHarness();
   rx = await startReceiver(() => h.account.secret);
-  dispatcher = new WebhookDispatcher(h.runtime, { ...FAST, onAlert: (a) => alerts.push(a), onInstruction: (r) => recorded.push(r) });
+  dispatcher = new WebhookDispatcher(h.runtime, { ...FAST, clock: h.clock.now, onAlert: (a) => alerts.push(a), onInstruction: (r) => recorded.push(r) });
   dispatcher.start();
 });
 after(async () => {
@@ -268,4 +268,76 @@ test('REST Instruction=dequeue/call/redirect/conference through the twilio clien
   assert.equal(ev3?.eventData['instruction_from'], '+15550100');
   assert.equal(ev3?.eventData['instruction_conference_status_callback_event'], 'start,end');
   assert.equal(ev3?.eventData['instruction_end_conference_on_exit'], 'true');
+});
+
+/**
+ * A workspace whose assignment callback answers `reply(world)` (the reply may name the world's
+ * activities); the receiver counts the callbacks on `/assign/<name>`.
+ */
+async function replyingWorld(name: string, reply: (w: World) => unknown): Promise<World & { callbacks: () => number }> {
+  const w = await world(name, null);
+  const path = `/assign/${name}`;
+  rx.on(path, (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply(w))));
+  await h.client.taskrouter.v1.workspaces(w.ws).workflows(w.workflow).update({ assignmentCallbackUrl: rx.url(path) });
+  return { ...w, callbacks: () => rx.received.filter((x) => x.path === path).length };
+}
+
+test('a reject reply that would offer the task straight back is refused with alert 40100: one reservation, one callback, pending until its timeout', async () => {
+  // Before this check, each of these replies drove 1,000 reservations and 1,000 callbacks in
+  // about 3 s, then the task was canceled ("Max assignment count exceeded").
+  const cases: [name: string, reply: (w: World) => Record<string, unknown>, direct: boolean, message: RegExp][] = [
+    ['reject-bare', () => ({ instruction: 'reject' }), false, /does not include a valid activity_sid parameter: activity_sid is missing/],
+    ['reject-empty', () => ({ instruction: 'reject', activity_sid: '' }), false, /activity_sid is missing/],
+    ['reject-by-name', () => ({ instruction: 'reject', activity_sid: 'Offline' }), false, /activity_sid must be an activity SID .*"Offline"/],
+    ['reject-unknown', () => ({ instruction: 'reject', activity_sid: `WA${'e'.repeat(32)}` }), false, /WAe{32} is not an activity of this workspace/],
+    ['reject-available', (w) => ({ instruction: 'reject', activity_sid: w.available }), false, /is an available activity: the worker would stay eligible/],
+    // RoutingTarget=WK with a workflow: IgnoreCapacity (default true) offers it to the worker whatever the activity.
+    ['reject-ignore-capacity', (w) => ({ instruction: 'reject', activity_sid: w.offline }), true, /routed to this worker with IgnoreCapacity/],
+  ];
+  for (const [name, reply, direct, message] of cases) {
+    const w = await replyingWorld(name, reply);
+    const ws = h.client.taskrouter.v1.workspaces(w.ws);
+    const task = await ws.tasks.create({ workflowSid: w.workflow, ...(direct ? { routingTarget: w.worker } : {}) });
+    await waitUntil(`${name}: the 40100 alert`, () => alerts.some((a) => a.workspaceSid === w.ws));
+    const mine = alerts.filter((a) => a.workspaceSid === w.ws);
+    assert.deepEqual(mine.map((a) => [a.code, a.url]), [[40100, rx.url(`/assign/${name}`)]], name);
+    assert.match(mine[0]?.message ?? '', /^reject: Your Reject instruction does not include a valid activity_sid parameter: /, name);
+    assert.match(mine[0]?.message ?? '', message, name);
+    assert.match(mine[0]?.message ?? '', /the reservation stays pending$/, name);
+    const reservations = await ws.tasks(task.sid).reservations.list();
+    assert.deepEqual(reservations.map((r) => r.reservationStatus), ['pending'], `${name}: the reply changed nothing`);
+    assert.equal(w.callbacks(), 1, `${name}: one assignment callback`);
+    assert.equal((await ws.workers(w.worker).fetch()).activitySid, w.available, `${name}: the worker keeps its activity`);
+
+    // The reservation times out (the workflow's 120 s) like any unanswered one: the worker goes to
+    // the workspace's timeout activity (Offline) and is no longer offered the task.
+    h.clock.advance(121_000);
+    await ws.update({ friendlyName: `${name} later` }); // any write runs the engine's due timers
+    const after = await ws.tasks(task.sid).reservations.list();
+    assert.equal(after.find((r) => r.sid === reservations[0]?.sid)?.reservationStatus, 'timeout', name);
+    assert.equal((await ws.workers(w.worker).fetch()).activitySid, w.offline, name);
+    if (direct) {
+      // IgnoreCapacity offers it to the Offline worker again: once per reservation timeout, not at once.
+      assert.deepEqual(after.map((r) => r.reservationStatus).sort(), ['pending', 'timeout'], name);
+    } else {
+      assert.equal(after.length, 1, name);
+      assert.equal((await ws.tasks(task.sid).fetch()).assignmentStatus, 'pending', name);
+    }
+  }
+});
+
+test('a reject reply naming an unavailable activity is applied: the worker moves to it and the task is not offered again', async () => {
+  const w = await replyingWorld('reject-wrap-up', (x) => ({ instruction: 'reject', activity_sid: ` ${x.wrapUp.toUpperCase()} ` }));
+  const ws = h.client.taskrouter.v1.workspaces(w.ws);
+  const task = await ws.tasks.create({ workflowSid: w.workflow });
+  await waitUntil('the reservation to be rejected', async () => (await ws.tasks(task.sid).reservations.list())[0]?.reservationStatus === 'rejected');
+  const worker = await ws.workers(w.worker).fetch();
+  assert.equal(worker.activitySid, w.wrapUp, 'the SID is read in any letter case, spaces trimmed');
+  assert.equal(worker.available, false);
+  assert.equal((await ws.tasks(task.sid).fetch()).assignmentStatus, 'pending');
+  assert.equal((await ws.tasks(task.sid).reservations.list()).length, 1);
+  assert.equal(w.callbacks(), 1);
+  const rejected = (await reservationEvents(w, (await reservationOf(w, task.sid)).sid)).find((e) => e.eventType === 'reservation.rejected');
+  assert.equal(rejected?.actorType, 'workflow', 'the workflow assignment callback caused it');
+  assert.deepEqual(alerts.filter((a) => a.workspaceSid === w.ws), []);
 });

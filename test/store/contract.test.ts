@@ -1,0 +1,702 @@
+/**
+ * The store contract (src/store/store.ts): the same behaviour checked on both adapters.
+ *
+ * - SQLite: SqliteStore on a fresh file per test, through the thin async wrapper below (SqliteStore
+ *   keeps its synchronous signatures until the runtime is wired to the Store interface).
+ * - PostgreSQL: PostgresStore on the database of SWITCHBOARD_TEST_DATABASE_URL, in a fresh schema
+ *   for this file (`t_<random>`, emptied before each test, dropped at the end). Without the
+ *   variable that half is skipped and says so.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import pg from 'pg';
+import type { CallbackEvent, CallbackRequest, CenterSnapshot } from '../../src/callbacks/center.ts';
+import type { DatastoreSnapshot } from '../../src/callbacks/datastore.ts';
+import type { Command, EngineEvent, WorkspaceSnapshot } from '../../src/engine/index.ts';
+import { CallbacksStore } from '../../src/store/callbacks-store.ts';
+import { PostgresStore } from '../../src/store/postgres-store.ts';
+import { SqliteStore } from '../../src/store/sqlite-store.ts';
+import {
+  OUTBOX_MARK_DELAY_MS,
+  StoreError,
+  type AccountRow,
+  type ApiKeyRow,
+  type CallbackRecord,
+  type CallbackStateRow,
+  type CommandRecord,
+  type CoreWrites,
+  type EventRecord,
+  type NewWorkspace,
+  type OnDurable,
+  type OutboxInsert,
+  type OutboxLane,
+  type OutboxRow,
+  type SidState,
+  type Store,
+  type StoredWorkspace,
+} from '../../src/store/store.ts';
+
+const DATABASE_URL = process.env['SWITCHBOARD_TEST_DATABASE_URL'] || undefined;
+const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
+const AC = `AC${'a'.repeat(32)}`;
+const WS1 = `WS${'1'.repeat(32)}`;
+const WS2 = `WS${'2'.repeat(32)}`;
+
+// ── the SQLite adapter, wrapped ──
+
+/**
+ * SqliteStore behind the async Store interface, for this test only. The cores' writes go through
+ * CallbacksStore (a second connection and transaction, written after the batch) until SqliteStore
+ * takes them in its own commit; the contract below therefore fails batches only through their
+ * command records.
+ */
+class AsyncSqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly s: SqliteStore;
+  private readonly callbacks: CallbacksStore;
+
+  constructor(path: string) {
+    this.s = SqliteStore.open(path);
+    this.callbacks = new CallbacksStore(path);
+  }
+
+  /** Runs a synchronous SqliteStore call; what it throws becomes a StoreError (SqliteStore throws SQLite's own errors from some writes). */
+  private async sync<T>(body: () => T): Promise<T> {
+    try {
+      return body();
+    } catch (error) {
+      throw error instanceof StoreError ? error : new StoreError((error as Error).message, { cause: error });
+    }
+  }
+
+  schemaVersion(): Promise<number> {
+    return this.sync(() => this.s.schemaVersion());
+  }
+  async close(): Promise<void> {
+    this.callbacks.close();
+    await this.s.close();
+  }
+  insertAccount(a: AccountRow): Promise<void> {
+    return this.sync(() => this.s.insertAccount(a));
+  }
+  accounts(): Promise<AccountRow[]> {
+    return this.sync(() => this.s.accounts());
+  }
+  insertApiKey(k: ApiKeyRow): Promise<void> {
+    return this.sync(() => this.s.insertApiKey(k));
+  }
+  apiKeys(): Promise<ApiKeyRow[]> {
+    return this.sync(() => this.s.apiKeys());
+  }
+  createWorkspace(w: NewWorkspace, events: readonly EventRecord[], outbox?: readonly OutboxInsert[]): Promise<void> {
+    return this.sync(() => this.s.createWorkspace(w, events as readonly EngineEvent[], outbox));
+  }
+  deleteWorkspace(sid: string, at: number): Promise<void> {
+    return this.sync(() => this.s.deleteWorkspace(sid, at));
+  }
+  loadWorkspaces(): Promise<StoredWorkspace[]> {
+    return this.sync(() => this.s.loadWorkspaces());
+  }
+  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: SidState): Promise<void> {
+    return this.sync(() => this.s.saveSnapshot(workspaceSid, seq, snapshot, generator));
+  }
+  commit(batch: readonly CommandRecord[], onDurable: OnDurable, cores?: CoreWrites): void {
+    let coresFailed: Error | null = null;
+    try {
+      this.s.commit(batch, (error) => onDurable(error ?? coresFailed));
+    } catch (error) {
+      queueMicrotask(() => onDurable(error as Error));
+      return;
+    }
+    // At once, so that the cores' outbox rows come before the next batch's; CallbacksStore saves
+    // at synchronous = FULL, so they are on disk before the batch's onDurable.
+    try {
+      if (cores !== undefined) this.writeCores(cores);
+    } catch (error) {
+      coresFailed = new StoreError((error as Error).message, { cause: error });
+    }
+  }
+  private writeCores(cores: CoreWrites): void {
+    const states = cores.callbackStates.map((s) => ({
+      workspaceSid: s.workspaceSid,
+      accountSid: s.accountSid,
+      center: s.center as CenterSnapshot,
+      datastore: s.datastore as DatastoreSnapshot,
+      changed: s.changed as unknown as CallbackRequest[],
+      removed: s.removed,
+    }));
+    const events = cores.events.map((e) => ({ workspaceSid: e.workspaceSid, event: e.event as unknown as CallbackEvent }));
+    this.callbacks.save(states, this.callbacks.loadCursor(), events, cores.callbackStates[0]?.updatedAt ?? T0, cores.outbox);
+  }
+  events(workspaceSid: string, fromMs: number, toMs: number, limit: number): Promise<EngineEvent[]> {
+    return this.sync(() => this.s.events(workspaceSid, fromMs, toMs, limit));
+  }
+  event(workspaceSid: string, sid: string): Promise<EngineEvent | undefined> {
+    return this.sync(() => this.s.event(workspaceSid, sid));
+  }
+  recentEngineEvents(workspaceSid: string, sinceMs: number, maxEvents: number): Promise<EngineEvent[]> {
+    return this.sync(() => {
+      const end = this.callbacks.lastEventRowid();
+      const from = this.callbacks.recentWindowStart(workspaceSid, sinceMs, end, maxEvents);
+      if (from === null) return [];
+      return this.callbacks.workspaceEngineEvents(workspaceSid, from, end, maxEvents).map((r) => JSON.parse(r.body) as EngineEvent);
+    });
+  }
+  pruneEvents(beforeMs: number): Promise<number> {
+    return this.sync(() => this.s.pruneEvents(beforeMs));
+  }
+  loadCallbackStates(): Promise<CallbackStateRow[]> {
+    return this.sync(() => this.callbacks.loadStates() as unknown as CallbackStateRow[]);
+  }
+  dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]> {
+    return this.sync(() => this.s.dueOutbox(kind, now, limit));
+  }
+  dueLanes(kind: string, now: number): Promise<string[]> {
+    return this.sync(() => this.s.dueLanes(kind, now));
+  }
+  outboxHead(workspaceSid: string, kind: string): Promise<OutboxRow | undefined> {
+    return this.sync(() => this.s.outboxHead(workspaceSid, kind));
+  }
+  outboxLane(workspaceSid: string, kind: string, limit: number, afterId?: number): Promise<OutboxRow[]> {
+    return this.sync(() => this.s.outboxLane(workspaceSid, kind, limit, afterId));
+  }
+  markOutboxDone(id: number, attempts: number, at: number, lane?: OutboxLane): void {
+    this.s.markOutboxDone(id, attempts, at, lane);
+  }
+  rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
+    return this.sync(() => this.s.rescheduleOutbox(id, attempts, nextAttemptAt));
+  }
+  pruneOutbox(beforeMs: number): Promise<number> {
+    return this.sync(() => this.s.pruneOutbox(beforeMs));
+  }
+  pendingOutbox(): Promise<number> {
+    return this.sync(() => this.s.pendingOutbox());
+  }
+}
+
+// ── the two adapters ──
+
+interface Adapter {
+  name: string;
+  /** false, or why the adapter's tests are skipped. */
+  skip: string | false;
+  setup(): Promise<void>;
+  /** Starts the next test on an empty database. */
+  fresh(): Promise<void>;
+  /** A store on the current database (several may be open at once). */
+  open(): Promise<Store>;
+  /** The tables and their columns as this adapter's schema has them (migrations applied). */
+  columns(): Promise<Map<string, string[]>>;
+  /** Opens two stores at once on a database never migrated; both must come up. */
+  openTwoAtOnceOnNewDatabase(): Promise<[Store, Store]>;
+  teardown(): Promise<void>;
+}
+
+function sqliteAdapter(): Adapter {
+  let dir = '';
+  let n = 0;
+  let path = '';
+  return {
+    name: 'SqliteStore (node:sqlite)',
+    skip: false,
+    async setup() {
+      dir = mkdtempSync(join(tmpdir(), 'switchboard-contract-'));
+    },
+    async fresh() {
+      path = join(dir, `db-${n++}.sqlite`);
+    },
+    async open() {
+      return new AsyncSqliteStore(path);
+    },
+    async columns() {
+      const db = new DatabaseSync(path);
+      try {
+        const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+        return new Map(tables.map((t) => [t, (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name).sort()]));
+      } finally {
+        db.close();
+      }
+    },
+    async openTwoAtOnceOnNewDatabase() {
+      const p = join(dir, `db-${n++}.sqlite`);
+      return [new AsyncSqliteStore(p), new AsyncSqliteStore(p)];
+    },
+    async teardown() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresAdapter(url: string | undefined): Adapter {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const extraSchemas: string[] = [];
+  let admin: pg.Client | null = null;
+  const query = async (sql: string): Promise<pg.QueryResult> => {
+    if (admin === null) throw new Error('setup() first');
+    return admin.query(sql);
+  };
+  return {
+    name: 'PostgresStore (pg)',
+    skip:
+      url === undefined
+        ? 'SWITCHBOARD_TEST_DATABASE_URL is not set: the PostgreSQL half of the store contract is skipped (e.g. SWITCHBOARD_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)'
+        : false,
+    async setup() {
+      admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+    },
+    async fresh() {
+      const tables = await query(`SELECT tablename FROM pg_tables WHERE schemaname = '${schema}' AND tablename <> 'schema_migrations'`);
+      if (tables.rows.length > 0) await query(`TRUNCATE ${tables.rows.map((r) => `${schema}.${r['tablename'] as string}`).join(', ')} RESTART IDENTITY CASCADE`);
+    },
+    async open() {
+      return PostgresStore.open({ connectionString: url as string, schema });
+    },
+    async columns() {
+      const rows = (await query(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = '${schema}' ORDER BY table_name, column_name`)).rows as {
+        table_name: string;
+        column_name: string;
+      }[];
+      const out = new Map<string, string[]>();
+      for (const r of rows) out.set(r.table_name, [...(out.get(r.table_name) ?? []), r.column_name].sort());
+      return out;
+    },
+    async openTwoAtOnceOnNewDatabase() {
+      const other = `${schema}_m${extraSchemas.length}`;
+      extraSchemas.push(other);
+      const [a, b] = await Promise.all([PostgresStore.open({ connectionString: url as string, schema: other }), PostgresStore.open({ connectionString: url as string, schema: other })]);
+      return [a, b];
+    },
+    async teardown() {
+      if (admin === null) return;
+      for (const s of [schema, ...extraSchemas]) await query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+      await admin.end();
+      admin = null;
+    },
+  };
+}
+
+// ── helpers ──
+
+const tick = (at: number): Command => ({ type: 'tick', at });
+
+function ev(sid: string, eventType: string, at: number, resourceSid = 'WT1'): EngineEvent {
+  return { sid, eventType, at, resourceType: 'task', resourceSid, data: { n: sid } } as unknown as EngineEvent;
+}
+
+function record(workspaceSid: string, seq: number, events: EngineEvent[] = [], outbox: OutboxInsert[] = []): CommandRecord {
+  return { workspaceSid, seq, command: tick(T0 + seq), events, outbox };
+}
+
+/** Commits and waits for onDurable: resolves when durable, rejects with its error. */
+function commitDurable(store: Store, batch: readonly CommandRecord[], cores?: CoreWrites): Promise<void> {
+  return new Promise((resolve, reject) => store.commit(batch, (error) => (error === null ? resolve() : reject(error)), cores));
+}
+
+function noCores(): CoreWrites {
+  return { events: [], outbox: [], callbackStates: [] };
+}
+
+async function seed(store: Store, workspaces: string[] = [WS1]): Promise<void> {
+  await store.insertAccount({ sid: AC, friendlyName: 'Test', authTokenHash: 'h', authTokenSealed: 's', dateCreated: T0 });
+  for (const sid of workspaces) await store.createWorkspace({ sid, accountSid: AC, sidSeed: 7, sidScheme: 1, createOptions: { friendlyName: sid } }, []);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function callback(sid: string, status: string, updatedAt: number): CallbackRecord & { note: string } {
+  return { sid, callTargetSid: 'CT1', status, updatedAt, note: `${sid} ${status}` };
+}
+
+function callbackState(workspaceSid: string, changed: CallbackRecord[], removed: string[], updatedAt: number, version = 1): CoreWrites['callbackStates'][number] {
+  return { workspaceSid, accountSid: AC, center: { version: 1, callbacks: [], revision: version }, datastore: { templates: [], revision: version }, changed, removed, updatedAt };
+}
+
+// ── the contract ──
+
+function contract(adapter: Adapter): void {
+  describe(adapter.name, { skip: adapter.skip }, () => {
+    let store: Store;
+    before(() => adapter.setup());
+    after(() => adapter.teardown());
+    beforeEach(async () => {
+      await adapter.fresh();
+    });
+    const withStore = (body: () => Promise<void>) => async () => {
+      store = await adapter.open();
+      try {
+        await body();
+      } finally {
+        await store.close();
+      }
+    };
+
+    test(
+      'migrations: a new database gets the schema; opening it again, or twice at once, applies nothing twice',
+      withStore(async () => {
+        const version = await store.schemaVersion();
+        assert.ok(version >= 1);
+        const again = await adapter.open();
+        assert.equal(await again.schemaVersion(), version);
+        await again.close();
+        const [a, b] = await adapter.openTwoAtOnceOnNewDatabase();
+        assert.equal(await a.schemaVersion(), version);
+        assert.equal(await b.schemaVersion(), version);
+        await a.close();
+        await b.close();
+      }),
+    );
+
+    test(
+      'accounts and API keys: written, listed oldest first, a duplicate SID refused',
+      withStore(async () => {
+        const b: AccountRow = { sid: `AC${'b'.repeat(32)}`, friendlyName: 'B', authTokenHash: 'hb', authTokenSealed: 'sb', dateCreated: T0 + 5 };
+        const a: AccountRow = { sid: AC, friendlyName: 'A', authTokenHash: 'ha', authTokenSealed: 'sa', dateCreated: T0 };
+        await store.insertAccount(b);
+        await store.insertAccount(a);
+        assert.deepEqual(await store.accounts(), [a, b]);
+        await assert.rejects(store.insertAccount(a), StoreError);
+        const k: ApiKeyRow = { sid: `SK${'1'.repeat(32)}`, accountSid: AC, friendlyName: 'ci', secretHash: 'x', dateCreated: T0 + 9 };
+        await store.insertApiKey(k);
+        assert.deepEqual(await store.apiKeys(), [k]);
+        await assert.rejects(store.insertApiKey({ ...k, sid: `SK${'2'.repeat(32)}`, accountSid: `AC${'9'.repeat(32)}` }), StoreError, 'an API key of an unknown account');
+        // Durable: another store on the same database sees them.
+        const other = await adapter.open();
+        assert.deepEqual(await other.accounts(), [a, b]);
+        await other.close();
+      }),
+    );
+
+    test(
+      'workspaces: created with events and outbox rows, loaded with the command log, snapshot drops the commands it includes, deleted ones not loaded',
+      withStore(async () => {
+        await store.insertAccount({ sid: AC, friendlyName: 'A', authTokenHash: 'h', authTokenSealed: 's', dateCreated: T0 });
+        await store.createWorkspace({ sid: WS2, accountSid: AC, sidSeed: 42, sidScheme: 1, createOptions: { friendlyName: 'Two', at: T0 } }, [ev('EV20', 'workspace.created', T0)], [
+          { kind: 'event', payload: 'p0', dueAt: T0 },
+        ]);
+        await store.createWorkspace({ sid: WS1, accountSid: AC, sidSeed: 41, createOptions: { friendlyName: 'One' } }, []);
+        await assert.rejects(store.createWorkspace({ sid: WS1, accountSid: AC, sidSeed: 1, createOptions: {} }, []), StoreError, 'duplicate SID');
+        await assert.rejects(store.createWorkspace({ sid: `WS${'3'.repeat(32)}`, accountSid: `AC${'9'.repeat(32)}`, sidSeed: 1, createOptions: {} }, []), StoreError, 'unknown account');
+        for (let seq = 1; seq <= 3; seq += 1) await commitDurable(store, [record(WS2, seq, [ev(`EV2${seq}`, 'task.created', T0 + seq)])]);
+
+        let loaded = await store.loadWorkspaces();
+        assert.deepEqual(
+          loaded.map((w) => w.sid),
+          [WS2, WS1],
+          'creation order',
+        );
+        const two = loaded[0] as StoredWorkspace;
+        assert.equal(two.accountSid, AC);
+        assert.equal(two.sidSeed, 42);
+        assert.equal(two.sidScheme, 1);
+        assert.deepEqual(two.createOptions, { friendlyName: 'Two', at: T0 });
+        assert.equal(two.snapshot, null);
+        assert.equal(two.snapshotGenerator, null);
+        assert.equal(two.snapshotSeq, 0);
+        assert.equal(two.lastSeq, 3);
+        assert.deepEqual(two.commands, [1, 2, 3].map((seq) => ({ seq, command: tick(T0 + seq) })));
+        assert.equal((loaded[1] as StoredWorkspace).sidScheme, 0, 'default SID scheme');
+        assert.deepEqual((await store.event(WS2, 'EV20'))?.eventType, 'workspace.created');
+        assert.equal((await store.outboxHead(WS2, 'event'))?.payload, 'p0');
+
+        const snapshot = { version: 1, marker: 'after 2' } as unknown as WorkspaceSnapshot;
+        const generator: SidState = { random: [1, 2, 3, 4], eventHead: 'EVab', events: 9 } as unknown as SidState;
+        await store.saveSnapshot(WS2, 2, snapshot, generator);
+        loaded = await store.loadWorkspaces();
+        const after2 = loaded[0] as StoredWorkspace;
+        assert.deepEqual(after2.snapshot, snapshot);
+        assert.deepEqual(after2.snapshotGenerator, generator);
+        assert.equal(after2.snapshotSeq, 2);
+        assert.equal(after2.lastSeq, 3);
+        assert.deepEqual(after2.commands, [{ seq: 3, command: tick(T0 + 3) }]);
+
+        // A snapshot that includes every command: nothing left in the log, lastSeq from the snapshot.
+        await store.saveSnapshot(WS2, 3, snapshot, generator);
+        const after3 = (await store.loadWorkspaces())[0] as StoredWorkspace;
+        assert.deepEqual(after3.commands, []);
+        assert.equal(after3.lastSeq, 3);
+
+        await store.deleteWorkspace(WS2, T0 + 100);
+        assert.deepEqual(
+          (await store.loadWorkspaces()).map((w) => w.sid),
+          [WS1],
+        );
+        // Its events stay for the retention.
+        assert.equal((await store.event(WS2, 'EV21'))?.sid, 'EV21');
+      }),
+    );
+
+    test(
+      'commit: durable before onDurable, callbacks in commit order, outbox ids in commit order, a later store sees every batch',
+      withStore(async () => {
+        await seed(store, [WS1, WS2]);
+        const order: number[] = [];
+        const done: Promise<void>[] = [];
+        for (let i = 1; i <= 20; i += 1) {
+          const ws = i % 2 === 0 ? WS2 : WS1;
+          const seq = Math.ceil(i / 2);
+          done.push(
+            new Promise((resolve, reject) =>
+              store.commit(
+                [record(ws, seq, [ev(`EV${String(i).padStart(3, '0')}`, 'task.created', T0 + i)], [{ kind: 'event', payload: `b${i}a`, dueAt: T0 }, { kind: 'event', payload: `b${i}b`, dueAt: T0 }])],
+                (error) => {
+                  order.push(i);
+                  if (error === null) resolve();
+                  else reject(error);
+                },
+                i % 5 === 0 ? { events: [{ workspaceSid: ws, event: ev(`EVc${i}`, 'callback.created', T0 + i) }], outbox: [{ workspaceSid: ws, kind: 'event', payload: `b${i}c`, dueAt: T0 }], callbackStates: [] } : undefined,
+              ),
+            ),
+          );
+        }
+        await Promise.all(done);
+        assert.deepEqual(order, Array.from({ length: 20 }, (_, k) => k + 1), 'onDurable in commit order');
+
+        // Ids increase in commit order across the lanes, and within a batch records before cores.
+        const expected: string[] = [];
+        for (let i = 1; i <= 20; i += 1) expected.push(`b${i}a`, `b${i}b`, ...(i % 5 === 0 ? [`b${i}c`] : []));
+        const all = [...(await store.outboxLane(WS1, 'event', 100)), ...(await store.outboxLane(WS2, 'event', 100))].sort((a, b) => a.id - b.id);
+        assert.deepEqual(
+          all.map((r) => r.payload),
+          expected,
+        );
+
+        // Another store opened now (a restart) finds every acknowledged batch.
+        const other = await adapter.open();
+        const loaded = await other.loadWorkspaces();
+        assert.deepEqual(
+          loaded.map((w) => [w.sid, w.lastSeq, w.commands.length]),
+          [
+            [WS1, 10, 10],
+            [WS2, 10, 10],
+          ],
+        );
+        assert.equal(await other.pendingOutbox(), expected.length);
+        await other.close();
+      }),
+    );
+
+    test(
+      'commit: a failed batch leaves nothing behind; a commit made after the failure was reported succeeds',
+      withStore(async () => {
+        await seed(store);
+        await commitDurable(store, [record(WS1, 1)]);
+        // seq 1 again: the primary key refuses the batch, with its events and outbox rows.
+        const failed = commitDurable(store, [record(WS1, 2, [ev('EVx2', 'task.created', T0)], [{ kind: 'event', payload: 'x2', dueAt: T0 }]), record(WS1, 1, [ev('EVx1', 'task.created', T0)])]);
+        // Queued right behind it: written (SQLite writes at once) or failed with it (PostgreSQL), never half.
+        const behind = commitDurable(store, [record(WS1, 3, [], [{ kind: 'event', payload: 'x3', dueAt: T0 }])]).then(
+          () => true,
+          (error: unknown) => {
+            assert.ok(error instanceof StoreError);
+            return false;
+          },
+        );
+        await assert.rejects(failed, StoreError);
+        const behindWritten = await behind;
+        assert.equal(await store.event(WS1, 'EVx2'), undefined);
+        assert.equal(await store.event(WS1, 'EVx1'), undefined);
+        const payloads = (await store.outboxLane(WS1, 'event', 10)).map((r) => r.payload);
+        assert.deepEqual(payloads, behindWritten ? ['x3'] : []);
+        if (store.kind === 'postgres') assert.equal(behindWritten, false, 'PostgreSQL fails what was queued behind a failed batch');
+
+        await commitDurable(store, [record(WS1, 4, [ev('EV4', 'task.created', T0)])]);
+        const ws = (await store.loadWorkspaces())[0] as StoredWorkspace;
+        assert.deepEqual(
+          ws.commands.map((c) => c.seq),
+          behindWritten ? [1, 3, 4] : [1, 4],
+        );
+      }),
+    );
+
+    test(
+      'commit: an empty batch is answered in order; after close, commits fail',
+      withStore(async () => {
+        await seed(store);
+        const order: string[] = [];
+        await Promise.all([
+          new Promise<void>((resolve) => store.commit([record(WS1, 1)], () => (order.push('one'), resolve()))),
+          new Promise<void>((resolve) => store.commit([], () => (order.push('empty'), resolve()), noCores())),
+        ]);
+        assert.deepEqual(order, ['one', 'empty']);
+        const closed = await adapter.open();
+        await closed.close();
+        await assert.rejects(
+          new Promise<void>((resolve, reject) => {
+            try {
+              closed.commit([record(WS1, 2)], (error) => (error === null ? resolve() : reject(error)));
+            } catch (error) {
+              reject(error);
+            }
+          }),
+        );
+      }),
+    );
+
+    test(
+      'events: by time window (ties in write order), by SID, recent engine events without callback events, pruning',
+      withStore(async () => {
+        await seed(store, [WS1, WS2]);
+        await commitDurable(store, [record(WS1, 1, [ev('EVb', 'task.created', T0 + 10), ev('EVa', 'reservation.created', T0 + 10), ev('EVc', 'task.updated', T0 + 20)])]);
+        await commitDurable(store, [record(WS2, 1, [ev('EVother', 'task.created', T0 + 10)])], {
+          events: [{ workspaceSid: WS1, event: ev('EVcb', 'callback.created', T0 + 25) }],
+          outbox: [],
+          callbackStates: [],
+        });
+        await commitDurable(store, [record(WS1, 2, [ev('EVd', 'task.completed', T0 + 30), ev('EVe', 'task.deleted', T0 + 40)])]);
+
+        const sids = (events: EngineEvent[]): string[] => events.map((e) => e.sid);
+        assert.deepEqual(sids(await store.events(WS1, T0, T0 + 1000, 100)), ['EVb', 'EVa', 'EVc', 'EVcb', 'EVd', 'EVe']);
+        assert.deepEqual(sids(await store.events(WS1, T0 + 10, T0 + 30, 100)), ['EVb', 'EVa', 'EVc', 'EVcb'], 'from inclusive, to exclusive');
+        assert.deepEqual(sids(await store.events(WS1, T0, T0 + 1000, 2)), ['EVb', 'EVa'], 'limit');
+        const one = await store.event(WS1, 'EVa');
+        assert.deepEqual(one, ev('EVa', 'reservation.created', T0 + 10), 'read back as written');
+        assert.equal(await store.event(WS2, 'EVa'), undefined, 'another workspace');
+        assert.equal(await store.event(WS1, 'EVnone'), undefined);
+
+        assert.deepEqual(sids(await store.recentEngineEvents(WS1, T0, 3)), ['EVc', 'EVd', 'EVe'], 'newest 3 engine events, oldest first, no callback.*');
+        assert.deepEqual(sids(await store.recentEngineEvents(WS1, T0 + 20, 100)), ['EVc', 'EVd', 'EVe'], 'since');
+        assert.deepEqual(await store.recentEngineEvents(WS1, T0 + 1000, 10), []);
+
+        assert.equal(await store.pruneEvents(T0 + 20), 3, 'EVb, EVa and EVother');
+        assert.deepEqual(sids(await store.events(WS1, 0, T0 + 1000, 100)), ['EVc', 'EVcb', 'EVd', 'EVe']);
+      }),
+    );
+
+    test(
+      'outbox: due rows by kind, lanes by their head, lane reads, done marks (seen at once, written later), reschedule, prune',
+      withStore(async () => {
+        await seed(store, [WS1, WS2]);
+        const row = (kind: string, payload: string, dueAt: number): OutboxInsert => ({ kind, payload, dueAt });
+        await commitDurable(store, [
+          record(WS1, 1, [], [row('event', 'e1', T0), row('assignment', 'a1', T0 + 50), row('event', 'e2', T0 + 100)]),
+          record(WS2, 1, [], [row('event', 'f1', T0 + 200), row('event', 'f2', T0)]),
+        ]);
+        const payloads = (rows: readonly OutboxRow[]): string[] => rows.map((r) => r.payload);
+
+        assert.deepEqual(payloads(await store.dueOutbox('event', T0, 10)), ['e1', 'f2']);
+        assert.deepEqual(payloads(await store.dueOutbox('event', T0 + 1000, 10)), ['e1', 'e2', 'f1', 'f2']);
+        assert.deepEqual(payloads(await store.dueOutbox('event', T0 + 1000, 3)), ['e1', 'e2', 'f1'], 'limit');
+        assert.deepEqual(payloads(await store.dueOutbox('assignment', T0 + 50, 10)), ['a1']);
+        assert.deepEqual(await store.dueOutbox('assignment', T0 + 49, 10), []);
+
+        // WS2's head (f1) is not due before T0+200 although f2 behind it is: its lane waits.
+        assert.deepEqual(await store.dueLanes('event', T0), [WS1]);
+        assert.deepEqual(await store.dueLanes('event', T0 + 200), [WS1, WS2]);
+        const head = (await store.outboxHead(WS1, 'event')) as OutboxRow;
+        assert.deepEqual({ ...head, id: 0 }, { id: 0, workspaceSid: WS1, kind: 'event', payload: 'e1', attempts: 0, nextAttemptAt: T0 });
+        assert.deepEqual(payloads(await store.outboxLane(WS1, 'event', 10)), ['e1', 'e2']);
+        assert.deepEqual(payloads(await store.outboxLane(WS1, 'event', 10, head.id)), ['e2'], 'after a row');
+        assert.deepEqual(payloads(await store.outboxLane(WS2, 'event', 1)), ['f1'], 'limit');
+        assert.equal(await store.pendingOutbox(), 5);
+
+        // A done mark is seen at once by this store's reads.
+        store.markOutboxDone(head.id, 1, T0 + 5, { workspaceSid: WS1, kind: 'event' });
+        assert.equal((await store.outboxHead(WS1, 'event'))?.payload, 'e2');
+        assert.deepEqual(payloads(await store.dueOutbox('event', T0 + 1000, 10)), ['e2', 'f1', 'f2']);
+        assert.deepEqual(await store.dueLanes('event', T0), [], "WS1's next row is due at T0+100");
+        assert.deepEqual(await store.dueLanes('event', T0 + 100), [WS1]);
+        const a1 = (await store.dueOutbox('assignment', T0 + 50, 10))[0] as OutboxRow;
+        store.markOutboxDone(a1.id, 2, T0 + 6);
+        assert.deepEqual(await store.dueOutbox('assignment', T0 + 50, 10), []);
+        // ... and written within OUTBOX_MARK_DELAY_MS without any commit: another store sees it.
+        await sleep(OUTBOX_MARK_DELAY_MS * 5);
+        const other = await adapter.open();
+        assert.equal((await other.outboxHead(WS1, 'event'))?.payload, 'e2');
+        assert.deepEqual(await other.dueOutbox('assignment', T0 + 50, 10), []);
+        assert.equal(await other.pendingOutbox(), 3);
+        await other.close();
+
+        // A mark also goes with the next commit.
+        const e2 = (await store.outboxHead(WS1, 'event')) as OutboxRow;
+        store.markOutboxDone(e2.id, 1, T0 + 7, { workspaceSid: WS1, kind: 'event' });
+        await commitDurable(store, [record(WS1, 2)]);
+        assert.equal(await store.pendingOutbox(), 2);
+
+        // Reschedule: attempts and the next attempt's time; the lane waits for its head.
+        const f1 = (await store.outboxHead(WS2, 'event')) as OutboxRow;
+        await store.rescheduleOutbox(f1.id, 3, T0 + 500);
+        assert.deepEqual(await store.outboxHead(WS2, 'event'), { ...f1, attempts: 3, nextAttemptAt: T0 + 500 });
+        assert.deepEqual(await store.dueLanes('event', T0 + 499), []);
+        assert.deepEqual(await store.dueLanes('event', T0 + 500), [WS2]);
+
+        // Prune: rows done before the instant go; undelivered rows never do.
+        assert.equal(await store.pruneOutbox(T0 + 6), 1, 'e1 (done at T0+5)');
+        assert.equal(await store.pruneOutbox(T0 + 1_000_000), 2, 'a1 and e2');
+        assert.equal(await store.pendingOutbox(), 2);
+        assert.deepEqual(payloads(await store.dueOutbox('event', T0 + 1000, 10)), ['f1', 'f2']);
+      }),
+    );
+
+    test(
+      'callback state rows: written in a commit, upserted and deleted by later ones, loaded in registration order',
+      withStore(async () => {
+        await seed(store, [WS1, WS2]);
+        await commitDurable(store, [record(WS1, 1)], {
+          events: [],
+          outbox: [],
+          callbackStates: [callbackState(WS1, [callback('CB1', 'queued', T0), callback('CB2', 'queued', T0), callback('CB3', 'queued', T0)], [], T0)],
+        });
+        await commitDurable(store, [], {
+          events: [],
+          outbox: [],
+          callbackStates: [callbackState(WS2, [callback('CB9', 'scheduled', T0 + 1)], [], T0 + 1), callbackState(WS1, [callback('CB1', 'dialing', T0 + 2)], ['CB2'], T0 + 2, 2)],
+        });
+        const states = await store.loadCallbackStates();
+        assert.deepEqual(
+          states.map((s) => s.workspaceSid),
+          [WS1, WS2],
+          'in the order first written',
+        );
+        const one = states[0] as CallbackStateRow;
+        assert.equal(one.accountSid, AC);
+        assert.deepEqual(one.datastore, { templates: [], revision: 2 });
+        assert.equal(one.center['revision'], 2);
+        assert.deepEqual(one.center.callbacks, [callback('CB1', 'dialing', T0 + 2), callback('CB3', 'queued', T0)], 'CB1 keeps its place, CB2 is gone');
+        assert.deepEqual((states[1] as CallbackStateRow).center.callbacks, [callback('CB9', 'scheduled', T0 + 1)]);
+
+        // Changed then removed in one batch: removed. Removed then changed again: present.
+        await commitDurable(store, [], {
+          events: [],
+          outbox: [],
+          callbackStates: [callbackState(WS2, [callback('CB8', 'queued', T0 + 3)], [], T0 + 3), callbackState(WS2, [], ['CB8', 'CB9'], T0 + 3), callbackState(WS2, [callback('CB9', 'completed', T0 + 4)], [], T0 + 4)],
+        });
+        const two = (await store.loadCallbackStates())[1] as CallbackStateRow;
+        assert.deepEqual(two.center.callbacks, [callback('CB9', 'completed', T0 + 4)]);
+      }),
+    );
+  });
+}
+
+const sqlite = sqliteAdapter();
+const postgres = postgresAdapter(DATABASE_URL);
+contract(sqlite);
+contract(postgres);
+
+describe('both adapters', { skip: postgres.skip }, () => {
+  before(async () => {
+    await sqlite.setup();
+    await postgres.setup();
+  });
+  after(async () => {
+    await sqlite.teardown();
+    await postgres.teardown();
+  });
+
+  test('the same tables and columns (PostgreSQL adds a rowid where SQLite reads rowid order)', async () => {
+    await sqlite.fresh();
+    await postgres.fresh();
+    await (await sqlite.open()).close();
+    await (await postgres.open()).close();
+    const lite = await sqlite.columns();
+    const pgc = await postgres.columns();
+    // The SQLite-only cursor table of the callbacks service that is being retired.
+    lite.delete('callback_cursor');
+    for (const [table, cols] of pgc) pgc.set(table, cols.filter((c) => c !== 'rowid'));
+    assert.deepEqual(new Map([...pgc].sort()), new Map([...lite].sort()));
+  });
+});
