@@ -5,7 +5,7 @@
  * (durable before the answer), bodies come from serializers.ts, errors from twilio-errors.ts.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Runtime } from '../runtime/runtime.ts';
+import { StoreUnavailableError, type Runtime } from '../runtime/runtime.ts';
 import { authenticate } from './auth.ts';
 import { setPrincipal, type Api } from './context.ts';
 import { activityRoutes } from './routes/activities.ts';
@@ -23,7 +23,7 @@ import { workspaceRoutes } from './routes/workspaces.ts';
 import { callbackRoutes } from './routes/callbacks.ts';
 import { mindfulRoutes } from './routes/callbacks-mindful.ts';
 import type { CallbackService } from '../runtime/callback-service.ts';
-import { ApiError, errorBody, internalError, methodNotAllowed, notFound } from './twilio-errors.ts';
+import { ApiError, errorBody, internalError, serviceUnavailable, methodNotAllowed, notFound } from './twilio-errors.ts';
 
 export interface BuildAppOptions {
   runtime: Runtime;
@@ -159,7 +159,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       else if (error.statusCode === 415) e = unsupportedMediaType(String(req.headers['content-type'] ?? ''));
       else e = new ApiError(400, 20001, error.message);
     }
-    else {
+    else if (error instanceof StoreUnavailableError) {
+      req.log.error(error);
+      e = serviceUnavailable();
+    } else {
       req.log.error(error);
       e = internalError();
     }

@@ -62,3 +62,5 @@ export const unauthorized = (): ApiError => new ApiError(401, 20003, 'Authentica
 export const methodNotAllowed = (method: string, path: string): ApiError =>
   new ApiError(405, 20004, `Method ${method} not allowed on ${path}`);
 export const internalError = (): ApiError => new ApiError(500, 20500, 'Internal Server Error');
+/** The store refused a write (a full disk): nothing was applied; the client may retry later (Twilio's 20503). */
+export const serviceUnavailable = (): ApiError => new ApiError(503, 20503, 'Service Unavailable: the write could not be saved and was not applied; try again later');

@@ -57,6 +57,14 @@ export interface CallbackHostingOptions {
 /** Default warm-up window of the wait-time estimator after a restart (see `ewtWarmup`). */
 export const EWT_WARMUP_DEFAULTS = { hours: 24, maxEvents: 100_000 } as const;
 
+/** Throws RangeError naming the field for a bad option (a negative or non-finite `ewtWarmup` value). */
+export function checkHostingOptions(options: CallbackHostingOptions): void {
+  for (const field of ['hours', 'maxEvents'] as const) {
+    const v = options.ewtWarmup?.[field];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`ewtWarmup.${field} must be a finite number >= 0`);
+  }
+}
+
 /** What the runtime lends a hosted core while it builds a batch. */
 export interface CoreContext {
   /** The batch's instant, epoch ms. */
@@ -184,10 +192,7 @@ export class CallbackHosting {
     this.submit = submit;
     this.newSid = newSid;
     this.newToken = newToken;
-    for (const field of ['hours', 'maxEvents'] as const) {
-      const v = options.ewtWarmup?.[field];
-      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`ewtWarmup.${field} must be a finite number >= 0`);
-    }
+    checkHostingOptions(options);
     this.telephony = options.telephony ?? null;
     this.telephonyAuthToken = options.telephonyAuthToken ?? null;
     this.centerOptions = options.center ?? {};

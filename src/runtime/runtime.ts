@@ -33,7 +33,7 @@ import type { CallbackCenter } from '../callbacks/center.ts';
 import type { Datastore } from '../callbacks/datastore.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { systemScheduler } from './scheduler.ts';
-import { CallbackHosting, type CallbackHostingOptions, type CoreContext, type Host as CallbackHost } from './callbacks-hosting.ts';
+import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type CoreContext, type Host as CallbackHost } from './callbacks-hosting.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
 import { outboxRows, type EventOrigin, type StoredEvent } from '../webhooks/outbox.ts';
@@ -141,7 +141,7 @@ export class Runtime {
       options.callbacks ?? {},
       this.scheduler,
       (workspaceSid, op) => void this.enqueue(workspaceSid, op).catch(() => undefined),
-      (prefix) => prefix + randomBytes(16).toString('hex'),
+      timeOrderedSids(this.scheduler),
       () => randomBytes(32).toString('hex'),
     );
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
@@ -150,6 +150,7 @@ export class Runtime {
 
   /** Opens the store, rebuilds every workspace and fires the timers that came due meanwhile. */
   static open(options: RuntimeOptions = {}): Runtime {
+    checkHostingOptions(options.callbacks ?? {});
     const dataDir = options.dataDir ?? './data';
     mkdirSync(dataDir, { recursive: true });
     const store = SqliteStore.open(options.databasePath ?? join(dataDir, 'switchboard.sqlite'), { synchronous: options.synchronous });
@@ -556,6 +557,27 @@ export class Runtime {
     this.accounts = new Map(this.store.accounts().map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
     this.apiKeys = new Map(this.store.apiKeys().map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
   }
+}
+
+/**
+ * The SID source the runtime lends the cores beside the engine: `prefix` + 32 hex digits that sort
+ * in the order they were made — 12 digits of the scheduler's epoch ms, 4 of a counter within that
+ * millisecond, 16 random — so records made in one batch (one instant) keep their order where a
+ * core breaks ties by SID (the callback center's virtual queue, spec callbacks-and-ewt §3.3).
+ */
+export function timeOrderedSids(scheduler: Scheduler): (prefix: string) => string {
+  let lastMs = -1;
+  let counter = 0;
+  return (prefix) => {
+    const ms = Math.max(scheduler.now(), lastMs);
+    counter = ms === lastMs ? counter + 1 : 0;
+    lastMs = ms;
+    if (counter > 0xffff) {
+      lastMs = ms + 1;
+      counter = 0;
+    }
+    return prefix + lastMs.toString(16).padStart(12, '0') + counter.toString(16).padStart(4, '0') + randomBytes(8).toString('hex');
+  };
 }
 
 /** A scheduler with the given clock and real (unref'd) timers. */

@@ -440,7 +440,6 @@ export class SqliteStore {
    */
   commit(batch: readonly CommandRecord[], onDurable?: (error: Error | null) => void, cores?: CoreWrites): void {
     if (this.syncFailure !== null) throw this.syncFailure;
-    this.failNextCommit?.();
     const coreRows = cores === undefined ? 0 : cores.events.length + cores.outbox.length + cores.callbackStates.length;
     if (batch.length > 0 || coreRows > 0) {
       const marks = this.takeOutboxMarks();
@@ -456,6 +455,7 @@ export class SqliteStore {
           for (const o of c.outbox) ids.push(Number(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
         }
         if (cores !== undefined) this.writeCores(cores, ids);
+        this.beforeCommit?.();
       });
       // Only once the transaction stands: a rolled-back batch leaves no ids behind.
       for (const id of ids) this.unsyncedOutboxIds.push(id);
@@ -466,10 +466,11 @@ export class SqliteStore {
   }
 
   /**
-   * Test hook: called at the start of every {@link commit}; a throw there fails the commit as a
-   * full disk would (nothing written, a {@link StoreError} thrown). Null in production.
+   * Test hook: called inside every {@link commit}'s transaction, after its rows are written and
+   * before COMMIT; a throw there fails the commit as a full disk would (rolled back, nothing
+   * written, a {@link StoreError} thrown). Null in production.
    */
-  failNextCommit: (() => void) | null = null;
+  beforeCommit: (() => void) | null = null;
 
   /** The cores' rows of a commit (inside its transaction); outbox ids are appended to `ids`. */
   private writeCores(cores: CoreWrites, ids: number[]): void {

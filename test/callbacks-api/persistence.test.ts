@@ -136,7 +136,7 @@ test('one commit: the batch that writes reservation.completed also holds the cal
   const ct = await target(h, { minimumCallbackDelaySeconds: 0 });
   const wsc = h.client.taskrouter.v1.workspaces(h.ws);
   // The only agent is busy with a call: the callback waits for a free agent (customer-first pacing).
-  const task = await wsc.tasks.create({ workflowSid: h.workflowSid, attributes: '{}' });
+  const task = await wsc.tasks.create({ workflowSid: h.workflowSid, taskChannel: 'voice', attributes: '{}' });
   const [reservation] = await wsc.tasks(task.sid).reservations.list({ reservationStatus: 'pending' });
   await wsc.tasks(task.sid).reservations(reservation!.sid).update({ reservationStatus: 'accepted' });
   const sid = await register(h, ct, 1);
