@@ -435,6 +435,7 @@ function contract(adapter: Adapter): void {
       'commit: durable before onDurable, callbacks in commit order, outbox ids in commit order, a later store sees every batch',
       withStore(async () => {
         await seed(store, [WS1, WS2]);
+        const transactionsBefore = store instanceof PostgresStore ? store.transactions : 0;
         const order: number[] = [];
         const done: Promise<void>[] = [];
         for (let i = 1; i <= 20; i += 1) {
@@ -456,6 +457,8 @@ function contract(adapter: Adapter): void {
         }
         await Promise.all(done);
         assert.deepEqual(order, Array.from({ length: 20 }, (_, k) => k + 1), 'onDurable in commit order');
+        // Group commit: the 19 batches given while the first was in flight went together.
+        if (store instanceof PostgresStore) assert.ok(store.transactions - transactionsBefore <= 2, `${store.transactions - transactionsBefore} transactions for 20 batches`);
 
         // Ids increase in commit order across the lanes, and within a batch records before cores.
         const expected: string[] = [];
