@@ -20,10 +20,9 @@
  *
  * Predictions are seconds, finite and ≥ 0.
  */
-import type { WorkspaceEngine } from '../engine/engine.ts';
+import type { EngineView, TaskQueueView } from '../engine/view.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import type { TaskRecord } from '../engine/model.ts';
-import type { QueueIndex } from '../engine/queue-index.ts';
 
 export type PredictorName = 'twilio_avg_acceptance' | 'oldest_call_waiting' | 'les' | 'hol' | 'ql' | 'qlm' | 'qlm_calibrated';
 
@@ -315,7 +314,7 @@ export class WaitTimeEstimator {
    * Every predictor's estimate for a task, in seconds; call it right after the task was created
    * (it registers the task's state cell, so the calibration learns from the task's real wait).
    */
-  predict(engine: WorkspaceEngine, taskSid: string): Record<PredictorName, number> {
+  predict(engine: EngineView, taskSid: string): Record<PredictorName, number> {
     const task = engine.tasks.get(taskSid);
     if (task === undefined) throw new RangeError(`unknown task ${taskSid}`);
     const q = task.taskQueueSid === null ? undefined : engine.queues.get(task.taskQueueSid);
@@ -384,7 +383,7 @@ export class WaitTimeEstimator {
 
   // ───────────────────────────── pieces ─────────────────────────────
 
-  private twilio(engine: WorkspaceEngine, q: QueueIndex): { avg: number; accepted: number } {
+  private twilio(engine: EngineView, q: TaskQueueView): { avg: number; accepted: number } {
     return this.acceptance.get(q.record.sid)?.read(engine.now) ?? { avg: 0, accepted: 0 };
   }
 
@@ -396,7 +395,7 @@ export class WaitTimeEstimator {
    * that it takes one of our workers (Google CCAI counts a k-queue agent 1/k, spec §7.1; this is
    * the same idea seen from the queue).
    */
-  private queueState(engine: WorkspaceEngine, q: QueueIndex, task: TaskRecord): PoolState {
+  private queueState(engine: EngineView, q: TaskQueueView, task: TaskRecord): PoolState {
     const channel = engine.channels.get(task.taskChannelSid);
     const index = channel?.index ?? 0;
     let busy = 0;
@@ -422,7 +421,7 @@ export class WaitTimeEstimator {
   }
 
   /** Share of `other`'s members who are members of `q` (cached until membership may change). */
-  private poolWeight(other: QueueIndex, q: QueueIndex): number {
+  private poolWeight(other: TaskQueueView, q: TaskQueueView): number {
     const key = `${other.record.sid}|${q.record.sid}`;
     let w = this.weights.get(key);
     if (w === undefined) {
@@ -435,7 +434,7 @@ export class WaitTimeEstimator {
   }
 
   /** 1 / mean of the remembered services on the channel by the pool's members (all, if none). */
-  private mu(engine: WorkspaceEngine, channelSid: string, q: QueueIndex): number {
+  private mu(engine: EngineView, channelSid: string, q: TaskQueueView): number {
     const ring = this.services.get(channelSid);
     if (ring === undefined || ring.seconds.length === 0) return 0;
     let total = 0;
@@ -486,7 +485,7 @@ export class WaitTimeEstimator {
 }
 
 /** Oldest waiting task's time in the queue (Connect's OCW) and the oldest of the task's class (HOL). */
-function heads(q: QueueIndex, task: TaskRecord, now: number): { oldest: number; headOfClass: number } {
+function heads(q: TaskQueueView, task: TaskRecord, now: number): { oldest: number; headOfClass: number } {
   let oldest = 0;
   let headOfClass = 0;
   for (const t of q.tasks) {

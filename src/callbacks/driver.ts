@@ -10,6 +10,7 @@
  * (waiting tasks and worker slots) so pacing and ECBT see the live state.
  */
 import type { WorkspaceEngine } from '../engine/engine.ts';
+import type { EngineView } from '../engine/view.ts';
 import type { Command } from '../engine/commands.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import type { Outcome } from '../engine/engine.ts';
@@ -300,7 +301,7 @@ export class CallbackDriver {
  * staffed (available activity or busy).
  * Null when the queue does not exist. Reads engine state only.
  */
-export function queueViewOf(engine: WorkspaceEngine, taskQueueSid: string, channel: string): QueueView | null {
+export function queueViewOf(engine: EngineView, taskQueueSid: string, channel: string): QueueView | null {
   const q = engine.queues.get(taskQueueSid);
   if (q === undefined) return null;
   const ch = engine.findChannel(channel);

@@ -38,9 +38,9 @@ export const INITIAL_STATUSES: readonly CallbackStatus[] = ['registered', 'sched
  *   attempt that already ended was reported after it (a driver that carries effects out
  *   asynchronously);
  * - `canceled` from every non-terminal state but `agent_connected` (cancel refuses a bridged
- *   callback) and the two states that only last inside one operation: `agent_reserved` (the
- *   customer is dialed at once) and `customer_answered` (the readiness prompt's answer is
- *   reported with the outcome).
+ *   callback) and the three states that only last inside one operation: `agent_reserved` (the
+ *   customer is dialed at once), `customer_answered` (the readiness prompt's answer is
+ *   reported with the outcome) and `rescheduled` (booked into its new slot at once).
  * Terminal statuses lead nowhere.
  */
 export const ALLOWED_TRANSITIONS: Readonly<Record<CallbackStatus, readonly CallbackStatus[]>> = {

@@ -1,7 +1,7 @@
 /**
  * Event data (spec §9.3 groups) and the engine's emit helpers, as functions of the engine's
- * records: the workspace group, then task, worker, queue and workflow groups in a fixed key
- * order (event logs must come out byte-identical). Times in event data are whole seconds
+ * state (state.ts): the workspace group, then task, worker, queue and workflow groups in a fixed
+ * key order (event logs must come out byte-identical). Times in event data are whole seconds
  * (`task_age`, `task_date_created`, …) unless a key says `_ms`; the engine's clock is epoch ms.
  *
  * One path builds every event's data: {@link taskData} (or {@link workspaceData}) as an object
@@ -11,24 +11,42 @@
  * each: 60,000–75,000/s with the literals, 62,000–68,000/s without): not worth three hand-kept
  * copies of the task group in the same key order.
  */
-import type { EventType, EventValue } from './events.ts';
+import type { EngineEvent, EventType, EventValue, ResourceType } from './events.ts';
 import type { ActivityRecord, ReservationRecord, TaskChannelRecord, TaskQueueRecord, TaskRecord, WorkerRecord, WorkflowRecord } from './model.ts';
-import type { WorkspaceEngine } from './engine.ts';
+import type { EngineState } from './state.ts';
+
+/**
+ * Appends an event at the engine's instant (a new `EV` SID) to the events of the command being
+ * executed, and records it in the statistics. `worker`, for a reservation event, is its worker
+ * record: the statistics recorder keeps a slot on it.
+ */
+export function emit(
+  state: EngineState,
+  eventType: EventType,
+  resourceType: ResourceType,
+  resourceSid: string,
+  data: Record<string, EventValue>,
+  worker?: WorkerRecord,
+): void {
+  const event: EngineEvent = { sid: state.newSid('EV'), eventType, at: state.now, resourceType, resourceSid, data };
+  state.events.push(event);
+  state.statistics.record(event, worker);
+}
 
 /** A new event data object with the workspace group (spec §9.3): `workspace_sid`, `workspace_name`. */
-export function workspaceData(engine: WorkspaceEngine): Record<string, EventValue> {
-  return { workspace_sid: engine.workspace.sid, workspace_name: engine.workspace.friendlyName };
+export function workspaceData(state: EngineState): Record<string, EventValue> {
+  return { workspace_sid: state.workspace.sid, workspace_name: state.workspace.friendlyName };
 }
 
 /** The workspace and task groups of a task event; `task_age` in whole seconds since creation. */
-export function taskData(engine: WorkspaceEngine, task: TaskRecord): Record<string, EventValue> {
-  const channel = engine.channels.get(task.taskChannelSid);
+export function taskData(state: EngineState, task: TaskRecord): Record<string, EventValue> {
+  const channel = state.channels.get(task.taskChannelSid);
   return {
-    workspace_sid: engine.workspace.sid,
-    workspace_name: engine.workspace.friendlyName,
+    workspace_sid: state.workspace.sid,
+    workspace_name: state.workspace.friendlyName,
     task_sid: task.sid,
     task_attributes: task.attributesJson,
-    task_age: Math.floor((engine.now - task.dateCreated) / 1000),
+    task_age: Math.floor((state.now - task.dateCreated) / 1000),
     task_priority: task.priority,
     task_assignment_status: task.assignmentStatus,
     task_canceled_reason: task.assignmentStatus === 'canceled' ? task.reason : null,
@@ -54,8 +72,8 @@ function addWorkerData(d: Record<string, EventValue>, w: WorkerRecord): Record<s
 }
 
 /** Adds the task queue group to `d` when `queueSid` names a queue that still exists; returns `d`. */
-export function addQueueData(engine: WorkspaceEngine, d: Record<string, EventValue>, queueSid: string | null): Record<string, EventValue> {
-  const q = queueSid === null ? undefined : engine.queues.get(queueSid);
+export function addQueueData(state: EngineState, d: Record<string, EventValue>, queueSid: string | null): Record<string, EventValue> {
+  const q = queueSid === null ? undefined : state.queues.get(queueSid);
   if (q !== undefined) {
     d['task_queue_sid'] = q.record.sid;
     d['task_queue_name'] = q.record.friendlyName;
@@ -65,8 +83,8 @@ export function addQueueData(engine: WorkspaceEngine, d: Record<string, EventVal
 }
 
 /** Adds the workflow group to `d` when `workflowSid` names a workflow that still exists; returns `d`. */
-export function addWorkflowData(engine: WorkspaceEngine, d: Record<string, EventValue>, workflowSid: string | null): Record<string, EventValue> {
-  const wf = workflowSid === null ? undefined : engine.workflows.get(workflowSid);
+export function addWorkflowData(state: EngineState, d: Record<string, EventValue>, workflowSid: string | null): Record<string, EventValue> {
+  const wf = workflowSid === null ? undefined : state.workflows.get(workflowSid);
   if (wf !== undefined) {
     d['workflow_sid'] = wf.sid;
     d['workflow_name'] = wf.friendlyName;
@@ -75,53 +93,53 @@ export function addWorkflowData(engine: WorkspaceEngine, d: Record<string, Event
 }
 
 /** Task, Queue and Workflow groups: task.* and task-queue.* events (spec §9.3). */
-export function emitTask(engine: WorkspaceEngine, type: EventType, task: TaskRecord, queueSid = task.taskQueueSid): void {
-  const d = addWorkflowData(engine, addQueueData(engine, taskData(engine, task), queueSid), task.workflowSid);
-  engine.emit(type, 'task', task.sid, d);
+export function emitTask(state: EngineState, type: EventType, task: TaskRecord, queueSid = task.taskQueueSid): void {
+  const d = addWorkflowData(state, addQueueData(state, taskData(state, task), queueSid), task.workflowSid);
+  emit(state, type, 'task', task.sid, d);
 }
 
 /** Reservation group events (spec §9.3): task, worker, queue and workflow groups plus `reservation_sid`. */
-export function emitReservation(engine: WorkspaceEngine, type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
-  const d = addWorkflowData(engine, addQueueData(engine, addWorkerData(taskData(engine, task), worker), r.taskQueueSid), r.workflowSid);
+export function emitReservation(state: EngineState, type: EventType, r: ReservationRecord, task: TaskRecord, worker: WorkerRecord): void {
+  const d = addWorkflowData(state, addQueueData(state, addWorkerData(taskData(state, task), worker), r.taskQueueSid), r.workflowSid);
   d['reservation_sid'] = r.sid;
-  engine.emit(type, 'reservation', r.sid, d, worker);
+  emit(state, type, 'reservation', r.sid, d, worker);
 }
 
 /** Worker group events; `extra` keys (previous activity, channel capacity…) go after the worker group. */
-export function emitWorker(engine: WorkspaceEngine, type: EventType, w: WorkerRecord, extra?: Record<string, EventValue>): void {
-  const d = addWorkerData(workspaceData(engine), w);
+export function emitWorker(state: EngineState, type: EventType, w: WorkerRecord, extra?: Record<string, EventValue>): void {
+  const d = addWorkerData(workspaceData(state), w);
   if (extra !== undefined) Object.assign(d, extra);
-  engine.emit(type, 'worker', w.sid, d);
+  emit(state, type, 'worker', w.sid, d);
 }
 
 /** task-queue.created/updated/deleted/expression.updated. */
-export function emitQueue(engine: WorkspaceEngine, type: EventType, q: TaskQueueRecord): void {
-  engine.emit(type, 'taskqueue', q.sid, addQueueData(engine, workspaceData(engine), q.sid));
+export function emitQueue(state: EngineState, type: EventType, q: TaskQueueRecord): void {
+  emit(state, type, 'taskqueue', q.sid, addQueueData(state, workspaceData(state), q.sid));
 }
 
 /** workflow.created/updated/deleted. */
-export function emitWorkflow(engine: WorkspaceEngine, type: EventType, wf: WorkflowRecord): void {
-  const d = workspaceData(engine);
+export function emitWorkflow(state: EngineState, type: EventType, wf: WorkflowRecord): void {
+  const d = workspaceData(state);
   d['workflow_sid'] = wf.sid;
   d['workflow_name'] = wf.friendlyName;
-  engine.emit(type, 'workflow', wf.sid, d);
+  emit(state, type, 'workflow', wf.sid, d);
 }
 
 /** activity.created/updated/deleted. */
-export function emitActivity(engine: WorkspaceEngine, type: EventType, a: ActivityRecord): void {
-  const d = workspaceData(engine);
+export function emitActivity(state: EngineState, type: EventType, a: ActivityRecord): void {
+  const d = workspaceData(state);
   d['activity_sid'] = a.sid;
   d['activity_name'] = a.friendlyName;
   d['activity_available'] = a.available;
-  engine.emit(type, 'activity', a.sid, d);
+  emit(state, type, 'activity', a.sid, d);
 }
 
 /** task-channel.created/updated/deleted. */
-export function emitChannel(engine: WorkspaceEngine, type: EventType, c: TaskChannelRecord): void {
-  const d = workspaceData(engine);
+export function emitChannel(state: EngineState, type: EventType, c: TaskChannelRecord): void {
+  const d = workspaceData(state);
   d['task_channel_sid'] = c.sid;
   d['task_channel_name'] = c.friendlyName;
   d['task_channel_unique_name'] = c.uniqueName;
   d['task_channel_optimized_routing'] = c.channelOptimizedRouting;
-  engine.emit(type, 'taskchannel', c.sid, d);
+  emit(state, type, 'taskchannel', c.sid, d);
 }

@@ -3,6 +3,8 @@
  * See engine.ts for how it is driven and shared/specs/taskrouter-semantics.md for behaviour.
  */
 export { WorkspaceEngine, type CreateWorkspaceOptions, type Outcome } from './engine.ts';
+export type { EngineView, QueueTasksView, TaskQueueView } from './view.ts';
+export type { OrderKey } from './queue-index.ts';
 export type { Command, CommandType, TaskQueueFields, WorkflowFields } from './commands.ts';
 export { describeEvent, EVENT_TYPES, type EngineEvent, type EventType, type EventValue, type ResourceType } from './events.ts';
 export type { Rejection, RejectionCode } from './rejections.ts';

@@ -39,9 +39,9 @@
  */
 import { compileExpression, compileKeyReference } from '../expr/index.ts';
 import type { ChannelView, CompiledExpression, WorkerView } from '../expr/types.ts';
-import type { WorkspaceEngine } from './engine.ts';
 import { LIMITS } from './limits.ts';
 import { isTerminal, isWaiting, type ReservationRecord, type TaskRecord, type WorkerRecord } from './model.ts';
+import { ENGINE_STATE, type EngineState, type HoldsEngineState } from './state.ts';
 
 /** One violated invariant: its name, the SIDs involved and what was found. */
 export interface InvariantViolation {
@@ -65,14 +65,14 @@ export class InvariantError extends Error {
 }
 
 /** Throws an {@link InvariantError} naming every violated invariant and the SIDs involved. */
-export function checkInvariants(engine: WorkspaceEngine): void {
+export function checkInvariants(engine: HoldsEngineState): void {
   const violations = findInvariantViolations(engine);
   if (violations.length > 0) throw new InvariantError(violations);
 }
 
 /** The violated invariants, first `limit` of them; empty when everything holds. */
-export function findInvariantViolations(engine: WorkspaceEngine, limit = 40): InvariantViolation[] {
-  const checker = new Checker(engine, limit);
+export function findInvariantViolations(engine: HoldsEngineState, limit = 40): InvariantViolation[] {
+  const checker = new Checker(engine[ENGINE_STATE], limit);
   checker.run();
   return checker.violations;
 }
@@ -133,7 +133,7 @@ interface StepRule {
 
 class Checker {
   readonly violations: InvariantViolation[] = [];
-  private readonly e: WorkspaceEngine;
+  private readonly e: EngineState;
   private readonly limit: number;
   /** Reservation SID → creation rank (the reservations map keeps insertion order). */
   private readonly rank = new Map<string, number>();
@@ -146,8 +146,8 @@ class Checker {
   /** `${workerSid}|${channelIndex}` → ready, recomputed. */
   private readonly ready = new Map<string, boolean>();
 
-  constructor(engine: WorkspaceEngine, limit: number) {
-    this.e = engine;
+  constructor(state: EngineState, limit: number) {
+    this.e = state;
     this.limit = limit;
   }
 

@@ -1,12 +1,14 @@
 /**
  * Matching (spec §7): which ready worker gets which waiting task, and the indexes that make it
- * fast. Two directions meet here:
+ * fast. Matching only picks; offers.ts turns the picks into reservations. Two directions meet:
  *
  * - a task that can take (more) reservations is offered at once to the best ready workers of its
- *   queue (`routeNow` → `pickWorkers`, spec §7.2), and otherwise listed in its queue (`list`);
- * - a worker whose readiness changed (`refreshWorker`, spec §7.2 rules 3–5) is marked dirty and,
- *   when routing settles (`settle`), served the best listed task of its queues (`bestTaskFor`,
- *   spec §7.1 queue order) before its ready entries are published to the queues' heaps.
+ *   queue (`routeNow` → {@link pickWorkers}, spec §7.2), and otherwise listed in its queue
+ *   ({@link list});
+ * - a worker whose readiness changed ({@link refreshWorker}, spec §7.2 rules 3–5) is marked dirty
+ *   and, when routing settles (`settle`), given the best listed task of its queues
+ *   ({@link pickTask}, spec §7.1 queue order) before its ready entries are published to the
+ *   queues' heaps ({@link publishReady}).
  *
  * Worker ready entries and task entries carry stamps: an entry whose stamp no longer matches its
  * record is stale and skipped, so nothing is removed from a heap eagerly (see queue-index.ts).
@@ -14,7 +16,6 @@
  */
 import { compareWorkersByOrderBy } from '../expr/index.ts';
 import { assert } from '../util/assert.ts';
-import type { WorkspaceEngine } from './engine.ts';
 import {
   isWaiting,
   removeItem,
@@ -27,13 +28,14 @@ import {
   type WorkerRecord,
 } from './model.ts';
 import { fifoBefore, lifoBefore, readyBefore, readyEntryOf, type QueueIndex, type ReadyEntry, type WaitingEntry } from './queue-index.ts';
+import { findWorkerByName, type EngineState } from './state.ts';
 
 /** Read instead of a worker's directTasks while no task is listed as direct (not written to). */
 const NO_TASK_SIDS: ReadonlySet<string> = new Set();
 
 /** Re-evaluates one queue's TargetWorkers for one worker and updates the indexes. */
-export function updateMembership(engine: WorkspaceEngine, w: WorkerRecord, q: QueueIndex): void {
-  const member = q.expression !== null && q.expression.evaluate({ nowMs: engine.now, worker: w });
+export function updateMembership(state: EngineState, w: WorkerRecord, q: QueueIndex): void {
+  const member = q.expression !== null && q.expression.evaluate({ nowMs: state.now, worker: w });
   const was = q.members.has(w);
   if (member === was) return;
   if (member) {
@@ -49,7 +51,7 @@ export function updateMembership(engine: WorkspaceEngine, w: WorkerRecord, q: Qu
         }
       }
     }
-    markDirty(engine, w, -1);
+    markDirty(state, w, -1);
   } else {
     q.removeMember(w);
     w.queues.delete(q.record.sid);
@@ -88,13 +90,13 @@ function restampReady(w: WorkerRecord): void {
  * routing; the others are skipped without being read (a cache miss each, for a worker served
  * long ago).
  */
-export function refreshWorker(engine: WorkspaceEngine, w: WorkerRecord, repushChannel = -1, countsChangedOn = -1): void {
+export function refreshWorker(state: EngineState, w: WorkerRecord, repushChannel = -1, countsChangedOn = -1): void {
   const total = w.openReservations.size;
-  const singleTasking = !engine.workspace.multiTaskEnabled;
+  const singleTasking = !state.workspace.multiTaskEnabled;
   const singleBusy = singleTasking && total > 0;
   const channels = w.channels;
   for (let i = 0; i < channels.length; i++) {
-    const tc = engine.channelList[i] as TaskChannelRecord;
+    const tc = state.channelList[i] as TaskChannelRecord;
     if (countsChangedOn >= 0 && i !== countsChangedOn && !singleTasking && !tc.channelOptimizedRouting) continue;
     const ch = channels[i] as WorkerChannelRecord;
     const ready = !tc.deleted && w.activityAvailable && ch.available && ch.activeTasks < ch.configuredCapacity && !singleBusy;
@@ -109,19 +111,19 @@ export function refreshWorker(engine: WorkspaceEngine, w: WorkerRecord, repushCh
     ch.rankIdleSince = idleSince;
     // Published to the queues' ready heaps once the worker has been served (publishReady):
     // a worker that takes a waiting task at once never enters a heap.
-    if (ready) markDirty(engine, w, ch.channelIndex);
+    if (ready) markDirty(state, w, ch.channelIndex);
   }
   // Waiting tasks whose target expression reads `worker.channel.*` may have become eligible on
   // any channel when this worker's counts changed.
-  if ((engine.directListed > 0 && w.directTasks.size > 0) || engine.channelReadingTasks > 0) markDirty(engine, w, -1);
+  if ((state.directListed > 0 && w.directTasks.size > 0) || state.channelReadingTasks > 0) markDirty(state, w, -1);
 }
 
 /** Queues the worker for serving on a channel (-1: every channel) when routing settles. */
-export function markDirty(engine: WorkspaceEngine, w: WorkerRecord, channel: number): void {
+export function markDirty(state: EngineState, w: WorkerRecord, channel: number): void {
   w.dirtyChannels |= channel < 0 || channel > 30 ? -1 : 1 << channel;
   if (!w.queuedToServe) {
     w.queuedToServe = true;
-    engine.dirtyWorkers.push(w);
+    state.dirtyWorkers.push(w);
   }
 }
 
@@ -135,41 +137,28 @@ function isRoutable(task: TaskRecord): boolean {
 }
 
 /** How many reservations a task may hold at once: its queue's MaxReservedWorkers, 1 for a task aimed at a worker (spec §6). */
-function slotsOf(engine: WorkspaceEngine, task: TaskRecord): number {
+export function slotsOf(state: EngineState, task: TaskRecord): number {
   if (task.taskQueueSid === null) return 1;
-  return (engine.queues.get(task.taskQueueSid) as QueueIndex).record.maxReservedWorkers;
+  return (state.queues.get(task.taskQueueSid) as QueueIndex).record.maxReservedWorkers;
 }
 
 /** Can the task take another reservation now (routable, fewer pending reservations than slots)? */
-export function hasOpenSlot(engine: WorkspaceEngine, task: TaskRecord): boolean {
-  return isRoutable(task) && task.pendingReservations < slotsOf(engine, task);
-}
-
-/**
- * Offers the task to the best ready workers now, up to its open slots (spec §6
- * multi-reservation), and lists it as waiting if slots remain. Returns reservations created.
- */
-export function routeNow(engine: WorkspaceEngine, task: TaskRecord): number {
-  unlist(engine, task);
-  if (!engine.workspace.automaticRouting || !hasOpenSlot(engine, task)) return 0;
-  const workers = pickWorkers(engine, task, slotsOf(engine, task) - task.pendingReservations);
-  for (const w of workers) engine.createReservation(task, w);
-  if (hasOpenSlot(engine, task)) list(engine, task);
-  return workers.length;
+export function hasOpenSlot(state: EngineState, task: TaskRecord): boolean {
+  return isRoutable(task) && task.pendingReservations < slotsOf(state, task);
 }
 
 /** Does this worker already hold a pending reservation for the task? (A worker gets at most one per task.) */
-export function hasPendingReservationFor(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord): boolean {
+export function hasPendingReservationFor(state: EngineState, task: TaskRecord, w: WorkerRecord): boolean {
   if (task.pendingReservations === 0) return false;
   for (const rsid of w.openReservations) {
-    const r = engine.reservations.get(rsid) as ReservationRecord;
+    const r = state.reservations.get(rsid) as ReservationRecord;
     if (r.taskSid === task.sid && r.reservationStatus === 'pending') return true;
   }
   return false;
 }
 
 /** Does the step's restriction let this worker take the task (spec §7.2 rule 2)? */
-function restrictionAllows(engine: WorkspaceEngine, task: TaskRecord, w: WorkerRecord): boolean {
+function restrictionAllows(state: EngineState, task: TaskRecord, w: WorkerRecord): boolean {
   const r = task.restriction;
   if (r === null) return true;
   if (r.knownWorkerMissing) return false;
@@ -177,25 +166,28 @@ function restrictionAllows(engine: WorkspaceEngine, task: TaskRecord, w: WorkerR
     const matches = r.byName ? w.friendlyName.toLowerCase() === r.knownWorker.toLowerCase() : w.sid === r.knownWorker;
     if (!matches) return false;
   }
-  return r.expression === null || r.expression.evaluate({ nowMs: engine.now, task: task.attributes, worker: w });
+  return r.expression === null || r.expression.evaluate({ nowMs: state.now, task: task.attributes, worker: w });
 }
 
-/** The best ready workers for a task, best first, at most `slots` (spec §7.2). */
-function pickWorkers(engine: WorkspaceEngine, task: TaskRecord, slots: number): WorkerRecord[] {
-  const channel = (engine.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
+/**
+ * The best ready workers for a task, best first, at most `slots` (spec §7.2): the picks only;
+ * the caller makes the reservations (offers.ts). Entries passed over go back to the heap.
+ */
+export function pickWorkers(state: EngineState, task: TaskRecord, slots: number): WorkerRecord[] {
+  const channel = (state.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
   if (task.taskQueueSid === null) {
-    const w = task.routingTarget === null ? undefined : engine.workers.get(task.routingTarget);
-    if (w === undefined || hasPendingReservationFor(engine, task, w)) return [];
+    const w = task.routingTarget === null ? undefined : state.workers.get(task.routingTarget);
+    if (w === undefined || hasPendingReservationFor(state, task, w)) return [];
     const ready = (w.channels[channel] as WorkerChannelRecord).ready;
     return task.ignoreCapacity || ready ? [w] : [];
   }
-  const q = engine.queues.get(task.taskQueueSid) as QueueIndex;
+  const q = state.queues.get(task.taskQueueSid) as QueueIndex;
   const r = task.restriction;
   if (r?.knownWorkerMissing) return [];
   if (r?.knownWorker) {
-    const w = r.byName ? engine.findWorkerByName(r.knownWorker) : engine.workers.get(r.knownWorker);
+    const w = r.byName ? findWorkerByName(state, r.knownWorker) : state.workers.get(r.knownWorker);
     if (w === undefined || !q.members.has(w) || !(w.channels[channel] as WorkerChannelRecord).ready) return [];
-    return restrictionAllows(engine, task, w) && !hasPendingReservationFor(engine, task, w) ? [w] : [];
+    return restrictionAllows(state, task, w) && !hasPendingReservationFor(state, task, w) ? [w] : [];
   }
   q.ensureIndexed();
   const heap = q.readyWorkers[channel];
@@ -206,7 +198,7 @@ function pickWorkers(engine: WorkspaceEngine, task: TaskRecord, slots: number): 
     for (const e of heap.unordered()) {
       if (seen.has(e.worker) || !q.isReadyEntryLive(e)) continue;
       seen.add(e.worker);
-      if (restrictionAllows(engine, task, e.worker) && !hasPendingReservationFor(engine, task, e.worker)) candidates.push(e);
+      if (restrictionAllows(state, task, e.worker) && !hasPendingReservationFor(state, task, e.worker)) candidates.push(e);
     }
     const orderBy = r.orderBy;
     candidates.sort((a, b) => compareWorkersByOrderBy(orderBy, a.worker, b.worker) || (readyBefore(a, b) ? -1 : 1));
@@ -218,7 +210,7 @@ function pickWorkers(engine: WorkspaceEngine, task: TaskRecord, slots: number): 
     const e = heap.pop();
     if (e === undefined) break;
     if (!q.isReadyEntryLive(e)) continue;
-    if (chosen.includes(e.worker) || !restrictionAllows(engine, task, e.worker) || hasPendingReservationFor(engine, task, e.worker)) {
+    if (chosen.includes(e.worker) || !restrictionAllows(state, task, e.worker) || hasPendingReservationFor(state, task, e.worker)) {
       (skipped ??= []).push(e);
       continue;
     }
@@ -229,25 +221,25 @@ function pickWorkers(engine: WorkspaceEngine, task: TaskRecord, slots: number): 
 }
 
 /** Lists a routable task with open slots where newly ready workers will find it. */
-export function list(engine: WorkspaceEngine, task: TaskRecord): void {
+export function list(state: EngineState, task: TaskRecord): void {
   assert(task.listedIn === null, `task ${task.sid} listed twice`);
-  const channel = (engine.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
+  const channel = (state.channels.get(task.taskChannelSid) as TaskChannelRecord).index;
   task.listedChannel = channel;
   if (task.taskQueueSid === null) {
-    (engine.workers.get(task.routingTarget as string) as WorkerRecord).directTasks.add(task.sid);
+    (state.workers.get(task.routingTarget as string) as WorkerRecord).directTasks.add(task.sid);
     task.listedIn = 'direct';
-    engine.directListed += 1;
+    state.directListed += 1;
     return;
   }
-  const q = engine.queues.get(task.taskQueueSid) as QueueIndex;
+  const q = state.queues.get(task.taskQueueSid) as QueueIndex;
   const r = task.restriction;
   task.stamp += 1;
-  if (r?.expression?.dependsOn.workerChannel && !r.knownWorkerMissing) engine.channelReadingTasks += 1;
+  if (r?.expression?.dependsOn.workerChannel && !r.knownWorkerMissing) state.channelReadingTasks += 1;
   if (r?.knownWorkerMissing) {
     task.listedIn = 'nowhere';
     return;
   }
-  engine.queueListed += 1;
+  state.queueListed += 1;
   if (r?.knownWorker) {
     const key = knownWorkerKey(r);
     let set = q.knownWorkerTasks.get(key);
@@ -264,20 +256,20 @@ export function list(engine: WorkspaceEngine, task: TaskRecord): void {
 }
 
 /** Takes a task off every index it is listed in (the entries go stale by stamp); no-op when not listed. */
-export function unlist(engine: WorkspaceEngine, task: TaskRecord): void {
+export function unlist(state: EngineState, task: TaskRecord): void {
   const where = task.listedIn;
   if (where === null) return;
   task.listedIn = null;
   task.stamp += 1;
   if (where === 'direct') {
-    engine.directListed -= 1;
-    engine.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
+    state.directListed -= 1;
+    state.workers.get(task.routingTarget as string)?.directTasks.delete(task.sid);
     return;
   }
-  if (where !== 'nowhere') engine.queueListed -= 1;
-  const q = engine.queues.get(task.taskQueueSid as string) as QueueIndex;
+  if (where !== 'nowhere') state.queueListed -= 1;
+  const q = state.queues.get(task.taskQueueSid as string) as QueueIndex;
   const ch = task.listedChannel;
-  if ((where === 'restricted' || where === 'known') && task.restriction?.expression?.dependsOn.workerChannel) engine.channelReadingTasks -= 1;
+  if ((where === 'restricted' || where === 'known') && task.restriction?.expression?.dependsOn.workerChannel) state.channelReadingTasks -= 1;
   if (where === 'waiting') q.waitingCount[ch] = (q.waitingCount[ch] as number) - 1;
   else if (where === 'restricted') q.restrictedCount[ch] = (q.restrictedCount[ch] as number) - 1;
   else if (where === 'known') {
@@ -288,58 +280,18 @@ export function unlist(engine: WorkspaceEngine, task: TaskRecord): void {
   }
 }
 
-/** Serves workers that became ready until no ready worker can take a waiting task. */
-export function settle(engine: WorkspaceEngine): void {
-  const queue = engine.dirtyWorkers;
-  if (!engine.workspace.automaticRouting) {
-    for (const w of queue) w.queuedToServe = false;
-    queue.length = 0;
-    return;
-  }
-  // Serving may queue more workers (and this one again): they are pushed behind `next`.
-  for (let next = 0; next < queue.length; next++) {
-    const w = queue[next] as WorkerRecord;
-    w.queuedToServe = false;
-    if (!w.deleted) serveWorker(engine, w);
-  }
-  queue.length = 0;
-}
-
 /**
- * Gives a worker marked dirty the best listed tasks it can take on the channels it was marked
- * for (one task over all channels when single-tasking), then publishes its ready entries.
+ * The task a single-tasking worker should take, over all its channels, or null: the channels'
+ * best tasks compete in queue order (spec §7.1) instead of the lowest channel index winning.
  */
-function serveWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
-  const mask = w.dirtyChannels;
-  w.dirtyChannels = 0;
-  if (!engine.workspace.multiTaskEnabled) {
-    // Single-tasking: one task over all channels, so the channels' best tasks compete in queue
-    // order (spec §7.1) instead of the lowest channel index winning. A new reservation marks
-    // the worker dirty again while direct (IgnoreCapacity) tasks remain.
-    const orderOf = (t: TaskRecord): QueueOrder => (t.taskQueueSid === null ? 'FIFO' : (engine.queues.get(t.taskQueueSid) as QueueIndex).order);
-    let best: TaskRecord | null = null;
-    for (const ch of w.channels) {
-      const t = bestTaskFor(engine, w, ch.channelIndex);
-      if (t !== null && (best === null || taskBefore(engine, t, orderOf(t), best, orderOf(best)))) best = t;
-    }
-    if (best !== null) engine.createReservation(best, w);
-    publishReady(w, mask);
-    return;
+export function pickTaskOnAnyChannel(state: EngineState, w: WorkerRecord): TaskRecord | null {
+  const orderOf = (t: TaskRecord): QueueOrder => (t.taskQueueSid === null ? 'FIFO' : (state.queues.get(t.taskQueueSid) as QueueIndex).order);
+  let best: TaskRecord | null = null;
+  for (const ch of w.channels) {
+    const t = pickTask(state, w, ch.channelIndex);
+    if (t !== null && (best === null || taskBefore(state, t, orderOf(t), best, orderOf(best)))) best = t;
   }
-  const channels = w.channels;
-  for (let i = 0; i < channels.length; i++) {
-    if (!inChannelMask(mask, i)) continue;
-    const ch = channels[i] as WorkerChannelRecord;
-    let guard = 0;
-    while (ch.ready || (guard === 0 && engine.directListed > 0 && w.directTasks.size > 0)) {
-      const task = bestTaskFor(engine, w, ch.channelIndex);
-      if (task === null) break;
-      engine.createReservation(task, w);
-      guard += 1;
-      assert(guard < 10_000, 'serveWorker loops');
-    }
-  }
-  publishReady(w, mask);
+  return best;
 }
 
 /**
@@ -349,7 +301,7 @@ function serveWorker(engine: WorkspaceEngine, w: WorkerRecord): void {
  * bumps while ready, and each serve ends here. The others are not read (cache misses, for a
  * worker last served long ago).
  */
-function publishReady(w: WorkerRecord, served: number): void {
+export function publishReady(w: WorkerRecord, served: number): void {
   const mask = served | w.dirtyChannels;
   const channels = w.channels;
   for (let i = 0; i < channels.length; i++) {
@@ -365,31 +317,34 @@ function publishReady(w: WorkerRecord, served: number): void {
 }
 
 /** Compares candidate tasks from different queues (spec §7.1, OUR CHOICE for cross-queue ties). */
-function taskBefore(engine: WorkspaceEngine, a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
-  if (aOrder !== bOrder) return aOrder === engine.workspace.prioritizeQueueOrder;
+function taskBefore(state: EngineState, a: TaskRecord, aOrder: QueueOrder, b: TaskRecord, bOrder: QueueOrder): boolean {
+  if (aOrder !== bOrder) return aOrder === state.workspace.prioritizeQueueOrder;
   return aOrder === 'FIFO' ? fifoBefore(a, b) : lifoBefore(a, b);
 }
 
-/** The waiting task a newly ready worker should take on a channel, or null. */
-function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: number): TaskRecord | null {
+/**
+ * The waiting task a newly ready worker should take on a channel (index), or null: its direct
+ * tasks, then the best listed task of its queues in queue order (spec §7.1, §7.2).
+ */
+export function pickTask(state: EngineState, w: WorkerRecord, channel: number): TaskRecord | null {
   let best: TaskRecord | null = null;
   let bestOrder: QueueOrder = 'FIFO';
-  const direct = engine.directListed > 0 ? w.directTasks : NO_TASK_SIDS;
+  const direct = state.directListed > 0 ? w.directTasks : NO_TASK_SIDS;
   for (const tsid of direct) {
-    const t = engine.tasks.get(tsid) as TaskRecord;
-    if (t.listedChannel !== channel || hasPendingReservationFor(engine, t, w)) continue;
+    const t = state.tasks.get(tsid) as TaskRecord;
+    if (t.listedChannel !== channel || hasPendingReservationFor(state, t, w)) continue;
     if (!t.ignoreCapacity && !(w.channels[channel] as WorkerChannelRecord).ready) continue;
-    if (best === null || taskBefore(engine, t, 'FIFO', best, bestOrder)) {
+    if (best === null || taskBefore(state, t, 'FIFO', best, bestOrder)) {
       best = t;
       bestOrder = 'FIFO';
     }
   }
-  if (!(w.channels[channel] as WorkerChannelRecord).ready || engine.queueListed === 0) return best;
+  if (!(w.channels[channel] as WorkerChannelRecord).ready || state.queueListed === 0) return best;
   for (const q of w.queueIndexes) {
     const order = q.order;
     if (q.waitingCount[channel] !== 0) {
-      const head = waitingHeadFor(engine, q, channel, w);
-      if (head !== null && (best === null || taskBefore(engine, head, order, best, bestOrder))) {
+      const head = waitingHeadFor(state, q, channel, w);
+      if (head !== null && (best === null || taskBefore(state, head, order, best, bestOrder))) {
         best = head;
         bestOrder = order;
       }
@@ -397,8 +352,8 @@ function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: number):
     if (q.restrictedCount[channel] !== 0) {
       for (const e of q.restricted[channel] as WaitingEntry[]) {
         if (e.task.stamp !== e.stamp) continue;
-        if (best !== null && !taskBefore(engine, e.task, order, best, bestOrder)) break;
-        if (restrictionAllows(engine, e.task, w) && !hasPendingReservationFor(engine, e.task, w)) {
+        if (best !== null && !taskBefore(state, e.task, order, best, bestOrder)) break;
+        if (restrictionAllows(state, e.task, w) && !hasPendingReservationFor(state, e.task, w)) {
           best = e.task;
           bestOrder = order;
           break;
@@ -408,8 +363,8 @@ function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: number):
     if (q.knownWorkerTasks.size !== 0) {
       for (const key of [w.sid, `~${w.friendlyName.toLowerCase()}`]) {
         for (const t of q.knownWorkerTasks.get(key) ?? []) {
-          if (t.listedChannel !== channel || !restrictionAllows(engine, t, w) || hasPendingReservationFor(engine, t, w)) continue;
-          if (best === null || taskBefore(engine, t, order, best, bestOrder)) {
+          if (t.listedChannel !== channel || !restrictionAllows(state, t, w) || hasPendingReservationFor(state, t, w)) continue;
+          if (best === null || taskBefore(state, t, order, best, bestOrder)) {
             best = t;
             bestOrder = order;
           }
@@ -421,7 +376,7 @@ function bestTaskFor(engine: WorkspaceEngine, w: WorkerRecord, channel: number):
 }
 
 /** The first live waiting task of a queue that this worker holds no reservation for. */
-function waitingHeadFor(engine: WorkspaceEngine, q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
+function waitingHeadFor(state: EngineState, q: QueueIndex, channel: number, w: WorkerRecord): TaskRecord | null {
   const heap = q.waiting[channel];
   if (heap === undefined) return null;
   let skipped: WaitingEntry[] | null = null; // allocated only when an entry is passed over
@@ -431,7 +386,7 @@ function waitingHeadFor(engine: WorkspaceEngine, q: QueueIndex, channel: number,
       heap.pop();
       continue;
     }
-    if (hasPendingReservationFor(engine, e.task, w)) {
+    if (hasPendingReservationFor(state, e.task, w)) {
       (skipped ??= []).push(heap.pop() as WaitingEntry);
       continue;
     }
@@ -443,7 +398,7 @@ function waitingHeadFor(engine: WorkspaceEngine, q: QueueIndex, channel: number,
 }
 
 /** Is channel `index` in a channel mask of {@link markDirty} (-1: every channel)? */
-function inChannelMask(mask: number, index: number): boolean {
+export function inChannelMask(mask: number, index: number): boolean {
   return mask === -1 || (mask & (1 << Math.min(index, 31))) !== 0;
 }
 

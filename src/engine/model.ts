@@ -190,7 +190,7 @@ export class WorkerRecord implements WorkerView {
   directTasks = new Set<string>();
   /** Derived: bit i set = channel i became ready or re-ranked since the worker was last served; -1 = all. */
   dirtyChannels = 0;
-  /** Derived: the worker is in the engine's queue of workers to serve (see WorkspaceEngine.markDirty). */
+  /** Derived: the worker is in the engine's queue of workers to serve (matching.ts markDirty). */
   queuedToServe = false;
   /** Derived: the statistics recorder's slot for this worker (StatisticsRecorder.record); not read by the engine. */
   statisticsSeries: unknown = null;

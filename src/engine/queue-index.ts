@@ -20,7 +20,7 @@
  * task's place, bumps the stamp; stale entries fall out when they reach the top or when the
  * heap is compacted (once it holds more than twice its live entries).
  */
-import type { CompiledExpression } from '../expr/types.ts';
+import type { CompiledExpression, WorkerView } from '../expr/types.ts';
 import { Heap, type HeapOrder } from './heap.ts';
 import type { QueueOrder, TaskQueueRecord, TaskRecord, WorkerChannelRecord, WorkerRecord } from './model.ts';
 
@@ -193,7 +193,7 @@ export class QueueIndex {
 
   /**
    * Is the entry the worker's current one on a ready channel? Membership needs no check: a
-   * worker leaving an indexed queue gets new stamps (WorkspaceEngine.restampReady), so the
+   * worker leaving an indexed queue gets new stamps (matching.ts restampReady), so the
    * entries this queue still holds for it are stale.
    */
   isReadyEntryLive(e: ReadyEntry): boolean {
@@ -228,6 +228,14 @@ export class QueueIndex {
     const live = (this.waitingCount[channel] as number) + 1;
     this.waitingCount[channel] = live;
     if (heap.size > 2 * live + 64) heap.filter((x) => x.task.stamp === x.stamp);
+  }
+
+  /**
+   * Would a worker with these fields match the queue's TargetWorkers at `nowMs` (epoch ms)?
+   * False when TargetWorkers is empty (nobody is eligible, spec §3.1).
+   */
+  matchesWorker(worker: WorkerView, nowMs: number): boolean {
+    return this.expression !== null && this.expression.evaluate({ nowMs, worker });
   }
 
   /** Members whose current activity is `activitySid` (skip_if's `workers.<ActivitySid>`). */

@@ -6,7 +6,7 @@
  * `workspace_sid`, `url` and turns `start_time`/`end_time` (epoch ms here) into ISO-8601.
  * Real-time queries scan the tasks of their scope; they are reads, not routing work.
  */
-import type { WorkspaceEngine } from './engine.ts';
+import type { EngineView as WorkspaceEngine } from './view.ts';
 import { isWaiting, type TaskRecord } from './model.ts';
 import type { Rejection } from './rejections.ts';
 import { Counters, STATISTICS_RETENTION_MS, type StatisticsWindow } from './statistics.ts';

@@ -10,36 +10,36 @@ import type { ActivityRecord, TaskChannelRecord, TaskRecord, WorkerRecord, Workf
 import type { QueueIndex } from './queue-index.ts';
 import { reject } from './rejections.ts';
 import { compileWorkflowConfiguration, WorkflowConfigurationError, type RoutingPlan } from './workflow-config.ts';
-import type { WorkspaceEngine } from './engine.ts';
+import { findChannel, type EngineState } from './state.ts';
 
 /** The worker with this SID, or a `not_found` rejection naming `field`. */
-export function workerOrReject(engine: WorkspaceEngine, sid: string, field = 'WorkerSid'): WorkerRecord {
-  return engine.workers.get(sid) ?? reject('not_found', `Worker ${sid} was not found in workspace ${engine.workspace.sid}`, field);
+export function workerOrReject(state: EngineState, sid: string, field = 'WorkerSid'): WorkerRecord {
+  return state.workers.get(sid) ?? reject('not_found', `Worker ${sid} was not found in workspace ${state.workspace.sid}`, field);
 }
 
 /** The task with this SID, or a `not_found` rejection naming TaskSid. */
-export function taskOrReject(engine: WorkspaceEngine, sid: string): TaskRecord {
-  return engine.tasks.get(sid) ?? reject('not_found', `Task ${sid} was not found in workspace ${engine.workspace.sid}`, 'TaskSid');
+export function taskOrReject(state: EngineState, sid: string): TaskRecord {
+  return state.tasks.get(sid) ?? reject('not_found', `Task ${sid} was not found in workspace ${state.workspace.sid}`, 'TaskSid');
 }
 
 /** The task queue (with its indexes) with this SID, or a `not_found` rejection naming `field`. */
-export function queueOrReject(engine: WorkspaceEngine, sid: string, field = 'TaskQueueSid'): QueueIndex {
-  return engine.queues.get(sid) ?? reject('not_found', `TaskQueue ${sid} was not found in workspace ${engine.workspace.sid}`, field);
+export function queueOrReject(state: EngineState, sid: string, field = 'TaskQueueSid'): QueueIndex {
+  return state.queues.get(sid) ?? reject('not_found', `TaskQueue ${sid} was not found in workspace ${state.workspace.sid}`, field);
 }
 
 /** The workflow with this SID, or a `not_found` rejection naming `field`. */
-export function workflowOrReject(engine: WorkspaceEngine, sid: string, field = 'WorkflowSid'): WorkflowRecord {
-  return engine.workflows.get(sid) ?? reject('not_found', `Workflow ${sid} was not found in workspace ${engine.workspace.sid}`, field);
+export function workflowOrReject(state: EngineState, sid: string, field = 'WorkflowSid'): WorkflowRecord {
+  return state.workflows.get(sid) ?? reject('not_found', `Workflow ${sid} was not found in workspace ${state.workspace.sid}`, field);
 }
 
 /** The activity with this SID, or an `invalid_parameter` rejection naming `field` (a reference in another resource). */
-export function activityOrReject(engine: WorkspaceEngine, sid: string, field: string): ActivityRecord {
-  return engine.activities.get(sid) ?? reject('invalid_parameter', `${field} ${sid} is not an activity of workspace ${engine.workspace.sid}`, field);
+export function activityOrReject(state: EngineState, sid: string, field: string): ActivityRecord {
+  return state.activities.get(sid) ?? reject('invalid_parameter', `${field} ${sid} is not an activity of workspace ${state.workspace.sid}`, field);
 }
 
 /** A live task channel by SID or unique name (spec §1.2), or an `invalid_parameter` rejection naming `field`. */
-export function channelOrReject(engine: WorkspaceEngine, ref: string, field: string): TaskChannelRecord {
-  return engine.findChannel(ref) ?? reject('invalid_parameter', `${field} ${ref} is not a task channel SID or unique name in this workspace`, field);
+export function channelOrReject(state: EngineState, ref: string, field: string): TaskChannelRecord {
+  return findChannel(state, ref) ?? reject('invalid_parameter', `${field} ${ref} is not a task channel SID or unique name in this workspace`, field);
 }
 
 /** A non-blank friendly name of at most `LIMITS.friendlyNameLength` characters, or an `invalid_parameter` rejection. */
@@ -94,9 +94,9 @@ export function compileTargetWorkers(source: string | null): CompiledExpression 
 }
 
 /** Compiles a workflow Configuration against the workspace's queues, or an `invalid_parameter` rejection naming Configuration. */
-export function compilePlan(engine: WorkspaceEngine, configuration: string): RoutingPlan {
+export function compilePlan(state: EngineState, configuration: string): RoutingPlan {
   try {
-    return compileWorkflowConfiguration(configuration, (sid) => engine.queues.has(sid));
+    return compileWorkflowConfiguration(configuration, (sid) => state.queues.has(sid));
   } catch (error) {
     if (error instanceof WorkflowConfigurationError) reject('invalid_parameter', error.message, 'Configuration');
     throw error;

@@ -6,20 +6,28 @@
  * - Event callbacks (spec §9.1): one FIFO lane per workspace, rows in commit order, sent with HTTP/1.1
  *   pipelining on the lane's own connection (up to `eventPipelining` on the wire at once, written
  *   in order; see `runLane` for what a failure inside that window does); 15 s timeout per
- *   callback, counted from when it heads the window; up to 3 retries with exponential backoff
- *   (OUR CHOICE), tunable per URL with Twilio's connection-override fragment
+ *   callback, counted from when it heads the window; up to 3 retries with exponential backoff and
+ *   jitter (OUR CHOICE), tunable per URL with Twilio's connection-override fragment
  *   `#ct=…&rt=…&tt=…&rc=…&rp=…` (stripped before sending).
- * - Assignment callbacks (spec §8): concurrent; 5 s timeout; on timeout, connection error or
- *   non-2xx the fallback URL is called once. A 200 JSON reply with `accept`/`reject` becomes an
+ * - Assignment callbacks (spec §8): concurrent, in lanes per workspace and destination (the URL's
+ *   origin), each lane and each workspace with its own bound on requests in flight, so a workspace
+ *   whose receivers hang cannot take the slots of another (issue #10 item 9; see
+ *   `startAssignments`); 5 s timeout; on timeout, connection error or non-2xx the fallback URL is
+ *   called once. A 200 JSON reply with `accept`/`reject` becomes an
  *   `updateReservation` command through `runtime.execute`; `dequeue`/`call`/`redirect`/`conference`
  *   are checked (instructions.ts) and, where TaskRouter would, accept the reservation with the
  *   instruction recorded on its events (no call is placed); bad replies raise alerts.
  *
  * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
  * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
+ *
+ * Time comes from an injected {@link Scheduler} (clock, timeouts, retry timers, the poll), and every
+ * request in flight is passed to its `track`, so a test can run delivery in virtual time.
  */
 import type { Runtime } from '../runtime/runtime.ts';
+import { systemScheduler } from '../runtime/scheduler.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
+import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
 import { PipelinedClients, PostClient, type PostReply } from './http-post.ts';
@@ -47,8 +55,19 @@ export interface RecordedInstruction {
 /** Alert when a telephony instruction arrives for a reservation that is no longer pending (the last code of each range; redirect's is 40123). */
 const NOT_PENDING_ALERT: Record<TelephonyInstruction, number> = { call: 40114, redirect: 40123, dequeue: 40135, conference: 40145 };
 
+/** How a {@link WebhookDispatcher} delivers; every field is optional. Times in milliseconds. */
 export interface DispatcherOptions {
-  /** Epoch ms (default: Date.now). */
+  /**
+   * Clock, timeouts and retry timers (default: the wall clock, `systemScheduler`). Every request in
+   * flight goes through its `track`, so a `VirtualScheduler` waits for deliveries before it skips
+   * time (and never skips past a request that does not answer: give such tests a scheduler that
+   * gives up waiting on hung work, as test/webhooks/helpers.ts does).
+   */
+  scheduler?: Scheduler;
+  /**
+   * @deprecated Use `scheduler`. Epoch ms for timestamps and due times, with the wall clock's
+   * timers; ignored when `scheduler` is given.
+   */
   clock?: () => number;
   /** Event callback timeout (default 15 s, spec §9.1). */
   eventTimeoutMs?: number;
@@ -56,12 +75,34 @@ export interface DispatcherOptions {
   assignmentTimeoutMs?: number;
   /** Event callback retries after the first attempt (default 3). */
   eventRetries?: number;
-  /** First retry delay; doubles each time (default 1 s). */
+  /**
+   * Delay before the first retry; doubles with each retry, and each delay is lengthened by a random
+   * 0–50 % (jitter, so the retries of many rows that failed together do not arrive together).
+   * Default 1 s: retries after 1–1.5 s, 2–3 s, 4–6 s.
+   */
   backoffMs?: number;
-  /** How often due retries are looked for (default 250 ms); commits wake the dispatcher at once. */
+  /** The jitter's random draw, uniform in [0, 1) (default `Math.random`; tests inject a seeded one). */
+  random?: () => number;
+  /**
+   * How often the outbox is looked at besides the wake-ups (default 250 ms; 0: never). Commits wake
+   * the dispatcher at once and each retry arms a timer for its due time, so the poll only finds rows
+   * written without a commit notification (the callbacks service's own outbox rows). Pass 0 with a
+   * virtual scheduler that skips hours, or each skipped poll costs a turn.
+   */
   pollMs?: number;
-  /** Assignment callbacks in flight at most (default 64). */
+  /** Assignment callbacks in flight at most, over every workspace (default 512). */
   maxConcurrentAssignments?: number;
+  /**
+   * Assignment callbacks one workspace has in flight at most (default 64): the bound on what one
+   * workspace can hold, whatever its receivers do.
+   */
+  maxAssignmentsPerWorkspace?: number;
+  /**
+   * Assignment callbacks in flight at most to one destination (a URL origin, fallback URLs
+   * included) of one workspace (default 32): a hung receiver of a workspace leaves room for its
+   * other destinations.
+   */
+  maxAssignmentsPerDestination?: number;
   /**
    * Event callbacks of one workspace on the wire at once, pipelined in order on the lane's one
    * connection (default 32; 1 sends them strictly one after another).
@@ -124,9 +165,35 @@ interface Sent {
   origin: string;
   timeoutMs: number;
   controller: AbortController;
-  timer: NodeJS.Timeout | null;
+  timer: Timer | null;
   timedOut: boolean;
   result: Promise<Result>;
+}
+
+/** An assignment row waiting in its lane for a slot, with the URL of its next attempt. */
+interface QueuedAssignment {
+  row: OutboxRow;
+  payload: WebhookPayload;
+  /** 0: the assignment callback URL; 1: the fallback URL. */
+  attempt: 0 | 1;
+  url: string;
+}
+
+/** The assignment callbacks of one workspace to one destination (URL origin). */
+interface AssignmentLane {
+  origin: string;
+  queue: QueuedAssignment[];
+  inFlight: number;
+}
+
+/** One workspace's assignment callbacks: its lanes, and what it has read, queued and in flight. */
+interface WorkspaceAssignments {
+  workspaceSid: string;
+  /** The outbox is read after this row id (rows up to it are queued, in flight or done). */
+  lastReadId: number;
+  queued: number;
+  inFlight: number;
+  lanes: Map<string, AssignmentLane>;
 }
 
 /** The origin of a URL, or the URL itself when it does not parse (it then fails on sending). */
@@ -141,18 +208,33 @@ function urlOrigin(url: string): string {
 /** Outbox rows a lane reads at once (it sends them as its window has room). */
 const READ_AHEAD = 64;
 
+/**
+ * Assignment rows a workspace holds queued in memory at most (waiting for a slot); more are read
+ * from the outbox as these go out.
+ */
+const ASSIGNMENT_READ_AHEAD = 256;
+
 /** How long a lane's connection is kept without use (milliseconds). */
 const LANE_IDLE_MS = 60_000;
 
+/**
+ * Delivers the webhook outbox of one runtime (see the module comment): event callbacks in FIFO
+ * lanes per workspace, assignment callbacks in bounded lanes per workspace and destination.
+ * Construct it, then {@link WebhookDispatcher.start}; {@link WebhookDispatcher.stop} before closing
+ * the runtime.
+ */
 export class WebhookDispatcher {
   private readonly runtime: Runtime;
-  private readonly clock: () => number;
+  private readonly scheduler: Scheduler;
   private readonly eventTimeoutMs: number;
   private readonly assignmentTimeoutMs: number;
   private readonly eventRetries: number;
   private readonly backoffMs: number;
+  private readonly random: () => number;
   private readonly pollMs: number;
   private readonly maxAssignments: number;
+  private readonly maxPerWorkspace: number;
+  private readonly maxPerDestination: number;
   private readonly eventPipelining: number;
   private lastIdleClose = 0;
   /** Running lanes: a call tops up the lane's window with rows committed since (see pump). */
@@ -163,29 +245,42 @@ export class WebhookDispatcher {
   private readonly onAlert: (alert: WebhookAlert) => void;
   private readonly onInstruction: (recorded: RecordedInstruction) => void;
   private readonly lanes = new Set<string>();
-  private readonly assignmentsInFlight = new Set<number>();
+  /** Per workspace; kept once seen (its read position must outlive its queue: see readAssignments). */
+  private readonly assignments = new Map<string, WorkspaceAssignments>();
+  private assignmentsInFlight = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
-  private readonly client = new PostClient();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly client: PostClient;
+  private pollTimer: Timer | null = null;
+  /** Instants (epoch ms, ascending, distinct) at which a retry comes due; one timer for the first. */
+  private readonly retryTimes: number[] = [];
+  private retryTimer: { at: number; timer: Timer } | null = null;
   private unsubscribe: (() => void) | null = null;
   private running = false;
   private pumpScheduled = false;
 
+  /**
+   * @throws RangeError when `eventPipelining` or one of the assignment bounds is not an integer ≥ 1.
+   */
   constructor(runtime: Runtime, options: DispatcherOptions = {}) {
     this.runtime = runtime;
-    this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? (options.clock === undefined ? systemScheduler : clockScheduler(options.clock));
     this.eventTimeoutMs = options.eventTimeoutMs ?? 15_000;
     this.assignmentTimeoutMs = options.assignmentTimeoutMs ?? 5_000;
     this.eventRetries = options.eventRetries ?? 3;
     this.backoffMs = options.backoffMs ?? 1_000;
+    this.random = options.random ?? Math.random;
     this.pollMs = options.pollMs ?? 250;
-    this.maxAssignments = options.maxConcurrentAssignments ?? 64;
-    this.eventPipelining = options.eventPipelining ?? 32;
-    if (!Number.isInteger(this.eventPipelining) || this.eventPipelining < 1) {
-      throw new RangeError(`eventPipelining must be an integer ≥ 1, got ${String(options.eventPipelining)}`);
-    }
+    const positive = (name: string, value: number): number => {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be an integer ≥ 1, got ${String(value)}`);
+      return value;
+    };
+    this.maxAssignments = positive('maxConcurrentAssignments', options.maxConcurrentAssignments ?? 512);
+    this.maxPerWorkspace = positive('maxAssignmentsPerWorkspace', options.maxAssignmentsPerWorkspace ?? 64);
+    this.maxPerDestination = positive('maxAssignmentsPerDestination', options.maxAssignmentsPerDestination ?? 32);
+    this.eventPipelining = positive('eventPipelining', options.eventPipelining ?? 32);
     this.pipelined = new PipelinedClients(this.eventPipelining);
+    this.client = new PostClient(this.scheduler, this.maxAssignments);
     this.keepDoneMs = options.keepDoneMs ?? 86_400_000;
     this.onInstruction = options.onInstruction ?? (() => undefined);
     this.onAlert =
@@ -197,8 +292,8 @@ export class WebhookDispatcher {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = this.runtime.onCommit(() => this.wake());
-    this.timer = setInterval(() => this.wake(), this.pollMs);
-    this.timer.unref();
+    this.armPoll();
+    this.armLeftRetries();
     this.wake();
   }
 
@@ -210,9 +305,12 @@ export class WebhookDispatcher {
     if (!this.running) return;
     this.running = false;
     this.unsubscribe?.();
-    if (this.timer !== null) clearInterval(this.timer);
+    this.pollTimer?.cancel();
+    this.retryTimer?.timer.cancel();
+    this.retryTimer = null;
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    this.assignments.clear();
     this.client.destroy();
     await this.pipelined.destroy();
   }
@@ -235,17 +333,61 @@ export class WebhookDispatcher {
     });
   }
 
-  private track(work: Promise<void>): void {
+  private armPoll(): void {
+    if (this.pollMs <= 0 || !this.running) return;
+    this.pollTimer = this.scheduler.setTimer(() => {
+      this.wake();
+      this.armPoll();
+    }, this.pollMs);
+  }
+
+  /** Wakes the dispatcher at `at` (epoch ms), when a retry comes due. */
+  private wakeAt(at: number): void {
+    let i = 0;
+    while (i < this.retryTimes.length && (this.retryTimes[i] as number) < at) i += 1;
+    if (this.retryTimes[i] !== at) this.retryTimes.splice(i, 0, at);
+    this.armRetryTimer();
+  }
+
+  private armRetryTimer(): void {
+    const next = this.retryTimes[0];
+    if (next === undefined || !this.running) return;
+    if (this.retryTimer !== null) {
+      if (this.retryTimer.at <= next) return;
+      this.retryTimer.timer.cancel();
+    }
+    const timer = this.scheduler.setTimer(() => {
+      this.retryTimer = null;
+      const now = this.scheduler.now();
+      while (this.retryTimes[0] !== undefined && this.retryTimes[0] <= now) this.retryTimes.shift();
+      this.armRetryTimer(); // the next one, or this one again if the clock is behind the timer
+      this.pump();
+    }, next - this.scheduler.now());
+    this.retryTimer = { at: next, timer };
+  }
+
+  /** At start: a timer for each event lane whose head waits for a retry left by a previous run. */
+  private armLeftRetries(): void {
+    const now = this.scheduler.now();
+    for (const ws of this.runtime.store.dueLanes('event', Number.MAX_SAFE_INTEGER)) {
+      const head = this.runtime.store.outboxLane(ws, 'event', 1)[0];
+      if (head !== undefined && head.nextAttemptAt > now) this.wakeAt(head.nextAttemptAt);
+    }
+  }
+
+  /** Keeps `work` for {@link stop} and {@link idle}; logs its failure. */
+  private hold(work: Promise<void>): Promise<void> {
     const p = work.catch((error: unknown) => {
       if (this.running) process.stderr.write(`switchboard webhook dispatcher: ${(error as Error).stack ?? String(error)}\n`);
     });
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
+    return p;
   }
 
   private pump(): void {
     if (!this.running) return;
-    const now = this.clock();
+    const now = this.scheduler.now();
     if (now - this.lastPrune >= 600_000) {
       this.lastPrune = now;
       this.runtime.store.pruneOutbox(now - this.keepDoneMs);
@@ -260,15 +402,10 @@ export class WebhookDispatcher {
         continue;
       }
       this.lanes.add(ws);
-      this.track(this.runLane(ws).finally(() => this.lanes.delete(ws)));
+      this.hold(this.runLane(ws).finally(() => this.lanes.delete(ws)));
     }
-    const room = this.maxAssignments - this.assignmentsInFlight.size;
-    if (room <= 0) return;
-    for (const row of this.runtime.store.dueOutbox('assignment', now, room + this.assignmentsInFlight.size)) {
-      if (this.assignmentsInFlight.has(row.id) || this.assignmentsInFlight.size >= this.maxAssignments) continue;
-      this.assignmentsInFlight.add(row.id);
-      this.track(this.deliverAssignment(row).finally(() => this.assignmentsInFlight.delete(row.id)));
-    }
+    for (const ws of this.runtime.store.dueLanes('assignment', now)) this.readAssignments(ws, now);
+    this.startAssignments();
   }
 
   /**
@@ -296,14 +433,14 @@ export class WebhookDispatcher {
     let stale = true;
     const arm = (sent: Sent): void => {
       if (sent.timer !== null) return;
-      sent.timer = setTimeout(() => {
+      sent.timer = this.scheduler.setTimer(() => {
         sent.timedOut = true;
         sent.controller.abort(new Error(`no reply within ${sent.timeoutMs} ms`));
       }, sent.timeoutMs);
     };
     const fill = (): void => {
       if (!this.running) return;
-      const now = this.clock();
+      const now = this.scheduler.now();
       while (window.length < this.eventPipelining) {
         if (ahead.length === 0) {
           if (!stale) return;
@@ -331,7 +468,7 @@ export class WebhookDispatcher {
           controller,
           timer: null,
           timedOut: false,
-          result: this.postEvent(workspaceSid, payload, controller.signal, now),
+          result: this.scheduler.track(this.postEvent(workspaceSid, payload, controller.signal, now)),
         };
         window.push(sent);
         if (window.length === 1) arm(sent);
@@ -350,13 +487,13 @@ export class WebhookDispatcher {
       while (window.length > 0) {
         const head = window[0] as Sent;
         const result = await head.result;
-        if (head.timer !== null) clearTimeout(head.timer);
+        head.timer?.cancel();
         window.shift();
         if (!this.running) return;
         if (window[0] !== undefined) arm(window[0]);
         const attempts = head.row.attempts + 1;
         if (result.ok) {
-          this.runtime.store.markOutboxDone(head.row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
+          this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
           fill();
           continue;
         }
@@ -364,10 +501,12 @@ export class WebhookDispatcher {
         const retryable = retryOn.has('all') || retryOn.has(result.failure) || (result.detail === 'HTTP 429' && retryOn.has('429'));
         const retries = head.overrides.retries ?? this.eventRetries;
         if (retryable && attempts <= retries) {
-          this.runtime.store.rescheduleOutbox(head.row.id, attempts, this.clock() + this.backoffMs * 2 ** (attempts - 1));
+          const due = this.scheduler.now() + this.retryDelay(attempts);
+          this.runtime.store.rescheduleOutbox(head.row.id, attempts, due);
+          this.wakeAt(due);
           return; // the lane resumes when the retry is due; later events (cancelled below) wait behind it
         }
-        this.runtime.store.markOutboxDone(head.row.id, attempts, this.clock(), { workspaceSid, kind: 'event' });
+        this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
         this.onAlert({
           code: 11200,
           workspaceSid,
@@ -383,33 +522,137 @@ export class WebhookDispatcher {
       // can reach the receiver after the lane's next run has started.
       for (const sent of window) sent.controller.abort(new Error('cancelled behind a failed callback'));
       await Promise.allSettled(window.map((sent) => sent.result));
-      for (const sent of window) if (sent.timer !== null) clearTimeout(sent.timer);
+      for (const sent of window) sent.timer?.cancel();
     }
   }
 
-  private async deliverAssignment(row: OutboxRow): Promise<void> {
-    const payload = JSON.parse(row.payload) as WebhookPayload;
-    // attempts 0: the assignment URL; 1: the fallback URL (if any). Done after that.
-    let url = row.attempts === 0 ? payload.url : row.attempts === 1 ? payload.fallbackUrl : undefined;
-    let attempts = row.attempts;
-    // Sent late (a backlog, a restart) for a reservation that is no longer pending: nothing to decide.
-    const engine = this.runtime.workspace(payload.accountSid, row.workspaceSid);
-    const reservation = engine?.reservations.get(payload.params['ReservationSid'] ?? '');
-    if (reservation === undefined || reservation.reservationStatus !== 'pending') url = undefined;
-    while (url !== undefined && this.running) {
-      const result = await this.post(payload, url, connectionOverrides(url).timeoutMs ?? this.assignmentTimeoutMs);
-      if (!this.running) return;
-      attempts += 1;
-      if (result.ok) {
-        this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
-        await this.handleReply(row.workspaceSid, payload, url, result);
-        return;
-      }
-      this.runtime.store.rescheduleOutbox(row.id, attempts, this.clock());
-      this.onAlert({ code: 11200, workspaceSid: row.workspaceSid, url: stripFragment(url), message: `assignment callback failed: ${result.detail}` });
-      url = attempts === 1 ? payload.fallbackUrl : undefined;
+  /**
+   * The wait before retry number `attempt` (1 = the first retry), in ms: `backoffMs` doubled for
+   * each earlier retry, lengthened by a random 0–50 % (jitter) drawn from the injected `random`.
+   */
+  private retryDelay(attempt: number): number {
+    const base = this.backoffMs * 2 ** (attempt - 1);
+    return Math.round(base * (1 + this.random() / 2));
+  }
+
+  /**
+   * Reads the assignment rows a workspace committed since the last read into its lanes (one per
+   * destination: the origin of the URL the row calls next), while it holds fewer than
+   * ASSIGNMENT_READ_AHEAD queued. The read position only moves forward: a row marked done is not
+   * written to disk at once (the store batches the marks), so it must never be read again.
+   */
+  private readAssignments(workspaceSid: string, now: number): void {
+    let w = this.assignments.get(workspaceSid);
+    if (w === undefined) {
+      w = { workspaceSid, lastReadId: -1, queued: 0, inFlight: 0, lanes: new Map() };
+      this.assignments.set(workspaceSid, w);
     }
-    if (this.running) this.runtime.store.markOutboxDone(row.id, attempts, this.clock());
+    while (w.queued < ASSIGNMENT_READ_AHEAD) {
+      const rows = this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId);
+      for (const row of rows) {
+        w.lastReadId = row.id;
+        const payload = JSON.parse(row.payload) as WebhookPayload;
+        // attempts 0: the assignment URL next; 1: the fallback URL (if any); done after that.
+        const url = row.attempts === 0 ? payload.url : row.attempts === 1 ? payload.fallbackUrl : undefined;
+        if (url === undefined) this.runtime.store.markOutboxDone(row.id, row.attempts, now);
+        else this.queueAssignment(w, { row, payload, attempt: row.attempts === 0 ? 0 : 1, url }, false);
+      }
+      if (rows.length < ASSIGNMENT_READ_AHEAD) return;
+    }
+  }
+
+  /** Puts an assignment in the lane of its URL's origin: at the back, or at the front (`first`: a fallback, older than what waits). */
+  private queueAssignment(w: WorkspaceAssignments, item: QueuedAssignment, first: boolean): void {
+    const origin = urlOrigin(stripFragment(item.url));
+    let lane = w.lanes.get(origin);
+    if (lane === undefined) {
+      lane = { origin, queue: [], inFlight: 0 };
+      w.lanes.set(origin, lane);
+    }
+    if (first) lane.queue.unshift(item);
+    else lane.queue.push(item);
+    w.queued += 1;
+  }
+
+  /**
+   * Starts queued assignment callbacks while there is room, one per workspace per round (and, within
+   * a workspace, one per lane per round), so that when the global bound is reached the slots freed
+   * go to every workspace in turn. Three bounds hold: `maxAssignmentsPerDestination` per lane,
+   * `maxAssignmentsPerWorkspace` per workspace, `maxConcurrentAssignments` in all. A workspace whose
+   * receivers hang fills its own slots and no one else's.
+   */
+  private startAssignments(): void {
+    if (!this.running) return;
+    const served: WorkspaceAssignments[] = [];
+    let progress = true;
+    while (progress && this.assignmentsInFlight < this.maxAssignments) {
+      progress = false;
+      for (const w of this.assignments.values()) {
+        if (this.assignmentsInFlight >= this.maxAssignments) break;
+        if (w.queued === 0 || w.inFlight >= this.maxPerWorkspace) continue;
+        for (const lane of w.lanes.values()) {
+          if (lane.queue.length === 0 || lane.inFlight >= this.maxPerDestination) continue;
+          this.startAssignment(w, lane, lane.queue.shift() as QueuedAssignment);
+          // The lane served goes to the back of its workspace's order, the workspace to the back of ours.
+          w.lanes.delete(lane.origin);
+          w.lanes.set(lane.origin, lane);
+          served.push(w);
+          progress = true;
+          break;
+        }
+      }
+    }
+    for (const w of served) {
+      this.assignments.delete(w.workspaceSid);
+      this.assignments.set(w.workspaceSid, w);
+    }
+  }
+
+  private startAssignment(w: WorkspaceAssignments, lane: AssignmentLane, item: QueuedAssignment): void {
+    w.queued -= 1;
+    w.inFlight += 1;
+    lane.inFlight += 1;
+    this.assignmentsInFlight += 1;
+    const delivery = this.deliverAssignment(w, item).finally(() => {
+      w.inFlight -= 1;
+      lane.inFlight -= 1;
+      this.assignmentsInFlight -= 1;
+      this.startAssignments();
+    });
+    void this.hold(this.scheduler.track(delivery));
+  }
+
+  /**
+   * One attempt of an assignment callback (spec §8): the assignment URL, or after its failure the
+   * fallback URL, which goes back to the lanes (it may be another destination) to be called once.
+   * A row for a reservation that is no longer pending is marked done unsent.
+   */
+  private async deliverAssignment(w: WorkspaceAssignments, item: QueuedAssignment): Promise<void> {
+    const { row, payload, attempt, url } = item;
+    const workspaceSid = w.workspaceSid;
+    // Sent late (a backlog, a restart) for a reservation that is no longer pending: nothing to decide.
+    const engine = this.runtime.workspace(payload.accountSid, workspaceSid);
+    const reservation = engine?.reservations.get(payload.params['ReservationSid'] ?? '');
+    if (reservation === undefined || reservation.reservationStatus !== 'pending') {
+      this.runtime.store.markOutboxDone(row.id, attempt, this.scheduler.now());
+      return;
+    }
+    const result = await this.post(payload, url, connectionOverrides(url).timeoutMs ?? this.assignmentTimeoutMs);
+    if (!this.running) return;
+    const attempts = attempt + 1;
+    if (result.ok) {
+      this.runtime.store.markOutboxDone(row.id, attempts, this.scheduler.now());
+      await this.handleReply(workspaceSid, payload, url, result);
+      return;
+    }
+    this.onAlert({ code: 11200, workspaceSid, url: stripFragment(url), message: `assignment callback failed: ${result.detail}` });
+    if (attempt === 0 && payload.fallbackUrl !== undefined) {
+      // Recorded, so that after a restart the fallback is called, not the assignment URL again.
+      this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now());
+      this.queueAssignment(w, { row: { ...row, attempts }, payload, attempt: 1, url: payload.fallbackUrl }, true);
+      return;
+    }
+    this.runtime.store.markOutboxDone(row.id, attempts, this.scheduler.now());
   }
 
   private async handleReply(workspaceSid: string, payload: WebhookPayload, url: string, reply: Extract<Result, { ok: true }>): Promise<void> {
@@ -536,6 +779,14 @@ export class WebhookDispatcher {
       return { ok: false, failure: timedOut ? 'rt' : 'ct', detail: timedOut ? `no reply within ${timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message };
     }
   }
+}
+
+/**
+ * A {@link Scheduler} from a bare clock (the deprecated `clock` option): its instants, the wall
+ * clock's timers, nothing tracked.
+ */
+function clockScheduler(clock: () => number): Scheduler {
+  return { now: clock, setTimer: (callback, delayMs) => systemScheduler.setTimer(callback, delayMs), track: (work) => work };
 }
 
 /** A reply as a delivery result: 2xx is delivered; anything else (3xx included: no redirects) failed. */

@@ -4,8 +4,9 @@
  * - `PostClient` (assignment callbacks, which go out concurrently): node:http / node:https with
  *   keep-alive agents; measured on loopback, `fetch` made about 2,000 sequential POSTs/s and this
  *   about 7,000 on the same 2-core machine. No redirects are followed (a 3xx is a non-2xx answer),
- *   the whole reply body is read, the timeout covers connect + request + reply (milliseconds), and
- *   an aborted or timed-out request rejects with an Error named `AbortError` / `TimeoutError`.
+ *   the whole reply body is read, the timeout covers connect + request + reply (milliseconds, on
+ *   the client's {@link Scheduler}, so it runs in virtual time in tests), and an aborted or
+ *   timed-out request rejects with an Error named `AbortError` / `TimeoutError`.
  * - `PipelinedClients` (event callbacks, in order per workspace): undici with HTTP/1.1
  *   pipelining, so a lane has several callbacks on the wire at once instead of one round trip at
  *   a time.
@@ -13,6 +14,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Client } from 'undici';
+import { systemScheduler } from '../runtime/scheduler.ts';
+import type { Scheduler } from '../util/scheduler.ts';
 
 /** A webhook receiver's reply, whatever its status. */
 export interface PostReply {
@@ -27,16 +30,32 @@ export interface PostReply {
 export interface PostOptions {
   /** Request headers (content-length is added). */
   headers: Record<string, string>;
-  /** Whole request, connect to the last byte of the reply, in milliseconds. */
+  /** Whole request, connect to the last byte of the reply, in milliseconds of the client's scheduler. */
   timeoutMs: number;
   /** Aborts the request (the dispatcher stopping). */
   signal?: AbortSignal;
 }
 
-/** Keep-alive agents, one pair per dispatcher; `destroy` closes their idle sockets. */
+/**
+ * Keep-alive agents, one pair per dispatcher; `destroy` closes their idle sockets. The agents do not
+ * queue requests per host below `maxSockets`: the dispatcher bounds what is in flight itself (per
+ * workspace and destination), so one receiver's hung sockets never make another workspace's
+ * request wait for a socket to the same host.
+ */
 export class PostClient {
-  private readonly http = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  private readonly https = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly http: http.Agent;
+  private readonly https: https.Agent;
+  private readonly scheduler: Scheduler;
+
+  /**
+   * @param scheduler arms each request's timeout (default: the wall clock).
+   * @param maxSockets sockets per host at most (default 512; the dispatcher passes its global cap).
+   */
+  constructor(scheduler: Scheduler = systemScheduler, maxSockets = 512) {
+    this.scheduler = scheduler;
+    this.http = new http.Agent({ keepAlive: true, maxSockets });
+    this.https = new https.Agent({ keepAlive: true, maxSockets });
+  }
 
   /**
    * POSTs `body` (already form-encoded) to `url`. Resolves with the reply whatever its status;
@@ -67,12 +86,12 @@ export class PostClient {
         error.name = name;
         request.destroy(error);
       };
-      const timer = setTimeout(() => fail('TimeoutError', `no reply within ${options.timeoutMs} ms`), options.timeoutMs);
+      const timer = this.scheduler.setTimer(() => fail('TimeoutError', `no reply within ${options.timeoutMs} ms`), options.timeoutMs);
       const onAbort = (): void => fail('AbortError', 'the dispatcher stopped');
       if (options.signal?.aborted === true) onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const done = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         options.signal?.removeEventListener('abort', onAbort);
       };
       request.on('error', (error) => {

@@ -75,7 +75,7 @@ test('checkInvariants catches corrupted state (canary)', () => {
         fx.workerRecord(s.bob).activityName = 'Available';
         for (const ch of fx.workerRecord(s.bob).channels) ch.ready = true;
         const q = fx.engine.queues.values().next().value;
-        if (q !== undefined) q.availableMembers += 1;
+        if (q !== undefined) (q as { availableMembers: number }).availableMembers += 1;
       },
     ],
   ];

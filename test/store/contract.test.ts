@@ -15,10 +15,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import pg from 'pg';
-import type { CallbackEvent, CallbackRequest, CenterSnapshot } from '../../src/callbacks/center.ts';
-import type { DatastoreSnapshot } from '../../src/callbacks/datastore.ts';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../../src/engine/index.ts';
-import { CallbacksStore } from '../../src/store/callbacks-store.ts';
 import { PostgresStore } from '../../src/store/postgres-store.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import {
@@ -49,20 +46,36 @@ const WS2 = `WS${'2'.repeat(32)}`;
 
 // ── the SQLite adapter, wrapped ──
 
+/** SqliteStore's methods for the cores' writes, where it has them (the runtime-hosting work adds them). */
+interface SqliteCoreMethods {
+  commit(batch: readonly CommandRecord[], onDurable: OnDurable, cores?: CoreWrites): void;
+  loadCallbackStates?(): CallbackStateRow[];
+  recentEngineEvents?(workspaceSid: string, sinceMs: number, maxEvents: number): EngineEvent[];
+}
+
 /**
- * SqliteStore behind the async Store interface, for this test only. The cores' writes go through
- * CallbacksStore (a second connection and transaction, written after the batch) until SqliteStore
- * takes them in its own commit; the contract below therefore fails batches only through their
- * command records.
+ * SqliteStore behind the async Store interface, for this test only. The cores' writes and reads
+ * are SqliteStore's own where it has them (`commit(batch, onDurable, cores)`,
+ * `loadCallbackStates`, `recentEngineEvents`); until then a stand-in here writes them on a second
+ * connection, in a second transaction right after the batch's (so the contract below fails
+ * batches only through their command records).
  */
 class AsyncSqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly s: SqliteStore;
-  private readonly callbacks: CallbacksStore;
+  private readonly native: SqliteCoreMethods;
+  /** The stand-in's connection (null when SqliteStore writes the cores itself). */
+  private readonly db: DatabaseSync | null;
 
   constructor(path: string) {
     this.s = SqliteStore.open(path);
-    this.callbacks = new CallbacksStore(path);
+    this.native = this.s as unknown as SqliteCoreMethods;
+    if (typeof this.native.loadCallbackStates === 'function') {
+      this.db = null;
+    } else {
+      this.db = new DatabaseSync(path);
+      this.db.exec('PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+    }
   }
 
   /** Runs a synchronous SqliteStore call; what it throws becomes a StoreError (SqliteStore throws SQLite's own errors from some writes). */
@@ -78,7 +91,7 @@ class AsyncSqliteStore implements Store {
     return this.sync(() => this.s.schemaVersion());
   }
   async close(): Promise<void> {
-    this.callbacks.close();
+    if (this.db?.isOpen === true) this.db.close();
     await this.s.close();
   }
   insertAccount(a: AccountRow): Promise<void> {
@@ -106,6 +119,14 @@ class AsyncSqliteStore implements Store {
     return this.sync(() => this.s.saveSnapshot(workspaceSid, seq, snapshot, generator));
   }
   commit(batch: readonly CommandRecord[], onDurable: OnDurable, cores?: CoreWrites): void {
+    if (this.db === null) {
+      try {
+        this.native.commit(batch, onDurable, cores);
+      } catch (error) {
+        queueMicrotask(() => onDurable(error as Error));
+      }
+      return;
+    }
     let coresFailed: Error | null = null;
     try {
       this.s.commit(batch, (error) => onDurable(error ?? coresFailed));
@@ -113,25 +134,47 @@ class AsyncSqliteStore implements Store {
       queueMicrotask(() => onDurable(error as Error));
       return;
     }
-    // At once, so that the cores' outbox rows come before the next batch's; CallbacksStore saves
-    // at synchronous = FULL, so they are on disk before the batch's onDurable.
+    // At once, so that the cores' outbox rows come before the next batch's; the stand-in's
+    // connection commits at synchronous = FULL, so they are on disk before the batch's onDurable.
     try {
-      if (cores !== undefined) this.writeCores(cores);
+      if (cores !== undefined) this.writeCores(this.db, cores);
     } catch (error) {
       coresFailed = new StoreError((error as Error).message, { cause: error });
     }
   }
-  private writeCores(cores: CoreWrites): void {
-    const states = cores.callbackStates.map((s) => ({
-      workspaceSid: s.workspaceSid,
-      accountSid: s.accountSid,
-      center: s.center as CenterSnapshot,
-      datastore: s.datastore as DatastoreSnapshot,
-      changed: s.changed as unknown as CallbackRequest[],
-      removed: s.removed,
-    }));
-    const events = cores.events.map((e) => ({ workspaceSid: e.workspaceSid, event: e.event as unknown as CallbackEvent }));
-    this.callbacks.save(states, this.callbacks.loadCursor(), events, cores.callbackStates[0]?.updatedAt ?? T0, cores.outbox);
+  /** The stand-in: the cores' writes as SqliteStore will make them, in one transaction of its own. */
+  private writeCores(db: DatabaseSync, cores: CoreWrites): void {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const st of cores.callbackStates) {
+        db.prepare(
+          `INSERT INTO callback_state (workspace_sid, account_sid, center, datastore, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (workspace_sid) DO UPDATE SET center = excluded.center, datastore = excluded.datastore, updated_at = excluded.updated_at`,
+        ).run(st.workspaceSid, st.accountSid, JSON.stringify(st.center), JSON.stringify(st.datastore), st.updatedAt);
+        for (const c of st.changed) {
+          db.prepare(
+            `INSERT INTO callback_requests (workspace_sid, sid, call_target_sid, status, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (workspace_sid, sid) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at`,
+          ).run(st.workspaceSid, c.sid, c.callTargetSid, c.status, JSON.stringify(c), Math.floor(c.updatedAt));
+        }
+        for (const sid of st.removed) db.prepare('DELETE FROM callback_requests WHERE workspace_sid = ? AND sid = ?').run(st.workspaceSid, sid);
+      }
+      for (const { workspaceSid, event: e } of cores.events) {
+        db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, 0, ?, ?, ?, ?)').run(
+          e.sid,
+          workspaceSid,
+          e.eventType,
+          e.at,
+          e.resourceSid,
+          JSON.stringify(e),
+        );
+      }
+      for (const o of cores.outbox) db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)').run(o.workspaceSid, o.kind, o.payload, o.dueAt);
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
   }
   events(workspaceSid: string, fromMs: number, toMs: number, limit: number): Promise<EngineEvent[]> {
     return this.sync(() => this.s.events(workspaceSid, fromMs, toMs, limit));
@@ -141,17 +184,28 @@ class AsyncSqliteStore implements Store {
   }
   recentEngineEvents(workspaceSid: string, sinceMs: number, maxEvents: number): Promise<EngineEvent[]> {
     return this.sync(() => {
-      const end = this.callbacks.lastEventRowid();
-      const from = this.callbacks.recentWindowStart(workspaceSid, sinceMs, end, maxEvents);
-      if (from === null) return [];
-      return this.callbacks.workspaceEngineEvents(workspaceSid, from, end, maxEvents).map((r) => JSON.parse(r.body) as EngineEvent);
+      if (this.db === null) return (this.native.recentEngineEvents as NonNullable<SqliteCoreMethods['recentEngineEvents']>).call(this.s, workspaceSid, sinceMs, maxEvents);
+      const rows = this.db
+        .prepare("SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid DESC LIMIT ?")
+        .all(workspaceSid, sinceMs, maxEvents) as { body: string }[];
+      return rows.reverse().map((r) => JSON.parse(r.body) as EngineEvent);
     });
   }
   pruneEvents(beforeMs: number): Promise<number> {
     return this.sync(() => this.s.pruneEvents(beforeMs));
   }
   loadCallbackStates(): Promise<CallbackStateRow[]> {
-    return this.sync(() => this.callbacks.loadStates() as unknown as CallbackStateRow[]);
+    return this.sync(() => {
+      if (this.db === null) return (this.native.loadCallbackStates as NonNullable<SqliteCoreMethods['loadCallbackStates']>).call(this.s);
+      const db = this.db;
+      const states = db.prepare('SELECT workspace_sid, account_sid, center, datastore FROM callback_state ORDER BY rowid').all() as Record<string, string>[];
+      return states.map((r) => {
+        const center = JSON.parse(r['center'] as string) as CallbackStateRow['center'];
+        const rows = db.prepare('SELECT body FROM callback_requests WHERE workspace_sid = ? ORDER BY rowid').all(r['workspace_sid'] as string) as { body: string }[];
+        center.callbacks = rows.map((c) => JSON.parse(c.body) as unknown);
+        return { workspaceSid: r['workspace_sid'] as string, accountSid: r['account_sid'] as string, center, datastore: JSON.parse(r['datastore'] as string) as unknown };
+      });
+    });
   }
   dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]> {
     return this.sync(() => this.s.dueOutbox(kind, now, limit));
@@ -435,6 +489,7 @@ function contract(adapter: Adapter): void {
       'commit: durable before onDurable, callbacks in commit order, outbox ids in commit order, a later store sees every batch',
       withStore(async () => {
         await seed(store, [WS1, WS2]);
+        const transactionsBefore = store instanceof PostgresStore ? store.transactions : 0;
         const order: number[] = [];
         const done: Promise<void>[] = [];
         for (let i = 1; i <= 20; i += 1) {
@@ -456,6 +511,8 @@ function contract(adapter: Adapter): void {
         }
         await Promise.all(done);
         assert.deepEqual(order, Array.from({ length: 20 }, (_, k) => k + 1), 'onDurable in commit order');
+        // Group commit: the 19 batches given while the first was in flight went together.
+        if (store instanceof PostgresStore) assert.ok(store.transactions - transactionsBefore <= 2, `${store.transactions - transactionsBefore} transactions for 20 batches`);
 
         // Ids increase in commit order across the lanes, and within a batch records before cores.
         const expected: string[] = [];

@@ -42,7 +42,7 @@ export function taskQueueRoutes(app: FastifyInstance, api: Api): void {
       if (workerSid !== undefined && (worker === undefined || !worker.queues.has(qi.record.sid))) return false;
       if (attrs !== undefined) {
         const view = { sid: '', friendlyName: '', activitySid: '', activityName: '', attributes: attrs, channel: () => undefined };
-        if (qi.expression === null || !qi.expression.evaluate({ nowMs: now, worker: view })) return false;
+        if (!qi.matchesWorker(view, now)) return false;
       }
       return true;
     });
