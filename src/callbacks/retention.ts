@@ -82,7 +82,7 @@ export function takeChanges(s: CenterState): CenterChanges {
   return out;
 }
 
-/** Forgets a terminal callback everywhere: maps, indexes, pending changes (it is reported removed). */
+/** Forgets a terminal callback everywhere: maps, indexes, deadline bookkeeping, pending changes (it is reported removed). */
 function drop(s: CenterState, c: CallbackRequest): void {
   s.callbacks.delete(c.sid);
   for (const task of s.tasksOf.get(c.sid) ?? []) if (s.byTask.get(task) === c.sid) s.byTask.delete(task);
@@ -90,6 +90,9 @@ function drop(s: CenterState, c: CallbackRequest): void {
   for (const a of c.attempts) if (a.dialKey !== null) s.byKey.delete(a.dialKey);
   s.touched.delete(c.sid);
   s.removed.set(c.sid, c);
+  // Its heap entries (if any) are stale from now on and go when they reach the top or a compaction.
+  s.dirty.delete(c);
+  s.deadlineOf.delete(c);
 }
 
 /** Prunes terminal callbacks that ended more than the retention ago (the center's clock). O(pruned). */
