@@ -1,16 +1,18 @@
 /**
  * Same-process comparison of two engine builds on bench/engine.bench.ts's lifecycle load (15,000
- * workers, 200 queues, a 20-filter workflow, 10,000 workers busy; create → accept → complete):
- * runs of the engine in this checkout and of a base checkout alternate in one process, each on a
- * fresh workspace, so both see the same machine load and JIT state. Prints each run's rate
- * (lifecycles per second of wall clock, and per second of process CPU time) and the medians'
- * ratio new ÷ base; with `BENCH_BACKLOG=1` each run also starts with 50,000 tasks waiting.
+ * workers, 200 queues, a 20-filter workflow, 10,000 workers busy; create → accept → complete).
+ * The engine of this checkout and that of a base checkout each get a workspace in one process,
+ * and chunks of lifecycles alternate between them, so both see the same machine load (this
+ * machine is shared) and the same process. Prints each engine's rate (lifecycles per second of
+ * wall clock and of process CPU time), the ratio new ÷ base, and the median of the per-round
+ * ratios; with `BENCH_BACKLOG=1` both also start with 50,000 tasks waiting.
  *
  *     git worktree add /tmp/engine-base <commit>
  *     BENCH_BASE=/tmp/engine-base node --expose-gc --max-semi-space-size=64 bench/engine-compare.ts
  *
- * Env: `BENCH_BASE` (checkout to compare with, default /tmp/engine-base), `BENCH_ROUNDS` (runs of
- * each, default 4), `BENCH_LIFECYCLES` (per run, default 200,000), `BENCH_BACKLOG`.
+ * Env: `BENCH_BASE` (checkout to compare with, default /tmp/engine-base), `BENCH_NEW` (default this
+ * checkout; another copy of the base gives an A/A run, to see the method's noise), `BENCH_ROUNDS` (chunks on
+ * each engine, default 20), `BENCH_CHUNK` (lifecycles per chunk, default 20,000), `BENCH_BACKLOG`.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,17 +29,18 @@ const SKILLS = 20;
 const LEVELS = 10;
 const BUSY = 10_000;
 const BACKLOG = process.env['BENCH_BACKLOG'] === '1' ? 50_000 : 0;
-const LIFECYCLES = Number(process.env['BENCH_LIFECYCLES'] ?? 200_000);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 4);
+const CHUNK = Number(process.env['BENCH_CHUNK'] ?? 20_000);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 20);
 const BASE = resolve(process.env['BENCH_BASE'] ?? '/tmp/engine-base');
+const NEW = resolve(process.env['BENCH_NEW'] ?? resolve(import.meta.dirname, '..'));
 
 async function load(dir: string): Promise<EngineClass> {
   const mod = (await import(pathToFileURL(resolve(dir, 'src/engine/index.ts')).href)) as { WorkspaceEngine: EngineClass };
   return mod.WorkspaceEngine;
 }
 
-/** One measured run: a fresh workspace, BUSY workers busy (and BACKLOG tasks waiting), then LIFECYCLES lifecycles. */
-function run(Engine: EngineClass, seed: number): { wall: number; cpu: number } {
+/** A workspace with BUSY workers busy (and BACKLOG tasks waiting); `step(n)` runs n lifecycles and returns how many tasks completed. */
+function prepare(Engine: EngineClass, seed: number): { step: (n: number) => number } {
   const random = new Random(seed);
   let at = Date.UTC(2026, 0, 5, 8, 0, 0);
   const { engine } = Engine.create({ friendlyName: 'bench', at, newSid: new SequentialSids(seed).next });
@@ -90,16 +93,16 @@ function run(Engine: EngineClass, seed: number): { wall: number; cpu: number } {
   };
   while (assigned.length - head < BUSY) createTask();
   if (BACKLOG > 0) while (engine.tasks.size < WORKERS + BACKLOG) createTask();
-  completed = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < LIFECYCLES; i++) {
-    createTask();
-    completeOldest();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { wall: completed / seconds, cpu: completed / ((cpu.user + cpu.system) / 1e6) };
+  return {
+    step(n: number): number {
+      completed = 0;
+      for (let i = 0; i < n; i++) {
+        createTask();
+        completeOldest();
+      }
+      return completed;
+    },
+  };
 }
 
 function median(xs: number[]): number {
@@ -109,28 +112,42 @@ function median(xs: number[]): number {
 }
 
 const engines: [name: string, Engine: EngineClass][] = [
-  ['new', await load(resolve(import.meta.dirname, '..'))],
+  ['new', await load(NEW)],
   ['base', await load(BASE)],
 ];
-const results: Record<string, { wall: number[]; cpu: number[] }> = { new: { wall: [], cpu: [] }, base: { wall: [], cpu: [] } };
-console.log(`engine compare: ${LIFECYCLES.toLocaleString('en-US')} lifecycles per run, ${ROUNDS} rounds, backlog ${BACKLOG}, base ${BASE}`);
+const gc = (globalThis as { gc?: () => void }).gc;
+const benches = engines.map(([name, Engine]) => ({ name, bench: prepare(Engine, 1), wall: 0, cpu: 0, done: 0 }));
+console.log(`engine compare: ${ROUNDS} rounds of ${CHUNK.toLocaleString('en-US')} lifecycles on each engine, interleaved; backlog ${BACKLOG}; base ${BASE}`);
+for (const b of benches) b.bench.step(CHUNK); // warm-up, not counted
+const ratios: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  // Alternate which goes first, so neither always runs on the warmer machine.
-  const order = round % 2 === 0 ? engines : [...engines].reverse();
-  for (const [name, Engine] of order) {
-    (globalThis as { gc?: () => void }).gc?.();
-    const r = run(Engine, 1);
-    results[name]?.wall.push(r.wall);
-    results[name]?.cpu.push(r.cpu);
-    console.log(`  round ${round + 1} ${name.padEnd(4)}: ${Math.round(r.wall).toLocaleString('en-US')}/s wall, ${Math.round(r.cpu).toLocaleString('en-US')}/s CPU`);
+  // Alternate which goes first, so neither always runs right after a collection.
+  const order = round % 2 === 0 ? benches : [...benches].reverse();
+  const perRound = new Map<string, number>();
+  for (const b of order) {
+    gc?.();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const done = b.bench.step(CHUNK);
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    b.wall += wall;
+    b.cpu += (cpu.user + cpu.system) / 1e6;
+    b.done += done;
+    perRound.set(b.name, done / ((cpu.user + cpu.system) / 1e6));
   }
+  ratios.push((perRound.get('new') as number) / (perRound.get('base') as number));
 }
-const ratio = (k: 'wall' | 'cpu'): number => median(results['new']?.[k] ?? []) / median(results['base']?.[k] ?? []);
+for (const b of benches) {
+  console.log(`  ${b.name.padEnd(4)}: ${Math.round(b.done / b.wall).toLocaleString('en-US')}/s wall, ${Math.round(b.done / b.cpu).toLocaleString('en-US')}/s CPU`);
+}
+const [fresh, base] = benches as [(typeof benches)[number], (typeof benches)[number]];
 console.log(
   JSON.stringify({
-    new_median_per_s: Math.round(median(results['new']?.wall ?? [])),
-    base_median_per_s: Math.round(median(results['base']?.wall ?? [])),
-    ratio_wall: Number(ratio('wall').toFixed(3)),
-    ratio_cpu: Number(ratio('cpu').toFixed(3)),
+    new_per_s_cpu: Math.round(fresh.done / fresh.cpu),
+    base_per_s_cpu: Math.round(base.done / base.cpu),
+    ratio_cpu: Number((fresh.done / fresh.cpu / (base.done / base.cpu)).toFixed(3)),
+    ratio_wall: Number((fresh.done / fresh.wall / (base.done / base.wall)).toFixed(3)),
+    median_round_ratio_cpu: Number(median(ratios).toFixed(3)),
   }),
 );

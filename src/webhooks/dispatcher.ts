@@ -551,7 +551,15 @@ export class WebhookDispatcher {
       const rows = this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId);
       for (const row of rows) {
         w.lastReadId = row.id;
-        const payload = JSON.parse(row.payload) as WebhookPayload;
+        let payload: WebhookPayload;
+        try {
+          payload = JSON.parse(row.payload) as WebhookPayload;
+        } catch {
+          // Not written by outboxRows (it writes JSON): nothing can be sent; never crash the pump.
+          process.stderr.write(`switchboard webhook dispatcher: outbox row ${row.id} has an unreadable payload; dropped\n`);
+          this.runtime.store.markOutboxDone(row.id, row.attempts, now);
+          continue;
+        }
         // attempts 0: the assignment URL next; 1: the fallback URL (if any); done after that.
         const url = row.attempts === 0 ? payload.url : row.attempts === 1 ? payload.fallbackUrl : undefined;
         if (url === undefined) this.runtime.store.markOutboxDone(row.id, row.attempts, now);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WebhookDispatcher, type WebhookAlert } from '../../src/webhooks/dispatcher.ts';
-import { createTasks, FAST, openRuntime, reply, routableWorkspace, startReceiver, webhookBench } from './helpers.ts';
+import { createTasks, FAST, openRuntime, reply, routableWorkspace, startReceiver, TestClock, webhookBench } from './helpers.ts';
 
 test('event callbacks: signed, in order, with the §9.2 parameters, and only the filtered types', async (ctx) => {
   const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
@@ -115,8 +115,9 @@ test('assignment replies: fallback URL after a failure; unknown, invalid (dequeu
   assert.deepEqual(rx.invalid, []);
 });
 
-test('one at a time (eventPipelining 1): a receiver that fails twice then succeeds gets the event, and later events wait behind it unsent', async (ctx) => {
-  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
+test('one at a time (eventPipelining 1), in virtual time: a receiver that fails twice then succeeds gets the event after 1 s and 2 s of backoff plus jitter; later events wait behind it unsent', async (ctx) => {
+  const { runtime, account, rx, clock, newDispatcher } = await webhookBench(ctx, { virtual: true });
+  assert.ok(clock !== null);
   let failures = 0;
   rx.on('/flaky', (r, res) => {
     if (r.params['EventType'] === 'task.created' && failures < 2) {
@@ -124,39 +125,56 @@ test('one at a time (eventPipelining 1): a receiver that fails twice then succee
       res.writeHead(500).end();
     } else res.writeHead(204).end();
   });
-  const dispatcher = newDispatcher({ eventPipelining: 1 });
+  const draws = [0.2, 0.9];
+  const dispatcher = newDispatcher({ eventPipelining: 1, random: () => draws.shift() ?? 0 });
   dispatcher.start();
   const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/flaky'), eventsFilter: 'task.created,reservation.created' });
+  const t0 = clock.now();
   const task = await runtime.execute(w.ws, { type: 'createTask', attributes: '{}' });
-  await rx.waitFor((r) => r.filter((x) => x.params['EventType'] === 'reservation.created').length === 1);
+  await clock.settle();
+  assert.deepEqual(rx.received.map((x) => x.params['EventType']), ['task.created'], 'the first attempt failed; nothing behind it was sent');
+  await clock.advance(1_099);
+  assert.equal(rx.received.length, 1, 'the first retry waits 1 s × (1 + 0.2 / 2)');
+  await clock.advance(1);
+  assert.equal(rx.received.length, 2);
+  await clock.advance(60_000);
   const types = rx.received.map((x) => x.params['EventType']);
   assert.deepEqual(types, ['task.created', 'task.created', 'task.created', 'reservation.created']);
+  // Backoff 1 s then 2 s, each lengthened by the injected jitter draw (0.2, then 0.9) × 50 %.
+  assert.deepEqual(rx.received.map((x) => x.at - t0), [0, 1_100, 1_100 + 2_900, 1_100 + 2_900]);
   const tokens = new Set(rx.received.slice(0, 3).map((x) => x.headers['i-twilio-idempotency-token']));
   assert.equal(tokens.size, 1, 'retries carry the same idempotency token');
   assert.equal(rx.received[0]?.params['TaskSid'], task.sid);
+  assert.equal(runtime.store.pendingOutbox(), 0);
   assert.deepEqual(rx.invalid, []);
 });
 
-test('one at a time (eventPipelining 1): a hanging receiver delays neither task creation nor other workspaces; it times out and is retried', async (ctx) => {
-  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
-  rx.on('/hang', () => undefined); // never answers
-  const dispatcher = newDispatcher({ eventTimeoutMs: 3_000, eventRetries: 1, eventPipelining: 1 });
+test('one at a time (eventPipelining 1), in virtual time: a hanging receiver delays neither task creation nor other workspaces; it times out after 15 s and is retried', async (ctx) => {
+  const { runtime, account, rx, clock, newDispatcher } = await webhookBench(ctx, { virtual: true });
+  assert.ok(clock !== null);
+  rx.on('/hang', () => clock.hung()); // never answers
+  const dispatcher = newDispatcher({ eventRetries: 1, eventPipelining: 1, random: () => 0 });
   dispatcher.start();
   const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/hang'), eventsFilter: 'task.created' });
   const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
+  const t0 = clock.now();
   await runtime.execute(slow.ws, { type: 'createTask', attributes: '{}' });
-  await rx.waitFor((r) => r.some((x) => x.path === '/hang'));
+  await clock.settle();
+  assert.equal(rx.received.filter((x) => x.path === '/hang').length, 1);
   const outcomes = await Promise.all(Array.from({ length: 20 }, () => runtime.execute(slow.ws, { type: 'createTask', attributes: '{}' })));
-  assert.ok(outcomes.every((o) => o.rejection === null));
+  assert.ok(outcomes.every((o) => o.rejection === null), 'commands are not held up by a hanging receiver');
   const t = await runtime.execute(quick.ws, { type: 'createTask', attributes: '{}' });
-  // Measured by order, not by the wall clock: had the commands waited for the hanging receiver,
-  // they would only have finished at its 3 s timeout, after the head event's retry.
-  assert.equal(rx.received.filter((x) => x.path === '/hang').length, 1, 'commands are not held up by a hanging receiver');
-  await rx.waitFor((r) => r.some((x) => x.path === '/quick' && x.params['TaskSid'] === t.sid), 2_000);
+  await clock.settle();
+  assert.ok(rx.received.some((x) => x.path === '/quick' && x.params['TaskSid'] === t.sid), 'another workspace is served at once');
+  assert.equal(clock.now(), t0, 'all of it without virtual time moving');
   assert.equal(rx.received.filter((x) => x.path === '/hang').length, 1, 'the hanging lane stays on its head event');
-  // 3 s timeout, then one retry of the head event.
-  await rx.waitFor((r) => r.filter((x) => x.path === '/hang').length >= 2, 8_000);
-  assert.equal(new Set(rx.received.filter((x) => x.path === '/hang').map((x) => x.params['Sid'])).size, 1);
+  // 15 s timeout, then one retry of the head event after 1 s of backoff (jitter drawn as 0).
+  await clock.advance(15_999);
+  assert.equal(rx.received.filter((x) => x.path === '/hang').length, 1);
+  await clock.advance(1);
+  const hung = rx.received.filter((x) => x.path === '/hang');
+  assert.deepEqual(hung.map((x) => x.at - t0), [0, 16_000]);
+  assert.equal(new Set(hung.map((x) => x.params['Sid'])).size, 1, 'the retry is the head event again');
   assert.deepEqual(rx.invalid, []);
 });
 
@@ -188,6 +206,41 @@ test('restart: rows committed but not delivered are delivered by the next proces
     assert.deepEqual(rx.invalid, []);
   } finally {
     await dispatcher.stop();
+    await rx.close();
+    await second.close();
+  }
+});
+
+test('restart, in virtual time: a retry left waiting by the previous process is sent when it is due, with no poll', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-'));
+  const clock = new TestClock();
+  const first = openRuntime(dataDir, () => clock.now());
+  const account = first.createAccount('Acme');
+  const rx = await startReceiver(() => account.secret, () => clock.now());
+  let failures = 0;
+  rx.on('/events', (_, res) => void res.writeHead(failures++ === 0 ? 503 : 204).end());
+  const w = await routableWorkspace(first, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
+  const t0 = clock.now();
+  const before = new WebhookDispatcher(first, { scheduler: clock, pollMs: 0, random: () => 0 });
+  before.start();
+  const task = (await first.execute(w.ws, { type: 'createTask', attributes: '{}' })).sid as string;
+  await clock.settle();
+  await before.stop();
+  await first.close();
+  assert.equal(rx.received.length, 1, 'the first attempt failed; its retry is due 1 s later');
+
+  const second = openRuntime(dataDir, () => clock.now());
+  const after = new WebhookDispatcher(second, { scheduler: clock, pollMs: 0 });
+  after.start();
+  try {
+    await clock.advance(999);
+    assert.equal(rx.received.length, 1, 'not before it is due');
+    await clock.advance(1);
+    assert.deepEqual(rx.received.map((x) => [x.params['TaskSid'], x.at - t0]), [[task, 0], [task, 1_000]]);
+    assert.equal(second.store.pendingOutbox(), 0);
+    assert.deepEqual(rx.invalid, []);
+  } finally {
+    await after.stop();
     await rx.close();
     await second.close();
   }

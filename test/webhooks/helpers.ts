@@ -1,7 +1,8 @@
 /**
  * A real webhook receiver on 127.0.0.1 that checks every request's X-Twilio-Signature with the
  * official helper (`twilio.validateRequest`), a runtime with a routable workspace, and the bench
- * that puts them together with a WebhookDispatcher for one test.
+ * that puts them together with a WebhookDispatcher for one test — on the wall clock, or in virtual
+ * time ({@link TestClock}: timeouts, backoff and retries skipped, no sleep).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import twilio from 'twilio';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
+import type { Scheduler, Timer } from '../../src/util/scheduler.ts';
 import { WebhookDispatcher, type DispatcherOptions } from '../../src/webhooks/dispatcher.ts';
 
 /** Dispatcher timings for tests: retry after 20 ms, poll the outbox every 10 ms. */
@@ -21,6 +24,7 @@ export interface Received {
   path: string;
   params: Record<string, string>;
   headers: IncomingMessage['headers'];
+  /** When it arrived, epoch ms of the receiver's clock (the wall clock, or the test's virtual time). */
   at: number;
   /** The client's port: one per connection. */
   remotePort: number;
@@ -40,7 +44,8 @@ export interface Receiver {
   close: () => Promise<void>;
 }
 
-export async function startReceiver(authToken: () => string): Promise<Receiver> {
+/** `now`: the clock that stamps {@link Received.at} (default `Date.now`). */
+export async function startReceiver(authToken: () => string, now: () => number = Date.now): Promise<Receiver> {
   const received: Received[] = [];
   const invalid: string[] = [];
   const handlers = new Map<string, Handler>();
@@ -60,7 +65,7 @@ export async function startReceiver(authToken: () => string): Promise<Receiver> 
         return;
       }
       assert.equal(req.method, 'POST');
-      const r: Received = { path, params, headers: req.headers, at: Date.now(), remotePort: req.socket.remotePort ?? 0 };
+      const r: Received = { path, params, headers: req.headers, at: now(), remotePort: req.socket.remotePort ?? 0 };
       received.push(r);
       const handler = handlers.get(path.split('?')[0] as string);
       if (handler !== undefined) handler(r, res);
@@ -94,23 +99,106 @@ export function reply(body: string, contentType = 'application/json'): Handler {
   return (_, res) => void res.writeHead(200, { 'content-type': contentType }).end(body);
 }
 
+/**
+ * Virtual time for webhook tests: a {@link VirtualScheduler} (time moves only in
+ * {@link TestClock.advance}, timer by timer, the real event loop settling after each) that can be
+ * told a request hangs. A VirtualScheduler never moves time while tracked work is in flight, so a
+ * request to a receiver that never answers would stop it for good; here tracked work stops holding
+ * time back once it is known to hang, so the dispatcher's timeout (a virtual timer) can fire:
+ *
+ * - at once when a receiver's handler calls {@link TestClock.hung} for each request it will not
+ *   answer, and as many requests are in flight as were declared hung;
+ * - otherwise after `hungAfterMs` of real time (a reply queued behind a hung one on a pipelined
+ *   connection is never declared; a receiver on 127.0.0.1 answers within a few ms).
+ */
+export class TestClock implements Scheduler {
+  readonly virtual: VirtualScheduler;
+  private readonly hungAfterMs: number;
+  private readonly open = new Set<() => void>();
+  /** Requests declared hung and not yet matched with the tracked work waiting on them. */
+  private declaredHung = 0;
+
+  /** `startMs`: the first instant (epoch ms; the VirtualScheduler's default); `hungAfterMs` default 150. */
+  constructor(options: { startMs?: number; hungAfterMs?: number } = {}) {
+    this.virtual = new VirtualScheduler(options.startMs);
+    this.hungAfterMs = options.hungAfterMs ?? 150;
+  }
+
+  now(): number {
+    return this.virtual.now();
+  }
+
+  setTimer(callback: () => void, delayMs: number): Timer {
+    return this.virtual.setTimer(callback, delayMs);
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const grace = setTimeout(() => {
+      this.declaredHung = Math.max(0, this.declaredHung - 1);
+      release();
+    }, this.hungAfterMs);
+    this.open.add(release);
+    const held = Promise.race([work.then(() => undefined, () => undefined), released]).finally(() => {
+      clearTimeout(grace);
+      this.open.delete(release);
+      this.match();
+    });
+    void this.virtual.track(held);
+    return work;
+  }
+
+  /** A receiver will not answer the request it just got (call once per such request). */
+  hung(): void {
+    this.declaredHung += 1;
+    this.match();
+  }
+
+  /** Moves virtual time `ms` forward, firing every timer due on the way (see VirtualScheduler.advanceTo). */
+  advance(ms: number): Promise<void> {
+    return this.virtual.advance(ms);
+  }
+
+  /** Lets what is in flight now finish (real I/O, commits) without moving virtual time. */
+  settle(): Promise<void> {
+    return this.virtual.settle();
+  }
+
+  /** Every tracked work still in flight waits on a hung request: let time move past them. */
+  private match(): void {
+    if (this.open.size === 0 || this.open.size > this.declaredHung) return;
+    this.declaredHung -= this.open.size;
+    for (const release of [...this.open]) release();
+    this.open.clear();
+  }
+}
+
 /** A runtime with one account ("Acme") and a receiver that checks signatures with its secret. */
 export interface WebhookBench {
   runtime: Runtime;
   account: NewCredentials;
   rx: Receiver;
-  /** The dispatcher of this test, not started ({@link FAST} timings under `options`); stopped after the test. */
+  /** The virtual clock of a bench opened with `{ virtual: true }`; null on the wall clock. */
+  clock: TestClock | null;
+  /**
+   * The dispatcher of this test, not started; stopped after the test. On the wall clock with
+   * {@link FAST} timings under `options`; in virtual time with the default timings, the bench's
+   * clock and no poll.
+   */
   newDispatcher: (options?: DispatcherOptions) => WebhookDispatcher;
 }
 
 /**
  * Opens a {@link WebhookBench} on a fresh data dir. After the test (`t.after`, pass or fail) it
- * stops the dispatcher, closes the receiver, then the runtime.
+ * stops the dispatcher, closes the receiver, then the runtime. With `virtual: true` the runtime's
+ * clock, the receiver's timestamps and the dispatcher all run on one {@link TestClock}.
  */
-export async function webhookBench(t: TestContext): Promise<WebhookBench> {
-  const runtime = openRuntime();
+export async function webhookBench(t: TestContext, options: { virtual?: boolean } = {}): Promise<WebhookBench> {
+  const clock = options.virtual === true ? new TestClock() : null;
+  const runtime = openRuntime(undefined, clock === null ? undefined : () => clock.now());
   const account = runtime.createAccount('Acme');
-  const rx = await startReceiver(() => account.secret);
+  const rx = await startReceiver(() => account.secret, clock === null ? Date.now : () => clock.now());
   const dispatchers: WebhookDispatcher[] = [];
   t.after(async () => {
     for (const d of dispatchers) await d.stop();
@@ -121,8 +209,9 @@ export async function webhookBench(t: TestContext): Promise<WebhookBench> {
     runtime,
     account,
     rx,
+    clock,
     newDispatcher: (options = {}) => {
-      const d = new WebhookDispatcher(runtime, { ...FAST, ...options });
+      const d = new WebhookDispatcher(runtime, clock === null ? { ...FAST, ...options } : { scheduler: clock, pollMs: 0, ...options });
       dispatchers.push(d);
       return d;
     },
@@ -136,8 +225,9 @@ export async function createTasks(runtime: Runtime, ws: string, n: number): Prom
   return sids;
 }
 
-export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-'))): Runtime {
-  return Runtime.open({ dataDir, synchronous: 'NORMAL' });
+/** A runtime on a fresh (or the given) data dir; `clock` (epoch ms) stamps its commands (default: the wall clock). */
+export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-')), clock?: () => number): Runtime {
+  return Runtime.open({ dataDir, synchronous: 'NORMAL', ...(clock === undefined ? {} : { clock }) });
 }
 
 /** A workspace with one queue, one workflow and one available worker; returns their SIDs. */

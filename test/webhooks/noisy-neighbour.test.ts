@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import type { Runtime } from '../../src/runtime/runtime.ts';
 import type { WebhookAlert } from '../../src/webhooks/dispatcher.ts';
-import { reply, routableWorkspace, webhookBench } from './helpers.ts';
+import { reply, routableWorkspace, startReceiver, webhookBench } from './helpers.ts';
 
 /** Adds `n` available workers to a routable workspace (each takes one reservation at a time). */
 async function addWorkers(runtime: Runtime, ws: string, n: number): Promise<void> {
@@ -100,4 +100,37 @@ test('noisy neighbour: 70 hanging assignment + fallback callbacks in workspace A
   assert.ok(aOpen > 0, 'A still had callbacks hanging when B was done');
   assert.ok(aSent <= 64, `A never had more than its bound of 64 in flight (${aSent} sent)`);
   assert.equal(alerts.filter((x) => x.workspaceSid === b.ws).length, 0, 'B raised no alert');
+});
+
+test('bounds, in virtual time: one workspace holds at most 32 assignment callbacks per destination and 64 in all; its fallbacks go to their own lane; another workspace is served at once', async (ctx) => {
+  const { runtime, account, rx, clock, newDispatcher } = await webhookBench(ctx, { virtual: true });
+  assert.ok(clock !== null);
+  const fallbackRx = await startReceiver(() => account.secret, () => clock.now());
+  ctx.after(() => fallbackRx.close());
+  rx.on('/a/assign', () => clock.hung()); // never answers
+  fallbackRx.on('/a/fallback', () => clock.hung()); // never answers
+  rx.on('/b/assign', reply('{"instruction":"accept"}'));
+  const alerts: WebhookAlert[] = [];
+  const dispatcher = newDispatcher({ onAlert: (x) => alerts.push(x) });
+  const a = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/a/assign'), fallbackAssignmentCallbackUrl: fallbackRx.url('/a/fallback') });
+  const b = await routableWorkspace(runtime, account.sid, { assignmentCallbackUrl: rx.url('/b/assign') });
+  await addWorkers(runtime, a.ws, 69);
+  dispatcher.start();
+  await Promise.all(Array.from({ length: 70 }, () => runtime.execute(a.ws, { type: 'createTask', attributes: '{}' })));
+  const bTask = (await runtime.execute(b.ws, { type: 'createTask', attributes: '{}' })).sid as string;
+  await clock.settle();
+  const counts = (): [number, number] => [rx.received.filter((x) => x.path === '/a/assign').length, fallbackRx.received.length];
+  assert.deepEqual(counts(), [32, 0], 'A: its one destination at its bound');
+  assert.equal(runtime.workspace(account.sid, b.ws)?.tasks.get(bTask)?.assignmentStatus, 'assigned', 'B accepted while A hangs, in no virtual time');
+  // Each timeout (5 s) sends that row to the fallback destination and frees a slot for the next row.
+  await clock.advance(5_000);
+  assert.deepEqual(counts(), [64, 32], 'A: 32 to each destination, 64 in flight — its workspace bound');
+  await clock.advance(5_000);
+  assert.deepEqual(counts(), [70, 64]);
+  await clock.advance(5_000);
+  assert.deepEqual(counts(), [70, 70], 'every fallback called once');
+  await clock.advance(5_000);
+  assert.equal(alerts.filter((x) => x.workspaceSid === a.ws && x.code === 11200).length, 140);
+  assert.equal(runtime.store.pendingOutbox(), 0, 'every row done after its fallback');
+  assert.deepEqual([...rx.invalid, ...fallbackRx.invalid], []);
 });

@@ -66,8 +66,9 @@ test('a window of N callbacks in flight on one connection: every event arrives o
   assert.deepEqual(rx.invalid, []);
 });
 
-test('a failure in the middle of a window: the failed event is retried first, the ones written behind it are sent again after it', async (ctx) => {
-  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
+test('a failure in the middle of a window (virtual time): the failed event is retried first, after its backoff; the ones written behind it are sent again after it', async (ctx) => {
+  const { runtime, account, rx, clock, newDispatcher } = await webhookBench(ctx, { virtual: true });
+  assert.ok(clock !== null);
   const answered = new Set<number>();
   let failed = '';
   let fifth = '';
@@ -82,11 +83,15 @@ test('a failure in the middle of a window: the failed event is retried first, th
     setTimeout(() => res.writeHead(204).end(), 1);
   });
   const N = 8;
-  const dispatcher = newDispatcher({ eventPipelining: N });
+  const dispatcher = newDispatcher({ eventPipelining: N, random: () => 0.5 });
   const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events'), eventsFilter: 'task.created' });
   const order = await createTasks(runtime, w.ws, 20);
   fifth = order[4] as string;
+  const t0 = clock.now();
   dispatcher.start();
+  await clock.settle();
+  assert.equal(rx.received.filter((x) => x.params['TaskSid'] === fifth).length, 1, 'the retry waits for its backoff');
+  await clock.advance(1_250); // 1 s × (1 + 0.5 / 2)
   await allAnswered(rx, answered, order, 10_000);
   await dispatcher.idle();
   const arrivals = (sid: string): number[] => rx.received.flatMap((x, i) => (x.params['TaskSid'] === sid ? [i] : []));
@@ -103,6 +108,7 @@ test('a failure in the middle of a window: the failed event is retried first, th
   }
   assertLastDeliveryOrder(rx.received, answered, order);
   const retry = rx.received[arrivals(fifth)[1] as number];
+  assert.equal(retry?.at, t0 + 1_250, 'retried when its backoff was over');
   assert.equal(retry?.headers['i-twilio-idempotency-token'], rx.received[arrivals(fifth)[0] as number]?.headers['i-twilio-idempotency-token']);
   assert.equal(runtime.store.pendingOutbox(), 0);
   assert.deepEqual(rx.invalid, []);
@@ -126,37 +132,39 @@ test('an event dropped in the middle of a window (a 4xx is not retried) raises 1
   assert.equal(runtime.store.pendingOutbox(), 0);
 });
 
-test('a hanging receiver holds up only its own lane: another workspace on the same receiver gets its events; the hung head times out and the lane resends in order', async (ctx) => {
-  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
+test('a hanging receiver holds up only its own lane (virtual time): another workspace on the same receiver gets its events; the hung head times out after 15 s and the lane resends in order', async (ctx) => {
+  const { runtime, account, rx, clock, newDispatcher } = await webhookBench(ctx, { virtual: true });
+  assert.ok(clock !== null);
   let hang = true;
   const answered = new Set<number>();
   rx.on('/slow', (_, res) => {
-    if (hang) return; // never answers
+    if (hang) return void clock?.hung(); // never answers
     answered.add(rx.received.length - 1);
     res.writeHead(204).end();
   });
   const alerts: WebhookAlert[] = [];
-  const dispatcher = newDispatcher({ eventTimeoutMs: 1_000, eventRetries: 2, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
+  const dispatcher = newDispatcher({ eventRetries: 2, eventPipelining: 4, random: () => 0, onAlert: (a) => alerts.push(a) });
   dispatcher.start();
   const slow = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/slow'), eventsFilter: 'task.created' });
   const quick = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/quick'), eventsFilter: 'task.created' });
+  const t0 = clock.now();
   const slowOrder = await createTasks(runtime, slow.ws, 10);
-  await rx.waitFor((r) => r.filter((x) => x.path === '/slow').length >= 4);
+  await clock.settle();
   const quickOrder = await createTasks(runtime, quick.ws, 30);
-  await rx.waitFor((r) => r.filter((x) => x.path === '/quick').length === 30, 5_000);
-  // Measured by order, not by the wall clock: every quick callback came before the slow lane's
-  // head was sent again (after its 1 s timeout), i.e. while the slow lane still hung.
-  const lastQuick = rx.received.findLastIndex((x) => x.path === '/quick');
-  const slowRetry = rx.received.findIndex((x, i) => x.path === '/slow' && rx.received.slice(0, i).filter((y) => y.path === '/slow').length === 4);
-  assert.ok(slowRetry === -1 || lastQuick < slowRetry, 'the quick lane is served while the slow one hangs');
-  assert.deepEqual(rx.received.filter((x) => x.path === '/quick').map((x) => x.params['TaskSid']), quickOrder);
+  await clock.settle();
+  assert.equal(clock.now(), t0, 'no virtual time passed: the slow lane still hangs');
+  assert.deepEqual(rx.received.filter((x) => x.path === '/quick').map((x) => x.params['TaskSid']), quickOrder, 'the quick lane is served while the slow one hangs');
   assert.deepEqual(rx.received.filter((x) => x.path === '/slow').map((x) => x.params['TaskSid']), slowOrder.slice(0, 4), 'a window of 4 written, in order');
-  // The head times out after 1 s; the lane is retried from it (same order), now answered.
+  // The head times out after 15 s; the lane is retried from it 1 s later (same order), now answered.
   hang = false;
   const slowReceived = (): Received[] => rx.received.filter((x) => x.path === '/slow');
+  await clock.advance(15_999);
+  assert.equal(slowReceived().length, 4, 'nothing more before the timeout and the backoff');
+  await clock.advance(1);
   await allAnswered(rx, answered, slowOrder, 8_000);
   await dispatcher.idle();
   assert.equal(slowReceived()[4]?.params['TaskSid'], slowOrder[0], 'after the timeout the head is sent first');
+  assert.equal(slowReceived()[4]?.at, t0 + 16_000);
   assertLastDeliveryOrder(
     slowReceived(),
     new Set(rx.received.flatMap((x, i) => (x.path === '/slow' && answered.has(i) ? [slowReceived().indexOf(x)] : []))),
@@ -167,26 +175,30 @@ test('a hanging receiver holds up only its own lane: another workspace on the sa
   assert.deepEqual(rx.invalid, []);
 });
 
-test('a head that times out and is not retried (#rp=5xx) is dropped; the callbacks behind it still arrive in order', async (ctx) => {
-  const { runtime, account, rx, newDispatcher } = await webhookBench(ctx);
+test('a head that times out and is not retried (#rp=5xx) is dropped (virtual time); the callbacks behind it still arrive in order', async (ctx) => {
+  const { runtime, account, rx, clock, newDispatcher } = await webhookBench(ctx, { virtual: true });
+  assert.ok(clock !== null);
   let first = '';
   const answered = new Set<number>();
   rx.on('/events', (r, res) => {
-    if (r.params['TaskSid'] === first) return; // never answers the first event
+    if (r.params['TaskSid'] === first) return void clock?.hung(); // never answers the first event
     answered.add(rx.received.length - 1);
     res.writeHead(204).end();
   });
   const alerts: WebhookAlert[] = [];
-  const dispatcher = newDispatcher({ eventTimeoutMs: 500, eventPipelining: 4, onAlert: (a) => alerts.push(a) });
+  const dispatcher = newDispatcher({ eventPipelining: 4, onAlert: (a) => alerts.push(a) });
   const w = await routableWorkspace(runtime, account.sid, { eventCallbackUrl: rx.url('/events#rp=5xx'), eventsFilter: 'task.created' });
   const order = await createTasks(runtime, w.ws, 12);
   first = order[0] as string;
   dispatcher.start();
+  await clock.settle();
+  assert.equal(alerts.length, 0, 'the head waits for its 15 s');
+  await clock.advance(15_000);
   const rest = order.slice(1);
   await allAnswered(rx, answered, rest, 5_000);
   await dispatcher.idle();
   assert.deepEqual(alerts.map((a) => a.code), [11200]);
-  assert.match(alerts[0]?.message ?? '', /dropped after 1 attempt\(s\): no reply within 500 ms/);
+  assert.match(alerts[0]?.message ?? '', /dropped after 1 attempt\(s\): no reply within 15000 ms/);
   assert.equal(rx.received.filter((x) => x.params['TaskSid'] === first).length, 1, 'not retried');
   // First copies arrive in commit order; the ones cut off with the head's connection may come twice.
   const firstCopies = [...new Set(rx.received.map((x) => x.params['TaskSid']))];
