@@ -21,7 +21,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
-import type { EngineEvent, Outcome, WorkspaceEngine } from '../engine/index.ts';
+import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import { CallbackCenter, DEFAULT_TERMINAL_RETENTION_SECONDS, isTerminalStatus, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from '../callbacks/center.ts';
 import { Datastore, withStoredContext, type DatastoreSnapshot } from '../callbacks/datastore.ts';
 import { queueViewOf } from '../callbacks/driver.ts';
@@ -29,6 +29,7 @@ import type { DialResult, ResumedDial, TelephonyPort } from '../callbacks/teleph
 import type { CallbackStateRow, CallbackStateWrite, CoreWrites, SqliteStore } from '../store/sqlite-store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import type { UntimedCommand } from './runtime.ts';
+import type { CoreContext, HostedCore, OutboxRowsOf } from './core.ts';
 
 /** Options of the callback core's hosting (`RuntimeOptions.callbacks`); times in ms unless a name says otherwise. */
 export interface CallbackHostingOptions {
@@ -63,21 +64,6 @@ export function checkHostingOptions(options: CallbackHostingOptions): void {
     const v = options.ewtWarmup?.[field];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`ewtWarmup.${field} must be a finite number >= 0`);
   }
-}
-
-/** What the runtime lends a hosted core while it builds a batch. */
-export interface CoreContext {
-  /** The batch's instant, epoch ms. */
-  readonly now: number;
-  /** The workspace's engine, or undefined when it is gone. */
-  engine(workspaceSid: string): WorkspaceEngine | undefined;
-  /**
-   * Executes an engine command in the batch being built: stamped with the batch's instant, logged,
-   * its events written and handed to every core (this one included) before this returns —
-   * after `first(outcome)`, which lets the core that asked learn the result (a new task's SID)
-   * before it sees the events that result caused.
-   */
-  execute(workspaceSid: string, command: UntimedCommand, first?: (outcome: Outcome) => void): Outcome;
 }
 
 /** Rows written since the runtime opened (tests and metrics: persistence follows what changed). */
@@ -147,10 +133,9 @@ export function dialsInFlight(center: CallbackCenter): ResumedDial[] {
 
 /**
  * The callback cores of every workspace, hosted by the runtime (see the module comment). The
- * runtime calls {@link observe}, {@link advanceTo}, {@link takeWrites}, {@link release} and
- * {@link reload}; the API submits operations through {@link run} (via the runtime's batch).
+ * runtime calls it as a {@link HostedCore}; the API submits operations through {@link run} (via the runtime's batch).
  */
-export class CallbackHosting {
+export class CallbackHosting implements HostedCore {
   readonly telephony: TelephonyPort | null;
   readonly telephonyAuthToken: string | null;
   /** Cumulative row counts of the callback state written. */
@@ -358,7 +343,7 @@ export class CallbackHosting {
   takeWrites(
     now: number,
     engineOf: (workspaceSid: string) => WorkspaceEngine | undefined,
-    outboxRowsOf: (workspaceSid: string, events: readonly EngineEvent[]) => CoreWrites['outbox'],
+    outboxRowsOf: OutboxRowsOf,
   ): CoreWrites {
     const states: CallbackStateWrite[] = [];
     for (const host of this.hosts.values()) {
@@ -398,15 +383,15 @@ export class CallbackHosting {
     return { events, outbox, callbackStates: states };
   }
 
-  /** The batch's dials and hang-ups, to hand to the port once it is durable ({@link release}). */
-  takeOutbound(): Array<{ workspaceSid: string; effect: Outbound }> {
+  /** The batch's dials and hang-ups, handed to the port by the returned call once the batch is durable ({@link release}). */
+  takeRelease(): () => void {
     const out = this.outbound;
     this.outbound = [];
-    return out;
+    return out.length === 0 ? () => undefined : () => this.release(out);
   }
 
   /** Hands a durable batch's dials and hang-ups to the telephony port, in order. */
-  release(outbound: ReadonlyArray<{ workspaceSid: string; effect: Outbound }>): void {
+  private release(outbound: ReadonlyArray<{ workspaceSid: string; effect: Outbound }>): void {
     if (outbound.length === 0) return;
     const now = this.scheduler.now();
     for (const { workspaceSid, effect } of outbound) {

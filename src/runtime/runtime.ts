@@ -28,12 +28,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '../engine/index.ts';
-import { SqliteStore, StoreError, type CommandRecord, type StoreOptions } from '../store/sqlite-store.ts';
+import { SqliteStore, type CommandRecord, type CoreWrites, type StoreOptions } from '../store/sqlite-store.ts';
 import type { CallbackCenter } from '../callbacks/center.ts';
 import type { Datastore } from '../callbacks/datastore.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { systemScheduler } from './scheduler.ts';
-import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type CoreContext, type Host as CallbackHost } from './callbacks-hosting.ts';
+import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type Host as CallbackHost } from './callbacks-hosting.ts';
+import { mergeWrites, type CoreContext, type HostedCore } from './core.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
 import { outboxRows, type EventOrigin, type StoredEvent } from '../webhooks/outbox.ts';
@@ -112,6 +113,8 @@ export class Runtime {
   readonly store: SqliteStore;
   /** The callback cores of every workspace (callbacks-hosting.ts). */
   readonly callbacks: CallbackHosting;
+  /** Every core hosted beside the engines, in the order they see events. */
+  private readonly cores: readonly HostedCore[];
   readonly scheduler: Scheduler;
   private readonly key: Buffer;
   private readonly snapshotEvery: number;
@@ -144,6 +147,7 @@ export class Runtime {
       timeOrderedSids(this.scheduler),
       () => randomBytes(32).toString('hex'),
     );
+    this.cores = [this.callbacks];
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }
@@ -160,7 +164,7 @@ export class Runtime {
       const rebuilt = rebuildWorkspace(stored);
       runtime.hosts.set(stored.sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: stored.commands.length });
     }
-    runtime.callbacks.load(store, (sid) => runtime.hosts.get(sid)?.engine);
+    for (const core of runtime.cores) core.load(store, (sid) => runtime.hosts.get(sid)?.engine);
     runtime.armTimer();
     return runtime;
   }
@@ -255,7 +259,7 @@ export class Runtime {
     if (this.workspace(accountSid, workspaceSid) === undefined) return false;
     this.store.deleteWorkspace(workspaceSid, this.scheduler.now());
     this.hosts.delete(workspaceSid);
-    this.callbacks.forget(workspaceSid);
+    for (const core of this.cores) core.forget(workspaceSid);
     return true;
   }
 
@@ -327,7 +331,7 @@ export class Runtime {
     this.closed = true;
     this.timer?.cancel();
     this.snapshotTimer?.cancel();
-    this.callbacks.close();
+    for (const core of this.cores) core.close();
     if (this.failure === null) for (const [sid, host] of this.hosts) this.snapshot(sid, host);
     this.closing = this.store.close();
     return this.closing;
@@ -362,12 +366,15 @@ export class Runtime {
       this.building = null;
       this.context = null;
     }
-    const cores = this.callbacks.takeWrites(batch.now, (sid) => this.hosts.get(sid)?.engine, (sid, events) => {
+    const engineOf = (sid: string): WorkspaceEngine | undefined => this.hosts.get(sid)?.engine;
+    const outboxRowsOf = (sid: string, events: readonly EngineEvent[]): CoreWrites['outbox'] => {
       const host = this.hosts.get(sid);
       return host === undefined ? [] : outboxRows(host.engine, host.accountSid, events, batch.now).map((r) => ({ workspaceSid: sid, ...r }));
-    });
+    };
+    const cores = mergeWrites(this.cores.map((core) => core.takeWrites(batch.now, engineOf, outboxRowsOf)));
     for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
-    const outbound = this.callbacks.takeOutbound();
+    for (const e of cores.events) batch.touched.add(e.workspaceSid);
+    const releases = this.cores.map((core) => core.takeRelease());
     const wroteOutbox = batch.outboxRows + cores.outbox.length > 0;
     let durable = (): void => undefined;
     void this.scheduler.track(new Promise<void>((resolve) => (durable = resolve)));
@@ -378,7 +385,7 @@ export class Runtime {
         batch.records,
         (error) => {
           durable();
-          this.settle(queued, results, error, wroteOutbox, outbound);
+          this.settle(queued, results, error, wroteOutbox, releases);
         },
         cores,
       );
@@ -414,7 +421,7 @@ export class Runtime {
       batch.records.push({ workspaceSid, seq: host.seq, command: timed, events: outcome.events, outbox });
       batch.touched.add(workspaceSid);
       first?.(outcome);
-      this.callbacks.observe(workspaceSid, outcome.events, ctx);
+      for (const core of this.cores) core.observe(workspaceSid, outcome.events, ctx);
     } else first?.(outcome);
     return outcome;
   }
@@ -425,11 +432,11 @@ export class Runtime {
     if (host === undefined) return;
     const due = host.engine.nextDeadline();
     if (due !== null && due <= ctx.now) this.executeInBatch(workspaceSid, { type: 'tick' });
-    this.callbacks.advanceTo(workspaceSid, ctx);
+    for (const core of this.cores) core.advanceTo(workspaceSid, ctx);
   }
 
-  /** Answers a written batch once the store reports it durable, then releases its dials (or fails: then nothing more is accepted). */
-  private settle(batch: Pending[], results: unknown[], error: Error | null, wroteOutbox: boolean, outbound: ReturnType<CallbackHosting['takeOutbound']>): void {
+  /** Answers a written batch once the store reports it durable, then releases the cores' effects (or fails: then nothing more is accepted). */
+  private settle(batch: Pending[], results: unknown[], error: Error | null, wroteOutbox: boolean, releases: ReadonlyArray<() => void>): void {
     if (error !== null) {
       this.failure ??= error;
       for (const p of batch) p.reject(this.failure);
@@ -440,7 +447,7 @@ export class Runtime {
       if (r instanceof Error) p.reject(r);
       else p.resolve(r);
     });
-    this.callbacks.release(outbound);
+    for (const release of releases) release();
     // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
     // and waking it after every commit cost two outbox queries per batch for nothing.
     if (wroteOutbox) this.notifyCommit();
@@ -452,19 +459,19 @@ export class Runtime {
    * and its callers get a StoreUnavailableError. Writes stay open: the next batch tries again.
    */
   private recover(batch: Pending[], built: Batch, error: Error): void {
-    this.callbacks.discardBatch();
+    for (const core of this.cores) core.discardBatch();
     try {
       for (const sid of built.touched) {
         const stored = this.store.loadWorkspace(sid);
         if (stored === undefined) {
           this.hosts.delete(sid);
-          this.callbacks.forget(sid);
+          for (const core of this.cores) core.forget(sid);
           continue;
         }
         const rebuilt = rebuildWorkspace(stored);
         const old = this.hosts.get(sid);
         this.hosts.set(sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: (old?.sinceSnapshot ?? 0) });
-        this.callbacks.reload(this.store, sid);
+        for (const core of this.cores) core.reload(this.store, sid);
       }
     } catch (reloadError) {
       // Memory and disk may disagree now: refuse writes until a restart.
@@ -523,7 +530,7 @@ export class Runtime {
   private nextDeadline(): number {
     let next = Infinity;
     for (const h of this.hosts.values()) next = Math.min(next, h.engine.nextDeadline() ?? Infinity);
-    for (const sid of this.callbacks.workspaces()) next = Math.min(next, this.callbacks.nextDeadline(sid) ?? Infinity);
+    for (const core of this.cores) for (const sid of core.workspaces()) next = Math.min(next, core.nextDeadline(sid) ?? Infinity);
     return next;
   }
 
@@ -541,7 +548,8 @@ export class Runtime {
       this.timerDue = Infinity;
       const now = this.scheduler.now();
       for (const [sid, h] of this.hosts) {
-        const due = Math.min(h.engine.nextDeadline() ?? Infinity, this.callbacks.nextDeadline(sid) ?? Infinity);
+        let due = h.engine.nextDeadline() ?? Infinity;
+        for (const core of this.cores) due = Math.min(due, core.nextDeadline(sid) ?? Infinity);
         if (due <= now) void this.enqueue(sid, (ctx) => this.tick(sid, ctx)).catch(() => undefined);
       }
       this.armTimer();
