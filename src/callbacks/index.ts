@@ -1,7 +1,8 @@
 /**
  * The callback service's public surface (spec callbacks-and-ewt §1–5): call targets, offers and
- * ECBT, the CallbackCenter state machine, the datastore, and the virtual-time driver the
- * simulator uses. docs/callbacks.md explains the model and how to drive the center.
+ * ECBT, the CallbackCenter state machine, the datastore, and the queue view read from the
+ * engine. The virtual-time driver that runs the center with a simulated network is in
+ * src/sim/callback-driver.ts. docs/callbacks.md explains the model and how to drive the center.
  */
 export { CallbackError, normalizeNumber, E164_PATTERN, type CallbackErrorCode } from './errors.ts';
 export {
@@ -53,4 +54,4 @@ export {
   type TargetStats,
 } from './center.ts';
 export { Datastore, withStoredContext, type DataSet, type DataSetResponse, type DataSetTemplate, type DatastoreOptions, type DatastoreSnapshot } from './datastore.ts';
-export { CallbackDriver, queueViewOf, simpleAgents, type AgentDecision, type AgentPolicy, type DriverOptions, type DriverSnapshot } from './driver.ts';
+export { queueViewOf } from './queue-view.ts';

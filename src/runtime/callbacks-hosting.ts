@@ -24,7 +24,7 @@ import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import { CallbackCenter, DEFAULT_TERMINAL_RETENTION_SECONDS, isTerminalStatus, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from '../callbacks/center.ts';
 import { Datastore, withStoredContext, type DatastoreSnapshot } from '../callbacks/datastore.ts';
-import { queueViewOf } from '../callbacks/driver.ts';
+import { queueViewOf } from '../callbacks/queue-view.ts';
 import type { DialResult, ResumedDial, TelephonyPort } from '../callbacks/telephony-port.ts';
 import type { CallbackStateRow, CallbackStateWrite, CoreWrites, SqliteStore } from '../store/sqlite-store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';

@@ -14,7 +14,7 @@
  */
 import { CallbackCenter, type CallbackRequest } from '../callbacks/center.ts';
 import { CallbackError } from '../callbacks/errors.ts';
-import { CallbackDriver, type AgentPolicy } from '../callbacks/driver.ts';
+import { CallbackDriver, type AgentPolicy } from './callback-driver.ts';
 import type { Strategy } from '../callbacks/call-target.ts';
 import type { WorkspaceEngine } from '../engine/engine.ts';
 import type { EngineEvent } from '../engine/events.ts';

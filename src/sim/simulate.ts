@@ -22,7 +22,7 @@
  */
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import { DailyKpiAccumulator, type DailyKpis } from '../analytics/kpi.ts';
-import type { CallbackDriver } from '../callbacks/driver.ts';
+import type { CallbackDriver } from './callback-driver.ts';
 import { WorkspaceEngine, type Command, type EngineEvent } from '../engine/index.ts';
 import { Random } from '../util/random.ts';
 import { SequentialSids } from '../util/sid.ts';

@@ -102,7 +102,7 @@ test('template validation names the field; snapshot round trip', () => {
 
 test('the return task carries the stored context of the callback number (driver merge, §5)', async () => {
   const { world } = await import('./helpers.ts');
-  const { CallbackDriver } = await import('../../src/callbacks/driver.ts');
+  const { CallbackDriver } = await import('../../src/sim/callback-driver.ts');
   const ds = new Datastore(options());
   const t = ds.createTemplate({ name: 'ctx', keys: ['FirstName', 'AccNum'] }, T0);
   ds.submit(t.token, { customer_contact_number: '+14155550101', data_values: { FirstName: 'Ada', AccNum: '7', Other: 'x' } }, T0);

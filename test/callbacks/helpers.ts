@@ -6,7 +6,7 @@
 import { WorkspaceEngine } from '../../src/engine/engine.ts';
 import { SequentialSids } from '../../src/util/sid.ts';
 import { CallbackCenter, type CallbackRequest, type CenterSidGenerator } from '../../src/callbacks/center.ts';
-import { CallbackDriver, simpleAgents, type AgentPolicy } from '../../src/callbacks/driver.ts';
+import { CallbackDriver, simpleAgents, type AgentPolicy } from '../../src/sim/callback-driver.ts';
 import type { CallTargetInput } from '../../src/callbacks/call-target.ts';
 import { SimulatedNetwork, type SimulatedNetworkOptions } from '../../src/voice/simulated-network.ts';
 

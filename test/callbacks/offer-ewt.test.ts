@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../../src/analytics/ewt.ts';
-import { CallbackDriver, simpleAgents } from '../../src/callbacks/driver.ts';
+import { CallbackDriver, simpleAgents } from '../../src/sim/callback-driver.ts';
 import { world } from './helpers.ts';
 
 test('a caller behind a long line is offered a callback with a spoken wait; one who would be answered at once is not', () => {

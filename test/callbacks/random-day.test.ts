@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallbackCenter, isTerminalStatus } from '../../src/callbacks/center.ts';
-import type { AgentPolicy } from '../../src/callbacks/driver.ts';
+import type { AgentPolicy } from '../../src/sim/callback-driver.ts';
 import { ecbtRange } from '../../src/callbacks/offer.ts';
 import { CallbackError } from '../../src/callbacks/errors.ts';
 import { Random } from '../../src/util/random.ts';

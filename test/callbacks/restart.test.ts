@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallbackCenter } from '../../src/callbacks/center.ts';
-import { CallbackDriver, simpleAgents, type DriverSnapshot } from '../../src/callbacks/driver.ts';
+import { CallbackDriver, simpleAgents, type DriverSnapshot } from '../../src/sim/callback-driver.ts';
 import { SequentialSids } from '../../src/util/sid.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
 import { at, cb, world, type World } from './helpers.ts';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallbackError } from '../../src/callbacks/errors.ts';
 import { CallbackCenter } from '../../src/callbacks/center.ts';
-import type { AgentPolicy } from '../../src/callbacks/driver.ts';
+import type { AgentPolicy } from '../../src/sim/callback-driver.ts';
 import { at, cb, history, world, T0 } from './helpers.ts';
 
 const N1 = '+14155550101';

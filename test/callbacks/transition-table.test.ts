@@ -16,7 +16,7 @@ import { CALLBACK_STATUSES, isTerminalStatus, type CallbackStatus, type Callback
 import { ALLOWED_TRANSITIONS, finish, INITIAL_STATUSES, transition } from '../../src/callbacks/transitions.ts';
 import { newCenterState } from '../../src/callbacks/center-model.ts';
 import { AssertionError } from '../../src/util/assert.ts';
-import { CallbackDriver, type AgentPolicy } from '../../src/callbacks/driver.ts';
+import { CallbackDriver, type AgentPolicy } from '../../src/sim/callback-driver.ts';
 import { CallbackError } from '../../src/callbacks/errors.ts';
 import type { CallTargetInput } from '../../src/callbacks/call-target.ts';
 import { Random } from '../../src/util/random.ts';

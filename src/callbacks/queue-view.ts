@@ -1,0 +1,39 @@
+/**
+ * The queue view a call target's pacing and ECBT read ({@link QueueView}), computed from the
+ * engine's read-only view. Pure: the runtime's callback hosting and the simulator's virtual-time
+ * driver both call it after engine events.
+ */
+import type { EngineView } from '../engine/view.ts';
+import type { QueueView } from './center.ts';
+
+/**
+ * The live view of one task queue for the center (QueueView): its waiting tasks (pending or
+ * reserved) and its members' slots on the channel (`channel`: unique name or TC SID) — idle
+ * (ready, free capacity), busy (active tasks), busy in an available activity (they take the
+ * next task when they finish; a member finishing a call after going offline does not) and
+ * staffed (available activity or busy).
+ * Null when the queue does not exist. Reads engine state only.
+ */
+export function queueViewOf(engine: EngineView, taskQueueSid: string, channel: string): QueueView | null {
+  const q = engine.queues.get(taskQueueSid);
+  if (q === undefined) return null;
+  const ch = engine.findChannel(channel);
+  const index = ch?.index ?? 0;
+  const waiting: QueueView['waiting'] = [];
+  for (const t of q.tasks) {
+    if (t.assignmentStatus === 'pending' || t.assignmentStatus === 'reserved') waiting.push({ taskSid: t.sid, priority: t.priority, virtualStartTime: t.virtualStartTime });
+  }
+  let idle = 0;
+  let busy = 0;
+  let staffed = 0;
+  let busyAvailable = 0;
+  for (const w of q.members) {
+    const c = w.channels[index];
+    if (c === undefined) continue;
+    busy += Math.min(c.activeTasks, c.configuredCapacity);
+    if (w.activityAvailable) busyAvailable += Math.min(c.activeTasks, c.configuredCapacity);
+    if (c.ready) idle += Math.max(0, c.configuredCapacity - c.activeTasks);
+    if (w.activityAvailable || c.activeTasks > 0) staffed += 1;
+  }
+  return { waiting, idleServers: idle, busyServers: busy, staffed, busyAvailableServers: busyAvailable };
+}
