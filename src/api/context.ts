@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Outcome, WorkspaceEngine } from '../engine/index.ts';
 import type { Runtime, UntimedCommand } from '../runtime/runtime.ts';
-import type { EventOrigin } from '../webhooks/outbox.ts';
+import type { EventOrigin } from '../runtime/outbox.ts';
 import type { Principal } from './auth.ts';
 import { normalizeSid, Params } from './params.ts';
 import type { PageRequest } from './paging.ts';

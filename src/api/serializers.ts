@@ -16,7 +16,7 @@ import {
   type WorkflowRecord,
   type WorkspaceEngine,
 } from '../engine/index.ts';
-import { instructionDataOf, originOf } from '../webhooks/outbox.ts';
+import { instructionDataOf, originOf } from '../runtime/outbox.ts';
 
 /** Everything a serializer needs besides the record. */
 export interface Ctx {

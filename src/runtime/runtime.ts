@@ -37,7 +37,7 @@ import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type
 import { mergeWrites, type CoreContext, type HostedCore } from './core.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
-import { outboxRows, type EventOrigin, type StoredEvent } from '../webhooks/outbox.ts';
+import { outboxRows, type EventOrigin, type StoredEvent } from './outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
 
 /** A due snapshot waits for this long without commands (see `snapshotWhenIdle`). */

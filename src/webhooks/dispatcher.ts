@@ -15,7 +15,7 @@
  *   `startAssignments`); 5 s timeout; on timeout, connection error or non-2xx the fallback URL is
  *   called once. A 200 JSON reply with `accept`/`reject` becomes an
  *   `updateReservation` command through `runtime.execute`; `dequeue`/`call`/`redirect`/`conference`
- *   are checked (instructions.ts) and, where TaskRouter would, accept the reservation with the
+ *   are checked (runtime/instructions.ts) and, where TaskRouter would, accept the reservation with the
  *   instruction recorded on its events (no call is placed); bad replies raise alerts.
  *
  * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
@@ -28,10 +28,10 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
 import type { OutboxRow } from '../store/sqlite-store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
-import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
-import type { EventOrigin, WebhookPayload } from './outbox.ts';
+import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from '../runtime/instructions.ts';
+import type { EventOrigin, WebhookPayload } from '../runtime/outbox.ts';
 import { PipelinedClients, PostClient, type PostReply } from './http-post.ts';
-import { stripFragment, twilioSignature } from './signature.ts';
+import { stripFragment, twilioSignature } from '../runtime/signature.ts';
 
 export interface WebhookAlert {
   /** Twilio error code: 11200 (HTTP retrieval failure: timeout, connection error, non-2xx), 40000 (not JSON content type), 40001 (unparsable body), 40005 (no instruction), 55555 (unsupported instruction), 40100 (instruction failed). */

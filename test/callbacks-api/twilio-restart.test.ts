@@ -15,7 +15,7 @@ import { TwilioCalls, type TwilioCallsOptions } from '../../src/voice/twilio-cal
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
 import type { DialOutcome } from '../../src/callbacks/center.ts';
 import type { DialRequest, DialResult, ResumedDial } from '../../src/callbacks/telephony-port.ts';
-import { twilioSignature } from '../../src/webhooks/signature.ts';
+import { twilioSignature } from '../../src/runtime/signature.ts';
 import { startFakeCallsApi, type FakeCallsApi } from '../support/fake-calls-api.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { TwilioCalls } from '../../src/voice/twilio-calls.ts';
-import { twilioSignature } from '../../src/webhooks/signature.ts';
+import { twilioSignature } from '../../src/runtime/signature.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 import { startFakeCallsApi, type FakeCallsApi } from '../support/fake-calls-api.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EngineEvent } from '../../src/engine/index.ts';
 import { connectionOverrides } from '../../src/webhooks/dispatcher.ts';
-import { assignmentCallbackParams, eventCallbackParams, pascalCase, passesFilter } from '../../src/webhooks/outbox.ts';
+import { assignmentCallbackParams, eventCallbackParams, pascalCase, passesFilter } from '../../src/runtime/outbox.ts';
 
 const event: EngineEvent = {
   sid: 'EV1',

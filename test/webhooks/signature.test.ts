@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import twilio from 'twilio';
-import { stripFragment, twilioSignature } from '../../src/webhooks/signature.ts';
+import { stripFragment, twilioSignature } from '../../src/runtime/signature.ts';
 
 const zeros = '0'.repeat(32);
 const vectors: { token: string; url: string; params: Record<string, string>; expected: string }[] = [

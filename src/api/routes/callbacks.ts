@@ -27,7 +27,7 @@ import { isoDate, workspaceUrl } from '../serializers.ts';
 import type { Params } from '../params.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
 import { TwilioCalls } from '../../voice/twilio-calls.ts';
-import { twilioSignature } from '../../webhooks/signature.ts';
+import { twilioSignature } from '../../runtime/signature.ts';
 
 const WS = '/v1/Workspaces/:WorkspaceSid';
 
