@@ -11,6 +11,10 @@
  * After a restart the service hands the port the dials its centers still wait on
  * ({@link TelephonyPort.resume}), so an outcome the provider reports for such a key is delivered
  * (once) instead of being dropped, and the key is never dialed again.
+ *
+ * A port whose provider reports back over HTTP also implements {@link TwilioWebhooks}; the API
+ * mounts the provider's webhook routes only for such a port ({@link hasTwilioWebhooks}), so it
+ * never needs to know which adapter it was given.
  */
 import type { DialOutcome } from './center.ts';
 
@@ -96,6 +100,32 @@ export interface TelephonyPort {
   nextDue?(): number | null;
   /** Optional, with {@link nextDue}: delivers (through `onOutcome`) every outcome due up to `now` (epoch ms). */
   deliverUntil?(now: number): DialResult[];
+}
+
+/**
+ * The provider webhooks of a port whose provider calls us back over HTTP, Twilio-style: the
+ * StatusCallback of every call placed and the action of the readiness prompt's `<Gather>`. The
+ * API receives the requests (and checks their signature) and hands the parameters here.
+ * Implemented by src/voice/twilio-calls.ts.
+ */
+export interface TwilioWebhooks {
+  /**
+   * A status callback's form parameters (`CallSid`, `CallStatus`, `AnsweredBy`, `ErrorCode`…) for
+   * the call of `key` (the dial's idempotency key from our `?key=`; without it, found by
+   * `CallSid`). Returns the outcome it delivered, or null.
+   */
+  handleStatusCallback(params: Record<string, string | undefined>, key?: string): DialOutcome | null;
+  /** The digits the customer pressed at the readiness prompt of the call of `key`; returns the outcome it delivered, or null. */
+  handleGather(key: string, digits: string | undefined, callSid?: string): DialOutcome | null;
+  /** The TwiML answering that `<Gather>` for `key`, after {@link TwilioWebhooks.handleGather}. */
+  gatherTwiml(key: string): string;
+}
+
+/** Whether a telephony port takes provider webhooks ({@link TwilioWebhooks}); a structural test, so the caller needs no adapter. */
+export function hasTwilioWebhooks(port: TelephonyPort | null): port is TelephonyPort & TwilioWebhooks {
+  if (port === null) return false;
+  const p = port as Partial<TwilioWebhooks>;
+  return typeof p.handleStatusCallback === 'function' && typeof p.handleGather === 'function' && typeof p.gatherTwiml === 'function';
 }
 
 /** Checks a resume list (throws RangeError naming the entry and field, e.g. `dials[2].key must be a non-empty string`). */

@@ -32,7 +32,7 @@
  */
 import type twilio from 'twilio';
 import { callbackConferenceName, type DialOutcome } from '../callbacks/center.ts';
-import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort } from '../callbacks/telephony-port.ts';
+import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort, type TwilioWebhooks } from '../callbacks/telephony-port.ts';
 
 type TwilioClient = ReturnType<typeof twilio>;
 
@@ -79,7 +79,7 @@ interface CallState {
  * The Twilio telephone port (see the module comment). Throws RangeError at construction unless
  * exactly one of `url` / `twiml` is given.
  */
-export class TwilioCalls implements TelephonyPort {
+export class TwilioCalls implements TelephonyPort, TwilioWebhooks {
   private readonly o: TwilioCallsOptions;
   private readonly listeners: Array<(r: DialResult) => void> = [];
   private readonly hangupListeners: Array<(h: { key: string; at: number }) => void> = [];

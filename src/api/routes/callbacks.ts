@@ -17,7 +17,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { qlmExpectedWait } from '../../analytics/ewt.ts';
 import type { CallbackRequest, CallTarget, CallTargetInput, Strategy } from '../../callbacks/index.ts';
-import { CALLBACK_STATUSES, CallbackError, DEFAULT_AHT_SECONDS, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
+import { CALLBACK_STATUSES, CallbackError, DEFAULT_AHT_SECONDS, hasTwilioWebhooks, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
 import type { CallbackService } from '../../runtime/callback-service.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { isSid } from '../../util/sid.ts';
@@ -26,7 +26,6 @@ import { page } from '../paging.ts';
 import { isoDate, workspaceUrl } from '../serializers.ts';
 import type { Params } from '../params.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
-import { TwilioCalls } from '../../voice/twilio-calls.ts';
 import { twilioSignature } from '../../runtime/signature.ts';
 
 const WS = '/v1/Workspaces/:WorkspaceSid';
@@ -468,10 +467,10 @@ export function callbackRoutes(app: FastifyInstance, api: Api, service: Callback
     }
   });
 
-  // ── telephone provider webhooks (Twilio Calls adapter) ──
+  // ── telephone provider webhooks (a port that takes them: the Twilio Calls adapter) ──
 
   const telephony = service.telephony;
-  if (telephony instanceof TwilioCalls) {
+  if (hasTwilioWebhooks(telephony)) {
     /** Checks `X-Twilio-Signature` over our public URL and the form parameters when a token is configured; 403 otherwise. */
     const checkSignature = (req: FastifyRequest): Record<string, string> => {
       const params = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
