@@ -70,17 +70,8 @@ export const CALLBACK_EVENT_TYPES: readonly string[] = [
   'callback.agent_ack_timeout',
 ];
 
-/**
- * The name of the conference that bridges the customer of dial `key` (`<callback sid>:<attempt>`)
- * to an agent: `callback-<callback sid>-<attempt>`. The callback's return (CF) or agent-first task
- * carries it as the `conference_name` attribute, and the Twilio adapter puts the confirmed
- * customer into `<Dial><Conference>` with this name (src/voice/twilio-calls.ts), so the agent's
- * leg — a desktop, or the reservation's `conference`/`dequeue` instruction — joins the same room.
- * Letters, digits and `-` only (safe in TwiML and URLs).
- */
-export function callbackConferenceName(key: string): string {
-  return `callback-${key.replace(/[^A-Za-z0-9]+/g, '-')}`;
-}
+/** The conference name a callback's task carries; part of the telephony port's contract (telephony-port.ts). */
+export { callbackConferenceName } from './telephony-port.ts';
 
 /** The terminal statuses of §1.3. */
 export const TERMINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'failed', 'expired', 'canceled'];

@@ -18,6 +18,18 @@
  */
 import type { DialOutcome } from './center.ts';
 
+/**
+ * The name of the conference that bridges the customer of dial `key` (`<callback sid>:<attempt>`)
+ * to an agent: `callback-<callback sid>-<attempt>`. The callback's return (CF) or agent-first task
+ * carries it as the `conference_name` attribute, and the Twilio adapter puts the confirmed
+ * customer into `<Dial><Conference>` with this name (src/voice/twilio-calls.ts), so the agent's
+ * leg — a desktop, or the reservation's `conference`/`dequeue` instruction — joins the same room.
+ * Letters, digits and `-` only (safe in TwiML and URLs).
+ */
+export function callbackConferenceName(key: string): string {
+  return `callback-${key.replace(/[^A-Za-z0-9]+/g, '-')}`;
+}
+
 /** One call to place (the center's `dial` effect). */
 export interface DialRequest {
   /** Idempotency key `<callback sid>:<attempt>`. */

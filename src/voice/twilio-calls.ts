@@ -31,8 +31,8 @@
  * without it: the first webhook after the restart fills it in, and a hang-up before that is skipped.
  */
 import type twilio from 'twilio';
-import { callbackConferenceName, type DialOutcome } from '../callbacks/center.ts';
-import { checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort, type TwilioWebhooks } from '../callbacks/telephony-port.ts';
+import type { DialOutcome } from '../callbacks/center.ts';
+import { callbackConferenceName, checkResumedDials, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort, type TwilioWebhooks } from '../callbacks/telephony-port.ts';
 
 type TwilioClient = ReturnType<typeof twilio>;
 
