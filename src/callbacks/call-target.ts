@@ -4,6 +4,7 @@
  * says otherwise (`…Minutes`, `…Hours`). Defaults are the spec's [DECISION] values.
  */
 import { CallbackError, normalizeNumber } from './errors.ts';
+import { utcWeekday } from '../util/time.ts';
 
 /** Who is connected first (§2): the customer is dialed before the task is routed, or an agent is reserved first. */
 export type Strategy = 'customer_first' | 'agent_first';
@@ -278,7 +279,7 @@ export function openingAt(target: Pick<CallTarget, 'hoursOfOperation'>, at: numb
   let next: number | null = null;
   for (let offset = 0; offset <= 7; offset++) {
     const dayStart = midnight + offset * dayMs;
-    const weekday = new Date(dayStart).getUTCDay();
+    const weekday = utcWeekday(dayStart);
     for (const h of hours) {
       if (h.day !== weekday) continue;
       const open = dayStart + h.openMinute * 60_000;

@@ -25,6 +25,7 @@ import { CallbackError } from './errors.ts';
 import { ecbtRange } from './offer.ts';
 import { leadSeconds, meanServiceSeconds, ringSeconds } from './position.ts';
 import { finish, transition } from './transitions.ts';
+import { isoInstant } from '../util/time.ts';
 
 /**
  * Launch time of an ASAP callback (epoch ms): not before the minimum callback delay and, with
@@ -67,7 +68,7 @@ export function checkSlot(s: CenterState, t: CallTarget, appointment: number, no
     for (const c of activeOf(s, t.sid)) {
       if (c.type === 'scheduled' && c.window.start === appointment && c.sid !== ignoreSid) used += 1;
     }
-    if (used >= t.scheduling.slotCapacity) throw new CallbackError('RequestRefusedDueToOperationMode', `the slot at ${new Date(appointment).toISOString()} is full`, field);
+    if (used >= t.scheduling.slotCapacity) throw new CallbackError('RequestRefusedDueToOperationMode', `the slot at ${isoInstant(appointment)} is full`, field);
   }
 }
 
