@@ -103,7 +103,7 @@ test('the graph check bites: a cycle, a forbidden edge and a value import throug
     from,
     to,
     typeOnly,
-    imports: [{ file: `src/${from}/x.ts`, target: `src/${to}/${target}`, typeOnly }],
+    imports: [{ file: `src/${from}/x.ts`, target: `src/${to}/${target}`, targetInFolder: target, typeOnly }],
   });
   const bad = [
     edge('engine', 'runtime', 'runtime.ts', true),

@@ -19,6 +19,8 @@ export interface CrossImport {
   file: string;
   /** The imported file, relative to the repository root. */
   target: string;
+  /** The imported file's path inside its folder (`src/callbacks/center.ts` → `center.ts`). */
+  targetInFolder: string;
   typeOnly: boolean;
 }
 
@@ -123,7 +125,8 @@ export function folderGraph(srcDir: string = join(REPO_ROOT, 'src')): FolderEdge
       const key = `${from}→${to}`;
       const edge = edges.get(key) ?? { from, to, typeOnly: true, imports: [] };
       edge.typeOnly &&= ref.typeOnly;
-      edge.imports.push({ file: relative(REPO_ROOT, file), target: relative(REPO_ROOT, target), typeOnly: ref.typeOnly });
+      const targetInFolder = relative(join(srcDir, to), target).split(sep).join('/');
+      edge.imports.push({ file: relative(REPO_ROOT, file), target: relative(REPO_ROOT, target), targetInFolder, typeOnly: ref.typeOnly });
       edges.set(key, edge);
     }
   }
@@ -188,11 +191,10 @@ export function violations(edges: readonly FolderEdge[], table: ImportTable): st
     const row = table[e.from];
     if (row === undefined) continue;
     for (const i of e.imports) {
-      const inFolder = relative(join('src', e.to), i.target).split(sep).join('/');
       const ok =
         row.may.includes('*') ||
         row.may.includes(e.to) ||
-        row.may.includes(`${e.to}/${inFolder}`) ||
+        row.may.includes(`${e.to}/${i.targetInFolder}`) ||
         (i.typeOnly && (row.types ?? []).includes(e.to));
       if (!ok) out.push(`${i.file} → ${i.target}${i.typeOnly ? ' (type-only)' : ''}: ${e.from} may not import ${e.to}${(row.types ?? []).includes(e.to) ? ' except types' : ''}`);
     }
