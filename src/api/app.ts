@@ -5,6 +5,8 @@
  * (durable before the answer), bodies come from serializers.ts, errors from twilio-errors.ts.
  */
 import { isUtf8 } from 'node:buffer';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { StoreUnavailableError, type Runtime } from '../runtime/runtime.ts';
 import { authenticate } from './auth.ts';
@@ -38,6 +40,50 @@ export interface BuildAppOptions {
   moreInfoBase?: string;
   /** The callbacks service; when given, its routes are served (routes/callbacks.ts, docs/api-callbacks.md). */
   callbacks?: CallbackService;
+  /** Timeouts and the connection cap of the HTTP server (defaults: {@link HTTP_LIMITS}). */
+  limits?: Partial<HttpLimits>;
+}
+
+/**
+ * What a client may hold of the HTTP server (issue 11 item 3: a slow or idle client must not keep
+ * connections, sockets or memory). Times in milliseconds.
+ */
+export interface HttpLimits {
+  /** To receive a request's headers, from the connection's first byte (Node's `headersTimeout`). */
+  headersTimeoutMs: number;
+  /** To receive a whole request, headers and body (Node's `requestTimeout`). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A connection with no traffic at all is closed after this long (the socket's timeout). */
+  idleTimeoutMs: number;
+  /** Connections open at once; past it a new connection is closed at once. */
+  maxConnections: number;
+}
+
+/** The default {@link HttpLimits} (the README's configuration table lists them). */
+export const HTTP_LIMITS: Readonly<HttpLimits> = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 2_048,
+};
+
+/**
+ * Answers a connection-level client error — headers too large (431), a request not received in
+ * time (408), a malformed request (400) — in Twilio's error shape on the raw socket, then closes
+ * it (spec §2; issue 11 item 6: Node's own replies had no body in that shape).
+ */
+function clientErrorResponse(error: NodeJS.ErrnoException, socket: Socket, moreInfoBase: string | undefined): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message = status === 431 ? 'The request headers are too large' : status === 408 ? 'The request was not received in time' : 'The request is malformed';
+  const body = JSON.stringify(errorBody(new ApiError(status, 20001, message), moreInfoBase));
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /**
@@ -141,7 +187,37 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   const logger = options.logger ?? false;
   // A workflow configuration may hold 1,038,576 bytes (spec §1.3); form encoding can triple that.
   const bodyLimit = 4 * 1024 * 1024;
-  const app = (typeof logger === 'boolean' ? Fastify({ logger, bodyLimit }) : Fastify({ loggerInstance: logger, bodyLimit })) as unknown as FastifyInstance;
+  const limits: HttpLimits = { ...HTTP_LIMITS, ...options.limits };
+  // Node's own server, so that every limit is set where Node enforces it; the timeouts are checked
+  // at a quarter of the shortest one (Node's default check runs every 30 s).
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+      },
+      handler,
+    );
+    server.maxConnections = limits.maxConnections;
+    server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+    return server;
+  };
+  const clientErrorHandler = (error: Error, socket: Socket): void => clientErrorResponse(error as NodeJS.ErrnoException, socket, options.moreInfoBase);
+  // The router's own refusals, answered on the raw response in Twilio's shape too: a path segment
+  // longer than any SID we serve (414), a malformed path (400).
+  const rawError = (status: number, message: string) => (_path: string, _req: IncomingMessage, res: ServerResponse): void => {
+    const body = JSON.stringify(errorBody(new ApiError(status, 20001, message), options.moreInfoBase));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  };
+  const routerOptions = {
+    maxParamLength: 200,
+    onMaxParamLength: rawError(414, 'A path segment is longer than 200 characters'),
+    onBadUrl: rawError(400, 'The request path is malformed'),
+  };
+  const base = { bodyLimit, serverFactory, clientErrorHandler, routerOptions };
+  const app = (typeof logger === 'boolean' ? Fastify({ logger, ...base }) : Fastify({ loggerInstance: logger, ...base })) as unknown as FastifyInstance;
   const metrics = createMetrics(options.runtime);
   const api: Api = { runtime: options.runtime, clock: options.clock ?? Date.now, publicBaseUrl: options.publicBaseUrl, observeCommand: metrics.observeCommand };
   const moreInfo = options.moreInfoBase;
@@ -208,10 +284,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     let e: ApiError;
     if (error instanceof ApiError) e = error;
     else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      // Fastify's own refusals: keep a meaningful status (413 body too large, 415 media type), else 400.
+      // Fastify's own refusals keep their status (413 body too large, 414 a path segment too long, 415 media type), in Twilio's shape.
       if (error.statusCode === 413) e = new ApiError(413, 20001, `The request body is larger than the limit of ${bodyLimit} bytes`);
       else if (error.statusCode === 415) e = unsupportedMediaType(String(req.headers['content-type'] ?? ''));
-      else e = new ApiError(400, 20001, error.message);
+      else e = new ApiError(error.statusCode, 20001, error.message);
     }
     else if (error instanceof StoreUnavailableError) {
       req.log.error(error);
