@@ -61,6 +61,13 @@ export interface HttpLimits {
   maxConnections: number;
 }
 
+/**
+ * A Host header we build URLs from: a DNS name (labels of letters, digits, `-` and `_`), an IPv4
+ * address or a bracketed IPv6 address, then an optional port (RFC 3986 §3.2.2–3.2.3, as browsers
+ * and proxies send it).
+ */
+const VALID_HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 /** The default {@link HttpLimits} (the README's configuration table lists them). */
 export const HTTP_LIMITS: Readonly<HttpLimits> = {
   headersTimeoutMs: 10_000,
@@ -254,6 +261,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // Before any body is read: an unknown route is answered 404/405 at once, and /v1 refuses a
   // request without valid credentials (issue 11 item 2: bodies were parsed first, even on a 404).
   app.addHook('onRequest', async (req) => {
+    // The Host header becomes part of every URL we return (url, links, next_page_url) unless
+    // --public-base-url is set: take only a well-formed host[:port] (issue 11 item 8).
+    const host = req.headers.host;
+    if (host !== undefined && !VALID_HOST.test(host)) throw new ApiError(400, 20001, 'The Host header is not a valid host[:port]', 'Host');
     if (req.routeOptions.url === undefined) throw routeError(req.method, req.url);
     if (req.url.startsWith('/v1/') || req.url === '/v1') setPrincipal(req, authenticate(api.runtime, req));
   });

@@ -114,3 +114,23 @@ test('past the connection cap a new connection is closed at once; the server ser
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);
   assert.equal(res.status, 200);
 });
+
+test('a Host header that is not a valid host[:port] is refused before it can reach a URL we return', async () => {
+  const auth = `Basic ${Buffer.from(`${account.sid}:${account.secret}`).toString('base64')}`;
+  for (const host of ['evil.example.com:1/x?y=#', 'a b', 'example.com:99999999', 'exa"mple.com']) {
+    const c = open();
+    c.socket.write(`GET /v1/Workspaces HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${auth}\r\nConnection: close\r\n\r\n`);
+    await c.closed;
+    assert.match(c.received(), /^HTTP\/1\.1 400 /, host);
+    const body = jsonOf(c.received());
+    assertTwilioShape(body, 400);
+    assert.match(String(body['message']), /Host header/);
+  }
+  for (const host of ['switchboard.example.com', 'localhost:3000', '10.0.0.7:8080', '[::1]:3000']) {
+    const c = open();
+    c.socket.write(`GET /v1/Workspaces HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${auth}\r\nConnection: close\r\n\r\n`);
+    await c.closed;
+    assert.match(c.received(), /^HTTP\/1\.1 200 /, host);
+    assert.equal((jsonOf(c.received())['meta'] as { url: string }).url, `http://${host}/v1/Workspaces?PageSize=50&Page=0`);
+  }
+});
