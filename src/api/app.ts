@@ -4,6 +4,9 @@
  * Handlers are thin: parameters are checked by params.ts, commands go through the runtime
  * (durable before the answer), bodies come from serializers.ts, errors from twilio-errors.ts.
  */
+import { isUtf8 } from 'node:buffer';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { StoreUnavailableError, type Runtime } from '../runtime/runtime.ts';
 import { authenticate } from './auth.ts';
@@ -37,27 +40,124 @@ export interface BuildAppOptions {
   moreInfoBase?: string;
   /** The callbacks service; when given, its routes are served (routes/callbacks.ts, docs/api-callbacks.md). */
   callbacks?: CallbackService;
+  /** Timeouts and the connection cap of the HTTP server (defaults: {@link HTTP_LIMITS}). */
+  limits?: Partial<HttpLimits>;
 }
 
 /**
- * Parses an `application/x-www-form-urlencoded` body: `+` is a space, repeated keys become arrays
- * in order. Throws a 400/20001 {@link ApiError} naming the parameter when a name or value has
- * malformed percent-encoding (`%ZZ`, a truncated `%E0%A4`) or is not valid UTF-8.
+ * What a client may hold of the HTTP server (issue 11 item 3: a slow or idle client must not keep
+ * connections, sockets or memory). Times in milliseconds.
  */
-function parseForm(body: string): Record<string, string | string[]> {
+export interface HttpLimits {
+  /** To receive a request's headers, from the connection's first byte (Node's `headersTimeout`). */
+  headersTimeoutMs: number;
+  /** To receive a whole request, headers and body (Node's `requestTimeout`). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A connection with no traffic at all is closed after this long (the socket's timeout). */
+  idleTimeoutMs: number;
+  /** Connections open at once; past it a new connection is closed at once. */
+  maxConnections: number;
+}
+
+/**
+ * A Host header we build URLs from: a DNS name (labels of letters, digits, `-` and `_`), an IPv4
+ * address or a bracketed IPv6 address, then an optional port (RFC 3986 §3.2.2–3.2.3, as browsers
+ * and proxies send it).
+ */
+const VALID_HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The default {@link HttpLimits} (the README's configuration table lists them). */
+export const HTTP_LIMITS: Readonly<HttpLimits> = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+  maxConnections: 2_048,
+};
+
+/**
+ * Answers a connection-level client error — headers too large (431), a request not received in
+ * time (408), a malformed request (400) — in Twilio's error shape on the raw socket, then closes
+ * it (spec §2; issue 11 item 6: Node's own replies had no body in that shape).
+ */
+function clientErrorResponse(error: NodeJS.ErrnoException, socket: Socket, moreInfoBase: string | undefined): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message = status === 431 ? 'The request headers are too large' : status === 408 ? 'The request was not received in time' : 'The request is malformed';
+  const body = JSON.stringify(errorBody(new ApiError(status, 20001, message), moreInfoBase));
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Most parameters (name=value pairs) one form body may carry. TaskRouter's writes take a handful
+ * (repeated names such as `EventsFilter` included); the cap bounds the work a body can ask for
+ * before anything else is looked at (issue 11 item 2).
+ */
+export const MAX_FORM_PARAMETERS = 1_000;
+
+/**
+ * Parses an `application/x-www-form-urlencoded` body in one pass over its bytes: `+` is a space,
+ * repeated names become arrays in order. Linear in the body's length (a name repeated 2 million
+ * times used to take minutes: each repeat copied the array). Throws a 400/20001 {@link ApiError}
+ * naming the parameter when a name or value has malformed percent-encoding (`%ZZ`, a truncated
+ * `%E0%A4`), when raw bytes are not valid UTF-8 (`0xFF 0xFE` inside `Attributes`), or when the
+ * body holds more than {@link MAX_FORM_PARAMETERS} parameters.
+ */
+function parseForm(body: Buffer): Record<string, string | string[]> {
+  if (!isUtf8(body)) throw invalidUtf8(body);
+  const text = body.toString('utf8');
   const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  if (body === '') return out;
-  for (const pair of body.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
-    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
-    const key = decodeFormPart(rawKey, undefined);
-    const value = decodeFormPart(rawValue, key);
-    const prev = out[key];
-    out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  let count = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('&', start);
+    if (end < 0) end = text.length;
+    if (end > start) {
+      count += 1;
+      if (count > MAX_FORM_PARAMETERS) throw new ApiError(400, 20001, `The form body has more than ${MAX_FORM_PARAMETERS} parameters`);
+      const pair = text.slice(start, end);
+      const eq = pair.indexOf('=');
+      const key = decodeFormPart(eq < 0 ? pair : pair.slice(0, eq), undefined);
+      const value = decodeFormPart(eq < 0 ? '' : pair.slice(eq + 1), key);
+      const prev = out[key];
+      if (prev === undefined) out[key] = value;
+      else if (Array.isArray(prev)) prev.push(value);
+      else out[key] = [prev, value];
+    }
+    start = end + 1;
   }
   return out;
+}
+
+/** The 400 for a body whose raw bytes are not UTF-8, naming the first parameter that holds such bytes. */
+function invalidUtf8(body: Buffer): ApiError {
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf(0x26, start); // '&'
+    if (end < 0) end = body.length;
+    const pair = body.subarray(start, end);
+    if (!isUtf8(pair)) {
+      const eq = pair.indexOf(0x3d); // '='
+      const name = (eq < 0 ? pair : pair.subarray(0, eq)).toString('utf8');
+      const key = isUtf8(eq < 0 ? pair : pair.subarray(0, eq)) ? safeDecode(name) : null;
+      return new ApiError(400, 20001, key === null ? 'The form body is malformed: a parameter name is not UTF-8' : `The form body is malformed: parameter ${key} is not UTF-8`, key ?? undefined);
+    }
+    start = end + 1;
+  }
+  return new ApiError(400, 20001, 'The form body is not UTF-8');
+}
+
+/** A form part decoded, or its raw text when its percent-encoding is malformed (for messages only). */
+function safeDecode(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw.slice(0, 40);
+  }
 }
 
 /** The 415/20001 answer to a body of media type `type` ('' when the request named none); spec §2: writes are form-encoded. */
@@ -94,16 +194,46 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   const logger = options.logger ?? false;
   // A workflow configuration may hold 1,038,576 bytes (spec §1.3); form encoding can triple that.
   const bodyLimit = 4 * 1024 * 1024;
-  const app = (typeof logger === 'boolean' ? Fastify({ logger, bodyLimit }) : Fastify({ loggerInstance: logger, bodyLimit })) as unknown as FastifyInstance;
+  const limits: HttpLimits = { ...HTTP_LIMITS, ...options.limits };
+  // Node's own server, so that every limit is set where Node enforces it; the timeouts are checked
+  // at a quarter of the shortest one (Node's default check runs every 30 s).
+  const serverFactory = (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+      },
+      handler,
+    );
+    server.maxConnections = limits.maxConnections;
+    server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
+    return server;
+  };
+  const clientErrorHandler = (error: Error, socket: Socket): void => clientErrorResponse(error as NodeJS.ErrnoException, socket, options.moreInfoBase);
+  // The router's own refusals, answered on the raw response in Twilio's shape too: a path segment
+  // longer than any SID we serve (414), a malformed path (400).
+  const rawError = (status: number, message: string) => (_path: string, _req: IncomingMessage, res: ServerResponse): void => {
+    const body = JSON.stringify(errorBody(new ApiError(status, 20001, message), options.moreInfoBase));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+  };
+  const routerOptions = {
+    maxParamLength: 200,
+    onMaxParamLength: rawError(414, 'A path segment is longer than 200 characters'),
+    onBadUrl: rawError(400, 'The request path is malformed'),
+  };
+  const base = { bodyLimit, serverFactory, clientErrorHandler, routerOptions };
+  const app = (typeof logger === 'boolean' ? Fastify({ logger, ...base }) : Fastify({ loggerInstance: logger, ...base })) as unknown as FastifyInstance;
   const metrics = createMetrics(options.runtime);
   const api: Api = { runtime: options.runtime, clock: options.clock ?? Date.now, publicBaseUrl: options.publicBaseUrl, observeCommand: metrics.observeCommand };
   const moreInfo = options.moreInfoBase;
 
   // Form bodies (spec §2), parsed strictly: malformed percent-encoding or invalid UTF-8 is a 400
   // naming the parameter, never a value silently kept as typed.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, parseForm(body as string));
+      done(null, parseForm(body as Buffer));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -128,7 +258,14 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     for (const method of methods) routes.push({ pattern, method: String(method) });
   });
 
+  // Before any body is read: an unknown route is answered 404/405 at once, and /v1 refuses a
+  // request without valid credentials (issue 11 item 2: bodies were parsed first, even on a 404).
   app.addHook('onRequest', async (req) => {
+    // The Host header becomes part of every URL we return (url, links, next_page_url) unless
+    // --public-base-url is set: take only a well-formed host[:port] (issue 11 item 8).
+    const host = req.headers.host;
+    if (host !== undefined && !VALID_HOST.test(host)) throw new ApiError(400, 20001, 'The Host header is not a valid host[:port]', 'Host');
+    if (req.routeOptions.url === undefined) throw routeError(req.method, req.url);
     if (req.url.startsWith('/v1/') || req.url === '/v1') setPrincipal(req, authenticate(api.runtime, req));
   });
 
@@ -143,10 +280,14 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     }
   });
 
-  app.setNotFoundHandler(async (req, reply) => {
-    const path = req.url.split('?')[0] ?? req.url;
+  /** 405 when the path is served with other methods, else 404 (spec §2). */
+  const routeError = (method: string, url: string): ApiError => {
+    const path = url.split('?')[0] ?? url;
     const known = routes.filter((r) => r.pattern.test(path));
-    const error = known.length > 0 && !known.some((r) => r.method === req.method) ? methodNotAllowed(req.method, path) : notFound(path);
+    return known.length > 0 && !known.some((r) => r.method === method) ? methodNotAllowed(method, path) : notFound(path);
+  };
+  app.setNotFoundHandler(async (req, reply) => {
+    const error = routeError(req.method, req.url);
     return reply.code(error.status).send(errorBody(error, moreInfo));
   });
 
@@ -154,10 +295,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     let e: ApiError;
     if (error instanceof ApiError) e = error;
     else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      // Fastify's own refusals: keep a meaningful status (413 body too large, 415 media type), else 400.
+      // Fastify's own refusals keep their status (413 body too large, 414 a path segment too long, 415 media type), in Twilio's shape.
       if (error.statusCode === 413) e = new ApiError(413, 20001, `The request body is larger than the limit of ${bodyLimit} bytes`);
       else if (error.statusCode === 415) e = unsupportedMediaType(String(req.headers['content-type'] ?? ''));
-      else e = new ApiError(400, 20001, error.message);
+      else e = new ApiError(error.statusCode, 20001, error.message);
     }
     else if (error instanceof StoreUnavailableError) {
       req.log.error(error);

@@ -5,6 +5,8 @@
  *
  * - A data set template has a name, the allowed data keys, a time to expire (1–48 h, default
  *   24 h) and its own API token. Only its keys are accepted and returned; others are dropped.
+ *   The token is shown once, when the template is created; the datastore keeps only its hash
+ *   (the injected `hashToken`), so a copy of the state does not hand out the token.
  * - Data sets are upserted per (template, customer number). The number is kept as submitted and
  *   as E.164; a search matches the raw form first, then the normalized one.
  * - A data set expires at submission + ECBT (once a callback is registered for the number) +
@@ -22,8 +24,8 @@ export interface DataSetTemplate {
   keys: string[];
   /** Hours, 1–48. */
   timeToExpireHours: number;
-  /** Bearer token of this template's API. */
-  token: string;
+  /** Hash of the bearer token of this template's API ({@link DatastoreOptions.hashToken}); the token itself is not kept. */
+  tokenHash: string;
   createdAt: number;
 }
 
@@ -59,6 +61,11 @@ export interface DatastoreOptions {
   newToken: () => string;
   /** A new template SID. */
   newSid: () => string;
+  /**
+   * The one-way hash a token is kept and looked up by (e.g. SHA-256, hex). Injected: the core does
+   * no cryptography. It must be the same function for a datastore's whole life (restore included).
+   */
+  hashToken: (token: string) => string;
 }
 
 const KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -84,7 +91,7 @@ export class Datastore {
    * ≤ 64 chars). `timeToExpireHours` 1–48 (default 24). Throws CallbackError `InvalidParameters`
    * naming the field.
    */
-  createTemplate(input: { name: string; keys: string[]; timeToExpireHours?: number }, now: number): DataSetTemplate {
+  createTemplate(input: { name: string; keys: string[]; timeToExpireHours?: number }, now: number): DataSetTemplate & { token: string } {
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 64) throw new CallbackError('InvalidParameters', 'name must be a string of 1–64 characters', 'name');
     if (!Array.isArray(input.keys) || input.keys.length === 0 || input.keys.length > 100) throw new CallbackError('InvalidParameters', 'keys must list 1–100 data keys', 'keys');
     input.keys.forEach((k, i) => {
@@ -94,11 +101,12 @@ export class Datastore {
     const ttl = input.timeToExpireHours ?? 24;
     if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 1 || ttl > 48) throw new CallbackError('InvalidParameters', 'timeToExpireHours must be from 1 to 48', 'timeToExpireHours');
     const token = this.o.newToken();
-    if (this.byToken.has(token)) throw new Error('token generator returned a token already in use');
-    const t: DataSetTemplate = { sid: this.o.newSid(), name: input.name, keys: [...input.keys], timeToExpireHours: ttl, token, createdAt: now };
+    const tokenHash = this.o.hashToken(token);
+    if (this.byToken.has(tokenHash)) throw new Error('token generator returned a token already in use');
+    const t: DataSetTemplate = { sid: this.o.newSid(), name: input.name, keys: [...input.keys], timeToExpireHours: ttl, tokenHash, createdAt: now };
     this.templates.set(t.sid, t);
-    this.byToken.set(token, t.sid);
-    return structuredClone(t);
+    this.byToken.set(tokenHash, t.sid);
+    return { ...structuredClone(t), token };
   }
 
   getTemplate(sid: string): DataSetTemplate | undefined {
@@ -106,13 +114,13 @@ export class Datastore {
     return t === undefined ? undefined : structuredClone(t);
   }
 
-  /** True when `token` is the API token of one of this datastore's templates (a map lookup, nothing copied). */
+  /** True when `token` is the API token of one of this datastore's templates (its hash looked up, nothing copied). */
   ownsToken(token: string): boolean {
-    return this.byToken.has(token);
+    return typeof token === 'string' && this.byToken.has(this.o.hashToken(token));
   }
 
   private templateFor(token: string): DataSetTemplate {
-    const sid = typeof token === 'string' ? this.byToken.get(token) : undefined;
+    const sid = typeof token === 'string' ? this.byToken.get(this.o.hashToken(token)) : undefined;
     if (sid === undefined) throw new CallbackError('InvalidToken', 'InvalidToken');
     return this.templates.get(sid) as DataSetTemplate;
   }
@@ -231,12 +239,21 @@ export class Datastore {
     return structuredClone({ templates: [...this.templates.values()], sets: [...this.sets.values()] });
   }
 
+  /**
+   * A datastore continuing from `s`. A template saved before tokens were hashed (it carries
+   * `token`) gets its hash now, and the clear token is dropped from the state.
+   */
   static restore(s: DatastoreSnapshot, options: DatastoreOptions): Datastore {
     const d = new Datastore(options);
     const c = structuredClone(s);
     for (const t of c.templates) {
+      const legacy = t as DataSetTemplate & { token?: string };
+      if (typeof legacy.token === 'string') {
+        t.tokenHash = options.hashToken(legacy.token);
+        delete legacy.token;
+      }
       d.templates.set(t.sid, t);
-      d.byToken.set(t.token, t.sid);
+      d.byToken.set(t.tokenHash, t.sid);
     }
     for (const set of c.sets) d.sets.set(`${set.templateSid}|${set.number}`, set);
     return d;

@@ -38,6 +38,13 @@ export interface RoutingPlan {
 export class WorkflowConfigurationError extends Error {}
 
 const MAX_CONFIGURATION_BYTES = 1_038_576;
+/**
+ * Filters per workflow and targets per filter. Twilio documents only the configuration's size;
+ * these are ours (docs/compatibility.md "Limits"): a task is matched against the filters in
+ * order, so their number bounds the routing work of every task.
+ */
+export const MAX_WORKFLOW_FILTERS = 1_000;
+export const MAX_FILTER_TARGETS = 100;
 
 /**
  * Parses and validates a workflow configuration JSON string (spec §4.1).
@@ -59,6 +66,7 @@ export function compileWorkflowConfiguration(json: string, queueExists: (sid: st
   const queueSids = new Set<string>();
   const filtersValue = routing['filters'] ?? [];
   if (!Array.isArray(filtersValue)) fail('task_routing.filters', 'must be an array');
+  if (filtersValue.length > MAX_WORKFLOW_FILTERS) fail('task_routing.filters', `may hold at most ${MAX_WORKFLOW_FILTERS} filters (got ${filtersValue.length})`);
   const filters = filtersValue.map((f, i) => compileFilter(f, `task_routing.filters[${i}]`, queueExists, queueSids));
   let defaultFilter: RoutingPlan['defaultFilter'] = null;
   if (routing['default_filter'] !== undefined && routing['default_filter'] !== null) {
@@ -85,6 +93,7 @@ function compileFilter(
   const expression = expressionAt(f['expression'], `${path}.expression`, 'task', true) as CompiledExpression;
   const targets = f['targets'];
   if (!Array.isArray(targets) || targets.length === 0) fail(`${path}.targets`, 'must be a non-empty array');
+  if (targets.length > MAX_FILTER_TARGETS) fail(`${path}.targets`, `may hold at most ${MAX_FILTER_TARGETS} targets (got ${targets.length})`);
   const steps: RoutingStep[] = [];
   targets.forEach((t, i) => {
     const tp = `${path}.targets[${i}]`;

@@ -8,7 +8,7 @@
  */
 export type * from './types.ts';
 export { ExpressionSyntaxError } from './syntax-error.ts';
-export { parseExpression, MAX_NESTING } from './parser.ts';
+export { parseExpression, MAX_EXPRESSION_LENGTH, MAX_NESTING } from './parser.ts';
 export type {
   ArrayNode,
   ComparisonNode,

@@ -26,6 +26,13 @@ import type { ArrayNode, ComparisonOperator, ExpressionNode, KeyNode, OperandNod
 /** Deepest nesting of parentheses, NOT and arrays one expression may use. */
 export const MAX_NESTING = 100;
 
+/**
+ * Longest expression, in characters (UTF-16 code units, white space included). Twilio documents
+ * no figure; ours matches the attribute limit (4,096, TaskRouter resource limits) and bounds the
+ * work of parsing and of each evaluation (docs/compatibility.md "Limits").
+ */
+export const MAX_EXPRESSION_LENGTH = 4_096;
+
 const SYMBOL_OPERATORS: ReadonlyMap<SymbolText, ComparisonOperator> = new Map<SymbolText, ComparisonOperator>([
   ['==', '=='],
   ['=', '=='],
@@ -52,6 +59,7 @@ const VALUE_REASON = 'expected a value: a string, a number, true, false, null, a
  * @throws {ExpressionSyntaxError} with the position of the first offending character or token.
  */
 export function parseExpression(source: string): ExpressionNode {
+  checkLength(source);
   return new Parser(source).parseWhole();
 }
 
@@ -61,7 +69,19 @@ export function parseExpression(source: string): ExpressionNode {
  * @throws {ExpressionSyntaxError} when the source is anything else.
  */
 export function parseKey(source: string): KeyNode {
+  checkLength(source);
   return new Parser(source).parseSingleKey();
+}
+
+/** @throws {ExpressionSyntaxError} at the first character past {@link MAX_EXPRESSION_LENGTH}. */
+function checkLength(source: string): void {
+  if (source.length <= MAX_EXPRESSION_LENGTH) return;
+  throw new ExpressionSyntaxError({
+    expression: source,
+    position: MAX_EXPRESSION_LENGTH,
+    problem: `Expression of ${source.length} characters`,
+    reason: `an expression may hold at most ${MAX_EXPRESSION_LENGTH} characters`,
+  });
 }
 
 /** Describes a token for an "Unexpected …" headline, using the text as written. */

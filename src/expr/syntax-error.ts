@@ -28,9 +28,7 @@ export class ExpressionSyntaxError extends Error {
   readonly problem: string;
 
   constructor(details: SyntaxProblem) {
-    super(
-      `${details.problem} at position ${details.position} in expression ${JSON.stringify(details.expression)}: ${details.reason}`,
-    );
+    super(`${details.problem} at position ${details.position} in expression ${JSON.stringify(shortened(details.expression))}: ${details.reason}`);
     this.name = 'ExpressionSyntaxError';
     this.expression = details.expression;
     this.position = details.position;
@@ -38,3 +36,11 @@ export class ExpressionSyntaxError extends Error {
     this.problem = details.problem;
   }
 }
+
+/** The expression as a message quotes it: at most {@link QUOTED_LENGTH} characters, then `…`. */
+function shortened(expression: string): string {
+  return expression.length <= QUOTED_LENGTH ? expression : `${expression.slice(0, QUOTED_LENGTH - 1)}…`;
+}
+
+/** Longest stretch of an expression an error message quotes (the rest is elided): messages stay small. */
+const QUOTED_LENGTH = 200;

@@ -19,6 +19,7 @@
  *
  * Times are epoch milliseconds unless a name says seconds or hours.
  */
+import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
@@ -420,7 +421,7 @@ export class CallbackHosting implements HostedCore {
 
   private newHost(workspaceSid: string, accountSid: string, saved: { center: CenterSnapshot; datastore: DatastoreSnapshot } | null): HostState {
     const centerOptions = { ...this.centerOptions, newSid: this.newSid };
-    const datastoreOptions = { newToken: this.newToken, newSid: () => this.newSid('DT') };
+    const datastoreOptions = { newToken: this.newToken, newSid: () => this.newSid('DT'), hashToken: sha256Hex };
     const host: HostState = {
       workspaceSid,
       accountSid,
@@ -577,4 +578,9 @@ export class CallbackHosting implements HostedCore {
       this.armPort();
     }, due - this.scheduler.now());
   }
+}
+
+/** SHA-256 of a data-set token, hex: what the datastore keeps instead of the token (issue 11 item 7). */
+function sha256Hex(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }

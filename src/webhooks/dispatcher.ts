@@ -30,7 +30,7 @@ import type { OutboxRow } from '../store/sqlite-store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from '../runtime/instructions.ts';
 import type { EventOrigin, WebhookPayload } from '../runtime/outbox.ts';
-import { PipelinedClients, PostClient, type PostReply } from './http-post.ts';
+import { MAX_REPLY_BYTES, PipelinedClients, PostClient, type PostReply } from './http-post.ts';
 import { stripFragment, twilioSignature } from '../runtime/signature.ts';
 
 export interface WebhookAlert {
@@ -151,7 +151,7 @@ export function connectionOverrides(url: string): Overrides {
 }
 
 type Result =
-  | { ok: true; status: number; contentType: string; body: string }
+  | { ok: true; status: number; contentType: string; body: string; truncated: boolean }
   | { ok: false; failure: 'ct' | 'rt' | '4xx' | '5xx'; detail: string };
 
 const DEFAULT_RETRY_ON = new Set(['5xx', 'ct', 'rt', '429']);
@@ -665,6 +665,11 @@ export class WebhookDispatcher {
 
   private async handleReply(workspaceSid: string, payload: WebhookPayload, url: string, reply: Extract<Result, { ok: true }>): Promise<void> {
     const alert = (code: number, message: string): void => this.onAlert({ code, workspaceSid, url: stripFragment(url), message });
+    if (reply.truncated) {
+      // Read no further than the bound: like a reply that does not parse (issue 11 item 1).
+      alert(40001, `the reply body is larger than ${MAX_REPLY_BYTES} bytes; it was cut off and its instruction is ignored`);
+      return;
+    }
     const body = reply.body.trim();
     if (body === '') return;
     if (!/^application\/(.+\+)?json\b/i.test(reply.contentType)) {
@@ -799,6 +804,6 @@ function clockScheduler(clock: () => number): Scheduler {
 
 /** A reply as a delivery result: 2xx is delivered; anything else (3xx included: no redirects) failed. */
 function replyResult(res: PostReply): Result {
-  if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.contentType, body: res.body };
+  if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, contentType: res.contentType, body: res.body, truncated: res.truncated };
   return { ok: false, failure: res.status >= 500 ? '5xx' : '4xx', detail: `HTTP ${res.status}` };
 }

@@ -4,7 +4,7 @@
  * - `PostClient` (assignment callbacks, which go out concurrently): node:http / node:https with
  *   keep-alive agents; measured on loopback, `fetch` made about 2,000 sequential POSTs/s and this
  *   about 7,000 on the same 2-core machine. No redirects are followed (a 3xx is a non-2xx answer),
- *   the whole reply body is read, the timeout covers connect + request + reply (milliseconds, on
+ *   at most {@link MAX_REPLY_BYTES} of the reply body are read, the timeout covers connect + request + reply (milliseconds, on
  *   the client's {@link Scheduler}, so it runs in virtual time in tests), and an aborted or
  *   timed-out request rejects with an Error named `AbortError` / `TimeoutError`.
  * - `PipelinedClients` (event callbacks, in order per workspace): undici with HTTP/1.1
@@ -17,13 +17,24 @@ import { Client } from 'undici';
 import { systemScheduler } from '../runtime/scheduler.ts';
 import type { Scheduler } from '../util/scheduler.ts';
 
+/**
+ * Most bytes of a webhook reply that are read (64 KiB). An assignment instruction is a small JSON
+ * object (spec §8); an event callback's reply is not read at all beyond its status. Past the
+ * bound the reply is cut off — the connection closed, the rest never read — so a receiver that
+ * answers with hundreds of megabytes cannot exhaust the server's memory (issue 11 item 1).
+ */
+export const MAX_REPLY_BYTES = 64 * 1024;
+
 /** A webhook receiver's reply, whatever its status. */
 export interface PostReply {
   /** The HTTP status code (0 if node reported none). */
   status: number;
   /** The Content-Type header, or ''. */
   contentType: string;
+  /** The body's first {@link MAX_REPLY_BYTES} bytes at most, as UTF-8. */
   body: string;
+  /** The body was longer than {@link MAX_REPLY_BYTES} and was cut off there. */
+  truncated: boolean;
 }
 
 /** How {@link PostClient.post} sends one request. */
@@ -99,15 +110,23 @@ export class PostClient {
         reject(error);
       });
       request.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const body = new BoundedBody();
+        const reply = (): PostReply => ({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: body.text(), truncated: body.truncated });
+        res.on('data', (chunk: Buffer) => {
+          if (body.add(chunk)) return;
+          // Past the bound: stop reading, close the connection, answer with what was read.
+          done();
+          res.removeAllListeners('data');
+          request.destroy();
+          resolve(reply());
+        });
         res.on('error', (error) => {
           done();
           reject(error);
         });
         res.on('end', () => {
           done();
-          resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') });
+          resolve(reply());
         });
       });
       request.end(payload);
@@ -132,7 +151,9 @@ export class PostClient {
  * Requests are marked idempotent (each carries `I-Twilio-Idempotency-Token`): undici pipelines only
  * idempotent requests, and when the request at the head of a pipeline fails and takes the
  * connection down, it sends the ones written behind it again, in order, on a new connection.
- * No redirects are followed; the whole reply body is read. Timeouts are the caller's (`signal`).
+ * No redirects are followed; at most {@link MAX_REPLY_BYTES} of a reply are read (past that the
+ * connection is closed, and undici sends the requests behind it again on a new one). Timeouts are
+ * the caller's (`signal`).
  */
 export class PipelinedClients {
   private readonly pipelining: number;
@@ -169,9 +190,14 @@ export class PipelinedClients {
       idempotent: true,
       blocking: false,
     });
-    const text = await res.body.text();
+    const read = new BoundedBody();
+    for await (const chunk of res.body) {
+      if (read.add(chunk as Buffer)) continue;
+      res.body.destroy();
+      break;
+    }
     const contentType = res.headers['content-type'];
-    return { status: res.statusCode, contentType: Array.isArray(contentType) ? (contentType[0] ?? '') : (contentType ?? ''), body: text };
+    return { status: res.statusCode, contentType: Array.isArray(contentType) ? (contentType[0] ?? '') : (contentType ?? ''), body: read.text(), truncated: read.truncated };
   }
 
   /** Closes the connections of lanes not used since `before` (epoch ms). */
@@ -188,5 +214,30 @@ export class PipelinedClients {
     const all = [...this.clients.values()];
     this.clients.clear();
     await Promise.allSettled(all.map((e) => e.client.destroy()));
+  }
+}
+
+/** The first {@link MAX_REPLY_BYTES} bytes of a reply body, and whether there were more. */
+class BoundedBody {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  /** Keeps what fits of `chunk`; false once the body went past the bound (read no more). */
+  add(chunk: Buffer): boolean {
+    const room = MAX_REPLY_BYTES - this.size;
+    if (chunk.length > room) {
+      if (room > 0) this.chunks.push(chunk.subarray(0, room));
+      this.size = MAX_REPLY_BYTES;
+      this.truncated = true;
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks, this.size).toString('utf8');
   }
 }

@@ -1,6 +1,7 @@
 /** Datastore (spec callbacks-and-ewt §5, acceptance test §9.7). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Datastore, type DatastoreOptions } from '../../src/callbacks/datastore.ts';
 import { CallbackError } from '../../src/callbacks/errors.ts';
 import { Random } from '../../src/util/random.ts';
@@ -14,6 +15,7 @@ function options(seed = 1): DatastoreOptions {
   return {
     newToken: () => Array.from({ length: 8 }, () => r.nextUint32().toString(16).padStart(8, '0')).join(''),
     newSid: () => `DT${String(++n).padStart(32, '0')}`,
+    hashToken: (token) => createHash('sha256').update(token).digest('hex'),
   };
 }
 
@@ -39,6 +41,24 @@ test('§9.7: POST then GET with the same raw number returns the KVPs; unknown ke
   assert.throws(() => ds.submit('not-a-token', { customer_contact_number: '+14155550101', data_values: {} }, T0), code('InvalidToken'));
   assert.throws(() => ds.search(t.token, 'abc', T0), code('InvalidContact'));
   assert.throws(() => ds.search(t.token, '+14155550199', T0), code('NotFound'));
+});
+
+test('the token is shown once and kept only as its hash: the state does not hold it, and a state saved before hashing is hashed on restore', () => {
+  const ds = new Datastore(options());
+  const t = ds.createTemplate({ name: 'Banking', keys: ['A'] }, T0);
+  const state = JSON.stringify(ds.snapshot());
+  assert.equal(state.includes(t.token), false, 'the clear token is nowhere in the saved state');
+  assert.equal((ds.getTemplate(t.sid) as unknown as Record<string, unknown>)['token'], undefined, 'nor in a fetched template');
+  assert.equal(ds.ownsToken(t.token), true);
+  // A template saved with its token in clear (before this change) still authenticates, and its
+  // restored state holds the hash only.
+  const legacy = JSON.parse(state) as { templates: Array<Record<string, unknown>> };
+  delete legacy.templates[0]!['tokenHash'];
+  legacy.templates[0]!['token'] = t.token;
+  const back = Datastore.restore(legacy as never, options(2));
+  assert.equal(back.ownsToken(t.token), true);
+  assert.equal(JSON.stringify(back.snapshot()).includes(t.token), false);
+  assert.deepEqual(back.snapshot(), JSON.parse(state));
 });
 
 test('upsert per (template, number): later values replace earlier ones, others stay', () => {
