@@ -24,10 +24,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { basicAuth, call, percentile, postForm, processRssMb, startServer, type ServerChild } from './support/server.ts';
+import { basicAuth, call, percentile, postForm, processCpuMs, processRssMb, startServer, type ServerChild } from './support/server.ts';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 60);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 8);
@@ -146,8 +146,9 @@ async function main(): Promise<void> {
     const flood = await workspace(server, 'Endless reply', 10, receivers.floodUrl);
 
     /** 8 creators for `seconds`: creates/s and the create → reserved latencies (ms, ascending). */
-    const load = async (seconds: number): Promise<{ perS: number; latencies: Float64Array; notReserved: number }> => {
+    const load = async (seconds: number): Promise<{ perS: number; latencies: Float64Array; notReserved: number; serverCpuUs: number | null }> => {
       const until = performance.now() + seconds * 1000;
+      const cpu0 = processCpuMs(server.child.pid);
       const latencies: number[] = [];
       let notReserved = 0;
       const started = performance.now();
@@ -163,7 +164,9 @@ async function main(): Promise<void> {
         }),
       );
       const elapsed = performance.now() - started;
-      return { perS: latencies.length / (elapsed / 1000), latencies: Float64Array.from(latencies).sort(), notReserved };
+      const cpu1 = processCpuMs(server.child.pid);
+      const serverCpuUs = cpu0 === null || cpu1 === null ? null : Math.round(((cpu1 - cpu0) * 1000) / Math.max(1, latencies.length));
+      return { perS: latencies.length / (elapsed / 1000), latencies: Float64Array.from(latencies).sort(), notReserved, serverCpuUs };
     };
 
     process.stdout.write(`phase 1: ${CONCURRENCY} creators alone for ${SECONDS} s\n`);
@@ -204,6 +207,9 @@ async function main(): Promise<void> {
         not_reserved: abused.notReserved + baseline.notReserved,
         slow_connections_cut: slow.cuts(),
         huge_body_connections_cut: huge.cuts(),
+        server_cpu_us_per_create: abused.serverCpuUs,
+        baseline_server_cpu_us_per_create: baseline.serverCpuUs,
+        load_average_1m: Number(loadavg()[0]?.toFixed(2)),
         seconds_per_phase: SECONDS,
         abuse: [...ABUSE].join(','),
       }) + '\n',
