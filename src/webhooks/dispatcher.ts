@@ -26,7 +26,7 @@
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
-import type { OutboxRow } from '../store/sqlite-store.ts';
+import type { OutboxRow } from '../store/store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
@@ -258,6 +258,9 @@ export class WebhookDispatcher {
   private unsubscribe: (() => void) | null = null;
   private running = false;
   private pumpScheduled = false;
+  /** The pump in progress (its outbox reads are awaited), or null; a wake-up meanwhile runs it once more. */
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
 
   /**
    * @throws RangeError when `eventPipelining` or one of the assignment bounds is not an integer ≥ 1.
@@ -293,7 +296,7 @@ export class WebhookDispatcher {
     this.running = true;
     this.unsubscribe = this.runtime.onCommit(() => this.wake());
     this.armPoll();
-    this.armLeftRetries();
+    void this.hold(this.scheduler.track(this.armLeftRetries()));
     this.wake();
   }
 
@@ -309,6 +312,7 @@ export class WebhookDispatcher {
     this.retryTimer?.timer.cancel();
     this.retryTimer = null;
     this.abort.abort();
+    await this.pumping;
     await Promise.allSettled([...this.inFlight]);
     this.assignments.clear();
     this.client.destroy();
@@ -319,6 +323,7 @@ export class WebhookDispatcher {
   async idle(): Promise<void> {
     for (;;) {
       this.pump();
+      await this.pumping;
       if (this.inFlight.size === 0) return;
       await Promise.allSettled([...this.inFlight]);
     }
@@ -367,11 +372,11 @@ export class WebhookDispatcher {
   }
 
   /** At start: a timer for each event lane whose head waits for a retry left by a previous run. */
-  private armLeftRetries(): void {
-    const now = this.scheduler.now();
-    for (const ws of this.runtime.store.dueLanes('event', Number.MAX_SAFE_INTEGER)) {
-      const head = this.runtime.store.outboxLane(ws, 'event', 1)[0];
-      if (head !== undefined && head.nextAttemptAt > now) this.wakeAt(head.nextAttemptAt);
+  private async armLeftRetries(): Promise<void> {
+    const store = this.runtime.store;
+    for (const ws of await store.dueLanes('event', Number.MAX_SAFE_INTEGER)) {
+      const head = (await store.outboxLane(ws, 'event', 1))[0];
+      if (head !== undefined && head.nextAttemptAt > this.scheduler.now() && this.running) this.wakeAt(head.nextAttemptAt);
     }
   }
 
@@ -385,18 +390,46 @@ export class WebhookDispatcher {
     return p;
   }
 
+  /**
+   * Looks at the outbox: starts the event lanes that have due rows (or tops up running ones) and
+   * reads due assignment rows into their lanes. The outbox reads are awaited (the store may answer
+   * over a socket), so one pump runs at a time; a wake-up while it runs makes it run once more.
+   */
   private pump(): void {
     if (!this.running) return;
+    if (this.pumping !== null) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.scheduler.track(this.pumpLoop());
+  }
+
+  private async pumpLoop(): Promise<void> {
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.pumpOnce();
+      } while (this.pumpAgain && this.running);
+    } catch (error) {
+      if (this.running) process.stderr.write(`switchboard webhook dispatcher: cannot read the outbox: ${(error as Error).message}\n`);
+    } finally {
+      this.pumping = null;
+    }
+  }
+
+  private async pumpOnce(): Promise<void> {
+    const store = this.runtime.store;
     const now = this.scheduler.now();
     if (now - this.lastPrune >= 600_000) {
       this.lastPrune = now;
-      this.runtime.store.pruneOutbox(now - this.keepDoneMs);
+      store.pruneOutbox(now - this.keepDoneMs).catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot prune the outbox: ${(error as Error).message}\n`));
     }
     if (now - this.lastIdleClose >= LANE_IDLE_MS) {
       this.lastIdleClose = now;
       this.pipelined.closeIdle(now - LANE_IDLE_MS);
     }
-    for (const ws of this.runtime.store.dueLanes('event', now)) {
+    for (const ws of await store.dueLanes('event', now)) {
+      if (!this.running) return;
       if (this.lanes.has(ws)) {
         this.laneFill.get(ws)?.();
         continue;
@@ -404,7 +437,10 @@ export class WebhookDispatcher {
       this.lanes.add(ws);
       this.hold(this.runLane(ws).finally(() => this.lanes.delete(ws)));
     }
-    for (const ws of this.runtime.store.dueLanes('assignment', now)) this.readAssignments(ws, now);
+    for (const ws of await store.dueLanes('assignment', now)) {
+      if (!this.running) return;
+      await this.readAssignments(ws, now);
+    }
     this.startAssignments();
   }
 
@@ -431,6 +467,9 @@ export class WebhookDispatcher {
     let ahead: OutboxRow[] = [];
     let lastReadId = -1;
     let stale = true;
+    // One fill at a time (its read is awaited); a call while one runs makes it run once more.
+    let filling: Promise<void> | null = null;
+    let fillAgain = false;
     const arm = (sent: Sent): void => {
       if (sent.timer !== null) return;
       sent.timer = this.scheduler.setTimer(() => {
@@ -438,18 +477,21 @@ export class WebhookDispatcher {
         sent.controller.abort(new Error(`no reply within ${sent.timeoutMs} ms`));
       }, sent.timeoutMs);
     };
-    const fill = (): void => {
-      if (!this.running) return;
-      const now = this.scheduler.now();
-      while (window.length < this.eventPipelining) {
+    const fillOnce = async (): Promise<void> => {
+      while (this.running && window.length < this.eventPipelining) {
         if (ahead.length === 0) {
           if (!stale) return;
-          ahead = this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId);
-          stale = ahead.length === READ_AHEAD;
+          // Cleared before the read: a commit that wakes the lane while the read is out sets it
+          // again, and the rows it wrote are read next time (the read may have missed them).
+          stale = false;
+          ahead = await this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId);
+          if (ahead.length === READ_AHEAD) stale = true;
           const last = ahead.at(-1);
           if (last === undefined) return;
           lastReadId = last.id;
+          if (!this.running) return;
         }
+        const now = this.scheduler.now();
         const row = ahead[0] as OutboxRow;
         if (row.nextAttemptAt > now) return; // a head waiting for its retry (the lane ends and resumes when it is due)
         const payload = JSON.parse(row.payload) as WebhookPayload;
@@ -474,16 +516,33 @@ export class WebhookDispatcher {
         if (window.length === 1) arm(sent);
       }
     };
+    const fill = (): Promise<void> => {
+      if (filling !== null) {
+        fillAgain = true;
+        return filling;
+      }
+      filling = (async () => {
+        try {
+          do {
+            fillAgain = false;
+            await fillOnce();
+          } while (fillAgain && this.running);
+        } finally {
+          filling = null;
+        }
+      })();
+      return filling;
+    };
     const onStop = (): void => {
       for (const sent of window) sent.controller.abort(new Error('the dispatcher stopped'));
     };
     this.abort.signal.addEventListener('abort', onStop, { once: true });
     this.laneFill.set(workspaceSid, () => {
       stale = true;
-      fill();
+      void fill().catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot read the outbox: ${(error as Error).message}\n`));
     });
     try {
-      fill();
+      await fill();
       while (window.length > 0) {
         const head = window[0] as Sent;
         const result = await head.result;
@@ -494,7 +553,7 @@ export class WebhookDispatcher {
         const attempts = head.row.attempts + 1;
         if (result.ok) {
           this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
-          fill();
+          await fill();
           continue;
         }
         const retryOn = head.overrides.retryOn ?? DEFAULT_RETRY_ON;
@@ -502,7 +561,8 @@ export class WebhookDispatcher {
         const retries = head.overrides.retries ?? this.eventRetries;
         if (retryable && attempts <= retries) {
           const due = this.scheduler.now() + this.retryDelay(attempts);
-          this.runtime.store.rescheduleOutbox(head.row.id, attempts, due);
+          // Written before the lane ends: a lane started after it must see the row wait for its retry.
+          await this.runtime.store.rescheduleOutbox(head.row.id, attempts, due);
           this.wakeAt(due);
           return; // the lane resumes when the retry is due; later events (cancelled below) wait behind it
         }
@@ -513,7 +573,7 @@ export class WebhookDispatcher {
           url: stripFragment(head.payload.url),
           message: `event callback ${head.payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}`,
         });
-        fill();
+        await fill();
       }
     } finally {
       this.laneFill.delete(workspaceSid);
@@ -541,14 +601,15 @@ export class WebhookDispatcher {
    * ASSIGNMENT_READ_AHEAD queued. The read position only moves forward: a row marked done is not
    * written to disk at once (the store batches the marks), so it must never be read again.
    */
-  private readAssignments(workspaceSid: string, now: number): void {
+  private async readAssignments(workspaceSid: string, now: number): Promise<void> {
     let w = this.assignments.get(workspaceSid);
     if (w === undefined) {
       w = { workspaceSid, lastReadId: -1, queued: 0, inFlight: 0, lanes: new Map() };
       this.assignments.set(workspaceSid, w);
     }
     while (w.queued < ASSIGNMENT_READ_AHEAD) {
-      const rows = this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId);
+      // Only the pump calls this, one pump at a time: no two reads of a workspace overlap.
+      const rows = await this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId);
       for (const row of rows) {
         w.lastReadId = row.id;
         let payload: WebhookPayload;
@@ -656,7 +717,7 @@ export class WebhookDispatcher {
     this.onAlert({ code: 11200, workspaceSid, url: stripFragment(url), message: `assignment callback failed: ${result.detail}` });
     if (attempt === 0 && payload.fallbackUrl !== undefined) {
       // Recorded, so that after a restart the fallback is called, not the assignment URL again.
-      this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now());
+      await this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now());
       this.queueAssignment(w, { row: { ...row, attempts }, payload, attempt: 1, url: payload.fallbackUrl }, true);
       return;
     }

@@ -15,6 +15,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_PREDICTOR, PREDICTORS, WaitTimeEstimator } from '../../src/analytics/ewt.ts';
 import type { EngineEvent } from '../../src/engine/index.ts';
 import { dirname } from 'node:path';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 
@@ -114,11 +115,11 @@ test('a restarted service predicts the same EWT for a newly queued task as one t
 test('ewtWarmup: a negative or non-finite window is refused naming the field; 0 turns the warm-up off; maxEvents keeps the newest', async () => {
   await h.close();
   const dataDir = dirname(h.databasePath);
-  const open = (ewtWarmup: { hours?: number; maxEvents?: number }) => Runtime.open({ dataDir, scheduler: h.scheduler, callbacks: { ewtWarmup } });
-  assert.throws(() => open({ hours: -1 }), /ewtWarmup\.hours must be a finite number >= 0/);
-  assert.throws(() => open({ maxEvents: Number.NaN }), /ewtWarmup\.maxEvents/);
+  const open = (ewtWarmup: { hours?: number; maxEvents?: number }) => Runtime.open({ ...testStoreOptions(dataDir), scheduler: h.scheduler, callbacks: { ewtWarmup } });
+  await assert.rejects(open({ hours: -1 }), /ewtWarmup\.hours must be a finite number >= 0/);
+  await assert.rejects(open({ maxEvents: Number.NaN }), /ewtWarmup\.maxEvents/);
   for (const [ewtWarmup, warmed] of [[{ hours: 0 }, 0], [{ maxEvents: 7 }, 7]] as const) {
-    const runtime = open(ewtWarmup);
+    const runtime = await open(ewtWarmup);
     try {
       assert.equal(runtime.callbacks.hostsOf(h.account.sid)[0]!.warmedEvents, warmed, JSON.stringify(ewtWarmup));
     } finally {

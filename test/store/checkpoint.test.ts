@@ -55,7 +55,7 @@ test('the checkpointer thread copies committed pages into the database file; inl
     sizes[mode] = statSync(path).size - before;
     // The process is gone without closing: the next one reads every commit (from the file or the WAL).
     const reopened = SqliteStore.open(path, { checkpoint: 'inline' });
-    const stored = reopened.loadWorkspaces().find((w) => w.sid === ws);
+    const stored = (await reopened.loadWorkspaces()).find((w) => w.sid === ws);
     assert.equal(stored?.commands.length, 20 * 20, `${mode}: every committed command is there`);
     reopened.close();
   }
