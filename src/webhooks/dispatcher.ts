@@ -22,7 +22,8 @@
  * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
  *
  * Time comes from an injected {@link Scheduler} (clock, timeouts, retry timers, the poll), and every
- * request in flight is passed to its `track`, so a test can run delivery in virtual time.
+ * request in flight — and every outbox read or write it awaits (the store may answer over a socket)
+ * — is passed to its `track`, so a test can run delivery in virtual time.
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
@@ -470,6 +471,8 @@ export class WebhookDispatcher {
     // One fill at a time (its read is awaited); a call while one runs makes it run once more.
     let filling: Promise<void> | null = null;
     let fillAgain = false;
+    // Set when the lane stops for a retry: nothing more goes on the wire while the retry is written.
+    let stopped = false;
     const arm = (sent: Sent): void => {
       if (sent.timer !== null) return;
       sent.timer = this.scheduler.setTimer(() => {
@@ -478,18 +481,18 @@ export class WebhookDispatcher {
       }, sent.timeoutMs);
     };
     const fillOnce = async (): Promise<void> => {
-      while (this.running && window.length < this.eventPipelining) {
+      while (this.running && !stopped && window.length < this.eventPipelining) {
         if (ahead.length === 0) {
           if (!stale) return;
           // Cleared before the read: a commit that wakes the lane while the read is out sets it
           // again, and the rows it wrote are read next time (the read may have missed them).
           stale = false;
-          ahead = await this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId);
+          ahead = await this.scheduler.track(this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId));
           if (ahead.length === READ_AHEAD) stale = true;
           const last = ahead.at(-1);
           if (last === undefined) return;
           lastReadId = last.id;
-          if (!this.running) return;
+          if (!this.running || stopped) return;
         }
         const now = this.scheduler.now();
         const row = ahead[0] as OutboxRow;
@@ -562,7 +565,12 @@ export class WebhookDispatcher {
         if (retryable && attempts <= retries) {
           const due = this.scheduler.now() + this.retryDelay(attempts);
           // Written before the lane ends: a lane started after it must see the row wait for its retry.
-          await this.runtime.store.rescheduleOutbox(head.row.id, attempts, due);
+          // The rows behind it are cancelled first (the HTTP client would otherwise send them again
+          // on a new connection while the write is out), and no fill may send more meanwhile.
+          stopped = true;
+          this.laneFill.delete(workspaceSid);
+          for (const sent of window) sent.controller.abort(new Error('cancelled behind a failed callback'));
+          await this.scheduler.track(this.runtime.store.rescheduleOutbox(head.row.id, attempts, due));
           this.wakeAt(due);
           return; // the lane resumes when the retry is due; later events (cancelled below) wait behind it
         }
@@ -609,7 +617,7 @@ export class WebhookDispatcher {
     }
     while (w.queued < ASSIGNMENT_READ_AHEAD) {
       // Only the pump calls this, one pump at a time: no two reads of a workspace overlap.
-      const rows = await this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId);
+      const rows = await this.scheduler.track(this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId));
       for (const row of rows) {
         w.lastReadId = row.id;
         let payload: WebhookPayload;
@@ -717,7 +725,7 @@ export class WebhookDispatcher {
     this.onAlert({ code: 11200, workspaceSid, url: stripFragment(url), message: `assignment callback failed: ${result.detail}` });
     if (attempt === 0 && payload.fallbackUrl !== undefined) {
       // Recorded, so that after a restart the fallback is called, not the assignment URL again.
-      await this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now());
+      await this.scheduler.track(this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now()));
       this.queueAssignment(w, { row: { ...row, attempts }, payload, attempt: 1, url: payload.fallbackUrl }, true);
       return;
     }

@@ -15,6 +15,8 @@
  * database file itself) skip on PostgreSQL with {@link sqliteOnly} and say why.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after } from 'node:test';
 import pg from 'pg';
 import type { Runtime, RuntimeOptions } from '../../src/runtime/runtime.ts';
@@ -120,4 +122,30 @@ export async function failCommits(runtime: Runtime, dataDir: string): Promise<Co
       }
     },
   };
+}
+
+/**
+ * Runs a read-only query on a test's database, whichever store it is on — for tests that look at
+ * the rows themselves. Write it in the SQL both dialects share, with `?` placeholders (turned into
+ * `$1`, `$2`… for PostgreSQL); the tables and columns are the same on both (`rowid` included).
+ * PostgreSQL's bigint columns come back as strings: wrap counts in `Number()`.
+ */
+export async function queryTestDatabase<T = Record<string, unknown>>(dataDir: string, sql: string, ...params: Array<string | number>): Promise<T[]> {
+  if (TEST_DATABASE_URL === undefined) {
+    const db = new DatabaseSync(join(dataDir, 'switchboard.sqlite'), { readOnly: true });
+    try {
+      return db.prepare(sql).all(...params) as T[];
+    } finally {
+      db.close();
+    }
+  }
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${testSchema(dataDir)}` });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }
