@@ -42,7 +42,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '../engine/index.ts';
 import { SqliteStore, type StoreOptions } from '../store/sqlite-store.ts';
 import { PostgresStore } from '../store/postgres-store.ts';
-import type { CommandRecord, CoreWrites, Store } from '../store/store.ts';
+import type { CommandRecord, CoreWrites, OutboxLane, Store } from '../store/store.ts';
 import type { CallbackCenter } from '../callbacks/center.ts';
 import type { Datastore } from '../callbacks/datastore.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
@@ -130,6 +130,12 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
 
+/**
+ * Told after a commit that queued outbox rows, once they are durable: `lanes` are the lanes (kind
+ * and workspace) that got rows, or null when the runtime does not say (read the whole outbox).
+ */
+export type CommitListener = (lanes: readonly OutboxLane[] | null) => void;
+
 /** Credentials created once; the secret is shown to the user and never stored in clear. */
 export interface NewCredentials {
   sid: string;
@@ -162,7 +168,7 @@ export class Runtime {
   private closed = false;
   /** Set by {@link Runtime.close}: resolves when the store is fully closed. */
   private closing: Promise<void> | null = null;
-  private readonly commitListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<CommitListener>();
   /**
    * Workspaces being rebuilt from the store after a failed commit ({@link recover}): work queued
    * for them waits in {@link queue} until the rebuild is done, so nothing executes on the state the
@@ -320,7 +326,7 @@ export class Runtime {
     }
     this.hosts.set(created.engine.workspace.sid, { engine: created.engine, sids, accountSid, seq: 0, sinceSnapshot: 0 });
     this.armTimer();
-    if (outbox.length > 0) this.notifyCommit();
+    if (outbox.length > 0) this.notifyCommit(null);
     return created;
   }
 
@@ -395,7 +401,7 @@ export class Runtime {
    * Calls `listener` after every commit that wrote outbox rows (the webhook dispatcher wakes up);
    * returns an unsubscribe.
    */
-  onCommit(listener: () => void): () => void {
+  onCommit(listener: CommitListener): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
   }
@@ -468,7 +474,14 @@ export class Runtime {
     for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
     for (const e of cores.events) batch.touched.add(e.workspaceSid);
     const releases = this.cores.map((core) => core.takeRelease());
-    const wroteOutbox = batch.outboxRows + cores.outbox.length > 0;
+    // The lanes this batch queued rows in (the dispatcher reads those, not the whole outbox).
+    let lanes: OutboxLane[] | null = null;
+    if (batch.outboxRows + cores.outbox.length > 0) {
+      const seen = new Map<string, OutboxLane>();
+      for (const r of batch.records) for (const o of r.outbox) seen.set(`${o.kind} ${r.workspaceSid}`, { workspaceSid: r.workspaceSid, kind: o.kind });
+      for (const o of cores.outbox) seen.set(`${o.kind} ${o.workspaceSid}`, { workspaceSid: o.workspaceSid, kind: o.kind });
+      lanes = [...seen.values()];
+    }
     let durable = (): void => undefined;
     void this.scheduler.track(new Promise<void>((resolve) => (durable = resolve)));
     try {
@@ -480,7 +493,7 @@ export class Runtime {
         batch.records,
         (error) => {
           durable();
-          if (error === null) this.settle(queued, results, wroteOutbox, releases);
+          if (error === null) this.settle(queued, results, lanes, releases);
           else this.commitFailed(queued, batch.touched, error);
         },
         cores,
@@ -533,7 +546,7 @@ export class Runtime {
   }
 
   /** Answers a batch once the store reports it durable, then releases the cores' effects. */
-  private settle(batch: Pending[], results: unknown[], wroteOutbox: boolean, releases: ReadonlyArray<() => void>): void {
+  private settle(batch: Pending[], results: unknown[], lanes: readonly OutboxLane[] | null, releases: ReadonlyArray<() => void>): void {
     batch.forEach((p, i) => {
       const r = results[i];
       if (r instanceof Error) p.reject(r);
@@ -542,7 +555,7 @@ export class Runtime {
     for (const release of releases) release();
     // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
     // and waking it after every commit cost two outbox queries per batch for nothing.
-    if (wroteOutbox) this.notifyCommit();
+    if (lanes !== null) this.notifyCommit(lanes);
   }
 
   /**
@@ -603,10 +616,10 @@ export class Runtime {
     this.armTimer();
   }
 
-  private notifyCommit(): void {
+  private notifyCommit(lanes: readonly OutboxLane[] | null): void {
     for (const listener of this.commitListeners) {
       try {
-        listener();
+        listener(lanes);
       } catch {
         // A listener's failure is its own; the commit stands and the callers are answered.
       }

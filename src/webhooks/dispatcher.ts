@@ -27,7 +27,7 @@
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
-import type { OutboxRow } from '../store/store.ts';
+import type { OutboxLane, OutboxRow } from '../store/store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from './instructions.ts';
 import type { EventOrigin, WebhookPayload } from './outbox.ts';
@@ -262,6 +262,10 @@ export class WebhookDispatcher {
   /** The pump in progress (its outbox reads are awaited), or null; a wake-up meanwhile runs it once more. */
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
+  /** The next pump looks at the whole outbox (start, poll, retry timer, a commit that did not say which lanes). */
+  private fullPump = true;
+  /** Lanes commits queued rows in since the last pump (`kind workspaceSid` → lane): a pump that is not full reads only these. */
+  private readonly woken = new Map<string, OutboxLane>();
 
   /**
    * @throws RangeError when `eventPipelining` or one of the assignment bounds is not an integer ≥ 1.
@@ -295,7 +299,7 @@ export class WebhookDispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.runtime.onCommit(() => this.wake());
+    this.unsubscribe = this.runtime.onCommit((lanes) => this.wake(lanes));
     this.armPoll();
     void this.hold(this.scheduler.track(this.armLeftRetries()));
     this.wake();
@@ -330,19 +334,26 @@ export class WebhookDispatcher {
     }
   }
 
-  private wake(): void {
-    if (!this.running || this.pumpScheduled) return;
+  /**
+   * Pumps on the next turn: for the given lanes only (a commit said where it queued rows), or over
+   * the whole outbox (`null`).
+   */
+  private wake(lanes: readonly OutboxLane[] | null = null): void {
+    if (!this.running) return;
+    if (lanes === null) this.fullPump = true;
+    else for (const lane of lanes) this.woken.set(`${lane.kind} ${lane.workspaceSid}`, lane);
+    if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.pump();
+      this.pump(false);
     });
   }
 
   private armPoll(): void {
     if (this.pollMs <= 0 || !this.running) return;
     this.pollTimer = this.scheduler.setTimer(() => {
-      this.wake();
+      this.wake(null);
       this.armPoll();
     }, this.pollMs);
   }
@@ -396,8 +407,9 @@ export class WebhookDispatcher {
    * reads due assignment rows into their lanes. The outbox reads are awaited (the store may answer
    * over a socket), so one pump runs at a time; a wake-up while it runs makes it run once more.
    */
-  private pump(): void {
+  private pump(full = true): void {
     if (!this.running) return;
+    if (full) this.fullPump = true;
     if (this.pumping !== null) {
       this.pumpAgain = true;
       return;
@@ -421,6 +433,10 @@ export class WebhookDispatcher {
   private async pumpOnce(): Promise<void> {
     const store = this.runtime.store;
     const now = this.scheduler.now();
+    const full = this.fullPump;
+    this.fullPump = false;
+    const woken = [...this.woken.values()];
+    this.woken.clear();
     if (now - this.lastPrune >= 600_000) {
       this.lastPrune = now;
       store.pruneOutbox(now - this.keepDoneMs).catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot prune the outbox: ${(error as Error).message}\n`));
@@ -429,20 +445,36 @@ export class WebhookDispatcher {
       this.lastIdleClose = now;
       this.pipelined.closeIdle(now - LANE_IDLE_MS);
     }
+    if (!full) {
+      // Only the lanes the commits named: no query over every workspace's lanes (on PostgreSQL
+      // those were two round trips per commit, on the database's CPU the commits need too).
+      for (const lane of woken) {
+        if (!this.running) return;
+        if (lane.kind === 'event') this.serveEventLane(lane.workspaceSid);
+        else if (lane.kind === 'assignment') await this.readAssignments(lane.workspaceSid, now);
+      }
+      this.startAssignments();
+      return;
+    }
     for (const ws of await store.dueLanes('event', now)) {
       if (!this.running) return;
-      if (this.lanes.has(ws)) {
-        this.laneFill.get(ws)?.();
-        continue;
-      }
-      this.lanes.add(ws);
-      this.hold(this.runLane(ws).finally(() => this.lanes.delete(ws)));
+      this.serveEventLane(ws);
     }
     for (const ws of await store.dueLanes('assignment', now)) {
       if (!this.running) return;
       await this.readAssignments(ws, now);
     }
     this.startAssignments();
+  }
+
+  /** Tops up a workspace's running event lane with the rows committed since, or starts the lane (it ends at once if its head waits for a retry). */
+  private serveEventLane(ws: string): void {
+    if (this.lanes.has(ws)) {
+      this.laneFill.get(ws)?.();
+      return;
+    }
+    this.lanes.add(ws);
+    this.hold(this.runLane(ws).finally(() => this.lanes.delete(ws)));
   }
 
   /**
@@ -536,13 +568,23 @@ export class WebhookDispatcher {
       })();
       return filling;
     };
+    const fillLogged = (): void => {
+      void fill().catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot read the outbox: ${(error as Error).message}\n`));
+    };
+    // After a reply: with replies still to wait for, the window is topped up beside them (an outbox
+    // read over a socket must not hold up the next reply); an empty window waits for the read, which
+    // tells whether the lane goes on.
+    const topUp = async (): Promise<void> => {
+      if (window.length === 0) await fill();
+      else fillLogged();
+    };
     const onStop = (): void => {
       for (const sent of window) sent.controller.abort(new Error('the dispatcher stopped'));
     };
     this.abort.signal.addEventListener('abort', onStop, { once: true });
     this.laneFill.set(workspaceSid, () => {
       stale = true;
-      void fill().catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot read the outbox: ${(error as Error).message}\n`));
+      fillLogged();
     });
     try {
       await fill();
@@ -556,7 +598,7 @@ export class WebhookDispatcher {
         const attempts = head.row.attempts + 1;
         if (result.ok) {
           this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
-          await fill();
+          await topUp();
           continue;
         }
         const retryOn = head.overrides.retryOn ?? DEFAULT_RETRY_ON;
@@ -581,7 +623,7 @@ export class WebhookDispatcher {
           url: stripFragment(head.payload.url),
           message: `event callback ${head.payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}`,
         });
-        await fill();
+        await topUp();
       }
     } finally {
       this.laneFill.delete(workspaceSid);
