@@ -611,8 +611,8 @@ export class Runtime {
     }
     this.held.clear();
     this.recovering = null;
-    if (this.failure !== null) for (const p of this.queue.splice(0)) p.reject(this.failure);
-    else if (this.queue.length > 0 && !this.closed) this.scheduleFlush();
+    if (this.failure !== null || this.closed) for (const p of this.queue.splice(0)) p.reject(this.failure ?? new Error('the runtime is closed'));
+    else if (this.queue.length > 0) this.scheduleFlush();
     this.armTimer();
   }
 

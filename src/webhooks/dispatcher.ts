@@ -21,6 +21,10 @@
  * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
  * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
  *
+ * Single writer: the dispatcher delivers every workspace's rows of its runtime's store, and its
+ * full pumps look at every workspace of the database (Store.dueLanes). With several nodes on one
+ * PostgreSQL database each must deliver only the workspaces it holds the lease of (a later issue).
+ *
  * Time comes from an injected {@link Scheduler} (clock, timeouts, retry timers, the poll), and every
  * request in flight — and every outbox read or write it awaits (the store may answer over a socket)
  * — is passed to its `track`, so a test can run delivery in virtual time.
