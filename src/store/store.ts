@@ -28,10 +28,10 @@
  *    never announces a write that a crash could still take back. A committed batch is visible to
  *    this store's reads no later than its `onDurable` call (SQLite: as soon as `commit` returns).
  * 6. **A failure fails what is queued behind it.** When a batch fails, `onDurable(error)` gets a
- *    {@link StoreError}, and so does every write queued after it that was not written yet (a later
- *    batch may depend on the failed one: no gaps in a command log). Writes made after the error
- *    was reported are attempted afresh by PostgreSQL; SQLite refuses every later commit after a
- *    failed WAL sync. `onDurable(error)` means "not known to be durable": when the connection to
+ *    {@link StoreError}, and so does every commit and snapshot handed over after it and before
+ *    that error was reported (a later batch may depend on the failed one: no gaps in a command
+ *    log). Writes made after the error was reported are attempted afresh; except that SQLite
+ *    refuses every later commit after a failed WAL sync (what is on disk is unknown). `onDurable(error)` means "not known to be durable": when the connection to
  *    PostgreSQL drops during COMMIT the transaction may have committed all the same, so the caller
  *    must rebuild what it holds in memory from the store, not assume the batch is absent.
  * 7. **Done marks are at-least-once.** {@link Store.markOutboxDone} is written with a later write or
