@@ -3,6 +3,9 @@
  * 'worker'` committed pages reach the main database file although this connection never
  * checkpoints below SAFETY_CHECKPOINT_PAGES; with `inline` they stay in the WAL until SQLite's own
  * 1,000-page checkpoint. Either way every commit is readable by the next process.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';

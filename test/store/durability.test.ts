@@ -3,6 +3,9 @@
  * a batch is visible once written, reported durable in commit order after a sync that began after
  * it, and its webhooks (outbox rows) are handed out only once durable. Without onDurable a commit
  * is durable when it returns.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';

@@ -3,6 +3,9 @@
  * markOutboxDone): this store's outbox reads treat a marked row as done at once; the marks reach
  * the file with the next commit or after OUTBOX_MARK_DELAY_MS; a process that dies first sends the
  * row again (at-least-once). The due-row queries read the lane heads through indexes.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';

@@ -1,6 +1,9 @@
 /**
  * The embedded store on real SQLite files: migrations, one-transaction commits, and rebuilding a
  * workspace after the process is gone — from the command log alone and from a snapshot.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
