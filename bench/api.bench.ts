@@ -26,19 +26,28 @@
  * about 1/throughput to each latency (measured on a quiet machine: 8 → 2,751/s p99 13 ms,
  * 16 → 3,207/s p99 19 ms, 32 → 3,838/s p99 36 ms). Pass BENCH_CONCURRENCY to see the curve.
  *
+ * Store (BENCH_STORE): `sqlite` (default: the server's SQLite file in the temp data dir) or
+ * `postgres`: the server runs with --database-url on BENCH_DATABASE_URL (default
+ * SWITCHBOARD_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test) in a fresh schema
+ * (`bench_<random>`, dropped at the end). With PostgreSQL the server's CPU per create leaves out
+ * the database server's own CPU.
+ *
  * Env: BENCH_TASKS (default 20000), BENCH_CONCURRENCY (default 16), BENCH_WARMUP (default 2000),
  * BENCH_MEASURE (`callback` | `response`), BENCH_SYNCHRONOUS (FULL | NORMAL),
  * BENCH_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof" to profile the server).
- * Ends with one JSON line: {"creates_per_s":…, "p99_create_to_reservation_ms":…, …}; also the
+ * Ends with one JSON line: {"store":…, "creates_per_s":…, "p99_create_to_reservation_ms":…,
+ * "load_average_1m":…, …}; also the
  * server's CPU time per create (µs, from /proc: a steadier figure than rates on a shared machine).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import http from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
@@ -46,10 +55,15 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2_000);
 const MEASURE = process.env['BENCH_MEASURE'] ?? 'callback';
 const CAPACITY = 50;
 const SYNCHRONOUS = process.env['BENCH_SYNCHRONOUS'] ?? 'FULL';
+const STORE = process.env['BENCH_STORE'] ?? 'sqlite';
+const DATABASE_URL = process.env['BENCH_DATABASE_URL'] || process.env['SWITCHBOARD_TEST_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+/** With BENCH_STORE=postgres: the fresh schema the server keeps its tables in. */
+const SCHEMA = `bench_${randomBytes(6).toString('hex')}`;
 /** How long to wait for callbacks still missing after the last create, in ms. */
 const CALLBACK_GRACE_MS = 10_000;
 
 if (MEASURE !== 'callback' && MEASURE !== 'response') throw new Error(`BENCH_MEASURE must be callback or response, not ${MEASURE}`);
+if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error(`BENCH_STORE must be sqlite or postgres, not ${STORE}`);
 
 /** Wall-clock ms with sub-ms precision, comparable between threads of this process. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
@@ -64,7 +78,8 @@ interface Server {
 async function startServer(dataDir: string): Promise<Server> {
   const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
   const flags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
-  const child = spawn(process.execPath, [...flags, main, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', '--synchronous', SYNCHRONOUS], {
+  const store = STORE === 'postgres' ? ['--database-url', DATABASE_URL, '--database-schema', SCHEMA] : [];
+  const child = spawn(process.execPath, [...flags, main, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', '--synchronous', SYNCHRONOUS, ...store], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -260,7 +275,8 @@ async function main(): Promise<void> {
     const p99 = percentile(latencies, 99);
     const what = MEASURE === 'callback' ? 'create request sent → reservation.created event callback received' : 'create request sent → create response (reserved inside the create)';
     const out = process.stdout;
-    out.write(`tasks ${TASKS} (after ${WARMUP} warm-up), ${CONCURRENCY} concurrent creators, ${workers} workers × capacity ${CAPACITY}, synchronous ${SYNCHRONOUS}\n`);
+    const load = loadavg();
+    out.write(`store ${STORE}; tasks ${TASKS} (after ${WARMUP} warm-up), ${CONCURRENCY} concurrent creators, ${workers} workers × capacity ${CAPACITY}, synchronous ${SYNCHRONOUS}; load average ${load.map((l) => l.toFixed(2)).join(' ')}\n`);
     out.write(`measured: ${what}; ${notReserved} responses were not 'reserved', ${missing} callbacks missing\n`);
     out.write(
       `load generator CPU: ${(clientCpu * 100).toFixed(0)}% of one core, its event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms max ${(loopDelay.max / 1e6).toFixed(1)} ms; server CPU per create: ${serverCpuPerCreateUs ?? '?'} µs\n`,
@@ -268,6 +284,7 @@ async function main(): Promise<void> {
     out.write(`creates/s ${createsPerS.toFixed(0)}   p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms   max ${percentile(latencies, 100).toFixed(2)} ms\n`);
     out.write(
       JSON.stringify({
+        store: STORE,
         creates_per_s: Math.round(createsPerS),
         p99_create_to_reservation_ms: Number(p99.toFixed(2)),
         p50_create_to_reservation_ms: Number(p50.toFixed(2)),
@@ -278,6 +295,7 @@ async function main(): Promise<void> {
         server_cpu_us_per_create: serverCpuPerCreateUs,
         load_generator_cpu: Number(clientCpu.toFixed(2)),
         load_generator_loop_delay_max_ms: Number((loopDelay.max / 1e6).toFixed(1)),
+        load_average_1m: Number((load[0] ?? 0).toFixed(2)),
       }) + '\n',
     );
   } finally {
@@ -286,6 +304,12 @@ async function main(): Promise<void> {
     agent.destroy();
     await receiver?.worker.terminate();
     rmSync(dataDir, { recursive: true, force: true });
+    if (STORE === 'postgres') {
+      const admin = new pg.Client({ connectionString: DATABASE_URL });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+      await admin.end();
+    }
   }
 }
 

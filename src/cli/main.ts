@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { dayOption } from './day-option.ts';
 import { runReplayCommand } from './replay-command.ts';
+import { checkDatabaseUrl } from '../runtime/runtime.ts';
 import { runServeCommand } from './serve-command.ts';
 import { registerSimulateCommand } from './simulate-command.ts';
 
@@ -44,10 +45,16 @@ function parsePort(value: string): number {
 
 program
   .command('serve')
-  .description('Run the TaskRouter-compatible REST server on the embedded SQLite store.')
+  .description('Run the TaskRouter-compatible REST server: on the embedded SQLite store (default), or on PostgreSQL with --database-url.')
   .option('--host <host>', 'address to listen on (env HOST)', process.env['HOST'] ?? '127.0.0.1')
   .option('-p, --port <port>', 'port to listen on (env PORT)', parsePort, Number(process.env['PORT'] ?? 3000))
-  .option('--data-dir <dir>', 'folder for the database and server key (env SWITCHBOARD_DATA_DIR)', process.env['SWITCHBOARD_DATA_DIR'] ?? './data')
+  .option('--data-dir <dir>', 'folder for the SQLite database and the server key (env SWITCHBOARD_DATA_DIR)', process.env['SWITCHBOARD_DATA_DIR'] ?? './data')
+  .option(
+    '--database-url <url>',
+    'keep the state in PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database (env SWITCHBOARD_DATABASE_URL)',
+    process.env['SWITCHBOARD_DATABASE_URL'] || undefined,
+  )
+  .option('--database-schema <name>', 'with --database-url: the schema for the tables, created if missing (default public; env SWITCHBOARD_DATABASE_SCHEMA)', process.env['SWITCHBOARD_DATABASE_SCHEMA'] || undefined)
   .option('--public-base-url <url>', 'origin used in returned URLs, e.g. behind a proxy (env PUBLIC_BASE_URL)', process.env['PUBLIC_BASE_URL'])
   .option('--synchronous <mode>', 'FULL syncs every commit to disk; NORMAL survives a crash of the process but not of the machine (env SWITCHBOARD_SYNCHRONOUS)', process.env['SWITCHBOARD_SYNCHRONOUS'] ?? 'FULL')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL)', process.env['LOG_LEVEL'] ?? 'info')
@@ -56,6 +63,10 @@ program
     `
 On first start it creates an account and prints its Account SID and Auth Token once.
 Point the twilio client at it:  client.taskrouter.baseUrl = 'http://127.0.0.1:3000'
+
+The state lives in <data-dir>/switchboard.sqlite unless --database-url names a PostgreSQL
+database, e.g. --database-url postgres://switchboard@127.0.0.1:5432/switchboard (the tables are
+created on first start). One server per database for now (no multi-node leases yet).
 
 Callbacks (telephony) are configured by environment variables:
   SWITCHBOARD_TELEPHONY                    simulated (default) or twilio
@@ -71,8 +82,19 @@ Callbacks (telephony) are configured by environment variables:
   SWITCHBOARD_CALLBACK_DIAL_LOG            a file getting one JSON line per dial
 See README.md ("The server") and docs/api-callbacks.md.`,
   )
-  .action(async (opts: { host: string; port: number; dataDir: string; publicBaseUrl?: string; synchronous: string; logLevel: string }) => {
+  .action(async (opts: { host: string; port: number; dataDir: string; databaseUrl?: string; databaseSchema?: string; publicBaseUrl?: string; synchronous: string; logLevel: string }) => {
     if (opts.synchronous !== 'FULL' && opts.synchronous !== 'NORMAL') program.error(`--synchronous must be FULL or NORMAL, not ${opts.synchronous}.`);
+    if (opts.databaseUrl !== undefined) {
+      try {
+        checkDatabaseUrl(opts.databaseUrl, '--database-url');
+      } catch (error) {
+        program.error(`${(error as Error).message}.`);
+      }
+    }
+    if (opts.databaseSchema !== undefined && opts.databaseUrl === undefined) program.error('--database-schema needs --database-url (a PostgreSQL database).');
+    if (opts.databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.databaseSchema)) {
+      program.error(`--database-schema: ${JSON.stringify(opts.databaseSchema)} is not a plain lower-case identifier (letters, digits, _; at most 63).`);
+    }
     await runServeCommand({ ...opts, synchronous: opts.synchronous as 'FULL' | 'NORMAL' });
   });
 

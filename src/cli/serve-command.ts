@@ -1,5 +1,6 @@
 /**
- * `switchboard serve`: the TaskRouter-compatible REST server over the embedded store. On first
+ * `switchboard serve`: the TaskRouter-compatible REST server over the embedded SQLite store, or
+ * PostgreSQL with `--database-url`. On first
  * start it creates an account and prints its Account SID and Auth Token once. Stops gracefully
  * on SIGINT/SIGTERM: in-flight commits finish, snapshots are written.
  */
@@ -16,6 +17,10 @@ export interface ServeOptions {
   host: string;
   port: number;
   dataDir: string;
+  /** PostgreSQL instead of SQLite (checked by the caller: postgres:// or postgresql://). */
+  databaseUrl?: string;
+  /** With `databaseUrl`: the schema to keep the tables in. */
+  databaseSchema?: string;
   publicBaseUrl?: string;
   synchronous: 'FULL' | 'NORMAL';
   logLevel: string;
@@ -28,6 +33,9 @@ export interface ServeOptions {
  */
 export async function runServeCommand(opts: ServeOptions): Promise<void> {
   mkdirSync(opts.dataDir, { recursive: true });
+  // The data directory is locked with PostgreSQL too (it holds the server key). That keeps two
+  // servers started on one data directory apart, not two servers on one database: running several
+  // nodes on one PostgreSQL database needs the per-workspace leases of a later issue.
   let lock: DataDirLock;
   try {
     lock = lockDataDir(opts.dataDir);
@@ -49,13 +57,23 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   }
   const logger = opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel });
   // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
-  const runtime = Runtime.open({
-    dataDir: opts.dataDir,
-    synchronous: opts.synchronous,
-    callbacks: { ...callbackConfig, onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks')) },
-  });
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.open({
+      dataDir: opts.dataDir,
+      ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+      ...(opts.databaseSchema === undefined ? {} : { databaseSchema: opts.databaseSchema }),
+      synchronous: opts.synchronous,
+      callbacks: { ...callbackConfig, onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks')) },
+    });
+  } catch (error) {
+    process.stderr.write(`switchboard serve: cannot open the ${opts.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'} store: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    lock.release();
+    return;
+  }
   let created: { sid: string; secret: string } | null = null;
-  if (runtime.accountCount === 0) created = runtime.createAccount('Default account');
+  if (runtime.accountCount === 0) created = await runtime.createAccount('Default account');
   const callbacks = new CallbackService(runtime);
   const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
   const address = await app.listen({ host: opts.host, port: opts.port });
@@ -68,7 +86,8 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   webhooks.start();
   const base = opts.publicBaseUrl ?? address;
   const out = process.stdout;
-  out.write(`Switchboard is serving TaskRouter v1 at ${base}/v1 (data in ${opts.dataDir}).\n`);
+  const where = opts.databaseUrl === undefined ? `data in ${opts.dataDir}` : `data in PostgreSQL${opts.databaseSchema === undefined ? '' : `, schema ${opts.databaseSchema}`}`;
+  out.write(`Switchboard is serving TaskRouter v1 at ${base}/v1 (${where}).\n`);
   if (created !== null) {
     out.write(
       `\nA new account was created. Its credentials are shown only this once — keep them:\n` +

@@ -27,7 +27,7 @@ import { CallbackCenter, DEFAULT_TERMINAL_RETENTION_SECONDS, isTerminalStatus, t
 import { Datastore, withStoredContext, type DatastoreSnapshot } from '../callbacks/datastore.ts';
 import { queueViewOf } from '../callbacks/queue-view.ts';
 import type { DialResult, ResumedDial, TelephonyPort } from '../callbacks/telephony-port.ts';
-import type { CallbackStateRow, CallbackStateWrite, CoreWrites, SqliteStore } from '../store/sqlite-store.ts';
+import type { CallbackStateRow, CallbackStateWrite, CoreWrites, Store } from '../store/store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import type { UntimedCommand } from './runtime.ts';
 import type { CoreContext, HostedCore, OutboxRowsOf } from './core.ts';
@@ -204,11 +204,11 @@ export class CallbackHosting implements HostedCore {
    * engine events, and hands the telephony port the dials still in flight (a port error goes to
    * `onError`; the center then times those dials out).
    */
-  load(store: SqliteStore, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined): void {
-    for (const row of store.loadCallbackStates()) {
+  async load(store: Store, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined): Promise<void> {
+    for (const row of await store.loadCallbackStates()) {
       if (engineOf(row.workspaceSid) === undefined) continue;
       const host = this.restoreHost(row);
-      this.warmWaits(store, host);
+      await this.warmWaits(store, host);
     }
     if (this.telephony?.resume !== undefined) {
       const inFlight = [...this.hosts.values()].flatMap((h) => dialsInFlight(h.center));
@@ -222,14 +222,17 @@ export class CallbackHosting implements HostedCore {
 
   /**
    * After a failed commit: the workspace's callback core goes back to what is on disk (or away, if
-   * nothing is). Dials of the failed batch were never released.
+   * nothing is). Dials of the failed batch were never released. The saved row is read first and
+   * the host swapped after, in one go: until then the old host keeps its dial keys, so a telephone
+   * outcome arriving meanwhile still finds its workspace (it waits in the runtime's queue, held
+   * with the workspace's other work, and then meets the reloaded center).
    */
-  reload(store: SqliteStore, workspaceSid: string): void {
+  async reload(store: Store, workspaceSid: string): Promise<void> {
+    const row = (await store.loadCallbackStates()).find((r) => r.workspaceSid === workspaceSid);
     const old = this.hosts.get(workspaceSid);
     if (old !== undefined) for (const c of old.center.listCallbacks()) for (const a of c.attempts) if (a.dialKey !== null) this.keyOwner.delete(a.dialKey);
     this.hosts.delete(workspaceSid);
     this.unsaved.delete(workspaceSid);
-    const row = store.loadCallbackStates().find((r) => r.workspaceSid === workspaceSid);
     if (row === undefined) return;
     const host = this.restoreHost(row);
     // The estimator's state is not on disk: keep what it learned (a failed write changes no wait).
@@ -453,10 +456,10 @@ export class CallbackHosting implements HostedCore {
   }
 
   /** Feeds a restored host's estimator the workspace's engine events of the warm-up window, oldest first (no predictions: that engine state is gone). */
-  private warmWaits(store: SqliteStore, host: HostState): void {
+  private async warmWaits(store: Store, host: HostState): Promise<void> {
     if (this.warmup.hours === 0 || this.warmup.maxEvents === 0) return;
     const since = this.scheduler.now() - this.warmup.hours * 3_600_000;
-    for (const e of store.recentEngineEvents(host.workspaceSid, since, Math.floor(this.warmup.maxEvents))) {
+    for (const e of await store.recentEngineEvents(host.workspaceSid, since, Math.floor(this.warmup.maxEvents))) {
       host.waits.observe(e);
       host.warmedEvents += 1;
     }

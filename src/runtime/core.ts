@@ -10,7 +10,7 @@
  * Times are epoch milliseconds.
  */
 import type { EngineEvent, Outcome, WorkspaceEngine } from '../engine/index.ts';
-import type { CoreWrites, SqliteStore } from '../store/sqlite-store.ts';
+import type { CoreWrites, Store } from '../store/store.ts';
 import type { UntimedCommand } from './runtime.ts';
 
 /** What the runtime lends a hosted core while it builds a batch. */
@@ -37,8 +37,8 @@ export type OutboxRowsOf = (workspaceSid: string, events: readonly EngineEvent[]
  * to their ports).
  */
 export interface HostedCore {
-  /** Restores every workspace's state from the store as the runtime opens. */
-  load(store: SqliteStore, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined): void;
+  /** Restores every workspace's state from the store as the runtime opens; rejects with the store's error. */
+  load(store: Store, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined): Promise<void>;
   /** The events of one engine command of `workspaceSid`, in the turn that made them. */
   observe(workspaceSid: string, events: readonly EngineEvent[], ctx: CoreContext): void;
   /** Workspaces that have state in this core (the runtime's timer asks each for its deadline). */
@@ -53,8 +53,12 @@ export interface HostedCore {
   takeRelease(): () => void;
   /** Drops what a failed batch left in flight (its writes and effects were never made). */
   discardBatch(): void;
-  /** After a failed commit: the workspace goes back to what the store holds. */
-  reload(store: SqliteStore, workspaceSid: string): void;
+  /**
+   * After a failed commit: the workspace goes back to what the store holds. The runtime holds the
+   * workspace's work (no observe, advanceTo or operation for it) until this settles; rejects with
+   * the store's error (the runtime then refuses writes until a restart).
+   */
+  reload(store: Store, workspaceSid: string): Promise<void>;
   /** A deleted workspace's state stops. */
   forget(workspaceSid: string): void;
   /** Stops the core's own timers (ports it drives). */

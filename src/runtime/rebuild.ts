@@ -6,7 +6,7 @@
  * times; the re-executed commands' events were stored when they first ran and are dropped here.
  */
 import { WorkspaceEngine, type CreateWorkspaceOptions } from '../engine/index.ts';
-import type { StoredWorkspace } from '../store/sqlite-store.ts';
+import type { StoredWorkspace } from '../store/store.ts';
 import { WorkspaceSids, type SidScheme } from './sids.ts';
 
 export interface RebuiltWorkspace {

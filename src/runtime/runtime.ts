@@ -19,6 +19,18 @@
  * 503) and the next write is tried afresh. If the disk sync of a written transaction fails, the
  * runtime stops accepting writes: what is on disk is unknown, and a restart rebuilds from it.
  *
+ * The store is either adapter behind the `Store` interface (src/store/store.ts): SQLite in the data
+ * directory by default, PostgreSQL with `databaseUrl`. What is synchronous and what waits:
+ * executing a turn and handing its batch to `store.commit` is synchronous (the engines and cores
+ * never wait on I/O inside a turn); the answer comes through commit's callback. Opening (loading
+ * accounts, workspaces and the cores' state), creating accounts, keys and workspaces, snapshots,
+ * and rebuilding a workspace after a failed commit await the store.
+ *
+ * Single writer: the runtime assumes that it is the only process writing the workspaces it loads,
+ * from `open` until `close` (SQLite: the data-directory lock enforces it; PostgreSQL: nothing does
+ * yet — the per-workspace advisory-lock lease that lets several nodes share a database is a later
+ * issue, and until then two servers on one database would corrupt each other's command logs).
+ *
  * Reads (the API's GETs, the engines' state) see a batch from the moment it is written, a few
  * milliseconds before it is on disk: a crash of the process loses nothing written (the OS has it),
  * a power cut can take back those last milliseconds — writes that nobody was told had succeeded.
@@ -28,7 +40,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { WorkspaceEngine, type Command, type EngineEvent, type Outcome } from '../engine/index.ts';
-import { SqliteStore, type CommandRecord, type CoreWrites, type StoreOptions } from '../store/sqlite-store.ts';
+import { SqliteStore, type StoreOptions } from '../store/sqlite-store.ts';
+import { PostgresStore } from '../store/postgres-store.ts';
+import type { CommandRecord, CoreWrites, OutboxLane, Store } from '../store/store.ts';
 import type { CallbackCenter } from '../callbacks/center.ts';
 import type { Datastore } from '../callbacks/datastore.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
@@ -47,10 +61,23 @@ const SNAPSHOT_IDLE_MS = 250;
 export type UntimedCommand = Command extends infer C ? (C extends Command ? Omit<C, 'at'> : never) : never;
 
 export interface RuntimeOptions {
-  /** Folder for the database and the server key (default ./data). */
+  /** Folder for the SQLite database and the server key (default ./data). */
   dataDir?: string;
-  /** Database file (default <dataDir>/switchboard.sqlite). */
+  /** SQLite database file (default <dataDir>/switchboard.sqlite); ignored with `databaseUrl`. */
   databasePath?: string;
+  /**
+   * Keep the state in PostgreSQL instead of SQLite: a `postgres://` or `postgresql://` URL
+   * (`postgres://user[:password]@host[:port]/database`). Default: SQLite in `dataDir`. The server
+   * key stays in `dataDir` (or SWITCHBOARD_SECRET_KEY). {@link Runtime.open} throws a RangeError
+   * naming `databaseUrl` for anything else.
+   */
+  databaseUrl?: string;
+  /**
+   * With `databaseUrl`: the PostgreSQL schema to keep the tables in (created if missing; default the
+   * connection's search path, normally `public`). Tests use a fresh one per test file.
+   */
+  databaseSchema?: string;
+  /** `FULL` (default): a write is on disk before it is acknowledged; `NORMAL`: survives a crash of this process only. */
   synchronous?: StoreOptions['synchronous'];
   /** Clock and timers (default: the wall clock). Tests pass a VirtualScheduler to skip time. */
   scheduler?: Scheduler;
@@ -103,6 +130,12 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
 
+/**
+ * Told after a commit that queued outbox rows, once they are durable: `lanes` are the lanes (kind
+ * and workspace) that got rows, or null when the runtime does not say (read the whole outbox).
+ */
+export type CommitListener = (lanes: readonly OutboxLane[] | null) => void;
+
 /** Credentials created once; the secret is shown to the user and never stored in clear. */
 export interface NewCredentials {
   sid: string;
@@ -110,7 +143,8 @@ export interface NewCredentials {
 }
 
 export class Runtime {
-  readonly store: SqliteStore;
+  /** The store (either adapter); the runtime owns it and closes it in {@link Runtime.close}. */
+  readonly store: Store;
   /** The callback cores of every workspace (callbacks-hosting.ts). */
   readonly callbacks: CallbackHosting;
   /** Every core hosted beside the engines, in the order they see events. */
@@ -134,9 +168,21 @@ export class Runtime {
   private closed = false;
   /** Set by {@link Runtime.close}: resolves when the store is fully closed. */
   private closing: Promise<void> | null = null;
-  private readonly commitListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<CommitListener>();
+  /**
+   * Workspaces being rebuilt from the store after a failed commit ({@link recover}): work queued
+   * for them waits in {@link queue} until the rebuild is done, so nothing executes on the state the
+   * failed batch left in memory, nor on a half-rebuilt one.
+   */
+  private readonly held = new Set<string>();
+  /** Held workspaces not rebuilt yet. */
+  private readonly toReload = new Set<string>();
+  /** Callers of failed batches, answered once their workspaces are rebuilt. */
+  private refused: Array<{ callers: Pending[]; error: Error }> = [];
+  /** The rebuild in progress, or null. */
+  private recovering: Promise<void> | null = null;
 
-  private constructor(store: SqliteStore, key: Buffer, options: RuntimeOptions) {
+  private constructor(store: Store, key: Buffer, options: RuntimeOptions) {
     this.store = store;
     this.key = key;
     this.scheduler = options.scheduler ?? (options.clock !== undefined ? withClock(options.clock) : systemScheduler);
@@ -152,41 +198,64 @@ export class Runtime {
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }
 
-  /** Opens the store, rebuilds every workspace and fires the timers that came due meanwhile. */
-  static open(options: RuntimeOptions = {}): Runtime {
+  /**
+   * Opens the store (SQLite in the data directory, or PostgreSQL with `databaseUrl`), rebuilds every
+   * workspace and its cores, and fires the timers that came due meanwhile. Rejects with a
+   * RangeError naming the option for a bad option, and with the store's StoreError when the
+   * database cannot be opened, reached or migrated (the store is closed again then).
+   */
+  static async open(options: RuntimeOptions = {}): Promise<Runtime> {
     checkHostingOptions(options.callbacks ?? {});
+    const databaseUrl = options.databaseUrl === undefined ? undefined : checkDatabaseUrl(options.databaseUrl);
+    if (options.databaseSchema !== undefined && databaseUrl === undefined) throw new RangeError('databaseSchema: only with databaseUrl (a PostgreSQL database)');
     const dataDir = options.dataDir ?? './data';
     mkdirSync(dataDir, { recursive: true });
-    const store = SqliteStore.open(options.databasePath ?? join(dataDir, 'switchboard.sqlite'), { synchronous: options.synchronous });
-    const runtime = new Runtime(store, serverKey(dataDir), options);
-    runtime.loadCredentials();
-    for (const stored of store.loadWorkspaces()) {
-      const rebuilt = rebuildWorkspace(stored);
-      runtime.hosts.set(stored.sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: stored.commands.length });
+    const key = serverKey(dataDir);
+    const store: Store =
+      databaseUrl === undefined
+        ? SqliteStore.open(options.databasePath ?? join(dataDir, 'switchboard.sqlite'), { synchronous: options.synchronous })
+        : await PostgresStore.open({
+            connectionString: databaseUrl,
+            ...(options.databaseSchema === undefined ? {} : { schema: options.databaseSchema }),
+            ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+          });
+    try {
+      const runtime = new Runtime(store, key, options);
+      await runtime.loadCredentials();
+      for (const stored of await store.loadWorkspaces()) {
+        const rebuilt = rebuildWorkspace(stored);
+        runtime.hosts.set(stored.sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: stored.commands.length });
+      }
+      for (const core of runtime.cores) await core.load(store, (sid) => runtime.hosts.get(sid)?.engine);
+      runtime.armTimer();
+      return runtime;
+    } catch (error) {
+      await store.close();
+      throw error;
     }
-    for (const core of runtime.cores) core.load(store, (sid) => runtime.hosts.get(sid)?.engine);
-    runtime.armTimer();
-    return runtime;
   }
 
   // ── accounts and credentials ──
 
-  /** Creates an account; its auth token is returned once. */
-  createAccount(friendlyName: string): NewCredentials {
+  /** Creates an account, durably; its auth token is returned once. Rejects with the store's error. */
+  async createAccount(friendlyName: string): Promise<NewCredentials> {
     const sid = `AC${newSecret()}`;
     const secret = newSecret();
     const row = { sid, friendlyName, authTokenHash: hashSecret(secret), authTokenSealed: seal(secret, this.key), dateCreated: this.scheduler.now() };
-    this.store.insertAccount(row);
+    await this.store.insertAccount(row);
     this.accounts.set(sid, { hash: row.authTokenHash, sealed: row.authTokenSealed });
     return { sid, secret };
   }
 
-  /** Creates an API key (SK…) for an account; its secret is returned once. */
-  createApiKey(accountSid: string, friendlyName: string): NewCredentials {
+  /**
+   * Creates an API key (SK…) for an account, durably; its secret is returned once. Rejects for an
+   * unknown account, or with the store's error.
+   */
+  async createApiKey(accountSid: string, friendlyName: string): Promise<NewCredentials> {
     if (!this.accounts.has(accountSid)) throw new Error(`unknown account ${accountSid}`);
     const sid = `SK${newSecret()}`;
     const secret = newSecret();
-    this.store.insertApiKey({ sid, accountSid, friendlyName, secretHash: hashSecret(secret), dateCreated: this.scheduler.now() });
+    await this.store.insertApiKey({ sid, accountSid, friendlyName, secretHash: hashSecret(secret), dateCreated: this.scheduler.now() });
     this.apiKeys.set(sid, { accountSid, hash: hashSecret(secret) });
     return { sid, secret };
   }
@@ -233,8 +302,12 @@ export class Runtime {
     return host !== undefined && host.accountSid === accountSid ? host.engine : undefined;
   }
 
-  /** Creates a workspace, durably, and returns its engine and creation events. */
-  createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: EventOrigin): { engine: WorkspaceEngine; events: EngineEvent[] } {
+  /**
+   * Creates a workspace, durably, and resolves with its engine and creation events. Rejects (nothing
+   * created) when the runtime refuses writes, or with a StoreUnavailableError when the store did not
+   * take it.
+   */
+  async createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: EventOrigin): Promise<{ engine: WorkspaceEngine; events: EngineEvent[] }> {
     this.checkWritable();
     const sidSeed = randomInt(0, 2 ** 31);
     const sids = new WorkspaceSids(sidSeed, CURRENT_SID_SCHEME);
@@ -242,22 +315,34 @@ export class Runtime {
     const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
     if (origin !== undefined) for (const e of created.events) (e as StoredEvent).origin = origin;
     const outbox = outboxRows(created.engine, accountSid, created.events, createOptions.at);
-    this.store.createWorkspace(
-      { sid: created.engine.workspace.sid, accountSid, sidSeed, sidScheme: sids.scheme, createOptions: { ...createOptions } },
-      created.events,
-      outbox,
-    );
+    try {
+      await this.store.createWorkspace(
+        { sid: created.engine.workspace.sid, accountSid, sidSeed, sidScheme: sids.scheme, createOptions: { ...createOptions } },
+        created.events,
+        outbox,
+      );
+    } catch (error) {
+      throw new StoreUnavailableError(`The workspace was not saved: ${(error as Error).message}`, { cause: error });
+    }
     this.hosts.set(created.engine.workspace.sid, { engine: created.engine, sids, accountSid, seq: 0, sinceSnapshot: 0 });
     this.armTimer();
-    if (outbox.length > 0) this.notifyCommit();
+    if (outbox.length > 0) this.notifyCommit(null);
     return created;
   }
 
-  /** Deletes a workspace (its events stay until they expire). */
-  deleteWorkspace(accountSid: string, workspaceSid: string): boolean {
+  /**
+   * Deletes a workspace (its events stay until they expire), durably; resolves false when the
+   * account has no such workspace. Rejects when the runtime refuses writes, or with a
+   * StoreUnavailableError when the store did not take it.
+   */
+  async deleteWorkspace(accountSid: string, workspaceSid: string): Promise<boolean> {
     this.checkWritable();
     if (this.workspace(accountSid, workspaceSid) === undefined) return false;
-    this.store.deleteWorkspace(workspaceSid, this.scheduler.now());
+    try {
+      await this.store.deleteWorkspace(workspaceSid, this.scheduler.now());
+    } catch (error) {
+      throw new StoreUnavailableError(`The deletion was not saved: ${(error as Error).message}`, { cause: error });
+    }
     this.hosts.delete(workspaceSid);
     for (const core of this.cores) core.forget(workspaceSid);
     return true;
@@ -302,28 +387,33 @@ export class Runtime {
       }
       this.queue.push({ workspaceSid, run, resolve, reject });
       this.lastExecuteAt = this.scheduler.now();
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /**
    * Calls `listener` after every commit that wrote outbox rows (the webhook dispatcher wakes up);
    * returns an unsubscribe.
    */
-  onCommit(listener: () => void): () => void {
+  onCommit(listener: CommitListener): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
   }
 
   /**
-   * Commits what is queued, saves snapshots, stops the timer and closes the store — all before it
-   * returns. The promise resolves once the store's checkpointer thread has ended too
-   * ({@link SqliteStore.close}): await it before reopening the same data directory in this
-   * process, or the reopen can meet "database is locked". Calling it again returns the same
-   * promise. Never rejects.
+   * Commits what is queued, saves snapshots (not of workspaces being rebuilt after a failed
+   * commit), stops the timer and closes the store: the writes are handed to the store before this
+   * returns and written before the promise resolves (with SQLite, all of it happens before this
+   * returns). The promise resolves once the store is closed — with SQLite, once its checkpointer
+   * thread has ended ({@link SqliteStore.close}): await it before reopening the same data
+   * directory in this process, or the reopen can meet "database is locked". Calling it again
+   * returns the same promise. Never rejects.
    */
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
@@ -333,7 +423,11 @@ export class Runtime {
     this.snapshotTimer?.cancel();
     for (const core of this.cores) core.close();
     if (this.failure === null) for (const [sid, host] of this.hosts) this.snapshot(sid, host);
-    this.closing = this.store.close();
+    // The store writes in call order: the batch and the snapshots above go before it closes.
+    const recovering = this.recovering;
+    this.closing = this.store.close().then(async () => {
+      await recovering;
+    });
     return this.closing;
   }
 
@@ -341,8 +435,13 @@ export class Runtime {
 
   private flush(): void {
     this.flushScheduled = false;
-    const queued = this.queue;
+    let queued = this.queue;
     this.queue = [];
+    if (this.held.size > 0) {
+      // Work for a workspace being rebuilt waits, in order, until recover() is done with it.
+      this.queue = queued.filter((p) => this.held.has(p.workspaceSid));
+      queued = queued.filter((p) => !this.held.has(p.workspaceSid));
+    }
     if (queued.length === 0) return;
     const batch: Batch = { now: this.scheduler.now(), records: [], touched: new Set(), outboxRows: 0 };
     const ctx: CoreContext = {
@@ -375,23 +474,34 @@ export class Runtime {
     for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
     for (const e of cores.events) batch.touched.add(e.workspaceSid);
     const releases = this.cores.map((core) => core.takeRelease());
-    const wroteOutbox = batch.outboxRows + cores.outbox.length > 0;
+    // The lanes this batch queued rows in (the dispatcher reads those, not the whole outbox).
+    let lanes: OutboxLane[] | null = null;
+    if (batch.outboxRows + cores.outbox.length > 0) {
+      const seen = new Map<string, OutboxLane>();
+      for (const r of batch.records) for (const o of r.outbox) seen.set(`${o.kind} ${r.workspaceSid}`, { workspaceSid: r.workspaceSid, kind: o.kind });
+      for (const o of cores.outbox) seen.set(`${o.kind} ${o.workspaceSid}`, { workspaceSid: o.workspaceSid, kind: o.kind });
+      lanes = [...seen.values()];
+    }
     let durable = (): void => undefined;
     void this.scheduler.track(new Promise<void>((resolve) => (durable = resolve)));
     try {
-      // Written now; answered once on disk (the WAL sync runs off this thread, shared by every
-      // batch written meanwhile: the next batch executes while this one syncs).
+      // Handed to the store now (SQLite writes it at once, PostgreSQL queues it for its writer's
+      // next transaction); answered once durable — the disk sync or the COMMIT runs off this
+      // thread, shared by every batch handed over meanwhile: the next batch executes while this
+      // one is made durable.
       this.store.commit(
         batch.records,
         (error) => {
           durable();
-          this.settle(queued, results, error, wroteOutbox, releases);
+          if (error === null) this.settle(queued, results, lanes, releases);
+          else this.commitFailed(queued, batch.touched, error);
         },
         cores,
       );
     } catch (error) {
+      // Only a programming error the store saw at once (Store.commit); nothing was written.
       durable();
-      this.recover(queued, batch, error as Error);
+      this.commitFailed(queued, batch.touched, error as Error);
       return;
     }
     this.snapshotWhenIdle();
@@ -435,13 +545,8 @@ export class Runtime {
     for (const core of this.cores) core.advanceTo(workspaceSid, ctx);
   }
 
-  /** Answers a written batch once the store reports it durable, then releases the cores' effects (or fails: then nothing more is accepted). */
-  private settle(batch: Pending[], results: unknown[], error: Error | null, wroteOutbox: boolean, releases: ReadonlyArray<() => void>): void {
-    if (error !== null) {
-      this.failure ??= error;
-      for (const p of batch) p.reject(this.failure);
-      return;
-    }
+  /** Answers a batch once the store reports it durable, then releases the cores' effects. */
+  private settle(batch: Pending[], results: unknown[], lanes: readonly OutboxLane[] | null, releases: ReadonlyArray<() => void>): void {
     batch.forEach((p, i) => {
       const r = results[i];
       if (r instanceof Error) p.reject(r);
@@ -450,42 +555,71 @@ export class Runtime {
     for (const release of releases) release();
     // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
     // and waking it after every commit cost two outbox queries per batch for nothing.
-    if (wroteOutbox) this.notifyCommit();
+    if (lanes !== null) this.notifyCommit(lanes);
   }
 
   /**
-   * The batch's transaction failed and nothing of it was written: every workspace it touched goes
-   * back to what is on disk (its engine rebuilt from snapshot and log, its callback core reloaded),
-   * and its callers get a StoreUnavailableError. Writes stay open: the next batch tries again.
+   * A batch was not made durable (a full disk, a lost connection; with PostgreSQL every batch
+   * handed over before the failure was reported fails with it): its effects are never released,
+   * and every workspace it touched is held — its queued work waits — and rebuilt from the store by
+   * {@link recover}, which then answers the callers with a StoreUnavailableError. Writes to other
+   * workspaces go on; the next write to a rebuilt one is tried afresh.
    */
-  private recover(batch: Pending[], built: Batch, error: Error): void {
+  private commitFailed(callers: Pending[], touched: ReadonlySet<string>, error: Error): void {
     for (const core of this.cores) core.discardBatch();
-    try {
-      for (const sid of built.touched) {
-        const stored = this.store.loadWorkspace(sid);
-        if (stored === undefined) {
-          this.hosts.delete(sid);
-          for (const core of this.cores) core.forget(sid);
-          continue;
-        }
-        const rebuilt = rebuildWorkspace(stored);
-        const old = this.hosts.get(sid);
-        this.hosts.set(sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: (old?.sinceSnapshot ?? 0) });
-        for (const core of this.cores) core.reload(this.store, sid);
-      }
-    } catch (reloadError) {
-      // Memory and disk may disagree now: refuse writes until a restart.
-      this.failure ??= reloadError as Error;
+    for (const sid of touched) {
+      this.held.add(sid);
+      this.toReload.add(sid);
     }
-    const refusal = new StoreUnavailableError(`The write was not saved: ${error.message}`, { cause: error });
-    for (const p of batch) p.reject(this.failure ?? refusal);
+    this.refused.push({ callers, error });
+    this.recovering ??= this.scheduler.track(this.recover());
+  }
+
+  /**
+   * Rebuilds the held workspaces from the store — engine from snapshot and command log, each core
+   * reloaded — one after another, while their work waits (see {@link held}); then answers the
+   * refused callers and releases the held work. A failure arriving meanwhile joins the loop. If a
+   * rebuild itself fails, memory and disk may disagree: the runtime refuses writes until a restart.
+   */
+  private async recover(): Promise<void> {
+    while (this.toReload.size > 0 || this.refused.length > 0) {
+      const sids = [...this.toReload];
+      this.toReload.clear();
+      const refused = this.refused;
+      this.refused = [];
+      try {
+        for (const sid of sids) {
+          const stored = await this.store.loadWorkspace(sid);
+          if (stored === undefined) {
+            this.hosts.delete(sid);
+            for (const core of this.cores) core.forget(sid);
+            continue;
+          }
+          const rebuilt = rebuildWorkspace(stored);
+          const old = this.hosts.get(sid);
+          this.hosts.set(sid, { ...rebuilt, accountSid: stored.accountSid, sinceSnapshot: old?.sinceSnapshot ?? 0 });
+          for (const core of this.cores) await core.reload(this.store, sid);
+        }
+      } catch (reloadError) {
+        // Memory and disk may disagree now: refuse writes until a restart.
+        this.failure ??= reloadError as Error;
+      }
+      for (const { callers, error } of refused) {
+        const refusal = new StoreUnavailableError(`The write was not saved: ${error.message}`, { cause: error });
+        for (const p of callers) p.reject(this.failure ?? refusal);
+      }
+    }
+    this.held.clear();
+    this.recovering = null;
+    if (this.failure !== null || this.closed) for (const p of this.queue.splice(0)) p.reject(this.failure ?? new Error('the runtime is closed'));
+    else if (this.queue.length > 0) this.scheduleFlush();
     this.armTimer();
   }
 
-  private notifyCommit(): void {
+  private notifyCommit(lanes: readonly OutboxLane[] | null): void {
     for (const listener of this.commitListeners) {
       try {
-        listener();
+        listener(lanes);
       } catch {
         // A listener's failure is its own; the commit stands and the callers are answered.
       }
@@ -520,10 +654,19 @@ export class Runtime {
     }, delay);
   }
 
+  /**
+   * Saves a workspace's snapshot (handed to the store now, written in order after the batches
+   * before it). Not while the workspace is being rebuilt: its memory is what a failed batch left. A
+   * failed save is reported on stderr; the command log still holds everything, so nothing is lost.
+   */
   private snapshot(workspaceSid: string, host: Host): void {
-    if (host.sinceSnapshot === 0) return;
-    this.store.saveSnapshot(workspaceSid, host.seq, host.engine.snapshot(), host.sids.save());
+    if (host.sinceSnapshot === 0 || this.held.has(workspaceSid)) return;
+    const saved = host.sinceSnapshot;
     host.sinceSnapshot = 0;
+    this.store.saveSnapshot(workspaceSid, host.seq, host.engine.snapshot(), host.sids.save()).catch((error: unknown) => {
+      host.sinceSnapshot += saved;
+      process.stderr.write(`switchboard runtime: the snapshot of ${workspaceSid} was not saved (${(error as Error).message}); its command log keeps everything\n`);
+    });
   }
 
   /** The earliest deadline of any core of any workspace, epoch ms (Infinity: none). */
@@ -561,9 +704,9 @@ export class Runtime {
     if (this.closed) throw new Error('the runtime is closed');
   }
 
-  private loadCredentials(): void {
-    this.accounts = new Map(this.store.accounts().map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
-    this.apiKeys = new Map(this.store.apiKeys().map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
+  private async loadCredentials(): Promise<void> {
+    this.accounts = new Map((await this.store.accounts()).map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
+    this.apiKeys = new Map((await this.store.apiKeys()).map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
   }
 }
 
@@ -586,6 +729,34 @@ export function timeOrderedSids(scheduler: Scheduler): (prefix: string) => strin
     }
     return prefix + lastMs.toString(16).padStart(12, '0') + counter.toString(16).padStart(4, '0') + randomBytes(8).toString('hex');
   };
+}
+
+/**
+ * A database URL as `databaseUrl` takes it: `postgres://` or `postgresql://`, parseable, with a
+ * host. Returns it; throws a RangeError naming the option (`name`, default `databaseUrl`)
+ * otherwise. The password, if any, is masked in the message.
+ */
+export function checkDatabaseUrl(url: string, name = 'databaseUrl'): string {
+  const shown = (): string => {
+    try {
+      const u = new URL(url);
+      if (u.password !== '') u.password = '***';
+      return JSON.stringify(u.toString());
+    } catch {
+      return JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'));
+    }
+  };
+  if (typeof url !== 'string' || !/^postgres(ql)?:\/\//i.test(url)) {
+    throw new RangeError(`${name}: expected a postgres:// or postgresql:// URL (postgres://user[:password]@host[:port]/database), got ${shown()}`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RangeError(`${name}: ${shown()} is not a valid URL`);
+  }
+  if (parsed.hostname === '' && !parsed.searchParams.has('host')) throw new RangeError(`${name}: ${shown()} names no host`);
+  return url;
 }
 
 /** A scheduler with the given clock and real (unref'd) timers. */

@@ -17,7 +17,7 @@
  * A SID stays an opaque 34-character string of the shape spec §1.1 gives (prefix + 32 hex).
  */
 import { RandomSids, type SidGenerator } from '../util/sid.ts';
-import type { SidState } from '../store/sqlite-store.ts';
+import type { SidState } from '../store/store.ts';
 
 /** 0: every SID random; 1: event SIDs count up (see the module comment). */
 export type SidScheme = 0 | 1;

@@ -197,6 +197,9 @@ export class PostgresStore implements Store {
       application_name: 'switchboard',
       connectionTimeoutMillis: connectTimeoutMs,
       types: TYPES,
+      // Idle connections do not keep the process alive (a server stays up for its listening socket;
+      // a test or a CLI command that forgot to close still ends).
+      allowExitOnIdle: true,
     });
     // An idle connection that breaks (server restart) is dropped by the pool; the next use
     // connects anew. Without a listener the error would end the process.
@@ -326,24 +329,28 @@ export class PostgresStore implements Store {
       if (list === undefined) commandsOf.set(c.workspace_sid, (list = []));
       list.push({ seq: c.seq, command: JSON.parse(c.command) as Command });
     }
-    return rows.map((r) => {
-      const sid = r['sid'] as string;
-      const snapshotSeq = r['snapshot_seq'] as number;
-      const commands = commandsOf.get(sid) ?? [];
-      return {
-        sid,
-        accountSid: r['account_sid'] as string,
-        sidSeed: r['sid_seed'] as number,
-        sidScheme: r['sid_scheme'] as number,
-        createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
-        snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
-        snapshotSeq,
-        snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
-        lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
-        commands,
-      };
-    });
+    return rows.map((r) => storedWorkspace(r, commandsOf.get(r['sid'] as string) ?? []));
   }
+
+  /** See {@link Store.loadWorkspace}; both reads in one REPEATABLE READ transaction. */
+  async loadWorkspace(sid: string): Promise<StoredWorkspace | undefined> {
+    const [row, commandRows] = await this.readConsistent(`load workspace ${sid}`, async (c) => [
+      (await c.query('SELECT * FROM workspaces WHERE deleted_at IS NULL AND sid = $1', [sid])).rows[0] as Record<string, unknown> | undefined,
+      (
+        await c.query(
+          `SELECT c.seq, c.command FROM commands c JOIN workspaces w ON w.sid = c.workspace_sid
+           WHERE c.workspace_sid = $1 AND c.seq > w.snapshot_seq ORDER BY c.seq`,
+          [sid],
+        )
+      ).rows as { seq: number; command: string }[],
+    ]);
+    if (row === undefined) return undefined;
+    return storedWorkspace(
+      row,
+      commandRows.map((c) => ({ seq: c.seq, command: JSON.parse(c.command) as Command })),
+    );
+  }
+
 
   saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: SidState): Promise<void> {
     return this.write(`save the snapshot of ${workspaceSid}`, async (c) => {
@@ -748,6 +755,23 @@ export class PostgresStore implements Store {
       throw storeError(what, error);
     }
   }
+}
+
+/** A `workspaces` row and its logged commands as a {@link StoredWorkspace}. */
+function storedWorkspace(r: Record<string, unknown>, commands: { seq: number; command: Command }[]): StoredWorkspace {
+  const snapshotSeq = r['snapshot_seq'] as number;
+  return {
+    sid: r['sid'] as string,
+    accountSid: r['account_sid'] as string,
+    sidSeed: r['sid_seed'] as number,
+    sidScheme: r['sid_scheme'] as number,
+    createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
+    snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
+    snapshotSeq,
+    snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
+    lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
+    commands,
+  };
 }
 
 function marksParams(marks: [number, Mark][]): [number[], number[], number[]] {

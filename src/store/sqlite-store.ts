@@ -14,133 +14,30 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
-import type { RandomState } from '../util/random.ts';
+import {
+  OUTBOX_MARK_DELAY_MS,
+  StoreError,
+  type AccountRow,
+  type ApiKeyRow,
+  type CallbackRecord,
+  type CallbackStateRow,
+  type CommandRecord,
+  type CoreWrites,
+  type OutboxLane,
+  type EventRecord,
+  type NewWorkspace,
+  type OnDurable,
+  type OutboxRow,
+  type SidState,
+  type Store,
+  type StoredWorkspace,
+} from './store.ts';
+
+// The row types' one home is store.ts; re-exported here for the modules that always took them from this one.
+export { OUTBOX_MARK_DELAY_MS, StoreError };
+export type { AccountRow, ApiKeyRow, CallbackRecord, CallbackStateRow, CallbackStateWrite, CommandRecord, CoreWrites, EventRecord, OutboxRow, SidState, StoredWorkspace } from './store.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
-
-/** A store operation failed; `cause` holds SQLite's error. The runtime treats it as fatal. */
-export class StoreError extends Error {
-  override name = 'StoreError';
-}
-
-export interface AccountRow {
-  sid: string;
-  friendlyName: string;
-  authTokenHash: string;
-  authTokenSealed: string;
-  dateCreated: number;
-}
-
-export interface ApiKeyRow {
-  sid: string;
-  accountSid: string;
-  friendlyName: string;
-  secretHash: string;
-  dateCreated: number;
-}
-
-/**
- * A SID generator's saved state (src/runtime/sids.ts): the bare random state (scheme 0), or the
- * random state with the event-SID head and counter (scheme 1).
- */
-export type SidState = RandomState | { random: RandomState; eventHead: string; events: number };
-
-/** A workspace as stored: enough to rebuild its engine exactly. */
-export interface StoredWorkspace {
-  sid: string;
-  accountSid: string;
-  sidSeed: number;
-  /** How its SIDs are made (src/runtime/sids.ts); 0 for workspaces from before schema version 3. */
-  sidScheme: number;
-  /** JSON-safe options the workspace was created with. */
-  createOptions: Record<string, unknown>;
-  snapshot: WorkspaceSnapshot | null;
-  snapshotSeq: number;
-  snapshotGenerator: SidState | null;
-  lastSeq: number;
-  /** Commands after the snapshot, in order. */
-  commands: { seq: number; command: Command }[];
-}
-
-/** One executed command and what it produced, to be written in one transaction with others. */
-export interface CommandRecord {
-  workspaceSid: string;
-  seq: number;
-  command: Command;
-  events: readonly EngineEvent[];
-  /** Webhook deliveries this command queues. */
-  outbox: readonly { kind: string; payload: string; dueAt: number }[];
-}
-
-/**
- * An event as the events table keeps it: the indexed columns; the whole object is stored as JSON.
- * Engine events and the events of the other cores (`callback.*`) both have this shape.
- */
-export interface EventRecord {
-  sid: string;
-  eventType: string;
-  /** Epoch ms. */
-  at: number;
-  resourceSid: string;
-}
-
-/**
- * A callback request as stored: the indexed columns of `callback_requests`; the whole request is
- * stored as JSON (src/callbacks, `CallbackRequest`).
- */
-export interface CallbackRecord {
-  sid: string;
-  callTargetSid: string;
-  status: string;
-  /** Epoch ms. */
-  updatedAt: number;
-}
-
-/**
- * What one commit writes for a workspace's callback core (migrations 0005 and 0006): its center
- * WITHOUT callbacks and its datastore (JSON documents, one `callback_state` row), the callbacks
- * changed since the last write (upserted, one row each) and the SIDs of callbacks pruned (deleted).
- */
-export interface CallbackStateWrite {
-  workspaceSid: string;
-  accountSid: string;
-  center: unknown;
-  datastore: unknown;
-  changed: readonly CallbackRecord[];
-  removed: readonly string[];
-  /** Epoch ms of the write. */
-  updatedAt: number;
-}
-
-/** A workspace's saved callback core as loaded: the center document with its callbacks in registration order. */
-export interface CallbackStateRow {
-  workspaceSid: string;
-  accountSid: string;
-  /** The center's snapshot (JSON), `callbacks` filled from the rows. */
-  center: { callbacks: unknown[] } & Record<string, unknown>;
-  datastore: unknown;
-}
-
-/**
- * What the cores hosted beside the engine (DESIGN.md "Cores and the one runtime") write in the same
- * transaction as a batch of commands: their events (appended to their workspace's events, seq 0),
- * the outbox rows those events queue, and the callback cores' state.
- */
-export interface CoreWrites {
-  events: ReadonlyArray<{ workspaceSid: string; event: EventRecord }>;
-  outbox: ReadonlyArray<{ workspaceSid: string; kind: string; payload: string; dueAt: number }>;
-  callbackStates: readonly CallbackStateWrite[];
-}
-
-/** An undelivered webhook (src/webhooks). */
-export interface OutboxRow {
-  id: number;
-  workspaceSid: string;
-  kind: string;
-  payload: string;
-  attempts: number;
-  nextAttemptAt: number;
-}
 
 export interface StoreOptions {
   /**
@@ -163,12 +60,6 @@ export interface StoreOptions {
   checkpoint?: 'worker' | 'inline';
 }
 
-/**
- * Longest time a delivered outbox row's done mark waits to be written, in milliseconds, when no
- * commit comes to take it along (see {@link SqliteStore.markOutboxDone}).
- */
-export const OUTBOX_MARK_DELAY_MS = 20;
-
 /** Least time between two checkpoints of the checkpointer thread, in milliseconds. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 /**
@@ -177,7 +68,8 @@ export const CHECKPOINT_INTERVAL_MS = 100;
  */
 export const SAFETY_CHECKPOINT_PAGES = 16_384;
 
-export class SqliteStore {
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
   readonly path: string;
   private readonly db: DatabaseSync;
   private readonly insertCommand: StatementSync;
@@ -208,6 +100,11 @@ export class SqliteStore {
    * out for rows below the first of them only (rows another connection committed are durable).
    */
   private unsyncedOutboxIds: number[] = [];
+  /**
+   * A failed commit whose `onDurable` has not been called yet, and how many such calls are still
+   * due: until they are, later commits and snapshots fail with it (see {@link commit}).
+   */
+  private unreported: { failure: StoreError; count: number } | null = null;
 
   private constructor(path: string, db: DatabaseSync, syncWal: boolean) {
     this.path = path;
@@ -290,9 +187,11 @@ export class SqliteStore {
   }
 
   /** The schema version (number of the last migration applied). */
-  schemaVersion(): number {
-    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-    return row.v ?? 0;
+  schemaVersion(): Promise<number> {
+    return this.op(() => {
+      const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+      return row.v ?? 0;
+    });
   }
 
   /**
@@ -337,74 +236,86 @@ export class SqliteStore {
 
   // ── accounts ──
 
-  insertAccount(a: AccountRow): void {
-    this.db
-      .prepare('INSERT INTO accounts (sid, friendly_name, auth_token_hash, auth_token_sealed, date_created) VALUES (?, ?, ?, ?, ?)')
-      .run(a.sid, a.friendlyName, a.authTokenHash, a.authTokenSealed, a.dateCreated);
-    this.syncNow();
+  insertAccount(a: AccountRow): Promise<void> {
+    return this.op(() => {
+      this.db
+        .prepare('INSERT INTO accounts (sid, friendly_name, auth_token_hash, auth_token_sealed, date_created) VALUES (?, ?, ?, ?, ?)')
+        .run(a.sid, a.friendlyName, a.authTokenHash, a.authTokenSealed, a.dateCreated);
+      this.syncNow();
+    });
   }
 
-  accounts(): AccountRow[] {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
-      sid: r['sid'] as string,
-      friendlyName: r['friendly_name'] as string,
-      authTokenHash: r['auth_token_hash'] as string,
-      authTokenSealed: r['auth_token_sealed'] as string,
-      dateCreated: r['date_created'] as number,
-    }));
+  accounts(): Promise<AccountRow[]> {
+    return this.op(() => {
+      return (this.db.prepare('SELECT * FROM accounts ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
+        sid: r['sid'] as string,
+        friendlyName: r['friendly_name'] as string,
+        authTokenHash: r['auth_token_hash'] as string,
+        authTokenSealed: r['auth_token_sealed'] as string,
+        dateCreated: r['date_created'] as number,
+      }));
+    });
   }
 
-  insertApiKey(k: ApiKeyRow): void {
-    this.db
-      .prepare('INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created) VALUES (?, ?, ?, ?, ?)')
-      .run(k.sid, k.accountSid, k.friendlyName, k.secretHash, k.dateCreated);
-    this.syncNow();
+  insertApiKey(k: ApiKeyRow): Promise<void> {
+    return this.op(() => {
+      this.db
+        .prepare('INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, date_created) VALUES (?, ?, ?, ?, ?)')
+        .run(k.sid, k.accountSid, k.friendlyName, k.secretHash, k.dateCreated);
+      this.syncNow();
+    });
   }
 
-  apiKeys(): ApiKeyRow[] {
-    return (this.db.prepare('SELECT * FROM api_keys ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
-      sid: r['sid'] as string,
-      accountSid: r['account_sid'] as string,
-      friendlyName: r['friendly_name'] as string,
-      secretHash: r['secret_hash'] as string,
-      dateCreated: r['date_created'] as number,
-    }));
+  apiKeys(): Promise<ApiKeyRow[]> {
+    return this.op(() => {
+      return (this.db.prepare('SELECT * FROM api_keys ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
+        sid: r['sid'] as string,
+        accountSid: r['account_sid'] as string,
+        friendlyName: r['friendly_name'] as string,
+        secretHash: r['secret_hash'] as string,
+        dateCreated: r['date_created'] as number,
+      }));
+    });
   }
 
   // ── workspaces ──
 
   /** Registers a new workspace and commits the events of its creation in one transaction. */
-  createWorkspace(
-    w: { sid: string; accountSid: string; sidSeed: number; sidScheme?: number; createOptions: Record<string, unknown> },
-    events: readonly EngineEvent[],
-    outbox: CommandRecord['outbox'] = [],
-  ): void {
-    this.transaction(() => {
-      this.db
-        .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, sid_scheme, create_options) VALUES (?, ?, ?, ?, ?)')
-        .run(w.sid, w.accountSid, w.sidSeed, w.sidScheme ?? 0, JSON.stringify(w.createOptions));
-      for (const e of events) this.writeEvent(w.sid, 0, e);
-      for (const o of outbox) this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt);
+  createWorkspace(w: NewWorkspace, events: readonly EventRecord[], outbox: CommandRecord['outbox'] = []): Promise<void> {
+    return this.op(() => {
+      this.transaction(() => {
+        this.db
+          .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, sid_scheme, create_options) VALUES (?, ?, ?, ?, ?)')
+          .run(w.sid, w.accountSid, w.sidSeed, w.sidScheme ?? 0, JSON.stringify(w.createOptions));
+        for (const e of events) this.writeEvent(w.sid, 0, e);
+        for (const o of outbox) this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt);
+      });
+      this.syncNow();
     });
-    this.syncNow();
   }
 
   /** Marks a workspace deleted (its rows stay for the event retention). */
-  deleteWorkspace(sid: string, at: number): void {
-    this.db.prepare('UPDATE workspaces SET deleted_at = ? WHERE sid = ?').run(at, sid);
-    this.syncNow();
+  deleteWorkspace(sid: string, at: number): Promise<void> {
+    return this.op(() => {
+      this.db.prepare('UPDATE workspaces SET deleted_at = ? WHERE sid = ?').run(at, sid);
+      this.syncNow();
+    });
   }
 
   /** Every live workspace with its snapshot and the commands after it. */
-  loadWorkspaces(): StoredWorkspace[] {
-    const rows = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL ORDER BY rowid').all() as Record<string, unknown>[];
-    return rows.map((r) => this.storedWorkspace(r));
+  loadWorkspaces(): Promise<StoredWorkspace[]> {
+    return this.op(() => {
+      const rows = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL ORDER BY rowid').all() as Record<string, unknown>[];
+      return rows.map((r) => this.storedWorkspace(r));
+    });
   }
 
   /** One live workspace with its snapshot and the commands after it, or undefined. */
-  loadWorkspace(sid: string): StoredWorkspace | undefined {
-    const row = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL AND sid = ?').get(sid) as Record<string, unknown> | undefined;
-    return row === undefined ? undefined : this.storedWorkspace(row);
+  loadWorkspace(sid: string): Promise<StoredWorkspace | undefined> {
+    return this.op(() => {
+      const row = this.db.prepare('SELECT * FROM workspaces WHERE deleted_at IS NULL AND sid = ?').get(sid) as Record<string, unknown> | undefined;
+      return row === undefined ? undefined : this.storedWorkspace(row);
+    });
   }
 
   private storedWorkspace(r: Record<string, unknown>): StoredWorkspace {
@@ -429,40 +340,66 @@ export class SqliteStore {
   }
 
   /**
-   * Writes a batch of executed commands, their events and outbox rows in ONE transaction. On
-   * failure nothing is written and a {@link StoreError} is thrown.
+   * Writes a batch of executed commands, their events and outbox rows, and the cores' writes, in
+   * ONE transaction (see {@link Store.commit}); on failure nothing is written.
    *
-   * Without `onDurable` the batch is on disk when this returns. With it, this returns once the
-   * transaction is written (readers of this connection see it) and `onDurable(null)` is called
-   * once it is on disk — after a WAL sync that began after the write, on libuv's thread pool,
-   * shared by every batch written meanwhile (group commit) — or `onDurable(error)` if the sync
-   * failed; then this and every later commit fail. Callbacks come in commit order.
+   * With `onDurable` (the Store interface; the runtime's path) this returns once the transaction is
+   * written (readers of this connection see it) and `onDurable(null)` is called once it is on disk
+   * — after a WAL sync that began after the write, on libuv's thread pool, shared by every batch
+   * written meanwhile (group commit) — or `onDurable(error)` with a {@link StoreError}: the
+   * transaction failed (rolled back; a later commit is tried afresh) or the sync failed (then
+   * every later commit fails too). Callbacks come in commit order, never inside this call for a
+   * failure. Without `onDurable` (SQLite's own tests and tools) the batch is on disk when this
+   * returns, and a failure is thrown.
    */
-  commit(batch: readonly CommandRecord[], onDurable?: (error: Error | null) => void, cores?: CoreWrites): void {
-    if (this.syncFailure !== null) throw this.syncFailure;
-    const coreRows = cores === undefined ? 0 : cores.events.length + cores.outbox.length + cores.callbackStates.length;
-    if (batch.length > 0 || coreRows > 0) {
-      const marks = this.takeOutboxMarks();
-      const ids: number[] = [];
-      this.transaction(() => {
-        this.writeOutboxMarks(marks);
-        // No UPDATE of workspaces.last_seq here: that row holds the snapshot, and rewriting a
-        // multi-megabyte row on every commit was most of the write path's cost. The log's last
-        // seq is MAX(commands.seq); last_seq is kept as of the latest snapshot.
-        for (const c of batch) {
-          this.insertCommand.run(c.workspaceSid, c.seq, JSON.stringify(c.command));
-          for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
-          for (const o of c.outbox) ids.push(Number(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
-        }
-        if (cores !== undefined) this.writeCores(cores, ids);
-        this.beforeCommit?.();
-      });
-      // Only once the transaction stands: a rolled-back batch leaves no ids behind.
-      for (const id of ids) this.unsyncedOutboxIds.push(id);
-      this.requestCheckpoint();
+  commit(batch: readonly CommandRecord[], onDurable?: OnDurable, cores?: CoreWrites): void {
+    try {
+      // Guarantee 6: a batch handed over before an earlier failure was reported may build on the
+      // failed one (the caller did not know yet), so it fails too.
+      if (onDurable !== undefined && this.unreported !== null) throw this.unreported.failure;
+      this.write(batch, cores);
+    } catch (error) {
+      const failure = error instanceof StoreError ? error : new StoreError(`${this.path}: ${(error as Error).message}`, { cause: error });
+      if (onDurable === undefined) throw failure;
+      // Through `onDurable`, as the Store interface asks, and after the batches written before
+      // this one are answered (in call order): behind the WAL sync in flight, if there is one.
+      this.unreported = { failure: this.unreported?.failure ?? failure, count: (this.unreported?.count ?? 0) + 1 };
+      const report = (): void => {
+        if (this.unreported !== null && --this.unreported.count === 0) this.unreported = null;
+        onDurable(failure);
+      };
+      if (this.syncing !== null) this.syncWaiters.push(report);
+      else queueMicrotask(report);
+      return;
     }
     if (onDurable === undefined) this.syncNow();
     else this.syncLater(onDurable);
+  }
+
+  /** The transaction of {@link commit}; throws (nothing written) when it fails. */
+  private write(batch: readonly CommandRecord[], cores: CoreWrites | undefined): void {
+    if (this.syncFailure !== null) throw this.syncFailure;
+    if (!this.db.isOpen) throw new StoreError(`commit: the store ${this.path} is closed`);
+    const coreRows = cores === undefined ? 0 : cores.events.length + cores.outbox.length + cores.callbackStates.length;
+    if (batch.length === 0 && coreRows === 0) return;
+    const marks = this.takeOutboxMarks();
+    const ids: number[] = [];
+    this.transaction(() => {
+      this.writeOutboxMarks(marks);
+      // No UPDATE of workspaces.last_seq here: that row holds the snapshot, and rewriting a
+      // multi-megabyte row on every commit was most of the write path's cost. The log's last
+      // seq is MAX(commands.seq); last_seq is kept as of the latest snapshot.
+      for (const c of batch) {
+        this.insertCommand.run(c.workspaceSid, c.seq, JSON.stringify(c.command));
+        for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
+        for (const o of c.outbox) ids.push(Number(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
+      }
+      if (cores !== undefined) this.writeCores(cores, ids);
+      this.beforeCommit?.();
+    });
+    // Only once the transaction stands: a rolled-back batch leaves no ids behind.
+    for (const id of ids) this.unsyncedOutboxIds.push(id);
+    this.requestCheckpoint();
   }
 
   /**
@@ -496,20 +433,22 @@ export class SqliteStore {
    * (row order). Callbacks still inside a center row (written before migration 0006 and not moved
    * yet) come first; a callback row with the same SID wins.
    */
-  loadCallbackStates(): CallbackStateRow[] {
-    const rows = this.db.prepare('SELECT workspace_sid, account_sid, center, datastore FROM callback_state ORDER BY rowid').all() as Record<string, string>[];
-    const callbacks = this.db.prepare('SELECT body FROM callback_requests WHERE workspace_sid = ? ORDER BY rowid');
-    return rows.map((r) => {
-      const workspaceSid = r['workspace_sid'] as string;
-      const center = JSON.parse(r['center'] as string) as CallbackStateRow['center'];
-      const bySid = new Map<string, unknown>();
-      for (const c of center.callbacks ?? []) bySid.set((c as CallbackRecord).sid, c);
-      for (const row of callbacks.all(workspaceSid) as { body: string }[]) {
-        const c = JSON.parse(row.body) as CallbackRecord;
-        bySid.set(c.sid, c);
-      }
-      center.callbacks = [...bySid.values()];
-      return { workspaceSid, accountSid: r['account_sid'] as string, center, datastore: JSON.parse(r['datastore'] as string) as unknown };
+  loadCallbackStates(): Promise<CallbackStateRow[]> {
+    return this.op(() => {
+      const rows = this.db.prepare('SELECT workspace_sid, account_sid, center, datastore FROM callback_state ORDER BY rowid').all() as Record<string, string>[];
+      const callbacks = this.db.prepare('SELECT body FROM callback_requests WHERE workspace_sid = ? ORDER BY rowid');
+      return rows.map((r) => {
+        const workspaceSid = r['workspace_sid'] as string;
+        const center = JSON.parse(r['center'] as string) as CallbackStateRow['center'];
+        const bySid = new Map<string, unknown>();
+        for (const c of center.callbacks ?? []) bySid.set((c as CallbackRecord).sid, c);
+        for (const row of callbacks.all(workspaceSid) as { body: string }[]) {
+          const c = JSON.parse(row.body) as CallbackRecord;
+          bySid.set(c.sid, c);
+        }
+        center.callbacks = [...bySid.values()];
+        return { workspaceSid, accountSid: r['account_sid'] as string, center, datastore: JSON.parse(r['datastore'] as string) as unknown };
+      });
     });
   }
 
@@ -519,19 +458,21 @@ export class SqliteStore {
    * restart. Pages through the rowid range (`+workspace_sid` keeps SQLite off the
    * `(workspace_sid, at)` index, whose rows it would sort again for every page).
    */
-  recentEngineEvents(workspaceSid: string, sinceMs: number, maxEvents: number): EngineEvent[] {
-    const start = this.stmt(
-      "SELECT MIN(r) AS m FROM (SELECT rowid AS r FROM events WHERE workspace_sid = ? AND at >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid DESC LIMIT ?)",
-    ).get(workspaceSid, sinceMs, maxEvents) as { m: number | null } | undefined;
-    const out: EngineEvent[] = [];
-    let from = start?.m ?? null;
-    const page = this.stmt("SELECT rowid AS rowid, body FROM events WHERE +workspace_sid = ? AND rowid >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT 2000");
-    while (from !== null) {
-      const rows = page.all(workspaceSid, from) as { rowid: number; body: string }[];
-      for (const r of rows) out.push(JSON.parse(r.body) as EngineEvent);
-      from = rows.length < 2000 ? null : (rows[rows.length - 1] as { rowid: number }).rowid + 1;
-    }
-    return out;
+  recentEngineEvents(workspaceSid: string, sinceMs: number, maxEvents: number): Promise<EngineEvent[]> {
+    return this.op(() => {
+      const start = this.stmt(
+        "SELECT MIN(r) AS m FROM (SELECT rowid AS r FROM events WHERE workspace_sid = ? AND at >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid DESC LIMIT ?)",
+      ).get(workspaceSid, sinceMs, maxEvents) as { m: number | null } | undefined;
+      const out: EngineEvent[] = [];
+      let from = start?.m ?? null;
+      const page = this.stmt("SELECT rowid AS rowid, body FROM events WHERE +workspace_sid = ? AND rowid >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid LIMIT 2000");
+      while (from !== null) {
+        const rows = page.all(workspaceSid, from) as { rowid: number; body: string }[];
+        for (const r of rows) out.push(JSON.parse(r.body) as EngineEvent);
+        from = rows.length < 2000 ? null : (rows[rows.length - 1] as { rowid: number }).rowid + 1;
+      }
+      return out;
+    });
   }
 
   /** The WAL file, opened once (for syncing it; SQLite keeps the file while a connection is open). */
@@ -610,32 +551,42 @@ export class SqliteStore {
   }
 
   /** Saves a snapshot that includes every command up to `seq`, and drops those commands. */
-  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: SidState): void {
-    this.transaction(() => {
-      this.db
-        .prepare('UPDATE workspaces SET snapshot = ?, snapshot_seq = ?, snapshot_generator = ?, last_seq = MAX(last_seq, ?) WHERE sid = ?')
-        .run(JSON.stringify(snapshot), seq, JSON.stringify(generator), seq, workspaceSid);
-      this.db.prepare('DELETE FROM commands WHERE workspace_sid = ? AND seq <= ?').run(workspaceSid, seq);
+  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: SidState): Promise<void> {
+    return this.op(() => {
+      // The snapshot may hold the changes of a batch whose failure is not reported yet.
+      if (this.unreported !== null) throw this.unreported.failure;
+      this.transaction(() => {
+        this.db
+          .prepare('UPDATE workspaces SET snapshot = ?, snapshot_seq = ?, snapshot_generator = ?, last_seq = MAX(last_seq, ?) WHERE sid = ?')
+          .run(JSON.stringify(snapshot), seq, JSON.stringify(generator), seq, workspaceSid);
+        this.db.prepare('DELETE FROM commands WHERE workspace_sid = ? AND seq <= ?').run(workspaceSid, seq);
+      });
     });
   }
 
   /** Events of a workspace in [fromMs, toMs), oldest first, at most `limit`. */
-  events(workspaceSid: string, fromMs: number, toMs: number, limit: number): EngineEvent[] {
-    return (
-      this.stmt('SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND at < ? ORDER BY at, rowid LIMIT ?')
-        .all(workspaceSid, fromMs, toMs, limit) as { body: string }[]
-    ).map((r) => JSON.parse(r.body) as EngineEvent);
+  events(workspaceSid: string, fromMs: number, toMs: number, limit: number): Promise<EngineEvent[]> {
+    return this.op(() => {
+      return (
+        this.stmt('SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND at < ? ORDER BY at, rowid LIMIT ?')
+          .all(workspaceSid, fromMs, toMs, limit) as { body: string }[]
+      ).map((r) => JSON.parse(r.body) as EngineEvent);
+    });
   }
 
   /** One event of a workspace by SID, or undefined. */
-  event(workspaceSid: string, sid: string): EngineEvent | undefined {
-    const row = this.stmt('SELECT body FROM events WHERE workspace_sid = ? AND sid = ?').get(workspaceSid, sid) as { body: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.body) as EngineEvent);
+  event(workspaceSid: string, sid: string): Promise<EngineEvent | undefined> {
+    return this.op(() => {
+      const row = this.stmt('SELECT body FROM events WHERE workspace_sid = ? AND sid = ?').get(workspaceSid, sid) as { body: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.body) as EngineEvent);
+    });
   }
 
   /** Removes events older than `beforeMs` (spec §9.1: events are kept 30 days). Returns how many. */
-  pruneEvents(beforeMs: number): number {
-    return Number(this.db.prepare('DELETE FROM events WHERE at < ?').run(beforeMs).changes);
+  pruneEvents(beforeMs: number): Promise<number> {
+    return this.op(() => {
+      return Number(this.db.prepare('DELETE FROM events WHERE at < ?').run(beforeMs).changes);
+    });
   }
 
   // ── webhook outbox ──
@@ -645,14 +596,16 @@ export class SqliteStore {
    * workspaces). Like every outbox read here, only rows known to be on disk: a webhook never
    * announces a write that a power cut could still take back.
    */
-  dueOutbox(kind: string, now: number, limit: number): OutboxRow[] {
-    return (
-      this.stmt('SELECT * FROM outbox INDEXED BY outbox_due_by_kind WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? AND id <= ? ORDER BY id LIMIT ?')
-        .all(kind, now, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
-    )
-      .filter((r) => !this.doneMarks.has(r['id'] as number))
-      .slice(0, limit)
-      .map(outboxRow);
+  dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]> {
+    return this.op(() => {
+      return (
+        this.stmt('SELECT * FROM outbox INDEXED BY outbox_due_by_kind WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? AND id <= ? ORDER BY id LIMIT ?')
+          .all(kind, now, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
+      )
+        .filter((r) => !this.doneMarks.has(r['id'] as number))
+        .slice(0, limit)
+        .map(outboxRow);
+    });
   }
 
   /**
@@ -661,44 +614,46 @@ export class SqliteStore {
    * runs after every commit that queued webhooks, also while a lane has thousands waiting.
    * A lane whose head was marked done and not written yet is judged by its next row.
    */
-  dueLanes(kind: string, now: number): string[] {
-    return (
-      this.stmt(
-        `SELECT w.sid AS ws FROM workspaces w
-         WHERE (SELECT CASE WHEN o.id <= ? THEN o.next_attempt_at END FROM outbox o
-                WHERE o.workspace_sid = w.sid AND o.kind = ? AND o.delivered_at IS NULL ORDER BY o.id LIMIT 1) <= ?
-         ORDER BY w.rowid`,
-      ).all(this.durableOutboxId, kind, now) as { ws: string }[]
-    )
-      .map((r) => r.ws)
-      .filter((ws) => {
-        if (!this.doneLaneHeads.has(`${ws} ${kind}`)) return true;
-        const head = this.outboxHead(ws, kind);
-        return head !== undefined && head.nextAttemptAt <= now;
-      });
+  dueLanes(kind: string, now: number): Promise<string[]> {
+    return this.op(() => {
+      return (
+        this.stmt(
+          `SELECT w.sid AS ws FROM workspaces w
+           WHERE (SELECT CASE WHEN o.id <= ? THEN o.next_attempt_at END FROM outbox o
+                  WHERE o.workspace_sid = w.sid AND o.kind = ? AND o.delivered_at IS NULL ORDER BY o.id LIMIT 1) <= ?
+           ORDER BY w.rowid`,
+        ).all(this.durableOutboxId, kind, now) as { ws: string }[]
+      )
+        .map((r) => r.ws)
+        .filter((ws) => {
+          if (!this.doneLaneHeads.has(`${ws} ${kind}`)) return true;
+          const head = this.laneHead(ws, kind);
+          return head !== undefined && head.nextAttemptAt <= now;
+        });
+    });
   }
 
   /** The oldest undelivered row of `kind` of a workspace, or undefined (or if it is not on disk yet). */
-  outboxHead(workspaceSid: string, kind: string): OutboxRow | undefined {
+  outboxHead(workspaceSid: string, kind: string): Promise<OutboxRow | undefined> {
     // A lane is delivered in id order, so the rows it marked done and not yet written are all
     // at or below the highest of them: the head is the first row after it.
-    const after = this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1;
-    const row = this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT 1')
-      .get(workspaceSid, kind, after, this.durableOutboxId) as Record<string, unknown> | undefined;
-    return row === undefined ? undefined : outboxRow(row);
+    return this.op(() => this.laneHead(workspaceSid, kind));
   }
+
 
   /**
    * Up to `limit` undelivered rows of `kind` of a workspace, in id order (a lane's next rows), after
    * the row `afterId` (default: from the head, see {@link outboxHead}); only rows on disk. The
    * webhook dispatcher reads the rows it pipelines with it.
    */
-  outboxLane(workspaceSid: string, kind: string, limit: number, afterId = -1): OutboxRow[] {
-    const after = Math.max(afterId, this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
-    return (
-      this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?')
-        .all(workspaceSid, kind, after, this.durableOutboxId, limit) as Record<string, unknown>[]
-    ).map(outboxRow);
+  outboxLane(workspaceSid: string, kind: string, limit: number, afterId = -1): Promise<OutboxRow[]> {
+    return this.op(() => {
+      const after = Math.max(afterId, this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
+      return (
+        this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?')
+          .all(workspaceSid, kind, after, this.durableOutboxId, limit) as Record<string, unknown>[]
+      ).map(outboxRow);
+    });
   }
 
   /**
@@ -710,7 +665,7 @@ export class SqliteStore {
    * (receivers de-duplicate by the idempotency token). `lane`: the row's FIFO lane, so that
    * {@link outboxHead} moves past it at once.
    */
-  markOutboxDone(id: number, attempts: number, at: number, lane?: { workspaceSid: string; kind: string }): void {
+  markOutboxDone(id: number, attempts: number, at: number, lane?: OutboxLane): void {
     this.doneMarks.set(id, [attempts, at]);
     if (lane !== undefined) {
       const key = `${lane.workspaceSid} ${lane.kind}`;
@@ -743,21 +698,47 @@ export class SqliteStore {
   }
 
   /** Records a failed attempt and when to try again. */
-  rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): void {
-    this.flushOutboxMarks();
-    this.stmt('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
+  rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
+    return this.op(() => {
+      this.flushOutboxMarks();
+      this.stmt('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
+    });
   }
 
   /** Removes rows done before `beforeMs`. Returns how many. */
-  pruneOutbox(beforeMs: number): number {
-    this.flushOutboxMarks();
-    return Number(this.db.prepare('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(beforeMs).changes);
+  pruneOutbox(beforeMs: number): Promise<number> {
+    return this.op(() => {
+      this.flushOutboxMarks();
+      return Number(this.db.prepare('DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(beforeMs).changes);
+    });
   }
 
   /** How many rows are not yet done. */
-  pendingOutbox(): number {
-    this.flushOutboxMarks();
-    return (this.stmt('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+  pendingOutbox(): Promise<number> {
+    return this.op(() => {
+      this.flushOutboxMarks();
+      return (this.stmt('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+    });
+  }
+
+  /**
+   * Runs a synchronous SQLite call behind the async {@link Store} interface: it runs at once (before
+   * this returns), and what it throws becomes a rejected {@link StoreError}.
+   */
+  private op<T>(body: () => T): Promise<T> {
+    try {
+      return Promise.resolve(body());
+    } catch (error) {
+      return Promise.reject(error instanceof StoreError ? error : new StoreError(`${this.path}: ${(error as Error).message}`, { cause: error }));
+    }
+  }
+
+  /** {@link outboxHead}, synchronously. */
+  private laneHead(workspaceSid: string, kind: string): OutboxRow | undefined {
+    const after = this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1;
+    const row = this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT 1')
+      .get(workspaceSid, kind, after, this.durableOutboxId) as Record<string, unknown> | undefined;
+    return row === undefined ? undefined : outboxRow(row);
   }
 
   private writeEvent(workspaceSid: string, seq: number, e: EventRecord): void {

@@ -2,7 +2,8 @@
  * The store interface: what the runtime, the webhook dispatcher and the cores' hosting need from
  * persistence, with two adapters behind it — SQLite through `node:sqlite` (sqlite-store.ts, the
  * embedded default) and PostgreSQL through `pg` (postgres-store.ts). The row types both adapters
- * read and write live here; the ones SqliteStore already exported are re-exported from it.
+ * read and write live here (the one home of these types; sqlite-store.ts re-exports the ones it
+ * always exported).
  *
  * Reads and writes return promises (PostgreSQL answers over a socket); the two exceptions are
  * {@link Store.commit}, whose answer comes through its `onDurable` callback, and
@@ -27,10 +28,10 @@
  *    never announces a write that a crash could still take back. A committed batch is visible to
  *    this store's reads no later than its `onDurable` call (SQLite: as soon as `commit` returns).
  * 6. **A failure fails what is queued behind it.** When a batch fails, `onDurable(error)` gets a
- *    {@link StoreError}, and so does every write queued after it that was not written yet (a later
- *    batch may depend on the failed one: no gaps in a command log). Writes made after the error
- *    was reported are attempted afresh by PostgreSQL; SQLite refuses every later commit after a
- *    failed WAL sync. `onDurable(error)` means "not known to be durable": when the connection to
+ *    {@link StoreError}, and so does every commit and snapshot handed over after it and before
+ *    that error was reported (a later batch may depend on the failed one: no gaps in a command
+ *    log). Writes made after the error was reported are attempted afresh; except that SQLite
+ *    refuses every later commit after a failed WAL sync (what is on disk is unknown). `onDurable(error)` means "not known to be durable": when the connection to
  *    PostgreSQL drops during COMMIT the transaction may have committed all the same, so the caller
  *    must rebuild what it holds in memory from the store, not assume the batch is absent.
  * 7. **Done marks are at-least-once.** {@link Store.markOutboxDone} is written with a later write or
@@ -42,11 +43,83 @@
  * yet: running two nodes on one database needs the per-workspace advisory-lock lease of a later
  * issue; where an adapter relies on the assumption its code says so ("Single writer").
  */
-import type { EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
-import type { AccountRow, ApiKeyRow, CommandRecord, OutboxRow, SidState, StoredWorkspace } from './sqlite-store.ts';
+import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
+import type { RandomState } from '../util/random.ts';
 
-export { OUTBOX_MARK_DELAY_MS, StoreError } from './sqlite-store.ts';
-export type { AccountRow, ApiKeyRow, CommandRecord, OutboxRow, SidState, StoredWorkspace, StoreOptions } from './sqlite-store.ts';
+/**
+ * A store operation failed: the database refused the write or could not be reached; `cause` holds
+ * the driver's error. A failed commit leaves nothing behind (guarantee 2).
+ */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+/**
+ * Longest time a delivered outbox row's done mark waits to be written, in milliseconds, when no
+ * commit comes to take it along (see {@link Store.markOutboxDone}).
+ */
+export const OUTBOX_MARK_DELAY_MS = 20;
+
+/** An account as stored; `dateCreated` is epoch ms. */
+export interface AccountRow {
+  sid: string;
+  friendlyName: string;
+  authTokenHash: string;
+  authTokenSealed: string;
+  dateCreated: number;
+}
+
+/** An API key as stored (only the secret's hash); `dateCreated` is epoch ms. */
+export interface ApiKeyRow {
+  sid: string;
+  accountSid: string;
+  friendlyName: string;
+  secretHash: string;
+  dateCreated: number;
+}
+
+/**
+ * A SID generator's saved state (src/runtime/sids.ts): the bare random state (scheme 0), or the
+ * random state with the event-SID head and counter (scheme 1).
+ */
+export type SidState = RandomState | { random: RandomState; eventHead: string; events: number };
+
+/** A workspace as stored: enough to rebuild its engine exactly. */
+export interface StoredWorkspace {
+  sid: string;
+  accountSid: string;
+  sidSeed: number;
+  /** How its SIDs are made (src/runtime/sids.ts); 0 for workspaces from before schema version 3. */
+  sidScheme: number;
+  /** JSON-safe options the workspace was created with. */
+  createOptions: Record<string, unknown>;
+  snapshot: WorkspaceSnapshot | null;
+  snapshotSeq: number;
+  snapshotGenerator: SidState | null;
+  lastSeq: number;
+  /** Commands after the snapshot, in order. */
+  commands: { seq: number; command: Command }[];
+}
+
+/** One executed command and what it produced, to be written in one transaction with others. */
+export interface CommandRecord {
+  workspaceSid: string;
+  seq: number;
+  command: Command;
+  events: readonly EngineEvent[];
+  /** Deliveries this command queues (`dueAt`: epoch ms). */
+  outbox: readonly { kind: string; payload: string; dueAt: number }[];
+}
+
+/** An undelivered outbox row (src/webhooks); `nextAttemptAt` is epoch ms. */
+export interface OutboxRow {
+  id: number;
+  workspaceSid: string;
+  kind: string;
+  payload: string;
+  attempts: number;
+  nextAttemptAt: number;
+}
 
 /** An outbox row to queue: a delivery of `kind` (`event`, `assignment`, …) due at `dueAt` (epoch ms). */
 export type OutboxInsert = CommandRecord['outbox'][number];
@@ -179,6 +252,12 @@ export interface Store {
    * of the database; with several nodes each will load only the workspaces it holds the lease of.
    */
   loadWorkspaces(): Promise<StoredWorkspace[]>;
+  /**
+   * One live workspace with its snapshot and the commands logged after it (one consistent view), or
+   * undefined when it does not exist or is deleted: what the runtime rebuilds a workspace from
+   * after a failed commit.
+   */
+  loadWorkspace(sid: string): Promise<StoredWorkspace | undefined>;
   /**
    * Saves a snapshot that includes every command up to `seq` and drops those commands from the log,
    * in one transaction (ordered after the commits called before it).

@@ -21,12 +21,17 @@
  * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
  * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
  *
+ * Single writer: the dispatcher delivers every workspace's rows of its runtime's store, and its
+ * full pumps look at every workspace of the database (Store.dueLanes). With several nodes on one
+ * PostgreSQL database each must deliver only the workspaces it holds the lease of (a later issue).
+ *
  * Time comes from an injected {@link Scheduler} (clock, timeouts, retry timers, the poll), and every
- * request in flight is passed to its `track`, so a test can run delivery in virtual time.
+ * request in flight — and every outbox read or write it awaits (the store may answer over a socket)
+ * — is passed to its `track`, so a test can run delivery in virtual time.
  */
 import type { Runtime } from '../runtime/runtime.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
-import type { OutboxRow } from '../store/sqlite-store.ts';
+import type { OutboxLane, OutboxRow } from '../store/store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from '../runtime/instructions.ts';
 import type { EventOrigin, WebhookPayload } from '../runtime/outbox.ts';
@@ -258,6 +263,13 @@ export class WebhookDispatcher {
   private unsubscribe: (() => void) | null = null;
   private running = false;
   private pumpScheduled = false;
+  /** The pump in progress (its outbox reads are awaited), or null; a wake-up meanwhile runs it once more. */
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
+  /** The next pump looks at the whole outbox (start, poll, retry timer, a commit that did not say which lanes). */
+  private fullPump = true;
+  /** Lanes commits queued rows in since the last pump (`kind workspaceSid` → lane): a pump that is not full reads only these. */
+  private readonly woken = new Map<string, OutboxLane>();
 
   /**
    * @throws RangeError when `eventPipelining` or one of the assignment bounds is not an integer ≥ 1.
@@ -291,9 +303,9 @@ export class WebhookDispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.runtime.onCommit(() => this.wake());
+    this.unsubscribe = this.runtime.onCommit((lanes) => this.wake(lanes));
     this.armPoll();
-    this.armLeftRetries();
+    void this.hold(this.scheduler.track(this.armLeftRetries()));
     this.wake();
   }
 
@@ -309,6 +321,7 @@ export class WebhookDispatcher {
     this.retryTimer?.timer.cancel();
     this.retryTimer = null;
     this.abort.abort();
+    await this.pumping;
     await Promise.allSettled([...this.inFlight]);
     this.assignments.clear();
     this.client.destroy();
@@ -319,24 +332,32 @@ export class WebhookDispatcher {
   async idle(): Promise<void> {
     for (;;) {
       this.pump();
+      await this.pumping;
       if (this.inFlight.size === 0) return;
       await Promise.allSettled([...this.inFlight]);
     }
   }
 
-  private wake(): void {
-    if (!this.running || this.pumpScheduled) return;
+  /**
+   * Pumps on the next turn: for the given lanes only (a commit said where it queued rows), or over
+   * the whole outbox (`null`).
+   */
+  private wake(lanes: readonly OutboxLane[] | null = null): void {
+    if (!this.running) return;
+    if (lanes === null) this.fullPump = true;
+    else for (const lane of lanes) this.woken.set(`${lane.kind} ${lane.workspaceSid}`, lane);
+    if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.pump();
+      this.pump(false);
     });
   }
 
   private armPoll(): void {
     if (this.pollMs <= 0 || !this.running) return;
     this.pollTimer = this.scheduler.setTimer(() => {
-      this.wake();
+      this.wake(null);
       this.armPoll();
     }, this.pollMs);
   }
@@ -367,11 +388,11 @@ export class WebhookDispatcher {
   }
 
   /** At start: a timer for each event lane whose head waits for a retry left by a previous run. */
-  private armLeftRetries(): void {
-    const now = this.scheduler.now();
-    for (const ws of this.runtime.store.dueLanes('event', Number.MAX_SAFE_INTEGER)) {
-      const head = this.runtime.store.outboxLane(ws, 'event', 1)[0];
-      if (head !== undefined && head.nextAttemptAt > now) this.wakeAt(head.nextAttemptAt);
+  private async armLeftRetries(): Promise<void> {
+    const store = this.runtime.store;
+    for (const ws of await store.dueLanes('event', Number.MAX_SAFE_INTEGER)) {
+      const head = (await store.outboxLane(ws, 'event', 1))[0];
+      if (head !== undefined && head.nextAttemptAt > this.scheduler.now() && this.running) this.wakeAt(head.nextAttemptAt);
     }
   }
 
@@ -385,27 +406,79 @@ export class WebhookDispatcher {
     return p;
   }
 
-  private pump(): void {
+  /**
+   * Looks at the outbox: starts the event lanes that have due rows (or tops up running ones) and
+   * reads due assignment rows into their lanes. The outbox reads are awaited (the store may answer
+   * over a socket), so one pump runs at a time; a wake-up while it runs makes it run once more.
+   */
+  private pump(full = true): void {
     if (!this.running) return;
+    if (full) this.fullPump = true;
+    if (this.pumping !== null) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.scheduler.track(this.pumpLoop());
+  }
+
+  private async pumpLoop(): Promise<void> {
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.pumpOnce();
+      } while (this.pumpAgain && this.running);
+    } catch (error) {
+      if (this.running) process.stderr.write(`switchboard webhook dispatcher: cannot read the outbox: ${(error as Error).message}\n`);
+    } finally {
+      this.pumping = null;
+    }
+  }
+
+  private async pumpOnce(): Promise<void> {
+    const store = this.runtime.store;
     const now = this.scheduler.now();
+    const full = this.fullPump;
+    this.fullPump = false;
+    const woken = [...this.woken.values()];
+    this.woken.clear();
     if (now - this.lastPrune >= 600_000) {
       this.lastPrune = now;
-      this.runtime.store.pruneOutbox(now - this.keepDoneMs);
+      store.pruneOutbox(now - this.keepDoneMs).catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot prune the outbox: ${(error as Error).message}\n`));
     }
     if (now - this.lastIdleClose >= LANE_IDLE_MS) {
       this.lastIdleClose = now;
       this.pipelined.closeIdle(now - LANE_IDLE_MS);
     }
-    for (const ws of this.runtime.store.dueLanes('event', now)) {
-      if (this.lanes.has(ws)) {
-        this.laneFill.get(ws)?.();
-        continue;
+    if (!full) {
+      // Only the lanes the commits named: no query over every workspace's lanes (on PostgreSQL
+      // those were two round trips per commit, on the database's CPU the commits need too).
+      for (const lane of woken) {
+        if (!this.running) return;
+        if (lane.kind === 'event') this.serveEventLane(lane.workspaceSid);
+        else if (lane.kind === 'assignment') await this.readAssignments(lane.workspaceSid, now);
       }
-      this.lanes.add(ws);
-      this.hold(this.runLane(ws).finally(() => this.lanes.delete(ws)));
+      this.startAssignments();
+      return;
     }
-    for (const ws of this.runtime.store.dueLanes('assignment', now)) this.readAssignments(ws, now);
+    for (const ws of await store.dueLanes('event', now)) {
+      if (!this.running) return;
+      this.serveEventLane(ws);
+    }
+    for (const ws of await store.dueLanes('assignment', now)) {
+      if (!this.running) return;
+      await this.readAssignments(ws, now);
+    }
     this.startAssignments();
+  }
+
+  /** Tops up a workspace's running event lane with the rows committed since, or starts the lane (it ends at once if its head waits for a retry). */
+  private serveEventLane(ws: string): void {
+    if (this.lanes.has(ws)) {
+      this.laneFill.get(ws)?.();
+      return;
+    }
+    this.lanes.add(ws);
+    this.hold(this.runLane(ws).finally(() => this.lanes.delete(ws)));
   }
 
   /**
@@ -431,6 +504,11 @@ export class WebhookDispatcher {
     let ahead: OutboxRow[] = [];
     let lastReadId = -1;
     let stale = true;
+    // One fill at a time (its read is awaited); a call while one runs makes it run once more.
+    let filling: Promise<void> | null = null;
+    let fillAgain = false;
+    // Set when the lane stops for a retry: nothing more goes on the wire while the retry is written.
+    let stopped = false;
     const arm = (sent: Sent): void => {
       if (sent.timer !== null) return;
       sent.timer = this.scheduler.setTimer(() => {
@@ -438,18 +516,21 @@ export class WebhookDispatcher {
         sent.controller.abort(new Error(`no reply within ${sent.timeoutMs} ms`));
       }, sent.timeoutMs);
     };
-    const fill = (): void => {
-      if (!this.running) return;
-      const now = this.scheduler.now();
-      while (window.length < this.eventPipelining) {
+    const fillOnce = async (): Promise<void> => {
+      while (this.running && !stopped && window.length < this.eventPipelining) {
         if (ahead.length === 0) {
           if (!stale) return;
-          ahead = this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId);
-          stale = ahead.length === READ_AHEAD;
+          // Cleared before the read: a commit that wakes the lane while the read is out sets it
+          // again, and the rows it wrote are read next time (the read may have missed them).
+          stale = false;
+          ahead = await this.scheduler.track(this.runtime.store.outboxLane(workspaceSid, 'event', READ_AHEAD, lastReadId));
+          if (ahead.length === READ_AHEAD) stale = true;
           const last = ahead.at(-1);
           if (last === undefined) return;
           lastReadId = last.id;
+          if (!this.running || stopped) return;
         }
+        const now = this.scheduler.now();
         const row = ahead[0] as OutboxRow;
         if (row.nextAttemptAt > now) return; // a head waiting for its retry (the lane ends and resumes when it is due)
         const payload = JSON.parse(row.payload) as WebhookPayload;
@@ -474,16 +555,43 @@ export class WebhookDispatcher {
         if (window.length === 1) arm(sent);
       }
     };
+    const fill = (): Promise<void> => {
+      if (filling !== null) {
+        fillAgain = true;
+        return filling;
+      }
+      filling = (async () => {
+        try {
+          do {
+            fillAgain = false;
+            await fillOnce();
+          } while (fillAgain && this.running);
+        } finally {
+          filling = null;
+        }
+      })();
+      return filling;
+    };
+    const fillLogged = (): void => {
+      void fill().catch((error: unknown) => process.stderr.write(`switchboard webhook dispatcher: cannot read the outbox: ${(error as Error).message}\n`));
+    };
+    // After a reply: with replies still to wait for, the window is topped up beside them (an outbox
+    // read over a socket must not hold up the next reply); an empty window waits for the read, which
+    // tells whether the lane goes on.
+    const topUp = async (): Promise<void> => {
+      if (window.length === 0) await fill();
+      else fillLogged();
+    };
     const onStop = (): void => {
       for (const sent of window) sent.controller.abort(new Error('the dispatcher stopped'));
     };
     this.abort.signal.addEventListener('abort', onStop, { once: true });
     this.laneFill.set(workspaceSid, () => {
       stale = true;
-      fill();
+      fillLogged();
     });
     try {
-      fill();
+      await fill();
       while (window.length > 0) {
         const head = window[0] as Sent;
         const result = await head.result;
@@ -494,7 +602,7 @@ export class WebhookDispatcher {
         const attempts = head.row.attempts + 1;
         if (result.ok) {
           this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
-          fill();
+          await topUp();
           continue;
         }
         const retryOn = head.overrides.retryOn ?? DEFAULT_RETRY_ON;
@@ -502,7 +610,13 @@ export class WebhookDispatcher {
         const retries = head.overrides.retries ?? this.eventRetries;
         if (retryable && attempts <= retries) {
           const due = this.scheduler.now() + this.retryDelay(attempts);
-          this.runtime.store.rescheduleOutbox(head.row.id, attempts, due);
+          // Written before the lane ends: a lane started after it must see the row wait for its retry.
+          // The rows behind it are cancelled first (the HTTP client would otherwise send them again
+          // on a new connection while the write is out), and no fill may send more meanwhile.
+          stopped = true;
+          this.laneFill.delete(workspaceSid);
+          for (const sent of window) sent.controller.abort(new Error('cancelled behind a failed callback'));
+          await this.scheduler.track(this.runtime.store.rescheduleOutbox(head.row.id, attempts, due));
           this.wakeAt(due);
           return; // the lane resumes when the retry is due; later events (cancelled below) wait behind it
         }
@@ -513,7 +627,7 @@ export class WebhookDispatcher {
           url: stripFragment(head.payload.url),
           message: `event callback ${head.payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}`,
         });
-        fill();
+        await topUp();
       }
     } finally {
       this.laneFill.delete(workspaceSid);
@@ -541,14 +655,15 @@ export class WebhookDispatcher {
    * ASSIGNMENT_READ_AHEAD queued. The read position only moves forward: a row marked done is not
    * written to disk at once (the store batches the marks), so it must never be read again.
    */
-  private readAssignments(workspaceSid: string, now: number): void {
+  private async readAssignments(workspaceSid: string, now: number): Promise<void> {
     let w = this.assignments.get(workspaceSid);
     if (w === undefined) {
       w = { workspaceSid, lastReadId: -1, queued: 0, inFlight: 0, lanes: new Map() };
       this.assignments.set(workspaceSid, w);
     }
     while (w.queued < ASSIGNMENT_READ_AHEAD) {
-      const rows = this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId);
+      // Only the pump calls this, one pump at a time: no two reads of a workspace overlap.
+      const rows = await this.scheduler.track(this.runtime.store.outboxLane(workspaceSid, 'assignment', ASSIGNMENT_READ_AHEAD, w.lastReadId));
       for (const row of rows) {
         w.lastReadId = row.id;
         let payload: WebhookPayload;
@@ -656,7 +771,7 @@ export class WebhookDispatcher {
     this.onAlert({ code: 11200, workspaceSid, url: stripFragment(url), message: `assignment callback failed: ${result.detail}` });
     if (attempt === 0 && payload.fallbackUrl !== undefined) {
       // Recorded, so that after a restart the fallback is called, not the assignment URL again.
-      this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now());
+      await this.scheduler.track(this.runtime.store.rescheduleOutbox(row.id, attempts, this.scheduler.now()));
       this.queueAssignment(w, { row: { ...row, attempts }, payload, attempt: 1, url: payload.fallbackUrl }, true);
       return;
     }

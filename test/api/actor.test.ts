@@ -46,7 +46,7 @@ test('REST-caused events carry the account or API key that sent the request; tim
   assert.equal(created.sourceIpAddress, '127.0.0.1', 'the caller IP');
 
   // With an API key of the same account: the activity change and the routing it causes.
-  const key = h.runtime.createApiKey(h.account.sid, 'ci');
+  const key = await h.runtime.createApiKey(h.account.sid, 'ci');
   const viaKey = h.newClient(key.sid, key.secret, h.account.sid).taskrouter.v1.workspaces(ws.sid);
   await viaKey.workers(worker.sid).update({ activitySid: available });
   const task = await viaKey.tasks.create({ workflowSid: workflow.sid, attributes: '{}' });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
 import { assertListBody, assertSchema } from './helpers.ts';
 
@@ -20,15 +21,15 @@ let account: NewCredentials;
 let auth: string;
 
 before(async () => {
-  runtime = Runtime.open({ dataDir: mkdtempSync(join(tmpdir(), 'switchboard-api-')) });
+  runtime = await Runtime.open(testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-api-'))));
   app = buildApp({ runtime, publicBaseUrl: `${PUBLIC}/` });
   await app.ready();
-  account = runtime.createAccount('Acme');
+  account = await runtime.createAccount('Acme');
   auth = `Basic ${Buffer.from(`${account.sid}:${account.secret}`).toString('base64')}`;
 });
 after(async () => {
   await app.close();
-  runtime.close();
+  await runtime.close();
 });
 
 async function call(method: 'GET' | 'POST' | 'DELETE', url: string, form?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }> {

@@ -1,5 +1,5 @@
 /**
- * Test harness for the HTTP API: a real Runtime on a temp data dir, the app listening on
+ * Test harness for the HTTP API: a real Runtime on a temp data dir (and the tests' store: test/support/store.ts), the app listening on
  * 127.0.0.1, an account, the official twilio client pointed at it, and a validator of JSON
  * bodies against the OpenAPI response schemas (`nullable: true` handled by ajv).
  */
@@ -12,6 +12,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
+import { testStoreOptions } from '../support/store.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
 
@@ -19,6 +20,8 @@ export type Client = ReturnType<typeof twilio>;
 
 export interface Harness {
   runtime: Runtime;
+  /** The runtime's data directory (with PostgreSQL, it also names the test's schema: test/support/store.ts). */
+  dataDir: string;
   app: FastifyInstance;
   base: string;
   account: NewCredentials;
@@ -37,12 +40,12 @@ export async function startHarness(): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-api-'));
   let offset = 0;
   const clock = { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-  const runtime = Runtime.open({ dataDir, clock: clock.now });
+  const runtime = await Runtime.open({ ...testStoreOptions(dataDir), clock: clock.now });
   const app = buildApp({ runtime, clock: clock.now });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const base = `http://127.0.0.1:${port}`;
-  const account = runtime.createAccount('Acme');
+  const account = await runtime.createAccount('Acme');
   const newClient = (user: string, pass: string, accountSid?: string): Client => {
     const c = accountSid === undefined ? twilio(user, pass) : twilio(user, pass, { accountSid });
     c.taskrouter.baseUrl = base;
@@ -64,6 +67,7 @@ export async function startHarness(): Promise<Harness> {
   };
   return {
     runtime,
+    dataDir,
     app,
     base,
     account,
@@ -74,7 +78,7 @@ export async function startHarness(): Promise<Harness> {
     newClient,
     close: async () => {
       await app.close();
-      runtime.close();
+      await runtime.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import twilio from 'twilio';
 import { buildApp } from '../../src/api/app.ts';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 
 async function serve(runtime: Runtime): Promise<{ base: string; close: () => Promise<void> }> {
@@ -20,8 +21,8 @@ async function serve(runtime: Runtime): Promise<{ base: string; close: () => Pro
 
 test('resources acknowledged over HTTP survive a restart without close()', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-api-'));
-  const first = Runtime.open({ dataDir });
-  const account = first.createAccount('Acme');
+  const first = await Runtime.open(testStoreOptions(dataDir));
+  const account = await first.createAccount('Acme');
   const server1 = await serve(first);
   const client = twilio(account.sid, account.secret);
   client.taskrouter.baseUrl = server1.base;
@@ -33,7 +34,7 @@ test('resources acknowledged over HTTP survive a restart without close()', async
   await server1.close();
   // No first.close(): the process is gone. A new one opens the same files.
 
-  const second = Runtime.open({ dataDir });
+  const second = await Runtime.open(testStoreOptions(dataDir));
   const server2 = await serve(second);
   client.taskrouter.baseUrl = server2.base;
   try {
@@ -43,7 +44,7 @@ test('resources acknowledged over HTTP survive a restart without close()', async
     assert.equal(listed.filter((t) => t.assignmentStatus === 'reserved').length, 1);
   } finally {
     await server2.close();
-    second.close();
-    first.close();
+    await second.close();
+    await first.close();
   }
 });

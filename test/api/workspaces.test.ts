@@ -91,11 +91,11 @@ test('auth: bad credentials 401/20003; API keys work; another account sees 404',
   assert.equal((none.body as { code: number }).code, 20003);
   assert.ok(none.headers.get('www-authenticate')?.startsWith('Basic'));
 
-  const key = h.runtime.createApiKey(h.account.sid, 'ci');
+  const key = await h.runtime.createApiKey(h.account.sid, 'ci');
   const viaKey = h.newClient(key.sid, key.secret, h.account.sid);
   assert.equal((await viaKey.taskrouter.v1.workspaces(ws.sid).fetch()).sid, ws.sid);
 
-  const other = h.runtime.createAccount('Other');
+  const other = await h.runtime.createAccount('Other');
   const otherClient = h.newClient(other.sid, other.secret);
   await assertRestError(() => otherClient.taskrouter.v1.workspaces(ws.sid).fetch(), 404, 20404);
   await assertRestError(() => otherClient.taskrouter.v1.workspaces(ws.sid).activities.list(), 404, 20404);

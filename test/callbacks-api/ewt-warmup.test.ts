@@ -11,10 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DatabaseSync } from 'node:sqlite';
 import { DEFAULT_PREDICTOR, PREDICTORS, WaitTimeEstimator } from '../../src/analytics/ewt.ts';
 import type { EngineEvent } from '../../src/engine/index.ts';
 import { dirname } from 'node:path';
+import { queryTestDatabase, testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 
@@ -27,14 +27,14 @@ after(async () => {
 });
 
 /** The workspace's engine events (not callback events) after `rowid`, oldest first, with the last rowid. */
-function engineEventsAfter(rowid: number): { events: EngineEvent[]; last: number } {
-  const db = new DatabaseSync(h.databasePath, { readOnly: true });
-  try {
-    const rows = db.prepare("SELECT rowid AS r, body FROM events WHERE workspace_sid = ? AND rowid > ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid").all(h.ws, rowid) as Array<{ r: number; body: string }>;
-    return { events: rows.map((x) => JSON.parse(x.body) as EngineEvent), last: rows.length === 0 ? rowid : rows[rows.length - 1]!.r };
-  } finally {
-    db.close();
-  }
+async function engineEventsAfter(rowid: number): Promise<{ events: EngineEvent[]; last: number }> {
+  const rows = await queryTestDatabase<{ r: number; body: string }>(
+    dirname(h.databasePath),
+    "SELECT rowid AS r, body FROM events WHERE workspace_sid = ? AND rowid > ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid",
+    h.ws,
+    rowid,
+  );
+  return { events: rows.map((x) => JSON.parse(x.body) as EngineEvent), last: rows.length === 0 ? rowid : Number(rows[rows.length - 1]!.r) };
 }
 
 const wsc = () => h.client.taskrouter.v1.workspaces(h.ws);
@@ -85,7 +85,7 @@ test('a restarted service predicts the same EWT for a newly queued task as one t
   await h.step(20_000);
 
   const ranThrough = h.service.hostsOf(h.account.sid)[0]!.waits;
-  const seen = engineEventsAfter(0).last;
+  const seen = (await engineEventsAfter(0)).last;
   await h.restart();
   const host = h.service.hostsOf(h.account.sid)[0]!;
   assert.ok(host.warmedEvents > 20, `warmed from ${host.warmedEvents} events`);
@@ -95,7 +95,7 @@ test('a restarted service predicts the same EWT for a newly queued task as one t
   const engine = h.runtime.workspace(h.account.sid, h.ws)!;
   assert.equal(engine.tasks.get(late)!.assignmentStatus, 'pending');
   // The service that never stopped reads what was written since it closed, then predicts.
-  for (const e of engineEventsAfter(seen).events) ranThrough.observe(e);
+  for (const e of (await engineEventsAfter(seen)).events) ranThrough.observe(e);
   const expected = ranThrough.predict(engine, late);
   const restarted = host.waits.predict(engine, late);
   for (const p of PREDICTORS) assert.equal(restarted[p], expected[p], `${p} after the restart`);
@@ -107,18 +107,18 @@ test('a restarted service predicts the same EWT for a newly queued task as one t
 
   // Without the warm-up (what the service did before): no service seen, so no μ̂ — another answer.
   const cold = new WaitTimeEstimator();
-  for (const e of engineEventsAfter(seen).events) cold.observe(e);
+  for (const e of (await engineEventsAfter(seen)).events) cold.observe(e);
   assert.notEqual(cold.predict(engine, late).qlm, expected.qlm);
 });
 
 test('ewtWarmup: a negative or non-finite window is refused naming the field; 0 turns the warm-up off; maxEvents keeps the newest', async () => {
   await h.close();
   const dataDir = dirname(h.databasePath);
-  const open = (ewtWarmup: { hours?: number; maxEvents?: number }) => Runtime.open({ dataDir, scheduler: h.scheduler, callbacks: { ewtWarmup } });
-  assert.throws(() => open({ hours: -1 }), /ewtWarmup\.hours must be a finite number >= 0/);
-  assert.throws(() => open({ maxEvents: Number.NaN }), /ewtWarmup\.maxEvents/);
+  const open = (ewtWarmup: { hours?: number; maxEvents?: number }) => Runtime.open({ ...testStoreOptions(dataDir), scheduler: h.scheduler, callbacks: { ewtWarmup } });
+  await assert.rejects(open({ hours: -1 }), /ewtWarmup\.hours must be a finite number >= 0/);
+  await assert.rejects(open({ maxEvents: Number.NaN }), /ewtWarmup\.maxEvents/);
   for (const [ewtWarmup, warmed] of [[{ hours: 0 }, 0], [{ maxEvents: 7 }, 7]] as const) {
-    const runtime = open(ewtWarmup);
+    const runtime = await open(ewtWarmup);
     try {
       assert.equal(runtime.callbacks.hostsOf(h.account.sid)[0]!.warmedEvents, warmed, JSON.stringify(ewtWarmup));
     } finally {

@@ -1,5 +1,6 @@
 /**
- * Test harness for the callbacks API: a real Runtime on a temp data dir hosting the callback
+ * Test harness for the callbacks API: a real Runtime on a temp data dir (and the tests' store:
+ * test/support/store.ts) hosting the callback
  * cores, with a SimulatedNetwork (short ring and prompt times) as their telephone, the app
  * listening on 127.0.0.1, an account, the official twilio client pointed at it, and a workspace
  * with one worker, one task queue and a workflow routing to it. Time is virtual (a
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
+import { testStoreOptions } from '../support/store.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { CallbackService } from '../../src/runtime/callback-service.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
@@ -45,10 +47,10 @@ export interface CbHarness {
    * Stops the app and the runtime and opens them again on the same data dir with a NEW simulated
    * network (calls in flight are lost), the same clock. The runtime writes only whole batches, so
    * stopping it between them is what a crash leaves on disk.
-   * `between(databasePath)` runs while everything is closed (tests that rewrite the file).
+   * `between(databasePath)` runs while everything is closed (tests that rewrite the file: SQLite only).
    */
   restart: (between?: (databasePath: string) => void) => Promise<void>;
-  /** The data dir's database file. */
+  /** The data dir's SQLite database file (SQLite only). */
   databasePath: string;
   /** Every dial key placed, across restarts. */
   dialedKeys: () => string[];
@@ -62,8 +64,8 @@ export async function startCbHarness(options: { workers?: number; available?: bo
   const open = async (network: SimulatedNetwork) => {
     // No retry on "database is locked": close() below awaits the runtime until the store's
     // checkpointer thread has ended, so the data dir is free again.
-    const runtime = Runtime.open({
-      dataDir,
+    const runtime = await Runtime.open({
+      ...testStoreOptions(dataDir),
       scheduler,
       callbacks: {
         telephony: options.telephony ?? network,
@@ -79,7 +81,7 @@ export async function startCbHarness(options: { workers?: number; available?: bo
   const network = newNetwork();
   const networks = [network];
   const { runtime, service, app, base } = await open(network);
-  const account = runtime.createAccount('Acme');
+  const account = await runtime.createAccount('Acme');
   const client = twilio(account.sid, account.secret);
   client.taskrouter.baseUrl = base;
   const w = await client.taskrouter.v1.workspaces.create({ friendlyName: 'Callbacks' });

@@ -26,7 +26,7 @@ test('widget status, request_callback (ASAP and scheduled, user_data filtered), 
   assert.equal(status.status, 200, JSON.stringify(status.body));
   assert.deepEqual(Object.keys(status.body).sort(), ['ewt', 'message', 'offer_asap', 'offer_scheduled', 'scheduled_timeslots', 'widget_state']);
   assert.equal((await json('GET', `/api/widget/${ct.sid}`, undefined, null)).status, 401);
-  const other = h.runtime.createAccount('Other');
+  const other = await h.runtime.createAccount('Other');
   const hidden = await json('GET', `/api/widget/${ct.sid}`, undefined, [other.sid, other.secret]);
   assert.equal(hidden.status, 404);
   assert.equal(hidden.body['error'], 'NotFound');

@@ -48,7 +48,7 @@ test('call target CRUD: create bound to a task queue, fetch, list, update, delet
   assert.equal((await h.call('GET', `${path}/${ct.sid}`)).body.ring_timeout, 40, 'a refused update changes nothing');
 
   // Another account cannot see it.
-  const other = h.runtime.createAccount('Other');
+  const other = await h.runtime.createAccount('Other');
   assert.equal((await h.call('GET', `${path}/${ct.sid}`, undefined, [other.sid, other.secret])).status, 404);
   assert.equal((await h.call('GET', `${path}/${ct.sid}`, undefined, null)).status, 401);
 

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
@@ -16,27 +17,27 @@ function clock(start = T0): { now: () => number; set: (t: number) => void } {
   return { now: () => t, set: (v) => (t = v) };
 }
 
-test('auth tokens and API keys authenticate; secrets are not stored in clear', () => {
+test('auth tokens and API keys authenticate; secrets are not stored in clear', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const rt = Runtime.open({ dataDir, clock: clock().now });
-  const account = rt.createAccount('Acme');
-  const key = rt.createApiKey(account.sid, 'ci');
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), clock: clock().now });
+  const account = await rt.createAccount('Acme');
+  const key = await rt.createApiKey(account.sid, 'ci');
   assert.equal(rt.authenticate(account.sid, account.secret), account.sid);
   assert.equal(rt.authenticate(key.sid, key.secret), account.sid);
   assert.equal(rt.authenticate(account.sid, key.secret), null);
   assert.equal(rt.authenticate('ACnope', account.secret), null);
   assert.equal(rt.authToken(account.sid), account.secret, 'the sealed token opens for webhook signing');
-  const stored = JSON.stringify(rt.store.accounts()) + JSON.stringify(rt.store.apiKeys());
+  const stored = JSON.stringify(await rt.store.accounts()) + JSON.stringify(await rt.store.apiKeys());
   assert.ok(!stored.includes(account.secret) && !stored.includes(key.secret));
-  rt.close();
+  await rt.close();
 });
 
 test('concurrent writes are committed together and survive a crash; timers keep their remaining time', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
   const c = clock();
-  const rt = Runtime.open({ dataDir, clock: c.now });
-  const account = rt.createAccount('Acme');
-  const { engine } = rt.createWorkspace(account.sid, { friendlyName: 'Support' });
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), clock: c.now });
+  const account = await rt.createAccount('Acme');
+  const { engine } = await rt.createWorkspace(account.sid, { friendlyName: 'Support' });
   const ws = engine.workspace.sid;
   const available = [...engine.activities.values()].find((a) => a.friendlyName === 'Available')?.sid as string;
   const queue = (await rt.execute(ws, { type: 'createTaskQueue', friendlyName: 'All' })).sid as string;
@@ -52,7 +53,7 @@ test('concurrent writes are committed together and survive a crash; timers keep 
 
   // The process dies here: no close(), no snapshot. 30 s later a new process opens the file.
   c.set(T0 + 30_000);
-  const after = Runtime.open({ dataDir, clock: c.now });
+  const after = await Runtime.open({ ...testStoreOptions(dataDir), clock: c.now });
   const restored = after.workspace(account.sid, ws);
   assert.ok(restored !== undefined);
   assert.equal(after.workspace('AC' + '0'.repeat(32), ws), undefined, 'another account does not see it');
@@ -65,6 +66,6 @@ test('concurrent writes are committed together and survive a crash; timers keep 
   c.set(T0 + 120_000);
   const tick = await after.execute(ws, { type: 'tick' });
   assert.equal(tick.events[0]?.eventType, 'reservation.timeout');
-  after.close();
+  await after.close();
   // `rt` stands for the dead process: it is never closed (closing would write its stale snapshot).
 });

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { WorkspaceSids } from '../../src/runtime/sids.ts';
 import { isSid, RandomSids, type SidPrefix } from '../../src/util/sid.ts';
@@ -56,9 +57,9 @@ test('scheme 0 is the random generator; a saved state continues exactly in both 
 
 test('a workspace rebuilt after a crash, and from a snapshot, goes on with new ascending event SIDs', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-sids-'));
-  const rt = Runtime.open({ dataDir, snapshotEvery: 1_000 });
-  const account = rt.createAccount('Acme');
-  const ws = rt.createWorkspace(account.sid, { friendlyName: 'Support', template: 'FIFO' }).engine.workspace.sid;
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), snapshotEvery: 1_000 });
+  const account = await rt.createAccount('Acme');
+  const ws = (await rt.createWorkspace(account.sid, { friendlyName: 'Support', template: 'FIFO' })).engine.workspace.sid;
   const createTasks = async (runtime: Runtime, n: number): Promise<string[]> => {
     const outcomes = await Promise.all(Array.from({ length: n }, (_, i) => runtime.execute(ws, { type: 'createTask', attributes: JSON.stringify({ i }) })));
     assert.ok(outcomes.every((o) => o.rejection === null));
@@ -69,11 +70,11 @@ test('a workspace rebuilt after a crash, and from a snapshot, goes on with new a
 
   // Crash (no close): the next process rebuilds from the command log and must not reuse a SID —
   // the events table's primary key would refuse the commit.
-  const second = Runtime.open({ dataDir, snapshotEvery: 1_000 });
+  const second = await Runtime.open({ ...testStoreOptions(dataDir), snapshotEvery: 1_000 });
   const afterCrash = await createTasks(second, 20);
   await second.close(); // takes a snapshot, with the generator's state; awaited: the checkpointer thread must let go of the file before the reopen
-  const third = Runtime.open({ dataDir });
-  assert.ok((third.store.loadWorkspaces()[0]?.snapshotSeq ?? 0) > 0, 'reopened from a snapshot');
+  const third = await Runtime.open(testStoreOptions(dataDir));
+  assert.ok(((await third.store.loadWorkspaces())[0]?.snapshotSeq ?? 0) > 0, 'reopened from a snapshot');
   const afterSnapshot = await createTasks(third, 20);
   const all = [...first, ...afterCrash, ...afterSnapshot];
   assert.equal(new Set(all).size, all.length, 'no event SID twice');

@@ -9,14 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 
 test('a due snapshot waits until no command came for a while; a long log is snapshotted at once', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const rt = Runtime.open({ dataDir, snapshotEvery: 10, forceSnapshotAfter: 40 });
-  const account = rt.createAccount('Acme');
-  const ws = rt.createWorkspace(account.sid, { friendlyName: 'Support' }).engine.workspace.sid;
-  const snapshotSeq = (): number => rt.store.loadWorkspaces().find((w) => w.sid === ws)?.snapshotSeq ?? -1;
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), snapshotEvery: 10, forceSnapshotAfter: 40 });
+  const account = await rt.createAccount('Acme');
+  const ws = (await rt.createWorkspace(account.sid, { friendlyName: 'Support' })).engine.workspace.sid;
+  // After the writes handed to the store so far (it writes in call order; pendingOutbox waits for them).
+  const snapshotSeq = async (): Promise<number> => {
+    await rt.store.pendingOutbox();
+    return (await rt.store.loadWorkspaces()).find((w) => w.sid === ws)?.snapshotSeq ?? -1;
+  };
   let made = 0;
   const create = async (n: number): Promise<void> => {
     const outcomes = await Promise.all(Array.from({ length: n }, () => rt.execute(ws, { type: 'createTaskQueue', friendlyName: `q${made++}` })));
@@ -24,32 +29,32 @@ test('a due snapshot waits until no command came for a while; a long log is snap
   };
 
   await create(12);
-  assert.equal(snapshotSeq(), 0, 'due, but not taken in the same turn as the commit');
+  assert.equal(await snapshotSeq(), 0, 'due, but not taken in the same turn as the commit');
   // A command every 40 ms for 400 ms: never quiet for 250 ms, so no snapshot yet.
   for (let i = 0; i < 10; i++) {
     await sleep(40);
     await create(1);
   }
-  assert.equal(snapshotSeq(), 0, 'not quiet yet');
-  for (let waited = 0; snapshotSeq() === 0 && waited < 3_000; waited += 50) await sleep(50);
-  assert.equal(snapshotSeq(), 22, 'taken once quiet');
+  assert.equal(await snapshotSeq(), 0, 'not quiet yet');
+  for (let waited = 0; (await snapshotSeq()) === 0 && waited < 3_000; waited += 50) await sleep(50);
+  assert.equal(await snapshotSeq(), 22, 'taken once quiet');
 
   await create(40);
-  assert.equal(snapshotSeq(), 62, 'forceSnapshotAfter commands: taken at once');
+  assert.equal(await snapshotSeq(), 62, 'forceSnapshotAfter commands: taken at once');
 
-  const reopened = Runtime.open({ dataDir });
+  const reopened = await Runtime.open(testStoreOptions(dataDir));
   assert.equal(reopened.workspace(account.sid, ws)?.queues.size, 62);
-  reopened.close();
-  rt.close();
+  await reopened.close();
+  await rt.close();
 });
 
 test('by default a busy workspace is not snapshotted before 100,000 logged commands (a snapshot blocks requests)', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const rt = Runtime.open({ dataDir, snapshotEvery: 10 });
-  const account = rt.createAccount('Acme');
-  const ws = rt.createWorkspace(account.sid, { friendlyName: 'Support' }).engine.workspace.sid;
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), snapshotEvery: 10 });
+  const account = await rt.createAccount('Acme');
+  const ws = (await rt.createWorkspace(account.sid, { friendlyName: 'Support' })).engine.workspace.sid;
   const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => rt.execute(ws, { type: 'createTaskQueue', friendlyName: `q${i}` })));
   assert.ok(outcomes.every((o) => o.rejection === null));
-  assert.equal(rt.store.loadWorkspaces().find((w) => w.sid === ws)?.snapshotSeq, 0, '60 commands (6 × snapshotEvery) in one turn: no snapshot yet');
-  rt.close();
+  assert.equal((await rt.store.loadWorkspaces()).find((w) => w.sid === ws)?.snapshotSeq, 0, '60 commands (6 × snapshotEvery) in one turn: no snapshot yet');
+  await rt.close();
 });

@@ -1,6 +1,6 @@
 /**
  * The real server in skipped time (issue 10 item 3): the runtime (engine and callback cores), the
- * store on a real SQLite file, the HTTP API driven by the official twilio client, the webhook
+ * store (a real SQLite file, or PostgreSQL: test/support/store.ts), the HTTP API driven by the official twilio client, the webhook
  * dispatcher posting to a real receiver, and the simulated telephone — all on one
  * VirtualScheduler. 48 virtual hours of reservation timeouts, task TTLs, workflow step timeouts, a
  * callback scheduled for the next day and event-callback retries with backoff run in a few seconds
@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import twilio from 'twilio';
 import { buildApp } from '../../src/api/app.ts';
 import { CallbackService } from '../../src/runtime/callback-service.ts';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
@@ -28,7 +29,7 @@ test('48 virtual hours of the real server — timeouts, TTLs, workflow steps, a 
   const scheduler = new VirtualScheduler(Date.UTC(2026, 0, 5, 9)); // Monday 09:00 UTC
   const start = scheduler.now();
   const network = new SimulatedNetwork({ seed: 3, ringMinSeconds: 5, ringMaxSeconds: 5, promptSeconds: 5 });
-  const runtime = Runtime.open({ dataDir: mkdtempSync(join(tmpdir(), 'switchboard-vt-')), scheduler, callbacks: { telephony: network } });
+  const runtime = await Runtime.open({ ...testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-vt-'))), scheduler, callbacks: { telephony: network } });
   const app = buildApp({ runtime, clock: () => scheduler.now(), callbacks: new CallbackService(runtime) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -54,7 +55,7 @@ test('48 virtual hours of the real server — timeouts, TTLs, workflow steps, a 
   dispatcher.start();
 
   try {
-    const account = runtime.createAccount('Acme');
+    const account = await runtime.createAccount('Acme');
     const client = twilio(account.sid, account.secret);
     client.taskrouter.baseUrl = base;
     const ws = await client.taskrouter.v1.workspaces.create({ friendlyName: 'Virtual', eventCallbackUrl: hook, eventsFilter: 'task.canceled,reservation.timeout,task-queue.timeout' });

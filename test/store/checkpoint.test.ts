@@ -3,6 +3,9 @@
  * 'worker'` committed pages reach the main database file although this connection never
  * checkpoints below SAFETY_CHECKPOINT_PAGES; with `inline` they stay in the WAL until SQLite's own
  * 1,000-page checkpoint. Either way every commit is readable by the next process.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
@@ -55,7 +58,7 @@ test('the checkpointer thread copies committed pages into the database file; inl
     sizes[mode] = statSync(path).size - before;
     // The process is gone without closing: the next one reads every commit (from the file or the WAL).
     const reopened = SqliteStore.open(path, { checkpoint: 'inline' });
-    const stored = reopened.loadWorkspaces().find((w) => w.sid === ws);
+    const stored = (await reopened.loadWorkspaces()).find((w) => w.sid === ws);
     assert.equal(stored?.commands.length, 20 * 20, `${mode}: every committed command is there`);
     reopened.close();
   }

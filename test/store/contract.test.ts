@@ -1,8 +1,7 @@
 /**
  * The store contract (src/store/store.ts): the same behaviour checked on both adapters.
  *
- * - SQLite: SqliteStore on a fresh file per test, through the thin async wrapper below (SqliteStore
- *   keeps its synchronous signatures until the runtime is wired to the Store interface).
+ * - SQLite: SqliteStore (which implements Store) on a fresh file per test.
  * - PostgreSQL: PostgresStore on the database of SWITCHBOARD_TEST_DATABASE_URL, in a fresh schema
  *   for this file (`t_<random>`, emptied before each test, dropped at the end). Without the
  *   variable that half is skipped and says so.
@@ -27,11 +26,7 @@ import {
   type CallbackStateRow,
   type CommandRecord,
   type CoreWrites,
-  type EventRecord,
-  type NewWorkspace,
-  type OnDurable,
   type OutboxInsert,
-  type OutboxLane,
   type OutboxRow,
   type SidState,
   type Store,
@@ -43,195 +38,6 @@ const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
 const AC = `AC${'a'.repeat(32)}`;
 const WS1 = `WS${'1'.repeat(32)}`;
 const WS2 = `WS${'2'.repeat(32)}`;
-
-// ── the SQLite adapter, wrapped ──
-
-/** SqliteStore's methods for the cores' writes, where it has them (the runtime-hosting work adds them). */
-interface SqliteCoreMethods {
-  commit(batch: readonly CommandRecord[], onDurable: OnDurable, cores?: CoreWrites): void;
-  loadCallbackStates?(): CallbackStateRow[];
-  recentEngineEvents?(workspaceSid: string, sinceMs: number, maxEvents: number): EngineEvent[];
-}
-
-/**
- * SqliteStore behind the async Store interface, for this test only. The cores' writes and reads
- * are SqliteStore's own where it has them (`commit(batch, onDurable, cores)`,
- * `loadCallbackStates`, `recentEngineEvents`); until then a stand-in here writes them on a second
- * connection, in a second transaction right after the batch's (so the contract below fails
- * batches only through their command records).
- */
-class AsyncSqliteStore implements Store {
-  readonly kind = 'sqlite' as const;
-  private readonly s: SqliteStore;
-  private readonly native: SqliteCoreMethods;
-  /** The stand-in's connection (null when SqliteStore writes the cores itself). */
-  private readonly db: DatabaseSync | null;
-
-  constructor(path: string) {
-    this.s = SqliteStore.open(path);
-    this.native = this.s as unknown as SqliteCoreMethods;
-    if (typeof this.native.loadCallbackStates === 'function') {
-      this.db = null;
-    } else {
-      this.db = new DatabaseSync(path);
-      this.db.exec('PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
-    }
-  }
-
-  /** Runs a synchronous SqliteStore call; what it throws becomes a StoreError (SqliteStore throws SQLite's own errors from some writes). */
-  private async sync<T>(body: () => T): Promise<T> {
-    try {
-      return body();
-    } catch (error) {
-      throw error instanceof StoreError ? error : new StoreError((error as Error).message, { cause: error });
-    }
-  }
-
-  schemaVersion(): Promise<number> {
-    return this.sync(() => this.s.schemaVersion());
-  }
-  async close(): Promise<void> {
-    if (this.db?.isOpen === true) this.db.close();
-    await this.s.close();
-  }
-  insertAccount(a: AccountRow): Promise<void> {
-    return this.sync(() => this.s.insertAccount(a));
-  }
-  accounts(): Promise<AccountRow[]> {
-    return this.sync(() => this.s.accounts());
-  }
-  insertApiKey(k: ApiKeyRow): Promise<void> {
-    return this.sync(() => this.s.insertApiKey(k));
-  }
-  apiKeys(): Promise<ApiKeyRow[]> {
-    return this.sync(() => this.s.apiKeys());
-  }
-  createWorkspace(w: NewWorkspace, events: readonly EventRecord[], outbox?: readonly OutboxInsert[]): Promise<void> {
-    return this.sync(() => this.s.createWorkspace(w, events as readonly EngineEvent[], outbox));
-  }
-  deleteWorkspace(sid: string, at: number): Promise<void> {
-    return this.sync(() => this.s.deleteWorkspace(sid, at));
-  }
-  loadWorkspaces(): Promise<StoredWorkspace[]> {
-    return this.sync(() => this.s.loadWorkspaces());
-  }
-  saveSnapshot(workspaceSid: string, seq: number, snapshot: WorkspaceSnapshot, generator: SidState): Promise<void> {
-    return this.sync(() => this.s.saveSnapshot(workspaceSid, seq, snapshot, generator));
-  }
-  commit(batch: readonly CommandRecord[], onDurable: OnDurable, cores?: CoreWrites): void {
-    if (this.db === null) {
-      try {
-        this.native.commit(batch, onDurable, cores);
-      } catch (error) {
-        queueMicrotask(() => onDurable(error as Error));
-      }
-      return;
-    }
-    let coresFailed: Error | null = null;
-    try {
-      this.s.commit(batch, (error) => onDurable(error ?? coresFailed));
-    } catch (error) {
-      queueMicrotask(() => onDurable(error as Error));
-      return;
-    }
-    // At once, so that the cores' outbox rows come before the next batch's; the stand-in's
-    // connection commits at synchronous = FULL, so they are on disk before the batch's onDurable.
-    try {
-      if (cores !== undefined) this.writeCores(this.db, cores);
-    } catch (error) {
-      coresFailed = new StoreError((error as Error).message, { cause: error });
-    }
-  }
-  /** The stand-in: the cores' writes as SqliteStore will make them, in one transaction of its own. */
-  private writeCores(db: DatabaseSync, cores: CoreWrites): void {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      for (const st of cores.callbackStates) {
-        db.prepare(
-          `INSERT INTO callback_state (workspace_sid, account_sid, center, datastore, updated_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (workspace_sid) DO UPDATE SET center = excluded.center, datastore = excluded.datastore, updated_at = excluded.updated_at`,
-        ).run(st.workspaceSid, st.accountSid, JSON.stringify(st.center), JSON.stringify(st.datastore), st.updatedAt);
-        for (const c of st.changed) {
-          db.prepare(
-            `INSERT INTO callback_requests (workspace_sid, sid, call_target_sid, status, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (workspace_sid, sid) DO UPDATE SET status = excluded.status, body = excluded.body, updated_at = excluded.updated_at`,
-          ).run(st.workspaceSid, c.sid, c.callTargetSid, c.status, JSON.stringify(c), Math.floor(c.updatedAt));
-        }
-        for (const sid of st.removed) db.prepare('DELETE FROM callback_requests WHERE workspace_sid = ? AND sid = ?').run(st.workspaceSid, sid);
-      }
-      for (const { workspaceSid, event: e } of cores.events) {
-        db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, 0, ?, ?, ?, ?)').run(
-          e.sid,
-          workspaceSid,
-          e.eventType,
-          e.at,
-          e.resourceSid,
-          JSON.stringify(e),
-        );
-      }
-      for (const o of cores.outbox) db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)').run(o.workspaceSid, o.kind, o.payload, o.dueAt);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    }
-  }
-  events(workspaceSid: string, fromMs: number, toMs: number, limit: number): Promise<EngineEvent[]> {
-    return this.sync(() => this.s.events(workspaceSid, fromMs, toMs, limit));
-  }
-  event(workspaceSid: string, sid: string): Promise<EngineEvent | undefined> {
-    return this.sync(() => this.s.event(workspaceSid, sid));
-  }
-  recentEngineEvents(workspaceSid: string, sinceMs: number, maxEvents: number): Promise<EngineEvent[]> {
-    return this.sync(() => {
-      if (this.db === null) return (this.native.recentEngineEvents as NonNullable<SqliteCoreMethods['recentEngineEvents']>).call(this.s, workspaceSid, sinceMs, maxEvents);
-      const rows = this.db
-        .prepare("SELECT body FROM events WHERE workspace_sid = ? AND at >= ? AND event_type NOT LIKE 'callback.%' ORDER BY rowid DESC LIMIT ?")
-        .all(workspaceSid, sinceMs, maxEvents) as { body: string }[];
-      return rows.reverse().map((r) => JSON.parse(r.body) as EngineEvent);
-    });
-  }
-  pruneEvents(beforeMs: number): Promise<number> {
-    return this.sync(() => this.s.pruneEvents(beforeMs));
-  }
-  loadCallbackStates(): Promise<CallbackStateRow[]> {
-    return this.sync(() => {
-      if (this.db === null) return (this.native.loadCallbackStates as NonNullable<SqliteCoreMethods['loadCallbackStates']>).call(this.s);
-      const db = this.db;
-      const states = db.prepare('SELECT workspace_sid, account_sid, center, datastore FROM callback_state ORDER BY rowid').all() as Record<string, string>[];
-      return states.map((r) => {
-        const center = JSON.parse(r['center'] as string) as CallbackStateRow['center'];
-        const rows = db.prepare('SELECT body FROM callback_requests WHERE workspace_sid = ? ORDER BY rowid').all(r['workspace_sid'] as string) as { body: string }[];
-        center.callbacks = rows.map((c) => JSON.parse(c.body) as unknown);
-        return { workspaceSid: r['workspace_sid'] as string, accountSid: r['account_sid'] as string, center, datastore: JSON.parse(r['datastore'] as string) as unknown };
-      });
-    });
-  }
-  dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]> {
-    return this.sync(() => this.s.dueOutbox(kind, now, limit));
-  }
-  dueLanes(kind: string, now: number): Promise<string[]> {
-    return this.sync(() => this.s.dueLanes(kind, now));
-  }
-  outboxHead(workspaceSid: string, kind: string): Promise<OutboxRow | undefined> {
-    return this.sync(() => this.s.outboxHead(workspaceSid, kind));
-  }
-  outboxLane(workspaceSid: string, kind: string, limit: number, afterId?: number): Promise<OutboxRow[]> {
-    return this.sync(() => this.s.outboxLane(workspaceSid, kind, limit, afterId));
-  }
-  markOutboxDone(id: number, attempts: number, at: number, lane?: OutboxLane): void {
-    this.s.markOutboxDone(id, attempts, at, lane);
-  }
-  rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
-    return this.sync(() => this.s.rescheduleOutbox(id, attempts, nextAttemptAt));
-  }
-  pruneOutbox(beforeMs: number): Promise<number> {
-    return this.sync(() => this.s.pruneOutbox(beforeMs));
-  }
-  pendingOutbox(): Promise<number> {
-    return this.sync(() => this.s.pendingOutbox());
-  }
-}
 
 // ── the two adapters ──
 
@@ -265,7 +71,7 @@ function sqliteAdapter(): Adapter {
       path = join(dir, `db-${n++}.sqlite`);
     },
     async open() {
-      return new AsyncSqliteStore(path);
+      return SqliteStore.open(path);
     },
     async columns() {
       const db = new DatabaseSync(path);
@@ -278,7 +84,7 @@ function sqliteAdapter(): Adapter {
     },
     async openTwoAtOnceOnNewDatabase() {
       const p = join(dir, `db-${n++}.sqlite`);
-      return [new AsyncSqliteStore(p), new AsyncSqliteStore(p)];
+      return [SqliteStore.open(p), SqliteStore.open(p)];
     },
     async teardown() {
       rmSync(dir, { recursive: true, force: true });
@@ -545,7 +351,8 @@ function contract(adapter: Adapter): void {
         await commitDurable(store, [record(WS1, 1)]);
         // seq 1 again: the primary key refuses the batch, with its events and outbox rows.
         const failed = commitDurable(store, [record(WS1, 2, [ev('EVx2', 'task.created', T0)], [{ kind: 'event', payload: 'x2', dueAt: T0 }]), record(WS1, 1, [ev('EVx1', 'task.created', T0)])]);
-        // Queued right behind it: written (SQLite writes at once) or failed with it (PostgreSQL), never half.
+        // Handed over right behind it, before its failure was reported: it may build on the failed
+        // batch (a gap in a command log), so it fails with it on both stores (guarantee 6).
         const behind = commitDurable(store, [record(WS1, 3, [], [{ kind: 'event', payload: 'x3', dueAt: T0 }])]).then(
           () => true,
           (error: unknown) => {
@@ -559,7 +366,7 @@ function contract(adapter: Adapter): void {
         assert.equal(await store.event(WS1, 'EVx1'), undefined);
         const payloads = (await store.outboxLane(WS1, 'event', 10)).map((r) => r.payload);
         assert.deepEqual(payloads, behindWritten ? ['x3'] : []);
-        if (store.kind === 'postgres') assert.equal(behindWritten, false, 'PostgreSQL fails what was queued behind a failed batch');
+        assert.equal(behindWritten, false, 'what was handed over before the failure was reported fails with it');
 
         await commitDurable(store, [record(WS1, 4, [ev('EV4', 'task.created', T0)])]);
         const ws = (await store.loadWorkspaces())[0] as StoredWorkspace;

@@ -3,6 +3,9 @@
  * a batch is visible once written, reported durable in commit order after a sync that began after
  * it, and its webhooks (outbox rows) are handed out only once durable. Without onDurable a commit
  * is durable when it returns.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -36,15 +39,15 @@ test('FULL: written batches are visible at once, durable in commit order, and th
     });
   }));
   assert.deepEqual(order, [], 'nothing is reported durable before the sync');
-  assert.equal(store.loadWorkspaces()[0]?.commands.length, 5, 'written: this connection reads them');
-  assert.deepEqual(store.dueOutbox('assignment', T0, 10), [], 'no webhook for a row that is not on disk yet');
-  assert.equal(store.outboxHead(WS, 'assignment'), undefined);
+  assert.equal((await store.loadWorkspaces())[0]?.commands.length, 5, 'written: this connection reads them');
+  assert.deepEqual(await store.dueOutbox('assignment', T0, 10), [], 'no webhook for a row that is not on disk yet');
+  assert.equal(await store.outboxHead(WS, 'assignment'), undefined);
   await Promise.all(durable);
   assert.deepEqual(order, [1, 2, 3, 4, 5], 'reported in commit order');
-  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1', 'p2', 'p3', 'p4', 'p5']);
+  assert.deepEqual((await store.dueOutbox('assignment', T0, 10)).map((r) => r.payload), ['p1', 'p2', 'p3', 'p4', 'p5']);
 
   store.commit(batch(6));
-  assert.equal(store.dueOutbox('assignment', T0, 10).length, 6, 'without onDurable the commit is on disk when it returns');
+  assert.equal((await store.dueOutbox('assignment', T0, 10)).length, 6, 'without onDurable the commit is on disk when it returns');
   store.close();
 });
 
@@ -62,7 +65,7 @@ test('close answers the batches still waiting for their sync; NORMAL answers at 
   let called = false;
   normal.commit(batch(1), () => (called = true));
   assert.ok(called, 'NORMAL: nothing to wait for');
-  assert.equal(normal.dueOutbox('assignment', T0, 10).length, 1);
+  assert.equal((await normal.dueOutbox('assignment', T0, 10)).length, 1);
   normal.close();
 });
 
@@ -70,12 +73,12 @@ test("rows another connection committed are handed out; this connection's unsync
   const store = open('FULL');
   const other = SqliteStore.open(store.path, { checkpoint: 'inline' });
   other.commit(batch(1)); // durable when it returns (no onDurable)
-  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1'], 'committed elsewhere: on disk, handed out');
+  assert.deepEqual((await store.dueOutbox('assignment', T0, 10)).map((r) => r.payload), ['p1'], 'committed elsewhere: on disk, handed out');
   const durable = new Promise<void>((resolve) => store.commit(batch(2), () => resolve()));
   other.commit(batch(3));
-  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1'], 'p2 is not on disk yet, and p3 waits behind it');
+  assert.deepEqual((await store.dueOutbox('assignment', T0, 10)).map((r) => r.payload), ['p1'], 'p2 is not on disk yet, and p3 waits behind it');
   await durable;
-  assert.deepEqual(store.dueOutbox('assignment', T0, 10).map((r) => r.payload), ['p1', 'p2', 'p3']);
+  assert.deepEqual((await store.dueOutbox('assignment', T0, 10)).map((r) => r.payload), ['p1', 'p2', 'p3']);
   other.close();
   store.close();
 });

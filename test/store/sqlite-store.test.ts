@@ -1,6 +1,9 @@
 /**
  * The embedded store on real SQLite files: migrations, one-transaction commits, and rebuilding a
  * workspace after the process is gone — from the command log alone and from a snapshot.
+ *
+ * SQLite only: this is SqliteStore's own machinery (its file, WAL and syncs), so the file is not in
+ * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -17,18 +20,18 @@ let n = 0;
 const dbPath = (): string => join(dir, `db-${n++}.sqlite`);
 const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
 
-function account(store: SqliteStore): string {
+async function account(store: SqliteStore): Promise<string> {
   const sid = `AC${'1'.repeat(32)}`;
-  store.insertAccount({ sid, friendlyName: 'Test', authTokenHash: 'h', authTokenSealed: 's', dateCreated: T0 });
+  await store.insertAccount({ sid, friendlyName: 'Test', authTokenHash: 'h', authTokenSealed: 's', dateCreated: T0 });
   return sid;
 }
 
 /** A workspace with a queue, a workflow, a worker, then a task that gets a pending reservation. */
-function scenario(store: SqliteStore, accountSid: string, seed: number): { engine: WorkspaceEngine; sids: RandomSids; seq: number; log: EngineEvent[] } {
+async function scenario(store: SqliteStore, accountSid: string, seed: number): Promise<{ engine: WorkspaceEngine; sids: RandomSids; seq: number; log: EngineEvent[] }> {
   const sids = new RandomSids(seed);
   const createOptions = { friendlyName: 'Support', at: T0 };
   const { engine, events } = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
-  store.createWorkspace({ sid: engine.workspace.sid, accountSid, sidSeed: seed, createOptions }, events);
+  await store.createWorkspace({ sid: engine.workspace.sid, accountSid, sidSeed: seed, createOptions }, events);
   const log: EngineEvent[] = [...events];
   let seq = 0;
   const run = (command: Command): string => {
@@ -48,27 +51,27 @@ function scenario(store: SqliteStore, accountSid: string, seed: number): { engin
 }
 
 describe('SqliteStore', () => {
-  test('a new file gets the current schema; opening it again applies nothing twice', () => {
+  test('a new file gets the current schema; opening it again applies nothing twice', async () => {
     const path = dbPath();
     // The current schema is the highest numbered file in src/store/migrations.
     const latest = Math.max(...readdirSync(new URL('../../src/store/migrations/', import.meta.url)).filter((f) => /^\d{4}-.+\.sql$/.test(f)).map((f) => Number(f.slice(0, 4))));
     assert.ok(latest >= 4, 'migrations 0001–0004 at least');
     const a = SqliteStore.open(path);
-    assert.equal(a.schemaVersion(), latest);
+    assert.equal(await a.schemaVersion(), latest);
     a.close();
     const b = SqliteStore.open(path);
-    assert.equal(b.schemaVersion(), latest);
+    assert.equal(await b.schemaVersion(), latest);
     b.close();
   });
 
-  test('a workspace rebuilt from its command log after a restart is identical, timers included', () => {
+  test('a workspace rebuilt from its command log after a restart is identical, timers included', async () => {
     const path = dbPath();
     const store = SqliteStore.open(path);
-    const original = scenario(store, account(store), 42);
+    const original = await scenario(store, await account(store), 42);
     store.close();
 
     const reopened = SqliteStore.open(path);
-    const [stored] = reopened.loadWorkspaces();
+    const [stored] = await reopened.loadWorkspaces();
     assert.ok(stored !== undefined);
     assert.equal(stored.commands.length, original.seq);
     const rebuilt = rebuildWorkspace(stored);
@@ -85,23 +88,23 @@ describe('SqliteStore', () => {
     );
     assert.equal(fired.events[0]?.eventType, 'reservation.timeout');
     // Every event that was committed is stored once.
-    const stored_events = reopened.events(stored.sid, 0, Number.MAX_SAFE_INTEGER, 10_000);
+    const stored_events = await reopened.events(stored.sid, 0, Number.MAX_SAFE_INTEGER, 10_000);
     assert.deepEqual(stored_events.map((e) => e.sid), original.log.map((e) => e.sid));
     reopened.close();
   });
 
-  test('after a snapshot, only later commands are kept and the rebuild starts from the snapshot', () => {
+  test('after a snapshot, only later commands are kept and the rebuild starts from the snapshot', async () => {
     const path = dbPath();
     const store = SqliteStore.open(path);
-    const original = scenario(store, account(store), 7);
-    store.saveSnapshot(original.engine.workspace.sid, original.seq, original.engine.snapshot(), original.sids.save());
+    const original = await scenario(store, await account(store), 7);
+    await store.saveSnapshot(original.engine.workspace.sid, original.seq, original.engine.snapshot(), original.sids.save());
     const command: Command = { type: 'createTask', at: T0 + 2000, attributes: '{"type":"sales"}' };
     const out = original.engine.execute(command);
     store.commit([{ workspaceSid: original.engine.workspace.sid, seq: original.seq + 1, command, events: out.events, outbox: [] }]);
     store.close();
 
     const reopened = SqliteStore.open(path);
-    const [stored] = reopened.loadWorkspaces();
+    const [stored] = await reopened.loadWorkspaces();
     assert.ok(stored !== undefined);
     assert.equal(stored.snapshotSeq, original.seq);
     assert.deepEqual(stored.commands.map((c) => c.seq), [original.seq + 1]);
@@ -110,11 +113,11 @@ describe('SqliteStore', () => {
     reopened.close();
   });
 
-  test('a batch that fails half way writes nothing', () => {
+  test('a batch that fails half way writes nothing', async () => {
     const store = SqliteStore.open(dbPath());
-    const original = scenario(store, account(store), 9);
+    const original = await scenario(store, await account(store), 9);
     const ws = original.engine.workspace.sid;
-    const before = store.loadWorkspaces()[0]?.commands.length;
+    const before = (await store.loadWorkspaces())[0]?.commands.length;
     const tick: Command = { type: 'tick', at: T0 + 5000 };
     // The second record reuses a sequence number: the primary key refuses it.
     assert.throws(
@@ -125,11 +128,11 @@ describe('SqliteStore', () => {
         ]),
       (e: unknown) => e instanceof StoreError && /rolled back/.test(e.message),
     );
-    assert.equal(store.loadWorkspaces()[0]?.commands.length, before);
+    assert.equal((await store.loadWorkspaces())[0]?.commands.length, before);
     store.close();
   });
 
-  test('an unwritable path is a StoreError that says what to check', () => {
+  test('an unwritable path is a StoreError that says what to check', async () => {
     assert.throws(() => SqliteStore.open(join(dir, 'missing-folder', 'db.sqlite')), (e: unknown) => e instanceof StoreError && /writable/.test(e.message));
   });
 });

@@ -5,6 +5,7 @@
  * start, the account credentials it created.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { serveStoreArgs } from './store.ts';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
@@ -38,11 +39,12 @@ export interface ServeOptions {
 }
 
 /**
- * Spawns `switchboard serve --port 0 --data-dir <dataDir> --log-level silent` with this Node and
- * returns at once (for a server expected to fail; {@link startServe} waits until it serves).
+ * Spawns `switchboard serve --port 0 --data-dir <dataDir> --log-level silent` with this Node — on
+ * the tests' store: with SWITCHBOARD_TEST_DATABASE_URL, `--database-url` and the data dir's own
+ * `--database-schema` (test/support/store.ts) — and returns at once (for a server expected to fail; {@link startServe} waits until it serves).
  */
 export function spawnServe(dataDir: string, env: NodeJS.ProcessEnv = process.env): ServeRun {
-  const args = [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent'];
+  const args = [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...serveStoreArgs(dataDir)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
@@ -68,6 +70,10 @@ export function startServe(dataDir: string, options: ServeOptions): Promise<Serv
       const sid = /Account SID: (AC[0-9a-f]{32})/.exec(out)?.[1];
       const token = /Auth Token:\s+([0-9a-f]+)\n/.exec(out)?.[1];
       if (options.firstStart && (sid === undefined || token === undefined)) return;
+      if (serveStoreArgs(dataDir).length > 0 && !/data in PostgreSQL/.test(out)) {
+        reject(new Error(`the server was to run on PostgreSQL (SWITCHBOARD_TEST_DATABASE_URL) but says: ${out}`));
+        return;
+      }
       resolve({ ...run, base, credentials: sid !== undefined && token !== undefined ? { sid, token } : null });
     });
   });

@@ -48,7 +48,7 @@ test('event callbacks: signed, in order, with the §9.2 parameters, and only the
   assert.ok((p['EventDescription'] ?? '').length > 0);
   assert.equal(taskCreated.headers['i-twilio-idempotency-token'], p['Sid']);
   assert.deepEqual(rx.invalid, []);
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
 });
 
 test('assignment callback {"instruction":"accept"} accepts the reservation; reject moves the worker', async (ctx) => {
@@ -145,7 +145,7 @@ test('one at a time (eventPipelining 1), in virtual time: a receiver that fails 
   const tokens = new Set(rx.received.slice(0, 3).map((x) => x.headers['i-twilio-idempotency-token']));
   assert.equal(tokens.size, 1, 'retries carry the same idempotency token');
   assert.equal(rx.received[0]?.params['TaskSid'], task.sid);
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
   assert.deepEqual(rx.invalid, []);
 });
 
@@ -180,19 +180,19 @@ test('one at a time (eventPipelining 1), in virtual time: a hanging receiver del
 
 test('restart: rows committed but not delivered are delivered by the next process (at-least-once)', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-'));
-  const first = openRuntime(dataDir);
-  const account = first.createAccount('Acme');
+  const first = await openRuntime(dataDir);
+  const account = await first.createAccount('Acme');
   const rx = await startReceiver(() => account.secret);
   const w = await routableWorkspace(first, account.sid, { eventCallbackUrl: rx.url('/events#rc=1'), eventsFilter: 'task.created' });
   const tasks = await createTasks(first, w.ws, 3);
   rx.on('/assign', reply('{"instruction":"accept"}'));
   const a = await routableWorkspace(first, account.sid, { assignmentCallbackUrl: rx.url('/assign') });
   const assigned = (await first.execute(a.ws, { type: 'createTask', attributes: '{}' })).sid as string;
-  assert.equal(first.store.pendingOutbox(), 4, 'no dispatcher ran: three events and one assignment wait in the outbox');
+  assert.equal(await first.store.pendingOutbox(), 4, 'no dispatcher ran: three events and one assignment wait in the outbox');
   await first.close();
   assert.equal(rx.received.length, 0);
 
-  const second = openRuntime(dataDir);
+  const second = await openRuntime(dataDir);
   const dispatcher = new WebhookDispatcher(second, FAST);
   dispatcher.start();
   try {
@@ -202,7 +202,7 @@ test('restart: rows committed but not delivered are delivered by the next proces
     assert.deepEqual(events.map((x) => x.params['TaskSid']), tasks);
     assert.ok(events.every((x) => x.path === '/events'), 'the fragment is not sent');
     assert.equal(second.workspace(account.sid, a.ws)?.tasks.get(assigned)?.assignmentStatus, 'assigned');
-    assert.equal(second.store.pendingOutbox(), 0);
+    assert.equal(await second.store.pendingOutbox(), 0);
     assert.deepEqual(rx.invalid, []);
   } finally {
     await dispatcher.stop();
@@ -214,8 +214,8 @@ test('restart: rows committed but not delivered are delivered by the next proces
 test('restart, in virtual time: a retry left waiting by the previous process is sent when it is due, with no poll', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-'));
   const clock = new TestClock();
-  const first = openRuntime(dataDir, () => clock.now());
-  const account = first.createAccount('Acme');
+  const first = await openRuntime(dataDir, () => clock.now());
+  const account = await first.createAccount('Acme');
   const rx = await startReceiver(() => account.secret, () => clock.now());
   let failures = 0;
   rx.on('/events', (_, res) => void res.writeHead(failures++ === 0 ? 503 : 204).end());
@@ -229,7 +229,7 @@ test('restart, in virtual time: a retry left waiting by the previous process is 
   await first.close();
   assert.equal(rx.received.length, 1, 'the first attempt failed; its retry is due 1 s later');
 
-  const second = openRuntime(dataDir, () => clock.now());
+  const second = await openRuntime(dataDir, () => clock.now());
   const after = new WebhookDispatcher(second, { scheduler: clock, pollMs: 0 });
   after.start();
   try {
@@ -237,7 +237,7 @@ test('restart, in virtual time: a retry left waiting by the previous process is 
     assert.equal(rx.received.length, 1, 'not before it is due');
     await clock.advance(1);
     assert.deepEqual(rx.received.map((x) => [x.params['TaskSid'], x.at - t0]), [[task, 0], [task, 1_000]]);
-    assert.equal(second.store.pendingOutbox(), 0);
+    assert.equal(await second.store.pendingOutbox(), 0);
     assert.deepEqual(rx.invalid, []);
   } finally {
     await after.stop();

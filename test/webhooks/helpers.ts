@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import twilio from 'twilio';
+import { testStoreOptions } from '../support/store.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import type { Scheduler, Timer } from '../../src/util/scheduler.ts';
@@ -196,8 +197,8 @@ export interface WebhookBench {
  */
 export async function webhookBench(t: TestContext, options: { virtual?: boolean } = {}): Promise<WebhookBench> {
   const clock = options.virtual === true ? new TestClock() : null;
-  const runtime = openRuntime(undefined, clock === null ? undefined : () => clock.now());
-  const account = runtime.createAccount('Acme');
+  const runtime = await openRuntime(undefined, clock === null ? undefined : () => clock.now());
+  const account = await runtime.createAccount('Acme');
   const rx = await startReceiver(() => account.secret, clock === null ? Date.now : () => clock.now());
   const dispatchers: WebhookDispatcher[] = [];
   t.after(async () => {
@@ -225,9 +226,9 @@ export async function createTasks(runtime: Runtime, ws: string, n: number): Prom
   return sids;
 }
 
-/** A runtime on a fresh (or the given) data dir; `clock` (epoch ms) stamps its commands (default: the wall clock). */
-export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-')), clock?: () => number): Runtime {
-  return Runtime.open({ dataDir, synchronous: 'NORMAL', ...(clock === undefined ? {} : { clock }) });
+/** A runtime on a fresh (or the given) data dir, on the tests' store (test/support/store.ts); `clock` (epoch ms) stamps its commands (default: the wall clock). */
+export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-')), clock?: () => number): Promise<Runtime> {
+  return Runtime.open({ ...testStoreOptions(dataDir), synchronous: 'NORMAL', ...(clock === undefined ? {} : { clock }) });
 }
 
 /** A workspace with one queue, one workflow and one available worker; returns their SIDs. */
@@ -236,7 +237,7 @@ export async function routableWorkspace(
   accountSid: string,
   options: { eventCallbackUrl?: string; eventsFilter?: string; assignmentCallbackUrl?: string; fallbackAssignmentCallbackUrl?: string } = {},
 ): Promise<{ ws: string; workflow: string; worker: string; offline: string }> {
-  const { engine } = runtime.createWorkspace(accountSid, {
+  const { engine } = await runtime.createWorkspace(accountSid, {
     friendlyName: 'Support',
     eventCallbackUrl: options.eventCallbackUrl ?? null,
     eventsFilter: options.eventsFilter ?? null,

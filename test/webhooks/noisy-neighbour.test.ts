@@ -131,6 +131,6 @@ test('bounds, in virtual time: one workspace holds at most 32 assignment callbac
   assert.deepEqual(counts(), [70, 70], 'every fallback called once');
   await clock.advance(5_000);
   assert.equal(alerts.filter((x) => x.workspaceSid === a.ws && x.code === 11200).length, 140);
-  assert.equal(runtime.store.pendingOutbox(), 0, 'every row done after its fallback');
+  assert.equal(await runtime.store.pendingOutbox(), 0, 'every row done after its fallback');
   assert.deepEqual([...rx.invalid, ...fallbackRx.invalid], []);
 });

@@ -62,7 +62,7 @@ test('a window of N callbacks in flight on one connection: every event arrives o
   assert.ok(maxPending > 1, `callbacks were pipelined (at most ${maxPending} at the receiver at once)`);
   assert.ok(maxPending <= N, `no more than the window (${maxPending} > ${N})`);
   assert.equal(new Set(rx.received.map((r) => r.remotePort)).size, 1, 'one connection for the lane');
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
   assert.deepEqual(rx.invalid, []);
 });
 
@@ -110,7 +110,7 @@ test('a failure in the middle of a window (virtual time): the failed event is re
   const retry = rx.received[arrivals(fifth)[1] as number];
   assert.equal(retry?.at, t0 + 1_250, 'retried when its backoff was over');
   assert.equal(retry?.headers['i-twilio-idempotency-token'], rx.received[arrivals(fifth)[0] as number]?.headers['i-twilio-idempotency-token']);
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
   assert.deepEqual(rx.invalid, []);
 });
 
@@ -129,7 +129,7 @@ test('an event dropped in the middle of a window (a 4xx is not retried) raises 1
   assert.deepEqual(rx.received.map((r) => r.params['TaskSid']), order);
   assert.deepEqual(alerts.map((a) => [a.code, a.workspaceSid]), [[11200, w.ws]]);
   assert.match(alerts[0]?.message ?? '', /task\.created dropped after 1 attempt\(s\): HTTP 400/);
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
 });
 
 test('a hanging receiver holds up only its own lane (virtual time): another workspace on the same receiver gets its events; the hung head times out after 15 s and the lane resends in order', async (ctx) => {
@@ -171,7 +171,7 @@ test('a hanging receiver holds up only its own lane (virtual time): another work
     slowOrder,
   );
   assert.deepEqual(alerts, []);
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
   assert.deepEqual(rx.invalid, []);
 });
 
@@ -204,5 +204,5 @@ test('a head that times out and is not retried (#rp=5xx) is dropped (virtual tim
   const firstCopies = [...new Set(rx.received.map((x) => x.params['TaskSid']))];
   assert.deepEqual(firstCopies, order);
   assertLastDeliveryOrder(rx.received, new Set([...answered, 0]), order);
-  assert.equal(runtime.store.pendingOutbox(), 0);
+  assert.equal(await runtime.store.pendingOutbox(), 0);
 });

@@ -1,7 +1,7 @@
 /** `/v1/Workspaces/{WS}/Events[/{EV}]` (spec §9.3, §2 filters). Events are read from the store. */
 import type { FastifyInstance } from 'fastify';
 import type { EngineEvent } from '../../engine/index.ts';
-import { accountOf, originOf, pageRequest, queryOf, workspaceOf, type Api } from '../context.ts';
+import { accountOf, originOf, pageRequest, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
 import { eventJson } from '../serializers.ts';
 import { badParameter } from '../twilio-errors.ts';
@@ -40,7 +40,7 @@ export function eventRoutes(app: FastifyInstance, api: Api): void {
       (sid === undefined || e.sid === sid) &&
       (channel === undefined || e.data['task_channel_sid'] === channel || e.data['task_channel_unique_name'] === channel) &&
       filters.every(([key, v]) => e.data[key] === v || (key === 'reservation_sid' && e.resourceType === 'reservation' && e.resourceSid === v));
-    const items = api.runtime.store.events(engine.workspace.sid, startMs, endMs + 1, SCAN_LIMIT).filter(matches);
+    const items = (await api.runtime.store.events(engine.workspace.sid, startMs, endMs + 1, SCAN_LIMIT)).filter(matches);
     const origin = originOf(api, req);
     const account = accountOf(req);
     return page(pageRequest(api, req, 'events'), items, (e) => e.sid, (e) => eventJson(origin, account, engine.workspace.sid, e));
@@ -48,7 +48,8 @@ export function eventRoutes(app: FastifyInstance, api: Api): void {
 
   app.get(`${BASE}/:Sid`, async (req) => {
     const engine = workspaceOf(api, req);
-    const e = found(req, (sid) => api.runtime.store.event(engine.workspace.sid, sid));
+    const stored = await api.runtime.store.event(engine.workspace.sid, pathParam(req, 'Sid'));
+    const e = found(req, () => stored);
     return eventJson(originOf(api, req), accountOf(req), engine.workspace.sid, e);
   });
 }

@@ -62,7 +62,7 @@ export function workspaceRoutes(app: FastifyInstance, api: Api): void {
     const template = body.oneOf('Template', ['NONE', 'FIFO'] as const);
     const prioritizeQueueOrder = body.oneOf('PrioritizeQueueOrder', ORDERS);
     const account = accountOf(req);
-    const { engine } = api.runtime.createWorkspace(account, {
+    const { engine } = await api.runtime.createWorkspace(account, {
       friendlyName,
       eventCallbackUrl: eventCallbackUrl ?? null,
       eventsFilter: filter ?? null,
@@ -97,7 +97,7 @@ export function workspaceRoutes(app: FastifyInstance, api: Api): void {
 
   app.delete('/v1/Workspaces/:Sid', async (req, reply) => {
     own(req);
-    api.runtime.deleteWorkspace(accountOf(req), pathParam(req, 'Sid'));
+    await api.runtime.deleteWorkspace(accountOf(req), pathParam(req, 'Sid'));
     return reply.code(204).send();
   });
 }
