@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+import { testStoreOptions } from '../support/store.ts';
 
 let runtime: Runtime;
 let app: FastifyInstance;
@@ -23,8 +24,8 @@ let account: NewCredentials;
 const LIMITS = { headersTimeoutMs: 400, requestTimeoutMs: 800, keepAliveTimeoutMs: 300, idleTimeoutMs: 5_000, maxConnections: 4 };
 
 before(async () => {
-  runtime = Runtime.open({ dataDir: mkdtempSync(join(tmpdir(), 'switchboard-limits-')) });
-  account = runtime.createAccount('Acme');
+  runtime = await Runtime.open(testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-limits-'))));
+  account = await runtime.createAccount('Acme');
   app = buildApp({ runtime, limits: LIMITS });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
