@@ -490,9 +490,13 @@ export class PostgresStore implements Store {
     const rows = await this.read<Record<string, unknown>>(
       `read the ${kind} lane of ${workspaceSid}`,
       `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE workspace_sid = $1 AND kind = $2 AND delivered_at IS NULL AND id > $3 ORDER BY id LIMIT $4`,
-      [workspaceSid, kind, after, limit],
+      [workspaceSid, kind, after, limit + this.marks.size],
     );
-    return rows.map(outboxRow);
+    // Rows marked done out of lane order (not written yet) are skipped like the written ones.
+    return rows
+      .filter((r) => !this.marks.has(r['id'] as number))
+      .slice(0, limit)
+      .map(outboxRow);
   }
 
   /**

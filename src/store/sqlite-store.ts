@@ -649,10 +649,14 @@ export class SqliteStore implements Store {
   outboxLane(workspaceSid: string, kind: string, limit: number, afterId = -1): Promise<OutboxRow[]> {
     return this.op(() => {
       const after = Math.max(afterId, this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
+      // Rows marked done out of lane order (not written yet) are skipped like the written ones.
       return (
         this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?')
-          .all(workspaceSid, kind, after, this.durableOutboxId, limit) as Record<string, unknown>[]
-      ).map(outboxRow);
+          .all(workspaceSid, kind, after, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
+      )
+        .filter((r) => !this.doneMarks.has(r['id'] as number))
+        .slice(0, limit)
+        .map(outboxRow);
     });
   }
 

@@ -241,6 +241,11 @@ export class WebhookDispatcher {
   private readonly maxPerWorkspace: number;
   private readonly maxPerDestination: number;
   private readonly eventPipelining: number;
+  /**
+   * Event lanes whose last callback failed: they send one callback at a time until one succeeds
+   * (a failing receiver is not sent a window per retry; see `runLane`).
+   */
+  private readonly singleFile = new Set<string>();
   private lastIdleClose = 0;
   /** Running lanes: a call tops up the lane's window with rows committed since (see pump). */
   private readonly laneFill = new Map<string, () => void>();
@@ -484,17 +489,22 @@ export class WebhookDispatcher {
   /**
    * One workspace's event callbacks, in commit order (spec §9.1), with up to `eventPipelining` of
    * them written on the lane's connection before their replies arrive. Replies are handled in
-   * order, so a row is marked done only after every row before it. The timeout of a callback
-   * starts when it heads the window (connect included for the first), so one waiting behind a
-   * slow reply is not charged for it.
+   * order. The timeout of a callback starts when it heads the window (connect included for the
+   * first), so one waiting behind a slow reply is not charged for it.
    *
-   * A failure inside the window: if the failed row is to be retried, it is rescheduled, the rows
-   * written behind it are cancelled and NOT marked done whatever their replies (the receiver may
-   * have got them), and the lane stops; when the retry is due it starts again from the failed row
-   * and sends the later rows again, in order, behind it. If the failed row is dropped (no retry
-   * left or not retryable), it is marked done with alert 11200 and the window goes on. So every
-   * row is received at least once and, for rows A before B, the last time B is sent comes after A
-   * is done; a receiver that de-duplicates on `I-Twilio-Idempotency-Token` sees them in order.
+   * A failure at the head of the window costs every callback at most one delivery per attempt
+   * (issue 11 item 5: before, each retry of a pipelined lane sent again everything behind it, and
+   * 33 events to a receiver answering 500 made 523 deliveries):
+   * - the callbacks written behind the failed head each count that send as an attempt: one the
+   *   receiver answered 2xx is done (it is not sent again), any other is sent again later, in
+   *   order, behind the head; after a timeout or a broken connection their replies cannot be
+   *   trusted, so they are cancelled and count as tried;
+   * - the head is retried after its backoff (or dropped with alert 11200 when it has no retry
+   *   left or is not retryable), and until a callback of the lane succeeds again the lane sends
+   *   ONE callback at a time, so a failing receiver is never sent a window of them per retry;
+   * - a callback whose attempts are used up is dropped (alert 11200) without being sent again.
+   * So a receiver gets each event at most `1 + retries` times, and, for events A before B, B is
+   * never sent before A except inside the window in flight when A failed.
    */
   private async runLane(workspaceSid: string): Promise<void> {
     const window: Sent[] = [];
@@ -517,7 +527,7 @@ export class WebhookDispatcher {
       }, sent.timeoutMs);
     };
     const fillOnce = async (): Promise<void> => {
-      while (this.running && !stopped && window.length < this.eventPipelining) {
+      while (this.running && !stopped && window.length < (this.singleFile.has(workspaceSid) ? 1 : this.eventPipelining)) {
         if (ahead.length === 0) {
           if (!stale) return;
           // Cleared before the read: a commit that wakes the lane while the read is out sets it
@@ -539,6 +549,12 @@ export class WebhookDispatcher {
         if (last !== undefined && last.origin !== origin) return; // a new URL: after this window drains
         ahead.shift();
         const overrides = connectionOverrides(payload.url);
+        if (row.attempts > (overrides.retries ?? this.eventRetries)) {
+          // Its attempts went on sends behind failed callbacks: dropped without another send.
+          this.runtime.store.markOutboxDone(row.id, row.attempts, now, { workspaceSid, kind: 'event' });
+          this.dropped(workspaceSid, payload, row.attempts, 'no attempt left');
+          continue;
+        }
         const controller = new AbortController();
         const sent: Sent = {
           row,
@@ -586,10 +602,11 @@ export class WebhookDispatcher {
       for (const sent of window) sent.controller.abort(new Error('the dispatcher stopped'));
     };
     this.abort.signal.addEventListener('abort', onStop, { once: true });
-    this.laneFill.set(workspaceSid, () => {
+    const laneFill = (): void => {
       stale = true;
       fillLogged();
-    });
+    };
+    this.laneFill.set(workspaceSid, laneFill);
     try {
       await fill();
       while (window.length > 0) {
@@ -601,33 +618,48 @@ export class WebhookDispatcher {
         if (window[0] !== undefined) arm(window[0]);
         const attempts = head.row.attempts + 1;
         if (result.ok) {
+          this.singleFile.delete(workspaceSid);
           this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
           await topUp();
           continue;
+        }
+        // The head failed: nothing more goes on the wire, the callbacks behind it are settled
+        // (see the method's comment), and the lane runs again when its head is due.
+        stopped = true;
+        this.laneFill.delete(workspaceSid);
+        this.singleFile.add(workspaceSid);
+        const behind = window.splice(0);
+        const untrusted = result.failure === 'rt' || result.failure === 'ct';
+        if (untrusted) for (const sent of behind) sent.controller.abort(new Error('cancelled behind a failed callback'));
+        const replies = await Promise.all(behind.map((sent) => sent.result));
+        const now = this.scheduler.now();
+        for (const [i, sent] of behind.entries()) {
+          sent.timer?.cancel();
+          const reply = replies[i] as Result;
+          // Out of lane order: marked without the lane (the lane's head is still pending).
+          if (reply.ok && !untrusted) this.runtime.store.markOutboxDone(sent.row.id, sent.row.attempts + 1, now);
+          else await this.scheduler.track(this.runtime.store.rescheduleOutbox(sent.row.id, sent.row.attempts + 1, now));
         }
         const retryOn = head.overrides.retryOn ?? DEFAULT_RETRY_ON;
         const retryable = retryOn.has('all') || retryOn.has(result.failure) || (result.detail === 'HTTP 429' && retryOn.has('429'));
         const retries = head.overrides.retries ?? this.eventRetries;
         if (retryable && attempts <= retries) {
-          const due = this.scheduler.now() + this.retryDelay(attempts);
+          const due = now + this.retryDelay(attempts);
           // Written before the lane ends: a lane started after it must see the row wait for its retry.
-          // The rows behind it are cancelled first (the HTTP client would otherwise send them again
-          // on a new connection while the write is out), and no fill may send more meanwhile.
-          stopped = true;
-          this.laneFill.delete(workspaceSid);
-          for (const sent of window) sent.controller.abort(new Error('cancelled behind a failed callback'));
           await this.scheduler.track(this.runtime.store.rescheduleOutbox(head.row.id, attempts, due));
           this.wakeAt(due);
-          return; // the lane resumes when the retry is due; later events (cancelled below) wait behind it
+          return; // the lane resumes when the retry is due; the callbacks behind wait for it
         }
-        this.runtime.store.markOutboxDone(head.row.id, attempts, this.scheduler.now(), { workspaceSid, kind: 'event' });
-        this.onAlert({
-          code: 11200,
-          workspaceSid,
-          url: stripFragment(head.payload.url),
-          message: `event callback ${head.payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${result.detail}`,
-        });
-        await topUp();
+        this.runtime.store.markOutboxDone(head.row.id, attempts, now, { workspaceSid, kind: 'event' });
+        this.dropped(workspaceSid, head.payload, attempts, result.detail);
+        // Dropped: the lane goes on from the row after it (the rows behind it were written again
+        // with their new attempt counts), one callback at a time.
+        ahead = [];
+        lastReadId = head.row.id;
+        stale = true;
+        stopped = false;
+        this.laneFill.set(workspaceSid, laneFill);
+        await fill();
       }
     } finally {
       this.laneFill.delete(workspaceSid);
@@ -638,6 +670,16 @@ export class WebhookDispatcher {
       await Promise.allSettled(window.map((sent) => sent.result));
       for (const sent of window) sent.timer?.cancel();
     }
+  }
+
+  /** Alert 11200 for an event callback given up on after `attempts` attempts. */
+  private dropped(workspaceSid: string, payload: WebhookPayload, attempts: number, detail: string): void {
+    this.onAlert({
+      code: 11200,
+      workspaceSid,
+      url: stripFragment(payload.url),
+      message: `event callback ${payload.params['EventType'] ?? ''} dropped after ${attempts} attempt(s): ${detail}`,
+    });
   }
 
   /**
