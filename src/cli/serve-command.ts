@@ -32,7 +32,7 @@ export interface ServeOptions {
  * is 1 (see data-dir-lock.ts).
  */
 export async function runServeCommand(opts: ServeOptions): Promise<void> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   // The data directory is locked with PostgreSQL too (it holds the server key). That keeps two
   // servers started on one data directory apart, not two servers on one database: running several
   // nodes on one PostgreSQL database needs the per-workspace leases of a later issue.

@@ -209,7 +209,8 @@ export class Runtime {
     const databaseUrl = options.databaseUrl === undefined ? undefined : checkDatabaseUrl(options.databaseUrl);
     if (options.databaseSchema !== undefined && databaseUrl === undefined) throw new RangeError('databaseSchema: only with databaseUrl (a PostgreSQL database)');
     const dataDir = options.dataDir ?? './data';
-    mkdirSync(dataDir, { recursive: true });
+    // Owner only (issue 11 item 7): the folder holds the database and the server key.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const key = serverKey(dataDir);
     const store: Store =
       databaseUrl === undefined

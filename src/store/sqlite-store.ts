@@ -9,7 +9,7 @@
  * thread pool ({@link SqliteStore.commit} with `onDurable`), and WAL checkpoints run in a worker
  * thread with its own connection (checkpointer.ts).
  */
-import { closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -115,10 +115,16 @@ export class SqliteStore implements Store {
     this.insertOutbox = db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)');
   }
 
-  /** Opens (creating if needed) the database file and applies pending migrations. */
+  /**
+   * Opens (creating if needed) the database file and applies pending migrations. The file and its
+   * WAL and shared-memory files are readable by the owner only (0600; issue 11 item 7): they hold
+   * every workspace's data, hashed credentials and sealed auth tokens. An existing file with wider
+   * permissions is tightened.
+   */
   static open(path: string, options: StoreOptions = {}): SqliteStore {
     let db: DatabaseSync;
     try {
+      ownerOnly(path);
       db = new DatabaseSync(path);
       // FULL is kept by syncing the WAL file here (see StoreOptions.synchronous), so the
       // connection runs at NORMAL; the migrations below are synced at once.
@@ -778,6 +784,26 @@ function outboxRow(r: Record<string, unknown>): OutboxRow {
     attempts: r['attempts'] as number,
     nextAttemptAt: r['next_attempt_at'] as number,
   };
+}
+
+/**
+ * Creates `path` (and tightens it and its `-wal` / `-shm` files, if present) with mode 0600, before
+ * SQLite opens it: SQLite gives the journal files the database file's permissions. A path that
+ * cannot be created is left to SQLite's own error.
+ */
+function ownerOnly(path: string): void {
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch {
+    return;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch {
+      // Absent (no WAL yet) or not ours to change: nothing to tighten.
+    }
+  }
 }
 
 /** Applies the numbered migrations in migrations/ that the database has not seen, in order. */

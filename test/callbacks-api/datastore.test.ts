@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import { queryTestDatabase } from '../support/store.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 
 let h: CbHarness;
@@ -33,6 +36,11 @@ test('templates: the token is shown once; bad input names the field', async () =
   const fetched = await h.call('GET', `${path}/${created.body.sid}`);
   assert.equal(fetched.status, 200);
   assert.equal(fetched.body.token, undefined, 'the token is not shown again');
+  // Nor kept: the stored state holds its SHA-256, not the token (issue 11 item 7).
+  const stored = await queryTestDatabase<{ datastore: string }>(dirname(h.databasePath), 'SELECT datastore FROM callback_state');
+  assert.ok(stored.length > 0);
+  for (const row of stored) assert.equal(row.datastore.includes(created.body.token as string), false, 'the token is not in the database');
+  assert.ok(stored.some((row) => row.datastore.includes(createHash('sha256').update(created.body.token as string).digest('hex'))), 'its hash is');
   assert.equal((await h.call('GET', path)).body.data_set_templates.length >= 1, true);
   const badTtl = await h.call('POST', path, { FriendlyName: 'X', DataKeys: 'A', TimeToExpire: '49' });
   assert.equal(badTtl.status, 400);
