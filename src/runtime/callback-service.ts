@@ -77,9 +77,4 @@ export class CallbackService {
       return {};
     });
   }
-
-  /** Runs every workspace's due work now (tests that move a clock by hand). */
-  pump(): Promise<void> {
-    return this.runtime.pump();
-  }
 }

@@ -368,17 +368,6 @@ export class Runtime {
     return this.enqueue(host.workspaceSid, (ctx) => this.callbacks.run(host, ctx, op)) as Promise<T>;
   }
 
-  /**
-   * Queues the due work of every workspace (engine timers, callback deadlines, the telephone port's
-   * outcomes) for the next turn and resolves once it is on disk. The timer does this by itself;
-   * tests that move a clock by hand call it.
-   */
-  async pump(): Promise<void> {
-    const port = this.callbacks.telephony;
-    port?.deliverUntil?.(this.scheduler.now());
-    await Promise.all([...this.hosts.keys()].map((sid) => this.enqueue(sid, (ctx) => this.tick(sid, ctx)).catch(() => undefined)));
-  }
-
   /** Queues `run` for the next turn (see {@link Pending}). */
   private enqueue(workspaceSid: string, run: (ctx: CoreContext) => unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
