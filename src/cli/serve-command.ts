@@ -75,10 +75,13 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   let created: { sid: string; secret: string } | null = null;
   if (runtime.accountCount === 0) created = await runtime.createAccount('Default account');
   const callbacks = new CallbackService(runtime);
-  const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
+  // One clock for the whole server: the app, the runtime's cores and the dispatcher all read the
+  // runtime's scheduler (the wall clock here; tests run the same wiring on a VirtualScheduler).
+  const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
   const address = await app.listen({ host: opts.host, port: opts.port });
   // Event and assignment callbacks, from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {
+    scheduler: runtime.scheduler,
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
     // No telephony yet: dequeue/call/redirect/conference are recorded, not placed (docs/webhooks.md).
     onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction recorded (no call placed)'),

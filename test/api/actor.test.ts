@@ -60,13 +60,12 @@ test('REST-caused events carry the account or API key that sent the request; tim
   assert.equal(activity?.actorType, 'api_key');
   assert.equal(activity?.actorSid, key.sid);
 
-  // A timer: the reservation times out after 1 s without anyone sending a command.
-  const deadline = Date.now() + 10_000;
-  let timedOut: Ev | undefined;
-  while (timedOut === undefined && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    timedOut = (await events(ws.sid, { taskSid: task.sid })).find((e) => e.eventType === 'reservation.timeout');
-  }
+  // A timer: the reservation times out after 1 s (virtual) without anyone sending a command.
+  const timeoutOf = async (): Promise<Ev | undefined> => (await events(ws.sid, { taskSid: task.sid })).find((e) => e.eventType === 'reservation.timeout');
+  await h.clock.advance(999);
+  assert.equal(await timeoutOf(), undefined, 'not before the 1 s reservation timeout');
+  await h.clock.advance(1);
+  const timedOut = await timeoutOf();
   assert.ok(timedOut !== undefined, 'the reservation timed out');
   assert.equal(timedOut.actorType, 'workspace');
   assert.equal(timedOut.actorSid, ws.sid);

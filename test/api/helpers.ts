@@ -2,6 +2,10 @@
  * Test harness for the HTTP API: a real Runtime on a temp data dir (and the tests' store: test/support/store.ts), the app listening on
  * 127.0.0.1, an account, the official twilio client pointed at it, and a validator of JSON
  * bodies against the OpenAPI response schemas (`nullable: true` handled by ajv).
+ *
+ * Time is virtual: one VirtualScheduler is the runtime's clock and timers and the app's clock
+ * (and the scheduler of any webhook dispatcher a test adds). `await h.clock.advance(ms)` skips it,
+ * firing every timer due on the way (reservation timeouts, TTLs, snapshots …); no test sleeps.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import { testStoreOptions } from '../support/store.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 
 export type Client = ReturnType<typeof twilio>;
 
@@ -26,8 +31,10 @@ export interface Harness {
   base: string;
   account: NewCredentials;
   client: Client;
-  /** Clock: now, and move it forward. */
-  clock: { now: () => number; advance: (ms: number) => void };
+  /** The virtual time the runtime and the app run on (pass it to a dispatcher or a reopened runtime). */
+  scheduler: VirtualScheduler;
+  /** Clock: now, and skip `ms` forward, firing every timer due on the way (await it). */
+  clock: { now: () => number; advance: (ms: number) => Promise<void> };
   /** The last response body the client received, parsed. */
   lastBody: (client?: Client) => unknown;
   /** Raw request with Basic auth (default: the harness account). */
@@ -38,9 +45,9 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-api-'));
-  let offset = 0;
-  const clock = { now: () => Date.now() + offset, advance: (ms: number) => void (offset += ms) };
-  const runtime = await Runtime.open({ ...testStoreOptions(dataDir), clock: clock.now });
+  const scheduler = new VirtualScheduler();
+  const clock = { now: () => scheduler.now(), advance: (ms: number) => scheduler.advance(ms) };
+  const runtime = await Runtime.open({ ...testStoreOptions(dataDir), scheduler });
   const app = buildApp({ runtime, clock: clock.now });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
@@ -72,6 +79,7 @@ export async function startHarness(): Promise<Harness> {
     base,
     account,
     client,
+    scheduler,
     clock,
     lastBody,
     raw,

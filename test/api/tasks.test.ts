@@ -46,14 +46,14 @@ test('tasks: create, fetch with ETag, update, list with filters and pages, cance
   const t2 = await ws.tasks.create({ attributes: JSON.stringify({ vip: true }), taskChannel: 'chat' });
   assert.equal(t2.priority, 50, 'the workflow has one workflow: WorkflowSid may be left out; the target sets the priority');
   assert.equal(t2.taskChannelUniqueName, 'chat');
-  const t3 = await ws.tasks.create({ workflowSid: s.workflow, priority: 1, virtualStartTime: new Date(Date.now() - 3_600_000) });
+  const t3 = await ws.tasks.create({ workflowSid: s.workflow, priority: 1, virtualStartTime: new Date(h.clock.now() - 3_600_000) });
   assertSchema('workspace.task', h.lastBody());
 
   const fetched = await h.raw('GET', `/v1/Workspaces/${s.wsSid}/Tasks/${t1.sid}`);
   assertSchema('workspace.task', fetched.body);
   const tag = fetched.headers.get('etag');
   assert.ok(tag !== null);
-  h.clock.advance(5_000);
+  await h.clock.advance(5_000);
   const upd = await ws.tasks(t1.sid).update({ attributes: JSON.stringify({ type: 'billing' }), priority: 7, ifMatch: tag });
   assertSchema('workspace.task', h.lastBody());
   assert.equal(upd.attributes, JSON.stringify({ type: 'billing' }));

@@ -26,7 +26,9 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  dispatcher = new WebhookDispatcher(h.runtime, { clock: h.now, pollMs: 20 });
+  // On the harness's virtual time: deliveries are tracked, so `settle()` returns once every event a
+  // command produced has been delivered (no poll, no sleep).
+  dispatcher = new WebhookDispatcher(h.runtime, { scheduler: h.scheduler, pollMs: 0 });
   dispatcher.start();
 });
 after(async () => {
@@ -41,7 +43,8 @@ test('callback.* events are in the Events resource and reach the event callback 
   const ct = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets`, { TaskQueueSid: h.queueSid, Configuration: JSON.stringify({ minimumCallbackDelaySeconds: 600 }) })).body;
   const cb = (await h.call('POST', `/v1/Workspaces/${h.ws}/CallTargets/${ct.sid}/Callbacks`, { PhoneNumber: '+14155550190' })).body;
   await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${cb.sid}`, { Status: 'canceled' });
-  for (let i = 0; i < 100 && received.filter((r) => r['ResourceSid'] === cb.sid).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  await h.scheduler.settle();
+  assert.equal(await h.runtime.store.pendingOutbox(), 0, 'everything in the outbox was delivered');
   const ours = received.filter((r) => r['ResourceSid'] === cb.sid);
   assert.deepEqual(ours.map((r) => r['EventType']), ['callback.registered', 'callback.canceled']);
   assert.equal(ours[0]!['ResourceType'], 'callback');
@@ -73,8 +76,10 @@ test('EventsFilter naming only a callback event type: only those events reach th
   await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${first.sid}`, { Status: 'canceled' });
   await h.call('POST', `/v1/Workspaces/${h.ws}/Callbacks/${second.sid}`, { Status: 'canceled' });
   const mine = () => received.filter((r) => r['ResourceSid'] === first.sid || r['ResourceSid'] === second.sid || r['ResourceSid'] === task.sid);
-  for (let i = 0; i < 100 && mine().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 200)); // anything else would have arrived by now
+  // Quiet: every delivery set off has been answered and nothing is left in the outbox, so
+  // nothing else is on its way (no "wait 200 ms for anything else").
+  await h.scheduler.settle();
+  assert.equal(await h.runtime.store.pendingOutbox(), 0, 'nothing left to deliver');
   assert.deepEqual(mine().map((r) => [r['ResourceSid'], r['EventType']]), [[first.sid, 'callback.canceled'], [second.sid, 'callback.canceled']]);
   // The events were still written (the Events resource lists every type).
   const registered = await wsc.events.list({ eventType: 'callback.registered' });

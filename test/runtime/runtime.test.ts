@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
+import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
 
@@ -34,8 +35,7 @@ test('auth tokens and API keys authenticate; secrets are not stored in clear', a
 
 test('concurrent writes are committed together and survive a crash; timers keep their remaining time', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const c = clock();
-  const rt = await Runtime.open({ ...testStoreOptions(dataDir), clock: c.now });
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), scheduler: new VirtualScheduler(T0) }); // its time never moves: its timers never fire
   const account = await rt.createAccount('Acme');
   const { engine } = await rt.createWorkspace(account.sid, { friendlyName: 'Support' });
   const ws = engine.workspace.sid;
@@ -52,8 +52,8 @@ test('concurrent writes are committed together and survive a crash; timers keep 
   assert.equal(bad.rejection?.field, 'Attributes');
 
   // The process dies here: no close(), no snapshot. 30 s later a new process opens the file.
-  c.set(T0 + 30_000);
-  const after = await Runtime.open({ ...testStoreOptions(dataDir), clock: c.now });
+  const later = new VirtualScheduler(T0 + 30_000);
+  const after = await Runtime.open({ ...testStoreOptions(dataDir), scheduler: later });
   const restored = after.workspace(account.sid, ws);
   assert.ok(restored !== undefined);
   assert.equal(after.workspace('AC' + '0'.repeat(32), ws), undefined, 'another account does not see it');
@@ -61,11 +61,14 @@ test('concurrent writes are committed together and survive a crash; timers keep 
   assert.equal(restored.tasks.size, 50);
   const reservation = restored.reservations.get(reserved.resourceSid);
   assert.equal(reservation?.reservationStatus, 'pending');
-  // The reservation was made at T0 and times out 120 s later: 90 s after the restart.
+  // The reservation was made at T0 and times out 120 s later: 90 s after the restart, on the
+  // restarted runtime's own timer.
   assert.equal(restored.nextDeadline(), T0 + 120_000);
-  c.set(T0 + 120_000);
-  const tick = await after.execute(ws, { type: 'tick' });
-  assert.equal(tick.events[0]?.eventType, 'reservation.timeout');
+  await later.advanceTo(T0 + 120_000 - 1);
+  assert.equal(restored.reservations.get(reserved.resourceSid)?.reservationStatus, 'pending', 'not before its remaining 90 s');
+  await later.advanceTo(T0 + 120_000);
+  assert.equal(restored.reservations.get(reserved.resourceSid)?.reservationStatus, 'timeout', 'timed out at T0 + 120 s');
+  assert.ok((await after.store.events(ws, T0, T0 + 120_001, 1_000)).some((e) => e.eventType === 'reservation.timeout' && e.at === T0 + 120_000), 'and the event is on disk');
   await after.close();
   // `rt` stands for the dead process: it is never closed (closing would write its stale snapshot).
 });

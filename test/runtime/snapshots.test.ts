@@ -8,13 +8,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { testStoreOptions } from '../support/store.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
+import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 
 test('a due snapshot waits until no command came for a while; a long log is snapshotted at once', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const rt = await Runtime.open({ ...testStoreOptions(dataDir), snapshotEvery: 10, forceSnapshotAfter: 40 });
+  const scheduler = new VirtualScheduler();
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), scheduler, snapshotEvery: 10, forceSnapshotAfter: 40 });
   const account = await rt.createAccount('Acme');
   const ws = (await rt.createWorkspace(account.sid, { friendlyName: 'Support' })).engine.workspace.sid;
   // After the writes handed to the store so far (it writes in call order; pendingOutbox waits for them).
@@ -30,19 +31,21 @@ test('a due snapshot waits until no command came for a while; a long log is snap
 
   await create(12);
   assert.equal(await snapshotSeq(), 0, 'due, but not taken in the same turn as the commit');
-  // A command every 40 ms for 400 ms: never quiet for 250 ms, so no snapshot yet.
+  // A command every 40 ms (virtual) for 400 ms: never quiet for 250 ms, so no snapshot yet.
   for (let i = 0; i < 10; i++) {
-    await sleep(40);
+    await scheduler.advance(40);
     await create(1);
   }
   assert.equal(await snapshotSeq(), 0, 'not quiet yet');
-  for (let waited = 0; (await snapshotSeq()) === 0 && waited < 3_000; waited += 50) await sleep(50);
-  assert.equal(await snapshotSeq(), 22, 'taken once quiet');
+  await scheduler.advance(249);
+  assert.equal(await snapshotSeq(), 0, 'quiet for 249 ms only');
+  await scheduler.advance(1);
+  assert.equal(await snapshotSeq(), 22, 'taken once quiet for 250 ms');
 
   await create(40);
   assert.equal(await snapshotSeq(), 62, 'forceSnapshotAfter commands: taken at once');
 
-  const reopened = await Runtime.open(testStoreOptions(dataDir));
+  const reopened = await Runtime.open({ ...testStoreOptions(dataDir), scheduler });
   assert.equal(reopened.workspace(account.sid, ws)?.queues.size, 62);
   await reopened.close();
   await rt.close();

@@ -41,6 +41,9 @@ test('disk full: refused writes answer 503 and are not visible; writes succeed a
 
   // Space returns: the next writes succeed without a restart.
   await full.stop();
+  // Virtual time stands still unless moved: make `second` younger than `first`, as on the wall
+  // clock, so that routing has one oldest task to offer (equal ages would tie).
+  await h.clock.advance(1_000);
   const second = await wsc.tasks.create({ workflowSid: workflow.sid, attributes: '{"n":3}' });
   await wsc.workers(worker.sid).update({ activitySid: available.sid });
   const reserved = await wsc.tasks(first.sid).fetch();

@@ -29,11 +29,14 @@ test('SIGTERM under load: exit 0, every acknowledged create survives, the restar
     const acknowledged = new Set<string>();
     let failed = 0;
     let stop = false;
+    let reached = (): void => undefined;
+    const twoHundred = new Promise<void>((resolve) => (reached = resolve));
     const creator = async (): Promise<void> => {
       while (!stop) {
         try {
           const t = await w.tasks.create({ attributes: JSON.stringify({ n: acknowledged.size }) });
           acknowledged.add(t.sid);
+          if (acknowledged.size >= 200) reached();
         } catch {
           failed += 1;
           return; // the server is going away
@@ -41,7 +44,9 @@ test('SIGTERM under load: exit 0, every acknowledged create survives, the restar
       }
     };
     const creators = Array.from({ length: 8 }, () => creator());
-    while (acknowledged.size < 200) await new Promise((r) => setTimeout(r, 5));
+    // SIGTERM once 200 creates were acknowledged (on the event, not a poll); fail if the server died first.
+    const early = await Promise.race([twoHundred.then(() => null), first.exit]);
+    assert.equal(early, null, `the server exited before 200 creates: ${JSON.stringify(early)}`);
     const termAt = Date.now();
     first.child.kill('SIGTERM');
     const { code, signal } = await first.exit;

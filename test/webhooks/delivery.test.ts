@@ -214,7 +214,7 @@ test('restart: rows committed but not delivered are delivered by the next proces
 test('restart, in virtual time: a retry left waiting by the previous process is sent when it is due, with no poll', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-'));
   const clock = new TestClock();
-  const first = await openRuntime(dataDir, () => clock.now());
+  const first = await openRuntime(dataDir, clock);
   const account = await first.createAccount('Acme');
   const rx = await startReceiver(() => account.secret, () => clock.now());
   let failures = 0;
@@ -229,7 +229,7 @@ test('restart, in virtual time: a retry left waiting by the previous process is 
   await first.close();
   assert.equal(rx.received.length, 1, 'the first attempt failed; its retry is due 1 s later');
 
-  const second = await openRuntime(dataDir, () => clock.now());
+  const second = await openRuntime(dataDir, clock);
   const after = new WebhookDispatcher(second, { scheduler: clock, pollMs: 0 });
   after.start();
   try {

@@ -40,7 +40,11 @@ export interface Receiver {
   invalid: string[];
   /** Per path: how to answer (default 204). */
   on: (path: string, handler: Handler) => void;
-  /** Resolves when `predicate` holds over what was received (polls; fails after `ms`). */
+  /**
+   * Resolves when `predicate` holds over what was received: checked now and after each request
+   * has been handled (event-driven, no poll); rejects if it does not hold within `ms` of real time
+   * (a generous bound for real I/O on 127.0.0.1, not a wait for a timer).
+   */
   waitFor: (predicate: (received: Received[]) => boolean, ms?: number) => Promise<void>;
   close: () => Promise<void>;
 }
@@ -50,6 +54,8 @@ export async function startReceiver(authToken: () => string, now: () => number =
   const received: Received[] = [];
   const invalid: string[] = [];
   const handlers = new Map<string, Handler>();
+  /** Called after each request was handled (see `waitFor`). */
+  const arrivals = new Set<() => void>();
   let base = '';
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -71,6 +77,7 @@ export async function startReceiver(authToken: () => string, now: () => number =
       const handler = handlers.get(path.split('?')[0] as string);
       if (handler !== undefined) handler(r, res);
       else res.writeHead(204).end();
+      for (const arrived of [...arrivals]) arrived();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -80,13 +87,24 @@ export async function startReceiver(authToken: () => string, now: () => number =
     received,
     invalid,
     on: (path, handler) => void handlers.set(path, handler),
-    waitFor: async (predicate, ms = 5_000) => {
-      const deadline = Date.now() + ms;
-      while (!predicate(received)) {
-        if (Date.now() > deadline) throw new Error(`timed out; received ${JSON.stringify(received.map((r) => [r.path, r.params['EventType']]))}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
+    waitFor: (predicate, ms = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (predicate(received)) return resolve();
+        const check = (): void => {
+          if (!predicate(received)) return;
+          done();
+          resolve();
+        };
+        const failAfter = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${ms} ms; received ${JSON.stringify(received.map((r) => [r.path, r.params['EventType']]))}`));
+        }, ms);
+        const done = (): void => {
+          clearTimeout(failAfter);
+          arrivals.delete(check);
+        };
+        arrivals.add(check);
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -197,7 +215,7 @@ export interface WebhookBench {
  */
 export async function webhookBench(t: TestContext, options: { virtual?: boolean } = {}): Promise<WebhookBench> {
   const clock = options.virtual === true ? new TestClock() : null;
-  const runtime = await openRuntime(undefined, clock === null ? undefined : () => clock.now());
+  const runtime = await openRuntime(undefined, clock ?? undefined);
   const account = await runtime.createAccount('Acme');
   const rx = await startReceiver(() => account.secret, clock === null ? Date.now : () => clock.now());
   const dispatchers: WebhookDispatcher[] = [];
@@ -226,9 +244,13 @@ export async function createTasks(runtime: Runtime, ws: string, n: number): Prom
   return sids;
 }
 
-/** A runtime on a fresh (or the given) data dir, on the tests' store (test/support/store.ts); `clock` (epoch ms) stamps its commands (default: the wall clock). */
-export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-')), clock?: () => number): Promise<Runtime> {
-  return Runtime.open({ ...testStoreOptions(dataDir), synchronous: 'NORMAL', ...(clock === undefined ? {} : { clock }) });
+/**
+ * A runtime on a fresh (or the given) data dir, on the tests' store (test/support/store.ts);
+ * `scheduler`: its clock and timers (default: the wall clock) — a virtual bench passes its
+ * {@link TestClock}, so the engine's timers (reservation timeouts …) skip with the dispatcher's.
+ */
+export function openRuntime(dataDir = mkdtempSync(join(tmpdir(), 'switchboard-wh-')), scheduler?: Scheduler): Promise<Runtime> {
+  return Runtime.open({ ...testStoreOptions(dataDir), synchronous: 'NORMAL', ...(scheduler === undefined ? {} : { scheduler }) });
 }
 
 /** A workspace with one queue, one workflow and one available worker; returns their SIDs. */

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebhookDispatcher, type RecordedInstruction, type WebhookAlert } from '../../src/webhooks/dispatcher.ts';
 import { assertRestError, assertSchema, startHarness, type Harness } from '../api/helpers.ts';
-import { FAST, startReceiver, type Receiver } from './helpers.ts';
+import { startReceiver, type Receiver } from './helpers.ts';
 
 let h: Harness;
 let rx: Receiver;
@@ -24,8 +24,10 @@ const replies = new Map<string, unknown>();
 
 before(async () => {
   h = await startHarness();
-  rx = await startReceiver(() => h.account.secret);
-  dispatcher = new WebhookDispatcher(h.runtime, { ...FAST, clock: h.clock.now, onAlert: (a) => alerts.push(a), onInstruction: (r) => recorded.push(r) });
+  rx = await startReceiver(() => h.account.secret, h.clock.now);
+  // On the harness's virtual time: deliveries are tracked, so `settle()` returns once every
+  // callback a command set off has been answered and its reply committed.
+  dispatcher = new WebhookDispatcher(h.runtime, { scheduler: h.scheduler, pollMs: 0, onAlert: (a) => alerts.push(a), onInstruction: (r) => recorded.push(r) });
   dispatcher.start();
 });
 after(async () => {
@@ -70,12 +72,13 @@ async function reservationOf(w: World, taskSid: string): Promise<{ sid: string; 
   return { sid: list[0]?.sid as string, status: list[0]?.reservationStatus as string };
 }
 
-async function waitUntil(what: string, predicate: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; alerts ${JSON.stringify(alerts)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * Lets every callback in flight be delivered and answered and every reply be committed, without
+ * moving virtual time; then `predicate` must hold (it is not polled: the system is quiet).
+ */
+async function settled(what: string, predicate: () => boolean | Promise<boolean>): Promise<void> {
+  await h.scheduler.settle();
+  assert.ok(await predicate(), `${what}; alerts ${JSON.stringify(alerts)}`);
 }
 
 /** The reservation's events as the twilio client lists them. */
@@ -89,7 +92,7 @@ test('dequeue from the assignment callback: accepted; the instruction and its pa
   rx.on('/assign/dequeue2', (_, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(reply)));
   await h.client.taskrouter.v1.workspaces(w.ws).workflows(w.workflow).update({ assignmentCallbackUrl: rx.url('/assign/dequeue2') });
   const task = await h.client.taskrouter.v1.workspaces(w.ws).tasks.create({ attributes: JSON.stringify({ type: 'call' }) });
-  await waitUntil('the task to be assigned', async () => (await h.client.taskrouter.v1.workspaces(w.ws).tasks(task.sid).fetch()).assignmentStatus === 'assigned');
+  await settled('the task is assigned', async () => (await h.client.taskrouter.v1.workspaces(w.ws).tasks(task.sid).fetch()).assignmentStatus === 'assigned');
   const r = await reservationOf(w, task.sid);
   assert.equal(r.status, 'accepted');
 
@@ -111,7 +114,7 @@ test('dequeue from the assignment callback: accepted; the instruction and its pa
   assert.equal(created?.eventData['instruction'], undefined, 'only the accepting command carries the instruction');
   assert.ok(recorded.some((x) => x.reservationSid === r.sid && x.instruction === 'dequeue' && x.accepted));
 
-  await rx.waitFor((all) => all.some((x) => x.path === '/events/dequeue' && x.params['EventType'] === 'reservation.accepted'));
+  assert.ok(rx.received.some((x) => x.path === '/events/dequeue' && x.params['EventType'] === 'reservation.accepted'), 'the event callback was sent');
   const callback = rx.received.find((x) => x.path === '/events/dequeue' && x.params['EventType'] === 'reservation.accepted');
   assert.equal(callback?.params['Instruction'], 'dequeue');
   assert.equal(callback?.params['InstructionFrom'], '+15550001111');
@@ -165,9 +168,7 @@ test('call: accepts only with accept=true; redirect: likewise; conference: accep
     const w = await world(c.name, c.reply);
     const ws = h.client.taskrouter.v1.workspaces(w.ws);
     const task = await ws.tasks.create({ attributes: JSON.stringify(c.taskAttributes ?? {}) });
-    await rx.waitFor((all) => all.some((x) => x.path === `/assign/${c.name}`));
-    await waitUntil(`${c.name}: the instruction to be taken`, () => recorded.some((x) => x.workspaceSid === w.ws));
-    await dispatcher.idle();
+    await settled(`${c.name}: the assignment callback was answered and its instruction taken`, () => rx.received.some((x) => x.path === `/assign/${c.name}`) && recorded.some((x) => x.workspaceSid === w.ws));
     const r = await reservationOf(w, task.sid);
     assert.equal(r.status, c.accepts ? 'accepted' : 'pending', c.name);
     assert.equal((await ws.tasks(task.sid).fetch()).assignmentStatus, c.accepts ? 'assigned' : 'reserved', c.name);
@@ -202,8 +203,7 @@ test('invalid instruction parameters raise TaskRouter alerts and leave the reser
   for (const [name, reply, code, message, workerAttributes] of cases) {
     const w = await world(name, reply, workerAttributes);
     const task = await h.client.taskrouter.v1.workspaces(w.ws).tasks.create({ attributes: '{}' });
-    await rx.waitFor((all) => all.some((x) => x.path === `/assign/${name}`));
-    await waitUntil(`${name}: an alert`, () => alerts.some((a) => a.workspaceSid === w.ws));
+    await settled(`${name}: the assignment callback was answered with an alert`, () => rx.received.some((x) => x.path === `/assign/${name}`) && alerts.some((a) => a.workspaceSid === w.ws));
     const alert = alerts.find((a) => a.workspaceSid === w.ws);
     assert.equal(alert?.code, code, `${name}: ${JSON.stringify(alert)}`);
     assert.match(alert?.message ?? '', message, name);
@@ -298,7 +298,7 @@ test('a reject reply that would offer the task straight back is refused with ale
     const w = await replyingWorld(name, reply);
     const ws = h.client.taskrouter.v1.workspaces(w.ws);
     const task = await ws.tasks.create({ workflowSid: w.workflow, ...(direct ? { routingTarget: w.worker } : {}) });
-    await waitUntil(`${name}: the 40100 alert`, () => alerts.some((a) => a.workspaceSid === w.ws));
+    await settled(`${name}: the 40100 alert`, () => alerts.some((a) => a.workspaceSid === w.ws));
     const mine = alerts.filter((a) => a.workspaceSid === w.ws);
     assert.deepEqual(mine.map((a) => [a.code, a.url]), [[40100, rx.url(`/assign/${name}`)]], name);
     assert.match(mine[0]?.message ?? '', /^reject: Your Reject instruction does not include a valid activity_sid parameter: /, name);
@@ -309,10 +309,11 @@ test('a reject reply that would offer the task straight back is refused with ale
     assert.equal(w.callbacks(), 1, `${name}: one assignment callback`);
     assert.equal((await ws.workers(w.worker).fetch()).activitySid, w.available, `${name}: the worker keeps its activity`);
 
-    // The reservation times out (the workflow's 120 s) like any unanswered one: the worker goes to
-    // the workspace's timeout activity (Offline) and is no longer offered the task.
-    h.clock.advance(121_000);
-    await ws.update({ friendlyName: `${name} later` }); // any write runs the engine's due timers
+    // The reservation times out (the workflow's 120 s) like any unanswered one, on its own timer:
+    // the worker goes to the workspace's timeout activity (Offline) and is no longer offered the task.
+    await h.clock.advance(119_999);
+    assert.equal((await ws.tasks(task.sid).reservations(reservations[0]?.sid as string).fetch()).reservationStatus, 'pending', `${name}: not before 120 s`);
+    await h.clock.advance(1_001);
     const after = await ws.tasks(task.sid).reservations.list();
     assert.equal(after.find((r) => r.sid === reservations[0]?.sid)?.reservationStatus, 'timeout', name);
     assert.equal((await ws.workers(w.worker).fetch()).activitySid, w.offline, name);
@@ -330,7 +331,7 @@ test('a reject reply naming an unavailable activity is applied: the worker moves
   const w = await replyingWorld('reject-wrap-up', (x) => ({ instruction: 'reject', activity_sid: ` ${x.wrapUp.toUpperCase()} ` }));
   const ws = h.client.taskrouter.v1.workspaces(w.ws);
   const task = await ws.tasks.create({ workflowSid: w.workflow });
-  await waitUntil('the reservation to be rejected', async () => (await ws.tasks(task.sid).reservations.list())[0]?.reservationStatus === 'rejected');
+  await settled('the reservation is rejected', async () => (await ws.tasks(task.sid).reservations.list())[0]?.reservationStatus === 'rejected');
   const worker = await ws.workers(w.worker).fetch();
   assert.equal(worker.activitySid, w.wrapUp, 'the SID is read in any letter case, spaces trimmed');
   assert.equal(worker.available, false);
