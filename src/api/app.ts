@@ -308,6 +308,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       e = internalError();
     }
     if (e.status === 401) void reply.header('WWW-Authenticate', 'Basic realm="Switchboard"');
+    // A refused request whose body was never read (401, 404/405 before routing, 413, 415 …): the
+    // connection is closed after the answer rather than kept alive, which would mean reading and
+    // throwing away the whole body first (up to 4 MiB a request, for anyone who can connect).
+    if (req.body === undefined && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) void reply.header('connection', 'close');
     return reply.code(e.status).send(errorBody(e, moreInfo));
   });
 

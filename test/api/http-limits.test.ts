@@ -135,3 +135,14 @@ test('a Host header that is not a valid host[:port] is refused before it can rea
     assert.equal((jsonOf(c.received())['meta'] as { url: string }).url, `http://${host}/v1/Workspaces?PageSize=50&Page=0`);
   }
 });
+
+test('a refused request with a body is answered and its connection closed, without reading the rest of the body', async () => {
+  const c = open();
+  // An unauthenticated 4 MiB body, of which only the first 64 KiB is ever sent.
+  c.socket.write(`POST /v1/Workspaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${4 * 1024 * 1024 - 1}\r\n\r\n`);
+  c.socket.write(Buffer.alloc(64 * 1024, 0x61));
+  await c.closed;
+  assert.match(c.received(), /^HTTP\/1\.1 401 /);
+  assert.match(c.received(), /\r\nconnection: close\r\n/i);
+  assertTwilioShape(jsonOf(c.received()), 401);
+});
