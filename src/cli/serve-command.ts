@@ -77,8 +77,11 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   const callbacks = new CallbackService(runtime);
   const app = buildApp({ runtime, publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
   const address = await app.listen({ host: opts.host, port: opts.port });
-  // Event and assignment callbacks, from the outbox (also rows left by a previous run).
+  // Event and assignment callbacks, and the callback core's dials and hang-ups (to the telephony
+  // port), from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {
+    deliverers: runtime.callbacks.deliverers(),
+    onDeliveryFailure: (failure) => app.log.error({ failure: { ...failure, error: String(failure.error) } }, 'outbox delivery failed'),
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
     // No telephony yet: dequeue/call/redirect/conference are recorded, not placed (docs/webhooks.md).
     onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction recorded (no call placed)'),
