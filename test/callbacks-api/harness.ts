@@ -34,6 +34,8 @@ export interface CbHarness {
   dispatcher: WebhookDispatcher | null;
   /** Stops the dispatcher: dials are committed as outbox rows and not delivered (what a crash right after the commit leaves). */
   stopDispatcher: () => Promise<void>;
+  /** Starts a dispatcher on the current runtime (after `stopDispatcher`, or a restart without one). */
+  startDispatcher: () => void;
   app: FastifyInstance;
   base: string;
   account: NewCredentials;
@@ -136,6 +138,9 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     scheduler,
     network,
     dispatcher,
+    startDispatcher: () => {
+      h.dispatcher ??= startDispatcher(h.runtime);
+    },
     stopDispatcher: async () => {
       await h.dispatcher?.stop();
       h.dispatcher = null;
