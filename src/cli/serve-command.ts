@@ -79,9 +79,12 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   // runtime's scheduler (the wall clock here; tests run the same wiring on a VirtualScheduler).
   const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
   const address = await app.listen({ host: opts.host, port: opts.port });
-  // Event and assignment callbacks, from the outbox (also rows left by a previous run).
+  // Event and assignment callbacks, and the callback core's dials and hang-ups (to the telephony
+  // port), from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {
     scheduler: runtime.scheduler,
+    deliverers: runtime.callbacks.deliverers(),
+    onDeliveryFailure: (failure) => app.log.error({ failure: { ...failure, error: String(failure.error) } }, 'outbox delivery failed'),
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
     // No telephony yet: dequeue/call/redirect/conference are recorded, not placed (docs/webhooks.md).
     onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction recorded (no call placed)'),

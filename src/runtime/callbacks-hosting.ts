@@ -11,11 +11,14 @@
  * - the center's deadlines are part of the runtime's one timer ({@link CallbackHosting.nextDeadline});
  * - the center's state (one row per changed callback), its events and their webhook outbox rows
  *   are written in the batch's transaction ({@link CallbackHosting.takeWrites});
- * - dials and hang-ups leave the process only once that transaction is on disk
- *   ({@link CallbackHosting.release}): a crash before it leaves the dial's key and open attempt
- *   either wholly on disk or not at all, and a restart never dials a key twice (the port is handed
- *   the dials still in flight, `TelephonyPort.resume`; the center times out the rest and retries
- *   them under a new key).
+ * - dials and hang-ups are outbox rows (kinds `dial` and `hangup`, src/runtime/outbox.ts) written
+ *   in that same transaction, with the dial's idempotency key; the one outbox dispatcher delivers
+ *   them to the telephony port through {@link CallbackHosting.deliverers}, a dial at most once
+ *   (its row is taken durably before the port is called). A crash between the commit and the
+ *   delivery leaves the row pending: it is delivered after the restart with the SAME key. A crash
+ *   after the take and before the call leaves a dial never placed: the center times it out and
+ *   retries under a new key. A restart never dials a key twice: the port is handed the dials
+ *   whose rows were taken (`TelephonyPort.resume`, {@link dialsInFlight}), not the pending ones.
  *
  * Times are epoch milliseconds unless a name says seconds or hours.
  */
@@ -31,6 +34,7 @@ import type { CallbackStateRow, CallbackStateWrite, CoreWrites, Store } from '..
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import type { UntimedCommand } from './runtime.ts';
 import type { CoreContext, HostedCore, OutboxRowsOf } from './core.ts';
+import type { DialPayload, HangupPayload, OutboxDeliverer, OutboxDelivery } from './outbox.ts';
 
 /** Options of the callback core's hosting (`RuntimeOptions.callbacks`); times in ms unless a name says otherwise. */
 export interface CallbackHostingOptions {
@@ -43,7 +47,7 @@ export interface CallbackHostingOptions {
   telephonyAuthToken?: string;
   /** Passed to every CallbackCenter (`holdUntilQuote`, `dialGraceSeconds`, `terminalRetentionSeconds`). */
   center?: Pick<CenterOptions, 'holdUntilQuote' | 'dialGraceSeconds' | 'terminalRetentionSeconds'>;
-  /** Append one JSON line per dial handed to the port (`{key, to, at}`) to this file (tests, audits). */
+  /** Append one JSON line per dial handed to the port (`{key, to, at}`; after its row was taken) to this file (tests, audits). */
   dialLog?: string;
   /** Errors nobody waits for (a port that failed to dial or hang up). Default: ignored. */
   onError?: (error: unknown) => void;
@@ -120,12 +124,16 @@ type Outbound = Extract<CallbackEffect, { kind: 'dial' } | { kind: 'hangup' }>;
  * `dialing_customer`; `ready` while the customer who pressed 1 waits (`customer_waiting`) or talks
  * to the agent (`agent_connected`, unless the attempt's result is `not_ready`). `callSid`: the
  * provider's call id saved on the attempt, or null.
+ *
+ * `pending`: the keys whose `dial` outbox row is still undelivered (not taken). Those were never
+ * handed to the port and will be, by the dispatcher, with the same key: they are left out, since a
+ * port told a key is in flight ignores its first real dial.
  */
-export function dialsInFlight(center: CallbackCenter): ResumedDial[] {
+export function dialsInFlight(center: CallbackCenter, pending: ReadonlySet<string> = new Set()): ResumedDial[] {
   const out: ResumedDial[] = [];
   for (const c of center.listCallbacks()) {
     const a = c.attempts[c.attempts.length - 1];
-    if (a === undefined || a.dialKey === null || a.endedAt !== null) continue;
+    if (a === undefined || a.dialKey === null || a.endedAt !== null || pending.has(a.dialKey)) continue;
     if (c.status === 'dialing' || c.status === 'dialing_customer') out.push({ key: a.dialKey, callSid: a.callSid ?? null, stage: 'dialing' });
     else if (c.status === 'customer_waiting' || (c.status === 'agent_connected' && a.result !== 'not_ready')) out.push({ key: a.dialKey, callSid: a.callSid ?? null, stage: 'ready' });
   }
@@ -152,7 +160,7 @@ export class CallbackHosting implements HostedCore {
   private readonly retentionMs: number | null;
   /** Callback events of the batch being built, in order. */
   private events: Array<{ workspaceSid: string; event: CallbackEvent }> = [];
-  /** Dials and hang-ups of the batch being built, released once it is durable. */
+  /** Dials and hang-ups of the batch being built: written as `dial` / `hangup` outbox rows by {@link takeWrites}. */
   private outbound: Array<{ workspaceSid: string; effect: Outbound }> = [];
   /** Per workspace: callbacks changed (SID → callback, or null when removed) since the last write. */
   private readonly unsaved = new Map<string, Map<string, CallbackRequest | null>>();
@@ -201,17 +209,20 @@ export class CallbackHosting implements HostedCore {
 
   /**
    * Restores every saved center and datastore, warms each workspace's estimator from its recent
-   * engine events, and hands the telephony port the dials still in flight (a port error goes to
-   * `onError`; the center then times those dials out).
+   * engine events, and hands the telephony port the dials still in flight — the ones whose `dial`
+   * row was taken, not those still pending in the outbox ({@link dialsInFlight}); a port error goes
+   * to `onError` (the center then times those dials out).
    */
   async load(store: Store, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined): Promise<void> {
+    const pending = new Set<string>();
     for (const row of await store.loadCallbackStates()) {
       if (engineOf(row.workspaceSid) === undefined) continue;
       const host = this.restoreHost(row);
       await this.warmWaits(store, host);
+      for (const key of await pendingDialKeys(store, row.workspaceSid)) pending.add(key);
     }
     if (this.telephony?.resume !== undefined) {
-      const inFlight = [...this.hosts.values()].flatMap((h) => dialsInFlight(h.center));
+      const inFlight = [...this.hosts.values()].flatMap((h) => dialsInFlight(h.center, pending));
       try {
         this.telephony.resume(inFlight);
       } catch (error) {
@@ -384,34 +395,82 @@ export class CallbackHosting implements HostedCore {
       const asEngineEvent = { ...event, data: { workspace_sid: workspaceSid, workspace_name: engine.workspace.friendlyName, ...event.data } } as unknown as EngineEvent;
       outbox.push(...outboxRowsOf(workspaceSid, [asEngineEvent]));
     }
+    // Dials and hang-ups, in the order the centers asked for them (outbox ids keep that order).
+    const outbound = this.outbound;
+    this.outbound = [];
+    for (const { workspaceSid, effect } of outbound) {
+      if (effect.kind === 'dial') {
+        const payload: DialPayload = { key: effect.key, callbackSid: effect.callbackSid, to: effect.to, from: effect.from, ringTimeoutSeconds: effect.ringTimeoutSeconds };
+        outbox.push({ workspaceSid, kind: 'dial', payload: JSON.stringify(payload), dueAt: now });
+      } else {
+        const payload: HangupPayload = { key: effect.key, callbackSid: effect.callbackSid };
+        outbox.push({ workspaceSid, kind: 'hangup', payload: JSON.stringify(payload), dueAt: now });
+      }
+    }
     return { events, outbox, callbackStates: states };
   }
 
-  /** The batch's dials and hang-ups, handed to the port by the returned call once the batch is durable ({@link release}). */
+  /** Nothing: the batch's dials and hang-ups leave through the outbox ({@link takeWrites}, {@link deliverers}). */
   takeRelease(): () => void {
-    const out = this.outbound;
-    this.outbound = [];
-    return out.length === 0 ? () => undefined : () => this.release(out);
+    return () => undefined;
   }
 
-  /** Hands a durable batch's dials and hang-ups to the telephony port, in order. */
-  private release(outbound: ReadonlyArray<{ workspaceSid: string; effect: Outbound }>): void {
-    if (outbound.length === 0) return;
-    const now = this.scheduler.now();
-    for (const { workspaceSid, effect } of outbound) {
-      if (effect.kind === 'dial') {
-        this.keyOwner.set(effect.key, workspaceSid);
-        if (this.dialLog !== null) appendFileSync(this.dialLog, JSON.stringify({ key: effect.key, to: effect.to, at: now }) + '\n');
-        if (this.telephony === null) {
-          this.onError(new Error(`no telephony port: dial ${effect.key} not placed`));
-          continue;
-        }
-        this.guard(() => this.telephony?.dial({ key: effect.key, callbackSid: effect.callbackSid, to: effect.to, from: effect.from, ringTimeoutSeconds: effect.ringTimeoutSeconds }, now));
-      } else if (this.telephony !== null) {
-        this.guard(() => this.telephony?.hangup(effect.key, now));
+  /**
+   * How the outbox dispatcher delivers this core's rows, for the composition root to hand it
+   * (`DispatcherOptions.deliverers`): `dial` at most once (the row is taken durably before the port
+   * is called) and `hangup` at least once, both to the telephony port in one lane per workspace
+   * (destination `telephony`), a hang-up never before the dial of its key.
+   */
+  deliverers(): { dial: OutboxDeliverer; hangup: OutboxDeliverer } {
+    const orderKey = (d: OutboxDelivery): string | null => {
+      try {
+        return (JSON.parse(d.payload) as { key?: unknown }).key as string;
+      } catch {
+        return null;
       }
+    };
+    return {
+      dial: { destination: 'telephony', guarantee: 'at-most-once', orderKey, deliver: (d) => this.deliverDial(d) },
+      hangup: { destination: 'telephony', guarantee: 'at-least-once', orderKey, deliver: (d) => this.deliverHangup(d) },
+    };
+  }
+
+  /**
+   * Places a dial whose row the dispatcher took. Not placed (resolves) when the center no longer
+   * waits on it — its callback gone, or its attempt ended or superseded (e.g. canceled while the
+   * row waited): its outcome would be ignored. Rejects with the port's error when the port threw
+   * or rejected (the dispatcher retries the row with the same key); with no port, reports to
+   * `onError` and resolves (the center times the dial out).
+   */
+  private async deliverDial(delivery: OutboxDelivery): Promise<void> {
+    const p = JSON.parse(delivery.payload) as DialPayload;
+    const host = this.hosts.get(delivery.workspaceSid);
+    const c = host?.center.getCallback(p.callbackSid);
+    const a = c?.attempts[c.attempts.length - 1];
+    if (c === undefined || a === undefined || a.dialKey !== p.key || a.endedAt !== null || (c.status !== 'dialing' && c.status !== 'dialing_customer')) return;
+    const now = this.scheduler.now();
+    this.keyOwner.set(p.key, delivery.workspaceSid);
+    if (this.dialLog !== null) appendFileSync(this.dialLog, JSON.stringify({ key: p.key, to: p.to, at: now }) + '\n');
+    if (this.telephony === null) {
+      this.onError(new Error(`no telephony port: dial ${p.key} not placed`));
+      return;
     }
-    this.armPort();
+    try {
+      await this.telephony.dial({ key: p.key, callbackSid: p.callbackSid, to: p.to, from: p.from, ringTimeoutSeconds: p.ringTimeoutSeconds }, now);
+    } finally {
+      this.armPort();
+    }
+  }
+
+  /** Hands a hang-up to the port (unknown or ended calls are the port's to ignore); rejects with the port's error. */
+  private async deliverHangup(delivery: OutboxDelivery): Promise<void> {
+    const p = JSON.parse(delivery.payload) as HangupPayload;
+    if (this.telephony === null) return;
+    try {
+      await this.telephony.hangup(p.key, this.scheduler.now());
+    } finally {
+      this.armPort();
+    }
   }
 
   /** Stops the port's timer. */
@@ -554,16 +613,6 @@ export class CallbackHosting implements HostedCore {
     });
   }
 
-  /** Runs a port call, reporting a throw or a rejected promise to `onError` (the center times the dial out). */
-  private guard(call: () => void | Promise<void> | undefined): void {
-    try {
-      const p = call();
-      if (p instanceof Promise) void this.scheduler.track(p).catch((error: unknown) => this.onError(error));
-    } catch (error) {
-      this.onError(error);
-    }
-  }
-
   /**
    * A port that keeps its own time (the simulated network: `nextDue`/`deliverUntil`) is driven by
    * the scheduler: one timer for its next outcome.
@@ -580,6 +629,25 @@ export class CallbackHosting implements HostedCore {
       port.deliverUntil?.(this.scheduler.now());
       this.armPort();
     }, due - this.scheduler.now());
+  }
+}
+
+/** The keys of a workspace's `dial` rows still undelivered in the outbox (not taken), read page by page. */
+async function pendingDialKeys(store: Store, workspaceSid: string): Promise<string[]> {
+  const keys: string[] = [];
+  let after = -1;
+  for (;;) {
+    const rows = await store.outboxLane(workspaceSid, 'dial', 1000, after);
+    for (const r of rows) {
+      try {
+        keys.push((JSON.parse(r.payload) as DialPayload).key);
+      } catch {
+        // Not written by takeWrites: the dispatcher reports it.
+      }
+    }
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < 1000) return keys;
+    after = last.id;
   }
 }
 

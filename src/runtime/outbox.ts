@@ -7,7 +7,78 @@
 import { describeEvent, type EngineEvent, type EventValue, type WorkspaceEngine } from '../engine/index.ts';
 import { instructionEventData } from './instructions.ts';
 
-export type OutboxKind = 'event' | 'assignment';
+/**
+ * The kinds of outbox rows: webhooks (`event`, `assignment`, delivered over HTTP by src/webhooks),
+ * and effects of the hosted cores that leave the process through a port (`dial`, `hangup`: the
+ * callback core's calls, {@link DialPayload} / {@link HangupPayload}), delivered by the same
+ * dispatcher through an {@link OutboxDeliverer}.
+ */
+export type OutboxKind = 'event' | 'assignment' | 'dial' | 'hangup';
+
+/**
+ * The payload of a `dial` row: the telephony port's dial request, whose `key`
+ * (`<callback sid>:<attempt>`) is the idempotency key, decided by the callback center before the
+ * commit and kept across retries and restarts.
+ */
+export interface DialPayload {
+  key: string;
+  callbackSid: string;
+  /** E.164 number to call. */
+  to: string;
+  /** Caller ID (E.164), or null for the port's default. */
+  from: string | null;
+  /** Seconds to let it ring. */
+  ringTimeoutSeconds: number;
+}
+
+/** The payload of a `hangup` row: end the call of dial `key`, if it is still up. */
+export interface HangupPayload {
+  key: string;
+  callbackSid: string;
+}
+
+/** An outbox row as handed to its {@link OutboxDeliverer}. */
+export interface OutboxDelivery {
+  /** The row's id (increasing in commit order). */
+  id: number;
+  workspaceSid: string;
+  kind: string;
+  /** The row's payload as written (JSON). */
+  payload: string;
+  /** Attempts made before this one. */
+  attempts: number;
+}
+
+/**
+ * How the dispatcher delivers an outbox kind that does not go out as an HTTP webhook (a port's
+ * effect). The composition root hands these to the dispatcher (`DispatcherOptions.deliverers`), so
+ * src/webhooks needs no core's port; the callback hosting builds the ones for `dial` and `hangup`.
+ */
+export interface OutboxDeliverer {
+  /**
+   * The destination: a workspace's rows of kinds with the same destination share one lane (its
+   * bound on deliveries in flight, its order; e.g. `telephony` for dials and hang-ups).
+   */
+  destination: string;
+  /**
+   * `at-most-once`: the dispatcher takes the row durably (`Store.takeOutbox`) before `deliver` is
+   * called, so a crash never delivers it twice (and may leave it never delivered: the core must
+   * time such a delivery out). `at-least-once`: marked done after `deliver` resolved, delivered
+   * again after a crash before that.
+   */
+  guarantee: 'at-most-once' | 'at-least-once';
+  /**
+   * Rows of one lane with the same order key are delivered one after another, in outbox order (a
+   * hang-up never overtakes the dial of its key); null: no order with other rows.
+   */
+  orderKey(delivery: OutboxDelivery): string | null;
+  /**
+   * Delivers the row. Resolves once it is handed over (or found no longer wanted); rejects when it
+   * was NOT handed over (e.g. a port that threw before placing the call): the dispatcher then retries
+   * it with backoff and jitter, up to its retries. `now`: the dispatcher's clock, epoch ms.
+   */
+  deliver(delivery: OutboxDelivery, now: number): Promise<void>;
+}
 
 /**
  * Who caused a command, as the API and the dispatcher pass it to `runtime.execute` (stored as the

@@ -483,7 +483,19 @@ export class PostgresStore implements Store {
     return (await this.outboxLane(workspaceSid, kind, 1))[0];
   }
 
-  async outboxLane(workspaceSid: string, kind: string, limit: number, afterId = -1): Promise<OutboxRow[]> {
+  async outboxLane(workspaceSid: string, kind: string | readonly string[], limit: number, afterId = -1): Promise<OutboxRow[]> {
+    if (typeof kind !== 'string') {
+      // Several kinds merged in id order: rows marked done and not written yet are left out one by one.
+      const rows = await this.read<Record<string, unknown>>(
+        `read the ${kind.join('+')} lane of ${workspaceSid}`,
+        `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE workspace_sid = $1 AND kind = ANY($2::text[]) AND delivered_at IS NULL AND id > $3 ORDER BY id LIMIT $4`,
+        [workspaceSid, [...kind], afterId, limit + this.marks.size],
+      );
+      return rows
+        .filter((r) => !this.marks.has(Number(r['id'])))
+        .slice(0, limit)
+        .map(outboxRow);
+    }
     // A lane is delivered in id order, so its rows marked done and not written yet are all at or
     // below the highest of them.
     const after = Math.max(afterId, this.laneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
@@ -517,9 +529,22 @@ export class PostgresStore implements Store {
     }
   }
 
+  /** See {@link Store.rescheduleOutbox}: a row taken by {@link takeOutbox} is undelivered again. */
   rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
     return this.write(`reschedule outbox row ${id}`, async (c) => {
-      await c.query('UPDATE outbox SET attempts = $1, next_attempt_at = $2 WHERE id = $3', [attempts, nextAttemptAt, id]);
+      await c.query('UPDATE outbox SET attempts = $1, next_attempt_at = $2, delivered_at = NULL WHERE id = $3', [attempts, nextAttemptAt, id]);
+    });
+  }
+
+  /**
+   * See {@link Store.takeOutbox}: one transaction of the writer (in call order with the commits),
+   * committed with `synchronous_commit = on` before the promise resolves.
+   */
+  takeOutbox(id: number, attempts: number, at: number): Promise<boolean> {
+    if (this.marks.has(id)) return Promise.resolve(false);
+    return this.write(`take outbox row ${id}`, async (c) => {
+      const result = await c.query('UPDATE outbox SET delivered_at = $1, attempts = $2 WHERE id = $3 AND delivered_at IS NULL', [at, attempts, id]);
+      return result.rowCount === 1;
     });
   }
 

@@ -652,8 +652,9 @@ export class SqliteStore implements Store {
    * the row `afterId` (default: from the head, see {@link outboxHead}); only rows on disk. The
    * webhook dispatcher reads the rows it pipelines with it.
    */
-  outboxLane(workspaceSid: string, kind: string, limit: number, afterId = -1): Promise<OutboxRow[]> {
+  outboxLane(workspaceSid: string, kind: string | readonly string[], limit: number, afterId = -1): Promise<OutboxRow[]> {
     return this.op(() => {
+      if (typeof kind !== 'string') return this.kindsLane(workspaceSid, kind, limit, afterId);
       const after = Math.max(afterId, this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
       // Rows marked done out of lane order (not written yet) are skipped like the written ones.
       return (
@@ -664,6 +665,42 @@ export class SqliteStore implements Store {
         .slice(0, limit)
         .map(outboxRow);
     });
+  }
+
+  /**
+   * {@link outboxLane} over several kinds at once, merged in id order; rows marked done and not
+   * written yet are left out one by one (a lane of several kinds is not delivered strictly in order).
+   */
+  private kindsLane(workspaceSid: string, kinds: readonly string[], limit: number, afterId: number): OutboxRow[] {
+    if (kinds.length === 0) return [];
+    const marks = kinds.map(() => '?').join(', ');
+    return (
+      this.stmt(`SELECT * FROM outbox WHERE workspace_sid = ? AND kind IN (${marks}) AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?`)
+        .all(workspaceSid, ...kinds, afterId, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
+    )
+      .filter((r) => !this.doneMarks.has(r['id'] as number))
+      .slice(0, limit)
+      .map(outboxRow);
+  }
+
+  /**
+   * Takes an undelivered row for an at-most-once delivery: marks it done (`attempts`, at `at`) in a
+   * transaction of its own and resolves once that is on disk (the WAL synced at FULL) — true when
+   * this call took it, false when it was done already (taken or delivered before). A crash after
+   * the promise resolves leaves the row done: it is never delivered again.
+   */
+  takeOutbox(id: number, attempts: number, at: number): Promise<boolean> {
+    let taken = false;
+    try {
+      if (this.syncFailure !== null) throw this.syncFailure;
+      if (this.doneMarks.has(id)) return Promise.resolve(false);
+      this.transaction(() => {
+        taken = Number(this.stmt('UPDATE outbox SET delivered_at = ?, attempts = ? WHERE id = ? AND delivered_at IS NULL').run(at, attempts, id).changes) === 1;
+      });
+    } catch (error) {
+      return Promise.reject(error instanceof StoreError ? error : new StoreError(`${this.path}: ${(error as Error).message}`, { cause: error }));
+    }
+    return new Promise((resolve, reject) => this.syncLater((error) => (error === null ? resolve(taken) : reject(error))));
   }
 
   /**
@@ -707,11 +744,11 @@ export class SqliteStore implements Store {
     for (const [id, [attempts, at]] of marks) update.run(at, attempts, id);
   }
 
-  /** Records a failed attempt and when to try again. */
+  /** Records a failed attempt and when to try again; a row taken by {@link takeOutbox} is undelivered again. */
   rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): Promise<void> {
     return this.op(() => {
       this.flushOutboxMarks();
-      this.stmt('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE id = ?').run(attempts, nextAttemptAt, id);
+      this.stmt('UPDATE outbox SET attempts = ?, next_attempt_at = ?, delivered_at = NULL WHERE id = ?').run(attempts, nextAttemptAt, id);
     });
   }
 

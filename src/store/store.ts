@@ -37,6 +37,8 @@
  * 7. **Done marks are at-least-once.** {@link Store.markOutboxDone} is written with a later write or
  *    within {@link OUTBOX_MARK_DELAY_MS}; this store's own outbox reads treat the row as done at
  *    once, but if the process dies first the row is delivered again (receivers de-duplicate).
+ * 8. **Takes are at-most-once.** {@link Store.takeOutbox} resolves true only once the row's done
+ *    mark is durable, and for at most one call per row, also across restarts.
  *
  * One process at a time (DESIGN.md rule 7): both adapters assume that each workspace is written by
  * one store in one process. SQLite enforces it with the data-directory lock. PostgreSQL does not
@@ -307,17 +309,32 @@ export interface Store {
   /**
    * Up to `limit` undelivered rows of a lane in id order, after the row `afterId` (default: from the
    * head). Single writer: that no row with a lower id can appear later rests on one store writing
-   * each workspace (module comment).
+   * each workspace (module comment). `kind` may name several kinds (a lane whose rows of different
+   * kinds go to one destination, e.g. `dial` and `hangup`): their rows merged in id order, done
+   * marks not yet written left out.
    */
-  outboxLane(workspaceSid: string, kind: string, limit: number, afterId?: number): Promise<OutboxRow[]>;
+  outboxLane(workspaceSid: string, kind: string | readonly string[], limit: number, afterId?: number): Promise<OutboxRow[]>;
   /**
    * Marks a row done (delivered, or given up on; `attempts` tells which) at `at`. Buffered
    * (guarantee 7); `lane` lets the lane reads move past the row at once. Synchronous: it only
    * records the mark.
    */
   markOutboxDone(id: number, attempts: number, at: number, lane?: OutboxLane): void;
-  /** Records a failed attempt (`attempts` so far) and when to try again. */
+  /**
+   * Records a failed attempt (`attempts` so far) and when to try again. A row taken by
+   * {@link Store.takeOutbox} becomes undelivered again (its delivery failed before it took effect).
+   */
   rescheduleOutbox(id: number, attempts: number, nextAttemptAt: number): Promise<void>;
+  /**
+   * Takes an undelivered row for an at-most-once delivery (a dial: a call must never be placed
+   * twice): marks it done with `attempts` at `at` (epoch ms) and resolves once that mark is
+   * durable — unlike {@link Store.markOutboxDone}, which is buffered — with true when this call
+   * took the row, false when it was already done. Ordered with the commits called before it.
+   * Deliver only after it resolved true: a crash after that leaves the row done, never delivered
+   * again; a crash before leaves it undelivered, delivered after the restart. Rejects with a
+   * StoreError when the write fails (the row then counts as not taken: do not deliver it).
+   */
+  takeOutbox(id: number, attempts: number, at: number): Promise<boolean>;
   /** Removes rows done before `beforeMs`. Resolves to how many. */
   pruneOutbox(beforeMs: number): Promise<number>;
   /** How many rows are not done yet (buffered done marks count as done). */

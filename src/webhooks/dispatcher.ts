@@ -18,6 +18,14 @@
  *   are checked (runtime/instructions.ts) and, where TaskRouter would, accept the reservation with the
  *   instruction recorded on its events (no call is placed); bad replies raise alerts.
  *
+ * - Other outbox kinds (a port's effects: the callback core's `dial` and `hangup`): delivered by the
+ *   {@link OutboxDeliverer} the composition root gives for the kind (`deliverers`), so this folder
+ *   never imports a core or its port. Lanes per workspace and destination (the deliverer's
+ *   `destination`: the telephony port), each bounded, rows of one order key (a dial's key) one after
+ *   another in outbox order; an at-most-once kind (dials) is taken durably before it is delivered
+ *   (`Store.takeOutbox`); a deliverer that rejects (a port that threw before placing the call) is
+ *   retried with the same backoff and jitter as event callbacks (see `startDeliveries`).
+ *
  * Every request is form-encoded, signed with `X-Twilio-Signature` (spec §11) and carries an
  * `I-Twilio-Idempotency-Token` that stays the same across retries and restarts.
  *
@@ -34,7 +42,7 @@ import { systemScheduler } from '../runtime/scheduler.ts';
 import type { OutboxLane, OutboxRow } from '../store/store.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { checkInstruction, checkReject, isInstructionError, isTelephonyInstruction, reservationContext, type TelephonyInstruction } from '../runtime/instructions.ts';
-import type { EventOrigin, WebhookPayload } from '../runtime/outbox.ts';
+import type { EventOrigin, OutboxDeliverer, OutboxDelivery, WebhookPayload } from '../runtime/outbox.ts';
 import { MAX_REPLY_BYTES, PipelinedClients, PostClient, type PostReply } from './http-post.ts';
 import { stripFragment, twilioSignature } from '../runtime/signature.ts';
 
@@ -59,6 +67,19 @@ export interface RecordedInstruction {
 
 /** Alert when a telephony instruction arrives for a reservation that is no longer pending (the last code of each range; redirect's is 40123). */
 const NOT_PENDING_ALERT: Record<TelephonyInstruction, number> = { call: 40114, redirect: 40123, dequeue: 40135, conference: 40145 };
+
+/** A delivery of an outbox kind with a deliverer (`deliverers`) that failed (the deliverer rejected, or the take could not be written). */
+export interface DeliveryFailure {
+  workspaceSid: string;
+  kind: string;
+  /** The outbox row's id. */
+  rowId: number;
+  /** Attempts made so far, this one included. */
+  attempts: number;
+  /** True when no retry follows (out of retries): the row is done (an at-most-once row stays taken, never delivered). */
+  final: boolean;
+  error: unknown;
+}
 
 /** How a {@link WebhookDispatcher} delivers; every field is optional. Times in milliseconds. */
 export interface DispatcherOptions {
@@ -113,6 +134,20 @@ export interface DispatcherOptions {
    * connection (default 32; 1 sends them strictly one after another).
    */
   eventPipelining?: number;
+  /**
+   * How outbox kinds other than `event` and `assignment` are delivered: kind → deliverer (the
+   * composition root builds them, e.g. `runtime.callbacks.deliverers()` for `dial` and `hangup`).
+   * Rows of a kind without a deliverer stay in the outbox. Default: none.
+   */
+  deliverers?: Readonly<Record<string, OutboxDeliverer>>;
+  /** Deliveries of `deliverers` kinds in flight at most in one lane (one workspace, one destination); default 32. */
+  maxDeliveriesPerDestination?: number;
+  /** Deliveries of `deliverers` kinds in flight at most over every lane; default 512. */
+  maxConcurrentDeliveries?: number;
+  /** Retries of a `deliverers` row whose deliverer rejected, after the first attempt (default 3; backoff as `backoffMs`). */
+  deliveryRetries?: number;
+  /** Every failed delivery of a `deliverers` kind. Default: one line on stderr. */
+  onDeliveryFailure?: (failure: DeliveryFailure) => void;
   /** Delivered (or abandoned) rows are deleted after this long (default 24 h). */
   keepDoneMs?: number;
   /** Alerts (spec §8 codes) and delivery failures. Default: one line on stderr. */
@@ -201,6 +236,31 @@ interface WorkspaceAssignments {
   lanes: Map<string, AssignmentLane>;
 }
 
+/** A row of a `deliverers` kind waiting in its lane: due at `dueAt` (epoch ms; later after a failure). */
+interface QueuedDelivery {
+  row: OutboxRow;
+  deliverer: OutboxDeliverer;
+  orderKey: string | null;
+  dueAt: number;
+}
+
+/** The rows of one workspace to one destination of `deliverers` kinds, in id order. */
+interface DeliveryLane {
+  workspaceSid: string;
+  destination: string;
+  /** The kinds delivered to this destination (read together, merged in id order). */
+  kinds: readonly string[];
+  /** The outbox is read after this row id (rows up to it are queued, in flight or done). */
+  lastReadId: number;
+  queue: QueuedDelivery[];
+  inFlight: number;
+  /** Order keys with a delivery in flight: later rows with the same key wait. */
+  busyKeys: Set<string>;
+}
+
+/** Rows of `deliverers` kinds a lane holds queued in memory at most; more are read as these go out. */
+const DELIVERY_READ_AHEAD = 256;
+
 /** The origin of a URL, or the URL itself when it does not parse (it then fails on sending). */
 function urlOrigin(url: string): string {
   try {
@@ -275,9 +335,20 @@ export class WebhookDispatcher {
   private fullPump = true;
   /** Lanes commits queued rows in since the last pump (`kind workspaceSid` → lane): a pump that is not full reads only these. */
   private readonly woken = new Map<string, OutboxLane>();
+  private readonly deliverers: Readonly<Record<string, OutboxDeliverer>>;
+  /** Destination → the kinds delivered to it. */
+  private readonly destinations = new Map<string, string[]>();
+  /** `destination workspaceSid` → its lane; kept once seen (its read position must outlive its queue). */
+  private readonly deliveryLanes = new Map<string, DeliveryLane>();
+  private deliveriesInFlight = 0;
+  private readonly maxDeliveriesPerDestination: number;
+  private readonly maxConcurrentDeliveries: number;
+  private readonly deliveryRetries: number;
+  private readonly onDeliveryFailure: (failure: DeliveryFailure) => void;
 
   /**
-   * @throws RangeError when `eventPipelining` or one of the assignment bounds is not an integer ≥ 1.
+   * @throws RangeError when `eventPipelining` or one of the assignment or delivery bounds is not an
+   * integer ≥ 1, or when `deliverers` names `event` or `assignment`.
    */
   constructor(runtime: Runtime, options: DispatcherOptions = {}) {
     this.runtime = runtime;
@@ -299,6 +370,19 @@ export class WebhookDispatcher {
     this.pipelined = new PipelinedClients(this.eventPipelining);
     this.client = new PostClient(this.scheduler, this.maxAssignments);
     this.keepDoneMs = options.keepDoneMs ?? 86_400_000;
+    this.deliverers = options.deliverers ?? {};
+    for (const [kind, d] of Object.entries(this.deliverers)) {
+      if (kind === 'event' || kind === 'assignment') throw new RangeError(`deliverers: ${kind} rows are webhooks, delivered over HTTP`);
+      const kinds = this.destinations.get(d.destination) ?? [];
+      kinds.push(kind);
+      this.destinations.set(d.destination, kinds);
+    }
+    this.maxDeliveriesPerDestination = positive('maxDeliveriesPerDestination', options.maxDeliveriesPerDestination ?? 32);
+    this.maxConcurrentDeliveries = positive('maxConcurrentDeliveries', options.maxConcurrentDeliveries ?? 512);
+    this.deliveryRetries = options.deliveryRetries ?? 3;
+    this.onDeliveryFailure =
+      options.onDeliveryFailure ??
+      ((f) => process.stderr.write(`switchboard outbox: ${f.kind} row ${f.rowId} of ${f.workspaceSid} failed (attempt ${f.attempts}${f.final ? ', no retry left' : ''}): ${(f.error as Error)?.message ?? String(f.error)}\n`));
     this.onInstruction = options.onInstruction ?? (() => undefined);
     this.onAlert =
       options.onAlert ?? ((a) => process.stderr.write(`switchboard webhook alert ${a.code} (${a.workspaceSid}, ${a.url}): ${a.message}\n`));
@@ -329,6 +413,7 @@ export class WebhookDispatcher {
     await this.pumping;
     await Promise.allSettled([...this.inFlight]);
     this.assignments.clear();
+    this.deliveryLanes.clear();
     this.client.destroy();
     await this.pipelined.destroy();
   }
@@ -457,12 +542,15 @@ export class WebhookDispatcher {
     if (!full) {
       // Only the lanes the commits named: no query over every workspace's lanes (on PostgreSQL
       // those were two round trips per commit, on the database's CPU the commits need too).
+      const read = new Set<string>();
       for (const lane of woken) {
         if (!this.running) return;
         if (lane.kind === 'event') this.serveEventLane(lane.workspaceSid);
         else if (lane.kind === 'assignment') await this.readAssignments(lane.workspaceSid, now);
+        else await this.readDeliveriesOf(lane.workspaceSid, lane.kind, now, read);
       }
       this.startAssignments();
+      this.startDeliveries();
       return;
     }
     for (const ws of await store.dueLanes('event', now)) {
@@ -474,6 +562,144 @@ export class WebhookDispatcher {
       await this.readAssignments(ws, now);
     }
     this.startAssignments();
+    // Deliveries are not FIFO: a lane is read whenever it holds any undelivered row (a head waiting
+    // for its retry holds nothing up).
+    const read = new Set<string>();
+    for (const kind of Object.keys(this.deliverers)) {
+      for (const ws of await store.dueLanes(kind, Number.MAX_SAFE_INTEGER)) {
+        if (!this.running) return;
+        await this.readDeliveriesOf(ws, kind, now, read);
+      }
+    }
+    this.startDeliveries();
+  }
+
+  /** Reads a workspace's lane of the destination `kind` goes to, once per pump (`read`); nothing for a kind without a deliverer. */
+  private async readDeliveriesOf(workspaceSid: string, kind: string, now: number, read: Set<string>): Promise<void> {
+    const deliverer = this.deliverers[kind];
+    if (deliverer === undefined) return;
+    const key = `${deliverer.destination} ${workspaceSid}`;
+    if (read.has(key)) return;
+    read.add(key);
+    let lane = this.deliveryLanes.get(key);
+    if (lane === undefined) {
+      lane = { workspaceSid, destination: deliverer.destination, kinds: this.destinations.get(deliverer.destination) ?? [kind], lastReadId: -1, queue: [], inFlight: 0, busyKeys: new Set() };
+      this.deliveryLanes.set(key, lane);
+    }
+    while (lane.queue.length < DELIVERY_READ_AHEAD) {
+      // Only the pump calls this, one pump at a time: no two reads of a lane overlap. The kinds of a
+      // destination are read in one query, so a hang-up is never read before the dial it follows.
+      const rows = await this.scheduler.track(this.runtime.store.outboxLane(workspaceSid, lane.kinds, DELIVERY_READ_AHEAD, lane.lastReadId));
+      for (const row of rows) {
+        lane.lastReadId = row.id;
+        const d = this.deliverers[row.kind] as OutboxDeliverer;
+        let orderKey: string | null;
+        try {
+          orderKey = d.orderKey(deliveryOf(row));
+        } catch {
+          orderKey = null;
+        }
+        lane.queue.push({ row, deliverer: d, orderKey, dueAt: row.nextAttemptAt });
+        if (row.nextAttemptAt > now) this.wakeAt(row.nextAttemptAt); // a retry left by a previous run
+      }
+      if (rows.length < DELIVERY_READ_AHEAD) return;
+    }
+  }
+
+  /**
+   * Starts the due deliveries of every lane, in id order within a lane, while there is room:
+   * `maxDeliveriesPerDestination` per lane, `maxConcurrentDeliveries` in all. A row waits while an
+   * earlier row of its lane with the same order key is in flight, queued or waiting for a retry, so
+   * the rows of one key (a dial, then its hang-up) go out one after another in outbox order.
+   */
+  private startDeliveries(): void {
+    if (!this.running) return;
+    const now = this.scheduler.now();
+    for (const lane of this.deliveryLanes.values()) {
+      if (lane.queue.length === 0) continue;
+      const blocked = new Set(lane.busyKeys);
+      let i = 0;
+      while (i < lane.queue.length && lane.inFlight < this.maxDeliveriesPerDestination && this.deliveriesInFlight < this.maxConcurrentDeliveries) {
+        const item = lane.queue[i] as QueuedDelivery;
+        if ((item.orderKey !== null && blocked.has(item.orderKey)) || item.dueAt > now) {
+          if (item.orderKey !== null) blocked.add(item.orderKey);
+          i += 1;
+          continue;
+        }
+        lane.queue.splice(i, 1);
+        if (item.orderKey !== null) {
+          blocked.add(item.orderKey);
+          lane.busyKeys.add(item.orderKey);
+        }
+        this.startDelivery(lane, item);
+      }
+    }
+  }
+
+  private startDelivery(lane: DeliveryLane, item: QueuedDelivery): void {
+    lane.inFlight += 1;
+    this.deliveriesInFlight += 1;
+    const delivery = this.deliver(lane, item).finally(() => {
+      lane.inFlight -= 1;
+      this.deliveriesInFlight -= 1;
+      if (item.orderKey !== null) lane.busyKeys.delete(item.orderKey);
+      this.startDeliveries();
+    });
+    void this.hold(this.scheduler.track(delivery));
+  }
+
+  /**
+   * One attempt of a `deliverers` row. At-most-once: the row is taken durably first
+   * (`Store.takeOutbox`), and not delivered unless this take succeeded. At-least-once: marked done
+   * once the deliverer resolved. A deliverer that rejects did not deliver: the row is rescheduled
+   * (a taken row becomes undelivered again) after the backoff with jitter, and queued again behind
+   * nothing of its key; after `deliveryRetries` retries it stays done (taken) and is reported as final.
+   */
+  private async deliver(lane: DeliveryLane, item: QueuedDelivery): Promise<void> {
+    const { row, deliverer } = item;
+    const store = this.runtime.store;
+    const attempts = row.attempts + 1;
+    if (deliverer.guarantee === 'at-most-once') {
+      let taken: boolean;
+      try {
+        taken = await this.scheduler.track(store.takeOutbox(row.id, attempts, this.scheduler.now()));
+      } catch (error) {
+        // Not taken (the write failed): try the take again later, with the same attempt count.
+        this.onDeliveryFailure({ workspaceSid: lane.workspaceSid, kind: row.kind, rowId: row.id, attempts, final: false, error });
+        this.requeue(lane, { ...item, dueAt: this.scheduler.now() + this.retryDelay(attempts) });
+        return;
+      }
+      if (!taken) return; // done before (a previous run, or a take that crossed this one)
+    }
+    let failure: { error: unknown } | null = null;
+    try {
+      await this.scheduler.track(deliverer.deliver(deliveryOf(row), this.scheduler.now()));
+    } catch (error) {
+      failure = { error };
+    }
+    const now = this.scheduler.now();
+    if (failure === null) {
+      if (deliverer.guarantee === 'at-least-once') store.markOutboxDone(row.id, attempts, now);
+      return;
+    }
+    const final = attempts > this.deliveryRetries;
+    this.onDeliveryFailure({ workspaceSid: lane.workspaceSid, kind: row.kind, rowId: row.id, attempts, final, error: failure.error });
+    if (final) {
+      if (deliverer.guarantee === 'at-least-once') store.markOutboxDone(row.id, attempts, now);
+      return;
+    }
+    const due = now + this.retryDelay(attempts);
+    await this.scheduler.track(store.rescheduleOutbox(row.id, attempts, due));
+    this.requeue(lane, { ...item, row: { ...row, attempts, nextAttemptAt: due }, dueAt: due });
+  }
+
+  /** Puts a delivery back in its lane, in id order, and wakes the dispatcher when it is due. */
+  private requeue(lane: DeliveryLane, item: QueuedDelivery): void {
+    if (!this.running) return;
+    let i = 0;
+    while (i < lane.queue.length && (lane.queue[i] as QueuedDelivery).row.id < item.row.id) i += 1;
+    lane.queue.splice(i, 0, item);
+    this.wakeAt(item.dueAt);
   }
 
   /** Tops up a workspace's running event lane with the rows committed since, or starts the lane (it ends at once if its head waits for a retry). */
@@ -957,6 +1183,11 @@ export class WebhookDispatcher {
  */
 function clockScheduler(clock: () => number): Scheduler {
   return { now: clock, setTimer: (callback, delayMs) => systemScheduler.setTimer(callback, delayMs), track: (work) => work };
+}
+
+/** The row as handed to its deliverer. */
+function deliveryOf(row: OutboxRow): OutboxDelivery {
+  return { id: row.id, workspaceSid: row.workspaceSid, kind: row.kind, payload: row.payload, attempts: row.attempts };
 }
 
 /** A reply as a delivery result: 2xx is delivered; anything else (3xx included: no redirects) failed. */

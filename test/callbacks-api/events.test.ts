@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
+import type { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
 import { startCbHarness, type CbHarness } from './harness.ts';
 
 let h: CbHarness;
@@ -26,10 +26,10 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  // On the harness's virtual time: deliveries are tracked, so `settle()` returns once every event a
-  // command produced has been delivered (no poll, no sleep).
-  dispatcher = new WebhookDispatcher(h.runtime, { scheduler: h.scheduler, pollMs: 0 });
-  dispatcher.start();
+  // The harness's dispatcher (on its virtual time, deliveries tracked) delivers the event
+  // callbacks, as it delivers the dials: `settle()` returns once every event a command produced
+  // has been delivered (no poll, no sleep).
+  dispatcher = h.dispatcher as WebhookDispatcher;
 });
 after(async () => {
   await dispatcher.stop();

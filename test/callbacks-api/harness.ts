@@ -3,9 +3,10 @@
  * test/support/store.ts) hosting the callback
  * cores, with a SimulatedNetwork (short ring and prompt times) as their telephone, the app
  * listening on 127.0.0.1, an account, the official twilio client pointed at it, and a workspace
- * with one worker, one task queue and a workflow routing to it. Time is virtual (a
- * VirtualScheduler shared by the runtime, the app and the network): `step(ms)` skips it forward,
- * firing every timer due on the way, with no wall-clock sleep.
+ * with one worker, one task queue and a workflow routing to it, and the outbox dispatcher that
+ * delivers the centers' dials and hang-ups to the telephone (as `switchboard serve` wires it). Time
+ * is virtual (a VirtualScheduler shared by the runtime, the dispatcher, the app and the network):
+ * `step(ms)` skips it forward, firing every timer due on the way, with no wall-clock sleep.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { buildApp } from '../../src/api/app.ts';
 import { CallbackService } from '../../src/runtime/callback-service.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
 import { SimulatedNetwork } from '../../src/voice/simulated-network.ts';
 import type { TelephonyPort } from '../../src/callbacks/telephony-port.ts';
 
@@ -28,6 +30,12 @@ export interface CbHarness {
   service: CallbackService;
   scheduler: VirtualScheduler;
   network: SimulatedNetwork;
+  /** The outbox dispatcher (dials and hang-ups to the telephone; webhooks), or null while stopped ({@link CbHarness.stopDispatcher}). */
+  dispatcher: WebhookDispatcher | null;
+  /** Stops the dispatcher: dials are committed as outbox rows and not delivered (what a crash right after the commit leaves). */
+  stopDispatcher: () => Promise<void>;
+  /** Starts a dispatcher on the current runtime (after `stopDispatcher`, or a restart without one). */
+  startDispatcher: () => void;
   app: FastifyInstance;
   base: string;
   account: NewCredentials;
@@ -47,9 +55,11 @@ export interface CbHarness {
    * Stops the app and the runtime and opens them again on the same data dir with a NEW simulated
    * network (calls in flight are lost), the same clock. The runtime writes only whole batches, so
    * stopping it between them is what a crash leaves on disk.
-   * `between(databasePath)` runs while everything is closed (tests that rewrite the file: SQLite only).
+   * `between(databasePath)` runs while everything is closed (tests that rewrite the file: SQLite
+   * only); `betweenAsync` too, awaited (on either store). A new dispatcher starts after the runtime
+   * opened, unless `dispatcher: false`.
    */
-  restart: (between?: (databasePath: string) => void) => Promise<void>;
+  restart: (between?: (databasePath: string) => void, options?: { dispatcher?: boolean; betweenAsync?: () => Promise<void> }) => Promise<void>;
   /** The data dir's SQLite database file (SQLite only). */
   databasePath: string;
   /** Every dial key placed, across restarts. */
@@ -78,9 +88,15 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     await app.listen({ host: '127.0.0.1', port: 0 });
     return { runtime, service, app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
   };
+  const startDispatcher = (runtime: Runtime): WebhookDispatcher => {
+    const d = new WebhookDispatcher(runtime, { scheduler, pollMs: 0, deliverers: runtime.callbacks.deliverers(), onAlert: () => undefined });
+    d.start();
+    return d;
+  };
   const network = newNetwork();
   const networks = [network];
   const { runtime, service, app, base } = await open(network);
+  const dispatcher = startDispatcher(runtime);
   const account = await runtime.createAccount('Acme');
   const client = twilio(account.sid, account.secret);
   client.taskrouter.baseUrl = base;
@@ -121,6 +137,14 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     service,
     scheduler,
     network,
+    dispatcher,
+    startDispatcher: () => {
+      h.dispatcher ??= startDispatcher(h.runtime);
+    },
+    stopDispatcher: async () => {
+      await h.dispatcher?.stop();
+      h.dispatcher = null;
+    },
     app,
     base,
     account,
@@ -134,17 +158,20 @@ export async function startCbHarness(options: { workers?: number; available?: bo
     call,
     close: async () => {
       await h.app.close();
+      await h.stopDispatcher();
       await h.runtime.close();
     },
     databasePath: join(dataDir, 'switchboard.sqlite'),
-    restart: async (between) => {
+    restart: async (between, restartOptions) => {
       await h.app.close();
+      await h.stopDispatcher();
       await h.runtime.close();
       between?.(join(dataDir, 'switchboard.sqlite'));
+      await restartOptions?.betweenAsync?.();
       const fresh = newNetwork();
       networks.push(fresh);
       const next = await open(fresh);
-      Object.assign(h, next, { network: fresh });
+      Object.assign(h, next, { network: fresh, dispatcher: restartOptions?.dispatcher === false ? null : startDispatcher(next.runtime) });
       client.taskrouter.baseUrl = next.base;
     },
     dialedKeys: () => networks.flatMap((n) => n.dials.map((d) => d.key)),

@@ -51,7 +51,7 @@ test('48 virtual hours of the real server — timeouts, TTLs, workflow steps, a 
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
-  const dispatcher = new WebhookDispatcher(runtime, { scheduler, pollMs: 0, backoffMs: 1_000, random: () => 0.5, onAlert: () => undefined });
+  const dispatcher = new WebhookDispatcher(runtime, { scheduler, pollMs: 0, backoffMs: 1_000, random: () => 0.5, onAlert: () => undefined, deliverers: runtime.callbacks.deliverers() });
   dispatcher.start();
 
   try {

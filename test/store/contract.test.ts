@@ -497,6 +497,54 @@ function contract(adapter: Adapter): void {
     );
 
     test(
+      'outbox take (at-most-once): durable before it resolves, once per row, also across a reopen; a reschedule puts a taken row back; lanes of several kinds merge in id order',
+      withStore(async () => {
+        await seed(store, [WS1, WS2]);
+        const row = (kind: string, payload: string): OutboxInsert => ({ kind, payload, dueAt: T0 });
+        await commitDurable(store, [], {
+          events: [],
+          outbox: [
+            { workspaceSid: WS1, ...row('dial', 'd1') },
+            { workspaceSid: WS1, ...row('event', 'e1') },
+            { workspaceSid: WS1, ...row('hangup', 'h1') },
+            { workspaceSid: WS2, ...row('dial', 'x1') },
+            { workspaceSid: WS1, ...row('dial', 'd2') },
+          ],
+          callbackStates: [],
+        });
+        const payloads = (rows: readonly OutboxRow[]): string[] => rows.map((r) => r.payload);
+        const lane = await store.outboxLane(WS1, ['dial', 'hangup'], 10);
+        assert.deepEqual(payloads(lane), ['d1', 'h1', 'd2'], 'two kinds of one workspace, in id order');
+        assert.deepEqual(payloads(await store.outboxLane(WS1, ['dial', 'hangup'], 2)), ['d1', 'h1'], 'limit');
+        assert.deepEqual(payloads(await store.outboxLane(WS1, ['dial', 'hangup'], 10, (lane[0] as OutboxRow).id)), ['h1', 'd2'], 'after a row');
+        const [d1, h1, d2] = lane as [OutboxRow, OutboxRow, OutboxRow];
+
+        assert.equal(await store.takeOutbox(d1.id, 1, T0 + 1), true);
+        assert.equal(await store.takeOutbox(d1.id, 1, T0 + 2), false, 'a second take of the same row');
+        assert.deepEqual(payloads(await store.outboxLane(WS1, ['dial', 'hangup'], 10)), ['h1', 'd2'], 'a taken row is not read again');
+        assert.deepEqual(payloads(await store.outboxLane(WS1, 'dial', 10)), ['d2']);
+        // A buffered done mark counts: taking that row fails.
+        store.markOutboxDone(h1.id, 1, T0 + 3);
+        assert.equal(await store.takeOutbox(h1.id, 1, T0 + 3), false, 'marked done (buffered)');
+        assert.deepEqual(payloads(await store.outboxLane(WS1, ['dial', 'hangup'], 10)), ['d2'], 'buffered marks left out of a lane of several kinds');
+
+        // Durable when it resolved: another store (a restart) sees the row taken and cannot take it.
+        assert.equal(await store.takeOutbox(d2.id, 1, T0 + 4), true);
+        const other = await adapter.open();
+        assert.deepEqual(payloads(await other.outboxLane(WS1, 'dial', 10)), []);
+        assert.equal(await other.takeOutbox(d2.id, 1, T0 + 5), false);
+        assert.deepEqual(payloads(await other.outboxLane(WS2, 'dial', 10)), ['x1'], "another workspace's row is untouched");
+        await other.close();
+
+        // A delivery that failed before it took effect: the reschedule makes the row undelivered again.
+        await store.rescheduleOutbox(d2.id, 1, T0 + 1000);
+        assert.deepEqual(await store.outboxLane(WS1, 'dial', 10), [{ ...d2, attempts: 1, nextAttemptAt: T0 + 1000 }]);
+        assert.equal(await store.takeOutbox(d2.id, 2, T0 + 1000), true, 'taken again after the reschedule');
+        assert.equal(await store.pendingOutbox(), 2, 'e1 and x1');
+      }),
+    );
+
+    test(
       'callback state rows: written in a commit, upserted and deleted by later ones, loaded in registration order',
       withStore(async () => {
         await seed(store, [WS1, WS2]);
