@@ -39,15 +39,15 @@
  * "load_average_1m":…, …}; also the
  * server's CPU time per create (µs, from /proc: a steadier figure than rates on a shared machine).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import http from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { percentile, processCpuMs, startServer, type ServerChild } from './support/server.ts';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
@@ -68,31 +68,11 @@ if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error(`BENCH_STORE mus
 /** Wall-clock ms with sub-ms precision, comparable between threads of this process. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  sid: string;
-  token: string;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
+/** Starts the server child on the chosen store (bench/support/server.ts). */
+function startBenchServer(dataDir: string): Promise<ServerChild> {
   const flags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
   const store = STORE === 'postgres' ? ['--database-url', DATABASE_URL, '--database-schema', SCHEMA] : [];
-  const child = spawn(process.execPath, [...flags, main, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', '--synchronous', SYNCHRONOUS, ...store], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const base = /serving TaskRouter v1 at (http:\/\/[^\s]+)\/v1/.exec(out)?.[1];
-      const sid = /Account SID: (AC[0-9a-f]{32})/.exec(out)?.[1];
-      const token = /Auth Token:\s+([0-9a-f]+)/.exec(out)?.[1];
-      if (base !== undefined && sid !== undefined && token !== undefined) resolve({ child, base, sid, token });
-    });
-  });
+  return startServer(dataDir, ['--synchronous', SYNCHRONOUS, ...store], flags);
 }
 
 /**
@@ -137,26 +117,9 @@ async function startReceiver(): Promise<Receiver> {
   return { url: `http://127.0.0.1:${port}/events`, received, worker };
 }
 
-/** CPU time (user + system) a process has used, in ms, from /proc (Linux); null elsewhere. */
-function processCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime (fields 14 and 15 of /proc/<pid>/stat), in clock ticks of 1/100 s.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return null;
-  }
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
-
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-api-'));
-  const server = await startServer(dataDir);
+  const server = await startBenchServer(dataDir);
   const receiver = MEASURE === 'callback' ? await startReceiver() : null;
   const auth = `Basic ${Buffer.from(`${server.sid}:${server.token}`).toString('base64')}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });

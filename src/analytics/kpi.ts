@@ -14,6 +14,7 @@
  * dates of the virtual clock. Pure: feed events in order, read the result.
  */
 import type { EngineEvent } from '../engine/events.ts';
+import { isoInstant } from '../util/time.ts';
 
 /** KPIs of one day, with the field names report.json uses. */
 export interface DailyKpis {
@@ -126,18 +127,7 @@ export class DailyKpiAccumulator {
   }
 }
 
-/** YYYY-MM-DD of an epoch-seconds instant (UTC), without Date: days since 1970-01-01. */
+/** YYYY-MM-DD of an epoch-seconds instant (UTC), without Date (util/time.ts's civil calendar). */
 export function dayOf(epochS: number): string {
-  const days = Math.floor(epochS / 86_400);
-  // Civil-from-days (H. Hinnant, "chrono-compatible low-level date algorithms").
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  return isoInstant(epochS * 1000).slice(0, 10);
 }
