@@ -172,6 +172,8 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   /** The writer's one connection (a pool of one: it reconnects after a failure), with {@link WRITER_SETTINGS}. */
   private readonly writerPool: pg.Pool;
+  /** The writer's connection while it holds one (see {@link writerConnection}). */
+  private writer: PoolClient | null = null;
   private queue: WriteJob[] = [];
   private writing = false;
   /** Set by {@link close}: later writes are refused. */
@@ -254,7 +256,10 @@ export class PostgresStore implements Store {
     this.closing = last.then(
       () => undefined,
       () => undefined,
-    ).then(() => Promise.all([this.pool.end().catch(() => undefined), this.writerPool.end().catch(() => undefined)]).then(() => undefined));
+    ).then(() => {
+      this.writer?.release();
+      this.writer = null;
+    }).then(() => Promise.all([this.pool.end().catch(() => undefined), this.writerPool.end().catch(() => undefined)]).then(() => undefined));
     return this.closing;
   }
 
@@ -581,8 +586,15 @@ export class PostgresStore implements Store {
     void this.drain();
   }
 
-  /** Runs the queued writes one transaction at a time until the queue is empty. */
+  /**
+   * Runs the queued writes one transaction at a time until the queue is empty. The callers of a
+   * committed write are answered once the next write is on its way to the database (its rows
+   * encoded and its statement sent), so the database is not idle while they run; they are still
+   * answered in order, before any failure of a later write is reported.
+   */
   private async drain(): Promise<void> {
+    /** Answers the callers of the last committed write; null when they have been answered. */
+    let settle: (() => void) | null = null;
     while (this.queue.length > 0) {
       const head = this.queue[0] as WriteJob;
       let jobs: WriteJob[];
@@ -594,9 +606,16 @@ export class PostgresStore implements Store {
         jobs = this.queue.splice(0, 1);
       }
       const marks = this.takeMarks();
+      // Up to its first wait, the write runs now: on the kept connection that sends its statement.
+      const written = head.type === 'commit' ? this.writeCommits(jobs, marks) : this.writeOp(head, marks);
+      if (settle !== null) {
+        const previous: () => void = settle;
+        settle = null;
+        previous();
+      }
       let result: unknown;
       try {
-        result = head.type === 'commit' ? await this.writeCommits(jobs, marks) : await this.writeOp(head, marks);
+        result = await written;
       } catch (error) {
         this.marksNotWritten(marks);
         // Guarantee 6: whatever was queued behind the failed write fails with it.
@@ -609,18 +628,45 @@ export class PostgresStore implements Store {
         continue;
       }
       this.marksWritten(marks);
-      for (const job of jobs) {
-        if (job.type === 'commit') callSafely(job.onDurable, null);
-        else job.resolve(result);
-      }
+      settle = () => {
+        for (const job of jobs) {
+          if (job.type === 'commit') callSafely(job.onDurable, null);
+          else job.resolve(result);
+        }
+      };
     }
+    // Not writing any more before the last callers run: a commit they make starts a new drain.
     this.writing = false;
+    if (settle !== null) settle();
+  }
+
+  /**
+   * The writer's connection, kept between transactions (no pool round trip per transaction); a
+   * failed write drops it ({@link dropWriter}) and the next one connects anew.
+   */
+  private async writerConnection(): Promise<PoolClient> {
+    if (this.writer !== null) return this.writer;
+    const client = await this.writerPool.connect();
+    // Checked out, the connection has no pool listener: a break between transactions (server
+    // restart) is reported here, and the next write connects anew.
+    client.on('error', (error) => {
+      process.stderr.write(`switchboard store: the PostgreSQL writer's connection failed: ${error.message}\n`);
+      if (this.writer === client) this.dropWriter();
+    });
+    this.writer = client;
+    return client;
+  }
+
+  /** Closes the writer's connection: the server rolls back whatever transaction it had open. */
+  private dropWriter(): void {
+    this.writer?.release(true);
+    this.writer = null;
   }
 
   /** One op in its own transaction, with the done marks; without `run`, only the marks (nothing if none). */
   private async writeOp(job: Extract<WriteJob, { type: 'op' }>, marks: [number, Mark][]): Promise<unknown> {
     if (job.run === null && marks.length === 0) return undefined;
-    const client = await this.writerPool.connect();
+    const client = await this.writerConnection();
     let result: unknown;
     try {
       await client.query('BEGIN');
@@ -629,10 +675,9 @@ export class PostgresStore implements Store {
       await client.query('COMMIT');
     } catch (error) {
       // Dropping the connection ends the transaction (rolls it back) whatever state it is in.
-      client.release(true);
+      this.dropWriter();
       throw error;
     }
-    client.release();
     this.transactions += 1;
     return result;
   }
@@ -709,13 +754,13 @@ export class PostgresStore implements Store {
       st[4].push(at);
     }
     const t1 = this.profile === null ? 0 : performance.now();
-    const client = await this.writerPool.connect();
+    const client = await this.writerConnection();
     const t2 = this.profile === null ? 0 : performance.now();
     const sched0 = this.profile === null ? [0, 0] : backendSched(client);
     try {
       await client.query({ name: 'switchboard_commit', text: COMMIT_SQL, values: [...marksParams(marks), cmdWs, cmdSeq, cmdBody, ...ev, ...ob, ...st, ...up, ...del] });
     } catch (error) {
-      client.release(true);
+      this.dropWriter();
       throw error;
     }
     if (this.profile !== null) {
@@ -723,7 +768,6 @@ export class PostgresStore implements Store {
       const sched = backendSched(client);
       this.profile.add(jobs.length, cmdWs.length, ev[0].length, ob[0].length, marks.length, t1 - t0, t2 - t1, t3 - t2, sched[0] - (sched0[0] ?? 0), sched[1] - (sched0[1] ?? 0));
     }
-    client.release();
     this.transactions += 1;
   }
 
