@@ -637,6 +637,8 @@ export class PostgresStore implements Store {
     }
     // Not writing any more before the last callers run: a commit they make starts a new drain.
     this.writing = false;
+    // Idle, the kept connection does not keep the process alive (as the pool's idle ones do not).
+    if (this.writer !== null) holdOpen(this.writer, false);
     if (settle !== null) settle();
   }
 
@@ -645,7 +647,10 @@ export class PostgresStore implements Store {
    * failed write drops it ({@link dropWriter}) and the next one connects anew.
    */
   private async writerConnection(): Promise<PoolClient> {
-    if (this.writer !== null) return this.writer;
+    if (this.writer !== null) {
+      holdOpen(this.writer, true);
+      return this.writer;
+    }
     const client = await this.writerPool.connect();
     // Checked out, the connection has no pool listener: a break between transactions (server
     // restart) is reported here, and the next write connects anew.
@@ -839,6 +844,13 @@ export class PostgresStore implements Store {
       throw storeError(what, error);
     }
   }
+}
+
+/** Whether a connection's socket keeps the process alive (pg's `Client.ref` / `unref`, missing from its type declarations). */
+function holdOpen(client: PoolClient, hold: boolean): void {
+  const c = client as unknown as { ref?: () => void; unref?: () => void };
+  if (hold) c.ref?.();
+  else c.unref?.();
 }
 
 /** A `workspaces` row and its logged commands as a {@link StoredWorkspace}. */
