@@ -58,7 +58,10 @@ export interface PostgresStoreOptions {
    * starting with a letter or `_`, at most 63 characters. Tests use a fresh schema per file.
    */
   schema?: string;
-  /** Connections in the pool, reads and the one writer together; integer 1–100, default 4. */
+  /**
+   * Connections in all, integer 1–100, default 4: the writer's one, and `poolSize - 1` (at least
+   * one) in the pool for reads beside it.
+   */
   poolSize?: number;
   /**
    * `FULL` (default): `synchronous_commit = on`, a commit is on disk when acknowledged. `NORMAL`:
@@ -140,6 +143,18 @@ const INSERT_OUTBOX_SQL = `INSERT INTO outbox (workspace_sid, kind, payload, nex
 const MARKS_SQL = `UPDATE outbox SET delivered_at = m.at, attempts = m.attempts
   FROM unnest($1::bigint[], $2::integer[], $3::bigint[]) AS m (id, attempts, at) WHERE outbox.id = m.id`;
 
+/**
+ * Planner settings of the writer's connection. Every write it makes is keyed (done marks by outbox
+ * id, callback rows by primary key, snapshots and deletes by workspace, pruning through
+ * outbox_done), so an index path always exists; without these settings the commit statement, a
+ * prepared statement whose generic plan PostgreSQL caches after five runs, kept the plan it chose
+ * while the tables were small: the done marks' UPDATE as a hash join over a sequential scan of
+ * the whole outbox, in every transaction — its cost grew with the table (6 ms per transaction at
+ * 10,000 outbox rows) and never came back down, since nothing re-plans it until ANALYZE runs
+ * (never, with autovacuum off). Reads keep the default planner: pruning events has no index path.
+ */
+const WRITER_SETTINGS = ['-c enable_seqscan=off', '-c enable_hashjoin=off', '-c enable_mergejoin=off'];
+
 const OUTBOX_COLUMNS = 'id, workspace_sid, kind, payload, attempts, next_attempt_at';
 
 /** bigint (int8) as a JS number: epoch ms, sequence numbers and ids stay far below 2^53. */
@@ -153,7 +168,12 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   /** The schema the tables are in, or null for the connection's search path. */
   readonly schema: string | null;
+  /** Connections for reads (and the migrations). */
   private readonly pool: pg.Pool;
+  /** The writer's one connection (a pool of one: it reconnects after a failure), with {@link WRITER_SETTINGS}. */
+  private readonly writerPool: pg.Pool;
+  /** The writer's connection while it holds one (see {@link writerConnection}). */
+  private writer: PoolClient | null = null;
   private queue: WriteJob[] = [];
   private writing = false;
   /** Set by {@link close}: later writes are refused. */
@@ -165,9 +185,12 @@ export class PostgresStore implements Store {
   private markTimer: NodeJS.Timeout | null = null;
   /** Transactions the writer committed (tests and the benchmark: group commit at work). */
   transactions = 0;
+  /** Per-phase timings of the commit transactions, when SWITCHBOARD_PG_PROFILE is set (see {@link WriterProfile}). */
+  private readonly profile: WriterProfile | null = process.env['SWITCHBOARD_PG_PROFILE'] ? new WriterProfile() : null;
 
-  private constructor(pool: pg.Pool, schema: string | null) {
+  private constructor(pool: pg.Pool, writerPool: pg.Pool, schema: string | null) {
     this.pool = pool;
+    this.writerPool = writerPool;
     this.schema = schema;
   }
 
@@ -190,27 +213,32 @@ export class PostgresStore implements Store {
     if (!Number.isFinite(connectTimeoutMs) || connectTimeoutMs <= 0) throw new StoreError(`connectTimeoutMs: expected a positive number, got ${connectTimeoutMs}`);
     const settings = [`-c synchronous_commit=${synchronous === 'FULL' ? 'on' : 'off'}`];
     if (schema !== undefined) settings.push(`-c search_path=${schema}`);
-    const pool = new pg.Pool({
-      connectionString,
-      max: poolSize,
-      options: settings.join(' '),
-      application_name: 'switchboard',
-      connectionTimeoutMillis: connectTimeoutMs,
-      types: TYPES,
-      // Idle connections do not keep the process alive (a server stays up for its listening socket;
-      // a test or a CLI command that forgot to close still ends).
-      allowExitOnIdle: true,
-    });
-    // An idle connection that breaks (server restart) is dropped by the pool; the next use
-    // connects anew. Without a listener the error would end the process.
-    pool.on('error', (error) => process.stderr.write(`switchboard store: an idle PostgreSQL connection failed: ${error.message}\n`));
+    const poolOf = (max: number, options: string): pg.Pool => {
+      const p = new pg.Pool({
+        connectionString,
+        max,
+        options,
+        application_name: 'switchboard',
+        connectionTimeoutMillis: connectTimeoutMs,
+        types: TYPES,
+        // Idle connections do not keep the process alive (a server stays up for its listening socket;
+        // a test or a CLI command that forgot to close still ends).
+        allowExitOnIdle: true,
+      });
+      // An idle connection that breaks (server restart) is dropped by the pool; the next use
+      // connects anew. Without a listener the error would end the process.
+      p.on('error', (error) => process.stderr.write(`switchboard store: an idle PostgreSQL connection failed: ${error.message}\n`));
+      return p;
+    };
+    const pool = poolOf(Math.max(1, poolSize - 1), settings.join(' '));
+    const writerPool = poolOf(1, [...settings, ...WRITER_SETTINGS].join(' '));
     try {
       await migrate(pool, schema ?? null);
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      await Promise.all([pool.end().catch(() => undefined), writerPool.end().catch(() => undefined)]);
       throw error;
     }
-    return new PostgresStore(pool, schema ?? null);
+    return new PostgresStore(pool, writerPool, schema ?? null);
   }
 
   async schemaVersion(): Promise<number> {
@@ -224,10 +252,14 @@ export class PostgresStore implements Store {
     this.markTimer = null;
     // Queued before `closing` is set: the last write takes the remaining done marks along.
     const last = this.enqueueOp('write done marks', null);
+    if (this.profile !== null) process.stderr.write(this.profile.report());
     this.closing = last.then(
       () => undefined,
       () => undefined,
-    ).then(() => this.pool.end().catch(() => undefined));
+    ).then(() => {
+      this.writer?.release();
+      this.writer = null;
+    }).then(() => Promise.all([this.pool.end().catch(() => undefined), this.writerPool.end().catch(() => undefined)]).then(() => undefined));
     return this.closing;
   }
 
@@ -579,8 +611,15 @@ export class PostgresStore implements Store {
     void this.drain();
   }
 
-  /** Runs the queued writes one transaction at a time until the queue is empty. */
+  /**
+   * Runs the queued writes one transaction at a time until the queue is empty. The callers of a
+   * committed write are answered once the next write is on its way to the database (its rows
+   * encoded and its statement sent), so the database is not idle while they run; they are still
+   * answered in order, before any failure of a later write is reported.
+   */
   private async drain(): Promise<void> {
+    /** Answers the callers of the last committed write; null when they have been answered. */
+    let settle: (() => void) | null = null;
     while (this.queue.length > 0) {
       const head = this.queue[0] as WriteJob;
       let jobs: WriteJob[];
@@ -592,9 +631,16 @@ export class PostgresStore implements Store {
         jobs = this.queue.splice(0, 1);
       }
       const marks = this.takeMarks();
+      // Up to its first wait, the write runs now: on the kept connection that sends its statement.
+      const written = head.type === 'commit' ? this.writeCommits(jobs, marks) : this.writeOp(head, marks);
+      if (settle !== null) {
+        const previous: () => void = settle;
+        settle = null;
+        previous();
+      }
       let result: unknown;
       try {
-        result = head.type === 'commit' ? await this.writeCommits(jobs, marks) : await this.writeOp(head, marks);
+        result = await written;
       } catch (error) {
         this.marksNotWritten(marks);
         // Guarantee 6: whatever was queued behind the failed write fails with it.
@@ -607,18 +653,50 @@ export class PostgresStore implements Store {
         continue;
       }
       this.marksWritten(marks);
-      for (const job of jobs) {
-        if (job.type === 'commit') callSafely(job.onDurable, null);
-        else job.resolve(result);
-      }
+      settle = () => {
+        for (const job of jobs) {
+          if (job.type === 'commit') callSafely(job.onDurable, null);
+          else job.resolve(result);
+        }
+      };
     }
+    // Not writing any more before the last callers run: a commit they make starts a new drain.
     this.writing = false;
+    // Idle, the kept connection does not keep the process alive (as the pool's idle ones do not).
+    if (this.writer !== null) holdOpen(this.writer, false);
+    if (settle !== null) settle();
+  }
+
+  /**
+   * The writer's connection, kept between transactions (no pool round trip per transaction); a
+   * failed write drops it ({@link dropWriter}) and the next one connects anew.
+   */
+  private async writerConnection(): Promise<PoolClient> {
+    if (this.writer !== null) {
+      holdOpen(this.writer, true);
+      return this.writer;
+    }
+    const client = await this.writerPool.connect();
+    // Checked out, the connection has no pool listener: a break between transactions (server
+    // restart) is reported here, and the next write connects anew.
+    client.on('error', (error) => {
+      process.stderr.write(`switchboard store: the PostgreSQL writer's connection failed: ${error.message}\n`);
+      if (this.writer === client) this.dropWriter();
+    });
+    this.writer = client;
+    return client;
+  }
+
+  /** Closes the writer's connection: the server rolls back whatever transaction it had open. */
+  private dropWriter(): void {
+    this.writer?.release(true);
+    this.writer = null;
   }
 
   /** One op in its own transaction, with the done marks; without `run`, only the marks (nothing if none). */
   private async writeOp(job: Extract<WriteJob, { type: 'op' }>, marks: [number, Mark][]): Promise<unknown> {
     if (job.run === null && marks.length === 0) return undefined;
-    const client = await this.pool.connect();
+    const client = await this.writerConnection();
     let result: unknown;
     try {
       await client.query('BEGIN');
@@ -627,16 +705,16 @@ export class PostgresStore implements Store {
       await client.query('COMMIT');
     } catch (error) {
       // Dropping the connection ends the transaction (rolls it back) whatever state it is in.
-      client.release(true);
+      this.dropWriter();
       throw error;
     }
-    client.release();
     this.transactions += 1;
     return result;
   }
 
   /** A group of commit batches (and the done marks) in one statement, so one transaction. */
   private async writeCommits(jobs: WriteJob[], marks: [number, Mark][]): Promise<void> {
+    const t0 = this.profile === null ? 0 : performance.now();
     const cmdWs: string[] = [];
     const cmdSeq: number[] = [];
     const cmdBody: string[] = [];
@@ -705,14 +783,21 @@ export class PostgresStore implements Store {
       st[3].push(ds);
       st[4].push(at);
     }
-    const client = await this.pool.connect();
+    const t1 = this.profile === null ? 0 : performance.now();
+    const client = await this.writerConnection();
+    const t2 = this.profile === null ? 0 : performance.now();
+    const sched0 = this.profile === null ? [0, 0] : backendSched(client);
     try {
       await client.query({ name: 'switchboard_commit', text: COMMIT_SQL, values: [...marksParams(marks), cmdWs, cmdSeq, cmdBody, ...ev, ...ob, ...st, ...up, ...del] });
     } catch (error) {
-      client.release(true);
+      this.dropWriter();
       throw error;
     }
-    client.release();
+    if (this.profile !== null) {
+      const t3 = performance.now();
+      const sched = backendSched(client);
+      this.profile.add(jobs.length, cmdWs.length, ev[0].length, ob[0].length, marks.length, t1 - t0, t2 - t1, t3 - t2, sched[0] - (sched0[0] ?? 0), sched[1] - (sched0[1] ?? 0));
+    }
     this.transactions += 1;
   }
 
@@ -784,6 +869,13 @@ export class PostgresStore implements Store {
       throw storeError(what, error);
     }
   }
+}
+
+/** Whether a connection's socket keeps the process alive (pg's `Client.ref` / `unref`, missing from its type declarations). */
+function holdOpen(client: PoolClient, hold: boolean): void {
+  const c = client as unknown as { ref?: () => void; unref?: () => void };
+  if (hold) c.ref?.();
+  else c.unref?.();
 }
 
 /** A `workspaces` row and its logged commands as a {@link StoredWorkspace}. */
@@ -883,5 +975,67 @@ async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
     // On failure the connection is dropped, which releases the lock too.
     if (!broken) await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
     client.release(broken);
+  }
+}
+
+/** The PostgreSQL backend of a connection so far, from /proc/<pid>/schedstat: [ms on a CPU, ms waiting for one] ([0, 0] when unreadable). */
+function backendSched(client: PoolClient): [number, number] {
+  const pid = (client as unknown as { processID?: number }).processID;
+  if (pid === undefined) return [0, 0];
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ');
+    return [Number(run) / 1e6, Number(wait) / 1e6];
+  } catch {
+    return [0, 0];
+  }
+}
+
+/**
+ * Where a commit transaction's time goes (SWITCHBOARD_PG_PROFILE=1, reported on stderr at close and
+ * every 5 s): encoding the rows, waiting for a pool connection, the statement's round trip, and the
+ * database backend's time on a CPU and waiting for one during it (from /proc/<pid>/schedstat: the
+ * database runs on this machine; the rest of the statement is I/O, locks and the round trip).
+ */
+class WriterProfile {
+  private n = 0;
+  private sums = { batches: 0, records: 0, events: 0, outbox: 0, marks: 0, encode: 0, connect: 0, query: 0, backendCpu: 0, backendWait: 0 };
+  private queries: number[] = [];
+  private last = performance.now();
+
+  add(batches: number, records: number, events: number, outbox: number, marks: number, encode: number, connect: number, query: number, backendCpu: number, backendWait: number): void {
+    this.n += 1;
+    const s = this.sums;
+    s.batches += batches;
+    s.records += records;
+    s.events += events;
+    s.outbox += outbox;
+    s.marks += marks;
+    s.encode += encode;
+    s.connect += connect;
+    s.query += query;
+    s.backendCpu += backendCpu;
+    s.backendWait += backendWait;
+    this.queries.push(query);
+    if (performance.now() - this.last > 5000) {
+      this.last = performance.now();
+      process.stderr.write(this.report());
+    }
+  }
+
+  /** One line: per transaction means (and the statement's p50/p99), then clears. */
+  report(): string {
+    if (this.n === 0) return '';
+    const per = (x: number): string => (x / this.n).toFixed(2);
+    const s = this.sums;
+    this.queries.sort((a, b) => a - b);
+    const q = (f: number): string => (this.queries[Math.floor(f * (this.queries.length - 1))] ?? 0).toFixed(2);
+    const line =
+      `pg writer: ${this.n} tx; per tx: batches ${per(s.batches)} records ${per(s.records)} events ${per(s.events)} outbox ${per(s.outbox)} marks ${per(s.marks)}; ` +
+      `ms: encode ${per(s.encode)} connect ${per(s.connect)} statement ${per(s.query)} (p50 ${q(0.5)} p99 ${q(0.99)}) backend on CPU ${per(s.backendCpu)} waiting for CPU ${per(s.backendWait)}; ` +
+      `per record: statement ${(s.query / Math.max(1, s.records)).toFixed(3)} backend CPU ${(s.backendCpu / Math.max(1, s.records)).toFixed(3)} encode ${(s.encode / Math.max(1, s.records)).toFixed(3)}\n`;
+    this.n = 0;
+    for (const k of Object.keys(s) as (keyof typeof s)[]) s[k] = 0;
+    this.queries = [];
+    return line;
   }
 }
