@@ -26,6 +26,8 @@ export const IMPORT_TABLE = {
   engine: { pure: true, may: ['expr', 'util'] },
   analytics: { pure: true, may: ['util'], types: ['engine'] },
   callbacks: { pure: true, may: ['engine', 'analytics', 'util'] },
+  // call flows (voice IVR): a pure core beside the callback center, whose pure functions it may use
+  callflows: { pure: true, may: ['engine', 'analytics', 'callbacks', 'util'] },
   // adapters behind a core's port: the port's module, the core's types
   voice: { pure: false, may: ['callbacks/telephony-port.ts', 'util'], types: ['callbacks'] },
   // shell

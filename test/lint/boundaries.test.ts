@@ -33,6 +33,10 @@ test('the import table bites: a forbidden import is reported, an allowed one is 
     ['src/api/routes/x.ts', "import { TwilioCalls } from '../../voice/twilio-calls.ts';\nexport const r = TwilioCalls;"],
     ['src/sim/x.ts', "import { TwilioCalls } from '../voice/twilio-calls.ts';\nexport const r = TwilioCalls;"],
     ['src/sim/x.ts', "import { Runtime } from '../runtime/runtime.ts';\nexport const r = Runtime;"],
+    // the call-flow core: no shell, no adapter, and the callback core does not import it back
+    ['src/callflows/x.ts', "import { Runtime } from '../runtime/runtime.ts';\nexport const r = Runtime;"],
+    ['src/callflows/x.ts', "import { TwilioCalls } from '../voice/twilio-calls.ts';\nexport const r = TwilioCalls;"],
+    ['src/callbacks/x.ts', "import { CallFlowInterpreter } from '../callflows/index.ts';\nexport const r = CallFlowInterpreter;"],
     // type-only rows refuse values
     ['src/store/x.ts', "import { WorkspaceEngine } from '../engine/index.ts';\nexport const r = WorkspaceEngine;"],
     ['src/analytics/x.ts', "import { describeEvent, type EngineEvent } from '../engine/events.ts';\nexport const r = (e: EngineEvent) => describeEvent(e);"],
@@ -50,6 +54,7 @@ test('the import table bites: a forbidden import is reported, an allowed one is 
     ['src/voice/x.ts', "import { checkResumedDials } from '../callbacks/telephony-port.ts';\nimport type { DialOutcome } from '../callbacks/center.ts';\nexport const r = checkResumedDials;\nexport type D = DialOutcome;"],
     ['src/api/routes/x.ts', "import { Runtime } from '../../runtime/runtime.ts';\nimport { x } from '../callbacks.ts';\nexport const r = [Runtime, x];"],
     ['src/cli/x.ts', "import { TwilioCalls } from '../voice/twilio-calls.ts';\nexport const r = TwilioCalls;"],
+    ['src/callflows/x.ts', "import { decideOffer } from '../callbacks/offer.ts';\nimport type { Command } from '../engine/commands.ts';\nexport const r = decideOffer;\nexport type C = Command;"],
     // tests may wire any parts together
     ['src/engine/x.test.ts', "import { Runtime } from '../runtime/runtime.ts';\nexport const r = Runtime;"],
   ];
@@ -68,6 +73,8 @@ test('the purity rule bites in every pure core: no clock, timer, randomness, pro
     ['src/callbacks/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;", 'no-restricted-imports'],
     ['src/engine/x.ts', "import { randomBytes } from 'crypto';\nexport const r = randomBytes;", 'no-restricted-imports'],
     ['src/analytics/x.ts', "import pg from 'pg';\nexport const r = pg;", 'no-restricted-imports'],
+    ['src/callflows/x.ts', 'export const r = Date.now();', 'no-restricted-globals'],
+    ['src/callflows/x.ts', "import twilio from 'twilio';\nexport const r = twilio;", 'no-restricted-imports'],
   ];
   for (const [filePath, code, rule] of impure) assert.deepEqual(await reported(filePath, code), [rule], `${filePath}: ${code}`);
 
