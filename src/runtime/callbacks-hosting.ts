@@ -410,11 +410,6 @@ export class CallbackHosting implements HostedCore {
     return { events, outbox, callbackStates: states };
   }
 
-  /** Nothing: the batch's dials and hang-ups leave through the outbox ({@link takeWrites}, {@link deliverers}). */
-  takeRelease(): () => void {
-    return () => undefined;
-  }
-
   /**
    * How the outbox dispatcher delivers this core's rows, for the composition root to hand it
    * (`DispatcherOptions.deliverers`): `dial` at most once (the row is taken durably before the port

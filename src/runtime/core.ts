@@ -33,8 +33,9 @@ export type OutboxRowsOf = (workspaceSid: string, events: readonly EngineEvent[]
 
 /**
  * A core hosted by the runtime (see the module comment). Every method runs on the runtime's turn;
- * none may do I/O except `load`/`reload` (reading the store) and `release` (handing durable effects
- * to their ports).
+ * none may do I/O except `load`/`reload` (reading the store). What a core sends out of the process
+ * (dials, hang-ups; next: messages, sink deliveries) it writes as outbox rows in `takeWrites`, for
+ * the one dispatcher to deliver once they are durable.
  */
 export interface HostedCore {
   /** Restores every workspace's state from the store as the runtime opens; rejects with the store's error. */
@@ -49,8 +50,6 @@ export interface HostedCore {
   advanceTo(workspaceSid: string, ctx: CoreContext): void;
   /** What the batch writes for this core (state, events, their outbox rows); clears it. */
   takeWrites(now: number, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined, outboxRowsOf: OutboxRowsOf): CoreWrites;
-  /** The batch's effects that leave the process, as one call to make once the batch is durable; clears them. */
-  takeRelease(): () => void;
   /** Drops what a failed batch left in flight (its writes and effects were never made). */
   discardBatch(): void;
   /**

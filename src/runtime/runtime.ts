@@ -463,7 +463,6 @@ export class Runtime {
     const cores = mergeWrites(this.cores.map((core) => core.takeWrites(batch.now, engineOf, outboxRowsOf)));
     for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
     for (const e of cores.events) batch.touched.add(e.workspaceSid);
-    const releases = this.cores.map((core) => core.takeRelease());
     // The lanes this batch queued rows in (the dispatcher reads those, not the whole outbox).
     let lanes: OutboxLane[] | null = null;
     if (batch.outboxRows + cores.outbox.length > 0) {
@@ -483,7 +482,7 @@ export class Runtime {
         batch.records,
         (error) => {
           durable();
-          if (error === null) this.settle(queued, results, lanes, releases);
+          if (error === null) this.settle(queued, results, lanes);
           else this.commitFailed(queued, batch.touched, error);
         },
         cores,
@@ -535,14 +534,13 @@ export class Runtime {
     for (const core of this.cores) core.advanceTo(workspaceSid, ctx);
   }
 
-  /** Answers a batch once the store reports it durable, then releases the cores' effects. */
-  private settle(batch: Pending[], results: unknown[], lanes: readonly OutboxLane[] | null, releases: ReadonlyArray<() => void>): void {
+  /** Answers a batch once the store reports it durable, then wakes the dispatcher for the lanes it wrote. */
+  private settle(batch: Pending[], results: unknown[], lanes: readonly OutboxLane[] | null): void {
     batch.forEach((p, i) => {
       const r = results[i];
       if (r instanceof Error) p.reject(r);
       else p.resolve(r);
     });
-    for (const release of releases) release();
     // Only a commit that queued webhooks wakes the dispatcher: its own timer finds due retries,
     // and waking it after every commit cost two outbox queries per batch for nothing.
     if (lanes !== null) this.notifyCommit(lanes);
@@ -550,7 +548,7 @@ export class Runtime {
 
   /**
    * A batch was not made durable (a full disk, a lost connection; with PostgreSQL every batch
-   * handed over before the failure was reported fails with it): its effects are never released,
+   * handed over before the failure was reported fails with it): none of its outbox rows exists,
    * and every workspace it touched is held — its queued work waits — and rebuilt from the store by
    * {@link recover}, which then answers the callers with a StoreUnavailableError. Writes to other
    * workspaces go on; the next write to a rebuilt one is tried afresh.
