@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
+import { accountRow, apiKeyRow, outboxRow, storedWorkspace } from './rows.ts';
 import {
   OUTBOX_MARK_DELAY_MS,
   StoreError,
@@ -279,13 +280,7 @@ export class PostgresStore implements Store {
 
   async accounts(): Promise<AccountRow[]> {
     const rows = await this.read<Record<string, unknown>>('read accounts', 'SELECT * FROM accounts ORDER BY date_created, sid');
-    return rows.map((r) => ({
-      sid: r['sid'] as string,
-      friendlyName: r['friendly_name'] as string,
-      authTokenHash: r['auth_token_hash'] as string,
-      authTokenSealed: r['auth_token_sealed'] as string,
-      dateCreated: r['date_created'] as number,
-    }));
+    return rows.map(accountRow);
   }
 
   insertApiKey(k: ApiKeyRow): Promise<void> {
@@ -302,13 +297,7 @@ export class PostgresStore implements Store {
 
   async apiKeys(): Promise<ApiKeyRow[]> {
     const rows = await this.read<Record<string, unknown>>('read API keys', 'SELECT * FROM api_keys ORDER BY date_created, sid');
-    return rows.map((r) => ({
-      sid: r['sid'] as string,
-      accountSid: r['account_sid'] as string,
-      friendlyName: r['friendly_name'] as string,
-      secretHash: r['secret_hash'] as string,
-      dateCreated: r['date_created'] as number,
-    }));
+    return rows.map(apiKeyRow);
   }
 
   // ── workspaces ──
@@ -878,36 +867,8 @@ function holdOpen(client: PoolClient, hold: boolean): void {
   else c.unref?.();
 }
 
-/** A `workspaces` row and its logged commands as a {@link StoredWorkspace}. */
-function storedWorkspace(r: Record<string, unknown>, commands: { seq: number; command: Command }[]): StoredWorkspace {
-  const snapshotSeq = r['snapshot_seq'] as number;
-  return {
-    sid: r['sid'] as string,
-    accountSid: r['account_sid'] as string,
-    sidSeed: r['sid_seed'] as number,
-    sidScheme: r['sid_scheme'] as number,
-    createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
-    snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
-    snapshotSeq,
-    snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
-    lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
-    commands,
-  };
-}
-
 function marksParams(marks: [number, Mark][]): [number[], number[], number[]] {
   return [marks.map(([id]) => id), marks.map(([, m]) => m.attempts), marks.map(([, m]) => m.at)];
-}
-
-function outboxRow(r: Record<string, unknown>): OutboxRow {
-  return {
-    id: r['id'] as number,
-    workspaceSid: r['workspace_sid'] as string,
-    kind: r['kind'] as string,
-    payload: r['payload'] as string,
-    attempts: r['attempts'] as number,
-    nextAttemptAt: r['next_attempt_at'] as number,
-  };
 }
 
 function storeError(what: string, cause: unknown): StoreError {

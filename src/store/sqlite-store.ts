@@ -13,6 +13,7 @@ import { chmodSync, closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, 
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { accountRow, apiKeyRow, outboxRow, storedWorkspace } from './rows.ts';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
 import {
   OUTBOX_MARK_DELAY_MS,
@@ -253,13 +254,7 @@ export class SqliteStore implements Store {
 
   accounts(): Promise<AccountRow[]> {
     return this.op(() => {
-      return (this.db.prepare('SELECT * FROM accounts ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
-        sid: r['sid'] as string,
-        friendlyName: r['friendly_name'] as string,
-        authTokenHash: r['auth_token_hash'] as string,
-        authTokenSealed: r['auth_token_sealed'] as string,
-        dateCreated: r['date_created'] as number,
-      }));
+      return (this.db.prepare('SELECT * FROM accounts ORDER BY date_created, sid').all() as Record<string, unknown>[]).map(accountRow);
     });
   }
 
@@ -274,13 +269,7 @@ export class SqliteStore implements Store {
 
   apiKeys(): Promise<ApiKeyRow[]> {
     return this.op(() => {
-      return (this.db.prepare('SELECT * FROM api_keys ORDER BY date_created, sid').all() as Record<string, unknown>[]).map((r) => ({
-        sid: r['sid'] as string,
-        accountSid: r['account_sid'] as string,
-        friendlyName: r['friendly_name'] as string,
-        secretHash: r['secret_hash'] as string,
-        dateCreated: r['date_created'] as number,
-      }));
+      return (this.db.prepare('SELECT * FROM api_keys ORDER BY date_created, sid').all() as Record<string, unknown>[]).map(apiKeyRow);
     });
   }
 
@@ -325,25 +314,13 @@ export class SqliteStore implements Store {
   }
 
   private storedWorkspace(r: Record<string, unknown>): StoredWorkspace {
-    const sid = r['sid'] as string;
-    const snapshotSeq = r['snapshot_seq'] as number;
-    const commands = (this.stmt('SELECT seq, command FROM commands WHERE workspace_sid = ? AND seq > ? ORDER BY seq').all(sid, snapshotSeq) as { seq: number; command: string }[]).map((c) => ({
+    const commands = (this.stmt('SELECT seq, command FROM commands WHERE workspace_sid = ? AND seq > ? ORDER BY seq').all(r['sid'] as string, r['snapshot_seq'] as number) as { seq: number; command: string }[]).map((c) => ({
       seq: c.seq,
       command: JSON.parse(c.command) as Command,
     }));
-    return {
-      sid,
-      accountSid: r['account_sid'] as string,
-      sidSeed: r['sid_seed'] as number,
-      sidScheme: r['sid_scheme'] as number,
-      createOptions: JSON.parse(r['create_options'] as string) as Record<string, unknown>,
-      snapshot: r['snapshot'] === null ? null : (JSON.parse(r['snapshot'] as string) as WorkspaceSnapshot),
-      snapshotSeq,
-      snapshotGenerator: r['snapshot_generator'] === null ? null : (JSON.parse(r['snapshot_generator'] as string) as SidState),
-      lastSeq: Math.max(r['last_seq'] as number, snapshotSeq, commands.at(-1)?.seq ?? 0),
-      commands,
-    };
+    return storedWorkspace(r, commands);
   }
+
 
   /**
    * Writes a batch of executed commands, their events and outbox rows, and the cores' writes, in
@@ -810,17 +787,6 @@ export class SqliteStore implements Store {
       throw new StoreError(`Write to ${this.path} failed and was rolled back: ${(error as Error).message}`, { cause: error });
     }
   }
-}
-
-function outboxRow(r: Record<string, unknown>): OutboxRow {
-  return {
-    id: r['id'] as number,
-    workspaceSid: r['workspace_sid'] as string,
-    kind: r['kind'] as string,
-    payload: r['payload'] as string,
-    attempts: r['attempts'] as number,
-    nextAttemptAt: r['next_attempt_at'] as number,
-  };
 }
 
 /**
