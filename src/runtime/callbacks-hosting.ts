@@ -162,6 +162,8 @@ export class CallbackHosting implements HostedCore {
   private events: Array<{ workspaceSid: string; event: CallbackEvent }> = [];
   /** Dials and hang-ups of the batch being built: written as `dial` / `hangup` outbox rows by {@link takeWrites}. */
   private outbound: Array<{ workspaceSid: string; effect: Outbound }> = [];
+  /** Hosts whose center the batch being built called into: only they can have state to write. */
+  private readonly touched = new Set<HostState>();
   /** Per workspace: callbacks changed (SID → callback, or null when removed) since the last write. */
   private readonly unsaved = new Map<string, Map<string, CallbackRequest | null>>();
   private portTimer: Timer | null = null;
@@ -258,6 +260,7 @@ export class CallbackHosting implements HostedCore {
   discardBatch(): void {
     this.events = [];
     this.outbound = [];
+    this.touched.clear();
   }
 
   /** A deleted workspace's core stops (its saved rows stay until removed with the workspace's data). */
@@ -272,6 +275,7 @@ export class CallbackHosting implements HostedCore {
     if (host === undefined && create) {
       host = this.newHost(workspaceSid, accountSid, null);
       host.dirty = true;
+      this.touched.add(host);
     }
     return host !== undefined && host.accountSid === accountSid ? host : undefined;
   }
@@ -294,6 +298,7 @@ export class CallbackHosting implements HostedCore {
    */
   run<T extends object>(host: Host, ctx: CoreContext, op: (center: CallbackCenter, now: number, datastore: Datastore) => T): T {
     const h = host as HostState;
+    this.touched.add(h);
     if (this.hosts.get(h.workspaceSid) !== h) this.hosts.set(h.workspaceSid, h);
     this.settleViews(h, ctx);
     const out = op(h.center, ctx.now, h.datastore);
@@ -309,6 +314,7 @@ export class CallbackHosting implements HostedCore {
   observe(workspaceSid: string, events: readonly EngineEvent[], ctx: CoreContext): void {
     const host = this.hosts.get(workspaceSid);
     if (host === undefined || events.length === 0) return;
+    this.touched.add(host);
     for (const e of events) {
       this.observeWaits(host, e, ctx);
       host.viewsDirty = true;
@@ -336,6 +342,7 @@ export class CallbackHosting implements HostedCore {
   advanceTo(workspaceSid: string, ctx: CoreContext): void {
     const host = this.hosts.get(workspaceSid);
     if (host === undefined) return;
+    this.touched.add(host);
     const due = host.center.nextDeadline();
     let pruning = false;
     while ((host.pruneDue[0] ?? Infinity) <= ctx.now) {
@@ -361,7 +368,10 @@ export class CallbackHosting implements HostedCore {
     outboxRowsOf: OutboxRowsOf,
   ): CoreWrites {
     const states: CallbackStateWrite[] = [];
-    for (const host of this.hosts.values()) {
+    const touched = [...this.touched];
+    this.touched.clear();
+    for (const host of touched) {
+      if (this.hosts.get(host.workspaceSid) !== host) continue; // forgotten or reloaded meanwhile
       const ch = host.center.takeChanges();
       if (ch.changed.length > 0 || ch.removed.length > 0) {
         let u = this.unsaved.get(host.workspaceSid);
@@ -604,7 +614,9 @@ export class CallbackHosting implements HostedCore {
     if (ws === undefined) return;
     this.submit(ws, (ctx) => {
       const host = this.hosts.get(ws);
-      if (host !== undefined) op(host, ctx);
+      if (host === undefined) return;
+      this.touched.add(host);
+      op(host, ctx);
     });
   }
 
