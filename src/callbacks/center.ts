@@ -74,7 +74,7 @@ import { decideOffer, type OfferDecision } from './offer.ts';
 import { ahead, estimate, leadSeconds, punctuality, recomputeEcbts, ringSeconds } from './position.ts';
 import * as reactions from './reactions.ts';
 import { cancelCallback, pendingCount, registerCallback, rescheduleCallback } from './requests.ts';
-import { checkSnapshotVersion, forgetTarget, restoreInto, snapshotOf, take, takeChanges } from './retention.ts';
+import { checkSnapshotVersion, forgetTarget, nextPrune, restoreInto, snapshotOf, take, takeChanges } from './retention.ts';
 
 export {
   CALLBACK_EVENT_TYPES,
@@ -424,9 +424,13 @@ export class CallbackCenter {
 
   // ───────────────────────────── time ─────────────────────────────
 
-  /** The earliest instant (epoch ms) at which {@link advanceTo} has work, or null. */
+  /**
+   * The earliest instant (epoch ms) at which {@link advanceTo} has work — a callback's timer, or a
+   * terminal callback coming due for pruning (docs/callbacks.md "Retention") — or null.
+   */
   nextDeadline(): number | null {
-    return nextDue(this.s)?.at ?? null;
+    const next = Math.min(nextDue(this.s)?.at ?? Infinity, nextPrune(this.s) ?? Infinity);
+    return next === Infinity ? null : next;
   }
 
   /**

@@ -95,6 +95,16 @@ function drop(s: CenterState, c: CallbackRequest): void {
   s.deadlineOf.delete(c);
 }
 
+/**
+ * When the oldest ended callback comes due for pruning (its end + the retention), epoch ms, or null
+ * (nothing ended, or the retention is off). An entry already gone is consumed by the prune at that
+ * instant, so the answer moves on.
+ */
+export function nextPrune(s: CenterState): number | null {
+  if (s.retentionMs === null || s.endedHead >= s.ended.length) return null;
+  return (s.ended[s.endedHead] as CallbackRequest).updatedAt + s.retentionMs;
+}
+
 /** Prunes terminal callbacks that ended more than the retention ago (the center's clock). O(pruned). */
 export function prune(s: CenterState): void {
   if (s.retentionMs === null) return;

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { DEFAULT_PREDICTOR, WaitTimeEstimator } from '../analytics/ewt.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
-import { CallbackCenter, DEFAULT_TERMINAL_RETENTION_SECONDS, isTerminalStatus, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from '../callbacks/center.ts';
+import { CallbackCenter, type CallbackEffect, type CallbackEvent, type CallbackRequest, type CenterOptions, type CenterOutcome, type CenterSnapshot } from '../callbacks/center.ts';
 import { Datastore, withStoredContext, type DatastoreSnapshot } from '../callbacks/datastore.ts';
 import { queueViewOf } from '../callbacks/queue-view.ts';
 import type { DialResult, ResumedDial, TelephonyPort } from '../callbacks/telephony-port.ts';
@@ -109,11 +109,6 @@ interface HostState extends Host {
   viewsDirty: boolean;
   /** Changed since the last write (the state row is written with the batch). */
   dirty: boolean;
-  /**
-   * When terminal callbacks come due for pruning (their end + the retention), epoch ms, ascending:
-   * the center prunes on its next operation, so the host makes that instant a deadline.
-   */
-  pruneDue: number[];
 }
 
 type Outbound = Extract<CallbackEffect, { kind: 'dial' } | { kind: 'hangup' }>;
@@ -156,8 +151,6 @@ export class CallbackHosting implements HostedCore {
   private readonly dialLog: string | null;
   private readonly onError: (error: unknown) => void;
   private readonly warmup: { hours: number; maxEvents: number };
-  /** Terminal callbacks are pruned this long after they end, ms (null: kept). */
-  private readonly retentionMs: number | null;
   /** Callback events of the batch being built, in order. */
   private events: Array<{ workspaceSid: string; event: CallbackEvent }> = [];
   /** Dials and hang-ups of the batch being built: written as `dial` / `hangup` outbox rows by {@link takeWrites}. */
@@ -192,8 +185,6 @@ export class CallbackHosting implements HostedCore {
     this.telephony = options.telephony ?? null;
     this.telephonyAuthToken = options.telephonyAuthToken ?? null;
     this.centerOptions = options.center ?? {};
-    const keep = this.centerOptions.terminalRetentionSeconds === undefined ? DEFAULT_TERMINAL_RETENTION_SECONDS : this.centerOptions.terminalRetentionSeconds;
-    this.retentionMs = keep === null ? null : keep * 1000;
     this.dialLog = options.dialLog ?? null;
     this.onError = options.onError ?? (() => undefined);
     this.warmup = { hours: options.ewtWarmup?.hours ?? EWT_WARMUP_DEFAULTS.hours, maxEvents: options.ewtWarmup?.maxEvents ?? EWT_WARMUP_DEFAULTS.maxEvents };
@@ -327,10 +318,7 @@ export class CallbackHosting implements HostedCore {
 
   /** The workspace's earliest center deadline (its timers, or a terminal callback due for pruning), epoch ms, or null. */
   nextDeadline(workspaceSid: string): number | null {
-    const host = this.hosts.get(workspaceSid);
-    if (host === undefined) return null;
-    const next = Math.min(host.center.nextDeadline() ?? Infinity, host.pruneDue[0] ?? Infinity);
-    return next === Infinity ? null : next;
+    return this.hosts.get(workspaceSid)?.center.nextDeadline() ?? null;
   }
 
   /** Every workspace with callbacks (the runtime's timer looks at their deadlines). */
@@ -344,12 +332,7 @@ export class CallbackHosting implements HostedCore {
     if (host === undefined) return;
     this.touched.add(host);
     const due = host.center.nextDeadline();
-    let pruning = false;
-    while ((host.pruneDue[0] ?? Infinity) <= ctx.now) {
-      host.pruneDue.shift();
-      pruning = true;
-    }
-    if ((due !== null && due <= ctx.now) || pruning) {
+    if (due !== null && due <= ctx.now) {
       host.dirty = true;
       this.apply(host, host.center.advanceTo(ctx.now), ctx);
     }
@@ -499,16 +482,7 @@ export class CallbackHosting implements HostedCore {
       predictions: new Map(),
       viewsDirty: true,
       dirty: false,
-      pruneDue: [],
     };
-    if (this.retentionMs !== null) {
-      const retention = this.retentionMs;
-      host.pruneDue = host.center
-        .listCallbacks()
-        .filter((c) => isTerminalStatus(c.status))
-        .map((c) => c.updatedAt + retention)
-        .sort((a, b) => a - b);
-    }
     this.hosts.set(workspaceSid, host);
     return host;
   }
@@ -552,7 +526,6 @@ export class CallbackHosting implements HostedCore {
   private apply(host: HostState, out: CenterOutcome, ctx: CoreContext): void {
     for (const event of out.events) {
       this.events.push({ workspaceSid: host.workspaceSid, event });
-      if (this.retentionMs !== null && isTerminalStatus(event.data['status'] as CallbackRequest['status'])) host.pruneDue.push(event.at + this.retentionMs);
       if (event.eventType === 'callback.registered' && typeof event.data['ecbt_seconds'] === 'number') {
         const c = host.center.getCallback(event.resourceSid);
         if (c !== undefined) host.datastore.noteCallback(c.phoneNumber, event.data['ecbt_seconds'], event.at);
