@@ -81,8 +81,6 @@ export interface RuntimeOptions {
   synchronous?: StoreOptions['synchronous'];
   /** Clock and timers (default: the wall clock). Tests pass a VirtualScheduler to skip time. */
   scheduler?: Scheduler;
-  /** A clock alone, epoch ms (timers stay real); ignored when `scheduler` is given. */
-  clock?: () => number;
   /** The callback core's telephone, options and warm-up (callbacks-hosting.ts). */
   callbacks?: CallbackHostingOptions;
   /** Snapshot a workspace after this many logged commands, once quiet (default 5,000). */
@@ -185,7 +183,7 @@ export class Runtime {
   private constructor(store: Store, key: Buffer, options: RuntimeOptions) {
     this.store = store;
     this.key = key;
-    this.scheduler = options.scheduler ?? (options.clock !== undefined ? withClock(options.clock) : systemScheduler);
+    this.scheduler = options.scheduler ?? systemScheduler;
     this.callbacks = new CallbackHosting(
       options.callbacks ?? {},
       this.scheduler,
@@ -747,10 +745,6 @@ export function checkDatabaseUrl(url: string, name = 'databaseUrl'): string {
   return url;
 }
 
-/** A scheduler with the given clock and real (unref'd) timers. */
-function withClock(clock: () => number): Scheduler {
-  return { now: clock, setTimer: (callback, delayMs) => systemScheduler.setTimer(callback, delayMs), track: (work) => work };
-}
 
 /** The 32-byte key that seals auth tokens: SWITCHBOARD_SECRET_KEY (hex), else <dataDir>/server.key. */
 function serverKey(dataDir: string): Buffer {

@@ -90,11 +90,6 @@ export interface DispatcherOptions {
    * gives up waiting on hung work, as test/webhooks/helpers.ts does).
    */
   scheduler?: Scheduler;
-  /**
-   * @deprecated Use `scheduler`. Epoch ms for timestamps and due times, with the wall clock's
-   * timers; ignored when `scheduler` is given.
-   */
-  clock?: () => number;
   /** Event callback timeout (default 15 s, spec §9.1). */
   eventTimeoutMs?: number;
   /** Assignment callback timeout (default 5 s, spec §8). */
@@ -352,7 +347,7 @@ export class WebhookDispatcher {
    */
   constructor(runtime: Runtime, options: DispatcherOptions = {}) {
     this.runtime = runtime;
-    this.scheduler = options.scheduler ?? (options.clock === undefined ? systemScheduler : clockScheduler(options.clock));
+    this.scheduler = options.scheduler ?? systemScheduler;
     this.eventTimeoutMs = options.eventTimeoutMs ?? 15_000;
     this.assignmentTimeoutMs = options.assignmentTimeoutMs ?? 5_000;
     this.eventRetries = options.eventRetries ?? 3;
@@ -1175,14 +1170,6 @@ export class WebhookDispatcher {
       return { ok: false, failure: timedOut ? 'rt' : 'ct', detail: timedOut ? `no reply within ${timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message };
     }
   }
-}
-
-/**
- * A {@link Scheduler} from a bare clock (the deprecated `clock` option): its instants, the wall
- * clock's timers, nothing tracked.
- */
-function clockScheduler(clock: () => number): Scheduler {
-  return { now: clock, setTimer: (callback, delayMs) => systemScheduler.setTimer(callback, delayMs), track: (work) => work };
 }
 
 /** The row as handed to its deliverer. */

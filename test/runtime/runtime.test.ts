@@ -13,14 +13,10 @@ import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 9, 0, 0);
 
-function clock(start = T0): { now: () => number; set: (t: number) => void } {
-  let t = start;
-  return { now: () => t, set: (v) => (t = v) };
-}
 
 test('auth tokens and API keys authenticate; secrets are not stored in clear', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
-  const rt = await Runtime.open({ ...testStoreOptions(dataDir), clock: clock().now });
+  const rt = await Runtime.open({ ...testStoreOptions(dataDir), scheduler: new VirtualScheduler(T0) });
   const account = await rt.createAccount('Acme');
   const key = await rt.createApiKey(account.sid, 'ci');
   assert.equal(rt.authenticate(account.sid, account.secret), account.sid);
