@@ -4,6 +4,7 @@
  * in seconds of wall clock, with no sleep (the idea of Temporal's time-skipping test server: time
  * jumps to the next timer whenever nothing else is in flight).
  */
+import { Heap } from '../engine/heap.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 
 /** The wall clock (`Date.now`) and Node's timers, unref'd. */
@@ -46,7 +47,8 @@ interface VirtualTimer {
  */
 export class VirtualScheduler implements Scheduler {
   private current: number;
-  private readonly timers: VirtualTimer[] = [];
+  /** Armed timers by due time, then arming order; cancelled ones are dropped when they reach the top. */
+  private readonly timers = new Heap<VirtualTimer>({ major: (t) => t.dueAt, minor: (t) => t.order, tieBefore: () => false });
   private armed = 0;
   private inFlight = 0;
   /** Bumped on every new timer and every tracked work settling: quiescence is "no change for a few turns". */
@@ -85,7 +87,7 @@ export class VirtualScheduler implements Scheduler {
 
   /** Timers armed and not yet fired or cancelled. */
   get pendingTimers(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
+    return this.timers.unordered().filter((t) => !t.cancelled).length;
   }
 
   /** The instant of the earliest armed timer, epoch ms, or null. */
@@ -111,7 +113,7 @@ export class VirtualScheduler implements Scheduler {
     for (;;) {
       const next = this.earliest();
       if (next === undefined || next.dueAt > target) break;
-      this.timers.splice(this.timers.indexOf(next), 1);
+      this.timers.pop();
       this.current = Math.max(this.current, next.dueAt);
       next.callback();
       await this.settle();
@@ -138,18 +140,12 @@ export class VirtualScheduler implements Scheduler {
     }
   }
 
+  /** The earliest armed timer (cancelled ones on top are dropped), left in the heap. */
   private earliest(): VirtualTimer | undefined {
-    let best: VirtualTimer | undefined;
-    for (let i = this.timers.length - 1; i >= 0; i--) {
-      const t = this.timers[i] as VirtualTimer;
-      if (t.cancelled) {
-        this.timers.splice(i, 1);
-        continue;
-      }
-      if (best === undefined || t.dueAt < best.dueAt || (t.dueAt === best.dueAt && t.order < best.order)) best = t;
-    }
-    return best;
+    while (this.timers.peek()?.cancelled === true) this.timers.pop();
+    return this.timers.peek();
   }
+
 }
 
 /** A delay as Node's timers accept it: 0 for negative or NaN, at most 2^31 − 1 ms. */
