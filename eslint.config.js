@@ -29,7 +29,7 @@ export const IMPORT_TABLE = {
   // call flows (voice IVR): a pure core beside the callback center, whose pure functions it may use
   callflows: { pure: true, may: ['engine', 'analytics', 'callbacks', 'util'] },
   // adapters behind a core's port: the port's module, the core's types
-  voice: { pure: false, may: ['callbacks/telephony-port.ts', 'util'], types: ['callbacks'] },
+  voice: { pure: false, may: ['callbacks/telephony-port.ts', 'callflows/voice-port.ts', 'util'], types: ['callbacks', 'callflows'] },
   // shell
   store: { pure: false, may: ['util'], types: ['engine'] },
   runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks'] },
