@@ -54,5 +54,5 @@ export {
   type TargetStats,
 } from './center.ts';
 export { Datastore, withStoredContext, type DataSet, type DataSetResponse, type DataSetTemplate, type DatastoreOptions, type DatastoreSnapshot } from './datastore.ts';
-export { queueViewOf } from './queue-view.ts';
+export { liveEwtSeconds, queueViewOf } from './queue-view.ts';
 export { hasTwilioWebhooks, type DialRequest, type DialResult, type ResumedDial, type TelephonyPort, type TwilioWebhooks } from './telephony-port.ts';

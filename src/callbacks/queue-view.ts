@@ -4,7 +4,10 @@
  * driver both call it after engine events.
  */
 import type { EngineView } from '../engine/view.ts';
+import { qlmExpectedWait } from '../analytics/ewt.ts';
+import type { CallTarget } from './call-target.ts';
 import type { QueueView } from './center.ts';
+import { DEFAULT_AHT_SECONDS } from './offer.ts';
 
 /**
  * The live view of one task queue for the center (QueueView): its waiting tasks (pending or
@@ -36,4 +39,21 @@ export function queueViewOf(engine: EngineView, taskQueueSid: string, channel: s
     if (w.activityAvailable || c.activeTasks > 0) staffed += 1;
   }
   return { waiting, idleServers: idle, busyServers: busy, staffed, busyAvailableServers: busyAvailable };
+}
+
+/**
+ * The caller's EWT for the Status offer: QLm (spec §7.3) over the live tasks waiting in the
+ * target's queue beyond the idle worker slots, with μ̂ = 1 / mean of the center's last services
+ * (DEFAULT_AHT_SECONDS, 180 s, before any) and θ̂ = abandonments ÷ time waited. Seconds; 0 when an idle slot is left;
+ * null when nobody is staffed. For a caller who has no task yet; a holding caller (TaskSid) is
+ * quoted the default predictor's estimate instead (see offerStatus).
+ */
+export function liveEwtSeconds(engine: EngineView, t: CallTarget, stats: { services: number[]; abandonments: number; waitedSeconds: number }): number | null {
+  const view = queueViewOf(engine, t.taskQueueSid, t.taskChannel);
+  if (view === null || view.staffed === 0) return null;
+  const ahead = view.waiting.length - view.idleServers;
+  if (ahead < 0) return 0;
+  const meanService = stats.services.length === 0 ? DEFAULT_AHT_SECONDS : stats.services.reduce((a, b) => a + b, 0) / stats.services.length;
+  const theta = stats.waitedSeconds > 0 ? stats.abandonments / stats.waitedSeconds : 0;
+  return qlmExpectedWait(ahead, Math.max(1, view.busyServers), 1 / meanService, theta);
 }

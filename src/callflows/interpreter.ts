@@ -147,6 +147,30 @@ export class CallFlowInterpreter {
     return out;
   }
 
+  /**
+   * The calls whose own deadline is due at or before `now` (epoch ms), in no particular order: the
+   * host refreshes their place in line and EWT (`queue_update`) before it advances the core.
+   */
+  dueCalls(now: number): string[] {
+    const out: string[] = [];
+    for (const [callSid, at] of this.scheduled) if (at <= now) out.push(callSid);
+    return out;
+  }
+
+  /** Every running call's SID. */
+  callSids(): IterableIterator<string> {
+    return this.calls.keys();
+  }
+
+  /**
+   * The flows part of the snapshot (no calls): what a host persists when a flow changes, keeping
+   * each call in a row of its own. {@link restore} takes it back with the calls.
+   */
+  flowsSnapshot(): Omit<CallFlowSnapshot, 'calls'> {
+    this.pruneVersions();
+    return structuredClone({ version: 1 as const, now: this.now, current: [...this.current], flows: [...this.versions], revision: this.revision });
+  }
+
   /** The core as plain data. */
   snapshot(): CallFlowSnapshot {
     this.pruneVersions();

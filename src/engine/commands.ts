@@ -88,6 +88,16 @@ export type Command =
   | (At & Conditional & { type: 'deleteTask'; taskSid: string })
   | (At & {
       /**
+       * Extension: ends a pending reservation as `timeout` now, as its reservation timer would
+       * (the worker moves to the workspace's TimeoutActivity, the task is routed on; spec §4.4).
+       * The voice core's answer when the worker's leg of a `dequeue`/`conference` instruction is not
+       * answered, busy or failed (voice spec A4). Not reachable over REST.
+       */
+      type: 'timeoutReservation';
+      reservationSid: string;
+    })
+  | (At & {
+      /**
        * Extension: offers a waiting task to one worker now, whatever the worker's activity and
        * capacity (a reservation is created at once). For shadow replay; see WorkspaceRecord.automaticRouting.
        */

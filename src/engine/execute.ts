@@ -33,7 +33,7 @@ import {
   updateWorkflow,
   updateWorkspace,
 } from './config-commands.ts';
-import { offerTask, updateReservation } from './reservation-commands.ts';
+import { offerTask, timeoutReservation, updateReservation } from './reservation-commands.ts';
 import { createTask, deleteTask, updateTask } from './task-commands.ts';
 import { advance, resumeRouting } from './workflow-routing.ts';
 import { createWorker, deleteWorker, updateWorker, updateWorkerChannel } from './worker-commands.ts';
@@ -151,6 +151,8 @@ function apply(state: EngineState, command: Command): string | null {
       return updateReservation(state, command);
     case 'offerTask':
       return offerTask(state, command);
+    case 'timeoutReservation':
+      return timeoutReservation(state, command);
   }
 }
 

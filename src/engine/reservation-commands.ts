@@ -58,6 +58,22 @@ export function updateReservation(state: EngineState, c: Extract<Command, { type
 }
 
 /**
+ * timeoutReservation (extension): ends a pending reservation as `timeout`, exactly as its timer
+ * would (worker to the TimeoutActivity, task routed on). Returns the reservation's SID; refused
+ * (`reservation_not_pending`) unless the reservation is pending.
+ */
+export function timeoutReservation(state: EngineState, c: Extract<Command, { type: 'timeoutReservation' }>): string {
+  const r = state.reservations.get(c.reservationSid);
+  if (r === undefined) reject('not_found', `Reservation ${c.reservationSid} was not found`, 'ReservationSid');
+  if (r.reservationStatus !== 'pending') {
+    reject('reservation_not_pending', `Reservation ${r.sid} is ${r.reservationStatus}, not pending, so it cannot time out`, 'ReservationSid');
+  }
+  endReservation(state, r, 'timeout', null);
+  resumeRouting(state, r.task);
+  return r.sid;
+}
+
+/**
  * offerTask (extension, shadow replay): a pending reservation of a waiting task for the named
  * worker, regardless of activity and capacity. Returns the new reservation's SID.
  */

@@ -10,6 +10,7 @@
  * Times are epoch milliseconds.
  */
 import type { EngineEvent, Outcome, WorkspaceEngine } from '../engine/index.ts';
+import type { EventOrigin } from './outbox.ts';
 import type { CoreWrites, Store } from '../store/store.ts';
 import type { UntimedCommand } from './runtime.ts';
 
@@ -23,9 +24,10 @@ export interface CoreContext {
    * Executes an engine command in the batch being built: stamped with the batch's instant, logged,
    * its events written and handed to every core (this one included) before this returns —
    * after `first(outcome)`, which lets the core that asked learn the result (a new task's SID)
-   * before it sees the events that result caused.
+   * before it sees the events that result caused. `origin` (who asked; see EventOrigin) is stored
+   * on each event the command produces.
    */
-  execute(workspaceSid: string, command: UntimedCommand, first?: (outcome: Outcome) => void): Outcome;
+  execute(workspaceSid: string, command: UntimedCommand, first?: (outcome: Outcome) => void, origin?: EventOrigin): Outcome;
 }
 
 /** Turns a core's events into the webhook outbox rows the workspace's settings ask for (the runtime's rules). */

@@ -10,10 +10,11 @@ import { instructionEventData } from './instructions.ts';
 /**
  * The kinds of outbox rows: webhooks (`event`, `assignment`, delivered over HTTP by src/webhooks),
  * and effects of the hosted cores that leave the process through a port (`dial`, `hangup`: the
- * callback core's calls, {@link DialPayload} / {@link HangupPayload}), delivered by the same
- * dispatcher through an {@link OutboxDeliverer}.
+ * callback core's calls, {@link DialPayload} / {@link HangupPayload}; `voice.connect`,
+ * `voice.hangup`: the voice core's worker legs, a ConnectRequest / HangupRequest of
+ * src/callflows/voice-port.ts), delivered by the same dispatcher through an {@link OutboxDeliverer}.
  */
-export type OutboxKind = 'event' | 'assignment' | 'dial' | 'hangup';
+export type OutboxKind = 'event' | 'assignment' | 'dial' | 'hangup' | 'voice.connect' | 'voice.hangup';
 
 /**
  * The payload of a `dial` row: the telephony port's dial request, whose `key`

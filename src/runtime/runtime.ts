@@ -435,7 +435,7 @@ export class Runtime {
     const ctx: CoreContext = {
       now: batch.now,
       engine: (sid) => this.hosts.get(sid)?.engine,
-      execute: (sid, command, first) => this.executeInBatch(sid, command, undefined, first),
+      execute: (sid, command, first, origin) => this.executeInBatch(sid, command, origin, first),
     };
     this.building = batch;
     this.context = ctx;

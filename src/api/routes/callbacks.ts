@@ -15,9 +15,8 @@
  * Every operation goes through the CallbackService (one at a time, persisted before the answer).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { qlmExpectedWait } from '../../analytics/ewt.ts';
 import type { CallbackRequest, CallTarget, CallTargetInput, Strategy } from '../../callbacks/index.ts';
-import { CALLBACK_STATUSES, CallbackError, DEFAULT_AHT_SECONDS, hasTwilioWebhooks, queueViewOf, rescheduleChoices } from '../../callbacks/index.ts';
+import { CALLBACK_STATUSES, CallbackError, hasTwilioWebhooks, liveEwtSeconds, rescheduleChoices } from '../../callbacks/index.ts';
 import type { CallbackService } from '../../runtime/callback-service.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { isSid } from '../../util/sid.ts';
@@ -169,23 +168,6 @@ function targetInput(body: Params, engine: WorkspaceEngine, sid: string, existin
   const minEwt = body.integer('OfferMinEwt', 0);
   if (minEwt !== undefined) input['offer'] = { ...((input['offer'] as object | undefined) ?? {}), minEwtSeconds: minEwt };
   return input as CallTargetInput;
-}
-
-/**
- * The caller's EWT for the Status offer: QLm (spec §7.3) over the live tasks waiting in the
- * target's queue beyond the idle worker slots, with μ̂ = 1 / mean of the center's last services
- * (DEFAULT_AHT_SECONDS, 180 s, before any) and θ̂ = abandonments ÷ time waited. Seconds; 0 when an idle slot is left;
- * null when nobody is staffed. For a caller who has no task yet; a holding caller (TaskSid) is
- * quoted the default predictor's estimate instead (see offerStatus).
- */
-function liveEwtSeconds(engine: WorkspaceEngine, t: CallTarget, stats: { services: number[]; abandonments: number; waitedSeconds: number }): number | null {
-  const view = queueViewOf(engine, t.taskQueueSid, t.taskChannel);
-  if (view === null || view.staffed === 0) return null;
-  const ahead = view.waiting.length - view.idleServers;
-  if (ahead < 0) return 0;
-  const meanService = stats.services.length === 0 ? DEFAULT_AHT_SECONDS : stats.services.reduce((a, b) => a + b, 0) / stats.services.length;
-  const theta = stats.waitedSeconds > 0 ? stats.abandonments / stats.waitedSeconds : 0;
-  return qlmExpectedWait(ahead, Math.max(1, view.busyServers), 1 / meanService, theta);
 }
 
 /** The next `count` slot starts (epoch ms) at least the minimum delay ahead, within `daysOut`. */

@@ -1,0 +1,932 @@
+/**
+ * The voice core hosted by the runtime (issue 12; DESIGN.md "Cores and the one runtime"; voice spec
+ * A1–A5; docs/voice.md). Per workspace that has call flows: its flows and phone numbers (REST
+ * resources), the call-flow interpreter with the calls running through it (src/callflows), and the
+ * bridges of the reservations whose `dequeue`, `call`, `redirect` or `conference` instruction
+ * places a worker's leg (src/callflows/bridges.ts). Driven in the runtime's turn, like the callback
+ * core:
+ *
+ * - the network's reports (a call came in, digits, a leg's status, a bridge) are operations queued
+ *   into the runtime's next batch; the TwiML-level answer is given once that batch is durable
+ *   ({@link VoiceInbound});
+ * - what the flow asks of the engine (create the call's task, cancel it when the caller hangs up)
+ *   and what a bridge decides (accept, time out, `worker_call_sid`, post-work activity, wrapping)
+ *   is executed in the same batch, logged like any command;
+ * - engine events that concern a call (a reservation ended while the worker's phone rings, a
+ *   holding caller's task canceled) are seen in the turn that made them ({@link observe});
+ * - worker legs and hang-ups leave the process as outbox rows (`voice.connect` at most once per
+ *   idempotency key, `voice.hangup` at least once), delivered to the {@link VoicePort} by the one
+ *   dispatcher ({@link deliverers}): a crash between deciding a leg and placing it never places it
+ *   twice;
+ * - the state is written as rows of the store's `core_rows` (core `voice`): `meta` (the flow
+ *   versions), `flow:<FW>`, `number:<PN>`, `call:<CA>` (one per running call), `bridge:<key>`.
+ *
+ * Times are epoch milliseconds unless a name says seconds.
+ */
+import { appendFileSync } from 'node:fs';
+import { DEFAULT_PREDICTOR } from '../analytics/ewt.ts';
+import { CallbackError, liveEwtSeconds, rangePhrase } from '../callbacks/index.ts';
+import {
+  CallFlowInterpreter,
+  FlowValidationError,
+  kindOf,
+  validateFlow,
+  type CallFlow,
+  type CallFlowSnapshot,
+  type CallState,
+  type FlowEffect,
+  type FlowEvent,
+  type FlowInput,
+  type FlowOutcome,
+  type JsonValue,
+  type Verb,
+} from '../callflows/index.ts';
+import { bridged, callerGone, isFinalStatus, reservationEnded, startBridge, workerLegStatus, type Bridge, type BridgeAction } from '../callflows/bridges.ts';
+import type { ConnectRequest, HangupRequest, IncomingCall, LegStatusUpdate, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
+import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
+import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
+import type { Scheduler } from '../util/scheduler.ts';
+import type { CallbackHosting } from './callbacks-hosting.ts';
+import type { CoreContext, HostedCore, OutboxRowsOf } from './core.ts';
+import type { CheckedInstruction } from './instructions.ts';
+import type { EventOrigin, OutboxDeliverer, OutboxDelivery } from './outbox.ts';
+import type { UntimedCommand } from './runtime.ts';
+
+/** The core name of the voice rows in the store. */
+export const VOICE_CORE = 'voice';
+
+/** Options of the voice hosting (`RuntimeOptions.voice`). */
+export interface VoiceHostingOptions {
+  /** The telephone network. Without one, instructions are only recorded and accepted at once (docs/compatibility.md A6). */
+  port?: VoicePort;
+  /** Append one JSON line per worker leg handed to the port (`{key, to, at}`) to this file (tests, audits). */
+  connectLog?: string;
+  /** Errors nobody waits for (a port that failed). Default: ignored. */
+  onError?: (error: unknown) => void;
+}
+
+/** A call flow as the REST API shows it. */
+export interface CallFlowResource {
+  sid: string;
+  accountSid: string;
+  workspaceSid: string;
+  friendlyName: string;
+  definition: CallFlow;
+  /** Epoch ms. */
+  dateCreated: number;
+  dateUpdated: number;
+}
+
+/** One of the center's phone numbers and the flow its calls run. */
+export interface PhoneNumberResource {
+  sid: string;
+  accountSid: string;
+  workspaceSid: string;
+  /** E.164 (`+` and 2–15 digits), `client:<name>` or a `sip:` URI: what the network sends as `To`. */
+  phoneNumber: string;
+  friendlyName: string;
+  callFlowSid: string;
+  dateCreated: number;
+  dateUpdated: number;
+}
+
+/** A refused voice operation: the HTTP status and Twilio code the API answers with, the parameter at fault. */
+export class VoiceError extends Error {
+  override name = 'VoiceError';
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly field: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** A refused instruction: the Twilio alert / error code and why. */
+export interface InstructionRefusal {
+  alert: number;
+  message: string;
+}
+
+interface VoiceHost {
+  workspaceSid: string;
+  accountSid: string;
+  interp: CallFlowInterpreter;
+  flows: Map<string, CallFlowResource>;
+  numbers: Map<string, PhoneNumberResource>;
+  bridges: Map<string, Bridge & { actor: EventOrigin['actor'] | null }>;
+  /** Holding caller's task → call. */
+  taskCalls: Map<string, string>;
+  /** What a holding caller hears at their next hold request (announcements, a goodbye), in order. */
+  pendingHold: Map<string, Verb[]>;
+  /** The music of the call's current hold treatment. */
+  holdMusic: Map<string, string | null>;
+  /** The last answer given to each running call (a retried webhook gets it again). */
+  lastAnswer: Map<string, VoiceAnswer>;
+  /** Row keys changed since the last write. */
+  dirty: Set<string>;
+}
+
+const REFUSED_NUMBER = 'The number you have called is not in service. Goodbye.';
+const SORRY = 'We are sorry, we cannot take your call now. Goodbye.';
+
+const NOT_PENDING_ALERT: Record<VoiceInstruction, number> = { call: 40114, redirect: 40123, dequeue: 40135, conference: 40145 };
+
+/**
+ * The voice cores of every workspace (see the module comment): a {@link HostedCore} for the runtime,
+ * the caller side of the {@link VoicePort} ({@link VoiceInbound}), and the operations behind the
+ * REST resources for call flows and phone numbers.
+ */
+export class VoiceHosting implements HostedCore, VoiceInbound {
+  readonly port: VoicePort | null;
+  private readonly hosts = new Map<string, VoiceHost>();
+  /** Phone number → its resource (numbers are unique across the server: the network routes by `To`). */
+  private readonly numberIndex = new Map<string, PhoneNumberResource>();
+  /** Caller call SID → workspace, while the call is in a flow or bridged. */
+  private readonly callIndex = new Map<string, string>();
+  /** Bridge key → workspace. */
+  private readonly keyIndex = new Map<string, string>();
+  private readonly connectLog: string | null;
+  private readonly onError: (error: unknown) => void;
+  private events: Array<{ workspaceSid: string; event: EventRecord }> = [];
+  private outbound: Array<{ workspaceSid: string; kind: 'voice.connect' | 'voice.hangup'; payload: string }> = [];
+  private readonly touched = new Set<VoiceHost>();
+  /** Answers being built in the current operation, per call. */
+  private answers: Map<string, Verb[]> | null = null;
+
+  /**
+   * @param run queues an operation into the runtime's next batch; resolves with its value once durable
+   * @param newSid the runtime's SID source (`prefix` + 32 hex digits)
+   * @param callbacks the callback cores (offers, callbacks registered from a call, wait estimates)
+   */
+  constructor(
+    options: VoiceHostingOptions,
+    private readonly scheduler: Scheduler,
+    private readonly run: <T>(workspaceSid: string, op: (ctx: CoreContext) => T) => Promise<T>,
+    private readonly newSid: (prefix: string) => string,
+    private readonly callbacks: CallbackHosting,
+  ) {
+    this.port = options.port ?? null;
+    this.connectLog = options.connectLog ?? null;
+    this.onError = options.onError ?? (() => undefined);
+    this.port?.attach(this);
+  }
+
+  // ── HostedCore ──
+
+  async load(store: Store, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined): Promise<void> {
+    const rows = await store.loadCoreRows(VOICE_CORE);
+    const byWs = new Map<string, Array<{ key: string; body: string }>>();
+    for (const r of rows) {
+      if (engineOf(r.workspaceSid) === undefined) continue;
+      let list = byWs.get(r.workspaceSid);
+      if (list === undefined) byWs.set(r.workspaceSid, (list = []));
+      list.push(r);
+    }
+    for (const [ws, list] of byWs) this.restoreHost(ws, list);
+  }
+
+  async reload(store: Store, workspaceSid: string): Promise<void> {
+    const rows = await store.loadCoreRowsOf(VOICE_CORE, workspaceSid);
+    this.dropHost(workspaceSid);
+    if (rows.length > 0) this.restoreHost(workspaceSid, rows);
+  }
+
+  discardBatch(): void {
+    this.events = [];
+    this.outbound = [];
+    this.touched.clear();
+  }
+
+  forget(workspaceSid: string): void {
+    this.dropHost(workspaceSid);
+  }
+
+  close(): void {}
+
+  workspaces(): string[] {
+    return [...this.hosts.keys()];
+  }
+
+  nextDeadline(workspaceSid: string): number | null {
+    return this.hosts.get(workspaceSid)?.interp.nextDeadline() ?? null;
+  }
+
+  advanceTo(workspaceSid: string, ctx: CoreContext): void {
+    const h = this.hosts.get(workspaceSid);
+    if (h === undefined) return;
+    const due = h.interp.nextDeadline();
+    if (due === null || due > ctx.now) return;
+    this.touched.add(h);
+    // Fresh place in line and EWT for the calls whose announcement is due.
+    for (const callSid of h.interp.dueCalls(ctx.now)) this.feed(h, ctx, this.queueUpdate(h, ctx, callSid));
+    this.carry(h, ctx, h.interp.advanceTo(ctx.now));
+  }
+
+  observe(workspaceSid: string, events: readonly EngineEvent[], ctx: CoreContext): void {
+    const h = this.hosts.get(workspaceSid);
+    if (h === undefined) return;
+    for (const e of events) {
+      if (e.resourceType === 'reservation') {
+        if (e.eventType !== 'reservation.canceled' && e.eventType !== 'reservation.rescinded' && e.eventType !== 'reservation.timeout' && e.eventType !== 'reservation.rejected') continue;
+        for (const b of h.bridges.values()) {
+          if (b.reservationSid !== e.resourceSid) continue;
+          this.touched.add(h);
+          this.act(h, ctx, b, reservationEnded(b));
+        }
+      } else if (e.resourceType === 'task' && (e.eventType === 'task.canceled' || e.eventType === 'task.deleted' || e.eventType === 'task.system-deleted')) {
+        const callSid = h.taskCalls.get(e.resourceSid);
+        if (callSid === undefined) continue;
+        h.taskCalls.delete(e.resourceSid);
+        this.touched.add(h);
+        const reason = typeof e.data['task_canceled_reason'] === 'string' ? e.data['task_canceled_reason'] : e.eventType.slice(5);
+        this.feed(h, ctx, { type: 'task_ended', at: ctx.now, callSid, reason });
+      }
+    }
+  }
+
+  takeWrites(now: number): CoreWrites {
+    const coreRows: NonNullable<CoreWrites['coreRows']>[number][] = [];
+    for (const h of this.touched) {
+      if (this.hosts.get(h.workspaceSid) !== h) continue;
+      for (const key of h.dirty) coreRows.push({ workspaceSid: h.workspaceSid, core: VOICE_CORE, key, body: this.rowBody(h, key), updatedAt: now });
+      h.dirty.clear();
+    }
+    this.touched.clear();
+    const events = this.events;
+    this.events = [];
+    const outbox = this.outbound.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
+    this.outbound = [];
+    return { events, outbox, callbackStates: [], coreRows };
+  }
+
+  /**
+   * How the dispatcher delivers this core's rows: `voice.connect` at most once (taken durably
+   * before the port is called), `voice.hangup` at least once, one lane per workspace (destination
+   * `voice`), a hang-up never before the connect of its key.
+   */
+  deliverers(): Record<'voice.connect' | 'voice.hangup', OutboxDeliverer> {
+    const orderKey = (d: OutboxDelivery): string | null => {
+      try {
+        return (JSON.parse(d.payload) as { key?: string }).key ?? null;
+      } catch {
+        return null;
+      }
+    };
+    return {
+      'voice.connect': { destination: 'voice', guarantee: 'at-most-once', orderKey, deliver: (d) => this.deliverConnect(d) },
+      'voice.hangup': { destination: 'voice', guarantee: 'at-least-once', orderKey, deliver: (d) => this.deliverHangup(d) },
+    };
+  }
+
+  // ── VoiceInbound: the caller side ──
+
+  incoming(call: IncomingCall): Promise<VoiceAnswer> {
+    const number = this.numberIndex.get(call.to);
+    if (number === undefined) return Promise.resolve(refusal(`no flow answers ${call.to}: it is not one of the center's phone numbers`, REFUSED_NUMBER));
+    const ws = number.workspaceSid;
+    return this.run(ws, (ctx) => {
+      const h = this.hosts.get(ws);
+      if (h === undefined || h.numbers.get(number.sid) !== number) return refusal(`the number ${call.to} was removed`, REFUSED_NUMBER);
+      const last = h.lastAnswer.get(call.callSid);
+      if (last !== undefined) return last;
+      if (h.interp.flow(number.callFlowSid) === undefined) return refusal(`the flow ${number.callFlowSid} of ${call.to} is gone`, SORRY);
+      this.callIndex.set(call.callSid, ws);
+      return this.operate(h, ctx, call.callSid, { type: 'call_started', at: ctx.now, callSid: call.callSid, flowSid: number.callFlowSid, from: call.from, to: call.to, parameters: { ...call.parameters } });
+    });
+  }
+
+  gathered(callSid: string, answer: { digits?: string; speech?: string } | null): Promise<VoiceAnswer> {
+    const ws = this.callIndex.get(callSid);
+    if (ws === undefined) return Promise.resolve(refusal(`no call ${callSid} is in a flow`, SORRY));
+    return this.run(ws, (ctx) => {
+      const h = this.hosts.get(ws);
+      if (h === undefined) return refusal(`no call ${callSid} is in a flow`, SORRY);
+      const input: FlowInput =
+        answer === null
+          ? { type: 'gather_timeout', at: ctx.now, callSid }
+          : { type: 'gathered', at: ctx.now, callSid, ...(answer.digits === undefined ? {} : { digits: answer.digits }), ...(answer.speech === undefined ? {} : { speech: answer.speech }) };
+      return this.operate(h, ctx, callSid, input);
+    });
+  }
+
+  /** Served from memory: what was queued for the caller since the last ask, else the music again. */
+  hold(callSid: string): Promise<VoiceAnswer> {
+    const ws = this.callIndex.get(callSid);
+    const h = ws === undefined ? undefined : this.hosts.get(ws);
+    if (h === undefined) return Promise.resolve({ verbs: [{ verb: 'hangup' }] });
+    const pending = h.pendingHold.get(callSid);
+    if (pending !== undefined && pending.length > 0) {
+      h.pendingHold.delete(callSid);
+      return Promise.resolve({ verbs: pending });
+    }
+    return Promise.resolve({ verbs: [{ verb: 'hold', parts: [], musicUrl: h.holdMusic.get(callSid) ?? null }] });
+  }
+
+  legStatus(update: LegStatusUpdate): Promise<void> {
+    if (update.key !== undefined && update.key !== '') {
+      const key = update.key;
+      const ws = this.keyIndex.get(key);
+      if (ws === undefined) return Promise.resolve();
+      return this.run(ws, (ctx) => {
+        const h = this.hosts.get(ws);
+        const b = h?.bridges.get(key);
+        if (h === undefined || b === undefined) return;
+        this.touched.add(h);
+        this.act(h, ctx, b, workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
+      });
+    }
+    if (!isFinalStatus(update.status)) return Promise.resolve();
+    const ws = this.callIndex.get(update.callSid);
+    if (ws === undefined) return Promise.resolve();
+    return this.run(ws, (ctx) => {
+      const h = this.hosts.get(ws);
+      if (h === undefined) return;
+      this.touched.add(h);
+      this.callerHungUp(h, ctx, update.callSid);
+    });
+  }
+
+  bridged(key: string, workerCallSid: string, _at: number): Promise<void> {
+    const ws = this.keyIndex.get(key);
+    if (ws === undefined) return Promise.resolve();
+    return this.run(ws, (ctx) => {
+      const h = this.hosts.get(ws);
+      const b = h?.bridges.get(key);
+      if (h === undefined || b === undefined) return;
+      this.touched.add(h);
+      this.act(h, ctx, b, bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)));
+    });
+  }
+
+  // ── instructions ──
+
+  /**
+   * Starts a checked instruction on a pending reservation, in the runtime's next batch: its bridge
+   * and worker leg (see src/callflows/bridges.ts). Resolves with null once durable, or with the
+   * refusal (nothing changed): the reservation no longer pending (40114/40123/40135/40145), a
+   * `dequeue` for a task without `call_sid` (40140). Only with a port ({@link port} not null).
+   */
+  instruct(accountSid: string, workspaceSid: string, reservationSid: string, checked: CheckedInstruction, actor: EventOrigin['actor'] | null): Promise<InstructionRefusal | null> {
+    return this.run(workspaceSid, (ctx) => {
+      const engine = ctx.engine(workspaceSid);
+      const r = engine?.reservations.get(reservationSid);
+      const name = checked.instruction;
+      if (engine === undefined || r === undefined || r.reservationStatus !== 'pending') {
+        return { alert: NOT_PENDING_ALERT[name], message: `${name}: the reservation ${reservationSid} is no longer pending` };
+      }
+      const task = engine.tasks.get(r.taskSid);
+      const callSid = task?.attributes['call_sid'];
+      if (name === 'dequeue' && (typeof callSid !== 'string' || callSid === '')) {
+        return { alert: 40140, message: "Failed to issue Dequeue instruction due to missing 'call_sid' property in the task's attributes" };
+      }
+      const h = this.hostFor(accountSid, workspaceSid);
+      const key = `${reservationSid}:${name}`;
+      if (h.bridges.has(key)) return null;
+      const acceptedAtOnce = (name === 'call' || name === 'redirect') && checked.accepts;
+      const { bridge, actions } = startBridge({
+        instruction: name,
+        accountSid,
+        workspaceSid,
+        reservationSid,
+        taskSid: r.taskSid,
+        workerSid: r.workerSid,
+        callerCallSid: typeof callSid === 'string' && callSid !== '' ? callSid : null,
+        parameters: checked.parameters,
+        acceptedAtOnce,
+        at: ctx.now,
+      });
+      const b = { ...bridge, actor };
+      h.bridges.set(key, b);
+      this.keyIndex.set(key, workspaceSid);
+      if (b.callerCallSid !== null && !this.callIndex.has(b.callerCallSid)) this.callIndex.set(b.callerCallSid, workspaceSid);
+      this.touched.add(h);
+      this.act(h, ctx, b, actions);
+      return null;
+    });
+  }
+
+  // ── flows and phone numbers (REST) ──
+
+  /** The workspace's flows, oldest first. */
+  listFlows(workspaceSid: string): CallFlowResource[] {
+    return [...(this.hosts.get(workspaceSid)?.flows.values() ?? [])];
+  }
+
+  /** One flow, or undefined. */
+  getFlow(workspaceSid: string, sid: string): CallFlowResource | undefined {
+    return this.hosts.get(workspaceSid)?.flows.get(sid);
+  }
+
+  /**
+   * Creates or replaces a flow (`sid` null: a new `FW` SID), durably. Throws (rejects with) a
+   * VoiceError 400/20001 naming the field: `Definition` not JSON or not a valid flow (the message
+   * names the step and field, FlowValidationError), an `enqueue` step's workflow not one of the
+   * workspace's, a blank FriendlyName. Running calls keep the version they started with.
+   */
+  putFlow(accountSid: string, workspaceSid: string, sid: string | null, input: { friendlyName?: string; definition?: unknown }): Promise<CallFlowResource> {
+    return this.run(workspaceSid, (ctx) => {
+      const h = this.hostFor(accountSid, workspaceSid);
+      const old = sid === null ? undefined : h.flows.get(sid);
+      if (sid !== null && old === undefined) throw new VoiceError(404, 20404, `The requested resource /CallFlows/${sid} was not found`);
+      const doc = input.definition ?? old?.definition;
+      if (doc === undefined) throw new VoiceError(400, 20001, 'Missing required parameter Definition in the post body', 'Definition');
+      let flow: CallFlow;
+      try {
+        flow = validateFlow(structuredClone(doc));
+      } catch (error) {
+        if (error instanceof FlowValidationError) throw new VoiceError(400, 20001, `Definition is invalid: ${error.message}`, 'Definition');
+        throw error;
+      }
+      checkFlowReferences(flow, ctx.engine(workspaceSid));
+      const friendlyName = (input.friendlyName ?? old?.friendlyName ?? flow.friendlyName ?? 'Call flow').trim();
+      if (friendlyName === '' || friendlyName.length > 128) throw new VoiceError(400, 20001, 'FriendlyName must be 1–128 characters', 'FriendlyName');
+      const res: CallFlowResource = {
+        sid: old?.sid ?? this.newSid('FW'),
+        accountSid,
+        workspaceSid,
+        friendlyName,
+        definition: flow,
+        dateCreated: old?.dateCreated ?? ctx.now,
+        dateUpdated: ctx.now,
+      };
+      h.interp.putFlow(res.sid, flow);
+      h.flows.set(res.sid, res);
+      h.dirty.add(`flow:${res.sid}`).add('meta');
+      this.touched.add(h);
+      return res;
+    });
+  }
+
+  /** Deletes a flow, durably. Rejects with VoiceError 404, or 409/20409 while a phone number uses it. */
+  deleteFlow(accountSid: string, workspaceSid: string, sid: string): Promise<void> {
+    return this.run(workspaceSid, () => {
+      const h = this.hosts.get(workspaceSid);
+      if (h === undefined || h.accountSid !== accountSid || !h.flows.has(sid)) throw new VoiceError(404, 20404, `The requested resource /CallFlows/${sid} was not found`);
+      const user = [...h.numbers.values()].find((n) => n.callFlowSid === sid);
+      if (user !== undefined) throw new VoiceError(409, 20409, `Call flow ${sid} is used by phone number ${user.phoneNumber} (${user.sid}); attach another flow to it first`, 'Sid');
+      h.flows.delete(sid);
+      h.interp.removeFlow(sid);
+      h.dirty.add(`flow:${sid}`).add('meta');
+      this.touched.add(h);
+    });
+  }
+
+  /** The workspace's phone numbers, oldest first. */
+  listNumbers(workspaceSid: string): PhoneNumberResource[] {
+    return [...(this.hosts.get(workspaceSid)?.numbers.values() ?? [])];
+  }
+
+  /** One phone number, or undefined. */
+  getNumber(workspaceSid: string, sid: string): PhoneNumberResource | undefined {
+    return this.hosts.get(workspaceSid)?.numbers.get(sid);
+  }
+
+  /**
+   * Creates or updates a phone number (`sid` null: new `PN` SID), durably. Rejects with VoiceError
+   * 400/20001 naming the field (PhoneNumber not E.164, `client:` or `sip:`; CallFlowSid not a flow
+   * of the workspace), 409/20409 when the number belongs to another phone number resource (numbers
+   * are unique across the server: calls are routed by `To`), 404 for an unknown SID.
+   */
+  putNumber(accountSid: string, workspaceSid: string, sid: string | null, input: { phoneNumber?: string; friendlyName?: string; callFlowSid?: string }): Promise<PhoneNumberResource> {
+    return this.run(workspaceSid, (ctx) => {
+      const h = this.hostFor(accountSid, workspaceSid);
+      const old = sid === null ? undefined : h.numbers.get(sid);
+      if (sid !== null && old === undefined) throw new VoiceError(404, 20404, `The requested resource /PhoneNumbers/${sid} was not found`);
+      const phoneNumber = (input.phoneNumber ?? old?.phoneNumber ?? '').trim();
+      if (phoneNumber === '') throw new VoiceError(400, 20001, 'Missing required parameter PhoneNumber in the post body', 'PhoneNumber');
+      if (!/^\+[1-9]\d{1,14}$/.test(phoneNumber) && !/^client:[A-Za-z0-9_.-]{1,121}$/.test(phoneNumber) && !/^sips?:\S+@\S+$/.test(phoneNumber)) {
+        throw new VoiceError(400, 20001, `PhoneNumber must be an E.164 number (+ and 2–15 digits), client:<name> or a sip: URI (got '${phoneNumber}')`, 'PhoneNumber');
+      }
+      const taken = this.numberIndex.get(phoneNumber);
+      if (taken !== undefined && taken.sid !== old?.sid) throw new VoiceError(409, 20409, `PhoneNumber ${phoneNumber} is already attached (${taken.sid})`, 'PhoneNumber');
+      const callFlowSid = (input.callFlowSid ?? old?.callFlowSid ?? '').trim();
+      if (callFlowSid === '') throw new VoiceError(400, 20001, 'Missing required parameter CallFlowSid in the post body', 'CallFlowSid');
+      if (!h.flows.has(callFlowSid)) throw new VoiceError(400, 20001, `CallFlowSid ${callFlowSid} is not a call flow of this workspace`, 'CallFlowSid');
+      const friendlyName = (input.friendlyName ?? old?.friendlyName ?? phoneNumber).trim();
+      if (friendlyName === '' || friendlyName.length > 128) throw new VoiceError(400, 20001, 'FriendlyName must be 1–128 characters', 'FriendlyName');
+      const res: PhoneNumberResource = {
+        sid: old?.sid ?? this.newSid('PN'),
+        accountSid,
+        workspaceSid,
+        phoneNumber,
+        friendlyName,
+        callFlowSid,
+        dateCreated: old?.dateCreated ?? ctx.now,
+        dateUpdated: ctx.now,
+      };
+      if (old !== undefined && old.phoneNumber !== phoneNumber) this.numberIndex.delete(old.phoneNumber);
+      h.numbers.set(res.sid, res);
+      this.numberIndex.set(phoneNumber, res);
+      h.dirty.add(`number:${res.sid}`);
+      this.touched.add(h);
+      return res;
+    });
+  }
+
+  /** Deletes a phone number, durably (calls already in its flow go on). Rejects with VoiceError 404. */
+  deleteNumber(accountSid: string, workspaceSid: string, sid: string): Promise<void> {
+    return this.run(workspaceSid, () => {
+      const h = this.hosts.get(workspaceSid);
+      const n = h?.numbers.get(sid);
+      if (h === undefined || n === undefined || h.accountSid !== accountSid) throw new VoiceError(404, 20404, `The requested resource /PhoneNumbers/${sid} was not found`);
+      h.numbers.delete(sid);
+      if (this.numberIndex.get(n.phoneNumber) === n) this.numberIndex.delete(n.phoneNumber);
+      h.dirty.add(`number:${sid}`);
+      this.touched.add(h);
+    });
+  }
+
+  /** A running call's flow state (read-only), or undefined (tests, the console). */
+  callState(callSid: string): Readonly<CallState> | undefined {
+    const ws = this.callIndex.get(callSid);
+    return ws === undefined ? undefined : this.hosts.get(ws)?.interp.call(callSid);
+  }
+
+  /** The bridge of a reservation's instruction (read-only), or undefined. */
+  bridge(key: string): Readonly<Bridge> | undefined {
+    const ws = this.keyIndex.get(key);
+    return ws === undefined ? undefined : this.hosts.get(ws)?.bridges.get(key);
+  }
+
+  // ── internals ──
+
+  private hostFor(accountSid: string, workspaceSid: string): VoiceHost {
+    let h = this.hosts.get(workspaceSid);
+    if (h === undefined) {
+      h = newHost(workspaceSid, accountSid, new CallFlowInterpreter(this.scheduler.now()));
+      this.hosts.set(workspaceSid, h);
+    }
+    if (h.accountSid !== accountSid) throw new VoiceError(404, 20404, `The requested resource /Workspaces/${workspaceSid} was not found`);
+    return h;
+  }
+
+  private dropHost(workspaceSid: string): void {
+    const h = this.hosts.get(workspaceSid);
+    if (h === undefined) return;
+    for (const n of h.numbers.values()) if (this.numberIndex.get(n.phoneNumber) === n) this.numberIndex.delete(n.phoneNumber);
+    for (const [callSid, ws] of this.callIndex) if (ws === workspaceSid) this.callIndex.delete(callSid);
+    for (const key of h.bridges.keys()) this.keyIndex.delete(key);
+    this.hosts.delete(workspaceSid);
+  }
+
+  private restoreHost(workspaceSid: string, rows: ReadonlyArray<{ key: string; body: string }>): void {
+    let meta: Omit<CallFlowSnapshot, 'calls'> | null = null;
+    const calls: CallState[] = [];
+    const flows: CallFlowResource[] = [];
+    const numbers: PhoneNumberResource[] = [];
+    const bridges: Array<Bridge & { actor: EventOrigin['actor'] | null }> = [];
+    for (const r of rows) {
+      const body = JSON.parse(r.body) as unknown;
+      if (r.key === 'meta') meta = body as Omit<CallFlowSnapshot, 'calls'>;
+      else if (r.key.startsWith('call:')) calls.push(body as CallState);
+      else if (r.key.startsWith('flow:')) flows.push(body as CallFlowResource);
+      else if (r.key.startsWith('number:')) numbers.push(body as PhoneNumberResource);
+      else if (r.key.startsWith('bridge:')) bridges.push(body as Bridge & { actor: EventOrigin['actor'] | null });
+    }
+    const accountSid = flows[0]?.accountSid ?? numbers[0]?.accountSid ?? null;
+    if (accountSid === null) return;
+    const interp = meta === null ? new CallFlowInterpreter(this.scheduler.now()) : CallFlowInterpreter.restore({ ...meta, now: Math.min(meta.now, this.scheduler.now()), calls });
+    const h = newHost(workspaceSid, accountSid, interp);
+    for (const f of flows) h.flows.set(f.sid, f);
+    for (const n of numbers) {
+      h.numbers.set(n.sid, n);
+      this.numberIndex.set(n.phoneNumber, n);
+    }
+    for (const b of bridges) {
+      h.bridges.set(b.key, b);
+      this.keyIndex.set(b.key, workspaceSid);
+      if (b.callerCallSid !== null) this.callIndex.set(b.callerCallSid, workspaceSid);
+    }
+    for (const c of calls) {
+      this.callIndex.set(c.callSid, workspaceSid);
+      if (c.taskSid !== null && c.phase === 'holding') h.taskCalls.set(c.taskSid, c.callSid);
+    }
+    this.hosts.set(workspaceSid, h);
+  }
+
+  private rowBody(h: VoiceHost, key: string): string | null {
+    if (key === 'meta') return JSON.stringify(h.interp.flowsSnapshot());
+    const [kind, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+    let value: unknown;
+    if (kind === 'call') value = h.interp.call(id);
+    else if (kind === 'flow') value = h.flows.get(id);
+    else if (kind === 'number') value = h.numbers.get(id);
+    else if (kind === 'bridge') value = h.bridges.get(id);
+    return value === undefined ? null : JSON.stringify(value);
+  }
+
+  /** Feeds one input for `callSid` and returns the answer the call gets from it (what it hears next). */
+  private operate(h: VoiceHost, ctx: CoreContext, callSid: string, input: FlowInput): VoiceAnswer {
+    this.touched.add(h);
+    const outer = this.answers;
+    this.answers = new Map([[callSid, []]]);
+    try {
+      const r = this.feed(h, ctx, input);
+      const verbs = this.answers.get(callSid) ?? [];
+      if (r.ignored !== undefined && verbs.length === 0) {
+        // A retried webhook: the same answer again; else say nothing new.
+        return h.lastAnswer.get(callSid) ?? { verbs: [{ verb: 'hangup' }] };
+      }
+      const answer = { verbs };
+      if (h.interp.call(callSid) !== undefined) h.lastAnswer.set(callSid, answer);
+      else h.lastAnswer.delete(callSid);
+      return answer;
+    } finally {
+      this.answers = outer;
+    }
+  }
+
+  /** Feeds an input to the interpreter and carries out what it says. */
+  private feed(h: VoiceHost, ctx: CoreContext, input: FlowInput): FlowOutcome {
+    const r = h.interp.execute(input);
+    h.dirty.add(`call:${input.callSid}`);
+    this.carry(h, ctx, r);
+    return r;
+  }
+
+  /** Records the flow's events and carries its effects out, in order (answering those that ask). */
+  private carry(h: VoiceHost, ctx: CoreContext, out: FlowOutcome): void {
+    for (const e of out.events) this.record(h, e);
+    for (const effect of out.effects) {
+      h.dirty.add(`call:${effect.callSid}`);
+      const answer = this.effect(h, ctx, effect);
+      if (answer !== null) this.feed(h, ctx, answer);
+    }
+  }
+
+  private record(h: VoiceHost, e: FlowEvent): void {
+    // Stored with the workspace's events (the event stream and reports read them); not sent to the
+    // TaskRouter event callback, whose consumers expect TaskRouter's own event types.
+    this.events.push({ workspaceSid: h.workspaceSid, event: { sid: this.newSid('EV'), eventType: e.eventType, at: e.at, resourceSid: e.callSid, resourceType: 'call', data: e.data } as EventRecord });
+  }
+
+  /** Carries out one effect; returns the input that answers it, if it asks for one. */
+  private effect(h: VoiceHost, ctx: CoreContext, e: FlowEffect): FlowInput | null {
+    const ws = h.workspaceSid;
+    switch (e.kind) {
+      case 'respond':
+        this.respond(h, e.callSid, e.verbs);
+        return null;
+      case 'create_task': {
+        let answer: FlowInput | null = null;
+        const { at: _at, ...command } = e.command;
+        ctx.execute(ws, command as UntimedCommand, (o) => {
+          answer =
+            o.rejection === null
+              ? { type: 'task_created', at: ctx.now, callSid: e.callSid, taskSid: o.sid as string }
+              : { type: 'task_refused', at: ctx.now, callSid: e.callSid, reason: o.rejection.message };
+          if (o.rejection === null) h.taskCalls.set(o.sid as string, e.callSid);
+        });
+        return answer;
+      }
+      case 'cancel_task': {
+        h.taskCalls.delete(e.taskSid);
+        const task = ctx.engine(ws)?.tasks.get(e.taskSid);
+        if (task !== undefined && (task.assignmentStatus === 'pending' || task.assignmentStatus === 'reserved')) {
+          const { at: _at, ...command } = e.command;
+          ctx.execute(ws, command as UntimedCommand);
+        }
+        return null;
+      }
+      case 'decide_offer': {
+        const cb = this.callbacks.host(h.accountSid, ws, true);
+        if (cb === undefined) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer('no callback center') };
+        const engine = ctx.engine(ws);
+        let ewt: number | null = null;
+        if (e.taskSid !== null) {
+          const predicted = cb.predictions.get(e.taskSid);
+          const task = engine?.tasks.get(e.taskSid);
+          if (predicted !== undefined && task !== undefined) ewt = Math.max(0, Math.round(predicted - (ctx.now - (task.taskQueueEnteredAt ?? task.dateCreated)) / 1000));
+        }
+        if (ewt === null) {
+          const target = cb.center.getCallTarget(e.callTargetSid);
+          if (target !== undefined && engine !== undefined) ewt = liveEwtSeconds(engine, target, cb.center.statsOf(target.sid));
+        }
+        try {
+          const decision = this.callbacks.run(cb, ctx, (center, now) => ({ d: center.offer(e.callTargetSid, { ewtSeconds: ewt, channel: 'voice' }, now) })).d;
+          return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision };
+        } catch (error) {
+          if (error instanceof CallbackError) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer(error.message) };
+          throw error;
+        }
+      }
+      case 'register_callback': {
+        const cb = this.callbacks.host(h.accountSid, ws, true);
+        if (cb === undefined) return { type: 'callback_refused', at: ctx.now, callSid: e.callSid, reason: 'no callback center' };
+        try {
+          const req = { callTargetSid: e.callTargetSid, phoneNumber: e.phoneNumber, context: e.context };
+          const out = this.callbacks.run(cb, ctx, (center, now) => {
+            if (e.inQueueTaskSid === null) return center.register(req, now);
+            const task = ctx.engine(ws)?.tasks.get(e.inQueueTaskSid);
+            if (task === undefined) throw new CallbackError('InvalidParameters', `the caller's task ${e.inQueueTaskSid} is gone`, 'TaskSid');
+            return center.acceptInQueue(task, req, now);
+          });
+          if (e.inQueueTaskSid !== null) h.taskCalls.delete(e.inQueueTaskSid);
+          return { type: 'callback_registered', at: ctx.now, callSid: e.callSid, callbackSid: out.callback.sid, ecbtPhrase: out.callback.ecbtSeconds === null ? null : rangePhrase(out.callback.ecbtSeconds) };
+        } catch (error) {
+          if (error instanceof CallbackError) return { type: 'callback_refused', at: ctx.now, callSid: e.callSid, reason: error.message };
+          throw error;
+        }
+      }
+      case 'end_call':
+        h.holdMusic.delete(e.callSid);
+        if (e.outcome !== 'enqueued' || e.by !== null) {
+          // Hung up or a callback taken: nothing more will come for the call (a bridged caller
+          // stays indexed for the bridge's reports).
+          const bridgedCaller = [...h.bridges.values()].some((b) => b.callerCallSid === e.callSid);
+          if (!bridgedCaller) this.callIndex.delete(e.callSid);
+        }
+        return null;
+    }
+  }
+
+  /**
+   * A `respond` effect: the answer to the operation's own call, or — for another call (an
+   * announcement due, a canceled task) — queued for that caller's next hold request. An answer
+   * ending with `enqueue` keeps what follows (the hold treatment) for the first hold request, since
+   * a network plays nothing after `<Enqueue>` until the caller leaves the queue.
+   */
+  private respond(h: VoiceHost, callSid: string, verbs: Verb[]): void {
+    const mine = this.answers?.get(callSid);
+    let now = verbs;
+    let later: Verb[] = [];
+    const q = verbs.findIndex((v) => v.verb === 'enqueue');
+    if (q >= 0) {
+      now = verbs.slice(0, q + 1);
+      later = verbs.slice(q + 1);
+    }
+    for (const v of verbs) if (v.verb === 'hold') h.holdMusic.set(callSid, v.musicUrl);
+    if (mine !== undefined) {
+      mine.push(...now);
+    } else {
+      later = [...now, ...later];
+    }
+    if (later.length > 0) {
+      const pending = h.pendingHold.get(callSid) ?? [];
+      pending.push(...later);
+      h.pendingHold.set(callSid, pending);
+    }
+  }
+
+  /** A holding caller's place in line (1 = next) and EWT (seconds), for their announcement. */
+  private queueUpdate(h: VoiceHost, ctx: CoreContext, callSid: string): FlowInput {
+    const c = h.interp.call(callSid);
+    const engine = ctx.engine(h.workspaceSid);
+    const task = c?.taskSid == null ? undefined : engine?.tasks.get(c.taskSid);
+    let position: number | null = null;
+    let ewtSeconds: number | null = null;
+    if (engine !== undefined && task !== undefined && task.taskQueueSid !== null) {
+      const q = engine.queues.get(task.taskQueueSid);
+      if (q !== undefined) {
+        position = 1;
+        for (const t of q.tasks) if (t !== task && t.assignmentStatus === 'pending' && q.before(t, task)) position += 1;
+      }
+      const predicted = this.callbacks.host(h.accountSid, h.workspaceSid, false)?.predictions.get(task.sid);
+      if (predicted !== undefined) ewtSeconds = Math.max(0, Math.round(predicted - (ctx.now - (task.taskQueueEnteredAt ?? task.dateCreated)) / 1000));
+    }
+    return { type: 'queue_update', at: ctx.now, callSid, position, ewtSeconds };
+  }
+
+  private reservationPending(ctx: CoreContext, b: Bridge): boolean {
+    return ctx.engine(b.workspaceSid)?.reservations.get(b.reservationSid)?.reservationStatus === 'pending';
+  }
+
+  /** The caller's leg ended: the flow hears it (a holding caller's task is canceled, reason `hangup`), and so do its bridges. */
+  private callerHungUp(h: VoiceHost, ctx: CoreContext, callSid: string): void {
+    if (h.interp.call(callSid) !== undefined) this.feed(h, ctx, { type: 'hangup', at: ctx.now, callSid });
+    h.pendingHold.delete(callSid);
+    h.lastAnswer.delete(callSid);
+    let any = false;
+    for (const b of h.bridges.values()) {
+      if (b.callerCallSid !== callSid) continue;
+      any = true;
+      // A caller outside our flows (enqueued by the app): cancel their waiting task here.
+      if (b.phase !== 'bridged') this.cancelForHangup(h, ctx, b.taskSid);
+      this.act(h, ctx, b, callerGone(b));
+    }
+    if (!any || h.interp.call(callSid) === undefined) this.callIndex.delete(callSid);
+  }
+
+  private cancelForHangup(h: VoiceHost, ctx: CoreContext, taskSid: string): void {
+    const task = ctx.engine(h.workspaceSid)?.tasks.get(taskSid);
+    if (task !== undefined && (task.assignmentStatus === 'pending' || task.assignmentStatus === 'reserved')) {
+      ctx.execute(h.workspaceSid, { type: 'updateTask', taskSid, assignmentStatus: 'canceled', reason: 'hangup' });
+    }
+  }
+
+  /** Carries out a bridge's actions, in order. */
+  private act(h: VoiceHost, ctx: CoreContext, b: Bridge & { actor: EventOrigin['actor'] | null }, actions: BridgeAction[]): void {
+    const ws = h.workspaceSid;
+    h.dirty.add(`bridge:${b.key}`);
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'connect':
+          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request) });
+          break;
+        case 'hangup':
+          this.outbound.push({ workspaceSid: ws, kind: 'voice.hangup', payload: JSON.stringify({ key: b.key, ...a.request }) });
+          break;
+        case 'accept': {
+          const origin: EventOrigin = { actor: b.actor ?? { sid: '', type: 'workflow' }, instruction: { instruction: b.instruction, parameters: b.parameters } };
+          ctx.execute(ws, { type: 'updateReservation', reservationSid: a.reservationSid, reservationStatus: 'accepted' }, undefined, origin);
+          break;
+        }
+        case 'timeout':
+          ctx.execute(ws, { type: 'timeoutReservation', reservationSid: a.reservationSid });
+          break;
+        case 'task_attributes': {
+          const task = ctx.engine(ws)?.tasks.get(a.taskSid);
+          if (task === undefined) break;
+          ctx.execute(ws, { type: 'updateTask', taskSid: a.taskSid, attributes: JSON.stringify({ ...task.attributes, ...a.merge }) });
+          break;
+        }
+        case 'worker_activity': {
+          const engine = ctx.engine(ws);
+          if (engine?.workers.has(a.workerSid) === true && engine.activities.has(a.activitySid)) {
+            ctx.execute(ws, { type: 'updateWorker', workerSid: a.workerSid, activitySid: a.activitySid });
+          }
+          break;
+        }
+        case 'wrap_task': {
+          const task = ctx.engine(ws)?.tasks.get(a.taskSid);
+          if (task?.assignmentStatus === 'assigned') ctx.execute(ws, { type: 'updateTask', taskSid: a.taskSid, assignmentStatus: 'wrapping', reason: 'call ended' });
+          break;
+        }
+        case 'caller_bridged':
+          h.taskCalls.delete(b.taskSid);
+          h.pendingHold.delete(a.callSid);
+          if (h.interp.call(a.callSid) !== undefined) this.feed(h, ctx, { type: 'bridged', at: ctx.now, callSid: a.callSid });
+          break;
+      }
+    }
+    if (b.phase === 'ended') {
+      h.bridges.delete(b.key);
+      this.keyIndex.delete(b.key);
+      if (b.callerCallSid !== null && h.interp.call(b.callerCallSid) === undefined && ![...h.bridges.values()].some((o) => o.callerCallSid === b.callerCallSid)) {
+        this.callIndex.delete(b.callerCallSid);
+      }
+    }
+  }
+
+  /** Hands a taken `voice.connect` row to the port, unless its bridge no longer waits on it. Never rejects: a port failure is the leg failing. */
+  private async deliverConnect(d: OutboxDelivery): Promise<void> {
+    const request = JSON.parse(d.payload) as ConnectRequest;
+    const b = this.hosts.get(d.workspaceSid)?.bridges.get(request.key);
+    if (b === undefined || b.phase !== 'placing') return;
+    const now = this.scheduler.now();
+    if (this.connectLog !== null) appendFileSync(this.connectLog, JSON.stringify({ key: request.key, to: request.to, at: now }) + '\n');
+    if (this.port === null) return;
+    try {
+      await this.port.connect(request, now);
+    } catch (error) {
+      this.onError(error);
+      void this.legStatus({ key: request.key, callSid: '', status: 'failed', at: now }).catch(() => undefined);
+    }
+  }
+
+  /** Hands a `voice.hangup` row to the port; rejects with the port's error (retried). */
+  private async deliverHangup(d: OutboxDelivery): Promise<void> {
+    const request = JSON.parse(d.payload) as HangupRequest;
+    await this.port?.hangup(request, this.scheduler.now());
+  }
+}
+
+function newHost(workspaceSid: string, accountSid: string, interp: CallFlowInterpreter): VoiceHost {
+  return {
+    workspaceSid,
+    accountSid,
+    interp,
+    flows: new Map(),
+    numbers: new Map(),
+    bridges: new Map(),
+    taskCalls: new Map(),
+    pendingHold: new Map(),
+    holdMusic: new Map(),
+    lastAnswer: new Map(),
+    dirty: new Set(),
+  };
+}
+
+/** A refusal: said to the caller, then the call ends; `reason` goes to the log / alerts. */
+function refusal(reason: string, text: string): VoiceAnswer {
+  return { verbs: [{ verb: 'say', text }, { verb: 'hangup' }], refused: reason };
+}
+
+/** An offer decision that offers nothing (no callback center, or it refused). */
+function noOffer(reason: string): Extract<FlowInput, { type: 'offer_decided' }>['decision'] {
+  return { offerAsap: false, offerScheduled: false, widgetState: 'closed', reason, phrase: null, ecbtPhrase: null, ewtSeconds: null, ecbtSeconds: null } as unknown as Extract<FlowInput, { type: 'offer_decided' }>['decision'];
+}
+
+/** Refuses a flow whose `enqueue` steps name a workflow the workspace does not have (400 naming the step's field). */
+function checkFlowReferences(flow: CallFlow, engine: WorkspaceEngine | undefined): void {
+  flow.steps.forEach((step, i) => {
+    if (kindOf(step) !== 'enqueue' || engine === undefined) return;
+    const wf = (step as { enqueue: { workflowSid: string } }).enqueue.workflowSid;
+    if (!engine.workflows.has(wf)) throw new VoiceError(400, 20001, `Definition is invalid: steps[${i}].enqueue.workflowSid ${wf} is not a workflow of this workspace (step "${step.id}")`, 'Definition');
+  });
+}
+
+/** JSON values a flow writes (re-exported for the REST serializers). */
+export type { JsonValue };
