@@ -69,5 +69,10 @@ export interface HostedCore {
 /** The writes of several cores as one (their rows in core order). */
 export function mergeWrites(all: readonly CoreWrites[]): CoreWrites {
   if (all.length === 1) return all[0] as CoreWrites;
-  return { events: all.flatMap((w) => w.events), outbox: all.flatMap((w) => w.outbox), callbackStates: all.flatMap((w) => w.callbackStates) };
+  return {
+    events: all.flatMap((w) => w.events),
+    outbox: all.flatMap((w) => w.outbox),
+    callbackStates: all.flatMap((w) => w.callbackStates),
+    coreRows: all.flatMap((w) => w.coreRows ?? []),
+  };
 }

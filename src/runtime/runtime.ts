@@ -461,6 +461,7 @@ export class Runtime {
     const cores = mergeWrites(this.cores.map((core) => core.takeWrites(batch.now, engineOf, outboxRowsOf)));
     for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
     for (const e of cores.events) batch.touched.add(e.workspaceSid);
+    for (const r of cores.coreRows ?? []) batch.touched.add(r.workspaceSid);
     // The lanes this batch queued rows in (the dispatcher reads those, not the whole outbox).
     let lanes: OutboxLane[] | null = null;
     if (batch.outboxRows + cores.outbox.length > 0) {

@@ -5,7 +5,7 @@
  * Writes go through ONE writer, one transaction at a time, in call order. While a transaction is
  * in flight, the batches given to {@link PostgresStore.commit} queue; the next transaction takes
  * every batch queued by then (group commit), and writes all their command records, events, outbox
- * rows and callback rows with one statement — one INSERT … SELECT FROM unnest(…) per table, as
+ * rows, callback rows and core rows with one statement — one INSERT … SELECT FROM unnest(…) per table, as
  * data-modifying CTEs of a single statement — so a transaction costs one round trip and one WAL
  * flush however many batches it holds. Reads go through the pool beside it.
  *
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
-import { accountRow, apiKeyRow, outboxRow, storedWorkspace } from './rows.ts';
+import { accountRow, apiKeyRow, coreRow, outboxRow, storedWorkspace } from './rows.ts';
 import {
   OUTBOX_MARK_DELAY_MS,
   StoreError,
@@ -32,6 +32,8 @@ import {
   type ApiKeyRow,
   type CallbackStateRow,
   type CommandRecord,
+  type CoreRow,
+  type CoreRowWrite,
   type CoreWrites,
   type EventRecord,
   type NewWorkspace,
@@ -90,10 +92,13 @@ type WriteJob =
 
 /**
  * One statement writes a whole group: the done marks (UPDATE), then commands, events, outbox rows,
- * callback states, callback rows (INSERTs from unnest) and pruned callback rows (DELETE). Data-
- * modifying CTEs all run, to completion, whether or not the final SELECT reads them; the statement
- * is its own transaction. WITH ORDINALITY … ORDER BY keeps the given order for the identity
- * columns (outbox ids, events' and callbacks' rowid).
+ * callback states, callback rows (INSERTs from unnest), pruned callback rows (DELETE), core rows
+ * (upserts) and deleted core rows (DELETE). Data-modifying CTEs all run, to completion, whether or
+ * not the final SELECT reads them; the statement is its own transaction. WITH ORDINALITY … ORDER BY
+ * keeps the given order for the identity columns (outbox ids, events', callbacks' and core rows'
+ * rowid). A core row the group deleted and wrote again (listed in $36–$38) takes the rowid its
+ * insert drew instead of keeping its own: it moves to the end, as it does when SQLite writes the
+ * batches one after the other.
  */
 const COMMIT_SQL = `WITH
 marks AS (
@@ -130,6 +135,17 @@ cbr AS (
 cbd AS (
   DELETE FROM callback_requests USING unnest($29::text[], $30::text[]) AS d (ws, sid)
   WHERE callback_requests.workspace_sid = d.ws AND callback_requests.sid = d.sid
+),
+crs AS (
+  INSERT INTO core_rows (workspace_sid, core, key, body, updated_at)
+  SELECT ws, core, key, body, up FROM unnest($31::text[], $32::text[], $33::text[], $34::text[], $35::bigint[]) WITH ORDINALITY AS r (ws, core, key, body, up, n)
+  ORDER BY n
+  ON CONFLICT (workspace_sid, core, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,
+    rowid = CASE WHEN (excluded.workspace_sid, excluded.core, excluded.key) IN (SELECT * FROM unnest($36::text[], $37::text[], $38::text[])) THEN excluded.rowid ELSE core_rows.rowid END
+),
+crd AS (
+  DELETE FROM core_rows USING unnest($39::text[], $40::text[], $41::text[]) AS d (ws, core, key)
+  WHERE core_rows.workspace_sid = d.ws AND core_rows.core = d.core AND core_rows.key = d.key
 )
 SELECT 1`;
 
@@ -464,6 +480,22 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** See {@link Store.loadCoreRows}: by workspace SID, then rowid (insertion order); one statement, so one view. */
+  async loadCoreRows(core: string): Promise<CoreRow[]> {
+    const rows = await this.read<Record<string, string>>(`load the ${core} core's rows`, 'SELECT workspace_sid, key, body FROM core_rows WHERE core = $1 ORDER BY workspace_sid, rowid', [core]);
+    return rows.map(coreRow);
+  }
+
+  /** See {@link Store.loadCoreRowsOf}: in rowid (insertion) order. */
+  async loadCoreRowsOf(core: string, workspaceSid: string): Promise<CoreRow[]> {
+    const rows = await this.read<Record<string, string>>(
+      `load the ${core} core's rows of ${workspaceSid}`,
+      'SELECT workspace_sid, key, body FROM core_rows WHERE core = $1 AND workspace_sid = $2 ORDER BY rowid',
+      [core, workspaceSid],
+    );
+    return rows.map(coreRow);
+  }
+
   // ── outbox ──
 
   async dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]> {
@@ -728,6 +760,9 @@ export class PostgresStore implements Store {
     // touch a row twice in one statement), in the order keys first appear.
     const states = new Map<string, [string, string, string, number]>();
     const requests = new Map<string, { ws: string; sid: string; row: [string, string, string, number] | null }>();
+    // Core rows likewise, one per key; a key whose earlier write in the group deleted it goes to the
+    // end of the order when written again (`moved`): what the writes one after the other give.
+    const coreRows = new Map<string, { write: CoreRowWrite; moved: boolean }>();
     for (const job of jobs) {
       if (job.type !== 'commit') continue;
       for (const c of job.batch) {
@@ -745,10 +780,19 @@ export class PostgresStore implements Store {
         }
         for (const sid of s.removed) requests.set(`${s.workspaceSid} ${sid}`, { ws: s.workspaceSid, sid, row: null });
       }
+      for (const write of job.cores.coreRows ?? []) {
+        const key = `${write.workspaceSid}\u0000${write.core}\u0000${write.key}`;
+        const before = coreRows.get(key);
+        if (before === undefined || write.body === null) coreRows.set(key, { write, moved: false });
+        else if (before.write.body === null) {
+          coreRows.delete(key);
+          coreRows.set(key, { write, moved: true });
+        } else coreRows.set(key, { write, moved: before.moved });
+      }
       for (const { workspaceSid, event } of job.cores.events) addEvent(workspaceSid, 0, event);
       for (const o of job.cores.outbox) addOutbox(o.workspaceSid, o);
     }
-    if (cmdWs.length + ev[0].length + ob[0].length + states.size + requests.size + marks.length === 0) return;
+    if (cmdWs.length + ev[0].length + ob[0].length + states.size + requests.size + coreRows.size + marks.length === 0) return;
     const up: [string[], string[], string[], string[], string[], number[]] = [[], [], [], [], [], []];
     const del: [string[], string[]] = [[], []];
     for (const r of requests.values()) {
@@ -764,6 +808,27 @@ export class PostgresStore implements Store {
         up[5].push(r.row[3]);
       }
     }
+    const crUp: [string[], string[], string[], string[], number[]] = [[], [], [], [], []];
+    const crMoved: [string[], string[], string[]] = [[], [], []];
+    const crDel: [string[], string[], string[]] = [[], [], []];
+    for (const { write: w, moved } of coreRows.values()) {
+      if (w.body === null) {
+        crDel[0].push(w.workspaceSid);
+        crDel[1].push(w.core);
+        crDel[2].push(w.key);
+        continue;
+      }
+      crUp[0].push(w.workspaceSid);
+      crUp[1].push(w.core);
+      crUp[2].push(w.key);
+      crUp[3].push(w.body);
+      crUp[4].push(Math.floor(w.updatedAt));
+      if (moved) {
+        crMoved[0].push(w.workspaceSid);
+        crMoved[1].push(w.core);
+        crMoved[2].push(w.key);
+      }
+    }
     const st: [string[], string[], string[], string[], number[]] = [[], [], [], [], []];
     for (const [ws, [acc, center, ds, at]] of states) {
       st[0].push(ws);
@@ -777,7 +842,7 @@ export class PostgresStore implements Store {
     const t2 = this.profile === null ? 0 : performance.now();
     const sched0 = this.profile === null ? [0, 0] : backendSched(client);
     try {
-      await client.query({ name: 'switchboard_commit', text: COMMIT_SQL, values: [...marksParams(marks), cmdWs, cmdSeq, cmdBody, ...ev, ...ob, ...st, ...up, ...del] });
+      await client.query({ name: 'switchboard_commit', text: COMMIT_SQL, values: [...marksParams(marks), cmdWs, cmdSeq, cmdBody, ...ev, ...ob, ...st, ...up, ...del, ...crUp, ...crMoved, ...crDel] });
     } catch (error) {
       this.dropWriter();
       throw error;

@@ -5,7 +5,7 @@
  * int8 parser).
  */
 import type { Command, WorkspaceSnapshot } from '../engine/index.ts';
-import type { AccountRow, ApiKeyRow, OutboxRow, SidState, StoredWorkspace } from './store.ts';
+import type { AccountRow, ApiKeyRow, CoreRow, OutboxRow, SidState, StoredWorkspace } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -41,6 +41,11 @@ export function outboxRow(r: Row): OutboxRow {
     attempts: r['attempts'] as number,
     nextAttemptAt: r['next_attempt_at'] as number,
   };
+}
+
+/** A `core_rows` row (its `workspace_sid`, `key` and `body`). */
+export function coreRow(r: Row): CoreRow {
+  return { workspaceSid: r['workspace_sid'] as string, key: r['key'] as string, body: r['body'] as string };
 }
 
 /** A `workspaces` row and its logged commands after the snapshot (ascending `seq`) as a {@link StoredWorkspace}. */

@@ -13,7 +13,7 @@ import { chmodSync, closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, 
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { accountRow, apiKeyRow, outboxRow, storedWorkspace } from './rows.ts';
+import { accountRow, apiKeyRow, coreRow, outboxRow, storedWorkspace } from './rows.ts';
 import type { Command, EngineEvent, WorkspaceSnapshot } from '../engine/index.ts';
 import {
   OUTBOX_MARK_DELAY_MS,
@@ -23,6 +23,7 @@ import {
   type CallbackRecord,
   type CallbackStateRow,
   type CommandRecord,
+  type CoreRow,
   type CoreWrites,
   type OutboxLane,
   type EventRecord,
@@ -36,7 +37,7 @@ import {
 
 // The row types' one home is store.ts; re-exported here for the modules that always took them from this one.
 export { OUTBOX_MARK_DELAY_MS, StoreError };
-export type { AccountRow, ApiKeyRow, CallbackRecord, CallbackStateRow, CallbackStateWrite, CommandRecord, CoreWrites, EventRecord, OutboxRow, SidState, StoredWorkspace } from './store.ts';
+export type { AccountRow, ApiKeyRow, CallbackRecord, CallbackStateRow, CallbackStateWrite, CommandRecord, CoreRow, CoreRowWrite, CoreWrites, EventRecord, OutboxRow, SidState, StoredWorkspace } from './store.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -363,7 +364,7 @@ export class SqliteStore implements Store {
   private write(batch: readonly CommandRecord[], cores: CoreWrites | undefined): void {
     if (this.syncFailure !== null) throw this.syncFailure;
     if (!this.db.isOpen) throw new StoreError(`commit: the store ${this.path} is closed`);
-    const coreRows = cores === undefined ? 0 : cores.events.length + cores.outbox.length + cores.callbackStates.length;
+    const coreRows = cores === undefined ? 0 : cores.events.length + cores.outbox.length + cores.callbackStates.length + (cores.coreRows?.length ?? 0);
     if (batch.length === 0 && coreRows === 0) return;
     const marks = this.takeOutboxMarks();
     const ids: number[] = [];
@@ -407,6 +408,18 @@ export class SqliteStore implements Store {
       const remove = this.stmt('DELETE FROM callback_requests WHERE workspace_sid = ? AND sid = ?');
       for (const sid of s.removed) remove.run(s.workspaceSid, sid);
     }
+    if (cores.coreRows !== undefined && cores.coreRows.length > 0) {
+      // One after the other, in order: the last write of a key wins, an upsert keeps the row's rowid.
+      const upsert = this.stmt(
+        `INSERT INTO core_rows (workspace_sid, core, key, body, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (workspace_sid, core, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+      );
+      const remove = this.stmt('DELETE FROM core_rows WHERE workspace_sid = ? AND core = ? AND key = ?');
+      for (const r of cores.coreRows) {
+        if (r.body === null) remove.run(r.workspaceSid, r.core, r.key);
+        else upsert.run(r.workspaceSid, r.core, r.key, r.body, Math.floor(r.updatedAt));
+      }
+    }
     for (const { workspaceSid, event } of cores.events) this.writeEvent(workspaceSid, 0, event);
     for (const o of cores.outbox) ids.push(Number(this.insertOutbox.run(o.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
   }
@@ -432,6 +445,22 @@ export class SqliteStore implements Store {
         center.callbacks = [...bySid.values()];
         return { workspaceSid, accountSid: r['account_sid'] as string, center, datastore: JSON.parse(r['datastore'] as string) as unknown };
       });
+    });
+  }
+
+  /** See {@link Store.loadCoreRows}: every row of `core`, by workspace SID, then rowid (insertion order). */
+  loadCoreRows(core: string): Promise<CoreRow[]> {
+    return this.op(() => {
+      return (this.stmt('SELECT workspace_sid, key, body FROM core_rows WHERE core = ? ORDER BY workspace_sid, rowid').all(core) as Record<string, string>[]).map(coreRow);
+    });
+  }
+
+  /** See {@link Store.loadCoreRowsOf}: the rows of `core` of one workspace, in rowid (insertion) order. */
+  loadCoreRowsOf(core: string, workspaceSid: string): Promise<CoreRow[]> {
+    return this.op(() => {
+      return (this.stmt('SELECT workspace_sid, key, body FROM core_rows WHERE core = ? AND workspace_sid = ? ORDER BY rowid').all(core, workspaceSid) as Record<string, string>[]).map(
+        coreRow,
+      );
     });
   }
 

@@ -178,14 +178,49 @@ export interface CallbackStateRow {
 }
 
 /**
+ * One write of a hosted core's own row in the generic `core_rows` table: the row of `core` (the
+ * core's name, e.g. `voice`) with `key` (unique per workspace and core) in a workspace. `body` is
+ * what the core stores (its own text, usually JSON) — or null, which deletes the row (a key not
+ * stored is no error).
+ *
+ * Row order: a row new to the store takes its place after every row stored before it; an update of
+ * a stored row keeps its place; a row deleted and written again is new. Writes take effect in the
+ * order given (within a commit, then commit after commit), so when one commit writes a key several
+ * times the last write wins.
+ */
+export interface CoreRowWrite {
+  workspaceSid: string;
+  /** The core's name: rows of different cores never meet. */
+  core: string;
+  /** The row's key within the workspace and core (a call SID, a conversation SID, …). */
+  key: string;
+  /** The row's content, or null to delete the row. */
+  body: string | null;
+  /** Epoch ms of the write; stored rounded down to the millisecond. */
+  updatedAt: number;
+}
+
+/** A hosted core's row as loaded (see {@link CoreRowWrite}). */
+export interface CoreRow {
+  workspaceSid: string;
+  key: string;
+  body: string;
+}
+
+/**
  * What the cores hosted beside the engine (DESIGN.md "Cores and the one runtime") write in the same
  * transaction as a batch of command records: their events (appended to their workspace's events
- * with seq 0), the outbox rows they queue, and the callback cores' state.
+ * with seq 0), the outbox rows they queue, the callback cores' state, and the other cores' rows.
  */
 export interface CoreWrites {
   events: ReadonlyArray<{ workspaceSid: string; event: EventRecord }>;
   outbox: ReadonlyArray<{ workspaceSid: string; kind: string; payload: string; dueAt: number }>;
   callbackStates: readonly CallbackStateWrite[];
+  /**
+   * Upserts and deletes of the hosted cores' rows in `core_rows` (see {@link CoreRowWrite}), applied
+   * in this order; absent: none.
+   */
+  coreRows?: readonly CoreRowWrite[];
 }
 
 /** A new workspace's row (see {@link Store.createWorkspace}). */
@@ -293,6 +328,19 @@ export interface Store {
 
   /** Every workspace's saved callback core (see {@link CallbackStateRow}), in the order first written. */
   loadCallbackStates(): Promise<CallbackStateRow[]>;
+  /**
+   * Every row `core` has stored (see {@link CoreRowWrite}) — what the core restores as the runtime
+   * opens — ordered by workspace SID, then each workspace's rows in their order (insertion order:
+   * an update keeps a row's place). Like {@link Store.loadCallbackStates} it includes the rows of
+   * deleted workspaces (they stay with the workspace's other rows): the core skips workspaces
+   * that have no engine. Read as one consistent view.
+   */
+  loadCoreRows(core: string): Promise<CoreRow[]>;
+  /**
+   * The rows `core` has stored for one workspace, in their order (as {@link Store.loadCoreRows}):
+   * what the core reloads a workspace from after a failed commit. Empty when there are none.
+   */
+  loadCoreRowsOf(core: string, workspaceSid: string): Promise<CoreRow[]>;
 
   // ── outbox ──
 

@@ -25,6 +25,8 @@ import {
   type CallbackRecord,
   type CallbackStateRow,
   type CommandRecord,
+  type CoreRow,
+  type CoreRowWrite,
   type CoreWrites,
   type OutboxInsert,
   type OutboxRow,
@@ -169,6 +171,21 @@ async function seed(store: Store, workspaces: string[] = [WS1]): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Commits a batch of core rows (no command records) and waits until durable. */
+function commitRows(store: Store, coreRows: CoreRowWrite[], batch: CommandRecord[] = []): Promise<void> {
+  return commitDurable(store, batch, { events: [], outbox: [], callbackStates: [], coreRows });
+}
+
+/** A write of a `voice` row (or of `core`'s); `body` null deletes it. */
+function rowWrite(workspaceSid: string, key: string, body: string | null, core = 'voice', updatedAt = T0): CoreRowWrite {
+  return { workspaceSid, core, key, body, updatedAt };
+}
+
+/** Rows as `workspace key=body` strings, in the order loaded. */
+function shown(rows: readonly CoreRow[]): string[] {
+  return rows.map((r) => `${r.workspaceSid.slice(-1)} ${r.key}=${r.body}`);
+}
+
 function callback(sid: string, status: string, updatedAt: number): CallbackRecord & { note: string } {
   return { sid, callTargetSid: 'CT1', status, updatedAt, note: `${sid} ${status}` };
 }
@@ -209,6 +226,12 @@ function contract(adapter: Adapter): void {
         assert.equal(await b.schemaVersion(), version);
         await a.close();
         await b.close();
+        const coreRows = (await adapter.columns()).get('core_rows');
+        assert.deepEqual(
+          coreRows?.filter((c) => c !== 'rowid'),
+          ['body', 'core', 'key', 'updated_at', 'workspace_sid'],
+          'the generic table of the hosted cores',
+        );
       }),
     );
 
@@ -579,6 +602,101 @@ function contract(adapter: Adapter): void {
         });
         const two = (await store.loadCallbackStates())[1] as CallbackStateRow;
         assert.deepEqual(two.center.callbacks, [callback('CB9', 'completed', T0 + 4)]);
+      }),
+    );
+
+    test(
+      'core rows: upserted and deleted in commits, the last write of a key wins, an update keeps its place; per core, per workspace, after a reopen',
+      withStore(async () => {
+        await seed(store, [WS1, WS2]);
+        await commitRows(
+          store,
+          [rowWrite(WS1, 'k1', 'a'), rowWrite(WS1, 'k2', 'b'), rowWrite(WS2, 'k1', 'x'), rowWrite(WS1, 'k3', 'c'), rowWrite(WS1, 'k1', 'other core', 'conversations')],
+          [record(WS1, 1)],
+        );
+        assert.deepEqual(shown(await store.loadCoreRows('voice')), ['1 k1=a', '1 k2=b', '1 k3=c', '2 k1=x'], 'by workspace, then insertion order');
+        assert.deepEqual(shown(await store.loadCoreRows('conversations')), ['1 k1=other core'], "another core's rows apart");
+        assert.deepEqual(await store.loadCoreRows('nothing'), []);
+
+        await commitRows(store, [
+          rowWrite(WS1, 'k1', 'a2'),
+          rowWrite(WS1, 'k2', null),
+          rowWrite(WS1, 'k4', 'd'),
+          rowWrite(WS1, 'k4', 'd2'),
+          rowWrite(WS1, 'k5', 'e'),
+          rowWrite(WS1, 'k5', null),
+          rowWrite(WS1, 'absent', null),
+          rowWrite(WS1, 'k3', 'c1'),
+          rowWrite(WS1, 'k3', 'c2'),
+        ]);
+        assert.deepEqual(
+          shown(await store.loadCoreRows('voice')),
+          ['1 k1=a2', '1 k3=c2', '1 k4=d2', '2 k1=x'],
+          'k1 updated in place, k2 deleted, the last of several writes wins (k3, k4, k5 inserted and deleted), deleting an absent key is no error',
+        );
+
+        // Deleted, then written again: a new row, at the end — in a later commit or in the same one.
+        await commitRows(store, [rowWrite(WS1, 'k1', null)]);
+        await commitRows(store, [rowWrite(WS1, 'k1', 'a3')]);
+        assert.deepEqual(shown(await store.loadCoreRowsOf('voice', WS1)), ['1 k3=c2', '1 k4=d2', '1 k1=a3']);
+        await commitRows(store, [rowWrite(WS1, 'k3', null), rowWrite(WS1, 'k3', 'c3')]);
+        assert.deepEqual(shown(await store.loadCoreRowsOf('voice', WS1)), ['1 k4=d2', '1 k1=a3', '1 k3=c3']);
+        assert.deepEqual(shown(await store.loadCoreRowsOf('voice', WS2)), ['2 k1=x']);
+        assert.deepEqual(shown(await store.loadCoreRowsOf('conversations', WS1)), ['1 k1=other core']);
+        assert.deepEqual(await store.loadCoreRowsOf('conversations', WS2), []);
+
+        // Durable: another store (a restart) reads the same rows.
+        const other = await adapter.open();
+        assert.deepEqual(shown(await other.loadCoreRows('voice')), ['1 k4=d2', '1 k1=a3', '1 k3=c3', '2 k1=x']);
+        assert.deepEqual(shown(await other.loadCoreRows('conversations')), ['1 k1=other core']);
+        await other.close();
+
+        // A deleted workspace's rows stay, as its callback rows do (the core skips a workspace without an engine).
+        await store.deleteWorkspace(WS2, T0 + 1);
+        assert.deepEqual(shown(await store.loadCoreRowsOf('voice', WS2)), ['2 k1=x']);
+      }),
+    );
+
+    test(
+      'core rows: batches sharing one transaction (group commit) end as written one after the other',
+      withStore(async () => {
+        await seed(store);
+        await commitRows(store, [rowWrite(WS1, 'A', 'a'), rowWrite(WS1, 'B', 'b'), rowWrite(WS1, 'C', 'c')]);
+        const before = store.kind === 'postgres' ? (store as PostgresStore).transactions : 0;
+        // Handed over together: on PostgreSQL the first goes alone and the rest wait for the next transaction.
+        await Promise.all([
+          commitDurable(store, [record(WS1, 1)]),
+          commitRows(store, [rowWrite(WS1, 'A', null)]),
+          commitRows(store, [rowWrite(WS1, 'D', 'd')]),
+          commitRows(store, [rowWrite(WS1, 'A', 'a2')]),
+          commitRows(store, [rowWrite(WS1, 'B', 'b2')]),
+          commitRows(store, [rowWrite(WS1, 'E', 'e'), rowWrite(WS1, 'C', null)]),
+          commitRows(store, [rowWrite(WS1, 'C', 'c2')]),
+          commitRows(store, [rowWrite(WS1, 'E', 'e2'), rowWrite(WS1, 'F', 'f'), rowWrite(WS1, 'F', null)]),
+        ]);
+        if (store.kind === 'postgres') assert.ok((store as PostgresStore).transactions - before <= 2, 'the batches were grouped');
+        assert.deepEqual(
+          shown(await store.loadCoreRows('voice')),
+          ['1 B=b2', '1 D=d', '1 A=a2', '1 E=e2', '1 C=c2'],
+          'B updated in place; A and C deleted, then new rows at the end; F written and deleted',
+        );
+      }),
+    );
+
+    test(
+      'core rows: written in the transaction of their batch — a failed commit writes none of them',
+      withStore(async () => {
+        await seed(store);
+        await commitRows(store, [rowWrite(WS1, 'A', 'a')], [record(WS1, 1)]);
+        // seq 1 again: the primary key refuses the batch, and with it the core rows given with it.
+        await assert.rejects(commitRows(store, [rowWrite(WS1, 'A', null), rowWrite(WS1, 'B', 'b')], [record(WS1, 1)]), StoreError);
+        assert.deepEqual(shown(await store.loadCoreRows('voice')), ['1 A=a']);
+        await commitRows(store, [rowWrite(WS1, 'B', 'b')], [record(WS1, 2)]);
+        assert.deepEqual(shown(await store.loadCoreRowsOf('voice', WS1)), ['1 A=a', '1 B=b']);
+        const other = await adapter.open();
+        assert.deepEqual(shown(await other.loadCoreRows('voice')), ['1 A=a', '1 B=b']);
+        assert.deepEqual((await other.loadWorkspaces())[0]?.commands.map((c) => c.seq), [1, 2]);
+        await other.close();
       }),
     );
   });
