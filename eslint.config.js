@@ -32,7 +32,7 @@ export const IMPORT_TABLE = {
   voice: { pure: false, may: ['callbacks/telephony-port.ts', 'callflows/voice-port.ts', 'util'], types: ['callbacks', 'callflows'] },
   // shell
   store: { pure: false, may: ['util'], types: ['engine'] },
-  runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks'] },
+  runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
   api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks'] },
   sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/simulated-network.ts'] },

@@ -47,6 +47,7 @@ import type { CallbackCenter } from '../callbacks/center.ts';
 import type { Datastore } from '../callbacks/datastore.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { systemScheduler } from './scheduler.ts';
+import { VoiceHosting, type VoiceHostingOptions } from './voice-hosting.ts';
 import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type Host as CallbackHost } from './callbacks-hosting.ts';
 import { mergeWrites, type CoreContext, type HostedCore } from './core.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
@@ -83,6 +84,8 @@ export interface RuntimeOptions {
   scheduler?: Scheduler;
   /** The callback core's telephone, options and warm-up (callbacks-hosting.ts). */
   callbacks?: CallbackHostingOptions;
+  /** The voice core's telephone network and options (voice-hosting.ts). */
+  voice?: VoiceHostingOptions;
   /** Snapshot a workspace after this many logged commands, once quiet (default 5,000). */
   snapshotEvery?: number;
   /**
@@ -145,6 +148,8 @@ export class Runtime {
   readonly store: Store;
   /** The callback cores of every workspace (callbacks-hosting.ts). */
   readonly callbacks: CallbackHosting;
+  /** The voice cores of every workspace: call flows, phone numbers, worker legs (voice-hosting.ts). */
+  readonly voice: VoiceHosting;
   /** Every core hosted beside the engines, in the order they see events. */
   private readonly cores: readonly HostedCore[];
   readonly scheduler: Scheduler;
@@ -191,7 +196,14 @@ export class Runtime {
       timeOrderedSids(this.scheduler),
       () => randomBytes(32).toString('hex'),
     );
-    this.cores = [this.callbacks];
+    this.voice = new VoiceHosting(
+      options.voice ?? {},
+      this.scheduler,
+      <T>(workspaceSid: string, op: (ctx: CoreContext) => T) => this.enqueue(workspaceSid, op) as Promise<T>,
+      timeOrderedSids(this.scheduler),
+      this.callbacks,
+    );
+    this.cores = [this.callbacks, this.voice];
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }

@@ -24,7 +24,6 @@
  * Times are epoch milliseconds unless a name says seconds.
  */
 import { appendFileSync } from 'node:fs';
-import { DEFAULT_PREDICTOR } from '../analytics/ewt.ts';
 import { CallbackError, liveEwtSeconds, rangePhrase } from '../callbacks/index.ts';
 import {
   CallFlowInterpreter,
@@ -47,7 +46,7 @@ import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
 import type { Scheduler } from '../util/scheduler.ts';
 import type { CallbackHosting } from './callbacks-hosting.ts';
-import type { CoreContext, HostedCore, OutboxRowsOf } from './core.ts';
+import type { CoreContext, HostedCore } from './core.ts';
 import type { CheckedInstruction } from './instructions.ts';
 import type { EventOrigin, OutboxDeliverer, OutboxDelivery } from './outbox.ts';
 import type { UntimedCommand } from './runtime.ts';
@@ -93,13 +92,14 @@ export interface PhoneNumberResource {
 /** A refused voice operation: the HTTP status and Twilio code the API answers with, the parameter at fault. */
 export class VoiceError extends Error {
   override name = 'VoiceError';
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-    readonly field: string | null = null,
-  ) {
+  readonly status: number;
+  readonly code: number;
+  readonly field: string | null;
+  constructor(status: number, code: number, message: string, field: string | null = null) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
   }
 }
 
@@ -160,13 +160,22 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
    * @param newSid the runtime's SID source (`prefix` + 32 hex digits)
    * @param callbacks the callback cores (offers, callbacks registered from a call, wait estimates)
    */
+  private readonly scheduler: Scheduler;
+  private readonly run: <T>(workspaceSid: string, op: (ctx: CoreContext) => T) => Promise<T>;
+  private readonly newSid: (prefix: string) => string;
+  private readonly callbacks: CallbackHosting;
+
   constructor(
     options: VoiceHostingOptions,
-    private readonly scheduler: Scheduler,
-    private readonly run: <T>(workspaceSid: string, op: (ctx: CoreContext) => T) => Promise<T>,
-    private readonly newSid: (prefix: string) => string,
-    private readonly callbacks: CallbackHosting,
+    scheduler: Scheduler,
+    run: <T>(workspaceSid: string, op: (ctx: CoreContext) => T) => Promise<T>,
+    newSid: (prefix: string) => string,
+    callbacks: CallbackHosting,
   ) {
+    this.scheduler = scheduler;
+    this.run = run;
+    this.newSid = newSid;
+    this.callbacks = callbacks;
     this.port = options.port ?? null;
     this.connectLog = options.connectLog ?? null;
     this.onError = options.onError ?? (() => undefined);

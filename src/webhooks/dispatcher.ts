@@ -1101,6 +1101,18 @@ export class WebhookDispatcher {
         return;
       }
       const recorded = { instruction: checked.instruction, parameters: checked.parameters };
+      if (this.runtime.voice.port !== null) {
+        // A telephone network is attached: the voice core places the worker's leg and accepts on
+        // the bridge (src/callflows/bridges.ts).
+        this.onInstruction({ workspaceSid, reservationSid, accepted: false, ...recorded });
+        try {
+          const refused = await this.runtime.voice.instruct(payload.accountSid, workspaceSid, reservationSid, checked, origin.actor);
+          if (refused !== null) alert(refused.alert, `${refused.message}; the reservation stays pending`);
+        } catch (error) {
+          alert(NOT_PENDING_ALERT[name], `${name} could not be applied: ${(error as Error).message}`);
+        }
+        return;
+      }
       if (!checked.accepts) {
         // call/redirect without accept=true: TaskRouter leaves the reservation pending for the app.
         this.onInstruction({ workspaceSid, reservationSid, accepted: false, ...recorded });

@@ -6,12 +6,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ReservationRecord, WorkspaceEngine } from '../../engine/index.ts';
-import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
+import { accountOf, bodyOf, ctxOf, execute, originOfRequest, pageRequest, pathOf, pathParam, queryOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
 import { ifMatch, type Params } from '../params.ts';
 import { reservationJson } from '../serializers.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
-import { checkInstruction, isInstructionError, isTelephonyInstruction, reservationContext, REST_PARAMETERS, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from '../../runtime/instructions.ts';
+import { checkInstruction, isInstructionError, type CheckedInstruction, isTelephonyInstruction, reservationContext, REST_PARAMETERS, TELEPHONY_INSTRUCTIONS, type TelephonyInstruction } from '../../runtime/instructions.ts';
 import type { EventOrigin } from '../../runtime/outbox.ts';
 import { taskOf } from './tasks.ts';
 import { etag } from './resource.ts';
@@ -49,7 +49,7 @@ function taskVersion(engine: WorkspaceEngine, r: ReservationRecord): number {
  * (call/redirect without accept=true). Throws 400/20001 naming the REST parameter at fault, or
  * 410/20410 when the reservation is no longer pending.
  */
-function telephonyInstruction(engine: WorkspaceEngine, r: ReservationRecord, name: TelephonyInstruction, body: Params, status: string | undefined): EventOrigin['instruction'] {
+function telephonyInstruction(engine: WorkspaceEngine, r: ReservationRecord, name: TelephonyInstruction, body: Params, status: string | undefined): CheckedInstruction {
   if (status !== undefined) throw badParameter('Instruction', `Instruction '${name}' cannot be combined with ReservationStatus`);
   if (r.reservationStatus !== 'pending') throw new ApiError(410, 20410, `Reservation ${r.sid} is ${r.reservationStatus}, not pending: instruction '${name}' cannot be applied`, 'Instruction');
   const names = REST_PARAMETERS[name];
@@ -63,7 +63,7 @@ function telephonyInstruction(engine: WorkspaceEngine, r: ReservationRecord, nam
     const restName = Object.entries(names).find(([, f]) => f === checked.field)?.[0] ?? checked.field;
     throw badParameter(restName, `${restName} is invalid — ${checked.message}`);
   }
-  return checked.accepts ? { instruction: checked.instruction, parameters: checked.parameters } : undefined;
+  return checked;
 }
 
 export function reservationRoutes(app: FastifyInstance, api: Api): void {
@@ -114,7 +114,15 @@ export function reservationRoutes(app: FastifyInstance, api: Api): void {
           if (status !== undefined && status !== asStatus) throw badParameter('Instruction', `Instruction '${instruction}' contradicts ReservationStatus=${status}`);
           status = asStatus;
         } else if (isTelephonyInstruction(name)) {
-          recorded = telephonyInstruction(engine, r, name, body, status);
+          const checked = telephonyInstruction(engine, r, name, body, status);
+          if (api.runtime.voice.port !== null) {
+            // A telephone network is attached: the voice core places the worker's leg; dequeue and
+            // conference accept once it is bridged (src/callflows/bridges.ts).
+            const refused = await api.runtime.voice.instruct(accountOf(req), engine.workspace.sid, r.sid, checked, originOfRequest(req).actor);
+            if (refused !== null) throw new ApiError(400, refused.alert, refused.message, 'Instruction');
+            return send(req, reply, engine, engine.reservations.get(r.sid) ?? r);
+          }
+          recorded = checked.accepts ? { instruction: checked.instruction, parameters: checked.parameters } : undefined;
           if (recorded === undefined) {
             // call/redirect without accept: checked and logged; the reservation stays pending (spec §8).
             req.log.info({ reservationSid: r.sid, instruction: name }, 'instruction checked; it does not accept the reservation and no call is placed');
