@@ -15,6 +15,7 @@ import { activityRoutes } from './routes/activities.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { reservationRoutes } from './routes/reservations.ts';
+import { voiceResourceRoutes } from './routes/voice-resources.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
 import { taskChannelRoutes } from './routes/task-channels.ts';
 import { taskQueueRoutes } from './routes/task-queues.ts';
@@ -188,6 +189,7 @@ const REGISTRARS: RouteRegistrar[] = [
   reservationRoutes,
   eventRoutes,
   statisticsRoutes,
+  voiceResourceRoutes,
 ];
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
