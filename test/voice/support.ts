@@ -14,6 +14,7 @@ import twilio from 'twilio';
 import { buildApp } from '../../src/api/app.ts';
 import { seedFlow, SEED_WORKFLOW_NAME } from '../../src/callflows/index.ts';
 import type { VoicePort } from '../../src/callflows/voice-port.ts';
+import { CallbackService } from '../../src/runtime/callback-service.ts';
 import { Runtime, type RuntimeOptions } from '../../src/runtime/runtime.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
@@ -51,7 +52,7 @@ export async function startVoiceCenter(port: VoicePort | null, extra: Partial<Ru
   const scheduler = (extra.scheduler as VirtualScheduler | undefined) ?? new VirtualScheduler(T0);
   const dataDir = extra.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-voice-'));
   const runtime = await Runtime.open({ ...testStoreOptions(dataDir), ...extra, scheduler, voice: { ...(port === null ? {} : { port }), ...extra.voice } });
-  const app = buildApp({ runtime, clock: () => scheduler.now() });
+  const app = buildApp({ runtime, clock: () => scheduler.now(), callbacks: new CallbackService(runtime) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const dispatcher = new WebhookDispatcher(runtime, {
