@@ -158,7 +158,7 @@ test('the caller takes the callback offer while holding: a callback is registere
     const target = await c.api('POST', `/v1/Workspaces/${c.workspaceSid}/CallTargets`, { TaskQueueSid: english.sid, FriendlyName: 'English callbacks', MinimumCallbackDelay: '0' });
     assert.equal(target.status, 201, JSON.stringify(target.body));
     const flow = seedFlow(c.workflowSid);
-    const queue = flow.steps[2] as { enqueue: { hold: Record<string, unknown> } };
+    const queue = flow.steps[2] as unknown as { enqueue: { hold: Record<string, unknown> } };
     queue.enqueue.hold['callbackOffer'] = { callTargetSid: target.body['sid'], after: 30 };
     queue.enqueue.hold['announceEvery'] = 30;
     const put = await c.api('POST', `/v1/Workspaces/${c.workspaceSid}/CallFlows/${c.flowSid}`, { Definition: JSON.stringify(flow) });
