@@ -58,6 +58,7 @@ program
   .option('--public-base-url <url>', 'origin used in returned URLs, e.g. behind a proxy (env PUBLIC_BASE_URL)', process.env['PUBLIC_BASE_URL'])
   .option('--synchronous <mode>', 'FULL syncs every commit to disk; NORMAL survives a crash of the process but not of the machine (env SWITCHBOARD_SYNCHRONOUS)', process.env['SWITCHBOARD_SYNCHRONOUS'] ?? 'FULL')
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL)', process.env['LOG_LEVEL'] ?? 'info')
+  .option('--demo', 'set up the seed tutorial\'s voice center (workspace "Switchboard demo", number +18005550100) with simulated callers and agents')
   .addHelpText(
     'after',
     `
@@ -80,9 +81,12 @@ Callbacks (telephony) are configured by environment variables:
   SWITCHBOARD_CALLBACK_HOLD_UNTIL_QUOTE    1 (default) or 0
   SWITCHBOARD_CALLBACK_DIAL_GRACE_SECONDS  default 120
   SWITCHBOARD_CALLBACK_DIAL_LOG            a file getting one JSON line per dial
-See README.md ("The server") and docs/api-callbacks.md.`,
+The same telephone carries voice calls (docs/voice.md): call flows and phone numbers are REST
+resources; with twilio, point a number's Voice URL at <public-base-url>/voice/incoming.
+  SWITCHBOARD_VOICE_CONNECT_LOG            a file getting one JSON line per worker leg placed
+See README.md ("The server"), docs/api-callbacks.md and docs/voice.md.`,
   )
-  .action(async (opts: { host: string; port: number; dataDir: string; databaseUrl?: string; databaseSchema?: string; publicBaseUrl?: string; synchronous: string; logLevel: string }) => {
+  .action(async (opts: { host: string; port: number; dataDir: string; databaseUrl?: string; databaseSchema?: string; publicBaseUrl?: string; synchronous: string; logLevel: string; demo?: boolean }) => {
     if (opts.synchronous !== 'FULL' && opts.synchronous !== 'NORMAL') program.error(`--synchronous must be FULL or NORMAL, not ${opts.synchronous}.`);
     if (opts.databaseUrl !== undefined) {
       try {

@@ -10,6 +10,10 @@ import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { CallbackService } from '../runtime/callback-service.ts';
 import { serviceConfigFromEnv } from './telephony-config.ts';
+import { startDemo, type Demo } from './demo.ts';
+import { systemScheduler } from '../runtime/scheduler.ts';
+import { SimulatedNetwork } from '../voice/simulated-network.ts';
+import { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
@@ -24,6 +28,8 @@ export interface ServeOptions {
   publicBaseUrl?: string;
   synchronous: 'FULL' | 'NORMAL';
   logLevel: string;
+  /** Set up the seed tutorial's demo center with simulated callers and agents (src/cli/demo.ts). */
+  demo?: boolean;
 }
 
 /**
@@ -56,6 +62,8 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     return;
   }
   const logger = opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel });
+  // Voice (docs/voice.md): the same telephone as the callbacks — the simulated network, or Twilio.
+  const voiceNetwork = callbackConfig.telephony instanceof SimulatedNetwork || callbackConfig.telephony === undefined ? new SimulatedVoiceNetwork({ scheduler: systemScheduler }) : null;
   // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
   let runtime: Runtime;
   try {
@@ -65,6 +73,11 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
       ...(opts.databaseSchema === undefined ? {} : { databaseSchema: opts.databaseSchema }),
       synchronous: opts.synchronous,
       callbacks: { ...callbackConfig, onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks')) },
+      voice: {
+        ...(voiceNetwork === null ? {} : { port: voiceNetwork }),
+        ...(process.env['SWITCHBOARD_VOICE_CONNECT_LOG'] ? { connectLog: process.env['SWITCHBOARD_VOICE_CONNECT_LOG'] } : {}),
+        onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'voice')),
+      },
     });
   } catch (error) {
     process.stderr.write(`switchboard serve: cannot open the ${opts.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'} store: ${(error as Error).message}\n`);
@@ -83,11 +96,10 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   // port), from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {
     scheduler: runtime.scheduler,
-    deliverers: runtime.callbacks.deliverers(),
+    deliverers: { ...runtime.callbacks.deliverers(), ...runtime.voice.deliverers() },
     onDeliveryFailure: (failure) => app.log.error({ failure: { ...failure, error: String(failure.error) } }, 'outbox delivery failed'),
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
-    // No telephony yet: dequeue/call/redirect/conference are recorded, not placed (docs/webhooks.md).
-    onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction recorded (no call placed)'),
+    onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction'),
   });
   webhooks.start();
   const base = opts.publicBaseUrl ?? address;
@@ -102,11 +114,24 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
         `client.taskrouter.baseUrl = '${base}'; await client.taskrouter.v1.workspaces.create({ friendlyName: 'Support' });\n`,
     );
   }
+  let demo: Demo | null = null;
+  if (opts.demo === true) {
+    if (voiceNetwork === null) {
+      out.write('--demo needs the simulated telephone network (SWITCHBOARD_TELEPHONY=simulated); no demo started.\n');
+    } else {
+      const accountSid = created?.sid ?? runtime.accountSids()[0];
+      if (accountSid !== undefined) {
+        demo = await startDemo(runtime, accountSid, voiceNetwork);
+        out.write(`Demo: workspace ${demo.workspaceSid}; simulated callers dial ${demo.number} every 20 s and simulated agents answer.\n`);
+      }
+    }
+  }
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
+    demo?.stop();
     await app.close();
     await webhooks.stop();
     await runtime.close();

@@ -295,6 +295,11 @@ export class Runtime {
     return this.accounts.size;
   }
 
+  /** Every account's SID, oldest first. */
+  accountSids(): string[] {
+    return [...this.accounts.keys()];
+  }
+
   // ── workspaces ──
 
   /** The account's workspaces, oldest first. */

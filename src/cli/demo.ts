@@ -1,0 +1,138 @@
+/**
+ * `switchboard serve --demo` (issue 12 item 1, issue 15 item 4): a voice center anyone can start.
+ * It sets up the seed tutorial's workspace (voice spec A1) through the runtime — activities
+ * Available / Offline / Wrap-Up, queues Hindi and English, the workflow "Incoming Customer
+ * Requests", four agents with a `contact_uri` each, the seed flow on the demo number — and, on the
+ * simulated telephone network, brings simulated callers in at a steady rate while simulated agents
+ * take their reservations with the `dequeue` instruction, talk, wrap up and become available again.
+ *
+ * The agents are a timer loop on the runtime's scheduler (not a core): every second it answers
+ * pending voice reservations with `dequeue`, completes tasks that have been wrapping for
+ * `wrapUpSeconds` and moves their worker back to Available, as it does an agent whose phone rang
+ * out (the reservation timed out) after the same while.
+ */
+import { seedFlow, SEED_WORKFLOW_NAME } from '../callflows/index.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { Timer } from '../util/scheduler.ts';
+import type { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
+
+/** The demo center's phone number. */
+export const DEMO_NUMBER = '+18005550100';
+
+/** Demo settings; seconds unless said. */
+export interface DemoOptions {
+  /** Seconds between two simulated callers; default 20. */
+  callEverySeconds?: number;
+  /** After-call work before the demo agent completes the task; default 15. */
+  wrapUpSeconds?: number;
+}
+
+/** A running demo: its workspace and how to stop it. */
+export interface Demo {
+  workspaceSid: string;
+  number: string;
+  stop(): void;
+}
+
+const AGENTS = [
+  { name: 'Asha', languages: ['hindi'], contact: '+919800000001' },
+  { name: 'Ravi', languages: ['hindi', 'english'], contact: '+919800000002' },
+  { name: 'Ben', languages: ['english'], contact: '+919800000003' },
+  { name: 'Meera', languages: ['english'], contact: '+919800000004' },
+];
+
+/**
+ * Creates the demo workspace for `accountSid` (or reuses the one a previous start created, found by
+ * its name) and starts the callers and agents. Rejects with the runtime's error.
+ */
+export async function startDemo(runtime: Runtime, accountSid: string, network: SimulatedVoiceNetwork, options: DemoOptions = {}): Promise<Demo> {
+  const callEvery = (options.callEverySeconds ?? 20) * 1000;
+  const wrapUp = (options.wrapUpSeconds ?? 15) * 1000;
+  let engine = runtime.workspaces(accountSid).find((w) => w.workspace.friendlyName === 'Switchboard demo');
+  if (engine === undefined) {
+    engine = (await runtime.createWorkspace(accountSid, { friendlyName: 'Switchboard demo' })).engine;
+    const ws = engine.workspace.sid;
+    const exec = async (command: Parameters<Runtime['execute']>[1]): Promise<string> => {
+      const o = await runtime.execute(ws, command);
+      if (o.rejection !== null) throw new Error(`demo set-up: ${o.rejection.message}`);
+      return o.sid as string;
+    };
+    await exec({ type: 'createActivity', friendlyName: 'Wrap-Up', available: false });
+    const hindi = await exec({ type: 'createTaskQueue', friendlyName: 'Hindi', targetWorkers: 'languages HAS "hindi"' });
+    const english = await exec({ type: 'createTaskQueue', friendlyName: 'English', targetWorkers: 'languages HAS "english"' });
+    const configuration = JSON.stringify({
+      task_routing: { filters: [{ filter_friendly_name: 'Hindi', expression: 'selected_language == "hindi"', targets: [{ queue: hindi }] }], default_filter: { queue: english } },
+    });
+    const workflow = await exec({ type: 'createWorkflow', friendlyName: SEED_WORKFLOW_NAME, configuration });
+    const available = [...engine.activities.values()].find((a) => a.friendlyName === 'Available')?.sid;
+    for (const a of AGENTS) {
+      await exec({ type: 'createWorker', friendlyName: a.name, attributes: JSON.stringify({ languages: a.languages, contact_uri: a.contact }), ...(available === undefined ? {} : { activitySid: available }) });
+    }
+    const flow = await runtime.voice.putFlow(accountSid, ws, null, { friendlyName: 'Welcome and language menu', definition: seedFlow(workflow) });
+    await runtime.voice.putNumber(accountSid, ws, null, { phoneNumber: DEMO_NUMBER, callFlowSid: flow.sid, friendlyName: 'Demo line' });
+  }
+  const ws = engine.workspace.sid;
+  const wrapUpActivity = [...engine.activities.values()].find((a) => a.friendlyName === 'Wrap-Up')?.sid;
+  const availableActivity = [...engine.activities.values()].find((a) => a.friendlyName === 'Available')?.sid;
+  const scheduler = runtime.scheduler;
+  const instructed = new Set<string>();
+  let callers = 0;
+  let stopped = false;
+  let callTimer: Timer | null = null;
+  let agentTimer: Timer | null = null;
+
+  const nextCaller = (): void => {
+    if (stopped) return;
+    callers += 1;
+    network.placeCall({
+      from: `+9198${String(10_000_000 + callers).padStart(8, '0')}`,
+      to: DEMO_NUMBER,
+      digits: [callers % 3 === 0 ? '1' : '2'],
+      patienceSeconds: 60 + (callers % 5) * 60,
+      talkSeconds: 45 + (callers % 4) * 30,
+    });
+    callTimer = scheduler.setTimer(nextCaller, callEvery);
+  };
+
+  const agents = (): void => {
+    if (stopped) return;
+    const e = runtime.workspace(accountSid, ws);
+    if (e !== undefined) {
+      for (const r of e.reservations.values()) {
+        if (r.reservationStatus !== 'pending' || instructed.has(r.sid)) continue;
+        const task = e.tasks.get(r.taskSid);
+        if (typeof task?.attributes['call_sid'] !== 'string') continue;
+        instructed.add(r.sid);
+        const parameters: Record<string, string> = { from: DEMO_NUMBER, to: String(e.workers.get(r.workerSid)?.attributes['contact_uri'] ?? ''), timeout: '20' };
+        if (wrapUpActivity !== undefined) parameters['post_work_activity_sid'] = wrapUpActivity;
+        void runtime.voice.instruct(accountSid, ws, r.sid, { instruction: 'dequeue', parameters, accepts: true }, null).catch(() => undefined);
+      }
+      for (const t of e.tasks.values()) {
+        if (t.assignmentStatus !== 'wrapping' || scheduler.now() - t.dateUpdated < wrapUp) continue;
+        const worker = t.reservationSids.map((sid) => e.reservations.get(sid)).find((r) => r?.reservationStatus === 'wrapping')?.workerSid;
+        void runtime.execute(ws, { type: 'updateTask', taskSid: t.sid, assignmentStatus: 'completed', reason: 'demo agent wrapped up' }).then(() => {
+          if (worker !== undefined && availableActivity !== undefined) return runtime.execute(ws, { type: 'updateWorker', workerSid: worker, activitySid: availableActivity });
+          return undefined;
+        }).catch(() => undefined);
+      }
+      // A demo agent whose phone rang out (the reservation timed out, TimeoutActivity) is back after a while.
+      for (const w of e.workers.values()) {
+        if (w.activitySid !== e.workspace.timeoutActivitySid || availableActivity === undefined || scheduler.now() - w.dateStatusChanged < wrapUp) continue;
+        void runtime.execute(ws, { type: 'updateWorker', workerSid: w.sid, activitySid: availableActivity }).catch(() => undefined);
+      }
+    }
+    agentTimer = scheduler.setTimer(agents, 1000);
+  };
+
+  callTimer = scheduler.setTimer(nextCaller, 1000);
+  agentTimer = scheduler.setTimer(agents, 1000);
+  return {
+    workspaceSid: ws,
+    number: DEMO_NUMBER,
+    stop: () => {
+      stopped = true;
+      callTimer?.cancel();
+      agentTimer?.cancel();
+    },
+  };
+}
