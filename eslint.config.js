@@ -34,7 +34,8 @@ export const IMPORT_TABLE = {
   store: { pure: false, may: ['util'], types: ['engine'] },
   runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
-  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks'] },
+  // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapter's types)
+  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/twiml.ts'], types: ['callflows', 'voice'] },
   sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/simulated-network.ts'] },
   cli: { pure: false, may: ['*'] },
 };
