@@ -16,6 +16,8 @@ import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { voiceResourceRoutes } from './routes/voice-resources.ts';
+import { voiceRoutes } from './routes/voice.ts';
+import type { TwilioVoice } from '../voice/twilio-voice.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
 import { taskChannelRoutes } from './routes/task-channels.ts';
 import { taskQueueRoutes } from './routes/task-queues.ts';
@@ -43,6 +45,12 @@ export interface BuildAppOptions {
   callbacks?: CallbackService;
   /** Timeouts and the connection cap of the HTTP server (defaults: {@link HTTP_LIMITS}). */
   limits?: Partial<HttpLimits>;
+  /**
+   * Twilio Programmable Voice's webhooks (`/voice/*`, routes/voice.ts, docs/voice.md): when given,
+   * they are served to the runtime's voice core, signatures checked with `authToken` (null: not
+   * checked). `twilio`: the Twilio voice adapter, when it is the runtime's port.
+   */
+  voice?: { twilio: TwilioVoice | null; authToken: string | null };
 }
 
 /**
@@ -273,6 +281,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   metricsRoutes(app, metrics);
+
+  if (options.voice !== undefined) {
+    voiceRoutes(app, { inbound: options.runtime.voice, twilio: options.voice.twilio, authToken: options.voice.authToken, ...(options.publicBaseUrl === undefined ? {} : { publicUrl: options.publicBaseUrl }), now: api.clock });
+  }
 
   void app.register(async (v1) => {
     for (const register of REGISTRARS) register(v1, api);

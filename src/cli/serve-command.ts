@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { CallbackService } from '../runtime/callback-service.ts';
-import { serviceConfigFromEnv } from './telephony-config.ts';
+import { serviceConfigFromEnv, twilioVoiceFromEnv } from './telephony-config.ts';
 import { startDemo, type Demo } from './demo.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
@@ -64,6 +64,8 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   const logger = opts.logLevel === 'silent' ? false : pino({ level: opts.logLevel });
   // Voice (docs/voice.md): the same telephone as the callbacks — the simulated network, or Twilio.
   const voiceNetwork = callbackConfig.telephony instanceof SimulatedNetwork || callbackConfig.telephony === undefined ? new SimulatedVoiceNetwork({ scheduler: systemScheduler }) : null;
+  const twilioVoice = voiceNetwork === null ? await twilioVoiceFromEnv(systemScheduler, opts.publicBaseUrl) : null;
+  const voicePort = voiceNetwork ?? twilioVoice?.port ?? null;
   // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
   let runtime: Runtime;
   try {
@@ -74,7 +76,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
       synchronous: opts.synchronous,
       callbacks: { ...callbackConfig, onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'callbacks')) },
       voice: {
-        ...(voiceNetwork === null ? {} : { port: voiceNetwork }),
+        ...(voicePort === null ? {} : { port: voicePort }),
         ...(process.env['SWITCHBOARD_VOICE_CONNECT_LOG'] ? { connectLog: process.env['SWITCHBOARD_VOICE_CONNECT_LOG'] } : {}),
         onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'voice')),
       },
@@ -90,8 +92,17 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   const callbacks = new CallbackService(runtime);
   // One clock for the whole server: the app, the runtime's cores and the dispatcher all read the
   // runtime's scheduler (the wall clock here; tests run the same wiring on a VirtualScheduler).
-  const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), publicBaseUrl: opts.publicBaseUrl, logger, callbacks });
+  const app = buildApp({
+    runtime,
+    clock: () => runtime.scheduler.now(),
+    publicBaseUrl: opts.publicBaseUrl,
+    logger,
+    callbacks,
+    ...(twilioVoice === null ? {} : { voice: { twilio: twilioVoice.port, authToken: twilioVoice.authToken } }),
+  });
   const address = await app.listen({ host: opts.host, port: opts.port });
+  // Twilio calls us back at the public base URL; without one, at the address we listen on.
+  if (twilioVoice !== null && opts.publicBaseUrl === undefined) twilioVoice.port.publicUrl = address;
   // Event and assignment callbacks, and the callback core's dials and hang-ups (to the telephony
   // port), from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {

@@ -17,6 +17,8 @@ import type { CallbackHostingOptions } from '../runtime/callbacks-hosting.ts';
 import { DIAL_OUTCOMES, type DialOutcome } from '../callbacks/center.ts';
 import { SimulatedNetwork, type SimulatedNetworkOptions } from '../voice/simulated-network.ts';
 import { TwilioCalls } from '../voice/twilio-calls.ts';
+import { TwilioVoice } from '../voice/twilio-voice.ts';
+import type { Scheduler } from '../util/scheduler.ts';
 
 /** The hosting options the environment decides (everything but where errors are reported). */
 export type ServiceConfig = Omit<CallbackHostingOptions, 'onError'>;
@@ -86,4 +88,21 @@ export async function serviceConfigFromEnv(source: NodeJS.ProcessEnv = process.e
     throw new Error(`SWITCHBOARD_TELEPHONY must be simulated or twilio, not ${kind}`);
   }
   return config;
+}
+
+/**
+ * The Twilio voice adapter (src/voice/twilio-voice.ts) when `SWITCHBOARD_TELEPHONY=twilio`, from the
+ * same variables as the callbacks' (`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, optional
+ * `SWITCHBOARD_TWILIO_API_BASE_URL`), with its auth token for the webhooks' signatures; null
+ * otherwise. `publicUrl`: our base URL as Twilio reaches it (the server sets it after listening
+ * when none is given). Throws an Error naming a missing variable.
+ */
+export async function twilioVoiceFromEnv(scheduler: Scheduler, publicUrl: string | undefined, source: NodeJS.ProcessEnv = process.env): Promise<{ port: TwilioVoice; authToken: string } | null> {
+  if ((env('SWITCHBOARD_TELEPHONY', source) ?? 'simulated') !== 'twilio') return null;
+  const twilio = (await import('twilio')).default;
+  const authToken = required('TWILIO_AUTH_TOKEN', source);
+  const client = twilio(required('TWILIO_ACCOUNT_SID', source), authToken);
+  const base = env('SWITCHBOARD_TWILIO_API_BASE_URL', source);
+  if (base !== undefined) client.api.baseUrl = base;
+  return { port: new TwilioVoice({ client, publicUrl: publicUrl ?? 'http://127.0.0.1', now: () => scheduler.now() }), authToken };
 }

@@ -84,7 +84,8 @@ function codeOf(err: unknown): number | null {
  */
 export class TwilioVoice implements VoicePort {
   /** Our public base URL without a trailing slash. */
-  readonly publicUrl: string;
+  /** Our public base URL (no trailing slash); a server that learns its address after listening may set it then. */
+  publicUrl: string;
   /** The clock webhooks are stamped with, epoch ms. */
   readonly now: () => number;
   private readonly client: TwilioClient;

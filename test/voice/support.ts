@@ -20,6 +20,7 @@ import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
 import { testStoreOptions } from '../support/store.ts';
 import type { FastifyInstance } from 'fastify';
+import type { TwilioVoice } from '../../src/voice/twilio-voice.ts';
 
 export const CENTER_NUMBER = '+18005550100';
 export const HINDI_AGENT = '+919800000001';
@@ -48,13 +49,23 @@ export interface VoiceCenter {
 }
 
 /** Starts the server with `port` as its telephone network (or none) and sets the seed center up. */
-export async function startVoiceCenter(port: VoicePort | null, extra: Partial<RuntimeOptions> & { dataDir?: string } = {}): Promise<VoiceCenter> {
+export async function startVoiceCenter(
+  port: VoicePort | null,
+  extra: Partial<RuntimeOptions> & { dataDir?: string; twilio?: { adapter: TwilioVoice; authToken: string } } = {},
+): Promise<VoiceCenter> {
   const scheduler = (extra.scheduler as VirtualScheduler | undefined) ?? new VirtualScheduler(T0);
   const dataDir = extra.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-voice-'));
   const runtime = await Runtime.open({ ...testStoreOptions(dataDir), ...extra, scheduler, voice: { ...(port === null ? {} : { port }), ...extra.voice } });
-  const app = buildApp({ runtime, clock: () => scheduler.now(), callbacks: new CallbackService(runtime) });
+  const app = buildApp({
+    runtime,
+    clock: () => scheduler.now(),
+    callbacks: new CallbackService(runtime),
+    ...(extra.twilio === undefined ? {} : { voice: { twilio: extra.twilio.adapter, authToken: extra.twilio.authToken } }),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  // Twilio calls the server back at its address.
+  if (extra.twilio !== undefined) extra.twilio.adapter.publicUrl = base;
   const dispatcher = new WebhookDispatcher(runtime, {
     scheduler,
     pollMs: 0,

@@ -80,8 +80,9 @@ const xml = (reply: FastifyReply, body: string): FastifyReply => reply.code(200)
 export function voiceRoutes(app: FastifyInstance, options: VoiceRoutesOptions): void {
   const { inbound, twilio, authToken } = options;
   const now = options.now ?? twilio?.now ?? Date.now;
-  const configuredBase = options.publicUrl?.replace(/\/+$/, '') ?? twilio?.publicUrl;
-  const baseOf = (req: FastifyRequest): string => configuredBase ?? `${req.protocol}://${req.host}`;
+  const configuredBase = options.publicUrl?.replace(/\/+$/, '');
+  // The adapter's URL is read per request: a server that listens on port 0 sets it after listening.
+  const baseOf = (req: FastifyRequest): string => configuredBase ?? twilio?.publicUrl ?? `${req.protocol}://${req.host}`;
   const urlsOf = (req: FastifyRequest): VoiceUrls => voiceUrls(baseOf(req));
 
   /** The request's parameters once its signature checks out; null after answering 403. */
