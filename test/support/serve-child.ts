@@ -36,6 +36,8 @@ export interface ServeOptions {
   firstStart: boolean;
   /** The environment of the child; default this process's. */
   env?: NodeJS.ProcessEnv;
+  /** More command-line arguments (they come last: `--port 4000` overrides `--port 0`). */
+  args?: readonly string[];
 }
 
 /**
@@ -43,8 +45,8 @@ export interface ServeOptions {
  * the tests' store: with SWITCHBOARD_TEST_DATABASE_URL, `--database-url` and the data dir's own
  * `--database-schema` (test/support/store.ts) — and returns at once (for a server expected to fail; {@link startServe} waits until it serves).
  */
-export function spawnServe(dataDir: string, env: NodeJS.ProcessEnv = process.env): ServeRun {
-  const args = [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...serveStoreArgs(dataDir)];
+export function spawnServe(dataDir: string, env: NodeJS.ProcessEnv = process.env, extra: readonly string[] = []): ServeRun {
+  const args = [MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...serveStoreArgs(dataDir), ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
@@ -59,7 +61,7 @@ export function spawnServe(dataDir: string, env: NodeJS.ProcessEnv = process.env
  * credentials are printed in full); rejects, with what it printed, if it exits before.
  */
 export function startServe(dataDir: string, options: ServeOptions): Promise<ServeChild> {
-  const run = spawnServe(dataDir, options.env);
+  const run = spawnServe(dataDir, options.env, options.args);
   return new Promise((resolve, reject) => {
     void run.exit.then(({ code }) => reject(new Error(`server exited (${code}) before serving: ${run.out()}${run.err()}`)));
     // Registered after spawnServe's own listener: out() already holds the chunk.
