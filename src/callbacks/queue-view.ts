@@ -45,13 +45,20 @@ export function queueViewOf(engine: EngineView, taskQueueSid: string, channel: s
  * The caller's EWT for the Status offer: QLm (spec §7.3) over the live tasks waiting in the
  * target's queue beyond the idle worker slots, with μ̂ = 1 / mean of the center's last services
  * (DEFAULT_AHT_SECONDS, 180 s, before any) and θ̂ = abandonments ÷ time waited. Seconds; 0 when an idle slot is left;
- * null when nobody is staffed. For a caller who has no task yet; a holding caller (TaskSid) is
- * quoted the default predictor's estimate instead (see offerStatus).
+ * null when nobody is staffed. By default for a caller who has no task yet (everyone waiting is
+ * ahead); `position` (1 = next) counts only those ahead of a caller already waiting (the voice
+ * core's announcements and in-queue offers). The Status offer quotes a holding caller (TaskSid) the
+ * default predictor's estimate instead (see offerStatus).
  */
-export function liveEwtSeconds(engine: EngineView, t: CallTarget, stats: { services: number[]; abandonments: number; waitedSeconds: number }): number | null {
+export function liveEwtSeconds(
+  engine: EngineView,
+  t: Pick<CallTarget, 'taskQueueSid' | 'taskChannel'>,
+  stats: { services: number[]; abandonments: number; waitedSeconds: number },
+  position?: number,
+): number | null {
   const view = queueViewOf(engine, t.taskQueueSid, t.taskChannel);
   if (view === null || view.staffed === 0) return null;
-  const ahead = view.waiting.length - view.idleServers;
+  const ahead = (position === undefined ? view.waiting.length : position - 1) - view.idleServers;
   if (ahead < 0) return 0;
   const meanService = stats.services.length === 0 ? DEFAULT_AHT_SECONDS : stats.services.reduce((a, b) => a + b, 0) / stats.services.length;
   const theta = stats.waitedSeconds > 0 ? stats.abandonments / stats.waitedSeconds : 0;

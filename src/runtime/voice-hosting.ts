@@ -702,17 +702,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       case 'decide_offer': {
         const cb = this.callbacks.host(h.accountSid, ws, true);
         if (cb === undefined) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer('no callback center') };
-        const engine = ctx.engine(ws);
-        let ewt: number | null = null;
-        if (e.taskSid !== null) {
-          const predicted = cb.predictions.get(e.taskSid);
-          const task = engine?.tasks.get(e.taskSid);
-          if (predicted !== undefined && task !== undefined) ewt = Math.max(0, Math.round(predicted - (ctx.now - (task.taskQueueEnteredAt ?? task.dateCreated)) / 1000));
-        }
-        if (ewt === null) {
-          const target = cb.center.getCallTarget(e.callTargetSid);
-          if (target !== undefined && engine !== undefined) ewt = liveEwtSeconds(engine, target, cb.center.statsOf(target.sid));
-        }
+        const target = cb.center.getCallTarget(e.callTargetSid);
+        const ewt = target === undefined ? null : this.ewtSeconds(h, ctx, e.taskSid, target, cb.center.statsOf(target.sid));
         try {
           const decision = this.callbacks.run(cb, ctx, (center, now) => ({ d: center.offer(e.callTargetSid, { ewtSeconds: ewt, channel: 'voice' }, now) })).d;
           return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision };
@@ -781,21 +772,47 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
 
   /** A holding caller's place in line (1 = next) and EWT (seconds), for their announcement. */
   private queueUpdate(h: VoiceHost, ctx: CoreContext, callSid: string): FlowInput {
-    const c = h.interp.call(callSid);
-    const engine = ctx.engine(h.workspaceSid);
-    const task = c?.taskSid == null ? undefined : engine?.tasks.get(c.taskSid);
-    let position: number | null = null;
-    let ewtSeconds: number | null = null;
-    if (engine !== undefined && task !== undefined && task.taskQueueSid !== null) {
-      const q = engine.queues.get(task.taskQueueSid);
-      if (q !== undefined) {
-        position = 1;
-        for (const t of q.tasks) if (t !== task && t.assignmentStatus === 'pending' && q.before(t, task)) position += 1;
-      }
-      const predicted = this.callbacks.host(h.accountSid, h.workspaceSid, false)?.predictions.get(task.sid);
-      if (predicted !== undefined) ewtSeconds = Math.max(0, Math.round(predicted - (ctx.now - (task.taskQueueEnteredAt ?? task.dateCreated)) / 1000));
-    }
+    const taskSid = h.interp.call(callSid)?.taskSid ?? null;
+    const task = taskSid === null ? undefined : ctx.engine(h.workspaceSid)?.tasks.get(taskSid);
+    const position = task === undefined ? null : this.position(ctx, h.workspaceSid, task.sid);
+    const queue = task?.taskQueueSid ?? null;
+    const ewtSeconds = task === undefined || queue === null ? null : this.ewtSeconds(h, ctx, task.sid, { taskQueueSid: queue, taskChannel: task.taskChannelSid }, NO_STATS);
     return { type: 'queue_update', at: ctx.now, callSid, position, ewtSeconds };
+  }
+
+  /** A waiting task's place in its queue (1 = next: the pending tasks the queue serves before it), or null. */
+  private position(ctx: CoreContext, workspaceSid: string, taskSid: string): number | null {
+    const engine = ctx.engine(workspaceSid);
+    const task = engine?.tasks.get(taskSid);
+    const q = task?.taskQueueSid == null ? undefined : engine?.queues.get(task.taskQueueSid);
+    if (task === undefined || q === undefined) return null;
+    let position = 1;
+    for (const t of q.tasks) if (t !== task && t.assignmentStatus === 'pending' && q.before(t, task)) position += 1;
+    return position;
+  }
+
+  /**
+   * A caller's EWT, seconds (null when nobody is staffed): for a holding caller, the default
+   * predictor's estimate made as their task entered the queue (callbacks hosting, as the replay's)
+   * less the time waited since — when the estimator has seen service (a positive estimate) —, else
+   * the QLm estimate over the callers ahead of them (`liveEwtSeconds`, spec §7.3); for a caller
+   * not queued yet, QLm over everyone waiting in the queue `q`.
+   */
+  private ewtSeconds(h: VoiceHost, ctx: CoreContext, taskSid: string | null, q: { taskQueueSid: string; taskChannel: string }, stats: CallbackStats): number | null {
+    const engine = ctx.engine(h.workspaceSid);
+    if (engine === undefined) return null;
+    if (taskSid !== null) {
+      const task = engine.tasks.get(taskSid);
+      const predicted = this.callbacks.host(h.accountSid, h.workspaceSid, false)?.predictions.get(taskSid);
+      if (task !== undefined && predicted !== undefined && predicted > 0) {
+        return Math.max(0, Math.round(predicted - (ctx.now - (task.taskQueueEnteredAt ?? task.dateCreated)) / 1000));
+      }
+      const position = this.position(ctx, h.workspaceSid, taskSid);
+      const live = liveEwtSeconds(engine, q, stats, position ?? undefined);
+      return live === null ? null : Math.round(live);
+    }
+    const live = liveEwtSeconds(engine, q, stats);
+    return live === null ? null : Math.round(live);
   }
 
   private reservationPending(ctx: CoreContext, b: Bridge): boolean {
@@ -917,6 +934,10 @@ function newHost(workspaceSid: string, accountSid: string, interp: CallFlowInter
     dirty: new Set(),
   };
 }
+
+/** The service history QLm uses, for a queue with no call target (defaults: AHT 180 s, no abandonment). */
+type CallbackStats = { services: number[]; abandonments: number; waitedSeconds: number };
+const NO_STATS: CallbackStats = { services: [], abandonments: 0, waitedSeconds: 0 };
 
 /** A refusal: said to the caller, then the call ends; `reason` goes to the log / alerts. */
 function refusal(reason: string, text: string): VoiceAnswer {

@@ -152,7 +152,7 @@ test('the caller takes the callback offer while holding: a callback is registere
     const english = queues.find((q) => q.friendlyName === 'English')!;
     // Ben is busy on another call: the queue has staff but nobody free, so the wait is long.
     await wsApi.workers(c.workers.hindi).update({ activitySid: c.activities.offline });
-    await wsApi.tasks.create({ workflowSid: c.workflowSid, attributes: JSON.stringify({ selected_language: 'english' }) });
+    await wsApi.tasks.create({ workflowSid: c.workflowSid, taskChannel: 'voice', attributes: JSON.stringify({ selected_language: 'english' }) });
     const [busyRes] = await wsApi.workers(c.workers.english).reservations.list();
     await wsApi.workers(c.workers.english).reservations(busyRes!.sid).update({ reservationStatus: 'accepted' });
     const target = await c.api('POST', `/v1/Workspaces/${c.workspaceSid}/CallTargets`, { TaskQueueSid: english.sid, FriendlyName: 'English callbacks', MinimumCallbackDelay: '0' });
@@ -180,3 +180,64 @@ test('the caller takes the callback offer while holding: a callback is registere
   }
 });
 
+
+test('an offer before the queue (offer_callback step): the caller presses the key, their number is registered, the call ends', async () => {
+  const scheduler = new VirtualScheduler(Date.UTC(2026, 0, 5, 9));
+  const network = new SimulatedVoiceNetwork({ scheduler, seed: 4 });
+  const c = await startVoiceCenter(network, { scheduler });
+  try {
+    const wsApi = c.client.taskrouter.v1.workspaces(c.workspaceSid);
+    const english = (await wsApi.taskQueues.list()).find((q) => q.friendlyName === 'English')!;
+    await wsApi.workers(c.workers.hindi).update({ activitySid: c.activities.offline });
+    await wsApi.tasks.create({ workflowSid: c.workflowSid, taskChannel: 'voice', attributes: JSON.stringify({ selected_language: 'english' }) });
+    const [busy] = await wsApi.workers(c.workers.english).reservations.list();
+    await wsApi.workers(c.workers.english).reservations(busy!.sid).update({ reservationStatus: 'accepted' });
+    const target = await c.api('POST', `/v1/Workspaces/${c.workspaceSid}/CallTargets`, { TaskQueueSid: english.sid, FriendlyName: 'English callbacks', MinimumCallbackDelay: '0' });
+    const flow = seedFlow(c.workflowSid);
+    flow.steps.splice(2, 0, { id: 'offer', offer_callback: { callTargetSid: String(target.body['sid']), key: '9' } });
+    const put = await c.api('POST', `/v1/Workspaces/${c.workspaceSid}/CallFlows/${c.flowSid}`, { Definition: JSON.stringify(flow) });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const from = '+919855556666';
+    const callSid = network.placeCall({ from, to: CENTER_NUMBER, digits: ['2', '9'] });
+    await scheduler.advance(2 * 60_000);
+    const rec = network.call(callSid)!;
+    assert.equal(rec.enqueuedAt, null, 'never queued');
+    assert.equal(rec.endedBy, 'flow');
+    assert.ok(rec.heard.some((h) => h.verb.verb === 'say' && /press 9/.test(h.verb.text)), 'the offer quotes the key');
+    const callbacks = await c.api('GET', `/v1/Workspaces/${c.workspaceSid}/Callbacks`);
+    const list = callbacks.body['callbacks'] as Array<Record<string, unknown>>;
+    assert.equal(list.length, 1);
+    assert.equal(list[0]!['phone_number'], from);
+    const tasks = await wsApi.tasks.list();
+    assert.ok(!tasks.some((t) => (JSON.parse(t.attributes) as Record<string, unknown>)['call_sid'] === callSid), 'no live task for the caller');
+  } finally {
+    await c.close();
+  }
+});
+
+test('conference: the agent joins the task’s conference, the task carries the conference and worker_call_sid', async () => {
+  const scheduler = new VirtualScheduler(Date.UTC(2026, 0, 5, 9));
+  const network = new SimulatedVoiceNetwork({ scheduler, seed: 8, agentRingMinSeconds: 2, agentRingMaxSeconds: 2 });
+  network.scriptAgent(HINDI_AGENT, ['answer']);
+  const receiver = await dequeueReceiver(() => ({ instruction: 'conference', from: CENTER_NUMBER }));
+  const c = await startVoiceCenter(network, { scheduler });
+  try {
+    const wsApi = c.client.taskrouter.v1.workspaces(c.workspaceSid);
+    await wsApi.workflows(c.workflowSid).update({ assignmentCallbackUrl: receiver.url });
+    const callSid = network.placeCall({ from: '+919811112222', to: CENTER_NUMBER, digits: ['1'], talkSeconds: 60 });
+    await scheduler.advance(30_000);
+    const [task] = await wsApi.tasks.list();
+    const [r] = await wsApi.tasks(task!.sid).reservations.list();
+    assert.equal(r!.reservationStatus, 'accepted');
+    const attrs = JSON.parse((await wsApi.tasks(task!.sid).fetch()).attributes) as Record<string, { sid?: string; participants?: Record<string, string> } | string>;
+    const leg = network.legs()[0]!;
+    assert.equal(leg.instruction, 'conference');
+    assert.equal(attrs['worker_call_sid'], leg.callSid);
+    assert.deepEqual(attrs['conference'], { sid: task!.sid, participants: { worker: leg.callSid, customer: callSid } });
+    await scheduler.advance(90_000);
+    assert.equal((await wsApi.tasks(task!.sid).fetch()).assignmentStatus, 'wrapping');
+  } finally {
+    await c.close();
+    receiver.server.close();
+  }
+});
