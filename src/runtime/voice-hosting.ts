@@ -732,6 +732,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       }
       case 'end_call':
         h.holdMusic.delete(e.callSid);
+        // What the call hears last was given with this turn's answer (or is queued below it).
+        if (this.answers?.has(e.callSid) !== true) h.lastAnswer.delete(e.callSid);
         if (e.outcome !== 'enqueued' || e.by !== null) {
           // Hung up or a callback taken: nothing more will come for the call (a bridged caller
           // stays indexed for the bridge's reports).
