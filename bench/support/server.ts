@@ -15,10 +15,16 @@ export interface ServerChild {
   token: string;
 }
 
-/** Starts `switchboard serve --port 0` on `dataDir` with `args` added; resolves once it printed its address and credentials. */
-export async function startServer(dataDir: string, args: readonly string[] = [], nodeFlags: readonly string[] = []): Promise<ServerChild> {
+/**
+ * Starts `switchboard serve --port 0` on `dataDir` with `args` added; resolves once it printed its
+ * address and credentials. `env` is added to this process's environment for the child.
+ */
+export async function startServer(dataDir: string, args: readonly string[] = [], nodeFlags: readonly string[] = [], env: Record<string, string> = {}): Promise<ServerChild> {
   const main = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, [...nodeFlags, main, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, main, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'silent', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
