@@ -335,16 +335,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
 
   legStatus(update: LegStatusUpdate): Promise<void> {
     if (update.key !== undefined && update.key !== '') {
-      const key = update.key;
-      const ws = this.keyIndex.get(key);
-      if (ws === undefined) return Promise.resolve();
-      return this.run(ws, (ctx) => {
-        const h = this.hosts.get(ws);
-        const b = h?.bridges.get(key);
-        if (h === undefined || b === undefined) return;
-        this.touched.add(h);
-        this.act(h, ctx, b, workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
-      });
+      return this.onBridge(update.key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
     }
     if (!isFinalStatus(update.status)) return Promise.resolve();
     const ws = this.callIndex.get(update.callSid);
@@ -358,6 +349,11 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   }
 
   bridged(key: string, workerCallSid: string, _at: number): Promise<void> {
+    return this.onBridge(key, (_h, ctx, b) => bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)));
+  }
+
+  /** Runs `decide` on the bridge of `key` in the runtime's next batch and carries its actions out; unknown or ended keys are ignored. */
+  private onBridge(key: string, decide: (h: VoiceHost, ctx: CoreContext, b: Bridge) => BridgeAction[]): Promise<void> {
     const ws = this.keyIndex.get(key);
     if (ws === undefined) return Promise.resolve();
     return this.run(ws, (ctx) => {
@@ -365,7 +361,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       const b = h?.bridges.get(key);
       if (h === undefined || b === undefined) return;
       this.touched.add(h);
-      this.act(h, ctx, b, bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)));
+      this.act(h, ctx, b, decide(h, ctx, b));
     });
   }
 
