@@ -35,7 +35,8 @@ export const IMPORT_TABLE = {
   runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
   api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks'] },
-  sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/simulated-network.ts'] },
+  // the simulator; `simulate --voice` runs the runtime's voice core from src/cli (a shell), the flows and callers are sim's
+  sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'voice/simulated-network.ts'] },
   cli: { pure: false, may: ['*'] },
 };
 
