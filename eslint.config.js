@@ -36,7 +36,8 @@ export const IMPORT_TABLE = {
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
   // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapter's types)
   api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/twiml.ts'], types: ['callflows', 'voice'] },
-  sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/simulated-network.ts'] },
+  // the simulator; `simulate --voice` runs the runtime's voice core from src/cli (a shell), the flows and callers are sim's
+  sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'voice/simulated-network.ts'] },
   cli: { pure: false, may: ['*'] },
 };
 

@@ -128,7 +128,7 @@ export function applyInput(flow: CallFlow, c: CallState, input: Exclude<FlowInpu
       c.offerPhrases = { ewt: d.phrase, ecbt: d.ecbtPhrase };
       if (eligible) {
         out.event(c, 'callflow.offered', at, { call_target_sid: settings.callTargetSid, ewt_seconds: d.ewtSeconds, ecbt_seconds: d.ecbtSeconds, in_queue: holding });
-        const gather = offerGather(settings, c);
+        const gather = offerGather(settings, c, (flow.steps[c.stepIndex] as FlowStep).id);
         if (holding) {
           c.holdOffer = 'offering';
           c.holdOfferMade = true;
@@ -257,7 +257,7 @@ function run(flow: CallFlow, c: CallState, at: number, out: Out): void {
     } else if ('gather' in step) {
       c.phase = 'gathering';
       c.attempts = 1;
-      c.pending.push(gatherVerb(step.gather));
+      c.pending.push(gatherVerb(step.gather, step.id));
       return;
     } else if ('offer_callback' in step) {
       c.phase = 'deciding_offer';
@@ -301,7 +301,7 @@ function gatherAnswered(flow: CallFlow, c: CallState, at: number, answer: { digi
     goOn(flow, c, typeof choice === 'string' ? undefined : choice.next, at, out);
   } else if (c.attempts < (g.attempts ?? DEFAULTS.gatherAttempts)) {
     c.attempts++;
-    c.pending.push(gatherVerb(g));
+    c.pending.push(gatherVerb(g, step.id));
   } else {
     goOn(flow, c, undefined, at, out);
   }
@@ -442,14 +442,15 @@ function holdParts(pending: Verb[]): Array<SayVerb | PlayVerb> {
   return pending.filter((v): v is SayVerb | PlayVerb => v.verb === 'say' || v.verb === 'play');
 }
 
-function offerGather(s: OfferCallbackSettings, c: CallState): GatherVerb {
+function offerGather(s: OfferCallbackSettings, c: CallState, step: string): GatherVerb {
   const text = fill(s.text ?? DEFAULTS.offerText, { ewt: c.offerPhrases?.ewt ?? 'a few minutes', ecbt: c.offerPhrases?.ecbt ?? 'a few minutes', key: s.key ?? DEFAULTS.offerKey });
-  return { verb: 'gather', input: 'dtmf', timeoutSeconds: s.timeout ?? DEFAULTS.offerTimeoutSeconds, numDigits: 1, prompt: [say(text, s)] };
+  return { verb: 'gather', step, input: 'dtmf', timeoutSeconds: s.timeout ?? DEFAULTS.offerTimeoutSeconds, numDigits: 1, prompt: [say(text, s)] };
 }
 
-function gatherVerb(g: GatherSettings): GatherVerb {
+function gatherVerb(g: GatherSettings, step: string): GatherVerb {
   return {
     verb: 'gather',
+    step,
     input: g.input ?? 'dtmf',
     timeoutSeconds: g.timeout ?? DEFAULTS.gatherTimeoutSeconds,
     numDigits: g.numDigits ?? null,

@@ -13,8 +13,12 @@ export type UpdateTaskCommand = Extract<Command, { type: 'updateTask' }>;
 /** A spoken or played part. */
 export type SayVerb = { verb: 'say'; text: string; voice?: string; language?: string };
 export type PlayVerb = { verb: 'play'; url: string; loop?: number };
-/** Reads digits or speech, prompt inside; the telephony answers with `gathered` or `gather_timeout`. */
-export type GatherVerb = { verb: 'gather'; input: 'dtmf' | 'speech' | 'dtmf speech'; timeoutSeconds: number; numDigits: number | null; prompt: Array<SayVerb | PlayVerb> };
+/**
+ * Reads digits or speech, prompt inside; the telephony answers with `gathered` or `gather_timeout`.
+ * `step`: the id of the flow step that asks (a `gather` or `offer_callback` step; for the offer
+ * made while holding, the `enqueue` step) — not rendered as TwiML; a simulated caller answers by it. Always set by the interpreter.
+ */
+export type GatherVerb = { verb: 'gather'; step?: string; input: 'dtmf' | 'speech' | 'dtmf speech'; timeoutSeconds: number; numDigits: number | null; prompt: Array<SayVerb | PlayVerb> };
 
 /**
  * One TwiML-level instruction (A3): the adapter renders a `respond` effect's verbs, in order, as the

@@ -78,7 +78,11 @@ export interface RuntimeOptions {
    * connection's search path, normally `public`). Tests use a fresh one per test file.
    */
   databaseSchema?: string;
-  /** `FULL` (default): a write is on disk before it is acknowledged; `NORMAL`: survives a crash of this process only. */
+  /**
+   * `FULL` (default): a write is on disk before it is acknowledged; `NORMAL`: survives a crash of
+   * this process only; `OFF` (SQLite only): a scratch database that survives nothing, for
+   * simulations and benchmarks (StoreOptions.synchronous).
+   */
   synchronous?: StoreOptions['synchronous'];
   /** Clock and timers (default: the wall clock). Tests pass a VirtualScheduler to skip time. */
   scheduler?: Scheduler;
@@ -137,6 +141,15 @@ export class StoreUnavailableError extends Error {
  */
 export type CommitListener = (lanes: readonly OutboxLane[] | null) => void;
 
+/**
+ * Told after every commit that wrote commands or events, once durable: the engine commands of the
+ * batch with their events (in execution order), then the hosted cores' events (call flows,
+ * callbacks). For in-process consumers that react to what happened — the voice simulation's
+ * agents, a live console — without an HTTP round trip; a listener must not throw (its errors are
+ * swallowed) and may queue more work.
+ */
+export type EventListener = (batch: { records: readonly CommandRecord[]; coreEvents: CoreWrites['events'] }) => void;
+
 /** Credentials created once; the secret is shown to the user and never stored in clear. */
 export interface NewCredentials {
   sid: string;
@@ -172,6 +185,7 @@ export class Runtime {
   /** Set by {@link Runtime.close}: resolves when the store is fully closed. */
   private closing: Promise<void> | null = null;
   private readonly commitListeners = new Set<CommitListener>();
+  private readonly eventListeners = new Set<EventListener>();
   /**
    * Workspaces being rebuilt from the store after a failed commit ({@link recover}): work queued
    * for them waits in {@link queue} until the rebuild is done, so nothing executes on the state the
@@ -218,6 +232,8 @@ export class Runtime {
     checkHostingOptions(options.callbacks ?? {});
     const databaseUrl = options.databaseUrl === undefined ? undefined : checkDatabaseUrl(options.databaseUrl);
     if (options.databaseSchema !== undefined && databaseUrl === undefined) throw new RangeError('databaseSchema: only with databaseUrl (a PostgreSQL database)');
+    const synchronous = options.synchronous;
+    if (synchronous === 'OFF' && databaseUrl !== undefined) throw new RangeError('synchronous: OFF is for a scratch SQLite database only, not with databaseUrl');
     const dataDir = options.dataDir ?? './data';
     // Owner only (issue 11 item 7): the folder holds the database and the server key.
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -228,7 +244,7 @@ export class Runtime {
         : await PostgresStore.open({
             connectionString: databaseUrl,
             ...(options.databaseSchema === undefined ? {} : { schema: options.databaseSchema }),
-            ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+            ...(synchronous === undefined || synchronous === 'OFF' ? {} : { synchronous }),
           });
     try {
       const runtime = new Runtime(store, key, options);
@@ -321,11 +337,11 @@ export class Runtime {
   /**
    * Creates a workspace, durably, and resolves with its engine and creation events. Rejects (nothing
    * created) when the runtime refuses writes, or with a StoreUnavailableError when the store did not
-   * take it.
+   * take it. `sidSeed` (default: a random one) seeds the workspace's SIDs: a seeded simulation
+   * passes its own, since the engine breaks some ties by SID and must run the same every time.
    */
-  async createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: EventOrigin): Promise<{ engine: WorkspaceEngine; events: EngineEvent[] }> {
+  async createWorkspace(accountSid: string, options: Omit<StoredCreateOptions, 'at'>, origin?: EventOrigin, sidSeed: number = randomInt(0, 2 ** 31)): Promise<{ engine: WorkspaceEngine; events: EngineEvent[] }> {
     this.checkWritable();
-    const sidSeed = randomInt(0, 2 ** 31);
     const sids = new WorkspaceSids(sidSeed, CURRENT_SID_SCHEME);
     const createOptions: StoredCreateOptions = { ...options, at: this.scheduler.now() };
     const created = WorkspaceEngine.create({ ...createOptions, newSid: sids.next });
@@ -409,6 +425,12 @@ export class Runtime {
   onCommit(listener: CommitListener): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
+  }
+
+  /** Calls `listener` after every durable commit with what it wrote (see {@link EventListener}); returns an unsubscribe. */
+  onEvents(listener: EventListener): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   /**
@@ -498,8 +520,10 @@ export class Runtime {
         batch.records,
         (error) => {
           durable();
-          if (error === null) this.settle(queued, results, lanes);
-          else this.commitFailed(queued, batch.touched, error);
+          if (error === null) {
+            this.settle(queued, results, lanes);
+            if (this.eventListeners.size > 0 && (batch.records.length > 0 || cores.events.length > 0)) this.notifyEvents(batch.records, cores.events);
+          } else this.commitFailed(queued, batch.touched, error);
         },
         cores,
       );
@@ -620,6 +644,16 @@ export class Runtime {
     this.armTimer();
   }
 
+  private notifyEvents(records: readonly CommandRecord[], coreEvents: CoreWrites['events']): void {
+    for (const listener of this.eventListeners) {
+      try {
+        listener({ records, coreEvents });
+      } catch {
+        // A listener's failure is its own, as for commit listeners.
+      }
+    }
+  }
+
   private notifyCommit(lanes: readonly OutboxLane[] | null): void {
     for (const listener of this.commitListeners) {
       try {
@@ -723,6 +757,18 @@ export class Runtime {
 export function timeOrderedSids(scheduler: Scheduler): (prefix: string) => string {
   let lastMs = -1;
   let counter = 0;
+  // The random part comes from a pool refilled 4 KiB at a time: one call into the OS's random
+  // source per 512 SIDs instead of one per SID (every stored event has a SID of its own).
+  let pool = Buffer.alloc(0);
+  let at = 0;
+  const random16 = (): string => {
+    if (at + 8 > pool.length) {
+      pool = randomBytes(4096);
+      at = 0;
+    }
+    at += 8;
+    return pool.toString('hex', at - 8, at);
+  };
   return (prefix) => {
     const ms = Math.max(scheduler.now(), lastMs);
     counter = ms === lastMs ? counter + 1 : 0;
@@ -731,7 +777,7 @@ export function timeOrderedSids(scheduler: Scheduler): (prefix: string) => strin
       lastMs = ms + 1;
       counter = 0;
     }
-    return prefix + lastMs.toString(16).padStart(12, '0') + counter.toString(16).padStart(4, '0') + randomBytes(8).toString('hex');
+    return prefix + lastMs.toString(16).padStart(12, '0') + counter.toString(16).padStart(4, '0') + random16();
   };
 }
 

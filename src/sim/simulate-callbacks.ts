@@ -163,58 +163,72 @@ export class SimulatedCallbacks {
 
   /** Callback figures per day of the original call, in date order, and their total. */
   summary(): { days: CallbackDayStats[]; total: CallbackDayStats } {
-    const per = new Map<string, Tally>();
-    const get = (date: string): Tally => {
-      let d = per.get(date);
-      if (d === undefined) per.set(date, (d = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, bridged: 0, toAgentS: 0 }));
-      return d;
-    };
-    for (const [date, n] of this.offeredByDay) get(date).offered += n;
-    for (const c of this.center.listCallbacks()) {
-      const call = this.callOf.get(c.sid);
-      const d = get(call?.date ?? dayOf(Math.floor(c.createdAt / 1000)));
-      d.taken += 1;
-      const p = CallbackCenter.punctuality(c);
-      if (c.status === 'completed' && p !== null && c.connectedAt !== null) {
-        d.completed += 1;
-        if (p.withinRange) d.within += 1;
-        if (p.bridgeWithinRange) d.bridged += 1;
-        d.toAgentS += (c.connectedAt - c.createdAt) / 1000;
-      } else {
-        d.notCompleted += 1;
-      }
-    }
-    const row = (date: string, d: Tally): CallbackDayStats => ({
-      date,
-      offered: d.offered,
-      taken: d.taken,
-      completed: d.completed,
-      not_completed: d.notCompleted,
-      within_quoted_range: d.within,
-      punctuality: d.completed === 0 ? 0 : d.within / d.completed,
-      bridged_within_quoted_range: d.bridged,
-      mean_time_to_agent_s: d.completed === 0 ? 0 : d.toAgentS / d.completed,
-    });
-    const days = [...per.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, d]) => row(date, d));
-    const sum: Tally = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, bridged: 0, toAgentS: 0 };
-    for (const d of per.values()) {
-      sum.offered += d.offered;
-      sum.taken += d.taken;
-      sum.completed += d.completed;
-      sum.notCompleted += d.notCompleted;
-      sum.within += d.within;
-      sum.bridged += d.bridged;
-      sum.toAgentS += d.toAgentS;
-    }
-    return { days, total: row('total', sum) };
+    return summarizeCallbacks(this.offeredByDay, this.center.listCallbacks(), (c) => this.callOf.get(c.sid)?.date ?? null);
   }
 
   /** Callbacks by final status (for the report). */
   statuses(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const c of this.center.listCallbacks() as CallbackRequest[]) out[c.status] = (out[c.status] ?? 0) + 1;
-    return out;
+    return callbackStatuses(this.center.listCallbacks());
   }
+}
+
+/**
+ * Callback figures per day of the original call, in date order, and their total: `offeredByDay`
+ * callers offered a callback per day; `callbacks` every callback registered (taken), put on the
+ * day `dateOf` says (null: the day it was registered). Shared by the run with callbacks at queue
+ * entry and the run through a call flow that offers them (`--voice`).
+ */
+export function summarizeCallbacks(offeredByDay: ReadonlyMap<string, number>, callbacks: readonly CallbackRequest[], dateOf: (c: CallbackRequest) => string | null): { days: CallbackDayStats[]; total: CallbackDayStats } {
+  const per = new Map<string, Tally>();
+  const get = (date: string): Tally => {
+    let d = per.get(date);
+    if (d === undefined) per.set(date, (d = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, bridged: 0, toAgentS: 0 }));
+    return d;
+  };
+  for (const [date, n] of offeredByDay) get(date).offered += n;
+  for (const c of callbacks) {
+    const d = get(dateOf(c) ?? dayOf(Math.floor(c.createdAt / 1000)));
+    d.taken += 1;
+    const p = CallbackCenter.punctuality(c);
+    if (c.status === 'completed' && p !== null && c.connectedAt !== null) {
+      d.completed += 1;
+      if (p.withinRange) d.within += 1;
+      if (p.bridgeWithinRange) d.bridged += 1;
+      d.toAgentS += (c.connectedAt - c.createdAt) / 1000;
+    } else {
+      d.notCompleted += 1;
+    }
+  }
+  const row = (date: string, d: Tally): CallbackDayStats => ({
+    date,
+    offered: d.offered,
+    taken: d.taken,
+    completed: d.completed,
+    not_completed: d.notCompleted,
+    within_quoted_range: d.within,
+    punctuality: d.completed === 0 ? 0 : d.within / d.completed,
+    bridged_within_quoted_range: d.bridged,
+    mean_time_to_agent_s: d.completed === 0 ? 0 : d.toAgentS / d.completed,
+  });
+  const days = [...per.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, d]) => row(date, d));
+  const sum: Tally = { offered: 0, taken: 0, completed: 0, notCompleted: 0, within: 0, bridged: 0, toAgentS: 0 };
+  for (const d of per.values()) {
+    sum.offered += d.offered;
+    sum.taken += d.taken;
+    sum.completed += d.completed;
+    sum.notCompleted += d.notCompleted;
+    sum.within += d.within;
+    sum.bridged += d.bridged;
+    sum.toAgentS += d.toAgentS;
+  }
+  return { days, total: row('total', sum) };
+}
+
+/** Callbacks by final status. */
+export function callbackStatuses(callbacks: readonly CallbackRequest[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of callbacks) out[c.status] = (out[c.status] ?? 0) + 1;
+  return out;
 }
 
 /** A driver for a simulation without callbacks: an empty center and an idle network. */

@@ -7,6 +7,7 @@
 import type { AbandonmentRates } from './patience.ts';
 import type { ImportCounts, ReportSource } from './report.ts';
 import type { CallbackPolicy } from './simulate-callbacks.ts';
+import type { IvrMeasures } from './voice-callers.ts';
 
 /** The column keys, in display order. */
 export const COLUMNS = ['real', 'simulated', 'simulated_with_callbacks'] as const;
@@ -19,6 +20,14 @@ export const COLUMN_LABELS: Record<ColumnKey, string> = {
   simulated: 'Simulated, no callbacks',
   simulated_with_callbacks: 'Simulated, with callbacks',
 };
+
+/** The heading of the simulated column of a `--voice` run: the callers went through the call flow. */
+export const VOICE_COLUMN_LABEL = 'Simulated through the call flow';
+
+/** The heading of column `c` in `report` (the simulated column is the voice run's with `--voice`). */
+export function columnLabel(report: Pick<SimulationReport, 'options'>, c: ColumnKey): string {
+  return c === 'simulated' && report.options.voice !== null ? VOICE_COLUMN_LABEL : COLUMN_LABELS[c];
+}
 
 /** The measures of one column for one day (or the total). Shares 0–1, durations seconds. */
 export interface ColumnMeasures {
@@ -73,6 +82,30 @@ export interface RunFacts {
   callback_statuses?: Record<string, number>;
   /** Callbacks the center refused to register after offering them (with-callbacks run only). */
   callback_registrations_refused?: number;
+  /** The voice run (`--voice`) only: what the simulated telephone network saw. */
+  voice?: {
+    /** Callers who dialed in. */
+    calls_placed: number;
+    /** …bridged to an agent. */
+    calls_bridged: number;
+    /** Agents' legs placed (one per `dequeue` instruction). */
+    agent_legs: number;
+    /** Errors the voice core answered the network with (0 expected). */
+    network_errors: number;
+    /** Runtime batches that wrote commands or events (each one a transaction). */
+    batches: number;
+  };
+}
+
+/** How a `--voice` run was set up (report.json `options.voice`). */
+export interface VoiceRunOptions {
+  /** `default` (the log's VRU, src/sim/voice-callers.ts) or the `--flow` file. */
+  flow: string;
+  /** The step whose gather stands for the log's VRU time. */
+  vru_step: string;
+  /** Whether the flow offers callbacks; then `callbacks` is the policy of its call targets and callers. */
+  offers_callbacks: boolean;
+  callbacks: CallbackPolicy | null;
 }
 
 /**
@@ -95,6 +128,8 @@ export interface SimulationReport {
     /** After-call work added to every handle time, seconds. */
     wrap_up_s: number;
     callbacks: CallbackPolicy | null;
+    /** Set by `--voice`: the simulated column went through the call flow (null: tasks created directly). */
+    voice: VoiceRunOptions | null;
   };
   model: {
     /** θ̂ per call type, per second (spec callbacks-and-ewt.md §7.3). */
@@ -105,6 +140,8 @@ export interface SimulationReport {
   runs: { simulated: RunFacts; simulated_with_callbacks: RunFacts | null };
   days: ComparisonRow[];
   total: ComparisonRow;
+  /** The IVR step of a `--voice` run per day and in total (simulated vs the log's VRU time); null without `--voice`. */
+  ivr: { days: IvrMeasures[]; total: IvrMeasures } | null;
   /** Wall-clock seconds per phase; not part of the deterministic content. */
   timing: { replay_s: number; simulated_s: number; simulated_with_callbacks_s: number | null };
 }

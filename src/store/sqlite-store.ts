@@ -50,8 +50,14 @@ export interface StoreOptions {
    * (see there), at once for the rest. Every acknowledged write is on disk, as with SQLite's FULL;
    * the thread that serves requests no longer waits for the disk inside COMMIT (under I/O load a
    * sync took 5–60 ms there and stalled every request in flight).
+   *
+   * `OFF`: a scratch database that need not survive anything (a simulation's, a benchmark's): no
+   * WAL — the rollback journal is kept in memory, so a failed transaction still rolls back — no
+   * syncs and no checkpointer thread (`checkpoint` is ignored). A crash can leave the file corrupt;
+   * never use it for data you keep. A database at the path `:memory:` (nothing on disk; it ends
+   * with the store) always runs this way.
    */
-  synchronous?: 'FULL' | 'NORMAL';
+  synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /**
    * Where WAL checkpoints run. `worker` (default): a worker thread with its own connection
    * (src/store/checkpointer.ts) checkpoints after commits, at most every
@@ -121,23 +127,29 @@ export class SqliteStore implements Store {
    * Opens (creating if needed) the database file and applies pending migrations. The file and its
    * WAL and shared-memory files are readable by the owner only (0600; issue 11 item 7): they hold
    * every workspace's data, hashed credentials and sealed auth tokens. An existing file with wider
-   * permissions is tightened.
+   * permissions is tightened. The path `:memory:` opens a scratch database in memory instead (see
+   * {@link StoreOptions.synchronous} `OFF`).
    */
   static open(path: string, options: StoreOptions = {}): SqliteStore {
+    const memory = path === ':memory:';
     let db: DatabaseSync;
     try {
-      ownerOnly(path);
+      if (!memory) ownerOnly(path);
       db = new DatabaseSync(path);
       // FULL is kept by syncing the WAL file here (see StoreOptions.synchronous), so the
       // connection runs at NORMAL; the migrations below are synced at once.
-      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;`);
+      db.exec(
+        options.synchronous === 'OFF' || memory
+          ? `PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;`
+          : `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;`,
+      );
     } catch (error) {
       throw new StoreError(`Cannot open the database ${path}: ${(error as Error).message}. Check that the folder exists and is writable.`, { cause: error });
     }
     migrate(db);
-    const store = new SqliteStore(path, db, (options.synchronous ?? 'FULL') === 'FULL');
+    const store = new SqliteStore(path, db, !memory && (options.synchronous ?? 'FULL') === 'FULL');
     store.syncNow();
-    if ((options.checkpoint ?? 'worker') === 'worker') store.startCheckpointer(options.synchronous ?? 'FULL');
+    if ((options.checkpoint ?? 'worker') === 'worker' && !memory && options.synchronous !== 'OFF') store.startCheckpointer(options.synchronous ?? 'FULL');
     return store;
   }
 

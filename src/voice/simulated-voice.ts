@@ -16,7 +16,10 @@
  *   (`loop` 0, Twilio's "until the call ends", never finishes); hold music is one play;
  * - a gather: its prompt plays, then the caller presses their next digits `answerDelaySeconds` after
  *   the prompt ended, or stays silent and the gather times out `timeoutSeconds` after it; a caller
- *   slower than the gather's timeout counts as silent;
+ *   slower than the gather's timeout counts as silent. A caller may instead answer a flow step's
+ *   gather at a time of their own, counted from when they first reached the step
+ *   ({@link SimulatedAnswer}): during the prompt if sooner (barge-in), and kept to across repeats
+ *   of the prompt (the simulation's callers spend their logged IVR time this way);
  * - agents' phones: a ring time uniform in [`agentRingMinSeconds`, `agentRingMaxSeconds`] (kept
  *   under the request's ring timeout), busy after `agentBusySeconds`, no answer at the ring timeout,
  *   a failure at once; a conversation lasts the caller's `talkSeconds`, else a seeded exponential
@@ -26,8 +29,9 @@
  * - An answer's verbs are played in order; a new answer replaces whatever was playing. When an
  *   answer runs out outside the queue, the call ends (Twilio hangs up when the TwiML is done).
  * - `gather`: the caller's answer goes to `inbound.gathered` (digits, or null on a timeout) and its
- *   answer is played next. Outside the queue, the caller answers from `digits` in order; inside a
- *   hold answer a gather is the callback offer, taken when `acceptCallbackOffer` is set.
+ *   answer is played next. Outside the queue, the caller answers by the gather's step (`answers`),
+ *   else from `digits` in order; inside a hold answer a gather is the callback offer, taken when
+ *   `acceptCallbackOffer` is set.
  * - `enqueue`: the caller now holds; the verbs after it are not played (while a caller is queued,
  *   Twilio plays only the `waitUrl`'s TwiML). The network asks `inbound.hold` at once and again
  *   each time the hold answer has been played, as Twilio re-requests the `waitUrl`.
@@ -40,11 +44,11 @@
  *   error has occurred" does (the caller's leg reports `completed`), and the error is recorded.
  *
  * Agents' legs ({@link SimulatedVoiceNetwork.connect}): `initiated`, then `ringing` (not for a busy
- * line or a failure), then `in-progress` when answered. An answered leg is bridged to its caller if
- * that caller is still holding (`inbound.bridged`); the caller stops holding, they talk, and the
- * side named by `wrapHangupBy` hangs up first (that leg's `completed` is reported first). A leg
- * answered when its caller is gone, or bridged elsewhere, ends at once (`completed`). A `call` with
- * no caller talks for a default conversation and completes. `redirect` rings nothing: the caller's
+ * line or a failure; neither with `reportRinging` off), then `in-progress` when answered. An
+ * answered leg is bridged to its caller if that caller is still holding (`inbound.bridged`); the
+ * caller stops holding, they talk, and the side named by `wrapHangupBy` hangs up first (that leg's
+ * `completed` is reported first). A leg answered when its caller is gone, or bridged elsewhere,
+ * ends at once (`completed`). A `call` with no caller talks for a default conversation and completes. `redirect` rings nothing: the caller's
  * own call leaves the queue for the URL, is reported bridged at once (with the caller's CallSid as
  * the leg), and ends after its conversation.
  *
@@ -94,6 +98,12 @@ export interface SimulatedVoiceOptions {
   talkMeanSeconds?: number;
   /** Who hangs up first when a conversation has lasted its time. Default 'agent'. */
   wrapHangupBy?: HangupSide;
+  /**
+   * Report agents' legs' `initiated` and `ringing` statuses (default true). Twilio sends a status
+   * callback for those only when `StatusCallbackEvent` asks for them; `answered` (`in-progress`) and
+   * the final status are always reported. Off halves the reports per leg (long simulations).
+   */
+  reportRinging?: boolean;
   /** Called with every error the caller side returned (each is also kept in {@link SimulatedVoiceNetwork.errors}). */
   onError?: (error: SimulatedVoiceError) => void;
 }
@@ -111,6 +121,11 @@ export interface SimulatedCaller {
   parameters?: Record<string, string>;
   /** Answers to the successive gathers outside the queue, in order; '' stays silent; silent once used up. */
   digits?: string[];
+  /**
+   * Answers by the flow step that asks (the gather verb's `step`), for gathers outside the queue;
+   * a gather whose step is named here is answered from it and does not use up `digits`.
+   */
+  answers?: Record<string, SimulatedAnswer>;
   /** How long the caller holds once enqueued before hanging up (not once bridged). Default Infinity. */
   patienceSeconds?: number;
   /** Hangs up this long after the call started, whatever is happening. Default: never. */
@@ -121,6 +136,22 @@ export interface SimulatedCaller {
   offerKey?: string;
   /** How long the conversation lasts once bridged. Default: a draw of mean `talkMeanSeconds`. */
   talkSeconds?: number;
+}
+
+/**
+ * How a simulated caller answers one flow step's gather ({@link SimulatedCaller.answers}).
+ * Seconds.
+ */
+export interface SimulatedAnswer {
+  /** What the caller keys in; '' stays silent. */
+  digits: string;
+  /**
+   * When: this long after the caller first reached the step — during its prompt if that comes
+   * sooner (barge-in, as a `<Gather>` with its prompt inside allows) — and kept to while the prompt
+   * is repeated for silence; a time past the gather's window (prompt + timeout) is silence at that
+   * attempt. Counted afresh once answered. Absent: `answerDelaySeconds` after the prompt ended.
+   */
+  afterSeconds?: number;
 }
 
 /** Something the caller heard: a say, or a play (hold music is a play of its URL). `at` epoch ms. */
@@ -193,6 +224,8 @@ interface CallerState {
   hangupTimer: Timer | null;
   /** Gathers answered from `digits` so far. */
   digitIndex: number;
+  /** Step id → when the caller first reached it (epoch ms), for answers kept to a time ({@link SimulatedAnswer.afterSeconds}). */
+  reached: Map<string, number> | null;
   /** The agent's leg (or redirect) the caller is bridged to. */
   bridgedTo: LegState | null;
 }
@@ -209,7 +242,14 @@ interface LegState {
 }
 
 /** One step of an answer as played: a sound of some length, listening for a gather, joining the queue, hanging up. */
-type Step = { kind: 'sound'; verb: SayVerb | PlayVerb; ms: number } | { kind: 'listen'; gather: GatherVerb } | { kind: 'enqueue' } | { kind: 'hangup' };
+type Step =
+  | { kind: 'sound'; verb: SayVerb | PlayVerb; ms: number }
+  /** A gather outside the queue: its prompt, then listening (see {@link SimulatedVoiceNetwork.gather}). */
+  | { kind: 'gather'; gather: GatherVerb }
+  /** The prompt has ended: the caller answers (`answer`, else from their script) or stays silent. */
+  | { kind: 'listen'; gather: GatherVerb; answer?: string }
+  | { kind: 'enqueue' }
+  | { kind: 'hangup' };
 
 /**
  * The simulated inbound voice network (see the module comment). Place callers with
@@ -234,6 +274,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
   private readonly chains = new Map<string, Promise<void>>();
   /** `connect` requests ignored because their key was seen before. */
   duplicates = 0;
+  private active = 0;
   /** Every error the caller side returned, in order. */
   readonly errors: SimulatedVoiceError[] = [];
 
@@ -255,6 +296,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
       agentBusySeconds: options.agentBusySeconds ?? 1,
       talkMeanSeconds: options.talkMeanSeconds ?? 180,
       wrapHangupBy: options.wrapHangupBy ?? 'agent',
+      reportRinging: options.reportRinging ?? true,
     };
     const o = this.o;
     const rate = (x: number): boolean => x >= 0 && x <= 1;
@@ -317,7 +359,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     const outcome = script !== undefined && script.length > 0 ? (script.shift() as AgentPhoneOutcome) : this.drawOutcome();
     const drawn = this.o.agentRingMinSeconds + this.random.next() * (this.o.agentRingMaxSeconds - this.o.agentRingMinSeconds);
     const ringSeconds = Math.max(0, Math.min(drawn, request.timeoutSeconds - 1));
-    this.legStatus(leg, 'initiated');
+    if (this.o.reportRinging) this.legStatus(leg, 'initiated');
     switch (outcome) {
       case 'failed':
         this.closeLeg(leg, 'failed');
@@ -326,11 +368,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
         leg.timer = this.after(this.o.agentBusySeconds * 1000, () => this.closeLeg(leg, 'busy'));
         break;
       case 'no-answer':
-        this.legStatus(leg, 'ringing');
+        if (this.o.reportRinging) this.legStatus(leg, 'ringing');
         leg.timer = this.after(request.timeoutSeconds * 1000, () => this.closeLeg(leg, 'no-answer'));
         break;
       case 'answer':
-        this.legStatus(leg, 'ringing');
+        if (this.o.reportRinging) this.legStatus(leg, 'ringing');
         leg.timer = this.after(ringSeconds * 1000, () => this.legAnswered(leg));
         break;
     }
@@ -391,9 +433,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
       patience: null,
       hangupTimer: null,
       digitIndex: 0,
+      reached: null,
       bridgedTo: null,
     };
     this.callers.set(callSid, c);
+    this.active += 1;
     if (caller.hangupAfterSeconds !== undefined && Number.isFinite(caller.hangupAfterSeconds)) {
       c.hangupTimer = this.after(caller.hangupAfterSeconds * 1000, () => this.callerGone(c, 'caller'));
     }
@@ -420,6 +464,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
   }
 
   // ───────────────────────────── observing ─────────────────────────────
+
+  /** Callers' calls placed and not ended yet. */
+  get activeCalls(): number {
+    return this.active;
+  }
 
   /** Every caller's call, in the order placed (copies). */
   calls(): SimulatedCallRecord[] {
@@ -472,6 +521,10 @@ export class SimulatedVoiceNetwork implements VoicePort {
       out.push({ kind: 'sound', verb: v, ms: v.verb === 'say' ? this.sayMs(v.text) : this.playMs(v.loop) });
     };
     const gather = (g: GatherVerb): void => {
+      if (!holding) {
+        out.push({ kind: 'gather', gather: g });
+        return;
+      }
       for (const p of g.prompt) sound(p);
       out.push({ kind: 'listen', gather: g });
     };
@@ -520,8 +573,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
         c.record.heard.push({ at: this.scheduler.now(), verb: structuredClone(s.verb) });
         if (Number.isFinite(s.ms)) c.playback = this.after(s.ms, () => this.step(c, gen, steps, i + 1));
         break;
+      case 'gather':
+        this.gather(c, gen, s.gather, steps, i);
+        break;
       case 'listen':
-        this.listen(c, gen, s.gather);
+        this.listen(c, gen, s.gather, s.answer);
         break;
       case 'enqueue':
         this.enqueued(c);
@@ -532,20 +588,66 @@ export class SimulatedVoiceNetwork implements VoicePort {
     }
   }
 
+  /**
+   * A gather outside the queue begins. Answered by its step ({@link SimulatedCaller.answers}) at a
+   * time that falls inside this attempt's window: the prompt parts that began by then are heard and
+   * the caller keys in at that time (barge-in). Otherwise its prompt plays, then {@link listen}.
+   */
+  private gather(c: CallerState, gen: number, g: GatherVerb, steps: Step[], i: number): void {
+    const step = g.step ?? '';
+    const keyed = c.spec.answers?.[step];
+    const prompt: Step[] = g.prompt.map((p) => ({ kind: 'sound', verb: p, ms: p.verb === 'say' ? this.sayMs(p.text) : this.playMs(p.loop) }));
+    if (keyed !== undefined && keyed.afterSeconds !== undefined && keyed.digits !== '') {
+      const now = this.scheduler.now();
+      c.reached ??= new Map();
+      const first = c.reached.get(step) ?? now;
+      c.reached.set(step, first);
+      const due = Math.max(now, first + Math.round(keyed.afterSeconds * 1000));
+      let at = now;
+      for (const p of prompt as Array<Extract<Step, { kind: 'sound' }>>) {
+        if (at > due) break;
+        c.record.heard.push({ at, verb: structuredClone(p.verb) });
+        at += p.ms;
+      }
+      if (due < at + g.timeoutSeconds * 1000) {
+        const digits = g.input === 'dtmf' && g.numDigits !== null ? keyed.digits.slice(0, g.numDigits) : keyed.digits;
+        c.playback = this.after(due - now, () => {
+          if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
+          c.reached?.delete(step);
+          this.press(c, g, digits);
+        });
+        return;
+      }
+      // Not by the end of this attempt: silent until its timeout (the prompt was heard above).
+      c.playback = this.after(at + g.timeoutSeconds * 1000 - now, () => {
+        if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
+        this.ask(c, 'gathered', () => (this.inbound as VoiceInbound).gathered(c.record.callSid, null));
+      });
+      return;
+    }
+    const listen: Step = keyed === undefined ? { kind: 'listen', gather: g } : { kind: 'listen', gather: g, answer: keyed.digits };
+    this.step(c, gen, [...prompt, listen, ...steps.slice(i + 1)], 0);
+  }
+
+  /** The caller keys `answer` in now. */
+  private press(c: CallerState, g: GatherVerb, answer: string): void {
+    c.record.pressed.push({ at: this.scheduler.now(), digits: answer });
+    const given = g.input === 'speech' ? { speech: answer } : { digits: answer };
+    this.ask(c, 'gathered', () => (this.inbound as VoiceInbound).gathered(c.record.callSid, given));
+  }
+
   /** A gather's prompt has ended: the caller keys in their answer, or stays silent until the timeout. */
-  private listen(c: CallerState, gen: number, g: GatherVerb): void {
+  private listen(c: CallerState, gen: number, g: GatherVerb, keyed?: string): void {
     let answer: string;
     if (c.phase === 'holding') answer = c.spec.acceptCallbackOffer === true ? (c.spec.offerKey ?? '1') : '';
-    else answer = c.spec.digits?.[c.digitIndex++] ?? '';
+    else answer = keyed ?? c.spec.digits?.[c.digitIndex++] ?? '';
     if (g.input === 'dtmf' && g.numDigits !== null && answer.length > g.numDigits) answer = answer.slice(0, g.numDigits);
     const callSid = c.record.callSid;
     const inbound = this.inbound as VoiceInbound;
     if (answer !== '' && this.o.answerDelaySeconds < g.timeoutSeconds) {
       c.playback = this.after(this.o.answerDelaySeconds * 1000, () => {
         if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
-        c.record.pressed.push({ at: this.scheduler.now(), digits: answer });
-        const given = g.input === 'speech' ? { speech: answer } : { digits: answer };
-        this.ask(c, 'gathered', () => inbound.gathered(callSid, given));
+        this.press(c, g, answer);
       });
     } else {
       c.playback = this.after(g.timeoutSeconds * 1000, () => {
@@ -670,6 +772,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     c.patience = null;
     c.hangupTimer = null;
     c.phase = 'ended';
+    this.active -= 1;
     const at = this.scheduler.now();
     c.record.endedAt = at;
     c.record.endedBy = by;

@@ -28,6 +28,7 @@ test('seed flow: welcome, 1 for Hindi, a task with selected_language and the cal
       { verb: 'say', text: 'Thank you for calling. Your call is important to us.', language: 'en-US' },
       {
         verb: 'gather',
+        step: 'language',
         input: 'dtmf',
         timeoutSeconds: 5,
         numDigits: 1,

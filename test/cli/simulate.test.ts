@@ -1,6 +1,7 @@
 /**
  * `switchboard simulate` end to end, as a user runs it: a child process on a slice of the real
- * sample, then the files it wrote; and the errors for bad options and bad files.
+ * sample, then the files it wrote (also through the call flow, `--voice`, and a flow fed back with
+ * `--flow`); and the errors for bad options and bad files.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -70,6 +71,36 @@ test('simulate with callbacks on two days writes report.json, report.html and st
   assert.equal(report2.total.simulated_with_callbacks, null);
 });
 
+test('simulate --voice on one day: the callers go through the call flow, the IVR step is printed and reported, flow.json is written to start a --flow from', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'switchboard-simulate-'));
+  const r = await cli(['simulate', SAMPLE, '--voice', '--from', '1999-02-12', '--to', '1999-02-12', '--seed', '4', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Simulated through the call flow/);
+  assert.match(r.stdout, /IVR step/);
+  assert.match(r.stdout, /Call flow: the log's VRU \(default\)/);
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  assert.equal(report.options.voice.flow, 'default');
+  assert.equal(report.ivr.total.calls, report.total.real.offered);
+  assert.equal(report.ivr.total.mean_abs_diff_s, 0);
+  assert.equal(report.total.simulated.offered, report.total.real.offered);
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<h2>IVR step<\/h2>/);
+
+  // The written flow, with one more menu, fed back: the IVR time rises, the rest of the run is the same model.
+  const flow = JSON.parse(readFileSync(join(out, 'flow.json'), 'utf8'));
+  assert.equal(flow.steps[0].id, 'vru');
+  flow.steps[0].gather.choices = { '1': { next: 'menu' } };
+  flow.steps.splice(1, 0, { id: 'menu', gather: { numDigits: 1, prompt: [{ say: { text: 'For accounts press 1, for loans press 2, for anything else press 3.' } }], into: 'topic', choices: { '1': 'accounts', '2': 'loans', '3': 'other' } } });
+  const flowFile = join(out, 'menu.json');
+  writeFileSync(flowFile, JSON.stringify(flow));
+  const out2 = mkdtempSync(join(tmpdir(), 'switchboard-simulate-'));
+  const r2 = await cli(['simulate', SAMPLE, '--voice', '--flow', flowFile, '--from', '1999-02-12', '--to', '1999-02-12', '--seed', '4', '--out', out2]);
+  assert.equal(r2.code, 0, r2.stderr);
+  const report2 = JSON.parse(readFileSync(join(out2, 'report.json'), 'utf8'));
+  assert.equal(report2.options.voice.flow, flowFile);
+  assert.ok(report2.ivr.total.mean_ivr_s > report.ivr.total.mean_ivr_s + 4, `${report2.ivr.total.mean_ivr_s} vs ${report.ivr.total.mean_ivr_s}`);
+  assert.equal(report2.ivr.total.log_mean_vru_s, report.ivr.total.log_mean_vru_s);
+});
+
 test('bad options and files are refused with the option or file named, and nothing is written', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'switchboard-simulate-')), 'never');
   const cases: Array<[string[], RegExp]> = [
@@ -83,6 +114,8 @@ test('bad options and files are refused with the option or file named, and nothi
     [['--wrap-up', 'x'], /--wrap-up "x" must be a number of seconds/],
     [['--from', '1999-02-31'], /--from "1999-02-31" is not a date/],
     [['--from', '1999-02-05', '--to', '1999-02-01'], /--from 1999-02-05 is after --to 1999-02-01/],
+    [['--flow', 'x.json'], /--flow only applies with --voice/],
+    [['--voice', '--callbacks'], /with --voice the flow makes the offers: use --flow with an offer_callback step/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(['simulate', SAMPLE, '--out', out, ...args]);
@@ -103,6 +136,11 @@ test('bad options and files are refused with the option or file named, and nothi
   const bad = await cli(['simulate', SAMPLE, '--from', '1999-02-02', '--to', '1999-02-02', '--staffing', staffing, '--out', out]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /plan\.csv line 2: types ZZ do not occur in the log/);
+  const flowFile = join(dir, 'flow.json');
+  writeFileSync(flowFile, JSON.stringify({ steps: [{ id: 'queue', enqueue: { workflowSid: 'WWabc' } }] }));
+  const badFlow = await cli(['simulate', SAMPLE, '--voice', '--flow', flowFile, '--from', '1999-02-02', '--to', '1999-02-02', '--out', out]);
+  assert.equal(badFlow.code, 1);
+  assert.match(badFlow.stderr, /flow\.json: steps\[0\]\.enqueue\.workflowSid must be "WW_SIM"/);
   const nofile = await cli(['simulate', SAMPLE, '--staffing', join(dir, 'absent.json'), '--out', out]);
   assert.equal(nofile.code, 1);
   assert.match(nofile.stderr, /--staffing .*absent\.json: no such file/);
@@ -112,7 +150,7 @@ test('bad options and files are refused with the option or file named, and nothi
 test('--help explains the options and points at the model', async () => {
   const r = await cli(['simulate', '--help']);
   assert.equal(r.code, 0);
-  for (const option of ['--staffing', '--seed', '--callbacks', '--offer-threshold', '--take-rate', '--strategy', '--answer-rate', '--accept-delay', '--wrap-up', 'docs/simulation.md']) {
+  for (const option of ['--staffing', '--seed', '--callbacks', '--offer-threshold', '--take-rate', '--strategy', '--answer-rate', '--accept-delay', '--wrap-up', '--voice', '--flow', 'WW_SIM', 'CT_SIM', 'docs/simulation.md']) {
     assert.ok(r.stdout.includes(option), option);
   }
 });

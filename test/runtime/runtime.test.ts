@@ -1,6 +1,7 @@
 /**
  * The runtime on a real SQLite file: credentials, group commit, and what survives when the
- * process is gone without closing (the next Runtime.open on the same file rebuilds it).
+ * process is gone without closing (the next Runtime.open on the same file rebuilds it); the event
+ * listener and a seeded workspace on a scratch database in memory.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -67,4 +68,29 @@ test('concurrent writes are committed together and survive a crash; timers keep 
   assert.ok((await after.store.events(ws, T0, T0 + 120_001, 1_000)).some((e) => e.eventType === 'reservation.timeout' && e.at === T0 + 120_000), 'and the event is on disk');
   await after.close();
   // `rt` stands for the dead process: it is never closed (closing would write its stale snapshot).
+});
+
+test('onEvents hears each durable commit once, with its commands and events in order; a given SID seed gives the same SIDs; OFF is for SQLite only', async () => {
+  const run = async (): Promise<{ sids: string[]; heard: string[] }> => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-rt-'));
+    const rt = await Runtime.open({ dataDir, databasePath: ':memory:', synchronous: 'OFF', scheduler: new VirtualScheduler(T0) });
+    const heard: string[] = [];
+    const stop = rt.onEvents(({ records }) => heard.push(records.map((r) => `${r.command.type}:${r.events.map((e) => e.eventType).join(',')}`).join(' ')));
+    rt.onEvents(() => {
+      throw new Error('a listener that fails does not stop the others or the commit');
+    });
+    const account = await rt.createAccount('Acme');
+    const { engine } = await rt.createWorkspace(account.sid, { friendlyName: 'Support' }, undefined, 42);
+    const ws = engine.workspace.sid;
+    const queue = (await rt.execute(ws, { type: 'createTaskQueue', friendlyName: 'All' })).sid as string;
+    const [a, b] = await Promise.all([rt.execute(ws, { type: 'createTask', taskQueueSid: queue, attributes: '{}' }), rt.execute(ws, { type: 'createTask', taskQueueSid: queue, attributes: '{}' })]);
+    stop();
+    await rt.execute(ws, { type: 'createTask', taskQueueSid: queue, attributes: '{}' });
+    await rt.close();
+    return { sids: [ws, queue, a?.sid as string, b?.sid as string], heard };
+  };
+  const first = await run();
+  assert.deepEqual(first.heard, ['createTaskQueue:task-queue.created', 'createTask:task.created,task-queue.entered createTask:task.created,task-queue.entered'], 'one call per batch; none after the unsubscribe');
+  assert.deepEqual((await run()).sids, first.sids, 'the same seed, the same SIDs');
+  await assert.rejects(Runtime.open({ dataDir: mkdtempSync(join(tmpdir(), 'switchboard-rt-')), databaseUrl: 'postgres://localhost/x', synchronous: 'OFF' }), /synchronous: OFF is for a scratch SQLite database only/);
 });

@@ -35,3 +35,20 @@ test('virtual time: tracked I/O settles before time moves on', async () => {
   await s.advance(3_600_000);
   assert.deepEqual(log, ['fired@1000', 'io-done@1000', 'second@1001']);
 });
+
+test('virtual time: a fractional delay is rounded, so now() stays whole milliseconds like Date.now(); in-process replies settle without real sleeps', async () => {
+  const s = new VirtualScheduler(0);
+  const at: number[] = [];
+  s.setTimer(() => at.push(s.now()), 1_234.6);
+  s.setTimer(() => at.push(s.now()), 0.4);
+  // A reply chained over a few turns of the event loop (as a commit answered, then its caller's answer).
+  s.setTimer(() => {
+    void s.track(new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)))).then(() => at.push(-s.now()));
+  }, 2_000);
+  const t0 = performance.now();
+  for (let i = 0; i < 200; i++) s.setTimer(() => void s.track(new Promise<void>((resolve) => setImmediate(resolve))), 3_000 + i);
+  await s.advance(10_000);
+  assert.deepEqual(at, [0, 1_235, -2_000]);
+  // Each timer's tracked reply is in flight for a turn or two: turned over at once, not waited on 1 ms at a time (≥ 200 ms).
+  assert.ok(performance.now() - t0 < 150, `203 timers with replies in ${performance.now() - t0} ms`);
+});

@@ -132,6 +132,32 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  test('scratch databases: `:memory:` keeps nothing on disk and OFF no WAL; both commit, roll a failed batch back, and close at once', async () => {
+    const cwd = readdirSync('.');
+    const path = dbPath();
+    for (const [where, options] of [[':memory:', {}], [path, { synchronous: 'OFF' as const }]] as const) {
+      const store = SqliteStore.open(where, options);
+      const original = await scenario(store, await account(store), 11);
+      const ws = original.engine.workspace.sid;
+      const [stored] = await store.loadWorkspaces();
+      assert.equal(stored?.commands.length, original.seq, where);
+      const tick: Command = { type: 'tick', at: T0 + 5000 };
+      assert.throws(() =>
+        store.commit([
+          { workspaceSid: ws, seq: original.seq + 1, command: tick, events: [], outbox: [] },
+          { workspaceSid: ws, seq: original.seq, command: tick, events: [], outbox: [] },
+        ]),
+      );
+      assert.equal((await store.loadWorkspaces())[0]?.commands.length, original.seq, `${where}: rolled back`);
+      await store.close();
+    }
+    assert.deepEqual(readdirSync('.'), cwd, 'no file named :memory: appeared');
+    assert.ok(!readdirSync(dir).includes(`${path.split('/').at(-1)}-wal`), 'OFF: no write-ahead log');
+    const reopened = SqliteStore.open(path, { synchronous: 'OFF' });
+    assert.equal((await reopened.loadWorkspaces()).length, 1, 'OFF on a file: readable again after a clean close');
+    await reopened.close();
+  });
+
   test('an unwritable path is a StoreError that says what to check', async () => {
     assert.throws(() => SqliteStore.open(join(dir, 'missing-folder', 'db.sqlite')), (e: unknown) => e instanceof StoreError && /writable/.test(e.message));
   });

@@ -1,8 +1,9 @@
 // The simulated inbound voice network (src/voice/simulated-voice.ts) in virtual time, against a
 // caller side built on the real call-flow interpreter and a real engine (test/callflows/host.ts):
-// the seed flow heard at the speech model's pace, hold re-asks after each music play, patience,
-// agents' legs (answered and bridged, no answer, busy, failed, scripts first, one ring per key,
-// hang-ups), the callback offer taken in the queue, redirect, errors, and determinism per seed.
+// the seed flow heard at the speech model's pace, answers by step at a caller's own time (barge-in),
+// hold re-asks after each music play, patience, agents' legs (answered and bridged, no answer,
+// busy, failed, scripts first, one ring per key, hang-ups, without their ringing reports), the
+// callback offer taken in the queue, redirect, errors, and determinism per seed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SEED_HOLD_MUSIC_URL, seedFlow, type CallFlow, type FlowEffect, type Verb } from '../../src/callflows/index.ts';
@@ -232,6 +233,62 @@ test('seed flow: a wrong key repeats the menu, then silence times out 5 s after 
   const task = [...inbound.host.engine.tasks.values()][0];
   assert.equal((JSON.parse(task?.attributesJson as string) as Record<string, string>).selected_language, 'english');
   assert.deepEqual(heardOf(net, sid).slice(0, 5).map((h) => h.split(' ').slice(1).join(' ')), [WELCOME, HINDI, ENGLISH, HINDI, ENGLISH]);
+});
+
+test('answers by step: a caller keys in at their own time from reaching the menu, during its prompt (barge-in) or across repeats of it; `digits` are kept for the other gathers', async () => {
+  const prompt = sayMs(HINDI) + sayMs(ENGLISH);
+  const welcome = sayMs(WELCOME);
+  // During the prompt: 1.5 s after the menu began, the rest of the prompt is not heard.
+  {
+    const { sched, inbound, net } = setup();
+    const sid = net.placeCall({ from: '+15550000011', to: NUMBER, answers: { language: { digits: '1', afterSeconds: 1.5 } } });
+    await sched.advanceTo(T0 + 60_000);
+    const tPress = T0 + welcome + 1500;
+    assert.deepEqual(net.call(sid)?.pressed, [{ at: tPress, digits: '1' }]);
+    assert.equal(net.call(sid)?.enqueuedAt, tPress);
+    assert.deepEqual(heardOf(net, sid).slice(0, 3).map((h) => h.split(' ').slice(1).join(' ')), [WELCOME, HINDI, SEED_HOLD_MUSIC_URL]);
+    assert.equal((JSON.parse([...inbound.host.engine.tasks.values()][0]?.attributesJson as string) as Record<string, string>).selected_language, 'hindi');
+  }
+  // Past the first window (prompt + 5 s of silence): silent there, then pressed into the repeated prompt, at the time kept.
+  {
+    const repeating = (workflowSid: string): CallFlow => {
+      const flow = seedFlow(workflowSid);
+      const menu = flow.steps[1] as { gather: { noInput?: unknown } };
+      delete menu.gather.noInput;
+      return flow;
+    };
+    const { sched, inbound, net } = setup(repeating);
+    const after = (prompt + 5000 + 2000) / 1000;
+    const sid = net.placeCall({ from: '+15550000012', to: NUMBER, answers: { language: { digits: '2', afterSeconds: after } } });
+    await sched.advanceTo(T0 + 120_000);
+    const tPress = T0 + welcome + after * 1000;
+    assert.deepEqual(linesWith(inbound, 'gathered'), [`${(T0 + welcome + prompt + 5000 - T0) / 1000} gathered ${sid} timeout`, `${(tPress - T0) / 1000} gathered ${sid} 2`]);
+    assert.equal(net.ivrSeconds(sid), (tPress - T0) / 1000);
+  }
+  // At once (0 s): the menu is cut short as it begins; an answer of '' stays silent like `digits`.
+  {
+    const { sched, net } = setup();
+    const quick = net.placeCall({ from: '+15550000013', to: NUMBER, answers: { language: { digits: '2', afterSeconds: 0 } } });
+    const silent = net.placeCall({ from: '+15550000014', to: NUMBER, answers: { language: { digits: '' } } });
+    await sched.advanceTo(T0 + 60_000);
+    assert.equal(net.ivrSeconds(quick), welcome / 1000);
+    assert.equal(net.call(silent)?.pressed.length, 0);
+    assert.equal(net.ivrSeconds(silent), (welcome + prompt + 5000) / 1000, 'the seed menu takes silence as English');
+  }
+});
+
+test('reportRinging false: an agent leg reports only in-progress and its final status', async () => {
+  const { sched, inbound, net } = setup(seedFlow, { reportRinging: false });
+  inbound.addAgent();
+  net.scriptAgent(ALICE, ['answer']);
+  const sid = net.placeCall({ from: '+15550000015', to: NUMBER, digits: ['2'], talkSeconds: 30 });
+  await sched.advance(20_000);
+  const req = dequeueFor(inbound, sid, 30);
+  await net.connect(req, sched.now());
+  await sched.advance(5 * 60_000);
+  assert.deepEqual(inbound.statuses.filter((u) => u.key === req.key).map((u) => u.status), ['in-progress', 'completed']);
+  assert.ok(net.call(sid)?.bridgedAt !== null);
+  assert.equal(net.activeCalls, 0);
 });
 
 test('connect from a real reservation: initiated, ringing, in-progress, bridged, the talk, then the worker leg and the caller complete (worker first); hold asks stop at the bridge', async () => {
