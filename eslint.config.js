@@ -28,11 +28,13 @@ export const IMPORT_TABLE = {
   callbacks: { pure: true, may: ['engine', 'analytics', 'util'] },
   // call flows (voice IVR): a pure core beside the callback center, whose pure functions it may use
   callflows: { pure: true, may: ['engine', 'analytics', 'callbacks', 'util'] },
+  // conversations (chats, their state timers, webhooks): a pure core of its own
+  conversations: { pure: true, may: ['util'] },
   // adapters behind a core's port: the port's module, the core's types
   voice: { pure: false, may: ['callbacks/telephony-port.ts', 'callflows/voice-port.ts', 'util'], types: ['callbacks', 'callflows'] },
   // shell
   store: { pure: false, may: ['util'], types: ['engine'] },
-  runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows'] },
+  runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'conversations'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
   // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapter's types)
   api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/twiml.ts'], types: ['callflows', 'voice'] },
