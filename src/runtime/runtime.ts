@@ -568,9 +568,10 @@ export class Runtime {
   /** A timer tick of one workspace: the engine's due timers, then the callback core's. */
   private tick(workspaceSid: string, ctx: CoreContext): void {
     const host = this.hosts.get(workspaceSid);
-    if (host === undefined) return;
-    const due = host.engine.nextDeadline();
+    const due = host?.engine.nextDeadline() ?? null;
     if (due !== null && due <= ctx.now) this.executeInBatch(workspaceSid, { type: 'tick' });
+    // A key without an engine is a core's own shard (the conversations of an account: `AC…`).
+    if (host === undefined && !isCoreShard(workspaceSid)) return;
     for (const core of this.cores) core.advanceTo(workspaceSid, ctx);
   }
 
@@ -617,6 +618,11 @@ export class Runtime {
       this.refused = [];
       try {
         for (const sid of sids) {
+          if (isCoreShard(sid)) {
+            // A core's own shard (no engine): its cores reload it.
+            for (const core of this.cores) await core.reload(this.store, sid);
+            continue;
+          }
           const stored = await this.store.loadWorkspace(sid);
           if (stored === undefined) {
             this.hosts.delete(sid);
@@ -728,8 +734,10 @@ export class Runtime {
       this.timer = null;
       this.timerDue = Infinity;
       const now = this.scheduler.now();
-      for (const [sid, h] of this.hosts) {
-        let due = h.engine.nextDeadline() ?? Infinity;
+      const keys = new Set(this.hosts.keys());
+      for (const core of this.cores) for (const sid of core.workspaces()) if (isCoreShard(sid)) keys.add(sid);
+      for (const sid of keys) {
+        let due = this.hosts.get(sid)?.engine.nextDeadline() ?? Infinity;
         for (const core of this.cores) due = Math.min(due, core.nextDeadline(sid) ?? Infinity);
         if (due <= now) void this.enqueue(sid, (ctx) => this.tick(sid, ctx)).catch(() => undefined);
       }
@@ -746,6 +754,14 @@ export class Runtime {
     this.accounts = new Map((await this.store.accounts()).map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
     this.apiKeys = new Map((await this.store.apiKeys()).map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
   }
+}
+
+/**
+ * Whether a batch key names a core's own shard rather than a workspace: the conversations core keeps
+ * each account's conversations under the account's SID (`AC…`), beside the workspaces' engines.
+ */
+export function isCoreShard(key: string): boolean {
+  return key.startsWith('AC');
 }
 
 /**

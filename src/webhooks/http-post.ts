@@ -45,6 +45,8 @@ export interface PostOptions {
   timeoutMs: number;
   /** Aborts the request (the dispatcher stopping). */
   signal?: AbortSignal;
+  /** `POST` (default) or `GET` (a body is not sent then: put the parameters in the URL). */
+  method?: 'GET' | 'POST';
 }
 
 /**
@@ -86,11 +88,12 @@ export class PostClient {
         reject(new Error(`unsupported protocol ${target.protocol}`));
         return;
       }
-      const payload = Buffer.from(body, 'utf8');
+      const method = options.method ?? 'POST';
+      const payload = Buffer.from(method === 'GET' ? '' : body, 'utf8');
       const request = (secure ? https : http).request(target, {
-        method: 'POST',
+        method,
         agent: secure ? this.https : this.http,
-        headers: { ...options.headers, 'content-length': String(payload.length) },
+        headers: method === 'GET' ? options.headers : { ...options.headers, 'content-length': String(payload.length) },
       });
       const fail = (name: 'TimeoutError' | 'AbortError', message: string): void => {
         const error = new Error(message);

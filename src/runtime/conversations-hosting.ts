@@ -1,0 +1,397 @@
+/**
+ * The conversations core hosted by the runtime (issue 13; DESIGN.md "Cores and the one runtime";
+ * spec conversations-events-analytics.md A, C; docs/conversations.md). One ConversationsCenter per
+ * account, kept under the account's SID as its own shard of the runtime (`isCoreShard`): writes are
+ * operations in the runtime's batches, its state timers are part of the runtime's one timer, its
+ * records are written as `core_rows` (core `conversations`: `config`, `CH…`, `MB…`, `IM…`, `WH…`,
+ * `IG…`) in the batch's transaction, its webhooks and outbound messages leave through the outbox
+ * (`conversation.webhook`, `message.send`), and its events are stored with the account's events
+ * under their Event Streams names (`com.twilio.conversations.*`).
+ *
+ * The built-in **inactivity timeout** (A8) is here too, because it joins the two worlds: a policy
+ * per workspace and task channel; when a reservation for a task whose attributes name a
+ * conversation (`conversationSid`) is accepted, the conversation's inactive timer is set from the
+ * policy (every message restarts it, the core's rule); when it fires (`inactive`, Reason `TIMER`),
+ * in the same turn: the task is completed (or wrapped) with reason `inactivity-timeout`, the
+ * timeout message is added, and the conversation is closed.
+ *
+ * Times are epoch milliseconds unless a name says seconds.
+ */
+import { ConversationsCenter, type CenterChanges, type CenterSnapshot } from '../conversations/center.ts';
+import { ConversationError, type Conversation, type ConversationEffect, type ConversationEvent, type ConversationOutcome } from '../conversations/model.ts';
+import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
+import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
+import type { Scheduler } from '../util/scheduler.ts';
+import type { CoreContext, HostedCore } from './core.ts';
+
+/** The core name of the conversation rows in the store. */
+export const CONVERSATIONS_CORE = 'conversations';
+
+/** The payload of a `conversation.webhook` outbox row. */
+export interface ConversationWebhookPayload {
+  accountSid: string;
+  url: string;
+  method: 'GET' | 'POST';
+  params: Record<string, string>;
+}
+
+/** The payload of a `message.send` outbox row: a message for a messaging participant. */
+export interface MessageSendPayload {
+  accountSid: string;
+  conversationSid: string;
+  messageSid: string;
+  to: string;
+  from: string;
+  body: string | null;
+  mediaSid: string | null;
+}
+
+/**
+ * The inactivity timeout of chats of one task channel in one workspace (A8). Durations in SECONDS.
+ */
+export interface InactivityPolicy {
+  workspaceSid: string;
+  /** Task channel SID (`TC…`). */
+  taskChannelSid: string;
+  /** Seconds without a message before the chat times out (≥ 60). */
+  inactiveSeconds: number;
+  /** Seconds before the conversation closes by itself (0: no closed timer; else ≥ 600). */
+  closedSeconds: number;
+  /** Sent to the customer when the chat times out. */
+  timeoutMessage: string;
+  /** What becomes of the task: completed (default) or wrapping. */
+  onTimeout: 'complete' | 'wrapup';
+  /** Close the conversation after the message (default true). */
+  closeConversation: boolean;
+  dateCreated: number;
+  dateUpdated: number;
+}
+
+/** A conversation watched by a policy: its task and the policy's workspace. */
+interface Watch {
+  conversationSid: string;
+  workspaceSid: string;
+  taskSid: string;
+  taskChannelSid: string;
+}
+
+interface Shard {
+  accountSid: string;
+  center: ConversationsCenter;
+  /** Conversation SID → the task the inactivity policy watches for it. */
+  watches: Map<string, Watch>;
+  /** Row keys of watches changed since the last write. */
+  dirtyWatches: Set<string>;
+}
+
+/** The service SID of an account's default conversation service: derived from the account, stable across restarts. */
+export function defaultServiceSid(accountSid: string): string {
+  return `IS${accountSid.slice(2)}`;
+}
+
+/** Conversations webhook names → Event Streams type names (CEA-spec A6, C). */
+export function streamTypeOf(webhookEvent: string): string {
+  const m = /^on(Conversation|Message|Participant|Delivery|User)(State)?(Added|Updated|Removed)$/.exec(webhookEvent);
+  if (m === null) return `com.twilio.conversations.${webhookEvent}`;
+  const resource = (m[1] as string).toLowerCase() + (m[2] === undefined ? '' : '-state');
+  return `com.twilio.conversations.${resource}.${(m[3] as string).toLowerCase()}`;
+}
+
+/**
+ * The conversations cores of every account (see the module comment): a {@link HostedCore} for the
+ * runtime, and the operations behind the Conversations REST API.
+ */
+export class ConversationsHosting implements HostedCore {
+  private readonly shards = new Map<string, Shard>();
+  /** Workspace → task channel SID → its policy. */
+  private readonly policies = new Map<string, Map<string, InactivityPolicy>>();
+  private readonly dirtyPolicies = new Set<string>();
+  private readonly touched = new Set<string>();
+  private events: Array<{ workspaceSid: string; event: EventRecord }> = [];
+  private outbound: Array<{ workspaceSid: string; kind: 'conversation.webhook' | 'message.send'; payload: string }> = [];
+  private pendingChanges = new Map<string, CenterChanges[]>();
+  private readonly scheduler: Scheduler;
+  private readonly run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>;
+  private readonly newSid: (prefix: string) => string;
+
+  /**
+   * @param run queues an operation into the runtime's next batch under a key (an account SID for a
+   *   shard, a workspace SID for a policy); resolves with its value once durable
+   * @param newSid the runtime's SID source
+   */
+  constructor(scheduler: Scheduler, run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>, newSid: (prefix: string) => string) {
+    this.scheduler = scheduler;
+    this.run = run;
+    this.newSid = newSid;
+  }
+
+  // ── HostedCore ──
+
+  async load(store: Store): Promise<void> {
+    const rows = await store.loadCoreRows(CONVERSATIONS_CORE);
+    const byKey = new Map<string, Array<{ key: string; body: string }>>();
+    for (const r of rows) {
+      let list = byKey.get(r.workspaceSid);
+      if (list === undefined) byKey.set(r.workspaceSid, (list = []));
+      list.push(r);
+    }
+    for (const [key, list] of byKey) this.restore(key, list);
+  }
+
+  async reload(store: Store, key: string): Promise<void> {
+    this.forget(key);
+    const rows = await store.loadCoreRowsOf(CONVERSATIONS_CORE, key);
+    if (rows.length > 0) this.restore(key, rows);
+  }
+
+  discardBatch(): void {
+    this.events = [];
+    this.outbound = [];
+    this.touched.clear();
+    this.pendingChanges.clear();
+  }
+
+  forget(key: string): void {
+    this.shards.delete(key);
+    this.policies.delete(key);
+  }
+
+  close(): void {}
+
+  workspaces(): string[] {
+    return [...this.shards.keys()];
+  }
+
+  nextDeadline(key: string): number | null {
+    return this.shards.get(key)?.center.nextDeadline() ?? null;
+  }
+
+  advanceTo(key: string, ctx: CoreContext): void {
+    const s = this.shards.get(key);
+    if (s === undefined) return;
+    const due = s.center.nextDeadline();
+    if (due === null || due > ctx.now) return;
+    this.apply(s, s.center.advanceTo(ctx.now), ctx);
+  }
+
+  /** Reservation accepted for a conversation task under a policy: the conversation's timers are set from it (A8 step 1). */
+  observe(workspaceSid: string, events: readonly EngineEvent[], ctx: CoreContext): void {
+    const policies = this.policies.get(workspaceSid);
+    if (policies === undefined) return;
+    for (const e of events) {
+      if (e.eventType !== 'reservation.accepted') continue;
+      const engine = ctx.engine(workspaceSid);
+      const task = engine?.tasks.get(String(e.data['task_sid'] ?? ''));
+      if (engine === undefined || task === undefined) continue;
+      const policy = policies.get(task.taskChannelSid);
+      const conversationSid = conversationOf(task.attributes);
+      if (policy === undefined || conversationSid === null) continue;
+      const s = this.shardOfConversation(conversationSid);
+      if (s === undefined || s.center.conversation(conversationSid) === undefined) continue;
+      const timers = { timersInactive: `PT${policy.inactiveSeconds}S`, ...(policy.closedSeconds > 0 ? { timersClosed: `PT${policy.closedSeconds}S` } : {}) };
+      try {
+        this.apply(s, s.center.updateConversation(conversationSid, timers, { at: ctx.now, source: 'SYSTEM' }), ctx);
+      } catch (error) {
+        if (!(error instanceof ConversationError)) throw error; // a closed conversation: nothing to watch
+        continue;
+      }
+      const watch: Watch = { conversationSid, workspaceSid, taskSid: task.sid, taskChannelSid: task.taskChannelSid };
+      s.watches.set(conversationSid, watch);
+      s.dirtyWatches.add(conversationSid);
+      this.touched.add(s.accountSid);
+    }
+  }
+
+  takeWrites(now: number): CoreWrites {
+    const coreRows: NonNullable<CoreWrites['coreRows']>[number][] = [];
+    for (const key of this.touched) {
+      const s = this.shards.get(key);
+      if (s !== undefined) {
+        const changes = [...(this.pendingChanges.get(key) ?? []), s.center.takeChanges()];
+        for (const ch of changes) rowsOf(key, ch, s.center, now, coreRows);
+        for (const sid of s.dirtyWatches) {
+          const w = s.watches.get(sid);
+          coreRows.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: `watch:${sid}`, body: w === undefined ? null : JSON.stringify(w), updatedAt: now });
+        }
+        s.dirtyWatches.clear();
+      }
+    }
+    for (const ws of this.dirtyPolicies) {
+      const map = this.policies.get(ws) ?? new Map<string, InactivityPolicy>();
+      // One row per workspace: its policies (few).
+      coreRows.push({ workspaceSid: ws, core: CONVERSATIONS_CORE, key: 'policies', body: map.size === 0 ? null : JSON.stringify([...map.values()]), updatedAt: now });
+    }
+    this.dirtyPolicies.clear();
+    this.touched.clear();
+    this.pendingChanges.clear();
+    const events = this.events;
+    this.events = [];
+    const outbox = this.outbound.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
+    this.outbound = [];
+    return { events, outbox, callbackStates: [], coreRows };
+  }
+
+  // ── operations ──
+
+  /**
+   * The account's center for reading (created empty on first use; not saved until written). Do
+   * not write through it: use {@link write}.
+   */
+  center(accountSid: string): ConversationsCenter {
+    return this.shardFor(accountSid).center;
+  }
+
+  /**
+   * Runs a write on the account's center in the runtime's next batch and carries out what it
+   * caused (webhooks, messages, the policy's reaction). Resolves with `op`'s value once durable;
+   * rejects with what `op` threw (a ConversationError: nothing changed) or the store's error.
+   */
+  write<T extends object>(accountSid: string, op: (center: ConversationsCenter, at: number) => T): Promise<T> {
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      const out = op(s.center, ctx.now);
+      const o = out as Partial<ConversationOutcome>;
+      this.apply(s, { events: o.events ?? [], effects: o.effects ?? [] }, ctx);
+      return out;
+    });
+  }
+
+  /** The workspace's inactivity policies. */
+  policiesOf(workspaceSid: string): InactivityPolicy[] {
+    return [...(this.policies.get(workspaceSid)?.values() ?? [])];
+  }
+
+  /**
+   * Sets (or with null removes) the inactivity policy of a task channel, durably. Rejects with a
+   * ConversationError 400/20001 naming the field for a bad value (times in SECONDS).
+   */
+  putPolicy(workspaceSid: string, taskChannelSid: string, input: Omit<InactivityPolicy, 'workspaceSid' | 'taskChannelSid' | 'dateCreated' | 'dateUpdated'> | null): Promise<InactivityPolicy | null> {
+    return this.run(workspaceSid, (ctx) => {
+      let map = this.policies.get(workspaceSid);
+      if (input === null) {
+        map?.delete(taskChannelSid);
+        this.dirtyPolicies.add(workspaceSid);
+        return null;
+      }
+      if (!Number.isInteger(input.inactiveSeconds) || input.inactiveSeconds < 60 || input.inactiveSeconds > 365 * 86_400) throw new ConversationError(400, 20001, 'InactiveTimeout must be at least PT1M and at most P365D', 'InactiveTimeout');
+      if (!Number.isInteger(input.closedSeconds) || (input.closedSeconds !== 0 && input.closedSeconds < 600) || input.closedSeconds > 365 * 86_400) throw new ConversationError(400, 20001, 'ClosedTimeout must be PT0S (none) or at least PT10M and at most P365D', 'ClosedTimeout');
+      if (input.timeoutMessage.length > 1_600) throw new ConversationError(400, 20001, 'TimeoutMessage must be at most 1,600 characters', 'TimeoutMessage');
+      if (map === undefined) this.policies.set(workspaceSid, (map = new Map()));
+      const old = map.get(taskChannelSid);
+      const policy: InactivityPolicy = { workspaceSid, taskChannelSid, ...input, dateCreated: old?.dateCreated ?? ctx.now, dateUpdated: ctx.now };
+      map.set(taskChannelSid, policy);
+      this.dirtyPolicies.add(workspaceSid);
+      return policy;
+    });
+  }
+
+  // ── internals ──
+
+  private shardFor(accountSid: string): Shard {
+    let s = this.shards.get(accountSid);
+    if (s === undefined) {
+      s = { accountSid, center: new ConversationsCenter({ accountSid, chatServiceSid: defaultServiceSid(accountSid), newSid: this.newSid, now: this.scheduler.now() }), watches: new Map(), dirtyWatches: new Set() };
+      this.shards.set(accountSid, s);
+    }
+    return s;
+  }
+
+  private shardOfConversation(conversationSid: string): Shard | undefined {
+    for (const s of this.shards.values()) if (s.center.conversation(conversationSid) !== undefined) return s;
+    return undefined;
+  }
+
+  private restore(key: string, rows: ReadonlyArray<{ key: string; body: string }>): void {
+    if (!key.startsWith('AC')) {
+      const policies = rows.find((r) => r.key === 'policies');
+      if (policies !== undefined) this.policies.set(key, new Map((JSON.parse(policies.body) as InactivityPolicy[]).map((p) => [p.taskChannelSid, p])));
+      return;
+    }
+    const snap: CenterSnapshot = { version: 1, now: this.scheduler.now(), configuration: null as unknown as CenterSnapshot['configuration'], conversations: [], participants: [], messages: [], webhooks: [], addresses: [] };
+    const watches = new Map<string, Watch>();
+    for (const r of rows) {
+      const body = JSON.parse(r.body) as unknown;
+      const prefix = r.key.slice(0, 2);
+      if (r.key === 'config') snap.configuration = body as CenterSnapshot['configuration'];
+      else if (r.key.startsWith('watch:')) watches.set(r.key.slice(6), body as Watch);
+      else if (prefix === 'CH') snap.conversations.push(body as Conversation);
+      else if (prefix === 'MB') snap.participants.push(body as CenterSnapshot['participants'][number]);
+      else if (prefix === 'IM') snap.messages.push(body as CenterSnapshot['messages'][number]);
+      else if (prefix === 'WH') snap.webhooks.push(body as CenterSnapshot['webhooks'][number]);
+      else if (prefix === 'IG') snap.addresses.push(body as CenterSnapshot['addresses'][number]);
+    }
+    if (snap.configuration === null) snap.configuration = new ConversationsCenter({ accountSid: key, chatServiceSid: defaultServiceSid(key), newSid: this.newSid, now: 0 }).configuration();
+    const center = ConversationsCenter.restore(snap, { accountSid: key, chatServiceSid: defaultServiceSid(key), newSid: this.newSid });
+    this.shards.set(key, { accountSid: key, center, watches, dirtyWatches: new Set() });
+  }
+
+  /** Records the center's events, queues its effects, and lets the inactivity policy react (A8 steps 2–4). */
+  private apply(s: Shard, out: ConversationOutcome, ctx: CoreContext): void {
+    this.touched.add(s.accountSid);
+    for (const e of out.events) this.record(s, e);
+    for (const fx of out.effects) this.queue(s, fx);
+    for (const e of out.events) {
+      if (e.eventType !== 'onConversationStateUpdated' || e.params['StateTo'] !== 'inactive' || e.params['Reason'] !== 'TIMER') continue;
+      const w = s.watches.get(e.conversationSid);
+      if (w === undefined) continue;
+      s.watches.delete(e.conversationSid);
+      s.dirtyWatches.add(e.conversationSid);
+      this.timedOut(s, w, ctx);
+    }
+  }
+
+  /** A watched chat went inactive on its timer: task completed (or wrapped), message, close — in this turn. */
+  private timedOut(s: Shard, w: Watch, ctx: CoreContext): void {
+    const policy = this.policies.get(w.workspaceSid)?.get(w.taskChannelSid);
+    const task = ctx.engine(w.workspaceSid)?.tasks.get(w.taskSid);
+    if (policy === undefined) return;
+    if (task !== undefined && (task.assignmentStatus === 'assigned' || (task.assignmentStatus === 'wrapping' && policy.onTimeout === 'complete'))) {
+      const status = policy.onTimeout === 'wrapup' ? 'wrapping' : 'completed';
+      ctx.execute(w.workspaceSid, { type: 'updateTask', taskSid: w.taskSid, assignmentStatus: status, reason: 'inactivity-timeout' });
+    }
+    const sys = { at: ctx.now, source: 'SYSTEM' as const };
+    try {
+      if (policy.timeoutMessage !== '') {
+        const r = s.center.addMessage(w.conversationSid, { author: 'system', body: policy.timeoutMessage }, sys);
+        this.apply(s, r, ctx);
+      }
+      if (policy.closeConversation) this.apply(s, s.center.updateConversation(w.conversationSid, { state: 'closed' }, { ...sys, source: 'API', webhookEnabled: true }), ctx);
+    } catch (error) {
+      if (!(error instanceof ConversationError)) throw error; // closed meanwhile: nothing more to do
+    }
+  }
+
+  private record(s: Shard, e: ConversationEvent): void {
+    this.events.push({
+      workspaceSid: s.accountSid,
+      event: { sid: this.newSid('EV'), eventType: streamTypeOf(e.eventType), at: e.at, resourceSid: e.conversationSid, resourceType: 'conversation', source: e.source, data: e.params } as EventRecord,
+    });
+  }
+
+  private queue(s: Shard, fx: ConversationEffect): void {
+    if (fx.kind === 'webhook') {
+      const payload: ConversationWebhookPayload = { accountSid: s.accountSid, url: fx.url, method: fx.method, params: fx.params };
+      this.outbound.push({ workspaceSid: s.accountSid, kind: 'conversation.webhook', payload: JSON.stringify(payload) });
+    } else {
+      const payload: MessageSendPayload = { accountSid: s.accountSid, conversationSid: fx.conversationSid, messageSid: fx.messageSid, to: fx.to, from: fx.from, body: fx.body, mediaSid: fx.mediaSid };
+      this.outbound.push({ workspaceSid: s.accountSid, kind: 'message.send', payload: JSON.stringify(payload) });
+    }
+  }
+}
+
+/** The conversation a task's attributes name (`conversationSid`, as Flex writes it, or `conversation_sid`), or null. */
+export function conversationOf(attributes: Record<string, unknown>): string | null {
+  const v = attributes['conversationSid'] ?? attributes['conversation_sid'];
+  return typeof v === 'string' && /^CH[0-9a-f]{32}$/.test(v) ? v : null;
+}
+
+/** The core rows of one set of center changes. */
+function rowsOf(key: string, ch: CenterChanges, center: ConversationsCenter, now: number, out: NonNullable<CoreWrites['coreRows']>[number][]): void {
+  const put = (k: string, v: unknown): void => void out.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: k, body: JSON.stringify(v), updatedAt: now });
+  const del = (k: string): void => void out.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: k, body: null, updatedAt: now });
+  if (ch.configuration) put('config', center.configuration());
+  for (const part of [ch.conversations, ch.participants, ch.messages, ch.webhooks, ch.addresses] as Array<{ changed: Array<{ sid: string }>; removed: string[] }>) {
+    for (const r of part.changed) put(r.sid, r);
+    for (const sid of part.removed) del(sid);
+  }
+}
