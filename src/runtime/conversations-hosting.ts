@@ -19,7 +19,7 @@
  */
 import { ConversationsCenter, type CenterChanges, type CenterSnapshot } from '../conversations/center.ts';
 import { ConversationError, type Conversation, type ConversationEffect, type ConversationEvent, type ConversationOutcome } from '../conversations/model.ts';
-import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
+import type { EngineEvent } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
 import type { Scheduler } from '../util/scheduler.ts';
 import type { CoreContext, HostedCore } from './core.ts';
