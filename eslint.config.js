@@ -32,6 +32,8 @@ export const IMPORT_TABLE = {
   conversations: { pure: true, may: ['util'] },
   // adapters behind a core's port: the port's module, the core's types
   voice: { pure: false, may: ['callbacks/telephony-port.ts', 'callflows/voice-port.ts', 'util'], types: ['callbacks', 'callflows'] },
+  // messaging adapters behind the conversations core's port
+  messaging: { pure: false, may: ['conversations/messaging-port.ts', 'util'] },
   // shell
   store: { pure: false, may: ['util'], types: ['engine'] },
   runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'conversations'] },
