@@ -38,8 +38,8 @@ export const IMPORT_TABLE = {
   store: { pure: false, may: ['util'], types: ['engine'] },
   runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'conversations'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
-  // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapter's types)
-  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/twiml.ts'], types: ['callflows', 'voice'] },
+  // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapters' types)
+  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/twiml.ts'], types: ['callflows', 'voice', 'messaging'] },
   // the simulator; `simulate --voice` runs the runtime's voice core from src/cli (a shell), the flows and callers are sim's
   sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'voice/simulated-network.ts'] },
   cli: { pure: false, may: ['*'] },
