@@ -45,11 +45,18 @@ export interface Conversation {
   dateUpdated: number;
 }
 
+/**
+ * How a participant exchanges messages (A3). A messaging participant (SMS, WhatsApp …) has both
+ * `address` and `proxyAddress`; a chat participant's binding exists only to hold its group-MMS
+ * `projectedAddress`, with the other two null.
+ */
 export interface MessagingBinding {
   /** `sms`, `whatsapp` (the address starts with `whatsapp:`), … */
   type: string;
-  address: string;
-  proxyAddress: string;
+  /** The customer's device (`+1555…`, `whatsapp:+1555…`); null for a chat participant's projected binding. */
+  address: string | null;
+  /** Our number or sender the participant talks to; null for a chat participant's projected binding. */
+  proxyAddress: string | null;
   projectedAddress: string | null;
 }
 
@@ -140,9 +147,11 @@ export interface AddressConfiguration {
  * Something that happened, named as the post-event webhooks name it (A5/A6): `onConversationAdded`,
  * `onConversationUpdated`, `onConversationRemoved`, `onConversationStateUpdated`, `onMessageAdded`,
  * `onMessageUpdated`, `onMessageRemoved`, `onParticipantAdded`, `onParticipantUpdated`,
- * `onParticipantRemoved`. `params` are the webhook's form parameters (A6: `ConversationSid`,
- * `StateFrom`, `StateTo`, `Reason`, `MessageSid`, `Index`, `Author`, `Body` …, without the common
- * `AccountSid`/`ChatServiceSid`/`EventType`/`Source`/`RetryCount`/`WebhookSid`, which the delivery adds).
+ * `onParticipantRemoved`. Emitted for every change, whether or not webhooks fire for it.
+ * `params` are the event's own form parameters (A6: `ConversationSid`, `StateFrom`, `StateTo`,
+ * `Reason`, `MessageSid`, `Index`, `Author`, `Body` …; null values left out), without the common
+ * `AccountSid`/`ChatServiceSid`/`MessagingServiceSid`/`EventType`/`Source`/`RetryCount`/`WebhookSid`,
+ * which a `webhook` effect's params add (src/conversations/webhooks.ts).
  */
 export interface ConversationEvent {
   eventType: string;
@@ -155,9 +164,13 @@ export interface ConversationEvent {
 
 /** What the host must do, in order. */
 export type ConversationEffect =
-  /** POST (or GET) a signed webhook (the host signs it with the account's auth token and queues it in the outbox). */
+  /**
+   * POST (or GET) a signed post-event webhook (the host signs it with the account's auth token and
+   * queues it in the outbox). `params` is the whole form: the common parameters and the event's.
+   * `webhookSid` is the scoped webhook's SID, null for the account's post-event webhook.
+   */
   | { kind: 'webhook'; url: string; method: 'GET' | 'POST'; params: Record<string, string>; webhookSid: string | null }
-  /** Deliver a message to a messaging participant (SMS/WhatsApp) through the messaging port. */
+  /** Deliver a message to a messaging participant (SMS/WhatsApp) through the messaging port: `to` its address, `from` its proxy address. */
   | { kind: 'send'; conversationSid: string; messageSid: string; to: string; from: string; body: string | null; mediaSid: string | null };
 
 export interface ConversationOutcome {
