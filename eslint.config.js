@@ -39,7 +39,7 @@ export const IMPORT_TABLE = {
   runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'conversations'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
   // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapters' types)
-  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'voice/twiml.ts'], types: ['callflows', 'voice', 'messaging'] },
+  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'conversations', 'voice/twiml.ts'], types: ['callflows', 'voice', 'messaging'] },
   // the simulator; `simulate --voice` runs the runtime's voice core from src/cli (a shell), the flows and callers are sim's
   sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'voice/simulated-network.ts'] },
   cli: { pure: false, may: ['*'] },

@@ -16,6 +16,7 @@ import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { voiceResourceRoutes } from './routes/voice-resources.ts';
+import { conversationRoutes } from './routes/conversations.ts';
 import { voiceRoutes } from './routes/voice.ts';
 import type { TwilioVoice } from '../voice/twilio-voice.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
@@ -198,6 +199,7 @@ const REGISTRARS: RouteRegistrar[] = [
   eventRoutes,
   statisticsRoutes,
   voiceResourceRoutes,
+  conversationRoutes,
 ];
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {

@@ -17,12 +17,13 @@
  *
  * Times are epoch milliseconds unless a name says seconds.
  */
-import { ConversationsCenter, type CenterChanges, type CenterSnapshot } from '../conversations/center.ts';
-import { ConversationError, type Conversation, type ConversationEffect, type ConversationEvent, type ConversationOutcome } from '../conversations/model.ts';
+import { ConversationError, ConversationsCenter, type CenterChanges, type CenterSnapshot, type Conversation, type ConversationEffect, type ConversationEvent, type ConversationOutcome } from '../conversations/index.ts';
 import type { EngineEvent } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
 import type { Scheduler } from '../util/scheduler.ts';
+import type { InboundMessage, MessagingInbound, MessagingPort } from '../conversations/messaging-port.ts';
 import type { CoreContext, HostedCore } from './core.ts';
+import type { OutboxDeliverer, OutboxDelivery } from './outbox.ts';
 
 /** The core name of the conversation rows in the store. */
 export const CONVERSATIONS_CORE = 'conversations';
@@ -101,7 +102,9 @@ export function streamTypeOf(webhookEvent: string): string {
  * The conversations cores of every account (see the module comment): a {@link HostedCore} for the
  * runtime, and the operations behind the Conversations REST API.
  */
-export class ConversationsHosting implements HostedCore {
+export class ConversationsHosting implements HostedCore, MessagingInbound {
+  /** The messaging network (SMS, WhatsApp), or null: messages for messaging participants are then dropped (logged by the dispatcher as delivered). */
+  readonly messaging: MessagingPort | null;
   private readonly shards = new Map<string, Shard>();
   /** Workspace → task channel SID → its policy. */
   private readonly policies = new Map<string, Map<string, InactivityPolicy>>();
@@ -119,10 +122,49 @@ export class ConversationsHosting implements HostedCore {
    *   shard, a workspace SID for a policy); resolves with its value once durable
    * @param newSid the runtime's SID source
    */
-  constructor(scheduler: Scheduler, run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>, newSid: (prefix: string) => string) {
+  constructor(scheduler: Scheduler, run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>, newSid: (prefix: string) => string, messaging: MessagingPort | null = null) {
     this.scheduler = scheduler;
     this.run = run;
     this.newSid = newSid;
+    this.messaging = messaging;
+    messaging?.attach(this);
+  }
+
+  /**
+   * How the dispatcher delivers `message.send` rows: to the messaging port, at least once (the
+   * port sends each message SID once), one lane per account (destination `messaging`), in order.
+   */
+  deliverers(): Record<'message.send', OutboxDeliverer> {
+    return {
+      'message.send': {
+        destination: 'messaging',
+        guarantee: 'at-least-once',
+        orderKey: (d: OutboxDelivery) => {
+          try {
+            return (JSON.parse(d.payload) as MessageSendPayload).to;
+          } catch {
+            return null;
+          }
+        },
+        deliver: async (d: OutboxDelivery) => {
+          const p = JSON.parse(d.payload) as MessageSendPayload;
+          await this.messaging?.send({ messageSid: p.messageSid, conversationSid: p.conversationSid, accountSid: p.accountSid, to: p.to, from: p.from, body: p.body, mediaSid: p.mediaSid }, this.scheduler.now());
+        },
+      },
+    };
+  }
+
+  /**
+   * A customer's message from the messaging network: to the account whose address configuration or
+   * open conversation takes it (the first one found), in the runtime's next batch. Resolves true
+   * once durable, false when no account takes it.
+   */
+  async received(message: InboundMessage): Promise<boolean> {
+    for (const accountSid of [...this.shards.keys()].filter(isAccountKey)) {
+      const r = await this.write(accountSid, (c, at) => c.inbound({ from: message.from, to: message.to, body: message.body }, { at, source: 'SYSTEM' }) ?? { taken: false as const });
+      if (!('taken' in r)) return true;
+    }
+    return false;
   }
 
   // ── HostedCore ──
@@ -168,10 +210,13 @@ export class ConversationsHosting implements HostedCore {
 
   advanceTo(key: string, ctx: CoreContext): void {
     const s = this.shards.get(key);
-    if (s === undefined) return;
+    if (s !== undefined) this.catchUp(s, ctx);
+  }
+
+  /** Fires the shard's timers due by the batch's instant (before any write at that instant: the core's rule). */
+  private catchUp(s: Shard, ctx: CoreContext): void {
     const due = s.center.nextDeadline();
-    if (due === null || due > ctx.now) return;
-    this.apply(s, s.center.advanceTo(ctx.now), ctx);
+    if (due !== null && due <= ctx.now) this.apply(s, s.center.advanceTo(ctx.now), ctx);
   }
 
   /** Reservation accepted for a conversation task under a policy: the conversation's timers are set from it (A8 step 1). */
@@ -188,6 +233,7 @@ export class ConversationsHosting implements HostedCore {
       if (policy === undefined || conversationSid === null) continue;
       const s = this.shardOfConversation(conversationSid);
       if (s === undefined || s.center.conversation(conversationSid) === undefined) continue;
+      this.catchUp(s, ctx);
       const timers = { timersInactive: `PT${policy.inactiveSeconds}S`, ...(policy.closedSeconds > 0 ? { timersClosed: `PT${policy.closedSeconds}S` } : {}) };
       try {
         this.apply(s, s.center.updateConversation(conversationSid, timers, { at: ctx.now, source: 'SYSTEM' }), ctx);
@@ -249,6 +295,7 @@ export class ConversationsHosting implements HostedCore {
   write<T extends object>(accountSid: string, op: (center: ConversationsCenter, at: number) => T): Promise<T> {
     return this.run(accountSid, (ctx) => {
       const s = this.shardFor(accountSid);
+      this.catchUp(s, ctx);
       const out = op(s.center, ctx.now);
       const o = out as Partial<ConversationOutcome>;
       this.apply(s, { events: o.events ?? [], effects: o.effects ?? [] }, ctx);
@@ -377,6 +424,10 @@ export class ConversationsHosting implements HostedCore {
       this.outbound.push({ workspaceSid: s.accountSid, kind: 'message.send', payload: JSON.stringify(payload) });
     }
   }
+}
+
+function isAccountKey(key: string): boolean {
+  return key.startsWith('AC');
 }
 
 /** The conversation a task's attributes name (`conversationSid`, as Flex writes it, or `conversation_sid`), or null. */

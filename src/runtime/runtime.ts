@@ -48,6 +48,8 @@ import type { Datastore } from '../callbacks/datastore.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 import { systemScheduler } from './scheduler.ts';
 import { VoiceHosting, type VoiceHostingOptions } from './voice-hosting.ts';
+import { ConversationsHosting } from './conversations-hosting.ts';
+import type { MessagingPort } from '../conversations/messaging-port.ts';
 import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type Host as CallbackHost } from './callbacks-hosting.ts';
 import { mergeWrites, type CoreContext, type HostedCore } from './core.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
@@ -90,6 +92,8 @@ export interface RuntimeOptions {
   callbacks?: CallbackHostingOptions;
   /** The voice core's telephone network and options (voice-hosting.ts). */
   voice?: VoiceHostingOptions;
+  /** The conversations core's messaging network (SMS, WhatsApp); none: messages to messaging participants are not sent. */
+  messaging?: MessagingPort;
   /** Snapshot a workspace after this many logged commands, once quiet (default 5,000). */
   snapshotEvery?: number;
   /**
@@ -163,6 +167,8 @@ export class Runtime {
   readonly callbacks: CallbackHosting;
   /** The voice cores of every workspace: call flows, phone numbers, worker legs (voice-hosting.ts). */
   readonly voice: VoiceHosting;
+  /** The conversations of every account, and the chats' inactivity policies (conversations-hosting.ts). */
+  readonly conversations: ConversationsHosting;
   /** Every core hosted beside the engines, in the order they see events. */
   private readonly cores: readonly HostedCore[];
   readonly scheduler: Scheduler;
@@ -217,7 +223,13 @@ export class Runtime {
       timeOrderedSids(this.scheduler),
       this.callbacks,
     );
-    this.cores = [this.callbacks, this.voice];
+    this.conversations = new ConversationsHosting(
+      this.scheduler,
+      <T>(key: string, op: (ctx: CoreContext) => T) => this.enqueue(key, op) as Promise<T>,
+      timeOrderedSids(this.scheduler),
+      options.messaging ?? null,
+    );
+    this.cores = [this.callbacks, this.voice, this.conversations];
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }
