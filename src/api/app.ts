@@ -19,6 +19,8 @@ import { voiceResourceRoutes } from './routes/voice-resources.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { voiceRoutes } from './routes/voice.ts';
 import type { TwilioVoice } from '../voice/twilio-voice.ts';
+import type { TwilioMessaging } from '../messaging/twilio-messaging.ts';
+import { messagingRoutes } from './routes/messaging.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
 import { taskChannelRoutes } from './routes/task-channels.ts';
 import { taskQueueRoutes } from './routes/task-queues.ts';
@@ -52,6 +54,8 @@ export interface BuildAppOptions {
    * checked). `twilio`: the Twilio voice adapter, when it is the runtime's port.
    */
   voice?: { twilio: TwilioVoice | null; authToken: string | null };
+  /** Twilio Programmable Messaging's webhooks (`/messaging/twilio/*`, routes/messaging.ts): inbound messages to the conversations core. */
+  messaging?: { twilio: TwilioMessaging; authToken: string | null };
 }
 
 /**
@@ -286,6 +290,10 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   if (options.voice !== undefined) {
     voiceRoutes(app, { inbound: options.runtime.voice, twilio: options.voice.twilio, authToken: options.voice.authToken, ...(options.publicBaseUrl === undefined ? {} : { publicUrl: options.publicBaseUrl }), now: api.clock });
+  }
+
+  if (options.messaging !== undefined) {
+    messagingRoutes(app, { twilio: options.messaging.twilio, authToken: options.messaging.authToken, ...(options.publicBaseUrl === undefined ? {} : { publicUrl: options.publicBaseUrl }) });
   }
 
   void app.register(async (v1) => {

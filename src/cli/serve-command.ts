@@ -14,6 +14,9 @@ import { startDemo, type Demo } from './demo.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
+import { SimulatedMessagingNetwork } from '../messaging/simulated-messaging.ts';
+import { conversationWebhookDeliverer } from '../webhooks/conversation-webhooks.ts';
+import { PostClient } from '../webhooks/http-post.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 
@@ -66,6 +69,8 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   const voiceNetwork = callbackConfig.telephony instanceof SimulatedNetwork || callbackConfig.telephony === undefined ? new SimulatedVoiceNetwork({ scheduler: systemScheduler }) : null;
   const twilioVoice = voiceNetwork === null ? await twilioVoiceFromEnv(systemScheduler, opts.publicBaseUrl) : null;
   const voicePort = voiceNetwork ?? twilioVoice?.port ?? null;
+  // Chats over SMS/WhatsApp (docs/conversations.md): the same choice of network.
+  const messaging = twilioVoice?.messaging ?? new SimulatedMessagingNetwork({ scheduler: systemScheduler });
   // Callbacks (docs/api-callbacks.md): telephony and options from the environment.
   let runtime: Runtime;
   try {
@@ -80,6 +85,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
         ...(process.env['SWITCHBOARD_VOICE_CONNECT_LOG'] ? { connectLog: process.env['SWITCHBOARD_VOICE_CONNECT_LOG'] } : {}),
         onError: (error) => (logger === false ? undefined : logger.error({ err: error }, 'voice')),
       },
+      messaging,
     });
   } catch (error) {
     process.stderr.write(`switchboard serve: cannot open the ${opts.databaseUrl === undefined ? 'SQLite' : 'PostgreSQL'} store: ${(error as Error).message}\n`);
@@ -98,16 +104,24 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     publicBaseUrl: opts.publicBaseUrl,
     logger,
     callbacks,
-    ...(twilioVoice === null ? {} : { voice: { twilio: twilioVoice.port, authToken: twilioVoice.authToken } }),
+    ...(twilioVoice === null ? {} : { voice: { twilio: twilioVoice.port, authToken: twilioVoice.authToken }, messaging: { twilio: twilioVoice.messaging, authToken: twilioVoice.authToken } }),
   });
   const address = await app.listen({ host: opts.host, port: opts.port });
   // Twilio calls us back at the public base URL; without one, at the address we listen on.
-  if (twilioVoice !== null && opts.publicBaseUrl === undefined) twilioVoice.port.publicUrl = address;
+  if (twilioVoice !== null && opts.publicBaseUrl === undefined) {
+    twilioVoice.port.publicUrl = address;
+    twilioVoice.messaging.publicUrl = address;
+  }
   // Event and assignment callbacks, and the callback core's dials and hang-ups (to the telephony
   // port), from the outbox (also rows left by a previous run).
   const webhooks = new WebhookDispatcher(runtime, {
     scheduler: runtime.scheduler,
-    deliverers: { ...runtime.callbacks.deliverers(), ...runtime.voice.deliverers() },
+    deliverers: {
+      ...runtime.callbacks.deliverers(),
+      ...runtime.voice.deliverers(),
+      ...runtime.conversations.deliverers(),
+      'conversation.webhook': conversationWebhookDeliverer(runtime, new PostClient(runtime.scheduler)),
+    },
     onDeliveryFailure: (failure) => app.log.error({ failure: { ...failure, error: String(failure.error) } }, 'outbox delivery failed'),
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
     onInstruction: (instruction) => app.log.info({ instruction }, 'assignment instruction'),

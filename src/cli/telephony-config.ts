@@ -18,6 +18,7 @@ import { DIAL_OUTCOMES, type DialOutcome } from '../callbacks/center.ts';
 import { SimulatedNetwork, type SimulatedNetworkOptions } from '../voice/simulated-network.ts';
 import { TwilioCalls } from '../voice/twilio-calls.ts';
 import { TwilioVoice } from '../voice/twilio-voice.ts';
+import { TwilioMessaging } from '../messaging/twilio-messaging.ts';
 import type { Scheduler } from '../util/scheduler.ts';
 
 /** The hosting options the environment decides (everything but where errors are reported). */
@@ -91,18 +92,23 @@ export async function serviceConfigFromEnv(source: NodeJS.ProcessEnv = process.e
 }
 
 /**
- * The Twilio voice adapter (src/voice/twilio-voice.ts) when `SWITCHBOARD_TELEPHONY=twilio`, from the
+ * The Twilio voice and messaging adapters (src/voice/twilio-voice.ts, src/messaging/twilio-messaging.ts)
+ * when `SWITCHBOARD_TELEPHONY=twilio`, from the
  * same variables as the callbacks' (`TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, optional
  * `SWITCHBOARD_TWILIO_API_BASE_URL`), with its auth token for the webhooks' signatures; null
  * otherwise. `publicUrl`: our base URL as Twilio reaches it (the server sets it after listening
  * when none is given). Throws an Error naming a missing variable.
  */
-export async function twilioVoiceFromEnv(scheduler: Scheduler, publicUrl: string | undefined, source: NodeJS.ProcessEnv = process.env): Promise<{ port: TwilioVoice; authToken: string } | null> {
+export async function twilioVoiceFromEnv(scheduler: Scheduler, publicUrl: string | undefined, source: NodeJS.ProcessEnv = process.env): Promise<{ port: TwilioVoice; messaging: TwilioMessaging; authToken: string } | null> {
   if ((env('SWITCHBOARD_TELEPHONY', source) ?? 'simulated') !== 'twilio') return null;
   const twilio = (await import('twilio')).default;
   const authToken = required('TWILIO_AUTH_TOKEN', source);
   const client = twilio(required('TWILIO_ACCOUNT_SID', source), authToken);
   const base = env('SWITCHBOARD_TWILIO_API_BASE_URL', source);
   if (base !== undefined) client.api.baseUrl = base;
-  return { port: new TwilioVoice({ client, publicUrl: publicUrl ?? 'http://127.0.0.1', now: () => scheduler.now() }), authToken };
+  return {
+    port: new TwilioVoice({ client, publicUrl: publicUrl ?? 'http://127.0.0.1', now: () => scheduler.now() }),
+    messaging: new TwilioMessaging({ client, publicUrl: publicUrl ?? null, now: () => scheduler.now() }),
+    authToken,
+  };
 }
