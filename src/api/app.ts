@@ -17,6 +17,7 @@ import { eventRoutes } from './routes/events.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { voiceResourceRoutes } from './routes/voice-resources.ts';
 import { conversationRoutes } from './routes/conversations.ts';
+import { interactionRoutes } from './routes/interactions.ts';
 import { voiceRoutes } from './routes/voice.ts';
 import type { TwilioVoice } from '../voice/twilio-voice.ts';
 import type { TwilioMessaging } from '../messaging/twilio-messaging.ts';
@@ -204,6 +205,7 @@ const REGISTRARS: RouteRegistrar[] = [
   statisticsRoutes,
   voiceResourceRoutes,
   conversationRoutes,
+  interactionRoutes,
 ];
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {

@@ -76,6 +76,14 @@ export function putAddress(s: CenterState, sid: string | null, input: AddressInp
   if (a.enabled && a.type === 'studio' && a.studioFlowSid === null) throw v.badField('AutoCreation.StudioFlowSid', 'required for auto-creation of type studio');
   const friendlyName = input.friendlyName === undefined ? (before?.friendlyName ?? null) : v.optionalText(input.friendlyName, 'FriendlyName', 256);
   const addressCountry = input.addressCountry === undefined ? (before?.addressCountry ?? null) : v.optionalText(input.addressCountry, 'AddressCountry');
+  let routing = before?.routing ?? null;
+  if (input.routing !== undefined) {
+    routing = input.routing === null ? null : {
+      workspaceSid: v.sidOf(input.routing.workspaceSid, 'WS', 'AutoCreation.RoutingWorkspaceSid'),
+      workflowSid: v.sidOf(input.routing.workflowSid, 'WW', 'AutoCreation.RoutingWorkflowSid'),
+      taskChannel: v.nonEmpty(input.routing.taskChannel, 'AutoCreation.RoutingTaskChannel'),
+    };
+  }
   const record: AddressConfiguration = deepFreeze({
     sid: before?.sid ?? sidFor(s, 'IG'),
     accountSid: s.accountSid,
@@ -84,6 +92,7 @@ export function putAddress(s: CenterState, sid: string | null, input: AddressInp
     friendlyName,
     autoCreation: a,
     addressCountry,
+    ...(routing === null ? {} : { routing }),
     dateCreated: before?.dateCreated ?? w.at,
     dateUpdated: w.at,
   });

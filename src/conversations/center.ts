@@ -24,6 +24,7 @@ import { addMessage, addWebhook, removeMessage, removeWebhook, updateMessage, up
 import type {
   AccountConfiguration,
   AddressConfiguration,
+  AddressRouting,
   Attributes,
   Conversation,
   ConversationOutcome,
@@ -33,6 +34,7 @@ import type {
   ScopedWebhook,
 } from './model.ts';
 import { addParticipant, removeParticipant, updateParticipant } from './participants.ts';
+import { pairKey } from './records.ts';
 import { restoreState, snapshotOf, takeChanges } from './snapshot.ts';
 import { createState, fireDue, participantOf, roomOf, roomOrThrow, type CenterState } from './state.ts';
 
@@ -106,6 +108,7 @@ export interface AddressInput {
   friendlyName?: string | null; // FriendlyName
   autoCreation?: Partial<AddressConfiguration['autoCreation']>; // AutoCreation.*
   addressCountry?: string | null; // AddressCountry
+  routing?: AddressRouting | null; // AutoCreation.Routing* (our extension; null removes)
 }
 
 /** Who made a write: `API` (REST, webhooks fire only when `webhookEnabled`, the `X-Twilio-Webhook-Enabled` header), `SDK`, `SYSTEM`. */
@@ -376,6 +379,11 @@ export class ConversationsCenter {
    */
   inbound(input: { from: string; to: string; body: string | null; mediaSid?: string | null }, ctx: WriteContext): ({ conversation: Conversation; message: Message } & ConversationOutcome) | null {
     return inbound(this.s, input, ctx);
+  }
+
+  /** The open conversation whose messaging participant binds `address` to `proxyAddress`, or undefined. */
+  boundConversation(address: string, proxyAddress: string): string | undefined {
+    return this.s.bindings.get(pairKey(address, proxyAddress))?.conversationSid;
   }
 
   // ───────────────────────────── timers ─────────────────────────────

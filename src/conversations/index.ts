@@ -20,6 +20,7 @@ export {
   ConversationError,
   type AccountConfiguration,
   type AddressConfiguration,
+  type AddressRouting,
   type Attributes,
   type Conversation,
   type ConversationEffect,

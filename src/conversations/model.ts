@@ -139,8 +139,24 @@ export interface AddressConfiguration {
     studioRetryCount: number | null;
   };
   addressCountry: string | null;
+  /**
+   * Our extension (`AutoCreation.Routing*`): a conversation this address auto-creates becomes a
+   * TaskRouter task in this workflow (the host creates it; the core only keeps the setting). Absent
+   * or null: no task.
+   */
+  routing?: AddressRouting | null;
   dateCreated: number;
   dateUpdated: number;
+}
+
+/** Where an address's auto-created conversations are routed (see {@link AddressConfiguration.routing}). */
+export interface AddressRouting {
+  /** `WS…` */
+  workspaceSid: string;
+  /** `WW…` */
+  workflowSid: string;
+  /** Task channel unique name or `TC…` SID. */
+  taskChannel: string;
 }
 
 /**

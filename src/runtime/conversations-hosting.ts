@@ -18,12 +18,13 @@
  * Times are epoch milliseconds unless a name says seconds.
  */
 import { ConversationError, ConversationsCenter, type CenterChanges, type CenterSnapshot, type Conversation, type ConversationEffect, type ConversationEvent, type ConversationOutcome } from '../conversations/index.ts';
-import type { EngineEvent } from '../engine/index.ts';
+import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
 import type { Scheduler } from '../util/scheduler.ts';
 import type { InboundMessage, MessagingInbound, MessagingPort } from '../conversations/messaging-port.ts';
 import type { CoreContext, HostedCore } from './core.ts';
 import type { OutboxDeliverer, OutboxDelivery } from './outbox.ts';
+import { a7Attributes, type Interaction, type InteractionChannel, type InteractionInvite, type InteractionParticipant, type InteractionRouting } from './interactions.ts';
 
 /** The core name of the conversation rows in the store. */
 export const CONVERSATIONS_CORE = 'conversations';
@@ -83,6 +84,26 @@ interface Shard {
   watches: Map<string, Watch>;
   /** Row keys of watches changed since the last write. */
   dirtyWatches: Set<string>;
+  /** Flex Interactions (`KD…`) of the account's conversations (interactions.ts). */
+  interactions: Map<string, Interaction>;
+  dirtyInteractions: Set<string>;
+}
+
+/** What `POST /v1/Interactions` asks for, parsed (the route checks the JSON's shape). */
+export interface InteractionInput {
+  channel: {
+    type: string;
+    initiatedBy: string;
+    /** `properties.media_channel_sid`: an existing conversation. */
+    conversationSid: string | null;
+    /** `participants`: the messaging participant of a new conversation. */
+    participant: { address: string; proxyAddress: string; name: string | null } | null;
+    sent: Record<string, unknown>;
+  };
+  routing: InteractionRouting;
+  routingSent: unknown;
+  interactionContextSid: string | null;
+  webhookTtid: string | null;
 }
 
 /** The service SID of an account's default conversation service: derived from the account, stable across restarts. */
@@ -161,8 +182,16 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
    */
   async received(message: InboundMessage): Promise<boolean> {
     for (const accountSid of [...this.shards.keys()].filter(isAccountKey)) {
-      const r = await this.write(accountSid, (c, at) => c.inbound({ from: message.from, to: message.to, body: message.body }, { at, source: 'SYSTEM' }) ?? { taken: false as const });
-      if (!('taken' in r)) return true;
+      const taken = await this.run(accountSid, (ctx) => {
+        const s = this.shardFor(accountSid);
+        this.catchUp(s, ctx);
+        const out = s.center.inbound({ from: message.from, to: message.to, body: message.body }, { at: ctx.now, source: 'SYSTEM' });
+        if (out === null) return false;
+        this.apply(s, out, ctx);
+        if (out.events.some((e) => e.eventType === 'onConversationAdded')) this.autoRoute(s, out.conversation.sid, message, ctx);
+        return true;
+      });
+      if (taken) return true;
     }
     return false;
   }
@@ -260,6 +289,11 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
           coreRows.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: `watch:${sid}`, body: w === undefined ? null : JSON.stringify(w), updatedAt: now });
         }
         s.dirtyWatches.clear();
+        for (const sid of s.dirtyInteractions) {
+          const i = s.interactions.get(sid);
+          coreRows.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: `interaction:${sid}`, body: i === undefined ? null : JSON.stringify(i), updatedAt: now });
+        }
+        s.dirtyInteractions.clear();
       }
     }
     for (const ws of this.dirtyPolicies) {
@@ -332,12 +366,211 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     });
   }
 
+  // ── Flex Interactions (interactions.ts; A7) ──
+
+  /** An interaction of the account, or undefined. */
+  interaction(accountSid: string, sid: string): Interaction | undefined {
+    return this.shards.get(accountSid)?.interactions.get(sid);
+  }
+
+  /**
+   * `POST /v1/Interactions`: binds an existing conversation (or creates one with the messaging
+   * participant), and creates the first invite's task in the routing's workflow with the A7
+   * attributes — all in one batch. Rejects with a ConversationError naming the field
+   * (`Channel.properties.media_channel_sid`, `Routing.properties.workflow_sid` …); nothing changed then.
+   */
+  createInteraction(accountSid: string, input: InteractionInput): Promise<Interaction> {
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      this.catchUp(s, ctx);
+      checkRouting(ctx.engine(input.routing.workspaceSid), input.routing);
+      const sys = { at: ctx.now, source: 'API' as const, webhookEnabled: true };
+      const c = input.channel;
+      let conversationSid: string;
+      let customerAddress: string | null;
+      let customerName: string | null = null;
+      if (c.conversationSid !== null) {
+        const conv = s.center.conversation(c.conversationSid);
+        if (conv === undefined) throw new ConversationError(400, 20001, `Conversation ${c.conversationSid} was not found`, 'Channel.properties.media_channel_sid');
+        if (conv.state === 'closed') throw new ConversationError(400, 20001, `Conversation ${conv.sid} is closed`, 'Channel.properties.media_channel_sid');
+        conversationSid = conv.sid;
+        const customer = s.center.participants(conv.sid).find((p) => p.messagingBinding?.address != null) ?? s.center.participants(conv.sid).find((p) => p.identity !== null);
+        customerAddress = customer?.messagingBinding?.address ?? customer?.identity ?? null;
+      } else if (c.participant !== null) {
+        const p = c.participant;
+        if (s.center.boundConversation(p.address, p.proxyAddress) !== undefined) {
+          throw new ConversationError(409, 50416, `A conversation with ${p.address} on ${p.proxyAddress} is already open`, 'Channel.participants');
+        }
+        const created = s.center.createConversation({}, sys);
+        this.apply(s, created, ctx);
+        conversationSid = created.conversation.sid;
+        this.apply(s, s.center.addParticipant(conversationSid, { address: p.address, proxyAddress: p.proxyAddress }, sys), ctx);
+        customerAddress = p.address;
+        customerName = p.name;
+      } else {
+        throw new ConversationError(400, 20001, 'Channel needs properties.media_channel_sid or participants', 'Channel.properties.media_channel_sid');
+      }
+      const channel: InteractionChannel = {
+        sid: this.newSid('UO'),
+        type: c.type,
+        status: 'active',
+        errorCode: null,
+        errorMessage: null,
+        conversationSid,
+        initiatedBy: c.initiatedBy,
+        direction: c.initiatedBy === 'agent' ? 'outbound' : 'inbound',
+        customerAddress,
+        customerName: customerName ?? customerAddress,
+        sent: c.sent,
+        invites: [],
+        participants: [],
+      };
+      const interaction: Interaction = { sid: this.newSid('KD'), accountSid, channel, routing: input.routingSent, interactionContextSid: input.interactionContextSid, webhookTtid: input.webhookTtid, builtIn: false, dateCreated: ctx.now, dateUpdated: ctx.now };
+      this.invite(s, interaction, input.routing, input.routingSent, ctx);
+      return s.interactions.get(interaction.sid) ?? interaction;
+    });
+  }
+
+  /** `POST …/Channels/{UO}/Invites`: another task for the channel (the interaction's workspace unless the routing names one). */
+  inviteToChannel(accountSid: string, interactionSid: string, channelSid: string, routing: InteractionRouting, routingSent: unknown): Promise<InteractionInvite> {
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      const i = channelOrThrow(s, interactionSid, channelSid);
+      if (i.channel.status === 'closed' || i.channel.status === 'failed') throw new ConversationError(400, 20001, `Channel ${channelSid} is ${i.channel.status}`, 'Routing');
+      checkRouting(ctx.engine(routing.workspaceSid), routing);
+      return this.invite(s, i, routing, routingSent, ctx);
+    });
+  }
+
+  /**
+   * `POST …/Channels/{UO}` `Status=closed` (tasks → wrapping, or completed with Routing status
+   * `closed`; the conversation is closed) or `Status=inactive` with Routing status `closed` (tasks
+   * completed; the conversation stays). A task not yet assigned is canceled.
+   */
+  updateChannel(accountSid: string, interactionSid: string, channelSid: string, status: 'closed' | 'inactive', taskStatus: 'closed' | 'wrapup' | null): Promise<Interaction> {
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      this.catchUp(s, ctx);
+      const i = channelOrThrow(s, interactionSid, channelSid);
+      if (status === 'inactive' && taskStatus !== 'closed') throw new ConversationError(400, 20001, 'Routing status closed is required when the channel becomes inactive', 'Routing');
+      const target = taskStatus === 'closed' ? 'completed' : 'wrapping';
+      for (const inv of i.channel.invites) {
+        const task = ctx.engine(inv.workspaceSid)?.tasks.get(inv.taskSid);
+        if (task === undefined) continue;
+        const reason = `interaction channel ${status}`;
+        if (task.assignmentStatus === 'pending' || task.assignmentStatus === 'reserved') ctx.execute(inv.workspaceSid, { type: 'updateTask', taskSid: task.sid, assignmentStatus: 'canceled', reason });
+        else if (task.assignmentStatus === 'assigned' || (task.assignmentStatus === 'wrapping' && target === 'completed')) ctx.execute(inv.workspaceSid, { type: 'updateTask', taskSid: task.sid, assignmentStatus: target, reason });
+      }
+      if (status === 'closed') {
+        try {
+          this.apply(s, s.center.updateConversation(i.channel.conversationSid, { state: 'closed' }, { at: ctx.now, source: 'API', webhookEnabled: true }), ctx);
+        } catch (error) {
+          if (!(error instanceof ConversationError)) throw error; // closed or removed already
+        }
+      }
+      const next: Interaction = { ...i, channel: { ...i.channel, status }, dateUpdated: ctx.now };
+      this.putInteraction(s, next);
+      return next;
+    });
+  }
+
+  /** `POST …/Channels/{UO}/Participants` (minimal: kept as sent). */
+  addChannelParticipant(accountSid: string, interactionSid: string, channelSid: string, input: Pick<InteractionParticipant, 'type' | 'mediaProperties' | 'routingProperties'>): Promise<InteractionParticipant> {
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      const i = channelOrThrow(s, interactionSid, channelSid);
+      const p: InteractionParticipant = { sid: this.newSid('UT'), ...input, status: 'active', dateCreated: ctx.now };
+      this.putInteraction(s, { ...i, channel: { ...i.channel, participants: [...i.channel.participants, p] }, dateUpdated: ctx.now });
+      return p;
+    });
+  }
+
+  /** `POST …/Participants/{UT}` `Status=closed|wrapup`: the participant's task (`routing_properties.task_sid`) is completed or wrapped. */
+  updateChannelParticipant(accountSid: string, interactionSid: string, channelSid: string, participantSid: string, status: 'closed' | 'wrapup'): Promise<InteractionParticipant> {
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      const i = channelOrThrow(s, interactionSid, channelSid);
+      const p = i.channel.participants.find((x) => x.sid === participantSid);
+      if (p === undefined) throw new ConversationError(404, 20404, `Participant ${participantSid} was not found`);
+      const rp = p.routingProperties as Record<string, unknown> | null;
+      const taskSid = typeof rp?.['task_sid'] === 'string' ? rp['task_sid'] : null;
+      const inv = i.channel.invites.find((x) => x.taskSid === taskSid);
+      const task = inv === undefined ? undefined : ctx.engine(inv.workspaceSid)?.tasks.get(inv.taskSid);
+      if (inv !== undefined && task !== undefined) {
+        const target = status === 'closed' ? 'completed' : 'wrapping';
+        if (task.assignmentStatus === 'assigned' || (task.assignmentStatus === 'wrapping' && target === 'completed')) ctx.execute(inv.workspaceSid, { type: 'updateTask', taskSid: task.sid, assignmentStatus: target, reason: `participant ${status}` });
+      }
+      const next: InteractionParticipant = { ...p, status };
+      this.putInteraction(s, { ...i, channel: { ...i.channel, participants: i.channel.participants.map((x) => (x.sid === p.sid ? next : x)) }, dateUpdated: ctx.now });
+      return next;
+    });
+  }
+
+  /** A new invite of the channel: its task created with the A7 attributes (the routing was checked). */
+  private invite(s: Shard, i: Interaction, routing: InteractionRouting, routingSent: unknown, ctx: CoreContext): InteractionInvite {
+    const inviteSid = this.newSid('KG');
+    const attributes = a7Attributes(i, inviteSid, routing.attributes);
+    const command = {
+      type: 'createTask' as const,
+      workflowSid: routing.workflowSid,
+      taskChannel: routing.taskChannel,
+      attributes: JSON.stringify(attributes),
+      ...(routing.priority === undefined ? {} : { priority: routing.priority }),
+      ...(routing.timeoutS === undefined ? {} : { timeoutS: routing.timeoutS }),
+    };
+    const outcome = ctx.execute(routing.workspaceSid, command);
+    if (outcome.rejection !== null || outcome.sid === null) {
+      const field = ({ WorkflowSid: 'workflow_sid', TaskChannel: 'task_channel_unique_name', Priority: 'priority', Timeout: 'timeout', Attributes: 'attributes' } as Record<string, string>)[outcome.rejection?.field ?? ''] ?? 'workflow_sid';
+      throw new ConversationError(400, 20001, outcome.rejection?.message ?? 'The task was not created', `Routing.properties.${field}`);
+    }
+    const invite: InteractionInvite = { sid: inviteSid, workspaceSid: routing.workspaceSid, taskSid: outcome.sid, routing: routingSent, dateCreated: ctx.now };
+    this.putInteraction(s, { ...i, channel: { ...i.channel, invites: [...(s.interactions.get(i.sid)?.channel.invites ?? i.channel.invites), invite] }, dateUpdated: ctx.now });
+    return invite;
+  }
+
+  /** The built-in route: a conversation auto-created on an address with routing becomes a task (a failed channel when the routing is broken). */
+  private autoRoute(s: Shard, conversationSid: string, message: InboundMessage, ctx: CoreContext): void {
+    const config = s.center.address(message.to);
+    const r = config?.routing;
+    if (config === undefined || r === undefined || r === null) return;
+    const channel: InteractionChannel = {
+      sid: this.newSid('UO'),
+      type: config.type,
+      status: 'active',
+      errorCode: null,
+      errorMessage: null,
+      conversationSid,
+      initiatedBy: 'customer',
+      direction: 'inbound',
+      customerAddress: message.from,
+      customerName: message.from,
+      sent: { type: config.type, initiated_by: 'customer', properties: { media_channel_sid: conversationSid } },
+      invites: [],
+      participants: [],
+    };
+    const interaction: Interaction = { sid: this.newSid('KD'), accountSid: s.accountSid, channel, routing: null, interactionContextSid: null, webhookTtid: null, builtIn: true, dateCreated: ctx.now, dateUpdated: ctx.now };
+    const routing: InteractionRouting = { workspaceSid: r.workspaceSid, workflowSid: r.workflowSid, taskChannel: r.taskChannel, attributes: {} };
+    try {
+      checkRouting(ctx.engine(r.workspaceSid), routing);
+      this.invite(s, interaction, routing, null, ctx);
+    } catch (error) {
+      if (!(error instanceof ConversationError)) throw error;
+      this.putInteraction(s, { ...interaction, channel: { ...channel, status: 'failed', errorCode: 20001, errorMessage: error.message } });
+    }
+  }
+
+  private putInteraction(s: Shard, i: Interaction): void {
+    s.interactions.set(i.sid, i);
+    s.dirtyInteractions.add(i.sid);
+    this.touched.add(s.accountSid);
+  }
+
   // ── internals ──
 
   private shardFor(accountSid: string): Shard {
     let s = this.shards.get(accountSid);
     if (s === undefined) {
-      s = { accountSid, center: new ConversationsCenter({ accountSid, chatServiceSid: defaultServiceSid(accountSid), newSid: this.newSid, now: this.scheduler.now() }), watches: new Map(), dirtyWatches: new Set() };
+      s = { accountSid, center: new ConversationsCenter({ accountSid, chatServiceSid: defaultServiceSid(accountSid), newSid: this.newSid, now: this.scheduler.now() }), watches: new Map(), dirtyWatches: new Set(), interactions: new Map(), dirtyInteractions: new Set() };
       this.shards.set(accountSid, s);
     }
     return s;
@@ -356,11 +589,13 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     }
     const snap: CenterSnapshot = { version: 1, now: this.scheduler.now(), configuration: null as unknown as CenterSnapshot['configuration'], conversations: [], participants: [], messages: [], webhooks: [], addresses: [] };
     const watches = new Map<string, Watch>();
+    const interactions = new Map<string, Interaction>();
     for (const r of rows) {
       const body = JSON.parse(r.body) as unknown;
       const prefix = r.key.slice(0, 2);
       if (r.key === 'config') snap.configuration = body as CenterSnapshot['configuration'];
       else if (r.key.startsWith('watch:')) watches.set(r.key.slice(6), body as Watch);
+      else if (r.key.startsWith('interaction:')) interactions.set(r.key.slice(12), body as Interaction);
       else if (prefix === 'CH') snap.conversations.push(body as Conversation);
       else if (prefix === 'MB') snap.participants.push(body as CenterSnapshot['participants'][number]);
       else if (prefix === 'IM') snap.messages.push(body as CenterSnapshot['messages'][number]);
@@ -369,7 +604,7 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     }
     if (snap.configuration === null) snap.configuration = new ConversationsCenter({ accountSid: key, chatServiceSid: defaultServiceSid(key), newSid: this.newSid, now: 0 }).configuration();
     const center = ConversationsCenter.restore(snap, { accountSid: key, chatServiceSid: defaultServiceSid(key), newSid: this.newSid });
-    this.shards.set(key, { accountSid: key, center, watches, dirtyWatches: new Set() });
+    this.shards.set(key, { accountSid: key, center, watches, dirtyWatches: new Set(), interactions, dirtyInteractions: new Set() });
   }
 
   /** Records the center's events, queues its effects, and lets the inactivity policy react (A8 steps 2–4). */
@@ -424,6 +659,19 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
       this.outbound.push({ workspaceSid: s.accountSid, kind: 'message.send', payload: JSON.stringify(payload) });
     }
   }
+}
+
+/** The routing's workspace, workflow and task channel exist (checked before anything changes). */
+function checkRouting(engine: WorkspaceEngine | undefined, r: InteractionRouting): void {
+  if (engine === undefined) throw new ConversationError(400, 20001, `Workspace ${r.workspaceSid} was not found`, 'Routing.properties.workspace_sid');
+  if (!engine.workflows.has(r.workflowSid)) throw new ConversationError(400, 20001, `Workflow ${r.workflowSid} was not found in workspace ${r.workspaceSid}`, 'Routing.properties.workflow_sid');
+  if (engine.findChannel(r.taskChannel) === undefined) throw new ConversationError(400, 20001, `TaskChannel ${r.taskChannel} was not found in workspace ${r.workspaceSid}`, 'Routing.properties.task_channel_unique_name');
+}
+
+function channelOrThrow(s: Shard, interactionSid: string, channelSid: string): Interaction {
+  const i = s.interactions.get(interactionSid);
+  if (i === undefined || i.channel.sid !== channelSid) throw new ConversationError(404, 20404, `Channel ${channelSid} of interaction ${interactionSid} was not found`);
+  return i;
 }
 
 function isAccountKey(key: string): boolean {

@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConversationInput, MessageInput, ParticipantInput, WebhookInput } from '../../conversations/center.ts';
-import { ConversationError, type AccountConfiguration, type AddressConfiguration, type Conversation, type Message, type Participant, type ScopedWebhook } from '../../conversations/model.ts';
+import { ConversationError, type AccountConfiguration, type AddressConfiguration, type AddressRouting, type Conversation, type Message, type Participant, type ScopedWebhook } from '../../conversations/model.ts';
 import type { ConversationsCenter } from '../../conversations/center.ts';
 import { formatDuration, parseTimer } from '../../conversations/durations.ts';
 import type { InactivityPolicy } from '../../runtime/conversations-hosting.ts';
@@ -154,6 +154,8 @@ export function addressJson(origin: string, a: AddressConfiguration): Record<str
       webhook_filters: auto.webhookFilters,
       studio_flow_sid: auto.studioFlowSid,
       studio_retry_count: auto.studioRetryCount,
+      // Our extension: the built-in route (an auto-created conversation becomes a task).
+      ...(a.routing === undefined || a.routing === null ? {} : { routing_workspace_sid: a.routing.workspaceSid, routing_workflow_sid: a.routing.workflowSid, routing_task_channel: a.routing.taskChannel }),
     },
     date_created: isoDate(a.dateCreated),
     date_updated: isoDate(a.dateUpdated),
@@ -279,6 +281,30 @@ function addressInput(body: Params): Parameters<ConversationsCenter['putAddress'
   if (retries !== undefined) auto['studioRetryCount'] = retries;
   if (Object.keys(auto).length > 0) input['autoCreation'] = auto;
   return input as Parameters<ConversationsCenter['putAddress']>[1];
+}
+
+/**
+ * `AutoCreation.RoutingWorkflowSid` (+ `RoutingWorkspaceSid`, default: the account's workspace
+ * holding the workflow; `RoutingTaskChannel`, default `sms` for an SMS address, else `chat`): our
+ * extension, the built-in route. Undefined when absent; null (an empty workflow SID) removes it.
+ */
+function addressRouting(api: Api, req: FastifyRequest, body: Params, type: string | undefined, before: AddressConfiguration | undefined): AddressRouting | null | undefined {
+  const names = ['AutoCreation.RoutingWorkflowSid', 'AutoCreation.RoutingWorkspaceSid', 'AutoCreation.RoutingTaskChannel'];
+  if (!names.some((n) => body.has(n))) return undefined;
+  const wwParam = body.string('AutoCreation.RoutingWorkflowSid');
+  if (wwParam === '') return null;
+  const old = before?.routing ?? undefined;
+  const workflowSid = wwParam ?? old?.workflowSid;
+  if (workflowSid === undefined) throw new ApiError(400, 20001, 'AutoCreation.RoutingWorkflowSid is required for a routed address', 'AutoCreation.RoutingWorkflowSid');
+  const account = accountOf(req);
+  const wsParam = body.string('AutoCreation.RoutingWorkspaceSid') ?? (wwParam === undefined ? old?.workspaceSid : undefined);
+  const engine = wsParam !== undefined ? api.runtime.workspace(account, wsParam) : api.runtime.workspaces(account).find((e) => e.workflows.has(workflowSid));
+  if (engine === undefined) throw new ApiError(400, 20001, `No workspace ${wsParam ?? 'of this account'} holds workflow ${workflowSid}`, 'AutoCreation.RoutingWorkspaceSid');
+  if (!engine.workflows.has(workflowSid)) throw new ApiError(400, 20001, `Workflow ${workflowSid} was not found in workspace ${engine.workspace.sid}`, 'AutoCreation.RoutingWorkflowSid');
+  const addressType = type ?? before?.type;
+  const taskChannel = body.string('AutoCreation.RoutingTaskChannel') ?? old?.taskChannel ?? (addressType === 'sms' ? 'sms' : 'chat');
+  if (engine.findChannel(taskChannel) === undefined) throw new ApiError(400, 20001, `TaskChannel ${taskChannel} was not found in workspace ${engine.workspace.sid}`, 'AutoCreation.RoutingTaskChannel');
+  return { workspaceSid: engine.workspace.sid, workflowSid, taskChannel };
 }
 
 /** `X-Twilio-Webhook-Enabled: true`: the write fires its post-event webhooks (A1). */
@@ -434,14 +460,21 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
     return page(pageRequest(api, req, 'address_configurations'), items, (a) => a.sid, (a) => addressJson(origin, a));
   });
   app.post(A, async (req, reply) => {
-    const input = addressInput(bodyOf(req));
+    const body = bodyOf(req);
+    const input = addressInput(body);
+    const routing = addressRouting(api, req, body, input.type, undefined);
+    if (routing !== undefined) input.routing = routing;
     const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.putAddress(null, input, ctxOf(req, at))));
     return created(reply, addressJson(originOf(api, req), r.address));
   });
   app.get(`${A}/:Sid`, async (req) => addressJson(originOf(api, req), found(req, centerOf(req).address(param(req, 'Sid')))));
   app.post(`${A}/:Sid`, async (req) => {
-    const input = addressInput(bodyOf(req));
-    const sid = found(req, centerOf(req).address(param(req, 'Sid'))).sid;
+    const body = bodyOf(req);
+    const input = addressInput(body);
+    const before = found(req, centerOf(req).address(param(req, 'Sid')));
+    const sid = before.sid;
+    const routing = addressRouting(api, req, body, input.type, before);
+    if (routing !== undefined) input.routing = routing;
     const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.putAddress(sid, input, ctxOf(req, at))));
     return addressJson(originOf(api, req), r.address);
   });
