@@ -8,15 +8,14 @@
  * firing every timer due on the way (reservation timeouts, TTLs, snapshots …); no test sleeps.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import twilio from 'twilio';
 import type { FastifyInstance } from 'fastify';
 import { testStoreOptions } from '../support/store.ts';
+import { openApiValidator } from '../support/openapi.ts';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime, type NewCredentials } from '../../src/runtime/runtime.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
@@ -91,64 +90,15 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-// ── OpenAPI schema validation ──
+// ── OpenAPI schema validation (test/support/openapi.ts) ──
 
-const spec = JSON.parse(readFileSync(new URL('../../../shared/specs/twilio_taskrouter_v1.json', import.meta.url), 'utf8')) as {
-  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
-};
-const ajv = new Ajv({ strict: false, allErrors: true });
-(addFormatsModule as unknown as (a: Ajv) => void)(ajv);
-ajv.addFormat('uri-map', true);
-ajv.addSchema({ $id: 'spec', components: fromOpenApi(spec.components) as object });
-const validators = new Map<string, ValidateFunction>();
+const taskrouter = openApiValidator('twilio_taskrouter_v1.json', 'taskrouter.v1.');
 
-/**
- * OpenAPI 3.0 → JSON Schema: `nullable: true` becomes a `null` member of `type` (and of `enum`);
- * on a schema without `type` (any value) it is simply dropped.
- */
-function fromOpenApi(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(fromOpenApi);
-  if (node === null || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = fromOpenApi(v);
-  if (out['nullable'] === true) {
-    delete out['nullable'];
-    if (typeof out['type'] === 'string') out['type'] = [out['type'], 'null'];
-    if (Array.isArray(out['enum'])) out['enum'] = [...(out['enum'] as unknown[]), null];
-  }
-  return out;
-}
-
-/** Asserts that `body` matches the named response schema and has exactly its fields. */
-export function assertSchema(name: string, body: unknown): void {
-  const schema = spec.components.schemas[`taskrouter.v1.${name}`];
-  assert.ok(schema !== undefined, `no schema ${name}`);
-  let validate = validators.get(name);
-  if (validate === undefined) {
-    validate = ajv.compile({ $ref: `spec#/components/schemas/taskrouter.v1.${name}` });
-    validators.set(name, validate);
-  }
-  assert.ok(validate(body), `${name}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body, null, 1)}`);
-  assert.deepEqual(Object.keys(body as object).sort(), Object.keys(schema.properties ?? {}).sort(), `${name}: fields differ from the schema`);
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-    if (/^date_|_date$|^virtual_start_time$|^(start|end)_time$/.test(k) && v !== null) assert.match(String(v), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, `${name}.${k}`);
-  }
-}
+/** Asserts that `body` matches the named TaskRouter response schema and has exactly its fields. */
+export const assertSchema: (name: string, body: unknown) => void = taskrouter.assertSchema;
 
 /** Asserts a list body: its key, `meta` shape with absolute URLs on `base`, and every item's schema. */
-export function assertListBody(name: string, key: string, body: unknown, base: string): Record<string, unknown>[] {
-  const b = body as { meta: Record<string, unknown> } & Record<string, unknown>;
-  assert.deepEqual(Object.keys(b).sort(), [key, 'meta'].sort());
-  const meta = b.meta;
-  assert.deepEqual(Object.keys(meta).sort(), ['first_page_url', 'key', 'next_page_url', 'page', 'page_size', 'previous_page_url', 'url']);
-  assert.equal(meta['key'], key);
-  for (const k of ['first_page_url', 'url']) assert.ok(String(meta[k]).startsWith(base + '/v1/'), `${k} ${String(meta[k])}`);
-  for (const k of ['next_page_url', 'previous_page_url']) assert.ok(meta[k] === null || String(meta[k]).startsWith(base + '/v1/'));
-  const items = b[key] as Record<string, unknown>[];
-  assert.ok(Array.isArray(items));
-  for (const item of items) assertSchema(name, item);
-  return items;
-}
+export const assertListBody: (name: string, key: string, body: unknown, base: string) => Record<string, unknown>[] = taskrouter.assertListBody;
 
 /** Runs `fn` and asserts that it fails with a RestException of this status and code. */
 export async function assertRestError(fn: () => Promise<unknown>, status: number, code: number, messageMatch?: RegExp): Promise<void> {
