@@ -18,9 +18,9 @@
  * the request's own origin) plus the path and query; a mismatch is a 403 in Twilio's error shape.
  * The paths must match the adapter's `INBOUND_PATH` and `STATUS_PATH` (test/messaging checks it).
  */
+import { signedParams } from '../twilio-webhook.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TwilioMessaging } from '../../messaging/twilio-messaging.ts';
-import { twilioSignature, type FormParams } from '../../runtime/signature.ts';
 import { ApiError, errorBody } from '../twilio-errors.ts';
 
 /** What {@link messagingRoutes} serves from. */
@@ -39,24 +39,6 @@ const FAILED_STATUSES = new Set(['failed', 'undelivered']);
 /** The empty TwiML answer to an incoming message. */
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
-/** A form body as app.ts's parser leaves it: values, or arrays for a repeated name. */
-type RawForm = Record<string, string | string[]>;
-
-function formOf(req: FastifyRequest): RawForm {
-  const body = req.body;
-  if (body === null || typeof body !== 'object') return {};
-  const out: RawForm = {};
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) out[k] = Array.isArray(v) ? v.map(String) : String(v);
-  return out;
-}
-
-/** First value of each name. */
-function flat(form: RawForm): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(form)) out[k] = Array.isArray(v) ? (v[0] ?? '') : v;
-  return out;
-}
-
 const twilioError = (reply: FastifyReply, error: ApiError): FastifyReply =>
   reply.code(error.status).header('content-type', 'application/json').send(errorBody(error));
 
@@ -71,18 +53,7 @@ export function messagingRoutes(app: FastifyInstance, options: MessagingRoutesOp
   const baseOf = (req: FastifyRequest): string => configuredBase ?? twilio.publicUrl ?? `${req.protocol}://${req.host}`;
 
   /** The request's parameters once its signature checks out; null after answering 403. */
-  const signed = (req: FastifyRequest, reply: FastifyReply): Record<string, string> | null => {
-    const form = formOf(req);
-    if (authToken !== null) {
-      const expected = twilioSignature(authToken, baseOf(req) + req.url, form as FormParams);
-      if (req.headers['x-twilio-signature'] !== expected) {
-        req.log.warn({ url: req.url }, 'messaging webhook refused: X-Twilio-Signature does not match');
-        void twilioError(reply, new ApiError(403, 20403, 'X-Twilio-Signature does not match this request'));
-        return null;
-      }
-    }
-    return flat(form);
-  };
+  const signed = (req: FastifyRequest, reply: FastifyReply): Record<string, string> | null => signedParams(req, reply, authToken, baseOf(req), 'messaging webhook');
 
   app.post('/messaging/twilio/inbound', async (req, reply) => {
     const params = signed(req, reply);

@@ -23,12 +23,11 @@
  * inbound side fails, the error is logged and the caller hears an apology and is hung up; a
  * `refused` answer is logged as a warning and played as it is.
  */
+import { signedParams } from '../twilio-webhook.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VoiceAnswer, VoiceInbound } from '../../callflows/voice-port.ts';
 import { callStatusOf, enqueueResult, joinTwiml, renderTwiml, voiceUrls, type TwilioParams, type VoiceUrls } from '../../voice/twiml.ts';
 import type { TwilioVoice } from '../../voice/twilio-voice.ts';
-import { twilioSignature, type FormParams } from '../../runtime/signature.ts';
-import { ApiError, errorBody } from '../twilio-errors.ts';
 
 /** What {@link voiceRoutes} serves from. */
 export interface VoiceRoutesOptions {
@@ -46,24 +45,6 @@ export interface VoiceRoutesOptions {
 
 /** What a caller hears when something went wrong on our side. */
 const APOLOGY: VoiceAnswer = { verbs: [{ verb: 'say', text: 'We are sorry, something went wrong. Goodbye.' }, { verb: 'hangup' }] };
-
-/** A form body as app.ts's parser leaves it: values, or arrays for a repeated name. */
-type RawForm = Record<string, string | string[]>;
-
-function formOf(req: FastifyRequest): RawForm {
-  const body = req.body;
-  if (body === null || typeof body !== 'object') return {};
-  const out: RawForm = {};
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) out[k] = Array.isArray(v) ? v.map(String) : String(v);
-  return out;
-}
-
-/** First value of each name. */
-function flat(form: RawForm): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(form)) out[k] = Array.isArray(v) ? (v[0] ?? '') : v;
-  return out;
-}
 
 function queryOf(req: FastifyRequest): TwilioParams {
   const out: Record<string, string> = {};
@@ -86,18 +67,7 @@ export function voiceRoutes(app: FastifyInstance, options: VoiceRoutesOptions): 
   const urlsOf = (req: FastifyRequest): VoiceUrls => voiceUrls(baseOf(req));
 
   /** The request's parameters once its signature checks out; null after answering 403. */
-  const signed = (req: FastifyRequest, reply: FastifyReply): Record<string, string> | null => {
-    const form = formOf(req);
-    if (authToken !== null) {
-      const expected = twilioSignature(authToken, baseOf(req) + req.url, form as FormParams);
-      if (req.headers['x-twilio-signature'] !== expected) {
-        req.log.warn({ url: req.url }, 'voice webhook refused: X-Twilio-Signature does not match');
-        void reply.code(403).header('content-type', 'application/json').send(errorBody(new ApiError(403, 20403, 'X-Twilio-Signature does not match this request')));
-        return null;
-      }
-    }
-    return flat(form);
-  };
+  const signed = (req: FastifyRequest, reply: FastifyReply): Record<string, string> | null => signedParams(req, reply, authToken, baseOf(req), 'voice webhook');
 
   /** Renders a caller-side answer; a refusal is logged. */
   const answer = (req: FastifyRequest, reply: FastifyReply, a: VoiceAnswer): FastifyReply => {
