@@ -7,43 +7,19 @@
  * survives a restart.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import twilio from 'twilio';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { testStoreOptions } from '../support/store.ts';
+import { openApiValidator } from '../support/openapi.ts';
 
-const spec = JSON.parse(readFileSync(new URL('../../../shared/specs/twilio_flex_v1.json', import.meta.url), 'utf8')) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
-const ajv = new Ajv({ strict: false, allErrors: true });
-(addFormatsModule as unknown as (a: Ajv) => void)(ajv);
-ajv.addFormat('uri-map', true);
-/** OpenAPI 3.0 `nullable` → JSON Schema. */
-function fromOpenApi(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(fromOpenApi);
-  if (node === null || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) out[k] = fromOpenApi(v);
-  if (out['nullable'] === true) {
-    delete out['nullable'];
-    if (typeof out['type'] === 'string') out['type'] = [out['type'], 'null'];
-    if (Array.isArray(out['enum'])) out['enum'] = [...(out['enum'] as unknown[]), null];
-  }
-  return out;
-}
-ajv.addSchema({ $id: 'flex', components: fromOpenApi(spec.components) as object });
-/** The body matches the named flex schema and has exactly its fields. */
-function assertSchema(name: string, body: unknown): void {
-  const validate = ajv.compile({ $ref: `flex#/components/schemas/${name}` });
-  assert.ok(validate(body), `${name}: ${ajv.errorsText(validate.errors)}`);
-  assert.deepEqual(Object.keys(body as object).sort(), Object.keys(spec.components.schemas[name]?.properties ?? {}).sort(), `${name}: fields differ`);
-}
+const { assertSchema } = openApiValidator('twilio_flex_v1.json', '');
 
 const CUSTOMER = '+14155550111';
 const OUR_NUMBER = '+14155550100';
