@@ -13,8 +13,8 @@
  * - BENCH_CONVERSATIONS (10,000) × `POST /v1/Conversations` with `State=active` and
  *   `Timers.Inactive`. A share BENCH_SILENT_SHARE (20 %) of them is **silent**: they never get a
  *   message and their timers are PT1M–PT2M (uniform, whole seconds), so they go inactive
- *   from about 1 minute into the message phase on (PT1M is the shortest timer allowed). The others **talk**: PT2M–PT10M, and they take the messages;
- *   a talking conversation left without a message for its whole timer goes inactive too (a message
+ *   from about 1 minute into the message phase on (PT1M is the shortest timer allowed). The
+ *   others **talk**: PT2M–PT10M, and they take the messages; a talking conversation left without a message for its whole timer goes inactive too (a message
  *   to an inactive conversation reactivates it: Reason EVENT). Every other talking conversation
  *   gets a chat participant (`Identity`), who then authors its messages; the others' messages
  *   have the author `customer` and no participant.
