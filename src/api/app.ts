@@ -22,6 +22,7 @@ import { voiceRoutes } from './routes/voice.ts';
 import type { TwilioVoice } from '../voice/twilio-voice.ts';
 import type { TwilioMessaging } from '../messaging/twilio-messaging.ts';
 import { messagingRoutes } from './routes/messaging.ts';
+import { webChatRoutes } from './routes/webchat.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
 import { taskChannelRoutes } from './routes/task-channels.ts';
 import { taskQueueRoutes } from './routes/task-queues.ts';
@@ -57,6 +58,8 @@ export interface BuildAppOptions {
   voice?: { twilio: TwilioVoice | null; authToken: string | null };
   /** Twilio Programmable Messaging's webhooks (`/messaging/twilio/*`, routes/messaging.ts): inbound messages to the conversations core. */
   messaging?: { twilio: TwilioMessaging; authToken: string | null };
+  /** The public web chat endpoint (`/webchat/v1/*`, routes/webchat.ts): browser origins allowed (default `*`). */
+  webchat?: { origins?: '*' | readonly string[] };
 }
 
 /**
@@ -297,6 +300,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   if (options.messaging !== undefined) {
     messagingRoutes(app, { twilio: options.messaging.twilio, authToken: options.messaging.authToken, ...(options.publicBaseUrl === undefined ? {} : { publicUrl: options.publicBaseUrl }) });
   }
+
+  // The web chat a customer's browser uses: public (a session token, no account credentials).
+  webChatRoutes(app, { conversations: options.runtime.conversations, ...(options.webchat?.origins === undefined ? {} : { origins: options.webchat.origins }) });
 
   void app.register(async (v1) => {
     for (const register of REGISTRARS) register(v1, api);

@@ -104,6 +104,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     publicBaseUrl: opts.publicBaseUrl,
     logger,
     callbacks,
+    webchat: { origins: webChatOriginsFromEnv(process.env['SWITCHBOARD_WEBCHAT_ORIGINS']) },
     ...(twilioVoice === null ? {} : { voice: { twilio: twilioVoice.port, authToken: twilioVoice.authToken }, messaging: { twilio: twilioVoice.messaging, authToken: twilioVoice.authToken } }),
   });
   const address = await app.listen({ host: opts.host, port: opts.port });
@@ -165,4 +166,10 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `SWITCHBOARD_WEBCHAT_ORIGINS`: `*` (default) or a comma-separated list of origins allowed to use the web chat from a browser. */
+export function webChatOriginsFromEnv(value: string | undefined): '*' | string[] {
+  const list = (value ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '');
+  return list.length === 0 || list.includes('*') ? '*' : list;
 }

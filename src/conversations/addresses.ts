@@ -155,3 +155,44 @@ export function inbound(
   const message = newMessage(s, out, room, w, { ...fields, participantSid: participant.sid });
   return done(s, w, { conversation: room.c, message, ...out });
 }
+
+/**
+ * A web chat started on an address configuration of type `chat` with auto-creation enabled (our
+ * web chat endpoint; docs/conversations.md "Web chat"): the auto-creation path of {@link inbound}
+ * with a chat participant (`identity`, chosen by the host) in place of a messaging one, then the
+ * first message (authored by the identity) when `body` is given. Null when the address is not
+ * configured, not of type `chat`, or does not auto-create; nothing changes then.
+ */
+export function startChat(
+  s: CenterState,
+  input: { to: string; identity: string; body: string | null; attributes?: string },
+  ctx: WriteContext,
+): ({ conversation: Conversation; message: Message | null } & ConversationOutcome) | null {
+  const w = { ...writeOf(s, ctx), fire: true };
+  const identity = v.nonEmpty(input.identity, 'Identity', 256);
+  const body = input.body === null ? null : v.text(input.body, 'Body', MAX_BODY_LENGTH);
+  const attributes = input.attributes === undefined ? '{}' : v.attributes(input.attributes);
+  const config = findAddress(s, input.to);
+  if (config === undefined || config.type !== 'chat' || !config.autoCreation.enabled) return null;
+  const ac = config.autoCreation;
+  const out = outcome();
+  const room = newConversation(s, w, { fields: {} });
+  emit(s, out, room, 'onConversationAdded', conversationParams(room.c), w);
+  if (ac.type === 'webhook' && ac.webhookUrl !== null) {
+    newWebhook(s, room, w, { target: 'webhook', url: ac.webhookUrl, method: ac.webhookMethod, filters: [...ac.webhookFilters], triggers: [], flowSid: null, replayAfter: null });
+  } else if (ac.type === 'studio' && ac.studioFlowSid !== null) {
+    newWebhook(s, room, w, { target: 'studio', url: null, method: 'POST', filters: [], triggers: [], flowSid: ac.studioFlowSid, replayAfter: null });
+  }
+  const participant = newParticipant(s, out, room, w, {
+    identity,
+    attributes,
+    messagingBinding: null,
+    roleSid: null,
+    lastReadMessageIndex: null,
+    lastReadTimestamp: null,
+    dateCreated: w.at,
+    dateUpdated: w.at,
+  });
+  const message = body === null ? null : newMessage(s, out, room, w, { author: identity, body, attributes: '{}', mediaSid: null, contentSid: null, subject: null, dateCreated: w.at, dateUpdated: w.at, participantSid: participant.sid });
+  return done(s, w, { conversation: room.c, message, ...out });
+}

@@ -18,7 +18,7 @@
  *
  * docs/conversations.md describes the model and the decisions taken where Twilio's sources are silent.
  */
-import { findAddress, inbound, putAddress, removeAddress } from './addresses.ts';
+import { findAddress, inbound, putAddress, removeAddress, startChat } from './addresses.ts';
 import { createConversation, deleteConversation, listConversations, updateConfiguration, updateConversation, updateWebhookConfiguration } from './conversations.ts';
 import { addMessage, addWebhook, removeMessage, removeWebhook, updateMessage, updateWebhook } from './messages.ts';
 import type {
@@ -379,6 +379,17 @@ export class ConversationsCenter {
    */
   inbound(input: { from: string; to: string; body: string | null; mediaSid?: string | null }, ctx: WriteContext): ({ conversation: Conversation; message: Message } & ConversationOutcome) | null {
     return inbound(this.s, input, ctx);
+  }
+
+  /**
+   * A web chat started on the address configuration `to` (type `chat`, auto-creation enabled): a
+   * new conversation as {@link inbound} auto-creates one (default timers, the configuration's
+   * scoped webhook), with the chat participant `identity` (`attributes`: its Attributes JSON) and,
+   * when `body` is given, its first message. Null (nothing changed) when no such address. Events:
+   * `onConversationAdded`, `onParticipantAdded`[, `onMessageAdded`]; they always fire.
+   */
+  startChat(input: { to: string; identity: string; body: string | null; attributes?: string }, ctx: WriteContext): ({ conversation: Conversation; message: Message | null } & ConversationOutcome) | null {
+    return startChat(this.s, input, ctx);
   }
 
   /** The open conversation whose messaging participant binds `address` to `proxyAddress`, or undefined. */

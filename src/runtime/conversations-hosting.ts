@@ -15,8 +15,14 @@
  * in the same turn: the task is completed (or wrapped) with reason `inactivity-timeout`, the
  * timeout message is added, and the conversation is closed.
  *
+ * The **web chat** endpoint's sessions are here too (routes/webchat.ts; docs/conversations.md "Web
+ * chat"): a guest's conversation started on an address of type `chat` (the auto-creation path, the
+ * built-in route with channel type `web`), reached with a random bearer token kept only as its
+ * SHA-256 (core rows `webchat:<hash>` of the account's shard).
+ *
  * Times are epoch milliseconds unless a name says seconds.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { ConversationError, ConversationsCenter, type CenterChanges, type CenterSnapshot, type Conversation, type ConversationEffect, type ConversationEvent, type ConversationOutcome } from '../conversations/index.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
@@ -77,6 +83,28 @@ interface Watch {
   taskChannelSid: string;
 }
 
+/** A web chat session: the guest's conversation and identity (stored under the SHA-256 of its token). */
+export interface WebChatSession {
+  accountSid: string;
+  conversationSid: string;
+  /** The guest's chat identity (`guest-…`), the author of the guest's messages. */
+  identity: string;
+  dateCreated: number;
+}
+
+/** What {@link ConversationsHosting.startWebChat} answers: the bearer token, given once. */
+export interface WebChatStart {
+  token: string;
+  accountSid: string;
+  conversationSid: string;
+  identity: string;
+}
+
+/** The SHA-256 (hex) of a web chat token: what is stored and looked up, never the token. */
+export function webChatTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
 interface Shard {
   accountSid: string;
   center: ConversationsCenter;
@@ -87,6 +115,9 @@ interface Shard {
   /** Flex Interactions (`KD…`) of the account's conversations (interactions.ts). */
   interactions: Map<string, Interaction>;
   dirtyInteractions: Set<string>;
+  /** Web chat sessions by the SHA-256 (hex) of their token. */
+  sessions: Map<string, WebChatSession>;
+  dirtySessions: Set<string>;
 }
 
 /** What `POST /v1/Interactions` asks for, parsed (the route checks the JSON's shape). */
@@ -188,7 +219,7 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
         const out = s.center.inbound({ from: message.from, to: message.to, body: message.body }, { at: ctx.now, source: 'SYSTEM' });
         if (out === null) return false;
         this.apply(s, out, ctx);
-        if (out.events.some((e) => e.eventType === 'onConversationAdded')) this.autoRoute(s, out.conversation.sid, message, ctx);
+        if (out.events.some((e) => e.eventType === 'onConversationAdded')) this.autoRoute(s, out.conversation.sid, message.to, { type: null, address: message.from, name: message.from }, ctx);
         return true;
       });
       if (taken) return true;
@@ -294,6 +325,11 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
           coreRows.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: `interaction:${sid}`, body: i === undefined ? null : JSON.stringify(i), updatedAt: now });
         }
         s.dirtyInteractions.clear();
+        for (const hash of s.dirtySessions) {
+          const session = s.sessions.get(hash);
+          coreRows.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: `webchat:${hash}`, body: session === undefined ? null : JSON.stringify(session), updatedAt: now });
+        }
+        s.dirtySessions.clear();
       }
     }
     for (const ws of this.dirtyPolicies) {
@@ -363,6 +399,65 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
       map.set(taskChannelSid, policy);
       this.dirtyPolicies.add(workspaceSid);
       return policy;
+    });
+  }
+
+  // ── Web chat (routes/webchat.ts) ──
+
+  /**
+   * `POST /webchat/v1/Sessions`: a guest's conversation on the web chat address `address` (an
+   * address configuration of type `chat` with auto-creation enabled, in the first account that has
+   * one): the conversation, the guest's chat participant (a fresh random identity, `name` in its
+   * attributes as `friendlyName`), its first message when `body` is given, and — when the address
+   * routes — its task (channel type `web`), all in one batch. Resolves with the token (random, 256
+   * bits; only its SHA-256 is kept) once durable; null when no account has such an address.
+   * Rejects with a ConversationError for a bad `Body` or `Name`.
+   */
+  async startWebChat(input: { address: string; name: string | null; body: string | null }): Promise<WebChatStart | null> {
+    const usable = (accountSid: string): boolean => {
+      const a = this.shards.get(accountSid)?.center.address(input.address);
+      return a !== undefined && a.type === 'chat' && a.autoCreation.enabled;
+    };
+    const accountSid = [...this.shards.keys()].filter(isAccountKey).find(usable);
+    if (accountSid === undefined) return null;
+    if (input.name !== null && (input.name.length === 0 || input.name.length > 256)) throw new ConversationError(400, 20001, 'Name must be 1 to 256 characters', 'Name');
+    const token = randomBytes(32).toString('base64url');
+    const hash = webChatTokenHash(token);
+    const identity = `guest-${randomBytes(12).toString('hex')}`;
+    return this.run(accountSid, (ctx) => {
+      const s = this.shardFor(accountSid);
+      this.catchUp(s, ctx);
+      const attributes = JSON.stringify(input.name === null ? { webChat: true } : { webChat: true, friendlyName: input.name });
+      const out = s.center.startChat({ to: input.address, identity, body: input.body, attributes }, { at: ctx.now, source: 'SDK' });
+      if (out === null) return null;
+      this.apply(s, out, ctx);
+      const conversationSid = out.conversation.sid;
+      s.sessions.set(hash, { accountSid, conversationSid, identity, dateCreated: ctx.now });
+      s.dirtySessions.add(hash);
+      this.autoRoute(s, conversationSid, input.address, { type: 'web', address: identity, name: input.name ?? identity }, ctx);
+      return { token, accountSid, conversationSid, identity };
+    });
+  }
+
+  /** The session of a web chat token, or undefined (unknown token, or its conversation was deleted). */
+  webChatSession(token: string): WebChatSession | undefined {
+    const hash = webChatTokenHash(token);
+    for (const s of this.shards.values()) {
+      const session = s.sessions.get(hash);
+      if (session !== undefined) return s.center.conversation(session.conversationSid) === undefined ? undefined : session;
+    }
+    return undefined;
+  }
+
+  /**
+   * A guest's message in its session's conversation (author: the guest's identity; source `SDK`, as
+   * the Conversations SDK a browser would use, so its webhooks fire). Activity: it restarts the
+   * inactive timer. Rejects with the core's 50377 when the conversation is closed.
+   */
+  webChatSay(session: WebChatSession, body: string): Promise<{ index: number; dateCreated: number }> {
+    return this.write(session.accountSid, (center, at) => {
+      const r = center.addMessage(session.conversationSid, { author: session.identity, body }, { at, source: 'SDK' });
+      return { ...r, index: r.message.index, dateCreated: r.message.dateCreated };
     });
   }
 
@@ -528,23 +623,27 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     return invite;
   }
 
-  /** The built-in route: a conversation auto-created on an address with routing becomes a task (a failed channel when the routing is broken). */
-  private autoRoute(s: Shard, conversationSid: string, message: InboundMessage, ctx: CoreContext): void {
-    const config = s.center.address(message.to);
+  /**
+   * The built-in route: a conversation auto-created on an address with routing becomes a task (a
+   * failed channel when the routing is broken). The channel's type is the address's unless `type` names one.
+   */
+  private autoRoute(s: Shard, conversationSid: string, to: string, customer: { type: string | null; address: string; name: string }, ctx: CoreContext): void {
+    const config = s.center.address(to);
     const r = config?.routing;
     if (config === undefined || r === undefined || r === null) return;
+    const type = customer.type ?? config.type;
     const channel: InteractionChannel = {
       sid: this.newSid('UO'),
-      type: config.type,
+      type,
       status: 'active',
       errorCode: null,
       errorMessage: null,
       conversationSid,
       initiatedBy: 'customer',
       direction: 'inbound',
-      customerAddress: message.from,
-      customerName: message.from,
-      sent: { type: config.type, initiated_by: 'customer', properties: { media_channel_sid: conversationSid } },
+      customerAddress: customer.address,
+      customerName: customer.name,
+      sent: { type, initiated_by: 'customer', properties: { media_channel_sid: conversationSid } },
       invites: [],
       participants: [],
     };
@@ -570,7 +669,7 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
   private shardFor(accountSid: string): Shard {
     let s = this.shards.get(accountSid);
     if (s === undefined) {
-      s = { accountSid, center: new ConversationsCenter({ accountSid, chatServiceSid: defaultServiceSid(accountSid), newSid: this.newSid, now: this.scheduler.now() }), watches: new Map(), dirtyWatches: new Set(), interactions: new Map(), dirtyInteractions: new Set() };
+      s = { accountSid, center: new ConversationsCenter({ accountSid, chatServiceSid: defaultServiceSid(accountSid), newSid: this.newSid, now: this.scheduler.now() }), watches: new Map(), dirtyWatches: new Set(), interactions: new Map(), dirtyInteractions: new Set(), sessions: new Map(), dirtySessions: new Set() };
       this.shards.set(accountSid, s);
     }
     return s;
@@ -590,12 +689,14 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     const snap: CenterSnapshot = { version: 1, now: this.scheduler.now(), configuration: null as unknown as CenterSnapshot['configuration'], conversations: [], participants: [], messages: [], webhooks: [], addresses: [] };
     const watches = new Map<string, Watch>();
     const interactions = new Map<string, Interaction>();
+    const sessions = new Map<string, WebChatSession>();
     for (const r of rows) {
       const body = JSON.parse(r.body) as unknown;
       const prefix = r.key.slice(0, 2);
       if (r.key === 'config') snap.configuration = body as CenterSnapshot['configuration'];
       else if (r.key.startsWith('watch:')) watches.set(r.key.slice(6), body as Watch);
       else if (r.key.startsWith('interaction:')) interactions.set(r.key.slice(12), body as Interaction);
+      else if (r.key.startsWith('webchat:')) sessions.set(r.key.slice(8), body as WebChatSession);
       else if (prefix === 'CH') snap.conversations.push(body as Conversation);
       else if (prefix === 'MB') snap.participants.push(body as CenterSnapshot['participants'][number]);
       else if (prefix === 'IM') snap.messages.push(body as CenterSnapshot['messages'][number]);
@@ -604,7 +705,7 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     }
     if (snap.configuration === null) snap.configuration = new ConversationsCenter({ accountSid: key, chatServiceSid: defaultServiceSid(key), newSid: this.newSid, now: 0 }).configuration();
     const center = ConversationsCenter.restore(snap, { accountSid: key, chatServiceSid: defaultServiceSid(key), newSid: this.newSid });
-    this.shards.set(key, { accountSid: key, center, watches, dirtyWatches: new Set(), interactions, dirtyInteractions: new Set() });
+    this.shards.set(key, { accountSid: key, center, watches, dirtyWatches: new Set(), interactions, dirtyInteractions: new Set(), sessions, dirtySessions: new Set() });
   }
 
   /** Records the center's events, queues its effects, and lets the inactivity policy react (A8 steps 2–4). */
