@@ -23,13 +23,15 @@ import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
 import { PostClient } from '../../src/webhooks/http-post.ts';
 import { testStoreOptions } from '../support/store.ts';
 import { startTutorialClient } from './tutorial-client.ts';
+import { SimulatedMessagingNetwork } from '../../src/messaging/simulated-messaging.ts';
 
 const CUSTOMER = '+14155550111';
 const OUR_NUMBER = '+14155550100';
 
 async function startServer() {
   const scheduler = new VirtualScheduler(Date.UTC(2026, 0, 5, 9));
-  const runtime = await Runtime.open({ ...testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-conv-'))), scheduler });
+  const network = new SimulatedMessagingNetwork({ scheduler });
+  const runtime = await Runtime.open({ ...testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-conv-'))), scheduler, messaging: network });
   const app = buildApp({ runtime, clock: () => scheduler.now() });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -50,7 +52,7 @@ async function startServer() {
   const queue = await wsApi.taskQueues.create({ friendlyName: 'Chat', targetWorkers: '1 == 1' });
   const workflow = await wsApi.workflows.create({ friendlyName: 'Chats', configuration: JSON.stringify({ task_routing: { filters: [], default_filter: { queue: queue.sid } } }) });
   const worker = await wsApi.workers.create({ friendlyName: 'Ana', activitySid: available.sid });
-  return { scheduler, runtime, app, base, dispatcher, account, client, ws, wsApi, workflow, worker };
+  return { scheduler, runtime, network, app, base, dispatcher, account, client, ws, wsApi, workflow, worker };
 }
 
 /** A customer's SMS conversation and the task Flex would make for it. */
@@ -94,6 +96,8 @@ test('the tutorial as written: event callback → scoped webhook and timer; a si
     const messages = await s.client.conversations.v1.conversations(conversationSid).messages.list();
     assert.equal(messages.at(-1)?.body, 'Your session has timed out.');
     assert.equal((await s.client.conversations.v1.conversations(conversationSid).fetch()).state, 'closed');
+    // The customer's phone got the agent's message and the timeout message, over the messaging network.
+    assert.deepEqual(s.network.sent().filter((r) => r.message.to === CUSTOMER).map((r) => r.message.body), ['Let me check that for you.', 'Your session has timed out.']);
     // The state updates the tutorial's own writes cause (EVENT, API) did not act again.
     assert.ok(tutorial.log.filter((l) => l.path === '/conversation-events').every((l) => l.action === 'timed out' || l.action === 'ignored'), JSON.stringify(tutorial.log));
   } finally {
@@ -125,6 +129,7 @@ test('the built-in policy, no client code: the chat task completes, the message 
     assert.equal(task.reason, 'inactivity-timeout');
     const messages = await s.client.conversations.v1.conversations(conversationSid).messages.list();
     assert.equal(messages.at(-1)?.body, 'We closed this chat after two quiet minutes.');
+    assert.deepEqual(s.network.sent().map((r) => [r.message.to, r.message.from, r.message.body]), [[CUSTOMER, OUR_NUMBER, 'We closed this chat after two quiet minutes.']]);
     assert.equal((await s.client.conversations.v1.conversations(conversationSid).fetch()).state, 'closed');
   } finally {
     await s.dispatcher.stop();
