@@ -164,7 +164,6 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
   private readonly touched = new Set<string>();
   private events: Array<{ workspaceSid: string; event: EventRecord }> = [];
   private outbound: Array<{ workspaceSid: string; kind: 'conversation.webhook' | 'message.send'; payload: string }> = [];
-  private pendingChanges = new Map<string, CenterChanges[]>();
   private readonly scheduler: Scheduler;
   private readonly run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>;
   private readonly newSid: (prefix: string) => string;
@@ -250,7 +249,6 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     this.events = [];
     this.outbound = [];
     this.touched.clear();
-    this.pendingChanges.clear();
   }
 
   forget(key: string): void {
@@ -313,8 +311,7 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     for (const key of this.touched) {
       const s = this.shards.get(key);
       if (s !== undefined) {
-        const changes = [...(this.pendingChanges.get(key) ?? []), s.center.takeChanges()];
-        for (const ch of changes) rowsOf(key, ch, s.center, now, coreRows);
+        rowsOf(key, s.center.takeChanges(), s.center, now, coreRows);
         for (const sid of s.dirtyWatches) {
           const w = s.watches.get(sid);
           coreRows.push({ workspaceSid: key, core: CONVERSATIONS_CORE, key: `watch:${sid}`, body: w === undefined ? null : JSON.stringify(w), updatedAt: now });
@@ -339,7 +336,6 @@ export class ConversationsHosting implements HostedCore, MessagingInbound {
     }
     this.dirtyPolicies.clear();
     this.touched.clear();
-    this.pendingChanges.clear();
     const events = this.events;
     this.events = [];
     const outbox = this.outbound.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
