@@ -1,0 +1,1082 @@
+/**
+ * The analytics projector (shared/specs/conversations-events-analytics.md part B, §B7–§B10): a
+ * pure core that turns the engine's TaskRouter events ({@link EngineEvent}) into the logical
+ * model of §B7 — conversations, queue engagements (QE), invitation engagements (IE), agent
+ * engagements (AE), agent status intervals, customers and agents — and computes the KPIs of §B8
+ * over them.
+ *
+ * Units: every instant going in or out is epoch **milliseconds**; every duration coming out is
+ * **seconds** (fields end in `S`); ratios are shares 0–1 (or `null` when the denominator is 0).
+ *
+ * Delivery tolerance (§B10):
+ * - idempotent: an event SID seen before (buffered or applied) is ignored, so at-least-once
+ *   delivery changes nothing;
+ * - out of order within a watermark: {@link AnalyticsProjector.observe} only buffers; events are
+ *   applied in a canonical order — (`at`, causal type rank, SID) — once they are older than the
+ *   watermark `now − latenessMs` ({@link AnalyticsProjector.advanceTo}) or on
+ *   {@link AnalyticsProjector.flush}. The default lateness is 4 h: the producer's retry horizon
+ *   (§B4, §B10), so anything Event Streams may still redeliver is still in the buffer. An event
+ *   older than the watermark when it arrives is counted in `stats().late` and dropped (a later
+ *   slice may re-open buckets instead, as §B10 suggests).
+ *
+ * Per event the work is O(1) amortized (maps by SID, a binary heap for the buffer); queries scan.
+ * Pure: no clock, no I/O — time comes only from the events and from `advanceTo`.
+ */
+import type { EngineEvent, EventValue } from '../engine/events.ts';
+
+/** How a queue engagement ended (§B7 table). */
+export type QueueOutcome = 'Accepted' | 'Moved' | 'Deleted' | 'CustomerLeft' | 'Timeout' | 'Canceled' | 'Expired';
+/** How an invitation engagement ended (§B7). */
+export type InvitationOutcome = 'Accepted' | 'Rejected' | 'Missed' | 'Revoked' | 'Failed';
+
+/** One conversation per task (§B7). Instants in epoch ms, duration in seconds. */
+export interface Conversation {
+  taskSid: string;
+  customerId: string;
+  channel: string | null;
+  /** `task.created` instant, ms. */
+  start: number;
+  /** `task.completed|canceled|deleted|system-deleted` instant, ms, or null while open. */
+  end: number | null;
+  /** The task event that ended it (`completed`, `canceled`, …). */
+  endReason: string | null;
+  durationS: number | null;
+  /** `conversationSid` (or `conversation_sid`) from the task attributes, for messaging. */
+  conversationSid: string | null;
+  /** The task attributes as received (the JSON string; kept raw when invalid). */
+  attributes: string;
+}
+
+/** A queue engagement: one stay of a task in one queue (§B7). */
+export interface QueueEngagement {
+  id: string;
+  taskSid: string;
+  queueSid: string;
+  queueName: string;
+  channel: string | null;
+  /** `task-queue.entered`, ms. */
+  open: number;
+  /** The closing event's instant, ms, or null while open. */
+  close: number | null;
+  outcome: QueueOutcome | null;
+  /** Wait = close − open, seconds (§B7). */
+  waitS: number | null;
+}
+
+/** An invitation (reservation) engagement (§B7). */
+export interface InvitationEngagement {
+  reservationSid: string;
+  taskSid: string;
+  agentSid: string;
+  queueSid: string | null;
+  channel: string | null;
+  /** `reservation.created`, ms (null if only its end was seen). */
+  open: number | null;
+  close: number | null;
+  outcome: InvitationOutcome | null;
+  /** Invitation (ring) time = close − open, seconds (§B7). */
+  invitationS: number | null;
+}
+
+/** An agent engagement: one accepted reservation, from accept to completion (§B7). */
+export interface AgentEngagement {
+  reservationSid: string;
+  taskSid: string;
+  agentSid: string;
+  /** The agent's team as it was at accept time (SCD-2, §B7), or null. */
+  agentTeam: string | null;
+  queueSid: string | null;
+  channel: string | null;
+  /** `reservation.accepted`, ms. */
+  accept: number;
+  /** End of the engagement phase: the first of `reservation.wrapup` / `task.wrapup`, ms. */
+  wrapup: number | null;
+  /** The first of `reservation.completed` / `task.completed` (or the task's end), ms. */
+  close: number | null;
+  /** Wait = accept − last `task-queue.entered`, seconds (§B7). */
+  waitS: number | null;
+  /** Invitation = accept − its `reservation.created`, seconds (§B7). */
+  invitationS: number | null;
+  /** Engagement = wrapup − accept (close − accept without a wrap-up), seconds (§B7). */
+  engagementS: number | null;
+  /** Wrap-up = close − wrapup, 0 without a wrap-up event, seconds (§B7). */
+  wrapupS: number | null;
+  /** Handling = preparation (0, inbound) + engagement + wrap-up, seconds (§B7, §B8 AHT). */
+  handlingS: number | null;
+  /** Ended in a transfer: a later QE or AE on the same task (§B8 transfer rate). */
+  transferred: boolean;
+}
+
+/** Agent attributes of §B7 with their validity (SCD-2): valid in [validFrom, validTo), ms. */
+export interface AgentVersion {
+  validFrom: number;
+  validTo: number | null;
+  fullName: string | null;
+  department: string | null;
+  location: string | null;
+  manager: string | null;
+  team: string | null;
+  roles: unknown;
+  email: string | null;
+  /** The whole `worker_attributes` (parsed object, or the raw string when not JSON). */
+  raw: unknown;
+}
+
+export interface Agent {
+  agentSid: string;
+  name: string;
+  versions: AgentVersion[];
+}
+
+export interface Customer {
+  customerId: string;
+  /** Which attribute gave the id (§B7 precedence): `external_id`, `phone`, `email`, `from`, `to`, `task_sid`. */
+  source: string;
+  firstSeen: number;
+  conversations: number;
+}
+
+/** Seconds an agent spent in one activity within one 15-minute bucket (§B7 status activity). */
+export interface StatusRow {
+  agentSid: string;
+  /** Bucket start, ms (:00, :15, :30, :45 UTC). */
+  bucket: number;
+  activity: string;
+  seconds: number;
+}
+
+/** Filters of {@link AnalyticsProjector.kpis}: a period [from, to) in ms and optional dimensions. */
+export interface KpiQuery {
+  from: number;
+  to: number;
+  queue?: string;
+  agent?: string;
+  channel?: string;
+  /** Service-level threshold T, seconds (default 20, §B8). */
+  thresholdS?: number;
+  /** Short-abandon threshold T_short, seconds (default 5, §B8). */
+  shortAbandonS?: number;
+}
+
+export type ServiceLevelVariant = 'answered-only' | 'abandons-count-against' | 'ignore-early-abandons' | 'early-abandons-succeed' | 'short-abandon-exclusion';
+
+/** The KPIs of §B8 for one query; every row keeps its thresholds and attribution (§B10). */
+export interface Kpis {
+  from: number;
+  to: number;
+  thresholdS: number;
+  shortAbandonS: number;
+  /** QEs count in the bucket of their open time, AEs in the bucket of their close time (§B8). */
+  attribution: 'qe-open/ae-close';
+  /** `O`, `A`, `A_T`, `B`, `B_T`, `S`, `X` of §B8. */
+  counts: { offered: number; accepted: number; acceptedWithinT: number; abandoned: number; abandonedWithinT: number; shortAbandoned: number; otherFailures: number };
+  /** The default variant's value (short-abandon exclusion with X as failures) and all five (§B8). */
+  serviceLevel: { variant: ServiceLevelVariant; value: number | null; variants: Record<ServiceLevelVariant, number | null> };
+  /** Σ wait of Accepted QEs ÷ A, seconds (§B8). */
+  asaS: number | null;
+  /** Σ handling of closed AEs ÷ their count, seconds (§B8). */
+  ahtS: number | null;
+  handled: number;
+  /** B ÷ O (§B8). */
+  abandonmentRate: number | null;
+  /** (B − S) ÷ (O − S) (§B8). */
+  abandonmentRateExShort: number | null;
+  /** busy ÷ (busy + available-idle), busy = ∪ invitation+engagement+wrap-up (§B8; ringing counted). */
+  occupancy: number | null;
+  /** The same with ringing (invitation time) excluded from busy (§B9 variant). */
+  occupancyExRinging: number | null;
+  /** (busy + available-idle) ÷ staffed, staffed = time in any non-Offline activity (§B8 [DECISION]). */
+  utilization: number | null;
+  busyS: number;
+  availableIdleS: number;
+  staffedS: number;
+  /** AEs ending in a transfer ÷ handled AEs (§B8). */
+  transferRate: number | null;
+  /** Per-agent invitation figures (§B8 agent-level extras), sorted by agent SID. */
+  agents: AgentKpis[];
+}
+
+export interface AgentKpis {
+  agentSid: string;
+  invitations: number;
+  accepted: number;
+  missed: number;
+  rejected: number;
+  revoked: number;
+  /** IE Accepted ÷ all IEs. */
+  acceptanceRate: number | null;
+  /** IE Rejected ÷ all IEs. */
+  rejectRate: number | null;
+  occupancy: number | null;
+}
+
+export interface ProjectorOptions {
+  /** How late an event may arrive and still be applied in order, ms (default 4 h, §B10). */
+  latenessMs?: number;
+}
+
+/** Everything the projector holds, as plain JSON-able data ({@link AnalyticsProjector.snapshot}). */
+export interface ProjectorSnapshot {
+  latenessMs: number;
+  watermark: number;
+  late: number;
+  duplicates: number;
+  buffer: EngineEvent[];
+  seen: [string, number][];
+  conversations: Conversation[];
+  tasks: TaskState[];
+  queueEngagements: QueueEngagement[];
+  invitations: InvitationEngagement[];
+  agentEngagements: AgentEngagement[];
+  agents: Agent[];
+  customers: Customer[];
+  status: [string, StatusState][];
+  activities: [string, boolean][];
+}
+
+interface TaskState {
+  taskSid: string;
+  /** Id of the open QE, or null. */
+  openQe: string | null;
+  qeCount: number;
+  lastEntered: number | null;
+  /** The QE closed by `task-queue.timeout` and its instant, for the 1 s rule (§B7). */
+  timedOut: [string, number] | null;
+  /** Reservation SIDs of this task's AEs, oldest first. */
+  aes: string[];
+}
+
+interface StatusState {
+  /** Closed intervals [start, end, activity name, available]. Offline is not stored. */
+  intervals: [number, number, string, boolean][];
+  open: [number, string, boolean] | null;
+}
+
+const BUCKET_MS = 15 * 60_000;
+const OFFLINE = 'Offline';
+
+/**
+ * Causal rank of types emitted at the same instant (§B6 ordering key: timestamp, then a fixed
+ * type rank). Ends of reservations come before new ones, accept before wrap-up before completion.
+ */
+const RANK: Record<string, number> = {
+  'worker.created': 0,
+  'worker.attributes.update': 1,
+  'task.created': 2,
+  'task.updated': 3,
+  'workflow.entered': 4,
+  'workflow.target-matched': 5,
+  'task-queue.timeout': 6,
+  'task-queue.moved': 7,
+  'task-queue.entered': 8,
+  'reservation.rejected': 9,
+  'reservation.timeout': 9,
+  'reservation.rescinded': 9,
+  'reservation.failed': 9,
+  'worker.activity.update': 10,
+  'reservation.created': 11,
+  'reservation.accepted': 12,
+  'reservation.canceled': 13,
+  'task.wrapup': 14,
+  'reservation.wrapup': 15,
+  'task.canceled': 16,
+  'task.completed': 16,
+  'task.deleted': 17,
+  'task.system-deleted': 17,
+  'reservation.completed': 18,
+};
+
+function rank(e: EngineEvent): number {
+  return RANK[e.eventType] ?? 19;
+}
+
+/** Canonical apply order: (at, type rank, SID). */
+function before(a: EngineEvent, b: EngineEvent): boolean {
+  if (a.at !== b.at) return a.at < b.at;
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra < rb;
+  return a.sid < b.sid;
+}
+
+function str(v: EventValue | undefined): string | null {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
+}
+
+function parseJson(s: string | null): unknown {
+  if (s === null) return null;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return s;
+  }
+}
+
+function field(o: unknown, key: string): unknown {
+  return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+function nonEmpty(v: unknown): string | null {
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number') return String(v);
+  return null;
+}
+
+/**
+ * Contact id (§B7): the first non-empty of `customers.external_id`, `customers.phone`,
+ * `customers.email`, `from` (inbound) / `to` (outbound, `direction` or `type` "outbound"), else
+ * the task SID.
+ */
+export function customerOf(attributes: unknown, taskSid: string): { id: string; source: string } {
+  const c = field(attributes, 'customers');
+  for (const key of ['external_id', 'phone', 'email']) {
+    const v = nonEmpty(field(c, key));
+    if (v !== null) return { id: v, source: key };
+  }
+  const outbound = field(attributes, 'direction') === 'outbound' || field(attributes, 'type') === 'outbound';
+  const key = outbound ? 'to' : 'from';
+  const v = nonEmpty(field(attributes, key));
+  if (v !== null) return { id: v, source: key };
+  return { id: taskSid, source: 'task_sid' };
+}
+
+function agentVersion(raw: unknown, validFrom: number): AgentVersion {
+  const s = (k: string): string | null => nonEmpty(field(raw, k));
+  return {
+    validFrom,
+    validTo: null,
+    fullName: s('full_name'),
+    department: s('department'),
+    location: s('location'),
+    manager: s('manager'),
+    team: s('team') ?? s('team_name'),
+    roles: field(raw, 'roles') ?? null,
+    email: s('email'),
+    raw,
+  };
+}
+
+const secs = (ms: number): number => ms / 1000;
+const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d);
+
+/** Merges intervals [start, end) (sorted by start) into a disjoint union. */
+function union(intervals: [number, number][]): [number, number][] {
+  intervals.sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [s, e] of intervals) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s <= last[1]) last[1] = Math.max(last[1], e);
+    else if (e > s) out.push([s, e]);
+  }
+  return out;
+}
+
+/** Length of the overlap of a disjoint union with [s, e), ms. */
+function overlap(u: readonly [number, number][], s: number, e: number): number {
+  let total = 0;
+  for (const [a, b] of u) {
+    const lo = Math.max(a, s);
+    const hi = Math.min(b, e);
+    if (hi > lo) total += hi - lo;
+  }
+  return total;
+}
+
+/** The analytics projector of §B7–§B10 (see the module comment for units and ordering). */
+export class AnalyticsProjector {
+  private latenessMs: number;
+  /** Everything before this instant has been applied (ms). */
+  private watermark = Number.MIN_SAFE_INTEGER;
+  private late = 0;
+  private duplicates = 0;
+  /** Min-heap of buffered events in canonical order. */
+  private heap: EngineEvent[] = [];
+  /** SID → at of every event buffered or applied at or after the watermark. */
+  private seen = new Map<string, number>();
+  /** Applied SIDs in apply order, to forget them once older than the watermark. */
+  private appliedOrder: [string, number][] = [];
+  private appliedHead = 0;
+  private conversationsBySid = new Map<string, Conversation>();
+  private tasks = new Map<string, TaskState>();
+  private qes = new Map<string, QueueEngagement>();
+  private ies = new Map<string, InvitationEngagement>();
+  private aes = new Map<string, AgentEngagement>();
+  private agentsBySid = new Map<string, Agent>();
+  private customersById = new Map<string, Customer>();
+  private status = new Map<string, StatusState>();
+  /** Activity SID → available, from activity.* events. */
+  private activities = new Map<string, boolean>();
+
+  constructor(options: ProjectorOptions = {}) {
+    this.latenessMs = options.latenessMs ?? 4 * 3_600_000;
+  }
+
+  /** Buffers one event (ignored when its SID was seen; counted as late when older than the watermark). */
+  observe(e: EngineEvent): void {
+    if (this.seen.has(e.sid)) {
+      this.duplicates += 1;
+      return;
+    }
+    if (e.at < this.watermark) {
+      this.late += 1;
+      return;
+    }
+    this.seen.set(e.sid, e.at);
+    this.push(e);
+  }
+
+  /** Applies, in canonical order, every buffered event older than `now − latenessMs` (epoch ms). */
+  advanceTo(now: number): void {
+    this.applyUntil(now - this.latenessMs);
+  }
+
+  /** Applies every buffered event (end of a replay, or a test). The watermark becomes the newest event's instant. */
+  flush(): void {
+    this.applyUntil(Infinity);
+  }
+
+  /** Buffered, late and duplicate counts. */
+  stats(): { buffered: number; late: number; duplicates: number; watermark: number } {
+    return { buffered: this.heap.length, late: this.late, duplicates: this.duplicates, watermark: this.watermark };
+  }
+
+  private applyUntil(limit: number): void {
+    let last = this.watermark;
+    while (this.heap.length > 0 && (this.heap[0] as EngineEvent).at < limit) {
+      const e = this.pop();
+      this.apply(e);
+      this.appliedOrder.push([e.sid, e.at]);
+      last = e.at;
+    }
+    const w = limit === Infinity ? last : Math.max(this.watermark, limit);
+    if (w > this.watermark) this.watermark = w;
+    // Forget SIDs older than the watermark: such events are refused as late anyway.
+    while (this.appliedHead < this.appliedOrder.length && (this.appliedOrder[this.appliedHead] as [string, number])[1] < this.watermark) {
+      this.seen.delete((this.appliedOrder[this.appliedHead] as [string, number])[0]);
+      this.appliedHead += 1;
+    }
+    if (this.appliedHead > 1024 && this.appliedHead * 2 > this.appliedOrder.length) {
+      this.appliedOrder = this.appliedOrder.slice(this.appliedHead);
+      this.appliedHead = 0;
+    }
+  }
+
+  private push(e: EngineEvent): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i] as EngineEvent, h[p] as EngineEvent)) break;
+      [h[i], h[p]] = [h[p] as EngineEvent, h[i] as EngineEvent];
+      i = p;
+    }
+  }
+
+  private pop(): EngineEvent {
+    const h = this.heap;
+    const top = h[0] as EngineEvent;
+    const last = h.pop() as EngineEvent;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l] as EngineEvent, h[m] as EngineEvent)) m = l;
+        if (r < h.length && before(h[r] as EngineEvent, h[m] as EngineEvent)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m] as EngineEvent, h[i] as EngineEvent];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  // ---- applying one event (§B7) ----
+
+  private apply(e: EngineEvent): void {
+    const d = e.data;
+    switch (e.eventType) {
+      case 'activity.created':
+      case 'activity.updated':
+        this.activities.set(e.resourceSid, d['activity_available'] === true);
+        return;
+      case 'worker.created':
+      case 'worker.attributes.update':
+      case 'worker.updated':
+        this.agentEvent(e);
+        if (e.eventType === 'worker.created') this.openStatus(e.resourceSid, e.at, d);
+        return;
+      case 'worker.activity.update':
+        this.agentEvent(e);
+        this.activityUpdate(e);
+        return;
+      case 'worker.deleted':
+        this.closeStatus(e.resourceSid, e.at);
+        return;
+      case 'task.created':
+        this.taskCreated(e);
+        return;
+      case 'task-queue.entered':
+        this.queueEntered(e);
+        return;
+      case 'task-queue.moved':
+        this.closeQe(this.task(str(d['task_sid']) ?? e.resourceSid), e.at, 'Moved');
+        return;
+      case 'task-queue.timeout': {
+        const t = this.task(str(d['task_sid']) ?? e.resourceSid);
+        const id = t.openQe;
+        if (id !== null) {
+          this.closeQe(t, e.at, 'Timeout');
+          t.timedOut = [id, e.at];
+        }
+        return;
+      }
+      case 'reservation.created':
+        this.reservationCreated(e);
+        return;
+      case 'reservation.accepted':
+        this.reservationAccepted(e);
+        return;
+      case 'reservation.rejected':
+        this.closeIe(e, 'Rejected');
+        return;
+      case 'reservation.timeout':
+      case 'reservation.canceled':
+        this.closeIe(e, 'Missed');
+        if (e.eventType === 'reservation.canceled') this.closeAe(e.resourceSid, e.at);
+        return;
+      case 'reservation.rescinded':
+        this.closeIe(e, 'Revoked');
+        return;
+      case 'reservation.failed':
+        this.closeIe(e, 'Failed');
+        return;
+      case 'reservation.wrapup':
+        this.wrapAe(e.resourceSid, e.at);
+        return;
+      case 'reservation.completed':
+        this.closeAe(e.resourceSid, e.at);
+        return;
+      case 'task.wrapup': {
+        const t = this.tasks.get(e.resourceSid);
+        const ae = t?.aes[t.aes.length - 1];
+        if (ae !== undefined) this.wrapAe(ae, e.at);
+        return;
+      }
+      case 'task.completed':
+      case 'task.canceled':
+      case 'task.deleted':
+      case 'task.system-deleted':
+        this.taskEnded(e);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private task(taskSid: string): TaskState {
+    let t = this.tasks.get(taskSid);
+    if (t === undefined) {
+      t = { taskSid, openQe: null, qeCount: 0, lastEntered: null, timedOut: null, aes: [] };
+      this.tasks.set(taskSid, t);
+    }
+    return t;
+  }
+
+  private taskCreated(e: EngineEvent): void {
+    if (this.conversationsBySid.has(e.resourceSid)) return;
+    const raw = str(e.data['task_attributes']) ?? '{}';
+    const attrs = parseJson(raw);
+    const customer = customerOf(attrs, e.resourceSid);
+    const conversationSid = nonEmpty(field(attrs, 'conversationSid')) ?? nonEmpty(field(attrs, 'conversation_sid'));
+    this.conversationsBySid.set(e.resourceSid, {
+      taskSid: e.resourceSid,
+      customerId: customer.id,
+      channel: str(e.data['task_channel_unique_name']),
+      start: e.at,
+      end: null,
+      endReason: null,
+      durationS: null,
+      conversationSid,
+      attributes: raw,
+    });
+    const c = this.customersById.get(customer.id);
+    if (c === undefined) this.customersById.set(customer.id, { customerId: customer.id, source: customer.source, firstSeen: e.at, conversations: 1 });
+    else c.conversations += 1;
+    this.task(e.resourceSid);
+  }
+
+  private queueEntered(e: EngineEvent): void {
+    const taskSid = str(e.data['task_sid']) ?? e.resourceSid;
+    const t = this.task(taskSid);
+    // §B7: a task-queue.timeout followed within 1 s by task-queue.entered was a move.
+    if (t.timedOut !== null) {
+      const [id, at] = t.timedOut;
+      const qe = this.qes.get(id);
+      if (qe !== undefined && e.at - at <= 1000) qe.outcome = 'Moved';
+      t.timedOut = null;
+    }
+    if (t.openQe !== null) this.closeQe(t, e.at, 'Moved');
+    // A new QE after an agent engagement: that engagement ended in a transfer (§B8).
+    const lastAe = t.aes[t.aes.length - 1];
+    if (lastAe !== undefined) {
+      const ae = this.aes.get(lastAe);
+      if (ae !== undefined) ae.transferred = true;
+    }
+    const id = `${taskSid}/${t.qeCount}`;
+    t.qeCount += 1;
+    t.openQe = id;
+    t.lastEntered = e.at;
+    this.qes.set(id, {
+      id,
+      taskSid,
+      queueSid: str(e.data['task_queue_sid']) ?? '',
+      queueName: str(e.data['task_queue_name']) ?? '',
+      channel: str(e.data['task_channel_unique_name']),
+      open: e.at,
+      close: null,
+      outcome: null,
+      waitS: null,
+    });
+  }
+
+  private closeQe(t: TaskState, at: number, outcome: QueueOutcome): void {
+    if (t.openQe === null) return;
+    const qe = this.qes.get(t.openQe);
+    t.openQe = null;
+    if (qe === undefined) return;
+    qe.close = at;
+    qe.outcome = outcome;
+    qe.waitS = secs(at - qe.open);
+  }
+
+  private ie(e: EngineEvent): InvitationEngagement {
+    let ie = this.ies.get(e.resourceSid);
+    if (ie === undefined) {
+      ie = {
+        reservationSid: e.resourceSid,
+        taskSid: str(e.data['task_sid']) ?? '',
+        agentSid: str(e.data['worker_sid']) ?? '',
+        queueSid: str(e.data['task_queue_sid']),
+        channel: str(e.data['task_channel_unique_name']),
+        open: null,
+        close: null,
+        outcome: null,
+        invitationS: null,
+      };
+      this.ies.set(e.resourceSid, ie);
+    }
+    return ie;
+  }
+
+  private reservationCreated(e: EngineEvent): void {
+    const ie = this.ie(e);
+    ie.open = e.at;
+    if (ie.close !== null) ie.invitationS = secs(ie.close - e.at);
+  }
+
+  private closeIe(e: EngineEvent, outcome: InvitationOutcome): void {
+    const ie = this.ie(e);
+    if (ie.close !== null) return;
+    ie.close = e.at;
+    ie.outcome = outcome;
+    if (ie.open !== null) ie.invitationS = secs(e.at - ie.open);
+  }
+
+  private reservationAccepted(e: EngineEvent): void {
+    if (this.aes.has(e.resourceSid)) return;
+    const ie = this.ie(e);
+    this.closeIe(e, 'Accepted');
+    const t = this.task(ie.taskSid);
+    this.closeQe(t, e.at, 'Accepted');
+    // A second AE on the same task: the previous one ended in a transfer (§B8).
+    const prev = t.aes[t.aes.length - 1];
+    if (prev !== undefined) {
+      const p = this.aes.get(prev);
+      if (p !== undefined) p.transferred = true;
+    }
+    t.aes.push(e.resourceSid);
+    const agent = this.agentsBySid.get(ie.agentSid);
+    const version = agent?.versions[agent.versions.length - 1];
+    this.aes.set(e.resourceSid, {
+      reservationSid: e.resourceSid,
+      taskSid: ie.taskSid,
+      agentSid: ie.agentSid,
+      agentTeam: version?.team ?? null,
+      queueSid: ie.queueSid,
+      channel: ie.channel,
+      accept: e.at,
+      wrapup: null,
+      close: null,
+      waitS: t.lastEntered === null ? null : secs(e.at - t.lastEntered),
+      invitationS: ie.open === null ? null : secs(e.at - ie.open),
+      engagementS: null,
+      wrapupS: null,
+      handlingS: null,
+      transferred: false,
+    });
+  }
+
+  /** The engagement phase ends at the first of `reservation.wrapup` / `task.wrapup` (§B7). */
+  private wrapAe(reservationSid: string, at: number): void {
+    const ae = this.aes.get(reservationSid);
+    if (ae === undefined || ae.wrapup !== null || ae.close !== null) return;
+    ae.wrapup = at;
+    ae.engagementS = secs(at - ae.accept);
+  }
+
+  /** The AE closes at the first of `reservation.completed` / `task.completed` / the task's end (§B7). */
+  private closeAe(reservationSid: string, at: number): void {
+    const ae = this.aes.get(reservationSid);
+    if (ae === undefined || ae.close !== null) return;
+    ae.close = at;
+    if (ae.wrapup === null) {
+      ae.engagementS = secs(at - ae.accept);
+      ae.wrapupS = 0;
+    } else {
+      ae.wrapupS = secs(at - ae.wrapup);
+    }
+    ae.handlingS = (ae.engagementS ?? 0) + ae.wrapupS;
+  }
+
+  private taskEnded(e: EngineEvent): void {
+    const t = this.task(e.resourceSid);
+    const reason = str(e.data['task_canceled_reason']) ?? str(e.data['reason']);
+    let outcome: QueueOutcome;
+    switch (e.eventType) {
+      case 'task.deleted':
+        outcome = 'Deleted';
+        break;
+      case 'task.system-deleted':
+        outcome = 'Expired';
+        break;
+      case 'task.canceled':
+        outcome = reason === 'hangup' ? 'CustomerLeft' : reason === 'Task canceled on Workflow timeout' ? 'Timeout' : 'Canceled';
+        break;
+      default:
+        outcome = 'Canceled';
+    }
+    this.closeQe(t, e.at, outcome);
+    for (const sid of t.aes) this.closeAe(sid, e.at);
+    const c = this.conversationsBySid.get(e.resourceSid);
+    if (c !== undefined && c.end === null) {
+      c.end = e.at;
+      c.endReason = e.eventType.slice('task.'.length);
+      c.durationS = secs(e.at - c.start);
+    }
+  }
+
+  // ---- agents and status (§B7) ----
+
+  private agentEvent(e: EngineEvent): void {
+    const raw = str(e.data['worker_attributes']);
+    const sid = e.resourceSid;
+    let agent = this.agentsBySid.get(sid);
+    if (agent === undefined) {
+      agent = { agentSid: sid, name: str(e.data['worker_name']) ?? '', versions: [] };
+      this.agentsBySid.set(sid, agent);
+    }
+    const name = str(e.data['worker_name']);
+    if (name !== null) agent.name = name;
+    if (raw === null) return;
+    const parsed = parseJson(raw);
+    const last = agent.versions[agent.versions.length - 1];
+    if (last !== undefined && JSON.stringify(last.raw) === JSON.stringify(parsed)) return;
+    if (last !== undefined) last.validTo = e.at;
+    agent.versions.push(agentVersion(parsed, e.at));
+  }
+
+  private isAvailable(d: Record<string, EventValue>, sidKey: string, nameKey: string): boolean {
+    const sid = str(d[sidKey]);
+    const known = sid === null ? undefined : this.activities.get(sid);
+    return known ?? str(d[nameKey]) === 'Available';
+  }
+
+  private statusOf(agentSid: string): StatusState {
+    let s = this.status.get(agentSid);
+    if (s === undefined) {
+      s = { intervals: [], open: null };
+      this.status.set(agentSid, s);
+    }
+    return s;
+  }
+
+  private openStatus(agentSid: string, at: number, d: Record<string, EventValue>): void {
+    const s = this.statusOf(agentSid);
+    const name = str(d['worker_activity_name']) ?? '';
+    s.open = [at, name, this.isAvailable(d, 'worker_activity_sid', 'worker_activity_name')];
+  }
+
+  private closeStatus(agentSid: string, at: number): void {
+    const s = this.statusOf(agentSid);
+    if (s.open !== null) {
+      const [start, name, available] = s.open;
+      if (name !== OFFLINE && at > start) s.intervals.push([start, at, name, available]);
+    }
+    s.open = null;
+  }
+
+  /** The previous interval is [at − worker_time_in_previous_activity_ms, at) (§B7). */
+  private activityUpdate(e: EngineEvent): void {
+    const d = e.data;
+    const s = this.statusOf(e.resourceSid);
+    const prevMs = typeof d['worker_time_in_previous_activity_ms'] === 'number' ? d['worker_time_in_previous_activity_ms'] : null;
+    const prevName = str(d['worker_previous_activity_name']);
+    if (prevMs !== null && prevName !== null) {
+      const start = e.at - prevMs;
+      if (prevName !== OFFLINE && prevMs > 0) s.intervals.push([start, e.at, prevName, this.isAvailable(d, 'worker_previous_activity_sid', 'worker_previous_activity_name')]);
+      s.open = null;
+    } else {
+      this.closeStatus(e.resourceSid, e.at);
+    }
+    this.openStatus(e.resourceSid, e.at, d);
+  }
+
+  /** Status intervals of an agent up to `until` (the open one clipped there), Offline excluded. */
+  private intervalsOf(agentSid: string, until: number): [number, number, string, boolean][] {
+    const s = this.status.get(agentSid);
+    if (s === undefined) return [];
+    const out = s.intervals.slice();
+    if (s.open !== null && s.open[1] !== OFFLINE && until > s.open[0]) out.push([s.open[0], until, s.open[1], s.open[2]]);
+    return out;
+  }
+
+  // ---- queries (plain data) ----
+
+  /** The instant up to which open intervals count in queries: the watermark (newest applied event after flush), ms. */
+  private get now(): number {
+    return this.watermark;
+  }
+
+  conversations(): Conversation[] {
+    return [...this.conversationsBySid.values()].map((c) => ({ ...c }));
+  }
+
+  customers(): Customer[] {
+    return [...this.customersById.values()].map((c) => ({ ...c }));
+  }
+
+  agents(): Agent[] {
+    return [...this.agentsBySid.values()].map((a) => ({ ...a, versions: a.versions.map((v) => ({ ...v })) }));
+  }
+
+  /** Engagements of the three kinds, optionally only those opened in [from, to) (ms) and of one task. */
+  engagements(q: { from?: number; to?: number; taskSid?: string } = {}): { queue: QueueEngagement[]; invitation: InvitationEngagement[]; agent: AgentEngagement[] } {
+    const inRange = (at: number | null): boolean => at === null || ((q.from === undefined || at >= q.from) && (q.to === undefined || at < q.to));
+    const task = (sid: string): boolean => q.taskSid === undefined || sid === q.taskSid;
+    return {
+      queue: [...this.qes.values()].filter((x) => task(x.taskSid) && inRange(x.open)).map((x) => ({ ...x })),
+      invitation: [...this.ies.values()].filter((x) => task(x.taskSid) && inRange(x.open)).map((x) => ({ ...x })),
+      agent: [...this.aes.values()].filter((x) => task(x.taskSid) && inRange(x.accept)).map((x) => ({ ...x })),
+    };
+  }
+
+  /**
+   * Seconds per agent × activity × 15-minute bucket (§B7), for intervals overlapping [from, to)
+   * (ms); Offline is not stored; the open interval counts up to the watermark.
+   */
+  statusIntervals(q: { from: number; to: number; agent?: string }): StatusRow[] {
+    const rows = new Map<string, StatusRow>();
+    for (const agentSid of [...this.status.keys()].sort()) {
+      if (q.agent !== undefined && agentSid !== q.agent) continue;
+      for (const [s0, e0, activity] of this.intervalsOf(agentSid, this.now)) {
+        const s = Math.max(s0, q.from);
+        const e = Math.min(e0, q.to);
+        for (let b = Math.floor(s / BUCKET_MS) * BUCKET_MS; b < e; b += BUCKET_MS) {
+          const ms = Math.min(e, b + BUCKET_MS) - Math.max(s, b);
+          if (ms <= 0) continue;
+          const key = `${agentSid}|${b}|${activity}`;
+          const row = rows.get(key);
+          if (row === undefined) rows.set(key, { agentSid, bucket: b, activity, seconds: secs(ms) });
+          else row.seconds += secs(ms);
+        }
+      }
+    }
+    return [...rows.values()].sort((a, b) => a.agentSid.localeCompare(b.agentSid) || a.bucket - b.bucket || a.activity.localeCompare(b.activity));
+  }
+
+  /** Busy, available-idle and staffed ms of one agent in [from, to) (§B8 occupancy, utilization). */
+  private agentTime(agentSid: string, from: number, to: number, ringing: boolean): { busy: number; idle: number; staffed: number } {
+    const busyIntervals: [number, number][] = [];
+    const now = this.now;
+    for (const ie of this.ies.values()) {
+      if (!ringing || ie.agentSid !== agentSid || ie.open === null) continue;
+      busyIntervals.push([ie.open, ie.close ?? now]);
+    }
+    for (const ae of this.aes.values()) {
+      if (ae.agentSid !== agentSid) continue;
+      busyIntervals.push([ae.accept, ae.close ?? now]);
+    }
+    const busyU = union(busyIntervals);
+    const busy = overlap(busyU, from, to);
+    let available = 0;
+    let staffed = 0;
+    let availBusy = 0;
+    for (const [s0, e0, , avail] of this.intervalsOf(agentSid, now)) {
+      const s = Math.max(s0, from);
+      const e = Math.min(e0, to);
+      if (e <= s) continue;
+      staffed += e - s;
+      if (avail) {
+        available += e - s;
+        availBusy += overlap(busyU, s, e);
+      }
+    }
+    return { busy, idle: available - availBusy, staffed };
+  }
+
+  /** The KPIs of §B8 over [from, to) (ms), optionally for one queue, agent or channel. */
+  kpis(q: KpiQuery): Kpis {
+    const T = q.thresholdS ?? 20;
+    const TS = q.shortAbandonS ?? 5;
+    const inP = (at: number): boolean => at >= q.from && at < q.to;
+    let O = 0, A = 0, AT = 0, B = 0, BT = 0, S = 0, X = 0, waitA = 0;
+    if (q.agent === undefined) {
+      for (const qe of this.qes.values()) {
+        if (!inP(qe.open) || qe.outcome === null || qe.outcome === 'Moved') continue;
+        if (q.queue !== undefined && qe.queueSid !== q.queue) continue;
+        if (q.channel !== undefined && qe.channel !== q.channel) continue;
+        const w = qe.waitS ?? 0;
+        O += 1;
+        if (qe.outcome === 'Accepted') {
+          A += 1;
+          waitA += w;
+          if (w <= T) AT += 1;
+        } else if (qe.outcome === 'CustomerLeft') {
+          B += 1;
+          if (w <= T) BT += 1;
+          if (w <= TS) S += 1;
+        } else {
+          X += 1;
+        }
+      }
+    }
+    let handled = 0, handling = 0, transferred = 0;
+    const agentSids = new Set<string>();
+    for (const ae of this.aes.values()) {
+      if (q.agent !== undefined && ae.agentSid !== q.agent) continue;
+      if (q.queue !== undefined && ae.queueSid !== q.queue) continue;
+      if (q.channel !== undefined && ae.channel !== q.channel) continue;
+      if (ae.close === null || !inP(ae.close) || ae.handlingS === null) continue;
+      handled += 1;
+      handling += ae.handlingS;
+      if (ae.transferred) transferred += 1;
+    }
+    const perAgent = new Map<string, AgentKpis>();
+    for (const ie of this.ies.values()) {
+      if (ie.open === null || !inP(ie.open) || ie.outcome === null) continue;
+      if (q.agent !== undefined && ie.agentSid !== q.agent) continue;
+      if (q.queue !== undefined && ie.queueSid !== q.queue) continue;
+      if (q.channel !== undefined && ie.channel !== q.channel) continue;
+      let a = perAgent.get(ie.agentSid);
+      if (a === undefined) {
+        a = { agentSid: ie.agentSid, invitations: 0, accepted: 0, missed: 0, rejected: 0, revoked: 0, acceptanceRate: null, rejectRate: null, occupancy: null };
+        perAgent.set(ie.agentSid, a);
+      }
+      a.invitations += 1;
+      if (ie.outcome === 'Accepted') a.accepted += 1;
+      else if (ie.outcome === 'Missed') a.missed += 1;
+      else if (ie.outcome === 'Rejected') a.rejected += 1;
+      else if (ie.outcome === 'Revoked') a.revoked += 1;
+    }
+    // Occupancy and utilization (§B8): agents in scope are those with status or engagements.
+    for (const sid of this.status.keys()) agentSids.add(sid);
+    for (const ae of this.aes.values()) agentSids.add(ae.agentSid);
+    let busy = 0, idle = 0, staffed = 0, busyNoRing = 0, idleNoRing = 0;
+    for (const sid of [...agentSids].sort()) {
+      if (q.agent !== undefined && sid !== q.agent) continue;
+      const t = this.agentTime(sid, q.from, q.to, true);
+      const n = this.agentTime(sid, q.from, q.to, false);
+      busy += t.busy;
+      idle += t.idle;
+      staffed += t.staffed;
+      busyNoRing += n.busy;
+      idleNoRing += n.idle;
+      const a = perAgent.get(sid);
+      if (a !== undefined) a.occupancy = ratio(t.busy, t.busy + t.idle);
+    }
+    for (const a of perAgent.values()) {
+      a.acceptanceRate = ratio(a.accepted, a.invitations);
+      a.rejectRate = ratio(a.rejected, a.invitations);
+    }
+    const variants: Record<ServiceLevelVariant, number | null> = {
+      'answered-only': ratio(AT, A),
+      'abandons-count-against': ratio(AT, A + B),
+      'ignore-early-abandons': ratio(AT, A + B - BT),
+      'early-abandons-succeed': ratio(AT + BT, A + B),
+      'short-abandon-exclusion': ratio(AT, A + B - S + X),
+    };
+    return {
+      from: q.from,
+      to: q.to,
+      thresholdS: T,
+      shortAbandonS: TS,
+      attribution: 'qe-open/ae-close',
+      counts: { offered: O, accepted: A, acceptedWithinT: AT, abandoned: B, abandonedWithinT: BT, shortAbandoned: S, otherFailures: X },
+      serviceLevel: { variant: 'short-abandon-exclusion', value: variants['short-abandon-exclusion'], variants },
+      asaS: ratio(waitA, A),
+      ahtS: ratio(handling, handled),
+      handled,
+      abandonmentRate: ratio(B, O),
+      abandonmentRateExShort: ratio(B - S, O - S),
+      occupancy: ratio(busy, busy + idle),
+      occupancyExRinging: ratio(busyNoRing, busyNoRing + idleNoRing),
+      utilization: ratio(busy + idle, staffed),
+      busyS: secs(busy),
+      availableIdleS: secs(idle),
+      staffedS: secs(staffed),
+      transferRate: ratio(transferred, handled),
+      agents: [...perAgent.values()].sort((a, b) => (a.agentSid < b.agentSid ? -1 : 1)),
+    };
+  }
+
+  // ---- snapshot / restore ----
+
+  /** All state as plain JSON-able data (the buffer included). */
+  snapshot(): ProjectorSnapshot {
+    const clone = <T>(x: T): T => structuredClone(x);
+    return clone({
+      latenessMs: this.latenessMs,
+      watermark: this.watermark,
+      late: this.late,
+      duplicates: this.duplicates,
+      buffer: this.heap,
+      seen: [...this.seen],
+      conversations: [...this.conversationsBySid.values()],
+      tasks: [...this.tasks.values()],
+      queueEngagements: [...this.qes.values()],
+      invitations: [...this.ies.values()],
+      agentEngagements: [...this.aes.values()],
+      agents: [...this.agentsBySid.values()],
+      customers: [...this.customersById.values()],
+      status: [...this.status],
+      activities: [...this.activities],
+    });
+  }
+
+  /** A projector holding exactly the state of a {@link snapshot}. */
+  static restore(s: ProjectorSnapshot): AnalyticsProjector {
+    const x = structuredClone(s);
+    const p = new AnalyticsProjector({ latenessMs: x.latenessMs });
+    p.watermark = x.watermark;
+    p.late = x.late;
+    p.duplicates = x.duplicates;
+    p.heap = x.buffer;
+    p.seen = new Map(x.seen);
+    p.appliedOrder = x.seen.filter(([sid]) => !x.buffer.some((e) => e.sid === sid));
+    p.appliedOrder.sort((a, b) => a[1] - b[1]);
+    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, c]));
+    p.tasks = new Map(x.tasks.map((t) => [t.taskSid, t]));
+    p.qes = new Map(x.queueEngagements.map((e) => [e.id, e]));
+    p.ies = new Map(x.invitations.map((e) => [e.reservationSid, e]));
+    p.aes = new Map(x.agentEngagements.map((e) => [e.reservationSid, e]));
+    p.agentsBySid = new Map(x.agents.map((a) => [a.agentSid, a]));
+    p.customersById = new Map(x.customers.map((c) => [c.customerId, c]));
+    p.status = new Map(x.status);
+    p.activities = new Map(x.activities);
+    return p;
+  }
+}
