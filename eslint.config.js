@@ -30,16 +30,18 @@ export const IMPORT_TABLE = {
   callflows: { pure: true, may: ['engine', 'analytics', 'callbacks', 'util'] },
   // conversations (chats, their state timers, webhooks): a pure core of its own
   conversations: { pure: true, may: ['util'] },
+  // Event Streams (sinks, subscriptions, the type and schema catalogue, the CloudEvents envelope)
+  streams: { pure: true, may: ['util'], types: ['engine'] },
   // adapters behind a core's port: the port's module, the core's types
   voice: { pure: false, may: ['callbacks/telephony-port.ts', 'callflows/voice-port.ts', 'util'], types: ['callbacks', 'callflows'] },
   // messaging adapters behind the conversations core's port
   messaging: { pure: false, may: ['conversations/messaging-port.ts', 'util'] },
   // shell
   store: { pure: false, may: ['util'], types: ['engine'] },
-  runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'conversations'] },
+  runtime: { pure: false, may: ['store', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'conversations', 'streams'] },
   webhooks: { pure: false, may: ['runtime', 'store', 'util'], types: ['engine'] },
   // (the voice webhooks: the TwiML renderer; the voice port's and the Twilio adapters' types)
-  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'conversations', 'voice/twiml.ts'], types: ['callflows', 'voice', 'messaging'] },
+  api: { pure: false, may: ['runtime', 'util', 'expr', 'engine', 'analytics', 'callbacks', 'conversations', 'streams', 'voice/twiml.ts'], types: ['callflows', 'voice', 'messaging'] },
   // the simulator; `simulate --voice` runs the runtime's voice core from src/cli (a shell), the flows and callers are sim's
   sim: { pure: false, may: ['util', 'expr', 'engine', 'analytics', 'callbacks', 'callflows', 'voice/simulated-network.ts'] },
   cli: { pure: false, may: ['*'] },

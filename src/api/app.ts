@@ -17,6 +17,7 @@ import { eventRoutes } from './routes/events.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { voiceResourceRoutes } from './routes/voice-resources.ts';
 import { conversationRoutes } from './routes/conversations.ts';
+import { eventStreamRoutes } from './routes/event-streams.ts';
 import { interactionRoutes } from './routes/interactions.ts';
 import { voiceRoutes } from './routes/voice.ts';
 import type { TwilioVoice } from '../voice/twilio-voice.ts';
@@ -209,6 +210,7 @@ const REGISTRARS: RouteRegistrar[] = [
   voiceResourceRoutes,
   conversationRoutes,
   interactionRoutes,
+  eventStreamRoutes,
 ];
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {

@@ -16,6 +16,7 @@ import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
 import { SimulatedMessagingNetwork } from '../messaging/simulated-messaging.ts';
 import { conversationWebhookDeliverer } from '../webhooks/conversation-webhooks.ts';
+import { streamWebhookDeliverer } from '../webhooks/stream-webhooks.ts';
 import { PostClient } from '../webhooks/http-post.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
@@ -122,6 +123,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
       ...runtime.voice.deliverers(),
       ...runtime.conversations.deliverers(),
       'conversation.webhook': conversationWebhookDeliverer(runtime, new PostClient(runtime.scheduler)),
+      'stream.webhook': streamWebhookDeliverer(runtime, new PostClient(runtime.scheduler)),
     },
     onDeliveryFailure: (failure) => app.log.error({ failure: { ...failure, error: String(failure.error) } }, 'outbox delivery failed'),
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),

@@ -14,7 +14,7 @@ import { instructionEventData } from './instructions.ts';
  * `voice.hangup`: the voice core's worker legs, a ConnectRequest / HangupRequest of
  * src/callflows/voice-port.ts), delivered by the same dispatcher through an {@link OutboxDeliverer}.
  */
-export type OutboxKind = 'event' | 'assignment' | 'dial' | 'hangup' | 'voice.connect' | 'voice.hangup';
+export type OutboxKind = 'event' | 'assignment' | 'dial' | 'hangup' | 'voice.connect' | 'voice.hangup' | 'stream.webhook';
 
 /**
  * The payload of a `dial` row: the telephony port's dial request, whose `key`
@@ -79,6 +79,13 @@ export interface OutboxDeliverer {
    * it with backoff and jitter, up to its retries. `now`: the dispatcher's clock, epoch ms.
    */
   deliver(delivery: OutboxDelivery, now: number): Promise<void>;
+  /**
+   * Optional retry policy of the kind: whether the failed attempt `attempts` (counting it) of the
+   * row is the last one (no retry follows). Default: after the dispatcher's `deliveryRetries`.
+   */
+  isFinal?(delivery: OutboxDelivery, attempts: number, now: number): boolean;
+  /** Optional: the longest delay between two attempts, in ms (the doubling backoff stops growing there). Default: no cap. */
+  maxBackoffMs?: number;
 }
 
 /**

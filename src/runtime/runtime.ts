@@ -54,6 +54,7 @@ import { CallbackHosting, checkHostingOptions, type CallbackHostingOptions, type
 import { mergeWrites, type CoreContext, type HostedCore } from './core.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
+import { StreamsHosting } from './streams-hosting.ts';
 import { outboxRows, type EventOrigin, type StoredEvent } from './outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
 
@@ -169,6 +170,8 @@ export class Runtime {
   readonly voice: VoiceHosting;
   /** The conversations of every account, and the chats' inactivity policies (conversations-hosting.ts). */
   readonly conversations: ConversationsHosting;
+  /** The Event Streams sinks and subscriptions of every account (streams-hosting.ts). */
+  readonly streams: StreamsHosting;
   /** Every core hosted beside the engines, in the order they see events. */
   private readonly cores: readonly HostedCore[];
   readonly scheduler: Scheduler;
@@ -229,7 +232,12 @@ export class Runtime {
       timeOrderedSids(this.scheduler),
       options.messaging ?? null,
     );
-    this.cores = [this.callbacks, this.voice, this.conversations];
+    this.streams = new StreamsHosting(
+      <T>(key: string, op: (ctx: CoreContext) => T) => this.enqueue(key, op) as Promise<T>,
+      timeOrderedSids(this.scheduler),
+      (workspaceSid) => this.hosts.get(workspaceSid)?.accountSid,
+    );
+    this.cores = [this.callbacks, this.voice, this.conversations, this.streams];
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }

@@ -139,7 +139,7 @@ export interface DispatcherOptions {
   maxDeliveriesPerDestination?: number;
   /** Deliveries of `deliverers` kinds in flight at most over every lane; default 512. */
   maxConcurrentDeliveries?: number;
-  /** Retries of a `deliverers` row whose deliverer rejected, after the first attempt (default 3; backoff as `backoffMs`). */
+  /** Retries of a `deliverers` row whose deliverer rejected, after the first attempt (default 3; backoff as `backoffMs`), unless its deliverer has a policy of its own (`OutboxDeliverer.isFinal`, `maxBackoffMs`). */
   deliveryRetries?: number;
   /** Every failed delivery of a `deliverers` kind. Default: one line on stderr. */
   onDeliveryFailure?: (failure: DeliveryFailure) => void;
@@ -677,13 +677,13 @@ export class WebhookDispatcher {
       if (deliverer.guarantee === 'at-least-once') store.markOutboxDone(row.id, attempts, now);
       return;
     }
-    const final = attempts > this.deliveryRetries;
+    const final = deliverer.isFinal === undefined ? attempts > this.deliveryRetries : deliverer.isFinal(deliveryOf(row), attempts, now);
     this.onDeliveryFailure({ workspaceSid: lane.workspaceSid, kind: row.kind, rowId: row.id, attempts, final, error: failure.error });
     if (final) {
       if (deliverer.guarantee === 'at-least-once') store.markOutboxDone(row.id, attempts, now);
       return;
     }
-    const due = now + this.retryDelay(attempts);
+    const due = now + this.retryDelay(attempts, deliverer.maxBackoffMs);
     await this.scheduler.track(store.rescheduleOutbox(row.id, attempts, due));
     this.requeue(lane, { ...item, row: { ...row, attempts, nextAttemptAt: due }, dueAt: due });
   }
@@ -907,8 +907,8 @@ export class WebhookDispatcher {
    * The wait before retry number `attempt` (1 = the first retry), in ms: `backoffMs` doubled for
    * each earlier retry, lengthened by a random 0–50 % (jitter) drawn from the injected `random`.
    */
-  private retryDelay(attempt: number): number {
-    const base = this.backoffMs * 2 ** (attempt - 1);
+  private retryDelay(attempt: number, maxBackoffMs = Infinity): number {
+    const base = Math.min(this.backoffMs * 2 ** (attempt - 1), maxBackoffMs);
     return Math.round(base * (1 + this.random() / 2));
   }
 

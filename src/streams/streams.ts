@@ -1,0 +1,434 @@
+/**
+ * Event Streams (issue 14 items 1–2; spec conversations-events-analytics.md B1–B6, D): the pure part
+ * — an account's sinks (`DG…`) and subscriptions (`DF…`) with their rules, the catalogue of event
+ * types and JSON Schemas we publish (`/v1/Types`, `/v1/Schemas`), and the CloudEvents 1.0 envelope
+ * (B3) of a TaskRouter engine event with its `TaskRouter.WDSEvent` data (B6). The runtime hosts one
+ * {@link StreamsAccount} per account (runtime/streams-hosting.ts) and turns the covered engine
+ * events into outbox rows in the command's own batch; src/webhooks delivers them.
+ *
+ * No clock, no randomness: times and SIDs are handed in. Times are epoch milliseconds.
+ */
+import type { EngineEvent } from '../engine/index.ts';
+import { isoInstant } from '../util/time.ts';
+
+/** Sink types of the API (`SinkSinkType`) and the ones we deliver to. */
+export const SINK_TYPES = ['kinesis', 'webhook', 'segment', 'email'] as const;
+export type SinkType = (typeof SINK_TYPES)[number];
+export const SUPPORTED_SINK_TYPES: readonly SinkType[] = ['webhook'];
+
+/** A webhook sink's configuration (B1). */
+export interface WebhookSinkConfiguration {
+  destination: string;
+  method: 'POST' | 'GET';
+  batch_events: boolean;
+}
+
+export interface Sink {
+  sid: string;
+  accountSid: string;
+  description: string;
+  sinkType: SinkType;
+  sinkConfiguration: WebhookSinkConfiguration;
+  /** Sinks are active on creation (D: validation is no longer needed). */
+  status: 'initialized' | 'validating' | 'active' | 'failed';
+  dateCreated: number;
+  dateUpdated: number;
+}
+
+export interface SubscribedType {
+  type: string;
+  schemaVersion: number;
+}
+
+export interface Subscription {
+  sid: string;
+  accountSid: string;
+  description: string;
+  sinkSid: string;
+  types: SubscribedType[];
+  dateCreated: number;
+  dateUpdated: number;
+}
+
+/** A refused request: HTTP status, Twilio error code, message, the parameter at fault. */
+export class StreamsError extends Error {
+  readonly status: number;
+  readonly code: number;
+  readonly field: string | null;
+  constructor(status: number, code: number, message: string, field: string | null = null) {
+    super(message);
+    this.name = 'StreamsError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+// ── catalogue (B2, B5) ──
+
+/** TaskRouter callback names as stream types take them (`com.twilio.taskrouter.` + name; B5). */
+export const TASKROUTER_EVENTS = [
+  'task.created', 'task.updated', 'task.canceled', 'task.wrapup', 'task.completed', 'task.deleted', 'task.system-deleted',
+  'task.transfer-initiated', 'task.transfer-attempt-failed', 'task.transfer-failed', 'task.transfer-canceled', 'task.transfer-completed',
+  'reservation.created', 'reservation.accepted', 'reservation.rejected', 'reservation.timeout', 'reservation.canceled',
+  'reservation.rescinded', 'reservation.wrapup', 'reservation.completed', 'reservation.failed',
+  'task-queue.entered', 'task-queue.moved', 'task-queue.timeout', 'task-queue.created', 'task-queue.deleted', 'task-queue.expression.updated',
+  'workflow.entered', 'workflow.target-matched', 'workflow.timeout', 'workflow.skipped', 'workflow.rejected',
+  'worker.created', 'worker.deleted', 'worker.activity.update', 'worker.attributes.update', 'worker.capacity.update', 'worker.channel.availability.update',
+] as const;
+
+export const TASKROUTER_PREFIX = 'com.twilio.taskrouter.';
+/** The API usage type (excluded from analytics subscriptions; we never emit it). */
+export const RATE_LIMIT_TYPE = 'com.twilio.apiusage.taskrouter.ratelimits';
+export const TEST_EVENT_TYPE = 'com.twilio.eventstreams.test-event';
+export const WDS_SCHEMA = 'TaskRouter.WDSEvent';
+export const TEST_SCHEMA = 'EventStreams.TestSink';
+export const RATE_LIMIT_SCHEMA = 'ApiUsage.TaskRouterRateLimits';
+/** The default base of `dataschema` (B3 [DECISION]: configurable). */
+export const DEFAULT_SCHEMA_BASE = 'https://events-schemas.twilio.com';
+/** When our catalogue's entries were made (the dates `/v1/Types` and `/v1/Schemas` show). */
+export const CATALOGUE_DATE = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+export interface EventTypeInfo {
+  type: string;
+  schemaId: string;
+  description: string;
+  status: 'available' | 'deprecated' | 'restricted' | 'discontinued';
+}
+
+/** Every event type we publish, in catalogue order. */
+export const EVENT_TYPES: readonly EventTypeInfo[] = [
+  ...TASKROUTER_EVENTS.map((name) => ({ type: TASKROUTER_PREFIX + name, schemaId: WDS_SCHEMA, description: `TaskRouter ${name.replace(/[.-]/g, ' ')}`, status: 'available' as const })),
+  { type: RATE_LIMIT_TYPE, schemaId: RATE_LIMIT_SCHEMA, description: 'TaskRouter API rate limits (never emitted by Switchboard)', status: 'available' },
+];
+
+const typeIndex = new Map(EVENT_TYPES.map((t) => [t.type, t]));
+
+export function eventType(type: string): EventTypeInfo | undefined {
+  return typeIndex.get(type);
+}
+
+/** Every payload field of B6 with its JSON type; `v` = the schema version that added it. */
+const WDS_FIELDS: ReadonlyArray<[string, string | string[], number?]> = [
+  ['sid', 'string'], ['eventtype', 'string'], ['account_sid', 'string'], ['timestamp', 'integer'], ['workspace_sid', 'string'],
+  ['workspace_name', 'string'], ['resource_type', 'string'], ['resource_sid', 'string'], ['event_description', 'string'],
+  ['task_sid', 'string'], ['task_attributes', 'string'], ['task_age', 'integer'], ['task_age_in_queue', 'integer'], ['task_priority', 'integer'],
+  ['task_assignment_status', 'string'], ['task_date_created', 'integer'], ['task_queue_entered_date', 'integer'], ['task_canceled_reason', 'string'],
+  ['task_completed_reason', 'string'], ['task_re_evaluated_reason', 'string'], ['task_channel_sid', 'string'], ['task_channel_unique_name', 'string'],
+  ['task_routing_target', 'string'], ['task_version', 'integer'], ['task_transfer_sid', 'string'], ['reason', 'string'],
+  ['task_queue_sid', 'string'], ['task_queue_name', 'string'], ['task_queue_target_expression', 'string'], ['previous_task_queue_sid', 'string'],
+  ['previous_task_queue_name', 'string'], ['previous_task_priority', 'integer'], ['workflow_sid', 'string'], ['workflow_name', 'string'],
+  ['workflow_filter_name', 'string'], ['workflow_filter_expression', 'string'], ['workflow_filter_target_name', 'string'],
+  ['workflow_filter_target_expression', 'string'], ['target_changed_reason', 'string'],
+  ['reservation_sid', 'string'], ['reservation_version', 'integer'], ['reservation_reason_code', 'integer'],
+  ['worker_sid', 'string'], ['worker_name', 'string'], ['worker_attributes', 'string'], ['worker_activity_sid', 'string'], ['worker_activity_name', 'string'],
+  ['worker_previous_activity_sid', 'string'], ['worker_previous_activity_name', 'string'], ['worker_time_in_previous_activity', 'integer'],
+  ['worker_time_in_previous_activity_ms', 'integer', 2], ['worker_version', 'integer'], ['worker_channel_capacity', 'integer'],
+  ['worker_channel_previous_capacity', 'integer'], ['worker_channel_available', 'boolean'], ['worker_channel_available_capacity', 'integer'],
+  ['worker_channel_task_count', 'integer'],
+  ['transfer_initiating_reservation_sid', 'string'], ['transfer_initiating_worker_sid', 'string'], ['transfer_mode', 'string'], ['transfer_type', 'string'],
+  ['transfer_status', 'string'], ['transfer_started', 'integer'], ['transfer_to', 'string'], ['transfer_failed_reason', 'string'],
+];
+
+/** Numbers and booleans the engine may also hold as strings (the form callbacks' habit): the schema allows both. */
+function fieldSchema(t: string | string[]): Record<string, unknown> {
+  const types = Array.isArray(t) ? t : [t];
+  return { type: [...new Set([...types, ...(types.includes('string') ? [] : ['string']), 'null'])] };
+}
+
+function wdsSchema(version: number): Record<string, unknown> {
+  const payload: Record<string, unknown> = {};
+  for (const [name, t, since] of WDS_FIELDS) if ((since ?? 1) <= version) payload[name] = fieldSchema(t);
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: `${DEFAULT_SCHEMA_BASE}/${WDS_SCHEMA}/${version}.json`,
+    title: `${WDS_SCHEMA} v${version}`,
+    type: 'object',
+    required: ['sid', 'name', 'account_sid', 'timestamp', 'level', 'group', 'product_name', 'payload_type', 'payload'],
+    properties: {
+      sid: { type: 'string' }, name: { type: 'string' }, account_sid: { type: 'string' }, account_friendly_name: { type: ['string', 'null'] },
+      parent_account_sid: { type: ['string', 'null'] }, parent_friendly_name: { type: ['string', 'null'] }, timestamp: { type: 'string' },
+      level: { type: 'string' }, group: { type: 'string' }, product_name: { const: 'TaskRouter' }, publisher: { type: ['string', 'null'] },
+      publisher_metadata: { type: 'string' }, payload_type: { const: 'application/json' },
+      payload: { type: 'object', required: ['sid', 'eventtype', 'account_sid', 'timestamp', 'workspace_sid', 'resource_type', 'resource_sid'], properties: payload },
+    },
+  };
+}
+
+export interface SchemaVersion {
+  version: number;
+  dateCreated: number;
+  /** The JSON Schema document (text). */
+  raw: string;
+}
+
+/** The schemas we publish: id → versions, oldest first. TaskRouter.WDSEvent: v1–v4, older ones as field subsets (B6). */
+export const SCHEMAS: ReadonlyMap<string, readonly SchemaVersion[]> = new Map([
+  [WDS_SCHEMA, [1, 2, 3, 4].map((v) => ({ version: v, dateCreated: CATALOGUE_DATE, raw: JSON.stringify(wdsSchema(v)) }))],
+  [TEST_SCHEMA, [{ version: 1, dateCreated: CATALOGUE_DATE, raw: JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: TEST_SCHEMA, type: 'object', required: ['test_id'], properties: { test_id: { type: 'string' } } }) }]],
+  [RATE_LIMIT_SCHEMA, [{ version: 1, dateCreated: CATALOGUE_DATE, raw: JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: RATE_LIMIT_SCHEMA, type: 'object' }) }]],
+]);
+
+export function latestVersion(schemaId: string): number {
+  const versions = SCHEMAS.get(schemaId);
+  return versions === undefined ? 0 : (versions[versions.length - 1] as SchemaVersion).version;
+}
+
+// ── sinks and subscriptions (B1, B2) ──
+
+function jsonObject(text: string, field: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new StreamsError(400, 20001, `${field} must be a JSON object`, field);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new StreamsError(400, 20001, `${field} must be a JSON object`, field);
+  return parsed as Record<string, unknown>;
+}
+
+/** Checks a sink type and its `SinkConfiguration` (JSON text); only webhook sinks are delivered to. */
+export function parseSinkConfiguration(sinkType: string, configuration: string): WebhookSinkConfiguration {
+  if (!(SINK_TYPES as readonly string[]).includes(sinkType)) throw new StreamsError(400, 20001, `SinkType must be one of ${SINK_TYPES.join(', ')}`, 'SinkType');
+  if (!(SUPPORTED_SINK_TYPES as readonly string[]).includes(sinkType)) {
+    throw new StreamsError(400, 20001, `SinkType ${sinkType} is not supported by this server; supported: ${SUPPORTED_SINK_TYPES.join(', ')}`, 'SinkType');
+  }
+  const c = jsonObject(configuration, 'SinkConfiguration');
+  const destination = c['destination'];
+  if (typeof destination !== 'string' || !/^https?:\/\//i.test(destination)) throw new StreamsError(400, 20001, 'SinkConfiguration.destination must be an http(s) URL', 'SinkConfiguration');
+  try {
+    new URL(destination);
+  } catch {
+    throw new StreamsError(400, 20001, 'SinkConfiguration.destination must be an http(s) URL', 'SinkConfiguration');
+  }
+  const method = c['method'] === undefined ? 'POST' : String(c['method']).toUpperCase();
+  if (method !== 'POST' && method !== 'GET') throw new StreamsError(400, 20001, 'SinkConfiguration.method must be POST or GET', 'SinkConfiguration');
+  const batch = c['batch_events'];
+  if (batch !== undefined && typeof batch !== 'boolean' && batch !== 'true' && batch !== 'false') throw new StreamsError(400, 20001, 'SinkConfiguration.batch_events must be a boolean', 'SinkConfiguration');
+  return { destination, method, batch_events: batch === true || batch === 'true' };
+}
+
+/** One `Types` value of a subscription (`{"type":…,"schema_version":…}`; schema version absent: the latest). */
+export function parseSubscribedType(text: string, field = 'Types'): SubscribedType {
+  const o = jsonObject(text, field);
+  return checkType(String(o['type'] ?? ''), o['schema_version'], field);
+}
+
+export function checkType(type: string, version: unknown, field: string): SubscribedType {
+  const info = eventType(type);
+  if (info === undefined) throw new StreamsError(400, 20001, `Unknown event type ${type === '' ? '(none)' : type}`, field);
+  const latest = latestVersion(info.schemaId);
+  if (version === undefined || version === null || version === '') return { type, schemaVersion: latest };
+  const n = Number(version);
+  if (!Number.isInteger(n) || n < 1 || n > latest) throw new StreamsError(400, 20001, `schema_version of ${type} must be between 1 and ${latest}`, field);
+  return { type, schemaVersion: n };
+}
+
+/**
+ * One account's sinks and subscriptions. Mutators throw a {@link StreamsError} and change nothing
+ * when refused; `dirty` collects the SIDs changed since the last {@link takeDirty}.
+ */
+export class StreamsAccount {
+  readonly sinks = new Map<string, Sink>();
+  readonly subscriptions = new Map<string, Subscription>();
+  private dirty = new Set<string>();
+
+  readonly accountSid: string;
+
+  constructor(accountSid: string) {
+    this.accountSid = accountSid;
+  }
+
+  restore(record: Sink | Subscription): void {
+    if (record.sid.startsWith('DG')) this.sinks.set(record.sid, record as Sink);
+    else this.subscriptions.set(record.sid, record as Subscription);
+  }
+
+  /** SIDs written since the last call (their current record, or undefined when deleted). */
+  takeDirty(): Array<{ sid: string; record: Sink | Subscription | undefined }> {
+    const out = [...this.dirty].map((sid) => ({ sid, record: this.sinks.get(sid) ?? this.subscriptions.get(sid) }));
+    this.dirty = new Set();
+    return out;
+  }
+
+  createSink(sid: string, input: { description: string; sinkType: string; sinkConfiguration: string }, now: number): Sink {
+    if (input.description === '') throw new StreamsError(400, 20001, 'Description is required', 'Description');
+    const sinkConfiguration = parseSinkConfiguration(input.sinkType, input.sinkConfiguration);
+    const sink: Sink = { sid, accountSid: this.accountSid, description: input.description, sinkType: input.sinkType as SinkType, sinkConfiguration, status: 'active', dateCreated: now, dateUpdated: now };
+    this.sinks.set(sid, sink);
+    this.dirty.add(sid);
+    return sink;
+  }
+
+  updateSink(sid: string, description: string, now: number): Sink {
+    const sink = this.sink(sid);
+    if (description === '') throw new StreamsError(400, 20001, 'Description is required', 'Description');
+    const next = { ...sink, description, dateUpdated: now };
+    this.sinks.set(sid, next);
+    this.dirty.add(sid);
+    return next;
+  }
+
+  /** Deletes a sink no subscription uses. */
+  deleteSink(sid: string): void {
+    this.sink(sid);
+    const user = [...this.subscriptions.values()].find((s) => s.sinkSid === sid);
+    if (user !== undefined) throw new StreamsError(400, 20001, `Sink ${sid} is in use by subscription ${user.sid}`, 'Sid');
+    this.sinks.delete(sid);
+    this.dirty.add(sid);
+  }
+
+  inUse(sinkSid: string): boolean {
+    return [...this.subscriptions.values()].some((s) => s.sinkSid === sinkSid);
+  }
+
+  sink(sid: string): Sink {
+    const sink = this.sinks.get(sid);
+    if (sink === undefined) throw new StreamsError(404, 20404, `The requested resource Sink ${sid} was not found`);
+    return sink;
+  }
+
+  subscription(sid: string): Subscription {
+    const sub = this.subscriptions.get(sid);
+    if (sub === undefined) throw new StreamsError(404, 20404, `The requested resource Subscription ${sid} was not found`);
+    return sub;
+  }
+
+  createSubscription(sid: string, input: { description: string; sinkSid: string; types: SubscribedType[] }, now: number): Subscription {
+    if (input.description === '') throw new StreamsError(400, 20001, 'Description is required', 'Description');
+    const sink = this.sinks.get(input.sinkSid);
+    if (sink === undefined) throw new StreamsError(400, 20001, `Sink ${input.sinkSid} was not found`, 'SinkSid');
+    if (sink.status !== 'active') throw new StreamsError(400, 20001, `Sink ${input.sinkSid} is not active`, 'SinkSid');
+    if (input.types.length === 0) throw new StreamsError(400, 20001, 'Types is required', 'Types');
+    const types = new Map<string, SubscribedType>();
+    for (const t of input.types) types.set(t.type, t);
+    const sub: Subscription = { sid, accountSid: this.accountSid, description: input.description, sinkSid: input.sinkSid, types: [...types.values()], dateCreated: now, dateUpdated: now };
+    this.subscriptions.set(sid, sub);
+    this.dirty.add(sid);
+    return sub;
+  }
+
+  updateSubscription(sid: string, input: { description?: string; sinkSid?: string }, now: number): Subscription {
+    const sub = this.subscription(sid);
+    if (input.sinkSid !== undefined && this.sinks.get(input.sinkSid)?.status !== 'active') throw new StreamsError(400, 20001, `Sink ${input.sinkSid} was not found or is not active`, 'SinkSid');
+    const next = { ...sub, ...(input.description === undefined ? {} : { description: input.description }), ...(input.sinkSid === undefined ? {} : { sinkSid: input.sinkSid }), dateUpdated: now };
+    this.subscriptions.set(sid, next);
+    this.dirty.add(sid);
+    return next;
+  }
+
+  deleteSubscription(sid: string): void {
+    this.subscription(sid);
+    this.subscriptions.delete(sid);
+    this.dirty.add(sid);
+  }
+
+  /** Adds or updates one subscribed type; removes it with `remove`. */
+  putSubscribedType(sid: string, t: SubscribedType | { type: string; remove: true }, now: number): Subscription {
+    const sub = this.subscription(sid);
+    const types = sub.types.filter((x) => x.type !== t.type);
+    if ('remove' in t) {
+      if (types.length === sub.types.length) throw new StreamsError(404, 20404, `The requested resource SubscribedEvent ${t.type} was not found`);
+    } else {
+      types.push(t);
+    }
+    const next = { ...sub, types, dateUpdated: now };
+    this.subscriptions.set(sid, next);
+    this.dirty.add(sid);
+    return next;
+  }
+
+  /** The sinks a type goes to, each once, with the schema version its subscriptions ask for (the highest). */
+  sinksFor(type: string): Array<{ sink: Sink; schemaVersion: number }> {
+    const out = new Map<string, { sink: Sink; schemaVersion: number }>();
+    for (const sub of this.subscriptions.values()) {
+      const t = sub.types.find((x) => x.type === type);
+      const sink = this.sinks.get(sub.sinkSid);
+      if (t === undefined || sink === undefined || sink.status !== 'active') continue;
+      const seen = out.get(sink.sid);
+      if (seen === undefined || seen.schemaVersion < t.schemaVersion) out.set(sink.sid, { sink, schemaVersion: t.schemaVersion });
+    }
+    return [...out.values()];
+  }
+}
+
+// ── the envelope (B3, B6) ──
+
+/** A CloudEvents 1.0 event in structured JSON mode. */
+export interface CloudEvent {
+  specversion: '1.0';
+  type: string;
+  source: string;
+  id: string;
+  time: string;
+  dataschema: string;
+  datacontenttype: 'application/json';
+  data: Record<string, unknown>;
+}
+
+/** The stream event id of an engine event: `EZ` + the event SID's digits (stable across re-deliveries). */
+export function streamEventId(eventSid: string): string {
+  return `EZ${eventSid.slice(2)}`;
+}
+
+/** The `data` of a TaskRouter stream event (B6), with the payload fields `schemaVersion` has. */
+export function wdsData(accountSid: string, e: EngineEvent, description: string, schemaVersion: number): Record<string, unknown> {
+  const allowed = new Set(WDS_FIELDS.filter(([, , since]) => (since ?? 1) <= schemaVersion).map(([name]) => name));
+  const payload: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(e.data)) if (value !== null && allowed.has(key)) payload[key] = value;
+  Object.assign(payload, {
+    sid: e.sid,
+    eventtype: e.eventType,
+    account_sid: accountSid,
+    timestamp: e.at,
+    workspace_sid: String(e.data['workspace_sid'] ?? ''),
+    workspace_name: String(e.data['workspace_name'] ?? ''),
+    resource_type: e.resourceType,
+    resource_sid: e.resourceSid,
+    event_description: description,
+  });
+  return {
+    sid: e.sid,
+    name: e.eventType,
+    account_sid: accountSid,
+    account_friendly_name: null,
+    parent_account_sid: null,
+    parent_friendly_name: null,
+    timestamp: isoInstant(e.at),
+    level: 'INFO',
+    group: e.resourceType,
+    product_name: 'TaskRouter',
+    publisher: payload['workspace_name'],
+    publisher_metadata: '{}',
+    payload_type: 'application/json',
+    payload,
+  };
+}
+
+/** The CloudEvent of a TaskRouter engine event (B3). */
+export function taskRouterCloudEvent(accountSid: string, e: EngineEvent, description: string, schemaVersion: number, schemaBase = DEFAULT_SCHEMA_BASE): CloudEvent {
+  return {
+    specversion: '1.0',
+    type: TASKROUTER_PREFIX + e.eventType,
+    source: `/v1/Accounts/${accountSid}/Workspaces/${String(e.data['workspace_sid'] ?? '')}`,
+    id: streamEventId(e.sid),
+    time: isoInstant(e.at),
+    dataschema: `${schemaBase}/${WDS_SCHEMA}/${schemaVersion}.json`,
+    datacontenttype: 'application/json',
+    data: wdsData(accountSid, e, description, schemaVersion),
+  };
+}
+
+/** The test event `POST /v1/Sinks/{DG}/Test` sends (D). */
+export function testCloudEvent(accountSid: string, testId: string, now: number, schemaBase = DEFAULT_SCHEMA_BASE): CloudEvent {
+  return {
+    specversion: '1.0',
+    type: TEST_EVENT_TYPE,
+    source: 'Sink',
+    id: accountSid,
+    time: isoInstant(now),
+    dataschema: `${schemaBase}/${TEST_SCHEMA}/1.json`,
+    datacontenttype: 'application/json',
+    data: { test_id: testId },
+  };
+}
