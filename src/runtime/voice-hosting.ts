@@ -24,7 +24,7 @@
  * Times are epoch milliseconds unless a name says seconds.
  */
 import { appendFileSync } from 'node:fs';
-import { CallbackError, liveEwtSeconds, rangePhrase } from '../callbacks/index.ts';
+import { CallbackError, liveEwtSeconds, rangePhrase, type OfferDecision } from '../callbacks/index.ts';
 import {
   CallFlowInterpreter,
   FlowValidationError,
@@ -697,14 +697,14 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       }
       case 'decide_offer': {
         const cb = this.callbacks.host(h.accountSid, ws, true);
-        if (cb === undefined) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer('no callback center') };
+        if (cb === undefined) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer() };
         const target = cb.center.getCallTarget(e.callTargetSid);
         const ewt = target === undefined ? null : this.ewtSeconds(h, ctx, e.taskSid, target, cb.center.statsOf(target.sid));
         try {
           const decision = this.callbacks.run(cb, ctx, (center, now) => ({ d: center.offer(e.callTargetSid, { ewtSeconds: ewt, channel: 'voice' }, now) })).d;
           return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision };
         } catch (error) {
-          if (error instanceof CallbackError) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer(error.message) };
+          if (error instanceof CallbackError) return { type: 'offer_decided', at: ctx.now, callSid: e.callSid, decision: noOffer() };
           throw error;
         }
       }
@@ -942,9 +942,12 @@ function refusal(reason: string, text: string): VoiceAnswer {
   return { verbs: [{ verb: 'say', text }, { verb: 'hangup' }], refused: reason };
 }
 
-/** An offer decision that offers nothing (no callback center, or it refused). */
-function noOffer(reason: string): Extract<FlowInput, { type: 'offer_decided' }>['decision'] {
-  return { offerAsap: false, offerScheduled: false, widgetState: 'closed', reason, phrase: null, ecbtPhrase: null, ewtSeconds: null, ecbtSeconds: null } as unknown as Extract<FlowInput, { type: 'offer_decided' }>['decision'];
+/**
+ * The decision when no offer can be made at all (the call target is gone, or the callback center
+ * refused): the platform is unavailable for callbacks, which the flow treats as "no offer".
+ */
+function noOffer(): OfferDecision {
+  return { offerAsap: false, offerScheduled: false, widgetState: 'platform_unavailable', reason: 'registration_off', phrase: null, ecbtPhrase: null, ewtSeconds: null, ecbtSeconds: null };
 }
 
 /** Refuses a flow whose `enqueue` steps name a workflow the workspace does not have (400 naming the step's field). */
