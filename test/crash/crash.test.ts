@@ -103,7 +103,13 @@ async function crashRun(seed: number): Promise<void> {
     }
     const observedAt = Date.now();
     assert.equal(status, 'timeout', say('the reservation timed out'));
-    const timeoutEvent = (await w.events.list({ eventType: 'reservation.timeout' })).find((e) => e.resourceSid === reservation.sid);
+    // The status is read from memory, the event from the store: the timer's batch may still be
+    // committing (PostgreSQL's writer under load), so give the event until the same bound.
+    let timeoutEvent = (await w.events.list({ eventType: 'reservation.timeout' })).find((e) => e.resourceSid === reservation.sid);
+    while (timeoutEvent === undefined && Date.now() < deadline + 3_000) {
+      await sleep(50);
+      timeoutEvent = (await w.events.list({ eventType: 'reservation.timeout' })).find((e) => e.resourceSid === reservation.sid);
+    }
     assert.ok(timeoutEvent !== undefined, say('reservation.timeout event'));
     const timedOutAt = Number(timeoutEvent.eventDateMs);
     assert.ok(timedOutAt >= deadline, say(`not before the deadline (${timedOutAt - deadline} ms)`));

@@ -26,7 +26,7 @@ const SELF = relative(ROOT, fileURLToPath(import.meta.url));
 /** File (relative to the repository) → allowed sleep sites and the one-line reason. */
 const ALLOWED: Record<string, { sites: number; reason: string }> = {
   'test/support/serve-child.ts': { sites: 1, reason: '`sleep()` for the tests that drive `switchboard serve` as a child process, which runs on the wall clock' },
-  'test/crash/crash.test.ts': { sites: 2, reason: 'SIGKILL at a seeded random moment under load (the crash instant is the stimulus), then polls the restarted child until its real reservation timer fires' },
+  'test/crash/crash.test.ts': { sites: 3, reason: 'SIGKILL at a seeded random moment under load (the crash instant is the stimulus), then polls the restarted child until its real reservation timer fires and its event is stored' },
   'test/callbacks-api/crash.test.ts': { sites: 3, reason: "child process on the wall clock: registers B 3.5 s into A's first ring (the stimulus), polls the child until both callbacks reach the states under test" },
   'test/conversations/crash.test.ts': { sites: 3, reason: 'the server is a child process on the wall clock with real PT1M timers: B is created 4 s after A and the SIGKILL comes 6 s later (the stimulus), then polls the restarted child until both timers fire' },
   'test/voice/crash.test.ts': { sites: 1, reason: 'the server is a child process on the wall clock: polls it (and the fake Twilio it calls) until the leg is requested and the reservation accepted' },
