@@ -123,6 +123,9 @@ export class VirtualScheduler implements Scheduler {
     await this.settle();
   }
 
+  /** How many real 1 ms waits {@link settle} has made for tracked work (real I/O) so far. */
+  realWaits = 0;
+
   /**
    * Lets the real event loop run until nothing is in flight and no timer or tracked work appeared
    * for a few consecutive turns. Waits on real time (1 ms at a time) only for tracked work still
@@ -137,8 +140,10 @@ export class VirtualScheduler implements Scheduler {
       // few turns of the event loop, so turn it over at once; only work still in flight after
       // BUSY_TURNS turns (real I/O: a socket, a disk sync) is waited on with a real 1 ms sleep,
       // so a slow request does not spin the CPU.
-      if (this.inFlight > 0 && ++busyTurns > BUSY_TURNS) await new Promise((resolve) => setTimeout(resolve, 1));
-      else await new Promise((resolve) => setImmediate(resolve));
+      if (this.inFlight > 0 && ++busyTurns > BUSY_TURNS) {
+        this.realWaits += 1;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      } else await new Promise((resolve) => setImmediate(resolve));
       if (this.inFlight === 0 && this.activity === seen) quietTurns += 1;
       else {
         quietTurns = 0;

@@ -127,7 +127,7 @@ function dueOf(m: Model): { at: number; to: 'inactive' | 'closed' } | null {
   return closedAt <= inactiveAt ? { at: closedAt, to: 'closed' } : { at: inactiveAt, to: 'inactive' };
 }
 
-test('a day of timers in virtual time: 500 conversations, random timers and messages over 24 h, every transition at its due instant', { timeout: 120_000 }, async () => {
+test('a day of timers in virtual time: 500 conversations, random timers and messages over 24 h, every transition at its due instant', { timeout: 120_000 }, async (t) => {
   const s = await startConvServer();
   const started = performance.now();
   try {
@@ -204,8 +204,8 @@ test('a day of timers in virtual time: 500 conversations, random timers and mess
     assert.equal(stored.length, expected.length);
     assert.deepEqual(stored, expected, 'every TIMER transition stored, in order, at its due instant');
     assert.ok(expected.filter((e) => e[3] === 'closed').length > 100 && expected.filter((e) => e[3] === 'inactive').length > 300, 'both timers exercised');
-    const wallMs = performance.now() - started;
-    assert.ok(wallMs < 60_000, `a virtual day took ${wallMs} ms`);
+    // How long a virtual day took is reported, not asserted: speed belongs to the benches.
+    t.diagnostic(`a virtual day of timers took ${Math.round(performance.now() - started)} ms of wall clock`);
   } finally {
     await s.close();
   }
