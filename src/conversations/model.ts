@@ -9,6 +9,7 @@
  *
  * Pure types: no clock, randomness or I/O. SIDs are lent by the host (`newSid`).
  */
+import { StatusError } from '../util/status-error.ts';
 
 /** A JSON object as attributes hold it (stored as the text the client sent, `{}` when unset). */
 export type Attributes = string;
@@ -195,15 +196,6 @@ export interface ConversationOutcome {
 }
 
 /** A refused request: the HTTP status, Twilio's error code and the parameter at fault (A1 error semantics). */
-export class ConversationError extends Error {
+export class ConversationError extends StatusError {
   override name = 'ConversationError';
-  readonly status: number;
-  readonly code: number;
-  readonly field: string | null;
-  constructor(status: number, code: number, message: string, field: string | null = null) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
 }

@@ -23,6 +23,7 @@
  *
  * Times are epoch milliseconds unless a name says seconds.
  */
+import { StatusError } from '../util/status-error.ts';
 import { appendFileSync } from 'node:fs';
 import { CallbackError, liveEwtSeconds, rangePhrase, type OfferDecision } from '../callbacks/index.ts';
 import {
@@ -40,7 +41,7 @@ import {
   type JsonValue,
   type Verb,
 } from '../callflows/index.ts';
-import { bridged, callerGone, isFinalStatus, reservationEnded, startBridge, workerLegStatus, type Bridge, type BridgeAction } from '../callflows/bridges.ts';
+import { bridged, bridgeKey, callerGone, isFinalStatus, reservationEnded, startBridge, workerLegStatus, type Bridge, type BridgeAction } from '../callflows/bridges.ts';
 import type { ConnectRequest, HangupRequest, IncomingCall, LegStatusUpdate, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
@@ -90,17 +91,8 @@ export interface PhoneNumberResource {
 }
 
 /** A refused voice operation: the HTTP status and Twilio code the API answers with, the parameter at fault. */
-export class VoiceError extends Error {
+export class VoiceError extends StatusError {
   override name = 'VoiceError';
-  readonly status: number;
-  readonly code: number;
-  readonly field: string | null;
-  constructor(status: number, code: number, message: string, field: string | null = null) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
 }
 
 /** A refused instruction: the Twilio alert / error code and why. */
@@ -132,6 +124,7 @@ const REFUSED_NUMBER = 'The number you have called is not in service. Goodbye.';
 const SORRY = 'We are sorry, we cannot take your call now. Goodbye.';
 
 const NOT_PENDING_ALERT: Record<VoiceInstruction, number> = { call: 40114, redirect: 40123, dequeue: 40135, conference: 40145 };
+const VOICE_INSTRUCTIONS = Object.keys(NOT_PENDING_ALERT) as VoiceInstruction[];
 
 /**
  * The voice cores of every workspace (see the module comment): a {@link HostedCore} for the runtime,
@@ -239,8 +232,10 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const e of events) {
       if (e.resourceType === 'reservation') {
         if (e.eventType !== 'reservation.canceled' && e.eventType !== 'reservation.rescinded' && e.eventType !== 'reservation.timeout' && e.eventType !== 'reservation.rejected') continue;
-        for (const b of h.bridges.values()) {
-          if (b.reservationSid !== e.resourceSid) continue;
+        // A bridge is keyed by its reservation and instruction: look the few keys up, no scan.
+        for (const instruction of VOICE_INSTRUCTIONS) {
+          const b = h.bridges.get(bridgeKey(e.resourceSid, instruction));
+          if (b === undefined) continue;
           this.touched.add(h);
           this.act(h, ctx, b, reservationEnded(b));
         }
@@ -387,7 +382,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
         return { alert: 40140, message: "Failed to issue Dequeue instruction due to missing 'call_sid' property in the task's attributes" };
       }
       const h = this.hostFor(accountSid, workspaceSid);
-      const key = `${reservationSid}:${name}`;
+      const key = bridgeKey(reservationSid, name);
       if (h.bridges.has(key)) return null;
       const acceptedAtOnce = (name === 'call' || name === 'redirect') && checked.accepts;
       const { bridge, actions } = startBridge({
