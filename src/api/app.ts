@@ -24,6 +24,7 @@ import type { TwilioVoice } from '../voice/twilio-voice.ts';
 import type { TwilioMessaging } from '../messaging/twilio-messaging.ts';
 import { messagingRoutes } from './routes/messaging.ts';
 import { webChatRoutes } from './routes/webchat.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
 import { taskChannelRoutes } from './routes/task-channels.ts';
 import { taskQueueRoutes } from './routes/task-queues.ts';
@@ -306,6 +307,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // The web chat a customer's browser uses: public (a session token, no account credentials).
   webChatRoutes(app, { conversations: options.runtime.conversations, ...(options.webchat?.origins === undefined ? {} : { origins: options.webchat.origins }) });
 
+  // The web console: static files, public (it signs in against the API like any client).
+  consoleRoutes(app);
+
   void app.register(async (v1) => {
     for (const register of REGISTRARS) register(v1, api);
     if (options.callbacks !== undefined) {
@@ -341,7 +345,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
       req.log.error(error);
       e = internalError();
     }
-    if (e.status === 401) void reply.header('WWW-Authenticate', 'Basic realm="Switchboard"');
+    // A script's request (the console sends X-Requested-With, the convention for it) gets no
+    // challenge: a browser would answer one with its own sign-in dialog instead of our page's.
+    if (e.status === 401 && req.headers['x-requested-with'] !== 'XMLHttpRequest') void reply.header('WWW-Authenticate', 'Basic realm="Switchboard"');
     // A refused request whose body was never read (401, 404/405 before routing, 413, 415 …): the
     // connection is closed after the answer rather than kept alive, which would mean reading and
     // throwing away the whole body first (up to 4 MiB a request, for anyone who can connect).

@@ -42,9 +42,10 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** Starts the harness; `startMs`: the virtual clock's first instant (epoch ms; default the scheduler's). */
+export async function startHarness(options: { startMs?: number } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-api-'));
-  const scheduler = new VirtualScheduler();
+  const scheduler = new VirtualScheduler(options.startMs);
   const clock = { now: () => scheduler.now(), advance: (ms: number) => scheduler.advance(ms) };
   const runtime = await Runtime.open({ ...testStoreOptions(dataDir), scheduler });
   const app = buildApp({ runtime, clock: clock.now });

@@ -1,0 +1,119 @@
+/**
+ * The web console in a real browser (issue 15: browser tests with playwright-core in Debian's
+ * Chromium, `npm run test:browser`): a supervisor signs in, sees the queues table count a new task
+ * waiting and its wait grow, filters agents by team, moves an agent to Offline (checked through the
+ * API), and the admin view shows a workflow's configuration error beside it. The server is the real
+ * HTTP app on 127.0.0.1 over a real SQLite store; the console is the Vite build in web/dist.
+ *
+ * SWITCHBOARD_SCREENSHOTS=1 also writes the screenshots of docs/console.md (docs/console/*.png).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CONSOLE_DIST } from '../../src/api/routes/console.ts';
+import { startHarness, type Harness } from '../api/helpers.ts';
+
+const CHROMIUM = process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium';
+const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
+
+let h: Harness;
+let browser: Browser;
+let ws: { sid: string; queueSid: string; workflowSid: string; offline: string; available: string; alice: string; bob: string };
+
+before(async () => {
+  assert.ok(existsSync(`${CONSOLE_DIST}/index.html`), 'the console is built (npm run build:console)');
+  // The browser shows "time in activity" against its own clock: start the virtual one there too.
+  h = await startHarness({ startMs: Date.now() });
+  const tr = h.client.taskrouter.v1;
+  const w = await tr.workspaces.create({ friendlyName: 'Bank' });
+  const activities = await tr.workspaces(w.sid).activities.list();
+  const sidOf = (name: string): string => activities.find((a) => a.friendlyName === name)!.sid;
+  const queue = await tr.workspaces(w.sid).taskQueues.create({ friendlyName: 'Cards', targetWorkers: '"cards" IN skills' });
+  const workflow = await tr.workspaces(w.sid).workflows.create({ friendlyName: 'Inbound', configuration: JSON.stringify({ task_routing: { filters: [], default_filter: { queue: queue.sid } } }) });
+  const alice = await tr.workspaces(w.sid).workers.create({ friendlyName: 'Alice', attributes: JSON.stringify({ skills: ['cards'], team: 'blue' }) });
+  const bob = await tr.workspaces(w.sid).workers.create({ friendlyName: 'Bob', attributes: JSON.stringify({ skills: ['cards'], team: 'green' }) });
+  ws = { sid: w.sid, queueSid: queue.sid, workflowSid: workflow.sid, offline: sidOf('Offline'), available: sidOf('Available'), alice: alice.sid, bob: bob.sid };
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${h.base}/console/`);
+  await page.getByLabel('Account SID or API key SID').fill(h.account.sid);
+  await page.getByLabel('Auth token or secret').fill(h.account.secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (SHOTS === null) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
+}
+
+test('a wrong token is refused at sign-in with a clear message', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${h.base}/console/`);
+  await page.getByLabel('Account SID or API key SID').fill(h.account.sid);
+  await page.getByLabel('Auth token or secret').fill('not-the-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The SID or the token is wrong.' }).waitFor();
+  await page.close();
+});
+
+test('supervisor: the queue counts a new waiting task, agents filter by team, an agent is moved to Offline', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await signIn(page);
+  const cards = page.locator('tr[data-queue="Cards"]');
+  await cards.waitFor();
+  assert.equal(await cards.locator('[data-col="waiting"]').textContent(), '0');
+
+  // Every worker is Offline (the default activity): a new task waits in the queue.
+  await h.client.taskrouter.v1.workspaces(ws.sid).tasks.create({ workflowSid: ws.workflowSid, attributes: JSON.stringify({ from: '+15551230000' }) });
+  await page.locator('tr[data-queue="Cards"] [data-col="waiting"]', { hasText: '1' }).waitFor();
+
+  // Alice goes Available: the task is reserved for her and becomes active once accepted.
+  await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).update({ activitySid: ws.available });
+  await page.getByLabel('Activity of Alice').locator(`option[value="${ws.available}"]`).waitFor({ state: 'attached' });
+  await page.waitForFunction(`document.querySelector('select[aria-label="Activity of Alice"]')?.value === '${ws.available}'`);
+  await shot(page, 'supervisor');
+
+  // The team filter shows only the green team.
+  await page.getByLabel('Team').selectOption('green');
+  await page.locator('tr[data-worker="Alice"]').waitFor({ state: 'detached' });
+  assert.equal(await page.locator('tr[data-worker="Bob"]').count(), 1);
+  await page.getByLabel('Team').selectOption('');
+
+  // The supervisor moves Alice to Offline; the API agrees.
+  await page.getByLabel('Activity of Alice').selectOption(ws.offline);
+  await page.getByRole('status').filter({ hasText: 'Alice set to Offline' }).waitFor();
+  const alice = await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).fetch();
+  assert.equal(alice.activityName, 'Offline');
+  await page.close();
+});
+
+test('admin: a workflow naming an unknown queue is refused, the message shown beside it, nothing changed', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 1100 } });
+  await signIn(page);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  const editor = page.getByLabel(/Inbound/);
+  await editor.waitFor();
+  const before = await h.client.taskrouter.v1.workspaces(ws.sid).workflows(ws.workflowSid).fetch();
+  await editor.fill(JSON.stringify({ task_routing: { filters: [], default_filter: { queue: 'WQ00000000000000000000000000000000' } } }, null, 2));
+  await page.getByRole('button', { name: 'Save workflow' }).click();
+  const error = page.getByRole('alert').filter({ hasText: 'default_filter.queue' });
+  await error.waitFor();
+  assert.match((await error.textContent()) ?? '', /does not exist/);
+  await shot(page, 'admin');
+  const now = await h.client.taskrouter.v1.workspaces(ws.sid).workflows(ws.workflowSid).fetch();
+  assert.equal(now.configuration, before.configuration);
+
+  // The worker list shows both agents with their attributes.
+  for (const name of ['Alice', 'Bob']) await page.getByRole('rowheader', { name }).waitFor();
+  await page.close();
+});

@@ -1,0 +1,233 @@
+/**
+ * The supervisor's real-time view (spec voice-worker-sdk-console.md §E2): a queues table — active
+ * and waiting tasks, longest wait, agents available / unavailable / offline, service level and
+ * abandonment today — and an agents table — activity, time in it, tasks against capacity —
+ * filterable by the workers' `team` attribute, with the supervisor's actions: change an agent's
+ * activity, complete a task left in wrap-up. Refreshed every 2 seconds.
+ */
+import { useMemo, useState } from 'react';
+import type { Activity, Api, QueueStatistics, TaskQueue, Worker, WorkerChannel } from '../api.ts';
+import { clock, useNow, usePolling } from '../hooks.ts';
+
+interface Props {
+  api: Api;
+  workspaceSid: string;
+}
+
+/** Today's service level and abandonment of one queue (GET Analytics/Kpis), when analytics answer. */
+interface QueueToday {
+  service_level: number | null;
+  abandonment_rate: number | null;
+  offered: number;
+}
+
+interface Snapshot {
+  activities: Activity[];
+  queues: TaskQueue[];
+  stats: Map<string, QueueStatistics>;
+  today: Map<string, QueueToday>;
+  workers: Worker[];
+  channels: Map<string, WorkerChannel[]>;
+  wrapping: Array<{ sid: string; age: number; attributes: string; task_queue_friendly_name: string }>;
+}
+
+const REFRESH_MS = 2000;
+
+export function Supervisor({ api, workspaceSid }: Props) {
+  const base = `/v1/Workspaces/${workspaceSid}`;
+  const now = useNow();
+  const [team, setTeam] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+
+  const snap = usePolling<Snapshot>(async () => {
+    const [activities, queues, stats, workers, wrapping] = await Promise.all([
+      api.list<Activity>(`${base}/Activities`),
+      api.list<TaskQueue>(`${base}/TaskQueues`),
+      api.list<QueueStatistics>(`${base}/TaskQueues/Statistics`),
+      api.list<Worker>(`${base}/Workers`),
+      api.list<Snapshot['wrapping'][number]>(`${base}/Tasks`, { AssignmentStatus: 'wrapping' }),
+    ]);
+    const channels = new Map(await Promise.all(workers.map(async (w) => [w.sid, await api.list<WorkerChannel>(`${base}/Workers/${w.sid}/Channels`)] as const)));
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    const today = new Map<string, QueueToday>();
+    await Promise.all(queues.map(async (q) => {
+      try {
+        const r = await api.get<{ kpis: QueueToday[] }>(`${base}/Analytics/Kpis`, { StartDate: midnight.toISOString(), EndDate: new Date().toISOString(), TaskQueueSid: q.sid });
+        if (r.kpis[0] !== undefined) today.set(q.sid, r.kpis[0]);
+      } catch {
+        // Analytics not answering: the columns show a dash.
+      }
+    }));
+    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, workers, channels, wrapping };
+  }, REFRESH_MS, workspaceSid);
+
+  const data = snap.data;
+  const teams = useMemo(() => [...new Set((data?.workers ?? []).map((w) => teamOf(w)).filter((t): t is string => t !== null))].sort(), [data]);
+  if (data === null) return <p aria-live="polite">{snap.error ?? 'Loading…'}</p>;
+
+  const availability = new Map(data.activities.map((a) => [a.sid, a]));
+  const offline = (sid: string): boolean => availability.get(sid)?.friendly_name === 'Offline';
+  const shown = data.workers.filter((w) => team === '' || teamOf(w) === team);
+  const totals = {
+    waiting: data.queues.reduce((n, q) => n + waitingOf(data.stats.get(q.sid)), 0),
+    longest: Math.max(0, ...data.queues.map((q) => data.stats.get(q.sid)?.realtime.longest_task_waiting_age ?? 0)),
+    available: data.workers.filter((w) => w.available).length,
+    unavailable: data.workers.filter((w) => !w.available && !offline(w.activity_sid)).length,
+    offline: data.workers.filter((w) => offline(w.activity_sid)).length,
+  };
+
+  const act = async (what: string, op: () => Promise<unknown>): Promise<void> => {
+    try {
+      await op();
+      setMessage(what);
+      snap.reload();
+    } catch (e) {
+      setMessage(`${what} failed: ${(e as Error).message}`);
+    }
+  };
+
+  return (
+    <div className="supervisor">
+      <section aria-label="Totals" className="tiles">
+        <Tile label="Waiting tasks" value={String(totals.waiting)} />
+        <Tile label="Longest wait" value={clock(totals.longest)} />
+        <Tile label="Agents available" value={String(totals.available)} />
+        <Tile label="Agents busy or away" value={String(totals.unavailable)} />
+        <Tile label="Agents offline" value={String(totals.offline)} />
+      </section>
+      {snap.error !== null && <p role="alert" className="error">Refresh failed: {snap.error}</p>}
+      {message !== null && <p role="status" className="note">{message}</p>}
+
+      <section aria-labelledby="queues-h">
+        <h2 id="queues-h">Queues</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Queue</th>
+              <th scope="col" className="num">Active</th>
+              <th scope="col" className="num">Waiting</th>
+              <th scope="col" className="num">Longest wait</th>
+              <th scope="col" className="num">Available</th>
+              <th scope="col" className="num">Unavailable</th>
+              <th scope="col" className="num">Offline</th>
+              <th scope="col" className="num">Service level today</th>
+              <th scope="col" className="num">Abandoned today</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.queues.map((q) => {
+              const rt = data.stats.get(q.sid)?.realtime;
+              const byActivity = rt?.activity_statistics ?? [];
+              const count = (pred: (a: Activity | undefined) => boolean): number => byActivity.filter((s) => pred(availability.get(s.sid))).reduce((n, s) => n + s.workers, 0);
+              const today = data.today.get(q.sid);
+              return (
+                <tr key={q.sid} data-queue={q.friendly_name}>
+                  <th scope="row">{q.friendly_name}</th>
+                  <td className="num" data-col="active">{rt === undefined ? '—' : rt.tasks_by_status.assigned + rt.tasks_by_status.wrapping}</td>
+                  <td className="num" data-col="waiting">{waitingOf(data.stats.get(q.sid))}</td>
+                  <td className="num">{rt === undefined ? '—' : clock(rt.longest_task_waiting_age)}</td>
+                  <td className="num">{count((a) => a?.available === true)}</td>
+                  <td className="num">{count((a) => a !== undefined && !a.available && a.friendly_name !== 'Offline')}</td>
+                  <td className="num">{count((a) => a?.friendly_name === 'Offline')}</td>
+                  <td className="num">{percent(today?.service_level)}</td>
+                  <td className="num">{percent(today?.abandonment_rate)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </section>
+
+      <section aria-labelledby="agents-h">
+        <div className="row">
+          <h2 id="agents-h">Agents</h2>
+          <label className="inline">
+            Team
+            <select value={team} onChange={(e) => setTeam(e.target.value)}>
+              <option value="">All teams</option>
+              {teams.map((t) => <option key={t} value={t}>{t}</option>)}
+            </select>
+          </label>
+        </div>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Agent</th>
+              <th scope="col">Team</th>
+              <th scope="col">Activity</th>
+              <th scope="col" className="num">Time in activity</th>
+              <th scope="col">Tasks / capacity</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((w) => (
+              <tr key={w.sid} data-worker={w.friendly_name}>
+                <th scope="row">{w.friendly_name}</th>
+                <td>{teamOf(w) ?? '—'}</td>
+                <td>
+                  <select
+                    aria-label={`Activity of ${w.friendly_name}`}
+                    value={w.activity_sid}
+                    className={w.available ? 'available' : 'unavailable'}
+                    onChange={(e) => void act(`${w.friendly_name} set to ${availability.get(e.target.value)?.friendly_name ?? e.target.value}`, () => api.post(`${base}/Workers/${w.sid}`, { ActivitySid: e.target.value }))}
+                  >
+                    {data.activities.map((a) => <option key={a.sid} value={a.sid}>{a.friendly_name}</option>)}
+                  </select>
+                </td>
+                <td className="num">{clock((now - Date.parse(w.date_status_changed)) / 1000)}</td>
+                <td>{(data.channels.get(w.sid) ?? []).filter((c) => c.configured_capacity > 0).map((c) => `${c.task_channel_unique_name} ${c.assigned_tasks}/${c.configured_capacity}`).join(' · ') || '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section aria-labelledby="wrapping-h">
+        <h2 id="wrapping-h">Tasks in wrap-up</h2>
+        {data.wrapping.length === 0 ? <p className="muted">None.</p> : (
+          <table>
+            <thead><tr><th scope="col">Task</th><th scope="col">Queue</th><th scope="col" className="num">Age</th><th scope="col"><span className="sr-only">Action</span></th></tr></thead>
+            <tbody>
+              {data.wrapping.map((t) => (
+                <tr key={t.sid}>
+                  <th scope="row"><code>{t.sid}</code></th>
+                  <td>{t.task_queue_friendly_name}</td>
+                  <td className="num">{clock(t.age)}</td>
+                  <td><button type="button" onClick={() => void act(`Task ${t.sid} completed`, () => api.post(`${base}/Tasks/${t.sid}`, { AssignmentStatus: 'completed', Reason: 'completed by a supervisor' }))}>Complete</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function Tile({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="tile">
+      <div className="tile-value">{value}</div>
+      <div className="tile-label">{label}</div>
+    </div>
+  );
+}
+
+/** Tasks waiting in a queue: pending and reserved (not yet accepted). */
+function waitingOf(s: QueueStatistics | undefined): number {
+  return s === undefined ? 0 : s.realtime.tasks_by_status.pending + s.realtime.tasks_by_status.reserved;
+}
+
+function teamOf(w: Worker): string | null {
+  try {
+    const team = (JSON.parse(w.attributes) as { team?: unknown }).team;
+    return typeof team === 'string' && team !== '' ? team : null;
+  } catch {
+    return null;
+  }
+}
+
+function percent(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`;
+}
