@@ -155,3 +155,30 @@ export interface QueueStatistics {
   task_queue_sid: string;
   realtime: QueueRealtime;
 }
+
+/** A call target of the callbacks API (docs/api-callbacks.md). */
+export interface CallTarget {
+  sid: string;
+  friendly_name: string;
+}
+
+/** `GET CallTargets/{CT}/Status`: the offer a caller would get now (ECBT and EWT in seconds). */
+export interface CallTargetStatus {
+  widget_state: string;
+  ecbt: number | null;
+  ecbt_phrase: string | null;
+  estimated_wait_time: number | null;
+  pending_callbacks: number;
+}
+
+/** A callback (docs/api-callbacks.md; `current_ecbt` in seconds). */
+export interface Callback {
+  sid: string;
+  call_target_sid: string;
+  phone_number: string;
+  type: 'asap' | 'scheduled';
+  status: string;
+  current_ecbt: number | null;
+  appointment_time: string | null;
+  date_created: string;
+}

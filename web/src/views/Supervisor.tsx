@@ -3,10 +3,11 @@
  * and waiting tasks, longest wait, agents available / unavailable / offline, service level and
  * abandonment today — and an agents table — activity, time in it, tasks against capacity —
  * filterable by the workers' `team` attribute, with the supervisor's actions: change an agent's
- * activity, complete a task left in wrap-up. Refreshed every 2 seconds.
+ * activity, complete a task left in wrap-up — and the callbacks waiting with each call target's
+ * ECBT (docs/api-callbacks.md). Refreshed every 2 seconds.
  */
 import { useMemo, useState } from 'react';
-import type { Activity, Api, QueueStatistics, TaskQueue, Worker, WorkerChannel } from '../api.ts';
+import type { Activity, Api, Callback, CallTarget, CallTargetStatus, QueueStatistics, TaskQueue, Worker, WorkerChannel } from '../api.ts';
 import { clock, useNow, usePolling } from '../hooks.ts';
 
 interface Props {
@@ -29,7 +30,14 @@ interface Snapshot {
   workers: Worker[];
   channels: Map<string, WorkerChannel[]>;
   wrapping: Array<{ sid: string; age: number; attributes: string; task_queue_friendly_name: string }>;
+  /** Call targets with their offer now; empty when the server runs without callbacks. */
+  targets: Array<CallTarget & { status: CallTargetStatus | null }>;
+  /** Callbacks not yet ended, oldest first. */
+  callbacks: Callback[];
 }
+
+/** Statuses a callback ends in (callbacks.md): the rest are still waiting or being worked. */
+const ENDED = new Set(['completed', 'failed', 'expired', 'canceled']);
 
 const REFRESH_MS = 2000;
 
@@ -59,7 +67,8 @@ export function Supervisor({ api, workspaceSid }: Props) {
         // Analytics not answering: the columns show a dash.
       }
     }));
-    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, workers, channels, wrapping };
+    const { targets, callbacks } = await callbacksOf(api, base);
+    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, workers, channels, wrapping, targets, callbacks };
   }, REFRESH_MS, workspaceSid);
 
   const data = snap.data;
@@ -183,6 +192,41 @@ export function Supervisor({ api, workspaceSid }: Props) {
         </table>
       </section>
 
+      {data.targets.length > 0 && (
+        <section aria-labelledby="callbacks-h">
+          <h2 id="callbacks-h">Callbacks</h2>
+          <table>
+            <thead><tr><th scope="col">Call target</th><th scope="col">Offer now</th><th scope="col" className="num">ECBT</th><th scope="col" className="num">Callbacks waiting</th></tr></thead>
+            <tbody>
+              {data.targets.map((t) => (
+                <tr key={t.sid} data-target={t.friendly_name}>
+                  <th scope="row">{t.friendly_name}</th>
+                  <td>{t.status?.widget_state.replaceAll('_', ' ') ?? '—'}</td>
+                  <td className="num">{t.status?.ecbt_phrase ?? (t.status?.ecbt == null ? '—' : clock(t.status.ecbt))}</td>
+                  <td className="num" data-col="pending">{data.callbacks.filter((c) => c.call_target_sid === t.sid).length}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {data.callbacks.length > 0 && (
+            <table aria-label="Callbacks waiting">
+              <thead><tr><th scope="col">Number</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col" className="num">Expected in</th><th scope="col" className="num">Requested</th></tr></thead>
+              <tbody>
+                {data.callbacks.map((c) => (
+                  <tr key={c.sid}>
+                    <th scope="row">{c.phone_number}</th>
+                    <td>{c.type === 'scheduled' && c.appointment_time !== null ? `scheduled ${new Date(c.appointment_time).toLocaleTimeString()}` : 'as soon as possible'}</td>
+                    <td>{c.status.replaceAll('_', ' ')}</td>
+                    <td className="num">{c.current_ecbt === null ? '—' : clock(c.current_ecbt)}</td>
+                    <td className="num">{clock((now - Date.parse(c.date_created)) / 1000)} ago</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+
       <section aria-labelledby="wrapping-h">
         <h2 id="wrapping-h">Tasks in wrap-up</h2>
         {data.wrapping.length === 0 ? <p className="muted">None.</p> : (
@@ -203,6 +247,21 @@ export function Supervisor({ api, workspaceSid }: Props) {
       </section>
     </div>
   );
+}
+
+/** The call targets with their offer, and the callbacks still open; nothing when callbacks are not served (404). */
+async function callbacksOf(api: Api, base: string): Promise<Pick<Snapshot, 'targets' | 'callbacks'>> {
+  let targets: CallTarget[];
+  try {
+    targets = await api.list<CallTarget>(`${base}/CallTargets`);
+  } catch {
+    return { targets: [], callbacks: [] };
+  }
+  const [withStatus, callbacks] = await Promise.all([
+    Promise.all(targets.map(async (t) => ({ ...t, status: await api.get<CallTargetStatus>(`${base}/CallTargets/${t.sid}/Status`).catch(() => null) }))),
+    api.list<Callback>(`${base}/Callbacks`),
+  ]);
+  return { targets: withStatus, callbacks: callbacks.filter((c) => !ENDED.has(c.status)) };
 }
 
 function Tile({ label, value }: { label: string; value: string }) {
