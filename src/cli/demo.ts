@@ -1,10 +1,14 @@
 /**
- * `switchboard serve --demo` (issue 12 item 1, issue 15 item 4): a voice center anyone can start.
+ * `switchboard serve --demo` (issue 12 item 1, issue 15 item 4): a center anyone can start.
  * It sets up the seed tutorial's workspace (voice spec A1) through the runtime — activities
  * Available / Offline / Wrap-Up, queues Hindi and English, the workflow "Incoming Customer
  * Requests", four agents with a `contact_uri` each, the seed flow on the demo number — and, on the
  * simulated telephone network, brings simulated callers in at a steady rate while simulated agents
  * take their reservations with the `dequeue` instruction, talk, wrap up and become available again.
+ * Web chats come in too, on the demo's chat address (`web:demo`, routed by the same workflow on
+ * the `chat` channel): a simulated customer opens a chat, the agent accepts it and answers, the
+ * customer thanks them and falls quiet, and the built-in inactivity timeout (one minute) completes
+ * the task and closes the conversation.
  *
  * The agents are a timer loop on the runtime's scheduler (not a core): every second it answers
  * pending voice reservations with `dequeue`, completes tasks that have been wrapping for
@@ -25,7 +29,22 @@ export interface DemoOptions {
   callEverySeconds?: number;
   /** After-call work before the demo agent completes the task; default 15. */
   wrapUpSeconds?: number;
+  /** Seconds between two simulated web chats; default 45 (0: no chats). */
+  chatEverySeconds?: number;
 }
+
+/** The demo's web chat address (a `chat` address of the account; docs/conversations.md "Web chat"). */
+export const DEMO_CHAT_ADDRESS = 'web:demo';
+
+/** A chat's inactivity timeout in the demo, seconds (the shortest the policy allows). */
+const CHAT_INACTIVE_SECONDS = 60;
+
+/** What a demo customer writes, turn by turn (first message, then the reply to the agent). */
+const CHAT_LINES = [
+  ['Hi, my card was declined at a shop this morning.', 'Thanks, that was it!'],
+  ['Hello, how do I change my address?', 'Perfect, thank you.'],
+  ['Can I move a payment date?', 'Great, thanks for the help.'],
+] as const;
 
 /** A running demo: its workspace and how to stop it. */
 export interface Demo {
@@ -70,16 +89,28 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
     }
     const flow = await runtime.voice.putFlow(accountSid, ws, null, { friendlyName: 'Welcome and language menu', definition: seedFlow(workflow) });
     await runtime.voice.putNumber(accountSid, ws, null, { phoneNumber: DEMO_NUMBER, callFlowSid: flow.sid, friendlyName: 'Demo line' });
+    // Web chats: an auto-creating chat address routed by the workflow, and the chat channel's inactivity timeout.
+    await runtime.conversations.write(accountSid, (c, at) =>
+      c.putAddress(null, { type: 'chat', address: DEMO_CHAT_ADDRESS, friendlyName: 'Demo web chat', autoCreation: { enabled: true }, routing: { workspaceSid: ws, workflowSid: workflow, taskChannel: 'chat' } }, { at, source: 'API' }));
+    const chat = engine.channelList.find((c) => c.uniqueName === 'chat');
+    if (chat !== undefined) {
+      await runtime.conversations.putPolicy(ws, chat.sid, { inactiveSeconds: CHAT_INACTIVE_SECONDS, closedSeconds: 0, timeoutMessage: 'This chat was closed after a minute without messages. Write again any time.', onTimeout: 'complete', closeConversation: true });
+    }
   }
   const ws = engine.workspace.sid;
   const wrapUpActivity = [...engine.activities.values()].find((a) => a.friendlyName === 'Wrap-Up')?.sid;
   const availableActivity = [...engine.activities.values()].find((a) => a.friendlyName === 'Available')?.sid;
   const scheduler = runtime.scheduler;
   const instructed = new Set<string>();
+  const chatEvery = (options.chatEverySeconds ?? 45) * 1000;
   let callers = 0;
+  let chats = 0;
   let stopped = false;
   let callTimer: Timer | null = null;
+  let chatTimer: Timer | null = null;
   let agentTimer: Timer | null = null;
+  /** Open demo chats by conversation SID: the customer's session and what they say next. */
+  const openChats = new Map<string, { token: string; reply: string; answered: boolean }>();
 
   const nextCaller = (): void => {
     if (stopped) return;
@@ -94,10 +125,41 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
     callTimer = scheduler.setTimer(nextCaller, callEvery);
   };
 
+  const nextChat = (): void => {
+    if (stopped) return;
+    chats += 1;
+    const [first, reply] = CHAT_LINES[chats % CHAT_LINES.length] as readonly [string, string];
+    void runtime.conversations.startWebChat({ address: DEMO_CHAT_ADDRESS, name: `Customer ${chats}`, body: first }).then((started) => {
+      if (started !== null) openChats.set(started.conversationSid, { token: started.token, reply, answered: false });
+    }).catch(() => undefined);
+    chatTimer = scheduler.setTimer(nextChat, chatEvery);
+  };
+
+  /** A demo agent accepts a chat reservation and answers; the customer replies once, then falls quiet. */
+  const chatAgent = (reservationSid: string, workerName: string, conversationSid: string): void => {
+    instructed.add(reservationSid);
+    void runtime.execute(ws, { type: 'updateReservation', reservationSid, reservationStatus: 'accepted' }).then((o) => {
+      if (o.rejection !== null) return undefined;
+      return runtime.conversations.write(accountSid, (c, at) => c.addMessage(conversationSid, { author: workerName, body: `Hello, this is ${workerName}. Let me look into that for you… done: it is sorted now.` }, { at, source: 'API' }));
+    }).then(() => {
+      const chat = openChats.get(conversationSid);
+      const session = chat === undefined ? undefined : runtime.conversations.webChatSession(chat.token);
+      if (chat === undefined || session === undefined || chat.answered) return undefined;
+      chat.answered = true;
+      return runtime.conversations.webChatSay(session, chat.reply);
+    }).catch(() => undefined);
+  };
+
   const agents = (): void => {
     if (stopped) return;
     const e = runtime.workspace(accountSid, ws);
     if (e !== undefined) {
+      for (const r of e.reservations.values()) {
+        if (r.reservationStatus !== 'pending' || instructed.has(r.sid)) continue;
+        const conversationSid = e.tasks.get(r.taskSid)?.attributes['conversationSid'];
+        if (typeof conversationSid === 'string') chatAgent(r.sid, e.workers.get(r.workerSid)?.friendlyName ?? 'Agent', conversationSid);
+      }
+      for (const sid of openChats.keys()) if (runtime.conversations.center(accountSid).conversation(sid)?.state === 'closed') openChats.delete(sid);
       for (const r of e.reservations.values()) {
         if (r.reservationStatus !== 'pending' || instructed.has(r.sid)) continue;
         const task = e.tasks.get(r.taskSid);
@@ -125,6 +187,7 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
   };
 
   callTimer = scheduler.setTimer(nextCaller, 1000);
+  if (chatEvery > 0) chatTimer = scheduler.setTimer(nextChat, 5000);
   agentTimer = scheduler.setTimer(agents, 1000);
   return {
     workspaceSid: ws,
@@ -132,6 +195,7 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
     stop: () => {
       stopped = true;
       callTimer?.cancel();
+      chatTimer?.cancel();
       agentTimer?.cancel();
     },
   };

@@ -10,7 +10,7 @@ import { buildApp } from '../api/app.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { CallbackService } from '../runtime/callback-service.ts';
 import { serviceConfigFromEnv, twilioVoiceFromEnv } from './telephony-config.ts';
-import { startDemo, type Demo } from './demo.ts';
+import { DEMO_CHAT_ADDRESS, startDemo, type Demo } from './demo.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
@@ -150,7 +150,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
       const accountSid = created?.sid ?? runtime.accountSids()[0];
       if (accountSid !== undefined) {
         demo = await startDemo(runtime, accountSid, voiceNetwork);
-        out.write(`Demo: workspace ${demo.workspaceSid}; simulated callers dial ${demo.number} every 20 s and simulated agents answer.\n`);
+        out.write(`Demo: workspace ${demo.workspaceSid}; simulated callers dial ${demo.number} every 20 s, web chats open on ${DEMO_CHAT_ADDRESS} every 45 s, and simulated agents answer both.\n`);
       }
     }
   }

@@ -28,7 +28,8 @@ test('the demo center works by itself: calls are bridged to agents, wrapped up a
     await scheduler.advance(10 * 60_000);
     demo.stop();
     const engine = runtime.workspace(account.sid, demo.workspaceSid)!;
-    const tasks = [...engine.tasks.values()];
+    const all = [...engine.tasks.values()];
+    const tasks = all.filter((t) => t.attributes['call_sid'] !== undefined);
     const completed = tasks.filter((t) => t.assignmentStatus === 'completed');
     assert.ok(tasks.length >= 20, `${tasks.length} calls became tasks`);
     assert.ok(completed.length >= 10, `${completed.length} completed`);
@@ -38,6 +39,28 @@ test('the demo center works by itself: calls are bridged to agents, wrapped up a
     assert.equal(network.errors.length, 0, JSON.stringify(network.errors.slice(0, 2)));
     // Both languages were chosen.
     assert.deepEqual(new Set(tasks.map((t) => t.attributes['selected_language'])), new Set(['hindi', 'english']));
+
+    // Web chats: each accepted, answered by the agent, thanked by the customer, then closed by the
+    // one-minute inactivity timeout, which completed its task. (Tasks ended long ago have left the
+    // engine, as TaskRouter drops them: the conversations keep the whole story.)
+    const center = runtime.conversations.center(account.sid);
+    const conversations = center.listConversations();
+    assert.ok(conversations.length >= 12, `${conversations.length} chats opened`);
+    const closed = conversations.filter((c) => c.state === 'closed');
+    assert.ok(closed.length >= conversations.length - 2, `${closed.length} of ${conversations.length} chats closed`);
+    for (const c of closed) {
+      const messages = center.messages(c.sid);
+      const customer = messages[0]!.author;
+      assert.match(customer, /^guest-/);
+      assert.deepEqual(messages.map((m) => m.author === customer ? 'customer' : m.author === 'system' ? 'system' : 'agent'), ['customer', 'agent', 'customer', 'system']);
+      assert.ok(messages[3]!.dateCreated - messages[2]!.dateCreated >= 60_000, 'closed a minute after the last message');
+    }
+    const chatTasks = all.filter((t) => typeof t.attributes['conversationSid'] === 'string' && t.assignmentStatus === 'completed');
+    assert.ok(chatTasks.length >= 5, `${chatTasks.length} chat tasks completed`);
+    for (const t of chatTasks) {
+      assert.equal(t.reason, 'inactivity-timeout');
+      assert.equal(center.conversation(String(t.attributes['conversationSid']))?.state, 'closed');
+    }
 
     // A second start finds the demo workspace again instead of making another.
     const again = await startDemo(runtime, account.sid, network);
