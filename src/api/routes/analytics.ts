@@ -32,7 +32,7 @@ import { badParameter } from '../twilio-errors.ts';
 const BASE = '/v1/Workspaces/:WorkspaceSid/Analytics';
 const DAY_MS = 86_400_000;
 /** Most rows one Kpis request with `Interval` may ask for. */
-export const MAX_KPI_INTERVALS = 3_000;
+export const MAX_KPI_INTERVALS = 1_000;
 
 /** `Interval` values and their length, ms. */
 export const INTERVALS = { PT15M: 15 * 60_000, PT30M: 30 * 60_000, PT1H: 3_600_000, P1D: DAY_MS } as const;
