@@ -156,6 +156,12 @@ export interface KpiQuery {
   thresholdS?: number;
   /** Short-abandon threshold T_short, seconds (default 5, §B8). */
   shortAbandonS?: number;
+  /**
+   * Open intervals (a status, an engagement not closed yet) count up to this instant, ms, when it
+   * is after the watermark (a host passes its clock: time goes on between events). Default: the
+   * watermark.
+   */
+  asOf?: number;
 }
 
 export type ServiceLevelVariant = 'answered-only' | 'abandons-count-against' | 'ignore-early-abandons' | 'early-abandons-succeed' | 'short-abandon-exclusion';
@@ -213,6 +219,27 @@ export interface AgentKpis {
 export interface ProjectorOptions {
   /** How late an event may arrive and still be applied in order, ms (default 4 h, §B10). */
   latenessMs?: number;
+  /**
+   * Track which model rows each applied event changes, for {@link AnalyticsProjector.takeChangedRows}
+   * (default false: the projector's hot path then pays one null check per change).
+   */
+  trackChanges?: boolean;
+}
+
+/**
+ * One row of the projector's model as stored ({@link AnalyticsProjector.takeChangedRows},
+ * {@link AnalyticsProjector.fromRows}): `key` names the record, `body` is its JSON, or null when
+ * the row is gone. Keys (each record's size is bounded; nothing grows without limit in one row):
+ * - `meta` — watermark, lateness, late and duplicate counts;
+ * - `act:<WA>` — whether an activity is available;
+ * - `agent:<WK>` — an agent's SID and name; `agentv:<WK>:<n>` — its n-th attribute version (SCD-2);
+ * - `st:<WK>:<n>` — the agent's n-th closed status interval; `sto:<WK>` — its open one;
+ * - `cust:<id>` — a customer; `conv:<WT>` — a conversation; `task:<WT>` — a task's open state;
+ * - `qe:<WT>/<n>` — a queue engagement; `ie:<WR>` — an invitation; `ae:<WR>` — an agent engagement.
+ */
+export interface ModelRow {
+  key: string;
+  body: string | null;
 }
 
 /** Everything the projector holds, as plain JSON-able data ({@link AnalyticsProjector.snapshot}). */
@@ -359,6 +386,12 @@ function agentVersion(raw: unknown, validFrom: number): AgentVersion {
 const secs = (ms: number): number => ms / 1000;
 const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d);
 
+/** `<sid>:<n>` → [sid, n]. */
+function splitIndex(id: string): [string, number] {
+  const at = id.lastIndexOf(':');
+  return [id.slice(0, at), Number(id.slice(at + 1))];
+}
+
 /** Merges intervals [start, end) (sorted by start) into a disjoint union. */
 function union(intervals: [number, number][]): [number, number][] {
   intervals.sort((a, b) => a[0] - b[0]);
@@ -407,18 +440,28 @@ export class AnalyticsProjector {
   /** Activity SID → available, from activity.* events. */
   private activities = new Map<string, boolean>();
 
+  /** Keys of the model rows changed since the last {@link takeChangedRows}, or null when not tracked. */
+  private dirty: Set<string> | null;
+
   constructor(options: ProjectorOptions = {}) {
     this.latenessMs = options.latenessMs ?? 4 * 3_600_000;
+    this.dirty = options.trackChanges === true ? new Set() : null;
+  }
+
+  private mark(key: string): void {
+    if (this.dirty !== null) this.dirty.add(key);
   }
 
   /** Buffers one event (ignored when its SID was seen; counted as late when older than the watermark). */
   observe(e: EngineEvent): void {
     if (this.seen.has(e.sid)) {
       this.duplicates += 1;
+      this.mark('meta');
       return;
     }
     if (e.at < this.watermark) {
       this.late += 1;
+      this.mark('meta');
       return;
     }
     this.seen.set(e.sid, e.at);
@@ -449,7 +492,10 @@ export class AnalyticsProjector {
       last = e.at;
     }
     const w = limit === Infinity ? last : Math.max(this.watermark, limit);
-    if (w > this.watermark) this.watermark = w;
+    if (w > this.watermark) {
+      this.watermark = w;
+      this.mark('meta');
+    }
     // Forget SIDs older than the watermark: such events are refused as late anyway.
     while (this.appliedHead < this.appliedOrder.length && (this.appliedOrder[this.appliedHead] as [string, number])[1] < this.watermark) {
       this.seen.delete((this.appliedOrder[this.appliedHead] as [string, number])[0]);
@@ -502,6 +548,7 @@ export class AnalyticsProjector {
       case 'activity.created':
       case 'activity.updated':
         this.activities.set(e.resourceSid, d['activity_available'] === true);
+        this.mark(`act:${e.resourceSid}`);
         return;
       case 'worker.created':
       case 'worker.attributes.update':
@@ -531,6 +578,7 @@ export class AnalyticsProjector {
         if (id !== null) {
           this.closeQe(t, e.at, 'Timeout');
           t.timedOut = [id, e.at];
+          this.mark(`task:${t.taskSid}`);
         }
         return;
       }
@@ -582,6 +630,7 @@ export class AnalyticsProjector {
     if (t === undefined) {
       t = { taskSid, openQe: null, qeCount: 0, lastEntered: null, timedOut: null, aes: [] };
       this.tasks.set(taskSid, t);
+      this.mark(`task:${taskSid}`);
     }
     return t;
   }
@@ -606,6 +655,8 @@ export class AnalyticsProjector {
     const c = this.customersById.get(customer.id);
     if (c === undefined) this.customersById.set(customer.id, { customerId: customer.id, source: customer.source, firstSeen: e.at, conversations: 1 });
     else c.conversations += 1;
+    this.mark(`conv:${e.resourceSid}`);
+    this.mark(`cust:${customer.id}`);
     this.task(e.resourceSid);
   }
 
@@ -616,7 +667,10 @@ export class AnalyticsProjector {
     if (t.timedOut !== null) {
       const [id, at] = t.timedOut;
       const qe = this.qes.get(id);
-      if (qe !== undefined && e.at - at <= 1000) qe.outcome = 'Moved';
+      if (qe !== undefined && e.at - at <= 1000) {
+        qe.outcome = 'Moved';
+        this.mark(`qe:${id}`);
+      }
       t.timedOut = null;
     }
     if (t.openQe !== null) this.closeQe(t, e.at, 'Moved');
@@ -624,12 +678,17 @@ export class AnalyticsProjector {
     const lastAe = t.aes[t.aes.length - 1];
     if (lastAe !== undefined) {
       const ae = this.aes.get(lastAe);
-      if (ae !== undefined) ae.transferred = true;
+      if (ae !== undefined && !ae.transferred) {
+        ae.transferred = true;
+        this.mark(`ae:${lastAe}`);
+      }
     }
     const id = `${taskSid}/${t.qeCount}`;
     t.qeCount += 1;
     t.openQe = id;
     t.lastEntered = e.at;
+    this.mark(`task:${taskSid}`);
+    this.mark(`qe:${id}`);
     this.qes.set(id, {
       id,
       taskSid,
@@ -646,6 +705,8 @@ export class AnalyticsProjector {
   private closeQe(t: TaskState, at: number, outcome: QueueOutcome): void {
     if (t.openQe === null) return;
     const qe = this.qes.get(t.openQe);
+    this.mark(`task:${t.taskSid}`);
+    this.mark(`qe:${t.openQe}`);
     t.openQe = null;
     if (qe === undefined) return;
     qe.close = at;
@@ -669,6 +730,7 @@ export class AnalyticsProjector {
       };
       this.ies.set(e.resourceSid, ie);
     }
+    this.mark(`ie:${e.resourceSid}`);
     return ie;
   }
 
@@ -696,9 +758,14 @@ export class AnalyticsProjector {
     const prev = t.aes[t.aes.length - 1];
     if (prev !== undefined) {
       const p = this.aes.get(prev);
-      if (p !== undefined) p.transferred = true;
+      if (p !== undefined && !p.transferred) {
+        p.transferred = true;
+        this.mark(`ae:${prev}`);
+      }
     }
     t.aes.push(e.resourceSid);
+    this.mark(`task:${t.taskSid}`);
+    this.mark(`ae:${e.resourceSid}`);
     const agent = this.agentsBySid.get(ie.agentSid);
     const version = agent?.versions[agent.versions.length - 1];
     this.aes.set(e.resourceSid, {
@@ -724,6 +791,7 @@ export class AnalyticsProjector {
   private wrapAe(reservationSid: string, at: number): void {
     const ae = this.aes.get(reservationSid);
     if (ae === undefined || ae.wrapup !== null || ae.close !== null) return;
+    this.mark(`ae:${reservationSid}`);
     ae.wrapup = at;
     ae.engagementS = secs(at - ae.accept);
   }
@@ -732,6 +800,7 @@ export class AnalyticsProjector {
   private closeAe(reservationSid: string, at: number): void {
     const ae = this.aes.get(reservationSid);
     if (ae === undefined || ae.close !== null) return;
+    this.mark(`ae:${reservationSid}`);
     ae.close = at;
     if (ae.wrapup === null) {
       ae.engagementS = secs(at - ae.accept);
@@ -763,6 +832,7 @@ export class AnalyticsProjector {
     for (const sid of t.aes) this.closeAe(sid, e.at);
     const c = this.conversationsBySid.get(e.resourceSid);
     if (c !== undefined && c.end === null) {
+      this.mark(`conv:${e.resourceSid}`);
       c.end = e.at;
       c.endReason = e.eventType.slice('task.'.length);
       c.durationS = secs(e.at - c.start);
@@ -778,15 +848,23 @@ export class AnalyticsProjector {
     if (agent === undefined) {
       agent = { agentSid: sid, name: str(e.data['worker_name']) ?? '', versions: [] };
       this.agentsBySid.set(sid, agent);
+      this.mark(`agent:${sid}`);
     }
     const name = str(e.data['worker_name']);
-    if (name !== null) agent.name = name;
+    if (name !== null && name !== agent.name) {
+      agent.name = name;
+      this.mark(`agent:${sid}`);
+    }
     if (raw === null) return;
     const parsed = parseJson(raw);
     const last = agent.versions[agent.versions.length - 1];
     if (last !== undefined && JSON.stringify(last.raw) === JSON.stringify(parsed)) return;
-    if (last !== undefined) last.validTo = e.at;
+    if (last !== undefined) {
+      last.validTo = e.at;
+      this.mark(`agentv:${sid}:${agent.versions.length - 1}`);
+    }
     agent.versions.push(agentVersion(parsed, e.at));
+    this.mark(`agentv:${sid}:${agent.versions.length - 1}`);
   }
 
   private isAvailable(d: Record<string, EventValue>, sidKey: string, nameKey: string): boolean {
@@ -808,15 +886,22 @@ export class AnalyticsProjector {
     const s = this.statusOf(agentSid);
     const name = str(d['worker_activity_name']) ?? '';
     s.open = [at, name, this.isAvailable(d, 'worker_activity_sid', 'worker_activity_name')];
+    this.mark(`sto:${agentSid}`);
   }
 
   private closeStatus(agentSid: string, at: number): void {
     const s = this.statusOf(agentSid);
     if (s.open !== null) {
       const [start, name, available] = s.open;
-      if (name !== OFFLINE && at > start) s.intervals.push([start, at, name, available]);
+      if (name !== OFFLINE && at > start) this.pushInterval(agentSid, s, [start, at, name, available]);
     }
     s.open = null;
+    this.mark(`sto:${agentSid}`);
+  }
+
+  private pushInterval(agentSid: string, s: StatusState, interval: [number, number, string, boolean]): void {
+    s.intervals.push(interval);
+    this.mark(`st:${agentSid}:${s.intervals.length - 1}`);
   }
 
   /** The previous interval is [at − worker_time_in_previous_activity_ms, at) (§B7). */
@@ -827,7 +912,7 @@ export class AnalyticsProjector {
     const prevName = str(d['worker_previous_activity_name']);
     if (prevMs !== null && prevName !== null) {
       const start = e.at - prevMs;
-      if (prevName !== OFFLINE && prevMs > 0) s.intervals.push([start, e.at, prevName, this.isAvailable(d, 'worker_previous_activity_sid', 'worker_previous_activity_name')]);
+      if (prevName !== OFFLINE && prevMs > 0) this.pushInterval(e.resourceSid, s, [start, e.at, prevName, this.isAvailable(d, 'worker_previous_activity_sid', 'worker_previous_activity_name')]);
       s.open = null;
     } else {
       this.closeStatus(e.resourceSid, e.at);
@@ -846,9 +931,9 @@ export class AnalyticsProjector {
 
   // ---- queries (plain data) ----
 
-  /** The instant up to which open intervals count in queries: the watermark (newest applied event after flush), ms. */
-  private get now(): number {
-    return this.watermark;
+  /** The instant up to which open intervals count in queries: the watermark (newest applied event after flush) or `asOf` if later, ms. */
+  private horizon(asOf?: number): number {
+    return asOf === undefined ? this.watermark : Math.max(this.watermark, asOf);
   }
 
   conversations(): Conversation[] {
@@ -878,11 +963,12 @@ export class AnalyticsProjector {
    * Seconds per agent × activity × 15-minute bucket (§B7), for intervals overlapping [from, to)
    * (ms); Offline is not stored; the open interval counts up to the watermark.
    */
-  statusIntervals(q: { from: number; to: number; agent?: string }): StatusRow[] {
+  statusIntervals(q: { from: number; to: number; agent?: string; asOf?: number }): StatusRow[] {
     const rows = new Map<string, StatusRow>();
+    const now = this.horizon(q.asOf);
     for (const agentSid of [...this.status.keys()].sort()) {
       if (q.agent !== undefined && agentSid !== q.agent) continue;
-      for (const [s0, e0, activity] of this.intervalsOf(agentSid, this.now)) {
+      for (const [s0, e0, activity] of this.intervalsOf(agentSid, now)) {
         const s = Math.max(s0, q.from);
         const e = Math.min(e0, q.to);
         for (let b = Math.floor(s / BUCKET_MS) * BUCKET_MS; b < e; b += BUCKET_MS) {
@@ -898,18 +984,8 @@ export class AnalyticsProjector {
     return [...rows.values()].sort((a, b) => a.agentSid.localeCompare(b.agentSid) || a.bucket - b.bucket || a.activity.localeCompare(b.activity));
   }
 
-  /** Busy, available-idle and staffed ms of one agent in [from, to) (§B8 occupancy, utilization). */
-  private agentTime(agentSid: string, from: number, to: number, ringing: boolean): { busy: number; idle: number; staffed: number } {
-    const busyIntervals: [number, number][] = [];
-    const now = this.now;
-    for (const ie of this.ies.values()) {
-      if (!ringing || ie.agentSid !== agentSid || ie.open === null) continue;
-      busyIntervals.push([ie.open, ie.close ?? now]);
-    }
-    for (const ae of this.aes.values()) {
-      if (ae.agentSid !== agentSid) continue;
-      busyIntervals.push([ae.accept, ae.close ?? now]);
-    }
+  /** Busy (the union of `busyIntervals`), available-idle and staffed ms of one agent in [from, to) (§B8 occupancy, utilization). */
+  private agentTime(agentSid: string, from: number, to: number, busyIntervals: [number, number][], now: number): { busy: number; idle: number; staffed: number } {
     const busyU = union(busyIntervals);
     const busy = overlap(busyU, from, to);
     let available = 0;
@@ -932,6 +1008,7 @@ export class AnalyticsProjector {
   kpis(q: KpiQuery): Kpis {
     const T = q.thresholdS ?? 20;
     const TS = q.shortAbandonS ?? 5;
+    const now = this.horizon(q.asOf);
     const inP = (at: number): boolean => at >= q.from && at < q.to;
     let O = 0, A = 0, AT = 0, B = 0, BT = 0, S = 0, X = 0, waitA = 0;
     if (q.agent === undefined) {
@@ -986,10 +1063,22 @@ export class AnalyticsProjector {
     for (const sid of this.status.keys()) agentSids.add(sid);
     for (const ae of this.aes.values()) agentSids.add(ae.agentSid);
     let busy = 0, idle = 0, staffed = 0, busyNoRing = 0, idleNoRing = 0;
+    // Each agent's ringing and engaged intervals that reach into the period, gathered in one pass.
+    const ringingOf = new Map<string, [number, number][]>();
+    const engagedOf = new Map<string, [number, number][]>();
+    const add = (m: Map<string, [number, number][]>, sid: string, s: number, e: number): void => {
+      if (e <= q.from || s >= q.to || (q.agent !== undefined && sid !== q.agent)) return;
+      const list = m.get(sid);
+      if (list === undefined) m.set(sid, [[s, e]]);
+      else list.push([s, e]);
+    };
+    for (const ie of this.ies.values()) if (ie.open !== null) add(ringingOf, ie.agentSid, ie.open, ie.close ?? now);
+    for (const ae of this.aes.values()) add(engagedOf, ae.agentSid, ae.accept, ae.close ?? now);
     for (const sid of [...agentSids].sort()) {
       if (q.agent !== undefined && sid !== q.agent) continue;
-      const t = this.agentTime(sid, q.from, q.to, true);
-      const n = this.agentTime(sid, q.from, q.to, false);
+      const engaged = engagedOf.get(sid) ?? [];
+      const t = this.agentTime(sid, q.from, q.to, [...(ringingOf.get(sid) ?? []), ...engaged], now);
+      const n = this.agentTime(sid, q.from, q.to, engaged.slice(), now);
       busy += t.busy;
       idle += t.idle;
       staffed += t.staffed;
@@ -1031,6 +1120,183 @@ export class AnalyticsProjector {
       transferRate: ratio(transferred, handled),
       agents: [...perAgent.values()].sort((a, b) => (a.agentSid < b.agentSid ? -1 : 1)),
     };
+  }
+
+  // ---- model rows (storage) ----
+
+  /**
+   * Tells the projector whether an activity counts as available (§B8 available-idle) when its
+   * `activity.created` event was never seen (a host that starts after the workspace was made).
+   * Changes nothing already applied.
+   */
+  knowActivity(activitySid: string, available: boolean): void {
+    if (this.activities.get(activitySid) === available) return;
+    this.activities.set(activitySid, available);
+    this.mark(`act:${activitySid}`);
+  }
+
+  /**
+   * The model rows changed since the last call (see {@link ModelRow} for the keys), and clears the
+   * list; [] when the projector was made without `trackChanges`. Events still in the buffer are
+   * not rows: take rows after {@link flush} (or with lateness 0) to store everything applied.
+   */
+  takeChangedRows(): ModelRow[] {
+    if (this.dirty === null || this.dirty.size === 0) return [];
+    const out: ModelRow[] = [];
+    for (const key of this.dirty) {
+      const body = this.rowBody(key);
+      out.push({ key, body: body === undefined ? null : JSON.stringify(body) });
+    }
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Every model row as it is now (what {@link fromRows} restores), in key order. */
+  rows(): ModelRow[] {
+    const keys: string[] = ['meta'];
+    for (const sid of this.activities.keys()) keys.push(`act:${sid}`);
+    for (const a of this.agentsBySid.values()) {
+      keys.push(`agent:${a.agentSid}`);
+      a.versions.forEach((_, i) => keys.push(`agentv:${a.agentSid}:${i}`));
+    }
+    for (const [sid, st] of this.status) {
+      st.intervals.forEach((_, i) => keys.push(`st:${sid}:${i}`));
+      keys.push(`sto:${sid}`);
+    }
+    for (const id of this.customersById.keys()) keys.push(`cust:${id}`);
+    for (const sid of this.conversationsBySid.keys()) keys.push(`conv:${sid}`);
+    for (const sid of this.tasks.keys()) keys.push(`task:${sid}`);
+    for (const id of this.qes.keys()) keys.push(`qe:${id}`);
+    for (const sid of this.ies.keys()) keys.push(`ie:${sid}`);
+    for (const sid of this.aes.keys()) keys.push(`ae:${sid}`);
+    return keys.map((key) => ({ key, body: JSON.stringify(this.rowBody(key) ?? null) }));
+  }
+
+  /** The record a row key names, as stored (undefined: none). */
+  private rowBody(key: string): unknown {
+    const colon = key.indexOf(':');
+    const kind = colon < 0 ? key : key.slice(0, colon);
+    const id = colon < 0 ? '' : key.slice(colon + 1);
+    switch (kind) {
+      case 'meta':
+        return { latenessMs: this.latenessMs, watermark: this.watermark, late: this.late, duplicates: this.duplicates };
+      case 'act':
+        return this.activities.get(id);
+      case 'agent': {
+        const a = this.agentsBySid.get(id);
+        return a === undefined ? undefined : { agentSid: a.agentSid, name: a.name };
+      }
+      case 'agentv': {
+        const [sid, n] = splitIndex(id);
+        return this.agentsBySid.get(sid)?.versions[n];
+      }
+      case 'st': {
+        const [sid, n] = splitIndex(id);
+        return this.status.get(sid)?.intervals[n];
+      }
+      case 'sto': {
+        const st = this.status.get(id);
+        return st === undefined ? undefined : { open: st.open };
+      }
+      case 'cust':
+        return this.customersById.get(id);
+      case 'conv':
+        return this.conversationsBySid.get(id);
+      case 'task':
+        return this.tasks.get(id);
+      case 'qe':
+        return this.qes.get(id);
+      case 'ie':
+        return this.ies.get(id);
+      case 'ae':
+        return this.aes.get(id);
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * A projector holding the model stored as rows (what {@link takeChangedRows} or {@link rows}
+   * wrote; any order). The buffer and the SIDs seen are not rows: the restored projector starts
+   * with an empty buffer at the stored watermark. Throws a SyntaxError for a body that is not JSON.
+   */
+  static fromRows(rows: Iterable<ModelRow>, options: ProjectorOptions = {}): AnalyticsProjector {
+    const p = new AnalyticsProjector(options);
+    const versions = new Map<string, [number, AgentVersion][]>();
+    const intervals = new Map<string, [number, [number, number, string, boolean]][]>();
+    for (const { key, body } of rows) {
+      if (body === null) continue;
+      const v = JSON.parse(body) as unknown;
+      if (v === null) continue;
+      const colon = key.indexOf(':');
+      const kind = colon < 0 ? key : key.slice(0, colon);
+      const id = colon < 0 ? '' : key.slice(colon + 1);
+      switch (kind) {
+        case 'meta': {
+          const m = v as { latenessMs: number; watermark: number; late: number; duplicates: number };
+          if (options.latenessMs === undefined) p.latenessMs = m.latenessMs;
+          p.watermark = m.watermark;
+          p.late = m.late;
+          p.duplicates = m.duplicates;
+          break;
+        }
+        case 'act':
+          p.activities.set(id, v as boolean);
+          break;
+        case 'agent': {
+          const a = v as { agentSid: string; name: string };
+          const old = p.agentsBySid.get(a.agentSid);
+          if (old === undefined) p.agentsBySid.set(a.agentSid, { agentSid: a.agentSid, name: a.name, versions: [] });
+          else old.name = a.name;
+          break;
+        }
+        case 'agentv': {
+          const [sid, n] = splitIndex(id);
+          let list = versions.get(sid);
+          if (list === undefined) versions.set(sid, (list = []));
+          list.push([n, v as AgentVersion]);
+          break;
+        }
+        case 'st': {
+          const [sid, n] = splitIndex(id);
+          let list = intervals.get(sid);
+          if (list === undefined) intervals.set(sid, (list = []));
+          list.push([n, v as [number, number, string, boolean]]);
+          break;
+        }
+        case 'sto':
+          p.statusOf(id).open = (v as { open: StatusState['open'] }).open;
+          break;
+        case 'cust':
+          p.customersById.set(id, v as Customer);
+          break;
+        case 'conv':
+          p.conversationsBySid.set(id, v as Conversation);
+          break;
+        case 'task':
+          p.tasks.set(id, v as TaskState);
+          break;
+        case 'qe':
+          p.qes.set(id, v as QueueEngagement);
+          break;
+        case 'ie':
+          p.ies.set(id, v as InvitationEngagement);
+          break;
+        case 'ae':
+          p.aes.set(id, v as AgentEngagement);
+          break;
+        default:
+          break;
+      }
+    }
+    for (const [sid, list] of versions) {
+      let agent = p.agentsBySid.get(sid);
+      if (agent === undefined) p.agentsBySid.set(sid, (agent = { agentSid: sid, name: '', versions: [] }));
+      agent.versions = list.sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+    }
+    for (const [sid, list] of intervals) p.statusOf(sid).intervals = list.sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+    p.dirty?.clear();
+    return p;
   }
 
   // ---- snapshot / restore ----

@@ -14,6 +14,7 @@ import { setPrincipal, type Api } from './context.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
 import { reservationRoutes } from './routes/reservations.ts';
 import { voiceResourceRoutes } from './routes/voice-resources.ts';
 import { conversationRoutes } from './routes/conversations.ts';
@@ -212,6 +213,7 @@ const REGISTRARS: RouteRegistrar[] = [
   conversationRoutes,
   interactionRoutes,
   eventStreamRoutes,
+  analyticsRoutes,
 ];
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {

@@ -55,6 +55,7 @@ import { mergeWrites, type CoreContext, type HostedCore } from './core.ts';
 import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
 import { StreamsHosting } from './streams-hosting.ts';
+import { AnalyticsHosting } from './analytics-hosting.ts';
 import { outboxRows, type EventOrigin, type StoredEvent } from './outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
 
@@ -172,6 +173,8 @@ export class Runtime {
   readonly conversations: ConversationsHosting;
   /** The Event Streams sinks and subscriptions of every account (streams-hosting.ts). */
   readonly streams: StreamsHosting;
+  /** The analytics projector of every workspace (analytics-hosting.ts). */
+  readonly analytics = new AnalyticsHosting();
   /** Every core hosted beside the engines, in the order they see events. */
   private readonly cores: readonly HostedCore[];
   readonly scheduler: Scheduler;
@@ -237,7 +240,7 @@ export class Runtime {
       timeOrderedSids(this.scheduler),
       (workspaceSid) => this.hosts.get(workspaceSid)?.accountSid,
     );
-    this.cores = [this.callbacks, this.voice, this.conversations, this.streams];
+    this.cores = [this.callbacks, this.voice, this.conversations, this.streams, this.analytics];
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }
