@@ -14,6 +14,8 @@ export default defineConfig({
     // Everything the page needs ships in dist: fonts and icons are inlined or bundled, nothing is fetched from elsewhere.
     assetsInlineLimit: 8192,
     sourcemap: true,
+    // Vega and Vega-Lite (the day's charts) are one lazily loaded chunk of about 1 MB: expected.
+    chunkSizeWarningLimit: 1600,
   },
   server: {
     // `npm run dev:console` proxies the API to a running `switchboard serve` on :3000.

@@ -81,6 +81,13 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).update({ activitySid: ws.available });
   await page.getByLabel('Activity of Alice').locator(`option[value="${ws.available}"]`).waitFor({ state: 'attached' });
   await page.waitForFunction(`document.querySelector('select[aria-label="Activity of Alice"]')?.value === '${ws.available}'`);
+
+  // She accepts at once: the queue shows it active, and today's service level is 100 % (one task, answered within 20 s).
+  const [reservation] = await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).reservations.list();
+  await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).reservations(reservation!.sid).update({ reservationStatus: 'accepted' });
+  await page.locator('tr[data-queue="Cards"] [data-col="active"]', { hasText: '1' }).waitFor();
+  await page.locator('tr[data-queue="Cards"] [data-col="service-level"]', { hasText: '100.0 %' }).waitFor();
+  await page.getByRole('img', { name: 'Today: 1 tasks offered, 0 abandoned' }).waitFor();
   await shot(page, 'supervisor');
 
   // The team filter shows only the green team.

@@ -9,6 +9,7 @@
 import { useMemo, useState } from 'react';
 import type { Activity, Api, Callback, CallTarget, CallTargetStatus, QueueStatistics, TaskQueue, Worker, WorkerChannel } from '../api.ts';
 import { clock, useNow, usePolling } from '../hooks.ts';
+import { TodayCharts } from './TodayCharts.tsx';
 
 interface Props {
   api: Api;
@@ -139,13 +140,18 @@ export function Supervisor({ api, workspaceSid }: Props) {
                   <td className="num">{count((a) => a?.available === true)}</td>
                   <td className="num">{count((a) => a !== undefined && !a.available && a.friendly_name !== 'Offline')}</td>
                   <td className="num">{count((a) => a?.friendly_name === 'Offline')}</td>
-                  <td className="num">{percent(today?.service_level)}</td>
-                  <td className="num">{percent(today?.abandonment_rate)}</td>
+                  <td className="num" data-col="service-level">{percent(today?.service_level)}</td>
+                  <td className="num" data-col="abandoned">{percent(today?.abandonment_rate)}</td>
                 </tr>
               );
             })}
           </tbody>
         </table>
+      </section>
+
+      <section aria-labelledby="today-h">
+        <h2 id="today-h">Today</h2>
+        <TodayCharts api={api} workspaceSid={workspaceSid} changes={data.queues.map((q) => JSON.stringify(data.stats.get(q.sid)?.realtime.tasks_by_status)).join()} />
       </section>
 
       <section aria-labelledby="agents-h">
