@@ -183,7 +183,7 @@ ${rows}
 // Charts
 
 const timeAxis = (title: string): Record<string, unknown> => ({
-  field: 'at', type: 'temporal', title, scale: { type: 'utc' }, axis: { format: '%d %b %H:%M', formatType: 'utc', labelAngle: 0, labelOverlap: true },
+  field: 'at', type: 'temporal', title, scale: { type: 'utc' }, axis: { format: '%d %b %H:%M', labelAngle: 0, labelOverlap: true },
 });
 
 function callsSpec(data: AnalyticsReportData): TopLevelSpec {
