@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { dayOption } from './day-option.ts';
 import { runReplayCommand } from './replay-command.ts';
+import { registerReportCommand } from './report-command.ts';
 import { checkDatabaseUrl } from '../runtime/runtime.ts';
 import { runServeCommand } from './serve-command.ts';
 import { registerSimulateCommand } from './simulate-command.ts';
@@ -103,5 +104,6 @@ See README.md ("The server"), docs/api-callbacks.md and docs/voice.md.`,
   });
 
 registerSimulateCommand(program);
+registerReportCommand(program);
 
 await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_PREDICTOR, PREDICTOR_LABELS, PREDICTORS, WaitTimeEstimator, type PredictorName } from '../analytics/ewt.ts';
 import { CALLBACK_THRESHOLD_S, scorePredictions } from '../analytics/ewt-score.ts';
-import { DailyKpiAccumulator } from '../analytics/kpi.ts';
+import { combineEngagements, REPLAY_SERVICE_LEVEL_VARIANT, ReplayAnalytics, SERVICE_LEVEL_THRESHOLD_S } from '../analytics/kpi.ts';
 import { OccupancyAccumulator, TrafficAccumulator } from '../analytics/traffic.ts';
 import { importAnonymousBank, type CallRecord, type ImportResult } from './anonymous-bank.ts';
 import { combineDays, type CalibrationPoint, type ImportCounts, type ReplayReport, type ReportSource } from './report.ts';
@@ -53,7 +53,8 @@ const CALIBRATION_BINS: [number, number | null][] = [[0, 30], [30, 60], [60, 120
 export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJobResult> {
   const progress = options.onProgress ?? (() => undefined);
   const imported = await importAnonymousBank(options.path, (done, total) => progress('import', done, total));
-  const kpis = new DailyKpiAccumulator();
+  // The KPIs and engagements come from the analytics projector (one code path with the live runtime).
+  const analytics = new ReplayAnalytics();
   const traffic = new TrafficAccumulator();
   const estimator = new WaitTimeEstimator();
   let occupancy: OccupancyAccumulator | null = null;
@@ -63,7 +64,7 @@ export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJob
     from: options.from,
     to: options.to,
     onEvent: (e) => {
-      kpis.observe(e);
+      analytics.observe(e);
       traffic.observe(e);
       estimator.observe(e);
       occupancy?.observe(e);
@@ -81,7 +82,8 @@ export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJob
   progress('report', 0, 1);
 
   const scores = scorePredictions(predictions.map((p) => ({ realWaitS: p.realWaitS, answered: p.answered, predictions: p.predictions })));
-  const days = kpis.result();
+  const days = analytics.days();
+  const engagements = analytics.engagements();
   const report: ReplayReport = {
     generated_by: 'switchboard replay',
     source: reportSource(options.path, summary.calls),
@@ -98,6 +100,9 @@ export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJob
     },
     days,
     total: combineDays(days),
+    service_level: { variant: REPLAY_SERVICE_LEVEL_VARIANT, threshold_s: SERVICE_LEVEL_THRESHOLD_S },
+    engagements,
+    engagements_total: combineEngagements(engagements, analytics.occupancy(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)),
     ewt: Object.fromEntries(PREDICTORS.map((name) => [name, { label: PREDICTOR_LABELS[name], ...scores[name] }])),
     ewt_default_predictor: DEFAULT_PREDICTOR,
     ewt_callback_threshold_s: CALLBACK_THRESHOLD_S,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import type { DailyKpis } from '../analytics/kpi.ts';
+import { combineEngagements, type DailyEngagements, type DailyKpis } from '../analytics/kpi.ts';
 import { ANOMALY_KINDS, type AnomalyKind } from './anonymous-bank.ts';
 import { combineDays, type ReplayReport } from './report.ts';
 import { formatDuration, renderReportHtml } from './report-html.ts';
@@ -14,6 +14,14 @@ const DAYS: DailyKpis[] = [
   { date: '1999-02-02', offered: 900, answered: 855, abandoned: 45, asa_s: 12.6, service_level_20s: 0.8123, aht_s: 3725, max_wait_s: 59 },
   { date: '1999-02-05', offered: 40, answered: 30, abandoned: 10, asa_s: 4.25, service_level_20s: 0.7, aht_s: 0, max_wait_s: 0 },
 ];
+
+const ENGAGEMENTS: DailyEngagements[] = DAYS.map((d, i) => ({
+  date: d.date,
+  queue_engagements: { Accepted: d.answered, Moved: 0, Deleted: 0, CustomerLeft: d.abandoned, Timeout: i === 1 ? 3 : 0, Canceled: 0, Expired: 0 },
+  invitations: { Accepted: d.answered, Rejected: 0, Missed: 0, Revoked: 0, Failed: 0 },
+  agent_engagements: { count: d.answered, mean_engagement_s: d.aht_s, mean_wrapup_s: 0, mean_handling_s: d.aht_s },
+  occupancy: 0.5 + i / 10,
+}));
 
 function anomalies(): Record<AnomalyKind, number> {
   const counts = Object.fromEntries(ANOMALY_KINDS.map((k, i) => [k, i * 3])) as Record<AnomalyKind, number>;
@@ -41,6 +49,9 @@ function fixture(): ReplayReport {
     replay: { from: null, to: null, calls_replayed: 2140, agents: 9, working_stretches: 31, commands: 9000, events: 21000, seconds: 0.42 },
     days: DAYS,
     total: combineDays(DAYS),
+    service_level: { variant: 'abandons-count-against', threshold_s: 20 },
+    engagements: ENGAGEMENTS,
+    engagements_total: combineEngagements(ENGAGEMENTS, 0.55),
     ewt: {
       queue_average: { label: 'Queue average <TaskRouter>', mae_s: 21.4, rmse_s: 35, bias_s: -4.2, callback_decision_accuracy: 0.912, n: 1885 },
       head_of_line: { label: 'Head-of-line delay', mae_s: 15.1, rmse_s: 28.3, bias_s: 2.5, callback_decision_accuracy: 0.934, n: 1885 },
@@ -156,6 +167,29 @@ describe('renderReportHtml', () => {
     const total = cells(body[2] as string);
     assert.deepEqual(total.slice(0, 5), ['Whole replay', '2,140', '1,885', '255', s('11.9 %')]);
     assert.equal(total[8], s('10 m 10 s'));
+  });
+
+  it('has an engagement table per day: outcomes that occur, agent engagement times, occupancy', () => {
+    const body = /<table class="engagements"[^>]*>.*?<thead>(.*?)<\/thead>.*?<tbody>(.*?)<\/tbody>.*?<tfoot>(.*?)<\/tfoot>/s.exec(html);
+    assert.ok(body !== null);
+    const s = (text: string): string => text.replaceAll(' ', NBSP);
+    assert.deepEqual(cells(body[1] as string), [
+      'Day', 'Queue: Accepted', 'Queue: Customer left', 'Queue: Timeout', 'Invitations: Accepted', 'Agent engagements', 'Mean talk', 'Mean wrap-up', 'Mean handling', 'Occupancy',
+    ]);
+    const rows = (body[2] as string).match(/<tr\b.*?<\/tr>/gs) ?? [];
+    assert.deepEqual(cells(rows[1] as string), ['Tue 2 Feb 1999', '855', '45', '3', '855', '855', s('1 h 02 m'), s('0 s'), s('1 h 02 m'), s('60.0 %')]);
+    assert.deepEqual(cells(body[3] as string).slice(0, 6), ['Whole replay', '1,885', '255', '3', '1,885', '1,885']);
+    assert.equal(cells(body[3] as string)[9], s('55.0 %'));
+  });
+
+  it('without per-day occupancy, drops the column and gives the whole replay\'s occupancy under the table', async () => {
+    const report = fixture();
+    report.engagements = report.engagements.map((d) => ({ ...d, occupancy: null }));
+    const page = await renderReportHtml(report);
+    const table = /<table class="engagements"[^>]*>.*?<\/table>(.*?)<\/div>/s.exec(page);
+    assert.ok(table !== null);
+    assert.ok(!/Occupancy<\/th>/.test(table[0]), 'no occupancy column');
+    assert.match(table[1] as string, new RegExp(`whole replay.*55\\.0${NBSP}%`));
   });
 
   it('scores the predictors and marks the default one', () => {

@@ -10,7 +10,7 @@
  * strings only ever enter a chart as data, never as a Vega expression.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { DailyKpis } from '../analytics/kpi.ts';
+import { INVITATION_OUTCOMES, QUEUE_OUTCOMES, type DailyEngagements, type DailyKpis } from '../analytics/kpi.ts';
 import type { AnomalyKind } from './anonymous-bank.ts';
 import {
   chartBase as base, dayLabels, esc, factList, figure, formatCount, formatDuration, formatPercent, formatSignedDuration, HALF_WIDTH, htmlPage, INK, label, longDate, NBSP,
@@ -118,7 +118,7 @@ ${chart('offered-by-hour', 'Calls offered per hour', 'Calls that asked for an ag
 <h2>Service per day</h2>
 <div class="grid">
 ${chart('asa-per-day', 'Average speed of answer per day', `Mean wait of the answered calls. Dashed: the whole period, ${formatDuration(report.total.asa_s)}.`, asa)}
-${chart('service-level-per-day', 'Service level per day', `Calls answered within 20 s ÷ calls offered. Dashed: the whole period, ${formatPercent(report.total.service_level_20s)}.`, serviceLevel)}
+${chart('service-level-per-day', 'Service level per day', `Calls answered within 20 s ÷ calls offered (abandons count against it). Dashed: the whole period, ${formatPercent(report.total.service_level_20s)}.`, serviceLevel)}
 ${chart('abandonment-per-day', 'Answered and abandoned calls per day', report.days.length <= MAX_LABELLED_DAYS ? 'The figure above each bar is the abandonment rate (abandoned ÷ offered).' : 'Abandonment rate per day: see the table below.', outcomes)}
 ${chart('wait-distribution', 'Wait distribution', waitCaption(report), waits)}
 </div>
@@ -127,6 +127,7 @@ ${kpiTable(report)}
 <section>
 <h2>Agents</h2>
 ${chart('occupancy-by-hour', 'Agent occupancy by hour of day', 'Time busy with a call ÷ time logged in, over all days, named agents only. The log has no log-ins: they are inferred from the calls served, so this is an upper bound. Pale bars: fewer than half an agent logged in on average, too little to judge. Below: how many agents were logged in on average.', occupancy, 'wide')}
+${engagementTable(report)}
 </section>
 ${ewtSection(report, calibration)}
 ${importSection(report)}
@@ -192,6 +193,52 @@ ${rows}
 </tbody>
 <tfoot>${kpiRow(report.total, 'Whole replay', 'th')}</tfoot>
 </table></div>`;
+}
+
+/** Outcome columns shown only when some day has them (a replay has no moves, timeouts …). */
+function usedOutcomes<K extends string>(outcomes: readonly K[], rows: readonly DailyEngagements[], pick: (d: DailyEngagements) => Record<K, number>, always: readonly K[]): K[] {
+  return outcomes.filter((o) => always.includes(o) || rows.some((d) => pick(d)[o] > 0));
+}
+
+const OUTCOME_LABEL: Record<string, string> = { CustomerLeft: 'Customer left' };
+
+function engagementRow(d: DailyEngagements, label: string, queue: readonly string[], invitation: readonly string[], occupancy: boolean, tag: 'td' | 'th' = 'td'): string {
+  const a = d.agent_engagements;
+  const q = d.queue_engagements as Record<string, number>;
+  const i = d.invitations as Record<string, number>;
+  const cells = [
+    ...queue.map((o) => formatCount(q[o] ?? 0)), ...invitation.map((o) => formatCount(i[o] ?? 0)),
+    formatCount(a.count), formatDuration(a.mean_engagement_s ?? NaN), formatDuration(a.mean_wrapup_s ?? NaN), formatDuration(a.mean_handling_s ?? NaN),
+    ...(occupancy ? [formatPercent(d.occupancy ?? NaN)] : []),
+  ];
+  return `<tr data-date="${esc(d.date)}"><${tag} class="text">${esc(label)}</${tag}>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+}
+
+/** The engagements per day (analytics projector): queue and invitation outcomes, agent engagement times, occupancy. */
+function engagementTable(report: ReplayReport): string {
+  const rows = report.engagements;
+  if (rows.length === 0) return '';
+  const queue = usedOutcomes(QUEUE_OUTCOMES, rows, (d) => d.queue_engagements, ['Accepted', 'CustomerLeft']);
+  const invitation = usedOutcomes(INVITATION_OUTCOMES, rows, (d) => d.invitations, ['Accepted']);
+  const occupancy = rows.some((d) => d.occupancy !== null);
+  const head = [
+    ...queue.map((o) => `<th title="Queue engagements ending ${esc(o)}">Queue: ${esc(OUTCOME_LABEL[o] ?? o)}</th>`),
+    ...invitation.map((o) => `<th title="Invitations (reservations) ending ${esc(o)}">Invitations: ${esc(o)}</th>`),
+    '<th>Agent engagements</th><th>Mean talk</th><th>Mean wrap-up</th><th>Mean handling</th>',
+    occupancy ? '<th title="Busy ÷ (busy + available idle), over the day’s hours">Occupancy</th>' : '',
+  ].join('');
+  const total = report.engagements_total;
+  const note = !occupancy && total.occupancy !== null
+    ? `<p class="note">Agent occupancy over the whole replay (analytics projector: busy ÷ (busy + available idle), ringing counted as busy): ${esc(formatPercent(total.occupancy))}.</p>`
+    : '';
+  return `<div class="table-wrap"><table class="engagements" id="engagement-table">
+<caption>Engagements per day (analytics projector; a call counts on the day it entered the center${occupancy ? '; occupancy over the day’s hours' : ''})</caption>
+<thead><tr><th class="text">Day</th>${head}</tr></thead>
+<tbody>
+${rows.map((d) => engagementRow(d, longDate(d.date), queue, invitation, occupancy)).join('\n')}
+</tbody>
+<tfoot>${engagementRow(total, 'Whole replay', queue, invitation, occupancy, 'th')}</tfoot>
+</table>${note}</div>`;
 }
 
 function ewtSection(report: ReplayReport, calibration: string | null): string {

@@ -2,7 +2,8 @@
  * The replay report: what `switchboard replay` writes to report.json and renders into
  * report.html. Field names are snake_case (it is a file people and scripts read).
  */
-import type { DailyKpis } from '../analytics/kpi.ts';
+import type { DailyEngagements, DailyKpis } from '../analytics/kpi.ts';
+import type { ServiceLevelVariant } from '../analytics/projector.ts';
 import type { HourCount, HourOccupancy, WaitBin } from '../analytics/traffic.ts';
 import type { AnomalyKind, MalformedRow } from './anonymous-bank.ts';
 
@@ -77,6 +78,12 @@ export interface ReplayReport {
   days: DailyKpis[];
   /** The same KPIs over the whole replay (date = "total"). */
   total: DailyKpis;
+  /** Which §B8 service-level variant `service_level_20s` is, and its threshold T (seconds). */
+  service_level: { variant: ServiceLevelVariant; threshold_s: number };
+  /** Queue, invitation and agent engagements of each day's calls, with the day's occupancy (analytics projector, §B7). */
+  engagements: DailyEngagements[];
+  /** The same over the whole replay (date = "total"; occupancy over the whole replay). */
+  engagements_total: DailyEngagements;
   /** Per predictor. */
   ewt: Record<string, PredictorScore>;
   ewt_default_predictor: string;

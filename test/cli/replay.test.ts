@@ -34,6 +34,23 @@ test('replay of the sample writes report.json, predictions.csv and report.html',
   }
   assert.equal(report.total.offered, 17313);
   assert.equal(report.total.answered, 14405);
+  assert.deepEqual(report.service_level, { variant: 'abandons-count-against', threshold_s: 20 });
+
+  // Engagements per day (analytics projector): the same days, outcomes agreeing with the KPIs.
+  assert.deepEqual(report.engagements.map((d: { date: string }) => d.date), report.days.map((d: { date: string }) => d.date));
+  for (const [i, e] of report.engagements.entries()) {
+    const day = report.days[i];
+    assert.deepEqual(Object.keys(e).sort(), ['agent_engagements', 'date', 'invitations', 'occupancy', 'queue_engagements']);
+    assert.deepEqual(Object.keys(e.queue_engagements), ['Accepted', 'Moved', 'Deleted', 'CustomerLeft', 'Timeout', 'Canceled', 'Expired']);
+    assert.deepEqual(Object.keys(e.invitations), ['Accepted', 'Rejected', 'Missed', 'Revoked', 'Failed']);
+    assert.deepEqual(Object.keys(e.agent_engagements).sort(), ['count', 'mean_engagement_s', 'mean_handling_s', 'mean_wrapup_s']);
+    assert.deepEqual([e.queue_engagements.Accepted, e.queue_engagements.CustomerLeft, e.agent_engagements.count], [day.answered, day.abandoned, day.answered]);
+    assert.equal(e.occupancy, null, 'per-day occupancy is left out of the replay (see ReplayAnalytics.engagements)');
+  }
+  assert.equal(report.engagements_total.queue_engagements.Accepted, 14405);
+  assert.equal(report.engagements_total.agent_engagements.count, 14405);
+  assert.ok(report.engagements_total.occupancy > 0.3 && report.engagements_total.occupancy < 1, `occupancy ${report.engagements_total.occupancy}`);
+  assert.ok(Math.abs(report.engagements_total.agent_engagements.mean_handling_s - report.total.aht_s) < 1e-6, 'mean handling over the replay = AHT');
 
   const ewt = report.ewt;
   const best = report.ewt_default_predictor;
@@ -58,6 +75,7 @@ test('replay of the sample writes report.json, predictions.csv and report.html',
   assert.match(html, /^<!DOCTYPE html>/i);
   assert.ok(!/<script[^>]*src=/i.test(html), 'self-contained');
   assert.match(html, /Mandelbaum/);
+  assert.match(html, /<table class="engagements" id="engagement-table">/);
 });
 
 test('a missing log is a one-line error and exit code 1, not a stack trace', async () => {

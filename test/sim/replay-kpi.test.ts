@@ -1,14 +1,17 @@
 /**
  * The KPIs the analytics compute from the engine's events during a shadow replay must equal,
  * exactly and for every day, the KPIs computed straight from the call log by an independent
- * function (issue #3). The independent function below shares no code with the importer, the
- * replay or the analytics: it splits the file's lines itself.
+ * function (issue #3). The events go through the analytics projector (issue 14: one code path
+ * with the live runtime) and the day figures are read off its engagements. The independent
+ * function below shares no code with the importer, the replay or the analytics: it splits the
+ * file's lines itself.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DailyKpiAccumulator, type DailyKpis } from '../../src/analytics/kpi.ts';
+import { dailyKpis, ReplayAnalytics, type DailyKpis } from '../../src/analytics/kpi.ts';
+import { AnalyticsProjector } from '../../src/analytics/projector.ts';
 import { importAnonymousBank } from '../../src/sim/anonymous-bank.ts';
 import { replayCalls } from '../../src/sim/replay.ts';
 
@@ -52,21 +55,50 @@ function kpisStraightFromFile(path: string): DailyKpis[] {
     }));
 }
 
-test('KPIs from the engine events equal the KPIs straight from the log, every day', async () => {
+test('KPIs from the engine events, through the projector, equal the KPIs straight from the log, every day', async () => {
   const imported = await importAnonymousBank(SAMPLE);
-  const fromEvents = new DailyKpiAccumulator();
-  replayCalls(imported.calls, { onEvent: (e) => fromEvents.observe(e) });
+  const projector = new AnalyticsProjector();
+  const fromEvents = new ReplayAnalytics(projector);
+  let events = 0;
+  replayCalls(imported.calls, { onEvent: (e) => (fromEvents.observe(e), (events += 1)) });
   const expected = kpisStraightFromFile(SAMPLE);
-  const actual = fromEvents.result();
+  const actual = fromEvents.days();
   assert.equal(expected.length, 14, 'the sample holds 14 days');
   assert.deepEqual(actual, expected);
+  const stats = projector.stats();
+  assert.deepEqual([stats.buffered, stats.late, stats.duplicates], [0, 0, 0], `every one of the ${events} events applied once`);
+
+  // The same figures are a function of the projector's model alone: its engagements, and the
+  // call's start (the log's VRU entry, the task's virtual start time) deciding the day.
+  assert.deepEqual(dailyKpis(projector.engagements(), fromEvents.callStart), expected);
+  // Without the call's start, a call counts on the day it queued: the 13 calls of the sample that
+  // entered before midnight and asked for an agent after it move to the next day.
+  const byQueueDay = dailyKpis(projector.engagements());
+  const moved = byQueueDay.reduce((n, d, i) => n + Math.abs(d.offered - (expected[i]?.offered ?? 0)), 0);
+  assert.ok(moved > 0 && moved <= 2 * 13, `calls asked for after midnight shift days (${moved})`);
+
+  // Engagements per day agree with the KPIs: an answered call is one accepted queue engagement,
+  // one accepted invitation and one agent engagement; an abandoned one a CustomerLeft engagement.
+  const engagements = fromEvents.engagements(true);
+  assert.deepEqual(engagements.map((d) => d.date), expected.map((d) => d.date));
+  for (const [i, d] of engagements.entries()) {
+    const k = expected[i] as DailyKpis;
+    assert.deepEqual(
+      [d.queue_engagements.Accepted, d.queue_engagements.CustomerLeft, d.invitations.Accepted, d.agent_engagements.count],
+      [k.answered, k.abandoned, k.answered, k.answered],
+      d.date,
+    );
+    assert.equal(d.queue_engagements.Moved + d.queue_engagements.Timeout + d.invitations.Missed, 0, 'a shadow replay has no moves, timeouts or missed invitations');
+    assert.ok(Math.abs((d.agent_engagements.mean_handling_s ?? NaN) - k.aht_s) < 1e-9, `${d.date}: mean handling = AHT`);
+    assert.ok(d.occupancy !== null && d.occupancy > 0 && d.occupancy <= 1, `${d.date}: occupancy ${d.occupancy}`);
+  }
 });
 
 test('a date range replays only those days, and their KPIs are unchanged', async () => {
   const imported = await importAnonymousBank(SAMPLE);
-  const fromEvents = new DailyKpiAccumulator();
+  const fromEvents = new ReplayAnalytics();
   const summary = replayCalls(imported.calls, { from: '1999-02-07', to: '1999-02-09', onEvent: (e) => fromEvents.observe(e) });
   const expected = kpisStraightFromFile(SAMPLE).filter((d) => d.date >= '1999-02-07' && d.date <= '1999-02-09');
-  assert.deepEqual(fromEvents.result(), expected);
+  assert.deepEqual(fromEvents.days(), expected);
   assert.equal(summary.calls.length, expected.reduce((n, d) => n + d.offered, 0));
 });
