@@ -51,7 +51,7 @@ export interface SdkHarness {
   activities: Record<'Offline' | 'Available' | 'Unavailable', string>;
   /** Creates a worker (Offline) and returns its SID. */
   newWorker: (name: string) => Promise<string>;
-  /** An access token for `workerSid` (role `worker` by default), made by twilio-node. */
+  /** An access token for `workerSid` (role `worker` by default), made by twilio-node, valid `ttl` seconds of the server's (virtual) time. */
   token: (workerSid: string | null, opts?: { role?: string; ttl?: number; secret?: string; workspaceSid?: string }) => string;
   /** Connects the SDK as `workerSid` and resolves once it is `ready`. */
   connect: (workerSid: string, opts?: { closeExistingSessions?: boolean; token?: string; connectActivitySid?: string }) => Promise<SdkWorker>;
@@ -81,7 +81,10 @@ export async function startSdkHarness(): Promise<SdkHarness> {
   const workers: SdkWorker[] = [];
   const token: SdkHarness['token'] = (workerSid, opts = {}) => {
     const grant = new twilio.jwt.AccessToken.TaskRouterGrant({ workspaceSid: opts.workspaceSid ?? ws.sid, ...(workerSid === null ? {} : { workerSid }), role: opts.role ?? 'worker' });
-    const t = new twilio.jwt.AccessToken(account.sid, key.sid, opts.secret ?? key.secret, { identity: workerSid ?? 'admin', ttl: opts.ttl ?? 3600 });
+    // twilio-node stamps iat from Date.now(); the server's virtual clock runs ahead once a test has
+    // skipped time, so the ttl is stretched by that lead: the token lives `ttl` seconds of server time.
+    const lead = Math.max(0, Math.ceil((scheduler.now() - Date.now()) / 1000));
+    const t = new twilio.jwt.AccessToken(account.sid, key.sid, opts.secret ?? key.secret, { identity: workerSid ?? 'admin', ttl: (opts.ttl ?? 3600) + lead });
     t.addGrant(grant);
     return t.toJwt();
   };
