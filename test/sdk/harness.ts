@@ -82,9 +82,10 @@ export async function startSdkHarness(): Promise<SdkHarness> {
   const token: SdkHarness['token'] = (workerSid, opts = {}) => {
     const grant = new twilio.jwt.AccessToken.TaskRouterGrant({ workspaceSid: opts.workspaceSid ?? ws.sid, ...(workerSid === null ? {} : { workerSid }), role: opts.role ?? 'worker' });
     // twilio-node stamps iat from Date.now(); the server's virtual clock runs ahead once a test has
-    // skipped time, so the ttl is stretched by that lead: the token lives `ttl` seconds of server time.
-    const lead = Math.max(0, Math.ceil((scheduler.now() - Date.now()) / 1000));
-    const t = new twilio.jwt.AccessToken(account.sid, key.sid, opts.secret ?? key.secret, { identity: workerSid ?? 'admin', ttl: (opts.ttl ?? 3600) + lead });
+    // skipped time (and behind while it has not), so the ttl is corrected by that lead: the token
+    // lives `ttl` seconds of server time.
+    const lead = Math.round((scheduler.now() - Date.now()) / 1000);
+    const t = new twilio.jwt.AccessToken(account.sid, key.sid, opts.secret ?? key.secret, { identity: workerSid ?? 'admin', ttl: Math.max(1, (opts.ttl ?? 3600) + lead) });
     t.addGrant(grant);
     return t.toJwt();
   };
