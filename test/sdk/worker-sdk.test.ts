@@ -213,3 +213,60 @@ function upgradeStatus(url: string): Promise<number> {
     socket.on('error', (e) => reject(e));
   });
 }
+
+/** The keys the SDK's descriptors require (twilio-taskrouter 2.1.1 `*Properties`; spec B4). */
+const REQUIRED = {
+  worker: ['account_sid', 'activity_name', 'activity_sid', 'attributes', 'available', 'date_created', 'date_status_changed', 'date_updated', 'friendly_name', 'sid', 'workspace_sid', 'version'],
+  activity: ['account_sid', 'available', 'date_created', 'date_updated', 'friendly_name', 'sid', 'workspace_sid'],
+  channel: ['account_sid', 'assigned_tasks', 'available', 'available_capacity_percentage', 'configured_capacity', 'date_created', 'date_updated', 'last_reserved_time', 'sid', 'task_channel_sid', 'task_channel_unique_name', 'worker_sid', 'workspace_sid'],
+  reservation: ['account_sid', 'date_created', 'date_updated', 'reservation_status', 'sid', 'task', 'reservation_timeout', 'worker_sid', 'workspace_sid', 'version'],
+  task: ['addons', 'age', 'attributes', 'date_created', 'date_updated', 'priority', 'queue_name', 'queue_sid', 'reason', 'routing_target', 'sid', 'assignment_status', 'task_channel_unique_name', 'task_channel_sid', 'timeout', 'workflow_name', 'workflow_sid', 'version', 'virtual_start_time'],
+} as const;
+
+function assertKeys(kind: keyof typeof REQUIRED, value: unknown): Record<string, unknown> {
+  const o = value as Record<string, unknown>;
+  for (const k of REQUIRED[kind]) assert.ok(k in o, `${kind} lacks ${k}`);
+  return o;
+}
+
+test('the wire: init first, a whitespace heartbeat every 15 s, the envelope in the SDK\'s shapes with epoch-second dates and pages', async () => {
+  const { w, wk, reservation } = await reserved('Kay');
+  const token = h.token(wk);
+  const socket = new WebSocket(`${h.wsServer}?token=${token}&closeExistingSessions=false&clientVersion=2.1.1`);
+  const frames: string[] = [];
+  const first = new Promise<void>((resolve) => socket.on('message', (m) => (frames.push(String(m)), frames.length === 1 && resolve())));
+  await first;
+  const init = JSON.parse(frames[0] as string) as { event_type: string; payload: Record<string, unknown> };
+  assert.equal(init.event_type, 'init');
+  assert.deepEqual({ ...init.payload, token_lifetime: undefined }, { channel_id: wk, account_sid: h.account.sid, workspace_sid: h.workspaceSid, token_lifetime: undefined });
+  assert.ok(Math.abs((init.payload['token_lifetime'] as number) - 3_600_000) <= 2_000, String(init.payload['token_lifetime']));
+  const beat = new Promise<string>((resolve) => socket.on('message', (m) => String(m).trim() === '' && resolve(String(m))));
+  await h.advance(15_000);
+  assert.equal((await beat).trim(), '');
+
+  const eb = async (url: string, params: Record<string, unknown> = {}, apiVersion = 'v1'): Promise<Record<string, unknown>> => {
+    const res = await fetch(h.ebServer, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', apiVersion }, body: JSON.stringify({ url, method: 'GET', params, token }) });
+    assert.equal(res.status, 200, url);
+    return ((await res.json()) as { payload: Record<string, unknown> }).payload;
+  };
+  const ws = `Workspaces/${h.workspaceSid}`;
+  const worker = assertKeys('worker', await eb(`${ws}/Workers/${wk}`));
+  assert.equal(typeof worker['date_created'], 'number');
+  assert.ok(Math.abs((worker['date_created'] as number) * 1000 - h.scheduler.now()) < 600_000, 'epoch seconds');
+  const activities = await eb(`${ws}/Activities`, { PageSize: 2 });
+  assert.equal((activities['contents'] as unknown[]).length, 2);
+  assert.equal(typeof activities['after_sid'], 'string');
+  const rest = await eb(`${ws}/Activities`, { PageSize: 2, AfterSid: activities['after_sid'] });
+  assert.equal(rest['after_sid'], null);
+  for (const a of [...(activities['contents'] as unknown[]), ...(rest['contents'] as unknown[])]) assertKeys('activity', a);
+  for (const c of (await eb(`${ws}/Workers/${wk}/WorkerChannels`, { PageSize: 1000 }))['contents'] as unknown[]) assertKeys('channel', c);
+  const open = (await eb(`${ws}/Workers/${wk}/Reservations`, { Active: 'true', PageSize: 1000 }, 'v2'))['contents'] as unknown[];
+  assert.equal(open.length, 1);
+  const r = assertKeys('reservation', open[0]);
+  assert.equal(r['sid'], reservation.sid);
+  const task = assertKeys('task', r['task']);
+  assert.equal(task['queue_sid'], h.queueSid);
+  assert.equal(task['assignment_status'], 'reserved');
+  socket.close();
+  await cleanUp(w);
+});
