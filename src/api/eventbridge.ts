@@ -92,9 +92,6 @@ export function ebTask(c: EbCtx, t: TaskRecord, status: TaskStatus = t.assignmen
   };
 }
 
-/** A reservation's `version`: its step in the lifecycle (pending 0, answered 1, wrapping 2, completed 3), which only grows. */
-const RESERVATION_VERSION: Record<ReservationStatus, number> = { pending: 0, accepted: 1, rejected: 1, timeout: 1, canceled: 1, rescinded: 1, wrapping: 2, completed: 3 };
-
 /**
  * `ReservationDescriptor` with its task embedded; undefined when its task is gone (purged).
  * `status` overrides `reservation_status` (an event's payload reports the status of its event).
@@ -111,7 +108,9 @@ export function ebReservation(c: EbCtx, r: ReservationRecord, status: Reservatio
     sid: r.sid,
     task: ebTask(c, task, taskStatusFor(status, task.assignmentStatus)),
     task_sid: r.taskSid,
-    version: RESERVATION_VERSION[status],
+    // A reservation's version is its task's, as its REST ETag is (routes/reservations.ts): the
+    // SDK's If-Match on a reservation update is then checked against the task.
+    version: task.version,
     worker_name: c.engine.workers.get(r.workerSid)?.friendlyName ?? null,
     worker_sid: r.workerSid,
   };
