@@ -9,8 +9,10 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { StoreUnavailableError, type Runtime } from '../runtime/runtime.ts';
-import { authenticate } from './auth.ts';
-import { setPrincipal, type Api } from './context.ts';
+import { authenticate, authorizeRequest } from './auth.ts';
+import { principalOf, setPrincipal, type Api } from './context.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { workerSdkRoutes, WORKER_SDK_PATH, type WorkerSdkOptions } from './routes/worker-sdk.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -63,6 +65,8 @@ export interface BuildAppOptions {
   messaging?: { twilio: TwilioMessaging; authToken: string | null };
   /** The public web chat endpoint (`/webchat/v1/*`, routes/webchat.ts): browser origins allowed (default `*`). */
   webchat?: { origins?: '*' | readonly string[] };
+  /** The worker SDK's transport at `/v1/wschannels` (routes/worker-sdk.ts): heartbeat and offline grace. */
+  workerSdk?: WorkerSdkOptions;
 }
 
 /**
@@ -195,6 +199,11 @@ function decodeFormPart(raw: string, key: string | undefined): string {
   }
 }
 
+/** Whether `url` is the worker SDK's endpoint (its own body parsing and token handling). */
+function isWorkerSdkPath(url: string): boolean {
+  return url === WORKER_SDK_PATH || url.startsWith(`${WORKER_SDK_PATH}?`) || url.startsWith(`${WORKER_SDK_PATH}/`);
+}
+
 export type RouteRegistrar = (app: FastifyInstance, api: Api) => void;
 
 const REGISTRARS: RouteRegistrar[] = [
@@ -267,6 +276,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
   // Writes under /v1 are form-encoded (spec §0, §2); the one JSON endpoint is the bulk queue
   // statistics. Any other body type is refused (415) before a handler can read a half-parsed body.
   app.addHook('preHandler', async (req) => {
+    if (isWorkerSdkPath(req.url)) return;
+    // An access token acts only where its grant allows (auth.ts authorizeGrant).
+    if (req.url.startsWith('/v1/')) authorizeRequest(api.runtime, req, principalOf(req));
     if (req.method !== 'POST' || !req.url.startsWith('/v1/')) return;
     const type = String(req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const length = Number(req.headers['content-length'] ?? 0);
@@ -292,7 +304,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     const host = req.headers.host;
     if (host !== undefined && !VALID_HOST.test(host)) throw new ApiError(400, 20001, 'The Host header is not a valid host[:port]', 'Host');
     if (req.routeOptions.url === undefined) throw routeError(req.method, req.url);
-    if (req.url.startsWith('/v1/') || req.url === '/v1') setPrincipal(req, authenticate(api.runtime, req));
+    // The worker SDK's envelope and socket carry their access token themselves (routes/worker-sdk.ts).
+    if (isWorkerSdkPath(req.url)) return;
+    if (req.url.startsWith('/v1/') || req.url === '/v1' || req.url.startsWith('/2010-04-01/')) setPrincipal(req, authenticate(api.runtime, req, api.clock()));
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -308,6 +322,9 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   // The web chat a customer's browser uses: public (a session token, no account credentials).
   webChatRoutes(app, { conversations: options.runtime.conversations, ...(options.webchat?.origins === undefined ? {} : { origins: options.webchat.origins }) });
+
+  keyRoutes(app, api);
+  workerSdkRoutes(app, api, options.workerSdk ?? {});
 
   // The web console: static files, public (it signs in against the API like any client).
   consoleRoutes(app);

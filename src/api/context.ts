@@ -31,7 +31,7 @@ export function setPrincipal(req: FastifyRequest, principal: Principal): void {
 }
 
 /** Who made `req`; throws the 401 ApiError when nobody authenticated it. */
-function principalOf(req: FastifyRequest): Principal {
+export function principalOf(req: FastifyRequest): Principal {
   const p = principals.get(req);
   if (p === undefined) throw unauthorized();
   return p;

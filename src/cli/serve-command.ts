@@ -106,6 +106,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     logger,
     callbacks,
     webchat: { origins: webChatOriginsFromEnv(process.env['SWITCHBOARD_WEBCHAT_ORIGINS']) },
+    workerSdk: { offlineGraceMs: offlineGraceFromEnv(process.env['SWITCHBOARD_WORKER_OFFLINE_GRACE_S']) },
     ...(twilioVoice === null ? {} : { voice: { twilio: twilioVoice.port, authToken: twilioVoice.authToken }, messaging: { twilio: twilioVoice.messaging, authToken: twilioVoice.authToken } }),
   });
   const address = await app.listen({ host: opts.host, port: opts.port });
@@ -174,4 +175,16 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
 export function webChatOriginsFromEnv(value: string | undefined): '*' | string[] {
   const list = (value ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o !== '');
   return list.length === 0 || list.includes('*') ? '*' : list;
+}
+
+/**
+ * The worker SDK's offline grace (docs/worker-sdk.md): SWITCHBOARD_WORKER_OFFLINE_GRACE_S seconds
+ * (0 or more) after a worker's last socket drops before it is set offline; unset: 60 s. Throws a
+ * RangeError naming the variable for anything else.
+ */
+export function offlineGraceFromEnv(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 60_000;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`SWITCHBOARD_WORKER_OFFLINE_GRACE_S: expected a number of seconds, 0 or more (got '${value}')`);
+  return Math.round(seconds * 1000);
 }

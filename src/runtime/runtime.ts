@@ -56,6 +56,7 @@ import { CURRENT_SID_SCHEME, WorkspaceSids } from './sids.ts';
 import { rebuildWorkspace, type StoredCreateOptions } from './rebuild.ts';
 import { StreamsHosting } from './streams-hosting.ts';
 import { AnalyticsHosting } from './analytics-hosting.ts';
+import { KeysHosting } from './keys-hosting.ts';
 import { outboxRows, type EventOrigin, type StoredEvent } from './outbox.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
 
@@ -175,6 +176,8 @@ export class Runtime {
   readonly streams: StreamsHosting;
   /** The analytics projector of every workspace (analytics-hosting.ts). */
   readonly analytics = new AnalyticsHosting();
+  /** The API keys of every account (keys-hosting.ts): Basic auth with SK keys, access-token secrets. */
+  readonly keys: KeysHosting;
   /** Every core hosted beside the engines, in the order they see events. */
   private readonly cores: readonly HostedCore[];
   readonly scheduler: Scheduler;
@@ -183,7 +186,6 @@ export class Runtime {
   private readonly forceSnapshotAfter: number;
   private readonly hosts = new Map<string, Host>();
   private accounts = new Map<string, { hash: string; sealed: string; token?: string }>();
-  private apiKeys = new Map<string, { accountSid: string; hash: string }>();
   private queue: Pending[] = [];
   private flushScheduled = false;
   private timer: Timer | null = null;
@@ -240,7 +242,8 @@ export class Runtime {
       timeOrderedSids(this.scheduler),
       (workspaceSid) => this.hosts.get(workspaceSid)?.accountSid,
     );
-    this.cores = [this.callbacks, this.voice, this.conversations, this.streams, this.analytics];
+    this.keys = new KeysHosting(<T>(shard: string, op: (ctx: CoreContext) => T) => this.enqueue(shard, op) as Promise<T>, key);
+    this.cores = [this.callbacks, this.voice, this.conversations, this.streams, this.analytics, this.keys];
     this.snapshotEvery = options.snapshotEvery ?? 5_000;
     this.forceSnapshotAfter = options.forceSnapshotAfter ?? Math.max(100_000, 4 * this.snapshotEvery);
   }
@@ -298,25 +301,25 @@ export class Runtime {
   }
 
   /**
-   * Creates an API key (SK…) for an account, durably; its secret is returned once. Rejects for an
-   * unknown account, or with the store's error.
+   * Creates an API key (SK…) for an account, durably (keys-hosting.ts); its secret is returned
+   * once. Rejects for an unknown account, or with the store's error.
    */
   async createApiKey(accountSid: string, friendlyName: string): Promise<NewCredentials> {
     if (!this.accounts.has(accountSid)) throw new Error(`unknown account ${accountSid}`);
-    const sid = `SK${newSecret()}`;
-    const secret = newSecret();
-    await this.store.insertApiKey({ sid, accountSid, friendlyName, secretHash: hashSecret(secret), dateCreated: this.scheduler.now() });
-    this.apiKeys.set(sid, { accountSid, hash: hashSecret(secret) });
-    return { sid, secret };
+    const { key, secret } = await this.keys.create(accountSid, friendlyName);
+    return { sid: key.sid, secret };
   }
 
   /** The account a Basic-auth username/password pair belongs to, or null (spec §2). */
   authenticate(username: string, password: string): string | null {
     const account = this.accounts.get(username);
     if (account !== undefined) return secretMatches(password, account.hash) ? username : null;
-    const key = this.apiKeys.get(username);
-    if (key !== undefined) return secretMatches(password, key.hash) ? key.accountSid : null;
-    return null;
+    return this.keys.authenticate(username, password);
+  }
+
+  /** Whether the account exists. */
+  hasAccount(accountSid: string): boolean {
+    return this.accounts.has(accountSid);
   }
 
   /**
@@ -775,7 +778,6 @@ export class Runtime {
 
   private async loadCredentials(): Promise<void> {
     this.accounts = new Map((await this.store.accounts()).map((a) => [a.sid, { hash: a.authTokenHash, sealed: a.authTokenSealed }]));
-    this.apiKeys = new Map((await this.store.apiKeys()).map((k) => [k.sid, { accountSid: k.accountSid, hash: k.secretHash }]));
   }
 }
 
