@@ -28,6 +28,7 @@ import type { TwilioMessaging } from '../messaging/twilio-messaging.ts';
 import { messagingRoutes } from './routes/messaging.ts';
 import { webChatRoutes } from './routes/webchat.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { taskMessageRoutes } from './routes/task-messages.ts';
 import { statisticsRoutes } from './routes/statistics.ts';
 import { taskChannelRoutes } from './routes/task-channels.ts';
 import { taskQueueRoutes } from './routes/task-queues.ts';
@@ -208,6 +209,7 @@ export type RouteRegistrar = (app: FastifyInstance, api: Api) => void;
 
 const REGISTRARS: RouteRegistrar[] = [
   workspaceRoutes,
+  taskMessageRoutes,
   activityRoutes,
   taskChannelRoutes,
   taskQueueRoutes,

@@ -32,8 +32,9 @@ interface Page {
 export class Api {
   private readonly authorization: string;
 
-  constructor(credentials: Credentials) {
-    this.authorization = `Basic ${btoa(`${credentials.username}:${credentials.password}`)}`;
+  /** With credentials (HTTP Basic) or an access token (`Authorization: Bearer`, docs/worker-sdk.md). */
+  constructor(auth: Credentials | { token: string }) {
+    this.authorization = 'token' in auth ? `Bearer ${auth.token}` : `Basic ${btoa(`${auth.username}:${auth.password}`)}`;
   }
 
   /** GET `path` (with `query`), parsed JSON; throws {@link ApiError}. */
@@ -181,4 +182,21 @@ export interface Callback {
   current_ecbt: number | null;
   appointment_time: string | null;
   date_created: string;
+}
+
+/** `POST Workspaces/{WS}/AccessTokens` (docs/worker-sdk.md): a minted access token. */
+export interface MintedToken {
+  token: string;
+  identity: string;
+  role: 'worker' | 'supervisor' | 'admin';
+  worker_sid: string | null;
+  expires_at: string;
+}
+
+/** `GET Workspaces/{WS}/Tasks/{WT}/Messages`: the task's conversation. */
+export interface TaskMessages {
+  conversation_sid: string;
+  state: 'active' | 'inactive' | 'closed';
+  date_inactive: string | null;
+  messages: Array<{ index: number; author: string; body: string | null; date_created: string }>;
 }

@@ -1,0 +1,336 @@
+/**
+ * The agent desktop (issue 15 item 3; what Flex and Connect let an agent do, spec
+ * voice-worker-sdk-console.md §E1), built on Twilio's own worker SDK (`twilio-taskrouter`) pointed at
+ * this server: presence with time in activity, incoming reservations that ring with a countdown,
+ * accept and reject, the tasks held per channel against capacity, a task canvas (attributes,
+ * customer, a callback's stored context), voice controls, the chat of a conversation with its
+ * inactivity countdown, and wrap-up with a disposition, notes and the next activity.
+ *
+ * Everything goes through the SDK (`worker`, `reservation`, `task` methods) except the chat's
+ * messages, which the SDK does not carry: those use `Tasks/{WT}/Messages` with the same access token.
+ */
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { Worker, type Reservation, type Task } from 'twilio-taskrouter';
+import { Api, type TaskMessages, type TaskQueue } from '../api.ts';
+import { clock, useNow } from '../hooks.ts';
+
+interface Props {
+  token: string;
+  workspaceSid: string;
+}
+
+/** The SDK worker, re-rendering on each of its events; null until `ready`. */
+function useWorker(token: string): { worker: Worker | null; error: string | null; tick: number } {
+  const [worker, setWorker] = useState<Worker | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const origin = location.origin;
+    const w = new Worker(token, {
+      ebServer: `${origin}/v1/wschannels`,
+      wsServer: `${origin.replace(/^http/, 'ws')}/v1/wschannels`,
+      closeExistingSessions: true,
+      logLevel: 'error',
+    });
+    const bump = (): void => setTick((t) => t + 1);
+    const watch = (r: Reservation): void => {
+      for (const e of ['accepted', 'rejected', 'timeout', 'canceled', 'rescinded', 'wrapup', 'completed'] as const) r.on(e, bump);
+      r.task.on('updated', bump);
+      r.task.on('wrapup', bump);
+      r.task.on('completed', bump);
+      r.task.on('canceled', bump);
+    };
+    w.on('ready', () => {
+      for (const r of w.reservations.values()) watch(r);
+      setWorker(w);
+      bump();
+    });
+    w.on('reservationCreated', (r) => {
+      watch(r);
+      bump();
+    });
+    w.on('activityUpdated', bump);
+    w.on('attributesUpdated', bump);
+    w.on('disconnected', () => setError('Disconnected from the server; reconnecting…'));
+    w.on('tokenExpired', () => setError('Your session has expired: sign in again.'));
+    w.on('error', (e) => setError(e.message));
+    return () => {
+      w.removeAllListeners();
+      w.disconnect();
+    };
+  }, [token]);
+  return { worker, error, tick };
+}
+
+/** Two short tones every two seconds while `ringing` (Web Audio: no sound file to fetch). */
+function useRing(ringing: boolean, muted: boolean): void {
+  const ctx = useRef<AudioContext | null>(null);
+  useEffect(() => {
+    if (!ringing || muted) return;
+    const beep = (): void => {
+      ctx.current ??= new AudioContext();
+      const a = ctx.current;
+      for (const at of [0, 0.25]) {
+        const osc = a.createOscillator();
+        const gain = a.createGain();
+        osc.frequency.value = 880;
+        gain.gain.value = 0.08;
+        osc.connect(gain).connect(a.destination);
+        osc.start(a.currentTime + at);
+        osc.stop(a.currentTime + at + 0.15);
+      }
+    };
+    beep();
+    const id = setInterval(beep, 2000);
+    return () => clearInterval(id);
+  }, [ringing, muted]);
+}
+
+export function AgentDesktop({ token, workspaceSid }: Props) {
+  const { worker, error, tick } = useWorker(token);
+  const api = useMemo(() => new Api({ token }), [token]);
+  const now = useNow();
+  const [selected, setSelected] = useState<string | null>(null);
+  const [muted, setMuted] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+
+  const reservations = worker === null ? [] : [...worker.reservations.values()];
+  const pending = reservations.filter((r) => r.status === 'pending');
+  const held = reservations.filter((r) => r.status === 'accepted' || r.status === 'wrapping');
+  useRing(pending.length > 0, muted);
+  const current = held.find((r) => r.sid === selected) ?? held[0] ?? null;
+  void tick;
+
+  if (worker === null) return <p aria-live="polite">{error ?? 'Connecting…'}</p>;
+  const act = (what: string, op: () => Promise<unknown>): void => {
+    op().then(() => setMessage(null), (e: Error) => setMessage(`${what} failed: ${e.message}`));
+  };
+
+  return (
+    <div className="agent">
+      <section className="presence" aria-label="Presence">
+        <strong>{worker.name}</strong>
+        <label className="inline">
+          Activity
+          <select value={worker.activity.sid} className={worker.available ? 'available' : 'unavailable'} onChange={(e) => act('Changing activity', () => worker.activities.get(e.target.value)!.setAsCurrent())}>
+            {[...worker.activities.values()].map((a) => <option key={a.sid} value={a.sid}>{a.name}</option>)}
+          </select>
+        </label>
+        <span className="muted" aria-label="Time in activity">{clock((now - worker.dateActivityChanged.getTime()) / 1000)}</span>
+        <span className="channels" aria-label="Capacity">
+          {[...worker.channels.values()].filter((c) => c.capacity > 0).map((c) => <span key={c.sid} className="chip">{c.taskChannelUniqueName} {c.assignedTasks}/{c.capacity}</span>)}
+        </span>
+        <label className="inline"><input type="checkbox" checked={muted} onChange={(e) => setMuted(e.target.checked)} /> Mute ring</label>
+      </section>
+      {error !== null && <p role="alert" className="error">{error}</p>}
+      {message !== null && <p role="alert" className="error">{message}</p>}
+
+      {pending.map((r) => <Incoming key={r.sid} reservation={r} now={now} act={act} />)}
+
+      <div className="workarea">
+        <nav aria-label="My tasks" className="tasklist">
+          <h2>Tasks</h2>
+          {held.length === 0 ? <p className="muted">No task. {worker.available ? 'Waiting for the next one.' : 'Go Available to receive tasks.'}</p> : (
+            <ul>
+              {held.map((r) => (
+                <li key={r.sid}>
+                  <button type="button" className={r.sid === current?.sid ? 'task current' : 'task'} aria-current={r.sid === current?.sid ? 'true' : undefined} onClick={() => setSelected(r.sid)}>
+                    <span className="chip">{r.task.taskChannelUniqueName}</span> {customerOf(r.task)}
+                    <span className="muted"> · {r.status === 'wrapping' ? 'wrap-up' : clock(r.task.age)}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </nav>
+        {current !== null && <TaskCanvas key={current.sid} reservation={current} worker={worker} api={api} workspaceSid={workspaceSid} now={now} act={act} />}
+      </div>
+    </div>
+  );
+}
+
+/** Who the customer is, from the task's attributes (the names Flex, our interactions and callbacks use). */
+function customerOf(task: Task): string {
+  const a = task.attributes as Record<string, unknown>;
+  for (const k of ['customerName', 'name', 'from', 'customerAddress', 'phone_number', 'caller']) {
+    if (typeof a[k] === 'string' && a[k] !== '') return a[k];
+  }
+  return 'Customer';
+}
+
+type Act = (what: string, op: () => Promise<unknown>) => void;
+
+function Incoming({ reservation: r, now, act }: { reservation: Reservation; now: number; act: Act }) {
+  const left = Math.max(0, r.timeout - (now - r.dateCreated.getTime()) / 1000);
+  const voice = r.task.taskChannelUniqueName === 'voice' || typeof r.task.attributes['call_sid'] === 'string';
+  return (
+    <section className="incoming" role="alertdialog" aria-labelledby={`in-${r.sid}`} aria-describedby={`in-${r.sid}-d`}>
+      <h2 id={`in-${r.sid}`}>Incoming {r.task.taskChannelUniqueName}: {customerOf(r.task)}</h2>
+      <p id={`in-${r.sid}-d`}>
+        Queue {r.task.queueName} · waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
+      </p>
+      <div className="row-buttons">
+        {/* A voice task is answered by bridging the caller to this agent's phone over the voice port (dequeue); other channels by accepting. */}
+        <button type="button" onClick={() => act('Accepting', () => (voice ? r.dequeue() : r.accept()))}>Accept</button>
+        <button type="button" className="quiet" onClick={() => act('Rejecting', () => r.reject())}>Reject</button>
+      </div>
+    </section>
+  );
+}
+
+const DISPOSITIONS = ['Resolved', 'Follow-up needed', 'Callback requested', 'Transferred', 'Other'];
+
+function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { reservation: Reservation; worker: Worker; api: Api; workspaceSid: string; now: number; act: Act }) {
+  const task = r.task;
+  const attributes = task.attributes as Record<string, unknown>;
+  const chat = typeof attributes['conversationSid'] === 'string';
+  const voice = task.taskChannelUniqueName === 'voice' || typeof attributes['call_sid'] === 'string';
+  const context = attributes['context'];
+  const wrapping = r.status === 'wrapping' || task.status === 'wrapping';
+  return (
+    <article className="canvas" aria-label={`Task ${task.sid}`}>
+      <header className="row">
+        <h2>{customerOf(task)} <span className="chip">{task.taskChannelUniqueName}</span></h2>
+        <span className="muted">{task.queueName} · {wrapping ? 'wrap-up' : `${clock(task.age)} since the customer came in`}</span>
+      </header>
+      {voice && !wrapping && <VoiceControls task={task} worker={worker} api={api} workspaceSid={workspaceSid} act={act} />}
+      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} />}
+      {!wrapping && !voice && <button type="button" className="quiet" onClick={() => act('Ending', () => task.wrapUp({ reason: 'ended by the agent' }))}>End and wrap up</button>}
+      {wrapping && <WrapUp task={task} worker={worker} act={act} />}
+      <details open={!chat}>
+        <summary>Task details</summary>
+        {context !== undefined && context !== null && typeof context === 'object' && (
+          <>
+            <h3>Callback context</h3>
+            <dl className="attrs">{Object.entries(context as Record<string, unknown>).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{String(v)}</dd></div>)}</dl>
+          </>
+        )}
+        <h3>Attributes</h3>
+        <dl className="attrs">{Object.entries(attributes).filter(([k]) => k !== 'context').map(([k, v]) => <div key={k}><dt>{k}</dt><dd><code>{typeof v === 'string' ? v : JSON.stringify(v)}</code></dd></div>)}</dl>
+      </details>
+    </article>
+  );
+}
+
+function VoiceControls({ task, worker, api, workspaceSid, act }: { task: Task; worker: Worker; api: Api; workspaceSid: string; act: Act }) {
+  const [held, setHeld] = useState(false);
+  const [queues, setQueues] = useState<TaskQueue[]>([]);
+  const [target, setTarget] = useState('');
+  useEffect(() => {
+    api.list<TaskQueue>(`/v1/Workspaces/${workspaceSid}/TaskQueues`).then(setQueues, () => setQueues([]));
+  }, [api, workspaceSid]);
+  const transfer = (mode: 'COLD' | 'WARM'): void => {
+    if (target === '') return;
+    act('Transferring', () => task.transfer(target, { mode }));
+  };
+  return (
+    <section aria-label="Call controls" className="row-buttons">
+      <button type="button" onClick={() => act('Hanging up', () => task.wrapUp({ reason: 'call ended by the agent' }))}>Hang up</button>
+      <button type="button" className="quiet" aria-pressed={held} onClick={() => act(held ? 'Resuming' : 'Holding', async () => { await task.hold(worker.sid, !held); setHeld(!held); })}>{held ? 'Resume' : 'Hold'}</button>
+      <label className="inline">
+        Transfer to
+        <select value={target} onChange={(e) => setTarget(e.target.value)}>
+          <option value="">a queue…</option>
+          {queues.map((q) => <option key={q.sid} value={q.sid}>{q.friendly_name}</option>)}
+        </select>
+      </label>
+      <button type="button" className="quiet" disabled={target === ''} onClick={() => transfer('COLD')}>Cold transfer</button>
+      <button type="button" className="quiet" disabled={target === ''} onClick={() => transfer('WARM')}>Warm transfer</button>
+    </section>
+  );
+}
+
+/** The chat of a conversation task: history, send, and the countdown to the inactivity timeout. Polls every 1.5 s. */
+function ChatCanvas({ api, workspaceSid, taskSid, now }: { api: Api; workspaceSid: string; taskSid: string; now: number }) {
+  const [chat, setChat] = useState<TaskMessages | null>(null);
+  const [draft, setDraft] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const path = `/v1/Workspaces/${workspaceSid}/Tasks/${taskSid}/Messages`;
+  const log = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    let live = true;
+    const load = (): void => {
+      api.get<TaskMessages>(path).then((c) => live && setChat(c), (e: Error) => live && setError(e.message));
+    };
+    load();
+    const id = setInterval(load, 1500);
+    return () => {
+      live = false;
+      clearInterval(id);
+    };
+  }, [api, path]);
+  useEffect(() => {
+    log.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
+  }, [chat?.messages.length]);
+  const send = (e: FormEvent): void => {
+    e.preventDefault();
+    const body = draft.trim();
+    if (body === '') return;
+    api.post(path, { Body: body }).then(() => {
+      setDraft('');
+      return api.get<TaskMessages>(path).then(setChat);
+    }, (err: Error) => setError(err.message));
+  };
+  if (chat === null) return <p aria-live="polite">{error ?? 'Loading the conversation…'}</p>;
+  const closed = chat.state === 'closed';
+  const left = chat.date_inactive === null ? null : Math.max(0, (Date.parse(chat.date_inactive) - now) / 1000);
+  return (
+    <section aria-label="Chat" className="chat">
+      <ol ref={log} className="messages" aria-live="polite">
+        {chat.messages.map((m) => (
+          <li key={m.index} className={m.author === 'system' ? 'system' : m.author.startsWith('guest-') || m.author.startsWith('+') ? 'customer' : 'agent'}>
+            <span className="author">{m.author === 'system' ? 'System' : m.author}</span>
+            <span className="body">{m.body}</span>
+          </li>
+        ))}
+      </ol>
+      <p className="muted" aria-label="Inactivity">{closed ? 'The conversation is closed.' : left === null ? 'No inactivity timeout.' : `Closes after ${clock(left)} without a message.`}</p>
+      {error !== null && <p role="alert" className="error">{error}</p>}
+      {!closed && (
+        <form onSubmit={send} className="row">
+          <label className="grow">
+            <span className="sr-only">Message</span>
+            <input value={draft} onChange={(e) => setDraft(e.target.value)} placeholder="Write a message" maxLength={1600} />
+          </label>
+          <button type="submit">Send</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function WrapUp({ task, worker, act }: { task: Task; worker: Worker; act: Act }) {
+  const [disposition, setDisposition] = useState(DISPOSITIONS[0]!);
+  const [notes, setNotes] = useState('');
+  const [next, setNext] = useState(worker.activity.sid);
+  const complete = (e: FormEvent): void => {
+    e.preventDefault();
+    act('Completing', async () => {
+      await task.setAttributes({ ...task.attributes, disposition, notes });
+      await task.complete(`disposition: ${disposition}`);
+      if (next !== worker.activity.sid) await worker.activities.get(next)!.setAsCurrent();
+    });
+  };
+  return (
+    <form className="wrapup" onSubmit={complete} aria-label="Wrap-up">
+      <h3>Wrap-up</h3>
+      <label>
+        Disposition
+        <select value={disposition} onChange={(e) => setDisposition(e.target.value)}>
+          {DISPOSITIONS.map((d) => <option key={d}>{d}</option>)}
+        </select>
+      </label>
+      <label>
+        Notes
+        <textarea rows={3} value={notes} onChange={(e) => setNotes(e.target.value)} />
+      </label>
+      <label>
+        Then go
+        <select value={next} onChange={(e) => setNext(e.target.value)}>
+          {[...worker.activities.values()].map((a) => <option key={a.sid} value={a.sid}>{a.name}</option>)}
+        </select>
+      </label>
+      <button type="submit">Complete</button>
+    </form>
+  );
+}
