@@ -135,7 +135,7 @@ export interface DispatcherOptions {
    * Rows of a kind without a deliverer stay in the outbox. Default: none.
    */
   deliverers?: Readonly<Record<string, OutboxDeliverer>>;
-  /** Deliveries of `deliverers` kinds in flight at most in one lane (one workspace, one destination); default 32. */
+  /** Deliveries of `deliverers` kinds in flight at most in one lane (one workspace, one destination), unless the kind's deliverer sets its own `maxInFlight`; default 32. */
   maxDeliveriesPerDestination?: number;
   /** Deliveries of `deliverers` kinds in flight at most over every lane; default 512. */
   maxConcurrentDeliveries?: number;
@@ -249,6 +249,8 @@ interface DeliveryLane {
   lastReadId: number;
   queue: QueuedDelivery[];
   inFlight: number;
+  /** Deliveries in flight at most: `maxDeliveriesPerDestination`, or the kinds' own `maxInFlight`. */
+  bound: number;
   /** Order keys with a delivery in flight: later rows with the same key wait. */
   busyKeys: Set<string>;
 }
@@ -578,7 +580,9 @@ export class WebhookDispatcher {
     read.add(key);
     let lane = this.deliveryLanes.get(key);
     if (lane === undefined) {
-      lane = { workspaceSid, destination: deliverer.destination, kinds: this.destinations.get(deliverer.destination) ?? [kind], lastReadId: -1, queue: [], inFlight: 0, busyKeys: new Set() };
+      const kinds = this.destinations.get(deliverer.destination) ?? [kind];
+      const bound = Math.max(...kinds.map((k) => this.deliverers[k]?.maxInFlight ?? this.maxDeliveriesPerDestination));
+      lane = { workspaceSid, destination: deliverer.destination, kinds, lastReadId: -1, queue: [], inFlight: 0, bound, busyKeys: new Set() };
       this.deliveryLanes.set(key, lane);
     }
     while (lane.queue.length < DELIVERY_READ_AHEAD) {
@@ -603,7 +607,7 @@ export class WebhookDispatcher {
 
   /**
    * Starts the due deliveries of every lane, in id order within a lane, while there is room:
-   * `maxDeliveriesPerDestination` per lane, `maxConcurrentDeliveries` in all. A row waits while an
+   * `maxDeliveriesPerDestination` per lane (or its kinds' `maxInFlight`), `maxConcurrentDeliveries` in all. A row waits while an
    * earlier row of its lane with the same order key is in flight, queued or waiting for a retry, so
    * the rows of one key (a dial, then its hang-up) go out one after another in outbox order.
    */
@@ -614,7 +618,7 @@ export class WebhookDispatcher {
       if (lane.queue.length === 0) continue;
       const blocked = new Set(lane.busyKeys);
       let i = 0;
-      while (i < lane.queue.length && lane.inFlight < this.maxDeliveriesPerDestination && this.deliveriesInFlight < this.maxConcurrentDeliveries) {
+      while (i < lane.queue.length && lane.inFlight < lane.bound && this.deliveriesInFlight < this.maxConcurrentDeliveries) {
         const item = lane.queue[i] as QueuedDelivery;
         if ((item.orderKey !== null && blocked.has(item.orderKey)) || item.dueAt > now) {
           if (item.orderKey !== null) blocked.add(item.orderKey);
