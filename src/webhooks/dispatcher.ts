@@ -251,6 +251,8 @@ interface DeliveryLane {
   inFlight: number;
   /** Deliveries in flight at most: `maxDeliveriesPerDestination`, or the kinds' own `maxInFlight`. */
   bound: number;
+  /** The last read stopped at the read-ahead limit: the outbox may hold more rows of the lane. */
+  more: boolean;
   /** Order keys with a delivery in flight: later rows with the same key wait. */
   busyKeys: Set<string>;
 }
@@ -582,7 +584,7 @@ export class WebhookDispatcher {
     if (lane === undefined) {
       const kinds = this.destinations.get(deliverer.destination) ?? [kind];
       const bound = Math.max(...kinds.map((k) => this.deliverers[k]?.maxInFlight ?? this.maxDeliveriesPerDestination));
-      lane = { workspaceSid, destination: deliverer.destination, kinds, lastReadId: -1, queue: [], inFlight: 0, bound, busyKeys: new Set() };
+      lane = { workspaceSid, destination: deliverer.destination, kinds, lastReadId: -1, queue: [], inFlight: 0, bound, more: false, busyKeys: new Set() };
       this.deliveryLanes.set(key, lane);
     }
     while (lane.queue.length < DELIVERY_READ_AHEAD) {
@@ -601,7 +603,8 @@ export class WebhookDispatcher {
         lane.queue.push({ row, deliverer: d, orderKey, dueAt: row.nextAttemptAt });
         if (row.nextAttemptAt > now) this.wakeAt(row.nextAttemptAt); // a retry left by a previous run
       }
-      if (rows.length < DELIVERY_READ_AHEAD) return;
+      lane.more = rows.length === DELIVERY_READ_AHEAD;
+      if (!lane.more) return;
     }
   }
 
@@ -642,6 +645,11 @@ export class WebhookDispatcher {
       lane.inFlight -= 1;
       this.deliveriesInFlight -= 1;
       if (item.orderKey !== null) lane.busyKeys.delete(item.orderKey);
+      // A backlog longer than the read-ahead: read on once half of it went out, not at the next poll.
+      if (lane.more && lane.queue.length < DELIVERY_READ_AHEAD / 2) {
+        lane.more = false;
+        this.wake([{ workspaceSid: lane.workspaceSid, kind: lane.kinds[0] as string }]);
+      }
       this.startDeliveries();
     });
     void this.hold(this.scheduler.track(delivery));

@@ -64,6 +64,8 @@ export function signedTarget(destination: string, body: string): { url: string; 
 export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onDrop: (drop: StreamDrop) => void = (d) => console.error(`event stream sink ${d.sinkSid}: HTTP ${d.status}, ${d.eventIds.length} event(s) dropped`)): OutboxDeliverer {
   /** Rows started in this turn, by sink and destination, not yet sent. */
   const groups = new Map<string, Pending[]>();
+  /** The body size of each group so far (bytes of `[…]` with its commas). */
+  const sizes = new WeakMap<Pending[], number>();
   /** Groups already sent (a full group is sent before its turn ends). */
   const sent = new WeakSet<Pending[]>();
 
@@ -115,9 +117,9 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
         }
         const key = `${d.workspaceSid} ${payload.sinkSid} ${payload.destination}`;
         let group = groups.get(key);
+        const bytes = Buffer.byteLength(pending.json) + 1;
         if (group !== undefined) {
-          const bytes = group.reduce((n, p) => n + Buffer.byteLength(p.json) + 1, 2);
-          if (group.length >= MAX_BATCH_EVENTS || bytes + Buffer.byteLength(pending.json) + 1 > MAX_BATCH_BYTES) {
+          if (group.length >= MAX_BATCH_EVENTS || (sizes.get(group) ?? 0) + bytes > MAX_BATCH_BYTES) {
             groups.delete(key);
             flush(group);
             group = undefined;
@@ -134,6 +136,7 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
           });
         }
         group.push(pending);
+        sizes.set(group, (sizes.get(group) ?? 1) + bytes);
       }),
   };
 }
