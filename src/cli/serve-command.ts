@@ -17,6 +17,7 @@ import { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
 import { SimulatedMessagingNetwork } from '../messaging/simulated-messaging.ts';
 import { conversationWebhookDeliverer } from '../webhooks/conversation-webhooks.ts';
 import { streamWebhookDeliverer } from '../webhooks/stream-webhooks.ts';
+import { streamNatsDeliverer } from '../webhooks/stream-nats.ts';
 import { PostClient } from '../webhooks/http-post.ts';
 import { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './data-dir-lock.ts';
@@ -117,6 +118,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
   }
   // Event and assignment callbacks, and the callback core's dials and hang-ups (to the telephony
   // port), from the outbox (also rows left by a previous run).
+  const natsSinks = streamNatsDeliverer();
   const webhooks = new WebhookDispatcher(runtime, {
     scheduler: runtime.scheduler,
     deliverers: {
@@ -125,6 +127,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
       ...runtime.conversations.deliverers(),
       'conversation.webhook': conversationWebhookDeliverer(runtime, new PostClient(runtime.scheduler)),
       'stream.webhook': streamWebhookDeliverer(runtime, new PostClient(runtime.scheduler)),
+      'stream.nats': natsSinks,
     },
     onDeliveryFailure: (failure) => app.log.error({ failure: { ...failure, error: String(failure.error) } }, 'outbox delivery failed'),
     onAlert: (alert) => app.log.warn({ alert }, 'webhook alert'),
@@ -163,6 +166,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     demo?.stop();
     await app.close();
     await webhooks.stop();
+    await natsSinks.close();
     await runtime.close();
     lock.release();
     process.exit(0);

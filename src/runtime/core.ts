@@ -50,6 +50,12 @@ export interface HostedCore {
   nextDeadline(workspaceSid: string): number | null;
   /** Fires what is due at `ctx.now` for the workspace. */
   advanceTo(workspaceSid: string, ctx: CoreContext): void;
+  /**
+   * Optional: the events the other cores wrote in this batch (their `takeWrites` events), handed
+   * over before this core's own `takeWrites`, so it may add rows to the same batch (the Event
+   * Streams core queues sink deliveries of the conversations core's events).
+   */
+  observeCoreEvents?(events: CoreWrites['events'], now: number): void;
   /** What the batch writes for this core (state, events, their outbox rows); clears it. */
   takeWrites(now: number, engineOf: (workspaceSid: string) => WorkspaceEngine | undefined, outboxRowsOf: OutboxRowsOf): CoreWrites;
   /** Drops what a failed batch left in flight (its writes and effects were never made). */

@@ -86,6 +86,12 @@ export interface OutboxDeliverer {
   isFinal?(delivery: OutboxDelivery, attempts: number, now: number): boolean;
   /** Optional: the longest delay between two attempts, in ms (the doubling backoff stops growing there). Default: no cap. */
   maxBackoffMs?: number;
+  /**
+   * Optional: deliveries of one lane (workspace and destination) in flight at most, when the kind
+   * needs more than the dispatcher's `maxDeliveriesPerDestination` (a stream sink batching 100
+   * events per request). Default: that bound.
+   */
+  maxInFlight?: number;
 }
 
 /**

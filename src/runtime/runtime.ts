@@ -523,7 +523,15 @@ export class Runtime {
       const host = this.hosts.get(sid);
       return host === undefined ? [] : outboxRows(host.engine, host.accountSid, events, batch.now).map((r) => ({ workspaceSid: sid, ...r }));
     };
-    const cores = mergeWrites(this.cores.map((core) => core.takeWrites(batch.now, engineOf, outboxRowsOf)));
+    // Cores that observe the others' events (Event Streams) take their writes last, after seeing them.
+    const written = this.cores.filter((core) => core.observeCoreEvents === undefined).map((core) => core.takeWrites(batch.now, engineOf, outboxRowsOf));
+    const coreEvents = written.flatMap((w) => w.events);
+    for (const core of this.cores) {
+      if (core.observeCoreEvents === undefined) continue;
+      if (coreEvents.length > 0) core.observeCoreEvents(coreEvents, batch.now);
+      written.push(core.takeWrites(batch.now, engineOf, outboxRowsOf));
+    }
+    const cores = mergeWrites(written);
     for (const s of cores.callbackStates) batch.touched.add(s.workspaceSid);
     for (const e of cores.events) batch.touched.add(e.workspaceSid);
     for (const r of cores.coreRows ?? []) batch.touched.add(r.workspaceSid);

@@ -513,10 +513,11 @@ export class PostgresStore implements Store {
   async dueLanes(kind: string, now: number): Promise<string[]> {
     const rows = await this.read<{ ws: string }>(
       `read due ${kind} lanes`,
-      `SELECT w.sid AS ws FROM workspaces w
+      // Lanes of workspaces, then of accounts (the cores' account-level rows: conversations, Event Streams).
+      `SELECT w.sid AS ws FROM (SELECT sid, 0 AS k, rowid AS r FROM workspaces UNION ALL SELECT sid, 1 AS k, date_created AS r FROM accounts) w
        WHERE (SELECT o.next_attempt_at FROM outbox o
               WHERE o.workspace_sid = w.sid AND o.kind = $1 AND o.delivered_at IS NULL ORDER BY o.id LIMIT 1) <= $2
-       ORDER BY w.rowid`,
+       ORDER BY w.k, w.r, w.sid`,
       [kind, now],
     );
     const due: string[] = [];

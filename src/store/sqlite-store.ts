@@ -642,10 +642,11 @@ export class SqliteStore implements Store {
     return this.op(() => {
       return (
         this.stmt(
-          `SELECT w.sid AS ws FROM workspaces w
+          // Lanes of workspaces, then of accounts (the cores' account-level rows: conversations, Event Streams).
+          `SELECT w.sid AS ws FROM (SELECT sid, 0 AS k, rowid AS r FROM workspaces UNION ALL SELECT sid, 1 AS k, rowid AS r FROM accounts) w
            WHERE (SELECT CASE WHEN o.id <= ? THEN o.next_attempt_at END FROM outbox o
                   WHERE o.workspace_sid = w.sid AND o.kind = ? AND o.delivered_at IS NULL ORDER BY o.id LIMIT 1) <= ?
-           ORDER BY w.rowid`,
+           ORDER BY w.k, w.r`,
         ).all(this.durableOutboxId, kind, now) as { ws: string }[]
       )
         .map((r) => r.ws)

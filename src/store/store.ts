@@ -350,7 +350,10 @@ export interface Store {
    * nodes each must read only its leased workspaces' rows.
    */
   dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]>;
-  /** Workspaces whose oldest undelivered row of `kind` (a lane's head) is due at `now`, in workspace creation order. */
+  /**
+   * Lanes whose oldest undelivered row of `kind` (the head) is due at `now`: workspaces in creation
+   * order, then accounts (lanes of the cores' account-level rows: conversations, Event Streams).
+   */
   dueLanes(kind: string, now: number): Promise<string[]>;
   /** The oldest undelivered row of `kind` of a workspace (its lane's head), or undefined. */
   outboxHead(workspaceSid: string, kind: string): Promise<OutboxRow | undefined>;

@@ -2,19 +2,21 @@
  * Event Streams (issue 14 items 1–2; spec conversations-events-analytics.md B1–B6, D): the pure part
  * — an account's sinks (`DG…`) and subscriptions (`DF…`) with their rules, the catalogue of event
  * types and JSON Schemas we publish (`/v1/Types`, `/v1/Schemas`), and the CloudEvents 1.0 envelope
- * (B3) of a TaskRouter engine event with its `TaskRouter.WDSEvent` data (B6). The runtime hosts one
+ * (B3) of a TaskRouter engine event with its `TaskRouter.WDSEvent` data (B6) and of a stored
+ * conversations event (`com.twilio.conversations.*`, CEA A6/C). The runtime hosts one
  * {@link StreamsAccount} per account (runtime/streams-hosting.ts) and turns the covered engine
- * events into outbox rows in the command's own batch; src/webhooks delivers them.
+ * events into outbox rows in the command's own batch; src/webhooks delivers them. Sink types: the
+ * API's `webhook`, and `nats` (a NATS JetStream stream; our extension, docs/event-streams.md).
  *
  * No clock, no randomness: times and SIDs are handed in. Times are epoch milliseconds.
  */
 import type { EngineEvent } from '../engine/index.ts';
 import { isoInstant } from '../util/time.ts';
 
-/** Sink types of the API (`SinkSinkType`) and the ones we deliver to. */
-export const SINK_TYPES = ['kinesis', 'webhook', 'segment', 'email'] as const;
+/** Sink types of the API (`SinkSinkType`), our `nats` extension, and the ones we deliver to. */
+export const SINK_TYPES = ['kinesis', 'webhook', 'segment', 'email', 'nats'] as const;
 export type SinkType = (typeof SINK_TYPES)[number];
-export const SUPPORTED_SINK_TYPES: readonly SinkType[] = ['webhook'];
+export const SUPPORTED_SINK_TYPES: readonly SinkType[] = ['webhook', 'nats'];
 
 /** A webhook sink's configuration (B1). */
 export interface WebhookSinkConfiguration {
@@ -23,12 +25,31 @@ export interface WebhookSinkConfiguration {
   batch_events: boolean;
 }
 
+/**
+ * A `nats` sink's configuration (our extension): the NATS servers (`nats://host:port`, several
+ * separated by commas), the JetStream stream the events go to (created when missing, with the
+ * subjects `<subject_prefix>.>`), the prefix of the subjects (one per workspace:
+ * `<subject_prefix>.<WorkspaceSid>`; account-level events: `<subject_prefix>.<AccountSid>`), and
+ * the duplicate window the stream is created with, in seconds.
+ */
+export interface NatsSinkConfiguration {
+  servers: string;
+  stream: string;
+  subject_prefix: string;
+  duplicate_window_s: number;
+}
+
+export const DEFAULT_NATS_STREAM = 'SWITCHBOARD_EVENTS';
+export const DEFAULT_NATS_SUBJECT_PREFIX = 'switchboard.events';
+/** The duplicate window of a stream the sink creates (seconds): a redelivery within it is dropped by JetStream. */
+export const DEFAULT_NATS_DUPLICATE_WINDOW_S = 600;
+
 export interface Sink {
   sid: string;
   accountSid: string;
   description: string;
   sinkType: SinkType;
-  sinkConfiguration: WebhookSinkConfiguration;
+  sinkConfiguration: WebhookSinkConfiguration | NatsSinkConfiguration;
   /** Sinks are active on creation (D: validation is no longer needed). */
   status: 'initialized' | 'validating' | 'active' | 'failed';
   dateCreated: number;
@@ -78,6 +99,24 @@ export const TASKROUTER_EVENTS = [
 ] as const;
 
 export const TASKROUTER_PREFIX = 'com.twilio.taskrouter.';
+export const CONVERSATIONS_PREFIX = 'com.twilio.conversations.';
+
+/**
+ * Conversations event types on the stream (CEA A6, C: `com.twilio.conversations.` + resource +
+ * change; the webhook `onDeliveryUpdated` has none): the events src/conversations stores. Each has
+ * its own schema, `Conversations.<Name>` (e.g. `Conversations.MessageAdded`), versions 1 and 2 (v2
+ * changed metadata only).
+ */
+export const CONVERSATIONS_EVENTS = [
+  'conversation.added', 'conversation.updated', 'conversation.removed', 'conversation-state.updated',
+  'message.added', 'message.updated', 'message.removed',
+  'participant.added', 'participant.updated', 'participant.removed',
+] as const;
+
+/** The schema id of a conversations stream type: `message.added` → `Conversations.MessageAdded`. */
+export function conversationsSchemaId(name: string): string {
+  return `Conversations.${name.split(/[.-]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`;
+}
 /** The API usage type (excluded from analytics subscriptions; we never emit it). */
 export const RATE_LIMIT_TYPE = 'com.twilio.apiusage.taskrouter.ratelimits';
 export const TEST_EVENT_TYPE = 'com.twilio.eventstreams.test-event';
@@ -100,6 +139,7 @@ export interface EventTypeInfo {
 export const EVENT_TYPES: readonly EventTypeInfo[] = [
   ...TASKROUTER_EVENTS.map((name) => ({ type: TASKROUTER_PREFIX + name, schemaId: WDS_SCHEMA, description: `TaskRouter ${name.replace(/[.-]/g, ' ')}`, status: 'available' as const })),
   { type: RATE_LIMIT_TYPE, schemaId: RATE_LIMIT_SCHEMA, description: 'TaskRouter API rate limits (never emitted by Switchboard)', status: 'available' },
+  ...CONVERSATIONS_EVENTS.map((name) => ({ type: CONVERSATIONS_PREFIX + name, schemaId: conversationsSchemaId(name), description: `Conversations ${name.replace(/[.-]/g, ' ')}`, status: 'available' as const })),
 ];
 
 const typeIndex = new Map(EVENT_TYPES.map((t) => [t.type, t]));
@@ -155,6 +195,18 @@ function wdsSchema(version: number): Record<string, unknown> {
   };
 }
 
+/** Fields a conversations event's `data` may carry (CEA A6, C; the stream's names, e.g. `MessageBody`). */
+const CONVERSATIONS_FIELDS = [
+  'AccountSid', 'ChatServiceSid', 'ConversationSid', 'MessagingServiceSid', 'FriendlyName', 'UniqueName', 'Attributes', 'DateCreated', 'DateUpdated',
+  'State', 'StateFrom', 'StateTo', 'Reason', 'StateUpdated', 'MessageSid', 'Index', 'Author', 'MessageBody', 'MessageSubject', 'Media', 'ContentSid',
+  'ParticipantSid', 'Identity', 'RoleSid', 'MessagingBinding', 'Source',
+];
+
+function conversationsSchema(schemaId: string, version: number): Record<string, unknown> {
+  const properties: Record<string, unknown> = Object.fromEntries(CONVERSATIONS_FIELDS.map((f) => [f, { type: ['string', 'integer', 'object', 'array', 'null'] }]));
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', $id: `${DEFAULT_SCHEMA_BASE}/${schemaId}/${version}.json`, title: `${schemaId} v${version}`, type: 'object', required: ['AccountSid', 'ConversationSid'], properties };
+}
+
 export interface SchemaVersion {
   version: number;
   dateCreated: number;
@@ -167,6 +219,10 @@ export const SCHEMAS: ReadonlyMap<string, readonly SchemaVersion[]> = new Map([
   [WDS_SCHEMA, [1, 2, 3, 4].map((v) => ({ version: v, dateCreated: CATALOGUE_DATE, raw: JSON.stringify(wdsSchema(v)) }))],
   [TEST_SCHEMA, [{ version: 1, dateCreated: CATALOGUE_DATE, raw: JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: TEST_SCHEMA, type: 'object', required: ['test_id'], properties: { test_id: { type: 'string' } } }) }]],
   [RATE_LIMIT_SCHEMA, [{ version: 1, dateCreated: CATALOGUE_DATE, raw: JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: RATE_LIMIT_SCHEMA, type: 'object' }) }]],
+  ...CONVERSATIONS_EVENTS.map((name): [string, SchemaVersion[]] => {
+    const id = conversationsSchemaId(name);
+    return [id, [1, 2].map((v) => ({ version: v, dateCreated: CATALOGUE_DATE, raw: JSON.stringify(conversationsSchema(id, v)) }))];
+  }),
 ]);
 
 export function latestVersion(schemaId: string): number {
@@ -187,13 +243,52 @@ function jsonObject(text: string, field: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Checks a sink type and its `SinkConfiguration` (JSON text); only webhook sinks are delivered to. */
-export function parseSinkConfiguration(sinkType: string, configuration: string): WebhookSinkConfiguration {
+/**
+ * Checks a sink type and its `SinkConfiguration` (JSON text): webhook (B1) and nats sinks are
+ * delivered to; the other types of the API are refused naming both.
+ * @throws StreamsError 400 naming `SinkType` or `SinkConfiguration` (with the key at fault)
+ */
+export function parseSinkConfiguration(sinkType: string, configuration: string): WebhookSinkConfiguration | NatsSinkConfiguration {
   if (!(SINK_TYPES as readonly string[]).includes(sinkType)) throw new StreamsError(400, 20001, `SinkType must be one of ${SINK_TYPES.join(', ')}`, 'SinkType');
   if (!(SUPPORTED_SINK_TYPES as readonly string[]).includes(sinkType)) {
-    throw new StreamsError(400, 20001, `SinkType ${sinkType} is not supported by this server; supported: ${SUPPORTED_SINK_TYPES.join(', ')}`, 'SinkType');
+    throw new StreamsError(400, 20001, `SinkType ${sinkType} is not supported by this server; supported: ${SUPPORTED_SINK_TYPES.join(' and ')}`, 'SinkType');
   }
   const c = jsonObject(configuration, 'SinkConfiguration');
+  return sinkType === 'nats' ? parseNatsConfiguration(c) : parseWebhookConfiguration(c);
+}
+
+/** A subject token or stream name: letters, digits, `_` and `-` (no `.`, wildcards or spaces). */
+const NATS_NAME = /^[A-Za-z0-9_-]+$/;
+
+function parseNatsConfiguration(c: Record<string, unknown>): NatsSinkConfiguration {
+  const bad = (key: string, why: string): StreamsError => new StreamsError(400, 20001, `SinkConfiguration.${key} ${why}`, 'SinkConfiguration');
+  const servers = c['servers'];
+  if (typeof servers !== 'string' || servers.trim() === '') throw bad('servers', 'is required: nats://host:port, several separated by commas');
+  const list = servers.split(',').map((u) => u.trim());
+  for (const u of list) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw bad('servers', `must be nats://host:port URLs; got ${u === '' ? '(empty)' : u}`);
+    }
+    if (!/^(nats|tls):$/.test(url.protocol) || url.hostname === '') throw bad('servers', `must be nats://host:port URLs; got ${u}`);
+  }
+  const stream = c['stream'] ?? DEFAULT_NATS_STREAM;
+  if (typeof stream !== 'string' || !NATS_NAME.test(stream) || stream.length > 64) throw bad('stream', 'must be a JetStream stream name: 1–64 letters, digits, _ or -');
+  const prefix = c['subject_prefix'] ?? DEFAULT_NATS_SUBJECT_PREFIX;
+  if (typeof prefix !== 'string' || prefix.length > 200 || !prefix.split('.').every((t) => NATS_NAME.test(t))) {
+    throw bad('subject_prefix', 'must be NATS subject tokens (letters, digits, _ or -) separated by dots, without wildcards');
+  }
+  const window = c['duplicate_window_s'] ?? DEFAULT_NATS_DUPLICATE_WINDOW_S;
+  if (typeof window !== 'number' || !Number.isInteger(window) || window < 1 || window > 86_400) throw bad('duplicate_window_s', 'must be a whole number of seconds from 1 to 86400');
+  const known = new Set(['servers', 'stream', 'subject_prefix', 'duplicate_window_s']);
+  const unknown = Object.keys(c).find((k) => !known.has(k));
+  if (unknown !== undefined) throw bad(unknown, 'is not a nats sink setting (servers, stream, subject_prefix, duplicate_window_s)');
+  return { servers: list.join(','), stream, subject_prefix: prefix, duplicate_window_s: window };
+}
+
+function parseWebhookConfiguration(c: Record<string, unknown>): WebhookSinkConfiguration {
   const destination = c['destination'];
   if (typeof destination !== 'string' || !/^https?:\/\//i.test(destination)) throw new StreamsError(400, 20001, 'SinkConfiguration.destination must be an http(s) URL', 'SinkConfiguration');
   try {
@@ -228,6 +323,11 @@ export function checkType(type: string, version: unknown, field: string): Subscr
  * One account's sinks and subscriptions. Mutators throw a {@link StreamsError} and change nothing
  * when refused; `dirty` collects the SIDs changed since the last {@link takeDirty}.
  */
+/** Whether a sink's configuration is a nats sink's. */
+export function isNatsConfiguration(c: WebhookSinkConfiguration | NatsSinkConfiguration): c is NatsSinkConfiguration {
+  return 'servers' in c;
+}
+
 export class StreamsAccount {
   readonly sinks = new Map<string, Sink>();
   readonly subscriptions = new Map<string, Subscription>();
@@ -430,5 +530,65 @@ export function testCloudEvent(accountSid: string, testId: string, now: number, 
     dataschema: `${schemaBase}/${TEST_SCHEMA}/1.json`,
     datacontenttype: 'application/json',
     data: { test_id: testId },
+  };
+}
+
+/**
+ * A conversations event as src/conversations stores it under the account (runtime
+ * conversations-hosting.ts): its stream type, instant (epoch ms), conversation and webhook-style
+ * form parameters (`ConversationSid`, `Body`, `MessagingBinding.Address` …).
+ */
+export interface ConversationsEventRecord {
+  sid: string;
+  eventType: string;
+  at: number;
+  resourceSid: string;
+  source?: string;
+  data?: Record<string, string>;
+}
+
+/** Parameters the stream names differently from the webhook (CEA A6: `MessageBody`, `MessageSubject`). */
+const CONVERSATIONS_RENAMES: Readonly<Record<string, string>> = { Body: 'MessageBody', Subject: 'MessageSubject' };
+/** Parameters that are numbers on the stream. */
+const CONVERSATIONS_NUMBERS = new Set(['Index']);
+
+/**
+ * The `data` of a conversations stream event (CEA A6, C): the webhook's parameters under the
+ * stream's names — `Body` → `MessageBody`, `Subject` → `MessageSubject`, `MessagingBinding.X` →
+ * `MessagingBinding: {X}`, `Index` a number, `Media` parsed from its JSON — plus `AccountSid`.
+ */
+export function conversationsData(accountSid: string, params: Readonly<Record<string, string>>): Record<string, unknown> {
+  const data: Record<string, unknown> = { AccountSid: accountSid };
+  const binding: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (key.startsWith('MessagingBinding.')) binding[key.slice('MessagingBinding.'.length)] = value;
+    else if (CONVERSATIONS_NUMBERS.has(key) && /^\d+$/.test(value)) data[key] = Number(value);
+    else if (key === 'Media') data[key] = parseJsonOr(value);
+    else data[CONVERSATIONS_RENAMES[key] ?? key] = value;
+  }
+  if (Object.keys(binding).length > 0) data['MessagingBinding'] = binding;
+  return data;
+}
+
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The CloudEvent of a stored conversations event (B3; type `com.twilio.conversations.*`, schema `Conversations.<Name>`). */
+export function conversationsCloudEvent(accountSid: string, e: ConversationsEventRecord, schemaVersion: number, schemaBase = DEFAULT_SCHEMA_BASE): CloudEvent {
+  const schemaId = eventType(e.eventType)?.schemaId ?? conversationsSchemaId(e.eventType.slice(CONVERSATIONS_PREFIX.length));
+  return {
+    specversion: '1.0',
+    type: e.eventType,
+    source: `/v1/Conversations/${e.resourceSid}`,
+    id: streamEventId(e.sid),
+    time: isoInstant(e.at),
+    dataschema: `${schemaBase}/${schemaId}/${schemaVersion}.json`,
+    datacontenttype: 'application/json',
+    data: conversationsData(accountSid, { ConversationSid: e.resourceSid, ...(e.data ?? {}) }),
   };
 }

@@ -135,7 +135,7 @@ export interface DispatcherOptions {
    * Rows of a kind without a deliverer stay in the outbox. Default: none.
    */
   deliverers?: Readonly<Record<string, OutboxDeliverer>>;
-  /** Deliveries of `deliverers` kinds in flight at most in one lane (one workspace, one destination); default 32. */
+  /** Deliveries of `deliverers` kinds in flight at most in one lane (one workspace, one destination), unless the kind's deliverer sets its own `maxInFlight`; default 32. */
   maxDeliveriesPerDestination?: number;
   /** Deliveries of `deliverers` kinds in flight at most over every lane; default 512. */
   maxConcurrentDeliveries?: number;
@@ -249,6 +249,10 @@ interface DeliveryLane {
   lastReadId: number;
   queue: QueuedDelivery[];
   inFlight: number;
+  /** Deliveries in flight at most: `maxDeliveriesPerDestination`, or the kinds' own `maxInFlight`. */
+  bound: number;
+  /** The last read stopped at the read-ahead limit: the outbox may hold more rows of the lane. */
+  more: boolean;
   /** Order keys with a delivery in flight: later rows with the same key wait. */
   busyKeys: Set<string>;
 }
@@ -578,7 +582,9 @@ export class WebhookDispatcher {
     read.add(key);
     let lane = this.deliveryLanes.get(key);
     if (lane === undefined) {
-      lane = { workspaceSid, destination: deliverer.destination, kinds: this.destinations.get(deliverer.destination) ?? [kind], lastReadId: -1, queue: [], inFlight: 0, busyKeys: new Set() };
+      const kinds = this.destinations.get(deliverer.destination) ?? [kind];
+      const bound = Math.max(...kinds.map((k) => this.deliverers[k]?.maxInFlight ?? this.maxDeliveriesPerDestination));
+      lane = { workspaceSid, destination: deliverer.destination, kinds, lastReadId: -1, queue: [], inFlight: 0, bound, more: false, busyKeys: new Set() };
       this.deliveryLanes.set(key, lane);
     }
     while (lane.queue.length < DELIVERY_READ_AHEAD) {
@@ -597,13 +603,14 @@ export class WebhookDispatcher {
         lane.queue.push({ row, deliverer: d, orderKey, dueAt: row.nextAttemptAt });
         if (row.nextAttemptAt > now) this.wakeAt(row.nextAttemptAt); // a retry left by a previous run
       }
-      if (rows.length < DELIVERY_READ_AHEAD) return;
+      lane.more = rows.length === DELIVERY_READ_AHEAD;
+      if (!lane.more) return;
     }
   }
 
   /**
    * Starts the due deliveries of every lane, in id order within a lane, while there is room:
-   * `maxDeliveriesPerDestination` per lane, `maxConcurrentDeliveries` in all. A row waits while an
+   * `maxDeliveriesPerDestination` per lane (or its kinds' `maxInFlight`), `maxConcurrentDeliveries` in all. A row waits while an
    * earlier row of its lane with the same order key is in flight, queued or waiting for a retry, so
    * the rows of one key (a dial, then its hang-up) go out one after another in outbox order.
    */
@@ -614,7 +621,7 @@ export class WebhookDispatcher {
       if (lane.queue.length === 0) continue;
       const blocked = new Set(lane.busyKeys);
       let i = 0;
-      while (i < lane.queue.length && lane.inFlight < this.maxDeliveriesPerDestination && this.deliveriesInFlight < this.maxConcurrentDeliveries) {
+      while (i < lane.queue.length && lane.inFlight < lane.bound && this.deliveriesInFlight < this.maxConcurrentDeliveries) {
         const item = lane.queue[i] as QueuedDelivery;
         if ((item.orderKey !== null && blocked.has(item.orderKey)) || item.dueAt > now) {
           if (item.orderKey !== null) blocked.add(item.orderKey);
@@ -638,6 +645,11 @@ export class WebhookDispatcher {
       lane.inFlight -= 1;
       this.deliveriesInFlight -= 1;
       if (item.orderKey !== null) lane.busyKeys.delete(item.orderKey);
+      // A backlog longer than the read-ahead: read on once half of it went out, not at the next poll.
+      if (lane.more && lane.queue.length < DELIVERY_READ_AHEAD / 2) {
+        lane.more = false;
+        this.wake([{ workspaceSid: lane.workspaceSid, kind: lane.kinds[0] as string }]);
+      }
       this.startDeliveries();
     });
     void this.hold(this.scheduler.track(delivery));

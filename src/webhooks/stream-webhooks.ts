@@ -5,8 +5,8 @@
  *   events its account's lane has ready in one request — up to {@link MAX_BATCH_EVENTS} events or
  *   {@link MAX_BATCH_BYTES} — flushed at once (well within the 1 s of B3): the dispatcher starts a
  *   lane's due rows together, the deliverer groups the ones started in the same turn by sink. The
- *   lane's bound on rows in flight (`maxDeliveriesPerDestination`, default 32) bounds a batch too.
- *   Without `batch_events`, one event per request.
+ *   lane may have {@link STREAM_WEBHOOK_MAX_IN_FLIGHT} rows in flight (two full batches), so a
+ *   burst goes out in batches of 100. Without `batch_events`, one event per request.
  * - Signature (D [DECISION]): `?bodySHA256=<hex sha256 of the body>` is appended to the destination
  *   and `X-Twilio-Signature` is the HMAC-SHA1 of that URL alone (no parameters), so
  *   `twilio.validateRequestWithBody(authToken, signature, url, body)` accepts it. The URL signed is
@@ -27,6 +27,8 @@ import type { PostClient } from './http-post.ts';
 export const STREAM_WEBHOOK_TIMEOUT_MS = 5_000;
 export const MAX_BATCH_EVENTS = 100;
 export const MAX_BATCH_BYTES = 1024 * 1024;
+/** Rows of an account's webhook-sink lane in flight at once (the dispatcher's bound for this kind): two full batches. */
+export const STREAM_WEBHOOK_MAX_IN_FLIGHT = 2 * MAX_BATCH_EVENTS;
 /** Retries stop this long after the event was queued (B4). */
 export const RETRY_WINDOW_MS = 4 * 60 * 60 * 1000;
 /** The longest wait between two attempts. */
@@ -62,6 +64,8 @@ export function signedTarget(destination: string, body: string): { url: string; 
 export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onDrop: (drop: StreamDrop) => void = (d) => console.error(`event stream sink ${d.sinkSid}: HTTP ${d.status}, ${d.eventIds.length} event(s) dropped`)): OutboxDeliverer {
   /** Rows started in this turn, by sink and destination, not yet sent. */
   const groups = new Map<string, Pending[]>();
+  /** The body size of each group so far (bytes of `[…]` with its commas). */
+  const sizes = new WeakMap<Pending[], number>();
   /** Groups already sent (a full group is sent before its turn ends). */
   const sent = new WeakSet<Pending[]>();
 
@@ -95,6 +99,7 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
     guarantee: 'at-least-once',
     orderKey: () => null,
     maxBackoffMs: MAX_BACKOFF_MS,
+    maxInFlight: STREAM_WEBHOOK_MAX_IN_FLIGHT,
     isFinal: (d: OutboxDelivery, _attempts: number, now: number) => {
       try {
         return now - (JSON.parse(d.payload) as StreamWebhookPayload).queuedAt >= RETRY_WINDOW_MS;
@@ -112,9 +117,9 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
         }
         const key = `${d.workspaceSid} ${payload.sinkSid} ${payload.destination}`;
         let group = groups.get(key);
+        const bytes = Buffer.byteLength(pending.json) + 1;
         if (group !== undefined) {
-          const bytes = group.reduce((n, p) => n + Buffer.byteLength(p.json) + 1, 2);
-          if (group.length >= MAX_BATCH_EVENTS || bytes + Buffer.byteLength(pending.json) + 1 > MAX_BATCH_BYTES) {
+          if (group.length >= MAX_BATCH_EVENTS || (sizes.get(group) ?? 0) + bytes > MAX_BATCH_BYTES) {
             groups.delete(key);
             flush(group);
             group = undefined;
@@ -131,6 +136,7 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
           });
         }
         group.push(pending);
+        sizes.set(group, (sizes.get(group) ?? 1) + bytes);
       }),
   };
 }

@@ -47,7 +47,7 @@ interface Request {
   at: number;
 }
 
-async function startServer() {
+async function startServer(options: { startDispatcher?: boolean } = {}) {
   const scheduler = new VirtualScheduler(Date.UTC(2026, 0, 5, 9));
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-streams-'));
   const runtime = await Runtime.open({ ...testStoreOptions(dataDir), scheduler });
@@ -65,17 +65,18 @@ async function startServer() {
     onDeliveryFailure: (f) => void failures.push({ attempts: f.attempts, final: f.final }),
     deliverers: { 'stream.webhook': streamWebhookDeliverer(runtime, new PostClient(scheduler), (d) => void drops.push(d)) },
   });
-  dispatcher.start();
+  if (options.startDispatcher !== false) dispatcher.start();
   const account = await runtime.createAccount('Streams');
   const client = twilio(account.sid, account.secret);
   client.taskrouter.baseUrl = base;
   client.events.baseUrl = base;
+  client.conversations.baseUrl = base;
   const lastBody = (): unknown => {
     const data = (client.httpClient as unknown as { lastResponse?: { body: unknown } }).lastResponse?.body;
     return typeof data === 'string' ? (data === '' ? undefined : JSON.parse(data)) : data;
   };
   return {
-    scheduler, runtime, base, account, client, lastBody, failures, drops,
+    scheduler, runtime, base, account, client, lastBody, failures, drops, dispatcher,
     close: async () => {
       await dispatcher.stop();
       await app.close();
@@ -252,7 +253,7 @@ test('Event Streams API: bodies match twilio_events_v1.json; kinesis refused; Te
   const r = await receiver(s.scheduler);
   try {
     const ev = s.client.events.v1;
-    await assert.rejects(() => ev.sinks.create({ description: 'k', sinkType: 'kinesis', sinkConfiguration: { arn: 'a', role_arn: 'r', external_id: 'e' } }), (e: { status: number; message: string }) => e.status === 400 && /supported: webhook/.test(e.message));
+    await assert.rejects(() => ev.sinks.create({ description: 'k', sinkType: 'kinesis', sinkConfiguration: { arn: 'a', role_arn: 'r', external_id: 'e' } }), (e: { status: number; message: string }) => e.status === 400 && /supported: webhook and nats/.test(e.message));
     const sink = await ev.sinks.create({ description: 'hook', sinkType: 'webhook', sinkConfiguration: { destination: `${r.url}/t`, method: 'POST', batch_events: false } });
     assertSchema('sink', s.lastBody());
     assert.equal(sink.status, 'active');
@@ -336,7 +337,7 @@ test('sinks and subscriptions survive a restart', async () => {
   runtime = await Runtime.open({ ...testStoreOptions(dataDir), scheduler });
   try {
     const a = runtime.streams.account(account.sid);
-    assert.equal(a.sinks.get(sink.sid)?.sinkConfiguration.batch_events, true);
+    assert.equal((a.sinks.get(sink.sid)?.sinkConfiguration as { batch_events?: boolean } | undefined)?.batch_events, true);
     assert.equal(a.subscriptions.size, 1);
     assert.equal(a.sinksFor('com.twilio.taskrouter.task.created').length, 1);
   } finally {
@@ -360,6 +361,77 @@ test('a receiver answering 500 for good: retries with backoff capped at 5 minute
     const gaps = r.got.slice(1).map((g, i) => g.at - r.got[i]!.at);
     assert.ok(Math.max(...gaps) <= 5 * 60_000, `gaps ${gaps.join(',')}`);
     assert.equal(s.failures.filter((f) => f.final).length, 1);
+  } finally {
+    await s.close();
+    await r.close();
+  }
+});
+
+test('a burst of more than 100 events goes out in batches of at most 100, the largest 100', async () => {
+  const s = await startServer({ startDispatcher: false });
+  const r = await receiver(s.scheduler);
+  try {
+    const setup = await setUp(s);
+    await subscribe(s, r.url, true);
+    const before = new Set((await s.runtime.store.events(setup.ws.sid, 0, Number.MAX_SAFE_INTEGER, 1_000_000)).map((e) => e.sid));
+    // No worker is available for them: each task makes task.created, workflow.entered, task-queue.entered …
+    for (let i = 0; i < 40; i++) await setup.wsApi.tasks.create({ workflowSid: setup.workflow.sid, attributes: JSON.stringify({ n: i }) });
+    const expected = (await s.runtime.store.events(setup.ws.sid, 0, Number.MAX_SAFE_INTEGER, 1_000_000)).filter((e) => !before.has(e.sid) && TASKROUTER_TYPES.includes(TASKROUTER_PREFIX + e.eventType)).map((e) => idOf(e.sid));
+    assert.ok(expected.length > 150, `a burst of ${expected.length} events`);
+    s.dispatcher.start();
+    await until(s, () => r.events().length >= expected.length, 5_000);
+    await s.scheduler.advance(2_000);
+    const sizes = r.got.map((g) => (JSON.parse(g.body) as unknown[]).length);
+    assert.equal(Math.max(...sizes), 100, `batch sizes ${sizes.join(',')} failures ${JSON.stringify(s.failures)} drops ${s.drops.length}`);
+    assert.ok(sizes.length < expected.length / 50, `batch sizes ${sizes.join(',')}`);
+    assert.deepEqual(r.events().map((e) => e.id).sort(), [...expected].sort(), 'every event exactly once');
+  } finally {
+    await s.close();
+    await r.close();
+  }
+});
+
+test('conversation events go to the sinks subscribed to their types, as CloudEvents of their own schemas', async () => {
+  const s = await startServer();
+  const r = await receiver(s.scheduler);
+  try {
+    const types = (await s.client.events.v1.eventTypes.list()).map((t) => t.type).filter((t) => t.startsWith('com.twilio.conversations.'));
+    assert.deepEqual([...types].sort(), EVENT_TYPES.filter((t) => t.type.startsWith('com.twilio.conversations.')).map((t) => t.type).sort());
+    for (const t of ['conversation.added', 'conversation-state.updated', 'message.added', 'participant.added']) assert.ok(types.includes(`com.twilio.conversations.${t}`), t);
+    const schema = await s.client.events.v1.schemas('Conversations.MessageAdded').fetch();
+    assert.equal(schema.latestVersion, 2);
+    const sink = await s.client.events.v1.sinks.create({ description: 'conversations', sinkType: 'webhook', sinkConfiguration: { destination: `${r.url}/c`, method: 'POST', batch_events: true } });
+    await s.client.events.v1.subscriptions.create({
+      description: 'messages and states', sinkSid: sink.sid,
+      types: [{ type: 'com.twilio.conversations.conversation.added' }, { type: 'com.twilio.conversations.message.added' }, { type: 'com.twilio.conversations.participant.added' }, { type: 'com.twilio.conversations.conversation-state.updated', schema_version: 1 }],
+    });
+    const conversation = await s.client.conversations.v1.conversations.create({ friendlyName: 'Support chat' });
+    await s.client.conversations.v1.conversations(conversation.sid).participants.create({ 'messagingBinding.address': '+15550001111', 'messagingBinding.proxyAddress': '+15550002222' });
+    const message = await s.client.conversations.v1.conversations(conversation.sid).messages.create({ author: 'customer', body: 'Hello there' });
+    await s.client.conversations.v1.conversations(conversation.sid).update({ state: 'inactive' });
+    await s.client.conversations.v1.conversations(conversation.sid).update({ friendlyName: 'not subscribed' });
+    const stored = (await s.runtime.store.events(s.account.sid, 0, Number.MAX_SAFE_INTEGER, 1_000)).filter((e) => e.eventType.startsWith('com.twilio.conversations.'));
+    const wanted = stored.filter((e) => !e.eventType.endsWith('conversation.updated'));
+    assert.ok(wanted.length >= 4 && wanted.length < stored.length, `stored ${stored.map((e) => e.eventType).join(',')}`);
+    await until(s, () => r.events().length >= wanted.length, 5_000);
+    await s.scheduler.advance(2_000);
+    const events = r.events();
+    assert.deepEqual(events.map((e) => e.id).sort(), wanted.map((e) => idOf(e.sid)).sort(), 'every subscribed conversations event once, nothing else');
+    const added = events.find((e) => e.type === 'com.twilio.conversations.message.added')!;
+    assert.equal(added.dataschema, 'https://events-schemas.twilio.com/Conversations.MessageAdded/2.json');
+    assert.equal(added.source, `/v1/Conversations/${conversation.sid}`);
+    const data = added.data as unknown as Record<string, unknown>;
+    assert.equal(data['AccountSid'], s.account.sid);
+    assert.equal(data['ConversationSid'], conversation.sid);
+    assert.equal(data['MessageSid'], message.sid);
+    assert.equal(data['MessageBody'], 'Hello there');
+    assert.equal(typeof data['Index'], 'number');
+    const participant = events.find((e) => e.type === 'com.twilio.conversations.participant.added')!.data as unknown as Record<string, unknown>;
+    assert.deepEqual(participant['MessagingBinding'], { Address: '+15550001111', ProxyAddress: '+15550002222' });
+    const state = events.find((e) => e.type === 'com.twilio.conversations.conversation-state.updated')!;
+    assert.equal(state.dataschema, 'https://events-schemas.twilio.com/Conversations.ConversationStateUpdated/1.json');
+    assert.equal((state.data as unknown as Record<string, unknown>)['StateTo'], 'inactive');
+    for (const g of r.got) assert.ok(twilio.validateRequestWithBody(s.account.secret, g.signature, `${r.url}${g.path}`, g.body));
   } finally {
     await s.close();
     await r.close();

@@ -1,0 +1,137 @@
+/**
+ * Delivery of Event Streams NATS JetStream sinks (outbox kind `stream.nats`; our extension of spec
+ * CEA B1/B4, documented in docs/event-streams.md).
+ *
+ * - Each row is one CloudEvent, published as its JSON text (structured mode, header
+ *   `Content-Type: application/cloudevents+json`) to its subject: `<subject_prefix>.<WorkspaceSid>`,
+ *   or `<subject_prefix>.<AccountSid>` for account-level events (the sink test event, conversations).
+ * - The event id (`EZ…`, the same on every re-delivery) is the JetStream message id (`Nats-Msg-Id`),
+ *   so the stream drops a re-delivery within its duplicate window; later ones carry the same id
+ *   for consumers to de-duplicate (at-least-once, B4).
+ * - The stream is created when missing (subjects `<subject_prefix>.>`, the sink's duplicate window,
+ *   file storage); an existing stream is used as it is.
+ * - Done when JetStream acknowledged the message. No ack within {@link NATS_PUBLISH_TIMEOUT_MS}, no
+ *   server, no stream answering: the row is retried by the dispatcher with its doubling backoff
+ *   and jitter, at most {@link MAX_BACKOFF_MS} apart, until 4 hours after the event was queued
+ *   (the webhook sink's rule).
+ * - One connection per distinct `servers` value, made on first use and reused (it reconnects by
+ *   itself); a failed connect is tried afresh by the next delivery. {@link StreamNatsDeliverer.close}
+ *   closes them (at shutdown, after the dispatcher stopped).
+ */
+import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import type { OutboxDeliverer, OutboxDelivery } from '../runtime/outbox.ts';
+import type { StreamNatsPayload } from '../runtime/streams-hosting.ts';
+import { MAX_BACKOFF_MS, RETRY_WINDOW_MS } from './stream-webhooks.ts';
+
+/** How long a publish waits for JetStream's acknowledgement (milliseconds). */
+export const NATS_PUBLISH_TIMEOUT_MS = 5_000;
+/** How long a connect waits for the server (milliseconds). */
+export const NATS_CONNECT_TIMEOUT_MS = 5_000;
+/** Publishes of one account's lane in flight at once (they share the connection, acks come back pipelined). */
+export const NATS_MAX_IN_FLIGHT = 256;
+/** JetStream's error code for a missing stream. */
+const STREAM_NOT_FOUND = 10059;
+/** JetStream's error code for a stream name taken (created meanwhile by another publisher). */
+const STREAM_NAME_IN_USE = 10058;
+
+interface Connection {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+/** The deliverer of `stream.nats` rows, with the connections it holds. */
+export interface StreamNatsDeliverer extends OutboxDeliverer {
+  /** Closes every connection (after the dispatcher stopped); resolves once they are closed. */
+  close(): Promise<void>;
+}
+
+/** Whether a JetStream API error says the stream does not exist. */
+function isStreamNotFound(error: unknown): boolean {
+  const e = error as { api_error?: { err_code?: number }; message?: string };
+  return e.api_error?.err_code === STREAM_NOT_FOUND || /stream not found/i.test(String(e.message));
+}
+
+/** The deliverer of `stream.nats` rows (for `DispatcherOptions.deliverers`). */
+export function streamNatsDeliverer(): StreamNatsDeliverer {
+  const connections = new Map<string, Promise<Connection>>();
+  /** `servers stream` → the stream's existence checked (or made). */
+  const streams = new Map<string, Promise<void>>();
+  let closed = false;
+
+  const connection = (servers: string): Promise<Connection> => {
+    let c = connections.get(servers);
+    if (c === undefined) {
+      c = (async () => {
+        const nc = await connect({ servers: servers.split(','), timeout: NATS_CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, name: 'switchboard-event-streams' });
+        if (closed) {
+          await nc.close();
+          throw new Error('the NATS sink is closed');
+        }
+        return { nc, js: nc.jetstream({ timeout: NATS_PUBLISH_TIMEOUT_MS }), jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }) };
+      })();
+      connections.set(servers, c);
+      // A connection that failed (or was closed for good) is made afresh by the next delivery.
+      c.then(
+        (made) => void made.nc.closed().then(() => connections.get(servers) === c && connections.delete(servers)),
+        () => connections.get(servers) === c && connections.delete(servers),
+      );
+    }
+    return c;
+  };
+
+  const ensureStream = (conn: Connection, p: StreamNatsPayload): Promise<void> => {
+    const key = `${p.servers} ${p.stream}`;
+    let ready = streams.get(key);
+    if (ready === undefined) {
+      ready = (async () => {
+        try {
+          await conn.jsm.streams.info(p.stream);
+          return;
+        } catch (error) {
+          if (!isStreamNotFound(error)) throw error;
+        }
+        try {
+          await conn.jsm.streams.add({ name: p.stream, subjects: [`${p.subjectPrefix}.>`], duplicate_window: nanos(p.duplicateWindowS * 1000) });
+        } catch (error) {
+          if ((error as { api_error?: { err_code?: number } }).api_error?.err_code !== STREAM_NAME_IN_USE) throw error;
+        }
+      })();
+      streams.set(key, ready);
+      // Not known to exist: looked at again by the next delivery.
+      ready.catch(() => streams.get(key) === ready && streams.delete(key));
+    }
+    return ready;
+  };
+
+  return {
+    destination: 'event-streams-nats',
+    guarantee: 'at-least-once',
+    orderKey: () => null,
+    maxBackoffMs: MAX_BACKOFF_MS,
+    maxInFlight: NATS_MAX_IN_FLIGHT,
+    isFinal: (d: OutboxDelivery, _attempts: number, now: number) => {
+      try {
+        return now - (JSON.parse(d.payload) as StreamNatsPayload).queuedAt >= RETRY_WINDOW_MS;
+      } catch {
+        return true;
+      }
+    },
+    deliver: async (d: OutboxDelivery) => {
+      if (closed) throw new Error('the NATS sink is closed');
+      const p = JSON.parse(d.payload) as StreamNatsPayload;
+      const conn = await connection(p.servers);
+      await ensureStream(conn, p);
+      const h = headers();
+      h.set('Content-Type', 'application/cloudevents+json');
+      await conn.js.publish(p.subject, Buffer.from(JSON.stringify(p.event)), { msgID: p.event.id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
+    },
+    close: async () => {
+      closed = true;
+      const all = [...connections.values()];
+      connections.clear();
+      streams.clear();
+      await Promise.allSettled(all.map(async (c) => (await c).nc.close()));
+    },
+  };
+}
