@@ -25,12 +25,17 @@ export const DEMO_NUMBER = '+18005550100';
 
 /** Demo settings; seconds unless said. */
 export interface DemoOptions {
-  /** Seconds between two simulated callers; default 20. */
+  /** Seconds between two simulated callers; default 20 (0: no callers). */
   callEverySeconds?: number;
   /** After-call work before the demo agent completes the task; default 15. */
   wrapUpSeconds?: number;
   /** Seconds between two simulated web chats; default 45 (0: no chats). */
   chatEverySeconds?: number;
+  /**
+   * Whether a person works as this worker now (e.g. signed in to the console's agent desktop): the
+   * simulated agents then leave its reservations, tasks and activity alone. Default: nobody.
+   */
+  isHuman?: (workerSid: string) => boolean;
 }
 
 /** The demo's web chat address (a `chat` address of the account; docs/conversations.md "Web chat"). */
@@ -103,6 +108,7 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
   const scheduler = runtime.scheduler;
   const instructed = new Set<string>();
   const chatEvery = (options.chatEverySeconds ?? 45) * 1000;
+  const isHuman = options.isHuman ?? ((): boolean => false);
   let callers = 0;
   let chats = 0;
   let stopped = false;
@@ -155,13 +161,13 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
     const e = runtime.workspace(accountSid, ws);
     if (e !== undefined) {
       for (const r of e.reservations.values()) {
-        if (r.reservationStatus !== 'pending' || instructed.has(r.sid)) continue;
+        if (r.reservationStatus !== 'pending' || instructed.has(r.sid) || isHuman(r.workerSid)) continue;
         const conversationSid = e.tasks.get(r.taskSid)?.attributes['conversationSid'];
         if (typeof conversationSid === 'string') chatAgent(r.sid, e.workers.get(r.workerSid)?.friendlyName ?? 'Agent', conversationSid);
       }
       for (const sid of openChats.keys()) if (runtime.conversations.center(accountSid).conversation(sid)?.state === 'closed') openChats.delete(sid);
       for (const r of e.reservations.values()) {
-        if (r.reservationStatus !== 'pending' || instructed.has(r.sid)) continue;
+        if (r.reservationStatus !== 'pending' || instructed.has(r.sid) || isHuman(r.workerSid)) continue;
         const task = e.tasks.get(r.taskSid);
         if (typeof task?.attributes['call_sid'] !== 'string') continue;
         instructed.add(r.sid);
@@ -172,6 +178,7 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
       for (const t of e.tasks.values()) {
         if (t.assignmentStatus !== 'wrapping' || scheduler.now() - t.dateUpdated < wrapUp) continue;
         const worker = t.reservationSids.map((sid) => e.reservations.get(sid)).find((r) => r?.reservationStatus === 'wrapping')?.workerSid;
+        if (worker !== undefined && isHuman(worker)) continue;
         void runtime.execute(ws, { type: 'updateTask', taskSid: t.sid, assignmentStatus: 'completed', reason: 'demo agent wrapped up' }).then(() => {
           if (worker !== undefined && availableActivity !== undefined) return runtime.execute(ws, { type: 'updateWorker', workerSid: worker, activitySid: availableActivity });
           return undefined;
@@ -179,14 +186,14 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
       }
       // A demo agent whose phone rang out (the reservation timed out, TimeoutActivity) is back after a while.
       for (const w of e.workers.values()) {
-        if (w.activitySid !== e.workspace.timeoutActivitySid || availableActivity === undefined || scheduler.now() - w.dateStatusChanged < wrapUp) continue;
+        if (w.activitySid !== e.workspace.timeoutActivitySid || availableActivity === undefined || scheduler.now() - w.dateStatusChanged < wrapUp || isHuman(w.sid)) continue;
         void runtime.execute(ws, { type: 'updateWorker', workerSid: w.sid, activitySid: availableActivity }).catch(() => undefined);
       }
     }
     agentTimer = scheduler.setTimer(agents, 1000);
   };
 
-  callTimer = scheduler.setTimer(nextCaller, 1000);
+  if (callEvery > 0) callTimer = scheduler.setTimer(nextCaller, 1000);
   if (chatEvery > 0) chatTimer = scheduler.setTimer(nextChat, 5000);
   agentTimer = scheduler.setTimer(agents, 1000);
   return {

@@ -11,6 +11,7 @@ import { Runtime } from '../runtime/runtime.ts';
 import { CallbackService } from '../runtime/callback-service.ts';
 import { serviceConfigFromEnv, twilioVoiceFromEnv } from './telephony-config.ts';
 import { DEMO_CHAT_ADDRESS, startDemo, type Demo } from './demo.ts';
+import { workerSocketsOf } from '../api/routes/worker-sdk.ts';
 import { systemScheduler } from '../runtime/scheduler.ts';
 import { SimulatedNetwork } from '../voice/simulated-network.ts';
 import { SimulatedVoiceNetwork } from '../voice/simulated-voice.ts';
@@ -153,8 +154,13 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
     } else {
       const accountSid = created?.sid ?? runtime.accountSids()[0];
       if (accountSid !== undefined) {
-        demo = await startDemo(runtime, accountSid, voiceNetwork);
-        out.write(`Demo: workspace ${demo.workspaceSid}; simulated callers dial ${demo.number} every 20 s, web chats open on ${DEMO_CHAT_ADDRESS} every 45 s, and simulated agents answer both.\n`);
+        // A worker someone signed in as (the console's agent desktop: a worker SDK socket) is left to that person.
+        const sockets = workerSocketsOf(app);
+        demo = await startDemo(runtime, accountSid, voiceNetwork, { isHuman: (workerSid) => (sockets?.connections(workerSid) ?? 0) > 0 });
+        out.write(
+          `Demo: workspace ${demo.workspaceSid}; simulated callers dial ${demo.number} every 20 s, web chats open on ${DEMO_CHAT_ADDRESS} every 45 s, and simulated agents answer both.\n` +
+            `Watch it at ${base}/console (sign in with the account's SID and auth token); on the Agent tab, work as one of the agents yourself.\n`,
+        );
       }
     }
   }

@@ -11,7 +11,7 @@
  */
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Worker, type Reservation, type Task } from 'twilio-taskrouter';
-import { Api, type TaskMessages, type TaskQueue } from '../api.ts';
+import { Api, type MintedToken, type TaskMessages, type TaskQueue } from '../api.ts';
 import { clock, useNow } from '../hooks.ts';
 
 interface Props {
@@ -112,7 +112,7 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
         <strong>{worker.name}</strong>
         <label className="inline">
           Activity
-          <select value={worker.activity.sid} className={worker.available ? 'available' : 'unavailable'} onChange={(e) => act('Changing activity', () => worker.activities.get(e.target.value)!.setAsCurrent())}>
+          <select aria-label="Your activity" value={worker.activity.sid} className={worker.available ? 'available' : 'unavailable'} onChange={(e) => act('Changing activity', () => worker.activities.get(e.target.value)!.setAsCurrent())}>
             {[...worker.activities.values()].map((a) => <option key={a.sid} value={a.sid}>{a.name}</option>)}
           </select>
         </label>
@@ -160,6 +160,13 @@ function customerOf(task: Task): string {
 
 type Act = (what: string, op: () => Promise<unknown>) => void;
 
+/** Dequeue options: the agent's phone shows the number the customer called (the task's `to` / `called`), when known. */
+function dequeueFrom(task: Task): { from: string } | undefined {
+  const a = task.attributes as Record<string, unknown>;
+  const called = a['to'] ?? a['called'];
+  return typeof called === 'string' && called !== '' ? { from: called } : undefined;
+}
+
 function Incoming({ reservation: r, now, act }: { reservation: Reservation; now: number; act: Act }) {
   const left = Math.max(0, r.timeout - (now - r.dateCreated.getTime()) / 1000);
   const voice = r.task.taskChannelUniqueName === 'voice' || typeof r.task.attributes['call_sid'] === 'string';
@@ -170,8 +177,8 @@ function Incoming({ reservation: r, now, act }: { reservation: Reservation; now:
         Queue {r.task.queueName} · waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
       </p>
       <div className="row-buttons">
-        {/* A voice task is answered by bridging the caller to this agent's phone over the voice port (dequeue); other channels by accepting. */}
-        <button type="button" onClick={() => act('Accepting', () => (voice ? r.dequeue() : r.accept()))}>Accept</button>
+        {/* A voice task is answered by bridging the caller to this agent's phone over the voice port (dequeue, from the number the customer called); other channels by accepting. */}
+        <button type="button" onClick={() => act('Accepting', () => (voice ? r.dequeue(dequeueFrom(r.task)) : r.accept()))}>Accept</button>
         <button type="button" className="quiet" onClick={() => act('Rejecting', () => r.reject())}>Reject</button>
       </div>
     </section>
@@ -193,8 +200,8 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { r
         <h2>{customerOf(task)} <span className="chip">{task.taskChannelUniqueName}</span></h2>
         <span className="muted">{task.queueName} · {wrapping ? 'wrap-up' : `${clock(task.age)} since the customer came in`}</span>
       </header>
-      {voice && !wrapping && <VoiceControls task={task} worker={worker} api={api} workspaceSid={workspaceSid} act={act} />}
-      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} />}
+      {voice && !wrapping && <VoiceControls task={task} api={api} workspaceSid={workspaceSid} act={act} />}
+      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} customer={{ address: String(attributes['customerAddress'] ?? ''), name: customerOf(task) }} />}
       {!wrapping && !voice && <button type="button" className="quiet" onClick={() => act('Ending', () => task.wrapUp({ reason: 'ended by the agent' }))}>End and wrap up</button>}
       {wrapping && <WrapUp task={task} worker={worker} act={act} />}
       <details open={!chat}>
@@ -212,8 +219,12 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { r
   );
 }
 
-function VoiceControls({ task, worker, api, workspaceSid, act }: { task: Task; worker: Worker; api: Api; workspaceSid: string; act: Act }) {
-  const [held, setHeld] = useState(false);
+/**
+ * Hang up (ends the call's engagement: the task goes to wrap-up) and transfers to a queue. Hold,
+ * mute and the dial pad need participant operations the voice port does not have yet
+ * (docs/worker-sdk.md "What differs"), so they are not offered.
+ */
+function VoiceControls({ task, api, workspaceSid, act }: { task: Task; api: Api; workspaceSid: string; act: Act }) {
   const [queues, setQueues] = useState<TaskQueue[]>([]);
   const [target, setTarget] = useState('');
   useEffect(() => {
@@ -226,7 +237,6 @@ function VoiceControls({ task, worker, api, workspaceSid, act }: { task: Task; w
   return (
     <section aria-label="Call controls" className="row-buttons">
       <button type="button" onClick={() => act('Hanging up', () => task.wrapUp({ reason: 'call ended by the agent' }))}>Hang up</button>
-      <button type="button" className="quiet" aria-pressed={held} onClick={() => act(held ? 'Resuming' : 'Holding', async () => { await task.hold(worker.sid, !held); setHeld(!held); })}>{held ? 'Resume' : 'Hold'}</button>
       <label className="inline">
         Transfer to
         <select value={target} onChange={(e) => setTarget(e.target.value)}>
@@ -241,7 +251,7 @@ function VoiceControls({ task, worker, api, workspaceSid, act }: { task: Task; w
 }
 
 /** The chat of a conversation task: history, send, and the countdown to the inactivity timeout. Polls every 1.5 s. */
-function ChatCanvas({ api, workspaceSid, taskSid, now }: { api: Api; workspaceSid: string; taskSid: string; now: number }) {
+function ChatCanvas({ api, workspaceSid, taskSid, now, customer }: { api: Api; workspaceSid: string; taskSid: string; now: number; customer: { address: string; name: string } }) {
   const [chat, setChat] = useState<TaskMessages | null>(null);
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -278,8 +288,8 @@ function ChatCanvas({ api, workspaceSid, taskSid, now }: { api: Api; workspaceSi
     <section aria-label="Chat" className="chat">
       <ol ref={log} className="messages" aria-live="polite">
         {chat.messages.map((m) => (
-          <li key={m.index} className={m.author === 'system' ? 'system' : m.author.startsWith('guest-') || m.author.startsWith('+') ? 'customer' : 'agent'}>
-            <span className="author">{m.author === 'system' ? 'System' : m.author}</span>
+          <li key={m.index} className={m.author === 'system' ? 'system' : m.author === customer.address ? 'customer' : 'agent'}>
+            <span className="author">{m.author === 'system' ? 'System' : m.author === customer.address ? customer.name : m.author}</span>
             <span className="body">{m.body}</span>
           </li>
         ))}
@@ -331,6 +341,43 @@ function WrapUp({ task, worker, act }: { task: Task; worker: Worker; act: Act })
         </select>
       </label>
       <button type="submit">Complete</button>
+    </form>
+  );
+}
+
+/**
+ * The Agent tab of a console signed in with account credentials: pick the worker to be, and the
+ * console mints that worker's access token (`POST Workspaces/{WS}/AccessTokens`, docs/worker-sdk.md)
+ * — what a center's own sign-in backend would do with `twilio.jwt.AccessToken`.
+ */
+export function AgentSignIn({ api, workspaceSid }: { api: Api; workspaceSid: string }) {
+  const [workers, setWorkers] = useState<Array<{ sid: string; friendly_name: string }> | null>(null);
+  const [workerSid, setWorkerSid] = useState('');
+  const [token, setToken] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.list<{ sid: string; friendly_name: string }>(`/v1/Workspaces/${workspaceSid}/Workers`).then((w) => {
+      setWorkers(w);
+      setWorkerSid(w[0]?.sid ?? '');
+    }, (e: Error) => setError(e.message));
+  }, [api, workspaceSid]);
+  if (token !== null) return <AgentDesktop token={token} workspaceSid={workspaceSid} />;
+  const start = (e: FormEvent): void => {
+    e.preventDefault();
+    api.post<MintedToken>(`/v1/Workspaces/${workspaceSid}/AccessTokens`, { Role: 'worker', WorkerSid: workerSid, Ttl: 8 * 3600 }).then((t) => setToken(t.token), (err: Error) => setError(err.message));
+  };
+  return (
+    <form className="signin-agent" onSubmit={start}>
+      <h2>Work as an agent</h2>
+      <p className="muted">The desktop connects with Twilio's worker SDK as the agent you choose.</p>
+      <label>
+        Agent
+        <select value={workerSid} onChange={(e) => setWorkerSid(e.target.value)} disabled={workers === null}>
+          {(workers ?? []).map((w) => <option key={w.sid} value={w.sid}>{w.friendly_name}</option>)}
+        </select>
+      </label>
+      {error !== null && <p role="alert" className="error">{error}</p>}
+      <button type="submit" disabled={workerSid === ''}>Start</button>
     </form>
   );
 }

@@ -1,0 +1,159 @@
+/**
+ * The agent desktop in a real browser (issue 15, "browser tests"): the console's agent view runs
+ * Twilio's worker SDK against the server. An agent of the demo center, handed a token in the
+ * address as a sign-in backend would, goes Available, gets a ringing chat reservation, accepts it,
+ * chats with a simulated web-chat customer until the one-minute inactivity timeout closes the chat,
+ * then takes a voice call over the simulated telephone network, hangs up, wraps up with a
+ * disposition and notes, and completes. The other demo agents are away; the simulated agents
+ * leave this worker alone (the demo's `isHuman`, as `serve --demo` wires it to the worker's socket).
+ *
+ * Real server on 127.0.0.1 (SQLite), the virtual clock started at the wall clock and advanced by
+ * the test where the scenario waits (the caller's menu, the inactivity timeout); Debian's
+ * Chromium through playwright-core. SWITCHBOARD_SCREENSHOTS=1 writes docs/console/agent-*.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import twilio from 'twilio';
+import { buildApp } from '../../src/api/app.ts';
+import { workerSocketsOf } from '../../src/api/routes/worker-sdk.ts';
+import { DEMO_CHAT_ADDRESS, DEMO_NUMBER, startDemo, type Demo } from '../../src/cli/demo.ts';
+import { Runtime } from '../../src/runtime/runtime.ts';
+import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
+import { SimulatedVoiceNetwork } from '../../src/voice/simulated-voice.ts';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
+import { testStoreOptions } from '../support/store.ts';
+
+const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
+
+let browser: Browser;
+let runtime: Runtime;
+let scheduler: VirtualScheduler;
+let network: SimulatedVoiceNetwork;
+let dispatcher: WebhookDispatcher;
+let app: ReturnType<typeof buildApp>;
+let demo: Demo;
+let base: string;
+let accountSid: string;
+let token: string;
+let agentSid: string;
+
+before(async () => {
+  scheduler = new VirtualScheduler(Date.now());
+  network = new SimulatedVoiceNetwork({ scheduler, seed: 5 });
+  runtime = await Runtime.open({ ...testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-agent-'))), scheduler, voice: { port: network } });
+  dispatcher = new WebhookDispatcher(runtime, { scheduler, pollMs: 0, onAlert: () => undefined, deliverers: { ...runtime.voice.deliverers(), ...runtime.conversations.deliverers() } });
+  dispatcher.start();
+  app = buildApp({ runtime, clock: () => scheduler.now() });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const account = await runtime.createAccount('Demo');
+  accountSid = account.sid;
+  const sockets = workerSocketsOf(app)!;
+  // No traffic of its own: the test brings one chat and one call.
+  demo = await startDemo(runtime, account.sid, network, { callEverySeconds: 0, chatEverySeconds: 0, isHuman: (sid) => sockets.connections(sid) > 0 });
+  const engine = runtime.workspace(account.sid, demo.workspaceSid)!;
+  // Away (not Offline, the timeout activity: the demo's agents come back from that by themselves).
+  const away = [...engine.activities.values()].find((a) => a.friendlyName === 'Unavailable')!.sid;
+  agentSid = [...engine.workers.values()].find((w) => w.friendlyName === 'Ravi')!.sid;
+  for (const w of engine.workers.values()) await runtime.execute(demo.workspaceSid, { type: 'updateWorker', workerSid: w.sid, activitySid: away });
+
+  const client = twilio(account.sid, account.secret);
+  client.api.baseUrl = base;
+  const key = await client.newKeys.create({ friendlyName: 'console sign-in' });
+  const t = new twilio.jwt.AccessToken(account.sid, key.sid, key.secret!, { identity: 'ravi', ttl: 3600 });
+  t.addGrant(new twilio.jwt.AccessToken.TaskRouterGrant({ workspaceSid: demo.workspaceSid, workerSid: agentSid, role: 'worker' }));
+  token = t.toJwt();
+  browser = await chromium.launch({ executablePath: process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+});
+
+after(async () => {
+  await browser?.close();
+  demo?.stop();
+  await app?.close();
+  await dispatcher?.stop();
+  await runtime?.close();
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (SHOTS === null) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
+}
+
+/** Advances the virtual clock by `ms` in steps of a second, letting the browser's requests in between. */
+async function advance(ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 1000) await scheduler.advance(Math.min(1000, ms - t));
+}
+
+test('an agent takes a chat until the inactivity timeout closes it, then a call, wraps up with a disposition and completes', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  await page.goto(`${base}/console/#/agent?token=${encodeURIComponent(token)}`);
+  const activity = page.getByLabel('Your activity');
+  await activity.waitFor();
+  assert.doesNotMatch(page.url(), /token=/, 'the token leaves the address');
+  await activity.selectOption({ label: 'Available' });
+  await page.waitForFunction(`document.querySelector('.presence select')?.selectedOptions[0]?.textContent === 'Available'`);
+  const engine = runtime.workspace(accountSid, demo.workspaceSid)!;
+  assert.equal(engine.workers.get(agentSid)!.activityName, 'Available');
+
+  // ── A web chat: it rings, the agent accepts and answers, the customer replies, then silence. ──
+  const chat = (await runtime.conversations.startWebChat({ address: DEMO_CHAT_ADDRESS, name: 'Dana', body: 'Hello, my card was declined.' }))!;
+  const incoming = page.getByRole('alertdialog', { name: 'Incoming chat: Dana' });
+  await incoming.waitFor();
+  await shot(page, 'agent-incoming');
+  await incoming.getByRole('button', { name: 'Accept' }).click();
+  await incoming.waitFor({ state: 'detached' });
+  const messages = page.locator('.messages li');
+  await messages.filter({ hasText: 'Hello, my card was declined.' }).waitFor();
+  await page.getByLabel('Message').fill('Hi Dana, I can see the decline: it is lifted now.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await messages.filter({ hasText: 'it is lifted now' }).waitFor();
+  const center = runtime.conversations.center(accountSid);
+  assert.deepEqual(center.messages(chat.conversationSid).map((m) => m.author), [chat.identity, 'Ravi']);
+  await runtime.conversations.webChatSay(runtime.conversations.webChatSession(chat.token)!, 'Thank you!');
+  await messages.filter({ hasText: 'Thank you!' }).waitFor();
+  await page.getByLabel('Inactivity').filter({ hasText: /Closes after/ }).waitFor();
+  await shot(page, 'agent-chat');
+
+  await advance(61_000);
+  assert.equal(center.conversation(chat.conversationSid)!.state, 'closed');
+  const chatTask = [...engine.tasks.values()].find((t) => t.attributes['conversationSid'] === chat.conversationSid)!;
+  assert.equal(chatTask.assignmentStatus, 'completed');
+  assert.equal(chatTask.reason, 'inactivity-timeout');
+  await page.getByRole('button', { name: /Dana/ }).waitFor({ state: 'detached' });
+
+  // ── A call: the caller goes through the menu, the agent answers on their phone (dequeue), hangs up, wraps up. ──
+  network.placeCall({ from: '+919811112222', to: DEMO_NUMBER, digits: ['2'], patienceSeconds: 600, talkSeconds: 600 });
+  const ringing = page.getByRole('alertdialog', { name: 'Incoming voice: +919811112222' });
+  for (let i = 0; i < 60 && !(await ringing.isVisible()); i++) await advance(1000);
+  await ringing.waitFor();
+  await ringing.getByRole('button', { name: 'Accept' }).click();
+  // Accepting a call dials the agent's phone (dequeue over the voice port): the reservation is
+  // accepted once that leg answers and is bridged to the caller, a few virtual seconds later.
+  const voiceTask = [...engine.tasks.values()].find((t) => t.attributes['from'] === '+919811112222')!;
+  const bridged = (): boolean => network.calls().find((c) => c.callSid === voiceTask.attributes['call_sid'])?.bridgedAt != null;
+  for (let i = 0; i < 30 && !bridged(); i++) await advance(1000);
+  assert.ok(bridged(), 'the caller is bridged to the agent');
+  await ringing.waitFor({ state: 'detached' });
+  await page.getByRole('region', { name: 'Call controls' }).waitFor();
+  await shot(page, 'agent-call');
+  await page.getByRole('button', { name: 'Hang up' }).click();
+  const wrapUp = page.getByRole('form', { name: 'Wrap-up' });
+  await wrapUp.waitFor();
+  await wrapUp.getByLabel('Disposition').selectOption('Resolved');
+  await wrapUp.getByLabel('Notes').fill('Explained the fee.');
+  await wrapUp.getByLabel('Then go').selectOption({ label: 'Available' });
+  await wrapUp.getByRole('button', { name: 'Complete' }).click();
+  await wrapUp.waitFor({ state: 'detached' });
+  const done = engine.tasks.get(voiceTask.sid)!;
+  assert.equal(done.assignmentStatus, 'completed');
+  assert.equal(done.attributes['disposition'], 'Resolved');
+  assert.equal(done.attributes['notes'], 'Explained the fee.');
+  assert.equal(engine.workers.get(agentSid)!.activityName, 'Available');
+  await page.close();
+});
