@@ -204,9 +204,10 @@ async function setUp(server: Server): Promise<Setup> {
 }
 
 /** Creates tasks at RATE per second for SECONDS (open loop); resolves with how many were created. */
-async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknown>) => void): Promise<{ created: number; failed: number }> {
+async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknown>) => void): Promise<{ created: number; failed: number; firstFailure: string | null }> {
   let created = 0;
   let failed = 0;
+  let firstFailure: string | null = null;
   const started = performance.now();
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
@@ -220,8 +221,9 @@ async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknow
           created += 1;
           onCreated?.(t);
         })
-        .catch(() => {
+        .catch((error: unknown) => {
           failed += 1;
+          firstFailure ??= String(error);
         })
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
@@ -229,7 +231,7 @@ async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknow
     await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(inFlight);
-  return { created, failed };
+  return { created, failed, firstFailure };
 }
 
 interface Receipt {
@@ -249,6 +251,7 @@ interface SocketRun {
   serverCpuMs: number;
   created: number;
   failedCreates: number;
+  firstFailure: string | null;
   report: ServerReport;
 }
 
@@ -332,8 +335,9 @@ async function socketRun(server: Server): Promise<SocketRun> {
   const connected = sockets.filter((s) => s.readyState === WebSocket.OPEN).length - SUPERVISORS;
   const cpu0 = processCpuMs(server.child.pid) ?? 0;
   const loadStartedAt = wallMs();
-  const { created, failed } = await createLoad(setup);
+  const { created, failed, firstFailure } = await createLoad(setup);
   // Let the last tasks be accepted and completed.
+  // Frames that arrive after the report was taken count as unmatched.
   for (let waited = 0; (completed < created || accepted < created) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
   const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
@@ -341,7 +345,7 @@ async function socketRun(server: Server): Promise<SocketRun> {
   for (const s of sockets) s.terminate();
   ebAgent.destroy();
   setup.agent.destroy();
-  return { connected, receipts, supervisorFrames, supervisorReceipts, accepted, completed, envelopeErrors, loadStartedAt, serverCpuMs, created, failedCreates: failed, report };
+  return { connected, receipts, supervisorFrames, supervisorReceipts, accepted, completed, envelopeErrors, loadStartedAt, serverCpuMs, created, failedCreates: failed, firstFailure, report };
 }
 
 /** The run without sockets: each created task is accepted and completed over REST. */
@@ -414,7 +418,7 @@ async function main(): Promise<void> {
   const cpuPerTask = run.serverCpuMs / Math.max(1, run.created);
   const load = loadavg();
   out.write(`console bench: ${run.connected} workers on /v1/wschannels (ws clients speaking the SDK's protocol), ${SUPERVISORS} supervisor sockets, ${RATE} tasks/s for ${SECONDS} s (first ${WARMUP_S} s not timed); load average ${load.map((l) => l.toFixed(2)).join(' ')}\n`);
-  out.write(`tasks created ${run.created} (${run.failedCreates} failed), accepted ${run.accepted}, completed ${run.completed}, envelope errors ${run.envelopeErrors}; worker frames ${frames} (${worker.unmatched} unmatched), supervisor frames ${run.supervisorFrames}; events committed ${run.report.events}\n\n`);
+  out.write(`tasks created ${run.created} (${run.failedCreates} failed), accepted ${run.accepted}, completed ${run.completed}, envelope errors ${run.envelopeErrors}${run.firstFailure === null ? '' : ` (first failed create: ${run.firstFailure})`}; worker frames ${frames} (${worker.unmatched} unmatched), supervisor frames ${run.supervisorFrames}; events committed ${run.report.events}\n\n`);
   out.write(`${'commit → client receipt'.padEnd(28)} ${'frames'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(9)}\n`);
   out.write(`${row('worker sockets', worker.values)}\n${row(`supervisor socket (1 of ${SUPERVISORS})`, supervisor.values)}\n\n`);
   out.write(`server RSS ${run.report.rssMb.toFixed(0)} MB (peak ${run.report.peakRssMb.toFixed(0)} MB); server CPU per task ${cpuPerTask.toFixed(2)} ms\n`);
