@@ -106,7 +106,7 @@ function refusal(query: string, workspaceSid = h.workspaceSid): Promise<{ status
 
 const wsClient = () => h.client.taskrouter.v1.workspaces(h.workspaceSid);
 
-test('refused before the upgrade: no or a bad token 401, a worker token or another workspace 403, a bad filter 400, an unknown queue or workspace 404', async () => {
+test('refused before the upgrade: no or a bad token 401, a worker token or another workspace 403, a bad filter 400, an unknown queue or workspace 404, no upgrade 426', async () => {
   const worker = await h.newWorker('Refused');
   assert.equal((await refusal('')).status, 401);
   assert.equal((await refusal('token=not.a.jwt')).status, 401);
@@ -121,6 +121,8 @@ test('refused before the upgrade: no or a bad token 401, a worker token or anoth
   const badTypes = await refusal(`token=${supervisorToken}&EventTypes=${encodeURIComponent('task.,RESERVATION!')}`);
   assert.deepEqual([badTypes.status, /EventTypes/.test(badTypes.message)], [400, true]);
   assert.equal((await refusal(`token=${supervisorToken}&TaskQueueSid=WQ${'0'.repeat(32)}`)).status, 404);
+  const plain = await fetch(url(`token=${supervisorToken}`).replace('ws', 'http'));
+  assert.deepEqual([plain.status, ((await plain.json()) as { message: string }).message], [426, 'This endpoint is a WebSocket: connect with Upgrade: websocket']);
   const expired = await mint({ Role: 'admin', Ttl: '60' });
   await h.advance(61_000);
   assert.equal((await refusal(`token=${expired}`)).status, 401);

@@ -176,7 +176,7 @@ test('a minted token expires after its Ttl of server time: REST refuses it (2010
   assert.deepEqual([res.status, res.body.code], [401, 20104]);
 });
 
-test('the console key survives a restart: a token minted before it still verifies, and the same key signs after', async () => {
+test('the console key is made once even by concurrent first uses, and survives a restart: a token minted before it still verifies, the same key signs after', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-mint-'));
   const scheduler = new VirtualScheduler(Date.now());
   let runtime = await Runtime.open({ ...testStoreOptions(dir), scheduler });
@@ -184,9 +184,12 @@ test('the console key survives a restart: a token minted before it still verifie
   const auth = { authorization: basic(acct.sid, acct.secret), 'content-type': 'application/x-www-form-urlencoded' };
   let app = buildApp({ runtime, clock: () => scheduler.now() });
   const wsSid = (JSON.parse((await app.inject({ method: 'POST', url: '/v1/Workspaces', headers: auth, payload: 'FriendlyName=R' })).body) as { sid: string }).sid;
-  const res = await app.inject({ method: 'POST', url: `/v1/Workspaces/${wsSid}/AccessTokens`, headers: auth, payload: 'Role=admin' });
-  assert.equal(res.statusCode, 201, res.body);
-  const token = (JSON.parse(res.body) as { token: string }).token;
+  // Two first uses at once make one key.
+  const [res, twin] = await Promise.all([1, 2].map(() => app.inject({ method: 'POST', url: `/v1/Workspaces/${wsSid}/AccessTokens`, headers: auth, payload: 'Role=admin' })));
+  assert.equal(res?.statusCode, 201, res?.body);
+  assert.equal(runtime.keys.list(acct.sid).length, 1);
+  assert.equal(decode((JSON.parse(twin?.body ?? '{}') as { token: string }).token)[1]['iss'], decode((JSON.parse(res?.body ?? '{}') as { token: string }).token)[1]['iss']);
+  const token = (JSON.parse(res?.body ?? '{}') as { token: string }).token;
   const iss = decode(token)[1]['iss'];
   await app.close();
   await runtime.close();

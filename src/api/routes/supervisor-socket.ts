@@ -7,7 +7,8 @@
  * - The token rides in the query string, as the worker SDK's own socket takes it; it must be a
  *   supervisor or admin access token of that workspace. A missing, malformed or expired token is
  *   refused before the upgrade with 401 (Twilio's 2010x codes), a worker token or another
- *   workspace's with 403, an unknown workspace or queue with 404, a bad filter with 400.
+ *   workspace's with 403, an unknown workspace or queue with 404, a bad filter with 400; a plain
+ *   HTTP request with a valid token is a 426 (Upgrade Required).
  * - Filters (query): `TaskQueueSid` (repeatable: only events that belong to one of these queues —
  *   task-queue events of the queue, task and reservation events whose data names it, or whose task
  *   is in it) and `EventTypes` (comma-separated prefixes: `task.,reservation.,worker.`).
@@ -319,7 +320,9 @@ export function supervisorSocketRoutes(app: FastifyInstance, api: Api, options: 
           if (token.role !== 'supervisor' && token.role !== 'admin') throw new ApiError(403, 20403, `The supervisor socket needs a supervisor or admin token (this one's role is ${token.role})`);
           const engine = api.runtime.workspace(token.accountSid, workspaceSid);
           if (engine === undefined) throw new ApiError(404, 20404, `The requested resource Workspaces/${workspaceSid} was not found`);
-          upgrades.set(req, { token, filter: parseFilter(engine, req.query) });
+          const filter = parseFilter(engine, req.query);
+          if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new ApiError(426, 20001, 'This endpoint is a WebSocket: connect with Upgrade: websocket');
+          upgrades.set(req, { token, filter });
         },
       },
       (socket, req) => {
