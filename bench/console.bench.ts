@@ -96,7 +96,9 @@ async function serverMain(): Promise<void> {
       }
     }
   });
-  const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), limits: { maxConnections: 10_000 } });
+  // Keep-alive connections outlive the load's pauses: with the default 5 s, a connection the server
+  // closes just as the load generator reuses it fails a create with ECONNRESET (a client-side race).
+  const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), limits: { maxConnections: 10_000, keepAliveTimeoutMs: 120_000, idleTimeoutMs: 300_000 } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const account = await runtime.createAccount('Bench');
   const send = (m: unknown): void => void process.send?.(m);
@@ -336,9 +338,10 @@ async function socketRun(server: Server): Promise<SocketRun> {
   const cpu0 = processCpuMs(server.child.pid) ?? 0;
   const loadStartedAt = wallMs();
   const { created, failed, firstFailure } = await createLoad(setup);
-  // Let the last tasks be accepted and completed.
-  // Frames that arrive after the report was taken count as unmatched.
-  for (let waited = 0; (completed < created || accepted < created) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  // Let the last tasks be completed and their frames (4 per task: reservation.created, .accepted,
+  // .completed, task.completed) arrive; frames that arrive after the report count as unmatched.
+  const frames = (): number => receipts.reduce((n, r) => n + r.length, 0);
+  for (let waited = 0; (completed < created || frames() < 4 * created) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
   const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
   const report = await server.report();
