@@ -23,7 +23,7 @@ export interface AccessToken {
   keySid: string;
   identity: string | null;
   workspaceSid: string;
-  /** The worker it acts as; null for an admin token without one. */
+  /** The worker it acts as; null for an admin or supervisor token without one. */
   workerSid: string | null;
   role: TaskRouterRole;
   issuedAt: number;
@@ -90,7 +90,7 @@ export function verifyAccessToken(token: string, secretOf: (keySid: string) => {
   if (typeof workspaceSid !== 'string' || !/^WS[0-9a-fA-F]{32}$/.test(workspaceSid)) throw refuse(BAD_GRANTS, 'Invalid Access Token grants: task_router.workspace_sid must be a WS SID');
   if (workerSid !== null && (typeof workerSid !== 'string' || !/^WK[0-9a-fA-F]{32}$/.test(workerSid))) throw refuse(BAD_GRANTS, 'Invalid Access Token grants: task_router.worker_sid must be a WK SID');
   if (!TASKROUTER_ROLES.includes(role as TaskRouterRole)) throw refuse(BAD_GRANTS, `Invalid Access Token grants: task_router.role must be one of ${TASKROUTER_ROLES.join(', ')}`);
-  if (role !== 'admin' && workerSid === null) throw refuse(BAD_GRANTS, `Invalid Access Token grants: a ${String(role)} token needs task_router.worker_sid`);
+  if (role === 'worker' && workerSid === null) throw refuse(BAD_GRANTS, `Invalid Access Token grants: a ${String(role)} token needs task_router.worker_sid`);
   const identity = (grants as Record<string, unknown>)['identity'];
   const iat = payload['iat'];
   return {

@@ -12,6 +12,8 @@ import { StoreUnavailableError, type Runtime } from '../runtime/runtime.ts';
 import { authenticate, authorizeRequest } from './auth.ts';
 import { principalOf, setPrincipal, type Api } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { accessTokenRoutes } from './routes/access-tokens.ts';
+import { isSupervisorSocketPath, supervisorSocketRoutes, type SupervisorSocketOptions } from './routes/supervisor-socket.ts';
 import { workerSdkRoutes, WORKER_SDK_PATH, type WorkerSdkOptions } from './routes/worker-sdk.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
@@ -68,6 +70,8 @@ export interface BuildAppOptions {
   webchat?: { origins?: '*' | readonly string[] };
   /** The worker SDK's transport at `/v1/wschannels` (routes/worker-sdk.ts): heartbeat and offline grace. */
   workerSdk?: WorkerSdkOptions;
+  /** The supervisor WebSocket at `/v1/Workspaces/{WS}/Supervisor/Events` (routes/supervisor-socket.ts): heartbeat, buffer limit. */
+  supervisorSocket?: SupervisorSocketOptions;
 }
 
 /**
@@ -200,9 +204,9 @@ function decodeFormPart(raw: string, key: string | undefined): string {
   }
 }
 
-/** Whether `url` is the worker SDK's endpoint (its own body parsing and token handling). */
+/** Whether `url` is the worker SDK's endpoint or the supervisor socket (their own body parsing and token handling). */
 function isWorkerSdkPath(url: string): boolean {
-  return url === WORKER_SDK_PATH || url.startsWith(`${WORKER_SDK_PATH}?`) || url.startsWith(`${WORKER_SDK_PATH}/`);
+  return url === WORKER_SDK_PATH || url.startsWith(`${WORKER_SDK_PATH}?`) || url.startsWith(`${WORKER_SDK_PATH}/`) || isSupervisorSocketPath(url);
 }
 
 export type RouteRegistrar = (app: FastifyInstance, api: Api) => void;
@@ -225,6 +229,7 @@ const REGISTRARS: RouteRegistrar[] = [
   interactionRoutes,
   eventStreamRoutes,
   analyticsRoutes,
+  accessTokenRoutes,
 ];
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -327,6 +332,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   keyRoutes(app, api);
   workerSdkRoutes(app, api, options.workerSdk ?? {});
+  supervisorSocketRoutes(app, api, options.supervisorSocket ?? {});
 
   // The web console: static files, public (it signs in against the API like any client).
   consoleRoutes(app);

@@ -91,6 +91,12 @@ export function authorizeGrant(token: AccessToken, engine: WorkspaceEngine | und
   const rest = segments.slice(3);
   const [collection, sid, sub, subSid] = [rest[0], rest[1] === undefined ? undefined : normalizeSid(rest[1]), rest[2], rest[3] === undefined ? undefined : normalizeSid(rest[3])];
   const read = method === 'GET' || method === 'HEAD';
+  // Minting (routes/access-tokens.ts): a supervisor or admin token may mint worker tokens of its
+  // workspace (the route checks the role asked for); a worker token may not mint.
+  if (collection === 'AccessTokens') {
+    if (token.role === 'worker') throw forbidden('A worker token may not mint access tokens');
+    return;
+  }
   if (token.role === 'admin') return;
   if (token.role === 'supervisor') {
     if (read) return;

@@ -53,6 +53,9 @@ export class KeyError extends Error {
   }
 }
 
+/** FriendlyName of the key the server signs the tokens it mints with (routes/access-tokens.ts). */
+export const CONSOLE_KEY_NAME = 'Switchboard console tokens';
+
 /** Longest FriendlyName of a key (Twilio: "up to 64 characters"). */
 export const KEY_NAME_MAX = 64;
 
@@ -162,6 +165,36 @@ export class KeysHosting implements HostedCore {
   }
 
   // ── writes (each durable before it resolves) ──
+
+  /**
+   * The key the server signs the access tokens it mints with (`POST /v1/Workspaces/{WS}/AccessTokens`):
+   * the account's oldest key named {@link CONSOLE_KEY_NAME} whose secret was kept, created on first
+   * use (durable before it resolves, so tokens signed with it verify after a restart). Concurrent
+   * first uses create one key: the look-up is repeated inside the runtime's serialized batch.
+   */
+  async consoleKey(accountSid: string): Promise<{ sid: string; secret: string }> {
+    const existing = this.findConsoleKey(accountSid);
+    if (existing !== undefined) return existing;
+    const secret = newSecret();
+    const secretHash = hashSecret(secret);
+    const secretSealed = seal(secret, this.serverKey);
+    const sid = this.newSid();
+    return this.run(accountSid, (ctx) => {
+      const again = this.findConsoleKey(accountSid);
+      if (again !== undefined) return again;
+      const key: ApiKeyRecord = { sid, accountSid, friendlyName: CONSOLE_KEY_NAME, secretHash, secretSealed, dateCreated: ctx.now, dateUpdated: ctx.now };
+      this.keys.set(sid, key);
+      this.secrets.set(sid, secret);
+      this.write(key);
+      return { sid, secret };
+    });
+  }
+
+  private findConsoleKey(accountSid: string): { sid: string; secret: string } | undefined {
+    const k = this.list(accountSid).find((x) => x.friendlyName === CONSOLE_KEY_NAME && x.secretSealed !== null);
+    const s = k === undefined ? undefined : this.signingSecret(k.sid);
+    return k === undefined || s === undefined ? undefined : { sid: k.sid, secret: s.secret };
+  }
 
   /**
    * Creates a key; resolves with it and its secret (shown once) when durable. Rejects with a

@@ -1,0 +1,438 @@
+/**
+ * Console benchmark (issue 15, "must show"): 1,000 workers connected over the worker SDK's
+ * WebSocket and 20 supervisor sockets, under a steady REST create load, with the workers taking
+ * the work over their sockets. `npm run bench:console`.
+ *
+ * The server runs in a child process (this file with `--server`): a Runtime on SQLite in a temp
+ * data dir (synchronous FULL, as `switchboard serve`) and the app from buildApp on 127.0.0.1. Its
+ * first `runtime.onEvents` listener — registered before the app's, so it runs before the socket
+ * hubs send anything — stamps every committed event with the wall clock (`performance.timeOrigin +
+ * performance.now()`, sub-ms). That is the commit instant: onEvents fires once the batch is
+ * durable. The event's own timestamp is not used: it is the instant the command executed, before
+ * the transaction was written, so it would add the commit's fsync to the figure.
+ *
+ * This process is the load: 1,000 `ws` clients speaking `/v1/wschannels` exactly as the
+ * `twilio-taskrouter` SDK does (`?token=…&closeExistingSessions=false&clientVersion=2.1.1`, the
+ * `init` frame first, then `{event_type, payload}` frames; writes as the SDK's EventBridge envelope
+ * POSTed to the same URL) — not 1,000 SDK instances: each SDK Worker loads its activities,
+ * channels and reservations over REST on connect and keeps its own timers, which would make the
+ * load generator, not the server, the thing measured on this 2-core machine. Tokens come from
+ * `POST /v1/Workspaces/{WS}/AccessTokens`. A worker accepts each reservation.created it receives
+ * (envelope POST `Workers/{WK}/Reservations/{WR}` ReservationStatus=accepted, as
+ * `reservation.accept()`), and completes the task when reservation.accepted arrives (envelope POST
+ * `Tasks/{WT}` AssignmentStatus=completed, as `task.complete()`). 20 supervisor sockets
+ * (`/v1/Workspaces/{WS}/Supervisor/Events`, no filter: every event) count their frames. Tasks are
+ * created through the REST API at BENCH_RATE per second (open loop) for BENCH_SECONDS.
+ *
+ * Delay = a frame's receipt on a worker's socket (wall clock, this process) − the commit stamp of
+ * its event (wall clock, the server process; both clocks are the same system clock, read through
+ * each process's `performance.timeOrigin`, good to well under a millisecond). A frame is matched to
+ * its event by (event type, resource SID) and occurrence order on that socket. Frames of the first
+ * BENCH_WARMUP_S seconds are left out. RSS: the server's resident memory at the end and its peak
+ * (VmHWM), from /proc.
+ *
+ * Baseline (BENCH_BASELINE=1, default): the same create rate against a fresh server with no socket
+ * at all, the agents driving each task over REST instead (GET the task's pending reservation,
+ * accept it, complete the task): the ratios of server CPU per task and of RSS say what the sockets
+ * cost.
+ *
+ * Env: BENCH_WORKERS (1000), BENCH_SUPERVISORS (20), BENCH_RATE (tasks/s, 100), BENCH_SECONDS (20),
+ * BENCH_WARMUP_S (3), BENCH_BASELINE (1). Ends with one JSON line:
+ * `{"connected_workers":1000,"event_to_socket_p99_ms":…,"rss_mb":…}`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
+import { percentile, processCpuMs } from './support/server.ts';
+
+const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1000);
+const SUPERVISORS = Number(process.env['BENCH_SUPERVISORS'] ?? 20);
+const RATE = Number(process.env['BENCH_RATE'] ?? 100);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
+const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 3);
+const BASELINE = (process.env['BENCH_BASELINE'] ?? '1') !== '0';
+
+/** Wall-clock ms with sub-ms precision, comparable between processes of this machine. */
+const wallMs = (): number => performance.timeOrigin + performance.now();
+
+// ───────────────────────────── the server child ─────────────────────────────
+
+interface ServerReady {
+  port: number;
+  accountSid: string;
+  secret: string;
+}
+
+interface ServerReport {
+  /** `${event_type}|${resource_sid}` → commit stamps (wall ms) in commit order. */
+  commits: Record<string, number[]>;
+  rssMb: number;
+  peakRssMb: number;
+  events: number;
+}
+
+async function serverMain(): Promise<void> {
+  const { Runtime } = await import('../src/runtime/runtime.ts');
+  const { buildApp } = await import('../src/api/app.ts');
+  const dataDir = process.argv[3] as string;
+  const runtime = await Runtime.open({ dataDir, synchronous: 'FULL' });
+  const commits = new Map<string, number[]>();
+  let events = 0;
+  // First listener: runs before the socket hubs' (registered by buildApp below) send anything.
+  runtime.onEvents(({ records }) => {
+    const at = wallMs();
+    for (const r of records) {
+      for (const e of r.events) {
+        events += 1;
+        const key = `${e.eventType}|${e.resourceSid}`;
+        const list = commits.get(key);
+        if (list === undefined) commits.set(key, [at]);
+        else list.push(at);
+      }
+    }
+  });
+  // Keep-alive connections outlive the load's pauses: with the default 5 s, a connection the server
+  // closes just as the load generator reuses it fails a create with ECONNRESET (a client-side race).
+  const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), limits: { maxConnections: 10_000, keepAliveTimeoutMs: 120_000, idleTimeoutMs: 300_000 } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const account = await runtime.createAccount('Bench');
+  const send = (m: unknown): void => void process.send?.(m);
+  process.on('message', (m: { type: string }) => {
+    if (m.type !== 'report') return;
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+    const report: ServerReport = { commits: Object.fromEntries(commits), rssMb: kb('VmRSS'), peakRssMb: kb('VmHWM'), events };
+    send({ type: 'report', report });
+  });
+  send({ type: 'ready', ready: { port: (app.server.address() as AddressInfo).port, accountSid: account.sid, secret: account.secret } satisfies ServerReady });
+}
+
+// ───────────────────────────── the load ─────────────────────────────
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  auth: string;
+  dataDir: string;
+  report: () => Promise<ServerReport>;
+  stop: () => Promise<void>;
+}
+
+async function startServer(): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-console-'));
+  const child = fork(new URL(import.meta.url).pathname, ['--server', dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<ServerReady>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    child.on('message', (m: { type: string; ready?: ServerReady }) => {
+      if (m.type === 'ready' && m.ready !== undefined) resolve(m.ready);
+    });
+  });
+  return {
+    child,
+    base: `http://127.0.0.1:${ready.port}`,
+    auth: `Basic ${Buffer.from(`${ready.accountSid}:${ready.secret}`).toString('base64')}`,
+    dataDir,
+    report: () =>
+      new Promise((resolve) => {
+        const on = (m: { type: string; report?: ServerReport }): void => {
+          if (m.type !== 'report' || m.report === undefined) return;
+          child.off('message', on);
+          resolve(m.report);
+        };
+        child.on('message', on);
+        child.send({ type: 'report' });
+      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A request over a keep-alive agent; resolves with status and parsed body. */
+function request(agent: http.Agent, base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + path, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) });
+      });
+    });
+    req.end(body);
+  });
+}
+
+interface Setup {
+  wsPath: string;
+  workspaceSid: string;
+  workflowSid: string;
+  workers: string[];
+  api: (method: string, path: string, form?: Record<string, string>) => Promise<Record<string, unknown>>;
+  agent: http.Agent;
+}
+
+/** The workspace (FIFO template) and its Available workers of capacity 1. */
+async function setUp(server: Server): Promise<Setup> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const api = async (method: string, path: string, form?: Record<string, string>): Promise<Record<string, unknown>> => {
+    const headers: Record<string, string> = { authorization: server.auth };
+    if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const res = await request(agent, server.base, method, path, headers, form === undefined ? undefined : new URLSearchParams(form).toString());
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  const ws = await api('POST', '/v1/Workspaces', { FriendlyName: 'Console bench', Template: 'FIFO' });
+  const workspaceSid = String(ws['sid']);
+  const wsPath = `/v1/Workspaces/${workspaceSid}`;
+  const available = ((await api('GET', `${wsPath}/Activities?FriendlyName=Available`))['activities'] as { sid: string }[])[0]?.sid as string;
+  const workflowSid = ((await api('GET', `${wsPath}/Workflows`))['workflows'] as { sid: string }[])[0]?.sid as string;
+  const workers: string[] = [];
+  for (let i = 0; i < WORKERS; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, WORKERS - i) }, async (_, k) => String((await api('POST', `${wsPath}/Workers`, { FriendlyName: `agent-${i + k}`, ActivitySid: available }))['sid'])));
+    workers.push(...batch);
+  }
+  return { wsPath, workspaceSid, workflowSid, workers, api, agent };
+}
+
+/** Creates tasks at RATE per second for SECONDS (open loop); resolves with how many were created. */
+async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknown>) => void): Promise<{ created: number; failed: number; firstFailure: string | null }> {
+  let created = 0;
+  let failed = 0;
+  let firstFailure: string | null = null;
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  const total = Math.round(RATE * SECONDS);
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
+    for (; sent < due; sent++) {
+      const p = setup
+        .api('POST', `${setup.wsPath}/Tasks`, { WorkflowSid: setup.workflowSid, Attributes: JSON.stringify({ n: sent, type: 'support' }) })
+        .then((t) => {
+          created += 1;
+          onCreated?.(t);
+        })
+        .catch((error: unknown) => {
+          failed += 1;
+          firstFailure ??= String(error);
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(inFlight);
+  return { created, failed, firstFailure };
+}
+
+interface Receipt {
+  key: string;
+  at: number;
+}
+
+interface SocketRun {
+  connected: number;
+  receipts: Receipt[][];
+  supervisorFrames: number;
+  supervisorReceipts: Receipt[];
+  accepted: number;
+  completed: number;
+  envelopeErrors: number;
+  loadStartedAt: number;
+  serverCpuMs: number;
+  created: number;
+  failedCreates: number;
+  firstFailure: string | null;
+  report: ServerReport;
+}
+
+/** The run with sockets: connect the workers and supervisors, run the load, let frames drain. */
+async function socketRun(server: Server): Promise<SocketRun> {
+  const setup = await setUp(server);
+  const mint = async (form: Record<string, string>): Promise<string> => String((await setup.api('POST', `${setup.wsPath}/AccessTokens`, { Ttl: '7200', ...form }))['token']);
+  const tokens: string[] = [];
+  for (let i = 0; i < setup.workers.length; i += 50) tokens.push(...(await Promise.all(setup.workers.slice(i, i + 50).map((w) => mint({ WorkerSid: w })))));
+  const wsBase = server.base.replace('http', 'ws');
+  const ebAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const receipts: Receipt[][] = setup.workers.map(() => []);
+  let accepted = 0;
+  let completed = 0;
+  let envelopeErrors = 0;
+  const envelope = (token: string, url: string, params: Record<string, string>): void => {
+    const body = JSON.stringify({ url, method: 'POST', params, token });
+    // The SDK (axios in Node) sends its JSON envelope as a form content type.
+    request(ebAgent, server.base, 'POST', '/v1/wschannels', { 'content-type': 'application/x-www-form-urlencoded', apiVersion: 'v1', clientVersion: '2.1.1' }, body)
+      .then((res) => {
+        if (res.status >= 300) envelopeErrors += 1;
+      })
+      .catch(() => (envelopeErrors += 1));
+  };
+  const sockets: WebSocket[] = [];
+  const connectWorker = (i: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const workerSid = setup.workers[i] as string;
+      const token = tokens[i] as string;
+      const socket = new WebSocket(`${wsBase}/v1/wschannels?token=${token}&closeExistingSessions=false&clientVersion=2.1.1`);
+      sockets.push(socket);
+      const mine = receipts[i] as Receipt[];
+      socket.on('message', (data: Buffer) => {
+        const at = wallMs();
+        const text = data.toString();
+        if (text.trim() === '') return; // heartbeat
+        const frame = JSON.parse(text) as { event_type: string; payload: Record<string, unknown> };
+        if (frame.event_type === 'init') {
+          resolve();
+          return;
+        }
+        const p = frame.payload;
+        const resource = frame.event_type.startsWith('worker.') ? workerSid : String(p['sid']);
+        mine.push({ key: `${frame.event_type}|${resource}`, at });
+        if (frame.event_type === 'reservation.created') {
+          accepted += 1;
+          envelope(token, `Workspaces/${setup.workspaceSid}/Workers/${workerSid}/Reservations/${String(p['sid'])}`, { ReservationStatus: 'accepted' });
+        } else if (frame.event_type === 'reservation.accepted') {
+          completed += 1;
+          envelope(token, `Workspaces/${setup.workspaceSid}/Tasks/${String(p['task_sid'])}`, { AssignmentStatus: 'completed', Reason: 'done' });
+        }
+      });
+      socket.once('error', reject);
+    });
+  for (let i = 0; i < setup.workers.length; i += 100) await Promise.all(Array.from({ length: Math.min(100, setup.workers.length - i) }, (_, k) => connectWorker(i + k)));
+  let supervisorFrames = 0;
+  const supervisorReceipts: Receipt[] = [];
+  const supervisorToken = await mint({ Role: 'supervisor' });
+  await Promise.all(
+    Array.from(
+      { length: SUPERVISORS },
+      (_, s) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = new WebSocket(`${wsBase}${setup.wsPath}/Supervisor/Events?token=${supervisorToken}`);
+          sockets.push(socket);
+          socket.on('message', (data: Buffer) => {
+            const at = wallMs();
+            supervisorFrames += 1;
+            const text = data.toString();
+            if (text.startsWith('{"type":"init"')) resolve();
+            // One supervisor's frames are timed too (the event type and resource SID, without a full parse).
+            if (s !== 0 || !text.startsWith('{"type":"event"')) return;
+            const type = /"event_type":"([^"]+)"/.exec(text)?.[1];
+            const sid = /"resource_sid":"([^"]+)"/.exec(text)?.[1];
+            if (type !== undefined && sid !== undefined) supervisorReceipts.push({ key: `${type}|${sid}`, at });
+          });
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  const connected = sockets.filter((s) => s.readyState === WebSocket.OPEN).length - SUPERVISORS;
+  const cpu0 = processCpuMs(server.child.pid) ?? 0;
+  const loadStartedAt = wallMs();
+  const { created, failed, firstFailure } = await createLoad(setup);
+  // Let the last tasks be completed and their frames (4 per task: reservation.created, .accepted,
+  // .completed, task.completed) arrive; frames that arrive after the report count as unmatched.
+  const frames = (): number => receipts.reduce((n, r) => n + r.length, 0);
+  for (let waited = 0; (completed < created || frames() < 4 * created) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
+  const report = await server.report();
+  for (const s of sockets) s.terminate();
+  ebAgent.destroy();
+  setup.agent.destroy();
+  return { connected, receipts, supervisorFrames, supervisorReceipts, accepted, completed, envelopeErrors, loadStartedAt, serverCpuMs, created, failedCreates: failed, firstFailure, report };
+}
+
+/** The run without sockets: each created task is accepted and completed over REST. */
+async function baselineRun(server: Server): Promise<{ serverCpuMs: number; created: number; completed: number; report: ServerReport }> {
+  const setup = await setUp(server);
+  let completed = 0;
+  const drive = async (task: Record<string, unknown>): Promise<void> => {
+    const taskPath = `${setup.wsPath}/Tasks/${String(task['sid'])}`;
+    const pending = ((await setup.api('GET', `${taskPath}/Reservations?ReservationStatus=pending`))['reservations'] as { sid: string }[])[0];
+    if (pending === undefined) return;
+    await setup.api('POST', `${taskPath}/Reservations/${pending.sid}`, { ReservationStatus: 'accepted' });
+    await setup.api('POST', taskPath, { AssignmentStatus: 'completed', Reason: 'done' });
+    completed += 1;
+  };
+  const cpu0 = processCpuMs(server.child.pid) ?? 0;
+  const drives: Promise<void>[] = [];
+  const { created } = await createLoad(setup, (t) => drives.push(drive(t).catch(() => undefined)));
+  await Promise.all(drives);
+  await new Promise((r) => setTimeout(r, 500));
+  const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
+  const report = await server.report();
+  setup.agent.destroy();
+  return { serverCpuMs, created, completed, report };
+}
+
+/** Delays (ms) of receipts matched to their commits, per socket by occurrence order; those committed before `from` are left out. */
+function delays(commits: Record<string, number[]>, sockets: readonly Receipt[][], from: number): { values: Float64Array; unmatched: number } {
+  const out: number[] = [];
+  let unmatched = 0;
+  for (const receipts of sockets) {
+    const seen = new Map<string, number>();
+    for (const r of receipts) {
+      const n = seen.get(r.key) ?? 0;
+      seen.set(r.key, n + 1);
+      const committed = commits[r.key]?.[n];
+      if (committed === undefined) {
+        unmatched += 1;
+        continue;
+      }
+      if (committed >= from) out.push(r.at - committed);
+    }
+  }
+  return { values: Float64Array.from(out).sort(), unmatched };
+}
+
+async function main(): Promise<void> {
+  const out = process.stdout;
+  let baseline: Awaited<ReturnType<typeof baselineRun>> | null = null;
+  if (BASELINE) {
+    const server = await startServer();
+    try {
+      baseline = await baselineRun(server);
+    } finally {
+      await server.stop();
+    }
+  }
+  const server = await startServer();
+  let run: SocketRun;
+  try {
+    run = await socketRun(server);
+  } finally {
+    await server.stop();
+  }
+  const from = run.loadStartedAt + WARMUP_S * 1000;
+  const worker = delays(run.report.commits, run.receipts, from);
+  const supervisor = delays(run.report.commits, [run.supervisorReceipts], from);
+  const frames = run.receipts.reduce((n, r) => n + r.length, 0);
+  const row = (name: string, v: Float64Array): string =>
+    `${name.padEnd(28)} ${String(v.length).padStart(8)} ${percentile(v, 50).toFixed(2).padStart(8)} ${percentile(v, 99).toFixed(2).padStart(8)} ${percentile(v, 100).toFixed(2).padStart(9)}`;
+  const cpuPerTask = run.serverCpuMs / Math.max(1, run.created);
+  const load = loadavg();
+  out.write(`console bench: ${run.connected} workers on /v1/wschannels (ws clients speaking the SDK's protocol), ${SUPERVISORS} supervisor sockets, ${RATE} tasks/s for ${SECONDS} s (first ${WARMUP_S} s not timed); load average ${load.map((l) => l.toFixed(2)).join(' ')}\n`);
+  out.write(`tasks created ${run.created} (${run.failedCreates} failed), accepted ${run.accepted}, completed ${run.completed}, envelope errors ${run.envelopeErrors}${run.firstFailure === null ? '' : ` (first failed create: ${run.firstFailure})`}; worker frames ${frames} (${worker.unmatched} unmatched), supervisor frames ${run.supervisorFrames}; events committed ${run.report.events}\n\n`);
+  out.write(`${'commit → client receipt'.padEnd(28)} ${'frames'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(9)}\n`);
+  out.write(`${row('worker sockets', worker.values)}\n${row(`supervisor socket (1 of ${SUPERVISORS})`, supervisor.values)}\n\n`);
+  out.write(`server RSS ${run.report.rssMb.toFixed(0)} MB (peak ${run.report.peakRssMb.toFixed(0)} MB); server CPU per task ${cpuPerTask.toFixed(2)} ms\n`);
+  if (baseline !== null) {
+    const basePerTask = baseline.serverCpuMs / Math.max(1, baseline.created);
+    out.write(
+      `baseline, no sockets (agents over REST; ${baseline.created} tasks, ${baseline.completed} completed): server RSS ${baseline.report.rssMb.toFixed(0)} MB (peak ${baseline.report.peakRssMb.toFixed(0)} MB), CPU per task ${basePerTask.toFixed(2)} ms → with sockets: RSS ×${(run.report.peakRssMb / baseline.report.peakRssMb).toFixed(2)}, CPU per task ×${(cpuPerTask / basePerTask).toFixed(2)}\n`,
+    );
+  }
+  out.write(`${JSON.stringify({ connected_workers: run.connected, event_to_socket_p99_ms: Number(percentile(worker.values, 99).toFixed(2)), rss_mb: Math.round(run.report.peakRssMb) })}\n`);
+}
+
+if (process.argv[2] === '--server') await serverMain();
+else await main();
