@@ -10,7 +10,7 @@
  * Also: the frames the WebSocket sends for an engine event (B3), and the `contents`/`after_sid`
  * pages of the envelope's lists.
  */
-import type { ActivityRecord, EngineEvent, ReservationRecord, ReservationStatus, TaskQueueRecord, TaskRecord, TaskStatus, WorkerChannelRecord, WorkerRecord, WorkspaceEngine } from '../engine/index.ts';
+import type { ActivityRecord, EngineEvent, ReservationRecord, ReservationStatus, TaskQueueRecord, TaskRecord, TaskStatus, TransferRecord, WorkerChannelRecord, WorkerRecord, WorkspaceEngine } from '../engine/index.ts';
 
 /** What every serializer needs: the workspace, its account, and now (epoch ms, for a task's `age`). */
 export interface EbCtx {
@@ -99,7 +99,12 @@ export function ebTask(c: EbCtx, t: TaskRecord, status: TaskStatus = t.assignmen
 export function ebReservation(c: EbCtx, r: ReservationRecord, status: ReservationStatus = r.reservationStatus): Record<string, unknown> | undefined {
   const task = c.engine.tasks.get(r.taskSid);
   if (task === undefined) return undefined;
+  // The SDK reads these two only when they are objects (null would be malformed): absent unless set.
+  const incoming = c.engine.incomingTransfer(r.taskSid);
+  const outgoing = c.engine.outgoingTransfer(r.taskSid);
   return {
+    ...(incoming === undefined ? {} : { task_transfer: ebTransfer(c, incoming) }),
+    ...(outgoing === undefined || outgoing.initiatingReservationSid !== r.sid || outgoing.status !== 'initiated' ? {} : { active_outgoing_task_transfer: ebTransfer(c, outgoing) }),
     ...common(c),
     date_created: s(r.dateCreated),
     date_updated: s(r.dateUpdated),
@@ -113,6 +118,30 @@ export function ebReservation(c: EbCtx, r: ReservationRecord, status: Reservatio
     version: task.version,
     worker_name: c.engine.workers.get(r.workerSid)?.friendlyName ?? null,
     worker_sid: r.workerSid,
+  };
+}
+
+/**
+ * `TransferDescriptor` (the SDK's `TransferProperties`, B4) plus `task_sid` (the task transferred:
+ * the SDK matches a `task.transfer-*` event to the initiating reservation's task by it) and
+ * `transfer_failed_reason`. Statuses: `initiated`, `completed`, `failed`, `canceled`.
+ */
+export function ebTransfer(c: EbCtx, t: TransferRecord): Record<string, unknown> {
+  return {
+    ...common(c),
+    date_created: s(t.dateCreated),
+    date_updated: s(t.dateUpdated),
+    initiating_queue_sid: t.initiatingQueueSid,
+    initiating_reservation_sid: t.initiatingReservationSid,
+    initiating_worker_sid: t.initiatingWorkerSid,
+    initiating_workflow_sid: t.initiatingWorkflowSid,
+    sid: t.sid,
+    task_sid: t.taskSid,
+    transfer_failed_reason: t.failedReason,
+    transfer_mode: t.mode,
+    transfer_status: t.status,
+    transfer_to: t.to,
+    transfer_type: t.type,
   };
 }
 
@@ -190,7 +219,8 @@ const frame = (eventType: string, payload: unknown): string => JSON.stringify({ 
  * The frames an engine event makes for the workers it concerns (B3: only a worker's own events):
  * worker events to that worker (the worker object; the channel object for channel events),
  * reservation events to the reservation's worker (the reservation with its task), task events to
- * every worker holding a reservation of the task (the task object). Built from the engine's state
+ * every worker holding a reservation of the task (the task object), `task.transfer-*` events to
+ * the transfer's initiating worker (the transfer object, with the status of the event). Built from the engine's state
  * when called (after the commit), with the event's own status. Other events make none.
  */
 export function framesFor(c: EbCtx, e: EngineEvent): WorkerFrame[] {
@@ -209,6 +239,11 @@ export function framesFor(c: EbCtx, e: EngineEvent): WorkerFrame[] {
     const r = engine.reservations.get(e.resourceSid);
     const payload = r === undefined ? undefined : ebReservation(c, r, reservationStatus);
     return r === undefined || payload === undefined ? [] : [{ workerSid: r.workerSid, text: frame(e.eventType, payload) }];
+  }
+  if (e.eventType.startsWith('task.transfer-')) {
+    // To the initiating worker (its SDK emits them on the task's outgoing transfer).
+    const t = engine.transfers.get(String(e.data['task_transfer_sid']));
+    return t === undefined ? [] : [{ workerSid: t.initiatingWorkerSid, text: frame(e.eventType, { ...ebTransfer(c, t), transfer_status: e.data['transfer_status'] }) }];
   }
   const taskStatus = TASK_EVENTS[e.eventType];
   if (taskStatus !== undefined) {

@@ -105,6 +105,30 @@ export type Command =
       taskSid: string;
       workerSid: string;
     })
+  | (At & {
+      /**
+       * Extension of v1 (TaskRouter's v2 `Workers/{WK}/Transfers`, the SDK's `task.transfer`):
+       * transfers the task of `workerSid`'s accepted reservation to a worker or queue (transfers.ts).
+       */
+      type: 'transferTask';
+      workerSid: string;
+      reservationSid: string;
+      taskSid: string;
+      /** WK or WQ SID. */
+      to: string;
+      /** Default WARM. */
+      mode?: 'WARM' | 'COLD';
+      attributes?: string;
+      priority?: number;
+    })
+  | (At & {
+      /** `Workers/{WK}/Transfers/{TT}` `TransferStatus=canceled` (transfers.ts). */
+      type: 'updateTransfer';
+      transferSid: string;
+      workerSid?: string;
+      taskSid?: string;
+      transferStatus: string;
+    })
   | (At &
       Conditional & {
         type: 'updateReservation';

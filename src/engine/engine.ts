@@ -37,6 +37,7 @@ import type { WorkspaceSnapshot } from './snapshot.ts';
 import { restoreWorkspace, saveWorkspace } from './snapshot-restore.ts';
 import { ENGINE_STATE, findChannel, findWorkerByName, type EngineState } from './state.ts';
 import type { StatisticsRecorder } from './statistics.ts';
+import type { TransferRecord } from './transfers.ts';
 import type { EngineView, TaskQueueView } from './view.ts';
 
 export type { CreateWorkspaceOptions } from './create.ts';
@@ -138,6 +139,21 @@ export class WorkspaceEngine implements EngineView {
 
   get reservations(): ReadonlyMap<string, ReservationRecord> {
     return this[ENGINE_STATE].reservations;
+  }
+
+  /** Task transfers by `TT` SID (transfers.ts). */
+  get transfers(): ReadonlyMap<string, TransferRecord> {
+    return this[ENGINE_STATE].transfers.bySid;
+  }
+
+  /** The transfer that created task `taskSid`, if one did. */
+  incomingTransfer(taskSid: string): TransferRecord | undefined {
+    return this[ENGINE_STATE].transfers.byTransferTask.get(taskSid);
+  }
+
+  /** The latest transfer of task `taskSid`, if it has one. */
+  outgoingTransfer(taskSid: string): TransferRecord | undefined {
+    return this[ENGINE_STATE].transfers.byTask.get(taskSid);
   }
 
   get statistics(): StatisticsRecorder {

@@ -24,6 +24,11 @@ export type EventType =
   | 'task.completed'
   | 'task.deleted'
   | 'task.system-deleted'
+  | 'task.transfer-initiated'
+  | 'task.transfer-attempt-failed'
+  | 'task.transfer-failed'
+  | 'task.transfer-canceled'
+  | 'task.transfer-completed'
   | 'task-channel.created'
   | 'task-channel.updated'
   | 'task-channel.deleted'
@@ -60,6 +65,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'reservation.failed',
   'task.created', 'task.updated', 'task.canceled', 'task.wrapup', 'task.completed', 'task.deleted',
   'task.system-deleted',
+  'task.transfer-initiated', 'task.transfer-attempt-failed', 'task.transfer-failed', 'task.transfer-canceled', 'task.transfer-completed',
   'task-channel.created', 'task-channel.updated', 'task-channel.deleted',
   'task-queue.created', 'task-queue.updated', 'task-queue.deleted', 'task-queue.expression.updated',
   'task-queue.entered', 'task-queue.timeout', 'task-queue.moved',

@@ -35,6 +35,7 @@ import {
 } from './config-commands.ts';
 import { offerTask, timeoutReservation, updateReservation } from './reservation-commands.ts';
 import { createTask, deleteTask, updateTask } from './task-commands.ts';
+import { followTransfers, transferTask, updateTransfer } from './transfers.ts';
 import { advance, resumeRouting } from './workflow-routing.ts';
 import { createWorker, deleteWorker, updateWorker, updateWorkerChannel } from './worker-commands.ts';
 
@@ -56,8 +57,10 @@ export interface Outcome {
 export function executeCommand(state: EngineState, command: Command): Outcome {
   fireTimersUntil(state, command.at);
   let sid: string | null;
+  const from = state.events.length;
   try {
     sid = apply(state, command);
+    followTransfers(state, from);
   } catch (error) {
     if (error instanceof RejectionError) return { events: takeEvents(state), rejection: error.rejection, sid: null };
     throw error;
@@ -93,7 +96,9 @@ function fireTimersUntil(state: EngineState, at: number): void {
     let timer: Timer | undefined;
     while ((timer = state.timers.popDue(at)) !== undefined) {
       state.now = Math.max(state.now, timer.at);
+      const from = state.events.length;
       fire(state, timer);
+      followTransfers(state, from);
       settle(state);
     }
     state.now = at;
@@ -153,6 +158,10 @@ function apply(state: EngineState, command: Command): string | null {
       return offerTask(state, command);
     case 'timeoutReservation':
       return timeoutReservation(state, command);
+    case 'transferTask':
+      return transferTask(state, command);
+    case 'updateTransfer':
+      return updateTransfer(state, command);
   }
 }
 

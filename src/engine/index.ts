@@ -24,5 +24,6 @@ export type {
   WorkspaceRecord,
 } from './model.ts';
 export type { WorkspaceSnapshot } from './snapshot.ts';
+export type { TransferRecord, TransferStatus } from './transfers.ts';
 export { StatisticsRecorder, STATISTICS_RETENTION_MS, type StatisticsWindow } from './statistics.ts';
 export * from './statistics-query.ts';

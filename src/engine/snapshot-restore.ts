@@ -3,6 +3,7 @@
  * rebuilding one from it. A restored engine, given the same SID generator state, emits the same
  * events for the same commands as the engine the snapshot was taken from.
  */
+import { indexTransfer } from './transfers.ts';
 import { assert } from '../util/assert.ts';
 import type { SidGenerator } from '../util/sid.ts';
 import { LIMITS } from './limits.ts';
@@ -60,6 +61,7 @@ export function saveWorkspace(state: EngineState): WorkspaceSnapshot {
     })),
     tasks: [...state.tasks.values()].map(saveTask),
     reservations: [...state.reservations.values()].map(({ timer: _timer, worker: _worker, workerChannel: _workerChannel, task: _task, ...r }) => r),
+    transfers: [...state.transfers.bySid.values()],
     statistics: state.statistics.save(),
   });
 }
@@ -162,6 +164,7 @@ function restoreState(state: EngineState, s: WorkspaceSnapshot): void {
       setStatusTimer(state, task, task.statusChangedAt + LIMITS.terminalRetentionMs, 'purge');
     }
   }
+  for (const t of s.transfers ?? []) indexTransfer(state.transfers, t);
   for (const r of state.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
   for (const w of state.workers.values()) refreshWorker(state, w);
   for (const t of state.tasks.values()) if (hasOpenSlot(state, t)) list(state, t);

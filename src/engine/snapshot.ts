@@ -3,6 +3,7 @@
  * exactly as the original from then on (same events for the same commands). Derived indexes,
  * compiled expressions and timers are not saved; restore rebuilds them from these records.
  */
+import type { TransferRecord } from './transfers.ts';
 import type { ActivityRecord, ReservationRecord, TaskChannelRecord, TaskQueueRecord, TaskRecord, WorkspaceRecord } from './model.ts';
 import type { StatisticsSnapshot } from './statistics.ts';
 
@@ -60,6 +61,8 @@ export interface WorkspaceSnapshot {
   workers: WorkerSnapshot[];
   tasks: TaskSnapshot[];
   reservations: ReservationSnapshot[];
+  /** Task transfers (transfers.ts); absent in snapshots taken before they existed. */
+  transfers?: TransferRecord[];
   statistics: StatisticsSnapshot;
 }
 

@@ -14,6 +14,7 @@ import type { ActivityRecord, ReservationRecord, TaskChannelRecord, TaskRecord, 
 import type { QueueIndex } from './queue-index.ts';
 import type { StatisticsRecorder } from './statistics.ts';
 import { TimerQueue } from './timers.ts';
+import { newTransferIndex, type TransferIndex } from './transfers.ts';
 
 /** Everything one workspace holds; see the module comment. */
 export interface EngineState {
@@ -30,6 +31,8 @@ export interface EngineState {
   readonly workers: Map<string, WorkerRecord>;
   readonly tasks: Map<string, TaskRecord>;
   readonly reservations: Map<string, ReservationRecord>;
+  /** Task transfers (transfers.ts). */
+  readonly transfers: TransferIndex;
   readonly statistics: StatisticsRecorder;
   /** The engine's current instant, epoch ms: never goes back. */
   now: number;
@@ -73,6 +76,7 @@ export function newEngineState(workspace: WorkspaceRecord, newSid: SidGenerator,
     workers: new Map(),
     tasks: new Map(),
     reservations: new Map(),
+    transfers: newTransferIndex(),
     statistics,
     now: workspace.dateCreated,
     newSid,

@@ -6,7 +6,7 @@
 import { Random, type RandomState } from './random.ts';
 
 /** Prefixes of the resources Switchboard creates. */
-export type SidPrefix = 'AC' | 'WS' | 'WA' | 'WK' | 'WQ' | 'WW' | 'WT' | 'WR' | 'WC' | 'TC' | 'EV' | 'SK' | 'CB';
+export type SidPrefix = 'AC' | 'WS' | 'WA' | 'WK' | 'WQ' | 'WW' | 'WT' | 'WR' | 'WC' | 'TC' | 'EV' | 'SK' | 'CB' | 'TT';
 
 /** Makes a new SID for a prefix. Must never return the same SID twice. */
 export type SidGenerator = (prefix: SidPrefix) => string;

@@ -21,7 +21,9 @@ import type { Scheduler } from '../../util/scheduler.ts';
 import type { AccessToken } from '../access-token.ts';
 import { authorizeGrant, tokenPrincipal } from '../auth.ts';
 import type { Api } from '../context.ts';
-import { EB_MAX_PAGE, ebActivity, ebChannel, ebPage, ebReservation, ebTask, ebTaskQueue, ebWorker, type EbCtx } from '../eventbridge.ts';
+import { EB_MAX_PAGE, ebActivity, ebChannel, ebPage, ebReservation, ebTask, ebTaskQueue, ebTransfer, ebWorker, type EbCtx } from '../eventbridge.ts';
+import { fromRejection } from '../twilio-errors.ts';
+import type { UntimedCommand } from '../../runtime/runtime.ts';
 import { normalizeSid } from '../params.ts';
 import { ApiError } from '../twilio-errors.ts';
 import { WorkerSockets, type WorkerSocketOptions } from '../worker-sockets.ts';
@@ -43,8 +45,15 @@ export function workerSocketsOf(app: FastifyInstance): WorkerSockets | undefined
   return hubs.get(app);
 }
 
-/** The SDK's v2-only endpoints this server does not serve yet (transfers, conference participants). */
-const NOT_SERVED = /^Workers\/[^/]+\/(Transfers|WorkerParticipant|CustomerParticipant|HoldWorkerParticipant|KickWorkerParticipant)(\/|$)/;
+/**
+ * The SDK's v2 conference-participant endpoints (`reservation.updateParticipant`,
+ * `task.updateParticipant`, `task.hold`, `task.kick`): refused with a 400 naming them, since the
+ * voice port has no participant hold, mute or removal.
+ */
+const PARTICIPANTS = /^Workers\/[^/]+\/(WorkerParticipant|CustomerParticipant|HoldWorkerParticipant|KickWorkerParticipant)\/?$/;
+
+/** `Workers/{WK}/Transfers[/{TT}]` (v2): `task.transfer(…)` and `outgoingTransfer.cancel()`. */
+const TRANSFERS = /^Workers\/([^/]+)\/Transfers(?:\/([^/]+))?\/?$/;
 
 interface Envelope {
   url: string;
@@ -170,7 +179,13 @@ function written(c: EbCtx, url: string, segments: readonly string[], json: Recor
   if ((collection === 'Workers' || collection === 'Tasks') && sub === 'Reservations' && subSid !== undefined) {
     const r = engine.reservations.get(normalizeSid(subSid));
     const out = r === undefined ? undefined : ebReservation(c, r);
-    if (out !== undefined) return out;
+    if (out !== undefined) {
+      // The SDK reads a write's reply without its task (it keeps the one it has) and then fails
+      // on transfer objects it would hang on that task: they come with the events only.
+      delete out['task_transfer'];
+      delete out['active_outgoing_task_transfer'];
+      return out;
+    }
   }
   if (collection === 'Tasks' && sub === undefined) {
     const t = engine.tasks.get(normalizeSid(String(sid ?? json['sid'] ?? '')));
@@ -182,6 +197,50 @@ function written(c: EbCtx, url: string, segments: readonly string[], json: Recor
     if (w !== undefined && ch !== undefined) return ebChannel(c, w, ch);
   }
   throw notFoundEb(url);
+}
+
+const str = (params: Record<string, unknown>, name: string, required: boolean): string | undefined => {
+  const v = params[name];
+  if (v === undefined || v === null || v === '') {
+    if (required) throw bad(`${name} is required`, name);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw bad(`${name} must be a string`, name);
+  return v;
+};
+
+/**
+ * The engine command of a Transfers write (B4 `task.transfer`: `ReservationSid, TaskSid, To,
+ * Mode, Attributes` (an object or JSON text), `Priority`; `outgoingTransfer.cancel`: `TaskSid,
+ * TransferStatus=canceled`); throws a 400 naming a malformed parameter.
+ */
+function transferCommand(workerSid: string, transferSid: string | undefined, params: Record<string, unknown>): UntimedCommand {
+  if (transferSid !== undefined) {
+    const taskSid = str(params, 'TaskSid', false);
+    return { type: 'updateTransfer', transferSid: normalizeSid(transferSid), workerSid, transferStatus: str(params, 'TransferStatus', true) as string, ...(taskSid === undefined ? {} : { taskSid: normalizeSid(taskSid) }) };
+  }
+  const mode = str(params, 'Mode', false)?.toUpperCase();
+  if (mode !== undefined && mode !== 'WARM' && mode !== 'COLD') throw bad('Mode must be WARM or COLD', 'Mode');
+  const rawAttributes = params['Attributes'];
+  let attributes: string | undefined;
+  if (rawAttributes !== undefined && rawAttributes !== null) {
+    if (typeof rawAttributes === 'string') attributes = rawAttributes;
+    else if (typeof rawAttributes === 'object' && !Array.isArray(rawAttributes)) attributes = JSON.stringify(rawAttributes);
+    else throw bad('Attributes must be a JSON object', 'Attributes');
+  }
+  const rawPriority = params['Priority'];
+  const priority = rawPriority === undefined || rawPriority === null ? undefined : Number(rawPriority);
+  if (priority !== undefined && !Number.isInteger(priority)) throw bad('Priority must be an integer', 'Priority');
+  return {
+    type: 'transferTask',
+    workerSid,
+    reservationSid: normalizeSid(str(params, 'ReservationSid', true) as string),
+    taskSid: normalizeSid(str(params, 'TaskSid', true) as string),
+    to: normalizeSid(str(params, 'To', true) as string),
+    ...(mode === undefined ? {} : { mode }),
+    ...(attributes === undefined ? {} : { attributes }),
+    ...(priority === undefined ? {} : { priority }),
+  };
 }
 
 /**
@@ -243,7 +302,20 @@ export function workerSdkRoutes(app: FastifyInstance, api: Api, options: WorkerS
       if (engine === undefined) throw notFoundEb(env.url);
       const ctx = (): EbCtx => ({ engine, accountSid: token.accountSid, now: Math.max(api.clock(), engine.now) });
       if (env.method === 'GET') return { payload: read(ctx(), env.url, segments, env.params) };
-      if (NOT_SERVED.test(rest)) throw new ApiError(501, 20001, `${rest.split('/')[2] ?? rest} (transfers and conference participants) is not supported by this server yet`);
+      const participant = PARTICIPANTS.exec(rest);
+      if (participant !== null) {
+        throw new ApiError(400, 20001, `${participant[1] as string} is not supported: this server's voice port cannot hold, mute or remove conference participants (task.hold, task.kick, task.updateParticipant, reservation.updateParticipant)`);
+      }
+      const transfer = TRANSFERS.exec(rest);
+      if (transfer !== null) {
+        const workerSid = normalizeSid(transfer[1] as string);
+        const command = transferCommand(workerSid, transfer[2], env.params);
+        const outcome = await api.runtime.execute(workspaceSid, command, { actor: { sid: token.keySid, type: 'api_key' } });
+        if (outcome.rejection !== null) throw fromRejection(outcome.rejection, new Set(Object.keys(env.params)));
+        const t = engine.transfers.get(outcome.sid ?? '');
+        if (t === undefined) throw notFoundEb(env.url);
+        return { payload: ebTransfer(ctx(), t) };
+      }
       const headers: Record<string, string> = { authorization: `Bearer ${env.token}`, 'content-type': 'application/x-www-form-urlencoded' };
       const ifMatch = req.headers['if-match'];
       if (typeof ifMatch === 'string') headers['if-match'] = ifMatch;
