@@ -36,6 +36,12 @@ export interface Conversation {
   channel: string | null;
   /** `task.created` instant, ms. */
   start: number;
+  /**
+   * When the call began, ms: the `task_virtual_start_time` of `task.created` (epoch seconds, whole
+   * seconds: what the engine knows of when the caller entered the center — a replayed call's VRU
+   * entry), else {@link start}. A replay counts a call on the UTC day of this instant.
+   */
+  virtualStart: number;
   /** `task.completed|canceled|deleted|system-deleted` instant, ms, or null while open. */
   end: number | null;
   /** The task event that ended it (`completed`, `canceled`, …). */
@@ -835,11 +841,13 @@ export class AnalyticsProjector {
     const attrs = parseJson(raw);
     const customer = customerOf(attrs, e.resourceSid);
     const conversationSid = nonEmpty(field(attrs, 'conversationSid')) ?? nonEmpty(field(attrs, 'conversation_sid'));
+    const virtualStartS = e.data['task_virtual_start_time'];
     this.conversationsBySid.set(e.resourceSid, {
       taskSid: e.resourceSid,
       customerId: customer.id,
       channel: str(e.data['task_channel_unique_name']),
       start: e.at,
+      virtualStart: typeof virtualStartS === 'number' && Number.isFinite(virtualStartS) ? virtualStartS * 1000 : e.at,
       end: null,
       endReason: null,
       durationS: null,
@@ -1225,6 +1233,12 @@ export class AnalyticsProjector {
     return [...this.conversationsBySid.values()].map((c) => ({ ...c }));
   }
 
+  /** One task's conversation (a copy), or undefined when its `task.created` was not applied. */
+  conversation(taskSid: string): Conversation | undefined {
+    const c = this.conversationsBySid.get(taskSid);
+    return c === undefined ? undefined : { ...c };
+  }
+
   customers(): Customer[] {
     return [...this.customersById.values()].map((c) => ({ ...c }));
   }
@@ -1594,9 +1608,12 @@ export class AnalyticsProjector {
         case 'cust':
           p.customersById.set(id, v as Customer);
           break;
-        case 'conv':
-          p.conversationsBySid.set(id, v as Conversation);
+        case 'conv': {
+          const c = v as Conversation;
+          c.virtualStart ??= c.start; // rows written before the field existed
+          p.conversationsBySid.set(id, c);
           break;
+        }
         case 'task':
           p.tasks.set(id, v as TaskState);
           break;
@@ -1659,7 +1676,7 @@ export class AnalyticsProjector {
     p.seen = new Map(x.seen);
     p.appliedOrder = x.seen.filter(([sid]) => !x.buffer.some((e) => e.sid === sid));
     p.appliedOrder.sort((a, b) => a[1] - b[1]);
-    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, c]));
+    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, { ...c, virtualStart: c.virtualStart ?? c.start }]));
     p.tasks = new Map(x.tasks.map((t) => [t.taskSid, t]));
     p.qes = new Map(x.queueEngagements.map((e) => [e.id, e]));
     p.ies = new Map(x.invitations.map((e) => [e.reservationSid, e]));
