@@ -309,7 +309,7 @@ export class ReplayAnalytics {
   }
 
   /** The call start of a task (epoch ms): its conversation's virtual start, when its `task.created` was applied. */
-  callStart = (taskSid: string): number | undefined => this.projector.conversation(taskSid)?.virtualStart;
+  callStart = (taskSid: string): number | undefined => this.projector.virtualStartOf(taskSid);
 
   /** The KPIs per day, in date order ({@link dailyKpis}). */
   days(): DailyKpis[] {
@@ -347,7 +347,7 @@ export class ReplayAnalytics {
   private engagementModel(): EngagementModel {
     if (this.model === null) {
       this.projector.flush();
-      this.model = this.projector.engagements();
+      this.model = this.projector.engagementsView();
     }
     return this.model;
   }

@@ -1239,12 +1239,26 @@ export class AnalyticsProjector {
     return c === undefined ? undefined : { ...c };
   }
 
+  /** A task's call start, `Conversation.virtualStart` (ms), without copying the conversation; undefined when unknown. */
+  virtualStartOf(taskSid: string): number | undefined {
+    return this.conversationsBySid.get(taskSid)?.virtualStart;
+  }
+
   customers(): Customer[] {
     return [...this.customersById.values()].map((c) => ({ ...c }));
   }
 
   agents(): Agent[] {
     return [...this.agentsBySid.values()].map((a) => ({ ...a, versions: a.versions.map((v) => ({ ...v })) }));
+  }
+
+  /**
+   * Every engagement of the three kinds as the projector holds them — not copies: read-only, and
+   * valid until the next event is applied (a replay's end-of-run read, without copying ~50,000
+   * records). {@link engagements} gives copies.
+   */
+  engagementsView(): { queue: readonly Readonly<QueueEngagement>[]; invitation: readonly Readonly<InvitationEngagement>[]; agent: readonly Readonly<AgentEngagement>[] } {
+    return { queue: [...this.qes.values()], invitation: [...this.ies.values()], agent: [...this.aes.values()] };
   }
 
   /** Engagements of the three kinds, optionally only those opened in [from, to) (ms) and of one task. */

@@ -327,7 +327,7 @@ export function projectorSource(projector: AnalyticsProjector, label: string): A
       return projector.kpiSeries({ ...q, intervalMs }).map(kpiRowFromKpis);
     },
     queueEngagements: async (from, to) => projector.engagements({ from, to }).queue.filter((x) => inPeriod(x.open, from, to)),
-    invitationEngagements: async (from, to) => projector.engagements({ from, to }).invitation.filter((x) => inPeriod(x.open, from, to)),
+    invitationEngagements: async (from, to) => projector.engagements({ from, to }).invitation.filter((x) => inPeriod(x.open ?? x.close, from, to)),
     agentEngagements: async (from, to) => projector.engagements({ from, to }).agent.filter((x) => inPeriod(x.accept, from, to)),
     agentStatus: async (from, to) => projector.statusIntervals({ from, to }),
     agentKpis: async (from, to) => projector.kpis({ from, to }).agents,
