@@ -380,7 +380,7 @@ test('from the real server (REST analytics routes) and from its data directory: 
   const to = start + 3_600_000;
   const dir = mkdtempSync(join(tmpdir(), 'switchboard-report-both-'));
   const viaServer = await runReport({ workspace: created.sid, from, to, out: join(dir, 'server.html'), server: { baseUrl: h.base, accountSid: h.account.sid, authToken: h.account.secret } });
-  const viaDir = await runReport({ workspace: created.sid, from, to, out: join(dir, 'dir.html'), store: testStoreOptions(h.dataDir) });
+  const viaDir = await runReport({ workspace: created.sid, from, to, out: join(dir, 'dir.html'), store: { ...testStoreOptions(h.dataDir), dataDir: h.dataDir } });
 
   // The scenario, as both see it: 4 offered, 2 answered (4 s and 66 s), 2 abandoned (25 s and 2 s, one short).
   assert.deepEqual(
