@@ -21,8 +21,7 @@
  * log's VRU entry in a replay) when the task carried one, else its conversation's start
  * (`task.created`, §B7), else the QE's open. The two differ for calls that entered before
  * midnight and queued after it (13 in the two-week sample): the log counts them on the day they
- * began, and so do we. The projector keeps no virtual start time, so {@link ReplayAnalytics}
- * keeps that one field beside it.
+ * began, and so do we. The projector's conversation keeps it (`Conversation.virtualStart`).
  *
  * Pure: no clock, no I/O.
  */
@@ -61,9 +60,9 @@ export interface DailyEngagements {
   agent_engagements: { count: number; mean_engagement_s: number | null; mean_wrapup_s: number | null; mean_handling_s: number | null };
   /**
    * Agent occupancy over the UTC day (§B8: busy ÷ (busy + available idle), ringing counted as
-   * busy), null when no agent was available or when not computed (the replay's per-day rows: see
-   * {@link ReplayAnalytics.engagements}). A time figure: it covers the day's clock hours, not the
-   * day's calls.
+   * busy), null when no agent was available or when not asked for (`dailyEngagements` without
+   * `occupancyOf`; the replay asks: {@link ReplayAnalytics.engagements}). A time figure: it covers
+   * the day's clock hours, not the day's calls.
    */
   occupancy: number | null;
 }
@@ -97,13 +96,20 @@ function dayOfTasks(
     if (seen === undefined || qe.open < seen) firstOpen.set(qe.taskSid, qe.open);
   }
   const cache = new Map<string, string>();
+  /** Day number (epoch ms ÷ DAY_MS, floored) → YYYY-MM-DD: the date is formatted once per day, not per task. */
+  const names = new Map<number, string>();
   return (taskSid, fallbackMs) => {
     let day = cache.get(taskSid);
     if (day === undefined) {
       const at = callStartMs(taskSid) ?? firstOpen.get(taskSid) ?? fallbackMs;
-      day = dayOfMs(at);
+      const n = Math.floor(at / DAY_MS);
+      day = names.get(n);
+      if (day === undefined) {
+        day = dayOfMs(n * DAY_MS);
+        names.set(n, day);
+        dayStarts?.set(day, n * DAY_MS);
+      }
       cache.set(taskSid, day);
-      dayStarts?.set(day, Math.floor(at / DAY_MS) * DAY_MS);
     }
     return day;
   };
@@ -274,16 +280,16 @@ export function combineEngagements(days: readonly DailyEngagements[], occupancy:
 }
 
 /**
- * The replay's analytics: an {@link AnalyticsProjector} fed the engine's events in order, plus the
- * one fact the projector does not keep — each task's virtual start time, the call's start (see
- * the module comment). `observe` every event, then read {@link days} and {@link engagements}
- * (each flushes the projector first, so every event is applied).
+ * The replay's analytics: an {@link AnalyticsProjector} fed the engine's events in order; a call's
+ * day comes from its conversation's virtual start (see the module comment). `observe` every
+ * event, then read {@link days} and {@link engagements} (each flushes the projector first, so
+ * every event is applied).
  */
 export class ReplayAnalytics {
   readonly projector: AnalyticsProjector;
-  /** Task SID → call start, epoch ms (from `task_virtual_start_time`, epoch seconds). */
-  private readonly callStarts = new Map<string, number>();
   private model: EngagementModel | null = null;
+  /** The first event's instant, ms (the start of the per-day occupancy series). */
+  private firstAt: number | null = null;
 
   /**
    * `projector` defaults to one with no lateness allowance: the engine hands its events over in
@@ -298,15 +304,12 @@ export class ReplayAnalytics {
   observe(e: EngineEvent): void {
     this.projector.observe(e);
     this.projector.advanceTo(e.at);
-    if (e.eventType === 'task.created') {
-      const start = e.data['task_virtual_start_time'];
-      if (typeof start === 'number') this.callStarts.set(e.resourceSid, start * 1000);
-    }
+    this.firstAt ??= e.at;
     this.model = null;
   }
 
-  /** The call start of a task (epoch ms), when its `task.created` carried a virtual start time. */
-  callStart = (taskSid: string): number | undefined => this.callStarts.get(taskSid);
+  /** The call start of a task (epoch ms): its conversation's virtual start, when its `task.created` was applied. */
+  callStart = (taskSid: string): number | undefined => this.projector.virtualStartOf(taskSid);
 
   /** The KPIs per day, in date order ({@link dailyKpis}). */
   days(): DailyKpis[] {
@@ -315,13 +318,24 @@ export class ReplayAnalytics {
 
   /**
    * The engagements per day, in date order ({@link dailyEngagements}); with `withOccupancy`, each
-   * UTC day's occupancy too. That is one projector KPI query per day, and each query scans every
-   * engagement of every agent (~30 ms on the two-week sample), so the replay leaves it off and
-   * reports the whole replay's occupancy ({@link occupancy}) and the hourly profile instead.
+   * UTC day's occupancy too, from one pass over the model (the projector's `kpiSeries` by day over
+   * the replay; a day outside it — a call that began before the first event — asks `kpis`).
    */
   engagements(withOccupancy = false): DailyEngagements[] {
-    const occupancy = withOccupancy ? (from: number, to: number): number | null => this.projector.kpis({ from, to }).occupancy : undefined;
-    return dailyEngagements(this.engagementModel(), this.callStart, occupancy);
+    let byDay: Map<number, number | null> | null = null;
+    const occupancy = (from: number, to: number): number | null => {
+      if (byDay === null) {
+        byDay = new Map();
+        const end = this.projector.stats().watermark;
+        if (this.firstAt !== null && end >= this.firstAt) {
+          const start = Math.floor(this.firstAt / DAY_MS) * DAY_MS;
+          for (const k of this.projector.kpiSeries({ from: start, to: (Math.floor(end / DAY_MS) + 1) * DAY_MS, intervalMs: DAY_MS })) byDay.set(k.from, k.occupancy);
+        }
+      }
+      const known = byDay.get(from);
+      return known !== undefined && to - from === DAY_MS ? known : this.projector.kpis({ from, to }).occupancy;
+    };
+    return dailyEngagements(this.engagementModel(), this.callStart, withOccupancy ? occupancy : undefined);
   }
 
   /** Occupancy over [fromMs, toMs) (§B8), from the projector. */
@@ -333,7 +347,7 @@ export class ReplayAnalytics {
   private engagementModel(): EngagementModel {
     if (this.model === null) {
       this.projector.flush();
-      this.model = this.projector.engagements();
+      this.model = this.projector.engagementsView();
     }
     return this.model;
   }

@@ -11,7 +11,7 @@ import { WorkspaceEngine } from '../engine/engine.ts';
 import type { Command } from '../engine/commands.ts';
 import type { EngineEvent, EventType } from '../engine/events.ts';
 import { SequentialSids } from '../util/sid.ts';
-import { AnalyticsProjector } from './projector.ts';
+import { AnalyticsProjector, type Kpis } from './projector.ts';
 
 const DAY = Date.UTC(2024, 0, 1);
 /** Epoch ms of h:m:s(.ms) on the example's day. */
@@ -229,6 +229,25 @@ describe('analytics projector: the worked example of §B9', () => {
     assert.equal(p.stats().late, 1);
   });
 
+  test('Kpis per interval in one pass (kpiSeries) equal kpis() per row; the 10:00 row holds §B9\'s figures', () => {
+    const p = project(events);
+    for (const intervalMs of [60_000, 15 * 60_000, 3_600_000]) {
+      for (const filter of [{}, { agent: bob }, { agent: alice }]) {
+        const series = p.kpiSeries({ from: t(9, 0), to: t(11, 0), intervalMs, ...filter });
+        assert.deepEqual(series, series.map((r) => p.kpis({ ...filter, from: r.from, to: r.to })));
+      }
+    }
+    const bobRows = p.kpiSeries({ from: t(9, 30), to: t(10, 30), intervalMs: 15 * 60_000, agent: bob });
+    assert.deepEqual(bobRows.map((r) => r.from), [t(9, 30), t(9, 45), t(10, 0), t(10, 15)]);
+    const row = bobRows[2] as Kpis;
+    assert.equal(row.busyS, 293);
+    assert.equal(((row.occupancy ?? 0) * 100).toFixed(1), '32.6');
+    assert.equal(((row.occupancyExRinging ?? 0) * 100).toFixed(1), '31.7');
+    assert.equal(p.kpiSeries({ from: t(9, 30), to: t(10, 30), intervalMs: 15 * 60_000 })[2]?.asaS, 24.6);
+    assert.throws(() => p.kpiSeries({ from: t(10, 0), to: t(10, 0), intervalMs: 60_000 }), RangeError);
+    assert.throws(() => p.kpiSeries({ from: t(10, 0), to: t(11, 0), intervalMs: 0 }), RangeError);
+  });
+
   test('snapshot and restore give the same projector, also mid-buffer', () => {
     const p = new AnalyticsProjector();
     events.slice(0, 20).forEach((e) => p.observe(e));
@@ -328,6 +347,41 @@ describe('analytics projector: invariants on seeded random engine runs', () => {
         for (const ie of p.engagements().invitation) assert.ok(ie.invitationS === null || ie.invitationS >= 0);
       }),
       { seed: 14, numRuns: 60 },
+    );
+  });
+
+  test('kpiSeries (one pass) gives exactly the rows of one kpis() call per interval, every filter and interval length', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 20, max: 160 }), fc.integer({ min: 0, max: 3_599_999 }), (seed, steps, offset) => {
+        const events = randomRun(seed, steps);
+        const p = project(events);
+        const queue = p.engagements().queue[0]?.queueSid ?? 'WQnone';
+        const agents = [...new Set(p.engagements().agent.map((x) => x.agentSid))];
+        // Unaligned period ends; the open intervals count up to the watermark, or to a later asOf.
+        const from = t(9, 0) + offset;
+        const to = t(11, 0) + (offset % 777_777);
+        let rows = 0;
+        for (const intervalMs of [7_001, 60_000, 15 * 60_000, 3_600_000, 86_400_000]) {
+          for (const filter of [{}, { queue }, { agent: agents[0] ?? 'WKnone' }, { channel: 'default' }, { asOf: t(10, 20), thresholdS: 3, shortAbandonS: 1 }]) {
+            const series = p.kpiSeries({ from, to, intervalMs, ...filter });
+            const first = Math.floor(from / intervalMs) * intervalMs;
+            assert.equal(series.length, Math.ceil((to - first) / intervalMs));
+            const perRow = series.map((r) => p.kpis({ ...filter, from: r.from, to: r.to }));
+            assert.deepEqual(series, perRow, `interval ${intervalMs} ms, filter ${JSON.stringify(filter)}`);
+            assert.equal(series[0]?.from, from);
+            assert.equal(series.at(-1)?.to, to);
+            rows += series.length;
+          }
+        }
+        // The rows add up to the period's counts (QEs and AEs each count in one row).
+        const whole = p.kpis({ from, to });
+        const hourly = p.kpiSeries({ from, to, intervalMs: 3_600_000 });
+        assert.equal(hourly.reduce((n, r) => n + r.counts.offered, 0), whole.counts.offered);
+        assert.equal(hourly.reduce((n, r) => n + r.handled, 0), whole.handled);
+        assert.ok(Math.abs(hourly.reduce((n, r) => n + r.busyS, 0) - whole.busyS) < 1e-6);
+        assert.ok(rows > 0);
+      }),
+      { seed: 7, numRuns: 25 },
     );
   });
 });

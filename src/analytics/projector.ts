@@ -36,6 +36,12 @@ export interface Conversation {
   channel: string | null;
   /** `task.created` instant, ms. */
   start: number;
+  /**
+   * When the call began, ms: the `task_virtual_start_time` of `task.created` (epoch seconds, whole
+   * seconds: what the engine knows of when the caller entered the center — a replayed call's VRU
+   * entry), else {@link start}. A replay counts a call on the UTC day of this instant.
+   */
+  virtualStart: number;
   /** `task.completed|canceled|deleted|system-deleted` instant, ms, or null while open. */
   end: number | null;
   /** The task event that ended it (`completed`, `canceled`, …). */
@@ -404,15 +410,203 @@ function union(intervals: [number, number][]): [number, number][] {
   return out;
 }
 
-/** Length of the overlap of a disjoint union with [s, e), ms. */
+/** Length of the overlap of a disjoint union (sorted by start) with [s, e), ms; reads only the members that can reach it. */
 function overlap(u: readonly [number, number][], s: number, e: number): number {
+  // The first member ending after s (ends are sorted too: the members are disjoint).
+  let lo = 0;
+  let hi = u.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((u[mid] as [number, number])[1] <= s) lo = mid + 1;
+    else hi = mid;
+  }
   let total = 0;
-  for (const [a, b] of u) {
-    const lo = Math.max(a, s);
-    const hi = Math.min(b, e);
-    if (hi > lo) total += hi - lo;
+  for (let i = lo; i < u.length; i++) {
+    const [a, b] = u[i] as [number, number];
+    if (a >= e) break;
+    const lo2 = Math.max(a, s);
+    const hi2 = Math.min(b, e);
+    if (hi2 > lo2) total += hi2 - lo2;
   }
   return total;
+}
+
+/**
+ * Spans [start, end) of one agent's engagements of one kind (invitations with an open instant, or
+ * agent engagements), kept sorted by start (ms) as events apply, with the longest closed span's
+ * length and the spans still open: a query over [from, to) reads only the spans that start in
+ * [from − longest, to) plus the open ones (§B8 occupancy needs each agent's busy time; without this
+ * index every query scanned every engagement of every agent). Adding is O(1) when spans come in
+ * start order (they do: events apply in time order), O(n) otherwise.
+ */
+class SpanIndex<T> {
+  private items: T[] = [];
+  private longestMs = 0;
+  private readonly open = new Set<T>();
+
+  private readonly startOf: (x: T) => number;
+  private readonly endOf: (x: T) => number | null;
+
+  constructor(startOf: (x: T) => number, endOf: (x: T) => number | null) {
+    this.startOf = startOf;
+    this.endOf = endOf;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Adds a span (its start must not change afterwards; call {@link closed} when its end is set). */
+  add(x: T): void {
+    const start = this.startOf(x);
+    const items = this.items;
+    let i = items.length;
+    while (i > 0 && this.startOf(items[i - 1] as T) > start) i -= 1;
+    if (i === items.length) items.push(x);
+    else items.splice(i, 0, x);
+    this.closed(x);
+  }
+
+  /** Takes a span's end into account (no-op while it is still open). */
+  closed(x: T): void {
+    const end = this.endOf(x);
+    if (end === null) {
+      this.open.add(x);
+      return;
+    }
+    this.open.delete(x);
+    const len = end - this.startOf(x);
+    if (len > this.longestMs) this.longestMs = len;
+  }
+
+  /** Removes a span (by identity). */
+  remove(x: T): void {
+    const at = this.items.indexOf(x);
+    if (at >= 0) this.items.splice(at, 1);
+    this.open.delete(x);
+  }
+
+  /** Replaces the contents with `all` (sorted once: rebuilding after a restore). */
+  reset(all: T[]): void {
+    this.items = all.sort((a, b) => this.startOf(a) - this.startOf(b));
+    this.longestMs = 0;
+    this.open.clear();
+    for (const x of all) this.closed(x);
+  }
+
+  /** Calls `f(start, end)` for every span with end > from and start < to, open spans ending at `now` (ms). */
+  each(from: number, to: number, now: number, f: (start: number, end: number) => void): void {
+    const items = this.items;
+    const min = from - this.longestMs;
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.startOf(items[mid] as T) < min) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < items.length; i++) {
+      const x = items[i] as T;
+      const s = this.startOf(x);
+      if (s >= to) break;
+      const e = this.endOf(x);
+      if (e !== null && e > from) f(s, e);
+    }
+    for (const x of this.open) {
+      const s = this.startOf(x);
+      if (now > from && s < to) f(s, now);
+    }
+  }
+}
+
+/** One agent's busy-time index (§B8): its invitations with an open instant, and its agent engagements. */
+interface BusyIndex {
+  ringing: SpanIndex<InvitationEngagement>;
+  engaged: SpanIndex<AgentEngagement>;
+}
+
+/** Sums of one KPI row being computed ({@link AnalyticsProjector.kpis}, {@link AnalyticsProjector.kpiSeries}); times in ms. */
+interface KpiSums {
+  from: number;
+  to: number;
+  O: number; A: number; AT: number; B: number; BT: number; S: number; X: number;
+  waitA: number;
+  handled: number; handling: number; transferred: number;
+  busy: number; idle: number; staffed: number; busyNoRing: number; idleNoRing: number;
+  perAgent: Map<string, AgentKpis>;
+}
+
+function kpiSums(from: number, to: number): KpiSums {
+  return { from, to, O: 0, A: 0, AT: 0, B: 0, BT: 0, S: 0, X: 0, waitA: 0, handled: 0, handling: 0, transferred: 0, busy: 0, idle: 0, staffed: 0, busyNoRing: 0, idleNoRing: 0, perAgent: new Map() };
+}
+
+/** Counts a closed, not-Moved QE into a row (§B8's O, A, A_T, B, B_T, S, X and the ASA sum). */
+function addQe(r: KpiSums, qe: QueueEngagement, T: number, TS: number): void {
+  const w = qe.waitS ?? 0;
+  r.O += 1;
+  if (qe.outcome === 'Accepted') {
+    r.A += 1;
+    r.waitA += w;
+    if (w <= T) r.AT += 1;
+  } else if (qe.outcome === 'CustomerLeft') {
+    r.B += 1;
+    if (w <= T) r.BT += 1;
+    if (w <= TS) r.S += 1;
+  } else {
+    r.X += 1;
+  }
+}
+
+/** Counts a closed IE into its agent's figures of a row (§B8 agent-level extras). */
+function addIe(r: KpiSums, ie: InvitationEngagement): void {
+  let a = r.perAgent.get(ie.agentSid);
+  if (a === undefined) {
+    a = { agentSid: ie.agentSid, invitations: 0, accepted: 0, missed: 0, rejected: 0, revoked: 0, acceptanceRate: null, rejectRate: null, occupancy: null };
+    r.perAgent.set(ie.agentSid, a);
+  }
+  a.invitations += 1;
+  if (ie.outcome === 'Accepted') a.accepted += 1;
+  else if (ie.outcome === 'Missed') a.missed += 1;
+  else if (ie.outcome === 'Rejected') a.rejected += 1;
+  else if (ie.outcome === 'Revoked') a.revoked += 1;
+}
+
+/** The {@link Kpis} of a row's sums (§B8 formulas). */
+function finishKpis(r: KpiSums, T: number, TS: number): Kpis {
+  const { O, A, AT, B, BT, S, X } = r;
+  for (const a of r.perAgent.values()) {
+    a.acceptanceRate = ratio(a.accepted, a.invitations);
+    a.rejectRate = ratio(a.rejected, a.invitations);
+  }
+  const variants: Record<ServiceLevelVariant, number | null> = {
+    'answered-only': ratio(AT, A),
+    'abandons-count-against': ratio(AT, A + B),
+    'ignore-early-abandons': ratio(AT, A + B - BT),
+    'early-abandons-succeed': ratio(AT + BT, A + B),
+    'short-abandon-exclusion': ratio(AT, A + B - S + X),
+  };
+  return {
+    from: r.from,
+    to: r.to,
+    thresholdS: T,
+    shortAbandonS: TS,
+    attribution: 'qe-open/ae-close',
+    counts: { offered: O, accepted: A, acceptedWithinT: AT, abandoned: B, abandonedWithinT: BT, shortAbandoned: S, otherFailures: X },
+    serviceLevel: { variant: 'short-abandon-exclusion', value: variants['short-abandon-exclusion'], variants },
+    asaS: ratio(r.waitA, A),
+    ahtS: ratio(r.handling, r.handled),
+    handled: r.handled,
+    abandonmentRate: ratio(B, O),
+    abandonmentRateExShort: ratio(B - S, O - S),
+    occupancy: ratio(r.busy, r.busy + r.idle),
+    occupancyExRinging: ratio(r.busyNoRing, r.busyNoRing + r.idleNoRing),
+    utilization: ratio(r.busy + r.idle, r.staffed),
+    busyS: secs(r.busy),
+    availableIdleS: secs(r.idle),
+    staffedS: secs(r.staffed),
+    transferRate: ratio(r.transferred, r.handled),
+    agents: [...r.perAgent.values()].sort((a, b) => (a.agentSid < b.agentSid ? -1 : 1)),
+  };
 }
 
 /** The analytics projector of §B7–§B10 (see the module comment for units and ordering). */
@@ -439,6 +633,10 @@ export class AnalyticsProjector {
   private status = new Map<string, StatusState>();
   /** Activity SID → available, from activity.* events. */
   private activities = new Map<string, boolean>();
+  /** Agent SID → its busy-time index (derived from `ies` and `aes`; not stored, rebuilt on restore). */
+  private busyIdx = new Map<string, BusyIndex>();
+  /** Agents whose closed status intervals are not in start and end order (queries then read them all). */
+  private statusUnsorted = new Set<string>();
 
   /** Keys of the model rows changed since the last {@link takeChangedRows}, or null when not tracked. */
   private dirty: Set<string> | null;
@@ -448,8 +646,10 @@ export class AnalyticsProjector {
     this.dirty = options.trackChanges === true ? new Set() : null;
   }
 
-  private mark(key: string): void {
-    if (this.dirty !== null) this.dirty.add(key);
+  /** Records that the row `kind[:id[:n]]` changed (keys: {@link ModelRow}); the key is only built when tracking. */
+  private mark(kind: string, id?: string, n?: number): void {
+    if (this.dirty === null) return;
+    this.dirty.add(id === undefined ? kind : n === undefined ? `${kind}:${id}` : `${kind}:${id}:${n}`);
   }
 
   /** Buffers one event (ignored when its SID was seen; counted as late when older than the watermark). */
@@ -548,7 +748,7 @@ export class AnalyticsProjector {
       case 'activity.created':
       case 'activity.updated':
         this.activities.set(e.resourceSid, d['activity_available'] === true);
-        this.mark(`act:${e.resourceSid}`);
+        this.mark('act', e.resourceSid);
         return;
       case 'worker.created':
       case 'worker.attributes.update':
@@ -578,7 +778,7 @@ export class AnalyticsProjector {
         if (id !== null) {
           this.closeQe(t, e.at, 'Timeout');
           t.timedOut = [id, e.at];
-          this.mark(`task:${t.taskSid}`);
+          this.mark('task', t.taskSid);
         }
         return;
       }
@@ -630,7 +830,7 @@ export class AnalyticsProjector {
     if (t === undefined) {
       t = { taskSid, openQe: null, qeCount: 0, lastEntered: null, timedOut: null, aes: [] };
       this.tasks.set(taskSid, t);
-      this.mark(`task:${taskSid}`);
+      this.mark('task', taskSid);
     }
     return t;
   }
@@ -641,11 +841,13 @@ export class AnalyticsProjector {
     const attrs = parseJson(raw);
     const customer = customerOf(attrs, e.resourceSid);
     const conversationSid = nonEmpty(field(attrs, 'conversationSid')) ?? nonEmpty(field(attrs, 'conversation_sid'));
+    const virtualStartS = e.data['task_virtual_start_time'];
     this.conversationsBySid.set(e.resourceSid, {
       taskSid: e.resourceSid,
       customerId: customer.id,
       channel: str(e.data['task_channel_unique_name']),
       start: e.at,
+      virtualStart: typeof virtualStartS === 'number' && Number.isFinite(virtualStartS) ? virtualStartS * 1000 : e.at,
       end: null,
       endReason: null,
       durationS: null,
@@ -655,8 +857,8 @@ export class AnalyticsProjector {
     const c = this.customersById.get(customer.id);
     if (c === undefined) this.customersById.set(customer.id, { customerId: customer.id, source: customer.source, firstSeen: e.at, conversations: 1 });
     else c.conversations += 1;
-    this.mark(`conv:${e.resourceSid}`);
-    this.mark(`cust:${customer.id}`);
+    this.mark('conv', e.resourceSid);
+    this.mark('cust', customer.id);
     this.task(e.resourceSid);
   }
 
@@ -669,7 +871,7 @@ export class AnalyticsProjector {
       const qe = this.qes.get(id);
       if (qe !== undefined && e.at - at <= 1000) {
         qe.outcome = 'Moved';
-        this.mark(`qe:${id}`);
+        this.mark('qe', id);
       }
       t.timedOut = null;
     }
@@ -680,15 +882,15 @@ export class AnalyticsProjector {
       const ae = this.aes.get(lastAe);
       if (ae !== undefined && !ae.transferred) {
         ae.transferred = true;
-        this.mark(`ae:${lastAe}`);
+        this.mark('ae', lastAe);
       }
     }
     const id = `${taskSid}/${t.qeCount}`;
     t.qeCount += 1;
     t.openQe = id;
     t.lastEntered = e.at;
-    this.mark(`task:${taskSid}`);
-    this.mark(`qe:${id}`);
+    this.mark('task', taskSid);
+    this.mark('qe', id);
     this.qes.set(id, {
       id,
       taskSid,
@@ -705,8 +907,8 @@ export class AnalyticsProjector {
   private closeQe(t: TaskState, at: number, outcome: QueueOutcome): void {
     if (t.openQe === null) return;
     const qe = this.qes.get(t.openQe);
-    this.mark(`task:${t.taskSid}`);
-    this.mark(`qe:${t.openQe}`);
+    this.mark('task', t.taskSid);
+    this.mark('qe', t.openQe);
     t.openQe = null;
     if (qe === undefined) return;
     qe.close = at;
@@ -730,14 +932,17 @@ export class AnalyticsProjector {
       };
       this.ies.set(e.resourceSid, ie);
     }
-    this.mark(`ie:${e.resourceSid}`);
+    this.mark('ie', e.resourceSid);
     return ie;
   }
 
   private reservationCreated(e: EngineEvent): void {
     const ie = this.ie(e);
+    const ringing = this.busyOf(ie.agentSid).ringing;
+    if (ie.open !== null) ringing.remove(ie);
     ie.open = e.at;
     if (ie.close !== null) ie.invitationS = secs(ie.close - e.at);
+    ringing.add(ie);
   }
 
   private closeIe(e: EngineEvent, outcome: InvitationOutcome): void {
@@ -745,7 +950,46 @@ export class AnalyticsProjector {
     if (ie.close !== null) return;
     ie.close = e.at;
     ie.outcome = outcome;
-    if (ie.open !== null) ie.invitationS = secs(e.at - ie.open);
+    if (ie.open !== null) {
+      ie.invitationS = secs(e.at - ie.open);
+      this.busyOf(ie.agentSid).ringing.closed(ie);
+    }
+  }
+
+  /** An agent's busy-time index, made empty on first use. */
+  private busyOf(agentSid: string): BusyIndex {
+    let b = this.busyIdx.get(agentSid);
+    if (b === undefined) {
+      b = {
+        ringing: new SpanIndex<InvitationEngagement>((x) => x.open as number, (x) => x.close),
+        engaged: new SpanIndex<AgentEngagement>((x) => x.accept, (x) => x.close),
+      };
+      this.busyIdx.set(agentSid, b);
+    }
+    return b;
+  }
+
+  /** Rebuilds the derived indexes from the model (after a restore). */
+  private reindex(): void {
+    this.busyIdx.clear();
+    const ringing = new Map<string, InvitationEngagement[]>();
+    const engaged = new Map<string, AgentEngagement[]>();
+    const push = <T>(m: Map<string, T[]>, sid: string, x: T): void => {
+      const list = m.get(sid);
+      if (list === undefined) m.set(sid, [x]);
+      else list.push(x);
+    };
+    for (const ie of this.ies.values()) if (ie.open !== null) push(ringing, ie.agentSid, ie);
+    for (const ae of this.aes.values()) push(engaged, ae.agentSid, ae);
+    for (const [sid, list] of ringing) this.busyOf(sid).ringing.reset(list);
+    for (const [sid, list] of engaged) this.busyOf(sid).engaged.reset(list);
+    this.statusUnsorted.clear();
+    for (const [sid, st] of this.status) {
+      for (let i = 1; i < st.intervals.length; i++) {
+        const [a, b] = [st.intervals[i - 1] as [number, number, string, boolean], st.intervals[i] as [number, number, string, boolean]];
+        if (b[0] < a[0] || b[1] < a[1]) this.statusUnsorted.add(sid);
+      }
+    }
   }
 
   private reservationAccepted(e: EngineEvent): void {
@@ -760,15 +1004,15 @@ export class AnalyticsProjector {
       const p = this.aes.get(prev);
       if (p !== undefined && !p.transferred) {
         p.transferred = true;
-        this.mark(`ae:${prev}`);
+        this.mark('ae', prev);
       }
     }
     t.aes.push(e.resourceSid);
-    this.mark(`task:${t.taskSid}`);
-    this.mark(`ae:${e.resourceSid}`);
+    this.mark('task', t.taskSid);
+    this.mark('ae', e.resourceSid);
     const agent = this.agentsBySid.get(ie.agentSid);
     const version = agent?.versions[agent.versions.length - 1];
-    this.aes.set(e.resourceSid, {
+    const ae: AgentEngagement = {
       reservationSid: e.resourceSid,
       taskSid: ie.taskSid,
       agentSid: ie.agentSid,
@@ -784,14 +1028,16 @@ export class AnalyticsProjector {
       wrapupS: null,
       handlingS: null,
       transferred: false,
-    });
+    };
+    this.aes.set(e.resourceSid, ae);
+    this.busyOf(ae.agentSid).engaged.add(ae);
   }
 
   /** The engagement phase ends at the first of `reservation.wrapup` / `task.wrapup` (§B7). */
   private wrapAe(reservationSid: string, at: number): void {
     const ae = this.aes.get(reservationSid);
     if (ae === undefined || ae.wrapup !== null || ae.close !== null) return;
-    this.mark(`ae:${reservationSid}`);
+    this.mark('ae', reservationSid);
     ae.wrapup = at;
     ae.engagementS = secs(at - ae.accept);
   }
@@ -800,7 +1046,7 @@ export class AnalyticsProjector {
   private closeAe(reservationSid: string, at: number): void {
     const ae = this.aes.get(reservationSid);
     if (ae === undefined || ae.close !== null) return;
-    this.mark(`ae:${reservationSid}`);
+    this.mark('ae', reservationSid);
     ae.close = at;
     if (ae.wrapup === null) {
       ae.engagementS = secs(at - ae.accept);
@@ -809,6 +1055,7 @@ export class AnalyticsProjector {
       ae.wrapupS = secs(at - ae.wrapup);
     }
     ae.handlingS = (ae.engagementS ?? 0) + ae.wrapupS;
+    this.busyOf(ae.agentSid).engaged.closed(ae);
   }
 
   private taskEnded(e: EngineEvent): void {
@@ -832,7 +1079,7 @@ export class AnalyticsProjector {
     for (const sid of t.aes) this.closeAe(sid, e.at);
     const c = this.conversationsBySid.get(e.resourceSid);
     if (c !== undefined && c.end === null) {
-      this.mark(`conv:${e.resourceSid}`);
+      this.mark('conv', e.resourceSid);
       c.end = e.at;
       c.endReason = e.eventType.slice('task.'.length);
       c.durationS = secs(e.at - c.start);
@@ -848,12 +1095,12 @@ export class AnalyticsProjector {
     if (agent === undefined) {
       agent = { agentSid: sid, name: str(e.data['worker_name']) ?? '', versions: [] };
       this.agentsBySid.set(sid, agent);
-      this.mark(`agent:${sid}`);
+      this.mark('agent', sid);
     }
     const name = str(e.data['worker_name']);
     if (name !== null && name !== agent.name) {
       agent.name = name;
-      this.mark(`agent:${sid}`);
+      this.mark('agent', sid);
     }
     if (raw === null) return;
     const parsed = parseJson(raw);
@@ -861,10 +1108,10 @@ export class AnalyticsProjector {
     if (last !== undefined && JSON.stringify(last.raw) === JSON.stringify(parsed)) return;
     if (last !== undefined) {
       last.validTo = e.at;
-      this.mark(`agentv:${sid}:${agent.versions.length - 1}`);
+      this.mark('agentv', sid, agent.versions.length - 1);
     }
     agent.versions.push(agentVersion(parsed, e.at));
-    this.mark(`agentv:${sid}:${agent.versions.length - 1}`);
+    this.mark('agentv', sid, agent.versions.length - 1);
   }
 
   private isAvailable(d: Record<string, EventValue>, sidKey: string, nameKey: string): boolean {
@@ -886,7 +1133,7 @@ export class AnalyticsProjector {
     const s = this.statusOf(agentSid);
     const name = str(d['worker_activity_name']) ?? '';
     s.open = [at, name, this.isAvailable(d, 'worker_activity_sid', 'worker_activity_name')];
-    this.mark(`sto:${agentSid}`);
+    this.mark('sto', agentSid);
   }
 
   private closeStatus(agentSid: string, at: number): void {
@@ -896,12 +1143,14 @@ export class AnalyticsProjector {
       if (name !== OFFLINE && at > start) this.pushInterval(agentSid, s, [start, at, name, available]);
     }
     s.open = null;
-    this.mark(`sto:${agentSid}`);
+    this.mark('sto', agentSid);
   }
 
   private pushInterval(agentSid: string, s: StatusState, interval: [number, number, string, boolean]): void {
+    const last = s.intervals[s.intervals.length - 1];
+    if (last !== undefined && (interval[0] < last[0] || interval[1] < last[1])) this.statusUnsorted.add(agentSid);
     s.intervals.push(interval);
-    this.mark(`st:${agentSid}:${s.intervals.length - 1}`);
+    this.mark('st', agentSid, s.intervals.length - 1);
   }
 
   /** The previous interval is [at − worker_time_in_previous_activity_ms, at) (§B7). */
@@ -920,13 +1169,57 @@ export class AnalyticsProjector {
     this.openStatus(e.resourceSid, e.at, d);
   }
 
-  /** Status intervals of an agent up to `until` (the open one clipped there), Offline excluded. */
-  private intervalsOf(agentSid: string, until: number): [number, number, string, boolean][] {
+  /**
+   * An agent's status intervals that may overlap [from, to) (ms; a superset: callers clip), the open
+   * one ending at `until`; Offline excluded. Reads only the closed intervals ending after `from` and
+   * starting before `to` (binary search: they are in time order; when not, all of them).
+   */
+  private intervalsIn(agentSid: string, from: number, to: number, until: number): [number, number, string, boolean][] {
     const s = this.status.get(agentSid);
     if (s === undefined) return [];
-    const out = s.intervals.slice();
+    const list = s.intervals;
+    const out: [number, number, string, boolean][] = [];
+    if (this.statusUnsorted.has(agentSid)) {
+      out.push(...list);
+    } else {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((list[mid] as [number, number, string, boolean])[1] <= from) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < list.length; i++) {
+        const x = list[i] as [number, number, string, boolean];
+        if (x[0] >= to) break;
+        out.push(x);
+      }
+    }
     if (s.open !== null && s.open[1] !== OFFLINE && until > s.open[0]) out.push([s.open[0], until, s.open[1], s.open[2]]);
     return out;
+  }
+
+  /**
+   * An agent's busy spans reaching into [from, to) (ms), from its index: ringing (invitations,
+   * open ones up to `now`) and engaged (agent engagements); unsorted, not merged.
+   */
+  private busySpans(agentSid: string, from: number, to: number, now: number): { ringing: [number, number][]; engaged: [number, number][] } {
+    const ringing: [number, number][] = [];
+    const engaged: [number, number][] = [];
+    const b = this.busyIdx.get(agentSid);
+    if (b !== undefined) {
+      b.ringing.each(from, to, now, (s, e) => ringing.push([s, e]));
+      b.engaged.each(from, to, now, (s, e) => engaged.push([s, e]));
+    }
+    return { ringing, engaged };
+  }
+
+  /** The agents occupancy and utilization cover (§B8): those with status or an agent engagement, sorted; one when `agent` is given. */
+  private occupancyAgents(agent: string | undefined): string[] {
+    if (agent !== undefined) return this.status.has(agent) || (this.busyIdx.get(agent)?.engaged.size ?? 0) > 0 ? [agent] : [];
+    const sids = new Set<string>(this.status.keys());
+    for (const [sid, b] of this.busyIdx) if (b.engaged.size > 0) sids.add(sid);
+    return [...sids].sort();
   }
 
   // ---- queries (plain data) ----
@@ -940,12 +1233,32 @@ export class AnalyticsProjector {
     return [...this.conversationsBySid.values()].map((c) => ({ ...c }));
   }
 
+  /** One task's conversation (a copy), or undefined when its `task.created` was not applied. */
+  conversation(taskSid: string): Conversation | undefined {
+    const c = this.conversationsBySid.get(taskSid);
+    return c === undefined ? undefined : { ...c };
+  }
+
+  /** A task's call start, `Conversation.virtualStart` (ms), without copying the conversation; undefined when unknown. */
+  virtualStartOf(taskSid: string): number | undefined {
+    return this.conversationsBySid.get(taskSid)?.virtualStart;
+  }
+
   customers(): Customer[] {
     return [...this.customersById.values()].map((c) => ({ ...c }));
   }
 
   agents(): Agent[] {
     return [...this.agentsBySid.values()].map((a) => ({ ...a, versions: a.versions.map((v) => ({ ...v })) }));
+  }
+
+  /**
+   * Every engagement of the three kinds as the projector holds them — not copies: read-only, and
+   * valid until the next event is applied (a replay's end-of-run read, without copying ~50,000
+   * records). {@link engagements} gives copies.
+   */
+  engagementsView(): { queue: readonly Readonly<QueueEngagement>[]; invitation: readonly Readonly<InvitationEngagement>[]; agent: readonly Readonly<AgentEngagement>[] } {
+    return { queue: [...this.qes.values()], invitation: [...this.ies.values()], agent: [...this.aes.values()] };
   }
 
   /** Engagements of the three kinds, optionally only those opened in [from, to) (ms) and of one task. */
@@ -968,7 +1281,7 @@ export class AnalyticsProjector {
     const now = this.horizon(q.asOf);
     for (const agentSid of [...this.status.keys()].sort()) {
       if (q.agent !== undefined && agentSid !== q.agent) continue;
-      for (const [s0, e0, activity] of this.intervalsOf(agentSid, now)) {
+      for (const [s0, e0, activity] of this.intervalsIn(agentSid, q.from, q.to, now)) {
         const s = Math.max(s0, q.from);
         const e = Math.min(e0, q.to);
         for (let b = Math.floor(s / BUCKET_MS) * BUCKET_MS; b < e; b += BUCKET_MS) {
@@ -984,14 +1297,13 @@ export class AnalyticsProjector {
     return [...rows.values()].sort((a, b) => a.agentSid.localeCompare(b.agentSid) || a.bucket - b.bucket || a.activity.localeCompare(b.activity));
   }
 
-  /** Busy (the union of `busyIntervals`), available-idle and staffed ms of one agent in [from, to) (§B8 occupancy, utilization). */
-  private agentTime(agentSid: string, from: number, to: number, busyIntervals: [number, number][], now: number): { busy: number; idle: number; staffed: number } {
-    const busyU = union(busyIntervals);
+  /** Busy (the measure of `busyU`, a disjoint union), available-idle and staffed ms of one agent in [from, to) (§B8 occupancy, utilization). */
+  private agentTime(agentSid: string, from: number, to: number, busyU: [number, number][], now: number): { busy: number; idle: number; staffed: number } {
     const busy = overlap(busyU, from, to);
     let available = 0;
     let staffed = 0;
     let availBusy = 0;
-    for (const [s0, e0, , avail] of this.intervalsOf(agentSid, now)) {
+    for (const [s0, e0, , avail] of this.intervalsIn(agentSid, from, to, now)) {
       const s = Math.max(s0, from);
       const e = Math.min(e0, to);
       if (e <= s) continue;
@@ -1004,122 +1316,162 @@ export class AnalyticsProjector {
     return { busy, idle: available - availBusy, staffed };
   }
 
-  /** The KPIs of §B8 over [from, to) (ms), optionally for one queue, agent or channel. */
+  /**
+   * The KPIs of §B8 over [from, to) (ms), optionally for one queue, agent or channel. Counts read
+   * every engagement once; occupancy and utilization read, per agent, only its engagements and
+   * status intervals that reach into the period (the per-agent index).
+   */
   kpis(q: KpiQuery): Kpis {
     const T = q.thresholdS ?? 20;
     const TS = q.shortAbandonS ?? 5;
     const now = this.horizon(q.asOf);
     const inP = (at: number): boolean => at >= q.from && at < q.to;
-    let O = 0, A = 0, AT = 0, B = 0, BT = 0, S = 0, X = 0, waitA = 0;
+    const r = kpiSums(q.from, q.to);
     if (q.agent === undefined) {
       for (const qe of this.qes.values()) {
         if (!inP(qe.open) || qe.outcome === null || qe.outcome === 'Moved') continue;
         if (q.queue !== undefined && qe.queueSid !== q.queue) continue;
         if (q.channel !== undefined && qe.channel !== q.channel) continue;
-        const w = qe.waitS ?? 0;
-        O += 1;
-        if (qe.outcome === 'Accepted') {
-          A += 1;
-          waitA += w;
-          if (w <= T) AT += 1;
-        } else if (qe.outcome === 'CustomerLeft') {
-          B += 1;
-          if (w <= T) BT += 1;
-          if (w <= TS) S += 1;
-        } else {
-          X += 1;
-        }
+        addQe(r, qe, T, TS);
       }
     }
-    let handled = 0, handling = 0, transferred = 0;
-    const agentSids = new Set<string>();
     for (const ae of this.aes.values()) {
       if (q.agent !== undefined && ae.agentSid !== q.agent) continue;
       if (q.queue !== undefined && ae.queueSid !== q.queue) continue;
       if (q.channel !== undefined && ae.channel !== q.channel) continue;
       if (ae.close === null || !inP(ae.close) || ae.handlingS === null) continue;
-      handled += 1;
-      handling += ae.handlingS;
-      if (ae.transferred) transferred += 1;
+      r.handled += 1;
+      r.handling += ae.handlingS;
+      if (ae.transferred) r.transferred += 1;
     }
-    const perAgent = new Map<string, AgentKpis>();
     for (const ie of this.ies.values()) {
       if (ie.open === null || !inP(ie.open) || ie.outcome === null) continue;
       if (q.agent !== undefined && ie.agentSid !== q.agent) continue;
       if (q.queue !== undefined && ie.queueSid !== q.queue) continue;
       if (q.channel !== undefined && ie.channel !== q.channel) continue;
-      let a = perAgent.get(ie.agentSid);
-      if (a === undefined) {
-        a = { agentSid: ie.agentSid, invitations: 0, accepted: 0, missed: 0, rejected: 0, revoked: 0, acceptanceRate: null, rejectRate: null, occupancy: null };
-        perAgent.set(ie.agentSid, a);
-      }
-      a.invitations += 1;
-      if (ie.outcome === 'Accepted') a.accepted += 1;
-      else if (ie.outcome === 'Missed') a.missed += 1;
-      else if (ie.outcome === 'Rejected') a.rejected += 1;
-      else if (ie.outcome === 'Revoked') a.revoked += 1;
+      addIe(r, ie);
     }
     // Occupancy and utilization (§B8): agents in scope are those with status or engagements.
-    for (const sid of this.status.keys()) agentSids.add(sid);
-    for (const ae of this.aes.values()) agentSids.add(ae.agentSid);
-    let busy = 0, idle = 0, staffed = 0, busyNoRing = 0, idleNoRing = 0;
-    // Each agent's ringing and engaged intervals that reach into the period, gathered in one pass.
-    const ringingOf = new Map<string, [number, number][]>();
-    const engagedOf = new Map<string, [number, number][]>();
-    const add = (m: Map<string, [number, number][]>, sid: string, s: number, e: number): void => {
-      if (e <= q.from || s >= q.to || (q.agent !== undefined && sid !== q.agent)) return;
-      const list = m.get(sid);
-      if (list === undefined) m.set(sid, [[s, e]]);
-      else list.push([s, e]);
-    };
-    for (const ie of this.ies.values()) if (ie.open !== null) add(ringingOf, ie.agentSid, ie.open, ie.close ?? now);
-    for (const ae of this.aes.values()) add(engagedOf, ae.agentSid, ae.accept, ae.close ?? now);
-    for (const sid of [...agentSids].sort()) {
-      if (q.agent !== undefined && sid !== q.agent) continue;
-      const engaged = engagedOf.get(sid) ?? [];
-      const t = this.agentTime(sid, q.from, q.to, [...(ringingOf.get(sid) ?? []), ...engaged], now);
-      const n = this.agentTime(sid, q.from, q.to, engaged.slice(), now);
-      busy += t.busy;
-      idle += t.idle;
-      staffed += t.staffed;
-      busyNoRing += n.busy;
-      idleNoRing += n.idle;
-      const a = perAgent.get(sid);
+    for (const sid of this.occupancyAgents(q.agent)) {
+      const { ringing, engaged } = this.busySpans(sid, q.from, q.to, now);
+      const t = this.agentTime(sid, q.from, q.to, union([...ringing, ...engaged]), now);
+      const n = this.agentTime(sid, q.from, q.to, union(engaged), now);
+      r.busy += t.busy;
+      r.idle += t.idle;
+      r.staffed += t.staffed;
+      r.busyNoRing += n.busy;
+      r.idleNoRing += n.idle;
+      const a = r.perAgent.get(sid);
       if (a !== undefined) a.occupancy = ratio(t.busy, t.busy + t.idle);
     }
-    for (const a of perAgent.values()) {
-      a.acceptanceRate = ratio(a.accepted, a.invitations);
-      a.rejectRate = ratio(a.rejected, a.invitations);
+    return finishKpis(r, T, TS);
+  }
+
+  /**
+   * The KPIs of §B8 per interval of [from, to) (ms): rows aligned to UTC multiples of `intervalMs`
+   * (ms), the first and last clipped to the period, in time order — the very numbers of one
+   * {@link kpis} call per row (same filters, thresholds and `asOf`), computed in one pass: every
+   * QE, IE and AE is counted into the row of its instant, and each agent's busy spans and status
+   * intervals in the period are split over the rows they touch. Cost: the engagements once, plus
+   * per agent its spans in the period, plus agents × rows. Throws a RangeError when `intervalMs` is
+   * not a positive whole number of ms or the period is empty.
+   */
+  kpiSeries(q: KpiQuery & { intervalMs: number }): Kpis[] {
+    const len = q.intervalMs;
+    if (!Number.isInteger(len) || len <= 0) throw new RangeError(`intervalMs must be a positive whole number of ms (got ${len})`);
+    if (!(q.from < q.to)) throw new RangeError(`the period [${q.from}, ${q.to}) is empty`);
+    const T = q.thresholdS ?? 20;
+    const TS = q.shortAbandonS ?? 5;
+    const now = this.horizon(q.asOf);
+    const first = Math.floor(q.from / len) * len;
+    const rows: KpiSums[] = [];
+    for (let b = first; b < q.to; b += len) rows.push(kpiSums(Math.max(b, q.from), Math.min(b + len, q.to)));
+    const n = rows.length;
+    const rowAt = (at: number): KpiSums | undefined => (at >= q.from && at < q.to ? rows[Math.floor((at - first) / len)] : undefined);
+    if (q.agent === undefined) {
+      for (const qe of this.qes.values()) {
+        if (qe.outcome === null || qe.outcome === 'Moved') continue;
+        if (q.queue !== undefined && qe.queueSid !== q.queue) continue;
+        if (q.channel !== undefined && qe.channel !== q.channel) continue;
+        const r = rowAt(qe.open);
+        if (r !== undefined) addQe(r, qe, T, TS);
+      }
     }
-    const variants: Record<ServiceLevelVariant, number | null> = {
-      'answered-only': ratio(AT, A),
-      'abandons-count-against': ratio(AT, A + B),
-      'ignore-early-abandons': ratio(AT, A + B - BT),
-      'early-abandons-succeed': ratio(AT + BT, A + B),
-      'short-abandon-exclusion': ratio(AT, A + B - S + X),
+    for (const ae of this.aes.values()) {
+      if (q.agent !== undefined && ae.agentSid !== q.agent) continue;
+      if (q.queue !== undefined && ae.queueSid !== q.queue) continue;
+      if (q.channel !== undefined && ae.channel !== q.channel) continue;
+      if (ae.close === null || ae.handlingS === null) continue;
+      const r = rowAt(ae.close);
+      if (r === undefined) continue;
+      r.handled += 1;
+      r.handling += ae.handlingS;
+      if (ae.transferred) r.transferred += 1;
+    }
+    for (const ie of this.ies.values()) {
+      if (ie.open === null || ie.outcome === null) continue;
+      if (q.agent !== undefined && ie.agentSid !== q.agent) continue;
+      if (q.queue !== undefined && ie.queueSid !== q.queue) continue;
+      if (q.channel !== undefined && ie.channel !== q.channel) continue;
+      const r = rowAt(ie.open);
+      if (r !== undefined) addIe(r, ie);
+    }
+    // Occupancy and utilization per row (§B8), per agent: ms per row of busy (with and without
+    // ringing), staffed, available, and available-and-busy (with and without ringing).
+    const busy = new Float64Array(n);
+    const busyN = new Float64Array(n);
+    const staffed = new Float64Array(n);
+    const available = new Float64Array(n);
+    const availBusy = new Float64Array(n);
+    const availBusyN = new Float64Array(n);
+    /** Calls f(row index, start, end) for each piece of [s, e) (already inside the period) cut at the row boundaries. */
+    const pieces = (s: number, e: number, f: (i: number, ps: number, pe: number) => void): void => {
+      for (let i = Math.floor((s - first) / len); i < n; i++) {
+        const r = rows[i] as KpiSums;
+        if (r.from >= e) break;
+        const ps = Math.max(s, r.from);
+        const pe = Math.min(e, r.to);
+        if (pe > ps) f(i, ps, pe);
+      }
     };
-    return {
-      from: q.from,
-      to: q.to,
-      thresholdS: T,
-      shortAbandonS: TS,
-      attribution: 'qe-open/ae-close',
-      counts: { offered: O, accepted: A, acceptedWithinT: AT, abandoned: B, abandonedWithinT: BT, shortAbandoned: S, otherFailures: X },
-      serviceLevel: { variant: 'short-abandon-exclusion', value: variants['short-abandon-exclusion'], variants },
-      asaS: ratio(waitA, A),
-      ahtS: ratio(handling, handled),
-      handled,
-      abandonmentRate: ratio(B, O),
-      abandonmentRateExShort: ratio(B - S, O - S),
-      occupancy: ratio(busy, busy + idle),
-      occupancyExRinging: ratio(busyNoRing, busyNoRing + idleNoRing),
-      utilization: ratio(busy + idle, staffed),
-      busyS: secs(busy),
-      availableIdleS: secs(idle),
-      staffedS: secs(staffed),
-      transferRate: ratio(transferred, handled),
-      agents: [...perAgent.values()].sort((a, b) => (a.agentSid < b.agentSid ? -1 : 1)),
-    };
+    for (const sid of this.occupancyAgents(q.agent)) {
+      for (const a of [busy, busyN, staffed, available, availBusy, availBusyN]) a.fill(0);
+      const { ringing, engaged } = this.busySpans(sid, q.from, q.to, now);
+      const all = union([...ringing, ...engaged]);
+      const eng = union(engaged);
+      for (const [u, out] of [[all, busy], [eng, busyN]] as const) {
+        for (const [a, b] of u) {
+          const s = Math.max(a, q.from);
+          const e = Math.min(b, q.to);
+          if (e > s) pieces(s, e, (i, ps, pe) => (out[i] = (out[i] as number) + (pe - ps)));
+        }
+      }
+      for (const [s0, e0, , avail] of this.intervalsIn(sid, q.from, q.to, now)) {
+        const s = Math.max(s0, q.from);
+        const e = Math.min(e0, q.to);
+        if (e <= s) continue;
+        pieces(s, e, (i, ps, pe) => {
+          staffed[i] = (staffed[i] as number) + (pe - ps);
+          if (!avail) return;
+          available[i] = (available[i] as number) + (pe - ps);
+          availBusy[i] = (availBusy[i] as number) + overlap(all, ps, pe);
+          availBusyN[i] = (availBusyN[i] as number) + overlap(eng, ps, pe);
+        });
+      }
+      for (let i = 0; i < n; i++) {
+        const r = rows[i] as KpiSums;
+        const b = busy[i] as number;
+        const idle = (available[i] as number) - (availBusy[i] as number);
+        r.busy += b;
+        r.idle += idle;
+        r.staffed += staffed[i] as number;
+        r.busyNoRing += busyN[i] as number;
+        r.idleNoRing += (available[i] as number) - (availBusyN[i] as number);
+        const a = r.perAgent.get(sid);
+        if (a !== undefined) a.occupancy = ratio(b, b + idle);
+      }
+    }
+    return rows.map((r) => finishKpis(r, T, TS));
   }
 
   // ---- model rows (storage) ----
@@ -1132,7 +1484,7 @@ export class AnalyticsProjector {
   knowActivity(activitySid: string, available: boolean): void {
     if (this.activities.get(activitySid) === available) return;
     this.activities.set(activitySid, available);
-    this.mark(`act:${activitySid}`);
+    this.mark('act', activitySid);
   }
 
   /**
@@ -1270,9 +1622,12 @@ export class AnalyticsProjector {
         case 'cust':
           p.customersById.set(id, v as Customer);
           break;
-        case 'conv':
-          p.conversationsBySid.set(id, v as Conversation);
+        case 'conv': {
+          const c = v as Conversation;
+          c.virtualStart ??= c.start; // rows written before the field existed
+          p.conversationsBySid.set(id, c);
           break;
+        }
         case 'task':
           p.tasks.set(id, v as TaskState);
           break;
@@ -1295,6 +1650,7 @@ export class AnalyticsProjector {
       agent.versions = list.sort((a, b) => a[0] - b[0]).map(([, x]) => x);
     }
     for (const [sid, list] of intervals) p.statusOf(sid).intervals = list.sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+    p.reindex();
     p.dirty?.clear();
     return p;
   }
@@ -1334,7 +1690,7 @@ export class AnalyticsProjector {
     p.seen = new Map(x.seen);
     p.appliedOrder = x.seen.filter(([sid]) => !x.buffer.some((e) => e.sid === sid));
     p.appliedOrder.sort((a, b) => a[1] - b[1]);
-    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, c]));
+    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, { ...c, virtualStart: c.virtualStart ?? c.start }]));
     p.tasks = new Map(x.tasks.map((t) => [t.taskSid, t]));
     p.qes = new Map(x.queueEngagements.map((e) => [e.id, e]));
     p.ies = new Map(x.invitations.map((e) => [e.reservationSid, e]));
@@ -1343,6 +1699,7 @@ export class AnalyticsProjector {
     p.customersById = new Map(x.customers.map((c) => [c.customerId, c]));
     p.status = new Map(x.status);
     p.activities = new Map(x.activities);
+    p.reindex();
     return p;
   }
 }

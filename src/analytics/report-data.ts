@@ -322,11 +322,12 @@ export function projectorSource(projector: AnalyticsProjector, label: string): A
   return {
     label,
     kpis: async ({ from, to, intervalMs, queueSid }) => {
-      const spans = intervalMs === undefined ? [[from, to] as [number, number]] : intervalsOf(from, to, intervalMs);
-      return spans.map(([f, t]) => kpiRowFromKpis(projector.kpis({ from: f, to: t, ...(queueSid === undefined ? {} : { queue: queueSid }) })));
+      const q = { from, to, ...(queueSid === undefined ? {} : { queue: queueSid }) };
+      if (intervalMs === undefined) return [kpiRowFromKpis(projector.kpis(q))];
+      return projector.kpiSeries({ ...q, intervalMs }).map(kpiRowFromKpis);
     },
     queueEngagements: async (from, to) => projector.engagements({ from, to }).queue.filter((x) => inPeriod(x.open, from, to)),
-    invitationEngagements: async (from, to) => projector.engagements({ from, to }).invitation.filter((x) => inPeriod(x.open, from, to)),
+    invitationEngagements: async (from, to) => projector.engagements({ from, to }).invitation.filter((x) => inPeriod(x.open ?? x.close, from, to)),
     agentEngagements: async (from, to) => projector.engagements({ from, to }).agent.filter((x) => inPeriod(x.accept, from, to)),
     agentStatus: async (from, to) => projector.statusIntervals({ from, to }),
     agentKpis: async (from, to) => projector.kpis({ from, to }).agents,

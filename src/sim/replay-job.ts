@@ -83,7 +83,7 @@ export async function runReplayJob(options: ReplayJobOptions): Promise<ReplayJob
 
   const scores = scorePredictions(predictions.map((p) => ({ realWaitS: p.realWaitS, answered: p.answered, predictions: p.predictions })));
   const days = analytics.days();
-  const engagements = analytics.engagements();
+  const engagements = analytics.engagements(true);
   const report: ReplayReport = {
     generated_by: 'switchboard replay',
     source: reportSource(options.path, summary.calls),

@@ -22,7 +22,7 @@ import { PostgresStore } from '../../src/store/postgres-store.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startHarness } from '../api/helpers.ts';
-import { serveStoreArgs, TEST_DATABASE_URL, testSchema } from '../support/store.ts';
+import { serveStoreArgs, TEST_DATABASE_URL, testSchema, testStoreOptions } from '../support/store.ts';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -310,4 +310,93 @@ test('from a server: refused credentials and a missing workspace are clear error
     runReport({ workspace: other, ...period, server: { baseUrl: fake.base, accountSid: ACCOUNT, authToken: TOKEN } }),
     (e: Error) => e instanceof ReportSourceError && /was not found \(HTTP 404\).*Check --workspace/.test(e.message),
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// The server source against the real server: the same page as from the data directory
+
+test('from the real server (REST analytics routes) and from its data directory: the same report, figure for figure', async (t) => {
+  const start = Date.UTC(2026, 2, 2, 9, 0);
+  const h = await startHarness({ startMs: start });
+  t.after(() => h.close());
+  const tr = h.client.taskrouter.v1;
+  const created = await tr.workspaces.create({ friendlyName: 'Both sources' });
+  const w = tr.workspaces(created.sid);
+  const activity = async (name: string): Promise<string> => (await w.activities.list({ friendlyName: name }))[0]?.sid as string;
+  const [available, unavailable, offline] = [await activity('Available'), await activity('Unavailable'), await activity('Offline')];
+  const sales = await w.taskQueues.create({ friendlyName: 'Sales', targetWorkers: 'skills HAS "sales"' });
+  const support = await w.taskQueues.create({ friendlyName: 'Support', targetWorkers: 'skills HAS "support"' });
+  const filters = [
+    { filter_friendly_name: 'sales', expression: 'type == "sales"', targets: [{ queue: sales.sid }] },
+    { filter_friendly_name: 'support', expression: 'type == "support"', targets: [{ queue: support.sid }] },
+  ];
+  const workflow = await w.workflows.create({ friendlyName: 'Main', taskReservationTimeout: 20, configuration: JSON.stringify({ task_routing: { filters } }) });
+  const alice = await w.workers.create({ friendlyName: 'Alice', activitySid: available, attributes: JSON.stringify({ skills: ['sales'], team: 'Red' }) });
+  const bob = await w.workers.create({ friendlyName: 'Bob', activitySid: available, attributes: JSON.stringify({ skills: ['support'], team: 'Blue' }) });
+  const call = async (type: string, from: string): Promise<string> =>
+    (await w.tasks.create({ workflowSid: workflow.sid, attributes: JSON.stringify({ type, from }), taskChannel: 'voice' })).sid;
+  const pending = async (task: string): Promise<string> => (await w.tasks(task).reservations.list({ reservationStatus: 'pending' }))[0]?.sid as string;
+  const finish = async (task: string, talkMs: number, wrapMs: number): Promise<void> => {
+    await h.clock.advance(talkMs);
+    await w.tasks(task).update({ assignmentStatus: 'wrapping' });
+    await h.clock.advance(wrapMs);
+    await w.tasks(task).update({ assignmentStatus: 'completed' });
+  };
+
+  // 09:05 a sales call, answered after 4 s, 3 min talk, 30 s wrap-up.
+  await h.clock.advance(5 * 60_000);
+  const c1 = await call('sales', '+15550001');
+  await h.clock.advance(4_000);
+  await w.tasks(c1).reservations(await pending(c1)).update({ reservationStatus: 'accepted' });
+  await finish(c1, 180_000, 30_000);
+  // 09:11:34 a support call: Bob lets it ring out (Missed; the timeout makes him Offline), is back a
+  // minute later and answers it 6 s after that: answered after 66 s; the talk crosses 09:15.
+  await h.clock.advance(3 * 60_000);
+  const c2 = await call('support', '+15550002');
+  await h.clock.advance(20_000);
+  await h.clock.advance(40_000);
+  await w.workers(bob.sid).update({ activitySid: available });
+  await h.clock.advance(6_000);
+  await w.tasks(c2).reservations(await pending(c2)).update({ reservationStatus: 'accepted' });
+  // 09:12:40 another support call while Bob talks: the caller hangs up after 25 s.
+  const c3 = await call('support', '+15550003');
+  await h.clock.advance(25_000);
+  await w.tasks(c3).update({ assignmentStatus: 'canceled', reason: 'hangup' });
+  await finish(c2, 240_000, 45_000);
+  // 09:22:50 a sales call Alice rejects (going Unavailable); it waits, and the caller leaves at 2 s.
+  await h.clock.advance(5 * 60_000);
+  const c4 = await call('sales', '+15550001');
+  await h.clock.advance(1_000);
+  await w.tasks(c4).reservations(await pending(c4)).update({ reservationStatus: 'rejected', workerActivitySid: unavailable });
+  await h.clock.advance(1_000);
+  await w.tasks(c4).update({ assignmentStatus: 'canceled', reason: 'hangup' });
+  // 09:37:52 everyone logs off: nothing is open at the end, so both sources see the same closed intervals.
+  await h.clock.advance(15 * 60_000);
+  await w.workers(alice.sid).update({ activitySid: offline });
+  await w.workers(bob.sid).update({ activitySid: offline });
+  await h.clock.advance(60_000);
+
+  const from = start;
+  const to = start + 3_600_000;
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-report-both-'));
+  const viaServer = await runReport({ workspace: created.sid, from, to, out: join(dir, 'server.html'), server: { baseUrl: h.base, accountSid: h.account.sid, authToken: h.account.secret } });
+  const viaDir = await runReport({ workspace: created.sid, from, to, out: join(dir, 'dir.html'), store: { ...testStoreOptions(h.dataDir), dataDir: h.dataDir } });
+
+  // The scenario, as both see it: 4 offered, 2 answered (4 s and 66 s), 2 abandoned (25 s and 2 s, one short).
+  assert.deepEqual(
+    [viaServer.total.offered, viaServer.total.accepted, viaServer.total.acceptedWithinT, viaServer.total.abandoned, viaServer.total.shortAbandoned, viaServer.total.asaS],
+    [4, 2, 1, 2, 1, 35],
+  );
+  assert.deepEqual(viaServer.invitationOutcomes, { Accepted: 2, Rejected: 1, Missed: 1, Revoked: 0, Failed: 0 });
+  assert.deepEqual(viaServer.intervals.map((r) => r.offered), [3, 1, 0, 0]);
+  assert.deepEqual(viaServer.agents.map((a) => [a.name, a.invitations, a.accepted]), [['Alice', 2, 1], ['Bob', 2, 1]]);
+  assert.ok((viaServer.total.occupancy ?? 0) > 0 && (viaServer.agents[1]?.statusSeconds['Available'] ?? 0) > 0);
+  assert.equal(viaServer.source, `server ${h.base}`);
+
+  // Every figure equal, exactly (floats included), whichever the source; so is the page but for the source's name.
+  const { source: _s, ...server } = viaServer;
+  const { source: _d, ...stored } = viaDir;
+  assert.deepEqual(server, stored);
+  const page = (file: string, label: string): string => readFileSync(join(dir, file), 'utf8').replaceAll(label, 'SOURCE');
+  assert.equal(page('server.html', viaServer.source), page('dir.html', viaDir.source));
 });

@@ -91,7 +91,14 @@ test('KPIs from the engine events, through the projector, equal the KPIs straigh
     assert.equal(d.queue_engagements.Moved + d.queue_engagements.Timeout + d.invitations.Missed, 0, 'a shadow replay has no moves, timeouts or missed invitations');
     assert.ok(Math.abs((d.agent_engagements.mean_handling_s ?? NaN) - k.aht_s) < 1e-9, `${d.date}: mean handling = AHT`);
     assert.ok(d.occupancy !== null && d.occupancy > 0 && d.occupancy <= 1, `${d.date}: occupancy ${d.occupancy}`);
+    // The day's occupancy (one pass by day over the replay) is the projector's own for that UTC day.
+    const dayStart = Date.parse(`${d.date}T00:00:00Z`);
+    assert.equal(d.occupancy, projector.kpis({ from: dayStart, to: dayStart + 86_400_000 }).occupancy, `${d.date}: occupancy = kpis() of the day`);
   }
+  // The conversation keeps the call's virtual start (the log's VRU entry): before its creation for the calls that waited in the VRU.
+  const conversations = projector.conversations();
+  assert.ok(conversations.every((c) => c.virtualStart <= c.start));
+  assert.ok(conversations.some((c) => c.virtualStart < c.start), 'some calls spent time in the VRU before queueing');
 });
 
 test('a date range replays only those days, and their KPIs are unchanged', async () => {

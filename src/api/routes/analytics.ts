@@ -13,7 +13,7 @@
  * Filters: `StartDate`, `EndDate` (ISO 8601; the period is [StartDate, EndDate); default the 24
  * hours before the workspace's clock), `TaskQueueSid`, `WorkerSid`, `TaskChannel` (unique name or
  * TC SID), and for Kpis `Threshold` and `ShortAbandonThreshold` (seconds; default 20 and 5),
- * `Interval` (`PT15M`, `PT30M`, `PT1H`, `P1D`). A bad value is a 400 (20001) naming the parameter.
+ * `Interval` (`PT15M`, `PT30M`, `PT1H`, `P1D`; the rows come from one pass over the model). A bad value is a 400 (20001) naming the parameter.
  *
  * Field names: the projector's fields in snake_case (`waitS` → `wait_s`, `taskSid` → `task_sid`),
  * except the SIDs TaskRouter names otherwise: `agentSid` → `worker_sid`, `queueSid` →
@@ -131,7 +131,7 @@ function cell(v: unknown): unknown {
 
 // ── the resources ──
 
-const CONVERSATION_INSTANTS = ['start', 'end'];
+const CONVERSATION_INSTANTS = ['start', 'virtualStart', 'end'];
 const QE_INSTANTS = ['open', 'close'];
 const AE_INSTANTS = ['accept', 'wrapup', 'close'];
 
@@ -177,7 +177,7 @@ const conversations: Resource<Conversation> = {
   rows: conversationsOf,
   id: (c) => c.taskSid,
   json: (c) => wire(c, CONVERSATION_INSTANTS),
-  columns: ['task_sid', 'customer_id', 'channel', 'start', 'end', 'end_reason', 'duration_s', 'conversation_sid', 'attributes'],
+  columns: ['task_sid', 'customer_id', 'channel', 'start', 'virtual_start', 'end', 'end_reason', 'duration_s', 'conversation_sid', 'attributes'],
 };
 
 const queueEngagements: Resource<QueueEngagement> = {
@@ -333,12 +333,8 @@ function kpiRows(p: AnalyticsProjector, q: Params, f: AnalyticsFilters): Json[] 
   const len = INTERVALS[interval];
   const first = Math.floor(f.from / len) * len;
   if ((f.to - first) / len > MAX_KPI_INTERVALS) throw badParameter('Interval', `Interval ${interval} gives more than ${MAX_KPI_INTERVALS} rows for this period: ask for a longer interval or a shorter period`);
-  const rows: Json[] = [];
-  for (let b = first; b < f.to; b += len) {
-    const part = { ...f, from: Math.max(b, f.from), to: Math.min(b + len, f.to) };
-    rows.push(kpiRow(p.kpis(kpiQuery(part, thresholdS, shortAbandonS)), part));
-  }
-  return rows;
+  // One pass over the model for the whole series (the projector's kpiSeries: the same rows as a kpis() call per interval).
+  return p.kpiSeries({ ...kpiQuery(f, thresholdS, shortAbandonS), intervalMs: len }).map((k) => kpiRow(k, { ...f, from: k.from, to: k.to }));
 }
 
 /** Whether the request asks for CSV: a `.csv` path, or `Accept: text/csv`. */
