@@ -3,7 +3,8 @@
  * Chromium, `npm run test:browser`): a supervisor signs in, sees the queues table count a new task
  * waiting and its wait grow, filters agents by team, moves an agent to Offline (checked through the
  * API), and the admin view shows a workflow's configuration error beside it. The server is the real
- * HTTP app on 127.0.0.1 over a real SQLite store; the console is the Vite build in web/dist.
+ * HTTP app on 127.0.0.1 over a real SQLite store; the console is the Vite build in web/dist; the
+ * supervisor view's updates come over the supervisor socket.
  *
  * SWITCHBOARD_SCREENSHOTS=1 also writes the screenshots of docs/console.md (docs/console/*.png).
  */
@@ -71,6 +72,9 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   await signIn(page);
   const cards = page.locator('tr[data-queue="Cards"]');
   await cards.waitFor();
+  // The view is live (the supervisor socket): from here on, changes show within a second, while
+  // the fallback poll would take 30 s — every wait below would time out without the socket.
+  await page.getByRole('status', { name: 'Updates' }).filter({ hasText: 'Live' }).waitFor();
   assert.equal(await cards.locator('[data-col="waiting"]').textContent(), '0');
 
   // Every worker is Offline (the default activity): a new task waits in the queue.
@@ -122,5 +126,20 @@ test('admin: a workflow naming an unknown queue is refused, the message shown be
 
   // The worker list shows both agents with their attributes.
   for (const name of ['Alice', 'Bob']) await page.getByRole('rowheader', { name }).waitFor();
+  await page.close();
+});
+
+test('agent tab: signed in with account credentials, the console mints a worker token and the desktop connects as that agent', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await signIn(page);
+  await page.getByRole('link', { name: 'Agent' }).click();
+  await page.getByLabel('Agent', { exact: true }).selectOption({ label: 'Bob' });
+  await page.getByRole('button', { name: 'Start' }).click();
+  // Bob's desktop, over the worker SDK: his activity is the server's, and changing it changes the server's.
+  await page.getByRole('region', { name: 'Presence' }).getByText('Bob', { exact: true }).waitFor();
+  await page.getByLabel('Your activity').selectOption({ label: 'Available' });
+  await page.waitForFunction(`document.querySelector('.presence select')?.selectedOptions[0]?.textContent === 'Available'`);
+  assert.equal((await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.bob).fetch()).activityName, 'Available');
+  assert.equal(h.runtime.keys.list(h.account.sid).filter((k) => k.friendlyName === 'Switchboard console tokens').length, 1, 'signed by the console key');
   await page.close();
 });

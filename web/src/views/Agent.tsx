@@ -370,12 +370,10 @@ export function AgentSignIn({ api, workspaceSid }: { api: Api; workspaceSid: str
     <form className="signin-agent" onSubmit={start}>
       <h2>Work as an agent</h2>
       <p className="muted">The desktop connects with Twilio's worker SDK as the agent you choose.</p>
-      <label>
-        Agent
-        <select value={workerSid} onChange={(e) => setWorkerSid(e.target.value)} disabled={workers === null}>
-          {(workers ?? []).map((w) => <option key={w.sid} value={w.sid}>{w.friendly_name}</option>)}
-        </select>
-      </label>
+      <label htmlFor="agent-pick">Agent</label>
+      <select id="agent-pick" value={workerSid} onChange={(e) => setWorkerSid(e.target.value)} disabled={workers === null}>
+        {(workers ?? []).map((w) => <option key={w.sid} value={w.sid}>{w.friendly_name}</option>)}
+      </select>
       {error !== null && <p role="alert" className="error">{error}</p>}
       <button type="submit" disabled={workerSid === ''}>Start</button>
     </form>
