@@ -126,6 +126,18 @@ test('admin: a workflow naming an unknown queue is refused, the message shown be
 
   // The worker list shows both agents with their attributes.
   for (const name of ['Alice', 'Bob']) await page.getByRole('rowheader', { name }).waitFor();
+
+  // An API key: its secret is shown once, and it works as Basic credentials.
+  await page.getByText('Add an API key').click();
+  const keys = page.getByRole('region', { name: 'API keys' });
+  await keys.getByLabel('Name').fill('Agent desktop backend');
+  await keys.getByRole('button', { name: 'Create' }).click();
+  const secret = await keys.getByRole('status').locator('code').textContent();
+  const sid = await keys.getByRole('status').locator('strong').textContent();
+  assert.match(sid ?? '', /^SK[0-9a-f]{32}$/);
+  await keys.getByRole('rowheader', { name: 'Agent desktop backend' }).waitFor();
+  const viaKey = await h.raw('GET', `/v1/Workspaces/${ws.sid}`, { auth: [sid!, secret!] });
+  assert.equal(viaKey.status, 200);
   await page.close();
 });
 

@@ -62,7 +62,7 @@ export function App() {
     <div className="shell">
       {header(VIEWS)}
       <main>
-        {route === 'admin' ? <Admin api={api} workspaceSid={session.workspaceSid} />
+        {route === 'admin' ? <Admin api={api} workspaceSid={session.workspaceSid} accountSid={'credentials' in session && session.credentials.username.startsWith('AC') ? session.credentials.username : null} />
           : route === 'agent' ? <AgentSignIn api={api} workspaceSid={session.workspaceSid} />
           : <Supervisor api={api} workspaceSid={session.workspaceSid} />}
       </main>

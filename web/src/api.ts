@@ -200,3 +200,27 @@ export interface TaskMessages {
   date_inactive: string | null;
   messages: Array<{ index: number; author: string; body: string | null; date_created: string }>;
 }
+
+/** A call flow (docs/voice.md): `definition` is the flow document. */
+export interface CallFlow {
+  sid: string;
+  friendly_name: string;
+  definition: unknown;
+  date_updated: string;
+}
+
+/** A phone number routed to a call flow (docs/voice.md). */
+export interface PhoneNumber {
+  sid: string;
+  phone_number: string;
+  friendly_name: string | null;
+  call_flow_sid: string;
+}
+
+/** An API key (`/2010-04-01/Accounts/{AC}/Keys.json`, docs/worker-sdk.md §1); `secret` only in the create answer. */
+export interface ApiKey {
+  sid: string;
+  friendly_name: string;
+  date_created: string;
+  secret?: string;
+}

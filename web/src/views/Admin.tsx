@@ -1,31 +1,37 @@
 /**
  * What a first user sets up (issue 15 item 3, admin view): activities, workers, task queues and
- * workflows of the workspace — listed, created, edited and deleted through the TaskRouter API.
+ * workflows of the workspace, its call flows and phone numbers, and the account's API keys —
+ * listed, created, edited and deleted through the API.
  * A refused write shows the server's message beside the form it came from; TaskRouter's messages
  * name the field and, for a workflow, the path in its configuration
  * (`task_routing.filters[0].targets[0].queue …`).
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
-import type { Activity, Api, Form, TaskQueue, Worker, Workflow } from '../api.ts';
+import type { Activity, Api, ApiKey, CallFlow, Form, PhoneNumber, TaskQueue, Worker, Workflow } from '../api.ts';
 import { usePolling } from '../hooks.ts';
 
 interface Props {
   api: Api;
   workspaceSid: string;
+  /** The signed-in Account SID when signed in with the account's own credentials (API keys need them), else null. */
+  accountSid: string | null;
 }
 
 const EXAMPLE_WORKFLOW = JSON.stringify({ task_routing: { filters: [], default_filter: { queue: 'WQ…' } } }, null, 2);
 
-export function Admin({ api, workspaceSid }: Props) {
+export function Admin({ api, workspaceSid, accountSid }: Props) {
   const base = `/v1/Workspaces/${workspaceSid}`;
   const all = usePolling(async () => {
-    const [activities, workers, queues, workflows] = await Promise.all([
+    const [activities, workers, queues, workflows, flows, numbers, keys] = await Promise.all([
       api.list<Activity>(`${base}/Activities`),
       api.list<Worker>(`${base}/Workers`),
       api.list<TaskQueue>(`${base}/TaskQueues`),
       api.list<Workflow>(`${base}/Workflows`),
+      api.list<CallFlow>(`${base}/CallFlows`).catch(() => []),
+      api.list<PhoneNumber>(`${base}/PhoneNumbers`).catch(() => []),
+      accountSid === null ? Promise.resolve([]) : api.get<{ keys: ApiKey[] }>(`/2010-04-01/Accounts/${accountSid}/Keys.json`, { PageSize: 1000 }).then((p) => p.keys, () => []),
     ]);
-    return { activities, workers, queues, workflows };
+    return { activities, workers, queues, workflows, flows, numbers, keys };
   }, 10_000, workspaceSid);
   const d = all.data;
   if (d === null) return <p aria-live="polite">{all.error ?? 'Loading…'}</p>;
@@ -55,6 +61,23 @@ export function Admin({ api, workspaceSid }: Props) {
         {d.workflows.map((w) => <WorkflowEditor key={`${w.sid}:${w.date_updated}`} workflow={w} save={(f) => api.post(`${base}/Workflows/${w.sid}`, f)} done={all.reload} />)}
         <CreateForm label="Add a workflow" fields={[{ name: 'FriendlyName', label: 'Name' }, { name: 'Configuration', label: 'Configuration (JSON)', kind: 'textarea', placeholder: EXAMPLE_WORKFLOW }]} submit={(f) => api.post(`${base}/Workflows`, f)} done={all.reload} />
       </Section>
+
+      <Section title="Call flows" id="flows">
+        {d.flows.map((f) => <FlowEditor key={`${f.sid}:${f.date_updated}`} flow={f} save={(form) => api.post(`${base}/CallFlows/${f.sid}`, form)} done={all.reload} />)}
+        <CreateForm label="Add a call flow" fields={[{ name: 'FriendlyName', label: 'Name' }, { name: 'Definition', label: 'Definition (JSON, docs/voice.md)', kind: 'textarea' }]} submit={(f) => api.post(`${base}/CallFlows`, f)} done={all.reload} />
+      </Section>
+
+      <Section title="Phone numbers" id="numbers">
+        <List rows={d.numbers} cols={['Number', 'Name', 'Call flow']} cells={(n) => [n.phone_number, n.friendly_name ?? '—', d.flows.find((f) => f.sid === n.call_flow_sid)?.friendly_name ?? n.call_flow_sid]} remove={(n) => remove(`${base}/PhoneNumbers/${n.sid}`)} />
+        <CreateForm label="Add a phone number" fields={[{ name: 'PhoneNumber', label: 'Number (E.164, client:… or sip:…)' }, { name: 'FriendlyName', label: 'Name' }, { name: 'CallFlowSid', label: 'Call flow SID (FW…)' }]} submit={(f) => api.post(`${base}/PhoneNumbers`, f)} done={all.reload} />
+      </Section>
+
+      {accountSid !== null && (
+        <Section title="API keys" id="keys">
+          <List rows={d.keys} cols={['Name', 'Created']} cells={(k) => [k.friendly_name, new Date(k.date_created).toLocaleString()]} remove={(k) => remove(`/2010-04-01/Accounts/${accountSid}/Keys/${k.sid}.json`)} />
+          <KeyCreator create={(name) => api.post<ApiKey>(`/2010-04-01/Accounts/${accountSid}/Keys.json`, { FriendlyName: name })} done={all.reload} />
+        </Section>
+      )}
     </div>
   );
 }
@@ -159,4 +182,44 @@ function pretty(json: string): string {
   } catch {
     return json;
   }
+}
+
+function FlowEditor({ flow, save, done }: { flow: CallFlow; save: (f: Form) => Promise<unknown>; done: () => void }) {
+  const [text, setText] = useState(() => JSON.stringify(flow.definition, null, 2));
+  const [error, setError] = useState<string | null>(null);
+  const id = `fw-${flow.sid}`;
+  return (
+    <form className="workflow" onSubmit={(e) => { e.preventDefault(); save({ Definition: text }).then(() => { setError(null); done(); }, (err: Error) => setError(err.message)); }}>
+      <label htmlFor={id}><strong>{flow.friendly_name}</strong> <span className="muted">{flow.sid}</span></label>
+      <textarea id={id} rows={Math.min(16, text.split('\n').length + 1)} value={text} onChange={(e) => setText(e.target.value)} aria-invalid={error !== null} aria-describedby={error === null ? undefined : `${id}-err`} spellCheck={false} />
+      {error !== null && <p id={`${id}-err`} role="alert" className="error">{error}</p>}
+      <button type="submit">Save call flow</button>
+    </form>
+  );
+}
+
+/** Creates an API key and shows its secret — the only time the server gives it out. */
+function KeyCreator({ create, done }: { create: (name: string) => Promise<ApiKey>; done: () => void }) {
+  const [made, setMade] = useState<ApiKey | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <details>
+      <summary>Add an API key</summary>
+      <form className="create" onSubmit={(e) => {
+        e.preventDefault();
+        const name = String(new FormData(e.currentTarget).get('FriendlyName') ?? '').trim();
+        create(name).then((k) => { setMade(k); setError(null); done(); }, (err: Error) => setError(err.message));
+      }}>
+        <label>Name<input name="FriendlyName" maxLength={64} /></label>
+        {error !== null && <p role="alert" className="error">{error}</p>}
+        <button type="submit">Create</button>
+      </form>
+      {made !== null && (
+        <div role="status" className="secret">
+          <p><strong>{made.sid}</strong> — copy its secret now; it is not shown again:</p>
+          <code>{made.secret}</code>
+        </div>
+      )}
+    </details>
+  );
 }
