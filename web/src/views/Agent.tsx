@@ -118,7 +118,8 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
         </label>
         <span className="muted" aria-label="Time in activity">{clock((now - worker.dateActivityChanged.getTime()) / 1000)}</span>
         <span className="channels" aria-label="Capacity">
-          {[...worker.channels.values()].filter((c) => c.capacity > 0).map((c) => <span key={c.sid} className="chip">{c.taskChannelUniqueName} {c.assignedTasks}/{c.capacity}</span>)}
+          {/* Tasks held per channel are counted from the reservations (always current); the capacity is the channel's. */}
+          {[...worker.channels.values()].filter((c) => c.capacity > 0).map((c) => <span key={c.sid} className="chip">{c.taskChannelUniqueName} {held.filter((r) => r.task.taskChannelUniqueName === c.taskChannelUniqueName).length}/{c.capacity}</span>)}
         </span>
         <label className="inline"><input type="checkbox" checked={muted} onChange={(e) => setMuted(e.target.checked)} /> Mute ring</label>
       </section>
