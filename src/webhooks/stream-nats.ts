@@ -2,16 +2,20 @@
  * Delivery of Event Streams NATS JetStream sinks (outbox kind `stream.nats`; our extension of spec
  * CEA B1/B4, documented in docs/event-streams.md).
  *
- * - Each row is one CloudEvent, published as its JSON text (structured mode, header
- *   `Content-Type: application/cloudevents+json`) to its subject: `<subject_prefix>.<WorkspaceSid>`,
- *   or `<subject_prefix>.<AccountSid>` for account-level events (the sink test event, conversations).
+ * - A row holds the CloudEvents of one batch for one subject (1–100); each is one message, its
+ *   JSON text (structured mode, header `Content-Type: application/cloudevents+json`), published to
+ *   the row's subject: `<subject_prefix>.<WorkspaceSid>`, or `<subject_prefix>.<AccountSid>` for
+ *   account-level events (the sink test event, conversations). A row's messages are published
+ *   pipelined (all in flight together, at most {@link NATS_MAX_PUBLISHES_IN_FLIGHT} per
+ *   connection), in order on the one connection.
  * - The event id (`EZ…`, the same on every re-delivery) is the JetStream message id (`Nats-Msg-Id`),
  *   so the stream drops a re-delivery within its duplicate window; later ones carry the same id
  *   for consumers to de-duplicate (at-least-once, B4).
  * - The stream is created when missing (subjects `<subject_prefix>.>`, the sink's duplicate window,
  *   file storage); an existing stream is used as it is.
- * - Done when JetStream acknowledged the message. No ack within {@link NATS_PUBLISH_TIMEOUT_MS}, no
- *   server, no stream answering: the row is retried by the dispatcher with its doubling backoff
+ * - A row is done when JetStream acknowledged each of its messages. No ack within
+ *   {@link NATS_PUBLISH_TIMEOUT_MS} for one of them, no server, no stream answering: the whole row
+ *   is retried (the messages acknowledged before are dropped by the stream as duplicates) by the dispatcher with its doubling backoff
  *   and jitter, at most {@link MAX_BACKOFF_MS} apart, until 4 hours after the event was queued
  *   (the webhook sink's rule).
  * - One connection per distinct `servers` value, made on first use and reused (it reconnects by
@@ -20,15 +24,17 @@
  */
 import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import type { OutboxDeliverer, OutboxDelivery } from '../runtime/outbox.ts';
-import type { StreamNatsPayload } from '../runtime/streams-hosting.ts';
+import { rowEvents, type StreamNatsPayload } from '../runtime/streams-hosting.ts';
 import { MAX_BACKOFF_MS, RETRY_WINDOW_MS } from './stream-webhooks.ts';
 
 /** How long a publish waits for JetStream's acknowledgement (milliseconds). */
 export const NATS_PUBLISH_TIMEOUT_MS = 5_000;
 /** How long a connect waits for the server (milliseconds). */
 export const NATS_CONNECT_TIMEOUT_MS = 5_000;
-/** Publishes of one account's lane in flight at once (they share the connection, acks come back pipelined). */
+/** Rows of one account's lane in flight at once (a row holds 1–100 messages). */
 export const NATS_MAX_IN_FLIGHT = 256;
+/** Publishes of one connection awaiting their acks at once (they come back pipelined); more wait for a slot. */
+export const NATS_MAX_PUBLISHES_IN_FLIGHT = 1024;
 /** JetStream's error code for a missing stream. */
 const STREAM_NOT_FOUND = 10059;
 /** JetStream's error code for a stream name taken (created meanwhile by another publisher). */
@@ -38,6 +44,10 @@ interface Connection {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Publish slots free (of {@link NATS_MAX_PUBLISHES_IN_FLIGHT}). */
+  free: number;
+  /** Publishes waiting for a slot, first come first served. */
+  waiting: Array<() => void>;
 }
 
 /** The deliverer of `stream.nats` rows, with the connections it holds. */
@@ -68,7 +78,7 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
           await nc.close();
           throw new Error('the NATS sink is closed');
         }
-        return { nc, js: nc.jetstream({ timeout: NATS_PUBLISH_TIMEOUT_MS }), jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }) };
+        return { nc, js: nc.jetstream({ timeout: NATS_PUBLISH_TIMEOUT_MS }), jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }), free: NATS_MAX_PUBLISHES_IN_FLIGHT, waiting: [] };
       })();
       connections.set(servers, c);
       // A connection that failed (or was closed for good) is made afresh by the next delivery.
@@ -104,6 +114,38 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
     return ready;
   };
 
+  /** Publishes one event once the connection has a slot; resolves with JetStream's ack, rejects without one (or when `signal` aborts first). */
+  const publish = async (conn: Connection, subject: string, event: StreamNatsPayload['events'][number], signal: AbortSignal | undefined): Promise<void> => {
+    if (conn.free > 0) conn.free -= 1;
+    else await slot(conn, signal);
+    try {
+      const h = headers();
+      h.set('Content-Type', 'application/cloudevents+json');
+      await conn.js.publish(subject, Buffer.from(JSON.stringify(event)), { msgID: event.id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
+    } finally {
+      const next = conn.waiting.shift();
+      if (next === undefined) conn.free += 1;
+      else next();
+    }
+  };
+
+  /** Waits for a publish slot of the connection (handed over by the publish that frees it). */
+  const slot = (conn: Connection, signal: AbortSignal | undefined): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted === true) return reject(new Error('the dispatcher stopped'));
+      const take = (): void => {
+        signal?.removeEventListener('abort', onStop);
+        resolve();
+      };
+      const onStop = (): void => {
+        const i = conn.waiting.indexOf(take);
+        if (i >= 0) conn.waiting.splice(i, 1);
+        reject(new Error('the dispatcher stopped'));
+      };
+      conn.waiting.push(take);
+      signal?.addEventListener('abort', onStop, { once: true });
+    });
+
   return {
     destination: 'event-streams-nats',
     guarantee: 'at-least-once',
@@ -117,14 +159,12 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
         return true;
       }
     },
-    deliver: async (d: OutboxDelivery) => {
+    deliver: async (d: OutboxDelivery, _now: number, signal?: AbortSignal) => {
       if (closed) throw new Error('the NATS sink is closed');
       const p = JSON.parse(d.payload) as StreamNatsPayload;
       const conn = await connection(p.servers);
       await ensureStream(conn, p);
-      const h = headers();
-      h.set('Content-Type', 'application/cloudevents+json');
-      await conn.js.publish(p.subject, Buffer.from(JSON.stringify(p.event)), { msgID: p.event.id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
+      await Promise.all(rowEvents(p).map((event) => publish(conn, p.subject, event, signal)));
     },
     close: async () => {
       closed = true;

@@ -20,15 +20,19 @@
 import { createHash } from 'node:crypto';
 import type { OutboxDeliverer, OutboxDelivery } from '../runtime/outbox.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import type { StreamWebhookPayload } from '../runtime/streams-hosting.ts';
+import { rowEvents, type StreamWebhookPayload } from '../runtime/streams-hosting.ts';
 import { twilioSignature } from '../runtime/signature.ts';
-import type { PostClient } from './http-post.ts';
+import type { PostClient, PostOptions } from './http-post.ts';
 
 export const STREAM_WEBHOOK_TIMEOUT_MS = 5_000;
 export const MAX_BATCH_EVENTS = 100;
 export const MAX_BATCH_BYTES = 1024 * 1024;
-/** Rows of an account's webhook-sink lane in flight at once (the dispatcher's bound for this kind): two full batches. */
-export const STREAM_WEBHOOK_MAX_IN_FLIGHT = 2 * MAX_BATCH_EVENTS;
+/** Rows of an account's webhook-sink lane in flight at once (the dispatcher's bound for this kind; a row holds 1–100 events). */
+export const STREAM_WEBHOOK_MAX_IN_FLIGHT = 200;
+/** Requests of a batched sink on the wire at once; rows started meanwhile fill the next requests. */
+export const STREAM_WEBHOOK_MAX_REQUESTS = 4;
+/** Requests of an unbatched sink (one event each) on the wire at once. */
+export const STREAM_WEBHOOK_MAX_UNBATCHED_REQUESTS = 64;
 /** Retries stop this long after the event was queued (B4). */
 export const RETRY_WINDOW_MS = 4 * 60 * 60 * 1000;
 /** The longest wait between two attempts. */
@@ -42,11 +46,41 @@ export interface StreamDrop {
   eventIds: string[];
 }
 
-interface Pending {
-  payload: StreamWebhookPayload;
-  json: string;
+/** One outbox row being delivered: its events go out in one or more requests; done when each of them was. */
+interface RowDelivery {
+  /** Requests (or parts of requests) of the row not yet answered. */
+  parts: number;
+  settled: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/** A request being filled or waiting for a slot: events of one sink, from one or more rows. */
+interface Request {
+  /** The payload of the first row: where the request goes, how it is signed. */
+  first: StreamWebhookPayload;
+  json: string[];
+  ids: string[];
+  /** The size of `[…]` with its commas, bytes. */
+  bytes: number;
+  rows: RowDelivery[];
+  /** Takes no more events (full, or one event of an unbatched sink). */
+  closed: boolean;
+}
+
+/** A sink's requests: the ones waiting (the last may still be filling), and how many are on the wire. */
+interface SinkQueue {
+  key: string;
+  waiting: Request[];
+  inFlight: number;
+  /** Requests on the wire at most. */
+  bound: number;
+  /** A flush is due at the end of this turn. */
+  scheduled: boolean;
+  /** The dispatcher's stop. */
+  signal: AbortSignal | undefined;
+  /** Removes the queue's listener on `signal`. */
+  unlisten: () => void;
 }
 
 /** The URL a request goes to (userinfo removed, `bodySHA256` appended) and its Basic credentials. */
@@ -60,18 +94,24 @@ export function signedTarget(destination: string, body: string): { url: string; 
   return { url: u.toString(), authorization };
 }
 
-/** The deliverer of `stream.webhook` rows (for `DispatcherOptions.deliverers`). */
+/**
+ * The deliverer of `stream.webhook` rows (for `DispatcherOptions.deliverers`). Each sink has a queue
+ * of requests, at most {@link STREAM_WEBHOOK_MAX_REQUESTS} of a batched sink (or
+ * {@link STREAM_WEBHOOK_MAX_UNBATCHED_REQUESTS} of an unbatched one) on the wire at once. A batched
+ * sink's rows fill requests of up to {@link MAX_BATCH_EVENTS} events and {@link MAX_BATCH_BYTES}
+ * (a row may span two requests); a request not full goes out at the end of the turn its rows were
+ * started in when a slot is free, else it keeps filling until one is. An unbatched sink (or `GET`)
+ * gets one request per event. A row resolves once every request holding its events got a 2xx (or a
+ * 4xx that dropped them), and rejects at the first retryable failure: the dispatcher retries the
+ * whole row later, its events with the same ids (receivers de-duplicate by id, B4). The
+ * dispatcher's stop (`signal`) aborts the requests on the wire and fails the ones waiting.
+ */
 export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onDrop: (drop: StreamDrop) => void = (d) => console.error(`event stream sink ${d.sinkSid}: HTTP ${d.status}, ${d.eventIds.length} event(s) dropped`)): OutboxDeliverer {
-  /** Rows started in this turn, by sink and destination, not yet sent. */
-  const groups = new Map<string, Pending[]>();
-  /** The body size of each group so far (bytes of `[…]` with its commas). */
-  const sizes = new WeakMap<Pending[], number>();
-  /** Groups already sent (a full group is sent before its turn ends). */
-  const sent = new WeakSet<Pending[]>();
+  const sinks = new Map<string, SinkQueue>();
 
-  const send = async (batch: Pending[]): Promise<void> => {
-    const first = (batch[0] as Pending).payload;
-    const body = `[${batch.map((p) => p.json).join(',')}]`;
+  const send = async (request: Request, signal: AbortSignal | undefined): Promise<void> => {
+    const first = request.first;
+    const body = `[${request.json.join(',')}]`;
     const { url, authorization } = signedTarget(first.destination, body);
     const target = first.method === 'GET' ? `${url}&events=${encodeURIComponent(body)}` : url;
     const headers: Record<string, string> = {
@@ -80,18 +120,63 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
     };
     if (first.method === 'POST') headers['content-type'] = 'application/json';
     if (authorization !== null) headers['authorization'] = authorization;
-    const reply = await client.post(target, first.method === 'GET' ? '' : body, { headers, timeoutMs: STREAM_WEBHOOK_TIMEOUT_MS, method: first.method });
+    const options: PostOptions = { headers, timeoutMs: STREAM_WEBHOOK_TIMEOUT_MS, method: first.method };
+    if (signal !== undefined) options.signal = signal;
+    const reply = await client.post(target, first.method === 'GET' ? '' : body, options);
     if (reply.status >= 200 && reply.status <= 299) return;
     if (reply.status === 429 || reply.status >= 500 || reply.status < 200) throw new Error(`event stream sink ${first.sinkSid}: HTTP ${reply.status}`);
-    onDrop({ accountSid: first.accountSid, sinkSid: first.sinkSid, status: reply.status, eventIds: batch.map((p) => p.payload.event.id) });
+    onDrop({ accountSid: first.accountSid, sinkSid: first.sinkSid, status: reply.status, eventIds: request.ids });
   };
 
-  const flush = (batch: Pending[]): void => {
-    sent.add(batch);
-    send(batch).then(
-      () => batch.forEach((p) => p.resolve()),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
-    );
+  const settle = (request: Request, error: unknown): void => {
+    for (const row of request.rows) {
+      if (row.settled) continue;
+      if (error !== undefined) {
+        row.settled = true;
+        row.reject(error);
+      } else if (--row.parts === 0) {
+        row.settled = true;
+        row.resolve();
+      }
+    }
+  };
+
+  /** Sends the sink's waiting requests while it has slots (the last one too, though it could take more events). */
+  const flush = (queue: SinkQueue): void => {
+    while (queue.inFlight < queue.bound && queue.waiting.length > 0) {
+      const request = queue.waiting.shift() as Request;
+      request.closed = true;
+      queue.inFlight += 1;
+      send(request, queue.signal)
+        .then(
+          () => settle(request, undefined),
+          (error: unknown) => settle(request, error ?? new Error('the request failed')),
+        )
+        .finally(() => {
+          queue.inFlight -= 1;
+          flush(queue);
+          if (queue.inFlight === 0 && queue.waiting.length === 0 && !queue.scheduled && sinks.get(queue.key) === queue) {
+            sinks.delete(queue.key);
+            queue.unlisten();
+          }
+        });
+    }
+  };
+
+  const queueOf = (key: string, batched: boolean, signal: AbortSignal | undefined): SinkQueue => {
+    let queue = sinks.get(key);
+    if (queue !== undefined && queue.signal?.aborted !== true) return queue;
+    const q: SinkQueue = { key, waiting: [], inFlight: 0, bound: batched ? STREAM_WEBHOOK_MAX_REQUESTS : STREAM_WEBHOOK_MAX_UNBATCHED_REQUESTS, scheduled: false, signal, unlisten: () => undefined };
+    if (signal !== undefined) {
+      // Stopping: the requests still waiting for a slot fail (their rows stay in the outbox).
+      const onStop = (): void => {
+        for (const request of q.waiting.splice(0)) settle(request, new Error('the dispatcher stopped'));
+      };
+      signal.addEventListener('abort', onStop, { once: true });
+      q.unlisten = () => signal.removeEventListener('abort', onStop);
+    }
+    sinks.set(key, (queue = q));
+    return queue;
   };
 
   return {
@@ -107,36 +192,43 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
         return true;
       }
     },
-    deliver: (d: OutboxDelivery) =>
+    deliver: (d: OutboxDelivery, _now: number, signal?: AbortSignal) =>
       new Promise<void>((resolve, reject) => {
         const payload = JSON.parse(d.payload) as StreamWebhookPayload;
-        const pending: Pending = { payload, json: JSON.stringify(payload.event), resolve, reject };
-        if (!payload.batchEvents || payload.method === 'GET') {
-          flush([pending]);
-          return;
-        }
-        const key = `${d.workspaceSid} ${payload.sinkSid} ${payload.destination}`;
-        let group = groups.get(key);
-        const bytes = Buffer.byteLength(pending.json) + 1;
-        if (group !== undefined) {
-          if (group.length >= MAX_BATCH_EVENTS || (sizes.get(group) ?? 0) + bytes > MAX_BATCH_BYTES) {
-            groups.delete(key);
-            flush(group);
-            group = undefined;
+        const events = rowEvents(payload);
+        if (events.length === 0) return resolve();
+        if (signal?.aborted === true) return reject(new Error('the dispatcher stopped'));
+        const batched = payload.batchEvents && payload.method !== 'GET';
+        const queue = queueOf(`${d.workspaceSid} ${payload.sinkSid} ${payload.destination} ${payload.method} ${batched}`, batched, signal);
+        const row: RowDelivery = { parts: 0, settled: false, resolve, reject };
+        for (const event of events) {
+          const json = JSON.stringify(event);
+          const bytes = Buffer.byteLength(json) + 1;
+          let request = queue.waiting[queue.waiting.length - 1];
+          if (request !== undefined && (request.closed || request.json.length >= MAX_BATCH_EVENTS || request.bytes + bytes > MAX_BATCH_BYTES)) {
+            request.closed = true;
+            request = undefined;
+          }
+          if (request === undefined) {
+            request = { first: payload, json: [], ids: [], bytes: 1, rows: [], closed: !batched };
+            queue.waiting.push(request);
+          }
+          request.json.push(json);
+          request.ids.push(event.id);
+          request.bytes += bytes;
+          if (request.rows[request.rows.length - 1] !== row) {
+            request.rows.push(row);
+            row.parts += 1;
           }
         }
-        if (group === undefined) {
-          const fresh: Pending[] = [];
-          groups.set(key, fresh);
-          group = fresh;
-          // The rows the dispatcher starts in this turn join the group; it goes out after them.
+        // The rows the dispatcher starts in this turn fill the requests; they go out after them.
+        if (!queue.scheduled) {
+          queue.scheduled = true;
           queueMicrotask(() => {
-            if (groups.get(key) === fresh) groups.delete(key);
-            if (fresh.length > 0 && !sent.has(fresh)) flush(fresh);
+            queue.scheduled = false;
+            flush(queue);
           });
         }
-        group.push(pending);
-        sizes.set(group, (sizes.get(group) ?? 1) + bytes);
       }),
   };
 }
