@@ -31,7 +31,7 @@ export const STREAM_ROW_MAX_EVENTS = 100;
 /** The CloudEvents' JSON of one outbox row, bytes at most (a webhook batch's limit); a larger single event gets a row of its own. */
 export const STREAM_ROW_MAX_BYTES = 1024 * 1024;
 
-/** The payload of a `stream.webhook` outbox row: the CloudEvents of one batch for one sink (1–{@link STREAM_ROW_MAX_EVENTS}). */
+/** Where a `stream.webhook` row goes: the head of its payload (see {@link StreamRowPayload}). */
 export interface StreamWebhookPayload {
   accountSid: string;
   sinkSid: string;
@@ -40,11 +40,9 @@ export interface StreamWebhookPayload {
   batchEvents: boolean;
   /** When the row was queued (epoch ms): retries stop 4 hours later (B4). */
   queuedAt: number;
-  /** In the order the events were made. (Rows written before rows held several events carry one `event` instead; {@link rowEvents} reads both.) */
-  events: CloudEvent[];
 }
 
-/** The payload of a `stream.nats` outbox row: the CloudEvents of one batch for one NATS JetStream sink and subject (1–{@link STREAM_ROW_MAX_EVENTS}). */
+/** Where a `stream.nats` row goes: the head of its payload (see {@link StreamRowPayload}). */
 export interface StreamNatsPayload {
   accountSid: string;
   sinkSid: string;
@@ -59,27 +57,90 @@ export interface StreamNatsPayload {
   subject: string;
   /** When the row was queued (epoch ms): retries stop 4 hours later (B4). */
   queuedAt: number;
-  /** In the order the events were made, each one message (older rows: one `event`; see {@link rowEvents}). */
-  events: CloudEvent[];
 }
 
-/** A row's CloudEvents: `events`, or the single `event` of a row written by an earlier version. */
-export function rowEvents(payload: { events?: CloudEvent[]; event?: CloudEvent }): CloudEvent[] {
-  return payload.events ?? (payload.event === undefined ? [] : [payload.event]);
+/**
+ * The payload of a stream row (JSON): the head (`H`, where the events go), then the events of one
+ * batch for one sink (and subject), 1–{@link STREAM_ROW_MAX_EVENTS}, in the order they were made:
+ * `ids` (each CloudEvent's `id`), `lengths` (the length of each event's JSON text, UTF-16 code
+ * units) and last `events`, the CloudEvents themselves. {@link readStreamRow} reads it without
+ * parsing the events: it takes their JSON text as written, which is what a webhook body joins and
+ * a NATS message carries. (A row written before rows held several events has one `event`
+ * instead of the last three; it is read too.)
+ */
+export type StreamRowPayload<H> = H & { ids: string[]; lengths: number[]; events: CloudEvent[] };
+
+/** A stream row as read back by {@link readStreamRow}. */
+export interface StreamRow<H> {
+  head: H;
+  /** The events' ids, in order. */
+  ids: string[];
+  /** Each event's JSON text, in order. */
+  texts(): string[];
+  /** The events' JSON texts joined by commas (a JSON array's inside), as stored. */
+  joined: string;
 }
 
-/** The rows a batch is filling: one per sink (and subject), its payload without `events`, the events' JSON. */
+/** `,"events":[` cannot occur in the head: a comma and a quote never follow each other inside a JSON string, and the head has no nested object. */
+const EVENTS_KEY = ',"events":[';
+
+/** The payload of a stream row, from its head and the events' JSON texts (events last: see {@link StreamRowPayload}). */
+export function streamRowPayload(head: StreamWebhookPayload | StreamNatsPayload, ids: readonly string[], texts: readonly string[]): string {
+  const headJson = JSON.stringify({ ...head, ids, lengths: texts.map((t) => t.length) });
+  return `${headJson.slice(0, -1)}${EVENTS_KEY}${texts.join(',')}]}`;
+}
+
+/** Reads a stream row's payload (see {@link StreamRowPayload}). Throws SyntaxError when it is not one. */
+export function readStreamRow<H>(payload: string): StreamRow<H> {
+  const at = payload.indexOf(EVENTS_KEY);
+  const head = at < 0 ? null : headOf<H>(payload.slice(0, at));
+  if (head === null || !payload.endsWith(']}')) {
+    // A row written before rows held several events (a nested `"events"` key of such a row's event leaves an unbalanced head).
+    const { event, ...rest } = JSON.parse(payload) as H & { event?: CloudEvent };
+    if (event === undefined) throw new SyntaxError('not a stream row payload');
+    const text = JSON.stringify(event);
+    return { head: rest as H, ids: [event.id], texts: () => [text], joined: text };
+  }
+  const joined = payload.slice(at + EVENTS_KEY.length, payload.length - 2);
+  const { lengths } = head;
+  return {
+    head: head.head,
+    ids: head.ids,
+    joined,
+    texts: () => {
+      const out: string[] = [];
+      let from = 0;
+      for (const length of lengths) {
+        out.push(joined.slice(from, from + length));
+        from += length + 1;
+      }
+      return out;
+    },
+  };
+}
+
+/** The head of a row's payload (its text up to `events`), or null when it is not one. */
+function headOf<H>(text: string): { head: H; ids: string[]; lengths: number[] } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(`${text}}`);
+  } catch {
+    return null;
+  }
+  const { ids, lengths, ...head } = parsed as H & { ids?: unknown; lengths?: unknown };
+  if (!Array.isArray(ids) || !Array.isArray(lengths) || ids.length !== lengths.length) return null;
+  return { head: head as H, ids: ids as string[], lengths: lengths as number[] };
+}
+
+/** A row a batch is filling (one per sink, and subject for NATS). */
 interface OpenRow {
   workspaceSid: string;
   kind: string;
-  head: Omit<StreamWebhookPayload, 'events'> | Omit<StreamNatsPayload, 'events'>;
-  events: string[];
+  head: StreamWebhookPayload | StreamNatsPayload;
+  ids: string[];
+  texts: string[];
+  /** The events' JSON, bytes, with a comma each. */
   bytes: number;
-}
-
-/** A row's payload as JSON: `head` with `events` last, from the events' JSON text (each event is stringified once). */
-function rowPayload(head: object, events: readonly string[]): string {
-  return `${JSON.stringify(head).slice(0, -1)},"events":[${events.join(',')}]}`;
 }
 
 export class StreamsHosting implements HostedCore {
@@ -178,7 +239,7 @@ export class StreamsHosting implements HostedCore {
       for (const { sid, record } of account.takeDirty()) coreRows.push({ workspaceSid: key, core: STREAMS_CORE, key: sid, body: record === undefined ? null : JSON.stringify(record), updatedAt: now });
     }
     this.touched.clear();
-    for (const row of this.open.values()) this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: rowPayload(row.head, row.events) });
+    for (const row of this.open.values()) this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts) });
     this.open.clear();
     const outbox = this.full.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
     this.full = [];
@@ -239,18 +300,19 @@ export class StreamsHosting implements HostedCore {
     const json = JSON.stringify(event);
     const bytes = Buffer.byteLength(json) + 1;
     let row = this.open.get(key);
-    if (row !== undefined && (row.events.length >= STREAM_ROW_MAX_EVENTS || row.bytes + bytes > STREAM_ROW_MAX_BYTES)) {
-      this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: rowPayload(row.head, row.events) });
+    if (row !== undefined && (row.ids.length >= STREAM_ROW_MAX_EVENTS || row.bytes + bytes > STREAM_ROW_MAX_BYTES)) {
+      this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts) });
       row = undefined;
     }
     if (row === undefined) {
       const head: OpenRow['head'] = nats
         ? { accountSid, sinkSid: sink.sid, servers: c.servers, stream: c.stream, subjectPrefix: c.subject_prefix, duplicateWindowS: c.duplicate_window_s, subject, queuedAt: now }
         : { accountSid, sinkSid: sink.sid, destination: c.destination, method: c.method, batchEvents: c.batch_events, queuedAt: now };
-      row = { workspaceSid: accountSid, kind: nats ? STREAM_NATS_KIND : STREAM_WEBHOOK_KIND, head, events: [], bytes: 1 };
+      row = { workspaceSid: accountSid, kind: nats ? STREAM_NATS_KIND : STREAM_WEBHOOK_KIND, head, ids: [], texts: [], bytes: 1 };
       this.open.set(key, row);
     }
-    row.events.push(json);
+    row.ids.push(event.id);
+    row.texts.push(json);
     row.bytes += bytes;
   }
 

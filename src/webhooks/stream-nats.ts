@@ -24,7 +24,7 @@
  */
 import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import type { OutboxDeliverer, OutboxDelivery } from '../runtime/outbox.ts';
-import { rowEvents, type StreamNatsPayload } from '../runtime/streams-hosting.ts';
+import { readStreamRow, type StreamNatsPayload } from '../runtime/streams-hosting.ts';
 import { MAX_BACKOFF_MS, RETRY_WINDOW_MS } from './stream-webhooks.ts';
 
 /** How long a publish waits for JetStream's acknowledgement (milliseconds). */
@@ -115,13 +115,13 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
   };
 
   /** Publishes one event once the connection has a slot; resolves with JetStream's ack, rejects without one (or when `signal` aborts first). */
-  const publish = async (conn: Connection, subject: string, event: StreamNatsPayload['events'][number], signal: AbortSignal | undefined): Promise<void> => {
+  const publish = async (conn: Connection, subject: string, id: string, json: string, signal: AbortSignal | undefined): Promise<void> => {
     if (conn.free > 0) conn.free -= 1;
     else await slot(conn, signal);
     try {
       const h = headers();
       h.set('Content-Type', 'application/cloudevents+json');
-      await conn.js.publish(subject, Buffer.from(JSON.stringify(event)), { msgID: event.id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
+      await conn.js.publish(subject, Buffer.from(json), { msgID: id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
     } finally {
       const next = conn.waiting.shift();
       if (next === undefined) conn.free += 1;
@@ -154,17 +154,19 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
     maxInFlight: NATS_MAX_IN_FLIGHT,
     isFinal: (d: OutboxDelivery, _attempts: number, now: number) => {
       try {
-        return now - (JSON.parse(d.payload) as StreamNatsPayload).queuedAt >= RETRY_WINDOW_MS;
+        return now - readStreamRow<StreamNatsPayload>(d.payload).head.queuedAt >= RETRY_WINDOW_MS;
       } catch {
         return true;
       }
     },
     deliver: async (d: OutboxDelivery, _now: number, signal?: AbortSignal) => {
       if (closed) throw new Error('the NATS sink is closed');
-      const p = JSON.parse(d.payload) as StreamNatsPayload;
+      const row = readStreamRow<StreamNatsPayload>(d.payload);
+      const p = row.head;
       const conn = await connection(p.servers);
       await ensureStream(conn, p);
-      await Promise.all(rowEvents(p).map((event) => publish(conn, p.subject, event, signal)));
+      const texts = row.texts();
+      await Promise.all(row.ids.map((id, i) => publish(conn, p.subject, id, texts[i] as string, signal)));
     },
     close: async () => {
       closed = true;

@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { OutboxDeliverer, OutboxDelivery } from '../runtime/outbox.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { rowEvents, type StreamWebhookPayload } from '../runtime/streams-hosting.ts';
+import { readStreamRow, type StreamWebhookPayload } from '../runtime/streams-hosting.ts';
 import { twilioSignature } from '../runtime/signature.ts';
 import type { PostClient, PostOptions } from './http-post.ts';
 
@@ -59,7 +59,10 @@ interface RowDelivery {
 interface Request {
   /** The payload of the first row: where the request goes, how it is signed. */
   first: StreamWebhookPayload;
-  json: string[];
+  /** Pieces of the body's array: an event's JSON, or a whole row's events joined by commas. */
+  chunks: string[];
+  /** Events in the request. */
+  count: number;
   ids: string[];
   /** The size of `[…]` with its commas, bytes. */
   bytes: number;
@@ -111,7 +114,7 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
 
   const send = async (request: Request, signal: AbortSignal | undefined): Promise<void> => {
     const first = request.first;
-    const body = `[${request.json.join(',')}]`;
+    const body = `[${request.chunks.join(',')}]`;
     const { url, authorization } = signedTarget(first.destination, body);
     const target = first.method === 'GET' ? `${url}&events=${encodeURIComponent(body)}` : url;
     const headers: Record<string, string> = {
@@ -187,38 +190,57 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
     maxInFlight: STREAM_WEBHOOK_MAX_IN_FLIGHT,
     isFinal: (d: OutboxDelivery, _attempts: number, now: number) => {
       try {
-        return now - (JSON.parse(d.payload) as StreamWebhookPayload).queuedAt >= RETRY_WINDOW_MS;
+        return now - readStreamRow<StreamWebhookPayload>(d.payload).head.queuedAt >= RETRY_WINDOW_MS;
       } catch {
         return true;
       }
     },
     deliver: (d: OutboxDelivery, _now: number, signal?: AbortSignal) =>
       new Promise<void>((resolve, reject) => {
-        const payload = JSON.parse(d.payload) as StreamWebhookPayload;
-        const events = rowEvents(payload);
-        if (events.length === 0) return resolve();
+        const stored = readStreamRow<StreamWebhookPayload>(d.payload);
+        const payload = stored.head;
+        const count = stored.ids.length;
+        if (count === 0) return resolve();
         if (signal?.aborted === true) return reject(new Error('the dispatcher stopped'));
         const batched = payload.batchEvents && payload.method !== 'GET';
         const queue = queueOf(`${d.workspaceSid} ${payload.sinkSid} ${payload.destination} ${payload.method} ${batched}`, batched, signal);
         const row: RowDelivery = { parts: 0, settled: false, resolve, reject };
-        for (const event of events) {
-          const json = JSON.stringify(event);
-          const bytes = Buffer.byteLength(json) + 1;
+        /** The request taking `events` events of `bytes` next: the last one waiting, or a new one. */
+        const requestFor = (events: number, bytes: number): Request => {
           let request = queue.waiting[queue.waiting.length - 1];
-          if (request !== undefined && (request.closed || request.json.length >= MAX_BATCH_EVENTS || request.bytes + bytes > MAX_BATCH_BYTES)) {
+          if (request !== undefined && (request.closed || request.count + events > MAX_BATCH_EVENTS || request.bytes + bytes > MAX_BATCH_BYTES)) {
             request.closed = true;
             request = undefined;
           }
           if (request === undefined) {
-            request = { first: payload, json: [], ids: [], bytes: 1, rows: [], closed: !batched };
+            request = { first: payload, chunks: [], count: 0, ids: [], bytes: 1, rows: [], closed: !batched };
             queue.waiting.push(request);
           }
-          request.json.push(json);
-          request.ids.push(event.id);
-          request.bytes += bytes;
           if (request.rows[request.rows.length - 1] !== row) {
             request.rows.push(row);
             row.parts += 1;
+          }
+          return request;
+        };
+        const last = queue.waiting[queue.waiting.length - 1];
+        const rowBytes = batched ? Buffer.byteLength(stored.joined) + 1 : 0;
+        if (batched && (last === undefined || last.closed ? 1 : last.bytes) + rowBytes <= MAX_BATCH_BYTES && (last === undefined || last.closed ? 0 : last.count) + count <= MAX_BATCH_EVENTS) {
+          // The whole row fits the request being filled (or a new one): its events' text goes as it is.
+          const request = requestFor(count, rowBytes);
+          request.chunks.push(stored.joined);
+          request.count += count;
+          request.ids.push(...stored.ids);
+          request.bytes += rowBytes;
+        } else {
+          const texts = stored.texts();
+          for (let i = 0; i < count; i++) {
+            const text = texts[i] as string;
+            const bytes = Buffer.byteLength(text) + 1;
+            const request = requestFor(1, bytes);
+            request.chunks.push(text);
+            request.count += 1;
+            request.ids.push(stored.ids[i] as string);
+            request.bytes += bytes;
           }
         }
         // The rows the dispatcher starts in this turn fill the requests; they go out after them.
