@@ -47,7 +47,46 @@ interface Connection {
   /** Publish slots free (of {@link NATS_MAX_PUBLISHES_IN_FLIGHT}). */
   free: number;
   /** Publishes waiting for a slot, first come first served. */
-  waiting: Array<() => void>;
+  waiting: WaitQueue;
+  /** The dispatchers' stop signals the waiting publishes listen to (one listener each). */
+  stopWatched: WeakSet<AbortSignal>;
+}
+
+/** A publish waiting for a slot. */
+interface Waiter {
+  signal: AbortSignal | undefined;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** A FIFO of waiters with O(1) push and shift. */
+class WaitQueue {
+  private items: Array<Waiter | undefined> = [];
+  private head = 0;
+
+  push(w: Waiter): void {
+    this.items.push(w);
+  }
+
+  shift(): Waiter | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const w = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return w;
+  }
+
+  /** Removes and returns the waiters `which` selects, keeping the others in order. */
+  drain(which: (w: Waiter) => boolean): Waiter[] {
+    const all = this.items.slice(this.head).filter((w): w is Waiter => w !== undefined);
+    this.items = all.filter((w) => !which(w));
+    this.head = 0;
+    return all.filter(which);
+  }
 }
 
 /** The deliverer of `stream.nats` rows, with the connections it holds. */
@@ -78,7 +117,7 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
           await nc.close();
           throw new Error('the NATS sink is closed');
         }
-        return { nc, js: nc.jetstream({ timeout: NATS_PUBLISH_TIMEOUT_MS }), jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }), free: NATS_MAX_PUBLISHES_IN_FLIGHT, waiting: [] };
+        return { nc, js: nc.jetstream({ timeout: NATS_PUBLISH_TIMEOUT_MS }), jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }), free: NATS_MAX_PUBLISHES_IN_FLIGHT, waiting: new WaitQueue(), stopWatched: new WeakSet() };
       })();
       connections.set(servers, c);
       // A connection that failed (or was closed for good) is made afresh by the next delivery.
@@ -123,27 +162,26 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
       h.set('Content-Type', 'application/cloudevents+json');
       await conn.js.publish(subject, Buffer.from(json), { msgID: id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
     } finally {
-      const next = conn.waiting.shift();
+      // The slot goes to the first publish still waiting (one whose dispatcher stopped is skipped).
+      let next: Waiter | undefined;
+      while ((next = conn.waiting.shift()) !== undefined && next.signal?.aborted === true) next.reject(new Error('the dispatcher stopped'));
       if (next === undefined) conn.free += 1;
-      else next();
+      else next.resolve();
     }
   };
 
-  /** Waits for a publish slot of the connection (handed over by the publish that frees it). */
+  /** Waits for a publish slot of the connection (handed over by the publish that frees it); one listener per dispatcher fails the waiting ones when it stops. */
   const slot = (conn: Connection, signal: AbortSignal | undefined): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted === true) return reject(new Error('the dispatcher stopped'));
-      const take = (): void => {
-        signal?.removeEventListener('abort', onStop);
-        resolve();
-      };
-      const onStop = (): void => {
-        const i = conn.waiting.indexOf(take);
-        if (i >= 0) conn.waiting.splice(i, 1);
-        reject(new Error('the dispatcher stopped'));
-      };
-      conn.waiting.push(take);
-      signal?.addEventListener('abort', onStop, { once: true });
+      conn.waiting.push({ signal, resolve, reject });
+      if (signal !== undefined && !conn.stopWatched.has(signal)) {
+        conn.stopWatched.add(signal);
+        signal.addEventListener('abort', () => {
+          const stopped = conn.waiting.drain((w) => w.signal === signal);
+          for (const w of stopped) w.reject(new Error('the dispatcher stopped'));
+        }, { once: true });
+      }
     });
 
   return {
