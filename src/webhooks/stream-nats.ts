@@ -6,8 +6,8 @@
  *   JSON text (structured mode, header `Content-Type: application/cloudevents+json`), published to
  *   the row's subject: `<subject_prefix>.<WorkspaceSid>`, or `<subject_prefix>.<AccountSid>` for
  *   account-level events (the sink test event, conversations). A row's messages are published
- *   pipelined (all in flight together, at most {@link NATS_MAX_PUBLISHES_IN_FLIGHT} per
- *   connection), in order on the one connection.
+ *   pipelined, all at once and in order on the one connection, JetStream's acks coming back to
+ *   the connection's inbox (see `publishRow`).
  * - The event id (`EZ…`, the same on every re-delivery) is the JetStream message id (`Nats-Msg-Id`),
  *   so the stream drops a re-delivery within its duplicate window; later ones carry the same id
  *   for consumers to de-duplicate (at-least-once, B4).
@@ -22,19 +22,17 @@
  *   itself); a failed connect is tried afresh by the next delivery. {@link StreamNatsDeliverer.close}
  *   closes them (at shutdown, after the dispatcher stopped).
  */
-import { connect, headers, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, createInbox, headers, nanos, type JetStreamManager, type Msg, type NatsConnection } from 'nats';
 import type { OutboxDeliverer, OutboxDelivery } from '../runtime/outbox.ts';
 import { readStreamRow, type StreamNatsPayload } from '../runtime/streams-hosting.ts';
 import { MAX_BACKOFF_MS, RETRY_WINDOW_MS } from './stream-webhooks.ts';
 
-/** How long a publish waits for JetStream's acknowledgement (milliseconds). */
+/** How long a row's messages wait for JetStream's acknowledgements (milliseconds). */
 export const NATS_PUBLISH_TIMEOUT_MS = 5_000;
 /** How long a connect waits for the server (milliseconds). */
 export const NATS_CONNECT_TIMEOUT_MS = 5_000;
-/** Rows of one account's lane in flight at once (a row holds 1–100 messages). */
-export const NATS_MAX_IN_FLIGHT = 256;
-/** Publishes of one connection awaiting their acks at once (they come back pipelined); more wait for a slot. */
-export const NATS_MAX_PUBLISHES_IN_FLIGHT = 1024;
+/** Rows of one account's lane in flight at once (a row holds 1–100 messages, all published at once: ≤ 6,400 acks awaited). */
+export const NATS_MAX_IN_FLIGHT = 64;
 /** JetStream's error code for a missing stream. */
 const STREAM_NOT_FOUND = 10059;
 /** JetStream's error code for a stream name taken (created meanwhile by another publisher). */
@@ -42,51 +40,35 @@ const STREAM_NAME_IN_USE = 10058;
 
 interface Connection {
   nc: NatsConnection;
-  js: JetStreamClient;
   jsm: JetStreamManager;
-  /** Publish slots free (of {@link NATS_MAX_PUBLISHES_IN_FLIGHT}). */
-  free: number;
-  /** Publishes waiting for a slot, first come first served. */
-  waiting: WaitQueue;
-  /** The dispatchers' stop signals the waiting publishes listen to (one listener each). */
-  stopWatched: WeakSet<AbortSignal>;
+  /** The connection's reply subjects are `<inbox>.<token>`; one subscription takes every ack. */
+  inbox: string;
+  /** Publishes awaiting their ack: token → settles it (null: acknowledged). */
+  acks: Map<string, (error: Error | null) => void>;
+  nextToken: number;
 }
 
-/** A publish waiting for a slot. */
-interface Waiter {
-  signal: AbortSignal | undefined;
-  resolve: () => void;
-  reject: (error: Error) => void;
+/** What JetStream answers a publish with (a PubAck, or an API error). */
+interface PubAckReply {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code?: number; err_code?: number; description?: string };
 }
 
-/** A FIFO of waiters with O(1) push and shift. */
-class WaitQueue {
-  private items: Array<Waiter | undefined> = [];
-  private head = 0;
-
-  push(w: Waiter): void {
-    this.items.push(w);
+/** The result of an ack message: null when JetStream stored the message (or had it already: a duplicate), else why not. */
+function ackError(m: Msg): Error | null {
+  // A status instead of an ack: 503 "no responders" when no stream takes the subject.
+  if (m.headers?.hasError === true) return new Error(`JetStream did not store the message: ${m.headers.code} ${m.headers.description}`.trim());
+  let reply: PubAckReply;
+  try {
+    reply = JSON.parse(Buffer.from(m.data).toString('utf8')) as PubAckReply;
+  } catch {
+    return new Error('JetStream answered a publish with something other than an ack');
   }
-
-  shift(): Waiter | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const w = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return w;
-  }
-
-  /** Removes and returns the waiters `which` selects, keeping the others in order. */
-  drain(which: (w: Waiter) => boolean): Waiter[] {
-    const all = this.items.slice(this.head).filter((w): w is Waiter => w !== undefined);
-    this.items = all.filter((w) => !which(w));
-    this.head = 0;
-    return all.filter(which);
-  }
+  if (reply.error !== undefined) return new Error(`JetStream refused the message: ${reply.error.description ?? 'error'} (${reply.error.err_code ?? reply.error.code ?? '?'})`);
+  if (typeof reply.seq !== 'number') return new Error('JetStream answered a publish with something other than an ack');
+  return null;
 }
 
 /** The deliverer of `stream.nats` rows, with the connections it holds. */
@@ -117,7 +99,18 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
           await nc.close();
           throw new Error('the NATS sink is closed');
         }
-        return { nc, js: nc.jetstream({ timeout: NATS_PUBLISH_TIMEOUT_MS }), jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }), free: NATS_MAX_PUBLISHES_IN_FLIGHT, waiting: new WaitQueue(), stopWatched: new WeakSet() };
+        const conn: Connection = { nc, jsm: await nc.jetstreamManager({ timeout: NATS_PUBLISH_TIMEOUT_MS }), inbox: createInbox(), acks: new Map(), nextToken: 0 };
+        nc.subscribe(`${conn.inbox}.*`, {
+          callback: (error, m) => {
+            if (error !== null) return;
+            const token = m.subject.slice(conn.inbox.length + 1);
+            const settle = conn.acks.get(token);
+            if (settle === undefined) return; // timed out before: the row is retried
+            conn.acks.delete(token);
+            settle(ackError(m));
+          },
+        });
+        return conn;
       })();
       connections.set(servers, c);
       // A connection that failed (or was closed for good) is made afresh by the next delivery.
@@ -153,34 +146,43 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
     return ready;
   };
 
-  /** Publishes one event once the connection has a slot; resolves with JetStream's ack, rejects without one (or when `signal` aborts first). */
-  const publish = async (conn: Connection, subject: string, id: string, json: string, signal: AbortSignal | undefined): Promise<void> => {
-    if (conn.free > 0) conn.free -= 1;
-    else await slot(conn, signal);
-    try {
-      const h = headers();
-      h.set('Content-Type', 'application/cloudevents+json');
-      await conn.js.publish(subject, Buffer.from(json), { msgID: id, headers: h, timeout: NATS_PUBLISH_TIMEOUT_MS });
-    } finally {
-      // The slot goes to the first publish still waiting (one whose dispatcher stopped is skipped).
-      let next: Waiter | undefined;
-      while ((next = conn.waiting.shift()) !== undefined && next.signal?.aborted === true) next.reject(new Error('the dispatcher stopped'));
-      if (next === undefined) conn.free += 1;
-      else next.resolve();
-    }
-  };
-
-  /** Waits for a publish slot of the connection (handed over by the publish that frees it); one listener per dispatcher fails the waiting ones when it stops. */
-  const slot = (conn: Connection, signal: AbortSignal | undefined): Promise<void> =>
+  /**
+   * Publishes a row's messages at once, in order, each with its event id as `Nats-Msg-Id` and a
+   * reply subject of the connection's inbox (JetStream's ack comes there: the asynchronous publish
+   * of the NATS clients, one timer for the row rather than one request each); resolves once each
+   * was acknowledged, rejects at the first refusal, or when an ack is missing after
+   * {@link NATS_PUBLISH_TIMEOUT_MS}.
+   */
+  const publishRow = (conn: Connection, subject: string, ids: readonly string[], texts: readonly string[]): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      if (signal?.aborted === true) return reject(new Error('the dispatcher stopped'));
-      conn.waiting.push({ signal, resolve, reject });
-      if (signal !== undefined && !conn.stopWatched.has(signal)) {
-        conn.stopWatched.add(signal);
-        signal.addEventListener('abort', () => {
-          const stopped = conn.waiting.drain((w) => w.signal === signal);
-          for (const w of stopped) w.reject(new Error('the dispatcher stopped'));
-        }, { once: true });
+      const tokens: string[] = [];
+      let waiting = ids.length;
+      let settled = false;
+      const finish = (error: Error | null): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        for (const token of tokens) conn.acks.delete(token);
+        if (error === null) resolve();
+        else reject(error);
+      };
+      const timer = setTimeout(() => finish(new Error(`no JetStream ack within ${NATS_PUBLISH_TIMEOUT_MS} ms`)), NATS_PUBLISH_TIMEOUT_MS);
+      const settle = (error: Error | null): void => {
+        if (error !== null) finish(error);
+        else if (--waiting === 0) finish(null);
+      };
+      try {
+        for (let i = 0; i < ids.length && !settled; i++) {
+          const token = (conn.nextToken++).toString(36);
+          tokens.push(token);
+          conn.acks.set(token, settle);
+          const h = headers();
+          h.set('Content-Type', 'application/cloudevents+json');
+          h.set('Nats-Msg-Id', ids[i] as string);
+          conn.nc.publish(subject, Buffer.from(texts[i] as string), { headers: h, reply: `${conn.inbox}.${token}` });
+        }
+      } catch (error) {
+        finish(error as Error); // the connection is closed
       }
     });
 
@@ -197,14 +199,13 @@ export function streamNatsDeliverer(): StreamNatsDeliverer {
         return true;
       }
     },
-    deliver: async (d: OutboxDelivery, _now: number, signal?: AbortSignal) => {
+    deliver: async (d: OutboxDelivery) => {
       if (closed) throw new Error('the NATS sink is closed');
       const row = readStreamRow<StreamNatsPayload>(d.payload);
       const p = row.head;
       const conn = await connection(p.servers);
       await ensureStream(conn, p);
-      const texts = row.texts();
-      await Promise.all(row.ids.map((id, i) => publish(conn, p.subject, id, texts[i] as string, signal)));
+      if (row.ids.length > 0) await publishRow(conn, p.subject, row.ids, row.texts());
     },
     close: async () => {
       closed = true;
