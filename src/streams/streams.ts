@@ -484,18 +484,20 @@ function wdsFieldsOf(schemaVersion: number): ReadonlySet<string> {
 export function wdsData(accountSid: string, e: EngineEvent, description: string, schemaVersion: number): Record<string, unknown> {
   const allowed = wdsFieldsOf(schemaVersion);
   const payload: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(e.data)) if (value !== null && allowed.has(key)) payload[key] = value;
-  Object.assign(payload, {
-    sid: e.sid,
-    eventtype: e.eventType,
-    account_sid: accountSid,
-    timestamp: e.at,
-    workspace_sid: String(e.data['workspace_sid'] ?? ''),
-    workspace_name: String(e.data['workspace_name'] ?? ''),
-    resource_type: e.resourceType,
-    resource_sid: e.resourceSid,
-    event_description: description,
-  });
+  const data = e.data;
+  for (const key in data) {
+    const value = data[key];
+    if (value !== null && value !== undefined && allowed.has(key)) payload[key] = value;
+  }
+  payload['sid'] = e.sid;
+  payload['eventtype'] = e.eventType;
+  payload['account_sid'] = accountSid;
+  payload['timestamp'] = e.at;
+  payload['workspace_sid'] = String(data['workspace_sid'] ?? '');
+  payload['workspace_name'] = String(data['workspace_name'] ?? '');
+  payload['resource_type'] = e.resourceType;
+  payload['resource_sid'] = e.resourceSid;
+  payload['event_description'] = description;
   return {
     sid: e.sid,
     name: e.eventType,
