@@ -63,12 +63,12 @@ export interface StreamNatsPayload {
  * The payload of a stream row (JSON): the head (`H`, where the events go), then the events of one
  * batch for one sink (and subject), 1–{@link STREAM_ROW_MAX_EVENTS}, in the order they were made:
  * `ids` (each CloudEvent's `id`), `lengths` (the length of each event's JSON text, UTF-16 code
- * units) and last `events`, the CloudEvents themselves. {@link readStreamRow} reads it without
+ * units), `size` (the UTF-8 bytes of the events' texts joined by commas) and last `events`, the CloudEvents themselves. {@link readStreamRow} reads it without
  * parsing the events: it takes their JSON text as written, which is what a webhook body joins and
  * a NATS message carries. (A row written before rows held several events has one `event`
  * instead of the last three; it is read too.)
  */
-export type StreamRowPayload<H> = H & { ids: string[]; lengths: number[]; events: CloudEvent[] };
+export type StreamRowPayload<H> = H & { ids: string[]; lengths: number[]; size: number; events: CloudEvent[] };
 
 /** A stream row as read back by {@link readStreamRow}. */
 export interface StreamRow<H> {
@@ -79,14 +79,16 @@ export interface StreamRow<H> {
   texts(): string[];
   /** The events' JSON texts joined by commas (a JSON array's inside), as stored. */
   joined: string;
+  /** The UTF-8 bytes of `joined`. */
+  size: number;
 }
 
 /** `,"events":[` cannot occur in the head: a comma and a quote never follow each other inside a JSON string, and the head has no nested object. */
 const EVENTS_KEY = ',"events":[';
 
 /** The payload of a stream row, from its head and the events' JSON texts (events last: see {@link StreamRowPayload}). */
-export function streamRowPayload(head: StreamWebhookPayload | StreamNatsPayload, ids: readonly string[], texts: readonly string[]): string {
-  const headJson = JSON.stringify({ ...head, ids, lengths: texts.map((t) => t.length) });
+export function streamRowPayload(head: StreamWebhookPayload | StreamNatsPayload, ids: readonly string[], texts: readonly string[], size: number): string {
+  const headJson = JSON.stringify({ ...head, ids, lengths: texts.map((t) => t.length), size });
   return `${headJson.slice(0, -1)}${EVENTS_KEY}${texts.join(',')}]}`;
 }
 
@@ -99,7 +101,7 @@ export function readStreamRow<H>(payload: string): StreamRow<H> {
     const { event, ...rest } = JSON.parse(payload) as H & { event?: CloudEvent };
     if (event === undefined) throw new SyntaxError('not a stream row payload');
     const text = JSON.stringify(event);
-    return { head: rest as H, ids: [event.id], texts: () => [text], joined: text };
+    return { head: rest as H, ids: [event.id], texts: () => [text], joined: text, size: Buffer.byteLength(text) };
   }
   const joined = payload.slice(at + EVENTS_KEY.length, payload.length - 2);
   const { lengths } = head;
@@ -107,6 +109,7 @@ export function readStreamRow<H>(payload: string): StreamRow<H> {
     head: head.head,
     ids: head.ids,
     joined,
+    size: head.size,
     texts: () => {
       const out: string[] = [];
       let from = 0;
@@ -120,16 +123,16 @@ export function readStreamRow<H>(payload: string): StreamRow<H> {
 }
 
 /** The head of a row's payload (its text up to `events`), or null when it is not one. */
-function headOf<H>(text: string): { head: H; ids: string[]; lengths: number[] } | null {
+function headOf<H>(text: string): { head: H; ids: string[]; lengths: number[]; size: number } | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(`${text}}`);
   } catch {
     return null;
   }
-  const { ids, lengths, ...head } = parsed as H & { ids?: unknown; lengths?: unknown };
-  if (!Array.isArray(ids) || !Array.isArray(lengths) || ids.length !== lengths.length) return null;
-  return { head: head as H, ids: ids as string[], lengths: lengths as number[] };
+  const { ids, lengths, size, ...head } = parsed as H & { ids?: unknown; lengths?: unknown; size?: unknown };
+  if (!Array.isArray(ids) || !Array.isArray(lengths) || ids.length !== lengths.length || typeof size !== 'number') return null;
+  return { head: head as H, ids: ids as string[], lengths: lengths as number[], size };
 }
 
 /** A row a batch is filling (one per sink, and subject for NATS). */
@@ -139,7 +142,7 @@ interface OpenRow {
   head: StreamWebhookPayload | StreamNatsPayload;
   ids: string[];
   texts: string[];
-  /** The events' JSON, bytes, with a comma each. */
+  /** 1 + the UTF-8 bytes of each event's JSON and a comma (a JSON array's size; the events' joined text is 2 less). */
   bytes: number;
 }
 
@@ -239,7 +242,7 @@ export class StreamsHosting implements HostedCore {
       for (const { sid, record } of account.takeDirty()) coreRows.push({ workspaceSid: key, core: STREAMS_CORE, key: sid, body: record === undefined ? null : JSON.stringify(record), updatedAt: now });
     }
     this.touched.clear();
-    for (const row of this.open.values()) this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts) });
+    for (const row of this.open.values()) this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts, row.bytes - 2) });
     this.open.clear();
     const outbox = this.full.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
     this.full = [];
@@ -301,7 +304,7 @@ export class StreamsHosting implements HostedCore {
     const bytes = Buffer.byteLength(json) + 1;
     let row = this.open.get(key);
     if (row !== undefined && (row.ids.length >= STREAM_ROW_MAX_EVENTS || row.bytes + bytes > STREAM_ROW_MAX_BYTES)) {
-      this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts) });
+      this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts, row.bytes - 2) });
       row = undefined;
     }
     if (row === undefined) {

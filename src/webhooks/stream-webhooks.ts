@@ -223,7 +223,7 @@ export function streamWebhookDeliverer(runtime: Runtime, client: PostClient, onD
           return request;
         };
         const last = queue.waiting[queue.waiting.length - 1];
-        const rowBytes = batched ? Buffer.byteLength(stored.joined) + 1 : 0;
+        const rowBytes = stored.size + 1;
         if (batched && (last === undefined || last.closed ? 1 : last.bytes) + rowBytes <= MAX_BATCH_BYTES && (last === undefined || last.closed ? 0 : last.count) + count <= MAX_BATCH_EVENTS) {
           // The whole row fits the request being filled (or a new one): its events' text goes as it is.
           const request = requestFor(count, rowBytes);

@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import twilio from 'twilio';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
-import { readStreamRow, STREAM_WEBHOOK_KIND, type StreamWebhookPayload } from '../../src/runtime/streams-hosting.ts';
+import { readStreamRow, streamRowPayload, STREAM_WEBHOOK_KIND, type StreamWebhookPayload } from '../../src/runtime/streams-hosting.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { EVENT_TYPES, RATE_LIMIT_TYPE, TASKROUTER_PREFIX } from '../../src/streams/streams.ts';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
@@ -430,6 +430,26 @@ test('the events of a batch share outbox rows of up to 100; a row is retried as 
     await s.close();
     await r.close();
   }
+});
+
+test('a stream row is read back without parsing its events: their texts, ids and size as written; a one-event row of an earlier version too', () => {
+  const head: StreamWebhookPayload = { accountSid: 'AC1', sinkSid: 'DG1', destination: 'http://x/"events":[', method: 'POST', batchEvents: true, queuedAt: 5 };
+  const events = [{ id: 'EZ1', data: { name: 'Zoë, "events":[ ☎' } }, { id: 'EZ2', data: { events: [1, { events: [] }] } }];
+  const texts = events.map((e) => JSON.stringify(e));
+  const size = Buffer.byteLength(texts.join(','));
+  const payload = streamRowPayload(head, ['EZ1', 'EZ2'], texts, size);
+  assert.deepEqual((JSON.parse(payload) as { events: unknown }).events, events, 'the payload is JSON with the events in it');
+  const row = readStreamRow<StreamWebhookPayload>(payload);
+  assert.deepEqual(row.head, head);
+  assert.deepEqual(row.ids, ['EZ1', 'EZ2']);
+  assert.deepEqual(row.texts(), texts);
+  assert.equal(row.joined, texts.join(','));
+  assert.equal(row.size, size);
+  const legacy = readStreamRow<StreamWebhookPayload>(JSON.stringify({ ...head, event: { id: 'EZ9', data: { x: 1, events: [] } } }));
+  assert.deepEqual(legacy.head, head);
+  assert.deepEqual(legacy.ids, ['EZ9']);
+  assert.deepEqual(legacy.texts(), [JSON.stringify({ id: 'EZ9', data: { x: 1, events: [] } })]);
+  assert.throws(() => readStreamRow('{"accountSid":"AC1"}'), SyntaxError);
 });
 
 test('conversation events go to the sinks subscribed to their types, as CloudEvents of their own schemas', async () => {
