@@ -1,19 +1,23 @@
 /**
  * Delivery of Event Streams webhook sinks (outbox kind `stream.webhook`; spec CEA B3, B4, D).
  *
- * - Body: a JSON array of CloudEvents (`application/json`). A sink with `batch_events` gets the
- *   events its account's lane has ready in one request — up to {@link MAX_BATCH_EVENTS} events or
- *   {@link MAX_BATCH_BYTES} — flushed at once (well within the 1 s of B3): the dispatcher starts a
- *   lane's due rows together, the deliverer groups the ones started in the same turn by sink. The
- *   lane may have {@link STREAM_WEBHOOK_MAX_IN_FLIGHT} rows in flight (two full batches), so a
- *   burst goes out in batches of 100. Without `batch_events`, one event per request.
+ * - A row holds the CloudEvents one runtime batch made for the sink (1–100, read without parsing
+ *   them: `readStreamRow`). Body: a JSON array of CloudEvents (`application/json`). A sink with
+ *   `batch_events` gets the events of the rows its account's lane has ready in requests of up to
+ *   {@link MAX_BATCH_EVENTS} events or {@link MAX_BATCH_BYTES} (a row may span two), sent at once
+ *   (well within the 1 s of B3); at most {@link STREAM_WEBHOOK_MAX_REQUESTS} are on the wire, and
+ *   rows started meanwhile fill the next ones, so a burst goes out in batches of 100. Without
+ *   `batch_events`, one event per request ({@link STREAM_WEBHOOK_MAX_UNBATCHED_REQUESTS} at once).
+ * - A row is done once every request holding its events succeeded (or dropped them); the first
+ *   retryable failure fails the row, which the dispatcher retries whole: its events again, with
+ *   the same ids (receivers de-duplicate by id, B4).
  * - Signature (D [DECISION]): `?bodySHA256=<hex sha256 of the body>` is appended to the destination
  *   and `X-Twilio-Signature` is the HMAC-SHA1 of that URL alone (no parameters), so
  *   `twilio.validateRequestWithBody(authToken, signature, url, body)` accepts it. The URL signed is
  *   the destination without its userinfo; credentials there become `Authorization: Basic`.
  * - 5 s timeout. 2xx: done. 429, 5xx, timeout, connection error: retried with the dispatcher's
  *   doubling backoff and jitter (capped at {@link MAX_BACKOFF_MS}) until 4 hours after the event
- *   was queued (B4). Any other status: the events are dropped (`onDrop`).
+ *   was queued (B4). Any other status: the request's events are dropped (`onDrop`).
  * - A `GET` sink (a GET carries no body) gets one event per request, the array in the query
  *   parameter `events` after `bodySHA256`, signed over that full URL.
  */
