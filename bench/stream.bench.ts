@@ -41,6 +41,8 @@ import { streamWebhookDeliverer } from '../src/webhooks/stream-webhooks.ts';
 const SAMPLE = fileURLToPath(new URL('../../shared/data/anonymous-bank-1999-02-01_14.tsv', import.meta.url));
 const NATS_URL = process.env['SWITCHBOARD_BENCH_NATS'] ?? 'nats://127.0.0.1:4222';
 const CHUNK = 2_000;
+/** `SWITCHBOARD_BENCH_ONLY=webhook|nats` measures that sink alone (for profiling: `node --cpu-prof bench/stream.bench.ts`). */
+const ONLY = process.env['SWITCHBOARD_BENCH_ONLY'] ?? '';
 const TARGET_PROJECTOR = 200_000;
 const TARGET_SINK = 20_000;
 
@@ -49,6 +51,12 @@ const events: EngineEvent[] = [];
 replayCalls(calls, { onEvent: (e) => void events.push(e) });
 const n = events.length;
 const perS = (count: number, ms: number): number => Math.round(count / (ms / 1000));
+/** This process's CPU time (user + system, ms) of each measured part, all threads: on a shared machine a steadier figure than the wall clock. */
+const cpuMs = new Map<string, number>();
+const cpuSince = (name: string, since: NodeJS.CpuUsage): void => {
+  const used = process.cpuUsage(since);
+  cpuMs.set(name, (used.user + used.system) / 1000);
+};
 
 // ── (a) the projector alone ──
 const projectorRun = (): number => {
@@ -59,8 +67,7 @@ const projectorRun = (): number => {
   p.kpis({ from: events[0]!.at, to: events[n - 1]!.at + 1 });
   return performance.now() - t0;
 };
-projectorRun(); // warm-up
-const projectorMs = Math.min(projectorRun(), projectorRun());
+const projectorMs = ONLY !== '' ? NaN : (projectorRun(), Math.min(projectorRun(), projectorRun())); // the first run warms up
 
 // ── a receiver counting CloudEvents ──
 let received = 0;
@@ -100,11 +107,13 @@ async function throughSink(sinkType: 'webhook' | 'nats', configuration: Record<s
   });
   dispatcher.start();
   const before = count();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const done = allReceived(before + streamed, count);
   for (let i = 0; i < n; i += CHUNK) await runtime.streams.offerEngineEvents(account.sid, events.slice(i, i + CHUNK));
   await done;
   const ms = performance.now() - t0;
+  cpuSince(sinkType, c0);
   await dispatcher.stop();
   await nats.close();
   await runtime.close();
@@ -124,7 +133,8 @@ const post = (body: string): Promise<void> =>
     req.on('error', reject);
     req.end(body);
   });
-const webhookBaselineMs = await (async () => {
+const webhookBaselineMs = ONLY === 'nats' ? NaN : await (async () => {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const start = received;
   const inFlight = new Set<Promise<void>>();
@@ -135,9 +145,10 @@ const webhookBaselineMs = await (async () => {
   }
   await Promise.all(inFlight);
   if (received - start !== cloudEvents.length) throw new Error(`baseline: ${received - start} of ${cloudEvents.length} received`);
+  cpuSince('webhook baseline', c0);
   return performance.now() - t0;
 })();
-const webhookMs = await throughSink('webhook', { destination: receiverUrl, method: 'POST', batch_events: true }, () => received);
+const webhookMs = ONLY === 'nats' ? NaN : await throughSink('webhook', { destination: receiverUrl, method: 'POST', batch_events: true }, () => received);
 
 // ── (c) the NATS sink, and its baseline: the same CloudEvents published straight ──
 const tag = `${process.pid}_${Date.now().toString(36)}`;
@@ -148,8 +159,9 @@ const jsm = await nc.jetstreamManager();
 let natsReceived = 0;
 const sub = nc.subscribe(`${prefix}.>`, { callback: () => void (natsReceived += 1, onReceived()) });
 await jsm.streams.add({ name: `${stream}_BASE`, subjects: [`${prefix}base.>`], duplicate_window: 600 * 1e9 });
-const natsBaselineMs = await (async () => {
+const natsBaselineMs = ONLY === 'webhook' ? NaN : await (async () => {
   const js = nc.jetstream();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const inFlight = new Set<Promise<unknown>>();
   for (const ce of cloudEvents) {
@@ -160,13 +172,14 @@ const natsBaselineMs = await (async () => {
     if (inFlight.size >= 256) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
+  cpuSince('nats baseline', c0);
   return performance.now() - t0;
 })();
 let natsMs: number;
 try {
-  natsMs = await throughSink('nats', { servers: NATS_URL, stream, subject_prefix: prefix }, () => natsReceived);
-  const info = await jsm.streams.info(stream);
-  if (info.state.messages !== streamed) throw new Error(`the stream holds ${info.state.messages} of ${streamed} events`);
+  natsMs = ONLY === 'webhook' ? NaN : await throughSink('nats', { servers: NATS_URL, stream, subject_prefix: prefix }, () => natsReceived);
+  const info = ONLY === 'webhook' ? null : await jsm.streams.info(stream);
+  if (info !== null && info.state.messages !== streamed) throw new Error(`the stream holds ${info.state.messages} of ${streamed} events`);
 } finally {
   sub.unsubscribe();
   await jsm.streams.delete(stream).catch(() => undefined);
@@ -184,5 +197,6 @@ console.log(`Switchboard Event Streams benchmark — ${n.toLocaleString('en-US')
 console.log(row('projector (observe, flush, kpis)', projector, TARGET_PROJECTOR));
 console.log(row('webhook sink (outbox → dispatcher)', webhook, TARGET_SINK, `   ÷ direct POSTs ${perS(streamed, webhookBaselineMs).toLocaleString('en-US')}/s = ${(webhook / perS(streamed, webhookBaselineMs)).toFixed(2)}`));
 console.log(row('nats sink (outbox → dispatcher)', natsSink, TARGET_SINK, `   ÷ direct publishes ${perS(streamed, natsBaselineMs).toLocaleString('en-US')}/s = ${(natsSink / perS(streamed, natsBaselineMs)).toFixed(2)}`));
+console.log(`CPU of this process per event (µs): ${[...cpuMs].map(([name, ms]) => `${name} ${((ms * 1000) / streamed).toFixed(1)}`).join(', ')}`);
 console.log(JSON.stringify({ projector_events_per_s: projector, webhook_sink_events_per_s: webhook, nats_sink_events_per_s: natsSink }));
 process.exit(0);

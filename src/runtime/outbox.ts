@@ -76,9 +76,10 @@ export interface OutboxDeliverer {
   /**
    * Delivers the row. Resolves once it is handed over (or found no longer wanted); rejects when it
    * was NOT handed over (e.g. a port that threw before placing the call): the dispatcher then retries
-   * it with backoff and jitter, up to its retries. `now`: the dispatcher's clock, epoch ms.
+   * it with backoff and jitter, up to its retries. `now`: the dispatcher's clock, epoch ms. `signal`
+   * aborts when the dispatcher stops (a deliverer holding work may give it up: the row stays).
    */
-  deliver(delivery: OutboxDelivery, now: number): Promise<void>;
+  deliver(delivery: OutboxDelivery, now: number, signal?: AbortSignal): Promise<void>;
   /**
    * Optional retry policy of the kind: whether the failed attempt `attempts` (counting it) of the
    * row is the last one (no retry follows). Default: after the dispatcher's `deliveryRetries`.

@@ -3,10 +3,14 @@
  * {@link StreamsAccount} (src/streams) per account, kept under the account's SID as a core shard
  * (`isCoreShard`), its sinks and subscriptions written as `core_rows` (core `streams`, key = the
  * SID) in the batch's transaction. Every engine event of the account's workspaces that a
- * subscription covers becomes, in the same batch (`observe`), one outbox row per sink — kind
+ * subscription covers goes, in the same batch (`observe`), into an outbox row of each sink — kind
  * `stream.webhook` ({@link StreamWebhookPayload}) for a webhook sink, `stream.nats`
- * ({@link StreamNatsPayload}) for a NATS JetStream sink: the CloudEvent and where it goes — in the
- * account's lane; src/webhooks/stream-webhooks.ts and stream-nats.ts deliver them (retried 4 h).
+ * ({@link StreamNatsPayload}) for a NATS JetStream sink: where the events go and the CloudEvents
+ * themselves, in the account's lane. A batch writes one row per sink (per sink and subject for
+ * NATS) holding up to {@link STREAM_ROW_MAX_EVENTS} events and {@link STREAM_ROW_MAX_BYTES} of
+ * them (more make more rows), written in the batch's transaction like the events (no event lost
+ * across a crash); src/webhooks/stream-webhooks.ts and stream-nats.ts deliver a row's events
+ * together and retry the row as a whole (4 h; receivers de-duplicate by the events' ids, B4).
  * The conversations core's events (`com.twilio.conversations.*`, written under the account's SID)
  * reach the sinks the same way, in the batch that wrote them (`observeCoreEvents`).
  */
@@ -22,8 +26,12 @@ import type { CoreContext, HostedCore } from './core.ts';
 export const STREAMS_CORE = 'streams';
 export const STREAM_WEBHOOK_KIND = 'stream.webhook';
 export const STREAM_NATS_KIND = 'stream.nats';
+/** CloudEvents one outbox row holds at most (a webhook batch's limit, B3). */
+export const STREAM_ROW_MAX_EVENTS = 100;
+/** The CloudEvents' JSON of one outbox row, bytes at most (a webhook batch's limit); a larger single event gets a row of its own. */
+export const STREAM_ROW_MAX_BYTES = 1024 * 1024;
 
-/** The payload of a `stream.webhook` outbox row: one CloudEvent for one sink. */
+/** Where a `stream.webhook` row goes: the head of its payload (see {@link StreamRowPayload}). */
 export interface StreamWebhookPayload {
   accountSid: string;
   sinkSid: string;
@@ -32,10 +40,9 @@ export interface StreamWebhookPayload {
   batchEvents: boolean;
   /** When the row was queued (epoch ms): retries stop 4 hours later (B4). */
   queuedAt: number;
-  event: CloudEvent;
 }
 
-/** The payload of a `stream.nats` outbox row: one CloudEvent for one NATS JetStream sink. */
+/** Where a `stream.nats` row goes: the head of its payload (see {@link StreamRowPayload}). */
 export interface StreamNatsPayload {
   accountSid: string;
   sinkSid: string;
@@ -50,13 +57,102 @@ export interface StreamNatsPayload {
   subject: string;
   /** When the row was queued (epoch ms): retries stop 4 hours later (B4). */
   queuedAt: number;
-  event: CloudEvent;
+}
+
+/**
+ * The payload of a stream row (JSON): the head (`H`, where the events go), then the events of one
+ * batch for one sink (and subject), 1–{@link STREAM_ROW_MAX_EVENTS}, in the order they were made:
+ * `ids` (each CloudEvent's `id`), `lengths` (the length of each event's JSON text, UTF-16 code
+ * units), `size` (the UTF-8 bytes of the events' texts joined by commas) and last `events`, the CloudEvents themselves. {@link readStreamRow} reads it without
+ * parsing the events: it takes their JSON text as written, which is what a webhook body joins and
+ * a NATS message carries. (A row written before rows held several events has one `event`
+ * instead of the last three; it is read too.)
+ */
+export type StreamRowPayload<H> = H & { ids: string[]; lengths: number[]; size: number; events: CloudEvent[] };
+
+/** A stream row as read back by {@link readStreamRow}. */
+export interface StreamRow<H> {
+  head: H;
+  /** The events' ids, in order. */
+  ids: string[];
+  /** Each event's JSON text, in order. */
+  texts(): string[];
+  /** The events' JSON texts joined by commas (a JSON array's inside), as stored. */
+  joined: string;
+  /** The UTF-8 bytes of `joined`. */
+  size: number;
+}
+
+/** `,"events":[` cannot occur in the head: a comma and a quote never follow each other inside a JSON string, and the head has no nested object. */
+const EVENTS_KEY = ',"events":[';
+
+/** The payload of a stream row, from its head and the events' JSON texts (events last: see {@link StreamRowPayload}). */
+export function streamRowPayload(head: StreamWebhookPayload | StreamNatsPayload, ids: readonly string[], texts: readonly string[], size: number): string {
+  const headJson = JSON.stringify({ ...head, ids, lengths: texts.map((t) => t.length), size });
+  return `${headJson.slice(0, -1)}${EVENTS_KEY}${texts.join(',')}]}`;
+}
+
+/** Reads a stream row's payload (see {@link StreamRowPayload}). Throws SyntaxError when it is not one. */
+export function readStreamRow<H>(payload: string): StreamRow<H> {
+  const at = payload.indexOf(EVENTS_KEY);
+  const head = at < 0 ? null : headOf<H>(payload.slice(0, at));
+  if (head === null || !payload.endsWith(']}')) {
+    // A row written before rows held several events (a nested `"events"` key of such a row's event leaves an unbalanced head).
+    const { event, ...rest } = JSON.parse(payload) as H & { event?: CloudEvent };
+    if (event === undefined) throw new SyntaxError('not a stream row payload');
+    const text = JSON.stringify(event);
+    return { head: rest as H, ids: [event.id], texts: () => [text], joined: text, size: Buffer.byteLength(text) };
+  }
+  const joined = payload.slice(at + EVENTS_KEY.length, payload.length - 2);
+  const { lengths } = head;
+  return {
+    head: head.head,
+    ids: head.ids,
+    joined,
+    size: head.size,
+    texts: () => {
+      const out: string[] = [];
+      let from = 0;
+      for (const length of lengths) {
+        out.push(joined.slice(from, from + length));
+        from += length + 1;
+      }
+      return out;
+    },
+  };
+}
+
+/** The head of a row's payload (its text up to `events`), or null when it is not one. */
+function headOf<H>(text: string): { head: H; ids: string[]; lengths: number[]; size: number } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(`${text}}`);
+  } catch {
+    return null;
+  }
+  const { ids, lengths, size, ...head } = parsed as H & { ids?: unknown; lengths?: unknown; size?: unknown };
+  if (!Array.isArray(ids) || !Array.isArray(lengths) || ids.length !== lengths.length || typeof size !== 'number') return null;
+  return { head: head as H, ids: ids as string[], lengths: lengths as number[], size };
+}
+
+/** A row a batch is filling (one per sink, and subject for NATS). */
+interface OpenRow {
+  workspaceSid: string;
+  kind: string;
+  head: StreamWebhookPayload | StreamNatsPayload;
+  ids: string[];
+  texts: string[];
+  /** 1 + the UTF-8 bytes of each event's JSON and a comma (a JSON array's size; the events' joined text is 2 less). */
+  bytes: number;
 }
 
 export class StreamsHosting implements HostedCore {
   private readonly shards = new Map<string, StreamsAccount>();
   private readonly touched = new Set<string>();
-  private outbound: Array<{ workspaceSid: string; kind: string; payload: string }> = [];
+  /** The rows of this batch being filled, by kind, sink and subject. */
+  private open = new Map<string, OpenRow>();
+  /** The rows of this batch that are full. */
+  private full: Array<{ workspaceSid: string; kind: string; payload: string }> = [];
   private readonly run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>;
   private readonly newSid: (prefix: string) => string;
   private readonly accountOf: (workspaceSid: string) => string | undefined;
@@ -83,7 +179,8 @@ export class StreamsHosting implements HostedCore {
   }
 
   discardBatch(): void {
-    this.outbound = [];
+    this.open.clear();
+    this.full = [];
     this.touched.clear();
   }
 
@@ -103,7 +200,7 @@ export class StreamsHosting implements HostedCore {
 
   advanceTo(): void {}
 
-  /** The covered events of one engine command: one row per event and sink. */
+  /** The covered events of one engine command: into the batch's row of each sink. */
   observe(workspaceSid: string, events: readonly EngineEvent[], ctx: CoreContext): void {
     const accountSid = this.accountOf(workspaceSid);
     if (accountSid !== undefined) this.queueEngineEvents(accountSid, events, ctx.now);
@@ -145,8 +242,10 @@ export class StreamsHosting implements HostedCore {
       for (const { sid, record } of account.takeDirty()) coreRows.push({ workspaceSid: key, core: STREAMS_CORE, key: sid, body: record === undefined ? null : JSON.stringify(record), updatedAt: now });
     }
     this.touched.clear();
-    const outbox = this.outbound.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
-    this.outbound = [];
+    for (const row of this.open.values()) this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts, row.bytes - 2) });
+    this.open.clear();
+    const outbox = this.full.map((o) => ({ workspaceSid: o.workspaceSid, kind: o.kind, payload: o.payload, dueAt: now }));
+    this.full = [];
     return { events: [], outbox, callbackStates: [], coreRows };
   }
 
@@ -190,19 +289,34 @@ export class StreamsHosting implements HostedCore {
     return this.run(accountSid, (ctx) => this.queueEngineEvents(accountSid, events, ctx.now));
   }
 
-  /** One outbox row for the sink, in the account's lane; `subjectKey` names the NATS subject's last token (the workspace, or the account). */
+  /**
+   * Adds the event to the batch's row for the sink (and subject) in the account's lane, starting a
+   * new row when it would hold more than {@link STREAM_ROW_MAX_EVENTS} events or
+   * {@link STREAM_ROW_MAX_BYTES}; `subjectKey` names the NATS subject's last token (the workspace,
+   * or the account).
+   */
   private queue(accountSid: string, sink: Sink, event: CloudEvent, now: number, subjectKey: string): void {
     const c = sink.sinkConfiguration;
-    if (isNatsConfiguration(c)) {
-      const payload: StreamNatsPayload = {
-        accountSid, sinkSid: sink.sid, servers: c.servers, stream: c.stream, subjectPrefix: c.subject_prefix, duplicateWindowS: c.duplicate_window_s,
-        subject: `${c.subject_prefix}.${subjectKey}`, queuedAt: now, event,
-      };
-      this.outbound.push({ workspaceSid: accountSid, kind: STREAM_NATS_KIND, payload: JSON.stringify(payload) });
-      return;
+    const nats = isNatsConfiguration(c);
+    const subject = nats ? `${c.subject_prefix}.${subjectKey}` : '';
+    const key = `${accountSid} ${sink.sid} ${subject}`;
+    const json = JSON.stringify(event);
+    const bytes = Buffer.byteLength(json) + 1;
+    let row = this.open.get(key);
+    if (row !== undefined && (row.ids.length >= STREAM_ROW_MAX_EVENTS || row.bytes + bytes > STREAM_ROW_MAX_BYTES)) {
+      this.full.push({ workspaceSid: row.workspaceSid, kind: row.kind, payload: streamRowPayload(row.head, row.ids, row.texts, row.bytes - 2) });
+      row = undefined;
     }
-    const payload: StreamWebhookPayload = { accountSid, sinkSid: sink.sid, destination: c.destination, method: c.method, batchEvents: c.batch_events, queuedAt: now, event };
-    this.outbound.push({ workspaceSid: accountSid, kind: STREAM_WEBHOOK_KIND, payload: JSON.stringify(payload) });
+    if (row === undefined) {
+      const head: OpenRow['head'] = nats
+        ? { accountSid, sinkSid: sink.sid, servers: c.servers, stream: c.stream, subjectPrefix: c.subject_prefix, duplicateWindowS: c.duplicate_window_s, subject, queuedAt: now }
+        : { accountSid, sinkSid: sink.sid, destination: c.destination, method: c.method, batchEvents: c.batch_events, queuedAt: now };
+      row = { workspaceSid: accountSid, kind: nats ? STREAM_NATS_KIND : STREAM_WEBHOOK_KIND, head, ids: [], texts: [], bytes: 1 };
+      this.open.set(key, row);
+    }
+    row.ids.push(event.id);
+    row.texts.push(json);
+    row.bytes += bytes;
   }
 
   private shard(accountSid: string): StreamsAccount {

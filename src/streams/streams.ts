@@ -471,22 +471,33 @@ export function streamEventId(eventSid: string): string {
   return `EZ${eventSid.slice(2)}`;
 }
 
+/** The payload fields of each `TaskRouter.WDSEvent` version (made once per version). */
+const WDS_FIELDS_OF = new Map<number, ReadonlySet<string>>();
+
+function wdsFieldsOf(schemaVersion: number): ReadonlySet<string> {
+  let fields = WDS_FIELDS_OF.get(schemaVersion);
+  if (fields === undefined) WDS_FIELDS_OF.set(schemaVersion, (fields = new Set(WDS_FIELDS.filter(([, , since]) => (since ?? 1) <= schemaVersion).map(([name]) => name))));
+  return fields;
+}
+
 /** The `data` of a TaskRouter stream event (B6), with the payload fields `schemaVersion` has. */
 export function wdsData(accountSid: string, e: EngineEvent, description: string, schemaVersion: number): Record<string, unknown> {
-  const allowed = new Set(WDS_FIELDS.filter(([, , since]) => (since ?? 1) <= schemaVersion).map(([name]) => name));
+  const allowed = wdsFieldsOf(schemaVersion);
   const payload: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(e.data)) if (value !== null && allowed.has(key)) payload[key] = value;
-  Object.assign(payload, {
-    sid: e.sid,
-    eventtype: e.eventType,
-    account_sid: accountSid,
-    timestamp: e.at,
-    workspace_sid: String(e.data['workspace_sid'] ?? ''),
-    workspace_name: String(e.data['workspace_name'] ?? ''),
-    resource_type: e.resourceType,
-    resource_sid: e.resourceSid,
-    event_description: description,
-  });
+  const data = e.data;
+  for (const key in data) {
+    const value = data[key];
+    if (value !== null && value !== undefined && allowed.has(key)) payload[key] = value;
+  }
+  payload['sid'] = e.sid;
+  payload['eventtype'] = e.eventType;
+  payload['account_sid'] = accountSid;
+  payload['timestamp'] = e.at;
+  payload['workspace_sid'] = String(data['workspace_sid'] ?? '');
+  payload['workspace_name'] = String(data['workspace_name'] ?? '');
+  payload['resource_type'] = e.resourceType;
+  payload['resource_sid'] = e.resourceSid;
+  payload['event_description'] = description;
   return {
     sid: e.sid,
     name: e.eventType,

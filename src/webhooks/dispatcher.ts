@@ -680,7 +680,7 @@ export class WebhookDispatcher {
     }
     let failure: { error: unknown } | null = null;
     try {
-      await this.scheduler.track(deliverer.deliver(deliveryOf(row), this.scheduler.now()));
+      await this.scheduler.track(deliverer.deliver(deliveryOf(row), this.scheduler.now(), this.abort.signal));
     } catch (error) {
       failure = { error };
     }

@@ -17,6 +17,7 @@ import { test } from 'node:test';
 import twilio from 'twilio';
 import { buildApp } from '../../src/api/app.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
+import { readStreamRow, streamRowPayload, STREAM_WEBHOOK_KIND, type StreamWebhookPayload } from '../../src/runtime/streams-hosting.ts';
 import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { EVENT_TYPES, RATE_LIMIT_TYPE, TASKROUTER_PREFIX } from '../../src/streams/streams.ts';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
@@ -389,6 +390,66 @@ test('a burst of more than 100 events goes out in batches of at most 100, the la
     await s.close();
     await r.close();
   }
+});
+
+test('the events of a batch share outbox rows of up to 100; a row is retried as a whole, each event still arrives, with its id', async () => {
+  const s = await startServer({ startDispatcher: false });
+  let requests = 0;
+  // The second request fails: it holds the end of one row and the start of the next (the test event's row comes first).
+  const r = await receiver(s.scheduler, () => (++requests === 2 ? 500 : 200));
+  try {
+    const setup = await setUp(s);
+    for (let i = 0; i < 55; i++) await setup.wsApi.tasks.create({ workflowSid: setup.workflow.sid, attributes: JSON.stringify({ n: i }) });
+    const made = (await s.runtime.store.events(setup.ws.sid, 0, Number.MAX_SAFE_INTEGER, 1_000_000)).filter((e) => TASKROUTER_TYPES.includes(TASKROUTER_PREFIX + e.eventType));
+    assert.ok(made.length > 200, `${made.length} events`);
+    const sinkSid = await subscribe(s, r.url, true);
+    await s.client.events.v1.sinks(sinkSid).sinkTest.create();
+    // Made elsewhere and handed over in one batch, as a replay's are: one row per 100 events.
+    await s.runtime.streams.offerEngineEvents(s.account.sid, made);
+    const rows = await s.runtime.store.outboxLane(s.account.sid, STREAM_WEBHOOK_KIND, 1_000);
+    const sizes = rows.map((row) => readStreamRow<StreamWebhookPayload>(row.payload).ids.length);
+    assert.deepEqual(sizes, [1, ...Array.from({ length: Math.floor(made.length / 100) }, () => 100), made.length % 100].filter((n) => n > 0));
+    const rowIds = rows.map((row) => readStreamRow<StreamWebhookPayload>(row.payload).ids);
+    s.dispatcher.start();
+    const accepted = (): string[] => r.got.filter((_, i) => i !== 1).flatMap((g) => (JSON.parse(g.body) as CloudEventJson[]).map((e) => e.id));
+    const expected = [s.account.sid, ...made.map((e) => idOf(e.sid))];
+    await until(s, () => new Set(accepted()).size >= expected.length, 60_000, 100);
+    await s.scheduler.advance(10_000);
+    assert.deepEqual([...new Set(accepted())].sort(), [...expected].sort(), 'every event, de-duplicated by id');
+    const failed = (JSON.parse(r.got[1]!.body) as CloudEventJson[]).map((e) => e.id);
+    assert.equal(failed.length, 100);
+    // The failed request held the end of rows[1] and the start of rows[2]: both rows are sent again whole.
+    const count = (id: string): number => accepted().filter((x) => x === id).length;
+    for (const id of [...rowIds[1]!, ...rowIds[2]!]) assert.equal(count(id), failed.includes(id) ? 1 : 2, `${id} of a retried row`);
+    for (const id of [...rowIds[0]!, ...rowIds.slice(3).flat()]) assert.equal(count(id), 1, `${id} of a row delivered at once`);
+    assert.equal(s.failures.length, 2, 'two rows failed once');
+    assert.ok(s.failures.every((f) => f.attempts === 1 && !f.final));
+    assert.equal(r.got.every((g) => (JSON.parse(g.body) as unknown[]).length <= 100), true);
+    assert.deepEqual(await s.runtime.store.outboxLane(s.account.sid, STREAM_WEBHOOK_KIND, 1_000), [], 'every row done');
+  } finally {
+    await s.close();
+    await r.close();
+  }
+});
+
+test('a stream row is read back without parsing its events: their texts, ids and size as written; a one-event row of an earlier version too', () => {
+  const head: StreamWebhookPayload = { accountSid: 'AC1', sinkSid: 'DG1', destination: 'http://x/"events":[', method: 'POST', batchEvents: true, queuedAt: 5 };
+  const events = [{ id: 'EZ1', data: { name: 'Zoë, "events":[ ☎' } }, { id: 'EZ2', data: { events: [1, { events: [] }] } }];
+  const texts = events.map((e) => JSON.stringify(e));
+  const size = Buffer.byteLength(texts.join(','));
+  const payload = streamRowPayload(head, ['EZ1', 'EZ2'], texts, size);
+  assert.deepEqual((JSON.parse(payload) as { events: unknown }).events, events, 'the payload is JSON with the events in it');
+  const row = readStreamRow<StreamWebhookPayload>(payload);
+  assert.deepEqual(row.head, head);
+  assert.deepEqual(row.ids, ['EZ1', 'EZ2']);
+  assert.deepEqual(row.texts(), texts);
+  assert.equal(row.joined, texts.join(','));
+  assert.equal(row.size, size);
+  const legacy = readStreamRow<StreamWebhookPayload>(JSON.stringify({ ...head, event: { id: 'EZ9', data: { x: 1, events: [] } } }));
+  assert.deepEqual(legacy.head, head);
+  assert.deepEqual(legacy.ids, ['EZ9']);
+  assert.deepEqual(legacy.texts(), [JSON.stringify({ id: 'EZ9', data: { x: 1, events: [] } })]);
+  assert.throws(() => readStreamRow('{"accountSid":"AC1"}'), SyntaxError);
 });
 
 test('conversation events go to the sinks subscribed to their types, as CloudEvents of their own schemas', async () => {
