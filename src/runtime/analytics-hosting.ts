@@ -21,7 +21,7 @@
 import { AnalyticsProjector, type ModelRow } from '../analytics/projector.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreRowWrite, CoreWrites, Store } from '../store/store.ts';
-import type { CoreContext, HostedCore } from './core.ts';
+import { type CoreContext, type HostedCore, UntimedCore } from './core.ts';
 
 /** The `core` of the analytics rows in `core_rows`. */
 export const ANALYTICS_CORE = 'analytics';
@@ -29,7 +29,7 @@ export const ANALYTICS_CORE = 'analytics';
 /** Projector options inside the runtime: events in commit order, applied at once, changes tracked. */
 const HOSTED = { latenessMs: 0, trackChanges: true } as const;
 
-export class AnalyticsHosting implements HostedCore {
+export class AnalyticsHosting extends UntimedCore implements HostedCore {
   private readonly projectors = new Map<string, AnalyticsProjector>();
   /** Workspaces whose projector changed in the batch being built. */
   private readonly touched = new Set<string>();
@@ -85,18 +85,6 @@ export class AnalyticsHosting implements HostedCore {
     this.projectors.delete(workspaceSid);
     this.touched.delete(workspaceSid);
   }
-
-  close(): void {}
-
-  workspaces(): string[] {
-    return [];
-  }
-
-  nextDeadline(): number | null {
-    return null;
-  }
-
-  advanceTo(): void {}
 
   // ── reads ──
 

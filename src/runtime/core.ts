@@ -72,6 +72,24 @@ export interface HostedCore {
   close(): void;
 }
 
+/**
+ * The timer half of {@link HostedCore} for a core that has no timers and drives no port (Event
+ * Streams, analytics, API keys): no workspaces to wake, no deadline, nothing to stop.
+ */
+export abstract class UntimedCore {
+  workspaces(): string[] {
+    return [];
+  }
+
+  nextDeadline(): number | null {
+    return null;
+  }
+
+  advanceTo(): void {}
+
+  close(): void {}
+}
+
 /** The writes of several cores as one (their rows in core order). */
 export function mergeWrites(all: readonly CoreWrites[]): CoreWrites {
   if (all.length === 1) return all[0] as CoreWrites;

@@ -15,7 +15,7 @@
  * writes a tombstone row, since the old table is not written any more.
  */
 import type { CoreWrites, Store } from '../store/store.ts';
-import type { CoreContext, HostedCore } from './core.ts';
+import { type CoreContext, type HostedCore, UntimedCore } from './core.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
 
 export const KEYS_CORE = 'keys';
@@ -59,7 +59,7 @@ export const CONSOLE_KEY_NAME = 'Switchboard console tokens';
 /** Longest FriendlyName of a key (Twilio: "up to 64 characters"). */
 export const KEY_NAME_MAX = 64;
 
-export class KeysHosting implements HostedCore {
+export class KeysHosting extends UntimedCore implements HostedCore {
   private readonly keys = new Map<string, ApiKeyRecord>();
   /** Unsealed secrets, by SK SID (filled on first use; never leaves the process). */
   private readonly secrets = new Map<string, string>();
@@ -75,6 +75,7 @@ export class KeysHosting implements HostedCore {
    * @param newSid a new `SK` + 32 hex digits SID (default: random)
    */
   constructor(run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>, serverKey: Buffer, newSid: () => string = () => `SK${newSecret()}`) {
+    super();
     this.run = run;
     this.serverKey = serverKey;
     this.newSid = newSid;
@@ -109,18 +110,6 @@ export class KeysHosting implements HostedCore {
       }
     }
   }
-
-  close(): void {}
-
-  workspaces(): string[] {
-    return [];
-  }
-
-  nextDeadline(): number | null {
-    return null;
-  }
-
-  advanceTo(): void {}
 
   observe(): void {}
 

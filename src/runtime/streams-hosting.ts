@@ -21,7 +21,7 @@ import {
   type CloudEvent, type ConversationsEventRecord, type Sink, type Subscription,
 } from '../streams/streams.ts';
 import type { CoreWrites, Store } from '../store/store.ts';
-import type { CoreContext, HostedCore } from './core.ts';
+import { type CoreContext, type HostedCore, UntimedCore } from './core.ts';
 
 export const STREAMS_CORE = 'streams';
 export const STREAM_WEBHOOK_KIND = 'stream.webhook';
@@ -146,7 +146,7 @@ interface OpenRow {
   bytes: number;
 }
 
-export class StreamsHosting implements HostedCore {
+export class StreamsHosting extends UntimedCore implements HostedCore {
   private readonly shards = new Map<string, StreamsAccount>();
   private readonly touched = new Set<string>();
   /** The rows of this batch being filled, by kind, sink and subject. */
@@ -162,6 +162,7 @@ export class StreamsHosting implements HostedCore {
    * @param accountOf the account of a workspace (undefined when unknown)
    */
   constructor(run: <T>(key: string, op: (ctx: CoreContext) => T) => Promise<T>, newSid: (prefix: string) => string, accountOf: (workspaceSid: string) => string | undefined) {
+    super();
     this.run = run;
     this.newSid = newSid;
     this.accountOf = accountOf;
@@ -187,18 +188,6 @@ export class StreamsHosting implements HostedCore {
   forget(key: string): void {
     this.shards.delete(key);
   }
-
-  close(): void {}
-
-  workspaces(): string[] {
-    return [];
-  }
-
-  nextDeadline(): number | null {
-    return null;
-  }
-
-  advanceTo(): void {}
 
   /** The covered events of one engine command: into the batch's row of each sink. */
   observe(workspaceSid: string, events: readonly EngineEvent[], ctx: CoreContext): void {
