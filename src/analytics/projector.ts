@@ -51,6 +51,54 @@ export interface Conversation {
   conversationSid: string | null;
   /** The task attributes as received (the JSON string; kept raw when invalid). */
   attributes: string;
+  /**
+   * The task this one was transferred from (spec voice-worker-sdk-console.md B5: a transfer is
+   * routed as a new task), or null: the original task of the transfer that made this task.
+   */
+  transferredFrom: string | null;
+  /** The `TT…` transfer that made this task, or null. */
+  transferSid: string | null;
+  /**
+   * The first task of the customer's journey: this task's own SID, or (transferred) the journey
+   * of {@link transferredFrom} — a chain of transfers A → B → C reads as one journey `A`.
+   */
+  journeyTaskSid: string;
+}
+
+/** Where a transfer is (`transfer_status` of the `task.transfer-*` events). */
+export type TransferStatus = 'initiated' | 'completed' | 'failed' | 'canceled';
+
+/**
+ * One task transfer (`TT…`), from the `task.transfer-*` events of the original task (spec
+ * conversations-events-analytics.md §B5/§B6 transfer fields; voice-worker-sdk-console.md B5: the
+ * transfer is routed as a new task). Instants in epoch ms.
+ */
+export interface Transfer {
+  transferSid: string;
+  /** The task transferred (the events' `task_sid`). */
+  taskSid: string;
+  /**
+   * The task the transfer routed to the target, once known: linked when the transfer completes
+   * (the target's reservation of it is accepted at that instant) or fails or is canceled (it is
+   * canceled at that instant); null before, or when no such task was seen.
+   */
+  transferTaskSid: string | null;
+  initiatingReservationSid: string | null;
+  initiatingWorkerSid: string | null;
+  /** `WARM` or `COLD`. */
+  mode: string | null;
+  /** `WORKER` or `QUEUE`. */
+  type: string | null;
+  /** The target: a WK or WQ SID. */
+  to: string | null;
+  status: TransferStatus;
+  /** `task.transfer-initiated`, ms (else `transfer_started`, whole seconds, × 1000). */
+  started: number;
+  /** The completing, failing or canceling event's instant, ms; null while initiated. */
+  end: number | null;
+  /** `task.transfer-attempt-failed` events seen (a target rejected or did not answer). */
+  attemptsFailed: number;
+  failedReason: string | null;
 }
 
 /** A queue engagement: one stay of a task in one queue (§B7). */
@@ -109,8 +157,14 @@ export interface AgentEngagement {
   wrapupS: number | null;
   /** Handling = preparation (0, inbound) + engagement + wrap-up, seconds (§B7, §B8 AHT). */
   handlingS: number | null;
-  /** Ended in a transfer: a later QE or AE on the same task (§B8 transfer rate). */
+  /**
+   * Ended in a transfer (§B8 transfer rate): its reservation initiated a transfer that completed
+   * (`task.transfer-completed`, `transfer_initiating_reservation_sid`), or a later QE or AE came on
+   * the same task.
+   */
   transferred: boolean;
+  /** The `TT…` transfer it initiated that completed, or null (not transferred, or by the later QE/AE rule). */
+  transferSid: string | null;
 }
 
 /** Agent attributes of §B7 with their validity (SCD-2): valid in [validFrom, validTo), ms. */
@@ -241,7 +295,8 @@ export interface ProjectorOptions {
  * - `agent:<WK>` — an agent's SID and name; `agentv:<WK>:<n>` — its n-th attribute version (SCD-2);
  * - `st:<WK>:<n>` — the agent's n-th closed status interval; `sto:<WK>` — its open one;
  * - `cust:<id>` — a customer; `conv:<WT>` — a conversation; `task:<WT>` — a task's open state;
- * - `qe:<WT>/<n>` — a queue engagement; `ie:<WR>` — an invitation; `ae:<WR>` — an agent engagement.
+ * - `qe:<WT>/<n>` — a queue engagement; `ie:<WR>` — an invitation; `ae:<WR>` — an agent engagement;
+ * - `tt:<TT>` — a transfer.
  */
 export interface ModelRow {
   key: string;
@@ -265,6 +320,8 @@ export interface ProjectorSnapshot {
   customers: Customer[];
   status: [string, StatusState][];
   activities: [string, boolean][];
+  /** Absent in snapshots taken before transfers were projected. */
+  transfers?: Transfer[];
 }
 
 interface TaskState {
@@ -317,6 +374,13 @@ const RANK: Record<string, number> = {
   'task.deleted': 17,
   'task.system-deleted': 17,
   'reservation.completed': 18,
+  // After everything else of their instant: a transfer's completion follows the target's accept
+  // (and, COLD, the original's wrap-up); its failure or cancel follows the transfer task's cancel.
+  'task.transfer-initiated': 20,
+  'task.transfer-attempt-failed': 20,
+  'task.transfer-completed': 21,
+  'task.transfer-failed': 21,
+  'task.transfer-canceled': 21,
 };
 
 function rank(e: EngineEvent): number {
@@ -637,6 +701,15 @@ export class AnalyticsProjector {
   private busyIdx = new Map<string, BusyIndex>();
   /** Agents whose closed status intervals are not in start and end order (queries then read them all). */
   private statusUnsorted = new Set<string>();
+  private transfersBySid = new Map<string, Transfer>();
+  /**
+   * The instant being applied and what happened at it that a transfer's end may name (transient,
+   * not stored: a transfer ends in the same engine turn, so at the same instant, as the accept or
+   * cancel of its task): AEs accepted and tasks canceled at {@link instant}, in apply order.
+   */
+  private instant = Number.NaN;
+  private acceptedNow: AgentEngagement[] = [];
+  private canceledNow: string[] = [];
 
   /** Keys of the model rows changed since the last {@link takeChangedRows}, or null when not tracked. */
   private dirty: Set<string> | null;
@@ -744,6 +817,11 @@ export class AnalyticsProjector {
 
   private apply(e: EngineEvent): void {
     const d = e.data;
+    if (e.at !== this.instant) {
+      this.instant = e.at;
+      if (this.acceptedNow.length > 0) this.acceptedNow = [];
+      if (this.canceledNow.length > 0) this.canceledNow = [];
+    }
     switch (e.eventType) {
       case 'activity.created':
       case 'activity.updated':
@@ -820,6 +898,13 @@ export class AnalyticsProjector {
       case 'task.system-deleted':
         this.taskEnded(e);
         return;
+      case 'task.transfer-initiated':
+      case 'task.transfer-attempt-failed':
+      case 'task.transfer-completed':
+      case 'task.transfer-failed':
+      case 'task.transfer-canceled':
+        this.transferEvent(e);
+        return;
       default:
         return;
     }
@@ -853,6 +938,9 @@ export class AnalyticsProjector {
       durationS: null,
       conversationSid,
       attributes: raw,
+      transferredFrom: null,
+      transferSid: null,
+      journeyTaskSid: e.resourceSid,
     });
     const c = this.customersById.get(customer.id);
     if (c === undefined) this.customersById.set(customer.id, { customerId: customer.id, source: customer.source, firstSeen: e.at, conversations: 1 });
@@ -1028,8 +1116,10 @@ export class AnalyticsProjector {
       wrapupS: null,
       handlingS: null,
       transferred: false,
+      transferSid: null,
     };
     this.aes.set(e.resourceSid, ae);
+    this.acceptedNow.push(ae);
     this.busyOf(ae.agentSid).engaged.add(ae);
   }
 
@@ -1077,12 +1167,109 @@ export class AnalyticsProjector {
     }
     this.closeQe(t, e.at, outcome);
     for (const sid of t.aes) this.closeAe(sid, e.at);
+    if (e.eventType === 'task.canceled') this.canceledNow.push(t.taskSid);
     const c = this.conversationsBySid.get(e.resourceSid);
     if (c !== undefined && c.end === null) {
       this.mark('conv', e.resourceSid);
       c.end = e.at;
       c.endReason = e.eventType.slice('task.'.length);
       c.durationS = secs(e.at - c.start);
+    }
+  }
+
+  // ---- transfers (§B5, §B8 transfer rate; voice-worker-sdk-console.md B5) ----
+
+  /**
+   * A `task.transfer-*` event (on the original task, with `task_transfer_sid` and the `transfer_*`
+   * fields): keeps the {@link Transfer}; on `completed` marks the initiating reservation's AE as
+   * transferred and links the transfer's task; on `failed` / `canceled` links the transfer's task.
+   */
+  private transferEvent(e: EngineEvent): void {
+    const d = e.data;
+    const sid = str(d['task_transfer_sid']);
+    if (sid === null) return;
+    const startedS = d['transfer_started'];
+    let tr = this.transfersBySid.get(sid);
+    if (tr === undefined) {
+      tr = {
+        transferSid: sid,
+        taskSid: str(d['task_sid']) ?? e.resourceSid,
+        transferTaskSid: null,
+        initiatingReservationSid: str(d['transfer_initiating_reservation_sid']),
+        initiatingWorkerSid: str(d['transfer_initiating_worker_sid']),
+        mode: str(d['transfer_mode']),
+        type: str(d['transfer_type']),
+        to: str(d['transfer_to']),
+        status: 'initiated',
+        started: e.eventType !== 'task.transfer-initiated' && typeof startedS === 'number' ? startedS * 1000 : e.at,
+        end: null,
+        attemptsFailed: 0,
+        failedReason: null,
+      };
+      this.transfersBySid.set(sid, tr);
+    }
+    this.mark('tt', sid);
+    const reason = str(d['transfer_failed_reason']);
+    switch (e.eventType) {
+      case 'task.transfer-attempt-failed':
+        tr.attemptsFailed += 1;
+        if (reason !== null) tr.failedReason = reason;
+        return;
+      case 'task.transfer-completed': {
+        tr.status = 'completed';
+        tr.end = e.at;
+        const ae = tr.initiatingReservationSid === null ? undefined : this.aes.get(tr.initiatingReservationSid);
+        if (ae !== undefined && ae.transferSid === null) {
+          ae.transferred = true;
+          ae.transferSid = sid;
+          this.mark('ae', ae.reservationSid);
+        }
+        const startS = Math.floor(tr.started / 1000);
+        const target = this.acceptedNow.find((x) => x.taskSid !== tr.taskSid && (tr.type === 'WORKER' ? x.agentSid === tr.to : tr.type === 'QUEUE' ? x.queueSid === tr.to : true) && this.tasks.get(x.taskSid)?.aes.length === 1 && this.linkable(x.taskSid, startS));
+        if (target !== undefined) this.linkTransferTask(tr, target.taskSid);
+        return;
+      }
+      case 'task.transfer-failed':
+      case 'task.transfer-canceled': {
+        tr.status = e.eventType === 'task.transfer-failed' ? 'failed' : 'canceled';
+        tr.end = e.at;
+        if (reason !== null) tr.failedReason = reason;
+        const startS = Math.floor(tr.started / 1000);
+        const target = this.canceledNow.find((x) => x !== tr.taskSid && this.tasks.get(x)?.aes.length === 0 && this.linkable(x, startS));
+        if (target !== undefined) this.linkTransferTask(tr, target);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Whether task `taskSid` may be a transfer's task: created in the transfer's second (`transfer_started`, whole s) and not linked yet. */
+  private linkable(taskSid: string, startS: number): boolean {
+    const c = this.conversationsBySid.get(taskSid);
+    return c !== undefined && c.transferSid === null && Math.floor(c.start / 1000) === startS;
+  }
+
+  /**
+   * Links a transfer's task to the original: its conversation gets `transferredFrom`,
+   * `transferSid` and the original's journey; the customer's conversation count does not grow
+   * when it is the original's customer (one journey).
+   */
+  private linkTransferTask(tr: Transfer, taskSid: string): void {
+    const c = this.conversationsBySid.get(taskSid);
+    if (c === undefined) return;
+    const original = this.conversationsBySid.get(tr.taskSid);
+    c.transferredFrom = tr.taskSid;
+    c.transferSid = tr.transferSid;
+    c.journeyTaskSid = original?.journeyTaskSid ?? tr.taskSid;
+    tr.transferTaskSid = taskSid;
+    this.mark('conv', taskSid);
+    if (original !== undefined && original.customerId === c.customerId) {
+      const cust = this.customersById.get(c.customerId);
+      if (cust !== undefined && cust.conversations > 1) {
+        cust.conversations -= 1;
+        this.mark('cust', c.customerId);
+      }
     }
   }
 
@@ -1246,6 +1433,16 @@ export class AnalyticsProjector {
 
   customers(): Customer[] {
     return [...this.customersById.values()].map((c) => ({ ...c }));
+  }
+
+  /** Every transfer seen (copies), in the order first seen. */
+  transfers(): Transfer[] {
+    return [...this.transfersBySid.values()].map((t) => ({ ...t }));
+  }
+
+  /** The tasks of one customer journey (the conversations whose `journeyTaskSid` is `journeyTaskSid`), oldest first (copies). */
+  journey(journeyTaskSid: string): Conversation[] {
+    return [...this.conversationsBySid.values()].filter((c) => c.journeyTaskSid === journeyTaskSid).sort((a, b) => a.start - b.start || (a.taskSid < b.taskSid ? -1 : 1)).map((c) => ({ ...c }));
   }
 
   agents(): Agent[] {
@@ -1521,6 +1718,7 @@ export class AnalyticsProjector {
     for (const id of this.qes.keys()) keys.push(`qe:${id}`);
     for (const sid of this.ies.keys()) keys.push(`ie:${sid}`);
     for (const sid of this.aes.keys()) keys.push(`ae:${sid}`);
+    for (const sid of this.transfersBySid.keys()) keys.push(`tt:${sid}`);
     return keys.map((key) => ({ key, body: JSON.stringify(this.rowBody(key) ?? null) }));
   }
 
@@ -1562,6 +1760,8 @@ export class AnalyticsProjector {
         return this.ies.get(id);
       case 'ae':
         return this.aes.get(id);
+      case 'tt':
+        return this.transfersBySid.get(id);
       default:
         return undefined;
     }
@@ -1624,7 +1824,11 @@ export class AnalyticsProjector {
           break;
         case 'conv': {
           const c = v as Conversation;
-          c.virtualStart ??= c.start; // rows written before the field existed
+          // Rows written before these fields existed.
+          c.virtualStart ??= c.start;
+          c.transferredFrom ??= null;
+          c.transferSid ??= null;
+          c.journeyTaskSid ??= c.taskSid;
           p.conversationsBySid.set(id, c);
           break;
         }
@@ -1637,8 +1841,14 @@ export class AnalyticsProjector {
         case 'ie':
           p.ies.set(id, v as InvitationEngagement);
           break;
-        case 'ae':
-          p.aes.set(id, v as AgentEngagement);
+        case 'ae': {
+          const ae = v as AgentEngagement;
+          ae.transferSid ??= null; // rows written before the field existed
+          p.aes.set(id, ae);
+          break;
+        }
+        case 'tt':
+          p.transfersBySid.set(id, v as Transfer);
           break;
         default:
           break;
@@ -1676,6 +1886,7 @@ export class AnalyticsProjector {
       customers: [...this.customersById.values()],
       status: [...this.status],
       activities: [...this.activities],
+      transfers: [...this.transfersBySid.values()],
     });
   }
 
@@ -1690,11 +1901,12 @@ export class AnalyticsProjector {
     p.seen = new Map(x.seen);
     p.appliedOrder = x.seen.filter(([sid]) => !x.buffer.some((e) => e.sid === sid));
     p.appliedOrder.sort((a, b) => a[1] - b[1]);
-    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, { ...c, virtualStart: c.virtualStart ?? c.start }]));
+    p.conversationsBySid = new Map(x.conversations.map((c) => [c.taskSid, { ...c, virtualStart: c.virtualStart ?? c.start, transferredFrom: c.transferredFrom ?? null, transferSid: c.transferSid ?? null, journeyTaskSid: c.journeyTaskSid ?? c.taskSid }]));
     p.tasks = new Map(x.tasks.map((t) => [t.taskSid, t]));
     p.qes = new Map(x.queueEngagements.map((e) => [e.id, e]));
     p.ies = new Map(x.invitations.map((e) => [e.reservationSid, e]));
-    p.aes = new Map(x.agentEngagements.map((e) => [e.reservationSid, e]));
+    p.aes = new Map(x.agentEngagements.map((e) => [e.reservationSid, { ...e, transferSid: e.transferSid ?? null }]));
+    p.transfersBySid = new Map((x.transfers ?? []).map((t) => [t.transferSid, t]));
     p.agentsBySid = new Map(x.agents.map((a) => [a.agentSid, a]));
     p.customersById = new Map(x.customers.map((c) => [c.customerId, c]));
     p.status = new Map(x.status);

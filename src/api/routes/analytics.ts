@@ -177,7 +177,7 @@ const conversations: Resource<Conversation> = {
   rows: conversationsOf,
   id: (c) => c.taskSid,
   json: (c) => wire(c, CONVERSATION_INSTANTS),
-  columns: ['task_sid', 'customer_id', 'channel', 'start', 'virtual_start', 'end', 'end_reason', 'duration_s', 'conversation_sid', 'attributes'],
+  columns: ['task_sid', 'customer_id', 'channel', 'start', 'virtual_start', 'end', 'end_reason', 'duration_s', 'conversation_sid', 'attributes', 'transferred_from', 'transfer_sid', 'journey_task_sid'],
 };
 
 const queueEngagements: Resource<QueueEngagement> = {
@@ -224,7 +224,7 @@ const agentEngagements: Resource<AgentEngagement> = {
       .sort((a, b) => a.accept - b.accept || (a.reservationSid < b.reservationSid ? -1 : 1)),
   id: (x) => x.reservationSid,
   json: (x) => wire(x, AE_INSTANTS),
-  columns: ['reservation_sid', 'task_sid', 'worker_sid', 'agent_team', 'task_queue_sid', 'channel', 'accept', 'wrapup', 'close', 'wait_s', 'invitation_s', 'engagement_s', 'wrapup_s', 'handling_s', 'transferred'],
+  columns: ['reservation_sid', 'task_sid', 'worker_sid', 'agent_team', 'task_queue_sid', 'channel', 'accept', 'wrapup', 'close', 'wait_s', 'invitation_s', 'engagement_s', 'wrapup_s', 'handling_s', 'transferred', 'transfer_sid'],
 };
 
 type StatusRow = ReturnType<AnalyticsProjector['statusIntervals']>[number];
