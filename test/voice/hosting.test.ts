@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ConnectRequest, HangupRequest, VoiceInbound, VoicePort } from '../../src/callflows/voice-port.ts';
+import type { ConnectRequest, HangupRequest, ParticipantRequest, VoiceInbound, VoicePort } from '../../src/callflows/voice-port.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { testStoreOptions } from '../support/store.ts';
 import { CENTER_NUMBER, HINDI_AGENT, incomingParams, startVoiceCenter, type VoiceCenter } from './support.ts';
@@ -27,6 +27,10 @@ class ScriptedPort implements VoicePort {
   }
   async hangup(request: HangupRequest): Promise<void> {
     this.hangups.push(request);
+  }
+  readonly participants: ParticipantRequest[] = [];
+  async participant(request: ParticipantRequest): Promise<void> {
+    this.participants.push(request);
   }
 }
 
