@@ -53,9 +53,8 @@
  * the leg), and ends after its conversation.
  *
  * Conferences (the `conference` instruction, voice spec A4 P3), kept simple: the caller and the
- * answered worker leg are the room named by the request's `conferenceName` (the task SID). A later
- * `conference` leg for the same caller, answered while the caller is in that room (a warm
- * transfer), joins it (reported bridged) instead of ending at once. {@link SimulatedVoiceNetwork.participant}
+ * answered worker leg are the room named by the request's `conferenceName` (the task SID).
+ * {@link SimulatedVoiceNetwork.participant}
  * changes one participant: on hold, a participant is not talking and — the caller — hears one play
  * of the hold music (`holdUrl`, else {@link DEFAULT_HOLD_MUSIC}; recorded in `heard`); muted, it
  * is not heard; removed, a worker's leg ends (`completed`) and the caller stays in the room with
@@ -812,8 +811,6 @@ export class SimulatedVoiceNetwork implements VoicePort {
       leg.timer = this.after(this.talkMs(undefined), () => this.closeLeg(leg, 'completed'));
     } else if (caller !== null && caller.phase === 'holding') {
       this.bridge(caller, leg);
-    } else if (caller !== null && caller.phase === 'bridged' && leg.conference !== null && caller.room === leg.conference && this.rooms.has(leg.conference)) {
-      this.joinRoom(caller, leg);
     } else {
       this.closeLeg(leg, 'completed');
     }
@@ -853,20 +850,6 @@ export class SimulatedVoiceNetwork implements VoicePort {
         for (const l of legs) this.closeLeg(l, 'completed');
       }
     });
-  }
-
-  /** A later `conference` leg answered while its caller is in the room: it joins (reported bridged). */
-  private joinRoom(caller: CallerState, leg: LegState): void {
-    const room = this.rooms.get(leg.conference as string) as Room;
-    room.legs.push(leg);
-    const key = leg.record.key;
-    const sid = leg.record.callSid;
-    const now = this.scheduler.now();
-    this.send(caller.record.callSid, sid, 'bridged', () => (this.inbound as VoiceInbound).bridged(key, sid, now));
-    if (caller.bridgedTo === null || caller.bridgedTo.state === 'ended') {
-      caller.bridgedTo = leg;
-      this.talk(caller, leg, this.talkMs(caller.spec.talkSeconds));
-    }
   }
 
   /**
