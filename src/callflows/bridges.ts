@@ -22,7 +22,7 @@
  * Pure: no clock, randomness or I/O. Times are epoch milliseconds.
  */
 import type { JsonValue } from './flow.ts';
-import { FINAL_CALL_STATUSES, type CallStatus, type ConnectRequest, type HangupRequest, type VoiceInstruction } from './voice-port.ts';
+import { FINAL_CALL_STATUSES, type CallStatus, type ConnectRequest, type HangupRequest, type ParticipantRequest, type ParticipantRole, type VoiceInstruction } from './voice-port.ts';
 
 /** Where a bridge is. */
 export type BridgePhase = 'placing' | 'ringing' | 'answered' | 'bridged' | 'ended';
@@ -223,4 +223,24 @@ function callEnded(b: Bridge): BridgeAction[] {
   if (b.wrapped || b.instruction === 'call' || b.instruction === 'redirect') return [];
   b.wrapped = true;
   return [{ kind: 'wrap_task', taskSid: b.taskSid }];
+}
+
+/** A change to one participant of a conference bridge: {@link ParticipantRequest} without what the bridge knows. */
+export type ParticipantChange = Omit<ParticipantRequest, 'key' | 'conferenceName' | 'callSid' | 'role'>;
+
+/**
+ * The port request that changes the `role` participant of bridge `b` (the SDK's participant
+ * routes; voice spec A4 P3: hold, mute and kick need a conference), or why it cannot be made, as a
+ * sentence: the bridge is not a conference (`dequeue`, `call` and `redirect` join the two legs
+ * directly, with nothing to hold them in), or it is not bridged (yet, or any more), or the leg is
+ * unknown.
+ */
+export function participantRequest(b: Bridge, role: ParticipantRole, change: ParticipantChange): ParticipantRequest | string {
+  if (b.instruction !== 'conference') {
+    return `the call of task ${b.taskSid} was bridged by the ${b.instruction} instruction, which connects the caller and the worker directly: holding, muting or removing a participant needs a conference (use reservation.conference())`;
+  }
+  if (b.phase !== 'bridged') return `the conference of task ${b.taskSid} is not in progress for reservation ${b.reservationSid} (its worker leg is ${b.phase})`;
+  const callSid = role === 'customer' ? b.callerCallSid : b.workerCallSid;
+  if (callSid === null || callSid === '') return `the ${role} leg of the conference of task ${b.taskSid} is not known`;
+  return { ...change, key: b.key, conferenceName: b.taskSid, callSid, role };
 }

@@ -14,7 +14,11 @@
  *   written as outbox rows in the turn that decided it and delivered by the one dispatcher:
  *   `connect` at most once per idempotency key (its row is taken durably before the port is
  *   called), `hangup` at least once. What becomes of a leg comes back through
- *   {@link VoiceInbound.legStatus} and {@link VoiceInbound.bridged}, carrying the key.
+ *   {@link VoiceInbound.legStatus} and {@link VoiceInbound.bridged}, carrying the key. On a
+ *   conference bridge (the `conference` instruction, pattern P3), `participant` holds, mutes or
+ *   removes one participant (the customer or a worker's leg): at least once, idempotent (it sets
+ *   a state; a removal of a participant who is gone does nothing). A removed leg reports its end
+ *   through {@link VoiceInbound.legStatus} like any other.
  *
  * Plain types only: no I/O here. Times are epoch milliseconds.
  */
@@ -126,12 +130,50 @@ export interface HangupRequest {
   callSid?: string;
 }
 
+/** Whose leg a {@link ParticipantRequest} acts on: the caller's, or a worker's. */
+export type ParticipantRole = 'customer' | 'worker';
+
+/**
+ * Change one participant of a conference bridge (voice spec A3: the Conference Participants API's
+ * update — `Hold`, `HoldUrl`, `HoldMethod`, `Muted`, `EndConferenceOnExit`, `BeepOnExit` — and
+ * delete). Only the fields given are changed. Carried out at least once: each is a state to set,
+ * so a repeat changes nothing.
+ */
+export interface ParticipantRequest {
+  /** The conference bridge's key (`<reservation SID>:conference`): orders it after that bridge's connect. */
+  key: string;
+  /** The conference's name (the task SID; Twilio's `FriendlyName`). */
+  conferenceName: string;
+  /** The participant's call (`CA…`). */
+  callSid: string;
+  role: ParticipantRole;
+  /** `update` sets the fields below; `remove` takes the participant out (its call ends, Twilio's "kick"). */
+  action: 'update' | 'remove';
+  /** On hold (hears `holdUrl`, is not heard) or back in the conference. */
+  hold?: boolean;
+  /** What a held participant hears (Twilio's default music when absent), and the method it is fetched with (`GET`/`POST`). */
+  holdUrl?: string;
+  holdMethod?: 'GET' | 'POST';
+  /** Muted: heard by nobody, still hears the conference. */
+  muted?: boolean;
+  /** Whether this participant leaving ends the conference. */
+  endConferenceOnExit?: boolean;
+  /** Whether the others hear a beep when this participant leaves. */
+  beepOnExit?: boolean;
+}
+
 /** The agent side, implemented by each telephony adapter (see the module comment). */
 export interface VoicePort {
   /** Places the worker's leg of `request` unless its key was seen before. Rejects with the network's error (the row is not retried: at most once). */
   connect(request: ConnectRequest, now: number): Promise<void>;
   /** Ends a leg if it is up; unknown ones are ignored. Rejects with the network's error (retried). */
   hangup(request: HangupRequest, now: number): Promise<void>;
+  /**
+   * Holds, mutes or removes a participant of a conference bridge ({@link ParticipantRequest}).
+   * A participant (or conference) that is gone is ignored. Rejects with the network's error
+   * (retried: at least once).
+   */
+  participant(request: ParticipantRequest, now: number): Promise<void>;
   /** Hands the port the caller side, once, before any call. */
   attach(inbound: VoiceInbound): void;
 }

@@ -17,7 +17,8 @@
  * - worker legs and hang-ups leave the process as outbox rows (`voice.connect` at most once per
  *   idempotency key, `voice.hangup` at least once), delivered to the {@link VoicePort} by the one
  *   dispatcher ({@link deliverers}): a crash between deciding a leg and placing it never places it
- *   twice;
+ *   twice; so do the participant changes of a conference bridge (`voice.participant`: hold, mute,
+ *   remove — the worker SDK's participant routes, {@link participant}), at least once;
  * - the state is written as rows of the store's `core_rows` (core `voice`): `meta` (the flow
  *   versions), `flow:<FW>`, `number:<PN>`, `call:<CA>` (one per running call), `bridge:<key>`.
  *
@@ -41,8 +42,20 @@ import {
   type JsonValue,
   type Verb,
 } from '../callflows/index.ts';
-import { bridged, bridgeKey, callerGone, isFinalStatus, reservationEnded, startBridge, workerLegStatus, type Bridge, type BridgeAction } from '../callflows/bridges.ts';
-import type { ConnectRequest, HangupRequest, IncomingCall, LegStatusUpdate, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
+import {
+  bridged,
+  bridgeKey,
+  callerGone,
+  isFinalStatus,
+  participantRequest,
+  reservationEnded,
+  startBridge,
+  workerLegStatus,
+  type Bridge,
+  type BridgeAction,
+  type ParticipantChange,
+} from '../callflows/bridges.ts';
+import type { ConnectRequest, HangupRequest, IncomingCall, LegStatusUpdate, ParticipantRequest, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
 import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
 import type { Scheduler } from '../util/scheduler.ts';
@@ -51,6 +64,9 @@ import type { CoreContext, HostedCore } from './core.ts';
 import type { CheckedInstruction } from './instructions.ts';
 import type { EventOrigin, OutboxDeliverer, OutboxDelivery } from './outbox.ts';
 import type { UntimedCommand } from './runtime.ts';
+
+/** The outbox rows of the voice core: a worker's leg placed, a leg ended, a conference participant changed. */
+export type VoiceOutboxKind = 'voice.connect' | 'voice.hangup' | 'voice.participant';
 
 /** The core name of the voice rows in the store. */
 export const VOICE_CORE = 'voice';
@@ -143,7 +159,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   private readonly connectLog: string | null;
   private readonly onError: (error: unknown) => void;
   private events: Array<{ workspaceSid: string; event: EventRecord }> = [];
-  private outbound: Array<{ workspaceSid: string; kind: 'voice.connect' | 'voice.hangup'; payload: string }> = [];
+  private outbound: Array<{ workspaceSid: string; kind: VoiceOutboxKind; payload: string }> = [];
   private readonly touched = new Set<VoiceHost>();
   /** Answers being built in the current operation, per call. */
   private answers: Map<string, Verb[]> | null = null;
@@ -267,10 +283,11 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
 
   /**
    * How the dispatcher delivers this core's rows: `voice.connect` at most once (taken durably
-   * before the port is called), `voice.hangup` at least once, one lane per workspace (destination
-   * `voice`), a hang-up never before the connect of its key.
+   * before the port is called), `voice.hangup` and `voice.participant` at least once, one lane per
+   * workspace (destination `voice`), a hang-up or a participant change never before the connect
+   * of its key.
    */
-  deliverers(): Record<'voice.connect' | 'voice.hangup', OutboxDeliverer> {
+  deliverers(): Record<VoiceOutboxKind, OutboxDeliverer> {
     const orderKey = (d: OutboxDelivery): string | null => {
       try {
         return (JSON.parse(d.payload) as { key?: string }).key ?? null;
@@ -281,6 +298,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     return {
       'voice.connect': { destination: 'voice', guarantee: 'at-most-once', orderKey, deliver: (d) => this.deliverConnect(d) },
       'voice.hangup': { destination: 'voice', guarantee: 'at-least-once', orderKey, deliver: (d) => this.deliverHangup(d) },
+      'voice.participant': { destination: 'voice', guarantee: 'at-least-once', orderKey, deliver: (d) => this.deliverParticipant(d) },
     };
   }
 
@@ -404,6 +422,40 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       this.touched.add(h);
       this.act(h, ctx, b, actions);
       return null;
+    });
+  }
+
+  /**
+   * Holds, mutes or removes one participant of the conference of task `taskSid` (the worker SDK's
+   * participant routes, spec B4; voice spec A4 P3), in the runtime's next batch: a
+   * `voice.participant` outbox row for the port, written with the batch and delivered after the
+   * commit. `target`: the caller (`customer`) or the leg of worker `workerSid`. Resolves once
+   * durable. Rejects with VoiceError 400/20001, changing nothing: no voice port; no call of the task
+   * on the port (field `TaskSid`); the worker has no leg in it (`TargetWorkerSid`); the call was
+   * bridged by `dequeue`, `call` or `redirect` — no conference to hold anyone in (the message
+   * says to use `reservation.conference()`) — or the conference is not in progress.
+   */
+  participant(workspaceSid: string, taskSid: string, target: { role: 'customer' } | { role: 'worker'; workerSid: string }, change: ParticipantChange): Promise<void> {
+    return this.run(workspaceSid, () => {
+      if (this.port === null) throw new VoiceError(400, 20001, 'This server has no voice port: conference participants cannot be held, muted or removed', 'TaskSid');
+      const h = this.hosts.get(workspaceSid);
+      const mine = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid);
+      if (h === undefined || mine.length === 0) {
+        throw new VoiceError(400, 20001, `Task ${taskSid} has no call in progress on the voice port: holding, muting or removing a participant needs a conference (bridge the call with reservation.conference())`, 'TaskSid');
+      }
+      // The latest bridge in progress first: a conference the task's call is in now.
+      const ranked = mine.sort((a, b) => Number(b.phase === 'bridged') - Number(a.phase === 'bridged') || b.startedAt - a.startedAt);
+      let b: Bridge | undefined;
+      if (target.role === 'customer') {
+        b = ranked.find((x) => x.instruction === 'conference' && x.phase === 'bridged') ?? ranked[0];
+      } else {
+        b = ranked.find((x) => x.workerSid === target.workerSid);
+        if (b === undefined) throw new VoiceError(400, 20001, `Worker ${target.workerSid} has no leg in the call of task ${taskSid}`, 'TargetWorkerSid');
+      }
+      const request = participantRequest(b as Bridge, target.role, change);
+      if (typeof request === 'string') throw new VoiceError(400, 20001, request.charAt(0).toUpperCase() + request.slice(1), 'TaskSid');
+      this.outbound.push({ workspaceSid, kind: 'voice.participant', payload: JSON.stringify(request) });
+      this.touched.add(h);
     });
   }
 
@@ -903,6 +955,12 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       this.onError(error);
       void this.legStatus({ key: request.key, callSid: '', status: 'failed', at: now }).catch(() => undefined);
     }
+  }
+
+  /** Hands a `voice.participant` row to the port; rejects with the port's error (retried). */
+  private async deliverParticipant(d: OutboxDelivery): Promise<void> {
+    const request = JSON.parse(d.payload) as ParticipantRequest;
+    await this.port?.participant(request, this.scheduler.now());
   }
 
   /** Hands a `voice.hangup` row to the port; rejects with the port's error (retried). */

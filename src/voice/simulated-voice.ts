@@ -52,12 +52,23 @@
  * own call leaves the queue for the URL, is reported bridged at once (with the caller's CallSid as
  * the leg), and ends after its conversation.
  *
+ * Conferences (the `conference` instruction, voice spec A4 P3), kept simple: the caller and the
+ * answered worker leg are the room named by the request's `conferenceName` (the task SID).
+ * {@link SimulatedVoiceNetwork.participant}
+ * changes one participant: on hold, a participant is not talking and — the caller — hears one play
+ * of the hold music (`holdUrl`, else {@link DEFAULT_HOLD_MUSIC}; recorded in `heard`); muted, it
+ * is not heard; removed, a worker's leg ends (`completed`) and the caller stays in the room with
+ * whoever is left (alone if nobody: as on Twilio, until they hang up or are hung up through the
+ * port), and a removed caller's call ends. The conversation's length keeps running through holds;
+ * when it is over, or the caller hangs up, every leg in the room ends with the caller. Observe a
+ * room with {@link SimulatedVoiceNetwork.conference}.
+ *
  * Every report to the caller side about one conversation (a caller and the agents' legs placed for
  * it) is sent in order, each after the previous one settled; conversations do not wait for each
  * other. Times in records and reports are epoch milliseconds of the scheduler.
  */
 import type { GatherVerb, PlayVerb, SayVerb, Verb } from '../callflows/model.ts';
-import type { CallStatus, ConnectRequest, HangupRequest, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
+import type { CallStatus, ConnectRequest, HangupRequest, ParticipantRequest, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
 import { Random } from '../util/random.ts';
 import type { Scheduler, Timer } from '../util/scheduler.ts';
 
@@ -228,6 +239,10 @@ interface CallerState {
   reached: Map<string, number> | null;
   /** The agent's leg (or redirect) the caller is bridged to. */
   bridgedTo: LegState | null;
+  /** The conference room the caller is in, or null. */
+  room: string | null;
+  onHold: boolean;
+  muted: boolean;
 }
 
 interface LegState {
@@ -239,6 +254,32 @@ interface LegState {
   redirect: boolean;
   /** The pending outcome, or the end of the conversation. */
   timer: Timer | null;
+  /** A `conference` leg: the room it joins once answered. */
+  conference: string | null;
+  onHold: boolean;
+  muted: boolean;
+}
+
+/** A conference room: its caller and the worker legs in it. */
+interface Room {
+  caller: CallerState;
+  legs: LegState[];
+}
+
+/** One participant of a simulated conference ({@link SimulatedVoiceNetwork.conference}). */
+export interface SimulatedParticipant {
+  callSid: string;
+  role: 'customer' | 'worker';
+  onHold: boolean;
+  muted: boolean;
+  /** In the room, not on hold, and someone else there is not on hold either. */
+  talking: boolean;
+}
+
+/** A simulated conference room as it is now: its participants (the caller first). */
+export interface SimulatedConference {
+  name: string;
+  participants: SimulatedParticipant[];
 }
 
 /** One step of an answer as played: a sound of some length, listening for a gather, joining the queue, hanging up. */
@@ -269,6 +310,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
   private readonly legsByKey = new Map<string, LegState>();
   private readonly legsBySid = new Map<string, LegState>();
   private readonly legOrder: LegState[] = [];
+  private readonly rooms = new Map<string, Room>();
   private readonly scripts = new Map<string, AgentPhoneOutcome[]>();
   /** The tail of each conversation's reports (keyed by the caller's CallSid, or the leg's). */
   private readonly chains = new Map<string, Promise<void>>();
@@ -349,6 +391,9 @@ export class SimulatedVoiceNetwork implements VoicePort {
       state: 'ringing',
       redirect: false,
       timer: null,
+      conference: request.instruction === 'conference' ? (request.conferenceName ?? request.taskSid) : null,
+      onHold: false,
+      muted: false,
     };
     this.legsByKey.set(request.key, leg);
     this.legsBySid.set(callSid, leg);
@@ -394,14 +439,45 @@ export class SimulatedVoiceNetwork implements VoicePort {
         if (leg.caller !== null) this.callerGone(leg.caller, 'flow');
         return;
       }
-      this.closeLeg(leg, leg.state === 'ringing' ? 'canceled' : 'completed');
       const caller = leg.caller;
-      if (caller !== null && caller.bridgedTo === leg && caller.phase !== 'ended') this.closeCaller(caller, 'flow');
+      const hers = caller !== null && caller.bridgedTo === leg;
+      this.closeLeg(leg, leg.state === 'ringing' ? 'canceled' : 'completed');
+      // A conversation whose last agent hangs up ends; in a room another agent goes on with the caller.
+      if (caller !== null && hers && (caller.bridgedTo === leg || caller.bridgedTo === null) && caller.phase !== 'ended') {
+        if (caller.room !== null) this.rooms.delete(caller.room);
+        this.closeCaller(caller, 'flow');
+      }
       return;
     }
     if (request.key !== undefined) return;
     const caller = this.callers.get(request.callSid as string);
     if (caller !== undefined) this.callerGone(caller, 'flow');
+  }
+
+  /**
+   * Changes one participant of a room (see the module comment): `update` sets hold (the caller
+   * hears one play of the hold music as they are put on hold) and mute; `remove` ends a worker's
+   * leg (`completed`) or the caller's call. A room, or a participant, that is not there is
+   * ignored (it left: nothing to change). Rejects only when nothing is attached.
+   */
+  async participant(request: ParticipantRequest, _now: number): Promise<void> {
+    this.attached();
+    const room = this.rooms.get(request.conferenceName);
+    if (room === undefined) return;
+    const caller = room.caller.record.callSid === request.callSid && room.caller.phase !== 'ended' ? room.caller : null;
+    const leg = caller === null ? room.legs.find((l) => l.record.callSid === request.callSid) : undefined;
+    if (caller === null && leg === undefined) return;
+    if (request.action === 'remove') {
+      if (caller !== null) this.callerGone(caller, 'flow');
+      else this.closeLeg(leg as LegState, 'completed');
+      return;
+    }
+    const who = caller ?? (leg as LegState);
+    if (request.hold !== undefined) {
+      if (request.hold && !who.onHold && caller !== null) caller.record.heard.push({ at: this.scheduler.now(), verb: { verb: 'play', url: request.holdUrl ?? DEFAULT_HOLD_MUSIC } });
+      who.onHold = request.hold;
+    }
+    if (request.muted !== undefined) who.muted = request.muted;
   }
 
   // ───────────────────────────── callers and scripts ─────────────────────────────
@@ -435,6 +511,9 @@ export class SimulatedVoiceNetwork implements VoicePort {
       digitIndex: 0,
       reached: null,
       bridgedTo: null,
+      room: null,
+      onHold: false,
+      muted: false,
     };
     this.callers.set(callSid, c);
     this.active += 1;
@@ -479,6 +558,17 @@ export class SimulatedVoiceNetwork implements VoicePort {
   call(callSid: string): SimulatedCallRecord | undefined {
     const c = this.callers.get(callSid);
     return c === undefined ? undefined : structuredClone(c.record);
+  }
+
+  /** The room named `name` as it is now (the caller first, then the worker legs in the order they joined), or undefined when there is none. */
+  conference(name: string): SimulatedConference | undefined {
+    const room = this.rooms.get(name);
+    if (room === undefined) return undefined;
+    const present: Array<{ callSid: string; role: 'customer' | 'worker'; onHold: boolean; muted: boolean }> = [];
+    if (room.caller.phase !== 'ended') present.push({ callSid: room.caller.record.callSid, role: 'customer', onHold: room.caller.onHold, muted: room.caller.muted });
+    for (const l of room.legs) present.push({ callSid: l.record.callSid, role: 'worker', onHold: l.onHold, muted: l.muted });
+    const participants = present.map((p) => ({ ...p, talking: !p.onHold && present.some((o) => o !== p && !o.onHold) }));
+    return { name, participants };
   }
 
   /** Every agent's leg (and redirect), in the order placed (copies). */
@@ -686,6 +776,9 @@ export class SimulatedVoiceNetwork implements VoicePort {
         state: 'ended',
         redirect: true,
         timer: null,
+        conference: null,
+        onHold: false,
+        muted: false,
       };
       this.legsByKey.set(request.key, refused);
       this.legOrder.push(refused);
@@ -697,6 +790,9 @@ export class SimulatedVoiceNetwork implements VoicePort {
       state: 'up',
       redirect: true,
       timer: null,
+      conference: null,
+      onHold: false,
+      muted: false,
     };
     this.legsByKey.set(request.key, leg);
     this.legOrder.push(leg);
@@ -732,16 +828,47 @@ export class SimulatedVoiceNetwork implements VoicePort {
     const key = leg.record.key;
     const sid = leg.record.callSid;
     this.send(caller.record.callSid, sid, 'bridged', () => (this.inbound as VoiceInbound).bridged(key, sid, now));
-    leg.timer = this.after(this.talkMs(caller.spec.talkSeconds), () => {
+    if (leg.conference !== null) {
+      caller.room = leg.conference;
+      this.rooms.set(leg.conference, { caller, legs: [leg] });
+    }
+    this.talk(caller, leg, this.talkMs(caller.spec.talkSeconds));
+  }
+
+  /** The conversation of `caller` ends in `ms`, timed on `leg`: then every leg in it and the caller end (who first: `wrapHangupBy`). */
+  private talk(caller: CallerState, leg: LegState, ms: number): void {
+    leg.timer = this.after(ms, () => {
       leg.timer = null;
+      const room = caller.room === null ? undefined : this.rooms.get(caller.room);
+      const legs = room === undefined ? [leg] : [...room.legs];
+      if (caller.room !== null) this.rooms.delete(caller.room);
       if (this.o.wrapHangupBy === 'agent') {
-        this.closeLeg(leg, 'completed');
+        for (const l of legs) this.closeLeg(l, 'completed');
         this.closeCaller(caller, 'agent');
       } else {
         this.closeCaller(caller, 'caller');
-        this.closeLeg(leg, 'completed');
+        for (const l of legs) this.closeLeg(l, 'completed');
       }
     });
+  }
+
+  /**
+   * A worker leg leaves its room: the conversation's clock moves to a leg still there (afresh);
+   * with nobody left the caller stays alone in the room. A room whose caller is gone is closed.
+   */
+  private leaveRoom(leg: LegState): void {
+    const room = leg.conference === null ? undefined : this.rooms.get(leg.conference);
+    if (room === undefined || !room.legs.includes(leg)) return;
+    room.legs = room.legs.filter((l) => l !== leg);
+    const caller = room.caller;
+    if (caller.phase === 'ended') {
+      if (room.legs.length === 0) this.rooms.delete(leg.conference as string);
+      return;
+    }
+    if (caller.bridgedTo !== leg) return;
+    const next = room.legs[0] ?? null;
+    caller.bridgedTo = next;
+    if (next !== null && next.timer === null) this.talk(caller, next, this.talkMs(caller.spec.talkSeconds));
   }
 
   /** Ends a leg (no cascade) and reports its final status; a redirect has no status of its own. */
@@ -752,15 +879,18 @@ export class SimulatedVoiceNetwork implements VoicePort {
     leg.state = 'ended';
     leg.record.endedAt = this.scheduler.now();
     if (status !== 'completed') leg.record.outcome = status;
+    this.leaveRoom(leg);
     if (!leg.redirect) this.legStatus(leg, status);
   }
 
   /** The caller's call ends (hang-up by the caller, by `by`); a bridged leg completes after it. */
   private callerGone(c: CallerState, by: 'caller' | 'flow'): void {
     if (c.phase === 'ended') return;
-    const leg = c.bridgedTo;
+    const room = c.room === null ? undefined : this.rooms.get(c.room);
+    const legs = room !== undefined ? [...room.legs] : c.bridgedTo !== null ? [c.bridgedTo] : [];
+    if (c.room !== null) this.rooms.delete(c.room);
     this.closeCaller(c, by);
-    if (leg !== null) this.closeLeg(leg, 'completed');
+    for (const leg of legs) this.closeLeg(leg, 'completed');
   }
 
   /** Ends the caller's call (no cascade) and reports its leg `completed`. */

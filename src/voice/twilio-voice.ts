@@ -18,6 +18,13 @@
  * - `call`: `calls.create` with the instruction's `url`; bridged when answered.
  * - `redirect`: the caller's call is sent to the instruction's `url`; bridged at once.
  *
+ * Participants of a `conference` bridge (the SDK's hold, mute and kick; voice spec A3) are changed
+ * with the Conference Participants API: `conferences(CF…).participants(CA…).update({hold, holdUrl,
+ * holdMethod, muted, endConferenceOnExit, beepOnExit})` and `.remove()`. The conference's SID
+ * (`CF…`, what that API's path takes) is learned from the participant create answer and from
+ * conference status callbacks, else looked up by its friendly name (`conferences.list({friendlyName,
+ * status: 'in-progress'})`, after a restart).
+ *
  * Every webhook URL we hand Twilio for a worker's leg carries the connect key (`?key=`) and what
  * else its handler needs (a conference leg's room and caller), so the webhooks are understood
  * without state of ours. What lives in memory only: key → leg (CallSid, last status) for
@@ -27,7 +34,7 @@
  */
 import twilio from 'twilio';
 import { callStatusOf, enqueueResult, joinTwiml, type TwilioParams } from './twiml.ts';
-import { FINAL_CALL_STATUSES, type CallStatus, type ConnectRequest, type HangupRequest, type VoiceInbound, type VoiceInstruction, type VoicePort } from '../callflows/voice-port.ts';
+import { FINAL_CALL_STATUSES, type CallStatus, type ConnectRequest, type HangupRequest, type ParticipantRequest, type VoiceInbound, type VoiceInstruction, type VoicePort } from '../callflows/voice-port.ts';
 
 type TwilioClient = ReturnType<typeof twilio>;
 
@@ -93,6 +100,8 @@ export class TwilioVoice implements VoicePort {
   private readonly legs = new Map<string, Leg>();
   /** Caller CallSid → the SID of the Twilio queue they wait in (from `waitUrl` requests). */
   private readonly queues = new Map<string, string>();
+  /** Conference friendly name (the task SID) → its `CF` SID, as Twilio told us. */
+  private readonly conferenceSids = new Map<string, string>();
 
   constructor(options: TwilioVoiceOptions) {
     this.client = options.client;
@@ -173,6 +182,35 @@ export class TwilioVoice implements VoicePort {
       return;
     }
     await this.update(request.callSid, 'completed');
+  }
+
+  /**
+   * Holds, mutes or removes a participant of a conference bridge with the Conference Participants
+   * API (see the module comment): `update` sends only the fields the request sets (`Hold`,
+   * `HoldUrl`, `HoldMethod`, `Muted`, `EndConferenceOnExit`, `BeepOnExit`), `remove` is a DELETE.
+   * A conference that is not in progress, and a participant Twilio says is gone (20404), are
+   * ignored. Rejects with the client's error otherwise (retried by the dispatcher).
+   */
+  async participant(request: ParticipantRequest, _now: number): Promise<void> {
+    const cf = this.conferenceSids.get(request.conferenceName) ?? (await this.findConference(request.conferenceName));
+    if (cf === undefined) return;
+    const participant = this.client.conferences(cf).participants(request.callSid);
+    try {
+      if (request.action === 'remove') {
+        await participant.remove();
+        return;
+      }
+      const update: { hold?: boolean; holdUrl?: string; holdMethod?: 'GET' | 'POST'; muted?: boolean; endConferenceOnExit?: boolean; beepOnExit?: boolean } = {};
+      if (request.hold !== undefined) update.hold = request.hold;
+      if (request.holdUrl !== undefined) update.holdUrl = request.holdUrl;
+      if (request.holdMethod !== undefined) update.holdMethod = request.holdMethod;
+      if (request.muted !== undefined) update.muted = request.muted;
+      if (request.endConferenceOnExit !== undefined) update.endConferenceOnExit = request.endConferenceOnExit;
+      if (request.beepOnExit !== undefined) update.beepOnExit = request.beepOnExit;
+      await participant.update(update);
+    } catch (err) {
+      if (codeOf(err) !== 20404 && (err as { status?: unknown }).status !== 404) throw err;
+    }
   }
 
   /**
@@ -257,9 +295,17 @@ export class TwilioVoice implements VoicePort {
    * A conference status callback (`/voice/conference-status?key=K`: `StatusCallbackEvent`,
    * `CallSid`, `ParticipantLabel` …). A participant other than the worker's leg leaving is the
    * caller's call ending: {@link VoiceInbound.legStatus} `completed` for it. Other events report
-   * nothing (the worker's own leg reports through its status callback).
+   * nothing (the worker's own leg reports through its status callback). Every event also tells
+   * the conference's SID (`ConferenceSid`, `FriendlyName`), kept for {@link participant} until
+   * `conference-end`.
    */
   async handleConferenceStatus(params: TwilioParams, query: TwilioParams): Promise<void> {
+    const name = nonEmpty(params['FriendlyName']);
+    const cf = nonEmpty(params['ConferenceSid']);
+    if (name !== undefined && cf !== undefined) {
+      if (params['StatusCallbackEvent'] === 'conference-end') this.conferenceSids.delete(name);
+      else this.conferenceSids.set(name, cf);
+    }
     if (params['StatusCallbackEvent'] !== 'participant-leave') return;
     const callSid = nonEmpty(params['CallSid']);
     if (callSid === undefined) return;
@@ -324,6 +370,7 @@ export class TwilioVoice implements VoicePort {
       conferenceStatusCallbackMethod: 'POST',
       ...recordOf(request.record),
     });
+    if (participant.conferenceSid) this.conferenceSids.set(name, participant.conferenceSid);
     return participant.callSid;
   }
 
@@ -352,6 +399,13 @@ export class TwilioVoice implements VoicePort {
     leg.status = 'in-progress';
     this.queues.delete(callSid);
     await this.inbound().bridged(request.key, callSid, this.now());
+  }
+
+  /** The SID of the conference in progress named `name`, or undefined when there is none. */
+  private async findConference(name: string): Promise<string | undefined> {
+    const [found] = await this.client.conferences.list({ friendlyName: name, status: 'in-progress', limit: 1 });
+    if (found !== undefined) this.conferenceSids.set(name, found.sid);
+    return found?.sid;
   }
 
   /** Moves the caller of a `conference` leg into its room, once its worker's leg answered. */

@@ -3,8 +3,11 @@
  * routes. It plays both of Twilio's parts:
  *
  * - **REST API** (what the official `twilio` client talks to; {@link FakeTwilio.client} points
- *   `client.api.baseUrl` here): Calls create/update, Queue Member update, Conference Participants
- *   create, under `/2010-04-01/Accounts/{AC}/…`. Every request is recorded in order
+ *   `client.api.baseUrl` here): Calls create/update, Queue Member update, Conferences list
+ *   (`FriendlyName`, `Status`), Conference Participants create, update (`Hold`, `HoldUrl`, `Muted`,
+ *   `EndConferenceOnExit`: a participant put on hold hears `play:<HoldUrl>`) and delete (an API
+ *   participant's call ends; a `<Dial><Conference>` one goes on with the verbs after its `<Dial>`),
+ *   under `/2010-04-01/Accounts/{AC}/…`; a participant's path takes the conference's `CF` SID only. Every request is recorded in order
  *   ({@link FakeTwilio.requests}) with its form parameters (a repeated name, such as
  *   `StatusCallbackEvent`, as an array). Basic auth must be the fake's account SID and auth token.
  * - **The network** towards our webhooks: it POSTs Twilio's webhooks, signed with
@@ -126,6 +129,9 @@ interface ParticipantOptions {
   endConferenceOnExit: boolean;
   statusCallback: string | null;
   statusCallbackEvents: string[];
+  /** Set by the Participants API's update (false when it joins). */
+  hold?: boolean;
+  muted?: boolean;
 }
 
 /** A call the fake knows (tests read it; the fake alone changes it). */
@@ -284,7 +290,7 @@ export class FakeTwilio {
     const app = this.app;
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, formOf(body as string)));
     app.addHook('preHandler', async (req, reply) => {
-      this.requests.push({ method: req.method, path: req.url.split('?')[0] ?? req.url, params: (req.body ?? {}) as Record<string, string | string[]> });
+      this.requests.push({ method: req.method, path: req.url.split('?')[0] ?? req.url, params: (req.body ?? req.query ?? {}) as Record<string, string | string[]> });
       const expected = 'Basic ' + Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64');
       if (req.headers.authorization !== expected) return this.error(reply, 401, 20003, 'Authenticate');
       if ((req.params as { ac?: string }).ac !== this.accountSid) return this.error(reply, 404, 20404, 'The requested resource was not found');
@@ -293,6 +299,9 @@ export class FakeTwilio {
     app.post(`${API}/Calls/:file`, (req, reply) => this.updateCall(req, reply));
     app.post(`${API}/Queues/:qu/Members/:file`, (req, reply) => this.updateMember(req, reply));
     app.post(`${API}/Conferences/:cf/Participants.json`, (req, reply) => this.createParticipant(req, reply));
+    app.post(`${API}/Conferences/:cf/Participants/:file`, (req, reply) => this.updateParticipant(req, reply));
+    app.delete(`${API}/Conferences/:cf/Participants/:file`, (req, reply) => this.removeParticipant(req, reply));
+    app.get(`${API}/Conferences.json`, (req, reply) => this.listConferences(req, reply));
     app.setNotFoundHandler((req, reply) => {
       return this.error(reply, 404, 20404, `The fake does not serve ${req.method} ${req.url}`);
     });
@@ -598,6 +607,92 @@ export class FakeTwilio {
       queue_time: '0',
       uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${conference.sid}/Participants/${call.sid}.json`,
     });
+  }
+
+  /** The conference of the path's `CF` SID and the participant of its `{CallSid}.json`, or an error reply sent. */
+  private participantOf(req: FastifyRequest, reply: FastifyReply): { conference: FakeConference; call: FakeCall; options: ParticipantOptions } | null {
+    const { cf, file } = req.params as { cf: string; file: string };
+    const callSid = file.replace(/\.json$/, '');
+    const conference = [...this.conferences.values()].find((c) => c.sid === cf);
+    const options = conference?.participants.get(callSid);
+    const call = this.calls.get(callSid);
+    if (conference === undefined || options === undefined || call === undefined) {
+      this.error(reply, 404, 20404, `The requested resource /2010-04-01/Accounts/${this.accountSid}/Conferences/${cf}/Participants/${callSid}.json was not found`);
+      return null;
+    }
+    return { conference, call, options };
+  }
+
+  private updateParticipant(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const found = this.participantOf(req, reply);
+    if (found === null) return reply;
+    const { conference, call, options } = found;
+    const p = (req.body ?? {}) as Record<string, string | string[]>;
+    const hold = one(p, 'Hold');
+    if (hold !== undefined) {
+      const on = hold === 'true';
+      if (on && options.hold !== true) call.heard.push(`play:${one(p, 'HoldUrl') ?? 'http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3'}`);
+      options.hold = on;
+    }
+    if (one(p, 'Muted') !== undefined) options.muted = one(p, 'Muted') === 'true';
+    if (one(p, 'EndConferenceOnExit') !== undefined) options.endConferenceOnExit = one(p, 'EndConferenceOnExit') === 'true';
+    return reply.code(200).send(this.participantJson(conference, call, options));
+  }
+
+  private removeParticipant(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const found = this.participantOf(req, reply);
+    if (found === null) return reply;
+    const { call } = found;
+    this.later(async () => {
+      if (call.conference === null || FINAL.has(call.status)) return;
+      if (call.participant !== null) {
+        // A leg the Participants API placed has nothing else to do: it is hung up.
+        await this.endCall(call, 'completed');
+        return;
+      }
+      const wait = call.wait?.kind === 'conference' ? call.wait : null;
+      await this.leaveCurrent(call);
+      await this.runNodes(call, wait?.rest ?? [], wait?.docUrl ?? null, 'call');
+    });
+    return reply.code(204).send();
+  }
+
+  private listConferences(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const q = (req.query ?? {}) as Record<string, string>;
+    const found = [...this.conferences.values()].filter((c) => (q['FriendlyName'] === undefined || c.name === q['FriendlyName']) && (q['Status'] === undefined || c.status === q['Status']));
+    const uri = `/2010-04-01/Accounts/${this.accountSid}/Conferences.json`;
+    return reply.code(200).send({
+      conferences: found.map((c) => ({ sid: c.sid, account_sid: this.accountSid, friendly_name: c.name, status: c.status, api_version: '2010-04-01', region: 'us1', uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${c.sid}.json` })),
+      first_page_uri: uri,
+      next_page_uri: null,
+      previous_page_uri: null,
+      page: 0,
+      page_size: 50,
+      start: 0,
+      end: Math.max(0, found.length - 1),
+      uri,
+    });
+  }
+
+  private participantJson(conference: FakeConference, call: FakeCall, options: ParticipantOptions): Record<string, unknown> {
+    const now = new Date().toUTCString();
+    return {
+      account_sid: this.accountSid,
+      call_sid: call.sid,
+      conference_sid: conference.sid,
+      label: options.label,
+      call_sid_to_coach: null,
+      coaching: false,
+      date_created: now,
+      date_updated: now,
+      end_conference_on_exit: options.endConferenceOnExit,
+      start_conference_on_enter: options.startConferenceOnEnter,
+      muted: options.muted === true,
+      hold: options.hold === true,
+      status: 'connected',
+      queue_time: '0',
+      uri: `/2010-04-01/Accounts/${this.accountSid}/Conferences/${conference.sid}/Participants/${call.sid}.json`,
+    };
   }
 
   private callJson(call: FakeCall): Record<string, unknown> {
@@ -1036,8 +1131,8 @@ export class FakeTwilio {
     if (callSid !== undefined && options !== undefined) {
       Object.assign(params, {
         CallSid: callSid,
-        Muted: 'false',
-        Hold: 'false',
+        Muted: String(options.muted === true),
+        Hold: String(options.hold === true),
         Coaching: 'false',
         EndConferenceOnExit: String(options.endConferenceOnExit),
         StartConferenceOnEnter: String(options.startConferenceOnEnter),

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ConnectRequest, HangupRequest, VoiceInbound, VoicePort } from '../../src/callflows/voice-port.ts';
+import type { ConnectRequest, HangupRequest, ParticipantRequest, VoiceInbound, VoicePort } from '../../src/callflows/voice-port.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { testStoreOptions } from '../support/store.ts';
 import { CENTER_NUMBER, HINDI_AGENT, incomingParams, startVoiceCenter, type VoiceCenter } from './support.ts';
@@ -27,6 +27,10 @@ class ScriptedPort implements VoicePort {
   }
   async hangup(request: HangupRequest): Promise<void> {
     this.hangups.push(request);
+  }
+  readonly participants: ParticipantRequest[] = [];
+  async participant(request: ParticipantRequest): Promise<void> {
+    this.participants.push(request);
   }
 }
 
@@ -235,5 +239,42 @@ test('flows, numbers and a holding call survive a restart', async () => {
     assert.equal(task?.reason, 'hangup');
   } finally {
     await runtime.close();
+  }
+});
+
+test('participants of a conference bridge: refused while the worker rings, then a voice.participant row per change reaches the port with the room, the leg and only the fields given; a removed leg ends like any other', async () => {
+  const port = new ScriptedPort();
+  const c = await startVoiceCenter(port);
+  try {
+    const taskSid = await callIn(c, port, '1');
+    const wsApi = c.client.taskrouter.v1.workspaces(c.workspaceSid);
+    const [r] = await wsApi.tasks(taskSid).reservations.list();
+    await wsApi.tasks(taskSid).reservations(r!.sid).update({ instruction: 'conference', from: CENTER_NUMBER, postWorkActivitySid: c.activities.wrapUp });
+    await settle(c);
+    const key = port.connects[0]!.key;
+    assert.equal(key, `${r!.sid}:conference`);
+    const voice = c.runtime.voice;
+    await assert.rejects(voice.participant(c.workspaceSid, taskSid, { role: 'customer' }, { action: 'update', hold: true }), /not in progress.*placing/);
+
+    await port.inbound.legStatus({ key, callSid: WORKER_LEG, status: 'in-progress', at: c.scheduler.now() });
+    await port.inbound.bridged(key, WORKER_LEG, c.scheduler.now());
+    await voice.participant(c.workspaceSid, taskSid, { role: 'customer' }, { action: 'update', hold: true, holdUrl: 'https://music.example.com/a.mp3' });
+    await voice.participant(c.workspaceSid, taskSid, { role: 'worker', workerSid: c.workers.hindi }, { action: 'update', muted: true });
+    await assert.rejects(voice.participant(c.workspaceSid, taskSid, { role: 'worker', workerSid: c.workers.english }, { action: 'remove' }), (e: Error & { status?: number; field?: string }) => e.status === 400 && e.field === 'TargetWorkerSid');
+    await voice.participant(c.workspaceSid, taskSid, { role: 'worker', workerSid: c.workers.hindi }, { action: 'remove' });
+    await settle(c);
+    assert.deepEqual(port.participants, [
+      { action: 'update', hold: true, holdUrl: 'https://music.example.com/a.mp3', key, conferenceName: taskSid, callSid: CALLER, role: 'customer' },
+      { action: 'update', muted: true, key, conferenceName: taskSid, callSid: WORKER_LEG, role: 'worker' },
+      { action: 'remove', key, conferenceName: taskSid, callSid: WORKER_LEG, role: 'worker' },
+    ]);
+    // The network reports the removed leg's end: post-work activity, the task to wrapping; the bridge is over.
+    await port.inbound.legStatus({ key, callSid: WORKER_LEG, status: 'completed', at: c.scheduler.now() });
+    assert.equal((await wsApi.tasks(taskSid).fetch()).assignmentStatus, 'wrapping');
+    assert.equal((await wsApi.workers(c.workers.hindi).fetch()).activitySid, c.activities.wrapUp);
+    await assert.rejects(voice.participant(c.workspaceSid, taskSid, { role: 'customer' }, { action: 'update', hold: false }), /has no call in progress/);
+    assert.equal(port.participants.length, 3);
+  } finally {
+    await c.close();
   }
 });

@@ -377,6 +377,57 @@ test('conference without a known queue SID: the caller’s call is redirected to
   await fake.hangup(caller);
 });
 
+test('participants: hold and mute go out as Participants API updates with only the fields given, on the room’s CF SID; a kick is a DELETE that ends the worker’s leg; a gone participant is ignored; after a restart the CF SID is looked up by name', async () => {
+  const caller = await callerHolding(21);
+  const request = connectRequest(21, 'conference', caller, { conferenceName: taskSid(21) });
+  await voice.connect(request, AT);
+  const worker = fake.outboundCalls().at(-1)?.sid as string;
+  await fake.answer(worker);
+  const room = fake.conferences.get(taskSid(21));
+  assert.ok(room !== undefined && room.participants.has(caller) && room.participants.has(worker));
+  const participantPath = (callSid: string): string => `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${room.sid}/Participants/${callSid}.json`;
+  const of21 = { key: request.key, conferenceName: taskSid(21) } as const;
+
+  await voice.participant({ ...of21, callSid: caller, role: 'customer', action: 'update', hold: true, holdUrl: 'https://music.example.com/wait.mp3', holdMethod: 'GET' }, AT);
+  const hold = fake.requests.at(-1);
+  assert.deepEqual(hold, { method: 'POST', path: participantPath(caller), params: { Hold: 'true', HoldUrl: 'https://music.example.com/wait.mp3', HoldMethod: 'GET' } });
+  assert.equal(room.participants.get(caller)?.hold, true);
+  assert.equal(fake.call(caller).heard.at(-1), 'play:https://music.example.com/wait.mp3');
+  await voice.participant({ ...of21, callSid: caller, role: 'customer', action: 'update', hold: false }, AT);
+  assert.deepEqual(fake.requests.at(-1)?.params, { Hold: 'false' });
+  assert.equal(room.participants.get(caller)?.hold, false);
+  await voice.participant({ ...of21, callSid: worker, role: 'worker', action: 'update', muted: true, endConferenceOnExit: false, beepOnExit: true }, AT);
+  assert.deepEqual(fake.requests.at(-1), { method: 'POST', path: participantPath(worker), params: { Muted: 'true', EndConferenceOnExit: 'false', BeepOnExit: 'true' } });
+  assert.equal(room.participants.get(worker)?.muted, true);
+
+  // Kicked: a DELETE; the worker's leg ends and reports it; the caller stays in the room.
+  const mark = stub.log.length;
+  await voice.participant({ ...of21, callSid: worker, role: 'worker', action: 'remove' }, AT);
+  assert.deepEqual(fake.requests.at(-1), { method: 'DELETE', path: participantPath(worker), params: {} });
+  await fake.settle();
+  assert.equal(fake.call(worker).status, 'completed');
+  assert.deepEqual(statuses(stub.since(mark), worker), [`completed ${request.key}`]);
+  assert.deepEqual([...room.participants.keys()], [caller]);
+  // Again: Twilio says 20404, nothing to do.
+  await voice.participant({ ...of21, callSid: worker, role: 'worker', action: 'remove' }, AT);
+
+  // A restarted adapter does not know the CF SID: it lists the room in progress by its name first.
+  const restarted = new TwilioVoice({ client: fake.client(), publicUrl: base, now: () => AT });
+  restarted.attach(new StubInbound());
+  const count = fake.requests.length;
+  await restarted.participant({ ...of21, callSid: caller, role: 'customer', action: 'update', hold: true }, AT);
+  const [list, update] = fake.requests.slice(count);
+  assert.equal(list?.method, 'GET');
+  assert.equal(list?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences.json`);
+  assert.deepEqual([list?.params['FriendlyName'], list?.params['Status']], [taskSid(21), 'in-progress']);
+  assert.deepEqual(update, { method: 'POST', path: participantPath(caller), params: { Hold: 'true' } });
+  // No room of that name in progress: nothing is sent beyond the look-up.
+  const before = fake.requests.length;
+  await restarted.participant({ ...of21, conferenceName: taskSid(99), callSid: caller, role: 'customer', action: 'update', hold: true }, AT);
+  assert.equal(fake.requests.length, before + 1);
+  await fake.hangup(caller);
+});
+
 test('call: the worker’s leg runs the instruction’s URL and is bridged when answered; redirect: the caller is sent to the URL, bridged at once', async () => {
   const agentUrl = 'https://flows.example.com/agent.xml';
   fake.serveTwiml(agentUrl, '<Response><Say>A customer is waiting.</Say><Pause length="1"/></Response>');

@@ -27,6 +27,8 @@ import type { UntimedCommand } from '../../runtime/runtime.ts';
 import { normalizeSid } from '../params.ts';
 import { ApiError } from '../twilio-errors.ts';
 import { WorkerSockets, type WorkerSocketOptions } from '../worker-sockets.ts';
+import type { ParticipantChange } from '../../callflows/bridges.ts';
+import { VoiceError } from '../../runtime/voice-hosting.ts';
 
 export const WORKER_SDK_PATH = '/v1/wschannels';
 
@@ -46,11 +48,12 @@ export function workerSocketsOf(app: FastifyInstance): WorkerSockets | undefined
 }
 
 /**
- * The SDK's v2 conference-participant endpoints (`reservation.updateParticipant`,
- * `task.updateParticipant`, `task.hold`, `task.kick`): refused with a 400 naming them, since the
- * voice port has no participant hold, mute or removal.
+ * The SDK's v2 conference-participant endpoints (B4): `Workers/{WK}/CustomerParticipant`
+ * (`task.updateParticipant`), `HoldWorkerParticipant` (`task.hold`), `KickWorkerParticipant`
+ * (`task.kick`), `WorkerParticipant` (`reservation.updateParticipant`) — served by the voice port
+ * ({@link participantWrite}).
  */
-const PARTICIPANTS = /^Workers\/[^/]+\/(WorkerParticipant|CustomerParticipant|HoldWorkerParticipant|KickWorkerParticipant)\/?$/;
+const PARTICIPANTS = /^Workers\/([^/]+)\/(WorkerParticipant|CustomerParticipant|HoldWorkerParticipant|KickWorkerParticipant)\/?$/;
 
 /** `Workers/{WK}/Transfers[/{TT}]` (v2): `task.transfer(…)` and `outgoingTransfer.cancel()`. */
 const TRANSFERS = /^Workers\/([^/]+)\/Transfers(?:\/([^/]+))?\/?$/;
@@ -243,6 +246,108 @@ function transferCommand(workerSid: string, transferSid: string | undefined, par
   };
 }
 
+/** A boolean parameter (JSON `true`/`false`, or their text), or undefined; throws a 400 naming it. */
+function bool(params: Record<string, unknown>, name: string, required = false): boolean | undefined {
+  const v = params[name];
+  if (v === undefined || v === null || v === '') {
+    if (required) throw bad(`${name} is required (true or false)`, name);
+    return undefined;
+  }
+  if (v === true || v === 'true' || v === 'True') return true;
+  if (v === false || v === 'false' || v === 'False') return false;
+  throw bad(`${name} must be true or false`, name);
+}
+
+/** `HoldUrl` and `HoldMethod` (GET or POST) of a hold, when given; throws a 400 naming a malformed one. */
+function holdMusic(params: Record<string, unknown>): { holdUrl?: string; holdMethod?: 'GET' | 'POST' } {
+  const url = str(params, 'HoldUrl', false);
+  if (url !== undefined && !/^https?:\/\/\S+$/i.test(url)) throw bad('HoldUrl must be an http(s) URL', 'HoldUrl');
+  const method = str(params, 'HoldMethod', false)?.toUpperCase();
+  if (method !== undefined && method !== 'GET' && method !== 'POST') throw bad('HoldMethod must be GET or POST', 'HoldMethod');
+  return { ...(url === undefined ? {} : { holdUrl: url }), ...(method === undefined ? {} : { holdMethod: method as 'GET' | 'POST' }) };
+}
+
+/**
+ * A participant write (B4's four v2 participant rows) handed to the voice port through
+ * `runtime.voice.participant` — on the conference of the task (voice spec A4 P3):
+ * - `CustomerParticipant` (`TaskSid`, `Hold`, `HoldUrl`, `HoldMethod`): the caller on or off hold;
+ * - `HoldWorkerParticipant` (`TaskSid`, `TargetWorkerSid`, `Hold`, `HoldUrl`, `HoldMethod`): that
+ *   worker's leg on or off hold;
+ * - `KickWorkerParticipant` (`TaskSid`, `TargetWorkerSid`): that worker's leg removed (it ends);
+ * - `WorkerParticipant` (`ReservationSid`, `Mute`, `EndConferenceOnExit`, `BeepOnExit`): the
+ *   reservation's own worker leg.
+ * Answers the task (the SDK updates its Task from it), or the reservation for `WorkerParticipant`.
+ * Throws a 400 naming the parameter: malformed or missing, a task the worker holds no reservation
+ * for (a worker token), and what the voice core refuses (no conference: a call bridged by
+ * `dequeue` or `call` — use `reservation.conference()`); 404 for an unknown task or reservation.
+ */
+async function participantWrite(api: Api, c: EbCtx, token: AccessToken, workerSid: string, route: string, params: Record<string, unknown>): Promise<unknown> {
+  const { engine } = c;
+  const workspaceSid = engine.workspace.sid;
+  if (!engine.workers.has(workerSid)) throw new ApiError(404, 20404, `The requested resource Workers/${workerSid} was not found`);
+  let taskSid: string;
+  let reservation: ReturnType<typeof engine.reservations.get>;
+  if (route === 'WorkerParticipant') {
+    const sid = normalizeSid(str(params, 'ReservationSid', true) as string);
+    reservation = engine.reservations.get(sid);
+    if (reservation === undefined || reservation.workerSid !== workerSid) throw new ApiError(404, 20404, `The requested resource Workers/${workerSid}/Reservations/${sid} was not found`, 'ReservationSid');
+    taskSid = reservation.taskSid;
+  } else {
+    taskSid = normalizeSid(str(params, 'TaskSid', true) as string);
+  }
+  const task = engine.tasks.get(taskSid);
+  if (task === undefined) throw new ApiError(404, 20404, `The requested resource Tasks/${taskSid} was not found`, 'TaskSid');
+  if (token.role === 'worker' && !task.reservationSids.some((r) => engine.reservations.get(r)?.workerSid === workerSid)) {
+    throw new ApiError(403, 20403, `A worker token acts only on its own worker ${workerSid}, its reservations and their tasks: task ${taskSid} is not one of them`);
+  }
+  const target = (): { role: 'worker'; workerSid: string } => {
+    const sid = normalizeSid(str(params, 'TargetWorkerSid', true) as string);
+    if (!engine.workers.has(sid)) throw bad(`TargetWorkerSid ${sid} is not a worker of this workspace`, 'TargetWorkerSid');
+    return { role: 'worker', workerSid: sid };
+  };
+  let who: { role: 'customer' } | { role: 'worker'; workerSid: string };
+  let change: ParticipantChange;
+  switch (route) {
+    case 'CustomerParticipant': {
+      const hold = bool(params, 'Hold');
+      who = { role: 'customer' };
+      change = { action: 'update', ...(hold === undefined ? {} : { hold }), ...holdMusic(params) };
+      break;
+    }
+    case 'HoldWorkerParticipant':
+      who = target();
+      change = { action: 'update', hold: bool(params, 'Hold', true) as boolean, ...holdMusic(params) };
+      break;
+    case 'KickWorkerParticipant':
+      who = target();
+      change = { action: 'remove' };
+      break;
+    default: {
+      const muted = bool(params, 'Mute');
+      const endConferenceOnExit = bool(params, 'EndConferenceOnExit');
+      const beepOnExit = bool(params, 'BeepOnExit');
+      who = { role: 'worker', workerSid };
+      change = {
+        action: 'update',
+        ...(muted === undefined ? {} : { muted }),
+        ...(endConferenceOnExit === undefined ? {} : { endConferenceOnExit }),
+        ...(beepOnExit === undefined ? {} : { beepOnExit }),
+      };
+    }
+  }
+  try {
+    await api.runtime.voice.participant(workspaceSid, taskSid, who, change);
+  } catch (error) {
+    if (error instanceof VoiceError) throw new ApiError(error.status, error.code, error.message, error.field ?? undefined);
+    throw error;
+  }
+  if (reservation !== undefined) {
+    const out = ebReservation(c, reservation);
+    if (out !== undefined) return out;
+  }
+  return ebTask(c, engine.tasks.get(taskSid) ?? task);
+}
+
 /**
  * Registers the socket and the envelope on `app` (see the module comment). The hub is stopped
  * (its sockets closed, no worker set offline) when the app closes.
@@ -304,7 +409,7 @@ export function workerSdkRoutes(app: FastifyInstance, api: Api, options: WorkerS
       if (env.method === 'GET') return { payload: read(ctx(), env.url, segments, env.params) };
       const participant = PARTICIPANTS.exec(rest);
       if (participant !== null) {
-        throw new ApiError(400, 20001, `${participant[1] as string} is not supported: this server's voice port cannot hold, mute or remove conference participants (task.hold, task.kick, task.updateParticipant, reservation.updateParticipant)`);
+        return { payload: await participantWrite(api, ctx(), token, normalizeSid(participant[1] as string), participant[2] as string, env.params) };
       }
       const transfer = TRANSFERS.exec(rest);
       if (transfer !== null) {
