@@ -3,7 +3,8 @@
  * Twilio's worker SDK against the server. An agent of the demo center, handed a token in the
  * address as a sign-in backend would, goes Available, gets a ringing chat reservation, accepts it,
  * chats with a simulated web-chat customer until the one-minute inactivity timeout closes the chat,
- * then takes a voice call over the simulated telephone network, hangs up, wraps up with a
+ * then takes a voice call over the simulated telephone network (a conference of the caller and the
+ * agent's phone), holds and resumes the customer, hangs up, wraps up with a
  * disposition and notes, and completes. The other demo agents are away; the simulated agents
  * leave this worker alone (the demo's `isHuman`, as `serve --demo` wires it to the worker's socket).
  *
@@ -133,16 +134,31 @@ test('an agent takes a chat until the inactivity timeout closes it, then a call,
   for (let i = 0; i < 60 && !(await ringing.isVisible()); i++) await advance(1000);
   await ringing.waitFor();
   await ringing.getByRole('button', { name: 'Accept' }).click();
-  // Accepting a call dials the agent's phone (dequeue over the voice port): the reservation is
-  // accepted once that leg answers and is bridged to the caller, a few virtual seconds later.
+  // Accepting a call dials the agent's phone into a conference with the caller (over the voice
+  // port): the reservation is accepted once that leg answers, a few virtual seconds later.
   const voiceTask = [...engine.tasks.values()].find((t) => t.attributes['from'] === '+919811112222')!;
   const bridged = (): boolean => network.calls().find((c) => c.callSid === voiceTask.attributes['call_sid'])?.bridgedAt != null;
   for (let i = 0; i < 30 && !bridged(); i++) await advance(1000);
   assert.ok(bridged(), 'the caller is bridged to the agent');
   await ringing.waitFor({ state: 'detached' });
-  await page.getByRole('region', { name: 'Call controls' }).waitFor();
+  const controls = page.getByRole('region', { name: 'Call controls' });
+  await controls.waitFor();
+  const room = (): Array<[string, boolean]> => (network.conference(voiceTask.sid)?.participants ?? []).map((p) => [p.role, p.onHold]);
+  assert.deepEqual(room(), [['customer', false], ['worker', false]], 'the caller and the agent in one conference');
+
+  // Hold the customer, then resume: the change goes out through the outbox to the network.
+  await controls.getByRole('button', { name: 'Hold customer' }).click();
+  await controls.getByRole('button', { name: 'Resume customer' }).waitFor();
+  for (let i = 0; i < 10 && room()[0]?.[1] !== true; i++) await advance(200);
+  assert.deepEqual(room(), [['customer', true], ['worker', false]], 'the customer on hold');
   await shot(page, 'agent-call');
-  await page.getByRole('button', { name: 'Hang up' }).click();
+  await controls.getByRole('button', { name: 'Resume customer' }).click();
+  await controls.getByRole('button', { name: 'Hold customer' }).waitFor();
+  for (let i = 0; i < 10 && room()[0]?.[1] !== false; i++) await advance(200);
+  assert.deepEqual(room(), [['customer', false], ['worker', false]], 'the customer back');
+
+  // Hang up: the agent's leg leaves the conference and the task goes to wrap-up.
+  await controls.getByRole('button', { name: 'Hang up' }).click();
   const wrapUp = page.getByRole('form', { name: 'Wrap-up' });
   await wrapUp.waitFor();
   await wrapUp.getByLabel('Disposition').selectOption('Resolved');

@@ -161,8 +161,8 @@ function customerOf(task: Task): string {
 
 type Act = (what: string, op: () => Promise<unknown>) => void;
 
-/** Dequeue options: the agent's phone shows the number the customer called (the task's `to` / `called`), when known. */
-function dequeueFrom(task: Task): { from: string } | undefined {
+/** Caller ID for the agent's leg: the number the customer called (the task's `to` / `called`), when known. */
+function callerIdOf(task: Task): { from: string } | undefined {
   const a = task.attributes as Record<string, unknown>;
   const called = a['to'] ?? a['called'];
   return typeof called === 'string' && called !== '' ? { from: called } : undefined;
@@ -178,8 +178,8 @@ function Incoming({ reservation: r, now, act }: { reservation: Reservation; now:
         Queue {r.task.queueName} · waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
       </p>
       <div className="row-buttons">
-        {/* A voice task is answered by bridging the caller to this agent's phone over the voice port (dequeue, from the number the customer called); other channels by accepting. */}
-        <button type="button" onClick={() => act('Accepting', () => (voice ? r.dequeue(dequeueFrom(r.task)) : r.accept()))}>Accept</button>
+        {/* A voice task is answered by a conference of the caller and this agent's phone over the voice port (Flex's way: it allows hold and mute), calling from the number the customer called; other channels by accepting. */}
+        <button type="button" onClick={() => act('Accepting', () => (voice ? r.conference(callerIdOf(r.task)) : r.accept()))}>Accept</button>
         <button type="button" className="quiet" onClick={() => act('Rejecting', () => r.reject())}>Reject</button>
       </div>
     </section>
@@ -201,7 +201,7 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { r
         <h2>{customerOf(task)} <span className="chip">{task.taskChannelUniqueName}</span></h2>
         <span className="muted">{task.queueName} · {wrapping ? 'wrap-up' : `${clock(task.age)} since the customer came in`}</span>
       </header>
-      {voice && !wrapping && <VoiceControls task={task} api={api} workspaceSid={workspaceSid} act={act} />}
+      {voice && !wrapping && <VoiceControls reservation={r} worker={worker} api={api} workspaceSid={workspaceSid} act={act} />}
       {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} customer={{ address: String(attributes['customerAddress'] ?? ''), name: customerOf(task) }} />}
       {!wrapping && !voice && <button type="button" className="quiet" onClick={() => act('Ending', () => task.wrapUp({ reason: 'ended by the agent' }))}>End and wrap up</button>}
       {wrapping && <WrapUp task={task} worker={worker} act={act} />}
@@ -221,11 +221,17 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { r
 }
 
 /**
- * Hang up (ends the call's engagement: the task goes to wrap-up) and transfers to a queue. Hold,
- * mute and the dial pad need participant operations the voice port does not have yet
- * (docs/worker-sdk.md "What differs"), so they are not offered.
+ * The call's controls. On a conference (how the desktop answers calls): hang up — this agent's leg
+ * leaves and the task goes to wrap-up (`task.kick`) —, hold and resume the customer
+ * (`task.updateParticipant`), mute and unmute oneself (`reservation.updateParticipant`). A call
+ * bridged another way (`dequeue` by some other client) can only be ended by wrapping up. Transfers
+ * go to a queue (`task.transfer`). No dial pad: the voice port sends no digits.
  */
-function VoiceControls({ task, api, workspaceSid, act }: { task: Task; api: Api; workspaceSid: string; act: Act }) {
+function VoiceControls({ reservation, worker, api, workspaceSid, act }: { reservation: Reservation; worker: Worker; api: Api; workspaceSid: string; act: Act }) {
+  const task = reservation.task;
+  const conference = typeof task.attributes['conference'] === 'object' && task.attributes['conference'] !== null;
+  const [held, setHeld] = useState(false);
+  const [muted, setMuted] = useState(false);
   const [queues, setQueues] = useState<TaskQueue[]>([]);
   const [target, setTarget] = useState('');
   useEffect(() => {
@@ -237,7 +243,13 @@ function VoiceControls({ task, api, workspaceSid, act }: { task: Task; api: Api;
   };
   return (
     <section aria-label="Call controls" className="row-buttons">
-      <button type="button" onClick={() => act('Hanging up', () => task.wrapUp({ reason: 'call ended by the agent' }))}>Hang up</button>
+      <button type="button" onClick={() => act('Hanging up', () => (conference ? task.kick(worker.sid) : task.wrapUp({ reason: 'call ended by the agent' })))}>Hang up</button>
+      {conference && (
+        <>
+          <button type="button" className="quiet" aria-pressed={held} onClick={() => act(held ? 'Resuming' : 'Holding', async () => { await task.updateParticipant({ hold: !held }); setHeld(!held); })}>{held ? 'Resume customer' : 'Hold customer'}</button>
+          <button type="button" className="quiet" aria-pressed={muted} onClick={() => act(muted ? 'Unmuting' : 'Muting', async () => { await reservation.updateParticipant({ mute: !muted }); setMuted(!muted); })}>{muted ? 'Unmute' : 'Mute'}</button>
+        </>
+      )}
       <label className="inline">
         Transfer to
         <select value={target} onChange={(e) => setTarget(e.target.value)}>
