@@ -28,6 +28,7 @@ import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
 import { SimulatedVoiceNetwork } from '../../src/voice/simulated-voice.ts';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
 import { testStoreOptions } from '../support/store.ts';
+import { assertAccessible } from './axe.ts';
 
 const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
 
@@ -106,6 +107,7 @@ test('an agent takes a chat until the inactivity timeout closes it, then a call,
   const chat = (await runtime.conversations.startWebChat({ address: DEMO_CHAT_ADDRESS, name: 'Dana', body: 'Hello, my card was declined.' }))!;
   const incoming = page.getByRole('alertdialog', { name: 'Incoming chat: Dana' });
   await incoming.waitFor();
+  await assertAccessible(page, 'agent desktop, a chat ringing');
   await shot(page, 'agent-incoming');
   await incoming.getByRole('button', { name: 'Accept' }).click();
   await incoming.waitFor({ state: 'detached' });
@@ -119,6 +121,7 @@ test('an agent takes a chat until the inactivity timeout closes it, then a call,
   await runtime.conversations.webChatSay(runtime.conversations.webChatSession(chat.token)!, 'Thank you!');
   await messages.filter({ hasText: 'Thank you!' }).waitFor();
   await page.getByLabel('Inactivity').filter({ hasText: /Closes after/ }).waitFor();
+  await assertAccessible(page, 'agent desktop, a chat');
   await shot(page, 'agent-chat');
 
   await advance(61_000);
@@ -151,6 +154,7 @@ test('an agent takes a chat until the inactivity timeout closes it, then a call,
   await controls.getByRole('button', { name: 'Resume customer' }).waitFor();
   for (let i = 0; i < 10 && room()[0]?.[1] !== true; i++) await advance(200);
   assert.deepEqual(room(), [['customer', true], ['worker', false]], 'the customer on hold');
+  await assertAccessible(page, 'agent desktop, a call on hold');
   await shot(page, 'agent-call');
   await controls.getByRole('button', { name: 'Resume customer' }).click();
   await controls.getByRole('button', { name: 'Hold customer' }).waitFor();

@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CONSOLE_DIST } from '../../src/api/routes/console.ts';
 import { startHarness, type Harness } from '../api/helpers.ts';
+import { assertAccessible } from './axe.ts';
 
 const CHROMIUM = process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
@@ -45,6 +46,8 @@ after(async () => {
 
 async function signIn(page: Page): Promise<void> {
   await page.goto(`${h.base}/console/`);
+  await page.getByLabel('Account SID or API key SID').waitFor();
+  await assertAccessible(page, 'sign-in');
   await page.getByLabel('Account SID or API key SID').fill(h.account.sid);
   await page.getByLabel('Auth token or secret').fill(h.account.secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -92,6 +95,7 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   await page.locator('tr[data-queue="Cards"] [data-col="active"]', { hasText: '1' }).waitFor();
   await page.locator('tr[data-queue="Cards"] [data-col="service-level"]', { hasText: '100.0 %' }).waitFor();
   await page.getByRole('img', { name: 'Today: 1 tasks offered, 0 abandoned' }).waitFor();
+  await assertAccessible(page, 'supervisor');
   await shot(page, 'supervisor');
 
   // The team filter shows only the green team.
@@ -120,6 +124,7 @@ test('admin: a workflow naming an unknown queue is refused, the message shown be
   const error = page.getByRole('alert').filter({ hasText: 'default_filter.queue' });
   await error.waitFor();
   assert.match((await error.textContent()) ?? '', /does not exist/);
+  await assertAccessible(page, 'admin, with an error shown');
   await shot(page, 'admin');
   const now = await h.client.taskrouter.v1.workspaces(ws.sid).workflows(ws.workflowSid).fetch();
   assert.equal(now.configuration, before.configuration);
@@ -149,6 +154,7 @@ test('agent tab: signed in with account credentials, the console mints a worker 
   await page.getByRole('button', { name: 'Start' }).click();
   // Bob's desktop, over the worker SDK: his activity is the server's, and changing it changes the server's.
   await page.getByRole('region', { name: 'Presence' }).getByText('Bob', { exact: true }).waitFor();
+  await assertAccessible(page, 'agent desktop, no task');
   await page.getByLabel('Your activity').selectOption({ label: 'Available' });
   await page.waitForFunction(`document.querySelector('.presence select')?.selectedOptions[0]?.textContent === 'Available'`);
   assert.equal((await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.bob).fetch()).activityName, 'Available');
