@@ -161,3 +161,28 @@ test('agent tab: signed in with account credentials, the console mints a worker 
   assert.equal(h.runtime.keys.list(h.account.sid).filter((k) => k.friendlyName === 'Switchboard console tokens').length, 1, 'signed by the console key');
   await page.close();
 });
+
+test('keyboard only: sign in, reach the Admin view and open a form without a mouse', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  await page.goto(`${h.base}/console/`);
+  await page.getByLabel('Account SID or API key SID').waitFor();
+  await page.keyboard.press('Tab'); // the first field
+  await page.keyboard.type(h.account.sid);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(h.account.secret);
+  await page.keyboard.press('Enter'); // submits the form
+  await page.getByRole('link', { name: 'Admin' }).waitFor();
+  // Tab through the header to the Admin link, then follow it with Enter.
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(`document.activeElement?.textContent === 'Admin'`)) break;
+  }
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+  // A disclosure opens with the keyboard, and its first field takes focus.
+  await page.getByText('Add a worker').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(`document.activeElement?.getAttribute('name')`), 'FriendlyName');
+  await page.close();
+});
