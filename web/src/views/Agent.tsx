@@ -19,11 +19,14 @@ interface Props {
   workspaceSid: string;
 }
 
-/** The SDK worker, re-rendering on each of its events; null until `ready`. */
-function useWorker(token: string): { worker: Worker | null; error: string | null; tick: number } {
+/**
+ * The SDK worker, null until `ready`. The SDK mutates its objects in place, so each of its events
+ * bumps a counter to re-render the desktop.
+ */
+function useWorker(token: string): { worker: Worker | null; error: string | null } {
   const [worker, setWorker] = useState<Worker | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [tick, setTick] = useState(0);
+  const [, setTick] = useState(0);
   useEffect(() => {
     const origin = location.origin;
     const w = new Worker(token, {
@@ -59,7 +62,7 @@ function useWorker(token: string): { worker: Worker | null; error: string | null
       w.disconnect();
     };
   }, [token]);
-  return { worker, error, tick };
+  return { worker, error };
 }
 
 /** Two short tones every two seconds while `ringing` (Web Audio: no sound file to fetch). */
@@ -87,7 +90,7 @@ function useRing(ringing: boolean, muted: boolean): void {
 }
 
 export function AgentDesktop({ token, workspaceSid }: Props) {
-  const { worker, error, tick } = useWorker(token);
+  const { worker, error } = useWorker(token);
   const api = useMemo(() => new Api({ token }), [token]);
   const now = useNow();
   const [selected, setSelected] = useState<string | null>(null);
@@ -99,7 +102,6 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
   const held = reservations.filter((r) => r.status === 'accepted' || r.status === 'wrapping');
   useRing(pending.length > 0, muted);
   const current = held.find((r) => r.sid === selected) ?? held[0] ?? null;
-  void tick;
 
   if (worker === null) return <p aria-live="polite">{error ?? 'Connecting…'}</p>;
   const act = (what: string, op: () => Promise<unknown>): void => {
