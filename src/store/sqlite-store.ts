@@ -29,6 +29,7 @@ import {
   type EventRecord,
   type NewWorkspace,
   type OnDurable,
+  type OutboxInsert,
   type OutboxRow,
   type SidState,
   type Store,
@@ -40,6 +41,16 @@ export { OUTBOX_MARK_DELAY_MS, StoreError };
 export type { AccountRow, ApiKeyRow, CallbackRecord, CallbackStateRow, CallbackStateWrite, CommandRecord, CoreRow, CoreRowWrite, CoreWrites, EventRecord, OutboxRow, SidState, StoredWorkspace } from './store.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+/**
+ * The SQL of an outbox read: each row's columns (table alias `o`) with its payload, which lives in
+ * `outbox_payloads` (migration 0009), then `rest` (its WHERE, ORDER BY, LIMIT). `index`: an
+ * `INDEXED BY` for `outbox`.
+ */
+function outboxSelect(rest: string, index?: string): string {
+  const from = index === undefined ? 'outbox o' : `outbox o INDEXED BY ${index}`;
+  return `SELECT o.id, o.workspace_sid, o.kind, p.payload, o.attempts, o.next_attempt_at FROM ${from} JOIN outbox_payloads p ON p.id = o.id ${rest}`;
+}
 
 export interface StoreOptions {
   /**
@@ -83,6 +94,7 @@ export class SqliteStore implements Store {
   private readonly insertCommand: StatementSync;
   private readonly insertEvent: StatementSync;
   private readonly insertOutbox: StatementSync;
+  private readonly insertOutboxPayload: StatementSync;
   private readonly statements = new Map<string, StatementSync>();
   /** Checkpoints the checkpointer thread finished (see {@link StoreOptions.checkpoint}). */
   checkpointsDone = 0;
@@ -120,7 +132,8 @@ export class SqliteStore implements Store {
     this.syncWal = syncWal;
     this.insertCommand = db.prepare('INSERT INTO commands (workspace_sid, seq, command) VALUES (?, ?, ?)');
     this.insertEvent = db.prepare('INSERT INTO events (sid, workspace_sid, seq, event_type, at, resource_sid, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.insertOutbox = db.prepare('INSERT INTO outbox (workspace_sid, kind, payload, next_attempt_at) VALUES (?, ?, ?, ?)');
+    this.insertOutbox = db.prepare('INSERT INTO outbox (workspace_sid, kind, next_attempt_at) VALUES (?, ?, ?)');
+    this.insertOutboxPayload = db.prepare('INSERT INTO outbox_payloads (id, payload) VALUES (?, ?)');
   }
 
   /**
@@ -296,7 +309,7 @@ export class SqliteStore implements Store {
           .prepare('INSERT INTO workspaces (sid, account_sid, sid_seed, sid_scheme, create_options) VALUES (?, ?, ?, ?, ?)')
           .run(w.sid, w.accountSid, w.sidSeed, w.sidScheme ?? 0, JSON.stringify(w.createOptions));
         for (const e of events) this.writeEvent(w.sid, 0, e);
-        for (const o of outbox) this.insertOutbox.run(w.sid, o.kind, o.payload, o.dueAt);
+        for (const o of outbox) this.writeOutbox(w.sid, o);
       });
       this.syncNow();
     });
@@ -388,7 +401,7 @@ export class SqliteStore implements Store {
       for (const c of batch) {
         this.insertCommand.run(c.workspaceSid, c.seq, JSON.stringify(c.command));
         for (const e of c.events) this.writeEvent(c.workspaceSid, c.seq, e);
-        for (const o of c.outbox) ids.push(Number(this.insertOutbox.run(c.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
+        for (const o of c.outbox) ids.push(this.writeOutbox(c.workspaceSid, o));
       }
       if (cores !== undefined) this.writeCores(cores, ids);
       this.beforeCommit?.();
@@ -433,7 +446,7 @@ export class SqliteStore implements Store {
       }
     }
     for (const { workspaceSid, event } of cores.events) this.writeEvent(workspaceSid, 0, event);
-    for (const o of cores.outbox) ids.push(Number(this.insertOutbox.run(o.workspaceSid, o.kind, o.payload, o.dueAt).lastInsertRowid));
+    for (const o of cores.outbox) ids.push(this.writeOutbox(o.workspaceSid, o));
   }
 
   /**
@@ -623,7 +636,7 @@ export class SqliteStore implements Store {
   dueOutbox(kind: string, now: number, limit: number): Promise<OutboxRow[]> {
     return this.op(() => {
       return (
-        this.stmt('SELECT * FROM outbox INDEXED BY outbox_due_by_kind WHERE delivered_at IS NULL AND kind = ? AND next_attempt_at <= ? AND id <= ? ORDER BY id LIMIT ?')
+        this.stmt(outboxSelect('WHERE o.delivered_at IS NULL AND o.kind = ? AND o.next_attempt_at <= ? AND o.id <= ? ORDER BY o.id LIMIT ?', 'outbox_due_by_kind'))
           .all(kind, now, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
       )
         .filter((r) => !this.doneMarks.has(r['id'] as number))
@@ -677,7 +690,7 @@ export class SqliteStore implements Store {
       const after = Math.max(afterId, this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1);
       // Rows marked done out of lane order (not written yet) are skipped like the written ones.
       return (
-        this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?')
+        this.stmt(outboxSelect('WHERE o.workspace_sid = ? AND o.kind = ? AND o.delivered_at IS NULL AND o.id > ? AND o.id <= ? ORDER BY o.id LIMIT ?'))
           .all(workspaceSid, kind, after, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
       )
         .filter((r) => !this.doneMarks.has(r['id'] as number))
@@ -694,7 +707,7 @@ export class SqliteStore implements Store {
     if (kinds.length === 0) return [];
     const marks = kinds.map(() => '?').join(', ');
     return (
-      this.stmt(`SELECT * FROM outbox WHERE workspace_sid = ? AND kind IN (${marks}) AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?`)
+      this.stmt(outboxSelect(`WHERE o.workspace_sid = ? AND o.kind IN (${marks}) AND o.delivered_at IS NULL AND o.id > ? AND o.id <= ? ORDER BY o.id LIMIT ?`))
         .all(workspaceSid, ...kinds, afterId, this.durableOutboxId, limit + this.doneMarks.size) as Record<string, unknown>[]
     )
       .filter((r) => !this.doneMarks.has(r['id'] as number))
@@ -802,9 +815,20 @@ export class SqliteStore implements Store {
   /** {@link outboxHead}, synchronously. */
   private laneHead(workspaceSid: string, kind: string): OutboxRow | undefined {
     const after = this.doneLaneHeads.get(`${workspaceSid} ${kind}`) ?? -1;
-    const row = this.stmt('SELECT * FROM outbox WHERE workspace_sid = ? AND kind = ? AND delivered_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT 1')
+    const row = this.stmt(outboxSelect('WHERE o.workspace_sid = ? AND o.kind = ? AND o.delivered_at IS NULL AND o.id > ? AND o.id <= ? ORDER BY o.id LIMIT 1'))
       .get(workspaceSid, kind, after, this.durableOutboxId) as Record<string, unknown> | undefined;
     return row === undefined ? undefined : outboxRow(row);
+  }
+
+  /**
+   * Writes one outbox row (inside the caller's transaction) and returns its id: the row in
+   * `outbox`, its payload in `outbox_payloads` under the same id (migration 0009: the done marks
+   * then rewrite a few small columns, not the payload's pages).
+   */
+  private writeOutbox(workspaceSid: string, o: OutboxInsert): number {
+    const id = Number(this.insertOutbox.run(workspaceSid, o.kind, o.dueAt).lastInsertRowid);
+    this.insertOutboxPayload.run(id, o.payload);
+    return id;
   }
 
   private writeEvent(workspaceSid: string, seq: number, e: EventRecord): void {

@@ -6,9 +6,10 @@
  * `npm run test:postgres`; what both stores promise is test/store/contract.test.ts, run on both.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, test } from 'node:test';
 import { WorkspaceEngine, type Command, type EngineEvent } from '../../src/engine/index.ts';
 import { rebuildWorkspace } from '../../src/runtime/rebuild.ts';
@@ -62,6 +63,93 @@ describe('SqliteStore', () => {
     const b = SqliteStore.open(path);
     assert.equal(await b.schemaVersion(), latest);
     b.close();
+  });
+
+  test('migration 0009: outbox payloads move to outbox_payloads, rows keep their ids, marks and lanes; a pruned row takes its payload along', async () => {
+    // A database as version 8 left it: outbox rows with their payload inline, one delivered.
+    const path = dbPath();
+    const migrations = new URL('../../src/store/migrations/', import.meta.url);
+    const old = new DatabaseSync(path);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+    for (const file of readdirSync(migrations).filter((f) => /^000[1-8]-.+\.sql$/.test(f)).sort()) {
+      old.exec(readFileSync(new URL(file, migrations), 'utf8'));
+      old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(Number(file.slice(0, 4)), T0);
+    }
+    const ws = `WS${'9'.repeat(32)}`;
+    const big = JSON.stringify({ events: 'x'.repeat(200_000) });
+    const insert = old.prepare('INSERT INTO outbox (workspace_sid, kind, payload, attempts, next_attempt_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?)');
+    insert.run(ws, 'stream', '{"n":1}', 1, T0, T0 + 5); // delivered
+    insert.run(ws, 'stream', big, 2, T0 + 10, null);
+    insert.run(ws, 'stream', '{"n":3}', 0, T0 + 20, null);
+    old.close();
+
+    const store = SqliteStore.open(path);
+    assert.equal(await store.schemaVersion(), 9);
+    const lane = await store.outboxLane(ws, 'stream', 10);
+    assert.deepEqual(
+      lane.map((r) => [r.id, r.payload.length, r.attempts, r.nextAttemptAt]),
+      [
+        [2, big.length, 2, T0 + 10],
+        [3, 7, 0, T0 + 20],
+      ],
+      'the undelivered rows, with their payloads, attempts and due times',
+    );
+    assert.equal(lane[0]?.payload, big);
+    assert.deepEqual((await store.dueOutbox('stream', T0 + 10, 10)).map((r) => [r.id, r.payload.length]), [[2, big.length]]);
+    assert.equal((await store.outboxHead(ws, 'stream'))?.payload, big);
+    await store.close();
+
+    const db = new DatabaseSync(path);
+    const columns = (db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[]).map((c) => c.name);
+    assert.ok(!columns.includes('payload'), `outbox keeps no payload: ${columns.join(', ')}`);
+    assert.deepEqual(
+      (db.prepare('SELECT id, length(payload) AS n FROM outbox_payloads ORDER BY id').all() as { id: number; n: number }[]).map((r) => [r.id, r.n]),
+      [
+        [1, 7],
+        [2, big.length],
+        [3, 7],
+      ],
+      'every payload moved, the delivered row\'s too',
+    );
+    db.close();
+
+    // Pruning the delivered row removes its payload; the others stay.
+    const again = SqliteStore.open(path);
+    assert.equal(await again.pruneOutbox(T0 + 6), 1);
+    assert.equal(await again.pendingOutbox(), 2);
+    await again.close();
+    const after = new DatabaseSync(path);
+    assert.deepEqual((after.prepare('SELECT id FROM outbox_payloads ORDER BY id').all() as { id: number }[]).map((r) => r.id), [2, 3]);
+    after.close();
+  });
+
+  test('a row and its payload are written in the one transaction: a failed batch leaves neither; marks and retries leave the payload as written', async () => {
+    const path = dbPath();
+    const store = SqliteStore.open(path);
+    const accountSid = await account(store);
+    const { engine, seq } = await scenario(store, accountSid, 11);
+    const ws = engine.workspace.sid;
+    const tick: Command = { type: 'tick', at: T0 + 5000 };
+    const payload = JSON.stringify({ events: 'y'.repeat(150_000) });
+    store.commit([{ workspaceSid: ws, seq: seq + 1, command: tick, events: [], outbox: [{ kind: 'stream', payload, dueAt: T0 }] }]);
+    store.beforeCommit = () => {
+      throw new Error('disk full');
+    };
+    assert.throws(() => store.commit([{ workspaceSid: ws, seq: seq + 2, command: tick, events: [], outbox: [{ kind: 'stream', payload: '{"lost":true}', dueAt: T0 }] }]), StoreError);
+    store.beforeCommit = null;
+    const [row] = await store.outboxLane(ws, 'stream', 10);
+    assert.equal(row?.payload, payload);
+    await store.rescheduleOutbox(row.id, 1, T0 + 60_000);
+    assert.deepEqual((await store.outboxLane(ws, 'stream', 10)).map((r) => [r.id, r.attempts, r.nextAttemptAt, r.payload === payload]), [[row.id, 1, T0 + 60_000, true]]);
+    store.markOutboxDone(row.id, 2, T0 + 61_000, { workspaceSid: ws, kind: 'stream' });
+    assert.equal(await store.pendingOutbox(), 0);
+    await store.close();
+    const db = new DatabaseSync(path);
+    assert.deepEqual(db.prepare('SELECT o.attempts, o.delivered_at, p.payload = ? AS same FROM outbox o JOIN outbox_payloads p ON p.id = o.id').all(payload).map((r) => ({ ...r })), [
+      { attempts: 2, delivered_at: T0 + 61_000, same: 1 },
+    ]);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM outbox_payloads').get() as { n: number }).n, 1, 'the rolled-back row left no payload');
+    db.close();
   });
 
   test('a workspace rebuilt from its command log after a restart is identical, timers included', async () => {
