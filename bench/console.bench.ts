@@ -46,13 +46,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
+import { apiCreateLoad, closedLoop, createForm } from './support/create-load.ts';
 import { percentile, processCpuMs } from './support/server.ts';
 
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 1000);
 const SUPERVISORS = Number(process.env['BENCH_SUPERVISORS'] ?? 20);
+/** `api` (default): the API bench's closed-loop create load; `rate`: BENCH_RATE tasks/s, open loop. */
+const MODE: 'api' | 'rate' = process.env['BENCH_RATE'] === undefined ? 'api' : 'rate';
 const RATE = Number(process.env['BENCH_RATE'] ?? 100);
+const API_LOAD = apiCreateLoad();
+/** How long to wait for the last tasks' frames after the last create, in ms. */
+const DRAIN_MS = 30_000;
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 3);
 const BASELINE = (process.env['BENCH_BASELINE'] ?? '1') !== '0';
@@ -182,7 +188,7 @@ interface Setup {
   agent: http.Agent;
 }
 
-/** The workspace (FIFO template) and its Available workers of capacity 1. */
+/** The workspace (FIFO template) and its Available workers: capacity 1 in `rate` mode, 50 (the API bench's) in `api` mode. */
 async function setUp(server: Server): Promise<Setup> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const api = async (method: string, path: string, form?: Record<string, string>): Promise<Record<string, unknown>> => {
@@ -199,18 +205,64 @@ async function setUp(server: Server): Promise<Setup> {
   const workflowSid = ((await api('GET', `${wsPath}/Workflows`))['workflows'] as { sid: string }[])[0]?.sid as string;
   const workers: string[] = [];
   for (let i = 0; i < WORKERS; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, WORKERS - i) }, async (_, k) => String((await api('POST', `${wsPath}/Workers`, { FriendlyName: `agent-${i + k}`, ActivitySid: available }))['sid'])));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, WORKERS - i) }, async (_, k) => {
+        const sid = String((await api('POST', `${wsPath}/Workers`, { FriendlyName: `agent-${i + k}`, ActivitySid: available }))['sid']);
+        // The API bench's workspace: enough capacity that every task is reserved by its own create.
+        if (MODE === 'api') await api('POST', `${wsPath}/Workers/${sid}/Channels/default`, { Capacity: String(API_LOAD.capacity) });
+        return sid;
+      }),
+    );
     workers.push(...batch);
   }
   return { wsPath, workspaceSid, workflowSid, workers, api, agent };
 }
 
-/** Creates tasks at RATE per second for SECONDS (open loop); resolves with how many were created. */
-async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknown>) => void): Promise<{ created: number; failed: number; firstFailure: string | null }> {
+/** What a create load did: creates answered and failed, and the measured window. */
+interface LoadResult {
+  created: number;
+  failed: number;
+  firstFailure: string | null;
+  /** Wall ms from which commits are timed (after the warm-up). */
+  from: number;
+  /** Creates answered per second in the measured window (wall clock). */
+  createsPerS: number;
+}
+
+/**
+ * The create load. `api` mode: the API bench's (bench/support/create-load.ts): API_LOAD.concurrency
+ * closed-loop creators on their own keep-alive connections, API_LOAD.warmup creates, then — once
+ * `drained()` says the warm-up's tasks are through — API_LOAD.tasks measured creates. `rate` mode:
+ * RATE per second for SECONDS (open loop), the first WARMUP_S seconds not timed. `onCreated` gets
+ * each created task.
+ */
+async function createLoad(server: Server, setup: Setup, drained: () => boolean, onCreated?: (task: Record<string, unknown>) => void): Promise<LoadResult> {
   let created = 0;
   let failed = 0;
   let firstFailure: string | null = null;
+  const ok = (t: Record<string, unknown>): void => {
+    created += 1;
+    onCreated?.(t);
+  };
+  const fail = (error: unknown): void => {
+    failed += 1;
+    firstFailure ??= String(error);
+  };
+  if (MODE === 'api') {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: API_LOAD.concurrency });
+    const headers = { authorization: server.auth, 'content-type': 'application/x-www-form-urlencoded' };
+    const create = (i: number): Promise<void> =>
+      request(agent, server.base, 'POST', `${setup.wsPath}/Tasks`, headers, createForm(i)).then((res) => (res.status >= 300 ? fail(`${res.status} ${JSON.stringify(res.body)}`) : ok(res.body)), fail);
+    await closedLoop(API_LOAD.warmup, API_LOAD.concurrency, create);
+    for (let waited = 0; !drained() && waited < DRAIN_MS; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    const from = wallMs();
+    await closedLoop(API_LOAD.tasks, API_LOAD.concurrency, (i) => create(API_LOAD.warmup + i));
+    const createsPerS = API_LOAD.tasks / ((wallMs() - from) / 1000);
+    agent.destroy();
+    return { created, failed, firstFailure, from, createsPerS };
+  }
   const started = performance.now();
+  const from = wallMs() + WARMUP_S * 1000;
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
   const total = Math.round(RATE * SECONDS);
@@ -219,21 +271,14 @@ async function createLoad(setup: Setup, onCreated?: (task: Record<string, unknow
     for (; sent < due; sent++) {
       const p = setup
         .api('POST', `${setup.wsPath}/Tasks`, { WorkflowSid: setup.workflowSid, Attributes: JSON.stringify({ n: sent, type: 'support' }) })
-        .then((t) => {
-          created += 1;
-          onCreated?.(t);
-        })
-        .catch((error: unknown) => {
-          failed += 1;
-          firstFailure ??= String(error);
-        })
+        .then(ok, fail)
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(inFlight);
-  return { created, failed, firstFailure };
+  return { created, failed, firstFailure, from, createsPerS: total / ((performance.now() - started) / 1000) };
 }
 
 interface Receipt {
@@ -249,11 +294,12 @@ interface SocketRun {
   accepted: number;
   completed: number;
   envelopeErrors: number;
-  loadStartedAt: number;
+  load: LoadResult;
   serverCpuMs: number;
-  created: number;
-  failedCreates: number;
-  firstFailure: string | null;
+  /** This process's (the clients') CPU over the load, in ms, and its event-loop delay p99 and max, in ms: a stall here delays receipts. */
+  clientCpuMs: number;
+  clientLoopP99Ms: number;
+  clientLoopMaxMs: number;
   report: ServerReport;
 }
 
@@ -336,25 +382,46 @@ async function socketRun(server: Server): Promise<SocketRun> {
   );
   const connected = sockets.filter((s) => s.readyState === WebSocket.OPEN).length - SUPERVISORS;
   const cpu0 = processCpuMs(server.child.pid) ?? 0;
-  const loadStartedAt = wallMs();
-  const { created, failed, firstFailure } = await createLoad(setup);
-  // Let the last tasks be completed and their frames (4 per task: reservation.created, .accepted,
-  // .completed, task.completed) arrive; frames that arrive after the report count as unmatched.
+  const clientCpu0 = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  // Each task's frames to its worker: reservation.created, .accepted, .completed, task.completed.
   const frames = (): number => receipts.reduce((n, r) => n + r.length, 0);
-  for (let waited = 0; (completed < created || frames() < 4 * created) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  let createdSoFar = 0;
+  const through = (): boolean => completed >= createdSoFar && frames() >= 4 * createdSoFar;
+  const load = await createLoad(server, setup, through, () => (createdSoFar += 1));
+  // Let the last tasks be completed and their frames arrive; frames that arrive after the report count as unmatched.
+  for (let waited = 0; !through() && waited < DRAIN_MS; waited += 50) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
+  loopDelay.disable();
+  const clientCpu = process.cpuUsage(clientCpu0);
   const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
   const report = await server.report();
   for (const s of sockets) s.terminate();
   ebAgent.destroy();
   setup.agent.destroy();
-  return { connected, receipts, supervisorFrames, supervisorReceipts, accepted, completed, envelopeErrors, loadStartedAt, serverCpuMs, created, failedCreates: failed, firstFailure, report };
+  return {
+    connected,
+    receipts,
+    supervisorFrames,
+    supervisorReceipts,
+    accepted,
+    completed,
+    envelopeErrors,
+    load,
+    serverCpuMs,
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+    clientLoopP99Ms: loopDelay.percentile(99) / 1e6,
+    clientLoopMaxMs: loopDelay.max / 1e6,
+    report,
+  };
 }
 
 /** The run without sockets: each created task is accepted and completed over REST. */
 async function baselineRun(server: Server): Promise<{ serverCpuMs: number; created: number; completed: number; report: ServerReport }> {
   const setup = await setUp(server);
   let completed = 0;
+  let settled = 0;
   const drive = async (task: Record<string, unknown>): Promise<void> => {
     const taskPath = `${setup.wsPath}/Tasks/${String(task['sid'])}`;
     const pending = ((await setup.api('GET', `${taskPath}/Reservations?ReservationStatus=pending`))['reservations'] as { sid: string }[])[0];
@@ -365,7 +432,17 @@ async function baselineRun(server: Server): Promise<{ serverCpuMs: number; creat
   };
   const cpu0 = processCpuMs(server.child.pid) ?? 0;
   const drives: Promise<void>[] = [];
-  const { created } = await createLoad(setup, (t) => drives.push(drive(t).catch(() => undefined)));
+  const { created } = await createLoad(
+    server,
+    setup,
+    () => settled >= drives.length,
+    (t) =>
+      drives.push(
+        drive(t)
+          .catch(() => undefined)
+          .finally(() => (settled += 1)),
+      ),
+  );
   await Promise.all(drives);
   await new Promise((r) => setTimeout(r, 500));
   const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
@@ -412,16 +489,23 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  const from = run.loadStartedAt + WARMUP_S * 1000;
+  const from = run.load.from;
   const worker = delays(run.report.commits, run.receipts, from);
   const supervisor = delays(run.report.commits, [run.supervisorReceipts], from);
   const frames = run.receipts.reduce((n, r) => n + r.length, 0);
   const row = (name: string, v: Float64Array): string =>
     `${name.padEnd(28)} ${String(v.length).padStart(8)} ${percentile(v, 50).toFixed(2).padStart(8)} ${percentile(v, 99).toFixed(2).padStart(8)} ${percentile(v, 100).toFixed(2).padStart(9)}`;
-  const cpuPerTask = run.serverCpuMs / Math.max(1, run.created);
+  const cpuPerTask = run.serverCpuMs / Math.max(1, run.load.created);
   const load = loadavg();
-  out.write(`console bench: ${run.connected} workers on /v1/wschannels (ws clients speaking the SDK's protocol), ${SUPERVISORS} supervisor sockets, ${RATE} tasks/s for ${SECONDS} s (first ${WARMUP_S} s not timed); load average ${load.map((l) => l.toFixed(2)).join(' ')}\n`);
-  out.write(`tasks created ${run.created} (${run.failedCreates} failed), accepted ${run.accepted}, completed ${run.completed}, envelope errors ${run.envelopeErrors}${run.firstFailure === null ? '' : ` (first failed create: ${run.firstFailure})`}; worker frames ${frames} (${worker.unmatched} unmatched), supervisor frames ${run.supervisorFrames}; events committed ${run.report.events}\n\n`);
+  const what =
+    MODE === 'api'
+      ? `the API bench's create load: ${API_LOAD.concurrency} closed-loop creators, ${API_LOAD.tasks} tasks after ${API_LOAD.warmup} warm-up (not timed), workers of capacity ${API_LOAD.capacity}`
+      : `${RATE} tasks/s for ${SECONDS} s (first ${WARMUP_S} s not timed)`;
+  out.write(`console bench: ${run.connected} workers on /v1/wschannels (ws clients speaking the SDK's protocol), ${SUPERVISORS} supervisor sockets, ${what}; load average ${load.map((l) => l.toFixed(2)).join(' ')}\n`);
+  out.write(
+    `tasks created ${run.load.created} (${run.load.failed} failed; ${run.load.createsPerS.toFixed(0)} creates/s measured), accepted ${run.accepted}, completed ${run.completed}, envelope errors ${run.envelopeErrors}${run.load.firstFailure === null ? '' : ` (first failed create: ${run.load.firstFailure})`}; worker frames ${frames} (${worker.unmatched} unmatched), supervisor frames ${run.supervisorFrames}; events committed ${run.report.events}\n`,
+  );
+  out.write(`clients (this process): CPU ${run.clientCpuMs.toFixed(0)} ms, event-loop delay p99 ${run.clientLoopP99Ms.toFixed(1)} ms max ${run.clientLoopMaxMs.toFixed(1)} ms\n\n`);
   out.write(`${'commit → client receipt'.padEnd(28)} ${'frames'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(9)}\n`);
   out.write(`${row('worker sockets', worker.values)}\n${row(`supervisor socket (1 of ${SUPERVISORS})`, supervisor.values)}\n\n`);
   out.write(`server RSS ${run.report.rssMb.toFixed(0)} MB (peak ${run.report.peakRssMb.toFixed(0)} MB); server CPU per task ${cpuPerTask.toFixed(2)} ms\n`);
