@@ -44,9 +44,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { apiCreateLoad, closedLoop, createForm } from './support/create-load.ts';
 import { percentile, processCpuMs } from './support/server.ts';
@@ -75,11 +77,20 @@ interface ServerReady {
 }
 
 interface ServerReport {
-  /** `${event_type}|${resource_sid}` → commit stamps (wall ms) in commit order. */
-  commits: Record<string, number[]>;
   rssMb: number;
   peakRssMb: number;
   events: number;
+  /** Per committed batch: the hubs' dispatch time (first onEvents listener → last), in ms, sorted. */
+  dispatchMs: number[];
+  /** The server's event-loop delay p99 and max over the run, in ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
+}
+
+/** Commit stamps streamed to the parent every 100 ms (the child keeps none, so its RSS is the server's own): `[`${event_type}|${resource_sid}`, wall ms]` in commit order. */
+interface CommitBatch {
+  type: 'commits';
+  stamps: [string, number][];
 }
 
 async function serverMain(): Promise<void> {
@@ -87,32 +98,51 @@ async function serverMain(): Promise<void> {
   const { buildApp } = await import('../src/api/app.ts');
   const dataDir = process.argv[3] as string;
   const runtime = await Runtime.open({ dataDir, synchronous: 'FULL' });
-  const commits = new Map<string, number[]>();
+  let stamps: [string, number][] = [];
   let events = 0;
+  let batchAt = 0;
+  const dispatchMs: number[] = [];
   // First listener: runs before the socket hubs' (registered by buildApp below) send anything.
   runtime.onEvents(({ records }) => {
     const at = wallMs();
+    batchAt = at;
     for (const r of records) {
       for (const e of r.events) {
         events += 1;
-        const key = `${e.eventType}|${e.resourceSid}`;
-        const list = commits.get(key);
-        if (list === undefined) commits.set(key, [at]);
-        else list.push(at);
+        stamps.push([`${e.eventType}|${e.resourceSid}`, at]);
       }
     }
   });
+  const send = (m: unknown): void => void process.send?.(m);
+  const flush = setInterval(() => {
+    if (stamps.length === 0) return;
+    send({ type: 'commits', stamps } satisfies CommitBatch);
+    stamps = [];
+  }, 100);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   // Keep-alive connections outlive the load's pauses: with the default 5 s, a connection the server
   // closes just as the load generator reuses it fails a create with ECONNRESET (a client-side race).
   const app = buildApp({ runtime, clock: () => runtime.scheduler.now(), limits: { maxConnections: 10_000, keepAliveTimeoutMs: 120_000, idleTimeoutMs: 300_000 } });
+  // Last listener: runs once the hubs have handed every frame of the batch to its sockets.
+  runtime.onEvents(() => dispatchMs.push(wallMs() - batchAt));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const account = await runtime.createAccount('Bench');
-  const send = (m: unknown): void => void process.send?.(m);
   process.on('message', (m: { type: string }) => {
     if (m.type !== 'report') return;
+    clearInterval(flush);
+    if (stamps.length > 0) send({ type: 'commits', stamps } satisfies CommitBatch);
+    stamps = [];
     const status = readFileSync('/proc/self/status', 'utf8');
     const kb = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
-    const report: ServerReport = { commits: Object.fromEntries(commits), rssMb: kb('VmRSS'), peakRssMb: kb('VmHWM'), events };
+    const report: ServerReport = {
+      rssMb: kb('VmRSS'),
+      peakRssMb: kb('VmHWM'),
+      events,
+      dispatchMs: dispatchMs.sort((x, y) => x - y),
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
+    };
     send({ type: 'report', report });
   });
   send({ type: 'ready', ready: { port: (app.server.address() as AddressInfo).port, accountSid: account.sid, secret: account.secret } satisfies ServerReady });
@@ -125,21 +155,35 @@ interface Server {
   base: string;
   auth: string;
   dataDir: string;
+  /** `${event_type}|${resource_sid}` → commit stamps (wall ms) in commit order, as streamed by the child. */
+  commits: Map<string, number[]>;
   report: () => Promise<ServerReport>;
   stop: () => Promise<void>;
 }
 
 async function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-console-'));
-  const child = fork(new URL(import.meta.url).pathname, ['--server', dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof") are added to the server child's node flags.
+  const flags = (process.env['BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  const child = fork(new URL(import.meta.url).pathname, ['--server', dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...flags] });
   const ready = await new Promise<ServerReady>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     child.on('message', (m: { type: string; ready?: ServerReady }) => {
       if (m.type === 'ready' && m.ready !== undefined) resolve(m.ready);
     });
   });
+  const commits = new Map<string, number[]>();
+  child.on('message', (m: { type: string }) => {
+    if (m.type !== 'commits') return;
+    for (const [key, at] of (m as CommitBatch).stamps) {
+      const list = commits.get(key);
+      if (list === undefined) commits.set(key, [at]);
+      else list.push(at);
+    }
+  });
   return {
     child,
+    commits,
     base: `http://127.0.0.1:${ready.port}`,
     auth: `Basic ${Buffer.from(`${ready.accountSid}:${ready.secret}`).toString('base64')}`,
     dataDir,
@@ -295,12 +339,68 @@ interface SocketRun {
   completed: number;
   envelopeErrors: number;
   load: LoadResult;
+  commits: ReadonlyMap<string, number[]>;
   serverCpuMs: number;
   /** This process's (the clients') CPU over the load, in ms, and its event-loop delay p99 and max, in ms: a stall here delays receipts. */
   clientCpuMs: number;
   clientLoopP99Ms: number;
   clientLoopMaxMs: number;
   report: ServerReport;
+}
+
+/**
+ * The supervisor sockets, in a worker thread (their own event loop: 8.5 frames per task to each of
+ * them would otherwise delay the worker sockets' receipts in this one): each counts its frames;
+ * the first also times its event frames (type and resource SID, without a full parse).
+ */
+const SUPERVISORS_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { WebSocket } = require(workerData.wsModule);
+const sockets = [];
+let frames = 0;
+const keys = [];
+const ats = [];
+let open = 0;
+for (let s = 0; s < workerData.count; s++) {
+  const socket = new WebSocket(workerData.url);
+  sockets.push(socket);
+  socket.on('message', (data) => {
+    const at = performance.timeOrigin + performance.now();
+    frames += 1;
+    const text = data.toString();
+    if (text.startsWith('{"type":"init"')) { if (++open === workerData.count) parentPort.postMessage({ connected: open }); return; }
+    if (s !== 0 || !text.startsWith('{"type":"event"')) return;
+    const type = /"event_type":"([^"]+)"/.exec(text)?.[1];
+    const sid = /"resource_sid":"([^"]+)"/.exec(text)?.[1];
+    if (type !== undefined && sid !== undefined) { keys.push(type + '|' + sid); ats.push(at); }
+  });
+  socket.once('error', (e) => parentPort.postMessage({ error: String(e) }));
+}
+parentPort.on('message', () => {
+  for (const s of sockets) s.terminate();
+  parentPort.postMessage({ frames, keys, ats });
+});
+`;
+
+/** Connects SUPERVISORS sockets to `url` in a worker thread; `stop` closes them and returns their frame count and the first one's receipts. */
+async function startSupervisors(url: string): Promise<{ stop: () => Promise<{ frames: number; receipts: Receipt[] }> }> {
+  const thread = new Worker(SUPERVISORS_THREAD, { eval: true, workerData: { url, count: SUPERVISORS, wsModule: createRequire(import.meta.url).resolve('ws') } });
+  await new Promise<void>((resolve, reject) => {
+    thread.once('error', reject);
+    thread.on('message', (m: { connected?: number; error?: string }) => {
+      if (m.error !== undefined) reject(new Error(`supervisor socket: ${m.error}`));
+      if (m.connected !== undefined) resolve();
+    });
+  });
+  return {
+    stop: async () => {
+      const done = new Promise<{ frames: number; keys: string[]; ats: number[] }>((resolve) => thread.once('message', resolve));
+      thread.postMessage('stop');
+      const { frames, keys, ats } = await done;
+      await thread.terminate();
+      return { frames, receipts: keys.map((key, i) => ({ key, at: ats[i] as number })) };
+    },
+  };
 }
 
 /** The run with sockets: connect the workers and supervisors, run the load, let frames drain. */
@@ -355,32 +455,9 @@ async function socketRun(server: Server): Promise<SocketRun> {
       socket.once('error', reject);
     });
   for (let i = 0; i < setup.workers.length; i += 100) await Promise.all(Array.from({ length: Math.min(100, setup.workers.length - i) }, (_, k) => connectWorker(i + k)));
-  let supervisorFrames = 0;
-  const supervisorReceipts: Receipt[] = [];
   const supervisorToken = await mint({ Role: 'supervisor' });
-  await Promise.all(
-    Array.from(
-      { length: SUPERVISORS },
-      (_, s) =>
-        new Promise<void>((resolve, reject) => {
-          const socket = new WebSocket(`${wsBase}${setup.wsPath}/Supervisor/Events?token=${supervisorToken}`);
-          sockets.push(socket);
-          socket.on('message', (data: Buffer) => {
-            const at = wallMs();
-            supervisorFrames += 1;
-            const text = data.toString();
-            if (text.startsWith('{"type":"init"')) resolve();
-            // One supervisor's frames are timed too (the event type and resource SID, without a full parse).
-            if (s !== 0 || !text.startsWith('{"type":"event"')) return;
-            const type = /"event_type":"([^"]+)"/.exec(text)?.[1];
-            const sid = /"resource_sid":"([^"]+)"/.exec(text)?.[1];
-            if (type !== undefined && sid !== undefined) supervisorReceipts.push({ key: `${type}|${sid}`, at });
-          });
-          socket.once('error', reject);
-        }),
-    ),
-  );
-  const connected = sockets.filter((s) => s.readyState === WebSocket.OPEN).length - SUPERVISORS;
+  const supervisors = await startSupervisors(`${wsBase}${setup.wsPath}/Supervisor/Events?token=${supervisorToken}`);
+  const connected = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
   const cpu0 = processCpuMs(server.child.pid) ?? 0;
   const clientCpu0 = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -397,6 +474,7 @@ async function socketRun(server: Server): Promise<SocketRun> {
   const clientCpu = process.cpuUsage(clientCpu0);
   const serverCpuMs = (processCpuMs(server.child.pid) ?? 0) - cpu0;
   const report = await server.report();
+  const { frames: supervisorFrames, receipts: supervisorReceipts } = await supervisors.stop();
   for (const s of sockets) s.terminate();
   ebAgent.destroy();
   setup.agent.destroy();
@@ -409,6 +487,7 @@ async function socketRun(server: Server): Promise<SocketRun> {
     completed,
     envelopeErrors,
     load,
+    commits: server.commits,
     serverCpuMs,
     clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
     clientLoopP99Ms: loopDelay.percentile(99) / 1e6,
@@ -452,7 +531,7 @@ async function baselineRun(server: Server): Promise<{ serverCpuMs: number; creat
 }
 
 /** Delays (ms) of receipts matched to their commits, per socket by occurrence order; those committed before `from` are left out. */
-function delays(commits: Record<string, number[]>, sockets: readonly Receipt[][], from: number): { values: Float64Array; unmatched: number } {
+function delays(commits: ReadonlyMap<string, number[]>, sockets: readonly Receipt[][], from: number): { values: Float64Array; unmatched: number } {
   const out: number[] = [];
   let unmatched = 0;
   for (const receipts of sockets) {
@@ -460,7 +539,7 @@ function delays(commits: Record<string, number[]>, sockets: readonly Receipt[][]
     for (const r of receipts) {
       const n = seen.get(r.key) ?? 0;
       seen.set(r.key, n + 1);
-      const committed = commits[r.key]?.[n];
+      const committed = commits.get(r.key)?.[n];
       if (committed === undefined) {
         unmatched += 1;
         continue;
@@ -490,8 +569,8 @@ async function main(): Promise<void> {
     await server.stop();
   }
   const from = run.load.from;
-  const worker = delays(run.report.commits, run.receipts, from);
-  const supervisor = delays(run.report.commits, [run.supervisorReceipts], from);
+  const worker = delays(run.commits, run.receipts, from);
+  const supervisor = delays(run.commits, [run.supervisorReceipts], from);
   const frames = run.receipts.reduce((n, r) => n + r.length, 0);
   const row = (name: string, v: Float64Array): string =>
     `${name.padEnd(28)} ${String(v.length).padStart(8)} ${percentile(v, 50).toFixed(2).padStart(8)} ${percentile(v, 99).toFixed(2).padStart(8)} ${percentile(v, 100).toFixed(2).padStart(9)}`;
@@ -508,6 +587,10 @@ async function main(): Promise<void> {
   out.write(`clients (this process): CPU ${run.clientCpuMs.toFixed(0)} ms, event-loop delay p99 ${run.clientLoopP99Ms.toFixed(1)} ms max ${run.clientLoopMaxMs.toFixed(1)} ms\n\n`);
   out.write(`${'commit → client receipt'.padEnd(28)} ${'frames'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(9)}\n`);
   out.write(`${row('worker sockets', worker.values)}\n${row(`supervisor socket (1 of ${SUPERVISORS})`, supervisor.values)}\n\n`);
+  const dispatch = run.report.dispatchMs;
+  out.write(
+    `server: event-loop delay p99 ${run.report.loopP99Ms.toFixed(1)} ms max ${run.report.loopMaxMs.toFixed(1)} ms; the hubs' dispatch of a committed batch (first onEvents listener → last) p50 ${percentile(dispatch, 50).toFixed(2)} p99 ${percentile(dispatch, 99).toFixed(2)} max ${percentile(dispatch, 100).toFixed(2)} ms over ${dispatch.length} batches\n`,
+  );
   out.write(`server RSS ${run.report.rssMb.toFixed(0)} MB (peak ${run.report.peakRssMb.toFixed(0)} MB); server CPU per task ${cpuPerTask.toFixed(2)} ms\n`);
   if (baseline !== null) {
     const basePerTask = baseline.serverCpuMs / Math.max(1, baseline.created);
