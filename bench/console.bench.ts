@@ -128,6 +128,8 @@ async function serverMain(): Promise<void> {
   runtime.onEvents(() => dispatchMs.push(wallMs() - batchAt));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const account = await runtime.createAccount('Bench');
+  // Exit (rather than die) on SIGTERM, so that --cpu-prof writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.on('message', (m: { type: string }) => {
     if (m.type !== 'report') return;
     clearInterval(flush);
