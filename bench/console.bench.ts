@@ -1,6 +1,6 @@
 /**
  * Console benchmark (issue 15, "must show"): 1,000 workers connected over the worker SDK's
- * WebSocket and 20 supervisor sockets, under a steady REST create load, with the workers taking
+ * WebSocket and 20 supervisor sockets, under the API bench's create load, with the workers taking
  * the work over their sockets. `npm run bench:console`.
  *
  * The server runs in a child process (this file with `--server`): a Runtime on SQLite in a temp
@@ -9,7 +9,9 @@
  * hubs send anything — stamps every committed event with the wall clock (`performance.timeOrigin +
  * performance.now()`, sub-ms). That is the commit instant: onEvents fires once the batch is
  * durable. The event's own timestamp is not used: it is the instant the command executed, before
- * the transaction was written, so it would add the commit's fsync to the figure.
+ * the transaction was written, so it would add the commit's fsync to the figure. The stamps are
+ * streamed to this process every 100 ms over IPC, so the child's RSS is the server's own. A last
+ * listener, registered after the app's, times the hubs' dispatch of each batch (first → last).
  *
  * This process is the load: 1,000 `ws` clients speaking `/v1/wschannels` exactly as the
  * `twilio-taskrouter` SDK does (`?token=…&closeExistingSessions=false&clientVersion=2.1.1`, the
@@ -21,24 +23,37 @@
  * (envelope POST `Workers/{WK}/Reservations/{WR}` ReservationStatus=accepted, as
  * `reservation.accept()`), and completes the task when reservation.accepted arrives (envelope POST
  * `Tasks/{WT}` AssignmentStatus=completed, as `task.complete()`). 20 supervisor sockets
- * (`/v1/Workspaces/{WS}/Supervisor/Events`, no filter: every event) count their frames. Tasks are
- * created through the REST API at BENCH_RATE per second (open loop) for BENCH_SECONDS.
+ * (`/v1/Workspaces/{WS}/Supervisor/Events`, no filter: every event) run in a worker thread of this
+ * process (their 8.5 frames per task each would otherwise delay the worker sockets' receipts) and
+ * count their frames; the first one's are timed too.
+ *
+ * The load (two modes):
+ * - default: the API bench's create load (bench/support/create-load.ts, the parameters of
+ *   bench/api.bench.ts): BENCH_CONCURRENCY (16) creators in a closed loop, each on its own
+ *   keep-alive connection, BENCH_WARMUP (2,000) creates not timed, then — once the warm-up's tasks
+ *   are completed and their frames in — BENCH_TASKS (20,000) timed; the workers' `default` channel
+ *   has capacity 50, as there, so every task is reserved by its own create even while the workers
+ *   lag. The closed loop sets the rate: what the server manages while it also takes every accept
+ *   and complete and fans each event out to 20 supervisors.
+ * - `BENCH_RATE` set: that many tasks per second (open loop) for BENCH_SECONDS (20), the first
+ *   BENCH_WARMUP_S (3) seconds not timed; workers of capacity 1.
  *
  * Delay = a frame's receipt on a worker's socket (wall clock, this process) − the commit stamp of
  * its event (wall clock, the server process; both clocks are the same system clock, read through
  * each process's `performance.timeOrigin`, good to well under a millisecond). A frame is matched to
- * its event by (event type, resource SID) and occurrence order on that socket. Frames of the first
- * BENCH_WARMUP_S seconds are left out. RSS: the server's resident memory at the end and its peak
- * (VmHWM), from /proc.
+ * its event by (event type, resource SID) and occurrence order on that socket. RSS: the server's
+ * resident memory at the end and its peak (VmHWM), from /proc. Also reported: this process's CPU
+ * and event-loop delay (a stall here delays receipts), the server's event-loop delay.
  *
- * Baseline (BENCH_BASELINE=1, default): the same create rate against a fresh server with no socket
+ * Baseline (BENCH_BASELINE=1, default): the same create load against a fresh server with no socket
  * at all, the agents driving each task over REST instead (GET the task's pending reservation,
  * accept it, complete the task): the ratios of server CPU per task and of RSS say what the sockets
  * cost.
  *
- * Env: BENCH_WORKERS (1000), BENCH_SUPERVISORS (20), BENCH_RATE (tasks/s, 100), BENCH_SECONDS (20),
- * BENCH_WARMUP_S (3), BENCH_BASELINE (1). Ends with one JSON line:
- * `{"connected_workers":1000,"event_to_socket_p99_ms":…,"rss_mb":…}`.
+ * Env: BENCH_WORKERS (1000), BENCH_SUPERVISORS (20), BENCH_CONCURRENCY, BENCH_TASKS, BENCH_WARMUP,
+ * BENCH_RATE, BENCH_SECONDS, BENCH_WARMUP_S, BENCH_BASELINE (1), BENCH_SERVER_NODE_FLAGS (e.g.
+ * "--cpu-prof --cpu-prof-dir=prof": added to the server child's node flags). Ends with one JSON
+ * line: `{"connected_workers":1000,"event_to_socket_p99_ms":…,"rss_mb":…}` (rss_mb: the peak).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
