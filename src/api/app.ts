@@ -9,6 +9,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse }
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { StoreUnavailableError, type Runtime } from '../runtime/runtime.ts';
+import { StatusError } from '../util/status-error.ts';
 import { authenticate, authorizeRequest } from './auth.ts';
 import { principalOf, setPrincipal, type Api } from './context.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -356,9 +357,11 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     return reply.code(error.status).send(errorBody(error, moreInfo));
   });
 
-  app.setErrorHandler(async (error: FastifyError | ApiError, req, reply) => {
+  app.setErrorHandler(async (error: FastifyError | ApiError | StatusError, req, reply) => {
     let e: ApiError;
     if (error instanceof ApiError) e = error;
+    // A core's refusal (conversations, voice, Event Streams, API keys …) carries its own status, code and field.
+    else if (error instanceof StatusError) e = new ApiError(error.status, error.code, error.message, error.field ?? undefined);
     else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own refusals keep their status (413 body too large, 414 a path segment too long, 415 media type), in Twilio's shape.
       if (error.statusCode === 413) e = new ApiError(413, 20001, `The request body is larger than the limit of ${bodyLimit} bytes`);

@@ -17,6 +17,7 @@
 import type { CoreWrites, Store } from '../store/store.ts';
 import { type CoreContext, type HostedCore, UntimedCore } from './core.ts';
 import { hashSecret, newSecret, seal, secretMatches, unseal } from './secrets.ts';
+import { StatusError } from '../util/status-error.ts';
 
 export const KEYS_CORE = 'keys';
 
@@ -39,18 +40,9 @@ interface Removed {
   removed: true;
 }
 
-/** A refused key operation: `status` 400 or 404 with Twilio's code and the field at fault. */
-export class KeyError extends Error {
+/** A refused key operation: `status` 400 or 404 with Twilio's code and the field at fault (a {@link StatusError}). */
+export class KeyError extends StatusError {
   override name = 'KeyError';
-  readonly status: number;
-  readonly code: number;
-  readonly field: string | undefined;
-  constructor(status: number, code: number, message: string, field?: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
 }
 
 /** FriendlyName of the key the server signs the tokens it mints with (routes/access-tokens.ts). */

@@ -11,6 +11,7 @@
  * No clock, no randomness: times and SIDs are handed in. Times are epoch milliseconds.
  */
 import type { EngineEvent } from '../engine/index.ts';
+import { StatusError } from '../util/status-error.ts';
 import { isoInstant } from '../util/time.ts';
 
 /** Sink types of the API (`SinkSinkType`), our `nats` extension, and the ones we deliver to. */
@@ -71,18 +72,9 @@ export interface Subscription {
   dateUpdated: number;
 }
 
-/** A refused request: HTTP status, Twilio error code, message, the parameter at fault. */
-export class StreamsError extends Error {
-  readonly status: number;
-  readonly code: number;
-  readonly field: string | null;
-  constructor(status: number, code: number, message: string, field: string | null = null) {
-    super(message);
-    this.name = 'StreamsError';
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
+/** A refused request: HTTP status, Twilio error code, message, the parameter at fault (a {@link StatusError}). */
+export class StreamsError extends StatusError {
+  override name = 'StreamsError';
 }
 
 // ── catalogue (B2, B5) ──

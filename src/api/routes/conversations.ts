@@ -164,20 +164,6 @@ export function addressJson(origin: string, a: AddressConfiguration): Record<str
   };
 }
 
-/** A ConversationError as the Twilio-shaped API error. */
-function apiError(e: ConversationError): ApiError {
-  return new ApiError(e.status, e.code, e.message, e.field ?? undefined);
-}
-
-async function guarded<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof ConversationError) throw apiError(error);
-    throw error;
-  }
-}
-
 /** Present-or-absent string: `undefined` when the parameter is absent. */
 function opt(body: Params, name: string): string | undefined {
   return body.has(name) ? (body.string(name) ?? '') : undefined;
@@ -336,17 +322,17 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
   });
   app.post(CONVERSATIONS, async (req, reply) => {
     const input = conversationInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.createConversation(input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.createConversation(input, ctxOf(req, at)));
     return created(reply, conversationJson(originOf(api, req), r.conversation));
   });
   app.get(`${CONVERSATIONS}/:ConversationSid`, async (req) => conversationJson(originOf(api, req), conversationOfReq(req)));
   app.post(`${CONVERSATIONS}/:ConversationSid`, async (req) => {
     const input = conversationInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.updateConversation(param(req, 'ConversationSid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.updateConversation(param(req, 'ConversationSid'), input, ctxOf(req, at)));
     return conversationJson(originOf(api, req), r.conversation);
   });
   app.delete(`${CONVERSATIONS}/:ConversationSid`, async (req, reply) => {
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.deleteConversation(param(req, 'ConversationSid'), ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.deleteConversation(param(req, 'ConversationSid'), ctxOf(req, at)));
     return reply.code(204).send();
   });
 
@@ -359,17 +345,17 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
   });
   app.post(P, async (req, reply) => {
     const input = participantInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.addParticipant(param(req, 'ConversationSid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.addParticipant(param(req, 'ConversationSid'), input, ctxOf(req, at)));
     return created(reply, participantJson(originOf(api, req), r.participant));
   });
   app.get(`${P}/:Sid`, async (req) => participantJson(originOf(api, req), found(req, centerOf(req).participant(param(req, 'ConversationSid'), param(req, 'Sid')))));
   app.post(`${P}/:Sid`, async (req) => {
     const input = participantInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.updateParticipant(param(req, 'ConversationSid'), param(req, 'Sid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.updateParticipant(param(req, 'ConversationSid'), param(req, 'Sid'), input, ctxOf(req, at)));
     return participantJson(originOf(api, req), r.participant);
   });
   app.delete(`${P}/:Sid`, async (req, reply) => {
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.removeParticipant(param(req, 'ConversationSid'), param(req, 'Sid'), ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.removeParticipant(param(req, 'ConversationSid'), param(req, 'Sid'), ctxOf(req, at)));
     return reply.code(204).send();
   });
 
@@ -383,17 +369,17 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
   });
   app.post(M, async (req, reply) => {
     const input = messageInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.addMessage(param(req, 'ConversationSid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.addMessage(param(req, 'ConversationSid'), input, ctxOf(req, at)));
     return created(reply, messageJson(originOf(api, req), r.message));
   });
   app.get(`${M}/:Sid`, async (req) => messageJson(originOf(api, req), found(req, centerOf(req).message(param(req, 'ConversationSid'), param(req, 'Sid')))));
   app.post(`${M}/:Sid`, async (req) => {
     const input = messageInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.updateMessage(param(req, 'ConversationSid'), param(req, 'Sid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.updateMessage(param(req, 'ConversationSid'), param(req, 'Sid'), input, ctxOf(req, at)));
     return messageJson(originOf(api, req), r.message);
   });
   app.delete(`${M}/:Sid`, async (req, reply) => {
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.removeMessage(param(req, 'ConversationSid'), param(req, 'Sid'), ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.removeMessage(param(req, 'ConversationSid'), param(req, 'Sid'), ctxOf(req, at)));
     return reply.code(204).send();
   });
 
@@ -406,17 +392,17 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
   });
   app.post(W, async (req, reply) => {
     const input = webhookInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.addWebhook(param(req, 'ConversationSid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.addWebhook(param(req, 'ConversationSid'), input, ctxOf(req, at)));
     return created(reply, webhookJson(originOf(api, req), r.webhook));
   });
   app.get(`${W}/:Sid`, async (req) => webhookJson(originOf(api, req), found(req, centerOf(req).webhook(param(req, 'ConversationSid'), param(req, 'Sid')))));
   app.post(`${W}/:Sid`, async (req) => {
     const input = webhookInput(bodyOf(req));
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.updateWebhook(param(req, 'ConversationSid'), param(req, 'Sid'), input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.updateWebhook(param(req, 'ConversationSid'), param(req, 'Sid'), input, ctxOf(req, at)));
     return webhookJson(originOf(api, req), r.webhook);
   });
   app.delete(`${W}/:Sid`, async (req, reply) => {
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.removeWebhook(param(req, 'ConversationSid'), param(req, 'Sid'), ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.removeWebhook(param(req, 'ConversationSid'), param(req, 'Sid'), ctxOf(req, at)));
     return reply.code(204).send();
   });
 
@@ -431,7 +417,7 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
     if (closed !== undefined) input.defaultClosedTimer = closed;
     const mg = opt(body, 'DefaultMessagingServiceSid');
     if (mg !== undefined) input.defaultMessagingServiceSid = mg;
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.updateConfiguration(input, ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.updateConfiguration(input, ctxOf(req, at)));
     return configurationJson(originOf(api, req), accountOf(req), centerOf(req).configuration());
   });
   app.get('/v1/Configuration/Webhooks', async (req) => webhookConfigurationJson(originOf(api, req), accountOf(req), centerOf(req).configuration()));
@@ -447,7 +433,7 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
     if (body.has('Filters')) input.filters = body.all('Filters').flatMap((f) => f.split(',')).map((f) => f.trim()).filter((f) => f !== '');
     const target = body.oneOf('Target', ['webhook', 'flex']);
     if (target !== undefined) input.target = target as 'webhook' | 'flex';
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.updateWebhookConfiguration(input, ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.updateWebhookConfiguration(input, ctxOf(req, at)));
     return webhookConfigurationJson(originOf(api, req), accountOf(req), centerOf(req).configuration());
   });
 
@@ -464,7 +450,7 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
     const input = addressInput(body);
     const routing = addressRouting(api, req, body, input.type, undefined);
     if (routing !== undefined) input.routing = routing;
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.putAddress(null, input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.putAddress(null, input, ctxOf(req, at)));
     return created(reply, addressJson(originOf(api, req), r.address));
   });
   app.get(`${A}/:Sid`, async (req) => addressJson(originOf(api, req), found(req, centerOf(req).address(param(req, 'Sid')))));
@@ -475,12 +461,12 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
     const sid = before.sid;
     const routing = addressRouting(api, req, body, input.type, before);
     if (routing !== undefined) input.routing = routing;
-    const r = await guarded(() => hosting.write(accountOf(req), (c, at) => c.putAddress(sid, input, ctxOf(req, at))));
+    const r = await hosting.write(accountOf(req), (c, at) => c.putAddress(sid, input, ctxOf(req, at)));
     return addressJson(originOf(api, req), r.address);
   });
   app.delete(`${A}/:Sid`, async (req, reply) => {
     const sid = found(req, centerOf(req).address(param(req, 'Sid'))).sid;
-    await guarded(() => hosting.write(accountOf(req), (c, at) => c.removeAddress(sid, ctxOf(req, at))));
+    await hosting.write(accountOf(req), (c, at) => c.removeAddress(sid, ctxOf(req, at)));
     return reply.code(204).send();
   });
 
@@ -515,14 +501,14 @@ export function conversationRoutes(app: FastifyInstance, api: Api): void {
     const old = hosting.policiesOf(workspaceSid).find((p) => p.taskChannelSid === taskChannelSid);
     const inactive = opt(body, 'InactiveTimeout');
     const closed = opt(body, 'ClosedTimeout');
-    const input = await guarded(() => ({
+    const input = {
       inactiveSeconds: inactive !== undefined ? parseTimer(inactive, 'InactiveTimeout', 60) : (old?.inactiveSeconds ?? (() => { throw new ConversationError(400, 20001, 'Missing required parameter InactiveTimeout in the post body', 'InactiveTimeout'); })()),
       closedSeconds: closed !== undefined ? parseTimer(closed, 'ClosedTimeout', 600) : (old?.closedSeconds ?? 0),
       timeoutMessage: opt(body, 'TimeoutMessage') ?? old?.timeoutMessage ?? 'Your session has timed out.',
       onTimeout: (body.oneOf('OnTimeout', ['complete', 'wrapup']) ?? old?.onTimeout ?? 'complete') as 'complete' | 'wrapup',
       closeConversation: body.boolean('CloseConversation') ?? old?.closeConversation ?? true,
-    }));
-    const p = await guarded(() => hosting.putPolicy(workspaceSid, taskChannelSid, input));
+    };
+    const p = await hosting.putPolicy(workspaceSid, taskChannelSid, input);
     return policyJson(req, p as InactivityPolicy);
   });
   app.delete(POLICY, async (req, reply) => {

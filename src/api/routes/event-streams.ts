@@ -72,15 +72,6 @@ function schemaVersionJson(origin: string, id: string, v: SchemaVersion): Record
   return { id, schema_version: v.version, date_created: isoDate(v.dateCreated), url, raw: `${url}/Raw` };
 }
 
-async function guarded<T>(fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof StreamsError) throw new ApiError(error.status, error.code, error.message, error.field ?? undefined);
-    throw error;
-  }
-}
-
 export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
   const hosting = api.runtime.streams;
   const param = (req: FastifyRequest, name: string): string => (req.params as Record<string, string>)[name] ?? '';
@@ -110,24 +101,24 @@ export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
     const input = { description: body.string('Description') ?? '', sinkType: body.string('SinkType') ?? '', sinkConfiguration: body.string('SinkConfiguration') ?? '' };
     if (input.sinkType === '') throw new ApiError(400, 20001, 'SinkType is required', 'SinkType');
     if (input.sinkConfiguration === '') throw new ApiError(400, 20001, 'SinkConfiguration is required', 'SinkConfiguration');
-    const sink = await guarded(() => hosting.write(accountOf(req), (a, now, newSid) => a.createSink(newSid('DG'), input, now)));
+    const sink = await hosting.write(accountOf(req), (a, now, newSid) => a.createSink(newSid('DG'), input, now));
     return created(reply, sinkJson(originOf(api, req), sink));
   });
   app.get('/v1/Sinks/:Sid', async (req) => sinkJson(originOf(api, req), read(req, (a) => a.sink(param(req, 'Sid')))));
   app.post('/v1/Sinks/:Sid', async (req) => {
     read(req, (a) => a.sink(param(req, 'Sid')));
     const description = bodyOf(req).string('Description') ?? '';
-    const sink = await guarded(() => hosting.write(accountOf(req), (a, now) => a.updateSink(param(req, 'Sid'), description, now)));
+    const sink = await hosting.write(accountOf(req), (a, now) => a.updateSink(param(req, 'Sid'), description, now));
     return sinkJson(originOf(api, req), sink);
   });
   app.delete('/v1/Sinks/:Sid', async (req, reply) => {
     read(req, (a) => a.sink(param(req, 'Sid')));
-    await guarded(() => hosting.write(accountOf(req), (a) => a.deleteSink(param(req, 'Sid'))));
+    await hosting.write(accountOf(req), (a) => a.deleteSink(param(req, 'Sid')));
     return reply.code(204).send();
   });
   app.post('/v1/Sinks/:Sid/Test', async (req, reply) => {
     read(req, (a) => a.sink(param(req, 'Sid')));
-    await guarded(() => hosting.testSink(accountOf(req), param(req, 'Sid')));
+    await hosting.testSink(accountOf(req), param(req, 'Sid'));
     return created(reply, { result: 'submitted' });
   });
   app.post('/v1/Sinks/:Sid/Validate', async (req, reply) => {
@@ -145,9 +136,9 @@ export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
   });
   app.post('/v1/Subscriptions', async (req, reply) => {
     const body = bodyOf(req);
-    const types = await guarded(() => body.all('Types').map((t) => parseSubscribedType(t)));
+    const types = await body.all('Types').map((t) => parseSubscribedType(t));
     const input = { description: body.string('Description') ?? '', sinkSid: body.string('SinkSid') ?? '', types };
-    const sub = await guarded(() => hosting.write(accountOf(req), (a, now, newSid) => a.createSubscription(newSid('DF'), input, now)));
+    const sub = await hosting.write(accountOf(req), (a, now, newSid) => a.createSubscription(newSid('DF'), input, now));
     return created(reply, subscriptionJson(originOf(api, req), sub));
   });
   app.get('/v1/Subscriptions/:Sid', async (req) => subscriptionJson(originOf(api, req), read(req, (a) => a.subscription(param(req, 'Sid')))));
@@ -155,12 +146,12 @@ export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
     read(req, (a) => a.subscription(param(req, 'Sid')));
     const body = bodyOf(req);
     const input = { ...(body.has('Description') ? { description: body.string('Description') ?? '' } : {}), ...(body.has('SinkSid') ? { sinkSid: body.string('SinkSid') ?? '' } : {}) };
-    const sub = await guarded(() => hosting.write(accountOf(req), (a, now) => a.updateSubscription(param(req, 'Sid'), input, now)));
+    const sub = await hosting.write(accountOf(req), (a, now) => a.updateSubscription(param(req, 'Sid'), input, now));
     return subscriptionJson(originOf(api, req), sub);
   });
   app.delete('/v1/Subscriptions/:Sid', async (req, reply) => {
     read(req, (a) => a.subscription(param(req, 'Sid')));
-    await guarded(() => hosting.write(accountOf(req), (a) => a.deleteSubscription(param(req, 'Sid'))));
+    await hosting.write(accountOf(req), (a) => a.deleteSubscription(param(req, 'Sid')));
     return reply.code(204).send();
   });
 
@@ -174,8 +165,8 @@ export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
   const putType = async (req: FastifyRequest, reply: FastifyReply, type: string, status: number): Promise<FastifyReply> => {
     read(req, (a) => a.subscription(param(req, 'SubscriptionSid')));
     const body = bodyOf(req);
-    const t = await guarded(() => checkType(type, body.string('SchemaVersion'), 'SchemaVersion'));
-    const sub = await guarded(() => hosting.write(accountOf(req), (a, now) => a.putSubscribedType(param(req, 'SubscriptionSid'), t, now)));
+    const t = await checkType(type, body.string('SchemaVersion'), 'SchemaVersion');
+    const sub = await hosting.write(accountOf(req), (a, now) => a.putSubscribedType(param(req, 'SubscriptionSid'), t, now));
     return reply.code(status).send(subscribedEventJson(originOf(api, req), sub, t));
   };
   app.post(SE, async (req, reply) => {
@@ -197,7 +188,7 @@ export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
   app.delete(`${SE}/:Type`, async (req, reply) => {
     const sub = read(req, (a) => a.subscription(param(req, 'SubscriptionSid')));
     if (!sub.types.some((x) => x.type === param(req, 'Type'))) throw notFound(pathOf(req));
-    await guarded(() => hosting.write(accountOf(req), (a, now) => a.putSubscribedType(param(req, 'SubscriptionSid'), { type: param(req, 'Type'), remove: true }, now)));
+    await hosting.write(accountOf(req), (a, now) => a.putSubscribedType(param(req, 'SubscriptionSid'), { type: param(req, 'Type'), remove: true }, now));
     return reply.code(204).send();
   });
 

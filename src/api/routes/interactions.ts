@@ -15,7 +15,6 @@
  * Twilio-shaped: 400/20001 naming the field (`Routing.properties.workflow_sid`), 404/20404.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ConversationError } from '../../conversations/model.ts';
 import type { InteractionInput } from '../../runtime/conversations-hosting.ts';
 import type { Interaction, InteractionInvite, InteractionParticipant, InteractionRouting } from '../../runtime/interactions.ts';
 import { accountOf, bodyOf, originOf, pageRequest, pathOf, type Api } from '../context.ts';
@@ -85,13 +84,6 @@ function routingOf(api: Api, req: FastifyRequest, routing: Json, defaults: { wor
     out[field] = n;
   }
   return out;
-}
-
-function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  return fn().catch((error: unknown) => {
-    if (error instanceof ConversationError) throw new ApiError(error.status, error.code, error.message, error.field ?? undefined);
-    throw error;
-  });
 }
 
 export function interactionRoutes(app: FastifyInstance, api: Api): void {
@@ -211,7 +203,7 @@ export function interactionRoutes(app: FastifyInstance, api: Api): void {
       interactionContextSid: body.string('InteractionContextSid') ?? null,
       webhookTtid: body.string('WebhookTtid') ?? null,
     };
-    const i = await guarded(() => hosting.createInteraction(accountOf(req), input));
+    const i = await hosting.createInteraction(accountOf(req), input);
     return interactionJson(req, i);
   });
   app.get(`${INTERACTIONS}/:InteractionSid`, async (req) => interactionJson(req, interactionOf(req)));
@@ -235,7 +227,7 @@ export function interactionRoutes(app: FastifyInstance, api: Api): void {
       taskStatus = st === 'closed' ? 'closed' : 'wrapup';
     }
     if (status === 'inactive' && taskStatus !== 'closed') throw bad('Routing', 'Routing {"status":"closed"} is required when Status is inactive');
-    const next = await guarded(() => hosting.updateChannel(accountOf(req), i.sid, i.channel.sid, status, taskStatus));
+    const next = await hosting.updateChannel(accountOf(req), i.sid, i.channel.sid, status, taskStatus);
     return channelJson(req, next);
   });
 
@@ -249,7 +241,7 @@ export function interactionRoutes(app: FastifyInstance, api: Api): void {
     const routingSent = jsonParam(bodyOf(req), 'Routing') as Json;
     const first = i.channel.invites[0];
     const routing = routingOf(api, req, routingSent, { ...(first === undefined ? {} : { workspaceSid: first.workspaceSid }), taskChannel: defaultTaskChannel(i.channel.type) });
-    const inv = await guarded(() => hosting.inviteToChannel(accountOf(req), i.sid, i.channel.sid, routing, routingSent));
+    const inv = await hosting.inviteToChannel(accountOf(req), i.sid, i.channel.sid, routing, routingSent);
     return inviteJson(req, hosting.interaction(accountOf(req), i.sid) ?? i, inv);
   });
 
@@ -265,14 +257,14 @@ export function interactionRoutes(app: FastifyInstance, api: Api): void {
     if (type === undefined) throw bad('Type', 'Missing required parameter Type in the post body');
     const mediaProperties = jsonParam(body, 'MediaProperties') as Json;
     const routingProperties = jsonParam(body, 'RoutingProperties', true) ?? null;
-    const p = await guarded(() => hosting.addChannelParticipant(accountOf(req), i.sid, i.channel.sid, { type, mediaProperties, routingProperties }));
+    const p = await hosting.addChannelParticipant(accountOf(req), i.sid, i.channel.sid, { type, mediaProperties, routingProperties });
     return participantJson(req, i, p);
   });
   app.post(`${P}/:Sid`, async (req) => {
     const i = channelOf(req);
     const status = bodyOf(req).oneOf('Status', ['closed', 'wrapup']) as 'closed' | 'wrapup' | undefined;
     if (status === undefined) throw bad('Status', 'Missing required parameter Status in the post body');
-    const p = await guarded(() => hosting.updateChannelParticipant(accountOf(req), i.sid, i.channel.sid, param(req, 'Sid'), status));
+    const p = await hosting.updateChannelParticipant(accountOf(req), i.sid, i.channel.sid, param(req, 'Sid'), status);
     return participantJson(req, i, p);
   });
 }

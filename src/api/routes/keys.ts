@@ -9,7 +9,7 @@
  * account's path is 404. The keys live in runtime/keys-hosting.ts (durable before the answer).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { KeyError, type ApiKeyRecord } from '../../runtime/keys-hosting.ts';
+import type { ApiKeyRecord } from '../../runtime/keys-hosting.ts';
 import { bodyOf, pathOf, pathParam, principalOf, queryOf, type Api } from '../context.ts';
 import { ApiError, notFound } from '../twilio-errors.ts';
 
@@ -34,21 +34,12 @@ function accountOfPath(api: Api, req: FastifyRequest): string {
   return account;
 }
 
-/** A {@link KeyError} as the API's error. */
-function asApiError(error: unknown): unknown {
-  return error instanceof KeyError ? new ApiError(error.status, error.code, error.message, error.field) : error;
-}
-
 export function keyRoutes(app: FastifyInstance, api: Api): void {
   app.post(`${BASE}.json`, async (req, reply) => {
     const account = accountOfPath(api, req);
     const name = bodyOf(req).string('FriendlyName');
-    try {
-      const { key, secret } = await api.runtime.keys.create(account, name);
-      return await reply.code(201).send({ ...keyJson(key), secret });
-    } catch (error) {
-      throw asApiError(error);
-    }
+    const { key, secret } = await api.runtime.keys.create(account, name);
+    return reply.code(201).send({ ...keyJson(key), secret });
   });
 
   app.get(`${BASE}.json`, async (req) => {
@@ -83,11 +74,7 @@ export function keyRoutes(app: FastifyInstance, api: Api): void {
 
   app.post(`${BASE}/:Sid.json`, async (req) => {
     const account = accountOfPath(api, req);
-    try {
-      return keyJson(await api.runtime.keys.update(account, pathParam(req, 'Sid'), bodyOf(req).string('FriendlyName')));
-    } catch (error) {
-      throw asApiError(error);
-    }
+    return keyJson(await api.runtime.keys.update(account, pathParam(req, 'Sid'), bodyOf(req).string('FriendlyName')));
   });
 
   app.delete(`${BASE}/:Sid.json`, async (req, reply) => {

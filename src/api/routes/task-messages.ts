@@ -13,7 +13,7 @@
  *   A closed conversation answers 400 (50377), as the Conversations API does.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ConversationError, type Message } from '../../conversations/model.ts';
+import type { Message } from '../../conversations/model.ts';
 import { accountOf, bodyOf, pathParam, principalOf, queryOf, workspaceOf, type Api } from '../context.ts';
 import { normalizeSid } from '../params.ts';
 import { ApiError, badParameter, notFound } from '../twilio-errors.ts';
@@ -54,12 +54,7 @@ export function taskMessageRoutes(app: FastifyInstance, api: Api): void {
     const text = body.requiredString('Body');
     const author = workerName ?? body.string('Author');
     if (author === undefined || author === '') throw badParameter('Author', 'Author is required with account credentials (a worker token writes as its worker)');
-    try {
-      const r = await api.runtime.conversations.write(accountSid, (center, at) => center.addMessage(conversationSid, { author, body: text }, { at, source: 'API' }));
-      return reply.code(201).send(messageJson(r.message));
-    } catch (error) {
-      if (error instanceof ConversationError) throw new ApiError(error.status, error.code, error.message, error.field ?? undefined);
-      throw error;
-    }
+    const r = await api.runtime.conversations.write(accountSid, (center, at) => center.addMessage(conversationSid, { author, body: text }, { at, source: 'API' }));
+    return reply.code(201).send(messageJson(r.message));
   });
 }

@@ -10,7 +10,7 @@
  * Writes go through the runtime's voice hosting (durable when answered).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { VoiceError, type CallFlowResource, type PhoneNumberResource } from '../../runtime/voice-hosting.ts';
+import type { CallFlowResource, PhoneNumberResource } from '../../runtime/voice-hosting.ts';
 import { accountOf, bodyOf, originOf, pageRequest, pathOf, workspaceOf, type Api } from '../context.ts';
 import { page } from '../paging.ts';
 import { isoDate, workspaceUrl } from '../serializers.ts';
@@ -50,16 +50,6 @@ export function phoneNumberJson(origin: string, n: PhoneNumberResource): Record<
   };
 }
 
-/** Runs a voice write, turning a VoiceError into the API error it names. */
-async function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof VoiceError) throw new ApiError(error.status, error.code, error.message, error.field ?? undefined);
-    throw error;
-  }
-}
-
 /** `Definition`: the flow document as JSON text; 400 naming the field when it does not parse. */
 function definitionOf(raw: string | undefined): unknown {
   if (raw === undefined) return undefined;
@@ -86,7 +76,7 @@ export function voiceResourceRoutes(app: FastifyInstance, api: Api): void {
     const { accountSid, workspaceSid } = wsOf(req);
     const body = bodyOf(req);
     const definition = definitionOf(body.requiredString('Definition'));
-    const f = await guarded(() => voice.putFlow(accountSid, workspaceSid, null, { friendlyName: body.string('FriendlyName'), definition }));
+    const f = await voice.putFlow(accountSid, workspaceSid, null, { friendlyName: body.string('FriendlyName'), definition });
     return created(reply, callFlowJson(originOf(api, req), f));
   });
   app.get(`${FLOWS}/:Sid`, async (req) => {
@@ -98,12 +88,12 @@ export function voiceResourceRoutes(app: FastifyInstance, api: Api): void {
   app.post(`${FLOWS}/:Sid`, async (req) => {
     const { accountSid, workspaceSid } = wsOf(req);
     const body = bodyOf(req);
-    const f = await guarded(() => voice.putFlow(accountSid, workspaceSid, sidOf(req), { friendlyName: body.string('FriendlyName'), definition: definitionOf(body.string('Definition')) }));
+    const f = await voice.putFlow(accountSid, workspaceSid, sidOf(req), { friendlyName: body.string('FriendlyName'), definition: definitionOf(body.string('Definition')) });
     return callFlowJson(originOf(api, req), f);
   });
   app.delete(`${FLOWS}/:Sid`, async (req, reply) => {
     const { accountSid, workspaceSid } = wsOf(req);
-    await guarded(() => voice.deleteFlow(accountSid, workspaceSid, sidOf(req)));
+    await voice.deleteFlow(accountSid, workspaceSid, sidOf(req));
     return reply.code(204).send();
   });
 
@@ -117,7 +107,7 @@ export function voiceResourceRoutes(app: FastifyInstance, api: Api): void {
     const { accountSid, workspaceSid } = wsOf(req);
     const body = bodyOf(req);
     const input = { phoneNumber: body.requiredString('PhoneNumber'), callFlowSid: body.requiredString('CallFlowSid'), friendlyName: body.string('FriendlyName') };
-    const n = await guarded(() => voice.putNumber(accountSid, workspaceSid, null, input));
+    const n = await voice.putNumber(accountSid, workspaceSid, null, input);
     return created(reply, phoneNumberJson(originOf(api, req), n));
   });
   app.get(`${NUMBERS}/:Sid`, async (req) => {
@@ -130,12 +120,12 @@ export function voiceResourceRoutes(app: FastifyInstance, api: Api): void {
     const { accountSid, workspaceSid } = wsOf(req);
     const body = bodyOf(req);
     const input = { phoneNumber: body.string('PhoneNumber'), callFlowSid: body.string('CallFlowSid'), friendlyName: body.string('FriendlyName') };
-    const n = await guarded(() => voice.putNumber(accountSid, workspaceSid, sidOf(req), input));
+    const n = await voice.putNumber(accountSid, workspaceSid, sidOf(req), input);
     return phoneNumberJson(originOf(api, req), n);
   });
   app.delete(`${NUMBERS}/:Sid`, async (req, reply) => {
     const { accountSid, workspaceSid } = wsOf(req);
-    await guarded(() => voice.deleteNumber(accountSid, workspaceSid, sidOf(req)));
+    await voice.deleteNumber(accountSid, workspaceSid, sidOf(req));
     return reply.code(204).send();
   });
 }

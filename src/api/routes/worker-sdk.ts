@@ -28,7 +28,6 @@ import { normalizeSid } from '../params.ts';
 import { ApiError } from '../twilio-errors.ts';
 import { WorkerSockets, type WorkerSocketOptions } from '../worker-sockets.ts';
 import type { ParticipantChange } from '../../callflows/bridges.ts';
-import { VoiceError } from '../../runtime/voice-hosting.ts';
 
 export const WORKER_SDK_PATH = '/v1/wschannels';
 
@@ -335,12 +334,7 @@ async function participantWrite(api: Api, c: EbCtx, token: AccessToken, workerSi
       };
     }
   }
-  try {
-    await api.runtime.voice.participant(workspaceSid, taskSid, who, change);
-  } catch (error) {
-    if (error instanceof VoiceError) throw new ApiError(error.status, error.code, error.message, error.field ?? undefined);
-    throw error;
-  }
+  await api.runtime.voice.participant(workspaceSid, taskSid, who, change);
   if (reservation !== undefined) {
     const out = ebReservation(c, reservation);
     if (out !== undefined) return out;
