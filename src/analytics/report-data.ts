@@ -11,40 +11,19 @@
 import { INVITATION_OUTCOMES, QUEUE_OUTCOMES } from './kpi.ts';
 import type { AnalyticsProjector, InvitationOutcome, Kpis, QueueOutcome } from './projector.ts';
 
-/** One KPI row of §B8 (a period, or one interval of it), as the projector's `Kpis` without its per-agent list. */
-export interface KpiRow {
-  /** [from, to), epoch ms. */
-  from: number;
-  to: number;
-  /** Service-level threshold T and short-abandon threshold T_short, seconds (§B8, stored with the row per §B10). */
-  thresholdS: number;
-  shortAbandonS: number;
-  attribution: string;
-  /** §B8's O, A, A_T, B, B_T, S, X. */
-  offered: number;
-  accepted: number;
-  acceptedWithinT: number;
-  abandoned: number;
-  abandonedWithinT: number;
-  shortAbandoned: number;
-  otherFailures: number;
-  /** The service level of {@link serviceLevelVariant}; all variants in {@link serviceLevels}. */
-  serviceLevel: number | null;
-  serviceLevelVariant: string;
-  serviceLevels: Record<string, number | null>;
-  asaS: number | null;
-  ahtS: number | null;
-  handled: number;
-  abandonmentRate: number | null;
-  abandonmentRateExShort: number | null;
-  occupancy: number | null;
-  occupancyExRinging: number | null;
-  utilization: number | null;
-  busyS: number;
-  availableIdleS: number;
-  staffedS: number;
-  transferRate: number | null;
-}
+/**
+ * One KPI row of §B8 (a period, or one interval of it): the projector's {@link Kpis} without its
+ * per-agent list, the counts (§B8's O, A, A_T, B, B_T, S, X) flat, and the service level as its
+ * value, the variant it is and all five variants — the shape both sources can give (the REST rows
+ * carry it so).
+ */
+export type KpiRow = Omit<Kpis, 'counts' | 'serviceLevel' | 'agents' | 'attribution'> &
+  Kpis['counts'] & {
+    attribution: string;
+    serviceLevel: number | null;
+    serviceLevelVariant: string;
+    serviceLevels: Record<string, number | null>;
+  };
 
 /** A queue engagement as a report needs it (§B7). */
 export interface QueueEngagementRow {
