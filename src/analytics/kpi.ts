@@ -126,6 +126,27 @@ interface DayTotals {
   maxWaitS: number;
 }
 
+/** A day's totals, all zero. */
+function emptyDay(): DayTotals {
+  return { offered: 0, answered: 0, abandoned: 0, waitAnsweredS: 0, answeredWithinT: 0, handlingS: 0, handled: 0, maxWaitS: 0 };
+}
+
+/** The days' totals as {@link DailyKpis}, in date order (answered within T ÷ offered: §B8 "abandons count against"). */
+function dailyKpisOf(days: ReadonlyMap<string, DayTotals>): DailyKpis[] {
+  return [...days.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([date, t]) => ({
+      date,
+      offered: t.offered,
+      answered: t.answered,
+      abandoned: t.abandoned,
+      asa_s: t.answered === 0 ? 0 : t.waitAnsweredS / t.answered,
+      service_level_20s: t.offered === 0 ? 0 : t.answeredWithinT / t.offered,
+      aht_s: t.handled === 0 ? 0 : t.handlingS / t.handled,
+      max_wait_s: t.maxWaitS,
+    }));
+}
+
 /**
  * The KPIs per day (see the module comment), in date order, from the projector's engagements.
  * `callStartMs` gives a task's call start (epoch ms) when known (the task's virtual start time);
@@ -137,7 +158,7 @@ export function dailyKpis(model: EngagementModel, callStartMs: (taskSid: string)
   const totals = (day: string): DayTotals => {
     let t = days.get(day);
     if (t === undefined) {
-      t = { offered: 0, answered: 0, abandoned: 0, waitAnsweredS: 0, answeredWithinT: 0, handlingS: 0, handled: 0, maxWaitS: 0 };
+      t = emptyDay();
       days.set(day, t);
     }
     return t;
@@ -162,18 +183,7 @@ export function dailyKpis(model: EngagementModel, callStartMs: (taskSid: string)
     t.handlingS += ae.handlingS;
     t.handled += 1;
   }
-  return [...days.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([date, t]) => ({
-      date,
-      offered: t.offered,
-      answered: t.answered,
-      abandoned: t.abandoned,
-      asa_s: t.answered === 0 ? 0 : t.waitAnsweredS / t.answered,
-      service_level_20s: t.offered === 0 ? 0 : t.answeredWithinT / t.offered,
-      aht_s: t.handled === 0 ? 0 : t.handlingS / t.handled,
-      max_wait_s: t.maxWaitS,
-    }));
+  return dailyKpisOf(days);
 }
 
 /** Queue, invitation and agent engagements counted per day of an empty day. */
@@ -353,17 +363,6 @@ export class ReplayAnalytics {
   }
 }
 
-interface TaskDayTotals {
-  offered: number;
-  answered: number;
-  abandoned: number;
-  waitAnsweredS: number;
-  answeredWithin20: number;
-  handleS: number;
-  completed: number;
-  maxWaitS: number;
-}
-
 /**
  * The simulations' per-task fold (`switchboard simulate`, `simulate --voice`): {@link DailyKpis}
  * from a stream of task events and `reservation.accepted` only — the simulations pick the live
@@ -374,7 +373,7 @@ interface TaskDayTotals {
  * figures come from the projector ({@link ReplayAnalytics}).
  */
 export class DailyKpiAccumulator {
-  private readonly days = new Map<string, TaskDayTotals>();
+  private readonly days = new Map<string, DayTotals>();
   /** Task SID → [day, accepted at (ms)] for tasks answered and not yet completed. */
   private readonly inService = new Map<string, [string, number]>();
   /** Task SID → day, for tasks created and not yet ended. */
@@ -396,7 +395,7 @@ export class DailyKpiAccumulator {
         const t = this.totals(day);
         t.answered += 1;
         t.waitAnsweredS += wait;
-        if (wait <= SERVICE_LEVEL_THRESHOLD_S) t.answeredWithin20 += 1;
+        if (wait <= SERVICE_LEVEL_THRESHOLD_S) t.answeredWithinT += 1;
         if (wait > t.maxWaitS) t.maxWaitS = wait;
         this.inService.set(taskSid, [day, e.at]);
         return;
@@ -407,8 +406,8 @@ export class DailyKpiAccumulator {
         this.inService.delete(e.resourceSid);
         this.dayOfTask.delete(e.resourceSid);
         const t = this.totals(started[0]);
-        t.handleS += (e.at - started[1]) / 1000;
-        t.completed += 1;
+        t.handlingS += (e.at - started[1]) / 1000;
+        t.handled += 1;
         return;
       }
       case 'task.canceled': {
@@ -428,24 +427,13 @@ export class DailyKpiAccumulator {
 
   /** The KPIs per day, in date order. */
   result(): DailyKpis[] {
-    return [...this.days.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([date, t]) => ({
-        date,
-        offered: t.offered,
-        answered: t.answered,
-        abandoned: t.abandoned,
-        asa_s: t.answered === 0 ? 0 : t.waitAnsweredS / t.answered,
-        service_level_20s: t.offered === 0 ? 0 : t.answeredWithin20 / t.offered,
-        aht_s: t.completed === 0 ? 0 : t.handleS / t.completed,
-        max_wait_s: t.maxWaitS,
-      }));
+    return dailyKpisOf(this.days);
   }
 
-  private totals(day: string): TaskDayTotals {
+  private totals(day: string): DayTotals {
     let t = this.days.get(day);
     if (t === undefined) {
-      t = { offered: 0, answered: 0, abandoned: 0, waitAnsweredS: 0, answeredWithin20: 0, handleS: 0, completed: 0, maxWaitS: 0 };
+      t = emptyDay();
       this.days.set(day, t);
     }
     return t;
