@@ -47,13 +47,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import { apiCreateLoad, closedLoop, createForm } from './support/create-load.ts';
 import { percentile, processCpuMs, startServer, type ServerChild } from './support/server.ts';
 
-const TASKS = Number(process.env['BENCH_TASKS'] ?? 20_000);
-const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
-const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2_000);
+const { tasks: TASKS, concurrency: CONCURRENCY, warmup: WARMUP, capacity: CAPACITY } = apiCreateLoad();
 const MEASURE = process.env['BENCH_MEASURE'] ?? 'callback';
-const CAPACITY = 50;
 const SYNCHRONOUS = process.env['BENCH_SYNCHRONOUS'] ?? 'FULL';
 const STORE = process.env['BENCH_STORE'] ?? 'sqlite';
 const DATABASE_URL = process.env['BENCH_DATABASE_URL'] || process.env['SWITCHBOARD_TEST_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
@@ -176,23 +174,17 @@ async function main(): Promise<void> {
     const answeredAt = new Float64Array(TASKS);
     const sids: string[] = new Array<string>(TASKS);
     let notReserved = 0;
-    const run = async (count: number, record: boolean): Promise<void> => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          for (let i = next++; i < count; i = next++) {
-            const t0 = wallMs();
-            const task = await post(`${wsPath}/Tasks`, `Attributes=${encodeURIComponent(`{"n":${i}}`)}`);
-            if (record) {
-              sentAt[i] = t0;
-              answeredAt[i] = wallMs();
-              sids[i] = String(task['sid']);
-              if (task['assignment_status'] !== 'reserved') notReserved += 1;
-            }
-          }
-        }),
-      );
-    };
+    const run = (count: number, record: boolean): Promise<void> =>
+      closedLoop(count, CONCURRENCY, async (i) => {
+        const t0 = wallMs();
+        const task = await post(`${wsPath}/Tasks`, createForm(i));
+        if (record) {
+          sentAt[i] = t0;
+          answeredAt[i] = wallMs();
+          sids[i] = String(task['sid']);
+          if (task['assignment_status'] !== 'reserved') notReserved += 1;
+        }
+      });
     await run(WARMUP, false);
     // Let the warm-up's callbacks drain before the measured run.
     if (receiver !== null) {
