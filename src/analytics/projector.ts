@@ -182,12 +182,14 @@ export interface AgentVersion {
   raw: unknown;
 }
 
+/** An agent (one per worker, §B7) with its attribute versions, oldest first. */
 export interface Agent {
   agentSid: string;
   name: string;
   versions: AgentVersion[];
 }
 
+/** A customer (contact, §B7): its id, which attribute gave it, when first seen (ms), its conversations. */
 export interface Customer {
   customerId: string;
   /** Which attribute gave the id (§B7 precedence): `external_id`, `phone`, `email`, `from`, `to`, `task_sid`. */
@@ -224,6 +226,7 @@ export interface KpiQuery {
   asOf?: number;
 }
 
+/** The five service-level formulas of §B8 (see docs/analytics.md for each). */
 export type ServiceLevelVariant = 'answered-only' | 'abandons-count-against' | 'ignore-early-abandons' | 'early-abandons-succeed' | 'short-abandon-exclusion';
 
 /** The KPIs of §B8 for one query; every row keeps its thresholds and attribution (§B10). */
@@ -262,6 +265,7 @@ export interface Kpis {
   agents: AgentKpis[];
 }
 
+/** One agent's invitation figures and occupancy over a query's period (§B8 agent-level extras); shares 0–1 or null. */
 export interface AgentKpis {
   agentSid: string;
   invitations: number;
@@ -276,6 +280,7 @@ export interface AgentKpis {
   occupancy: number | null;
 }
 
+/** Options of {@link AnalyticsProjector}. */
 export interface ProjectorOptions {
   /** How late an event may arrive and still be applied in order, ms (default 4 h, §B10). */
   latenessMs?: number;

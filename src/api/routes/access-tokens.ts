@@ -68,6 +68,7 @@ export function signAccessToken(claims: TokenClaims, secret: string): string {
   return `${header}.${payload}.${signature}`;
 }
 
+/** Registers `POST /v1/Workspaces/{WS}/AccessTokens` (see the module comment: 201 with the token; 400 naming the parameter, 403, 404). */
 export function accessTokenRoutes(app: FastifyInstance, api: Api): void {
   app.post('/v1/Workspaces/:WorkspaceSid/AccessTokens', async (req, reply) => {
     const principal = principalOf(req);

@@ -20,6 +20,7 @@ import { page } from '../paging.ts';
 import { isoDate } from '../serializers.ts';
 import { ApiError, notFound } from '../twilio-errors.ts';
 
+/** A sink as Event Streams v1 serializes it (twilio_events_v1.json `events.v1.sink`); dates ISO 8601. */
 export function sinkJson(origin: string, s: Sink): Record<string, unknown> {
   const url = `${origin}/v1/Sinks/${s.sid}`;
   return {
@@ -35,6 +36,7 @@ export function sinkJson(origin: string, s: Sink): Record<string, unknown> {
   };
 }
 
+/** A subscription as Event Streams v1 serializes it (`events.v1.subscription`); dates ISO 8601. */
 export function subscriptionJson(origin: string, s: Subscription): Record<string, unknown> {
   const url = `${origin}/v1/Subscriptions/${s.sid}`;
   return {
@@ -72,6 +74,7 @@ function schemaVersionJson(origin: string, id: string, v: SchemaVersion): Record
   return { id, schema_version: v.version, date_created: isoDate(v.dateCreated), url, raw: `${url}/Raw` };
 }
 
+/** Registers the Event Streams v1 routes (see the module comment); a core's refusal answers with its own status and code. */
 export function eventStreamRoutes(app: FastifyInstance, api: Api): void {
   const hosting = api.runtime.streams;
   const param = (req: FastifyRequest, name: string): string => (req.params as Record<string, string>)[name] ?? '';

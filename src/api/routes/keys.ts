@@ -34,6 +34,7 @@ function accountOfPath(api: Api, req: FastifyRequest): string {
   return account;
 }
 
+/** Registers the v2010 Keys routes under `/2010-04-01/Accounts/{AC}/Keys` (see the module comment); refusals are the keys core's 400/404 and 403 for a non-account credential. */
 export function keyRoutes(app: FastifyInstance, api: Api): void {
   app.post(`${BASE}.json`, async (req, reply) => {
     const account = accountOfPath(api, req);

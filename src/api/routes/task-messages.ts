@@ -23,6 +23,7 @@ const BASE = '/v1/Workspaces/:WorkspaceSid/Tasks/:TaskSid/Messages';
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const messageJson = (m: Message): Record<string, unknown> => ({ index: m.index, author: m.author, body: m.body, date_created: iso(m.dateCreated) });
 
+/** Registers `GET|POST /v1/Workspaces/{WS}/Tasks/{WT}/Messages` (see the module comment for shapes and errors). */
 export function taskMessageRoutes(app: FastifyInstance, api: Api): void {
   /** The task's conversation SID; 404 when the task or its conversation is unknown. */
   const conversationOf = (req: FastifyRequest): { accountSid: string; conversationSid: string; taskSid: string; workerName: string | null } => {
