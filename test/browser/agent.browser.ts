@@ -136,7 +136,11 @@ test('an agent takes a chat until the inactivity timeout closes it, then a call,
   const ringing = page.getByRole('alertdialog', { name: 'Incoming voice: +919811112222' });
   for (let i = 0; i < 60 && !(await ringing.isVisible()); i++) await advance(1000);
   await ringing.waitFor();
+  // The SDK's answer to `reservation.conference()` comes once the instruction is durable: only
+  // then is there a leg to dial, so the virtual clock is advanced after it, not before.
+  const instructed = page.waitForResponse((r) => r.url().endsWith('/v1/wschannels') && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('conference'));
   await ringing.getByRole('button', { name: 'Accept' }).click();
+  assert.equal((await instructed).status(), 200);
   // Accepting a call dials the agent's phone into a conference with the caller (over the voice
   // port): the reservation is accepted once that leg answers, a few virtual seconds later.
   const voiceTask = [...engine.tasks.values()].find((t) => t.attributes['from'] === '+919811112222')!;
