@@ -1519,6 +1519,35 @@ export class AnalyticsProjector {
   }
 
   /**
+   * What a live wait-time estimate needs of the recent past of one queue (and channel) over
+   * [from, to) (ms): the handled agent engagements closed in the period and their mean handling
+   * time (§B7 handling; the service time μ̂ = 1 / mean of spec callbacks-and-ewt §3.3), the queue
+   * engagements that ended with the caller leaving (`CustomerLeft`) and the seconds waited by every
+   * queue engagement that closed in the period (θ̂ = abandonments ÷ time waited, §7.3). Reads every
+   * closed QE and AE once.
+   */
+  waitStats(q: { from: number; to: number; queue?: string; channel?: string }): { handled: number; meanHandlingS: number | null; abandoned: number; waitedS: number } {
+    const inP = (at: number | null): boolean => at !== null && at >= q.from && at < q.to;
+    const scoped = (e: { queueSid: string | null; channel: string | null }): boolean =>
+      (q.queue === undefined || e.queueSid === q.queue) && (q.channel === undefined || e.channel === q.channel);
+    let abandoned = 0;
+    let waitedS = 0;
+    for (const qe of this.qes.values()) {
+      if (!inP(qe.close) || !scoped(qe)) continue;
+      waitedS += qe.waitS ?? 0;
+      if (qe.outcome === 'CustomerLeft') abandoned += 1;
+    }
+    let handled = 0;
+    let handling = 0;
+    for (const ae of this.aes.values()) {
+      if (!inP(ae.close) || ae.handlingS === null || !scoped(ae)) continue;
+      handled += 1;
+      handling += ae.handlingS;
+    }
+    return { handled, meanHandlingS: handled === 0 ? null : handling / handled, abandoned, waitedS };
+  }
+
+  /**
    * The KPIs of §B8 over [from, to) (ms), optionally for one queue, agent or channel. Counts read
    * every engagement once; occupancy and utilization read, per agent, only its engagements and
    * status intervals that reach into the period (the per-agent index).

@@ -11,7 +11,7 @@ import { DEFAULT_AHT_SECONDS } from './offer.ts';
 
 /**
  * The live view of one task queue for the center (QueueView): its waiting tasks (pending or
- * reserved) and its members' slots on the channel (`channel`: unique name or TC SID) — idle
+ * reserved) on the channel and its members' slots on the channel (`channel`: unique name or TC SID) — idle
  * (ready, free capacity), busy (active tasks), busy in an available activity (they take the
  * next task when they finish; a member finishing a call after going offline does not) and
  * staffed (available activity or busy).
@@ -24,6 +24,8 @@ export function queueViewOf(engine: EngineView, taskQueueSid: string, channel: s
   const index = ch?.index ?? 0;
   const waiting: QueueView['waiting'] = [];
   for (const t of q.tasks) {
+    // Tasks of another channel wait for other slots: they are not ahead on this one.
+    if (ch !== undefined && t.taskChannelSid !== ch.sid) continue;
     if (t.assignmentStatus === 'pending' || t.assignmentStatus === 'reserved') waiting.push({ taskSid: t.sid, priority: t.priority, virtualStartTime: t.virtualStartTime });
   }
   let idle = 0;

@@ -83,6 +83,8 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   // Every worker is Offline (the default activity): a new task waits in the queue.
   await h.client.taskrouter.v1.workspaces(ws.sid).tasks.create({ workflowSid: ws.workflowSid, attributes: JSON.stringify({ from: '+15551230000' }) });
   await page.locator('tr[data-queue="Cards"] [data-col="waiting"]', { hasText: '1' }).waitFor();
+  // Nobody is staffed: no wait can be estimated.
+  assert.equal(await cards.locator('[data-col="ewt"]').textContent(), '—');
 
   // Alice goes Available: the task is reserved for her and becomes active once accepted.
   await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).update({ activitySid: ws.available });
@@ -94,6 +96,9 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).reservations(reservation!.sid).update({ reservationStatus: 'accepted' });
   await page.locator('tr[data-queue="Cards"] [data-col="active"]', { hasText: '1' }).waitFor();
   await page.locator('tr[data-queue="Cards"] [data-col="service-level"]', { hasText: '100.0 %' }).waitFor();
+  // Alice is staffed now, busy on the default channel and free for a voice call (the workspace
+  // multitasks): a voice caller entering now is answered at once (Analytics/WaitTimes).
+  await page.locator('tr[data-queue="Cards"] [data-col="ewt"]', { hasText: '0:00' }).waitFor();
   await page.getByRole('img', { name: 'Today: 1 tasks offered, 0 abandoned' }).waitFor();
   await assertAccessible(page, 'supervisor');
   await shot(page, 'supervisor');

@@ -10,6 +10,10 @@
  * - Each also as CSV (`Accept: text/csv`, or the path with `.csv`): every row of the period, not a
  *   page, as an attachment; nested values flattened into columns ({@link flatten}).
  *
+ * - `WaitTimes` → `{ wait_times: [row…], minutes, url }`: the live EWT of a caller entering each
+ *   queue now, per task channel ({@link waitTimeRows}); a Switchboard extension (TaskRouter has no
+ *   EWT resource), for the console's queues table.
+ *
  * Filters: `StartDate`, `EndDate` (ISO 8601; the period is [StartDate, EndDate); default the 24
  * hours before the workspace's clock), `TaskQueueSid`, `WorkerSid`, `TaskChannel` (unique name or
  * TC SID), and for Kpis `Threshold` and `ShortAbandonThreshold` (seconds; default 20 and 5),
@@ -22,6 +26,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
+import { liveEwtSeconds, queueViewOf } from '../../callbacks/index.ts';
 import { AnalyticsProjector, type AgentEngagement, type Conversation, type InvitationEngagement, type Kpis, type QueueEngagement } from '../../analytics/projector.ts';
 import type { WorkspaceEngine } from '../../engine/index.ts';
 import { accountOf, originOf, pageRequest, pathOf, queryOf, workspaceOf, type Api } from '../context.ts';
@@ -352,6 +357,56 @@ function sendCsv(reply: FastifyReply, name: string, workspaceSid: string, f: Ana
   return stringify(rows.flatMap(flatten), { header: true, columns });
 }
 
+/** Longest look-back of `WaitTimes`, minutes (a day). */
+const MAX_WAIT_LOOKBACK_MINUTES = 1_440;
+
+/**
+ * The live EWT of each queue × task channel (`GET Analytics/WaitTimes`): for a caller entering the
+ * queue now, QLm (spec callbacks-and-ewt §7.3, the callback core's {@link liveEwtSeconds}) over the
+ * tasks waiting in it beyond its idle worker slots, served by its busy slots at μ̂ = 1 / the mean
+ * handling time of the queue's engagements closed in the last `Minutes` (default 60; 180 s before
+ * any) with abandonment θ̂ = callers who left ÷ seconds waited over the same minutes.
+ * `estimated_wait_time` is whole seconds, 0 when an idle slot is left, null when nobody is
+ * staffed. One row per queue and channel on which the queue has staffed workers or waiting tasks
+ * (every channel, or only `TaskChannel`), by queue name then channel. `Minutes` outside 1–1440 is
+ * a 400 naming it.
+ */
+export function waitTimeRows(engine: WorkspaceEngine, p: AnalyticsProjector, q: Params, clock: number): { minutes: number; rows: Json[] } {
+  const f = analyticsFilters(engine, q, clock);
+  const raw = q.string('Minutes');
+  const minutes = raw === undefined ? 60 : Number(raw);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_WAIT_LOOKBACK_MINUTES) {
+    throw badParameter('Minutes', `Minutes must be a whole number of minutes from 1 to ${MAX_WAIT_LOOKBACK_MINUTES} (got '${raw}')`);
+  }
+  const channels = [...engine.channels.values()].filter((c) => !c.deleted && (f.channel === undefined || c.uniqueName === f.channel));
+  const queues = [...engine.queues.values()].map((v) => v.record).filter((r) => f.queue === undefined || r.sid === f.queue);
+  queues.sort((a, b) => a.friendlyName.localeCompare(b.friendlyName) || a.sid.localeCompare(b.sid));
+  const rows: Json[] = [];
+  for (const queue of queues) {
+    for (const channel of channels) {
+      const view = queueViewOf(engine, queue.sid, channel.sid);
+      if (view === null || (view.staffed === 0 && view.waiting.length === 0 && f.channel === undefined)) continue;
+      const s = p.waitStats({ from: f.asOf - minutes * 60_000, to: f.asOf + 1, queue: queue.sid, channel: channel.uniqueName });
+      const ewt = liveEwtSeconds(engine, { taskQueueSid: queue.sid, taskChannel: channel.sid }, { services: s.meanHandlingS === null ? [] : [s.meanHandlingS], abandonments: s.abandoned, waitedSeconds: s.waitedS });
+      rows.push({
+        task_queue_sid: queue.sid,
+        task_queue_name: queue.friendlyName,
+        task_channel: channel.uniqueName,
+        estimated_wait_time: ewt === null ? null : Math.round(ewt),
+        tasks_waiting: view.waiting.length,
+        idle_slots: view.idleServers,
+        busy_slots: view.busyServers,
+        workers_staffed: view.staffed,
+        aht_s: s.meanHandlingS,
+        handled: s.handled,
+        abandoned: s.abandoned,
+        waited_s: s.waitedS,
+      });
+    }
+  }
+  return { minutes, rows };
+}
+
 /** Registers the analytics routes (module comment). */
 export function analyticsRoutes(app: FastifyInstance, api: Api): void {
   const context = (req: FastifyRequest): { engine: WorkspaceEngine; p: AnalyticsProjector; q: Params; f: AnalyticsFilters } => {
@@ -359,6 +414,12 @@ export function analyticsRoutes(app: FastifyInstance, api: Api): void {
     const q = queryOf(req);
     return { engine, p: api.runtime.analytics.projector(engine.workspace.sid), q, f: analyticsFilters(engine, q, api.clock()) };
   };
+
+  app.get(`${BASE}/WaitTimes`, async (req) => {
+    const { engine, p, q } = context(req);
+    const { minutes, rows } = waitTimeRows(engine, p, q, api.clock());
+    return { wait_times: rows, minutes, url: originOf(api, req) + pathOf(req), account_sid: accountOf(req), workspace_sid: engine.workspace.sid };
+  });
 
   for (const suffix of [false, true]) {
     const ext = suffix ? '.csv' : '';

@@ -1,7 +1,7 @@
 /**
  * The supervisor's real-time view (spec voice-worker-sdk-console.md §E2): a queues table — active
- * and waiting tasks, longest wait, agents available / unavailable / offline, service level and
- * abandonment today — and an agents table — activity, time in it, tasks against capacity —
+ * and waiting tasks, longest wait, the EWT of a caller entering now (GET Analytics/WaitTimes),
+ * agents available / unavailable / offline, service level and abandonment today — and an agents table — activity, time in it, tasks against capacity —
  * filterable by the workers' `team` attribute, with the supervisor's actions: change an agent's
  * activity, complete a task left in wrap-up — and the callbacks waiting with each call target's
  * ECBT (docs/api-callbacks.md). Live: every event on the supervisor socket (docs/worker-sdk.md §7)
@@ -25,11 +25,21 @@ interface QueueToday {
   offered: number;
 }
 
+/** One queue × channel's live EWT (GET Analytics/WaitTimes); seconds, null when nobody is staffed. */
+interface WaitTime {
+  task_queue_sid: string;
+  task_channel: string;
+  estimated_wait_time: number | null;
+  tasks_waiting: number;
+}
+
 interface Snapshot {
   activities: Activity[];
   queues: TaskQueue[];
   stats: Map<string, QueueStatistics>;
   today: Map<string, QueueToday>;
+  /** By queue SID: its channels' EWT rows. */
+  waits: Map<string, WaitTime[]>;
   workers: Worker[];
   channels: Map<string, WorkerChannel[]>;
   wrapping: Array<{ sid: string; age: number; attributes: string; task_queue_friendly_name: string }>;
@@ -83,8 +93,14 @@ export function Supervisor({ api, workspaceSid }: Props) {
         // Analytics not answering: the columns show a dash.
       }
     }));
+    const waits = new Map<string, WaitTime[]>();
+    try {
+      for (const w of (await api.get<{ wait_times: WaitTime[] }>(`${base}/Analytics/WaitTimes`)).wait_times) waits.set(w.task_queue_sid, [...(waits.get(w.task_queue_sid) ?? []), w]);
+    } catch {
+      // Analytics not answering: the column shows a dash.
+    }
     const { targets, callbacks } = await callbacksOf(api, base);
-    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, workers, channels, wrapping, targets, callbacks };
+    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, waits, workers, channels, wrapping, targets, callbacks };
   }, live === 'live' ? LIVE_POLL_MS : POLL_MS, `${workspaceSid} ${changes}`);
 
   const data = snap.data;
@@ -134,6 +150,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
               <th scope="col" className="num">Active</th>
               <th scope="col" className="num">Waiting</th>
               <th scope="col" className="num">Longest wait</th>
+              <th scope="col" className="num"><abbr title="Estimated wait time of a caller entering the queue now">EWT</abbr></th>
               <th scope="col" className="num">Available</th>
               <th scope="col" className="num">Unavailable</th>
               <th scope="col" className="num">Offline</th>
@@ -153,6 +170,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
                   <td className="num" data-col="active">{rt === undefined ? '—' : rt.tasks_by_status.assigned + rt.tasks_by_status.wrapping}</td>
                   <td className="num" data-col="waiting">{waitingOf(data.stats.get(q.sid))}</td>
                   <td className="num">{rt === undefined ? '—' : clock(rt.longest_task_waiting_age)}</td>
+                  <td className="num" data-col="ewt">{ewtOf(data.waits.get(q.sid))}</td>
                   <td className="num">{count((a) => a?.available === true)}</td>
                   <td className="num">{count((a) => a !== undefined && !a.available && a.friendly_name !== 'Offline')}</td>
                   <td className="num">{count((a) => a?.friendly_name === 'Offline')}</td>
@@ -296,6 +314,21 @@ function Tile({ label, value }: { label: string; value: string }) {
 }
 
 /** Tasks waiting in a queue: pending and reserved (not yet accepted). */
+/**
+ * A queue's EWT cell: the channels with callers waiting (`voice 1:20 · chat 0:35`, the channel left
+ * out when only one), else the voice channel's estimate (a caller would wait that long now), else
+ * a dash; a channel nobody staffs shows a dash for its estimate.
+ */
+function ewtOf(rows: WaitTime[] | undefined): string {
+  if (rows === undefined || rows.length === 0) return '—';
+  const show = (w: WaitTime): string => (w.estimated_wait_time === null ? '—' : clock(w.estimated_wait_time));
+  const busy = rows.filter((w) => w.tasks_waiting > 0);
+  if (busy.length === 1) return show(busy[0] as WaitTime);
+  if (busy.length > 1) return busy.map((w) => `${w.task_channel} ${show(w)}`).join(' · ');
+  const voice = rows.find((w) => w.task_channel === 'voice');
+  return voice === undefined ? '—' : show(voice);
+}
+
 function waitingOf(s: QueueStatistics | undefined): number {
   return s === undefined ? 0 : s.realtime.tasks_by_status.pending + s.realtime.tasks_by_status.reserved;
 }

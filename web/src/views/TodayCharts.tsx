@@ -78,7 +78,7 @@ async function render(rows: readonly KpiRow[]): Promise<{ volume: string; level:
     }
   };
   // Half hours as ordinal bands labelled HH:MM (UTC), every second full hour shown.
-  const x = { field: 'hm', type: 'ordinal', title: null, axis: { labelAngle: 0, labelExpression: "slice(datum.label, 3) == '00' && toNumber(slice(datum.label, 0, 2)) % 2 == 0 ? datum.label : ''" } };
+  const x = { field: 'hm', type: 'ordinal', title: null, axis: { labelAngle: 0, labelExpr: "slice(datum.label, 3) == '00' && toNumber(slice(datum.label, 0, 2)) % 2 == 0 ? datum.label : ''" } };
   const volume = await toSvg({
     width: 520,
     height: 160,
@@ -99,7 +99,8 @@ async function render(rows: readonly KpiRow[]): Promise<{ volume: string; level:
     config: CONFIG,
     data: { values: data.filter((d) => d.sl !== null) },
     layer: [
-      { mark: { type: 'line', point: true, color: '#1a7f37' }, encoding: { x, y: { field: 'sl', type: 'quantitative', title: 'service level', axis: { format: '%' }, scale: { domain: [0, 1] } } } },
+      // The whole day's half hours on the axis, as on the volume chart, also where no service level exists.
+      { mark: { type: 'line', point: true, color: '#1a7f37' }, encoding: { x: { ...x, scale: { domain: data.map((d) => d.hm) } }, y: { field: 'sl', type: 'quantitative', title: 'service level', axis: { format: '%' }, scale: { domain: [0, 1] } } } },
       { data: { values: [{ target: 0.8 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#57606a' }, encoding: { y: { field: 'target', type: 'quantitative' } } },
     ],
   });
