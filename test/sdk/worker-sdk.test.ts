@@ -1,7 +1,7 @@
 /**
  * The unmodified `twilio-taskrouter` worker SDK against the server (issue 15 item 2; spec
  * voice-worker-sdk-console.md B1–B4): connect, activity change, reservations accepted, rejected
- * with an activity, timed out and canceled, task wrap-up and complete, `closeExistingSessions`,
+ * with an activity, timed out, canceled and rescinded (multi-reservation), task wrap-up and complete, `closeExistingSessions`,
  * offline after disconnect, token expiry, and a worker token refused on another worker's
  * reservation. Virtual time (harness.ts): nothing waits on the wall clock.
  */
@@ -125,6 +125,34 @@ test('a reservation left pending times out (virtual time), and one whose task is
   await canceled;
   assert.equal(again.status, 'canceled');
   await cleanUp(w);
+});
+
+test('multi-reservation: two workers are offered the task at once; the first to accept wins, the other\'s reservation is rescinded', async () => {
+  const ws = h.client.taskrouter.v1.workspaces(h.workspaceSid);
+  // A queue that reserves up to two workers at once (MaxReservedWorkers, spec §6 multi-reservation).
+  const queue = await ws.taskQueues.create({ friendlyName: 'Pair', targetWorkers: 'pair == true', maxReservedWorkers: 2 });
+  const workflow = await ws.workflows.create({ friendlyName: 'Pair', configuration: JSON.stringify({ task_routing: { filters: [], default_filter: { queue: queue.sid } } }) });
+  const workers = await Promise.all(['Pia', 'Quinn'].map(async (name) => {
+    const wk = (await ws.workers.create({ friendlyName: name, activitySid: h.activities.Offline, attributes: JSON.stringify({ pair: true }) })).sid;
+    const w = await h.connect(wk);
+    await w.activities.get(h.activities.Available)?.setAsCurrent();
+    return w;
+  }));
+  const offers = workers.map((w) => next<[Reservation]>(w, 'reservationCreated'));
+  const task = await ws.tasks.create({ workflowSid: workflow.sid, attributes: JSON.stringify({ customer: 'both' }) });
+  const [[pia], [quinn]] = await Promise.all(offers);
+  assert.equal(pia.task.sid, task.sid);
+  assert.equal(quinn.task.sid, task.sid);
+  const rescinded = next(quinn, 'rescinded');
+  const accepted = next(pia, 'accepted');
+  await pia.accept();
+  await Promise.all([accepted, rescinded]);
+  assert.equal(quinn.status, 'rescinded');
+  assert.equal((await ws.tasks(task.sid).reservations(quinn.sid).fetch()).reservationStatus, 'rescinded');
+  // Accepting a rescinded reservation is refused, and changes nothing.
+  await assert.rejects(quinn.accept());
+  assert.equal((await ws.tasks(task.sid).fetch()).assignmentStatus, 'assigned');
+  await cleanUp(...workers);
 });
 
 test('closeExistingSessions: a new session of the worker closes its other sockets', async () => {
