@@ -138,9 +138,9 @@ test('multi-reservation: two workers are offered the task at once; the first to 
     await w.activities.get(h.activities.Available)?.setAsCurrent();
     return w;
   }));
-  const offers = workers.map((w) => next<[Reservation]>(w, 'reservationCreated'));
+  const [piaOffer, quinnOffer] = workers.map((w) => next<[Reservation]>(w, 'reservationCreated'));
   const task = await ws.tasks.create({ workflowSid: workflow.sid, attributes: JSON.stringify({ customer: 'both' }) });
-  const [[pia], [quinn]] = await Promise.all(offers);
+  const [[pia], [quinn]] = await Promise.all([piaOffer as Promise<[Reservation]>, quinnOffer as Promise<[Reservation]>]);
   assert.equal(pia.task.sid, task.sid);
   assert.equal(quinn.task.sid, task.sid);
   const rescinded = next(quinn, 'rescinded');

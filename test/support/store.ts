@@ -8,7 +8,8 @@
  *   PostgreSQL on that database. Each data directory a test file opens gets a fresh schema of its
  *   own (`sbt_<random>`), so reopening the same data directory (a restart, a crash test) finds the
  *   same state and two harnesses in one file never see each other's workspaces; every schema
- *   this file made is dropped when its tests end (`after` of the file's root).
+ *   this file made is dropped as the test process exits (after every hook, so runtimes closing in
+ *   the file's own `after` still find their tables).
  *
  * Harnesses pass `testStoreOptions(dataDir)` to `Runtime.open`, spawned servers get
  * `serveStoreArgs(dataDir)`. Tests of SQLite's own behaviour (file locks, WAL checkpoints, the
@@ -17,7 +18,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after } from 'node:test';
 import pg from 'pg';
 import type { Runtime, RuntimeOptions } from '../../src/runtime/runtime.ts';
 import type { SqliteStore } from '../../src/store/sqlite-store.ts';
@@ -31,23 +31,27 @@ export const TEST_STORE: 'sqlite' | 'postgres' = TEST_DATABASE_URL === undefined
 /** Schema per data directory (PostgreSQL only). */
 const schemas = new Map<string, string>();
 
-if (TEST_DATABASE_URL !== undefined) {
-  after(async () => {
-    if (schemas.size === 0) return;
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      for (const schema of schemas.values()) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await admin.end();
-    }
-  });
+/**
+ * Drops every schema this file made, once, when the test process is about to exit — after every
+ * hook: a root `after` registered here would run before the file's own (hooks run in the order
+ * they were registered, and this module is imported first), dropping the tables under runtimes
+ * that save a last snapshot as they close.
+ */
+async function dropSchemas(): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  try {
+    for (const schema of schemas.values()) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await admin.end();
+  }
 }
 
 /** The PostgreSQL schema of a data directory (made up on first use; the same one for every reopen). */
 export function testSchema(dataDir: string): string {
   let schema = schemas.get(dataDir);
   if (schema === undefined) {
+    if (schemas.size === 0) process.once('beforeExit', () => void dropSchemas());
     schema = `sbt_${randomBytes(6).toString('hex')}`;
     schemas.set(dataDir, schema);
   }
