@@ -58,11 +58,12 @@ export interface Demo {
   stop(): void;
 }
 
+/** The demo's agents; `team` is what the supervisor's agents table filters on. */
 const AGENTS = [
-  { name: 'Asha', languages: ['hindi'], contact: '+919800000001' },
-  { name: 'Ravi', languages: ['hindi', 'english'], contact: '+919800000002' },
-  { name: 'Ben', languages: ['english'], contact: '+919800000003' },
-  { name: 'Meera', languages: ['english'], contact: '+919800000004' },
+  { name: 'Asha', languages: ['hindi'], contact: '+919800000001', team: 'Mumbai' },
+  { name: 'Ravi', languages: ['hindi', 'english'], contact: '+919800000002', team: 'Mumbai' },
+  { name: 'Ben', languages: ['english'], contact: '+919800000003', team: 'London' },
+  { name: 'Meera', languages: ['english'], contact: '+919800000004', team: 'London' },
 ];
 
 /**
@@ -90,7 +91,7 @@ export async function startDemo(runtime: Runtime, accountSid: string, network: S
     const workflow = await exec({ type: 'createWorkflow', friendlyName: SEED_WORKFLOW_NAME, configuration });
     const available = [...engine.activities.values()].find((a) => a.friendlyName === 'Available')?.sid;
     for (const a of AGENTS) {
-      await exec({ type: 'createWorker', friendlyName: a.name, attributes: JSON.stringify({ languages: a.languages, contact_uri: a.contact }), ...(available === undefined ? {} : { activitySid: available }) });
+      await exec({ type: 'createWorker', friendlyName: a.name, attributes: JSON.stringify({ languages: a.languages, contact_uri: a.contact, team: a.team }), ...(available === undefined ? {} : { activitySid: available }) });
     }
     const flow = await runtime.voice.putFlow(accountSid, ws, null, { friendlyName: 'Welcome and language menu', definition: seedFlow(workflow) });
     await runtime.voice.putNumber(accountSid, ws, null, { phoneNumber: DEMO_NUMBER, callFlowSid: flow.sid, friendlyName: 'Demo line' });

@@ -271,11 +271,11 @@ export function Supervisor({ api, workspaceSid }: Props) {
         <h2 id="wrapping-h">Tasks in wrap-up</h2>
         {data.wrapping.length === 0 ? <p className="muted">None.</p> : (
           <table>
-            <thead><tr><th scope="col">Task</th><th scope="col">Queue</th><th scope="col" className="num">Age</th><th scope="col"><span className="sr-only">Action</span></th></tr></thead>
+            <thead><tr><th scope="col">Customer and task</th><th scope="col">Queue</th><th scope="col" className="num">Age</th><th scope="col"><span className="sr-only">Action</span></th></tr></thead>
             <tbody>
               {data.wrapping.map((t) => (
                 <tr key={t.sid}>
-                  <th scope="row"><code>{t.sid}</code></th>
+                  <th scope="row">{customerOf(t.attributes)} <code className="muted">{t.sid}</code></th>
                   <td>{t.task_queue_friendly_name}</td>
                   <td className="num">{clock(t.age)}</td>
                   <td><button type="button" onClick={() => void act(`Task ${t.sid} completed`, () => api.post(`${base}/Tasks/${t.sid}`, { AssignmentStatus: 'completed', Reason: 'completed by a supervisor' }))}>Complete</button></td>
@@ -314,6 +314,17 @@ function Tile({ label, value }: { label: string; value: string }) {
 }
 
 /** Tasks waiting in a queue: pending and reserved (not yet accepted). */
+/** Who a task is with, from its attributes (`name`, `customer_name`, `from`), or an empty string. */
+function customerOf(attributes: string): string {
+  try {
+    const a = JSON.parse(attributes) as Record<string, unknown>;
+    const who = [a['name'], a['customer_name'], a['from']].find((v) => typeof v === 'string' && v !== '');
+    return typeof who === 'string' ? who : '';
+  } catch {
+    return '';
+  }
+}
+
 /**
  * A queue's EWT cell: the channels with callers waiting (`voice 1:20 · chat 0:35`, the channel left
  * out when only one), else the voice channel's estimate (a caller would wait that long now), else
