@@ -5,7 +5,8 @@
  * agents leave both alone (they hold a worker socket).
  *
  * 1. Ravi accepts a chat, finds Meera in the transfer directory (search, activity, available first,
- *    not himself) and transfers COLD; the desktop follows the outgoing transfer's events; Meera
+ *    not himself); a WARM transfer to an away colleague is canceled; he transfers COLD to Meera;
+ *    the desktop follows the outgoing transfer's events; Meera
  *    accepts; the desktop says the transfer completed and the task is wrapping; Ravi completes.
  *    Meera then transfers it WARM back: Ravi's ringing card says it is a transfer and from whom.
  * 2. Ravi dials a number on the dial pad (keypad, typing, backspace; Escape closes the dialog),
@@ -146,6 +147,20 @@ test('an agent transfers an accepted chat COLD to a colleague found in the direc
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
   assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Transfer…');
+  // A WARM transfer to Ben, who is away, waits for him: Ravi cancels it and keeps the task.
+  await opener.click();
+  await dialog.getByRole('radio', { name: /Ben/ }).check();
+  await dialog.getByRole('radio', { name: /Warm/ }).check();
+  await dialog.getByRole('button', { name: 'Transfer to Ben' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const status = page.getByRole('status', { name: 'Transfer status' });
+  await status.filter({ hasText: 'Transferring to Ben (warm): waiting for them to accept' }).waitFor();
+  assert.ok(await opener.isDisabled(), 'one transfer at a time');
+  await status.getByRole('button', { name: 'Cancel transfer' }).click();
+  await status.filter({ hasText: 'The transfer to Ben was canceled. The task is still yours.' }).waitFor();
+  assert.equal(engine.outgoingTransfer(task.sid)?.status, 'canceled');
+  assert.equal(engine.tasks.get(task.sid)!.assignmentStatus, 'assigned');
+
   await opener.click();
   await dialog.getByLabel('Search queues and agents').fill('mee');
   await page.waitForFunction(`document.querySelectorAll('dialog li').length === 1`);
@@ -161,7 +176,6 @@ test('an agent transfers an accepted chat COLD to a colleague found in the direc
   const [reservation] = await offered;
   assert.equal(reservation.task.transfers.incoming?.mode, 'COLD');
   assert.equal(reservation.task.attributes['conversationSid'], chat.conversationSid);
-  const status = page.getByRole('status', { name: 'Transfer status' });
   await status.filter({ hasText: 'Transferring to Meera (cold)' }).waitFor();
   await status.getByRole('button', { name: 'Cancel transfer' }).waitFor();
   assert.equal(engine.outgoingTransfer(task.sid)?.status, 'initiated');

@@ -11,7 +11,7 @@
  * Everything goes through the SDK (`worker`, `reservation`, `task` methods) except the chat's
  * messages, which the SDK does not carry: those use `Tasks/{WT}/Messages` with the same access token.
  */
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Worker, type Reservation, type Task } from 'twilio-taskrouter';
 import { Api, type MintedToken, type TaskMessages } from '../api.ts';
 import { clock, useNow } from '../hooks.ts';
@@ -217,7 +217,7 @@ function Incoming({ reservation: r, now, names, act }: { reservation: Reservatio
       <h2 id={`in-${r.sid}`}>Incoming {r.task.taskChannelUniqueName}{transfer === null ? '' : ' transfer'}: {customerOf(r.task)}</h2>
       <p id={`in-${r.sid}-d`}>
         {transfer !== null && <><strong>Transferred by {sender}</strong> ({transfer.mode === 'COLD' ? 'cold: they have left' : 'warm: they are still on'}) · </>}
-        Queue {r.task.queueName} · waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
+        {r.task.queueName ? `Queue ${r.task.queueName} · ` : ''}waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
       </p>
       <div className="row-buttons">
         {/* A voice task is answered by a conference of the caller and this agent's phone over the voice port (Flex's way: it allows hold and mute), calling from the number the customer called; other channels by accepting. */}
@@ -240,6 +240,7 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, directory, name
     api.list<{ sid: string; friendly_name: string }>(`/v1/Workspaces/${workspaceSid}/TaskQueues`).then((qs) => setQueueNames(new Map(qs.map((q) => [q.sid, q.friendly_name]))), () => undefined);
   }, [api, workspaceSid, transfer?.type]);
   const transferUnderWay = event === 'initiated' || (event === 'attemptFailed' && transfer?.type === 'QUEUE');
+  const transferButton = <button type="button" className="quiet" disabled={transferUnderWay} onClick={() => setTransferring(true)}>Transfer…</button>;
   const attributes = task.attributes as Record<string, unknown>;
   const chat = typeof attributes['conversationSid'] === 'string';
   const voice = task.taskChannelUniqueName === 'voice' || typeof attributes['call_sid'] === 'string';
@@ -251,15 +252,11 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, directory, name
         <h2>{customerOf(task)} <span className="chip">{task.taskChannelUniqueName}</span></h2>
         <span className="muted">{task.queueName} · {wrapping ? 'wrap-up' : `${clock(task.age)} since the customer came in`}</span>
       </header>
-      {voice && !wrapping && <VoiceControls reservation={r} worker={worker} act={act} />}
-      {!wrapping && (
-        <div className="row-buttons">
-          <button type="button" className="quiet" disabled={transferUnderWay} onClick={() => setTransferring(true)}>Transfer…</button>
-        </div>
-      )}
+      {voice && !wrapping && <VoiceControls reservation={r} worker={worker} act={act}>{transferButton}</VoiceControls>}
+      {!voice && !wrapping && <div className="row-buttons">{transferButton}</div>}
       <TransferStatus transfer={transfer} event={event} names={new Map([...names, ...queueNames])} act={act} />
       {transferring && <TransferDialog task={task} worker={worker} api={api} workspaceSid={workspaceSid} directory={directory} act={act} onClose={() => setTransferring(false)} />}
-      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} customer={{ address: String(attributes['customerAddress'] ?? ''), name: customerOf(task) }} />}
+      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} handedOver={event === 'completed' && transfer?.mode === 'COLD'} customer={{ address: String(attributes['customerAddress'] ?? ''), name: customerOf(task) }} />}
       {!wrapping && !voice && <button type="button" className="quiet" onClick={() => act('Ending', () => task.wrapUp({ reason: 'ended by the agent' }))}>End and wrap up</button>}
       {wrapping && <WrapUp task={task} worker={worker} act={act} />}
       <details open={!chat}>
@@ -282,10 +279,11 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, directory, name
  * leaves and the task goes to wrap-up (`task.kick`) —, hold and resume the customer
  * (`task.updateParticipant`), mute and unmute oneself (`reservation.updateParticipant`). A call
  * bridged another way (`dequeue` by some other client) can only be ended by wrapping up. Transfers
- * are the canvas's (any channel). No digits during a call: the agent answers on their own phone,
- * which sends them (a WebRTC softphone, spec E4, is out of scope).
+ * are the canvas's (any channel; its button comes in as `children`, after these). No digits
+ * during a call: the agent answers on their own phone, which sends them (a WebRTC softphone, spec
+ * E4, is out of scope).
  */
-function VoiceControls({ reservation, worker, act }: { reservation: Reservation; worker: Worker; act: Act }) {
+function VoiceControls({ reservation, worker, act, children }: { reservation: Reservation; worker: Worker; act: Act; children?: ReactNode }) {
   const task = reservation.task;
   const conference = typeof task.attributes['conference'] === 'object' && task.attributes['conference'] !== null;
   const [held, setHeld] = useState(false);
@@ -299,12 +297,17 @@ function VoiceControls({ reservation, worker, act }: { reservation: Reservation;
           <button type="button" className="quiet" aria-pressed={muted} onClick={() => act(muted ? 'Unmuting' : 'Muting', async () => { await reservation.updateParticipant({ mute: !muted }); setMuted(!muted); })}>{muted ? 'Unmute' : 'Mute'}</button>
         </>
       )}
+      {children}
     </section>
   );
 }
 
-/** The chat of a conversation task: history, send, and the countdown to the inactivity timeout. Polls every 1.5 s. */
-function ChatCanvas({ api, workspaceSid, taskSid, now, customer }: { api: Api; workspaceSid: string; taskSid: string; now: number; customer: { address: string; name: string } }) {
+/**
+ * The chat of a conversation task: history, send, and the countdown to the inactivity timeout.
+ * Polls every 1.5 s. `handedOver`: the chat went to a colleague by a completed COLD transfer — the
+ * history stays readable, the composer goes.
+ */
+function ChatCanvas({ api, workspaceSid, taskSid, now, handedOver, customer }: { api: Api; workspaceSid: string; taskSid: string; now: number; handedOver: boolean; customer: { address: string; name: string } }) {
   const [chat, setChat] = useState<TaskMessages | null>(null);
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -349,7 +352,7 @@ function ChatCanvas({ api, workspaceSid, taskSid, now, customer }: { api: Api; w
       </ol>
       <p className="muted" aria-label="Inactivity">{closed ? 'The conversation is closed.' : left === null ? 'No inactivity timeout.' : `Closes after ${clock(left)} without a message.`}</p>
       {error !== null && <p role="alert" className="error">{error}</p>}
-      {!closed && (
+      {!closed && !handedOver && (
         <form onSubmit={send} className="row">
           <label className="grow">
             <span className="sr-only">Message</span>
