@@ -160,14 +160,21 @@ interface Emitter {
 /** What the outgoing transfer's last event was (the SDK's `transferInitiated`, then its `attemptFailed`, `failed`, `completed`, `canceled`). */
 type TransferEvent = 'initiated' | 'attemptFailed' | 'failed' | 'completed' | 'canceled';
 
+/** The event a transfer's status stands for (a transfer met when the canvas opens: after a reload, or coming back to the task). */
+function eventOfStatus(status: string): TransferEvent | null {
+  const events: Record<string, TransferEvent> = { initiated: 'initiated', completed: 'completed', complete: 'completed', failed: 'failed', canceled: 'canceled' };
+  return events[status.toLowerCase()] ?? null;
+}
+
 /**
  * The task's outgoing transfer and its last event, following the SDK: the task's `transferInitiated`
- * hands the `OutgoingTransfer`, whose own events say how it ends. A transfer already under way when
- * the desktop loaded (the reservation's `active_outgoing_task_transfer`) is shown as initiated.
+ * hands the `OutgoingTransfer`, whose own events say how it ends. A transfer the SDK already holds
+ * when the canvas opens (`task.transfers.outgoing`: one under way when the desktop loaded, or one
+ * seen before the agent looked at another task) starts from its status.
  */
 export function useOutgoingTransfer(task: Task): { transfer: OutgoingTransfer | null; event: TransferEvent | null } {
   const initial = task.transfers?.outgoing ?? null;
-  const [state, setState] = useState<{ transfer: OutgoingTransfer | null; event: TransferEvent | null }>({ transfer: initial, event: initial === null ? null : initial.status === 'INITIATED' ? 'initiated' : null });
+  const [state, setState] = useState<{ transfer: OutgoingTransfer | null; event: TransferEvent | null }>({ transfer: initial, event: initial === null ? null : eventOfStatus(initial.status) });
   useEffect(() => {
     const attached = new Set<OutgoingTransfer>();
     const attach = (t: OutgoingTransfer): void => {
