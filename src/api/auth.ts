@@ -127,7 +127,7 @@ export function authorizeGrant(token: AccessToken, engine: WorkspaceEngine | und
     throw forbidden(`A supervisor token may not ${method} ${path}: it changes workers, tasks and reservations, not the workspace's configuration`);
   }
   const own = token.workerSid as string;
-  const denied = (): ApiError => forbidden(`A worker token acts only on its own worker ${own}, its reservations and their tasks: ${method} ${path} is not allowed`);
+  const denied = (): ApiError => forbidden(`A worker token acts only on its own worker ${own}, its reservations and their tasks, and reads the directory (the Workers list and a colleague, Workflows, PhoneNumbers): ${method} ${path} is not allowed`);
   if (collection === undefined) {
     if (read) return;
     throw denied();
