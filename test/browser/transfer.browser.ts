@@ -155,7 +155,8 @@ test('an agent transfers an accepted chat COLD to a colleague found in the direc
   await dialog.waitFor({ state: 'detached' });
   const status = page.getByRole('status', { name: 'Transfer status' });
   await status.filter({ hasText: 'Transferring to Ben (warm): waiting for them to accept' }).waitFor();
-  assert.ok(await opener.isDisabled(), 'one transfer at a time');
+  assert.equal(await opener.getAttribute('aria-disabled'), 'true', 'one transfer at a time');
+  assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Transfer…', 'the focus stays on the button');
   await status.getByRole('button', { name: 'Cancel transfer' }).click();
   await status.filter({ hasText: 'The transfer to Ben was canceled. The task is still yours.' }).waitFor();
   assert.equal(engine.outgoingTransfer(task.sid)?.status, 'canceled');

@@ -240,7 +240,9 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, directory, name
     api.list<{ sid: string; friendly_name: string }>(`/v1/Workspaces/${workspaceSid}/TaskQueues`).then((qs) => setQueueNames(new Map(qs.map((q) => [q.sid, q.friendly_name]))), () => undefined);
   }, [api, workspaceSid, transfer?.type]);
   const transferUnderWay = event === 'initiated' || (event === 'attemptFailed' && transfer?.type === 'QUEUE');
-  const transferButton = <button type="button" className="quiet" disabled={transferUnderWay} onClick={() => setTransferring(true)}>Transfer…</button>;
+  // aria-disabled rather than disabled while a transfer is under way: the focus, back on this
+  // button when the dialog closes, stays there instead of being dropped to the page.
+  const transferButton = <button type="button" className="quiet" aria-disabled={transferUnderWay} aria-describedby={transferUnderWay ? 'transfer-under-way' : undefined} onClick={() => !transferUnderWay && setTransferring(true)}>Transfer…</button>;
   const attributes = task.attributes as Record<string, unknown>;
   const chat = typeof attributes['conversationSid'] === 'string';
   const voice = task.taskChannelUniqueName === 'voice' || typeof attributes['call_sid'] === 'string';

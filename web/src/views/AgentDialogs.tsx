@@ -211,7 +211,7 @@ export function TransferStatus({ transfer, event, names, act }: { transfer: Outg
   const pending = event === 'initiated' || (event === 'attemptFailed' && transfer.type === 'QUEUE');
   return (
     <div className={`transfer-status ${event}`} role="status" aria-label="Transfer status">
-      <span>{text[event]}</span>
+      <span id={pending ? 'transfer-under-way' : undefined}>{text[event]}</span>
       {pending && <button type="button" className="quiet" onClick={() => act('Canceling the transfer', () => transfer.cancel())}>Cancel transfer</button>}
     </div>
   );
