@@ -62,10 +62,29 @@ export function authorizeRequest(runtime: Runtime, req: FastifyRequest, principa
   authorizeGrant(token, runtime.workspace(token.accountSid, token.workspaceSid), req.method, path, body);
 }
 
+/**
+ * Whether a worker token's read of `collection[/item[/sub]]` is a directory read: the list, or one
+ * item by its SID (a `Workers/{WK}` that is a worker SID, not `Workers/Statistics`), nothing below.
+ */
+function directoryRead(collection: string, item: string | undefined, sub: string | undefined): boolean {
+  if (!WORKER_DIRECTORY.has(collection) || sub !== undefined) return false;
+  if (item === undefined) return true;
+  const prefix = collection === 'Workers' ? 'WK' : collection === 'Workflows' ? 'WW' : 'PN';
+  return normalizeSid(item).startsWith(prefix);
+}
+
 const forbidden = (message: string): ApiError => new ApiError(403, 20403, message);
 
 /** Workspace resources a worker token may read (the SDK loads its activities; it picks channels and queues). */
 const WORKER_READABLE = new Set(['Activities', 'TaskChannels', 'TaskQueues']);
+
+/**
+ * [DECISION] The directory reads of a worker token (an agent desktop's transfer directory and dial
+ * pad): these collections may be listed and their items fetched, nothing below an item and no
+ * writes. `Workers` (colleagues to transfer to, with their activity), `Workflows` (the workflow of
+ * `worker.createTask`), `PhoneNumbers` (the caller ID of an outbound call).
+ */
+const WORKER_DIRECTORY = new Set(['Workers', 'Workflows', 'PhoneNumbers']);
 
 /**
  * Whether an access token's grant allows `method` on `path` (a `/v1/…` path, no query); throws a
@@ -78,7 +97,11 @@ const WORKER_READABLE = new Set(['Activities', 'TaskChannels', 'TaskQueues']);
  * - `worker`: itself (`Workers/{own}/…`, not its deletion), its reservations, the tasks it holds
  *   or held a reservation for (and their reservations that are its own), a task it creates for
  *   itself (`POST Tasks` with `RoutingTarget` = its SID, as `worker.createTask` sends), and reads of
- *   the workspace, its activities, task channels and queues.
+ *   the workspace, its activities, task channels and queues; and, [DECISION] for the agent
+ *   desktop's transfer directory and dial pad, reads of the directory ({@link WORKER_DIRECTORY}):
+ *   `GET Workers` and `GET Workers/{WK}` of any colleague (not a colleague's reservations, channels
+ *   or statistics, nor the workspace-wide `Workers/Statistics`), `GET Workflows[/{WW}]` and
+ *   `GET PhoneNumbers[/{PN}]` (not their sub-resources).
  * `engine` is the grant's workspace (for the ownership of tasks and reservations); `body` the
  * request's parameters when they are known.
  */
@@ -104,7 +127,7 @@ export function authorizeGrant(token: AccessToken, engine: WorkspaceEngine | und
     throw forbidden(`A supervisor token may not ${method} ${path}: it changes workers, tasks and reservations, not the workspace's configuration`);
   }
   const own = token.workerSid as string;
-  const denied = (): ApiError => forbidden(`A worker token acts only on its own worker ${own}, its reservations and their tasks: ${method} ${path} is not allowed`);
+  const denied = (): ApiError => forbidden(`A worker token acts only on its own worker ${own}, its reservations and their tasks, and reads the directory (the Workers list and a colleague, Workflows, PhoneNumbers): ${method} ${path} is not allowed`);
   if (collection === undefined) {
     if (read) return;
     throw denied();
@@ -121,6 +144,11 @@ export function authorizeGrant(token: AccessToken, engine: WorkspaceEngine | und
       }
       return;
     }
+    if (read && directoryRead(collection, rest[1], sub)) return;
+    throw denied();
+  }
+  if (WORKER_DIRECTORY.has(collection)) {
+    if (read && directoryRead(collection, rest[1], sub)) return;
     throw denied();
   }
   if (collection === 'Tasks') {

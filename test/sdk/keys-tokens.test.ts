@@ -123,7 +123,6 @@ test('roles: a worker token acts on itself only, a supervisor on the workspace\'
   const denied = await bearer('POST', `${ws}/Workers/${other}`, worker, { ActivitySid: h.activities.Unavailable });
   assert.deepEqual([denied.status, denied.body.code], [403, 20403]);
   assert.match(denied.body.message ?? '', /own worker/);
-  assert.equal((await bearer('GET', `${ws}/Workers`, worker)).status, 403);
   assert.equal((await bearer('DELETE', `${ws}/Workers/${me}`, worker)).status, 403);
   assert.equal((await bearer('POST', `${ws}/Tasks`, worker, { WorkflowSid: h.workflowSid, Attributes: '{}' })).status, 403, 'a task for anyone');
   assert.equal((await bearer('POST', `${ws}/Tasks`, worker, { WorkflowSid: h.workflowSid, Attributes: '{}', RoutingTarget: me })).status, 201, 'a task for itself');
@@ -141,4 +140,53 @@ test('roles: a worker token acts on itself only, a supervisor on the workspace\'
   assert.equal(noWorker.status, 200, 'an admin reads any worker over the envelope');
   for (const sid of [me, other]) await h.client.taskrouter.v1.workspaces(h.workspaceSid).workers(sid).update({ activitySid: h.activities.Offline });
   for (const t of await h.client.taskrouter.v1.workspaces(h.workspaceSid).tasks.list()) await h.client.taskrouter.v1.workspaces(h.workspaceSid).tasks(t.sid).update({ assignmentStatus: 'canceled' });
+});
+
+test('directory: a worker token lists and fetches colleagues, workflows and phone numbers, and nothing more of them', async () => {
+  const me = await h.newWorker('Ana');
+  const other = await h.newWorker('Bo');
+  const ws = `/v1/Workspaces/${h.workspaceSid}`;
+  const worker = h.token(me);
+  const admin = h.token(null, { role: 'admin' });
+  const flow = await bearer('POST', `${ws}/CallFlows`, admin, { FriendlyName: 'Main', Definition: JSON.stringify({ steps: [{ id: 'bye', hangup: {} }] }) });
+  assert.equal(flow.status, 201, JSON.stringify(flow.body));
+  const number = await bearer('POST', `${ws}/PhoneNumbers`, admin, { PhoneNumber: '+14155550199', CallFlowSid: String(flow.body['sid']), FriendlyName: 'Sales line' });
+  assert.equal(number.status, 201, JSON.stringify(number.body));
+  const numberSid = String(number.body['sid']);
+
+  // Allowed: the lists and one item of each.
+  const list = await bearer('GET', `${ws}/Workers?PageSize=50`, worker);
+  assert.equal(list.status, 200);
+  const names = (list.body['workers'] as Array<{ friendly_name: string }>).map((w) => w.friendly_name);
+  assert.ok(names.includes('Bo') && names.includes('Ana'), names.join());
+  const colleague = await bearer('GET', `${ws}/Workers/${other}`, worker);
+  assert.deepEqual([colleague.status, colleague.body['friendly_name']], [200, 'Bo']);
+  assert.equal((await bearer('GET', `${ws}/Workflows`, worker)).status, 200);
+  assert.equal((await bearer('GET', `${ws}/Workflows/${h.workflowSid}`, worker)).status, 200);
+  const numbers = await bearer('GET', `${ws}/PhoneNumbers`, worker);
+  assert.equal(numbers.status, 200);
+  assert.deepEqual((numbers.body['phone_numbers'] as Array<{ phone_number: string }>).map((n) => n.phone_number), ['+14155550199']);
+  assert.equal((await bearer('GET', `${ws}/PhoneNumbers/${numberSid}`, worker)).status, 200);
+
+  // Still forbidden: a colleague's sub-resources, workspace-wide statistics, writes, other collections.
+  for (const [method, path] of [
+    ['GET', `${ws}/Workers/${other}/Reservations`],
+    ['GET', `${ws}/Workers/${other}/Channels`],
+    ['GET', `${ws}/Workers/${other}/Statistics`],
+    ['GET', `${ws}/Workers/Statistics`],
+    ['GET', `${ws}/Workflows/${h.workflowSid}/Statistics`],
+    ['POST', `${ws}/Workers/${other}`],
+    ['DELETE', `${ws}/Workers/${other}`],
+    ['POST', `${ws}/Workers`],
+    ['POST', `${ws}/Workflows/${h.workflowSid}`],
+    ['POST', `${ws}/PhoneNumbers`],
+    ['DELETE', `${ws}/PhoneNumbers/${numberSid}`],
+    ['GET', `${ws}/CallFlows`],
+  ] as const) {
+    const r = await bearer(method, path, worker, method === 'POST' ? { FriendlyName: 'x' } : undefined);
+    assert.deepEqual([r.status, r.body.code], [403, 20403], `${method} ${path}`);
+  }
+  // Nothing changed.
+  assert.equal((await h.client.taskrouter.v1.workspaces(h.workspaceSid).workers(other).fetch()).friendlyName, 'Bo');
+  assert.equal((await bearer('GET', `${ws}/PhoneNumbers/${numberSid}`, admin)).body['friendly_name'], 'Sales line');
 });

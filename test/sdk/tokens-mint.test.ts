@@ -96,7 +96,8 @@ test('the minted worker token connects the unmodified worker SDK and acts over R
   const sdk = await h.connect(worker, { token });
   assert.equal(sdk.sid, worker);
   assert.equal((await bearerGet(`/v1/Workspaces/${h.workspaceSid}/Workers/${worker}`, token)).status, 200);
-  assert.equal((await bearerGet(`/v1/Workspaces/${h.workspaceSid}/Workers/${other}`, token)).status, 403);
+  assert.equal((await bearerGet(`/v1/Workspaces/${h.workspaceSid}/Workers/${other}`, token)).status, 200, 'a colleague in the directory');
+  assert.equal((await bearerGet(`/v1/Workspaces/${h.workspaceSid}/Workers/${other}/Reservations`, token)).status, 403, 'not their reservations');
   assert.equal((await post(`/v1/Workspaces/${h.workspaceSid}/Workers/${worker}`, `Bearer ${token}`, { ActivitySid: h.activities.Available })).body['activity_sid'], h.activities.Available);
 });
 

@@ -219,8 +219,10 @@ test('a worker token is refused on another worker\'s reservation and task (403),
     assert.equal(res.status, 403, url);
     assert.match(((await res.json()) as { message: string }).message, /worker token acts only on its own worker/);
   }
-  const mine = await fetch(h.ebServer, { method: 'POST', body: JSON.stringify({ url: `Workspaces/${h.workspaceSid}/Workers/${wk}`, method: 'GET', token }) });
-  assert.equal(mine.status, 403, 'another worker cannot even be read');
+  // The colleague is in the directory (Workers/{WK} reads, docs/worker-sdk.md), their reservations are not.
+  const read = (url: string): Promise<Response> => fetch(h.ebServer, { method: 'POST', body: JSON.stringify({ url, method: 'GET', token }) });
+  assert.equal((await read(`Workspaces/${h.workspaceSid}/Workers/${wk}`)).status, 200, 'the colleague in the directory');
+  assert.equal((await read(`Workspaces/${h.workspaceSid}/Workers/${wk}/Reservations`)).status, 403, 'another worker\'s reservations cannot even be read');
   const r = await h.client.taskrouter.v1.workspaces(h.workspaceSid).tasks(taskSid).reservations(reservation.sid).fetch();
   assert.equal(r.reservationStatus, 'pending');
   await cleanUp(w);

@@ -4,15 +4,18 @@
  * this server: presence with time in activity, incoming reservations that ring with a countdown,
  * accept and reject, the tasks held per channel against capacity, a task canvas (attributes,
  * customer, a callback's stored context), voice controls, the chat of a conversation with its
- * inactivity countdown, and wrap-up with a disposition, notes and the next activity.
+ * inactivity countdown, transfers to a queue or a colleague found in the directory (with the
+ * outgoing transfer's status and an incoming one's origin), a dial pad for outbound calls, and
+ * wrap-up with a disposition, notes and the next activity.
  *
  * Everything goes through the SDK (`worker`, `reservation`, `task` methods) except the chat's
  * messages, which the SDK does not carry: those use `Tasks/{WT}/Messages` with the same access token.
  */
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Worker, type Reservation, type Task } from 'twilio-taskrouter';
-import { Api, type MintedToken, type TaskMessages, type TaskQueue } from '../api.ts';
+import { Api, type MintedToken, type TaskMessages } from '../api.ts';
 import { clock, useNow } from '../hooks.ts';
+import { DialPad, TransferDialog, TransferStatus, useDirectory, useOutgoingTransfer } from './AgentDialogs.tsx';
 
 interface Props {
   token: string;
@@ -42,6 +45,7 @@ function useWorker(token: string): { worker: Worker | null; error: string | null
       r.task.on('wrapup', bump);
       r.task.on('completed', bump);
       r.task.on('canceled', bump);
+      r.task.on('transferInitiated', bump);
     };
     w.on('ready', () => {
       for (const r of w.reservations.values()) watch(r);
@@ -96,17 +100,34 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
   const [selected, setSelected] = useState<string | null>(null);
   const [muted, setMuted] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
+  const [dialing, setDialing] = useState(false);
+  const directory = useDirectory(api, workspaceSid);
+  const names = useMemo(() => new Map(directory.workers.map((w) => [w.sid, w.friendly_name])), [directory.workers]);
+  const answered = useRef(new Set<string>());
 
   const reservations = worker === null ? [] : [...worker.reservations.values()];
-  const pending = reservations.filter((r) => r.status === 'pending');
+  // An outbound call this agent started is answered at once (no ringing card): see below.
+  const pending = reservations.filter((r) => r.status === 'pending' && !(worker !== null && ownOutbound(r, worker)));
+  const outbound = reservations.filter((r) => r.status === 'pending' && worker !== null && ownOutbound(r, worker) && !answered.current.has(r.sid));
   const held = reservations.filter((r) => r.status === 'accepted' || r.status === 'wrapping');
   useRing(pending.length > 0, muted);
   const current = held.find((r) => r.sid === selected) ?? held[0] ?? null;
-
-  if (worker === null) return <p aria-live="polite">{error ?? 'Connecting…'}</p>;
   const act = (what: string, op: () => Promise<unknown>): void => {
     op().then(() => setMessage(null), (e: Error) => setMessage(`${what} failed: ${e.message}`));
   };
+
+  // The reservation of an outbound call the agent dialed is accepted by the conference instruction
+  // straight away: the server rings the agent's phone, then dials the customer into the conference.
+  // The agent's phone shows the caller ID chosen for the customer (the task's `from`).
+  useEffect(() => {
+    for (const r of outbound) {
+      answered.current.add(r.sid);
+      const from = r.task.attributes['from'];
+      act('Connecting the outbound call', () => r.conference(typeof from === 'string' && from !== '' ? { from } : undefined));
+    }
+  });
+
+  if (worker === null) return <p aria-live="polite">{error ?? 'Connecting…'}</p>;
 
   return (
     <div className="agent">
@@ -124,11 +145,13 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
           {[...worker.channels.values()].filter((c) => c.capacity > 0).map((c) => <span key={c.sid} className="chip">{c.taskChannelUniqueName} {held.filter((r) => r.task.taskChannelUniqueName === c.taskChannelUniqueName).length}/{c.capacity}</span>)}
         </span>
         <label className="inline"><input type="checkbox" checked={muted} onChange={(e) => setMuted(e.target.checked)} /> Mute ring</label>
+        <button type="button" className="quiet" onClick={() => setDialing(true)}>Dial a number</button>
       </section>
+      {dialing && <DialPad worker={worker} api={api} workspaceSid={workspaceSid} act={act} onClose={() => setDialing(false)} />}
       {error !== null && <p role="alert" className="error">{error}</p>}
       {message !== null && <p role="alert" className="error">{message}</p>}
 
-      {pending.map((r) => <Incoming key={r.sid} reservation={r} now={now} act={act} />)}
+      {pending.map((r) => <Incoming key={r.sid} reservation={r} now={now} names={names} act={act} />)}
 
       <div className="workarea">
         <nav aria-label="My tasks" className="tasklist">
@@ -146,16 +169,24 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
             </ul>
           )}
         </nav>
-        {current !== null && <TaskCanvas key={current.sid} reservation={current} worker={worker} api={api} workspaceSid={workspaceSid} now={now} act={act} />}
+        {current !== null && <TaskCanvas key={current.sid} reservation={current} worker={worker} api={api} workspaceSid={workspaceSid} directory={directory} names={names} now={now} act={act} />}
       </div>
     </div>
   );
 }
 
-/** Who the customer is, from the task's attributes (the names Flex, our interactions and callbacks use). */
+/**
+ * Whether `r` is the reservation of an outbound call this worker dialed: the task carries the
+ * `outbound_to` that `worker.createTask` adds and is routed to this worker (its RoutingTarget).
+ */
+function ownOutbound(r: Reservation, worker: Worker): boolean {
+  return typeof r.task.attributes['outbound_to'] === 'string' && r.task.routingTarget === worker.sid;
+}
+
+/** Who the customer is, from the task's attributes (the names Flex, our interactions and callbacks use; an outbound call's `outbound_to`). */
 function customerOf(task: Task): string {
   const a = task.attributes as Record<string, unknown>;
-  for (const k of ['customerName', 'name', 'from', 'customerAddress', 'phone_number', 'caller']) {
+  for (const k of ['customerName', 'name', 'outbound_to', 'from', 'customerAddress', 'phone_number', 'caller']) {
     if (typeof a[k] === 'string' && a[k] !== '') return a[k];
   }
   return 'Customer';
@@ -170,14 +201,23 @@ function callerIdOf(task: Task): { from: string } | undefined {
   return typeof called === 'string' && called !== '' ? { from: called } : undefined;
 }
 
-function Incoming({ reservation: r, now, act }: { reservation: Reservation; now: number; act: Act }) {
+/** An incoming transfer as the SDK hangs it on the reservation (`reservation.transfer`; not in its typings): who sent it and how. */
+interface IncomingTransferInfo {
+  workerSid?: string;
+  mode?: 'WARM' | 'COLD';
+}
+
+function Incoming({ reservation: r, now, names, act }: { reservation: Reservation; now: number; names: Map<string, string>; act: Act }) {
   const left = Math.max(0, r.timeout - (now - r.dateCreated.getTime()) / 1000);
   const voice = r.task.taskChannelUniqueName === 'voice' || typeof r.task.attributes['call_sid'] === 'string';
+  const transfer = (r as Reservation & { transfer?: IncomingTransferInfo | null }).transfer ?? null;
+  const sender = transfer?.workerSid === undefined ? 'a colleague' : (names.get(transfer.workerSid) ?? transfer.workerSid);
   return (
     <section className="incoming" role="alertdialog" aria-labelledby={`in-${r.sid}`} aria-describedby={`in-${r.sid}-d`}>
-      <h2 id={`in-${r.sid}`}>Incoming {r.task.taskChannelUniqueName}: {customerOf(r.task)}</h2>
+      <h2 id={`in-${r.sid}`}>Incoming {r.task.taskChannelUniqueName}{transfer === null ? '' : ' transfer'}: {customerOf(r.task)}</h2>
       <p id={`in-${r.sid}-d`}>
-        Queue {r.task.queueName} · waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
+        {transfer !== null && <><strong>Transferred by {sender}</strong> ({transfer.mode === 'COLD' ? 'cold: they have left' : 'warm: they are still on'}) · </>}
+        {r.task.queueName ? `Queue ${r.task.queueName} · ` : ''}waiting {clock(r.task.age)} · <span aria-label="Time left to answer">{clock(left)} left</span>
       </p>
       <div className="row-buttons">
         {/* A voice task is answered by a conference of the caller and this agent's phone over the voice port (Flex's way: it allows hold and mute), calling from the number the customer called; other channels by accepting. */}
@@ -190,8 +230,19 @@ function Incoming({ reservation: r, now, act }: { reservation: Reservation; now:
 
 const DISPOSITIONS = ['Resolved', 'Follow-up needed', 'Callback requested', 'Transferred', 'Other'];
 
-function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { reservation: Reservation; worker: Worker; api: Api; workspaceSid: string; now: number; act: Act }) {
+function TaskCanvas({ reservation: r, worker, api, workspaceSid, directory, names, now, act }: { reservation: Reservation; worker: Worker; api: Api; workspaceSid: string; directory: ReturnType<typeof useDirectory>; names: Map<string, string>; now: number; act: Act }) {
   const task = r.task;
+  const [transferring, setTransferring] = useState(false);
+  const { transfer, event } = useOutgoingTransfer(task);
+  const [queueNames, setQueueNames] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    if (transfer?.type !== 'QUEUE') return;
+    api.list<{ sid: string; friendly_name: string }>(`/v1/Workspaces/${workspaceSid}/TaskQueues`).then((qs) => setQueueNames(new Map(qs.map((q) => [q.sid, q.friendly_name]))), () => undefined);
+  }, [api, workspaceSid, transfer?.type]);
+  const transferUnderWay = event === 'initiated' || (event === 'attemptFailed' && transfer?.type === 'QUEUE');
+  // aria-disabled rather than disabled while a transfer is under way: the focus, back on this
+  // button when the dialog closes, stays there instead of being dropped to the page.
+  const transferButton = <button type="button" className="quiet" aria-disabled={transferUnderWay} aria-describedby={transferUnderWay ? 'transfer-under-way' : undefined} onClick={() => !transferUnderWay && setTransferring(true)}>Transfer…</button>;
   const attributes = task.attributes as Record<string, unknown>;
   const chat = typeof attributes['conversationSid'] === 'string';
   const voice = task.taskChannelUniqueName === 'voice' || typeof attributes['call_sid'] === 'string';
@@ -203,8 +254,11 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { r
         <h2>{customerOf(task)} <span className="chip">{task.taskChannelUniqueName}</span></h2>
         <span className="muted">{task.queueName} · {wrapping ? 'wrap-up' : `${clock(task.age)} since the customer came in`}</span>
       </header>
-      {voice && !wrapping && <VoiceControls reservation={r} worker={worker} api={api} workspaceSid={workspaceSid} act={act} />}
-      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} customer={{ address: String(attributes['customerAddress'] ?? ''), name: customerOf(task) }} />}
+      {voice && !wrapping && <VoiceControls reservation={r} worker={worker} act={act}>{transferButton}</VoiceControls>}
+      {!voice && !wrapping && <div className="row-buttons">{transferButton}</div>}
+      <TransferStatus transfer={transfer} event={event} names={new Map([...names, ...queueNames])} act={act} />
+      {transferring && <TransferDialog task={task} worker={worker} api={api} workspaceSid={workspaceSid} directory={directory} act={act} onClose={() => setTransferring(false)} />}
+      {chat && <ChatCanvas api={api} workspaceSid={workspaceSid} taskSid={task.sid} now={now} handedOver={event === 'completed' && transfer?.mode === 'COLD'} customer={{ address: String(attributes['customerAddress'] ?? ''), name: customerOf(task) }} />}
       {!wrapping && !voice && <button type="button" className="quiet" onClick={() => act('Ending', () => task.wrapUp({ reason: 'ended by the agent' }))}>End and wrap up</button>}
       {wrapping && <WrapUp task={task} worker={worker} act={act} />}
       <details open={!chat}>
@@ -227,22 +281,15 @@ function TaskCanvas({ reservation: r, worker, api, workspaceSid, now, act }: { r
  * leaves and the task goes to wrap-up (`task.kick`) —, hold and resume the customer
  * (`task.updateParticipant`), mute and unmute oneself (`reservation.updateParticipant`). A call
  * bridged another way (`dequeue` by some other client) can only be ended by wrapping up. Transfers
- * go to a queue (`task.transfer`). No dial pad: the voice port sends no digits.
+ * are the canvas's (any channel; its button comes in as `children`, after these). No digits
+ * during a call: the agent answers on their own phone, which sends them (a WebRTC softphone, spec
+ * E4, is out of scope).
  */
-function VoiceControls({ reservation, worker, api, workspaceSid, act }: { reservation: Reservation; worker: Worker; api: Api; workspaceSid: string; act: Act }) {
+function VoiceControls({ reservation, worker, act, children }: { reservation: Reservation; worker: Worker; act: Act; children?: ReactNode }) {
   const task = reservation.task;
   const conference = typeof task.attributes['conference'] === 'object' && task.attributes['conference'] !== null;
   const [held, setHeld] = useState(false);
   const [muted, setMuted] = useState(false);
-  const [queues, setQueues] = useState<TaskQueue[]>([]);
-  const [target, setTarget] = useState('');
-  useEffect(() => {
-    api.list<TaskQueue>(`/v1/Workspaces/${workspaceSid}/TaskQueues`).then(setQueues, () => setQueues([]));
-  }, [api, workspaceSid]);
-  const transfer = (mode: 'COLD' | 'WARM'): void => {
-    if (target === '') return;
-    act('Transferring', () => task.transfer(target, { mode }));
-  };
   return (
     <section aria-label="Call controls" className="row-buttons">
       <button type="button" onClick={() => act('Hanging up', () => (conference ? task.kick(worker.sid) : task.wrapUp({ reason: 'call ended by the agent' })))}>Hang up</button>
@@ -252,21 +299,17 @@ function VoiceControls({ reservation, worker, api, workspaceSid, act }: { reserv
           <button type="button" className="quiet" aria-pressed={muted} onClick={() => act(muted ? 'Unmuting' : 'Muting', async () => { await reservation.updateParticipant({ mute: !muted }); setMuted(!muted); })}>{muted ? 'Unmute' : 'Mute'}</button>
         </>
       )}
-      <label className="inline">
-        Transfer to
-        <select value={target} onChange={(e) => setTarget(e.target.value)}>
-          <option value="">a queue…</option>
-          {queues.map((q) => <option key={q.sid} value={q.sid}>{q.friendly_name}</option>)}
-        </select>
-      </label>
-      <button type="button" className="quiet" disabled={target === ''} onClick={() => transfer('COLD')}>Cold transfer</button>
-      <button type="button" className="quiet" disabled={target === ''} onClick={() => transfer('WARM')}>Warm transfer</button>
+      {children}
     </section>
   );
 }
 
-/** The chat of a conversation task: history, send, and the countdown to the inactivity timeout. Polls every 1.5 s. */
-function ChatCanvas({ api, workspaceSid, taskSid, now, customer }: { api: Api; workspaceSid: string; taskSid: string; now: number; customer: { address: string; name: string } }) {
+/**
+ * The chat of a conversation task: history, send, and the countdown to the inactivity timeout.
+ * Polls every 1.5 s. `handedOver`: the chat went to a colleague by a completed COLD transfer — the
+ * history stays readable, the composer goes.
+ */
+function ChatCanvas({ api, workspaceSid, taskSid, now, handedOver, customer }: { api: Api; workspaceSid: string; taskSid: string; now: number; handedOver: boolean; customer: { address: string; name: string } }) {
   const [chat, setChat] = useState<TaskMessages | null>(null);
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -311,7 +354,7 @@ function ChatCanvas({ api, workspaceSid, taskSid, now, customer }: { api: Api; w
       </ol>
       <p className="muted" aria-label="Inactivity">{closed ? 'The conversation is closed.' : left === null ? 'No inactivity timeout.' : `Closes after ${clock(left)} without a message.`}</p>
       {error !== null && <p role="alert" className="error">{error}</p>}
-      {!closed && (
+      {!closed && !handedOver && (
         <form onSubmit={send} className="row">
           <label className="grow">
             <span className="sr-only">Message</span>
