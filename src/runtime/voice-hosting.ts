@@ -45,7 +45,12 @@ import {
 import {
   bridged,
   bridgeKey,
+  bridgeKeyOfLeg,
   callerGone,
+  conferenceOf,
+  customerLegStatus,
+  isCustomerKey,
+  transferRefusal,
   isFinalStatus,
   participantRequest,
   reservationEnded,
@@ -348,7 +353,16 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
 
   legStatus(update: LegStatusUpdate): Promise<void> {
     if (update.key !== undefined && update.key !== '') {
-      return this.onBridge(update.key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
+      const key = update.key;
+      if (isCustomerKey(key)) {
+        return this.onBridge(bridgeKeyOfLeg(key), (h, _ctx, b) => {
+          const actions = customerLegStatus(b, update.callSid, update.status, update.at);
+          // The customer's call is the bridge's caller now: its hang-up reaches the bridge either way.
+          if (b.callerCallSid !== null && !isFinalStatus(update.status)) this.callIndex.set(b.callerCallSid, h.workspaceSid);
+          return actions;
+        });
+      }
+      return this.onBridge(key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
     }
     if (!isFinalStatus(update.status)) return Promise.resolve();
     const ws = this.callIndex.get(update.callSid);
@@ -362,11 +376,51 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   }
 
   bridged(key: string, workerCallSid: string, _at: number): Promise<void> {
-    return this.onBridge(key, (_h, ctx, b) => bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)));
+    return this.onBridge(
+      key,
+      (_h, ctx, b) => bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)),
+      // Once the reservation is accepted (the engine completed the transfer in that command).
+      (h, ctx, b) => {
+        if (b.placement === 'join' && b.phase === 'bridged') this.coldHandover(h, ctx, b);
+      },
+    );
   }
 
-  /** Runs `decide` on the bridge of `key` in the runtime's next batch and carries its actions out; unknown or ended keys are ignored. */
-  private onBridge(key: string, decide: (h: VoiceHost, ctx: CoreContext, b: Bridge) => BridgeAction[]): Promise<void> {
+  /**
+   * A transfer's target joined the live conference (`b`, a `join` bridge): when the transfer is
+   * COLD, the initiating worker's leg is removed from the conference (a `voice.participant` row;
+   * that leg then ends like any removed leg). WARM: nothing — the first worker stays until they
+   * leave.
+   */
+  private coldHandover(h: VoiceHost, ctx: CoreContext, b: Bridge): void {
+    const t = ctx.engine(h.workspaceSid)?.incomingTransfer(b.taskSid);
+    if (t === undefined || t.mode !== 'COLD' || t.status !== 'completed') return;
+    const conference = conferenceOf(b);
+    for (const a of h.bridges.values()) {
+      if (a.reservationSid !== t.initiatingReservationSid || a.phase !== 'bridged' || conferenceOf(a) !== conference) continue;
+      const request = participantRequest(a, 'worker', { action: 'remove' });
+      if (typeof request !== 'string') this.outbound.push({ workspaceSid: h.workspaceSid, kind: 'voice.participant', payload: JSON.stringify(request) });
+    }
+  }
+
+  /**
+   * Why task `taskSid` cannot be transferred with a telephone network attached, or null (the
+   * worker SDK's Transfers route answers it as a 400, changing nothing): its call is bridged
+   * directly (`dequeue`, `call`, `redirect`) — no conference to move the caller through
+   * ([DECISION], issue 15; src/callflows/bridges.ts `transferRefusal`). Always null without a port.
+   */
+  transferRefusal(workspaceSid: string, taskSid: string): string | null {
+    if (this.port === null) return null;
+    const h = this.hosts.get(workspaceSid);
+    if (h === undefined) return null;
+    return transferRefusal(taskSid, [...h.bridges.values()].filter((b) => b.taskSid === taskSid));
+  }
+
+  /**
+   * Runs `decide` on the bridge of `key` in the runtime's next batch and carries its actions out,
+   * then `after` (if given); unknown or ended keys are ignored.
+   */
+  private onBridge(key: string, decide: (h: VoiceHost, ctx: CoreContext, b: Bridge) => BridgeAction[], after?: (h: VoiceHost, ctx: CoreContext, b: Bridge) => void): Promise<void> {
     const ws = this.keyIndex.get(key);
     if (ws === undefined) return Promise.resolve();
     return this.run(ws, (ctx) => {
@@ -375,6 +429,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       if (h === undefined || b === undefined) return;
       this.touched.add(h);
       this.act(h, ctx, b, decide(h, ctx, b));
+      after?.(h, ctx, b);
     });
   }
 
@@ -402,6 +457,16 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       const h = this.hostFor(accountSid, workspaceSid);
       const key = bridgeKey(reservationSid, name);
       if (h.bridges.has(key)) return null;
+      const caller = typeof callSid === 'string' && callSid !== '' ? callSid : null;
+      // A transfer's task carries the caller's call: when that caller is in a live conference,
+      // `conference` and `dequeue` join it (docs/voice.md "Transfers").
+      const join = caller !== null && (name === 'conference' || name === 'dequeue') ? this.liveConference(h, caller) : null;
+      let outbound: { to: string; from: string } | undefined;
+      if (name === 'conference' && caller === null && task !== undefined && task.attributes['outbound_to'] !== undefined) {
+        const checkedOut = outboundOf(task.attributes, checked.parameters);
+        if (typeof checkedOut === 'string') return { alert: 20001, message: checkedOut };
+        outbound = checkedOut;
+      }
       const acceptedAtOnce = (name === 'call' || name === 'redirect') && checked.accepts;
       const { bridge, actions } = startBridge({
         instruction: name,
@@ -410,10 +475,12 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
         reservationSid,
         taskSid: r.taskSid,
         workerSid: r.workerSid,
-        callerCallSid: typeof callSid === 'string' && callSid !== '' ? callSid : null,
+        callerCallSid: caller,
         parameters: checked.parameters,
         acceptedAtOnce,
         at: ctx.now,
+        ...(join === null ? {} : { join }),
+        ...(outbound === undefined ? {} : { outbound }),
       });
       const b = { ...bridge, actor };
       h.bridges.set(key, b);
@@ -423,6 +490,15 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       this.act(h, ctx, b, actions);
       return null;
     });
+  }
+
+  /** The live conference the caller `callSid` is in (a bridged conference leg's), or null. */
+  private liveConference(h: VoiceHost, callSid: string): string | null {
+    for (const b of h.bridges.values()) {
+      const name = conferenceOf(b);
+      if (b.callerCallSid === callSid && b.phase === 'bridged' && name !== null) return name;
+    }
+    return null;
   }
 
   /**
@@ -439,7 +515,10 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     return this.run(workspaceSid, () => {
       if (this.port === null) throw new VoiceError(400, 20001, 'This server has no voice port: conference participants cannot be held, muted or removed', 'TaskSid');
       const h = this.hosts.get(workspaceSid);
-      const mine = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid);
+      const own = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid);
+      // The other legs in the same conference (a transfer's target, or its initiator) count too.
+      const rooms = new Set<string | null>(own.map((b) => conferenceOf(b)).filter((n) => n !== null));
+      const mine = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid || (b.phase === 'bridged' && rooms.has(conferenceOf(b))));
       if (h === undefined || mine.length === 0) {
         throw new VoiceError(400, 20001, `Task ${taskSid} has no call in progress on the voice port: holding, muting or removing a participant needs a conference (bridge the call with reservation.conference())`, 'TaskSid');
       }
@@ -447,9 +526,9 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       const ranked = mine.sort((a, b) => Number(b.phase === 'bridged') - Number(a.phase === 'bridged') || b.startedAt - a.startedAt);
       let b: Bridge | undefined;
       if (target.role === 'customer') {
-        b = ranked.find((x) => x.instruction === 'conference' && x.phase === 'bridged') ?? ranked[0];
+        b = ranked.find((x) => x.taskSid === taskSid && conferenceOf(x) !== null && x.phase === 'bridged') ?? ranked.find((x) => x.taskSid === taskSid) ?? ranked[0];
       } else {
-        b = ranked.find((x) => x.workerSid === target.workerSid);
+        b = ranked.find((x) => x.workerSid === target.workerSid && x.phase === 'bridged') ?? ranked.find((x) => x.workerSid === target.workerSid);
         if (b === undefined) throw new VoiceError(400, 20001, `Worker ${target.workerSid} has no leg in the call of task ${taskSid}`, 'TargetWorkerSid');
       }
       const request = participantRequest(b as Bridge, target.role, change);
@@ -649,6 +728,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const b of bridges) {
       h.bridges.set(b.key, b);
       this.keyIndex.set(b.key, workspaceSid);
+      if (b.customer != null) this.keyIndex.set(b.customer.key, workspaceSid);
       if (b.callerCallSid !== null) this.callIndex.set(b.callerCallSid, workspaceSid);
     }
     for (const c of calls) {
@@ -894,10 +974,12 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const a of actions) {
       switch (a.kind) {
         case 'connect':
-          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request) });
+          if (a.request.key !== b.key) this.keyIndex.set(a.request.key, ws);
+          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request.accountSid === '' ? { ...a.request, accountSid: h.accountSid } : a.request) });
           break;
         case 'hangup':
           this.outbound.push({ workspaceSid: ws, kind: 'voice.hangup', payload: JSON.stringify({ key: b.key, ...a.request }) });
+          if (a.request.key !== undefined && a.request.key !== b.key) this.keyIndex.delete(a.request.key);
           break;
         case 'accept': {
           const origin: EventOrigin = { actor: b.actor ?? { sid: '', type: 'workflow' }, instruction: { instruction: b.instruction, parameters: b.parameters } };
@@ -935,6 +1017,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     if (b.phase === 'ended') {
       h.bridges.delete(b.key);
       this.keyIndex.delete(b.key);
+      if (b.customer != null) this.keyIndex.delete(b.customer.key);
       if (b.callerCallSid !== null && h.interp.call(b.callerCallSid) === undefined && ![...h.bridges.values()].some((o) => o.callerCallSid === b.callerCallSid)) {
         this.callIndex.delete(b.callerCallSid);
       }
@@ -944,8 +1027,9 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   /** Hands a taken `voice.connect` row to the port, unless its bridge no longer waits on it. Never rejects: a port failure is the leg failing. */
   private async deliverConnect(d: OutboxDelivery): Promise<void> {
     const request = JSON.parse(d.payload) as ConnectRequest;
-    const b = this.hosts.get(d.workspaceSid)?.bridges.get(request.key);
-    if (b === undefined || b.phase !== 'placing') return;
+    const b = this.hosts.get(d.workspaceSid)?.bridges.get(bridgeKeyOfLeg(request.key));
+    if (b === undefined) return;
+    if (request.placement === 'customer' ? b.customer?.phase !== 'dialing' : b.phase !== 'placing') return;
     const now = this.scheduler.now();
     if (this.connectLog !== null) appendFileSync(this.connectLog, JSON.stringify({ key: request.key, to: request.to, at: now }) + '\n');
     if (this.port === null) return;
@@ -1001,6 +1085,27 @@ function refusal(reason: string, text: string): VoiceAnswer {
  */
 function noOffer(): OfferDecision {
   return { offerAsap: false, offerScheduled: false, widgetState: 'platform_unavailable', reason: 'registration_off', phrase: null, ecbtPhrase: null, ewtSeconds: null, ecbtSeconds: null };
+}
+
+/**
+ * The customer an outbound task dials (`worker.createTask(to, from, …)` writes `outbound_to` and
+ * `from`; spec B4) and the caller ID (the task's `from`, else the instruction's), or why not: a
+ * number that is not E.164, `client:<name>` or a `sip:` URI, or no caller ID at all.
+ */
+function outboundOf(attributes: Record<string, unknown>, parameters: Record<string, string>): { to: string; from: string } | string {
+  const to = attributes['outbound_to'];
+  if (typeof to !== 'string' || !isDialable(to.trim())) {
+    return `conference: the task's outbound_to attribute must be an E.164 number (+ and 2–15 digits), client:<name> or a sip: URI (got ${JSON.stringify(to)}): the customer cannot be dialed`;
+  }
+  const own = attributes['from'];
+  const from = typeof own === 'string' && own.trim() !== '' ? own.trim() : (parameters['from'] ?? '');
+  if (from === '') return "conference: an outbound call needs a caller ID: the task's from attribute or the instruction's from";
+  return { to: to.trim(), from };
+}
+
+/** Whether `n` is a number a network can dial: E.164, `client:<name>` or a `sip:` URI. */
+function isDialable(n: string): boolean {
+  return /^\+[1-9]\d{1,14}$/.test(n) || /^client:[A-Za-z0-9_.-]{1,121}$/.test(n) || /^sips?:\S+@\S+$/.test(n);
 }
 
 /** Refuses a flow whose `enqueue` steps name a workflow the workspace does not have (400 naming the step's field). */
