@@ -63,6 +63,13 @@
  * when it is over, or the caller hangs up, every leg in the room ends with the caller. Observe a
  * room with {@link SimulatedVoiceNetwork.conference}.
  *
+ * Transfers and outbound calls (ConnectRequest `placement`, issue 15): a `join` leg, once answered,
+ * enters the caller's live room (the request's `conferenceName`) and is reported bridged — a room
+ * whose caller is gone ends it at once; an `outbound` leg opens a room with nobody else in it
+ * (reported bridged); a `customer` leg rings the outbound call's customer like an agent's phone
+ * ({@link SimulatedVoiceNetwork.scriptAgent} by number) and, answered, makes them the room's
+ * caller for `customerTalkSeconds`; their call's statuses are reported as that leg's (with its key).
+ *
  * Every report to the caller side about one conversation (a caller and the agents' legs placed for
  * it) is sent in order, each after the previous one settled; conversations do not wait for each
  * other. Times in records and reports are epoch milliseconds of the scheduler.
