@@ -325,7 +325,11 @@ function outboundOver(b: Bridge): BridgeAction[] {
   return out;
 }
 
-/** The caller's leg ended (they hung up, or the bridge ended from their side). */
+/**
+ * The caller's leg ended (they hung up, or the bridge ended from their side). Once bridged in a
+ * conference, the worker's leg is hung up too ([DECISION], issue 15: the caller hanging up ends
+ * every leg in the conference) and the task wraps.
+ */
 export function callerGone(b: Bridge): BridgeAction[] {
   if (b.phase === 'ended') return [];
   const customer = b.customer ?? null;
@@ -334,7 +338,11 @@ export function callerGone(b: Bridge): BridgeAction[] {
     customer.phase = 'ended';
     return outboundOver(b);
   }
-  if (b.phase === 'bridged') return callEnded(b);
+  if (b.phase === 'bridged') {
+    // In a conference the worker's leg would stay in the room: the caller leaving ends every leg.
+    if (conferenceOf(b) === null || b.wrapped) return callEnded(b);
+    return [{ kind: 'hangup', request: { key: b.key } }, ...callEnded(b)];
+  }
   // Still ringing the worker: that leg has nobody to talk to. The task itself is canceled by the
   // flow (reason `hangup`), which ends the reservation.
   b.phase = 'ended';
@@ -374,6 +382,32 @@ export function participantRequest(b: Bridge, role: ParticipantRole, change: Par
   const callSid = role === 'customer' ? b.callerCallSid : b.workerCallSid;
   if (callSid === null || callSid === '') return `the ${role} leg of the conference of task ${b.taskSid} is not known`;
   return { ...change, key: b.key, conferenceName: conference, callSid, role };
+}
+
+/**
+ * What the other legs of the conference need once a transfer's target (`joined`, a `join` bridge)
+ * is in it (issue 15, docs/voice.md "Transfers move the call"): every other worker leg in the room
+ * that would end the conference on leaving (`end_conference_on_exit`) no longer does — a worker
+ * leaving must not end it while the caller and another worker are in it —; and for a COLD transfer
+ * (`coldFrom`: the initiating reservation's SID, else null) the initiating worker's leg is removed.
+ * `others`: the workspace's bridges. Returns the participant requests, in order.
+ */
+export function handoverRequests(joined: Bridge, others: Iterable<Bridge>, coldFrom: string | null): ParticipantRequest[] {
+  const conference = conferenceOf(joined);
+  if (conference === null || joined.phase !== 'bridged') return [];
+  const out: ParticipantRequest[] = [];
+  for (const a of others) {
+    if (a === joined || a.key === joined.key || a.phase !== 'bridged' || conferenceOf(a) !== conference) continue;
+    if (a.parameters['end_conference_on_exit'] === 'true') {
+      const keep = participantRequest(a, 'worker', { action: 'update', endConferenceOnExit: false });
+      if (typeof keep !== 'string') out.push(keep);
+    }
+    if (a.reservationSid === coldFrom) {
+      const remove = participantRequest(a, 'worker', { action: 'remove' });
+      if (typeof remove !== 'string') out.push(remove);
+    }
+  }
+  return out;
 }
 
 /**

@@ -49,6 +49,7 @@ import {
   callerGone,
   conferenceOf,
   customerLegStatus,
+  handoverRequests,
   isCustomerKey,
   transferRefusal,
   isFinalStatus,
@@ -381,25 +382,23 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       (_h, ctx, b) => bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)),
       // Once the reservation is accepted (the engine completed the transfer in that command).
       (h, ctx, b) => {
-        if (b.placement === 'join' && b.phase === 'bridged') this.coldHandover(h, ctx, b);
+        if (b.placement === 'join' && b.phase === 'bridged') this.handover(h, ctx, b);
       },
     );
   }
 
   /**
-   * A transfer's target joined the live conference (`b`, a `join` bridge): when the transfer is
-   * COLD, the initiating worker's leg is removed from the conference (a `voice.participant` row;
-   * that leg then ends like any removed leg). WARM: nothing — the first worker stays until they
-   * leave.
+   * A transfer's target joined the live conference (`b`, a `join` bridge): the participant changes
+   * of {@link handoverRequests} as `voice.participant` rows — the other legs no longer end the
+   * conference on leaving, and for a COLD transfer (completed in the command that accepted `b`'s
+   * reservation) the initiating worker's leg is removed, ending like any removed leg. WARM: the
+   * first worker stays until they leave.
    */
-  private coldHandover(h: VoiceHost, ctx: CoreContext, b: Bridge): void {
+  private handover(h: VoiceHost, ctx: CoreContext, b: Bridge): void {
     const t = ctx.engine(h.workspaceSid)?.incomingTransfer(b.taskSid);
-    if (t === undefined || t.mode !== 'COLD' || t.status !== 'completed') return;
-    const conference = conferenceOf(b);
-    for (const a of h.bridges.values()) {
-      if (a.reservationSid !== t.initiatingReservationSid || a.phase !== 'bridged' || conferenceOf(a) !== conference) continue;
-      const request = participantRequest(a, 'worker', { action: 'remove' });
-      if (typeof request !== 'string') this.outbound.push({ workspaceSid: h.workspaceSid, kind: 'voice.participant', payload: JSON.stringify(request) });
+    const coldFrom = t !== undefined && t.mode === 'COLD' && t.status === 'completed' ? t.initiatingReservationSid : null;
+    for (const request of handoverRequests(b, h.bridges.values(), coldFrom)) {
+      this.outbound.push({ workspaceSid: h.workspaceSid, kind: 'voice.participant', payload: JSON.stringify(request) });
     }
   }
 
