@@ -7,6 +7,8 @@
  *   (she answers with `conference`: her leg joins the live conference, three-way; Ben then leaves)
  *   or COLD to the Hindi queue (Asha answers with `dequeue`: she joins the live conference, Ben's
  *   leg is removed) — the caller ends up in the room with the target (`network.conference(T)`);
+ * - a COLD transfer to Asha answered with `conference`, then her WARM transfer of that task to the
+ *   English queue answered by Ben with `dequeue`: both join the same live conference;
  * - a COLD transfer whose target does not answer times out and leaves the caller with Ben;
  * - the caller hanging up ends every leg in the room and wraps both tasks;
  * - a call bridged by `dequeue` cannot be transferred: 400 naming `reservation.conference()`;
@@ -195,6 +197,40 @@ test('a COLD transfer to a queue answered with dequeue: Asha joins the live conf
     await advance(t, 1_000);
     assert.deepEqual(roles(t, T), [`customer:${callSid}`]);
     assert.equal(await status(t, r2.task.sid), 'wrapping');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a COLD transfer to a worker answered with conference, then a WARM transfer of the transfer task to a queue: each target joins the same live conference', async () => {
+  const t = await start();
+  try {
+    const { r1, callSid, benLeg } = await conferenceCall(t);
+    const T = r1.task.sid;
+    const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'COLD');
+    let accepted = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
+    await r2.conference({ from: CENTER_NUMBER });
+    await advance(t, 10_000);
+    await accepted;
+    const ashaLeg = t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+    assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${ashaLeg}`], 'COLD: the caller is with Asha only');
+    assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg)?.endedAt, null);
+    assert.equal(await status(t, T), 'wrapping');
+    await ws(t).tasks(T).update({ assignmentStatus: 'completed' });
+
+    // Asha hands the call on, WARM, to the English queue: Ben answers with dequeue and joins the same room.
+    const offered = once(t.ben, 'reservationCreated') as Promise<[Reservation]>;
+    await r2.task.transfer(t.queues.english, { mode: 'WARM' });
+    const [r3] = await offered;
+    accepted = once(r3 as unknown as NodeJS.EventEmitter, 'accepted');
+    await r3.dequeue({ from: CENTER_NUMBER });
+    await advance(t, 10_000);
+    await accepted;
+    const benAgain = t.network.legs().filter((l) => l.to === ENGLISH_AGENT).at(-1)?.callSid as string;
+    assert.notEqual(benAgain, benLeg);
+    assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${ashaLeg}`, `worker:${benAgain}`], 'WARM: three-way in the original conference');
+    assert.deepEqual((await attributes(t, r3.task.sid))['conference'], { sid: T, participants: { worker: benAgain, customer: callSid } });
+    assert.equal(await status(t, r2.task.sid), 'assigned', 'WARM: Asha keeps her task');
   } finally {
     await t.close();
   }
