@@ -53,8 +53,12 @@ export interface CustomerLeg {
   from: string;
   /** The customer's call, once the network named it. */
   callSid: string | null;
-  /** `waiting` until the worker is in; `dialing` once dialed; `answered`; `ended`. */
-  phase: 'waiting' | 'dialing' | 'answered' | 'ended';
+  /**
+   * `waiting` until the worker is in; `dialing` once dialed; `answered`; `shared` once a transfer's
+   * target joined the conference (the call is no longer this bridge's alone: its worker leaving
+   * does not end it); `ended`.
+   */
+  phase: 'waiting' | 'dialing' | 'answered' | 'shared' | 'ended';
 }
 
 /** The suffix of a customer leg's connect key. */
@@ -237,7 +241,7 @@ export function workerLegStatus(b: Bridge, callSid: string, status: CallStatus, 
   if (post !== undefined && b.instruction !== 'redirect') out.push({ kind: 'worker_activity', workerSid: b.workerSid, activitySid: post });
   // An outbound call's customer has nobody left to talk to.
   const customer = b.customer ?? null;
-  if (customer !== null && customer.phase !== 'ended' && customer.phase !== 'waiting') {
+  if (customer !== null && (customer.phase === 'dialing' || customer.phase === 'answered')) {
     customer.phase = 'ended';
     out.push({ kind: 'hangup', request: { key: customer.key } });
   }
@@ -304,7 +308,7 @@ export function bridged(b: Bridge, workerCallSid: string, at: number, reservatio
  */
 export function customerLegStatus(b: Bridge, callSid: string, status: CallStatus, _at: number): BridgeAction[] {
   const customer = b.customer ?? null;
-  if (customer === null || customer.phase === 'ended') return [];
+  if (customer === null || customer.phase === 'ended' || customer.phase === 'shared') return [];
   if (callSid !== '') customer.callSid ??= callSid;
   if (!isFinalStatus(status)) {
     if (status !== 'in-progress' || customer.phase === 'answered') return [];
@@ -390,7 +394,8 @@ export function participantRequest(b: Bridge, role: ParticipantRole, change: Par
  * that would end the conference on leaving (`end_conference_on_exit`) no longer does — a worker
  * leaving must not end it while the caller and another worker are in it —; and for a COLD transfer
  * (`coldFrom`: the initiating reservation's SID, else null) the initiating worker's leg is removed.
- * `others`: the workspace's bridges. Returns the participant requests, in order.
+ * An outbound bridge in the room no longer owns its customer's call (its phase becomes `shared`,
+ * in place). `others`: the workspace's bridges. Returns the participant requests, in order.
  */
 export function handoverRequests(joined: Bridge, others: Iterable<Bridge>, coldFrom: string | null): ParticipantRequest[] {
   const conference = conferenceOf(joined);
@@ -402,6 +407,8 @@ export function handoverRequests(joined: Bridge, others: Iterable<Bridge>, coldF
       const keep = participantRequest(a, 'worker', { action: 'update', endConferenceOnExit: false });
       if (typeof keep !== 'string') out.push(keep);
     }
+    // An outbound call handed on: its customer stays when its first worker leaves.
+    if (a.customer != null && a.customer.phase === 'answered') a.customer.phase = 'shared';
     if (a.reservationSid === coldFrom) {
       const remove = participantRequest(a, 'worker', { action: 'remove' });
       if (typeof remove !== 'string') out.push(remove);

@@ -397,6 +397,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   private handover(h: VoiceHost, ctx: CoreContext, b: Bridge): void {
     const t = ctx.engine(h.workspaceSid)?.incomingTransfer(b.taskSid);
     const coldFrom = t !== undefined && t.mode === 'COLD' && t.status === 'completed' ? t.initiatingReservationSid : null;
+    const conference = conferenceOf(b);
+    for (const other of h.bridges.values()) if (conferenceOf(other) === conference) h.dirty.add(`bridge:${other.key}`);
     for (const request of handoverRequests(b, h.bridges.values(), coldFrom)) {
       this.outbound.push({ workspaceSid: h.workspaceSid, kind: 'voice.participant', payload: JSON.stringify(request) });
     }

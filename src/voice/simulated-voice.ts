@@ -894,7 +894,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     }
     const c: CallerState = {
       record: { callSid, from: leg.record.from, to: leg.record.to, startedAt: leg.record.placedAt, heard: [], pressed: [], enqueuedAt: null, bridgedAt: now, endedAt: null, endedBy: null, workerLegs: room.legs.map((l) => l.record.callSid) },
-      spec: { from: leg.record.from, to: leg.record.to },
+      spec: { from: leg.record.from, to: leg.record.to, ...(this.customerTalkSeconds === undefined ? {} : { talkSeconds: this.customerTalkSeconds }) },
       phase: 'bridged',
       gen: 0,
       playback: null,
@@ -913,7 +913,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     this.active += 1;
     room.caller = c;
     for (const l of room.legs) l.caller = c;
-    this.talk(c, worker, this.talkMs(this.customerTalkSeconds));
+    this.talk(c, worker, this.talkMs(c.spec.talkSeconds));
   }
 
   /** The caller leaves the queue for `leg`: they talk, then the conversation ends (module comment). */

@@ -162,6 +162,18 @@ test('outbound: the worker first; once in, the customer is dialed into the confe
   assert.deepEqual(workerLegStatus(first, LEG, 'completed', 6_000, false).filter((a) => a.kind === 'hangup'), [{ kind: 'hangup', request: { key: `${WR}:customer` } }]);
 });
 
+test('an outbound call handed on: once a transfer target joined, its first worker leaving does not hang the customer up', () => {
+  const { b } = start('conference', false, {}, { callerCallSid: null, outbound: { to: '+15557654321', from: '+18005550100' } });
+  bridged(b, LEG, 3_000, true);
+  const CUSTOMER = 'CA' + 'f'.repeat(32);
+  customerLegStatus(b, CUSTOMER, 'in-progress', 5_000);
+  const { b: joined } = start('conference', false, {}, { reservationSid: 'WR' + 'b'.repeat(32), taskSid: 'WT' + 'b'.repeat(32), callerCallSid: CUSTOMER, join: b.taskSid });
+  bridged(joined, 'CA' + '7'.repeat(32), 6_000, true);
+  assert.deepEqual(handoverRequests(joined, [b, joined], b.reservationSid).map((r) => [r.action, r.callSid]), [['remove', LEG]]);
+  assert.equal(b.customer?.phase, 'shared');
+  assert.deepEqual(kinds(workerLegStatus(b, LEG, 'completed', 7_000, false)), ['worker_activity', 'wrap_task'], 'no hang-up of the customer');
+});
+
 test('seeded random report sequences keep the invariants', () => {
   type Step = { kind: 'leg'; status: CallStatus } | { kind: 'bridged' } | { kind: 'caller_gone' } | { kind: 'reservation_ended' };
   const step = fc.oneof(

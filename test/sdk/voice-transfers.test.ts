@@ -13,7 +13,8 @@
  * - the caller hanging up ends every leg in the room and wraps both tasks;
  * - a call bridged by `dequeue` cannot be transferred: 400 naming `reservation.conference()`;
  * - `worker.createTask(to, from, …)` then `reservation.conference()`: Ben's leg opens the conference,
- *   then the customer is dialed into it (answered: in the room; busy: the call ends, the task wraps);
+ *   then the customer is dialed into it (answered: in the room, held, then transferred COLD to
+ *   Asha like an inbound call; busy: the call ends, the task wraps);
  *   a bad `outbound_to` is refused.
  */
 import assert from 'node:assert/strict';
@@ -286,7 +287,7 @@ async function dial(t: Center, to: string): Promise<Reservation> {
   return r;
 }
 
-test('an outbound call answered: Ben joins the conference first, then the customer is dialed into it with the task\'s caller ID; hold works; the customer hanging up wraps the task', async () => {
+test('an outbound call answered: Ben joins the conference first, then the customer is dialed into it with the task\'s caller ID; hold works; a COLD transfer hands the customer to Asha; the end of the call wraps her task', async () => {
   const t = await start();
   try {
     t.network.scriptAgent(CUSTOMER, ['answer']);
@@ -307,10 +308,23 @@ test('an outbound call answered: Ben joins the conference first, then the custom
     await advance(t, 1_000);
     assert.equal(t.network.conference(r.task.sid)?.participants[0]?.onHold, true);
     await r.task.updateParticipant({ hold: false });
-    // The conversation ends (120 s): every leg ends, the task wraps.
+
+    // Transferred COLD to Asha like an inbound call: she joins, Ben leaves, the customer stays.
+    const r2 = await transferToAsha(t, r, t.c.workers.hindi, 'COLD');
+    const joined = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
+    await r2.conference({ from: CENTER_NUMBER });
+    await advance(t, 10_000);
+    await joined;
+    const ashaLeg = t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+    assert.deepEqual(roles(t, r.task.sid), [`customer:${customerLeg?.callSid}`, `worker:${ashaLeg}`]);
+    assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg?.callSid)?.endedAt, null, "Ben's leg ended");
+    assert.equal(t.network.call(customerLeg?.callSid as string)?.endedAt, null, 'the customer is still on the line');
+    assert.equal(await status(t, r.task.sid), 'wrapping');
+    assert.equal(await status(t, r2.task.sid), 'assigned');
+    // The conversation with Asha ends (120 s): every leg ends, her task wraps.
     await advance(t, 130_000);
     assert.ok(t.network.legs().every((l) => l.endedAt !== null));
-    assert.equal(await status(t, r.task.sid), 'wrapping');
+    assert.equal(await status(t, r2.task.sid), 'wrapping');
   } finally {
     await t.close();
   }
