@@ -18,7 +18,9 @@
  *   conference bridge (the `conference` instruction, pattern P3), `participant` holds, mutes or
  *   removes one participant (the customer or a worker's leg): at least once, idempotent (it sets
  *   a state; a removal of a participant who is gone does nothing). A removed leg reports its end
- *   through {@link VoiceInbound.legStatus} like any other.
+ *   through {@link VoiceInbound.legStatus} like any other. A conference leg may also join a LIVE
+ *   conference (a transfer's target), open one with nobody in it (an outbound call's worker), or be
+ *   the customer dialed into it (an outbound call): {@link ConnectRequest.placement}.
  *
  * Plain types only: no I/O here. Times are epoch milliseconds.
  */

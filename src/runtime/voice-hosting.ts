@@ -19,6 +19,11 @@
  *   dispatcher ({@link deliverers}): a crash between deciding a leg and placing it never places it
  *   twice; so do the participant changes of a conference bridge (`voice.participant`: hold, mute,
  *   remove — the worker SDK's participant routes, {@link participant}), at least once;
+ * - transfers move the call (issue 15; docs/voice.md "Transfers move the call"): a transfer task's
+ *   `conference`/`dequeue` joins the caller's LIVE conference ({@link instruct}), and once the
+ *   target is in, a COLD transfer's first worker leg is removed ({@link handover}); a task bridged
+ *   directly cannot be transferred ({@link transferRefusal}); an outbound task's `conference` rings
+ *   the worker, then dials the customer into the conference (docs/voice.md "Outbound calls");
  * - the state is written as rows of the store's `core_rows` (core `voice`): `meta` (the flow
  *   versions), `flow:<FW>`, `number:<PN>`, `call:<CA>` (one per running call), `bridge:<key>`.
  *
@@ -440,7 +445,11 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
    * Starts a checked instruction on a pending reservation, in the runtime's next batch: its bridge
    * and worker leg (see src/callflows/bridges.ts). Resolves with null once durable, or with the
    * refusal (nothing changed): the reservation no longer pending (40114/40123/40135/40145), a
-   * `dequeue` for a task without `call_sid` (40140). Only with a port ({@link port} not null).
+   * `dequeue` for a task without `call_sid` (40140), an outbound task (`outbound_to`, no
+   * `call_sid`) whose number cannot be dialed or that has no caller ID (20001). A `conference` or
+   * `dequeue` of a task whose caller is in a live conference joins it (placement `join`); a
+   * `conference` of an outbound task rings the worker first (placement `outbound`). Only with a
+   * port ({@link port} not null).
    */
   instruct(accountSid: string, workspaceSid: string, reservationSid: string, checked: CheckedInstruction, actor: EventOrigin['actor'] | null): Promise<InstructionRefusal | null> {
     return this.run(workspaceSid, (ctx) => {
@@ -510,7 +519,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
    * durable. Rejects with VoiceError 400/20001, changing nothing: no voice port; no call of the task
    * on the port (field `TaskSid`); the worker has no leg in it (`TargetWorkerSid`); the call was
    * bridged by `dequeue`, `call` or `redirect` — no conference to hold anyone in (the message
-   * says to use `reservation.conference()`) — or the conference is not in progress.
+   * says to use `reservation.conference()`) — or the conference is not in progress. A worker is
+   * looked for among every leg in the task's conference (a transfer's target or initiator too).
    */
   participant(workspaceSid: string, taskSid: string, target: { role: 'customer' } | { role: 'worker'; workerSid: string }, change: ParticipantChange): Promise<void> {
     return this.run(workspaceSid, () => {
