@@ -739,7 +739,6 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const b of bridges) {
       h.bridges.set(b.key, b);
       this.keyIndex.set(b.key, workspaceSid);
-      if (b.customer != null) this.keyIndex.set(b.customer.key, workspaceSid);
       if (b.callerCallSid !== null) this.callIndex.set(b.callerCallSid, workspaceSid);
     }
     for (const c of calls) {
@@ -985,12 +984,10 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const a of actions) {
       switch (a.kind) {
         case 'connect':
-          if (a.request.key !== b.key) this.keyIndex.set(a.request.key, ws);
           this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request.accountSid === '' ? { ...a.request, accountSid: h.accountSid } : a.request) });
           break;
         case 'hangup':
           this.outbound.push({ workspaceSid: ws, kind: 'voice.hangup', payload: JSON.stringify({ key: b.key, ...a.request }) });
-          if (a.request.key !== undefined && a.request.key !== b.key) this.keyIndex.delete(a.request.key);
           break;
         case 'accept': {
           const origin: EventOrigin = { actor: b.actor ?? { sid: '', type: 'workflow' }, instruction: { instruction: b.instruction, parameters: b.parameters } };
@@ -1028,7 +1025,6 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     if (b.phase === 'ended') {
       h.bridges.delete(b.key);
       this.keyIndex.delete(b.key);
-      if (b.customer != null) this.keyIndex.delete(b.customer.key);
       if (b.callerCallSid !== null && h.interp.call(b.callerCallSid) === undefined && ![...h.bridges.values()].some((o) => o.callerCallSid === b.callerCallSid)) {
         this.callIndex.delete(b.callerCallSid);
       }
