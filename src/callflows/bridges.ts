@@ -19,6 +19,19 @@
  * - once bridged, the worker's leg ending moves the worker to `post_work_activity_sid` (when given),
  *   and the call ending (either leg) moves an assigned task to `wrapping`.
  *
+ * Where a conference leg goes ({@link Placement}; issue 15, docs/voice.md "Transfers" and
+ * "Outbound calls"):
+ * - `caller` (today's): the worker's leg starts the conference named by the task SID and the
+ *   holding caller is moved into it once the worker answers;
+ * - `join` ([DECISION]): the task is a transfer of a call whose caller is already in a LIVE
+ *   conference (the original task's): the worker's leg (`conference` or `dequeue`) joins that
+ *   conference, and joining is the bridge — nobody is moved;
+ * - `outbound` ([DECISION], as Flex does it): a task made by `worker.createTask` (attributes
+ *   `outbound_to`, `from`, no `call_sid`): the worker's leg starts the conference named by the task
+ *   SID; once the worker is in, the reservation is accepted and the customer is dialed into the
+ *   same conference (a second connect, key `<reservation SID>:customer`). The customer not
+ *   answering, or hanging up later, ends the call (the worker's leg is hung up, the task wraps).
+ *
  * Pure: no clock, randomness or I/O. Times are epoch milliseconds.
  */
 import type { JsonValue } from './flow.ts';
@@ -26,6 +39,30 @@ import { FINAL_CALL_STATUSES, type CallStatus, type ConnectRequest, type HangupR
 
 /** Where a bridge is. */
 export type BridgePhase = 'placing' | 'ringing' | 'answered' | 'bridged' | 'ended';
+
+/** How a worker's leg meets the caller (see the module comment). */
+export type Placement = 'caller' | 'join' | 'outbound';
+
+/** The customer's leg of an `outbound` bridge. */
+export interface CustomerLeg {
+  /** The connect key of the customer's leg: `<reservation SID>:customer`. */
+  key: string;
+  /** The number dialed (the task's `outbound_to`). */
+  to: string;
+  /** The caller ID the customer sees (the task's `from`, else the instruction's). */
+  from: string;
+  /** The customer's call, once the network named it. */
+  callSid: string | null;
+  /**
+   * `waiting` until the worker is in; `dialing` once dialed; `answered`; `shared` once a transfer's
+   * target joined the conference (the call is no longer this bridge's alone: its worker leaving
+   * does not end it); `ended`.
+   */
+  phase: 'waiting' | 'dialing' | 'answered' | 'shared' | 'ended';
+}
+
+/** The suffix of a customer leg's connect key. */
+const CUSTOMER_SUFFIX = ':customer';
 
 /** One instruction's worker leg (plain data, exact JSON round trip). */
 export interface Bridge {
@@ -51,6 +88,28 @@ export interface Bridge {
   bridgedAt: number | null;
   /** The task was moved to wrapping (the call ended once). */
   wrapped: boolean;
+  /** The conference the worker's leg is in (`conference`, and a `dequeue` that joins a live one), else null. Absent in rows written before transfers: see {@link conferenceOf}. */
+  conferenceName?: string | null;
+  /** How the leg meets the caller; absent (older rows) = `caller`. */
+  placement?: Placement;
+  /** The customer's leg of an `outbound` bridge, else null/absent. */
+  customer?: CustomerLeg | null;
+}
+
+/** The conference bridge `b` is in, or null for a direct bridge (`dequeue`, `call`, `redirect`). */
+export function conferenceOf(b: Bridge): string | null {
+  if (b.conferenceName !== undefined) return b.conferenceName;
+  return b.instruction === 'conference' ? b.taskSid : null;
+}
+
+/** The bridge key a leg's connect key belongs to: a customer leg's (`<reservation>:customer`) is its `conference` bridge; any other key is its own. */
+export function bridgeKeyOfLeg(key: string): string {
+  return key.endsWith(CUSTOMER_SUFFIX) ? `${key.slice(0, -CUSTOMER_SUFFIX.length)}:conference` : key;
+}
+
+/** Whether a connect key is a customer leg's. */
+export function isCustomerKey(key: string): boolean {
+  return key.endsWith(CUSTOMER_SUFFIX);
 }
 
 /** What the host must do for a bridge, in order. */
@@ -85,6 +144,10 @@ export interface BridgeStart {
   /** `call`/`redirect`: whether `accept=true` accepted the reservation already. */
   acceptedAtOnce: boolean;
   at: number;
+  /** `conference`/`dequeue` of a transfer: the LIVE conference the caller is in (its name), to join. */
+  join?: string;
+  /** `conference` of an outbound task: whom to dial once the worker is in, and the caller ID. */
+  outbound?: { to: string; from: string };
 }
 
 /** The bridge's key: one worker leg per reservation and instruction. */
@@ -102,6 +165,8 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
   const key = bridgeKey(s.reservationSid, s.instruction);
   const p = s.parameters;
   const callerCallSid = s.instruction === 'redirect' ? (p['call_sid'] ?? s.callerCallSid) : s.callerCallSid;
+  const placement: Placement = s.join !== undefined ? 'join' : s.outbound !== undefined && s.instruction === 'conference' ? 'outbound' : 'caller';
+  const conferenceName = s.join ?? (s.instruction === 'conference' ? s.taskSid : null);
   const bridge: Bridge = {
     key,
     instruction: s.instruction,
@@ -117,6 +182,9 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
     startedAt: s.at,
     bridgedAt: null,
     wrapped: false,
+    conferenceName,
+    placement,
+    customer: placement === 'outbound' && s.outbound !== undefined ? { key: `${s.reservationSid}${CUSTOMER_SUFFIX}`, to: s.outbound.to, from: s.outbound.from, callSid: null, phase: 'waiting' } : null,
   };
   const { to = '', from = '', url, record, timeout, ...rest } = p;
   const request: ConnectRequest = {
@@ -132,7 +200,8 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
     from,
     timeoutSeconds: timeout === undefined ? 60 : Number(timeout),
     ...(url === undefined ? {} : { url }),
-    ...(s.instruction === 'conference' ? { conferenceName: s.taskSid } : {}),
+    ...(conferenceName === null ? {} : { conferenceName }),
+    ...(placement === 'caller' ? {} : { placement }),
     ...(record === undefined ? {} : { record }),
     parameters: rest,
   };
@@ -170,6 +239,12 @@ export function workerLegStatus(b: Bridge, callSid: string, status: CallStatus, 
   const out: BridgeAction[] = [];
   const post = b.parameters['post_work_activity_sid'];
   if (post !== undefined && b.instruction !== 'redirect') out.push({ kind: 'worker_activity', workerSid: b.workerSid, activitySid: post });
+  // An outbound call's customer has nobody left to talk to.
+  const customer = b.customer ?? null;
+  if (customer !== null && (customer.phase === 'dialing' || customer.phase === 'answered')) {
+    customer.phase = 'ended';
+    out.push({ kind: 'hangup', request: { key: customer.key } });
+  }
   out.push(...callEnded(b));
   return out;
 }
@@ -193,18 +268,85 @@ export function bridged(b: Bridge, workerCallSid: string, at: number, reservatio
   if (b.acceptOnBridge) out.push({ kind: 'accept', reservationSid: b.reservationSid });
   const merge: Record<string, JsonValue> = {};
   if (b.workerCallSid !== null && b.instruction !== 'redirect') merge['worker_call_sid'] = b.workerCallSid;
-  if (b.instruction === 'conference') {
-    merge['conference'] = { sid: b.taskSid, participants: { worker: b.workerCallSid, customer: b.callerCallSid } };
+  const conference = conferenceOf(b);
+  if (conference !== null) {
+    merge['conference'] = { sid: conference, participants: { worker: b.workerCallSid, customer: b.callerCallSid } };
   }
   if (Object.keys(merge).length > 0) out.push({ kind: 'task_attributes', taskSid: b.taskSid, merge });
-  if (b.callerCallSid !== null && b.instruction !== 'call') out.push({ kind: 'caller_bridged', callSid: b.callerCallSid });
+  // A joined caller left the flow long ago (with the first bridge).
+  if (b.callerCallSid !== null && b.instruction !== 'call' && b.placement !== 'join') out.push({ kind: 'caller_bridged', callSid: b.callerCallSid });
+  const customer = b.customer ?? null;
+  if (customer !== null && customer.phase === 'waiting' && conference !== null) {
+    customer.phase = 'dialing';
+    out.push({
+      kind: 'connect',
+      request: {
+        key: customer.key,
+        instruction: 'conference',
+        accountSid: '',
+        workspaceSid: b.workspaceSid,
+        taskSid: b.taskSid,
+        reservationSid: b.reservationSid,
+        workerSid: b.workerSid,
+        callerCallSid: null,
+        to: customer.to,
+        from: customer.from,
+        timeoutSeconds: b.parameters['timeout'] === undefined ? 60 : Number(b.parameters['timeout']),
+        conferenceName: conference,
+        placement: 'customer',
+        parameters: {},
+      },
+    });
+  }
   return out;
 }
 
-/** The caller's leg ended (they hung up, or the bridge ended from their side). */
+/**
+ * The customer's leg of an `outbound` bridge changed status at `at` (epoch ms): answered → it is
+ * the task's `call_sid` and the conference's customer; final (not answered, busy, failed, or a
+ * hang-up later) → the call is over: the worker's leg is hung up and the task wraps.
+ */
+export function customerLegStatus(b: Bridge, callSid: string, status: CallStatus, _at: number): BridgeAction[] {
+  const customer = b.customer ?? null;
+  if (customer === null || customer.phase === 'ended' || customer.phase === 'shared') return [];
+  if (callSid !== '') customer.callSid ??= callSid;
+  if (!isFinalStatus(status)) {
+    if (status !== 'in-progress' || customer.phase === 'answered') return [];
+    customer.phase = 'answered';
+    b.callerCallSid = customer.callSid;
+    const conference = conferenceOf(b) ?? b.taskSid;
+    return [{ kind: 'task_attributes', taskSid: b.taskSid, merge: { call_sid: customer.callSid, conference: { sid: conference, participants: { worker: b.workerCallSid, customer: customer.callSid } } } }];
+  }
+  customer.phase = 'ended';
+  return outboundOver(b);
+}
+
+/** An outbound call is over from the customer's side: the worker's leg ends, the task wraps. */
+function outboundOver(b: Bridge): BridgeAction[] {
+  if (b.phase === 'ended') return [];
+  const out: BridgeAction[] = [{ kind: 'hangup', request: { key: b.key } }];
+  if (b.phase === 'bridged') out.push(...callEnded(b));
+  return out;
+}
+
+/**
+ * The caller's leg ended (they hung up, or the bridge ended from their side). Once bridged in a
+ * conference, the worker's leg is hung up too ([DECISION], issue 15: the caller hanging up ends
+ * every leg in the conference) and the task wraps.
+ */
 export function callerGone(b: Bridge): BridgeAction[] {
   if (b.phase === 'ended') return [];
-  if (b.phase === 'bridged') return callEnded(b);
+  const customer = b.customer ?? null;
+  if (customer !== null) {
+    if (customer.phase === 'ended') return [];
+    customer.phase = 'ended';
+    return outboundOver(b);
+  }
+  if (b.phase === 'bridged') {
+    // In a conference the worker's leg would stay in the room: the caller leaving ends every leg.
+    if (conferenceOf(b) === null || b.wrapped) return callEnded(b);
+    return [{ kind: 'hangup', request: { key: b.key } }, ...callEnded(b)];
+  }
   // Still ringing the worker: that leg has nobody to talk to. The task itself is canceled by the
   // flow (reason `hangup`), which ends the reservation.
   b.phase = 'ended';
@@ -236,11 +378,53 @@ export type ParticipantChange = Omit<ParticipantRequest, 'key' | 'conferenceName
  * unknown.
  */
 export function participantRequest(b: Bridge, role: ParticipantRole, change: ParticipantChange): ParticipantRequest | string {
-  if (b.instruction !== 'conference') {
+  const conference = conferenceOf(b);
+  if (conference === null) {
     return `the call of task ${b.taskSid} was bridged by the ${b.instruction} instruction, which connects the caller and the worker directly: holding, muting or removing a participant needs a conference (use reservation.conference())`;
   }
   if (b.phase !== 'bridged') return `the conference of task ${b.taskSid} is not in progress for reservation ${b.reservationSid} (its worker leg is ${b.phase})`;
   const callSid = role === 'customer' ? b.callerCallSid : b.workerCallSid;
   if (callSid === null || callSid === '') return `the ${role} leg of the conference of task ${b.taskSid} is not known`;
-  return { ...change, key: b.key, conferenceName: b.taskSid, callSid, role };
+  return { ...change, key: b.key, conferenceName: conference, callSid, role };
+}
+
+/**
+ * What the other legs of the conference need once a transfer's target (`joined`, a `join` bridge)
+ * is in it (issue 15, docs/voice.md "Transfers move the call"): every other worker leg in the room
+ * that would end the conference on leaving (`end_conference_on_exit`) no longer does — a worker
+ * leaving must not end it while the caller and another worker are in it —; and for a COLD transfer
+ * (`coldFrom`: the initiating reservation's SID, else null) the initiating worker's leg is removed.
+ * An outbound bridge in the room no longer owns its customer's call (its phase becomes `shared`,
+ * in place). `others`: the workspace's bridges. Returns the participant requests, in order.
+ */
+export function handoverRequests(joined: Bridge, others: Iterable<Bridge>, coldFrom: string | null): ParticipantRequest[] {
+  const conference = conferenceOf(joined);
+  if (conference === null || joined.phase !== 'bridged') return [];
+  const out: ParticipantRequest[] = [];
+  for (const a of others) {
+    if (a === joined || a.key === joined.key || a.phase !== 'bridged' || conferenceOf(a) !== conference) continue;
+    if (a.parameters['end_conference_on_exit'] === 'true') {
+      const keep = participantRequest(a, 'worker', { action: 'update', endConferenceOnExit: false });
+      if (typeof keep !== 'string') out.push(keep);
+    }
+    // An outbound call handed on: its customer stays when its first worker leaves.
+    if (a.customer != null && a.customer.phase === 'answered') a.customer.phase = 'shared';
+    if (a.reservationSid === coldFrom) {
+      const remove = participantRequest(a, 'worker', { action: 'remove' });
+      if (typeof remove !== 'string') out.push(remove);
+    }
+  }
+  return out;
+}
+
+/**
+ * Why task `taskSid`'s call cannot be transferred, or null: its call is bridged DIRECTLY (by
+ * `dequeue`, `call` or `redirect`, live) — with no conference there is nothing to move the caller
+ * through ([DECISION], issue 15: a transfer moves the call through the conference). `bridges`: the
+ * task's bridges.
+ */
+export function transferRefusal(taskSid: string, bridges: readonly Bridge[]): string | null {
+  const direct = bridges.find((b) => b.taskSid === taskSid && b.phase === 'bridged' && conferenceOf(b) === null && b.callerCallSid !== null);
+  if (direct === undefined) return null;
+  return `Task ${taskSid} cannot be transferred: its call was bridged by the ${direct.instruction} instruction, which connects the caller and the worker directly, so there is no conference to move the caller through (bridge the call with reservation.conference() to transfer it)`;
 }

@@ -18,7 +18,9 @@
  *   conference bridge (the `conference` instruction, pattern P3), `participant` holds, mutes or
  *   removes one participant (the customer or a worker's leg): at least once, idempotent (it sets
  *   a state; a removal of a participant who is gone does nothing). A removed leg reports its end
- *   through {@link VoiceInbound.legStatus} like any other.
+ *   through {@link VoiceInbound.legStatus} like any other. A conference leg may also join a LIVE
+ *   conference (a transfer's target), open one with nobody in it (an outbound call's worker), or be
+ *   the customer dialed into it (an outbound call): {@link ConnectRequest.placement}.
  *
  * Plain types only: no I/O here. Times are epoch milliseconds.
  */
@@ -116,8 +118,20 @@ export interface ConnectRequest {
   timeoutSeconds: number;
   /** `call`: TwiML URL run on the worker's leg; `redirect`: the URL the caller's leg is sent to. */
   url?: string;
-  /** The conference's name (`conference`): the task SID. */
+  /** The conference's name (`conference`: the task SID; a join: the live conference's, the original task's SID). */
   conferenceName?: string;
+  /**
+   * Where the leg goes, for a conference (src/callflows/bridges.ts `Placement`; absent = the
+   * worker's leg starts the room and the holding caller is moved into it once it answers):
+   * - `join`: the worker's leg joins the LIVE conference `conferenceName` (a transfer); joining is
+   *   the bridge (report {@link VoiceInbound.bridged} once the leg is in);
+   * - `outbound`: the worker's leg starts the conference with nobody in it yet (an outbound call);
+   *   joining is the bridge;
+   * - `customer`: the customer's leg of an outbound call, dialed into `conferenceName` (`to`: the
+   *   customer, `from`: the caller ID); its statuses come back through
+   *   {@link VoiceInbound.legStatus} with this key (`in-progress` once answered).
+   */
+  placement?: 'join' | 'outbound' | 'customer';
   /** `record` as given (`record-from-answer`, `true` …), or absent. */
   record?: string;
   /** Every other parameter of the instruction as given (snake_case → string), for adapters that pass them on. */

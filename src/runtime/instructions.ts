@@ -40,7 +40,7 @@ export interface InstructionContext {
   taskIgnoresCapacity: boolean;
   /** The reserved worker's attributes (for `contact_uri`, the default `to`). */
   workerAttributes: Record<string, unknown>;
-  /** The task's attributes (for `to`/`from` defaults of `conference`). */
+  /** The task's attributes (for the `from` default of `conference`: the task's `to`, or an outbound task's `from`). */
   taskAttributes: Record<string, unknown>;
 }
 
@@ -298,7 +298,9 @@ export function checkInstruction(instruction: TelephonyInstruction, raw: Record<
     if (typeof contact === 'string' && contact.trim() !== '') parameters['to'] = contact.trim();
   }
   if (instruction === 'conference' && parameters['from'] === undefined) {
-    const called = ctx.taskAttributes['to'];
+    // An outbound task (`worker.createTask(to, from, …)`: `outbound_to`, `from`) shows its own
+    // caller ID to the worker too ([DECISION], docs/voice.md "Outbound calls").
+    const called = ctx.taskAttributes['outbound_to'] !== undefined ? ctx.taskAttributes['from'] : ctx.taskAttributes['to'];
     if (typeof called === 'string' && called.trim() !== '') parameters['from'] = called.trim();
   }
   for (const field of REQUIRED[instruction]) {

@@ -19,6 +19,11 @@
  *   dispatcher ({@link deliverers}): a crash between deciding a leg and placing it never places it
  *   twice; so do the participant changes of a conference bridge (`voice.participant`: hold, mute,
  *   remove — the worker SDK's participant routes, {@link participant}), at least once;
+ * - transfers move the call (issue 15; docs/voice.md "Transfers move the call"): a transfer task's
+ *   `conference`/`dequeue` joins the caller's LIVE conference ({@link instruct}), and once the
+ *   target is in, a COLD transfer's first worker leg is removed ({@link handover}); a task bridged
+ *   directly cannot be transferred ({@link transferRefusal}); an outbound task's `conference` rings
+ *   the worker, then dials the customer into the conference (docs/voice.md "Outbound calls");
  * - the state is written as rows of the store's `core_rows` (core `voice`): `meta` (the flow
  *   versions), `flow:<FW>`, `number:<PN>`, `call:<CA>` (one per running call), `bridge:<key>`.
  *
@@ -45,7 +50,13 @@ import {
 import {
   bridged,
   bridgeKey,
+  bridgeKeyOfLeg,
   callerGone,
+  conferenceOf,
+  customerLegStatus,
+  handoverRequests,
+  isCustomerKey,
+  transferRefusal,
   isFinalStatus,
   participantRequest,
   reservationEnded,
@@ -348,7 +359,16 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
 
   legStatus(update: LegStatusUpdate): Promise<void> {
     if (update.key !== undefined && update.key !== '') {
-      return this.onBridge(update.key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
+      const key = update.key;
+      if (isCustomerKey(key)) {
+        return this.onBridge(bridgeKeyOfLeg(key), (h, _ctx, b) => {
+          const actions = customerLegStatus(b, update.callSid, update.status, update.at);
+          // The customer's call is the bridge's caller now: its hang-up reaches the bridge either way.
+          if (b.callerCallSid !== null && !isFinalStatus(update.status)) this.callIndex.set(b.callerCallSid, h.workspaceSid);
+          return actions;
+        });
+      }
+      return this.onBridge(key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
     }
     if (!isFinalStatus(update.status)) return Promise.resolve();
     const ws = this.callIndex.get(update.callSid);
@@ -362,11 +382,51 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   }
 
   bridged(key: string, workerCallSid: string, _at: number): Promise<void> {
-    return this.onBridge(key, (_h, ctx, b) => bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)));
+    return this.onBridge(
+      key,
+      (_h, ctx, b) => bridged(b, workerCallSid, ctx.now, this.reservationPending(ctx, b)),
+      // Once the reservation is accepted (the engine completed the transfer in that command).
+      (h, ctx, b) => {
+        if (b.placement === 'join' && b.phase === 'bridged') this.handover(h, ctx, b);
+      },
+    );
   }
 
-  /** Runs `decide` on the bridge of `key` in the runtime's next batch and carries its actions out; unknown or ended keys are ignored. */
-  private onBridge(key: string, decide: (h: VoiceHost, ctx: CoreContext, b: Bridge) => BridgeAction[]): Promise<void> {
+  /**
+   * A transfer's target joined the live conference (`b`, a `join` bridge): the participant changes
+   * of {@link handoverRequests} as `voice.participant` rows — the other legs no longer end the
+   * conference on leaving, and for a COLD transfer (completed in the command that accepted `b`'s
+   * reservation) the initiating worker's leg is removed, ending like any removed leg. WARM: the
+   * first worker stays until they leave.
+   */
+  private handover(h: VoiceHost, ctx: CoreContext, b: Bridge): void {
+    const t = ctx.engine(h.workspaceSid)?.incomingTransfer(b.taskSid);
+    const coldFrom = t !== undefined && t.mode === 'COLD' && t.status === 'completed' ? t.initiatingReservationSid : null;
+    const conference = conferenceOf(b);
+    for (const other of h.bridges.values()) if (conferenceOf(other) === conference) h.dirty.add(`bridge:${other.key}`);
+    for (const request of handoverRequests(b, h.bridges.values(), coldFrom)) {
+      this.outbound.push({ workspaceSid: h.workspaceSid, kind: 'voice.participant', payload: JSON.stringify(request) });
+    }
+  }
+
+  /**
+   * Why task `taskSid` cannot be transferred with a telephone network attached, or null (the
+   * worker SDK's Transfers route answers it as a 400, changing nothing): its call is bridged
+   * directly (`dequeue`, `call`, `redirect`) — no conference to move the caller through
+   * ([DECISION], issue 15; src/callflows/bridges.ts `transferRefusal`). Always null without a port.
+   */
+  transferRefusal(workspaceSid: string, taskSid: string): string | null {
+    if (this.port === null) return null;
+    const h = this.hosts.get(workspaceSid);
+    if (h === undefined) return null;
+    return transferRefusal(taskSid, [...h.bridges.values()].filter((b) => b.taskSid === taskSid));
+  }
+
+  /**
+   * Runs `decide` on the bridge of `key` in the runtime's next batch and carries its actions out,
+   * then `after` (if given); unknown or ended keys are ignored.
+   */
+  private onBridge(key: string, decide: (h: VoiceHost, ctx: CoreContext, b: Bridge) => BridgeAction[], after?: (h: VoiceHost, ctx: CoreContext, b: Bridge) => void): Promise<void> {
     const ws = this.keyIndex.get(key);
     if (ws === undefined) return Promise.resolve();
     return this.run(ws, (ctx) => {
@@ -375,6 +435,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       if (h === undefined || b === undefined) return;
       this.touched.add(h);
       this.act(h, ctx, b, decide(h, ctx, b));
+      after?.(h, ctx, b);
     });
   }
 
@@ -384,7 +445,11 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
    * Starts a checked instruction on a pending reservation, in the runtime's next batch: its bridge
    * and worker leg (see src/callflows/bridges.ts). Resolves with null once durable, or with the
    * refusal (nothing changed): the reservation no longer pending (40114/40123/40135/40145), a
-   * `dequeue` for a task without `call_sid` (40140). Only with a port ({@link port} not null).
+   * `dequeue` for a task without `call_sid` (40140), an outbound task (`outbound_to`, no
+   * `call_sid`) whose number cannot be dialed or that has no caller ID (20001). A `conference` or
+   * `dequeue` of a task whose caller is in a live conference joins it (placement `join`); a
+   * `conference` of an outbound task rings the worker first (placement `outbound`). Only with a
+   * port ({@link port} not null).
    */
   instruct(accountSid: string, workspaceSid: string, reservationSid: string, checked: CheckedInstruction, actor: EventOrigin['actor'] | null): Promise<InstructionRefusal | null> {
     return this.run(workspaceSid, (ctx) => {
@@ -402,6 +467,16 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       const h = this.hostFor(accountSid, workspaceSid);
       const key = bridgeKey(reservationSid, name);
       if (h.bridges.has(key)) return null;
+      const caller = typeof callSid === 'string' && callSid !== '' ? callSid : null;
+      // A transfer's task carries the caller's call: when that caller is in a live conference,
+      // `conference` and `dequeue` join it (docs/voice.md "Transfers").
+      const join = caller !== null && (name === 'conference' || name === 'dequeue') ? this.liveConference(h, caller) : null;
+      let outbound: { to: string; from: string } | undefined;
+      if (name === 'conference' && caller === null && task !== undefined && task.attributes['outbound_to'] !== undefined) {
+        const checkedOut = outboundOf(task.attributes, checked.parameters);
+        if (typeof checkedOut === 'string') return { alert: 20001, message: checkedOut };
+        outbound = checkedOut;
+      }
       const acceptedAtOnce = (name === 'call' || name === 'redirect') && checked.accepts;
       const { bridge, actions } = startBridge({
         instruction: name,
@@ -410,10 +485,12 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
         reservationSid,
         taskSid: r.taskSid,
         workerSid: r.workerSid,
-        callerCallSid: typeof callSid === 'string' && callSid !== '' ? callSid : null,
+        callerCallSid: caller,
         parameters: checked.parameters,
         acceptedAtOnce,
         at: ctx.now,
+        ...(join === null ? {} : { join }),
+        ...(outbound === undefined ? {} : { outbound }),
       });
       const b = { ...bridge, actor };
       h.bridges.set(key, b);
@@ -425,6 +502,15 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     });
   }
 
+  /** The live conference the caller `callSid` is in (a bridged conference leg's), or null. */
+  private liveConference(h: VoiceHost, callSid: string): string | null {
+    for (const b of h.bridges.values()) {
+      const name = conferenceOf(b);
+      if (b.callerCallSid === callSid && b.phase === 'bridged' && name !== null) return name;
+    }
+    return null;
+  }
+
   /**
    * Holds, mutes or removes one participant of the conference of task `taskSid` (the worker SDK's
    * participant routes, spec B4; voice spec A4 P3), in the runtime's next batch: a
@@ -433,13 +519,17 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
    * durable. Rejects with VoiceError 400/20001, changing nothing: no voice port; no call of the task
    * on the port (field `TaskSid`); the worker has no leg in it (`TargetWorkerSid`); the call was
    * bridged by `dequeue`, `call` or `redirect` — no conference to hold anyone in (the message
-   * says to use `reservation.conference()`) — or the conference is not in progress.
+   * says to use `reservation.conference()`) — or the conference is not in progress. A worker is
+   * looked for among every leg in the task's conference (a transfer's target or initiator too).
    */
   participant(workspaceSid: string, taskSid: string, target: { role: 'customer' } | { role: 'worker'; workerSid: string }, change: ParticipantChange): Promise<void> {
     return this.run(workspaceSid, () => {
       if (this.port === null) throw new VoiceError(400, 20001, 'This server has no voice port: conference participants cannot be held, muted or removed', 'TaskSid');
       const h = this.hosts.get(workspaceSid);
-      const mine = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid);
+      const own = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid);
+      // The other legs in the same conference (a transfer's target, or its initiator) count too.
+      const rooms = new Set<string | null>(own.map((b) => conferenceOf(b)).filter((n) => n !== null));
+      const mine = [...(h?.bridges.values() ?? [])].filter((b) => b.taskSid === taskSid || (b.phase === 'bridged' && rooms.has(conferenceOf(b))));
       if (h === undefined || mine.length === 0) {
         throw new VoiceError(400, 20001, `Task ${taskSid} has no call in progress on the voice port: holding, muting or removing a participant needs a conference (bridge the call with reservation.conference())`, 'TaskSid');
       }
@@ -447,9 +537,9 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       const ranked = mine.sort((a, b) => Number(b.phase === 'bridged') - Number(a.phase === 'bridged') || b.startedAt - a.startedAt);
       let b: Bridge | undefined;
       if (target.role === 'customer') {
-        b = ranked.find((x) => x.instruction === 'conference' && x.phase === 'bridged') ?? ranked[0];
+        b = ranked.find((x) => x.taskSid === taskSid && conferenceOf(x) !== null && x.phase === 'bridged') ?? ranked.find((x) => x.taskSid === taskSid) ?? ranked[0];
       } else {
-        b = ranked.find((x) => x.workerSid === target.workerSid);
+        b = ranked.find((x) => x.workerSid === target.workerSid && x.phase === 'bridged') ?? ranked.find((x) => x.workerSid === target.workerSid);
         if (b === undefined) throw new VoiceError(400, 20001, `Worker ${target.workerSid} has no leg in the call of task ${taskSid}`, 'TargetWorkerSid');
       }
       const request = participantRequest(b as Bridge, target.role, change);
@@ -894,7 +984,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const a of actions) {
       switch (a.kind) {
         case 'connect':
-          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request) });
+          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request.accountSid === '' ? { ...a.request, accountSid: h.accountSid } : a.request) });
           break;
         case 'hangup':
           this.outbound.push({ workspaceSid: ws, kind: 'voice.hangup', payload: JSON.stringify({ key: b.key, ...a.request }) });
@@ -944,8 +1034,9 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   /** Hands a taken `voice.connect` row to the port, unless its bridge no longer waits on it. Never rejects: a port failure is the leg failing. */
   private async deliverConnect(d: OutboxDelivery): Promise<void> {
     const request = JSON.parse(d.payload) as ConnectRequest;
-    const b = this.hosts.get(d.workspaceSid)?.bridges.get(request.key);
-    if (b === undefined || b.phase !== 'placing') return;
+    const b = this.hosts.get(d.workspaceSid)?.bridges.get(bridgeKeyOfLeg(request.key));
+    if (b === undefined) return;
+    if (request.placement === 'customer' ? b.customer?.phase !== 'dialing' : b.phase !== 'placing') return;
     const now = this.scheduler.now();
     if (this.connectLog !== null) appendFileSync(this.connectLog, JSON.stringify({ key: request.key, to: request.to, at: now }) + '\n');
     if (this.port === null) return;
@@ -1001,6 +1092,27 @@ function refusal(reason: string, text: string): VoiceAnswer {
  */
 function noOffer(): OfferDecision {
   return { offerAsap: false, offerScheduled: false, widgetState: 'platform_unavailable', reason: 'registration_off', phrase: null, ecbtPhrase: null, ewtSeconds: null, ecbtSeconds: null };
+}
+
+/**
+ * The customer an outbound task dials (`worker.createTask(to, from, …)` writes `outbound_to` and
+ * `from`; spec B4) and the caller ID (the task's `from`, else the instruction's), or why not: a
+ * number that is not E.164, `client:<name>` or a `sip:` URI, or no caller ID at all.
+ */
+function outboundOf(attributes: Record<string, unknown>, parameters: Record<string, string>): { to: string; from: string } | string {
+  const to = attributes['outbound_to'];
+  if (typeof to !== 'string' || !isDialable(to.trim())) {
+    return `conference: the task's outbound_to attribute must be an E.164 number (+ and 2–15 digits), client:<name> or a sip: URI (got ${JSON.stringify(to)}): the customer cannot be dialed`;
+  }
+  const own = attributes['from'];
+  const from = typeof own === 'string' && own.trim() !== '' ? own.trim() : (parameters['from'] ?? '');
+  if (from === '') return "conference: an outbound call needs a caller ID: the task's from attribute or the instruction's from";
+  return { to: to.trim(), from };
+}
+
+/** Whether `n` is a number a network can dial: E.164, `client:<name>` or a `sip:` URI. */
+function isDialable(n: string): boolean {
+  return /^\+[1-9]\d{1,14}$/.test(n) || /^client:[A-Za-z0-9_.-]{1,121}$/.test(n) || /^sips?:\S+@\S+$/.test(n);
 }
 
 /** Refuses a flow whose `enqueue` steps name a workflow the workspace does not have (400 naming the step's field). */

@@ -63,6 +63,13 @@
  * when it is over, or the caller hangs up, every leg in the room ends with the caller. Observe a
  * room with {@link SimulatedVoiceNetwork.conference}.
  *
+ * Transfers and outbound calls (ConnectRequest `placement`, issue 15): a `join` leg, once answered,
+ * enters the caller's live room (the request's `conferenceName`) and is reported bridged — a room
+ * whose caller is gone ends it at once; an `outbound` leg opens a room with nobody else in it
+ * (reported bridged); a `customer` leg rings the outbound call's customer like an agent's phone
+ * ({@link SimulatedVoiceNetwork.scriptAgent} by number) and, answered, makes them the room's
+ * caller for `customerTalkSeconds`; their call's statuses are reported as that leg's (with its key).
+ *
  * Every report to the caller side about one conversation (a caller and the agents' legs placed for
  * it) is sent in order, each after the previous one settled; conversations do not wait for each
  * other. Times in records and reports are epoch milliseconds of the scheduler.
@@ -109,6 +116,8 @@ export interface SimulatedVoiceOptions {
   talkMeanSeconds?: number;
   /** Who hangs up first when a conversation has lasted its time. Default 'agent'. */
   wrapHangupBy?: HangupSide;
+  /** How long an outbound call's customer talks once in the conference, seconds. Default: a draw of mean `talkMeanSeconds`. */
+  customerTalkSeconds?: number;
   /**
    * Report agents' legs' `initiated` and `ringing` statuses (default true). Twilio sends a status
    * callback for those only when `StatusCallbackEvent` asks for them; `answered` (`in-progress`) and
@@ -243,6 +252,8 @@ interface CallerState {
   room: string | null;
   onHold: boolean;
   muted: boolean;
+  /** An outbound call's customer: their leg (placed by `connect`, reported with its key), else null. */
+  leg: LegState | null;
 }
 
 interface LegState {
@@ -258,11 +269,15 @@ interface LegState {
   conference: string | null;
   onHold: boolean;
   muted: boolean;
+  /** Where a conference leg goes (ConnectRequest `placement`): `caller` = the caller is moved into a new room. */
+  placement: 'caller' | 'join' | 'outbound' | 'customer';
+  /** A `customer` leg once answered: the customer's call, in the room as its caller. */
+  callee: CallerState | null;
 }
 
-/** A conference room: its caller and the worker legs in it. */
+/** A conference room: its caller (null while an outbound call's customer is not in yet) and the worker legs in it. */
 interface Room {
-  caller: CallerState;
+  caller: CallerState | null;
   legs: LegState[];
 }
 
@@ -302,7 +317,8 @@ export class SimulatedVoiceNetwork implements VoicePort {
   private readonly scheduler: Scheduler;
   private readonly random: Random;
   private readonly seed: number;
-  private readonly o: Required<Omit<SimulatedVoiceOptions, 'scheduler' | 'seed' | 'onError'>>;
+  private readonly o: Required<Omit<SimulatedVoiceOptions, 'scheduler' | 'seed' | 'onError' | 'customerTalkSeconds'>>;
+  private readonly customerTalkSeconds: number | undefined;
   private readonly onError: ((error: SimulatedVoiceError) => void) | undefined;
   private inbound: VoiceInbound | null = null;
   private sidSeq = 0;
@@ -326,6 +342,10 @@ export class SimulatedVoiceNetwork implements VoicePort {
     this.seed = options.seed ?? 1;
     this.random = new Random(this.seed);
     this.onError = options.onError;
+    this.customerTalkSeconds = options.customerTalkSeconds;
+    if (this.customerTalkSeconds !== undefined && !(this.customerTalkSeconds >= 0 && Number.isFinite(this.customerTalkSeconds))) {
+      throw new RangeError(`customerTalkSeconds must be a finite number >= 0, got ${this.customerTalkSeconds}`);
+    }
     this.o = {
       accountSid: options.accountSid ?? 'AC' + '0'.repeat(32),
       speechCharsPerSecond: options.speechCharsPerSecond ?? 15,
@@ -391,9 +411,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
       state: 'ringing',
       redirect: false,
       timer: null,
-      conference: request.instruction === 'conference' ? (request.conferenceName ?? request.taskSid) : null,
+      conference: request.conferenceName ?? (request.instruction === 'conference' ? request.taskSid : null),
       onHold: false,
       muted: false,
+      placement: request.placement ?? 'caller',
+      callee: null,
     };
     this.legsByKey.set(request.key, leg);
     this.legsBySid.set(callSid, leg);
@@ -439,6 +461,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
         if (leg.caller !== null) this.callerGone(leg.caller, 'flow');
         return;
       }
+      if (leg.callee !== null) {
+        // An outbound call's customer: their call ends, and the room with it.
+        this.callerGone(leg.callee, 'flow');
+        return;
+      }
       const caller = leg.caller;
       const hers = caller !== null && caller.bridgedTo === leg;
       this.closeLeg(leg, leg.state === 'ringing' ? 'canceled' : 'completed');
@@ -464,7 +491,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     this.attached();
     const room = this.rooms.get(request.conferenceName);
     if (room === undefined) return;
-    const caller = room.caller.record.callSid === request.callSid && room.caller.phase !== 'ended' ? room.caller : null;
+    const caller = room.caller !== null && room.caller.record.callSid === request.callSid && room.caller.phase !== 'ended' ? room.caller : null;
     const leg = caller === null ? room.legs.find((l) => l.record.callSid === request.callSid) : undefined;
     if (caller === null && leg === undefined) return;
     if (request.action === 'remove') {
@@ -514,6 +541,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
       room: null,
       onHold: false,
       muted: false,
+      leg: null,
     };
     this.callers.set(callSid, c);
     this.active += 1;
@@ -565,7 +593,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     const room = this.rooms.get(name);
     if (room === undefined) return undefined;
     const present: Array<{ callSid: string; role: 'customer' | 'worker'; onHold: boolean; muted: boolean }> = [];
-    if (room.caller.phase !== 'ended') present.push({ callSid: room.caller.record.callSid, role: 'customer', onHold: room.caller.onHold, muted: room.caller.muted });
+    if (room.caller !== null && room.caller.phase !== 'ended') present.push({ callSid: room.caller.record.callSid, role: 'customer', onHold: room.caller.onHold, muted: room.caller.muted });
     for (const l of room.legs) present.push({ callSid: l.record.callSid, role: 'worker', onHold: l.onHold, muted: l.muted });
     const participants = present.map((p) => ({ ...p, talking: !p.onHold && present.some((o) => o !== p && !o.onHold) }));
     return { name, participants };
@@ -779,6 +807,8 @@ export class SimulatedVoiceNetwork implements VoicePort {
         conference: null,
         onHold: false,
         muted: false,
+        placement: 'caller',
+        callee: null,
       };
       this.legsByKey.set(request.key, refused);
       this.legOrder.push(refused);
@@ -793,6 +823,8 @@ export class SimulatedVoiceNetwork implements VoicePort {
       conference: null,
       onHold: false,
       muted: false,
+      placement: 'caller',
+      callee: null,
     };
     this.legsByKey.set(request.key, leg);
     this.legOrder.push(leg);
@@ -806,6 +838,10 @@ export class SimulatedVoiceNetwork implements VoicePort {
     leg.record.answeredAt = this.scheduler.now();
     leg.record.outcome = 'answered';
     this.legStatus(leg, 'in-progress');
+    if (leg.placement !== 'caller') {
+      this.joinRoom(leg);
+      return;
+    }
     const caller = leg.caller;
     if (leg.record.callerCallSid === null) {
       leg.timer = this.after(this.talkMs(undefined), () => this.closeLeg(leg, 'completed'));
@@ -814,6 +850,70 @@ export class SimulatedVoiceNetwork implements VoicePort {
     } else {
       this.closeLeg(leg, 'completed');
     }
+  }
+
+  /**
+   * An answered leg goes into its conference (issue 15; ConnectRequest `placement`): `join` — the
+   * caller's live room, if the caller is still in it (the leg is reported bridged; with no other
+   * worker there the conversation's clock moves to it), else the leg ends at once; `outbound` — a
+   * new room with nobody else yet (reported bridged); `customer` — the outbound call's customer
+   * enters the room its worker opened, as its caller, and they talk (a room with no worker left:
+   * the customer's call ends at once).
+   */
+  private joinRoom(leg: LegState): void {
+    const name = leg.conference ?? '';
+    const room = this.rooms.get(name);
+    const now = this.scheduler.now();
+    const { key, callSid } = leg.record;
+    if (leg.placement === 'outbound') {
+      this.rooms.set(name, { caller: null, legs: [leg] });
+      this.send(callSid, callSid, 'bridged', () => (this.inbound as VoiceInbound).bridged(key, callSid, now));
+      return;
+    }
+    if (leg.placement === 'join') {
+      const caller = room?.caller ?? null;
+      if (room === undefined || caller === null || caller.phase === 'ended') {
+        this.closeLeg(leg, 'completed');
+        return;
+      }
+      leg.caller = caller;
+      room.legs.push(leg);
+      caller.record.workerLegs.push(callSid);
+      this.send(caller.record.callSid, callSid, 'bridged', () => (this.inbound as VoiceInbound).bridged(key, callSid, now));
+      if (caller.bridgedTo === null) {
+        caller.bridgedTo = leg;
+        this.talk(caller, leg, this.talkMs(caller.spec.talkSeconds));
+      }
+      return;
+    }
+    // The customer of an outbound call.
+    const worker = room?.legs[0];
+    if (room === undefined || room.caller !== null || worker === undefined) {
+      this.closeLeg(leg, 'completed');
+      return;
+    }
+    const c: CallerState = {
+      record: { callSid, from: leg.record.from, to: leg.record.to, startedAt: leg.record.placedAt, heard: [], pressed: [], enqueuedAt: null, bridgedAt: now, endedAt: null, endedBy: null, workerLegs: room.legs.map((l) => l.record.callSid) },
+      spec: { from: leg.record.from, to: leg.record.to, ...(this.customerTalkSeconds === undefined ? {} : { talkSeconds: this.customerTalkSeconds }) },
+      phase: 'bridged',
+      gen: 0,
+      playback: null,
+      patience: null,
+      hangupTimer: null,
+      digitIndex: 0,
+      reached: null,
+      bridgedTo: worker,
+      room: name,
+      onHold: false,
+      muted: false,
+      leg,
+    };
+    leg.callee = c;
+    this.callers.set(callSid, c);
+    this.active += 1;
+    room.caller = c;
+    for (const l of room.legs) l.caller = c;
+    this.talk(c, worker, this.talkMs(c.spec.talkSeconds));
   }
 
   /** The caller leaves the queue for `leg`: they talk, then the conversation ends (module comment). */
@@ -861,7 +961,7 @@ export class SimulatedVoiceNetwork implements VoicePort {
     if (room === undefined || !room.legs.includes(leg)) return;
     room.legs = room.legs.filter((l) => l !== leg);
     const caller = room.caller;
-    if (caller.phase === 'ended') {
+    if (caller === null || caller.phase === 'ended') {
       if (room.legs.length === 0) this.rooms.delete(leg.conference as string);
       return;
     }
@@ -907,6 +1007,16 @@ export class SimulatedVoiceNetwork implements VoicePort {
     c.record.endedAt = at;
     c.record.endedBy = by;
     const callSid = c.record.callSid;
+    if (c.leg !== null) {
+      // An outbound call's customer: reported as the leg placed for them (with its key).
+      const leg = c.leg;
+      leg.timer?.cancel();
+      leg.timer = null;
+      leg.state = 'ended';
+      leg.record.endedAt = at;
+      this.legStatus(leg, 'completed');
+      return;
+    }
     this.send(callSid, callSid, 'legStatus', () => (this.inbound as VoiceInbound).legStatus({ callSid, status: 'completed', at }));
   }
 

@@ -15,6 +15,15 @@
  *   into the conference: with the Queue Member API (A3) when we learned their queue's SID from a
  *   `waitUrl` request ({@link TwilioVoice.noteQueue}), else by redirecting their call. The TwiML
  *   they then fetch (`/voice/join`) is the "bridged" signal.
+ * - a transfer's `conference` or `dequeue` (placement `join`): the caller is already in the LIVE
+ *   conference of the original task; the target's leg is added to it by name
+ *   (`conferences(name).participants.create`, label `worker`); once answered it is in, and that is
+ *   the bridge — nobody is moved. A COLD transfer then removes the first worker's leg with the
+ *   Participants API ({@link TwilioVoice.participant}, `remove`).
+ * - an outbound call (placement `outbound`, then `customer`): the worker's leg starts the
+ *   conference named by the task SID (bridged once answered); then the customer is dialed into the
+ *   same conference (`participants.create`, label `customer`, `from` the caller ID,
+ *   `endConferenceOnExit`), their leg reporting through its own status callback and key.
  * - `call`: `calls.create` with the instruction's `url`; bridged when answered.
  * - `redirect`: the caller's call is sent to the instruction's `url`; bridged at once.
  *
@@ -71,6 +80,8 @@ interface Leg {
   joinSent: boolean;
   /** A hang-up asked for while the create request was still out: done once its answer is in. */
   hangupPending: boolean;
+  /** A conference leg's placement (ConnectRequest `placement`); absent: the caller is moved into a new room. */
+  placement?: 'join' | 'outbound' | 'customer';
 }
 
 /** `record` of an instruction (`record-from-answer`, `true` …) as the API's boolean. */
@@ -131,8 +142,15 @@ export class TwilioVoice implements VoicePort {
       joinSent: false,
       hangupPending: false,
     };
+    if (request.placement !== undefined) leg.placement = request.placement;
     this.legs.set(request.key, leg);
     try {
+      if (request.placement !== undefined) {
+        leg.conferenceName = request.conferenceName ?? request.taskSid;
+        leg.callSid = await this.placeIntoConference(request, leg.conferenceName, request.placement);
+        if (leg.hangupPending) await this.end(leg);
+        return;
+      }
       switch (request.instruction) {
         case 'dequeue':
           leg.callSid = await this.placeDequeue(request);
@@ -257,7 +275,8 @@ export class TwilioVoice implements VoicePort {
     if (!FINAL.has(leg.status)) leg.status = status;
     await inbound.legStatus({ callSid, key, status, at });
     if (status !== 'in-progress') return;
-    if (leg.instruction === 'call') await inbound.bridged(key, callSid, at);
+    if (leg.placement === 'customer') return;
+    if (leg.placement !== undefined || leg.instruction === 'call') await inbound.bridged(key, callSid, at);
     else if (leg.instruction === 'conference' && !leg.joinSent) await this.sendCallerToConference(key, leg, callSid);
   }
 
@@ -374,6 +393,32 @@ export class TwilioVoice implements VoicePort {
     return participant.callSid;
   }
 
+  /**
+   * A leg added to conference `name` by its friendly name (Participants API): a transfer target
+   * joining the live room (`join`), an outbound call's worker opening it (`outbound`), or its
+   * customer dialed into it (`customer`: label `customer`, their leaving ends the conference).
+   */
+  private async placeIntoConference(request: ConnectRequest, name: string, placement: 'join' | 'outbound' | 'customer'): Promise<string> {
+    const customer = placement === 'customer';
+    const participant = await this.client.conferences(name).participants.create({
+      from: request.from,
+      to: request.to,
+      label: customer ? 'customer' : 'worker',
+      timeout: request.timeoutSeconds,
+      startConferenceOnEnter: true,
+      endConferenceOnExit: customer || request.parameters['end_conference_on_exit'] === 'true',
+      statusCallback: this.url('/voice/status', { key: request.key, conference: name, placement }),
+      statusCallbackEvent: LEG_EVENTS,
+      statusCallbackMethod: 'POST',
+      ...(placement === 'outbound'
+        ? { conferenceStatusCallback: this.url('/voice/conference-status', { key: request.key }), conferenceStatusCallbackEvent: ['start', 'end', 'join', 'leave'], conferenceStatusCallbackMethod: 'POST' }
+        : {}),
+      ...recordOf(request.record),
+    });
+    if (participant.conferenceSid) this.conferenceSids.set(name, participant.conferenceSid);
+    return participant.callSid;
+  }
+
   private async placeCall(request: ConnectRequest): Promise<string> {
     if (request.url === undefined || request.url === '') throw new RangeError(`connect ${request.key}: instruction call needs a url`);
     const call = await this.client.calls.create({
@@ -468,5 +513,8 @@ function restoredLeg(key: string, query: TwilioParams): Leg {
     customerEndsConference: query['end'] === 'true',
     joinSent: false,
     hangupPending: false,
+    ...(PLACEMENTS.has(query['placement'] ?? '') ? { placement: query['placement'] as 'join' | 'outbound' | 'customer' } : {}),
   };
 }
+
+const PLACEMENTS: ReadonlySet<string> = new Set(['join', 'outbound', 'customer']);

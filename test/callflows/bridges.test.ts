@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { bridged, callerGone, reservationEnded, startBridge, workerLegStatus, type Bridge, type BridgeAction } from '../../src/callflows/bridges.ts';
+import { bridged, callerGone, customerLegStatus, handoverRequests, reservationEnded, startBridge, transferRefusal, workerLegStatus, type Bridge, type BridgeAction, type BridgeStart } from '../../src/callflows/bridges.ts';
 import type { CallStatus, VoiceInstruction } from '../../src/callflows/voice-port.ts';
 
 const WR = 'WR' + '1'.repeat(32);
@@ -15,7 +15,7 @@ const CALLER = 'CA' + 'c'.repeat(32);
 const LEG = 'CA' + 'd'.repeat(32);
 const WRAP_UP = 'WA' + '9'.repeat(32);
 
-function start(instruction: VoiceInstruction, acceptedAtOnce = false, parameters: Record<string, string> = {}): { b: Bridge; actions: BridgeAction[] } {
+function start(instruction: VoiceInstruction, acceptedAtOnce = false, parameters: Record<string, string> = {}, extra: Partial<BridgeStart> = {}): { b: Bridge; actions: BridgeAction[] } {
   const { bridge, actions } = startBridge({
     instruction,
     accountSid: 'AC' + '0'.repeat(32),
@@ -27,6 +27,7 @@ function start(instruction: VoiceInstruction, acceptedAtOnce = false, parameters
     parameters: { to: '+15550001', from: '+15550002', timeout: '30', post_work_activity_sid: WRAP_UP, ...parameters },
     acceptedAtOnce,
     at: 1_000,
+    ...extra,
   });
   return { b: bridge, actions };
 }
@@ -92,6 +93,85 @@ test('conference writes the conference attribute; call and redirect accept at on
   const redirect = start('redirect', true, { call_sid: CALLER, url: 'https://app.example.com/r' });
   assert.deepEqual(kinds(redirect.actions), ['connect', 'accept']);
   assert.equal(redirect.b.callerCallSid, CALLER);
+});
+
+test('the caller leaving a conference ends the worker leg too (once), and the task wraps', () => {
+  const { b } = start('conference');
+  bridged(b, LEG, 3_000, true);
+  assert.deepEqual(callerGone(b), [{ kind: 'hangup', request: { key: `${WR}:conference` } }, { kind: 'wrap_task', taskSid: b.taskSid }]);
+  assert.deepEqual(callerGone(b), [], 'once');
+});
+
+test('a transfer joins the live conference: the connect names it (placement join), the bridge writes it as the conference, the caller is not handed over again', () => {
+  const T = 'WT' + 'a'.repeat(32);
+  const { b, actions } = start('dequeue', false, {}, { taskSid: 'WT' + 'b'.repeat(32), join: T });
+  const connect = actions[0] as Extract<BridgeAction, { kind: 'connect' }>;
+  assert.deepEqual([connect.request.conferenceName, connect.request.placement, connect.request.callerCallSid], [T, 'join', CALLER]);
+  const on = bridged(b, LEG, 3_000, true);
+  assert.deepEqual(kinds(on), ['accept', 'task_attributes']);
+  assert.deepEqual((on[1] as Extract<BridgeAction, { kind: 'task_attributes' }>).merge['conference'], { sid: T, participants: { worker: LEG, customer: CALLER } });
+  assert.equal(transferRefusal(b.taskSid, [b]), null, 'a conference leg can be transferred again');
+});
+
+test('handover: a COLD transfer removes the initiating leg; a leg that would end the conference on leaving is told not to', () => {
+  const T = 'WT' + 'a'.repeat(32);
+  const first = start('conference', false, { end_conference_on_exit: 'true' }, { taskSid: T, reservationSid: 'WR' + 'a'.repeat(32) }).b;
+  bridged(first, 'CA' + 'e'.repeat(32), 2_000, true);
+  const { b: joined } = start('conference', false, {}, { taskSid: 'WT' + 'b'.repeat(32), join: T });
+  assert.deepEqual(handoverRequests(joined, [first, joined], null), [], 'not in yet');
+  bridged(joined, LEG, 3_000, true);
+  const base = { key: first.key, conferenceName: T, callSid: 'CA' + 'e'.repeat(32), role: 'worker' };
+  assert.deepEqual(handoverRequests(joined, [first, joined], null), [{ ...base, action: 'update', endConferenceOnExit: false }]);
+  assert.deepEqual(handoverRequests(joined, [first, joined], first.reservationSid), [{ ...base, action: 'update', endConferenceOnExit: false }, { ...base, action: 'remove' }]);
+});
+
+test('a call bridged directly cannot be transferred; the message names reservation.conference()', () => {
+  const { b } = start('dequeue');
+  assert.equal(transferRefusal(b.taskSid, [b]), null, 'not bridged yet');
+  bridged(b, LEG, 3_000, true);
+  assert.match(transferRefusal(b.taskSid, [b]) ?? '', /dequeue instruction.*no conference to move the caller through.*reservation\.conference\(\)/);
+});
+
+test('outbound: the worker first; once in, the customer is dialed into the conference; their answer is the call; their not answering or hanging up ends the call', () => {
+  const outbound = { to: '+15557654321', from: '+18005550100' };
+  const { b, actions } = start('conference', false, {}, { callerCallSid: null, outbound });
+  const connect = actions[0] as Extract<BridgeAction, { kind: 'connect' }>;
+  assert.deepEqual([connect.request.placement, connect.request.conferenceName, connect.request.callerCallSid], ['outbound', b.taskSid, null]);
+  const on = bridged(b, LEG, 3_000, true);
+  assert.deepEqual(kinds(on), ['accept', 'task_attributes', 'connect']);
+  const dial = (on[2] as Extract<BridgeAction, { kind: 'connect' }>).request;
+  assert.deepEqual([dial.key, dial.placement, dial.to, dial.from, dial.conferenceName, dial.timeoutSeconds], [`${WR}:customer`, 'customer', outbound.to, outbound.from, b.taskSid, 30]);
+  const CUSTOMER = 'CA' + 'f'.repeat(32);
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'ringing', 4_000), []);
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'in-progress', 5_000), [
+    { kind: 'task_attributes', taskSid: b.taskSid, merge: { call_sid: CUSTOMER, conference: { sid: b.taskSid, participants: { worker: LEG, customer: CUSTOMER } } } },
+  ]);
+  assert.equal(b.callerCallSid, CUSTOMER);
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'completed', 9_000), [{ kind: 'hangup', request: { key: `${WR}:conference` } }, { kind: 'wrap_task', taskSid: b.taskSid }]);
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'completed', 9_000), [], 'once');
+
+  // Busy: the worker's leg is hung up and the task wraps; the worker's own end then moves the worker only.
+  const busy = start('conference', false, {}, { callerCallSid: null, outbound }).b;
+  bridged(busy, LEG, 3_000, true);
+  assert.deepEqual(kinds(customerLegStatus(busy, '', 'busy', 4_000)), ['hangup', 'wrap_task']);
+  assert.deepEqual(kinds(workerLegStatus(busy, LEG, 'completed', 4_500, false)), ['worker_activity']);
+  // The worker hangs up first: the customer is hung up.
+  const first = start('conference', false, {}, { callerCallSid: null, outbound }).b;
+  bridged(first, LEG, 3_000, true);
+  customerLegStatus(first, CUSTOMER, 'in-progress', 5_000);
+  assert.deepEqual(workerLegStatus(first, LEG, 'completed', 6_000, false).filter((a) => a.kind === 'hangup'), [{ kind: 'hangup', request: { key: `${WR}:customer` } }]);
+});
+
+test('an outbound call handed on: once a transfer target joined, its first worker leaving does not hang the customer up', () => {
+  const { b } = start('conference', false, {}, { callerCallSid: null, outbound: { to: '+15557654321', from: '+18005550100' } });
+  bridged(b, LEG, 3_000, true);
+  const CUSTOMER = 'CA' + 'f'.repeat(32);
+  customerLegStatus(b, CUSTOMER, 'in-progress', 5_000);
+  const { b: joined } = start('conference', false, {}, { reservationSid: 'WR' + 'b'.repeat(32), taskSid: 'WT' + 'b'.repeat(32), callerCallSid: CUSTOMER, join: b.taskSid });
+  bridged(joined, 'CA' + '7'.repeat(32), 6_000, true);
+  assert.deepEqual(handoverRequests(joined, [b, joined], b.reservationSid).map((r) => [r.action, r.callSid]), [['remove', LEG]]);
+  assert.equal(b.customer?.phase, 'shared');
+  assert.deepEqual(kinds(workerLegStatus(b, LEG, 'completed', 7_000, false)), ['worker_activity', 'wrap_task'], 'no hang-up of the customer');
 });
 
 test('seeded random report sequences keep the invariants', () => {

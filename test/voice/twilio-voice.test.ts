@@ -583,3 +583,69 @@ test('routes without a Twilio adapter: caller webhooks only, signed over the con
   assert.equal((await post('/voice/bridged?key=k', { CallSid: callSid })).statusCode, 404);
   await bare.close();
 });
+
+test('a transfer joins the live conference (Participants API by name, no caller move); a COLD handover removes the first leg; an outbound call adds the worker, then dials the customer into the same conference', async () => {
+  // The caller is in the conference of task 31 with the first worker.
+  const caller = await callerHolding(31);
+  const first = connectRequest(31, 'conference', caller, { conferenceName: taskSid(31) });
+  await voice.connect(first, AT);
+  const firstLeg = fake.outboundCalls().at(-1)?.sid as string;
+  await fake.answer(firstLeg);
+  const room = fake.conferences.get(taskSid(31));
+  assert.ok(room !== undefined);
+  assert.deepEqual([...room.participants.keys()], [firstLeg, caller]);
+
+  // The transfer task 32 answered with dequeue: the target's leg joins the room of task 31.
+  const join = connectRequest(32, 'dequeue', caller, { conferenceName: taskSid(31), placement: 'join' });
+  const count = fake.requests.length;
+  await voice.connect(join, AT);
+  const [create] = fake.requests.slice(count);
+  assert.equal(create?.method, 'POST');
+  assert.equal(create?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${taskSid(31)}/Participants.json`);
+  assert.deepEqual([create?.params['Label'], create?.params['To'], create?.params['From'], create?.params['EndConferenceOnExit']], ['worker', '+14155550111', NUMBER, 'false']);
+  assert.deepEqual(Object.fromEntries(new URL(create?.params['StatusCallback'] as string).searchParams), { key: join.key, conference: taskSid(31), placement: 'join' });
+  const target = fake.outboundCalls().at(-1)?.sid as string;
+  const mark = stub.log.length;
+  const moved = fake.requests.length;
+  await fake.answer(target);
+  assert.deepEqual(stub.since(mark).filter((e) => e.kind === 'bridged'), [{ kind: 'bridged', key: join.key, workerCallSid: target, at: AT }], 'joining is the bridge');
+  assert.equal(fake.requests.slice(moved).filter((r) => r.path.includes('/Members/') || r.path.includes(`/Calls/${caller}`)).length, 0, 'the caller is not moved');
+  assert.deepEqual([...room.participants.keys()], [firstLeg, caller, target], 'three-way');
+
+  // COLD: the first worker's leg is removed from the room (DELETE on the CF SID); the caller stays with the target.
+  await voice.participant({ key: first.key, conferenceName: taskSid(31), callSid: firstLeg, role: 'worker', action: 'remove' }, AT);
+  assert.deepEqual(fake.requests.at(-1), { method: 'DELETE', path: `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${room.sid}/Participants/${firstLeg}.json`, params: {} });
+  await fake.settle();
+  assert.equal(fake.call(firstLeg).status, 'completed');
+  assert.deepEqual([...room.participants.keys()], [caller, target]);
+  await fake.hangup(caller);
+  await fake.hangup(target);
+
+  // Outbound (task 33): the worker's leg opens the conference; once in, the customer is dialed into it.
+  const agent = connectRequest(33, 'conference', null, { conferenceName: taskSid(33), placement: 'outbound' });
+  await voice.connect(agent, AT);
+  const opened = fake.requestsTo('/Participants.json').at(-1);
+  assert.equal(opened?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${taskSid(33)}/Participants.json`);
+  assert.deepEqual([opened?.params['Label'], opened?.params['StartConferenceOnEnter']], ['worker', 'true']);
+  const agentLeg = fake.outboundCalls().at(-1)?.sid as string;
+  let since = stub.log.length;
+  await fake.answer(agentLeg);
+  assert.deepEqual(stub.since(since).filter((e) => e.kind === 'bridged'), [{ kind: 'bridged', key: agent.key, workerCallSid: agentLeg, at: AT }]);
+  const customer: ConnectRequest = { ...connectRequest(33, 'conference', null), key: 'WR' + String(33).padStart(32, '0') + ':customer', to: '+14155550177', from: NUMBER, conferenceName: taskSid(33), placement: 'customer' };
+  await voice.connect(customer, AT);
+  const dialed = fake.requestsTo('/Participants.json').at(-1);
+  assert.equal(dialed?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${taskSid(33)}/Participants.json`);
+  assert.deepEqual([dialed?.params['Label'], dialed?.params['To'], dialed?.params['From'], dialed?.params['EndConferenceOnExit']], ['customer', '+14155550177', NUMBER, 'true']);
+  const customerLeg = fake.outboundCalls().at(-1)?.sid as string;
+  since = stub.log.length;
+  await fake.answer(customerLeg);
+  assert.deepEqual(statuses(stub.since(since), customerLeg).at(-1), `in-progress ${customer.key}`, 'the customer reports with their own key');
+  assert.equal(stub.since(since).filter((e) => e.kind === 'bridged').length, 0, 'no bridge report for the customer');
+  assert.deepEqual([...(fake.conferences.get(taskSid(33))?.participants.keys() ?? [])], [agentLeg, customerLeg]);
+  // The call ends from our side: hang-ups by key.
+  await voice.hangup({ key: customer.key }, AT);
+  await voice.hangup({ key: agent.key }, AT);
+  await fake.settle();
+  assert.equal(fake.call(customerLeg).status, 'completed');
+  assert.equal(fake.call(agentLeg).status, 'completed');
+});

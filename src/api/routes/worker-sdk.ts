@@ -54,7 +54,11 @@ export function workerSocketsOf(app: FastifyInstance): WorkerSockets | undefined
  */
 const PARTICIPANTS = /^Workers\/([^/]+)\/(WorkerParticipant|CustomerParticipant|HoldWorkerParticipant|KickWorkerParticipant)\/?$/;
 
-/** `Workers/{WK}/Transfers[/{TT}]` (v2): `task.transfer(…)` and `outgoingTransfer.cancel()`. */
+/**
+ * `Workers/{WK}/Transfers[/{TT}]` (v2): `task.transfer(…)` and `outgoingTransfer.cancel()`. With a
+ * telephone network attached, a task whose call is bridged directly (`dequeue`, `call`,
+ * `redirect`) is refused 400 (field `TaskSid`): only a conference can move the caller.
+ */
 const TRANSFERS = /^Workers\/([^/]+)\/Transfers(?:\/([^/]+))?\/?$/;
 
 interface Envelope {
@@ -409,6 +413,12 @@ export function workerSdkRoutes(app: FastifyInstance, api: Api, options: WorkerS
       if (transfer !== null) {
         const workerSid = normalizeSid(transfer[1] as string);
         const command = transferCommand(workerSid, transfer[2], env.params);
+        if (command.type === 'transferTask') {
+          // With a telephone network, a transfer moves the call through the conference: a call
+          // bridged directly cannot be moved (docs/voice.md "Transfers").
+          const refused = api.runtime.voice.transferRefusal(workspaceSid, command.taskSid);
+          if (refused !== null) throw bad(refused, 'TaskSid');
+        }
         const outcome = await api.runtime.execute(workspaceSid, command, { actor: { sid: token.keySid, type: 'api_key' } });
         if (outcome.rejection !== null) throw fromRejection(outcome.rejection, new Set(Object.keys(env.params)));
         const t = engine.transfers.get(outcome.sid ?? '');
