@@ -12,8 +12,9 @@
  * 2. Ravi dials a number on the dial pad (keypad, typing, backspace; Escape closes the dialog),
  *    with the demo line as caller ID: the outbound task is created with `outbound_to`, `from` and
  *    routed to Ravi, and the desktop answers its reservation with the conference instruction,
- *    without a ringing card: Ravi's phone is dialed from the chosen number. Dialing the customer
- *    in (which accepts the reservation) is the server's outbound part, not asserted here yet.
+ *    without a ringing card: Ravi's phone is dialed from the chosen number; once he answers, the
+ *    reservation is accepted and the customer dialed into the conference from the same number; the
+ *    desktop shows the call, Ravi hangs up, wraps up and completes.
  *
  * Real server on 127.0.0.1 (SQLite), the virtual clock started at the wall clock and advanced by
  * the test only where the scenario waits on the simulated network; Debian's Chromium through
@@ -214,7 +215,7 @@ test('an agent transfers an accepted chat COLD to a colleague found in the direc
   await meeraGoes('Unavailable');
 });
 
-test('the dial pad creates an outbound voice task with outbound_to and the chosen caller ID, and the desktop answers it by conference at once (the agent\'s leg is dialed)', async () => {
+test('the dial pad creates an outbound voice task with outbound_to and the chosen caller ID, and the desktop answers it by conference at once: the agent\'s phone, then the customer; hang up, wrap up, complete', async () => {
   const opener = page.getByRole('button', { name: 'Dial a number' });
   await opener.click();
   const dialog = page.getByRole('dialog', { name: 'Dial a number' });
@@ -253,6 +254,7 @@ test('the dial pad creates an outbound voice task with outbound_to and the chose
   // The conference instruction the desktop sends by itself once the reservation arrives.
   const created = page.waitForRequest((r) => r.url().endsWith('/v1/wschannels') && r.method() === 'POST' && (r.postData() ?? '').includes('outbound'));
   const instructed = page.waitForResponse((r) => r.url().endsWith('/v1/wschannels') && r.request().method() === 'POST' && (r.request().postData() ?? '').includes('conference'));
+  network.scriptAgent('+14155550123', ['answer']); // the customer picks up
   await dialog.getByRole('button', { name: 'Call' }).click();
   await dialog.waitFor({ state: 'detached' });
   const answer = await instructed;
@@ -270,16 +272,29 @@ test('the dial pad creates an outbound voice task with outbound_to and the chose
   assert.ok(sent.includes(String(outbound.workflowSid)), `WorkflowSid in ${sent}`);
   assert.equal(outbound.routingTarget, ravi);
   assert.equal(await page.getByRole('alertdialog').count(), 0, 'no ringing card for an outbound call');
-  // The conference instruction dials Ravi's phone from the chosen caller ID. Dialing the customer
-  // into the conference once that leg answers (which accepts the reservation) is the server's
-  // outbound part, built separately: until it lands, the reservation stays pending after the
-  // agent's leg answers, so this test stops at the agent's leg.
+  // The conference instruction dials Ravi's phone from the chosen caller ID; once he answers, the
+  // reservation is accepted and the customer is dialed into the conference from the same number.
   const reservationSid = outbound.reservationSids[0]!;
-  const leg = (): ReturnType<SimulatedVoiceNetwork['legs']>[number] | undefined => network.legs().find((l) => l.instruction === 'conference' && l.to === '+919800000002');
-  for (let i = 0; i < 10 && leg()?.outcome !== 'answered'; i++) await advance(1000);
-  assert.equal(leg()?.from, DEMO_NUMBER, 'Ravi\'s phone sees the chosen caller ID');
-  assert.equal(leg()?.outcome, 'answered');
-  assert.equal(leg()?.callerCallSid, null, 'no customer call yet (the server\'s outbound part)');
-  assert.notEqual(engine.reservations.get(reservationSid)?.reservationStatus, 'rejected');
-  assert.equal(await page.getByRole('alertdialog').count(), 0, 'still no ringing card');
+  const legTo = (to: string): ReturnType<SimulatedVoiceNetwork['legs']>[number] | undefined => network.legs().find((l) => l.to === to);
+  for (let i = 0; i < 20 && engine.reservations.get(reservationSid)?.reservationStatus !== 'accepted'; i++) await advance(1000);
+  assert.equal(legTo('+919800000002')?.from, DEMO_NUMBER, 'Ravi\'s phone sees the chosen caller ID');
+  assert.equal(engine.reservations.get(reservationSid)?.reservationStatus, 'accepted');
+  for (let i = 0; i < 20 && legTo('+14155550123')?.outcome !== 'answered'; i++) await advance(1000);
+  const customer = legTo('+14155550123');
+  assert.deepEqual([customer?.from, customer?.outcome], [DEMO_NUMBER, 'answered'], 'the customer is dialed from the chosen number and answers');
+  assert.equal(await page.getByRole('alertdialog').count(), 0, 'no ringing card at any point');
+  // The desktop shows the call with the customer's number and its voice controls; Ravi hangs up
+  // (his leg leaves the conference), the task goes to wrap-up, he completes it.
+  const canvas = page.getByRole('article', { name: `Task ${outbound.sid}` });
+  await canvas.getByRole('heading', { name: /\+14155550123/ }).waitFor();
+  const kicked = page.waitForResponse((r) => r.url().endsWith('/v1/wschannels') && (r.request().postData() ?? '').includes('KickWorkerParticipant'));
+  await canvas.getByRole('button', { name: 'Hang up' }).click();
+  assert.equal((await kicked).status(), 200);
+  for (let i = 0; i < 5 && engine.tasks.get(outbound.sid)?.assignmentStatus !== 'wrapping'; i++) await advance(1000);
+  assert.equal(engine.tasks.get(outbound.sid)?.assignmentStatus, 'wrapping');
+  const wrapUp = canvas.getByRole('form', { name: 'Wrap-up' });
+  await wrapUp.waitFor();
+  await wrapUp.getByRole('button', { name: 'Complete' }).click();
+  await canvas.waitFor({ state: 'detached' });
+  assert.equal(engine.tasks.get(outbound.sid)?.assignmentStatus, 'completed');
 });

@@ -314,11 +314,11 @@ function Tile({ label, value }: { label: string; value: string }) {
 }
 
 /** Tasks waiting in a queue: pending and reserved (not yet accepted). */
-/** Who a task is with, from its attributes (`name`, `customer_name`, `from`), or an empty string. */
+/** Who a task is with, from its attributes (`name`, `customer_name`, an outbound call's `outbound_to`, else `from`), or an empty string. */
 function customerOf(attributes: string): string {
   try {
     const a = JSON.parse(attributes) as Record<string, unknown>;
-    const who = [a['name'], a['customer_name'], a['from']].find((v) => typeof v === 'string' && v !== '');
+    const who = [a['name'], a['customer_name'], a['outbound_to'], a['from']].find((v) => typeof v === 'string' && v !== '');
     return typeof who === 'string' ? who : '';
   } catch {
     return '';
