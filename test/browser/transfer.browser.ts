@@ -297,4 +297,20 @@ test('the dial pad creates an outbound voice task with outbound_to and the chose
   await wrapUp.getByRole('button', { name: 'Complete' }).click();
   await canvas.waitFor({ state: 'detached' });
   assert.equal(engine.tasks.get(outbound.sid)?.assignmentStatus, 'completed');
+
+  // A number the server cannot dial (not E.164): the conference instruction is refused, the desktop
+  // says so and cancels the task, so that its reservation does not time out and take Ravi out of
+  // routing; Ravi's phone never rings.
+  const legsBefore = network.legs().length;
+  await opener.click();
+  await dialog.getByLabel('Number to call').fill('5550199');
+  await page.waitForFunction(`!document.querySelector('dialog button[type=submit]')?.disabled`);
+  const canceled = page.waitForResponse((r) => /\/v1\/Workspaces\/WS\w+\/Tasks\/WT\w+$/.test(r.url()) && r.request().method() === 'POST');
+  await dialog.getByRole('button', { name: 'Call' }).click();
+  await page.getByRole('alert').filter({ hasText: 'The call to 5550199 could not be placed' }).waitFor();
+  assert.equal((await canceled).status(), 200);
+  const bad = [...engine.tasks.values()].find((t) => t.attributes['outbound_to'] === '5550199');
+  assert.equal(bad?.assignmentStatus, 'canceled');
+  assert.equal(network.legs().length, legsBefore, 'no leg was placed');
+  assert.equal(engine.workers.get(ravi)?.activityName, 'Available');
 });

@@ -118,12 +118,21 @@ export function AgentDesktop({ token, workspaceSid }: Props) {
 
   // The reservation of an outbound call the agent dialed is accepted by the conference instruction
   // straight away: the server rings the agent's phone, then dials the customer into the conference.
-  // The agent's phone shows the caller ID chosen for the customer (the task's `from`).
+  // The agent's phone shows the caller ID chosen for the customer (the task's `from`). When the
+  // server refuses the call (a number it cannot dial, say), the task is canceled at once: left
+  // pending, its reservation would time out and take the agent out of routing.
   useEffect(() => {
     for (const r of outbound) {
       answered.current.add(r.sid);
       const from = r.task.attributes['from'];
-      act('Connecting the outbound call', () => r.conference(typeof from === 'string' && from !== '' ? { from } : undefined));
+      const to = String(r.task.attributes['outbound_to']);
+      r.conference(typeof from === 'string' && from !== '' ? { from } : undefined).then(
+        () => setMessage(null),
+        (e: Error) => {
+          setMessage(`The call to ${to} could not be placed: ${e.message}`);
+          api.post(`/v1/Workspaces/${workspaceSid}/Tasks/${r.task.sid}`, { AssignmentStatus: 'canceled', Reason: `outbound call not placed: ${e.message}`.slice(0, 255) }).catch(() => undefined);
+        },
+      );
     }
   });
 
