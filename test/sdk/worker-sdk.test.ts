@@ -229,6 +229,15 @@ test('a worker token is refused on another worker\'s reservation and task (403),
 });
 
 /** The HTTP status a WebSocket upgrade to `url` is refused with (101 when it is accepted). */
+test('a plain GET of the socket URL with a good token is a 426 that says it is a WebSocket; without a token a 401', async () => {
+  const wk = await h.newWorker('Rita');
+  const plain = await fetch(`${h.ebServer}?token=${h.token(wk)}`);
+  assert.equal(plain.status, 426);
+  assert.equal(plain.headers.get('upgrade'), 'websocket');
+  assert.match(((await plain.json()) as { message: string }).message, /WebSocket: open it with Upgrade: websocket/);
+  assert.equal((await fetch(h.ebServer)).status, 401);
+});
+
 function upgradeStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);

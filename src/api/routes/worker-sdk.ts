@@ -5,7 +5,8 @@
  *
  * - `GET` with `Upgrade: websocket` and `?token=…&closeExistingSessions=…[&setWorkerOfflineIfDisconnected=…]`:
  *   the worker's event socket (worker-sockets.ts). The token is verified before the upgrade: a bad
- *   or expired one is a 401, a token without a worker or for a worker that does not exist a 403/404.
+ *   or expired one is a 401, a token without a worker or for a worker that does not exist a 403/404;
+ *   a good token without the upgrade is a 426 saying this URL is a WebSocket.
  * - `POST` with the "EventBridge" envelope `{url, method, params, token}`, parsed as JSON whatever
  *   the Content-Type (axios in Node sends `application/x-www-form-urlencoded`, browsers
  *   `text/plain`). `url` is relative to `/v1/` (`Workspaces/WS…/Workers/WK…`). Reads are served
@@ -362,22 +363,25 @@ export function workerSdkRoutes(app: FastifyInstance, api: Api, options: WorkerS
     sdk.removeAllContentTypeParsers();
     sdk.addContentTypeParser('*', { parseAs: 'string', bodyLimit: ENVELOPE_LIMIT }, (_req, body, done) => done(null, body));
 
-    sdk.get(
-      WORKER_SDK_PATH,
-      {
-        websocket: true,
-        preValidation: async (req) => {
-          const q = req.query as Record<string, string | undefined>;
-          if (q['token'] === undefined || q['token'] === '') throw new ApiError(401, 20101, 'Invalid Access Token: the token query parameter is missing');
-          const token = tokenPrincipal(api.runtime, q['token'], api.clock()).token as AccessToken;
-          if (token.workerSid === null) throw new ApiError(403, 20403, 'A worker channel needs an access token whose task_router grant names a worker_sid');
-          const engine = api.runtime.workspace(token.accountSid, token.workspaceSid);
-          if (engine === undefined) throw new ApiError(404, 20404, `The requested resource Workspaces/${token.workspaceSid} was not found`);
-          if (!engine.workers.has(token.workerSid)) throw new ApiError(404, 20404, `The requested resource Workspaces/${token.workspaceSid}/Workers/${token.workerSid} was not found`);
-          upgrades.set(req, token);
-        },
+    sdk.route({
+      method: 'GET',
+      url: WORKER_SDK_PATH,
+      preValidation: async (req) => {
+        const q = req.query as Record<string, string | undefined>;
+        if (q['token'] === undefined || q['token'] === '') throw new ApiError(401, 20101, 'Invalid Access Token: the token query parameter is missing');
+        const token = tokenPrincipal(api.runtime, q['token'], api.clock()).token as AccessToken;
+        if (token.workerSid === null) throw new ApiError(403, 20403, 'A worker channel needs an access token whose task_router grant names a worker_sid');
+        const engine = api.runtime.workspace(token.accountSid, token.workspaceSid);
+        if (engine === undefined) throw new ApiError(404, 20404, `The requested resource Workspaces/${token.workspaceSid} was not found`);
+        if (!engine.workers.has(token.workerSid)) throw new ApiError(404, 20404, `The requested resource Workspaces/${token.workspaceSid}/Workers/${token.workerSid} was not found`);
+        upgrades.set(req, token);
       },
-      (socket, req) => {
+      // A plain GET (no Upgrade) with a good token: this URL is only a WebSocket.
+      handler: async (_req, reply) => {
+        void reply.header('upgrade', 'websocket');
+        throw new ApiError(426, 20426, `${WORKER_SDK_PATH} is the worker SDK's WebSocket: open it with Upgrade: websocket (or POST the SDK's request envelope to it)`);
+      },
+      wsHandler: (socket, req) => {
         const token = upgrades.get(req);
         if (token === undefined || token.workerSid === null) {
           socket.close(1008, 'Not authorized');
@@ -389,7 +393,7 @@ export function workerSdkRoutes(app: FastifyInstance, api: Api, options: WorkerS
           offlineIfDisconnected: String(q['setWorkerOfflineIfDisconnected']).toLowerCase() !== 'false',
         });
       },
-    );
+    });
 
     sdk.post(WORKER_SDK_PATH, async (req, reply) => {
       const env = parseEnvelope(req.body);
