@@ -1,8 +1,8 @@
 /**
  * The web console in a real browser (issue 15: browser tests with playwright-core in Debian's
  * Chromium, `npm run test:browser`): a supervisor signs in, sees the queues table count a new task
- * waiting and its wait grow, filters agents by team, moves an agent to Offline (checked through the
- * API), and the admin view shows a workflow's configuration error beside it. The server is the real
+ * waiting and its agents by state (available, on a task, away, offline), filters agents by team,
+ * moves an agent to Offline (checked through the API), completes a task left in wrap-up, and the admin view shows a workflow's configuration error beside it. The server is the real
  * HTTP app on 127.0.0.1 over a real SQLite store; the console is the Vite build in web/dist; the
  * supervisor view's updates come over the supervisor socket.
  *
@@ -70,7 +70,7 @@ test('a wrong token is refused at sign-in with a clear message', async () => {
   await page.close();
 });
 
-test('supervisor: the queue counts a new waiting task, agents filter by team, an agent is moved to Offline', async () => {
+test('supervisor: the queue counts a new waiting task and its agents by state, agents filter by team, an agent is moved to Offline, a task left in wrap-up is completed', async () => {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await signIn(page);
   const cards = page.locator('tr[data-queue="Cards"]');
@@ -79,6 +79,8 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   // the fallback poll would take 30 s — every wait below would time out without the socket.
   await page.getByRole('status', { name: 'Updates' }).filter({ hasText: 'Live' }).waitFor();
   assert.equal(await cards.locator('[data-col="waiting"]').textContent(), '0');
+  const agents = async (): Promise<string> => (await Promise.all(['available', 'busy', 'away', 'offline'].map((c) => cards.locator(`[data-col="${c}"]`).textContent()))).join(' ');
+  assert.equal(await agents(), '0 0 0 2', 'both agents of the queue are offline');
 
   // Every worker is Offline (the default activity): a new task waits in the queue.
   await h.client.taskrouter.v1.workspaces(ws.sid).tasks.create({ workflowSid: ws.workflowSid, attributes: JSON.stringify({ from: '+15551230000' }) });
@@ -99,6 +101,7 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   // Alice is staffed now, busy on the default channel and free for a voice call (the workspace
   // multitasks): a voice caller entering now is answered at once (Analytics/WaitTimes).
   await page.locator('tr[data-queue="Cards"] [data-col="ewt"]', { hasText: '0:00' }).waitFor();
+  assert.equal(await agents(), '0 1 0 1', 'Alice is on a task, Bob offline');
   await page.getByRole('img', { name: 'Today: 1 tasks offered, 0 abandoned' }).waitFor();
   await assertAccessible(page, 'supervisor');
   await shot(page, 'supervisor');
@@ -114,6 +117,16 @@ test('supervisor: the queue counts a new waiting task, agents filter by team, an
   await page.getByRole('status').filter({ hasText: 'Alice set to Offline' }).waitFor();
   const alice = await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.alice).fetch();
   assert.equal(alice.activityName, 'Offline');
+  assert.equal(await agents(), '0 1 0 1', 'offline, Alice still holds her task');
+
+  // She leaves the task in wrap-up; the supervisor completes it from the wrap-up table.
+  await h.client.taskrouter.v1.workspaces(ws.sid).tasks(reservation!.taskSid).update({ assignmentStatus: 'wrapping' });
+  const wrapRow = page.locator('section[aria-labelledby="wrapping-h"] tr', { hasText: '+15551230000' });
+  await wrapRow.getByRole('button', { name: 'Complete' }).click();
+  await page.getByRole('status').filter({ hasText: `Task ${reservation!.taskSid} completed` }).waitFor();
+  assert.equal((await h.client.taskrouter.v1.workspaces(ws.sid).tasks(reservation!.taskSid).fetch()).assignmentStatus, 'completed');
+  await page.locator('tr[data-queue="Cards"] [data-col="offline"]', { hasText: '2' }).waitFor();
+  assert.equal(await agents(), '0 0 0 2');
   await page.close();
 });
 

@@ -1,7 +1,8 @@
 /**
  * The supervisor's real-time view (spec voice-worker-sdk-console.md §E2): a queues table — active
  * and waiting tasks, longest wait, the EWT of a caller entering now (GET Analytics/WaitTimes),
- * agents available / unavailable / offline, service level and abandonment today — and an agents table — activity, time in it, tasks against capacity —
+ * its agents available, busy (on a task), away and offline, service level and abandonment today —
+ * and an agents table — activity, time in it, tasks against capacity —
  * filterable by the workers' `team` attribute, with the supervisor's actions: change an agent's
  * activity, complete a task left in wrap-up — and the callbacks waiting with each call target's
  * ECBT (docs/api-callbacks.md). Live: every event on the supervisor socket (docs/worker-sdk.md §7)
@@ -40,6 +41,8 @@ interface Snapshot {
   today: Map<string, QueueToday>;
   /** By queue SID: its channels' EWT rows. */
   waits: Map<string, WaitTime[]>;
+  /** By queue SID: the SIDs of its members (the workers its TargetWorkers expression takes). */
+  members: Map<string, string[]>;
   workers: Worker[];
   channels: Map<string, WorkerChannel[]>;
   wrapping: Array<{ sid: string; age: number; attributes: string; task_queue_friendly_name: string }>;
@@ -93,6 +96,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
         // Analytics not answering: the columns show a dash.
       }
     }));
+    const members = new Map(await Promise.all(queues.map(async (q) => [q.sid, (await api.list<Worker>(`${base}/Workers`, { TaskQueueSid: q.sid })).map((w) => w.sid)] as const)));
     const waits = new Map<string, WaitTime[]>();
     try {
       for (const w of (await api.get<{ wait_times: WaitTime[] }>(`${base}/Analytics/WaitTimes`)).wait_times) waits.set(w.task_queue_sid, [...(waits.get(w.task_queue_sid) ?? []), w]);
@@ -100,7 +104,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
       // Analytics not answering: the column shows a dash.
     }
     const { targets, callbacks } = await callbacksOf(api, base);
-    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, waits, workers, channels, wrapping, targets, callbacks };
+    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, waits, members, workers, channels, wrapping, targets, callbacks };
   }, live === 'live' ? LIVE_POLL_MS : POLL_MS, `${workspaceSid} ${changes}`);
 
   const data = snap.data;
@@ -110,12 +114,19 @@ export function Supervisor({ api, workspaceSid }: Props) {
   const availability = new Map(data.activities.map((a) => [a.sid, a]));
   const offline = (sid: string): boolean => availability.get(sid)?.friendly_name === 'Offline';
   const shown = data.workers.filter((w) => team === '' || teamOf(w) === team);
+  const state = new Map(data.workers.map((w) => [w.sid, agentState(w, data.channels.get(w.sid), offline(w.activity_sid))]));
+  const tally = (sids: readonly string[]): Record<AgentState, number> => {
+    const n: Record<AgentState, number> = { available: 0, busy: 0, away: 0, offline: 0 };
+    for (const sid of sids) {
+      const st = state.get(sid);
+      if (st !== undefined) n[st] += 1;
+    }
+    return n;
+  };
   const totals = {
     waiting: data.queues.reduce((n, q) => n + waitingOf(data.stats.get(q.sid)), 0),
     longest: Math.max(0, ...data.queues.map((q) => data.stats.get(q.sid)?.realtime.longest_task_waiting_age ?? 0)),
-    available: data.workers.filter((w) => w.available).length,
-    unavailable: data.workers.filter((w) => !w.available && !offline(w.activity_sid)).length,
-    offline: data.workers.filter((w) => offline(w.activity_sid)).length,
+    ...tally(data.workers.map((w) => w.sid)),
   };
 
   const act = async (what: string, op: () => Promise<unknown>): Promise<void> => {
@@ -135,7 +146,8 @@ export function Supervisor({ api, workspaceSid }: Props) {
         <Tile label="Waiting tasks" value={String(totals.waiting)} />
         <Tile label="Longest wait" value={clock(totals.longest)} />
         <Tile label="Agents available" value={String(totals.available)} />
-        <Tile label="Agents busy or away" value={String(totals.unavailable)} />
+        <Tile label="Agents on a task" value={String(totals.busy)} />
+        <Tile label="Agents away" value={String(totals.away)} />
         <Tile label="Agents offline" value={String(totals.offline)} />
       </section>
       {snap.error !== null && <p role="alert" className="error">Refresh failed: {snap.error}</p>}
@@ -152,7 +164,8 @@ export function Supervisor({ api, workspaceSid }: Props) {
               <th scope="col" className="num">Longest wait</th>
               <th scope="col" className="num"><abbr title="Estimated wait time of a caller entering the queue now">EWT</abbr></th>
               <th scope="col" className="num">Available</th>
-              <th scope="col" className="num">Unavailable</th>
+              <th scope="col" className="num">On a task</th>
+              <th scope="col" className="num">Away</th>
               <th scope="col" className="num">Offline</th>
               <th scope="col" className="num">Service level today</th>
               <th scope="col" className="num">Abandoned today</th>
@@ -161,8 +174,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
           <tbody>
             {data.queues.map((q) => {
               const rt = data.stats.get(q.sid)?.realtime;
-              const byActivity = rt?.activity_statistics ?? [];
-              const count = (pred: (a: Activity | undefined) => boolean): number => byActivity.filter((s) => pred(availability.get(s.sid))).reduce((n, s) => n + s.workers, 0);
+              const agents = tally(data.members.get(q.sid) ?? []);
               const today = data.today.get(q.sid);
               return (
                 <tr key={q.sid} data-queue={q.friendly_name}>
@@ -171,9 +183,10 @@ export function Supervisor({ api, workspaceSid }: Props) {
                   <td className="num" data-col="waiting">{waitingOf(data.stats.get(q.sid))}</td>
                   <td className="num">{rt === undefined ? '—' : clock(rt.longest_task_waiting_age)}</td>
                   <td className="num" data-col="ewt">{ewtOf(data.waits.get(q.sid))}</td>
-                  <td className="num">{count((a) => a?.available === true)}</td>
-                  <td className="num">{count((a) => a !== undefined && !a.available && a.friendly_name !== 'Offline')}</td>
-                  <td className="num">{count((a) => a?.friendly_name === 'Offline')}</td>
+                  <td className="num" data-col="available">{agents.available}</td>
+                  <td className="num" data-col="busy">{agents.busy}</td>
+                  <td className="num" data-col="away">{agents.away}</td>
+                  <td className="num" data-col="offline">{agents.offline}</td>
                   <td className="num" data-col="service-level">{percent(today?.service_level)}</td>
                   <td className="num" data-col="abandoned">{percent(today?.abandonment_rate)}</td>
                 </tr>
@@ -314,6 +327,20 @@ function Tile({ label, value }: { label: string; value: string }) {
 }
 
 /** Tasks waiting in a queue: pending and reserved (not yet accepted). */
+/** Where an agent is, for the supervisor's counts: on a task whatever their activity, else by activity. */
+type AgentState = 'available' | 'busy' | 'away' | 'offline';
+
+/**
+ * An agent's state: `busy` with any task assigned or in wrap-up on a channel (Amazon Connect's
+ * AGENTS_ON_CONTACT, spec E2), else `available` in an available activity, `offline` in Offline,
+ * `away` in any other unavailable one (a break, wrap-up after the task).
+ */
+function agentState(w: Worker, channels: readonly WorkerChannel[] | undefined, offline: boolean): AgentState {
+  if ((channels ?? []).some((c) => c.assigned_tasks > 0)) return 'busy';
+  if (w.available) return 'available';
+  return offline ? 'offline' : 'away';
+}
+
 /** Who a task is with, from its attributes (`name`, `customer_name`, an outbound call's `outbound_to`, else `from`), or an empty string. */
 function customerOf(attributes: string): string {
   try {
