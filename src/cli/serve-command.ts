@@ -159,7 +159,7 @@ export async function runServeCommand(opts: ServeOptions): Promise<void> {
         demo = await startDemo(runtime, accountSid, voiceNetwork, { isHuman: (workerSid) => (sockets?.connections(workerSid) ?? 0) > 0 });
         out.write(
           `Demo: workspace ${demo.workspaceSid}; simulated callers dial ${demo.number} every 20 s, web chats open on ${DEMO_CHAT_ADDRESS} every 45 s, and simulated agents answer both.\n` +
-            `Watch it at ${base}/console (sign in with the account's SID and auth token); on the Agent tab, work as one of the agents yourself.\n`,
+            `Watch it at ${base}/console (sign in with Account SID ${accountSid} and ${created === null ? 'the auth token printed when this data directory was first used' : 'the auth token above'}); on the Agent tab, work as one of the agents yourself.\n`,
         );
       }
     }

@@ -2,8 +2,8 @@
  * The unmodified `twilio-taskrouter` worker SDK against the server (issue 15 item 2; spec
  * voice-worker-sdk-console.md B1–B4): connect, activity change, reservations accepted, rejected
  * with an activity, timed out, canceled and rescinded (multi-reservation), task wrap-up and complete, `closeExistingSessions`,
- * offline after disconnect, token expiry, and a worker token refused on another worker's
- * reservation. Virtual time (harness.ts): nothing waits on the wall clock.
+ * offline after disconnect, token expiry, each socket carrying its own worker's events only, and a
+ * worker token refused on another worker's reservation. Virtual time (harness.ts): nothing waits on the wall clock.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -229,6 +229,27 @@ test('a worker token is refused on another worker\'s reservation and task (403),
 });
 
 /** The HTTP status a WebSocket upgrade to `url` is refused with (101 when it is accepted). */
+test('a worker\'s socket carries its own events only: a colleague\'s reservation and task never reach it', async () => {
+  const { w, wk, reservation, taskSid } = await reserved('Sara');
+  const other = await h.newWorker('Tom');
+  const frames: string[] = [];
+  const socket = new WebSocket(`${h.wsServer}?token=${h.token(other)}&closeExistingSessions=false&clientVersion=2.1.1`);
+  socket.on('message', (data) => frames.push(data.toString()));
+  await new Promise((resolve) => socket.once('message', resolve)); // init
+  await reservation.accept();
+  await reservation.task.complete('done');
+  // Tom's own change reaches his socket: once it is there, everything before it was sent too.
+  const own = new Promise((resolve) => socket.on('message', (data) => data.toString().includes('worker.activity.update') && resolve(undefined)));
+  await h.client.taskrouter.v1.workspaces(h.workspaceSid).workers(other).update({ activitySid: h.activities.Unavailable });
+  await own;
+  const events = frames.filter((f) => f.trim() !== '').map((f) => JSON.parse(f) as { event_type: string; payload: Record<string, unknown> });
+  assert.deepEqual(events.map((e) => e.event_type), ['init', 'worker.activity.update']);
+  assert.equal(events[1]?.payload['sid'], other);
+  assert.ok(!frames.some((f) => f.includes(taskSid) || f.includes(wk)), 'nothing of Sara\'s task or worker');
+  socket.close();
+  await cleanUp(w);
+});
+
 test('a plain GET of the socket URL with a good token is a 426 that says it is a WebSocket; without a token a 401', async () => {
   const wk = await h.newWorker('Rita');
   const plain = await fetch(`${h.ebServer}?token=${h.token(wk)}`);
