@@ -1,9 +1,10 @@
 /**
  * The unmodified `twilio-taskrouter` worker SDK against the server (issue 15 item 2; spec
  * voice-worker-sdk-console.md B1–B4): connect, activity change, reservations accepted, rejected
- * with an activity, timed out, canceled and rescinded (multi-reservation), task wrap-up and complete, `closeExistingSessions`,
- * offline after disconnect, token expiry, each socket carrying its own worker's events only, and a
- * worker token refused on another worker's reservation. Virtual time (harness.ts): nothing waits on the wall clock.
+ * with an activity, timed out, canceled and rescinded (multi-reservation), task wrap-up and
+ * complete, `closeExistingSessions`, offline after disconnect, token expiry, each socket carrying
+ * its own worker's events only, and a worker token refused on another worker's reservation.
+ * Virtual time (harness.ts): nothing waits on the wall clock.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
