@@ -2,9 +2,11 @@
  * The web console in a real browser (issue 15: browser tests with playwright-core in Debian's
  * Chromium, `npm run test:browser`): a supervisor signs in, sees the queues table count a new task
  * waiting and its agents by state (available, on a task, away, offline), filters agents by team,
- * moves an agent to Offline (checked through the API), completes a task left in wrap-up, and the admin view shows a workflow's configuration error beside it. The server is the real
- * HTTP app on 127.0.0.1 over a real SQLite store; the console is the Vite build in web/dist; the
- * supervisor view's updates come over the supervisor socket.
+ * moves an agent to Offline (checked through the API) and completes a task left in wrap-up; the
+ * admin view shows a workflow's configuration error beside it; the Agent tab connects as an agent
+ * whose callback task shows the customer's stored context. The server is the real HTTP app on
+ * 127.0.0.1 over a real SQLite store; the console is the Vite build in web/dist; the supervisor
+ * view's updates come over the supervisor socket.
  *
  * SWITCHBOARD_SCREENSHOTS=1 also writes the screenshots of docs/console.md (docs/console/*.png).
  */
@@ -164,7 +166,7 @@ test('admin: a workflow naming an unknown queue is refused, the message shown be
   await page.close();
 });
 
-test('agent tab: signed in with account credentials, the console mints a worker token and the desktop connects as that agent', async () => {
+test('agent tab: signed in with account credentials, the console mints a worker token and the desktop connects as that agent; a callback\'s task shows its stored context', async () => {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await signIn(page);
   await page.getByRole('link', { name: 'Agent' }).click();
@@ -177,6 +179,20 @@ test('agent tab: signed in with account credentials, the console mints a worker 
   await page.waitForFunction(`document.querySelector('.presence select')?.selectedOptions[0]?.textContent === 'Available'`);
   assert.equal((await h.client.taskrouter.v1.workspaces(ws.sid).workers(ws.bob).fetch()).activityName, 'Available');
   assert.equal(h.runtime.keys.list(h.account.sid).filter((k) => k.friendlyName === 'Switchboard console tokens').length, 1, 'signed by the console key');
+
+  // A callback's task (the attributes the callback core writes, src/callbacks/launch.ts) rings;
+  // accepted, its canvas shows the context the customer left when asking for the callback.
+  const context = { reason: 'card blocked abroad', account_last4: '4417' };
+  const task = await h.client.taskrouter.v1.workspaces(ws.sid).tasks.create({
+    workflowSid: ws.workflowSid,
+    attributes: JSON.stringify({ type: 'callback_return', callback_sid: 'CB00000000000000000000000000000001', from: '+15551239999', context }),
+  });
+  const card = page.getByRole('alertdialog', { name: /Incoming .*\+15551239999/ });
+  await card.getByRole('button', { name: 'Accept' }).click();
+  const canvas = page.getByRole('article', { name: `Task ${task.sid}` });
+  await canvas.getByRole('heading', { name: 'Callback context' }).waitFor();
+  assert.equal(await canvas.locator('dl.attrs').first().innerText().then((t) => t.replace(/\s+/g, ' ').trim()), 'reason card blocked abroad account_last4 4417');
+  assert.equal((await h.client.taskrouter.v1.workspaces(ws.sid).tasks(task.sid).fetch()).assignmentStatus, 'assigned');
   await page.close();
 });
 
