@@ -13,31 +13,21 @@
  * Chromium through playwright-core. SWITCHBOARD_SCREENSHOTS=1 writes docs/console/agent-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import twilio from 'twilio';
-import { buildApp } from '../../src/api/app.ts';
-import { workerSocketsOf } from '../../src/api/routes/worker-sdk.ts';
-import { DEMO_CHAT_ADDRESS, DEMO_NUMBER, startDemo, type Demo } from '../../src/cli/demo.ts';
-import { Runtime } from '../../src/runtime/runtime.ts';
-import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
-import { SimulatedVoiceNetwork } from '../../src/voice/simulated-voice.ts';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
-import { testStoreOptions } from '../support/store.ts';
+import type { Browser, Page } from 'playwright-core';
+import { DEMO_CHAT_ADDRESS, DEMO_NUMBER, type Demo } from '../../src/cli/demo.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
+import type { SimulatedVoiceNetwork } from '../../src/voice/simulated-voice.ts';
 import { assertAccessible } from './axe.ts';
+import { launchChromium, startDemoCenter, type DemoCenter } from './demo-center.ts';
 
 const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
 
+let center: DemoCenter;
 let browser: Browser;
 let runtime: Runtime;
-let scheduler: VirtualScheduler;
 let network: SimulatedVoiceNetwork;
-let dispatcher: WebhookDispatcher;
-let app: ReturnType<typeof buildApp>;
 let demo: Demo;
 let base: string;
 let accountSid: string;
@@ -45,40 +35,16 @@ let token: string;
 let agentSid: string;
 
 before(async () => {
-  scheduler = new VirtualScheduler(Date.now());
-  network = new SimulatedVoiceNetwork({ scheduler, seed: 5 });
-  runtime = await Runtime.open({ ...testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-agent-'))), scheduler, voice: { port: network } });
-  dispatcher = new WebhookDispatcher(runtime, { scheduler, pollMs: 0, onAlert: () => undefined, deliverers: { ...runtime.voice.deliverers(), ...runtime.conversations.deliverers() } });
-  dispatcher.start();
-  app = buildApp({ runtime, clock: () => scheduler.now() });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const account = await runtime.createAccount('Demo');
-  accountSid = account.sid;
-  const sockets = workerSocketsOf(app)!;
-  // No traffic of its own: the test brings one chat and one call.
-  demo = await startDemo(runtime, account.sid, network, { callEverySeconds: 0, chatEverySeconds: 0, isHuman: (sid) => sockets.connections(sid) > 0 });
-  const engine = runtime.workspace(account.sid, demo.workspaceSid)!;
-  // Away (not Offline, the timeout activity: the demo's agents come back from that by themselves).
-  const away = [...engine.activities.values()].find((a) => a.friendlyName === 'Unavailable')!.sid;
-  agentSid = [...engine.workers.values()].find((w) => w.friendlyName === 'Ravi')!.sid;
-  for (const w of engine.workers.values()) await runtime.execute(demo.workspaceSid, { type: 'updateWorker', workerSid: w.sid, activitySid: away });
-
-  const client = twilio(account.sid, account.secret);
-  client.api.baseUrl = base;
-  const key = await client.newKeys.create({ friendlyName: 'console sign-in' });
-  const t = new twilio.jwt.AccessToken(account.sid, key.sid, key.secret!, { identity: 'ravi', ttl: 3600 });
-  t.addGrant(new twilio.jwt.AccessToken.TaskRouterGrant({ workspaceSid: demo.workspaceSid, workerSid: agentSid, role: 'worker' }));
-  token = t.toJwt();
-  browser = await chromium.launch({ executablePath: process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+  center = await startDemoCenter(5);
+  ({ runtime, network, demo, base, accountSid } = center);
+  agentSid = center.workerSid('Ravi');
+  token = center.tokenOf(agentSid, 'ravi');
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  demo?.stop();
-  await app?.close();
-  await dispatcher?.stop();
-  await runtime?.close();
+  await center?.close();
 });
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -87,10 +53,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
 }
 
-/** Advances the virtual clock by `ms` in steps of a second, letting the browser's requests in between. */
-async function advance(ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 1000) await scheduler.advance(Math.min(1000, ms - t));
-}
+const advance = (ms: number): Promise<void> => center.advance(ms);
 
 test('an agent takes a chat until the inactivity timeout closes it, then a call, wraps up with a disposition and completes', async () => {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });

@@ -7,15 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startCbHarness, type CbHarness } from '../callbacks-api/harness.ts';
+import { launchChromium } from './demo-center.ts';
 
 let h: CbHarness;
 let browser: Browser;
 
 before(async () => {
   h = await startCbHarness({ available: false });
-  browser = await chromium.launch({ executablePath: process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -13,12 +13,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { CONSOLE_DIST } from '../../src/api/routes/console.ts';
 import { startHarness, type Harness } from '../api/helpers.ts';
 import { assertAccessible } from './axe.ts';
+import { launchChromium } from './demo-center.ts';
 
-const CHROMIUM = process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium';
 const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
 
 let h: Harness;
@@ -38,7 +38,7 @@ before(async () => {
   const alice = await tr.workspaces(w.sid).workers.create({ friendlyName: 'Alice', attributes: JSON.stringify({ skills: ['cards'], team: 'blue' }) });
   const bob = await tr.workspaces(w.sid).workers.create({ friendlyName: 'Bob', attributes: JSON.stringify({ skills: ['cards'], team: 'green' }) });
   ws = { sid: w.sid, queueSid: queue.sid, workflowSid: workflow.sid, offline: sidOf('Offline'), available: sidOf('Available'), alice: alice.sid, bob: bob.sid };
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  browser = await launchChromium();
 });
 
 after(async () => {

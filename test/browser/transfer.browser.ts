@@ -22,76 +22,41 @@
  * agent-dialpad.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import twilio from 'twilio';
+import type { Browser, Page } from 'playwright-core';
 import taskrouter from 'twilio-taskrouter';
-import { buildApp } from '../../src/api/app.ts';
-import { workerSocketsOf } from '../../src/api/routes/worker-sdk.ts';
-import { DEMO_CHAT_ADDRESS, DEMO_NUMBER, startDemo, type Demo } from '../../src/cli/demo.ts';
+import { DEMO_CHAT_ADDRESS, DEMO_NUMBER } from '../../src/cli/demo.ts';
 import type { WorkspaceEngine } from '../../src/engine/index.ts';
-import { Runtime } from '../../src/runtime/runtime.ts';
-import { VirtualScheduler } from '../../src/runtime/scheduler.ts';
-import { SimulatedVoiceNetwork } from '../../src/voice/simulated-voice.ts';
-import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
+import type { Runtime } from '../../src/runtime/runtime.ts';
+import type { SimulatedVoiceNetwork } from '../../src/voice/simulated-voice.ts';
 import { next, stopWorker, type SdkWorker } from '../sdk/harness.ts';
-import { testStoreOptions } from '../support/store.ts';
 import { assertAccessible } from './axe.ts';
+import { launchChromium, startDemoCenter, type DemoCenter } from './demo-center.ts';
 
 const SHOTS = process.env['SWITCHBOARD_SCREENSHOTS'] === '1' ? new URL('../../docs/console/', import.meta.url) : null;
 
+let center: DemoCenter;
 let browser: Browser;
 let runtime: Runtime;
-let scheduler: VirtualScheduler;
 let network: SimulatedVoiceNetwork;
-let dispatcher: WebhookDispatcher;
-let app: ReturnType<typeof buildApp>;
-let demo: Demo;
 let base: string;
 let engine: WorkspaceEngine;
-let raviToken: string;
 let ravi: string;
 let meera: string;
 let meeraSdk: SdkWorker;
 let page: Page;
 
 before(async () => {
-  scheduler = new VirtualScheduler(Date.now());
-  network = new SimulatedVoiceNetwork({ scheduler, seed: 7 });
-  runtime = await Runtime.open({ ...testStoreOptions(mkdtempSync(join(tmpdir(), 'switchboard-transfer-'))), scheduler, voice: { port: network } });
-  dispatcher = new WebhookDispatcher(runtime, { scheduler, pollMs: 0, onAlert: () => undefined, deliverers: { ...runtime.voice.deliverers(), ...runtime.conversations.deliverers() } });
-  dispatcher.start();
-  app = buildApp({ runtime, clock: () => scheduler.now() });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const account = await runtime.createAccount('Demo');
-  const sockets = workerSocketsOf(app)!;
-  demo = await startDemo(runtime, account.sid, network, { callEverySeconds: 0, chatEverySeconds: 0, isHuman: (sid) => sockets.connections(sid) > 0 });
-  engine = runtime.workspace(account.sid, demo.workspaceSid)!;
-  const away = [...engine.activities.values()].find((a) => a.friendlyName === 'Unavailable')!.sid;
-  const sidOf = (name: string): string => [...engine.workers.values()].find((w) => w.friendlyName === name)!.sid;
-  ravi = sidOf('Ravi');
-  meera = sidOf('Meera');
-  for (const w of engine.workers.values()) await runtime.execute(demo.workspaceSid, { type: 'updateWorker', workerSid: w.sid, activitySid: away });
-
-  const client = twilio(account.sid, account.secret);
-  client.api.baseUrl = base;
-  const key = await client.newKeys.create({ friendlyName: 'console sign-in' });
-  const tokenOf = (workerSid: string, identity: string): string => {
-    const t = new twilio.jwt.AccessToken(account.sid, key.sid, key.secret!, { identity, ttl: 3600 });
-    t.addGrant(new twilio.jwt.AccessToken.TaskRouterGrant({ workspaceSid: demo.workspaceSid, workerSid, role: 'worker' }));
-    return t.toJwt();
-  };
-  raviToken = tokenOf(ravi, 'ravi');
-  meeraSdk = new taskrouter.Worker(tokenOf(meera, 'meera'), { ebServer: `${base}/v1/wschannels`, wsServer: `${base.replace(/^http/, 'ws')}/v1/wschannels`, logLevel: 'silent' });
+  center = await startDemoCenter(7);
+  ({ runtime, network, base, engine } = center);
+  ravi = center.workerSid('Ravi');
+  meera = center.workerSid('Meera');
+  meeraSdk = new taskrouter.Worker(center.tokenOf(meera, 'meera'), { ebServer: `${base}/v1/wschannels`, wsServer: `${base.replace(/^http/, 'ws')}/v1/wschannels`, logLevel: 'silent' });
   await next(meeraSdk, 'ready');
-  browser = await chromium.launch({ executablePath: process.env['SWITCHBOARD_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'] });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  await page.goto(`${base}/console/#/agent?token=${encodeURIComponent(raviToken)}`);
+  await page.goto(`${base}/console/#/agent?token=${encodeURIComponent(center.tokenOf(ravi, 'ravi'))}`);
   await page.getByLabel('Your activity').selectOption({ label: 'Available' });
   await page.waitForFunction(`document.querySelector('.presence select')?.selectedOptions[0]?.textContent === 'Available'`);
 });
@@ -100,10 +65,7 @@ after(async () => {
   await page?.close();
   await browser?.close();
   if (meeraSdk !== undefined) stopWorker(meeraSdk);
-  demo?.stop();
-  await app?.close();
-  await dispatcher?.stop();
-  await runtime?.close();
+  await center?.close();
 });
 
 async function shot(name: string): Promise<void> {
@@ -112,10 +74,7 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname });
 }
 
-/** Advances the virtual clock by `ms` in steps of a second, letting the browser's requests in between. */
-async function advance(ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 1000) await scheduler.advance(Math.min(1000, ms - t));
-}
+const advance = (ms: number): Promise<void> => center.advance(ms);
 
 /** Meera's activity, set through her SDK. */
 async function meeraGoes(name: string): Promise<void> {
