@@ -16,8 +16,9 @@
  *   `waitUrl` request ({@link TwilioVoice.noteQueue}), else by redirecting their call. The TwiML
  *   they then fetch (`/voice/join`) is the "bridged" signal.
  * - a transfer's `conference` or `dequeue` (placement `join`): the caller is already in the LIVE
- *   conference of the original task; the target's leg is added to it by name
- *   (`conferences(name).participants.create`, label `worker`); once answered it is in, and that is
+ *   conference of the original task; the target's leg is added to it by its `CF` SID when known,
+ *   else by name (`conferences(CF or name).participants.create`, label `worker`,
+ *   `startConferenceOnEnter: false` — a joining leg never opens a room); once answered it is in, and that is
  *   the bridge — nobody is moved. A COLD transfer then removes the first worker's leg with the
  *   Participants API ({@link TwilioVoice.participant}, `remove`).
  * - an outbound call (placement `outbound`, then `customer`): the worker's leg starts the
@@ -177,7 +178,9 @@ export class TwilioVoice implements VoicePort {
   /**
    * Ends a leg: by `key` the leg a connect placed (`Status=canceled` while it rings, `completed`
    * once answered; for `redirect` that is the caller's own call); by `callSid` any call (a
-   * caller's: `completed`). Unknown keys, legs
+   * caller's: `completed`). A key this process does not know (placed before a restart) falls back
+   * to the request's `callSid`, when given (`completed`; the voice core sends the leg's call SID
+   * once known); without one it is ignored. Legs
    * already over, and calls Twilio says are gone (errors 20404, 21220) are ignored. A key whose
    * create request is still out is hung up as soon as its CallSid comes back. Rejects with the
    * client's error otherwise.
@@ -185,7 +188,13 @@ export class TwilioVoice implements VoicePort {
   async hangup(request: HangupRequest, _now: number): Promise<void> {
     if (request.key !== undefined) {
       const leg = this.legs.get(request.key);
-      if (leg === undefined || FINAL.has(leg.status)) return;
+      if (leg === undefined) {
+        // Placed before a restart: the key is not known here any more, but its call SID (when the
+        // request carries it) still ends the call.
+        if (request.callSid !== undefined && request.callSid !== '') await this.update(request.callSid, 'completed');
+        return;
+      }
+      if (FINAL.has(leg.status)) return;
       if (leg.callSid === null) {
         leg.hangupPending = true;
         return;
@@ -400,12 +409,16 @@ export class TwilioVoice implements VoicePort {
    */
   private async placeIntoConference(request: ConnectRequest, name: string, placement: 'join' | 'outbound' | 'customer'): Promise<string> {
     const customer = placement === 'customer';
-    const participant = await this.client.conferences(name).participants.create({
+    const join = placement === 'join';
+    // A join addresses the live room by its CF SID when known: by friendly name, Twilio would open a
+    // new, empty room if the old one had just ended; and a joining leg never starts a room itself.
+    const room = join ? (this.conferenceSids.get(name) ?? name) : name;
+    const participant = await this.client.conferences(room).participants.create({
       from: request.from,
       to: request.to,
       label: customer ? 'customer' : 'worker',
       timeout: request.timeoutSeconds,
-      startConferenceOnEnter: true,
+      startConferenceOnEnter: !join,
       endConferenceOnExit: customer || request.parameters['end_conference_on_exit'] === 'true',
       statusCallback: this.url('/voice/status', { key: request.key, conference: name, placement }),
       statusCallbackEvent: LEG_EVENTS,
