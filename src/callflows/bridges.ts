@@ -69,6 +69,8 @@ export interface Bridge {
   /** Idempotency key `<reservation SID>:<instruction>`. */
   key: string;
   instruction: VoiceInstruction;
+  /** The account (`AC…`) the legs are placed for. Rows written before it was kept get it from their workspace on restore. */
+  accountSid: string;
   workspaceSid: string;
   reservationSid: string;
   taskSid: string;
@@ -170,6 +172,7 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
   const bridge: Bridge = {
     key,
     instruction: s.instruction,
+    accountSid: s.accountSid,
     workspaceSid: s.workspaceSid,
     reservationSid: s.reservationSid,
     taskSid: s.taskSid,
@@ -186,28 +189,45 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
     placement,
     customer: placement === 'outbound' && s.outbound !== undefined ? { key: `${s.reservationSid}${CUSTOMER_SUFFIX}`, to: s.outbound.to, from: s.outbound.from, callSid: null, phase: 'waiting' } : null,
   };
-  const { to = '', from = '', url, record, timeout, ...rest } = p;
-  const request: ConnectRequest = {
-    key,
-    instruction: s.instruction,
-    accountSid: s.accountSid,
-    workspaceSid: s.workspaceSid,
-    taskSid: s.taskSid,
-    reservationSid: s.reservationSid,
-    workerSid: s.workerSid,
-    callerCallSid,
+  const actions: BridgeAction[] = [{ kind: 'connect', request: connectRequestOf(bridge, null) }];
+  if (s.acceptedAtOnce) actions.push({ kind: 'accept', reservationSid: s.reservationSid });
+  return { bridge, actions };
+}
+
+/**
+ * The connect request of one of bridge `b`'s legs: its worker's (`customer` null: `to`, `from`,
+ * `url`, `record`, `timeout` from the instruction's parameters, the rest passed on), or its
+ * outbound customer's (`customer`: dialed into the bridge's conference, the same ring timeout).
+ * `timeoutSeconds`: the instruction's `timeout` (seconds), default 60.
+ */
+function connectRequestOf(b: Bridge, customer: CustomerLeg | null): ConnectRequest {
+  const { to = '', from = '', url, record, timeout, ...rest } = b.parameters;
+  const conferenceName = conferenceOf(b);
+  const common = {
+    accountSid: b.accountSid,
+    workspaceSid: b.workspaceSid,
+    taskSid: b.taskSid,
+    reservationSid: b.reservationSid,
+    workerSid: b.workerSid,
+    timeoutSeconds: timeout === undefined ? 60 : Number(timeout),
+  };
+  if (customer !== null) {
+    return { ...common, key: customer.key, instruction: 'conference', callerCallSid: null, to: customer.to, from: customer.from, conferenceName: conferenceName ?? b.taskSid, placement: 'customer', parameters: {} };
+  }
+  const placement = b.placement ?? 'caller';
+  return {
+    ...common,
+    key: b.key,
+    instruction: b.instruction,
+    callerCallSid: b.callerCallSid,
     to,
     from,
-    timeoutSeconds: timeout === undefined ? 60 : Number(timeout),
     ...(url === undefined ? {} : { url }),
     ...(conferenceName === null ? {} : { conferenceName }),
     ...(placement === 'caller' ? {} : { placement }),
     ...(record === undefined ? {} : { record }),
     parameters: rest,
   };
-  const actions: BridgeAction[] = [{ kind: 'connect', request }];
-  if (s.acceptedAtOnce) actions.push({ kind: 'accept', reservationSid: s.reservationSid });
-  return { bridge, actions };
 }
 
 /** Whether a leg status is final. */
@@ -278,25 +298,7 @@ export function bridged(b: Bridge, workerCallSid: string, at: number, reservatio
   const customer = b.customer ?? null;
   if (customer !== null && customer.phase === 'waiting' && conference !== null) {
     customer.phase = 'dialing';
-    out.push({
-      kind: 'connect',
-      request: {
-        key: customer.key,
-        instruction: 'conference',
-        accountSid: '',
-        workspaceSid: b.workspaceSid,
-        taskSid: b.taskSid,
-        reservationSid: b.reservationSid,
-        workerSid: b.workerSid,
-        callerCallSid: null,
-        to: customer.to,
-        from: customer.from,
-        timeoutSeconds: b.parameters['timeout'] === undefined ? 60 : Number(b.parameters['timeout']),
-        conferenceName: conference,
-        placement: 'customer',
-        parameters: {},
-      },
-    });
+    out.push({ kind: 'connect', request: connectRequestOf(b, customer) });
   }
   return out;
 }

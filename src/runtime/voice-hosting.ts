@@ -769,6 +769,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       this.numberIndex.set(n.phoneNumber, n);
     }
     for (const b of bridges) {
+      // Rows written before bridges kept their account: the workspace's.
+      b.accountSid ??= accountSid;
       h.bridges.set(b.key, b);
       this.keyIndex.set(b.key, workspaceSid);
       if (b.callerCallSid !== null) this.callIndex.set(b.callerCallSid, workspaceSid);
@@ -1034,7 +1036,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const a of actions) {
       switch (a.kind) {
         case 'connect':
-          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request.accountSid === '' ? { ...a.request, accountSid: h.accountSid } : a.request) });
+          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request) });
           break;
         case 'hangup':
           this.outbound.push({ workspaceSid: ws, kind: 'voice.hangup', payload: JSON.stringify({ key: b.key, ...a.request }) });

@@ -317,7 +317,7 @@ test('conference: the worker joins the room named by the task; once answered the
     {
       From: NUMBER,
       To: '+14155550111',
-      Label: 'worker',
+      Label: `worker:${request.reservationSid}`,
       Timeout: '20',
       StartConferenceOnEnter: 'true',
       EndConferenceOnExit: 'true',
@@ -602,7 +602,7 @@ test('a transfer joins the live conference (Participants API on its CF SID, no c
   const [create] = fake.requests.slice(count);
   assert.equal(create?.method, 'POST');
   assert.equal(create?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${room.sid}/Participants.json`, 'the live room by its CF SID');
-  assert.deepEqual([create?.params['Label'], create?.params['To'], create?.params['From'], create?.params['EndConferenceOnExit'], create?.params['StartConferenceOnEnter']], ['worker', '+14155550111', NUMBER, 'false', 'false']);
+  assert.deepEqual([create?.params['Label'], create?.params['To'], create?.params['From'], create?.params['EndConferenceOnExit'], create?.params['StartConferenceOnEnter']], [`worker:${join.reservationSid}`, '+14155550111', NUMBER, 'false', 'false']);
   assert.deepEqual(Object.fromEntries(new URL(create?.params['StatusCallback'] as string).searchParams), { key: join.key, conference: taskSid(31), placement: 'join' });
   const target = fake.outboundCalls().at(-1)?.sid as string;
   const mark = stub.log.length;
@@ -619,14 +619,19 @@ test('a transfer joins the live conference (Participants API on its CF SID, no c
   assert.equal(fake.call(firstLeg).status, 'completed');
   assert.deepEqual([...room.participants.keys()], [caller, target]);
   await fake.hangup(caller);
+  // The target leaving: the room's callback (the first leg's key) sees a label `worker:<WR…>` of
+  // another leg — a worker, not the caller: only its own status callback reports it.
+  const leaving = stub.log.length;
   await fake.hangup(target);
+  assert.equal(fake.webhooksTo('/voice/conference-status').filter((w) => w.params['StatusCallbackEvent'] === 'participant-leave').at(-1)?.params['ParticipantLabel'], `worker:${join.reservationSid}`);
+  assert.deepEqual(statuses(stub.since(leaving), target), [`completed ${join.key}`]);
 
   // Outbound (task 33): the worker's leg opens the conference; once in, the customer is dialed into it.
   const agent = connectRequest(33, 'conference', null, { conferenceName: taskSid(33), placement: 'outbound' });
   await voice.connect(agent, AT);
   const opened = fake.requestsTo('/Participants.json').at(-1);
   assert.equal(opened?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${taskSid(33)}/Participants.json`);
-  assert.deepEqual([opened?.params['Label'], opened?.params['StartConferenceOnEnter']], ['worker', 'true']);
+  assert.deepEqual([opened?.params['Label'], opened?.params['StartConferenceOnEnter']], [`worker:${agent.reservationSid}`, 'true']);
   const agentLeg = fake.outboundCalls().at(-1)?.sid as string;
   let since = stub.log.length;
   await fake.answer(agentLeg);
