@@ -371,7 +371,15 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
           return actions;
         });
       }
-      return this.onBridge(key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
+      return this.onBridge(key, (h, ctx, b) => {
+        const customerWas = b.customer?.phase;
+        const actions = workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b));
+        // An outbound call's worker leg ending hangs its customer up (or the room ended under both):
+        // the call is over, so a transfer of it still waiting has nothing left to move.
+        const customer = b.customer ?? null;
+        if (customer !== null && customerWas !== 'ended' && customer.phase === 'ended' && customer.callSid !== null) this.cancelOpenTransfers(h, ctx, customer.callSid);
+        return actions;
+      });
     }
     if (!isFinalStatus(update.status)) return Promise.resolve();
     const ws = this.callIndex.get(update.callSid);
