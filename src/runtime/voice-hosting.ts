@@ -421,10 +421,12 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   }
 
   /**
-   * Why task `taskSid` cannot be transferred with a telephone network attached, or null (the
-   * worker SDK's Transfers route answers it as a 400, changing nothing): its call is bridged
-   * directly (`dequeue`, `call`, `redirect`) — no conference to move the caller through
-   * ([DECISION], issue 15; src/callflows/bridges.ts `transferRefusal`). Always null without a port.
+   * Why task `taskSid` cannot be transferred with a telephone network attached, or null ({@link
+   * transfer} answers it as a 400, changing nothing): its call is bridged directly (`dequeue`,
+   * `call`, `redirect`) — no conference to move the caller through —, or it is an outbound call
+   * whose customer has not answered yet ([DECISION], issue 15; src/callflows/bridges.ts
+   * `transferRefusal`). Always null without a port. Read it in the runtime's turn (as
+   * {@link transfer} does): outside it, a report may change the bridges before the transfer runs.
    */
   transferRefusal(workspaceSid: string, taskSid: string): string | null {
     if (this.port === null) return null;
