@@ -69,6 +69,8 @@ export interface Bridge {
   /** Idempotency key `<reservation SID>:<instruction>`. */
   key: string;
   instruction: VoiceInstruction;
+  /** The account (`AC…`) the legs are placed for. Rows written before it was kept get it from their workspace on restore. */
+  accountSid: string;
   workspaceSid: string;
   reservationSid: string;
   taskSid: string;
@@ -170,6 +172,7 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
   const bridge: Bridge = {
     key,
     instruction: s.instruction,
+    accountSid: s.accountSid,
     workspaceSid: s.workspaceSid,
     reservationSid: s.reservationSid,
     taskSid: s.taskSid,
@@ -186,28 +189,45 @@ export function startBridge(s: BridgeStart): { bridge: Bridge; actions: BridgeAc
     placement,
     customer: placement === 'outbound' && s.outbound !== undefined ? { key: `${s.reservationSid}${CUSTOMER_SUFFIX}`, to: s.outbound.to, from: s.outbound.from, callSid: null, phase: 'waiting' } : null,
   };
-  const { to = '', from = '', url, record, timeout, ...rest } = p;
-  const request: ConnectRequest = {
-    key,
-    instruction: s.instruction,
-    accountSid: s.accountSid,
-    workspaceSid: s.workspaceSid,
-    taskSid: s.taskSid,
-    reservationSid: s.reservationSid,
-    workerSid: s.workerSid,
-    callerCallSid,
+  const actions: BridgeAction[] = [{ kind: 'connect', request: connectRequestOf(bridge, null) }];
+  if (s.acceptedAtOnce) actions.push({ kind: 'accept', reservationSid: s.reservationSid });
+  return { bridge, actions };
+}
+
+/**
+ * The connect request of one of bridge `b`'s legs: its worker's (`customer` null: `to`, `from`,
+ * `url`, `record`, `timeout` from the instruction's parameters, the rest passed on), or its
+ * outbound customer's (`customer`: dialed into the bridge's conference, the same ring timeout).
+ * `timeoutSeconds`: the instruction's `timeout` (seconds), default 60.
+ */
+function connectRequestOf(b: Bridge, customer: CustomerLeg | null): ConnectRequest {
+  const { to = '', from = '', url, record, timeout, ...rest } = b.parameters;
+  const conferenceName = conferenceOf(b);
+  const common = {
+    accountSid: b.accountSid,
+    workspaceSid: b.workspaceSid,
+    taskSid: b.taskSid,
+    reservationSid: b.reservationSid,
+    workerSid: b.workerSid,
+    timeoutSeconds: timeout === undefined ? 60 : Number(timeout),
+  };
+  if (customer !== null) {
+    return { ...common, key: customer.key, instruction: 'conference', callerCallSid: null, to: customer.to, from: customer.from, conferenceName: conferenceName ?? b.taskSid, placement: 'customer', parameters: {} };
+  }
+  const placement = b.placement ?? 'caller';
+  return {
+    ...common,
+    key: b.key,
+    instruction: b.instruction,
+    callerCallSid: b.callerCallSid,
     to,
     from,
-    timeoutSeconds: timeout === undefined ? 60 : Number(timeout),
     ...(url === undefined ? {} : { url }),
     ...(conferenceName === null ? {} : { conferenceName }),
     ...(placement === 'caller' ? {} : { placement }),
     ...(record === undefined ? {} : { record }),
     parameters: rest,
   };
-  const actions: BridgeAction[] = [{ kind: 'connect', request }];
-  if (s.acceptedAtOnce) actions.push({ kind: 'accept', reservationSid: s.reservationSid });
-  return { bridge, actions };
 }
 
 /** Whether a leg status is final. */
@@ -243,7 +263,7 @@ export function workerLegStatus(b: Bridge, callSid: string, status: CallStatus, 
   const customer = b.customer ?? null;
   if (customer !== null && (customer.phase === 'dialing' || customer.phase === 'answered')) {
     customer.phase = 'ended';
-    out.push({ kind: 'hangup', request: { key: customer.key } });
+    out.push({ kind: 'hangup', request: customerHangup(customer) });
   }
   out.push(...callEnded(b));
   return out;
@@ -260,7 +280,7 @@ export function bridged(b: Bridge, workerCallSid: string, at: number, reservatio
   b.workerCallSid = workerCallSid === '' ? b.workerCallSid : workerCallSid;
   if (b.acceptOnBridge && !reservationPending) {
     b.phase = 'ended';
-    return [{ kind: 'hangup', request: { key: b.key } }];
+    return [{ kind: 'hangup', request: legHangup(b) }];
   }
   b.phase = 'bridged';
   b.bridgedAt = at;
@@ -278,35 +298,17 @@ export function bridged(b: Bridge, workerCallSid: string, at: number, reservatio
   const customer = b.customer ?? null;
   if (customer !== null && customer.phase === 'waiting' && conference !== null) {
     customer.phase = 'dialing';
-    out.push({
-      kind: 'connect',
-      request: {
-        key: customer.key,
-        instruction: 'conference',
-        accountSid: '',
-        workspaceSid: b.workspaceSid,
-        taskSid: b.taskSid,
-        reservationSid: b.reservationSid,
-        workerSid: b.workerSid,
-        callerCallSid: null,
-        to: customer.to,
-        from: customer.from,
-        timeoutSeconds: b.parameters['timeout'] === undefined ? 60 : Number(b.parameters['timeout']),
-        conferenceName: conference,
-        placement: 'customer',
-        parameters: {},
-      },
-    });
+    out.push({ kind: 'connect', request: connectRequestOf(b, customer) });
   }
   return out;
 }
 
 /**
- * The customer's leg of an `outbound` bridge changed status at `at` (epoch ms): answered → it is
+ * The customer's leg of an `outbound` bridge changed status: answered → it is
  * the task's `call_sid` and the conference's customer; final (not answered, busy, failed, or a
  * hang-up later) → the call is over: the worker's leg is hung up and the task wraps.
  */
-export function customerLegStatus(b: Bridge, callSid: string, status: CallStatus, _at: number): BridgeAction[] {
+export function customerLegStatus(b: Bridge, callSid: string, status: CallStatus): BridgeAction[] {
   const customer = b.customer ?? null;
   if (customer === null || customer.phase === 'ended' || customer.phase === 'shared') return [];
   if (callSid !== '') customer.callSid ??= callSid;
@@ -324,7 +326,7 @@ export function customerLegStatus(b: Bridge, callSid: string, status: CallStatus
 /** An outbound call is over from the customer's side: the worker's leg ends, the task wraps. */
 function outboundOver(b: Bridge): BridgeAction[] {
   if (b.phase === 'ended') return [];
-  const out: BridgeAction[] = [{ kind: 'hangup', request: { key: b.key } }];
+  const out: BridgeAction[] = [{ kind: 'hangup', request: legHangup(b) }];
   if (b.phase === 'bridged') out.push(...callEnded(b));
   return out;
 }
@@ -345,19 +347,34 @@ export function callerGone(b: Bridge): BridgeAction[] {
   if (b.phase === 'bridged') {
     // In a conference the worker's leg would stay in the room: the caller leaving ends every leg.
     if (conferenceOf(b) === null || b.wrapped) return callEnded(b);
-    return [{ kind: 'hangup', request: { key: b.key } }, ...callEnded(b)];
+    return [{ kind: 'hangup', request: legHangup(b) }, ...callEnded(b)];
   }
   // Still ringing the worker: that leg has nobody to talk to. The task itself is canceled by the
   // flow (reason `hangup`), which ends the reservation.
   b.phase = 'ended';
-  return [{ kind: 'hangup', request: { key: b.key } }];
+  return [{ kind: 'hangup', request: legHangup(b) }];
 }
 
 /** The reservation ended without being accepted (canceled, rescinded, timed out, rejected): stop ringing the worker. */
 export function reservationEnded(b: Bridge): BridgeAction[] {
   if (b.phase === 'ended' || b.phase === 'bridged') return [];
   b.phase = 'ended';
-  return [{ kind: 'hangup', request: { key: b.key } }];
+  return [{ kind: 'hangup', request: legHangup(b) }];
+}
+
+/**
+ * The hang-up of bridge `b`'s worker leg: by its connect key, plus its call SID once the network
+ * named it, so that a port that no longer knows the key (restarted since it placed the leg) can
+ * still end the call. A `redirect` bridge's leg is the caller's own call: key only.
+ */
+export function legHangup(b: Bridge): HangupRequest {
+  const sid = b.workerCallSid;
+  return sid !== null && sid !== '' && b.instruction !== 'redirect' ? { key: b.key, callSid: sid } : { key: b.key };
+}
+
+/** The hang-up of an outbound call's customer leg: its key, plus its call SID once known (see {@link legHangup}). */
+export function customerHangup(c: CustomerLeg): HangupRequest {
+  return c.callSid !== null && c.callSid !== '' ? { key: c.key, callSid: c.callSid } : { key: c.key };
 }
 
 /** The call is over (once): the task goes to wrapping. */
@@ -424,6 +441,11 @@ export function handoverRequests(joined: Bridge, others: Iterable<Bridge>, coldF
  * task's bridges.
  */
 export function transferRefusal(taskSid: string, bridges: readonly Bridge[]): string | null {
+  // An outbound call whose customer is not in the room yet: a transfer task would carry no call to move.
+  const dialing = bridges.find((b) => b.taskSid === taskSid && b.phase !== 'ended' && (b.customer?.phase === 'waiting' || b.customer?.phase === 'dialing'));
+  if (dialing !== undefined) {
+    return `Task ${taskSid} cannot be transferred yet: its outbound call to ${dialing.customer?.to ?? 'the customer'} has not been answered, so the customer is not in the conference to be moved (transfer once they answer)`;
+  }
   const direct = bridges.find((b) => b.taskSid === taskSid && b.phase === 'bridged' && conferenceOf(b) === null && b.callerCallSid !== null);
   if (direct === undefined) return null;
   return `Task ${taskSid} cannot be transferred: its call was bridged by the ${direct.instruction} instruction, which connects the caller and the worker directly, so there is no conference to move the caller through (bridge the call with reservation.conference() to transfer it)`;

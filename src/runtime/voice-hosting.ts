@@ -67,7 +67,7 @@ import {
   type ParticipantChange,
 } from '../callflows/bridges.ts';
 import type { ConnectRequest, HangupRequest, IncomingCall, LegStatusUpdate, ParticipantRequest, VoiceAnswer, VoiceInbound, VoiceInstruction, VoicePort } from '../callflows/voice-port.ts';
-import type { EngineEvent, WorkspaceEngine } from '../engine/index.ts';
+import type { EngineEvent, Outcome, WorkspaceEngine } from '../engine/index.ts';
 import type { CoreWrites, EventRecord, Store } from '../store/store.ts';
 import type { Scheduler } from '../util/scheduler.ts';
 import type { CallbackHosting } from './callbacks-hosting.ts';
@@ -361,14 +361,25 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     if (update.key !== undefined && update.key !== '') {
       const key = update.key;
       if (isCustomerKey(key)) {
-        return this.onBridge(bridgeKeyOfLeg(key), (h, _ctx, b) => {
-          const actions = customerLegStatus(b, update.callSid, update.status, update.at);
+        return this.onBridge(bridgeKeyOfLeg(key), (h, ctx, b) => {
+          // The customer gone: a transfer of their call still waiting has nothing left to move.
+          const customerCall = b.customer?.callSid ?? update.callSid;
+          if (isFinalStatus(update.status) && customerCall !== '') this.cancelOpenTransfers(h, ctx, customerCall);
+          const actions = customerLegStatus(b, update.callSid, update.status);
           // The customer's call is the bridge's caller now: its hang-up reaches the bridge either way.
           if (b.callerCallSid !== null && !isFinalStatus(update.status)) this.callIndex.set(b.callerCallSid, h.workspaceSid);
           return actions;
         });
       }
-      return this.onBridge(key, (h, ctx, b) => workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b)));
+      return this.onBridge(key, (h, ctx, b) => {
+        const customerWas = b.customer?.phase;
+        const actions = workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b));
+        // An outbound call's worker leg ending hangs its customer up (or the room ended under both):
+        // the call is over, so a transfer of it still waiting has nothing left to move.
+        const customer = b.customer ?? null;
+        if (customer !== null && customerWas !== 'ended' && customer.phase === 'ended' && customer.callSid !== null) this.cancelOpenTransfers(h, ctx, customer.callSid);
+        return actions;
+      });
     }
     if (!isFinalStatus(update.status)) return Promise.resolve();
     const ws = this.callIndex.get(update.callSid);
@@ -410,16 +421,32 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   }
 
   /**
-   * Why task `taskSid` cannot be transferred with a telephone network attached, or null (the
-   * worker SDK's Transfers route answers it as a 400, changing nothing): its call is bridged
-   * directly (`dequeue`, `call`, `redirect`) — no conference to move the caller through
-   * ([DECISION], issue 15; src/callflows/bridges.ts `transferRefusal`). Always null without a port.
+   * Why task `taskSid` cannot be transferred with a telephone network attached, or null ({@link
+   * transfer} answers it as a 400, changing nothing): its call is bridged directly (`dequeue`,
+   * `call`, `redirect`) — no conference to move the caller through —, or it is an outbound call
+   * whose customer has not answered yet ([DECISION], issue 15; src/callflows/bridges.ts
+   * `transferRefusal`). Always null without a port. Read it in the runtime's turn (as
+   * {@link transfer} does): outside it, a report may change the bridges before the transfer runs.
    */
   transferRefusal(workspaceSid: string, taskSid: string): string | null {
     if (this.port === null) return null;
     const h = this.hosts.get(workspaceSid);
     if (h === undefined) return null;
     return transferRefusal(taskSid, [...h.bridges.values()].filter((b) => b.taskSid === taskSid));
+  }
+
+  /**
+   * Executes a `transferTask` command (the worker SDK's Transfers route) in the runtime's next
+   * batch, after {@link transferRefusal} was asked in that same batch — so no report or instruction
+   * can change the bridges between the check and the transfer. Resolves with the engine's outcome
+   * once durable; rejects with VoiceError 400/20001 (field `TaskSid`) when refused, changing nothing.
+   */
+  transfer(workspaceSid: string, command: Extract<UntimedCommand, { type: 'transferTask' }>, origin: EventOrigin): Promise<Outcome> {
+    return this.run(workspaceSid, (ctx) => {
+      const refused = this.transferRefusal(workspaceSid, command.taskSid);
+      if (refused !== null) throw new VoiceError(400, 20001, refused, 'TaskSid');
+      return ctx.execute(workspaceSid, command, undefined, origin);
+    });
   }
 
   /**
@@ -471,8 +498,22 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       // A transfer's task carries the caller's call: when that caller is in a live conference,
       // `conference` and `dequeue` join it (docs/voice.md "Transfers").
       const join = caller !== null && (name === 'conference' || name === 'dequeue') ? this.liveConference(h, caller) : null;
+      const transfer = engine.incomingTransfer(r.taskSid);
+      if (transfer !== undefined) {
+        // A transfer task moves a call that is already up: it joins the live conference, never
+        // dials anyone itself (its copied `outbound_to` is the first task's customer).
+        if ((name === 'conference' || name === 'dequeue') && join === null) {
+          return { alert: 20001, message: `${name}: task ${r.taskSid} is a transfer (${transfer.sid}) of task ${transfer.taskSid}, whose call is not in a conference in progress any more: there is no call to join` };
+        }
+        if ((name === 'call' || name === 'redirect') && caller !== null && this.liveConference(h, caller) !== null) {
+          return {
+            alert: 20001,
+            message: `${name}: task ${r.taskSid} is a transfer (${transfer.sid}) of a call in a conference in progress; ${name} would not move the caller: answer it with reservation.conference() or reservation.dequeue(), which join the conference`,
+          };
+        }
+      }
       let outbound: { to: string; from: string } | undefined;
-      if (name === 'conference' && caller === null && task !== undefined && task.attributes['outbound_to'] !== undefined) {
+      if (name === 'conference' && caller === null && transfer === undefined && task !== undefined && task.attributes['outbound_to'] !== undefined) {
         const checkedOut = outboundOf(task.attributes, checked.parameters);
         if (typeof checkedOut === 'string') return { alert: 20001, message: checkedOut };
         outbound = checkedOut;
@@ -502,11 +543,12 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     });
   }
 
-  /** The live conference the caller `callSid` is in (a bridged conference leg's), or null. */
+  /** The live conference the caller `callSid` is in (a bridged conference leg's whose call has not ended), or null. */
   private liveConference(h: VoiceHost, callSid: string): string | null {
     for (const b of h.bridges.values()) {
       const name = conferenceOf(b);
-      if (b.callerCallSid === callSid && b.phase === 'bridged' && name !== null) return name;
+      // A wrapped bridge's call ended (the caller left): its room is closing, not joinable.
+      if (b.callerCallSid === callSid && b.phase === 'bridged' && !b.wrapped && name !== null) return name;
     }
     return null;
   }
@@ -737,6 +779,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       this.numberIndex.set(n.phoneNumber, n);
     }
     for (const b of bridges) {
+      // Rows written before bridges kept their account: the workspace's.
+      b.accountSid ??= accountSid;
       h.bridges.set(b.key, b);
       this.keyIndex.set(b.key, workspaceSid);
       if (b.callerCallSid !== null) this.callIndex.set(b.callerCallSid, workspaceSid);
@@ -960,6 +1004,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     h.pendingHold.delete(callSid);
     h.lastAnswer.delete(callSid);
     let any = false;
+    this.cancelOpenTransfers(h, ctx, callSid);
     for (const b of h.bridges.values()) {
       if (b.callerCallSid !== callSid) continue;
       any = true;
@@ -968,6 +1013,23 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       this.act(h, ctx, b, callerGone(b));
     }
     if (!any || h.interp.call(callSid) === undefined) this.callIndex.delete(callSid);
+  }
+
+  /**
+   * The call `callSid` ended: the transfer tasks still waiting for it (the open transfers of the
+   * tasks whose bridges carry it) are canceled, reason `hangup` — the engine then fails each
+   * transfer (`task.transfer-failed`, src/engine/transfers.ts) and its ringing target leg, if
+   * any, is hung up like any canceled reservation's.
+   */
+  private cancelOpenTransfers(h: VoiceHost, ctx: CoreContext, callSid: string): void {
+    const engine = ctx.engine(h.workspaceSid);
+    if (engine === undefined) return;
+    const tasks = new Set<string>();
+    for (const b of h.bridges.values()) if (b.callerCallSid === callSid || (b.customer != null && b.customer.callSid === callSid)) tasks.add(b.taskSid);
+    for (const taskSid of tasks) {
+      const t = engine.outgoingTransfer(taskSid);
+      if (t !== undefined && t.status === 'initiated') this.cancelForHangup(h, ctx, t.transferTaskSid);
+    }
   }
 
   private cancelForHangup(h: VoiceHost, ctx: CoreContext, taskSid: string): void {
@@ -984,7 +1046,7 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const a of actions) {
       switch (a.kind) {
         case 'connect':
-          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request.accountSid === '' ? { ...a.request, accountSid: h.accountSid } : a.request) });
+          this.outbound.push({ workspaceSid: ws, kind: 'voice.connect', payload: JSON.stringify(a.request) });
           break;
         case 'hangup':
           this.outbound.push({ workspaceSid: ws, kind: 'voice.hangup', payload: JSON.stringify({ key: b.key, ...a.request }) });

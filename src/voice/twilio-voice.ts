@@ -10,14 +10,15 @@
  *   takes exactly that caller. Twilio requests the `<Queue url>` for the caller just before it
  *   bridges the two: that request is the "bridged" signal.
  * - `conference`: the worker's leg is added to the conference named by the task SID
- *   (`conferences(name).participants.create`, label `worker`, starting the conference). Once that
+ *   (`conferences(name).participants.create`, label `worker:<reservation SID>`, starting the conference). Once that
  *   leg is answered (its status callback says `in-progress`), the caller is moved out of their queue
  *   into the conference: with the Queue Member API (A3) when we learned their queue's SID from a
  *   `waitUrl` request ({@link TwilioVoice.noteQueue}), else by redirecting their call. The TwiML
  *   they then fetch (`/voice/join`) is the "bridged" signal.
  * - a transfer's `conference` or `dequeue` (placement `join`): the caller is already in the LIVE
- *   conference of the original task; the target's leg is added to it by name
- *   (`conferences(name).participants.create`, label `worker`); once answered it is in, and that is
+ *   conference of the original task; the target's leg is added to it by its `CF` SID when known,
+ *   else by name (`conferences(CF or name).participants.create`, label `worker:<reservation SID>`,
+ *   `startConferenceOnEnter: false` — a joining leg never opens a room); once answered it is in, and that is
  *   the bridge — nobody is moved. A COLD transfer then removes the first worker's leg with the
  *   Participants API ({@link TwilioVoice.participant}, `remove`).
  * - an outbound call (placement `outbound`, then `customer`): the worker's leg starts the
@@ -147,7 +148,7 @@ export class TwilioVoice implements VoicePort {
     try {
       if (request.placement !== undefined) {
         leg.conferenceName = request.conferenceName ?? request.taskSid;
-        leg.callSid = await this.placeIntoConference(request, leg.conferenceName, request.placement);
+        leg.callSid = await this.placeConferenceLeg(request, leg.conferenceName, request.placement);
         if (leg.hangupPending) await this.end(leg);
         return;
       }
@@ -158,7 +159,7 @@ export class TwilioVoice implements VoicePort {
         case 'conference':
           leg.conferenceName = request.conferenceName ?? request.taskSid;
           leg.customerEndsConference = request.parameters['end_conference_on_customer_exit'] === 'true';
-          leg.callSid = await this.placeConference(request, leg.conferenceName, leg.customerEndsConference);
+          leg.callSid = await this.placeConferenceLeg(request, leg.conferenceName, 'caller', leg.customerEndsConference);
           break;
         case 'call':
           leg.callSid = await this.placeCall(request);
@@ -177,7 +178,9 @@ export class TwilioVoice implements VoicePort {
   /**
    * Ends a leg: by `key` the leg a connect placed (`Status=canceled` while it rings, `completed`
    * once answered; for `redirect` that is the caller's own call); by `callSid` any call (a
-   * caller's: `completed`). Unknown keys, legs
+   * caller's: `completed`). A key this process does not know (placed before a restart) falls back
+   * to the request's `callSid`, when given (`completed`; the voice core sends the leg's call SID
+   * once known); without one it is ignored. Legs
    * already over, and calls Twilio says are gone (errors 20404, 21220) are ignored. A key whose
    * create request is still out is hung up as soon as its CallSid comes back. Rejects with the
    * client's error otherwise.
@@ -185,7 +188,13 @@ export class TwilioVoice implements VoicePort {
   async hangup(request: HangupRequest, _now: number): Promise<void> {
     if (request.key !== undefined) {
       const leg = this.legs.get(request.key);
-      if (leg === undefined || FINAL.has(leg.status)) return;
+      if (leg === undefined) {
+        // Placed before a restart: the key is not known here any more, but its call SID (when the
+        // request carries it) still ends the call.
+        if (request.callSid !== undefined && request.callSid !== '') await this.update(request.callSid, 'completed');
+        return;
+      }
+      if (FINAL.has(leg.status)) return;
       if (leg.callSid === null) {
         leg.hangupPending = true;
         return;
@@ -330,7 +339,7 @@ export class TwilioVoice implements VoicePort {
     if (callSid === undefined) return;
     const key = nonEmpty(query['key']);
     const worker = key === undefined ? undefined : this.legs.get(key)?.callSid;
-    if (callSid === worker || params['ParticipantLabel'] === 'worker') return;
+    if (callSid === worker || isWorkerLabel(params['ParticipantLabel'])) return;
     await this.inbound().legStatus({ callSid, status: 'completed', at: this.now() });
   }
 
@@ -373,44 +382,35 @@ export class TwilioVoice implements VoicePort {
     return call.sid;
   }
 
-  private async placeConference(request: ConnectRequest, name: string, customerEnds: boolean): Promise<string> {
-    const participant = await this.client.conferences(name).participants.create({
-      from: request.from,
-      to: request.to,
-      label: 'worker',
-      timeout: request.timeoutSeconds,
-      startConferenceOnEnter: true,
-      endConferenceOnExit: request.parameters['end_conference_on_exit'] === 'true',
-      statusCallback: this.url('/voice/status', conferenceQuery(request.key, name, request.callerCallSid, customerEnds)),
-      statusCallbackEvent: LEG_EVENTS,
-      statusCallbackMethod: 'POST',
-      conferenceStatusCallback: this.url('/voice/conference-status', { key: request.key }),
-      conferenceStatusCallbackEvent: ['start', 'end', 'join', 'leave'],
-      conferenceStatusCallbackMethod: 'POST',
-      ...recordOf(request.record),
-    });
-    if (participant.conferenceSid) this.conferenceSids.set(name, participant.conferenceSid);
-    return participant.callSid;
-  }
-
   /**
-   * A leg added to conference `name` by its friendly name (Participants API): a transfer target
-   * joining the live room (`join`), an outbound call's worker opening it (`outbound`), or its
-   * customer dialed into it (`customer`: label `customer`, their leaving ends the conference).
+   * Adds a leg to conference `name` with the Participants API (see the module comment), by
+   * `placement`: `caller` — the worker's leg of a `conference` instruction, starting the room the
+   * caller is then moved into (status callback query: {@link conferenceQuery}); `join` — a
+   * transfer's target joining the live room, addressed by its `CF` SID when known, never starting
+   * a room; `outbound` — an outbound call's worker opening the room; `customer` — its customer
+   * dialed into it (label `customer`, their leaving ends the conference). Worker legs are labeled
+   * `worker:<reservation SID>`; the rooms we start (`caller`, `outbound`) report their conference
+   * events to `/voice/conference-status`. Resolves with the leg's CallSid.
    */
-  private async placeIntoConference(request: ConnectRequest, name: string, placement: 'join' | 'outbound' | 'customer'): Promise<string> {
+  private async placeConferenceLeg(request: ConnectRequest, name: string, placement: 'caller' | 'join' | 'outbound' | 'customer', customerEnds = false): Promise<string> {
     const customer = placement === 'customer';
-    const participant = await this.client.conferences(name).participants.create({
+    const join = placement === 'join';
+    const opens = placement === 'caller' || placement === 'outbound';
+    // A join addresses the live room by its CF SID when known: by friendly name, Twilio would open a
+    // new, empty room if the old one had just ended; and a joining leg never starts a room itself.
+    const room = join ? (this.conferenceSids.get(name) ?? name) : name;
+    const query = placement === 'caller' ? conferenceQuery(request.key, name, request.callerCallSid, customerEnds) : { key: request.key, conference: name, placement };
+    const participant = await this.client.conferences(room).participants.create({
       from: request.from,
       to: request.to,
-      label: customer ? 'customer' : 'worker',
+      label: customer ? 'customer' : workerLabel(request.reservationSid),
       timeout: request.timeoutSeconds,
-      startConferenceOnEnter: true,
+      startConferenceOnEnter: !join,
       endConferenceOnExit: customer || request.parameters['end_conference_on_exit'] === 'true',
-      statusCallback: this.url('/voice/status', { key: request.key, conference: name, placement }),
+      statusCallback: this.url('/voice/status', query),
       statusCallbackEvent: LEG_EVENTS,
       statusCallbackMethod: 'POST',
-      ...(placement === 'outbound'
+      ...(opens
         ? { conferenceStatusCallback: this.url('/voice/conference-status', { key: request.key }), conferenceStatusCallbackEvent: ['start', 'end', 'join', 'leave'], conferenceStatusCallbackMethod: 'POST' }
         : {}),
       ...recordOf(request.record),
@@ -479,6 +479,16 @@ export class TwilioVoice implements VoicePort {
       if (!GONE_CODES.has(codeOf(err) ?? 0)) throw err;
     }
   }
+}
+
+/** The participant label of a worker's leg: `worker:<reservation SID>` (one per leg, so that legs of a shared room are told apart). */
+function workerLabel(reservationSid: string): string {
+  return `worker:${reservationSid}`;
+}
+
+/** Whether a participant label is a worker leg's: `worker` (legs placed before labels named the reservation) or `worker:<reservation SID>`. */
+function isWorkerLabel(label: string | undefined): boolean {
+  return label === 'worker' || (label?.startsWith('worker:') ?? false);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -65,12 +65,12 @@ test('a leg not answered, busy or failed before the bridge times a pending reser
 test('the caller hangs up while the worker rings, or the reservation ends: the leg is hung up', () => {
   const { b } = start('dequeue');
   workerLegStatus(b, LEG, 'ringing', 2_000, true);
-  assert.deepEqual(callerGone(b), [{ kind: 'hangup', request: { key: `${WR}:dequeue` } }]);
+  assert.deepEqual(callerGone(b), [{ kind: 'hangup', request: { key: `${WR}:dequeue`, callSid: LEG } }], 'the leg named: a restarted port can still end it');
   const { b: b2 } = start('conference');
   assert.deepEqual(reservationEnded(b2), [{ kind: 'hangup', request: { key: `${WR}:conference` } }]);
   // A bridge reported after the reservation ended is undone.
   const { b: b3 } = start('dequeue');
-  assert.deepEqual(bridged(b3, LEG, 3_000, false), [{ kind: 'hangup', request: { key: `${WR}:dequeue` } }]);
+  assert.deepEqual(bridged(b3, LEG, 3_000, false), [{ kind: 'hangup', request: { key: `${WR}:dequeue`, callSid: LEG } }]);
 });
 
 test('the caller hangs up after the bridge: the task wraps once; the worker leg ending then moves the worker only', () => {
@@ -98,7 +98,7 @@ test('conference writes the conference attribute; call and redirect accept at on
 test('the caller leaving a conference ends the worker leg too (once), and the task wraps', () => {
   const { b } = start('conference');
   bridged(b, LEG, 3_000, true);
-  assert.deepEqual(callerGone(b), [{ kind: 'hangup', request: { key: `${WR}:conference` } }, { kind: 'wrap_task', taskSid: b.taskSid }]);
+  assert.deepEqual(callerGone(b), [{ kind: 'hangup', request: { key: `${WR}:conference`, callSid: LEG } }, { kind: 'wrap_task', taskSid: b.taskSid }]);
   assert.deepEqual(callerGone(b), [], 'once');
 });
 
@@ -142,31 +142,41 @@ test('outbound: the worker first; once in, the customer is dialed into the confe
   const dial = (on[2] as Extract<BridgeAction, { kind: 'connect' }>).request;
   assert.deepEqual([dial.key, dial.placement, dial.to, dial.from, dial.conferenceName, dial.timeoutSeconds], [`${WR}:customer`, 'customer', outbound.to, outbound.from, b.taskSid, 30]);
   const CUSTOMER = 'CA' + 'f'.repeat(32);
-  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'ringing', 4_000), []);
-  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'in-progress', 5_000), [
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'ringing'), []);
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'in-progress'), [
     { kind: 'task_attributes', taskSid: b.taskSid, merge: { call_sid: CUSTOMER, conference: { sid: b.taskSid, participants: { worker: LEG, customer: CUSTOMER } } } },
   ]);
   assert.equal(b.callerCallSid, CUSTOMER);
-  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'completed', 9_000), [{ kind: 'hangup', request: { key: `${WR}:conference` } }, { kind: 'wrap_task', taskSid: b.taskSid }]);
-  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'completed', 9_000), [], 'once');
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'completed'), [{ kind: 'hangup', request: { key: `${WR}:conference`, callSid: LEG } }, { kind: 'wrap_task', taskSid: b.taskSid }]);
+  assert.deepEqual(customerLegStatus(b, CUSTOMER, 'completed'), [], 'once');
 
   // Busy: the worker's leg is hung up and the task wraps; the worker's own end then moves the worker only.
   const busy = start('conference', false, {}, { callerCallSid: null, outbound }).b;
   bridged(busy, LEG, 3_000, true);
-  assert.deepEqual(kinds(customerLegStatus(busy, '', 'busy', 4_000)), ['hangup', 'wrap_task']);
+  assert.deepEqual(kinds(customerLegStatus(busy, '', 'busy')), ['hangup', 'wrap_task']);
   assert.deepEqual(kinds(workerLegStatus(busy, LEG, 'completed', 4_500, false)), ['worker_activity']);
   // The worker hangs up first: the customer is hung up.
   const first = start('conference', false, {}, { callerCallSid: null, outbound }).b;
   bridged(first, LEG, 3_000, true);
-  customerLegStatus(first, CUSTOMER, 'in-progress', 5_000);
-  assert.deepEqual(workerLegStatus(first, LEG, 'completed', 6_000, false).filter((a) => a.kind === 'hangup'), [{ kind: 'hangup', request: { key: `${WR}:customer` } }]);
+  customerLegStatus(first, CUSTOMER, 'in-progress');
+  assert.deepEqual(workerLegStatus(first, LEG, 'completed', 6_000, false).filter((a) => a.kind === 'hangup'), [{ kind: 'hangup', request: { key: `${WR}:customer`, callSid: CUSTOMER } }]);
+});
+
+test('an outbound call cannot be transferred until its customer answered (waiting, dialing); once answered it can', () => {
+  const { b } = start('conference', false, {}, { callerCallSid: null, outbound: { to: '+15557654321', from: '+18005550100' } });
+  assert.match(transferRefusal(b.taskSid, [b]) ?? '', /cannot be transferred yet.*\+15557654321.*not been answered/, 'waiting for the worker');
+  bridged(b, LEG, 3_000, true);
+  assert.equal(b.customer?.phase, 'dialing');
+  assert.match(transferRefusal(b.taskSid, [b]) ?? '', /not been answered/, 'dialing the customer');
+  customerLegStatus(b, 'CA' + 'f'.repeat(32), 'in-progress');
+  assert.equal(transferRefusal(b.taskSid, [b]), null);
 });
 
 test('an outbound call handed on: once a transfer target joined, its first worker leaving does not hang the customer up', () => {
   const { b } = start('conference', false, {}, { callerCallSid: null, outbound: { to: '+15557654321', from: '+18005550100' } });
   bridged(b, LEG, 3_000, true);
   const CUSTOMER = 'CA' + 'f'.repeat(32);
-  customerLegStatus(b, CUSTOMER, 'in-progress', 5_000);
+  customerLegStatus(b, CUSTOMER, 'in-progress');
   const { b: joined } = start('conference', false, {}, { reservationSid: 'WR' + 'b'.repeat(32), taskSid: 'WT' + 'b'.repeat(32), callerCallSid: CUSTOMER, join: b.taskSid });
   bridged(joined, 'CA' + '7'.repeat(32), 6_000, true);
   assert.deepEqual(handoverRequests(joined, [b, joined], b.reservationSid).map((r) => [r.action, r.callSid]), [['remove', LEG]]);

@@ -15,7 +15,14 @@
  * - `worker.createTask(to, from, …)` then `reservation.conference()`: Ben's leg opens the conference,
  *   then the customer is dialed into it (answered: in the room, held, then transferred COLD to
  *   Asha like an inbound call; busy: the call ends, the task wraps);
- *   a bad `outbound_to` is refused.
+ *   a bad `outbound_to` is refused; an outbound call whose customer is still being dialed cannot be
+ *   transferred (400; the customer is dialed once);
+ * - the caller hanging up while the transfer task still waits in its queue cancels it (`hangup`),
+ *   failing the transfer;
+ * - a transfer task of a live conference call answered with `call`: 400 naming `conference()`/`dequeue()`;
+ * - WARM: the target kicks the first worker from the transfer task;
+ * - an outbound call's customer hanging up first while a transfer of it waits: the call ends, the
+ *   transfer task is canceled (`hangup`).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -350,6 +357,129 @@ test('an outbound call not answered (busy): the worker leg ends and the task wra
     const bad = await dial(t, '5551234');
     await assert.rejects(bad.conference(), /400.*outbound_to.*E\.164/);
     assert.equal(t.network.legs().length, 2, 'nothing dialed');
+  } finally {
+    await t.close();
+  }
+});
+
+test('an outbound call cannot be transferred while its customer is being dialed (400, nothing changes; the customer is dialed once); once they answer it can', async () => {
+  const t = await start();
+  try {
+    t.network.scriptAgent(CUSTOMER, ['answer']);
+    const r = await dial(t, CUSTOMER);
+    const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
+    await r.conference();
+    await advance(t, 4_000);
+    await accepted;
+    assert.deepEqual(t.network.legs().map((l) => [l.to, l.answeredAt === null]), [[ENGLISH_AGENT, false], [CUSTOMER, true]], 'Ben in, the customer ringing');
+    await ws(t).workers(t.c.workers.hindi).update({ activitySid: t.c.activities.available });
+    await assert.rejects(r.task.transfer(t.c.workers.hindi, { mode: 'COLD' }), /400.*cannot be transferred yet.*has not been answered/);
+    const engine = t.c.runtime.workspace(t.c.accountSid, t.c.workspaceSid);
+    assert.equal(engine?.transfers.size, 0, 'no transfer made');
+    assert.equal((await ws(t).tasks.list()).length, 1, 'no transfer task');
+    await advance(t, 5_000);
+    assert.equal(t.network.legs().filter((l) => l.to === CUSTOMER).length, 1, 'the customer was dialed once');
+    assert.equal(roles(t, r.task.sid).length, 2, 'the customer is in the room with Ben');
+
+    // Answered: the transfer goes through, and Asha's conference joins the room without dialing anyone.
+    const offered = once(t.asha, 'reservationCreated') as Promise<[Reservation]>;
+    await r.task.transfer(t.c.workers.hindi, { mode: 'COLD' });
+    const [r2] = await offered;
+    const joined = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
+    await r2.conference({ from: CENTER_NUMBER });
+    await advance(t, 10_000);
+    await joined;
+    assert.equal(t.network.legs().filter((l) => l.to === CUSTOMER).length, 1, 'still dialed once');
+    assert.equal(roles(t, r.task.sid).length, 2, 'the customer and Asha');
+  } finally {
+    await t.close();
+  }
+});
+
+test('the caller hangs up while the transfer task still waits in its queue: the transfer task is canceled (hangup), the transfer fails, the original task wraps', async () => {
+  const t = await start();
+  try {
+    const { r1, callSid } = await conferenceCall(t, { hangupAfterSeconds: 120 });
+    const T = r1.task.sid;
+    // Asha stays offline: the transfer task waits in the Hindi queue.
+    await r1.task.transfer(t.queues.hindi, { mode: 'WARM' });
+    const engine = t.c.runtime.workspace(t.c.accountSid, t.c.workspaceSid);
+    const transfer = [...(engine?.transfers.values() ?? [])][0];
+    assert.ok(transfer !== undefined);
+    assert.equal(await status(t, transfer.transferTaskSid), 'pending');
+    await advance(t, 200_000);
+    assert.notEqual(t.network.call(callSid)?.endedAt, null, 'the caller hung up');
+    const t2 = await ws(t).tasks(transfer.transferTaskSid).fetch();
+    assert.deepEqual([t2.assignmentStatus, t2.reason], ['canceled', 'hangup']);
+    assert.equal(transfer.status, 'failed');
+    assert.match(transfer.failedReason ?? '', /canceled.*hangup/);
+    assert.equal(await status(t, T), 'wrapping');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a transfer task of a call in a live conference cannot be answered with call: 400 naming conference() and dequeue(), the reservation stays pending', async () => {
+  const t = await start();
+  try {
+    const { r1 } = await conferenceCall(t);
+    const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'WARM');
+    const call = (r2 as unknown as { call: (from: string, url: string, o?: object) => Promise<unknown> }).call(CENTER_NUMBER, 'https://app.example.com/twiml', { accept: true });
+    await assert.rejects(call, /400.*transfer.*reservation\.conference\(\) or reservation\.dequeue\(\)/);
+    assert.equal((await ws(t).tasks(r2.task.sid).reservations(r2.sid).fetch()).reservationStatus, 'pending');
+    assert.equal(t.network.legs().filter((l) => l.to === HINDI_AGENT).length, 0, "Asha's phone was not rung");
+  } finally {
+    await t.close();
+  }
+});
+
+test('WARM: the target kicks the first worker from the transfer task (task.kick on T2): his leg leaves the room, his task wraps, the caller stays with Asha', async () => {
+  const t = await start();
+  try {
+    const { r1, callSid, benLeg } = await conferenceCall(t);
+    const T = r1.task.sid;
+    const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'WARM');
+    const accepted = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
+    await r2.conference({ from: CENTER_NUMBER });
+    await advance(t, 10_000);
+    await accepted;
+    const ashaLeg = t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+    assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${benLeg}`, `worker:${ashaLeg}`]);
+    await r2.task.kick(t.c.workers.english);
+    await advance(t, 1_000);
+    assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${ashaLeg}`]);
+    assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg)?.endedAt, null, "Ben's leg ended");
+    assert.equal(await status(t, T), 'wrapping');
+    assert.equal(await status(t, r2.task.sid), 'assigned');
+  } finally {
+    await t.close();
+  }
+});
+
+test('an outbound call whose customer hangs up first, while a transfer of it waits in a queue: the worker leg ends, the task wraps, the transfer task is canceled (hangup)', async () => {
+  const t = await start();
+  try {
+    t.network.scriptAgent(CUSTOMER, ['answer']);
+    const r = await dial(t, CUSTOMER);
+    const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
+    await r.conference();
+    await advance(t, 4_000);
+    await accepted;
+    await advance(t, 5_000);
+    const [benLeg, customerLeg] = t.network.legs();
+    assert.equal(roles(t, r.task.sid).length, 2, 'the customer is in the room with Ben');
+    // Asha stays offline: the transfer task waits in the Hindi queue.
+    await r.task.transfer(t.queues.hindi, { mode: 'WARM' });
+    const transfer = [...(t.c.runtime.workspace(t.c.accountSid, t.c.workspaceSid)?.transfers.values() ?? [])][0];
+    assert.ok(transfer !== undefined);
+    // The customer talks 120 s, then hangs up.
+    await advance(t, 130_000);
+    assert.notEqual(t.network.call(customerLeg?.callSid as string)?.endedAt, null, 'the customer hung up');
+    assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg?.callSid)?.endedAt, null, "Ben's leg ended");
+    assert.equal(await status(t, r.task.sid), 'wrapping');
+    const t2 = await ws(t).tasks(transfer.transferTaskSid).fetch();
+    assert.deepEqual([t2.assignmentStatus, t2.reason], ['canceled', 'hangup']);
+    assert.equal(transfer.status, 'failed');
   } finally {
     await t.close();
   }

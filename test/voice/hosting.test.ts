@@ -4,15 +4,17 @@
  * seed flow into a task; the `dequeue` instruction places the worker's leg (outbox, at most once),
  * the bridge accepts the reservation and writes `worker_call_sid`, the worker's hang-up moves the
  * worker to Wrap-Up and the task to wrapping; a leg not answered times the reservation out; the
- * caller hanging up while holding cancels the task with reason `hangup`; 40140 without `call_sid`.
+ * caller hanging up while holding cancels the task with reason `hangup`; 40140 without `call_sid`;
+ * an outbound call restarted between its worker's leg in and its customer's answer (no second dial).
  * Real parts: store, HTTP API with the official client, dispatcher; virtual time.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ConnectRequest, HangupRequest, ParticipantRequest, VoiceInbound, VoicePort } from '../../src/callflows/voice-port.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher.ts';
 import { testStoreOptions } from '../support/store.ts';
-import { CENTER_NUMBER, HINDI_AGENT, incomingParams, startVoiceCenter, type VoiceCenter } from './support.ts';
+import { CENTER_NUMBER, ENGLISH_AGENT, HINDI_AGENT, incomingParams, startVoiceCenter, type VoiceCenter } from './support.ts';
 
 /** A telephone that records requests; the test plays the network's part through `inbound`. */
 class ScriptedPort implements VoicePort {
@@ -276,5 +278,54 @@ test('participants of a conference bridge: refused while the worker rings, then 
     assert.equal(port.participants.length, 3);
   } finally {
     await c.close();
+  }
+});
+
+test('an outbound call survives a restart between "worker in" and "customer answered": the customer is not dialed again; their answer and hang-up reach the restored bridge, whose hang-up of the worker leg carries its call SID', async () => {
+  const CUSTOMER_NUMBER = '+15557654321';
+  const CUSTOMER_LEG = 'CA' + 'e'.repeat(32);
+  const port = new ScriptedPort();
+  const c = await startVoiceCenter(port);
+  let taskSid: string;
+  let customerKey: string;
+  let workerKey: string;
+  try {
+    const wsApi = c.client.taskrouter.v1.workspaces(c.workspaceSid);
+    await wsApi.workers(c.workers.hindi).update({ activitySid: c.activities.offline });
+    taskSid = (await wsApi.tasks.create({ workflowSid: c.workflowSid, attributes: JSON.stringify({ outbound_to: CUSTOMER_NUMBER, from: CENTER_NUMBER }) })).sid;
+    await settle(c);
+    const [r] = await wsApi.tasks(taskSid).reservations.list();
+    await wsApi.tasks(taskSid).reservations(r!.sid).update({ instruction: 'conference', from: CENTER_NUMBER });
+    await settle(c);
+    workerKey = port.connects[0]!.key;
+    assert.equal(port.connects[0]?.placement, 'outbound');
+    await port.inbound.legStatus({ key: workerKey, callSid: WORKER_LEG, status: 'in-progress', at: c.scheduler.now() });
+    await port.inbound.bridged(workerKey, WORKER_LEG, c.scheduler.now());
+    await settle(c);
+    assert.equal((await wsApi.tasks(taskSid).reservations(r!.sid).fetch()).reservationStatus, 'accepted');
+    assert.deepEqual(port.connects.map((x) => [x.placement, x.to, x.accountSid]), [['outbound', ENGLISH_AGENT, c.accountSid], ['customer', CUSTOMER_NUMBER, c.accountSid]], 'the customer dialed once the worker is in');
+    customerKey = port.connects[1]!.key;
+  } finally {
+    await c.dispatcher.stop();
+    await c.app.close();
+    await c.runtime.close();
+  }
+  const port2 = new ScriptedPort();
+  const runtime = await Runtime.open({ ...testStoreOptions(c.dataDir), scheduler: c.scheduler, voice: { port: port2 } });
+  const dispatcher = new WebhookDispatcher(runtime, { scheduler: c.scheduler, pollMs: 0, backoffMs: 1_000, random: () => 0.5, onAlert: () => undefined, deliverers: { ...runtime.callbacks.deliverers(), ...runtime.voice.deliverers() } });
+  dispatcher.start();
+  try {
+    await c.scheduler.advance(5_000);
+    assert.deepEqual(port2.connects, [], 'no second dial after the restart');
+    await port2.inbound.legStatus({ key: customerKey, callSid: CUSTOMER_LEG, status: 'in-progress', at: c.scheduler.now() });
+    const task = () => runtime.workspace(c.accountSid, c.workspaceSid)?.tasks.get(taskSid);
+    assert.equal(task()?.attributes['call_sid'], CUSTOMER_LEG);
+    await port2.inbound.legStatus({ key: customerKey, callSid: CUSTOMER_LEG, status: 'completed', at: c.scheduler.now() });
+    await c.scheduler.advance(10);
+    assert.equal(task()?.assignmentStatus, 'wrapping');
+    assert.deepEqual(port2.hangups, [{ key: workerKey, callSid: WORKER_LEG }], "the worker's leg hung up by key and call SID");
+  } finally {
+    await dispatcher.stop();
+    await runtime.close();
   }
 });

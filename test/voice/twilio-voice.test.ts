@@ -317,7 +317,7 @@ test('conference: the worker joins the room named by the task; once answered the
     {
       From: NUMBER,
       To: '+14155550111',
-      Label: 'worker',
+      Label: `worker:${request.reservationSid}`,
       Timeout: '20',
       StartConferenceOnEnter: 'true',
       EndConferenceOnExit: 'true',
@@ -584,7 +584,7 @@ test('routes without a Twilio adapter: caller webhooks only, signed over the con
   await bare.close();
 });
 
-test('a transfer joins the live conference (Participants API by name, no caller move); a COLD handover removes the first leg; an outbound call adds the worker, then dials the customer into the same conference', async () => {
+test('a transfer joins the live conference (Participants API on its CF SID, no caller move); a COLD handover removes the first leg; an outbound call adds the worker, then dials the customer into the same conference', async () => {
   // The caller is in the conference of task 31 with the first worker.
   const caller = await callerHolding(31);
   const first = connectRequest(31, 'conference', caller, { conferenceName: taskSid(31) });
@@ -601,8 +601,8 @@ test('a transfer joins the live conference (Participants API by name, no caller 
   await voice.connect(join, AT);
   const [create] = fake.requests.slice(count);
   assert.equal(create?.method, 'POST');
-  assert.equal(create?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${taskSid(31)}/Participants.json`);
-  assert.deepEqual([create?.params['Label'], create?.params['To'], create?.params['From'], create?.params['EndConferenceOnExit']], ['worker', '+14155550111', NUMBER, 'false']);
+  assert.equal(create?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${room.sid}/Participants.json`, 'the live room by its CF SID');
+  assert.deepEqual([create?.params['Label'], create?.params['To'], create?.params['From'], create?.params['EndConferenceOnExit'], create?.params['StartConferenceOnEnter']], [`worker:${join.reservationSid}`, '+14155550111', NUMBER, 'false', 'false']);
   assert.deepEqual(Object.fromEntries(new URL(create?.params['StatusCallback'] as string).searchParams), { key: join.key, conference: taskSid(31), placement: 'join' });
   const target = fake.outboundCalls().at(-1)?.sid as string;
   const mark = stub.log.length;
@@ -619,14 +619,19 @@ test('a transfer joins the live conference (Participants API by name, no caller 
   assert.equal(fake.call(firstLeg).status, 'completed');
   assert.deepEqual([...room.participants.keys()], [caller, target]);
   await fake.hangup(caller);
+  // The target leaving: the room's callback (the first leg's key) sees a label `worker:<WR…>` of
+  // another leg — a worker, not the caller: only its own status callback reports it.
+  const leaving = stub.log.length;
   await fake.hangup(target);
+  assert.equal(fake.webhooksTo('/voice/conference-status').filter((w) => w.params['StatusCallbackEvent'] === 'participant-leave').at(-1)?.params['ParticipantLabel'], `worker:${join.reservationSid}`);
+  assert.deepEqual(statuses(stub.since(leaving), target), [`completed ${join.key}`]);
 
   // Outbound (task 33): the worker's leg opens the conference; once in, the customer is dialed into it.
   const agent = connectRequest(33, 'conference', null, { conferenceName: taskSid(33), placement: 'outbound' });
   await voice.connect(agent, AT);
   const opened = fake.requestsTo('/Participants.json').at(-1);
   assert.equal(opened?.path, `/2010-04-01/Accounts/${fake.accountSid}/Conferences/${taskSid(33)}/Participants.json`);
-  assert.deepEqual([opened?.params['Label'], opened?.params['StartConferenceOnEnter']], ['worker', 'true']);
+  assert.deepEqual([opened?.params['Label'], opened?.params['StartConferenceOnEnter']], [`worker:${agent.reservationSid}`, 'true']);
   const agentLeg = fake.outboundCalls().at(-1)?.sid as string;
   let since = stub.log.length;
   await fake.answer(agentLeg);
@@ -648,4 +653,25 @@ test('a transfer joins the live conference (Participants API by name, no caller 
   await fake.settle();
   assert.equal(fake.call(customerLeg).status, 'completed');
   assert.equal(fake.call(agentLeg).status, 'completed');
+});
+
+test('after a restart, a hang-up by a key this process never placed falls back to the call SID it carries (completed); without one it is ignored', async () => {
+  const caller = await callerHolding(41);
+  const request = connectRequest(41, 'conference', caller, { conferenceName: taskSid(41) });
+  await voice.connect(request, AT);
+  const worker = fake.outboundCalls().at(-1)?.sid as string;
+  await fake.answer(worker);
+  assert.equal(fake.call(worker).status, 'in-progress');
+  const restarted = new TwilioVoice({ client: fake.client(), publicUrl: base, now: () => AT });
+  restarted.attach(new StubInbound());
+  const count = fake.requests.length;
+  await restarted.hangup({ key: request.key }, AT);
+  assert.equal(fake.requests.length, count, 'an unknown key alone: nothing to address');
+  await restarted.hangup({ key: request.key, callSid: worker }, AT);
+  assert.deepEqual(fake.requests.at(-1), { method: 'POST', path: `/2010-04-01/Accounts/${fake.accountSid}/Calls/${worker}.json`, params: { Status: 'completed' } });
+  await fake.settle();
+  assert.equal(fake.call(worker).status, 'completed');
+  // Again (at least once): Twilio's answer for a call that is over is taken as done.
+  await restarted.hangup({ key: request.key, callSid: worker }, AT);
+  await fake.hangup(caller);
 });

@@ -417,13 +417,11 @@ export function workerSdkRoutes(app: FastifyInstance, api: Api, options: WorkerS
       if (transfer !== null) {
         const workerSid = normalizeSid(transfer[1] as string);
         const command = transferCommand(workerSid, transfer[2], env.params);
-        if (command.type === 'transferTask') {
-          // With a telephone network, a transfer moves the call through the conference: a call
-          // bridged directly cannot be moved (docs/voice.md "Transfers").
-          const refused = api.runtime.voice.transferRefusal(workspaceSid, command.taskSid);
-          if (refused !== null) throw bad(refused, 'TaskSid');
-        }
-        const outcome = await api.runtime.execute(workspaceSid, command, { actor: { sid: token.keySid, type: 'api_key' } });
+        const origin = { actor: { sid: token.keySid, type: 'api_key' as const } };
+        // With a telephone network, a transfer moves the call through the conference: a call that
+        // cannot be moved (bridged directly, an outbound call not answered yet) is refused — checked
+        // in the same runtime turn as the transfer itself (docs/voice.md "Transfers").
+        const outcome = command.type === 'transferTask' ? await api.runtime.voice.transfer(workspaceSid, command, origin) : await api.runtime.execute(workspaceSid, command, origin);
         if (outcome.rejection !== null) throw fromRejection(outcome.rejection, new Set(Object.keys(env.params)));
         const t = engine.transfers.get(outcome.sid ?? '');
         if (t === undefined) throw notFoundEb(env.url);
