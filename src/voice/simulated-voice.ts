@@ -256,6 +256,11 @@ interface CallerState {
   leg: LegState | null;
 }
 
+/** A caller's state as its call starts: nothing playing, no timer, no digit used, in no room — but for `at`. */
+function callerState(record: SimulatedCallRecord, spec: SimulatedCaller, phase: Phase, at: Partial<Pick<CallerState, 'bridgedTo' | 'room' | 'leg'>> = {}): CallerState {
+  return { record, spec, phase, gen: 0, playback: null, patience: null, hangupTimer: null, digitIndex: 0, reached: null, bridgedTo: null, room: null, onHold: false, muted: false, leg: null, ...at };
+}
+
 interface LegState {
   record: SimulatedLegRecord;
   /** The caller the leg was placed for, if the network knows it. */
@@ -527,22 +532,11 @@ export class SimulatedVoiceNetwork implements VoicePort {
     if (caller.talkSeconds !== undefined && !Number.isFinite(caller.talkSeconds)) throw new RangeError(`talkSeconds must be finite, got ${caller.talkSeconds}`);
     const now = this.scheduler.now();
     const callSid = this.nextSid();
-    const c: CallerState = {
-      record: { callSid, from: caller.from, to: caller.to, startedAt: now, heard: [], pressed: [], enqueuedAt: null, bridgedAt: null, endedAt: null, endedBy: null, workerLegs: [] },
-      spec: { ...caller, digits: [...(caller.digits ?? [])] },
-      phase: 'ivr',
-      gen: 0,
-      playback: null,
-      patience: null,
-      hangupTimer: null,
-      digitIndex: 0,
-      reached: null,
-      bridgedTo: null,
-      room: null,
-      onHold: false,
-      muted: false,
-      leg: null,
-    };
+    const c = callerState(
+      { callSid, from: caller.from, to: caller.to, startedAt: now, heard: [], pressed: [], enqueuedAt: null, bridgedAt: null, endedAt: null, endedBy: null, workerLegs: [] },
+      { ...caller, digits: [...(caller.digits ?? [])] },
+      'ivr',
+    );
     this.callers.set(callSid, c);
     this.active += 1;
     if (caller.hangupAfterSeconds !== undefined && Number.isFinite(caller.hangupAfterSeconds)) {
@@ -892,22 +886,12 @@ export class SimulatedVoiceNetwork implements VoicePort {
       this.closeLeg(leg, 'completed');
       return;
     }
-    const c: CallerState = {
-      record: { callSid, from: leg.record.from, to: leg.record.to, startedAt: leg.record.placedAt, heard: [], pressed: [], enqueuedAt: null, bridgedAt: now, endedAt: null, endedBy: null, workerLegs: room.legs.map((l) => l.record.callSid) },
-      spec: { from: leg.record.from, to: leg.record.to, ...(this.customerTalkSeconds === undefined ? {} : { talkSeconds: this.customerTalkSeconds }) },
-      phase: 'bridged',
-      gen: 0,
-      playback: null,
-      patience: null,
-      hangupTimer: null,
-      digitIndex: 0,
-      reached: null,
-      bridgedTo: worker,
-      room: name,
-      onHold: false,
-      muted: false,
-      leg,
-    };
+    const c = callerState(
+      { callSid, from: leg.record.from, to: leg.record.to, startedAt: leg.record.placedAt, heard: [], pressed: [], enqueuedAt: null, bridgedAt: now, endedAt: null, endedBy: null, workerLegs: room.legs.map((l) => l.record.callSid) },
+      { from: leg.record.from, to: leg.record.to, ...(this.customerTalkSeconds === undefined ? {} : { talkSeconds: this.customerTalkSeconds }) },
+      'bridged',
+      { bridgedTo: worker, room: name, leg },
+    );
     leg.callee = c;
     this.callers.set(callSid, c);
     this.active += 1;

@@ -216,11 +216,7 @@ test('a COLD transfer to a worker answered with conference, then a WARM transfer
     const { r1, callSid, benLeg } = await conferenceCall(t);
     const T = r1.task.sid;
     const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'COLD');
-    let accepted = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
-    await r2.conference({ from: CENTER_NUMBER });
-    await advance(t, 10_000);
-    await accepted;
-    const ashaLeg = t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+    const ashaLeg = await ashaJoins(t, r2);
     assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${ashaLeg}`], 'COLD: the caller is with Asha only');
     assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg)?.endedAt, null);
     assert.equal(await status(t, T), 'wrapping');
@@ -230,7 +226,7 @@ test('a COLD transfer to a worker answered with conference, then a WARM transfer
     const offered = once(t.ben, 'reservationCreated') as Promise<[Reservation]>;
     await r2.task.transfer(t.queues.english, { mode: 'WARM' });
     const [r3] = await offered;
-    accepted = once(r3 as unknown as NodeJS.EventEmitter, 'accepted');
+    const accepted = once(r3 as unknown as NodeJS.EventEmitter, 'accepted');
     await r3.dequeue({ from: CENTER_NUMBER });
     await advance(t, 10_000);
     await accepted;
@@ -284,6 +280,15 @@ test('a call bridged by dequeue cannot be transferred: 400 naming reservation.co
   }
 });
 
+/** Asha answers the transfer task's reservation `r2` with `conference`; resolves once it is accepted (her leg joined the room), with her leg's call SID. */
+async function ashaJoins(t: Center, r2: Reservation): Promise<string> {
+  const accepted = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
+  await r2.conference({ from: CENTER_NUMBER });
+  await advance(t, 10_000);
+  await accepted;
+  return t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+}
+
 /** Ben dials `to` from the SDK (`worker.createTask`) and answers its reservation with `conference`. */
 async function dial(t: Center, to: string): Promise<Reservation> {
   const offered = once(t.ben, 'reservationCreated') as Promise<[Reservation]>;
@@ -318,11 +323,7 @@ test('an outbound call answered: Ben joins the conference first, then the custom
 
     // Transferred COLD to Asha like an inbound call: she joins, Ben leaves, the customer stays.
     const r2 = await transferToAsha(t, r, t.c.workers.hindi, 'COLD');
-    const joined = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
-    await r2.conference({ from: CENTER_NUMBER });
-    await advance(t, 10_000);
-    await joined;
-    const ashaLeg = t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+    const ashaLeg = await ashaJoins(t, r2);
     assert.deepEqual(roles(t, r.task.sid), [`customer:${customerLeg?.callSid}`, `worker:${ashaLeg}`]);
     assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg?.callSid)?.endedAt, null, "Ben's leg ended");
     assert.equal(t.network.call(customerLeg?.callSid as string)?.endedAt, null, 'the customer is still on the line');
@@ -439,11 +440,7 @@ test('WARM: the target kicks the first worker from the transfer task (task.kick 
     const { r1, callSid, benLeg } = await conferenceCall(t);
     const T = r1.task.sid;
     const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'WARM');
-    const accepted = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
-    await r2.conference({ from: CENTER_NUMBER });
-    await advance(t, 10_000);
-    await accepted;
-    const ashaLeg = t.network.legs().find((l) => l.to === HINDI_AGENT)?.callSid as string;
+    const ashaLeg = await ashaJoins(t, r2);
     assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${benLeg}`, `worker:${ashaLeg}`]);
     await r2.task.kick(t.c.workers.english);
     await advance(t, 1_000);
