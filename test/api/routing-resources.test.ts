@@ -174,6 +174,25 @@ test('worker channels: list, fetch by WC SID, TC SID or unique name, update capa
   await assertRestError(() => ws.workers(worker.sid).workerChannels('fax').fetch(), 404, 20404);
 });
 
+test('WorkerChannels (an extension): every worker\'s channels in one list, in the per-worker list\'s shape, paged', async () => {
+  const w = await workspace('AllChannels');
+  const ws = h.client.taskrouter.v1.workspaces(w.sid);
+  const [erin, finn] = [await ws.workers.create({ friendlyName: 'Erin' }), await ws.workers.create({ friendlyName: 'Finn' })];
+  await ws.workers(finn.sid).workerChannels('voice').update({ capacity: 3 });
+  const all = await h.raw('GET', `/v1/Workspaces/${w.sid}/WorkerChannels?PageSize=1000`);
+  assert.equal(all.status, 200);
+  const rows = (all.body as { channels: Array<{ worker_sid: string; task_channel_unique_name: string; configured_capacity: number }> }).channels;
+  const bySid = [erin.sid, finn.sid].sort();
+  assert.deepEqual(rows.map((r) => r.worker_sid), bySid.flatMap((sid) => Array(5).fill(sid)), 'in worker order, five channels each');
+  assert.equal(rows.find((r) => r.worker_sid === finn.sid && r.task_channel_unique_name === 'voice')?.configured_capacity, 3);
+  // The same objects as the per-worker list.
+  const erins = (await h.raw('GET', `/v1/Workspaces/${w.sid}/Workers/${erin.sid}/Channels`)).body as { channels: unknown[] };
+  assert.deepEqual(rows.filter((r) => r.worker_sid === erin.sid), erins.channels);
+  // Paged like any list.
+  const first = (await h.raw('GET', `/v1/Workspaces/${w.sid}/WorkerChannels?PageSize=4`)).body as { channels: unknown[]; meta: { next_page_url: string | null; key: string } };
+  assert.deepEqual([first.channels.length, first.meta.key, first.meta.next_page_url !== null], [4, 'channels', true]);
+});
+
 test('workflows: a configuration near the 1,038,576-byte limit fits in a form body; one over it is 400', async () => {
   const w = await workspace('BigConfig');
   const ws = h.client.taskrouter.v1.workspaces(w.sid);

@@ -121,6 +121,7 @@ export interface Worker {
 }
 
 export interface WorkerChannel {
+  worker_sid: string;
   task_channel_unique_name: string;
   assigned_tasks: number;
   configured_capacity: number;

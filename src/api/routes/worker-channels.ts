@@ -1,4 +1,9 @@
-/** `/v1/Workspaces/{WS}/Workers/{WK}/Channels[/{WC, TC or unique_name}]` (spec §1.2, §1.4 WorkerChannel). */
+/**
+ * `/v1/Workspaces/{WS}/Workers/{WK}/Channels[/{WC, TC or unique_name}]` (spec §1.2, §1.4
+ * WorkerChannel), and `/v1/Workspaces/{WS}/WorkerChannels`: every worker's channels in one list (a
+ * Switchboard extension — TaskRouter has only the per-worker list — so that a supervisor view of a
+ * thousand agents reads their capacity in one request, not a thousand).
+ */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WorkerChannelRecord, WorkerRecord, WorkspaceEngine } from '../../engine/index.ts';
 import { bodyOf, ctxOf, execute, pageRequest, pathOf, pathParam, workspaceOf, type Api } from '../context.ts';
@@ -23,6 +28,14 @@ function channelOf(engine: WorkspaceEngine, w: WorkerRecord, req: FastifyRequest
 }
 
 export function workerChannelRoutes(app: FastifyInstance, api: Api): void {
+  // Every worker's live channels, in worker order, each in the per-worker list's shape (paged, key `channels`).
+  app.get('/v1/Workspaces/:WorkspaceSid/WorkerChannels', async (req) => {
+    const engine = workspaceOf(api, req);
+    const c = ctxOf(api, req, engine);
+    const rows = [...engine.workers.values()].sort((a, b) => a.sid.localeCompare(b.sid)).flatMap((w) => liveChannels(engine, w).map((ch) => ({ w, ch })));
+    return page(pageRequest(api, req, 'channels'), rows, (r) => r.ch.sid, (r) => workerChannelJson(c, r.w, r.ch));
+  });
+
   app.get(BASE, async (req) => {
     const engine = workspaceOf(api, req);
     const w = workerOf(engine, req, 'WorkerSid');

@@ -84,7 +84,9 @@ export function Supervisor({ api, workspaceSid }: Props) {
       api.list<Worker>(`${base}/Workers`),
       api.list<Snapshot['wrapping'][number]>(`${base}/Tasks`, { AssignmentStatus: 'wrapping' }),
     ]);
-    const channels = new Map(await Promise.all(workers.map(async (w) => [w.sid, await api.list<WorkerChannel>(`${base}/Workers/${w.sid}/Channels`)] as const)));
+    // Every worker's channels in one list (GET WorkerChannels), not one request per worker.
+    const channels = new Map<string, WorkerChannel[]>();
+    for (const c of await api.list<WorkerChannel>(`${base}/WorkerChannels`)) channels.set(c.worker_sid, [...(channels.get(c.worker_sid) ?? []), c]);
     const midnight = new Date();
     midnight.setUTCHours(0, 0, 0, 0);
     const today = new Map<string, QueueToday>();
