@@ -8,7 +8,7 @@
  * ECBT (docs/api-callbacks.md). Live: every event on the supervisor socket (docs/worker-sdk.md §7)
  * reloads the view within a quarter second; without the socket it reloads every 2 seconds.
  */
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Activity, Api, Callback, CallTarget, CallTargetStatus, QueueStatistics, TaskQueue, Worker, WorkerChannel } from '../api.ts';
 import { clock, useNow, usePolling } from '../hooks.ts';
 import { useSupervisorEvents } from '../live.ts';
@@ -39,6 +39,8 @@ interface Snapshot {
   queues: TaskQueue[];
   stats: Map<string, QueueStatistics>;
   today: Map<string, QueueToday>;
+  /** When {@link today} was read (ms, the browser's clock): the charts follow it. */
+  todayAt: number;
   /** By queue SID: its channels' EWT rows. */
   waits: Map<string, WaitTime[]>;
   /** By queue SID: the SIDs of its members (the workers its TargetWorkers expression takes). */
@@ -58,6 +60,8 @@ const ENDED = new Set(['completed', 'failed', 'expired', 'canceled']);
 /** Reload interval while the live socket is down, and while it is up (a safety net), ms. */
 const POLL_MS = 2000;
 const LIVE_POLL_MS = 30_000;
+/** Today's service level and abandonment are read again after this long, ms. */
+const TODAY_MS = 5_000;
 /** Events arriving together cause one reload after this quiet, ms. */
 const DEBOUNCE_MS = 250;
 
@@ -68,6 +72,11 @@ export function Supervisor({ api, workspaceSid }: Props) {
   const [message, setMessage] = useState<string | null>(null);
   const [changes, setChanges] = useState(0);
   const debounce = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const todayCache = useRef<{ at: number; today: Map<string, QueueToday> } | null>(null);
+  const todayTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => {
+    if (todayTimer.current !== null) clearTimeout(todayTimer.current);
+  }, []);
   const live = useSupervisorEvents(api, workspaceSid, () => {
     if (debounce.current !== null) return;
     debounce.current = setTimeout(() => {
@@ -87,17 +96,31 @@ export function Supervisor({ api, workspaceSid }: Props) {
     // Every worker's channels in one list (GET WorkerChannels), not one request per worker.
     const channels = new Map<string, WorkerChannel[]>();
     for (const c of await api.list<WorkerChannel>(`${base}/WorkerChannels`)) channels.set(c.worker_sid, [...(channels.get(c.worker_sid) ?? []), c]);
-    const midnight = new Date();
-    midnight.setUTCHours(0, 0, 0, 0);
-    const today = new Map<string, QueueToday>();
-    await Promise.all(queues.map(async (q) => {
-      try {
-        const r = await api.get<{ kpis: QueueToday[] }>(`${base}/Analytics/Kpis`, { StartDate: midnight.toISOString(), EndDate: new Date().toISOString(), TaskQueueSid: q.sid });
-        if (r.kpis[0] !== undefined) today.set(q.sid, r.kpis[0]);
-      } catch {
-        // Analytics not answering: the columns show a dash.
-      }
-    }));
+    // Today's figures cost the server a pass over the day's engagements per queue: read at most
+    // every TODAY_MS, not on every event — and once more when that time is up, so the last change
+    // shows within TODAY_MS.
+    const cached = todayCache.current;
+    const fresh = cached !== null && Date.now() - cached.at < TODAY_MS && queues.every((q) => cached.today.has(q.sid));
+    const today = fresh ? cached.today : new Map<string, QueueToday>();
+    if (fresh && todayTimer.current === null) {
+      todayTimer.current = setTimeout(() => {
+        todayTimer.current = null;
+        setChanges((n) => n + 1);
+      }, cached.at + TODAY_MS - Date.now());
+    }
+    if (!fresh) {
+      const midnight = new Date();
+      midnight.setUTCHours(0, 0, 0, 0);
+      await Promise.all(queues.map(async (q) => {
+        try {
+          const r = await api.get<{ kpis: QueueToday[] }>(`${base}/Analytics/Kpis`, { StartDate: midnight.toISOString(), EndDate: new Date().toISOString(), TaskQueueSid: q.sid });
+          if (r.kpis[0] !== undefined) today.set(q.sid, r.kpis[0]);
+        } catch {
+          // Analytics not answering: the columns show a dash.
+        }
+      }));
+      todayCache.current = { at: Date.now(), today };
+    }
     const members = new Map(await Promise.all(queues.map(async (q) => [q.sid, (await api.list<Worker>(`${base}/Workers`, { TaskQueueSid: q.sid })).map((w) => w.sid)] as const)));
     const waits = new Map<string, WaitTime[]>();
     try {
@@ -106,7 +129,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
       // Analytics not answering: the column shows a dash.
     }
     const { targets, callbacks } = await callbacksOf(api, base);
-    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, waits, members, workers, channels, wrapping, targets, callbacks };
+    return { activities, queues, stats: new Map(stats.map((s) => [s.task_queue_sid, s])), today, todayAt: todayCache.current?.at ?? 0, waits, members, workers, channels, wrapping, targets, callbacks };
   }, live === 'live' ? LIVE_POLL_MS : POLL_MS, `${workspaceSid} ${changes}`);
 
   const data = snap.data;
@@ -200,7 +223,7 @@ export function Supervisor({ api, workspaceSid }: Props) {
 
       <section aria-labelledby="today-h">
         <h2 id="today-h">Today</h2>
-        <TodayCharts api={api} workspaceSid={workspaceSid} changes={data.queues.map((q) => JSON.stringify(data.stats.get(q.sid)?.realtime.tasks_by_status)).join()} />
+        <TodayCharts api={api} workspaceSid={workspaceSid} changes={String(data.todayAt)} />
       </section>
 
       <section aria-labelledby="agents-h">

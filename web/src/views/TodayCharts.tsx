@@ -3,7 +3,8 @@
  * the service level, per half hour since UTC midnight, from the analytics (`GET Analytics/Kpis`
  * with `Interval=PT30M`; definitions in docs/analytics.md, spec CEA §B8). Drawn with Vega-Lite,
  * loaded on first use so the rest of the console does not wait for it; refreshed every 30 s and
- * whenever `changes` (a digest of the live queue figures) changes.
+ * whenever `changes` changes (the supervisor view passes when it last read today's figures: at
+ * most every few seconds, not on every event).
  */
 import { useEffect, useState } from 'react';
 import type { Api } from '../api.ts';
