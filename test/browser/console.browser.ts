@@ -166,7 +166,7 @@ test('admin: a workflow naming an unknown queue is refused, the message shown be
   await page.close();
 });
 
-test('agent tab: signed in with account credentials, the console mints a worker token and the desktop connects as that agent; a callback\'s task shows its stored context', async () => {
+test('agent tab: signed in with account credentials, the console mints a worker token and the desktop connects as that agent; a callback\'s task, rejected once and offered again, shows its stored context once accepted', async () => {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   await signIn(page);
   await page.getByRole('link', { name: 'Agent' }).click();
@@ -188,6 +188,11 @@ test('agent tab: signed in with account credentials, the console mints a worker 
     attributes: JSON.stringify({ type: 'callback_return', callback_sid: 'CB00000000000000000000000000000001', from: '+15551239999', context }),
   });
   const card = page.getByRole('alertdialog', { name: /Incoming .*\+15551239999/ });
+  // Rejected first: the server has the reservation rejected; Bob, still available, is offered the task again.
+  const rejected = page.waitForResponse((r) => r.url().endsWith('/v1/wschannels') && (r.request().postData() ?? '').includes('"ReservationStatus":"rejected"'));
+  await card.getByRole('button', { name: 'Reject' }).click();
+  assert.equal((await rejected).status(), 200);
+  assert.equal((await h.client.taskrouter.v1.workspaces(ws.sid).tasks(task.sid).reservations.list({ reservationStatus: 'rejected' })).length, 1, 'the first offer is rejected');
   await card.getByRole('button', { name: 'Accept' }).click();
   const canvas = page.getByRole('article', { name: `Task ${task.sid}` });
   await canvas.getByRole('heading', { name: 'Callback context' }).waitFor();
