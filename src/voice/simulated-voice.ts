@@ -382,10 +382,20 @@ export class SimulatedVoiceNetwork implements VoicePort {
 
   // ───────────────────────────── the port ─────────────────────────────
 
-  /** Hands the network the caller side. Throws if one was attached before. */
+  /** Hands the network the caller side. Throws if one is attached (see {@link detach}). */
   attach(inbound: VoiceInbound): void {
     if (this.inbound !== null) throw new Error('SimulatedVoiceNetwork: a VoiceInbound is already attached');
     this.inbound = inbound;
+  }
+
+  /**
+   * Lets go of the caller side, as when its server stops: the next {@link attach} (the restarted
+   * server's) takes over every call and leg in progress. Detach only while no report is in flight
+   * (a virtual scheduler's `advance` has returned): one due while detached fails and is recorded
+   * in {@link errors}, as Twilio's webhook to a server that is down would.
+   */
+  detach(): void {
+    this.inbound = null;
   }
 
   /**
