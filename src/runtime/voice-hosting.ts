@@ -374,18 +374,15 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       return this.onBridge(key, (h, ctx, b) => {
         const customerWas = b.customer?.phase;
         const wasBridged = b.phase === 'bridged';
-        const wasWrapped = b.wrapped;
         const actions = workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b));
-        // The last worker leg of a conference left (the agent hung up, was kicked) with the caller
-        // still there: the conference is not live any more — nobody can join it — so a transfer of
-        // the call still waiting has nothing to join (canceled now: once this bridge is gone, the
-        // caller's own hang-up would no longer find it), and the caller, alone in a room nobody
-        // will enter, is hung up [DECISION] (docs/voice.md "Transfers move the call").
+        // The last worker leg of a conference left (the agent hung up — the call usually ends with
+        // it —, or was kicked): the conference is not live any more, nobody can join it, so a
+        // transfer of the call still waiting has nothing to join. Canceled now: once this bridge is
+        // gone, the caller's own hang-up would no longer find it (docs/voice.md "Transfers move
+        // the call").
         const caller = b.callerCallSid;
         if (wasBridged && b.phase === 'ended' && caller !== null && conferenceOf(b) !== null && this.liveConference(h, caller) === null) {
           this.cancelOpenTransfers(h, ctx, caller);
-          const callerThere = !wasWrapped && b.customer == null;
-          if (callerThere) this.outbound.push({ workspaceSid: h.workspaceSid, kind: 'voice.hangup', payload: JSON.stringify({ callSid: caller }) });
         }
         // An outbound call's worker leg ending hangs its customer up (or the room ended under both):
         // the call is over, so a transfer of it still waiting has nothing left to move.

@@ -765,7 +765,6 @@ export class SimulatedVoiceNetwork implements VoicePort {
     else answer = keyed ?? c.spec.digits?.[c.digitIndex++] ?? '';
     if (g.input === 'dtmf' && g.numDigits !== null && answer.length > g.numDigits) answer = answer.slice(0, g.numDigits);
     const callSid = c.record.callSid;
-    const inbound = this.inbound as VoiceInbound;
     if (answer !== '' && this.o.answerDelaySeconds < g.timeoutSeconds) {
       c.playback = this.after(this.o.answerDelaySeconds * 1000, () => {
         if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
@@ -774,7 +773,8 @@ export class SimulatedVoiceNetwork implements VoicePort {
     } else {
       c.playback = this.after(g.timeoutSeconds * 1000, () => {
         if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
-        this.ask(c, 'gathered', () => inbound.gathered(callSid, null));
+        // The caller side as it is when the gather times out (a restarted server's, after detach/attach).
+        this.ask(c, 'gathered', () => (this.inbound as VoiceInbound).gathered(callSid, null));
       });
     }
   }

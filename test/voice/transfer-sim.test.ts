@@ -140,6 +140,8 @@ class Sim {
   // ── the world's moves ──
 
   inboundCall(): void {
+    // Some hang up at a random moment; everyone does within 1.5 h (a caller left alone in a room
+    // after their last agent was kicked stays there, as on Twilio, until they hang up).
     const hangupEarly = this.rng.chance(0.15);
     const sid = this.network.placeCall({
       from: `+1555100${String(this.rng.int(0, 9999)).padStart(4, '0')}`,
@@ -147,7 +149,7 @@ class Sim {
       digits: [this.rng.pick(['1', '2', '2', ''])],
       patienceSeconds: this.rng.int(20, 600),
       talkSeconds: this.rng.int(10, 900),
-      ...(hangupEarly ? { hangupAfterSeconds: this.rng.int(1, 900) } : {}),
+      hangupAfterSeconds: hangupEarly ? this.rng.int(1, 900) : this.rng.int(1800, 5400),
     });
     this.stats.calls += 1;
     this.note(`call ${sid}`);
@@ -509,16 +511,20 @@ test('found by the simulation: the agent ending a conference call while a COLD t
   }
 });
 
-test('found by the simulation: kicking the only worker of an inbound conference hangs the caller up (nobody can join the room any more); the task wraps', async () => {
+test('found by the simulation: kicking the only worker of a conference while a COLD transfer of it waits cancels the transfer task (nobody can join the room any more); the caller stays in the room, as on Twilio, until they hang up', async () => {
   const s = await small();
   try {
+    await s.c.api('POST', `/v1/Workspaces/${s.c.workspaceSid}/Workers/${s.c.workers.hindi}`, { ActivitySid: s.c.activities.offline });
     const call = await s.conferenceCall('2');
+    const t2 = await s.transfer(call.taskSid, call.reservationSid, call.workerSid, s.queues.hindi, 'COLD');
     await s.kick(call.taskSid, call.workerSid);
-    const record = s.network.call(call.callSid);
-    assert.notEqual(record?.endedAt, null, 'the caller is not left alone in the room');
-    assert.equal(record?.endedBy, 'flow');
-    assert.equal(s.network.conference(call.taskSid), undefined);
+    assert.equal(s.engine().tasks.get(t2)?.assignmentStatus, 'canceled');
+    assert.equal(s.engine().outgoingTransfer(call.taskSid)?.status, 'failed');
     assert.equal(s.engine().tasks.get(call.taskSid)?.assignmentStatus, 'wrapping');
+    assert.deepEqual(s.network.conference(call.taskSid)?.participants.map((p) => p.role), ['customer']);
+    await s.network.hangup({ callSid: call.callSid }, s.c.scheduler.now());
+    await s.c.scheduler.advance(1_000);
+    assert.notEqual(s.network.call(call.callSid)?.endedAt, null);
     assert.deepEqual(s.network.errors, []);
   } finally {
     await s.c.close();
@@ -570,9 +576,9 @@ test('found by the simulation: a transfer waiting for a call whose own worker al
     // Asha leaves: the room is live with Ben, so the transfer still has a call to join.
     await s.kick(t2, s.c.workers.hindi);
     assert.equal(s.engine().tasks.get(t3)?.assignmentStatus, 'pending');
-    // Ben leaves too: the room is over, the caller hung up, and the waiting transfer canceled.
+    // Ben leaves too: the conference is not live any more, so the waiting transfer is canceled.
     await s.kick(ben.taskSid, ben.workerSid);
-    assert.notEqual(s.network.call(ben.callSid)?.endedAt, null);
+    assert.deepEqual(s.network.conference(ben.taskSid)?.participants.map((p) => p.role), ['customer']);
     assert.equal(s.engine().tasks.get(t3)?.assignmentStatus, 'canceled');
     assert.equal(s.engine().tasks.get(t3)?.reason, 'hangup');
     assert.equal(s.engine().outgoingTransfer(t2)?.status, 'failed');
