@@ -373,7 +373,17 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       }
       return this.onBridge(key, (h, ctx, b) => {
         const customerWas = b.customer?.phase;
+        const wasBridged = b.phase === 'bridged';
         const actions = workerLegStatus(b, update.callSid, update.status, ctx.now, this.reservationPending(ctx, b));
+        // The last worker leg of a conference left (the agent hung up — the call usually ends with
+        // it —, or was kicked): the conference is not live any more, nobody can join it, so a
+        // transfer of the call still waiting has nothing to join. Canceled now: once this bridge is
+        // gone, the caller's own hang-up would no longer find it (docs/voice.md "Transfers move
+        // the call").
+        const caller = b.callerCallSid;
+        if (wasBridged && b.phase === 'ended' && caller !== null && conferenceOf(b) !== null && this.liveConference(h, caller) === null) {
+          this.cancelOpenTransfers(h, ctx, caller);
+        }
         // An outbound call's worker leg ending hangs its customer up (or the room ended under both):
         // the call is over, so a transfer of it still waiting has nothing left to move.
         const customer = b.customer ?? null;
@@ -438,13 +448,28 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
   /**
    * Executes a `transferTask` command (the worker SDK's Transfers route) in the runtime's next
    * batch, after {@link transferRefusal} was asked in that same batch — so no report or instruction
-   * can change the bridges between the check and the transfer. Resolves with the engine's outcome
-   * once durable; rejects with VoiceError 400/20001 (field `TaskSid`) when refused, changing nothing.
+   * can change the bridges between the check and the transfer. Also refused: a task whose call
+   * (`call_sid`) is in no live conference (its reservation was accepted plainly, so no leg moved:
+   * the caller still holds, or the call has ended since): the transfer task could never join it —
+   * and once the call is over, no hang-up would come to cancel it ([DECISION], docs/voice.md
+   * "Transfers move the call").
+   * Resolves with the engine's outcome once durable; rejects with VoiceError 400/20001 (field
+   * `TaskSid`) when refused, changing nothing.
    */
   transfer(workspaceSid: string, command: Extract<UntimedCommand, { type: 'transferTask' }>, origin: EventOrigin): Promise<Outcome> {
     return this.run(workspaceSid, (ctx) => {
       const refused = this.transferRefusal(workspaceSid, command.taskSid);
       if (refused !== null) throw new VoiceError(400, 20001, refused, 'TaskSid');
+      const call = ctx.engine(workspaceSid)?.tasks.get(command.taskSid)?.attributes['call_sid'];
+      const h = this.hosts.get(workspaceSid);
+      if (this.port !== null && h !== undefined && typeof call === 'string' && call !== '' && this.liveConference(h, call) === null) {
+        throw new VoiceError(
+          400,
+          20001,
+          `Task ${command.taskSid} cannot be transferred: its call ${call} is not in a conference in progress (no leg of it was bridged with reservation.conference(), or the call has ended): there is no call to move`,
+          'TaskSid',
+        );
+      }
       return ctx.execute(workspaceSid, command, undefined, origin);
     });
   }
@@ -473,7 +498,8 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
    * and worker leg (see src/callflows/bridges.ts). Resolves with null once durable, or with the
    * refusal (nothing changed): the reservation no longer pending (40114/40123/40135/40145), a
    * `dequeue` for a task without `call_sid` (40140), an outbound task (`outbound_to`, no
-   * `call_sid`) whose number cannot be dialed or that has no caller ID (20001). A `conference` or
+   * `call_sid`) whose number cannot be dialed or that has no caller ID (20001), a worker whose leg
+   * of another reservation is still up (20001, [DECISION]: one call at a time). A `conference` or
    * `dequeue` of a task whose caller is in a live conference joins it (placement `join`); a
    * `conference` of an outbound task rings the worker first (placement `outbound`). Only with a
    * port ({@link port} not null).
@@ -494,6 +520,15 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       const h = this.hostFor(accountSid, workspaceSid);
       const key = bridgeKey(reservationSid, name);
       if (h.bridges.has(key)) return null;
+      // [DECISION] A worker is on one call at a time: a task routed past their capacity (a transfer
+      // to them, RoutingTarget ignores capacity) is not answered with a second leg to their phone
+      // while one of theirs is still up (docs/voice.md "Transfers move the call").
+      if (name !== 'redirect') {
+        const busy = [...h.bridges.values()].find((o) => o.workerSid === r.workerSid && o.instruction !== 'redirect' && o.phase !== 'ended');
+        if (busy !== undefined) {
+          return { alert: 20001, message: `${name}: worker ${r.workerSid} is already on a call (reservation ${busy.reservationSid} of task ${busy.taskSid}): a second leg cannot be placed to them until it ends` };
+        }
+      }
       const caller = typeof callSid === 'string' && callSid !== '' ? callSid : null;
       // A transfer's task carries the caller's call: when that caller is in a live conference,
       // `conference` and `dequeue` join it (docs/voice.md "Transfers").
@@ -1029,6 +1064,11 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
     for (const taskSid of tasks) {
       const t = engine.outgoingTransfer(taskSid);
       if (t !== undefined && t.status === 'initiated') this.cancelForHangup(h, ctx, t.transferTaskSid);
+    }
+    // A task whose bridge already ended (its worker left while another worker kept the conference
+    // live) is no longer among the bridges: its open transfer is found by the call it carries.
+    for (const t of engine.transfers.values()) {
+      if (t.status === 'initiated' && engine.tasks.get(t.transferTaskSid)?.attributes['call_sid'] === callSid) this.cancelForHangup(h, ctx, t.transferTaskSid);
     }
   }
 

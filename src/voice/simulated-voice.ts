@@ -382,10 +382,20 @@ export class SimulatedVoiceNetwork implements VoicePort {
 
   // ───────────────────────────── the port ─────────────────────────────
 
-  /** Hands the network the caller side. Throws if one was attached before. */
+  /** Hands the network the caller side. Throws if one is attached (see {@link detach}). */
   attach(inbound: VoiceInbound): void {
     if (this.inbound !== null) throw new Error('SimulatedVoiceNetwork: a VoiceInbound is already attached');
     this.inbound = inbound;
+  }
+
+  /**
+   * Lets go of the caller side, as when its server stops: the next {@link attach} (the restarted
+   * server's) takes over every call and leg in progress. Detach only while no report is in flight
+   * (a virtual scheduler's `advance` has returned): one due while detached fails and is recorded
+   * in {@link errors}, as Twilio's webhook to a server that is down would.
+   */
+  detach(): void {
+    this.inbound = null;
   }
 
   /**
@@ -755,7 +765,6 @@ export class SimulatedVoiceNetwork implements VoicePort {
     else answer = keyed ?? c.spec.digits?.[c.digitIndex++] ?? '';
     if (g.input === 'dtmf' && g.numDigits !== null && answer.length > g.numDigits) answer = answer.slice(0, g.numDigits);
     const callSid = c.record.callSid;
-    const inbound = this.inbound as VoiceInbound;
     if (answer !== '' && this.o.answerDelaySeconds < g.timeoutSeconds) {
       c.playback = this.after(this.o.answerDelaySeconds * 1000, () => {
         if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
@@ -764,7 +773,8 @@ export class SimulatedVoiceNetwork implements VoicePort {
     } else {
       c.playback = this.after(g.timeoutSeconds * 1000, () => {
         if (c.gen !== gen || c.phase === 'ended' || c.phase === 'bridged') return;
-        this.ask(c, 'gathered', () => inbound.gathered(callSid, null));
+        // The caller side as it is when the gather times out (a restarted server's, after detach/attach).
+        this.ask(c, 'gathered', () => (this.inbound as VoiceInbound).gathered(callSid, null));
       });
     }
   }

@@ -48,48 +48,35 @@ export interface VoiceCenter {
   close: () => Promise<void>;
 }
 
-/** Starts the server with `port` as its telephone network (or none) and sets the seed center up. */
+/**
+ * Starts the server with `port` as its telephone network (or none) and sets the seed center up.
+ * `extra.workspaceSidSeed` seeds the workspace's SIDs (a seeded simulation); else they are random.
+ */
 export async function startVoiceCenter(
   port: VoicePort | null,
-  extra: Partial<RuntimeOptions> & { dataDir?: string; twilio?: { adapter: TwilioVoice; authToken: string } } = {},
+  extra: Partial<RuntimeOptions> & { dataDir?: string; twilio?: { adapter: TwilioVoice; authToken: string }; workspaceSidSeed?: number } = {},
 ): Promise<VoiceCenter> {
   const scheduler = (extra.scheduler as VirtualScheduler | undefined) ?? new VirtualScheduler(T0);
   const dataDir = extra.dataDir ?? mkdtempSync(join(tmpdir(), 'switchboard-voice-'));
   const runtime = await Runtime.open({ ...testStoreOptions(dataDir), ...extra, scheduler, voice: { ...(port === null ? {} : { port }), ...extra.voice } });
-  const app = buildApp({
-    runtime,
-    clock: () => scheduler.now(),
-    callbacks: new CallbackService(runtime),
-    ...(extra.twilio === undefined ? {} : { voice: { twilio: extra.twilio.adapter, authToken: extra.twilio.authToken } }),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  // Twilio calls the server back at its address.
-  if (extra.twilio !== undefined) extra.twilio.adapter.publicUrl = base;
-  const dispatcher = new WebhookDispatcher(runtime, {
-    scheduler,
-    pollMs: 0,
-    backoffMs: 1_000,
-    random: () => 0.5,
-    onAlert: () => undefined,
-    deliverers: { ...runtime.callbacks.deliverers(), ...runtime.voice.deliverers() },
-  });
-  dispatcher.start();
+  const { app, base, dispatcher } = await serve(runtime, scheduler, extra.twilio);
   const account = await runtime.createAccount('Acme');
   const client = twilio(account.sid, account.secret);
   client.taskrouter.baseUrl = base;
-  const auth = `Basic ${Buffer.from(`${account.sid}:${account.secret}`).toString('base64')}`;
-  const api: VoiceCenter['api'] = async (method, path, form) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { authorization: auth, ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) },
-      ...(form === undefined ? {} : { body: new URLSearchParams(form).toString() }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-  };
+  const api = apiOf(base, account.sid, account.secret);
 
-  const ws = await client.taskrouter.v1.workspaces.create({ friendlyName: 'Voice center' });
+  // A seeded simulation seeds the workspace's SIDs too (the runtime's own call; REST draws a seed).
+  const ws =
+    extra.workspaceSidSeed === undefined
+      ? await client.taskrouter.v1.workspaces.create({ friendlyName: 'Voice center' })
+      : (
+          await runtime.createWorkspace(
+            account.sid,
+            { friendlyName: 'Voice center', eventCallbackUrl: null, eventsFilter: null, multiTaskEnabled: true, prioritizeQueueOrder: 'FIFO', template: 'NONE' },
+            undefined,
+            extra.workspaceSidSeed,
+          )
+        ).engine.workspace;
   const wsApi = client.taskrouter.v1.workspaces(ws.sid);
   const acts = await wsApi.activities.list();
   const find = (name: string): string => {
@@ -127,6 +114,73 @@ export async function startVoiceCenter(
     workers: { hindi: hindi.sid, english: english.sid },
     dispatcher,
     api,
+    close: async () => {
+      await dispatcher.stop();
+      await app.close();
+      await runtime.close();
+    },
+  };
+}
+
+/** Serves `runtime` on 127.0.0.1 (a free port) and starts a webhook dispatcher delivering its callback and voice rows in virtual time. */
+async function serve(runtime: Runtime, scheduler: VirtualScheduler, tw: { adapter: TwilioVoice; authToken: string } | undefined): Promise<{ app: FastifyInstance; base: string; dispatcher: WebhookDispatcher }> {
+  const app = buildApp({
+    runtime,
+    clock: () => scheduler.now(),
+    callbacks: new CallbackService(runtime),
+    ...(tw === undefined ? {} : { voice: { twilio: tw.adapter, authToken: tw.authToken } }),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  // Twilio calls the server back at its address.
+  if (tw !== undefined) tw.adapter.publicUrl = base;
+  const dispatcher = new WebhookDispatcher(runtime, {
+    scheduler,
+    pollMs: 0,
+    backoffMs: 1_000,
+    random: () => 0.5,
+    onAlert: () => undefined,
+    deliverers: { ...runtime.callbacks.deliverers(), ...runtime.voice.deliverers() },
+  });
+  dispatcher.start();
+  return { app, base, dispatcher };
+}
+
+/** An authenticated JSON request function to the API at `base` (Basic auth with the account's SID and token). */
+function apiOf(base: string, accountSid: string, secret: string): VoiceCenter['api'] {
+  const auth = `Basic ${Buffer.from(`${accountSid}:${secret}`).toString('base64')}`;
+  return async (method, path, form) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: auth, ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) },
+      ...(form === undefined ? {} : { body: new URLSearchParams(form).toString() }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  };
+}
+
+/**
+ * Restarts the server of `c`: stops its dispatcher, HTTP API and runtime, opens a new runtime on
+ * the same data directory and scheduler with `port` as its telephone network, serves it on a new
+ * address and starts a new dispatcher (rows not delivered before are delivered then). Returns the
+ * center with the new parts — same account, workspace, SIDs. `port` must accept the new runtime's
+ * attach (a SimulatedVoiceNetwork after its `detach()`).
+ */
+export async function restartVoiceCenter(c: VoiceCenter, port: VoicePort | null): Promise<VoiceCenter> {
+  await c.close();
+  const runtime = await Runtime.open({ ...testStoreOptions(c.dataDir), scheduler: c.scheduler, voice: port === null ? {} : { port } });
+  const { app, base, dispatcher } = await serve(runtime, c.scheduler, undefined);
+  const client = twilio(c.accountSid, c.authToken);
+  client.taskrouter.baseUrl = base;
+  return {
+    ...c,
+    runtime,
+    app,
+    base,
+    client,
+    dispatcher,
+    api: apiOf(base, c.accountSid, c.authToken),
     close: async () => {
       await dispatcher.stop();
       await app.close();
