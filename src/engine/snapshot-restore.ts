@@ -3,7 +3,7 @@
  * rebuilding one from it. A restored engine, given the same SID generator state, emits the same
  * events for the same commands as the engine the snapshot was taken from.
  */
-import { indexTransfer } from './transfers.ts';
+import { forgetTransfers, indexTransfer } from './transfer-index.ts';
 import { assert } from '../util/assert.ts';
 import type { SidGenerator } from '../util/sid.ts';
 import { LIMITS } from './limits.ts';
@@ -165,6 +165,8 @@ function restoreState(state: EngineState, s: WorkspaceSnapshot): void {
     }
   }
   for (const t of s.transfers ?? []) indexTransfer(state.transfers, t);
+  // A snapshot from before transfers were forgotten with their tasks may hold some whose tasks are gone.
+  for (const t of s.transfers ?? []) if (!state.tasks.has(t.taskSid)) forgetTransfers(state.transfers, state.tasks, t.taskSid);
   for (const r of state.reservations.values()) assert(r.task !== null, `reservation ${r.sid} belongs to no task of the snapshot`);
   for (const w of state.workers.values()) refreshWorker(state, w);
   for (const t of state.tasks.values()) if (hasOpenSlot(state, t)) list(state, t);

@@ -14,7 +14,7 @@ import type { ActivityRecord, ReservationRecord, TaskChannelRecord, TaskRecord, 
 import type { QueueIndex } from './queue-index.ts';
 import type { StatisticsRecorder } from './statistics.ts';
 import { TimerQueue } from './timers.ts';
-import { newTransferIndex, type TransferIndex } from './transfers.ts';
+import { newTransferIndex, type TransferIndex } from './transfer-index.ts';
 
 /** Everything one workspace holds; see the module comment. */
 export interface EngineState {

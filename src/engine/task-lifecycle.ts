@@ -13,6 +13,7 @@ import { unlist } from './matching.ts';
 import { endReservation, releaseReservation, stopReservationTimer } from './reservation-lifecycle.ts';
 import type { EngineState } from './state.ts';
 import { leaveQueue, openReservationsOf, setStatusTimer, touchTask } from './task-records.ts';
+import { forgetTransfers } from './transfer-index.ts';
 
 /**
  * Ends a waiting task as canceled with `reason` (spec §5.2): its open reservations are canceled
@@ -94,4 +95,5 @@ export function removeTask(state: EngineState, task: TaskRecord): void {
   if (task.statusTimer !== null) state.timers.cancel(task.statusTimer);
   task.statusTimer = null;
   state.tasks.delete(task.sid);
+  forgetTransfers(state.transfers, state.tasks, task.sid);
 }

@@ -1,7 +1,8 @@
 /**
  * Task transfers (transfers.ts): cold to a worker (the original wraps once the target accepts),
  * warm to a queue (an attempt fails, the task routes on, the original stays assigned), a worker
- * target rejecting (the transfer fails), canceling, refusals, and a snapshot keeping transfers.
+ * target rejecting (the transfer fails), canceling, refusals, a snapshot keeping transfers, and
+ * transfers forgotten once both their tasks are purged.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,5 +97,25 @@ describe('transfers', () => {
     assert.equal(fx.engine.transfers.get(fx.$('tt'))?.status, 'canceled');
     assert.equal(fx.status('t'), 'assigned');
     assert.equal(fx.refuse({ type: 'updateTransfer', transferSid: fx.$('tt'), transferStatus: 'canceled' }).code, 'invalid_state');
+  });
+
+  test('a transfer is forgotten once both its tasks are purged, not before; a snapshot then holds none', () => {
+    const { fx, alice, bob } = accepted();
+    fx.ok(fx.setActivity(bob, 'Available')());
+    fx.play([[3, transfer(fx, alice, bob, 'COLD'), ['task.created', 'reservation.created', 'task.transfer-initiated'], 'tt']]);
+    const tr = fx.engine.transfers.get(fx.$('tt'))!;
+    fx.play([[4, () => ({ type: 'updateReservation', reservationSid: fx.reservation(tr.transferTaskSid, bob).sid, reservationStatus: 'accepted' }), ['reservation.accepted', 'task.transfer-completed', 'task.wrapup', 'reservation.wrapup']]]);
+    // The original ends at 10 s and is purged 5 minutes later (spec §5.2); the transfer task lives on.
+    fx.ok({ type: 'updateTask', taskSid: fx.$('t'), assignmentStatus: 'completed', reason: 'handed over' });
+    fx.tick(320);
+    assert.equal(fx.engine.tasks.has(fx.$('t')), false, 'the original is purged');
+    assert.equal(fx.engine.transfers.get(tr.sid), tr, 'kept while its transfer task exists');
+    assert.equal(fx.engine.incomingTransfer(tr.transferTaskSid), tr);
+    fx.ok({ type: 'updateTask', taskSid: tr.transferTaskSid, assignmentStatus: 'completed', reason: 'done' });
+    fx.tick(700);
+    assert.equal(fx.engine.tasks.has(tr.transferTaskSid), false, 'the transfer task is purged');
+    assert.equal(fx.engine.transfers.size, 0);
+    assert.equal(fx.engine.outgoingTransfer(fx.$('t')), undefined);
+    assert.deepEqual(fx.engine.snapshot().transfers ?? [], []);
   });
 });

@@ -31,6 +31,7 @@ import { reject } from './rejections.ts';
 import type { EngineState } from './state.ts';
 import { cancelTask, wrapTask } from './task-lifecycle.ts';
 import { createTask } from './task-commands.ts';
+import { indexTransfer } from './transfer-index.ts';
 
 /** What a transfer is at: the SDK's TRANSFER_STATUS values (`completed` for its "complete"). */
 export type TransferStatus = 'initiated' | 'completed' | 'failed' | 'canceled';
@@ -57,27 +58,6 @@ export interface TransferRecord {
   /** Epoch ms. */
   dateCreated: number;
   dateUpdated: number;
-}
-
-/** Indexes over the transfers of a workspace, rebuilt from the list on restore. */
-export interface TransferIndex {
-  bySid: Map<string, TransferRecord>;
-  /** By the task the transfer created (a task has at most one incoming transfer). */
-  byTransferTask: Map<string, TransferRecord>;
-  /** By the original task: its latest transfer. */
-  byTask: Map<string, TransferRecord>;
-}
-
-export function newTransferIndex(): TransferIndex {
-  return { bySid: new Map(), byTransferTask: new Map(), byTask: new Map() };
-}
-
-/** Adds a transfer to the indexes (a new one, or one from a snapshot). */
-export function indexTransfer(index: TransferIndex, t: TransferRecord): void {
-  index.bySid.set(t.sid, t);
-  index.byTransferTask.set(t.transferTaskSid, t);
-  const latest = index.byTask.get(t.taskSid);
-  if (latest === undefined || latest.dateCreated <= t.dateCreated) index.byTask.set(t.taskSid, t);
 }
 
 /**
