@@ -98,6 +98,16 @@ async function start(): Promise<Center> {
   };
 }
 
+/** Runs `fn` in a new center ({@link start}), closed afterwards whatever happens. */
+async function inCenter(fn: (t: Center) => Promise<void>): Promise<void> {
+  const t = await start();
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
 const advance = (t: Center, ms: number): Promise<void> => t.c.scheduler.advance(ms);
 const ws = (t: Center) => t.c.client.taskrouter.v1.workspaces(t.c.workspaceSid);
 const status = async (t: Center, taskSid: string): Promise<string> => (await ws(t).tasks(taskSid).fetch()).assignmentStatus;
@@ -128,9 +138,8 @@ async function transferToAsha(t: Center, r1: Reservation, to: string, mode: 'WAR
   return r2;
 }
 
-test('a WARM transfer to a worker: the target joins the live conference (three-way), Ben leaves, the caller stays with Asha; hold works on the transfer task; the caller hanging up ends every leg and wraps both tasks', async () => {
-  const t = await start();
-  try {
+test('a WARM transfer to a worker: the target joins the live conference (three-way), Ben leaves, the caller stays with Asha; hold works on the transfer task; the caller hanging up ends every leg and wraps both tasks', () =>
+  inCenter(async (t) => {
     const { r1, callSid, benLeg } = await conferenceCall(t, { hangupAfterSeconds: 600 });
     const T = r1.task.sid;
     const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'WARM');
@@ -174,14 +183,10 @@ test('a WARM transfer to a worker: the target joins the live conference (three-w
     assert.ok(t.network.legs().every((l) => l.endedAt !== null), 'every leg ended');
     assert.equal(t.network.conference(T), undefined);
     assert.equal(await status(t, T2), 'wrapping');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('a COLD transfer to a queue answered with dequeue: Asha joins the live conference and Ben is removed; the caller talks to Asha; kicking her ends the transfer task', async () => {
-  const t = await start();
-  try {
+test('a COLD transfer to a queue answered with dequeue: Asha joins the live conference and Ben is removed; the caller talks to Asha; kicking her ends the transfer task', () =>
+  inCenter(async (t) => {
     const { r1, callSid, benLeg } = await conferenceCall(t);
     const T = r1.task.sid;
     const r2 = await transferToAsha(t, r1, t.queues.hindi, 'COLD');
@@ -205,14 +210,10 @@ test('a COLD transfer to a queue answered with dequeue: Asha joins the live conf
     await advance(t, 1_000);
     assert.deepEqual(roles(t, T), [`customer:${callSid}`]);
     assert.equal(await status(t, r2.task.sid), 'wrapping');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('a COLD transfer to a worker answered with conference, then a WARM transfer of the transfer task to a queue: each target joins the same live conference', async () => {
-  const t = await start();
-  try {
+test('a COLD transfer to a worker answered with conference, then a WARM transfer of the transfer task to a queue: each target joins the same live conference', () =>
+  inCenter(async (t) => {
     const { r1, callSid, benLeg } = await conferenceCall(t);
     const T = r1.task.sid;
     const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'COLD');
@@ -235,14 +236,10 @@ test('a COLD transfer to a worker answered with conference, then a WARM transfer
     assert.deepEqual(roles(t, T), [`customer:${callSid}`, `worker:${ashaLeg}`, `worker:${benAgain}`], 'WARM: three-way in the original conference');
     assert.deepEqual((await attributes(t, r3.task.sid))['conference'], { sid: T, participants: { worker: benAgain, customer: callSid } });
     assert.equal(await status(t, r2.task.sid), 'assigned', 'WARM: Asha keeps her task');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('a COLD transfer whose target does not answer: the reservation times out, the transfer fails, the caller stays with Ben', async () => {
-  const t = await start();
-  try {
+test('a COLD transfer whose target does not answer: the reservation times out, the transfer fails, the caller stays with Ben', () =>
+  inCenter(async (t) => {
     const { r1, callSid, benLeg } = await conferenceCall(t);
     const T = r1.task.sid;
     t.network.scriptAgent(HINDI_AGENT, ['no-answer']);
@@ -255,14 +252,10 @@ test('a COLD transfer whose target does not answer: the reservation times out, t
     assert.equal(await status(t, T), 'assigned');
     const transfer = [...(t.c.runtime.workspace(t.c.accountSid, t.c.workspaceSid)?.transfers.values() ?? [])][0];
     assert.equal(transfer?.status, 'failed');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('a call bridged by dequeue cannot be transferred: 400 naming reservation.conference(), nothing changes', async () => {
-  const t = await start();
-  try {
+test('a call bridged by dequeue cannot be transferred: 400 naming reservation.conference(), nothing changes', () =>
+  inCenter(async (t) => {
     const offered = once(t.ben, 'reservationCreated') as Promise<[Reservation]>;
     const callSid = t.network.placeCall({ from: '+15551230001', to: CENTER_NUMBER, digits: ['2'], talkSeconds: 3600 });
     await advance(t, 30_000);
@@ -275,10 +268,7 @@ test('a call bridged by dequeue cannot be transferred: 400 naming reservation.co
     assert.equal(engine?.transfers.size, 0, 'no transfer made');
     assert.equal((await ws(t).tasks.list()).length, 1, 'no transfer task');
     assert.equal(t.network.call(callSid)?.endedAt, null);
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
 /** Asha answers the transfer task's reservation `r2` with `conference`; resolves once it is accepted (her leg joined the room), with her leg's call SID. */
 async function ashaJoins(t: Center, r2: Reservation): Promise<string> {
@@ -299,9 +289,8 @@ async function dial(t: Center, to: string): Promise<Reservation> {
   return r;
 }
 
-test('an outbound call answered: Ben joins the conference first, then the customer is dialed into it with the task\'s caller ID; hold works; a COLD transfer hands the customer to Asha; the end of the call wraps her task', async () => {
-  const t = await start();
-  try {
+test('an outbound call answered: Ben joins the conference first, then the customer is dialed into it with the task\'s caller ID; hold works; a COLD transfer hands the customer to Asha; the end of the call wraps her task', () =>
+  inCenter(async (t) => {
     t.network.scriptAgent(CUSTOMER, ['answer']);
     const r = await dial(t, CUSTOMER);
     const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
@@ -333,14 +322,10 @@ test('an outbound call answered: Ben joins the conference first, then the custom
     await advance(t, 130_000);
     assert.ok(t.network.legs().every((l) => l.endedAt !== null));
     assert.equal(await status(t, r2.task.sid), 'wrapping');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('an outbound call not answered (busy): the worker leg ends and the task wraps; a bad outbound_to is refused', async () => {
-  const t = await start();
-  try {
+test('an outbound call not answered (busy): the worker leg ends and the task wraps; a bad outbound_to is refused', () =>
+  inCenter(async (t) => {
     t.network.scriptAgent(CUSTOMER, ['busy']);
     const r = await dial(t, CUSTOMER);
     const wrapped = once(r as unknown as NodeJS.EventEmitter, 'wrapup');
@@ -358,14 +343,10 @@ test('an outbound call not answered (busy): the worker leg ends and the task wra
     const bad = await dial(t, '5551234');
     await assert.rejects(bad.conference(), /400.*outbound_to.*E\.164/);
     assert.equal(t.network.legs().length, 2, 'nothing dialed');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('an outbound call cannot be transferred while its customer is being dialed (400, nothing changes; the customer is dialed once); once they answer it can', async () => {
-  const t = await start();
-  try {
+test('an outbound call cannot be transferred while its customer is being dialed (400, nothing changes; the customer is dialed once); once they answer it can', () =>
+  inCenter(async (t) => {
     t.network.scriptAgent(CUSTOMER, ['answer']);
     const r = await dial(t, CUSTOMER);
     const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
@@ -392,14 +373,10 @@ test('an outbound call cannot be transferred while its customer is being dialed 
     await joined;
     assert.equal(t.network.legs().filter((l) => l.to === CUSTOMER).length, 1, 'still dialed once');
     assert.equal(roles(t, r.task.sid).length, 2, 'the customer and Asha');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('the caller hangs up while the transfer task still waits in its queue: the transfer task is canceled (hangup), the transfer fails, the original task wraps', async () => {
-  const t = await start();
-  try {
+test('the caller hangs up while the transfer task still waits in its queue: the transfer task is canceled (hangup), the transfer fails, the original task wraps', () =>
+  inCenter(async (t) => {
     const { r1, callSid } = await conferenceCall(t, { hangupAfterSeconds: 120 });
     const T = r1.task.sid;
     // Asha stays offline: the transfer task waits in the Hindi queue.
@@ -415,28 +392,20 @@ test('the caller hangs up while the transfer task still waits in its queue: the 
     assert.equal(transfer.status, 'failed');
     assert.match(transfer.failedReason ?? '', /canceled.*hangup/);
     assert.equal(await status(t, T), 'wrapping');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('a transfer task of a call in a live conference cannot be answered with call: 400 naming conference() and dequeue(), the reservation stays pending', async () => {
-  const t = await start();
-  try {
+test('a transfer task of a call in a live conference cannot be answered with call: 400 naming conference() and dequeue(), the reservation stays pending', () =>
+  inCenter(async (t) => {
     const { r1 } = await conferenceCall(t);
     const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'WARM');
     const call = (r2 as unknown as { call: (from: string, url: string, o?: object) => Promise<unknown> }).call(CENTER_NUMBER, 'https://app.example.com/twiml', { accept: true });
     await assert.rejects(call, /400.*transfer.*reservation\.conference\(\) or reservation\.dequeue\(\)/);
     assert.equal((await ws(t).tasks(r2.task.sid).reservations(r2.sid).fetch()).reservationStatus, 'pending');
     assert.equal(t.network.legs().filter((l) => l.to === HINDI_AGENT).length, 0, "Asha's phone was not rung");
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('WARM: the target kicks the first worker from the transfer task (task.kick on T2): his leg leaves the room, his task wraps, the caller stays with Asha', async () => {
-  const t = await start();
-  try {
+test('WARM: the target kicks the first worker from the transfer task (task.kick on T2): his leg leaves the room, his task wraps, the caller stays with Asha', () =>
+  inCenter(async (t) => {
     const { r1, callSid, benLeg } = await conferenceCall(t);
     const T = r1.task.sid;
     const r2 = await transferToAsha(t, r1, t.c.workers.hindi, 'WARM');
@@ -448,14 +417,10 @@ test('WARM: the target kicks the first worker from the transfer task (task.kick 
     assert.notEqual(t.network.legs().find((l) => l.callSid === benLeg)?.endedAt, null, "Ben's leg ended");
     assert.equal(await status(t, T), 'wrapping');
     assert.equal(await status(t, r2.task.sid), 'assigned');
-  } finally {
-    await t.close();
-  }
-});
+  }));
 
-test('an outbound call whose customer hangs up first, while a transfer of it waits in a queue: the worker leg ends, the task wraps, the transfer task is canceled (hangup)', async () => {
-  const t = await start();
-  try {
+test('an outbound call whose customer hangs up first, while a transfer of it waits in a queue: the worker leg ends, the task wraps, the transfer task is canceled (hangup)', () =>
+  inCenter(async (t) => {
     t.network.scriptAgent(CUSTOMER, ['answer']);
     const r = await dial(t, CUSTOMER);
     const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
@@ -477,7 +442,4 @@ test('an outbound call whose customer hangs up first, while a transfer of it wai
     const t2 = await ws(t).tasks(transfer.transferTaskSid).fetch();
     assert.deepEqual([t2.assignmentStatus, t2.reason], ['canceled', 'hangup']);
     assert.equal(transfer.status, 'failed');
-  } finally {
-    await t.close();
-  }
-});
+  }));
