@@ -432,44 +432,37 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
 
   /**
    * Why task `taskSid` cannot be transferred with a telephone network attached, or null ({@link
-   * transfer} answers it as a 400, changing nothing): its call is bridged directly (`dequeue`,
-   * `call`, `redirect`) — no conference to move the caller through —, or it is an outbound call
-   * whose customer has not answered yet ([DECISION], issue 15; src/callflows/bridges.ts
-   * `transferRefusal`). Always null without a port. Read it in the runtime's turn (as
-   * {@link transfer} does): outside it, a report may change the bridges before the transfer runs.
+   * transfer} answers it as a 400, changing nothing; [DECISION], issue 15, docs/voice.md "Transfers
+   * move the call"): its call is bridged directly (`dequeue`, `call`, `redirect`) — no conference
+   * to move the caller through —, or it is an outbound call whose customer has not answered yet
+   * (src/callflows/bridges.ts `transferRefusal`), or its call (`call_sid`) is in no live conference
+   * (its reservation was accepted plainly, so no leg moved, or the call has ended since): the
+   * transfer task could never join it, and once the call is over no hang-up would come to cancel
+   * it. Always null without a port. Read it in the runtime's turn (as {@link transfer} does):
+   * outside it, a report may change the bridges before the transfer runs.
    */
-  transferRefusal(workspaceSid: string, taskSid: string): string | null {
+  transferRefusal(workspaceSid: string, engine: WorkspaceEngine | undefined, taskSid: string): string | null {
     if (this.port === null) return null;
     const h = this.hosts.get(workspaceSid);
     if (h === undefined) return null;
-    return transferRefusal(taskSid, [...h.bridges.values()].filter((b) => b.taskSid === taskSid));
+    const refused = transferRefusal(taskSid, [...h.bridges.values()].filter((b) => b.taskSid === taskSid));
+    if (refused !== null) return refused;
+    const call = engine?.tasks.get(taskSid)?.attributes['call_sid'];
+    if (typeof call !== 'string' || call === '' || this.liveConference(h, call) !== null) return null;
+    return `Task ${taskSid} cannot be transferred: its call ${call} is not in a conference in progress (no leg of it was bridged with reservation.conference(), or the call has ended): there is no call to move`;
   }
 
   /**
    * Executes a `transferTask` command (the worker SDK's Transfers route) in the runtime's next
    * batch, after {@link transferRefusal} was asked in that same batch — so no report or instruction
-   * can change the bridges between the check and the transfer. Also refused: a task whose call
-   * (`call_sid`) is in no live conference (its reservation was accepted plainly, so no leg moved:
-   * the caller still holds, or the call has ended since): the transfer task could never join it —
-   * and once the call is over, no hang-up would come to cancel it ([DECISION], docs/voice.md
-   * "Transfers move the call").
-   * Resolves with the engine's outcome once durable; rejects with VoiceError 400/20001 (field
-   * `TaskSid`) when refused, changing nothing.
+   * can change the bridges between the check and the transfer. Resolves with the engine's outcome
+   * once durable; rejects with VoiceError 400/20001 (field `TaskSid`) when refused, changing
+   * nothing.
    */
   transfer(workspaceSid: string, command: Extract<UntimedCommand, { type: 'transferTask' }>, origin: EventOrigin): Promise<Outcome> {
     return this.run(workspaceSid, (ctx) => {
-      const refused = this.transferRefusal(workspaceSid, command.taskSid);
+      const refused = this.transferRefusal(workspaceSid, ctx.engine(workspaceSid), command.taskSid);
       if (refused !== null) throw new VoiceError(400, 20001, refused, 'TaskSid');
-      const call = ctx.engine(workspaceSid)?.tasks.get(command.taskSid)?.attributes['call_sid'];
-      const h = this.hosts.get(workspaceSid);
-      if (this.port !== null && h !== undefined && typeof call === 'string' && call !== '' && this.liveConference(h, call) === null) {
-        throw new VoiceError(
-          400,
-          20001,
-          `Task ${command.taskSid} cannot be transferred: its call ${call} is not in a conference in progress (no leg of it was bridged with reservation.conference(), or the call has ended): there is no call to move`,
-          'TaskSid',
-        );
-      }
       return ctx.execute(workspaceSid, command, undefined, origin);
     });
   }
@@ -524,7 +517,13 @@ export class VoiceHosting implements HostedCore, VoiceInbound {
       // to them, RoutingTarget ignores capacity) is not answered with a second leg to their phone
       // while one of theirs is still up (docs/voice.md "Transfers move the call").
       if (name !== 'redirect') {
-        const busy = [...h.bridges.values()].find((o) => o.workerSid === r.workerSid && o.instruction !== 'redirect' && o.phase !== 'ended');
+        let busy: Bridge | undefined;
+        for (const o of h.bridges.values()) {
+          if (o.workerSid === r.workerSid && o.instruction !== 'redirect' && o.phase !== 'ended') {
+            busy = o;
+            break;
+          }
+        }
         if (busy !== undefined) {
           return { alert: 20001, message: `${name}: worker ${r.workerSid} is already on a call (reservation ${busy.reservationSid} of task ${busy.taskSid}): a second leg cannot be placed to them until it ends` };
         }
