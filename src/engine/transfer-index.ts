@@ -21,6 +21,7 @@ export interface TransferIndex {
   allByTask: Map<string, TransferRecord[]>;
 }
 
+/** Empty indexes, for a new workspace (a restore fills them with {@link indexTransfer}). */
 export function newTransferIndex(): TransferIndex {
   return { bySid: new Map(), byTransferTask: new Map(), byTask: new Map(), allByTask: new Map() };
 }
