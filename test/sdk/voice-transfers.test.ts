@@ -270,6 +270,17 @@ test('a call bridged by dequeue cannot be transferred: 400 naming reservation.co
     assert.equal(t.network.call(callSid)?.endedAt, null);
   }));
 
+/** Ben dials the customer (who will answer) and answers with `conference`; resolves once his reservation is accepted (his leg in, the customer being dialed). */
+async function outboundAccepted(t: Center): Promise<Reservation> {
+  t.network.scriptAgent(CUSTOMER, ['answer']);
+  const r = await dial(t, CUSTOMER);
+  const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
+  await r.conference();
+  await advance(t, 4_000);
+  await accepted;
+  return r;
+}
+
 /** Asha answers the transfer task's reservation `r2` with `conference`; resolves once it is accepted (her leg joined the room), with her leg's call SID. */
 async function ashaJoins(t: Center, r2: Reservation): Promise<string> {
   const accepted = once(r2 as unknown as NodeJS.EventEmitter, 'accepted');
@@ -291,12 +302,7 @@ async function dial(t: Center, to: string): Promise<Reservation> {
 
 test('an outbound call answered: Ben joins the conference first, then the customer is dialed into it with the task\'s caller ID; hold works; a COLD transfer hands the customer to Asha; the end of the call wraps her task', () =>
   inCenter(async (t) => {
-    t.network.scriptAgent(CUSTOMER, ['answer']);
-    const r = await dial(t, CUSTOMER);
-    const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
-    await r.conference();
-    await advance(t, 4_000);
-    await accepted;
+    const r = await outboundAccepted(t);
     const [benLeg, customerLeg] = t.network.legs();
     assert.equal(benLeg?.to, ENGLISH_AGENT);
     assert.deepEqual([customerLeg?.to, customerLeg?.from, customerLeg?.placedAt !== undefined && benLeg?.answeredAt !== null && customerLeg.placedAt >= (benLeg?.answeredAt ?? Infinity)], [CUSTOMER, CENTER_NUMBER, true], 'the customer is dialed once Ben is in');
@@ -347,12 +353,7 @@ test('an outbound call not answered (busy): the worker leg ends and the task wra
 
 test('an outbound call cannot be transferred while its customer is being dialed (400, nothing changes; the customer is dialed once); once they answer it can', () =>
   inCenter(async (t) => {
-    t.network.scriptAgent(CUSTOMER, ['answer']);
-    const r = await dial(t, CUSTOMER);
-    const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
-    await r.conference();
-    await advance(t, 4_000);
-    await accepted;
+    const r = await outboundAccepted(t);
     assert.deepEqual(t.network.legs().map((l) => [l.to, l.answeredAt === null]), [[ENGLISH_AGENT, false], [CUSTOMER, true]], 'Ben in, the customer ringing');
     await ws(t).workers(t.c.workers.hindi).update({ activitySid: t.c.activities.available });
     await assert.rejects(r.task.transfer(t.c.workers.hindi, { mode: 'COLD' }), /400.*cannot be transferred yet.*has not been answered/);
@@ -421,12 +422,7 @@ test('WARM: the target kicks the first worker from the transfer task (task.kick 
 
 test('an outbound call whose customer hangs up first, while a transfer of it waits in a queue: the worker leg ends, the task wraps, the transfer task is canceled (hangup)', () =>
   inCenter(async (t) => {
-    t.network.scriptAgent(CUSTOMER, ['answer']);
-    const r = await dial(t, CUSTOMER);
-    const accepted = once(r as unknown as NodeJS.EventEmitter, 'accepted');
-    await r.conference();
-    await advance(t, 4_000);
-    await accepted;
+    const r = await outboundAccepted(t);
     await advance(t, 5_000);
     const [benLeg, customerLeg] = t.network.legs();
     assert.equal(roles(t, r.task.sid).length, 2, 'the customer is in the room with Ben');

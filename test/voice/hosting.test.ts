@@ -222,9 +222,7 @@ test('flows, numbers and a holding call survive a restart', async () => {
   try {
     taskSid = await callIn(c, port, '1');
   } finally {
-    await c.dispatcher.stop();
-    await c.app.close();
-    await c.runtime.close();
+    await c.close();
   }
   const port2 = new ScriptedPort();
   const runtime = await Runtime.open({ ...testStoreOptions(c.dataDir), scheduler: c.scheduler, voice: { port: port2 } });
@@ -306,9 +304,7 @@ test('an outbound call survives a restart between "worker in" and "customer answ
     assert.deepEqual(port.connects.map((x) => [x.placement, x.to, x.accountSid]), [['outbound', ENGLISH_AGENT, c.accountSid], ['customer', CUSTOMER_NUMBER, c.accountSid]], 'the customer dialed once the worker is in');
     customerKey = port.connects[1]!.key;
   } finally {
-    await c.dispatcher.stop();
-    await c.app.close();
-    await c.runtime.close();
+    await c.close();
   }
   const port2 = new ScriptedPort();
   const runtime = await Runtime.open({ ...testStoreOptions(c.dataDir), scheduler: c.scheduler, voice: { port: port2 } });
